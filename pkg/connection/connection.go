@@ -1,0 +1,106 @@
+// Package connection defines how tend talks to a host: run a shell command,
+// put a file, get a file. Implementations are the local connection (this
+// package) and the SSH transport (package connection/ssh).
+//
+// A Connection runs everything through /bin/sh on the target and needs
+// nothing else there: no Python, no agent.
+package connection
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"time"
+)
+
+// Connection is an open channel to one host. Implementations must be safe
+// for concurrent use: tasks of one host may run commands in parallel (for
+// example async helpers or the free strategy's delegate_to).
+type Connection interface {
+	// Run executes cmd.Cmd with /bin/sh -c on the host. A command that ran
+	// and exited non-zero is not an error: its exit code is in the Result.
+	// The error is non-nil only when the command could not be run or its
+	// outcome is unknown (transport broken, timeout, become failure); wrap
+	// ErrUnreachable when the host itself cannot be reached.
+	Run(ctx context.Context, cmd Command) (Result, error)
+
+	// Put writes the content read from src to dst on the host atomically:
+	// it is written to a temporary file in dst's directory and renamed into
+	// place, so an interrupted transfer never leaves a partial dst. Owner,
+	// group and mode are applied before the rename.
+	Put(ctx context.Context, src io.Reader, dst string, opts PutOptions) error
+
+	// Get copies the host's file src into w.
+	Get(ctx context.Context, src string, w io.Writer, opts GetOptions) error
+
+	// Close releases the connection. Safe to call more than once.
+	Close() error
+}
+
+// Become describes privilege escalation for one command or transfer.
+// A nil *Become means run as the login user.
+type Become struct {
+	Method   string // "sudo" (default) or "su"
+	User     string // default "root"
+	Password string // empty for passwordless sudo
+	Flags    string // extra flags for the become method (ansible_become_flags)
+}
+
+// Command is one shell command line to run on a host.
+type Command struct {
+	// Cmd is a complete /bin/sh command line; callers quote every
+	// interpolated value with shell.Quote.
+	Cmd string
+	// Stdin, if set, is fed to the command's standard input.
+	Stdin io.Reader
+	// Env is added to the command's environment.
+	Env map[string]string
+	// Dir, if set, is the working directory (cd before running).
+	Dir string
+	// Become, if non-nil, runs the command as another user.
+	Become *Become
+	// Timeout bounds the command; zero means the connection's default.
+	Timeout time.Duration
+}
+
+// Result is what a command produced.
+type Result struct {
+	Stdout   []byte
+	Stderr   []byte
+	ExitCode int
+}
+
+// PutOptions control ownership and mode of a written file.
+type PutOptions struct {
+	Mode   fs.FileMode // 0 means 0644 for a new file
+	Owner  string      // empty: leave as created
+	Group  string      // empty: leave as created
+	Become *Become
+}
+
+// GetOptions control how a file is read.
+type GetOptions struct {
+	Become *Become
+}
+
+// ErrUnreachable marks errors that mean the host could not be reached or the
+// connection dropped. The executor reports such hosts as unreachable rather
+// than failed. Test with errors.Is.
+var ErrUnreachable = errors.New("host unreachable")
+
+// UnreachableError wraps a transport error with the host it concerns.
+type UnreachableError struct {
+	Host string
+	Err  error
+}
+
+func (e *UnreachableError) Error() string { return fmt.Sprintf("%s: %v", e.Host, e.Err) }
+
+// Unwrap lets errors.Is find both ErrUnreachable and the cause.
+func (e *UnreachableError) Unwrap() []error { return []error{ErrUnreachable, e.Err} }
+
+// ErrBecome marks a failed privilege escalation (wrong or missing password,
+// user not allowed). The host is reachable; the task fails.
+var ErrBecome = errors.New("privilege escalation failed")

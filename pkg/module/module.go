@@ -1,0 +1,158 @@
+// Package module defines what a tend module is: an argument spec, a
+// read-only Plan step that works out what would change on a host, and an
+// Apply step that does exactly that. Check mode is the Plan step alone.
+//
+// The module implementations live in package modules; this package holds
+// only the contract, argument validation and helpers shared by modules.
+package module
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/tend-dev/tend/pkg/connection"
+)
+
+// Module is one kind of task action (copy, apt, debug...). Implementations
+// are stateless and safe for concurrent use: all per-run state is passed in.
+type Module interface {
+	// Spec describes arguments, capabilities and documentation.
+	Spec() *Spec
+	// Plan inspects the host (read-only) and returns what running the
+	// module would do. It must not change anything on the host.
+	Plan(ctx context.Context, h *Host, args Args) (*Plan, error)
+}
+
+// Plan is the outcome of a module's read-only step.
+type Plan struct {
+	// Changed says whether Apply would change the host.
+	Changed bool
+	// Result is reported when nothing is applied: in check mode, or when
+	// Changed is false. It should carry the fields Ansible returns
+	// (path, dest, state, checksum...).
+	Result Result
+	// Diff shows what would change, reported in diff mode.
+	Diff []Diff
+	// Apply performs the change. It is called only when Changed is true
+	// and the task is not in check mode. Its Result replaces Plan.Result;
+	// the engine sets "changed" from Plan.Changed unless Apply sets it.
+	Apply func(ctx context.Context) (Result, error)
+	// Unpredictable marks a plan whose outcome cannot be known without
+	// running it (command or shell without creates/removes). In check mode
+	// the engine reports such a task as skipped.
+	Unpredictable bool
+}
+
+// Unchanged returns a Plan that reports r and changes nothing.
+func Unchanged(r Result) *Plan { return &Plan{Result: r} }
+
+// Host is what a module sees of the host it runs against.
+type Host struct {
+	// Name is the inventory hostname.
+	Name string
+	// Conn reaches the host; nil for controller-only modules.
+	Conn connection.Connection
+	// Become is the escalation for this task; nil to run as the login user.
+	Become *connection.Become
+	// Env is the task's environment: keyword, added to every command.
+	Env map[string]string
+	// Vars are all variables visible to the task. Read-only.
+	Vars map[string]any
+	// Templar renders strings and evaluates expressions with Vars.
+	Templar Templater
+	// Files finds controller-side files for src: arguments (role files/,
+	// templates/, the playbook directory).
+	Files FileFinder
+	// Check and Diff are the task's check and diff modes.
+	Check bool
+	Diff  bool
+	// Warn records a warning shown with the task result.
+	Warn func(msg string)
+}
+
+// Templater renders templates with the task's variables.
+type Templater interface {
+	// Render renders a template string ("{{ x }} text").
+	Render(s string) (string, error)
+	// Eval evaluates a bare Jinja2 expression ("x is defined and x > 1").
+	Eval(expr string) (any, error)
+	// RenderWith renders s with extra variables layered on top (template
+	// module: template_host, template_path...).
+	RenderWith(s string, extra map[string]any) (string, error)
+}
+
+// FileFinder resolves controller-side paths the way Ansible does.
+type FileFinder interface {
+	// Find returns the controller path of name, searching the role's kind
+	// directory ("files", "templates", "vars", "tasks") and the playbook
+	// directory. An absolute name is returned unchanged if it exists.
+	Find(kind, name string) (string, error)
+}
+
+// Result is a module's result in Ansible's shape: changed, failed, msg, rc,
+// stdout, stderr, and module-specific keys. Registered results are this map.
+// The special key "ansible_facts" holds facts for the host.
+type Result map[string]any
+
+// Failed returns a Result with failed=true and msg.
+func Failed(format string, a ...any) Result {
+	return Result{"failed": true, "msg": fmt.Sprintf(format, a...)}
+}
+
+// Diff is a before/after pair shown in diff mode.
+type Diff struct {
+	BeforeHeader string `json:"before_header,omitempty"`
+	AfterHeader  string `json:"after_header,omitempty"`
+	Before       string `json:"before"`
+	After        string `json:"after"`
+}
+
+// Run runs a shell command on the host with the task's become and
+// environment.
+func (h *Host) Run(ctx context.Context, cmd string) (connection.Result, error) {
+	return h.RunWith(ctx, connection.Command{Cmd: cmd})
+}
+
+// RunWith is Run with full control over the command; Become and Env
+// default to the task's.
+func (h *Host) RunWith(ctx context.Context, c connection.Command) (connection.Result, error) {
+	if h.Conn == nil {
+		return connection.Result{}, fmt.Errorf("module needs a connection to %s", h.Name)
+	}
+	if c.Become == nil {
+		c.Become = h.Become
+	}
+	if len(h.Env) > 0 {
+		env := make(map[string]string, len(h.Env)+len(c.Env))
+		for k, v := range h.Env {
+			env[k] = v
+		}
+		for k, v := range c.Env {
+			env[k] = v
+		}
+		c.Env = env
+	}
+	return h.Conn.Run(ctx, c)
+}
+
+// CommandResult turns a command's outcome into Ansible's result fields.
+func CommandResult(r connection.Result) Result {
+	out := strings.TrimRight(string(r.Stdout), "\n")
+	errOut := strings.TrimRight(string(r.Stderr), "\n")
+	return Result{
+		"rc":           r.ExitCode,
+		"stdout":       out,
+		"stderr":       errOut,
+		"stdout_lines": Lines(out),
+		"stderr_lines": Lines(errOut),
+	}
+}
+
+// Lines splits s into lines; an empty s has no lines.
+func Lines(s string) []string {
+	if s == "" {
+		return []string{}
+	}
+	return strings.Split(s, "\n")
+}

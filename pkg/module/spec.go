@@ -1,0 +1,438 @@
+package module
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// CheckSupport says how a module behaves in check mode.
+type CheckSupport int
+
+const (
+	// CheckFull: Plan predicts exactly what a real run would report.
+	CheckFull CheckSupport = iota
+	// CheckPartial: predicted when the arguments allow it (command with
+	// creates/removes), otherwise the task is skipped in check mode.
+	CheckPartial
+	// CheckNone: the task is skipped in check mode.
+	CheckNone
+)
+
+func (c CheckSupport) String() string {
+	switch c {
+	case CheckFull:
+		return "full"
+	case CheckPartial:
+		return "partial"
+	default:
+		return "none"
+	}
+}
+
+// Type is an argument's type. Values are coerced the way Ansible does
+// ("yes" is a bool, "5" an int, "a,b" a list).
+type Type string
+
+// Argument types.
+const (
+	String Type = "str"
+	Bool   Type = "bool"
+	Int    Type = "int"
+	Float  Type = "float"
+	List   Type = "list"
+	Dict   Type = "dict"
+	Path   Type = "path"
+	Raw    Type = "raw"
+)
+
+// Arg describes one module argument.
+type Arg struct {
+	Name     string
+	Aliases  []string
+	Type     Type
+	Elements Type // element type of a List
+	Required bool
+	Default  any
+	Choices  []string
+	NoLog    bool
+	Doc      string
+}
+
+// Spec describes a module: its arguments, capabilities and documentation,
+// printed by `tend doc MODULE`.
+type Spec struct {
+	Name        string
+	Short       string // one line, for `tend doc --list`
+	Description string
+	Args        []Arg
+	// FreeForm names the argument that receives free-form text
+	// ("command: ls -l" puts "ls -l" in cmd). Empty: no free form.
+	FreeForm          string
+	MutuallyExclusive [][]string
+	RequiredTogether  [][]string
+	RequiredOneOf     [][]string
+	Check             CheckSupport
+	Diff              bool
+	// Controller marks modules that run on the controller only and need
+	// no connection (debug, set_fact, assert...).
+	Controller bool
+	// Examples is YAML shown by `tend doc`.
+	Examples string
+}
+
+// Arg returns the spec of the named argument (or alias).
+func (s *Spec) Arg(name string) (*Arg, bool) {
+	for i := range s.Args {
+		a := &s.Args[i]
+		if a.Name == name {
+			return a, true
+		}
+		for _, al := range a.Aliases {
+			if al == name {
+				return a, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// Args are a module's arguments after templating and validation.
+type Args map[string]any
+
+// Has reports whether the argument was given (or defaulted).
+func (a Args) Has(name string) bool { _, ok := a[name]; return ok && a[name] != nil }
+
+// String returns a string argument or "".
+func (a Args) String(name string) string {
+	v, ok := a[name]
+	if !ok || v == nil {
+		return ""
+	}
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return fmt.Sprint(v)
+}
+
+// Bool returns a bool argument or false.
+func (a Args) Bool(name string) bool {
+	b, _ := ToBool(a[name])
+	return b
+}
+
+// Int returns an int argument or 0.
+func (a Args) Int(name string) int {
+	i, _ := ToInt(a[name])
+	return i
+}
+
+// List returns a list argument with string elements.
+func (a Args) List(name string) []string {
+	l, _ := a[name].([]any)
+	out := make([]string, 0, len(l))
+	for _, e := range l {
+		out = append(out, fmt.Sprint(e))
+	}
+	return out
+}
+
+// Dict returns a dict argument or nil.
+func (a Args) Dict(name string) map[string]any {
+	d, _ := a[name].(map[string]any)
+	return d
+}
+
+// ArgError is an argument validation error.
+type ArgError struct {
+	Module string
+	Msg    string
+}
+
+func (e *ArgError) Error() string { return fmt.Sprintf("module %s: %s", e.Module, e.Msg) }
+
+// IsTemplated reports whether v still holds template syntax, so its value
+// is known only at run time and static checks must let it pass.
+func IsTemplated(v any) bool {
+	s, ok := v.(string)
+	return ok && (strings.Contains(s, "{{") || strings.Contains(s, "{%"))
+}
+
+// Validate checks raw arguments against the spec and returns them with
+// aliases resolved, values coerced and defaults applied. With static set,
+// values that still hold templates are accepted as they are (they are
+// checked again after templating at run time); unknown and missing
+// arguments are always reported.
+func (s *Spec) Validate(raw map[string]any, static bool) (Args, error) {
+	out := Args{}
+	var errs []string
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := raw[k]
+		a, ok := s.Arg(k)
+		if !ok {
+			errs = append(errs, fmt.Sprintf("unsupported argument %q (supported: %s)", k, s.argNames()))
+			continue
+		}
+		if _, dup := out[a.Name]; dup {
+			errs = append(errs, fmt.Sprintf("argument %q given twice (through an alias)", a.Name))
+			continue
+		}
+		if v == nil {
+			out[a.Name] = nil
+			continue
+		}
+		if static && IsTemplated(v) {
+			out[a.Name] = v
+			continue
+		}
+		cv, err := Coerce(a.Type, a.Elements, v)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("argument %q: %v", a.Name, err))
+			continue
+		}
+		if len(a.Choices) > 0 && !(static && IsTemplated(v)) {
+			cs := fmt.Sprint(cv)
+			if b, isBool := cv.(bool); isBool {
+				cs = strconv.FormatBool(b)
+			}
+			if !contains(a.Choices, cs) {
+				errs = append(errs, fmt.Sprintf("argument %q: value %q is not one of %s", a.Name, cs, strings.Join(a.Choices, ", ")))
+				continue
+			}
+		}
+		out[a.Name] = cv
+	}
+	for _, a := range s.Args {
+		if _, given := out[a.Name]; given && out[a.Name] != nil {
+			continue
+		}
+		if a.Required {
+			errs = append(errs, fmt.Sprintf("missing required argument %q", a.Name))
+			continue
+		}
+		if a.Default != nil {
+			out[a.Name] = a.Default
+		}
+	}
+	given := func(n string) bool {
+		v, ok := raw[n]
+		if !ok {
+			for _, a := range s.Args {
+				if a.Name == n {
+					for _, al := range a.Aliases {
+						if v2, ok2 := raw[al]; ok2 {
+							return v2 != nil
+						}
+					}
+				}
+			}
+		}
+		return ok && v != nil
+	}
+	for _, group := range s.MutuallyExclusive {
+		var set []string
+		for _, n := range group {
+			if given(n) {
+				set = append(set, n)
+			}
+		}
+		if len(set) > 1 {
+			errs = append(errs, fmt.Sprintf("arguments are mutually exclusive: %s", strings.Join(set, ", ")))
+		}
+	}
+	for _, group := range s.RequiredTogether {
+		var set, unset []string
+		for _, n := range group {
+			if given(n) {
+				set = append(set, n)
+			} else {
+				unset = append(unset, n)
+			}
+		}
+		if len(set) > 0 && len(unset) > 0 {
+			errs = append(errs, fmt.Sprintf("arguments must be given together: %s (missing %s)", strings.Join(group, ", "), strings.Join(unset, ", ")))
+		}
+	}
+	for _, group := range s.RequiredOneOf {
+		found := false
+		for _, n := range group {
+			if given(n) {
+				found = true
+			}
+		}
+		if !found {
+			errs = append(errs, fmt.Sprintf("one of these arguments is required: %s", strings.Join(group, ", ")))
+		}
+	}
+	if len(errs) > 0 {
+		return out, &ArgError{Module: s.Name, Msg: strings.Join(errs, "; ")}
+	}
+	return out, nil
+}
+
+func (s *Spec) argNames() string {
+	names := make([]string, 0, len(s.Args))
+	for _, a := range s.Args {
+		names = append(names, a.Name)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+func contains(l []string, s string) bool {
+	for _, e := range l {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Coerce converts v to type t the way Ansible's argument spec does.
+func Coerce(t, elem Type, v any) (any, error) {
+	switch t {
+	case "", Raw:
+		return v, nil
+	case String, Path:
+		switch x := v.(type) {
+		case string:
+			return x, nil
+		case map[string]any, []any:
+			return nil, fmt.Errorf("expected a string, got %T", v)
+		case float64:
+			return strconv.FormatFloat(x, 'f', -1, 64), nil
+		default:
+			return fmt.Sprint(v), nil
+		}
+	case Bool:
+		b, ok := ToBool(v)
+		if !ok {
+			return nil, fmt.Errorf("expected a boolean (yes/no/true/false), got %q", fmt.Sprint(v))
+		}
+		return b, nil
+	case Int:
+		i, ok := ToInt(v)
+		if !ok {
+			return nil, fmt.Errorf("expected an integer, got %q", fmt.Sprint(v))
+		}
+		return i, nil
+	case Float:
+		switch x := v.(type) {
+		case int:
+			return float64(x), nil
+		case float64:
+			return x, nil
+		case string:
+			f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+			if err != nil {
+				return nil, fmt.Errorf("expected a number, got %q", x)
+			}
+			return f, nil
+		}
+		return nil, fmt.Errorf("expected a number, got %T", v)
+	case List:
+		var l []any
+		switch x := v.(type) {
+		case []any:
+			l = x
+		case []string:
+			for _, e := range x {
+				l = append(l, e)
+			}
+		case string:
+			if x == "" {
+				l = []any{}
+			} else {
+				for _, p := range strings.Split(x, ",") {
+					l = append(l, strings.TrimSpace(p))
+				}
+			}
+		case map[string]any:
+			return nil, fmt.Errorf("expected a list, got a mapping")
+		default:
+			l = []any{x}
+		}
+		if elem != "" && elem != Raw {
+			out := make([]any, len(l))
+			for i, e := range l {
+				ce, err := Coerce(elem, "", e)
+				if err != nil {
+					return nil, fmt.Errorf("element %d: %v", i, err)
+				}
+				out[i] = ce
+			}
+			return out, nil
+		}
+		return l, nil
+	case Dict:
+		switch x := v.(type) {
+		case map[string]any:
+			return x, nil
+		case string:
+			if strings.TrimSpace(x) == "" {
+				return map[string]any{}, nil
+			}
+			// k=v k2=v2 form, as Ansible accepts.
+			m := map[string]any{}
+			for _, p := range strings.Fields(x) {
+				k, val, ok := strings.Cut(p, "=")
+				if !ok {
+					return nil, fmt.Errorf("expected a mapping, got %q", x)
+				}
+				m[k] = val
+			}
+			return m, nil
+		}
+		return nil, fmt.Errorf("expected a mapping, got %T", v)
+	}
+	return nil, fmt.Errorf("unknown argument type %q", t)
+}
+
+// ToBool converts Ansible's boolean spellings.
+func ToBool(v any) (bool, bool) {
+	switch x := v.(type) {
+	case bool:
+		return x, true
+	case int:
+		return x != 0, x == 0 || x == 1
+	case float64:
+		return x != 0, x == 0 || x == 1
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "yes", "on", "1", "true", "t", "y":
+			return true, true
+		case "no", "off", "0", "false", "f", "n", "":
+			return false, true
+		}
+	}
+	return false, false
+}
+
+// ToInt converts ints, integral floats and numeric strings.
+func ToInt(v any) (int, bool) {
+	switch x := v.(type) {
+	case int:
+		return x, true
+	case int64:
+		return int(x), true
+	case uint64:
+		return int(x), true
+	case float64:
+		if x == math.Trunc(x) {
+			return int(x), true
+		}
+	case string:
+		i, err := strconv.Atoi(strings.TrimSpace(x))
+		if err == nil {
+			return i, true
+		}
+	}
+	return 0, false
+}
