@@ -1,0 +1,8 @@
+package modules
+
+import "github.com/tend-dev/tend/pkg/module"
+
+// fileModules lists this group's modules for Registry.
+func fileModules() []module.Module {
+	return []module.Module{}
+}
