@@ -1,0 +1,82 @@
+// Package report turns the executor's events into output: Ansible-shaped
+// human text (PLAY, TASK, ok/changed/failed lines, diffs, PLAY RECAP) or a
+// JSON document for scripts. Reporters mask no_log results.
+package report
+
+import (
+	"time"
+
+	"github.com/tend-dev/tend/pkg/module"
+)
+
+// Status is the outcome of one task on one host (or one loop item).
+type Status string
+
+// Task outcomes, as Ansible names them in its recap.
+const (
+	OK          Status = "ok"
+	Changed     Status = "changed"
+	Failed      Status = "failed"
+	Skipped     Status = "skipped"
+	Unreachable Status = "unreachable"
+	Ignored     Status = "ignored" // failed with ignore_errors
+	Rescued     Status = "rescued" // counted when a block's rescue ran
+)
+
+// Task identifies a task in output.
+type Task struct {
+	Name    string // as displayed: "role : name" is built by the reporter from Role+Name
+	Role    string
+	Module  string
+	File    string
+	Line    int
+	Handler bool // RUNNING HANDLER instead of TASK
+}
+
+// HostResult is one host's result for a task, or for one loop item.
+type HostResult struct {
+	Host      string
+	Delegated string // delegate_to host, shown as "[host -> delegated]"
+	Task      Task
+	Status    Status
+	Result    module.Result
+	// Item is the loop item label when the result is for one item; nil
+	// otherwise. ItemResult marks a per-item line (Ansible prints one line
+	// per item and then nothing for the whole loop unless it failed).
+	Item      any
+	IsItem    bool
+	NoLog     bool
+	Diff      []module.Diff
+	Duration  time.Duration
+	CheckMode bool
+	Retries   int // attempts made for until:, 0 if not retried
+	Msg       string
+}
+
+// Stats are one host's counters for the recap.
+type Stats struct {
+	OK, Changed, Unreachable, Failed, Skipped, Rescued, Ignored int
+}
+
+// Reporter receives the events of a run. The executor calls it from many
+// goroutines; implementations must be safe for concurrent use and must
+// keep output lines whole.
+type Reporter interface {
+	PlaybookStart(path string)
+	PlayStart(name string, hosts []string, check bool)
+	TaskStart(t Task)
+	HostResult(r HostResult)
+	// Warn prints a warning; host may be empty.
+	Warn(host, msg string)
+	// Recap prints the final counters for hosts in the given order.
+	Recap(hosts []string, stats map[string]*Stats, elapsed time.Duration)
+	// Close flushes output (the JSON reporter writes its document here).
+	Close() error
+}
+
+// Options configure reporters.
+type Options struct {
+	Color     bool // colour (only on a TTY and never with NO_COLOR: decided by the caller)
+	Verbosity int  // -v count: 1 shows results of ok/changed tasks, 2 more detail, 3 commands
+	Diff      bool // show diffs
+}
