@@ -1,0 +1,346 @@
+// Package vars holds variable values the way Ansible sees them: YAML
+// decoded with YAML 1.1 scalar rules (yes/no are booleans, 0644 is octal),
+// vars files loaded from disk, and layers merged by precedence.
+//
+// Values are plain Go: string, int, float64, bool, nil, []any and
+// map[string]any.
+package vars
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// PosError is an error at a position in a file.
+type PosError struct {
+	File      string
+	Line, Col int
+	Msg       string
+}
+
+func (e *PosError) Error() string {
+	if e.Line > 0 {
+		if e.Col > 0 {
+			return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
+		}
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// ParseYAML parses YAML source into a node, reporting syntax errors with
+// the file name and line.
+func ParseYAML(file string, src []byte) (*yaml.Node, error) {
+	if bytes.HasPrefix(bytes.TrimSpace(src), []byte("$ANSIBLE_VAULT")) {
+		return nil, &PosError{File: file, Line: 1, Msg: "file is vault-encrypted; tend cannot decrypt vault files yet (decrypt it with ansible-vault decrypt, or keep secrets in an unencrypted file with strict permissions)"}
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, yamlError(file, err)
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil, nil
+	}
+	return doc.Content[0], nil
+}
+
+var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func yamlError(file string, err error) error {
+	msg := err.Error()
+	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &PosError{File: file, Line: line, Msg: "YAML syntax error: " + m[2]}
+	}
+	return &PosError{File: file, Msg: "YAML syntax error: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// Decode converts a YAML node to a plain Go value with YAML 1.1 scalar
+// rules, as Ansible's loader does. Merge keys (<<) are honoured.
+func Decode(file string, n *yaml.Node) (any, error) {
+	if n == nil {
+		return nil, nil
+	}
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, nil
+		}
+		return Decode(file, n.Content[0])
+	case yaml.AliasNode:
+		return Decode(file, n.Alias)
+	case yaml.ScalarNode:
+		return Scalar(n), nil
+	case yaml.SequenceNode:
+		out := make([]any, 0, len(n.Content))
+		for _, c := range n.Content {
+			v, err := Decode(file, c)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	case yaml.MappingNode:
+		out := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Tag == "!!merge" || (k.Kind == yaml.ScalarNode && k.Value == "<<" && k.Style == 0) {
+				if err := mergeInto(file, out, v); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if k.Kind != yaml.ScalarNode {
+				return nil, &PosError{File: file, Line: k.Line, Col: k.Column, Msg: "mapping keys must be scalars"}
+			}
+			val, err := Decode(file, v)
+			if err != nil {
+				return nil, err
+			}
+			out[KeyString(k)] = val
+		}
+		return out, nil
+	}
+	return nil, &PosError{File: file, Line: n.Line, Col: n.Column, Msg: "unsupported YAML node"}
+}
+
+func mergeInto(file string, out map[string]any, v *yaml.Node) error {
+	if v.Kind == yaml.AliasNode {
+		v = v.Alias
+	}
+	var srcs []*yaml.Node
+	if v.Kind == yaml.SequenceNode {
+		srcs = v.Content
+	} else {
+		srcs = []*yaml.Node{v}
+	}
+	for _, s := range srcs {
+		m, err := Decode(file, s)
+		if err != nil {
+			return err
+		}
+		mm, ok := m.(map[string]any)
+		if !ok {
+			return &PosError{File: file, Line: s.Line, Col: s.Column, Msg: "merge key << needs a mapping"}
+		}
+		for k, val := range mm {
+			if _, exists := out[k]; !exists {
+				out[k] = val
+			}
+		}
+	}
+	return nil
+}
+
+// KeyString returns a mapping key as a string ("1" for the int key 1).
+func KeyString(k *yaml.Node) string {
+	if k.Kind == yaml.AliasNode && k.Alias != nil {
+		k = k.Alias
+	}
+	return k.Value
+}
+
+var (
+	intRe   = regexp.MustCompile(`^[-+]?(0|[1-9][0-9_]*)$`)
+	octRe   = regexp.MustCompile(`^[-+]?0[0-7_]+$`)
+	oct12Re = regexp.MustCompile(`^0o[0-7_]+$`)
+	hexRe   = regexp.MustCompile(`^[-+]?0x[0-9a-fA-F_]+$`)
+	floatRe = regexp.MustCompile(`^[-+]?([0-9][0-9_]*)?\.[0-9_]*([eE][-+]?[0-9]+)?$|^[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+$`)
+)
+
+// Scalar resolves a scalar node with YAML 1.1 rules.
+func Scalar(n *yaml.Node) any {
+	v := n.Value
+	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		return v
+	}
+	if n.Style&yaml.TaggedStyle != 0 {
+		switch n.Tag {
+		case "!!int", "!!float", "!!bool", "!!null":
+			return ResolvePlain(v)
+		}
+		// !!str, !unsafe, !vault and other explicit tags keep the text.
+		return v
+	}
+	return ResolvePlain(v)
+}
+
+// ResolvePlain resolves an unquoted YAML 1.1 scalar.
+func ResolvePlain(v string) any {
+	switch v {
+	case "", "~", "null", "Null", "NULL":
+		return nil
+	case "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON":
+		return true
+	case "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF":
+		return false
+	case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF":
+		return math.Inf(1)
+	case "-.inf", "-.Inf", "-.INF":
+		return math.Inf(-1)
+	case ".nan", ".NaN", ".NAN":
+		return math.NaN()
+	}
+	c := v[0]
+	if !(c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.') {
+		return v
+	}
+	clean := strings.ReplaceAll(v, "_", "")
+	switch {
+	case intRe.MatchString(v):
+		if i, err := strconv.ParseInt(clean, 10, 64); err == nil {
+			return int(i)
+		}
+	case hexRe.MatchString(v):
+		neg := strings.HasPrefix(clean, "-")
+		s := strings.TrimLeft(clean, "+-")
+		if i, err := strconv.ParseInt(s[2:], 16, 64); err == nil {
+			if neg {
+				i = -i
+			}
+			return int(i)
+		}
+	case oct12Re.MatchString(v):
+		if i, err := strconv.ParseInt(clean[2:], 8, 64); err == nil {
+			return int(i)
+		}
+	case octRe.MatchString(v):
+		neg := strings.HasPrefix(clean, "-")
+		s := strings.TrimLeft(clean, "+-")
+		if i, err := strconv.ParseInt(s, 8, 64); err == nil {
+			if neg {
+				i = -i
+			}
+			return int(i)
+		}
+	case floatRe.MatchString(v) && v != ".":
+		if f, err := strconv.ParseFloat(clean, 64); err == nil {
+			return f
+		}
+	}
+	return v
+}
+
+// LoadFile reads a YAML or JSON vars file; it must hold a mapping (or be
+// empty).
+func LoadFile(path string) (map[string]any, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read vars file: %w", err)
+	}
+	n, err := ParseYAML(path, src)
+	if err != nil {
+		return nil, err
+	}
+	if n == nil {
+		return map[string]any{}, nil
+	}
+	v, err := Decode(path, n)
+	if err != nil {
+		return nil, err
+	}
+	if v == nil {
+		return map[string]any{}, nil
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, &PosError{File: path, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf("a vars file must hold a mapping of variable names to values, not a %s", KindName(n))}
+	}
+	return m, nil
+}
+
+// LoadDirOrFile loads a vars file, or every file in a vars directory in
+// name order (hidden files and backups skipped), merged.
+func LoadDirOrFile(path string) (map[string]any, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return LoadFile(path)
+	}
+	var files []string
+	err = filepath.WalkDir(path, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if p != path && strings.HasPrefix(name, ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.IsDir() && !strings.HasSuffix(name, "~") && !strings.HasSuffix(name, ".orig") && !strings.HasSuffix(name, ".retry") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(files)
+	out := map[string]any{}
+	for _, f := range files {
+		m, err := LoadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// KindName names a node's kind for error messages.
+func KindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.ScalarNode:
+		return "scalar"
+	}
+	return "value"
+}
+
+// Merge returns a new map with the layers applied in order: later layers
+// win. Dictionaries are replaced, not merged (hash_behaviour=replace).
+func Merge(layers ...map[string]any) map[string]any {
+	n := 0
+	for _, l := range layers {
+		n += len(l)
+	}
+	out := make(map[string]any, n)
+	for _, l := range layers {
+		for k, v := range l {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// ValidName reports whether s is a valid variable name.
+func ValidName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
