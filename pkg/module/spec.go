@@ -81,6 +81,8 @@ type Spec struct {
 	Controller bool
 	// Examples is YAML shown by `tend doc`.
 	Examples string
+	// AnyArgs accepts arguments of any name (set_fact), unvalidated.
+	AnyArgs bool
 }
 
 // Arg returns the spec of the named argument (or alias).
@@ -167,6 +169,12 @@ func IsTemplated(v any) bool {
 // arguments are always reported.
 func (s *Spec) Validate(raw map[string]any, static bool) (Args, error) {
 	out := Args{}
+	if s.AnyArgs {
+		for k, v := range raw {
+			out[k] = v
+		}
+		return out, nil
+	}
 	var errs []string
 	keys := make([]string, 0, len(raw))
 	for k := range raw {
