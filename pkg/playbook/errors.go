@@ -1,0 +1,123 @@
+package playbook
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Error is a problem in a playbook, task file or role, at a position.
+type Error struct {
+	Pos  Pos
+	Msg  string
+	Hint string
+	// Snippet is the offending source line with a caret under the column.
+	Snippet string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Pos.String())
+	b.WriteString(": ")
+	b.WriteString(e.Msg)
+	if e.Snippet != "" {
+		b.WriteString("\n")
+		b.WriteString(e.Snippet)
+	}
+	if e.Hint != "" {
+		b.WriteString("\n  hint: ")
+		b.WriteString(e.Hint)
+	}
+	return b.String()
+}
+
+// errorList collects errors so one run reports every problem it finds.
+type errorList struct {
+	errs    []error
+	sources map[string][]string
+}
+
+func (l *errorList) add(err error) {
+	if err != nil {
+		l.errs = append(l.errs, err)
+	}
+}
+
+func (l *errorList) at(file string, n *yaml.Node, hint, format string, a ...any) {
+	pos := Pos{File: file}
+	if n != nil {
+		pos.Line, pos.Col = n.Line, n.Column
+	}
+	l.errs = append(l.errs, &Error{Pos: pos, Msg: fmt.Sprintf(format, a...), Hint: hint, Snippet: l.snippet(pos)})
+}
+
+func (l *errorList) snippet(p Pos) string {
+	if p.Line == 0 {
+		return ""
+	}
+	if l.sources == nil {
+		l.sources = map[string][]string{}
+	}
+	lines, ok := l.sources[p.File]
+	if !ok {
+		src, err := os.ReadFile(p.File)
+		if err == nil {
+			lines = strings.Split(string(src), "\n")
+		}
+		l.sources[p.File] = lines
+	}
+	if p.Line > len(lines) {
+		return ""
+	}
+	line := strings.TrimRight(lines[p.Line-1], "\r")
+	caret := ""
+	if p.Col > 0 {
+		caret = "\n     | " + strings.Repeat(" ", p.Col-1) + "^"
+	}
+	return fmt.Sprintf("%4d | %s%s", p.Line, line, caret)
+}
+
+func (l *errorList) err() error {
+	if len(l.errs) == 0 {
+		return nil
+	}
+	return errors.Join(l.errs...)
+}
+
+// closest returns the candidate nearest to s by edit distance, if close.
+func closest(s string, candidates []string) string {
+	best, bestD := "", 1<<30
+	for _, c := range candidates {
+		d := editDistance(s, c)
+		if d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if bestD <= 2 || (bestD <= 3 && len(s) > 8) {
+		return best
+	}
+	return ""
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,434 @@
+package playbook
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/vars"
+)
+
+// Loader loads playbooks, task files and roles. It is not safe for
+// concurrent use; the executor serialises dynamic includes through it.
+type Loader struct {
+	// Registry knows the modules; tasks naming others are errors.
+	Registry *module.Registry
+	// RolesPath are extra directories searched for roles, after the
+	// playbook's roles/ directory.
+	RolesPath []string
+
+	errs      errorList
+	roleCache map[string]*Role
+	loading   map[string]bool
+}
+
+// NewLoader returns a loader using reg to validate module names and args.
+func NewLoader(reg *module.Registry, rolesPath []string) *Loader {
+	return &Loader{Registry: reg, RolesPath: rolesPath, roleCache: map[string]*Role{}, loading: map[string]bool{}}
+}
+
+// LoadPlaybook loads and validates a playbook file, with import_playbook
+// expanded. All problems found are returned together.
+func (l *Loader) LoadPlaybook(path string) (*Playbook, error) {
+	l.errs = errorList{}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	pb := &Playbook{Path: path, Dir: filepath.Dir(abs)}
+	pb.Plays = l.loadPlays(path, map[string]bool{})
+	if err := l.errs.err(); err != nil {
+		return nil, err
+	}
+	return pb, nil
+}
+
+func (l *Loader) readYAML(file string) *yaml.Node {
+	src, err := os.ReadFile(file)
+	if err != nil {
+		l.errs.add(fmt.Errorf("%s: %w", file, err))
+		return nil
+	}
+	n, err := vars.ParseYAML(file, src)
+	if err != nil {
+		l.errs.add(err)
+		return nil
+	}
+	return n
+}
+
+func (l *Loader) loadPlays(file string, seen map[string]bool) []*Play {
+	abs, _ := filepath.Abs(file)
+	if seen[abs] {
+		l.errs.add(&Error{Pos: Pos{File: file}, Msg: "import_playbook loop: this playbook imports itself"})
+		return nil
+	}
+	seen[abs] = true
+	defer delete(seen, abs)
+	doc := l.readYAML(file)
+	if doc == nil {
+		return nil
+	}
+	if doc.Kind != yaml.SequenceNode {
+		l.errs.at(file, doc, "a playbook is a YAML list of plays, each starting with '- hosts: ...'", "a playbook must be a list of plays, not a %s", vars.KindName(doc))
+		return nil
+	}
+	var plays []*Play
+	for _, pn := range doc.Content {
+		if pn.Kind != yaml.MappingNode {
+			l.errs.at(file, pn, "", "a play must be a mapping, not a %s", vars.KindName(pn))
+			continue
+		}
+		if imp := mapGet(pn, "import_playbook"); imp != nil {
+			target := imp.Value
+			if !filepath.IsAbs(target) {
+				target = filepath.Join(filepath.Dir(file), target)
+			}
+			if _, err := os.Stat(target); err != nil {
+				l.errs.at(file, imp, "paths are relative to the importing playbook", "import_playbook: cannot read %s", target)
+				continue
+			}
+			plays = append(plays, l.loadPlays(target, seen)...)
+			continue
+		}
+		if p := l.loadPlay(file, pn); p != nil {
+			plays = append(plays, p)
+		}
+	}
+	return plays
+}
+
+var playKeywords = []string{
+	"name", "hosts", "vars", "vars_files", "vars_prompt", "roles", "pre_tasks", "tasks", "post_tasks", "handlers",
+	"gather_facts", "gather_subset", "gather_timeout", "become", "become_user", "become_method", "become_flags",
+	"become_exe", "serial", "max_fail_percentage", "any_errors_fatal", "strategy", "order", "tags", "environment",
+	"check_mode", "diff", "ignore_errors", "ignore_unreachable", "remote_user", "connection", "collections",
+	"module_defaults", "force_handlers", "run_once", "no_log", "port", "throttle", "timeout", "debugger", "fact_path",
+}
+
+func (l *Loader) loadPlay(file string, pn *yaml.Node) *Play {
+	abs, _ := filepath.Abs(file)
+	p := &Play{Pos: Pos{File: file, Line: pn.Line, Col: pn.Column}, Dir: filepath.Dir(abs), Strategy: "linear", Order: "inventory"}
+	var roles, pre, tasks, post, handlers *yaml.Node
+	for i := 0; i+1 < len(pn.Content); i += 2 {
+		k, v := pn.Content[i], pn.Content[i+1]
+		switch k.Value {
+		case "name":
+			p.Name = l.str(file, v)
+		case "hosts":
+			if v.Kind == yaml.SequenceNode {
+				var hs []string
+				for _, h := range v.Content {
+					hs = append(hs, h.Value)
+				}
+				p.Hosts = strings.Join(hs, ",")
+			} else {
+				p.Hosts = v.Value
+			}
+		case "vars":
+			p.Vars = l.varsMap(file, v)
+		case "vars_files":
+			if lst, ok := l.value(file, v).([]any); ok {
+				p.VarsFiles = lst
+			} else if s, ok := l.value(file, v).(string); ok {
+				p.VarsFiles = []any{s}
+			} else {
+				l.errs.at(file, v, "", "vars_files must be a list of file names")
+			}
+		case "vars_prompt":
+			l.errs.at(file, k, "pass values with -e/--extra-vars instead", "vars_prompt is not supported by tend")
+		case "roles":
+			roles = v
+		case "pre_tasks":
+			pre = v
+		case "tasks":
+			tasks = v
+		case "post_tasks":
+			post = v
+		case "handlers":
+			handlers = v
+		case "gather_facts":
+			p.GatherFacts = l.boolPtr(file, v)
+		case "gather_subset":
+			p.GatherSubset = l.strList(file, v)
+		case "become":
+			p.Become = l.boolPtr(file, v)
+		case "become_user":
+			p.BecomeUser = l.str(file, v)
+		case "become_method":
+			p.BecomeMethod = l.str(file, v)
+		case "become_flags":
+			p.BecomeFlags = l.str(file, v)
+		case "serial":
+			switch x := l.value(file, v).(type) {
+			case []any:
+				p.Serial = x
+			case nil:
+			default:
+				p.Serial = []any{x}
+			}
+		case "max_fail_percentage":
+			f, ok := toFloat(l.value(file, v))
+			if !ok {
+				l.errs.at(file, v, "", "max_fail_percentage must be a number")
+			}
+			p.MaxFailPercentage = &f
+		case "any_errors_fatal":
+			if b := l.boolPtr(file, v); b != nil {
+				p.AnyErrorsFatal = *b
+			}
+		case "strategy":
+			p.Strategy = v.Value
+			if p.Strategy != "linear" && p.Strategy != "free" {
+				l.errs.at(file, v, "", "unknown strategy %q: expected linear or free", v.Value)
+			}
+		case "order":
+			p.Order = v.Value
+			switch p.Order {
+			case "inventory", "reverse_inventory", "sorted", "reverse_sorted", "shuffle":
+			default:
+				l.errs.at(file, v, "", "unknown order %q: expected inventory, reverse_inventory, sorted, reverse_sorted or shuffle", v.Value)
+			}
+		case "tags":
+			p.Tags = l.tags(file, v)
+		case "environment":
+			p.Environment = l.value(file, v)
+		case "check_mode":
+			p.CheckMode = l.value(file, v)
+		case "diff":
+			p.Diff = l.value(file, v)
+		case "ignore_errors":
+			p.IgnoreErrors = l.value(file, v)
+		case "ignore_unreachable":
+			p.IgnoreUnreachable = l.value(file, v)
+		case "remote_user":
+			p.RemoteUser = l.str(file, v)
+		case "connection":
+			p.Connection = l.str(file, v)
+		case "collections", "module_defaults", "force_handlers", "run_once", "no_log", "port", "throttle", "timeout",
+			"debugger", "fact_path", "gather_timeout", "become_exe":
+			// Accepted; these have no effect in tend yet.
+		default:
+			hint := ""
+			if c := closest(k.Value, playKeywords); c != "" {
+				hint = fmt.Sprintf("did you mean %q?", c)
+			} else if _, isMod := l.Registry.Lookup(k.Value); isMod {
+				hint = "modules go in a task under tasks:, not directly in the play"
+			}
+			l.errs.at(file, k, hint, "unknown play keyword %q", k.Value)
+		}
+	}
+	if mapGet(pn, "hosts") == nil {
+		l.errs.at(file, pn, "add hosts: all (or a group or host pattern)", "play has no hosts")
+	}
+	ctx := &taskCtx{file: file, dir: filepath.Dir(file), playDir: p.Dir}
+	if roles != nil {
+		p.Roles = l.roleList(ctx, roles, p)
+	}
+	p.PreTasks = l.taskList(ctx, pre, nil, false)
+	p.Tasks = l.taskList(ctx, tasks, nil, false)
+	p.PostTasks = l.taskList(ctx, post, nil, false)
+	p.Handlers = append(l.taskList(ctx, handlers, nil, true), p.Handlers...)
+	return p
+}
+
+// taskCtx carries where tasks are being read from.
+type taskCtx struct {
+	file    string
+	dir     string // directory relative includes resolve against
+	playDir string
+	role    *Role
+	depth   int
+}
+
+func (l *Loader) taskList(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool) []*Task {
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.ScalarNode && (n.Tag == "!!null" || n.Value == "") {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		l.errs.at(ctx.file, n, "", "expected a list of tasks, got a %s", vars.KindName(n))
+		return nil
+	}
+	var out []*Task
+	for _, tn := range n.Content {
+		if t := l.task(ctx, tn, parent, handler); t != nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// LoadTaskFile loads a task file for include_tasks at run time (and for
+// validation at load time).
+func (l *Loader) LoadTaskFile(file, playDir string, role *Role, parent *Task, handler bool) ([]*Task, error) {
+	l.errs = errorList{}
+	doc := l.readYAML(file)
+	ctx := &taskCtx{file: file, dir: filepath.Dir(file), playDir: playDir, role: role}
+	tasks := l.taskList(ctx, doc, parent, handler)
+	return tasks, l.errs.err()
+}
+
+func (l *Loader) loadTaskFileInto(ctx *taskCtx, at *yaml.Node, file string, parent *Task, handler bool) []*Task {
+	if ctx.depth > 50 {
+		l.errs.at(ctx.file, at, "", "import_tasks nesting deeper than 50: an import loop?")
+		return nil
+	}
+	doc := l.readYAML(file)
+	sub := &taskCtx{file: file, dir: filepath.Dir(file), playDir: ctx.playDir, role: ctx.role, depth: ctx.depth + 1}
+	return l.taskList(sub, doc, parent, handler)
+}
+
+// ResolveTaskFile finds a task file named in import_tasks/include_tasks:
+// relative to the including file, the role's tasks/ dir, or the playbook dir.
+func ResolveTaskFile(name, fromDir, playDir string, role *Role) (string, bool) {
+	if filepath.IsAbs(name) {
+		_, err := os.Stat(name)
+		return name, err == nil
+	}
+	var cands []string
+	if role != nil {
+		cands = append(cands, filepath.Join(role.Path, "tasks", name), filepath.Join(role.Path, name))
+	}
+	cands = append(cands, filepath.Join(fromDir, name), filepath.Join(playDir, name), filepath.Join(playDir, "tasks", name))
+	for _, c := range cands {
+		if st, err := os.Stat(c); err == nil && !st.IsDir() {
+			return c, true
+		}
+	}
+	return cands[0], false
+}
+
+func mapGet(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func (l *Loader) value(file string, n *yaml.Node) any {
+	v, err := vars.Decode(file, n)
+	if err != nil {
+		l.errs.add(err)
+	}
+	return v
+}
+
+func (l *Loader) str(file string, n *yaml.Node) string {
+	if n.Kind != yaml.ScalarNode {
+		l.errs.at(file, n, "", "expected a string, got a %s", vars.KindName(n))
+		return ""
+	}
+	return n.Value
+}
+
+func (l *Loader) boolPtr(file string, n *yaml.Node) *bool {
+	v := l.value(file, n)
+	if s, ok := v.(string); ok && module.IsTemplated(s) {
+		l.errs.at(file, n, "", "this keyword must be a literal boolean here, not a template")
+		return nil
+	}
+	b, ok := module.ToBool(v)
+	if !ok {
+		l.errs.at(file, n, "", "expected a boolean (true/false/yes/no), got %q", n.Value)
+		return nil
+	}
+	return &b
+}
+
+func (l *Loader) strList(file string, n *yaml.Node) []string {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Value == "" {
+			return nil
+		}
+		return []string{n.Value}
+	case yaml.SequenceNode:
+		var out []string
+		for _, c := range n.Content {
+			if c.Kind != yaml.ScalarNode {
+				l.errs.at(file, c, "", "expected a string, got a %s", vars.KindName(c))
+				continue
+			}
+			out = append(out, c.Value)
+		}
+		return out
+	}
+	l.errs.at(file, n, "", "expected a string or a list of strings, got a %s", vars.KindName(n))
+	return nil
+}
+
+// tags accepts a string (comma separated), a number, or a list.
+func (l *Loader) tags(file string, n *yaml.Node) []string {
+	var out []string
+	for _, s := range l.strList(file, n) {
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+func (l *Loader) varsMap(file string, n *yaml.Node) map[string]any {
+	v := l.value(file, n)
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case map[string]any:
+		for k := range x {
+			if !vars.ValidName(k) {
+				l.errs.at(file, n, "variable names are letters, digits and underscores, not starting with a digit", "invalid variable name %q", k)
+			}
+		}
+		return x
+	case []any:
+		// Old style: a list of one-key mappings.
+		out := map[string]any{}
+		for _, e := range x {
+			m, ok := e.(map[string]any)
+			if !ok {
+				l.errs.at(file, n, "", "vars must be a mapping")
+				return nil
+			}
+			for k, val := range m {
+				out[k] = val
+			}
+		}
+		return out
+	}
+	l.errs.at(file, n, "", "vars must be a mapping of names to values, got a %s", vars.KindName(n))
+	return nil
+}
+
+func toFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int:
+		return float64(x), true
+	case float64:
+		return x, true
+	}
+	return 0, false
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,158 @@
+// Package playbook loads Ansible playbooks, task files and roles into a
+// validated model. Everything static (YAML, keywords, module names and
+// arguments, roles, imported files) is checked before any host is
+// contacted; every error names file:line:column and what was expected.
+package playbook
+
+import "fmt"
+
+// Pos is a position in a source file.
+type Pos struct {
+	File string
+	Line int
+	Col  int
+}
+
+func (p Pos) String() string {
+	if p.Line == 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// Playbook is a loaded playbook with import_playbook expanded.
+type Playbook struct {
+	Path  string
+	Dir   string
+	Plays []*Play
+}
+
+// Play is one play.
+type Play struct {
+	Pos               Pos
+	Name              string
+	Hosts             string // host pattern; a YAML list is joined with ","
+	Dir               string // playbook_dir
+	Vars              map[string]any
+	VarsFiles         []any // strings, or lists of strings (first found)
+	GatherFacts       *bool
+	GatherSubset      []string
+	Become            *bool
+	BecomeUser        string
+	BecomeMethod      string
+	BecomeFlags       string
+	Serial            []any // ints or "N%" strings
+	MaxFailPercentage *float64
+	AnyErrorsFatal    bool
+	Strategy          string // linear | free
+	Order             string // inventory | reverse_inventory | sorted | reverse_sorted | shuffle
+	Tags              []string
+	Environment       any
+	CheckMode         any
+	Diff              any
+	IgnoreErrors      any
+	IgnoreUnreachable any
+	RemoteUser        string
+	Connection        string
+	// Roles are the play's roles: each is a block of the role's tasks
+	// (dependencies first), run between pre_tasks and tasks.
+	Roles     []*Task
+	PreTasks  []*Task
+	Tasks     []*Task
+	PostTasks []*Task
+	// Handlers holds the play's handlers followed by its roles' handlers.
+	Handlers []*Task
+	// RoleList are the roles used in the play (for their defaults/vars).
+	RoleList []*Role
+}
+
+// LoopControl is a task's loop_control.
+type LoopControl struct {
+	LoopVar  string // default "item"
+	IndexVar string
+	Label    string
+	Pause    any
+	Extended bool
+}
+
+// Task is a task, a handler, or a block (Action "block"). Keyword fields
+// hold raw values: strings may be templates rendered at run time.
+type Task struct {
+	Pos    Pos
+	Name   string
+	Action string // canonical module name, or block, include_tasks, include_role, meta
+	Args   map[string]any
+
+	Block, Rescue, Always []*Task
+
+	When              []any
+	HasLoop           bool
+	Loop              any
+	LoopKind          string // loop, items, dict, list, sequence, together, nested, subelements, indexed_items, flattened, fileglob
+	LoopControl       LoopControl
+	Register          string
+	Notify            []string
+	Listen            []string
+	ChangedWhen       []any
+	FailedWhen        []any
+	IgnoreErrors      any
+	IgnoreUnreachable any
+	Tags              []string
+	Become            *bool
+	BecomeUser        string
+	BecomeMethod      string
+	BecomeFlags       string
+	CheckMode         any
+	Diff              any
+	DelegateTo        string
+	DelegateFacts     bool
+	RunOnce           bool
+	Retries           any
+	Until             []any
+	Delay             any
+	Environment       any
+	NoLog             any
+	Vars              map[string]any
+	AnyErrorsFatal    *bool
+	Throttle          int
+	Timeout           any
+	RemoteUser        string
+	Connection        string
+
+	// Handler is set on handlers.
+	Handler bool
+	// Role is the role the task came from, nil for play tasks.
+	Role *Role
+	// RoleParams are the parameters the role was called with (role
+	// blocks only).
+	RoleParams map[string]any
+	// Parent is the enclosing block, nil at the top.
+	Parent *Task
+	// Implicit marks blocks tend made itself (roles, import_tasks): they
+	// carry keywords for their children but are not user blocks.
+	Implicit bool
+}
+
+// IsBlock reports whether t is a block.
+func (t *Task) IsBlock() bool { return t.Action == "block" }
+
+// DisplayName is the task's name for output: its name, or the action.
+func (t *Task) DisplayName() string {
+	if t.Name != "" {
+		return t.Name
+	}
+	return t.Action
+}
+
+// Role is a loaded role.
+type Role struct {
+	Name     string
+	Path     string
+	Defaults map[string]any
+	Vars     map[string]any
+	// Deps are the role's meta/main.yml dependencies, as role blocks.
+	Deps            []*Task
+	Tasks           []*Task
+	Handlers        []*Task
+	AllowDuplicates bool
+}
