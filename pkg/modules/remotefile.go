@@ -1,0 +1,357 @@
+package modules
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"strings"
+
+	"github.com/tend-dev/tend/pkg/connection"
+	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/shell"
+)
+
+// RemoteStat is what one inspection round trip learns about a path on the
+// host, plus a few facts about the shell that ran it (home, umask, uid).
+type RemoteStat struct {
+	// Path is the inspected path with a leading "~" expanded.
+	Path string
+	// Exists is false when nothing is at Path (for a followed stat: also
+	// when Path is a dangling link).
+	Exists bool
+	// Type is "file", "directory", "link", "fifo", "socket", "char",
+	// "block" (Ansible's state names where they exist).
+	Type string
+	// Mode holds the permission bits (07777); RawMode the whole st_mode.
+	Mode, RawMode uint32
+	UID, GID      int
+	// Owner and Group are the names ("UNKNOWN" when the id has no name).
+	Owner, Group        string
+	Size                int64
+	Mtime, Atime, Ctime float64
+	Inode, Nlink, Dev   uint64
+	// SHA1 is the hex checksum of a regular file's content when asked for
+	// and readable; empty otherwise.
+	SHA1 string
+	// LinkTarget is what a symbolic link points to (readlink), RealPath
+	// the fully resolved path (readlink -f); both only for links.
+	LinkTarget, RealPath string
+	// Readable, Writeable, Executable are test -r/-w/-x for the user the
+	// command ran as.
+	Readable, Writeable, Executable bool
+	// Content is the file's content when asked for (regular, readable
+	// files only); HasContent says whether it was read.
+	Content    []byte
+	HasContent bool
+
+	// Home, Umask and UID of the shell that ran the inspection.
+	Home     string
+	Umask    uint32
+	LoginUID int
+}
+
+// IsDir reports whether the path is a directory.
+func (s *RemoteStat) IsDir() bool { return s.Exists && s.Type == "directory" }
+
+// IsReg reports whether the path is a regular file.
+func (s *RemoteStat) IsReg() bool { return s.Exists && s.Type == "file" }
+
+// statOptions select what inspectRemote gathers.
+type statOptions struct {
+	// Follow stats the target of a symbolic link instead of the link.
+	Follow bool
+	// Checksum computes the sha1 of a regular file.
+	Checksum bool
+	// Content returns a regular file's content.
+	Content bool
+}
+
+// statRemote inspects path on the host in one round trip without following
+// a final symbolic link: existence, type, mode, owner, group, ids, size,
+// times, link target and, with withChecksum, the sha1 of a regular file.
+func statRemote(ctx context.Context, h *module.Host, path string, withChecksum bool) (*RemoteStat, error) {
+	return inspectRemote(ctx, h, path, statOptions{Checksum: withChecksum})
+}
+
+// remoteWord returns a shell word for path that expands a leading "~" the
+// way Ansible's path arguments do (to $HOME of the user running the
+// command) and quotes everything else.
+func remoteWord(path string) string {
+	switch {
+	case path == "~":
+		return `"$HOME"`
+	case strings.HasPrefix(path, "~/"):
+		return `"$HOME"/` + shell.Quote(path[2:])
+	}
+	return shell.Quote(path)
+}
+
+// expandHome resolves a leading "~" of path with home.
+func expandHome(path, home string) string {
+	switch {
+	case path == "~":
+		return home
+	case strings.HasPrefix(path, "~/"):
+		return strings.TrimSuffix(home, "/") + path[1:]
+	}
+	return path
+}
+
+// statFormat is GNU stat's format: raw mode in hex first, names last.
+const statFormat = "%f %u %g %s %Y %X %Z %i %h %d %U %G"
+
+// inspectCommand builds the inspection script. Its output is a series of
+// "K:value" lines, then optionally "--" and the file's raw content.
+func inspectCommand(path string, o statOptions) string {
+	var b strings.Builder
+	b.WriteString("p=" + remoteWord(path) + "; ")
+	b.WriteString(`printf 'H:%s\nU:%s\nI:%s\n' "$HOME" "$(umask)" "$(id -u)"; `)
+	exists := `[ -e "$p" ] || [ -L "$p" ]`
+	statFlags := ""
+	if o.Follow {
+		exists = `[ -e "$p" ]`
+		statFlags = "-L "
+	}
+	b.WriteString("if " + exists + "; then ")
+	b.WriteString(`s=$(stat ` + statFlags + `-c '` + statFormat + `' -- "$p") || exit 1; printf 'S:%s\n' "$s"; `)
+	b.WriteString(`a=; [ -r "$p" ] && a=r; [ -w "$p" ] && a=${a}w; [ -x "$p" ] && a=${a}x; printf 'A:%s\n' "$a"; `)
+	b.WriteString(`if [ -L "$p" ]; then printf 'L:'; printf '%s' "$(readlink -- "$p")" | od -An -v -tx1 | tr -d ' \n'; ` +
+		`printf '\nR:'; printf '%s' "$(readlink -f -- "$p")" | od -An -v -tx1 | tr -d ' \n'; printf '\n'; fi; `)
+	// A link's checksum and content are those of its target only when
+	// following; [ -f ] follows links itself.
+	reg := `[ -f "$p" ] && [ -r "$p" ]`
+	if !o.Follow {
+		reg = `[ -f "$p" ] && [ ! -L "$p" ] && [ -r "$p" ]`
+	}
+	if o.Checksum {
+		b.WriteString("if " + reg + `; then c=$(sha1sum < "$p") || exit 1; printf 'C:%s\n' "${c%% *}"; fi; `)
+	}
+	if o.Content {
+		b.WriteString("if " + reg + `; then printf -- '--\n'; exec cat -- "$p"; fi; `)
+	}
+	b.WriteString("else printf 'S:missing\\n'; fi")
+	return b.String()
+}
+
+// inspectRemote runs inspectCommand and parses its output.
+func inspectRemote(ctx context.Context, h *module.Host, path string, o statOptions) (*RemoteStat, error) {
+	res, err := h.Run(ctx, inspectCommand(path, o))
+	if err != nil {
+		return nil, fmt.Errorf("stat %s: %w", path, err)
+	}
+	if res.ExitCode != 0 {
+		return nil, fmt.Errorf("stat %s: %s", path, strings.TrimSpace(string(res.Stderr)))
+	}
+	st, err := parseInspect(path, res.Stdout)
+	if err != nil {
+		return nil, fmt.Errorf("stat %s: %w", path, err)
+	}
+	return st, nil
+}
+
+// parseInspect parses inspectCommand's output.
+func parseInspect(path string, out []byte) (*RemoteStat, error) {
+	st := &RemoteStat{Path: path}
+	rest := out
+	for len(rest) > 0 {
+		line, tail, _ := bytes.Cut(rest, []byte("\n"))
+		rest = tail
+		if string(line) == "--" {
+			st.Content, st.HasContent = rest, true
+			break
+		}
+		k, v, ok := strings.Cut(string(line), ":")
+		if !ok {
+			return nil, fmt.Errorf("unexpected output line %q", line)
+		}
+		switch k {
+		case "H":
+			st.Home = v
+		case "U":
+			u, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32)
+			if err != nil {
+				return nil, fmt.Errorf("bad umask %q", v)
+			}
+			st.Umask = uint32(u)
+		case "I":
+			st.LoginUID, _ = strconv.Atoi(strings.TrimSpace(v))
+		case "S":
+			if v == "missing" {
+				break
+			}
+			if err := st.parseStat(v); err != nil {
+				return nil, err
+			}
+		case "A":
+			st.Readable = strings.Contains(v, "r")
+			st.Writeable = strings.Contains(v, "w")
+			st.Executable = strings.Contains(v, "x")
+		case "L", "R":
+			b, err := hex.DecodeString(v)
+			if err != nil {
+				return nil, fmt.Errorf("bad link target %q", v)
+			}
+			if k == "L" {
+				st.LinkTarget = string(b)
+			} else {
+				st.RealPath = string(b)
+			}
+		case "C":
+			st.SHA1 = v
+		default:
+			return nil, fmt.Errorf("unexpected output line %q", line)
+		}
+	}
+	st.Path = expandHome(path, st.Home)
+	return st, nil
+}
+
+func (st *RemoteStat) parseStat(v string) error {
+	f := strings.Fields(v)
+	if len(f) < 12 {
+		return fmt.Errorf("unexpected stat output %q", v)
+	}
+	raw, err := strconv.ParseUint(f[0], 16, 32)
+	if err != nil {
+		return fmt.Errorf("unexpected stat mode %q", f[0])
+	}
+	st.Exists = true
+	st.RawMode = uint32(raw)
+	st.Mode = uint32(raw) & permBits
+	st.Type = fileTypeName(uint32(raw))
+	st.UID, _ = strconv.Atoi(f[1])
+	st.GID, _ = strconv.Atoi(f[2])
+	st.Size, _ = strconv.ParseInt(f[3], 10, 64)
+	st.Mtime, _ = strconv.ParseFloat(f[4], 64)
+	st.Atime, _ = strconv.ParseFloat(f[5], 64)
+	st.Ctime, _ = strconv.ParseFloat(f[6], 64)
+	st.Inode, _ = strconv.ParseUint(f[7], 10, 64)
+	st.Nlink, _ = strconv.ParseUint(f[8], 10, 64)
+	st.Dev, _ = strconv.ParseUint(f[9], 10, 64)
+	st.Owner = f[10]
+	st.Group = strings.Join(f[11:], " ")
+	return nil
+}
+
+// fileTypeName maps st_mode's type bits to Ansible's names.
+func fileTypeName(raw uint32) string {
+	switch raw & 0o170000 {
+	case 0o100000:
+		return "file"
+	case 0o040000:
+		return "directory"
+	case 0o120000:
+		return "link"
+	case 0o010000:
+		return "fifo"
+	case 0o140000:
+		return "socket"
+	case 0o020000:
+		return "char"
+	case 0o060000:
+		return "block"
+	}
+	return "unknown"
+}
+
+// readRemote returns the content of the host's file path, read with the
+// task's become.
+func readRemote(ctx context.Context, h *module.Host, path string) ([]byte, error) {
+	var b bytes.Buffer
+	if err := h.Conn.Get(ctx, path, &b, connection.GetOptions{Become: h.Become}); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return b.Bytes(), nil
+}
+
+// writeOptions say how writeRemote leaves the written file.
+type writeOptions struct {
+	// Mode is the final permission bits (07777), always set by the caller
+	// (see newFileMode).
+	Mode uint32
+	// Owner and Group, when not empty, are applied before the rename.
+	Owner, Group string
+}
+
+// writeRemote atomically replaces path on the host with content: the
+// connection writes a temporary file next to it, applies owner, group and
+// mode, and renames it into place, under the task's become. Bits the
+// transport cannot carry (setuid, setgid, sticky, or mode 0) are applied
+// with a chmod afterwards.
+func writeRemote(ctx context.Context, h *module.Host, path string, content []byte, o writeOptions) error {
+	perm := fs.FileMode(o.Mode & 0o777)
+	if err := h.Conn.Put(ctx, bytes.NewReader(content), path, connection.PutOptions{
+		Mode: perm, Owner: o.Owner, Group: o.Group, Become: h.Become,
+	}); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if o.Mode&0o7000 != 0 || o.Mode == 0 {
+		return runOK(ctx, h, "chmod -- "+fmt.Sprintf("%04o", o.Mode)+" "+shell.Quote(path), "chmod "+path)
+	}
+	return nil
+}
+
+// newFileMode is the mode a written file ends up with when no mode
+// argument is given, as Ansible's atomic_move leaves it: an existing
+// file keeps its mode, a new one gets 0666 minus the umask.
+func newFileMode(st *RemoteStat) uint32 {
+	if st.IsReg() {
+		return st.Mode
+	}
+	return 0o666 &^ st.Umask
+}
+
+// keepOwnership returns the owner and group to pass to writeRemote so a
+// rewritten file keeps its ownership (Ansible's atomic_move does the same)
+// unless other values are requested. It returns numeric ids; for a new
+// file, or when the existing file already belongs to the writing user and
+// its group cannot be known to be ours, it returns the requested values
+// only, because an unprivileged chown to someone else would fail.
+func keepOwnership(st *RemoteStat, owner, group string) (string, string) {
+	if !st.IsReg() {
+		return owner, group
+	}
+	privileged := st.LoginUID == 0
+	if owner == "" && privileged && st.UID != 0 {
+		owner = strconv.Itoa(st.UID)
+	}
+	if group == "" && (privileged || st.UID == st.LoginUID) {
+		group = strconv.Itoa(st.GID)
+	}
+	return owner, group
+}
+
+// backupRemote copies path to Ansible's backup name
+// (path.PID.YYYY-MM-DD@HH:MM:SS~, with the remote shell's PID and local
+// time), preserving mode, ownership and times, and returns the backup's
+// path.
+func backupRemote(ctx context.Context, h *module.Host, path string) (string, error) {
+	cmd := "p=" + shell.Quote(path) + `; b="$p.$$.$(date +%Y-%m-%d@%H:%M:%S~)" && cp -p -- "$p" "$b" && printf '%s' "$b"`
+	res, err := h.Run(ctx, cmd)
+	if err != nil {
+		return "", fmt.Errorf("backup %s: %w", path, err)
+	}
+	if res.ExitCode != 0 {
+		return "", fmt.Errorf("backup %s: %s", path, strings.TrimSpace(string(res.Stderr)))
+	}
+	return string(res.Stdout), nil
+}
+
+// runOK runs cmd and turns a non-zero exit into an error naming what.
+func runOK(ctx context.Context, h *module.Host, cmd, what string) error {
+	res, err := h.Run(ctx, cmd)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if res.ExitCode != 0 {
+		msg := strings.TrimSpace(string(res.Stderr))
+		if msg == "" {
+			msg = strings.TrimSpace(string(res.Stdout))
+		}
+		return fmt.Errorf("%s: exit %d: %s", what, res.ExitCode, msg)
+	}
+	return nil
+}
