@@ -2,7 +2,9 @@ package modules
 
 import "github.com/tend-dev/tend/pkg/module"
 
-// engineModules lists this group's modules for Registry.
+// engineModules are the modules the engine itself relies on.
 func engineModules() []module.Module {
-	return []module.Module{}
+	return []module.Module{
+		&Command{}, NewShell(), &Debug{}, &SetFact{}, &Assert{}, &Fail{}, &Meta{}, &IncludeVars{}, &Ping{},
+	}
 }

@@ -1,0 +1,258 @@
+package modules
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tend-dev/tend/pkg/connection"
+	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/shell"
+)
+
+// Command runs a program on the host without a shell: its words are split
+// like a shell would, but pipes, redirections, globs and $VARS are not
+// interpreted (use shell for those).
+type Command struct{ useShell bool }
+
+var _ module.Module = (*Command)(nil)
+
+func commandArgs(useShell bool) []module.Arg {
+	args := []module.Arg{
+		{Name: "cmd", Aliases: []string{"_raw_params"}, Type: module.String, Doc: "The command line to run (also given as free-form text)."},
+		{Name: "chdir", Type: module.Path, Doc: "Change into this directory before running."},
+		{Name: "creates", Type: module.Path, Doc: "A path (glob allowed); when it exists the command is not run."},
+		{Name: "removes", Type: module.Path, Doc: "A path (glob allowed); when it does not exist the command is not run."},
+		{Name: "stdin", Type: module.String, Doc: "Text fed to the command's standard input."},
+		{Name: "stdin_add_newline", Type: module.Bool, Default: true, Doc: "Append a newline to stdin."},
+		{Name: "strip_empty_ends", Type: module.Bool, Default: true, Doc: "Strip trailing empty lines from stdout and stderr."},
+		{Name: "warn", Type: module.Bool, Doc: "Ignored; accepted for compatibility."},
+	}
+	if useShell {
+		args = append(args, module.Arg{Name: "executable", Type: module.Path, Doc: "The shell to run the command with (default /bin/sh)."})
+	} else {
+		args = append(args,
+			module.Arg{Name: "argv", Type: module.List, Elements: module.String, Doc: "The command as a list of words; nothing is split or interpreted."},
+			module.Arg{Name: "expand_argument_vars", Type: module.Bool, Default: true, Doc: "Accepted for compatibility; variables in arguments are never expanded by tend's command module."},
+		)
+	}
+	return args
+}
+
+// Spec implements module.Module.
+func (m *Command) Spec() *module.Spec {
+	if m.useShell {
+		return &module.Spec{
+			Name:  "shell",
+			Short: "Run a command line through the shell on the host",
+			Description: "Runs cmd with /bin/sh -c (or executable) on the host, so pipes, redirections, globs and " +
+				"$VARIABLES work. Always reports changed unless creates/removes decide otherwise or changed_when is " +
+				"set. In check mode the task is skipped unless creates/removes decide it.",
+			Args:          commandArgs(true),
+			FreeForm:      "cmd",
+			RequiredOneOf: [][]string{{"cmd"}},
+			Check:         module.CheckPartial,
+			Examples: `- name: Count processes
+  shell: ps -e | wc -l
+  register: procs
+  changed_when: false
+
+- shell: ./configure && make install
+  args:
+    chdir: /src/app
+    creates: /usr/local/bin/app`,
+		}
+	}
+	return &module.Spec{
+		Name:  "command",
+		Short: "Run a program on the host (no shell)",
+		Description: "Runs a program with its arguments on the host. The command line is split into words like a " +
+			"shell would, but |, >, *, $VAR are passed literally: use shell for them. Always reports changed unless " +
+			"creates/removes decide otherwise or changed_when is set. In check mode the task is skipped unless " +
+			"creates/removes decide it.",
+		Args:              commandArgs(false),
+		FreeForm:          "cmd",
+		MutuallyExclusive: [][]string{{"cmd", "argv"}},
+		RequiredOneOf:     [][]string{{"cmd", "argv"}},
+		Check:             module.CheckPartial,
+		Examples: `- name: Show the kernel
+  command: uname -r
+  register: kernel
+  changed_when: false
+
+- command:
+    argv: [/usr/bin/rstudio-server, verify-installation]`,
+	}
+}
+
+// Plan implements module.Module.
+func (m *Command) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.Plan, error) {
+	line, err := m.commandLine(a)
+	if err != nil {
+		return module.Unchanged(module.Failed("%v", err)), nil
+	}
+	display := a.String("cmd")
+	if display == "" {
+		display = strings.Join(a.List("argv"), " ")
+	}
+	if creates, removes := a.String("creates"), a.String("removes"); creates != "" || removes != "" {
+		var test string
+		if creates != "" {
+			test = "for f in " + globWord(creates) + "; do [ -e \"$f\" ] && echo creates-exists && break; done; "
+		}
+		if removes != "" {
+			test += "found=; for f in " + globWord(removes) + "; do [ -e \"$f\" ] && found=1 && break; done; [ -z \"$found\" ] && echo removes-missing; "
+		}
+		test += "true"
+		if dir := a.String("chdir"); dir != "" {
+			test = "cd " + shell.Quote(dir) + " 2>/dev/null; " + test
+		}
+		res, err := h.Run(ctx, test)
+		if err != nil {
+			return nil, fmt.Errorf("check creates/removes: %w", err)
+		}
+		out := string(res.Stdout)
+		switch {
+		case strings.Contains(out, "creates-exists"):
+			return module.Unchanged(module.Result{"cmd": display, "rc": 0, "stdout": fmt.Sprintf("skipped, since %s exists", creates), "stdout_lines": []string{fmt.Sprintf("skipped, since %s exists", creates)}, "stderr": "", "msg": "Did not run command since '" + creates + "' exists"}), nil
+		case strings.Contains(out, "removes-missing"):
+			return module.Unchanged(module.Result{"cmd": display, "rc": 0, "stdout": fmt.Sprintf("skipped, since %s does not exist", removes), "stdout_lines": []string{fmt.Sprintf("skipped, since %s does not exist", removes)}, "stderr": "", "msg": "Did not run command since '" + removes + "' does not exist"}), nil
+		}
+		// creates/removes decided that the command runs: check mode can
+		// say "changed" with confidence.
+		return &module.Plan{Changed: true, Result: module.Result{"cmd": display}, Apply: m.apply(h, a, line, display)}, nil
+	}
+	return &module.Plan{Changed: true, Unpredictable: true, Result: module.Result{"cmd": display}, Apply: m.apply(h, a, line, display)}, nil
+}
+
+func (m *Command) apply(h *module.Host, a module.Args, line, display string) func(context.Context) (module.Result, error) {
+	return func(ctx context.Context) (module.Result, error) {
+		c := connection.Command{Cmd: line, Dir: a.String("chdir")}
+		if a.Has("stdin") {
+			in := a.String("stdin")
+			if a.Bool("stdin_add_newline") {
+				in += "\n"
+			}
+			c.Stdin = strings.NewReader(in)
+		}
+		start := time.Now()
+		res, err := h.RunWith(ctx, c)
+		end := time.Now()
+		if err != nil {
+			return nil, err
+		}
+		r := module.CommandResult(res)
+		if !a.Bool("strip_empty_ends") {
+			r["stdout"], r["stderr"] = string(res.Stdout), string(res.Stderr)
+		}
+		r["cmd"] = display
+		r["start"] = start.Format("2006-01-02 15:04:05.000000")
+		r["end"] = end.Format("2006-01-02 15:04:05.000000")
+		r["delta"] = formatDelta(end.Sub(start))
+		r["msg"] = ""
+		if res.ExitCode != 0 {
+			r["failed"] = true
+			r["msg"] = "non-zero return code"
+		}
+		return r, nil
+	}
+}
+
+func formatDelta(d time.Duration) string {
+	h := int(d.Hours())
+	mnt := int(d.Minutes()) % 60
+	s := d.Seconds() - float64(h*3600+mnt*60)
+	return fmt.Sprintf("%d:%02d:%09.6f", h, mnt, s)
+}
+
+// commandLine builds the /bin/sh line for the task.
+func (m *Command) commandLine(a module.Args) (string, error) {
+	if m.useShell {
+		cmd := a.String("cmd")
+		if strings.TrimSpace(cmd) == "" {
+			return "", fmt.Errorf("no command given")
+		}
+		if exe := a.String("executable"); exe != "" {
+			return shell.Quote(exe) + " -c " + shell.Quote(cmd), nil
+		}
+		return cmd, nil
+	}
+	var words []string
+	if a.Has("argv") {
+		words = a.List("argv")
+	} else {
+		var err error
+		words, err = SplitShellWords(a.String("cmd"))
+		if err != nil {
+			return "", err
+		}
+	}
+	if len(words) == 0 {
+		return "", fmt.Errorf("no command given")
+	}
+	return shell.Join(words...), nil
+}
+
+// globWord quotes a path but leaves glob characters active.
+func globWord(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		if r == '*' || r == '?' || r == '[' || r == ']' {
+			b.WriteRune(r)
+			continue
+		}
+		b.WriteString(shell.Quote(string(r)))
+	}
+	return b.String()
+}
+
+// SplitShellWords splits a command line into words with POSIX shell
+// quoting rules (quotes and backslashes), without any expansion.
+func SplitShellWords(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case c == '\'':
+			inWord = true
+			j := strings.IndexByte(s[i+1:], '\'')
+			if j < 0 {
+				return nil, fmt.Errorf("unterminated single quote in %q", s)
+			}
+			cur.WriteString(s[i+1 : i+1+j])
+			i += j + 1
+		case c == '"':
+			inWord = true
+			i++
+			for ; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte("\"\\$`\n", s[i+1]) >= 0 {
+					i++
+				}
+				cur.WriteByte(s[i])
+			}
+			if i >= len(s) {
+				return nil, fmt.Errorf("unterminated double quote in %q", s)
+			}
+		case c == '\\' && i+1 < len(s):
+			inWord = true
+			i++
+			cur.WriteByte(s[i])
+		default:
+			inWord = true
+			cur.WriteByte(c)
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}

@@ -1,0 +1,52 @@
+package modules
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tend-dev/tend/pkg/module"
+)
+
+// Debug prints a message or a variable's value.
+type Debug struct{}
+
+var _ module.Module = (*Debug)(nil)
+
+// Spec implements module.Module.
+func (*Debug) Spec() *module.Spec {
+	return &module.Spec{
+		Name:        "debug",
+		Short:       "Print a message or a variable",
+		Description: "Prints msg, or the value of the expression in var. verbosity hides the output below that many -v. Runs on the controller; never changes anything.",
+		Args: []module.Arg{
+			{Name: "msg", Type: module.Raw, Doc: "The message to print (default \"Hello world!\")."},
+			{Name: "var", Type: module.String, Doc: "A variable name or expression whose value is printed."},
+			{Name: "verbosity", Type: module.Int, Default: 0, Doc: "Print only when run with at least this many -v."},
+		},
+		MutuallyExclusive: [][]string{{"msg", "var"}},
+		Controller:        true,
+		Examples: `- debug:
+    msg: "Workbench is at {{ workbench_url }}"
+- debug: var=ansible_default_ipv4.address`,
+	}
+}
+
+// Plan implements module.Module.
+func (*Debug) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.Plan, error) {
+	r := module.Result{"_verbosity": a.Int("verbosity")}
+	if a.Has("var") {
+		expr := a.String("var")
+		v, err := h.Templar.Eval(expr)
+		if err != nil {
+			v = fmt.Sprintf("VARIABLE IS NOT DEFINED!: %v", err)
+		}
+		r[expr] = v
+		return module.Unchanged(r), nil
+	}
+	if a.Has("msg") {
+		r["msg"] = a["msg"]
+	} else {
+		r["msg"] = "Hello world!"
+	}
+	return module.Unchanged(r), nil
+}
