@@ -2,7 +2,11 @@ package modules
 
 import "github.com/tend-dev/tend/pkg/module"
 
-// networkModules lists this group's modules for Registry.
+// networkModules lists this group's modules for Registry: network
+// transfers and checks, remote execution without transfer, PostgreSQL.
 func networkModules() []module.Module {
-	return []module.Module{}
+	return []module.Module{
+		PostgresqlDB{},
+		PostgresqlUser{},
+	}
 }

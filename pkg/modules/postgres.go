@@ -1,0 +1,276 @@
+package modules
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/tend-dev/tend/pkg/connection"
+	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/shell"
+)
+
+// The PostgreSQL modules need no driver on the target: they run the psql
+// client there, feeding it SQL on standard input, with the task's become
+// (usually become_user: postgres and peer authentication over the unix
+// socket) or with login_host/login_user/login_password for a server
+// elsewhere. Decisions are made from one query that returns a single JSON
+// value, so parsing never depends on psql's table formatting.
+
+// pgConnArgs are the connection arguments shared by the postgresql_*
+// modules, with Ansible's names and defaults.
+func pgConnArgs() []module.Arg {
+	return []module.Arg{
+		{Name: "login_user", Aliases: []string{"login"}, Type: module.String, Default: "postgres",
+			Doc: "Role to connect as. With no login_host this is usually the role matching the become user (peer authentication)."},
+		{Name: "login_password", Type: module.String, NoLog: true,
+			Doc: "Password of login_user. Passed to psql through PGPASSWORD read from standard input: it never appears on a command line or in output."},
+		{Name: "login_host", Aliases: []string{"host"}, Type: module.String,
+			Doc: "Host of the server. Empty: connect through the local unix socket."},
+		{Name: "login_unix_socket", Aliases: []string{"unix_socket"}, Type: module.String,
+			Doc: "Directory of the server's unix socket, when not the default."},
+		{Name: "port", Aliases: []string{"login_port"}, Type: module.Int, Default: 5432,
+			Doc: "Server port."},
+		{Name: "ssl_mode", Type: module.String, Default: "prefer",
+			Choices: []string{"allow", "disable", "prefer", "require", "verify-ca", "verify-full"},
+			Doc:     "libpq sslmode for TCP connections."},
+		{Name: "ca_cert", Aliases: []string{"ssl_rootcert"}, Type: module.String,
+			Doc: "Path on the target of the CA certificate(s) checked with verify-ca/verify-full."},
+	}
+}
+
+// pgConn is how to reach a server with psql from the target.
+type pgConn struct {
+	User, Password, Host, Socket, SSLMode, CACert string
+	Port                                          int
+}
+
+func newPgConn(args module.Args) pgConn {
+	return pgConn{
+		User:     args.String("login_user"),
+		Password: args.String("login_password"),
+		Host:     args.String("login_host"),
+		Socket:   args.String("login_unix_socket"),
+		SSLMode:  args.String("ssl_mode"),
+		CACert:   args.String("ca_cert"),
+		Port:     args.Int("port"),
+	}
+}
+
+// conninfoValue quotes v for a libpq connection string.
+func conninfoValue(v string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+}
+
+// conninfo is the libpq connection string for database db. It never
+// holds the password.
+func (c pgConn) conninfo(db string) string {
+	parts := []string{"dbname=" + conninfoValue(db)}
+	if c.User != "" {
+		parts = append(parts, "user="+conninfoValue(c.User))
+	}
+	switch {
+	case c.Host != "":
+		parts = append(parts, "host="+conninfoValue(c.Host))
+		if c.SSLMode != "" {
+			parts = append(parts, "sslmode="+conninfoValue(c.SSLMode))
+		}
+		if c.CACert != "" {
+			parts = append(parts, "sslrootcert="+conninfoValue(c.CACert))
+		}
+	case c.Socket != "":
+		parts = append(parts, "host="+conninfoValue(c.Socket))
+	}
+	if c.Port != 0 {
+		parts = append(parts, "port="+strconv.Itoa(c.Port))
+	}
+	parts = append(parts, "client_encoding='UTF8'", "application_name='tend'")
+	return strings.Join(parts, " ")
+}
+
+// psqlCommand builds the command that runs sql in database db. psql gets
+// -X (no ~/.psqlrc), -A -t (unaligned, tuples only), -w (never prompt)
+// and ON_ERROR_STOP so the first error aborts with a non-zero exit. With
+// quiet, command tags (CREATE ROLE...) are not printed. The SQL and the
+// password travel on standard input: the password as the first line,
+// read into PGPASSWORD by the shell, so neither shows in ps output.
+func (c pgConn) psqlCommand(db, sql string, quiet bool) (connection.Command, error) {
+	if strings.ContainsAny(c.Password, "\n\x00") {
+		return connection.Command{}, fmt.Errorf("login_password must not contain a newline or NUL")
+	}
+	flags := "-X -A -t -w"
+	if quiet {
+		flags += " -q"
+	}
+	line := "psql " + flags + " -v ON_ERROR_STOP=1 -d " + shell.Quote(c.conninfo(db))
+	stdin := sql
+	if c.Password != "" {
+		line = "IFS= read -r PGPASSWORD || exit 2; export PGPASSWORD; exec " + line
+		stdin = c.Password + "\n" + sql
+	}
+	// cd / so psql run as postgres does not warn about root's home.
+	return connection.Command{Cmd: line, Stdin: strings.NewReader(stdin), Dir: "/"}, nil
+}
+
+// pgError is a failed psql run: the server's or psql's message.
+type pgError struct {
+	Msg string
+	RC  int
+}
+
+func (e *pgError) Error() string { return e.Msg }
+
+// psql runs sql and returns its standard output. A *pgError means psql ran
+// and failed (a module failure); other errors are transport errors.
+func psql(ctx context.Context, h *module.Host, c pgConn, db, sql string, quiet bool) (string, error) {
+	cmd, err := c.psqlCommand(db, sql, quiet)
+	if err != nil {
+		return "", &pgError{Msg: err.Error(), RC: 2}
+	}
+	res, err := h.RunWith(ctx, cmd)
+	if err != nil {
+		return "", fmt.Errorf("psql on %s: %w", h.Name, err)
+	}
+	if res.ExitCode != 0 {
+		msg := strings.TrimSpace(string(res.Stderr))
+		if res.ExitCode == 127 {
+			msg = "psql not found on the host (install the PostgreSQL client): " + msg
+		}
+		if msg == "" {
+			msg = fmt.Sprintf("psql exited with code %d", res.ExitCode)
+		}
+		return string(res.Stdout), &pgError{Msg: msg, RC: res.ExitCode}
+	}
+	return string(res.Stdout), nil
+}
+
+// psqlJSON runs a query returning one JSON value and decodes it into v.
+func psqlJSON(ctx context.Context, h *module.Host, c pgConn, db, sql string, v any) error {
+	out, err := psql(ctx, h, c, db, sql, true)
+	if err != nil {
+		return err
+	}
+	out = strings.TrimSpace(out)
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		return &pgError{Msg: fmt.Sprintf("unexpected psql output %q: %v", pgTruncate(out, 200), err), RC: 1}
+	}
+	return nil
+}
+
+// pgFailure turns an error from psql into a module result, or passes a
+// transport error through.
+func pgFailure(err error, extra module.Result) (*module.Plan, error) {
+	var pe *pgError
+	if !asPgError(err, &pe) {
+		return nil, err
+	}
+	r := module.Failed("%s", pe.Msg)
+	for k, v := range extra {
+		r[k] = v
+	}
+	return module.Unchanged(r), nil
+}
+
+func asPgError(err error, target **pgError) bool { return errors.As(err, target) }
+
+func pgTruncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// quoteIdent quotes a PostgreSQL identifier: "a""b". It rejects NUL,
+// which no identifier can hold.
+func quoteIdent(s string) (string, error) {
+	if s == "" {
+		return "", fmt.Errorf("empty identifier")
+	}
+	if strings.ContainsRune(s, 0) {
+		return "", fmt.Errorf("identifier %q contains a NUL byte", s)
+	}
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`, nil
+}
+
+// quoteLiteral quotes a string literal the way libpq's PQescapeLiteral
+// does: quotes doubled, and when s holds a backslash the E'' form with
+// backslashes doubled, so the result means s whatever the server's
+// standard_conforming_strings setting is.
+func quoteLiteral(s string) (string, error) {
+	if strings.ContainsRune(s, 0) {
+		return "", fmt.Errorf("string literal contains a NUL byte")
+	}
+	q := "'" + strings.ReplaceAll(s, "'", "''") + "'"
+	if strings.Contains(s, `\`) {
+		q = "E'" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", "''") + "'"
+	}
+	return q, nil
+}
+
+// sqlQuoter quotes several identifiers or literals, stopping at the first
+// error; it keeps the SQL builders readable.
+type sqlQuoter struct{ err error }
+
+func (q *sqlQuoter) ident(s string) string {
+	r, err := quoteIdent(s)
+	if err != nil && q.err == nil {
+		q.err = err
+	}
+	return r
+}
+
+func (q *sqlQuoter) lit(s string) string {
+	r, err := quoteLiteral(s)
+	if err != nil && q.err == nil {
+		q.err = err
+	}
+	return r
+}
+
+// litList quotes each string as a literal and joins them with commas.
+func (q *sqlQuoter) litList(l []string) string {
+	out := make([]string, len(l))
+	for i, s := range l {
+		out[i] = q.lit(s)
+	}
+	return strings.Join(out, ", ")
+}
+
+// pgApply returns an Apply that runs the statements in db (each on its
+// own, so statements that refuse a transaction block, like CREATE
+// DATABASE, work) and reports them as "queries" (shown: the statements
+// with secrets masked). Any of secrets quoted back in an error message
+// is masked too.
+func pgApply(h *module.Host, c pgConn, db string, stmts, shown []string, base module.Result, secrets ...string) func(context.Context) (module.Result, error) {
+	return func(ctx context.Context) (module.Result, error) {
+		r := module.Result{}
+		for k, v := range base {
+			r[k] = v
+		}
+		r["queries"] = shown
+		r["executed_queries"] = shown
+		_, err := psql(ctx, h, c, db, strings.Join(stmts, ";\n")+";\n", true)
+		if err != nil {
+			var pe *pgError
+			if !asPgError(err, &pe) {
+				return nil, err
+			}
+			r["failed"] = true
+			r["msg"] = maskSecrets(pe.Msg, secrets)
+		}
+		return r, nil
+	}
+}
+
+// maskSecrets replaces every non-empty secret in s with ********.
+func maskSecrets(s string, secrets []string) string {
+	for _, sec := range secrets {
+		if sec != "" {
+			s = strings.ReplaceAll(s, sec, "********")
+		}
+	}
+	return s
+}
