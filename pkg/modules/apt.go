@@ -1,0 +1,846 @@
+package modules
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/shell"
+	"github.com/ulikunitz/xz"
+)
+
+// Apt manages Debian packages with apt-get and dpkg: no python-apt on the
+// host. A converged host is confirmed with one dpkg-query round trip.
+type Apt struct{}
+
+var _ module.Module = (*Apt)(nil)
+
+// Spec implements module.Module.
+func (Apt) Spec() *module.Spec {
+	return &module.Spec{
+		Name:  "apt",
+		Short: "Manage apt packages",
+		Description: "Installs, upgrades and removes Debian packages with apt-get, and installs .deb files. " +
+			"Package state is read in one round trip with `dpkg-query` (plus `apt-cache policy` for " +
+			"`state: latest`). Names may pin a version: `name=1.2-3` (exact) or `name=1.2*` (glob).\n\n" +
+			"`deb:` takes a URL or a path. A URL is fetched by the controller (only the first MiB, " +
+			"enough to read the package's name and version, when the server supports ranges); the " +
+			"package is uploaded and installed only when that version is not installed yet. A path is " +
+			"looked up on the controller first (role files/, playbook directory) and otherwise taken " +
+			"as a path on the host, as in Ansible.\n\n" +
+			"Every apt-get runs with DEBIAN_FRONTEND=noninteractive and waits up to `lock_timeout` " +
+			"seconds for the dpkg lock.\n\n" +
+			"`update_cache` with names: the cache is refreshed when packages change, or always for " +
+			"`state: latest` (which needs fresh lists to decide); on its own it reports a change when the " +
+			"lists are refreshed (older than `cache_valid_time`), as Ansible does.",
+		Args: []module.Arg{
+			{Name: "name", Aliases: []string{"pkg", "package"}, Type: module.List, Elements: module.String,
+				Doc: "Package names, optionally `name=version` or `name=version*`."},
+			{Name: "state", Type: module.String, Default: "present", Choices: []string{"present", "installed", "latest", "absent", "removed"},
+				Doc: "`present` installs missing packages, `latest` also upgrades them, `absent` removes them."},
+			{Name: "deb", Type: module.String, Doc: "URL or path of a .deb file to install."},
+			{Name: "update_cache", Aliases: []string{"update-cache"}, Type: module.Bool, Default: false,
+				Doc: "Run `apt-get update` first (see the description for when)."},
+			{Name: "cache_valid_time", Type: module.Int, Default: 0,
+				Doc: "Refresh the cache only when it is older than this many seconds (implies update_cache)."},
+			{Name: "install_recommends", Aliases: []string{"install-recommends"}, Type: module.Bool,
+				Doc: "Install recommended packages; default: apt's configuration."},
+			{Name: "autoremove", Type: module.Bool, Default: false, Doc: "Remove packages no longer needed."},
+			{Name: "purge", Type: module.Bool, Default: false, Doc: "With state=absent, also remove configuration files."},
+			{Name: "force_apt_get", Type: module.Bool, Default: false, Doc: "Accepted for compatibility: tend always uses apt-get."},
+			{Name: "allow_downgrade", Aliases: []string{"allow-downgrade", "allow_downgrades", "allow-downgrades"}, Type: module.Bool, Default: false,
+				Doc: "Allow installing a version lower than the installed one."},
+			{Name: "allow_unauthenticated", Aliases: []string{"allow-unauthenticated"}, Type: module.Bool, Default: false,
+				Doc: "Allow packages that cannot be authenticated."},
+			{Name: "default_release", Aliases: []string{"default-release"}, Type: module.String,
+				Doc: "Release to install from (`apt-get -t`)."},
+			{Name: "dpkg_options", Type: module.String, Default: "force-confdef,force-confold",
+				Doc: "Comma-separated dpkg options, each passed as `-o Dpkg::Options::=--OPTION`."},
+			{Name: "lock_timeout", Type: module.Int, Default: 60,
+				Doc: "Seconds to wait for the dpkg/apt lock held by another process."},
+		},
+		MutuallyExclusive: [][]string{{"deb", "name"}},
+		RequiredOneOf:     [][]string{{"name", "deb", "update_cache", "autoremove", "cache_valid_time"}},
+		Check:             module.CheckFull,
+		Diff:              true,
+		Examples: `- name: Install tools, refreshing the lists at most hourly
+  apt:
+    name: [jq, tree]
+    update_cache: true
+    cache_valid_time: 3600
+
+- name: Pin a version
+  apt:
+    name: nginx=1.22*
+
+- name: Install a vendor package
+  apt:
+    deb: https://example.com/pool/tool_1.2.0_amd64.deb
+
+- name: Remove a package and its configuration
+  apt:
+    name: nano
+    state: absent
+    purge: true
+`,
+	}
+}
+
+// aptPkg is one requested package.
+type aptPkg struct {
+	name    string // as given, without the version (may hold :arch)
+	version string // "" when not pinned
+}
+
+func (p aptPkg) base() string { n, _, _ := strings.Cut(p.name, ":"); return n }
+
+func (p aptPkg) spec() string {
+	if p.version == "" {
+		return p.name
+	}
+	return p.name + "=" + p.version
+}
+
+// parseAptNames splits name=version pins.
+func parseAptNames(names []string) ([]aptPkg, error) {
+	var out []aptPkg
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		name, ver, _ := strings.Cut(n, "=")
+		name = strings.TrimSpace(name)
+		ver = strings.TrimSpace(ver)
+		if name == "" || strings.ContainsAny(name, " \t/") {
+			return nil, fmt.Errorf("invalid package name %q", n)
+		}
+		out = append(out, aptPkg{name: name, version: ver})
+	}
+	return out, nil
+}
+
+// dpkgState is one line of `dpkg-query -W -f='${Package} ${Status} ${Version}\n'`.
+type dpkgState struct {
+	Status  string // third status word: installed, config-files, half-installed...
+	Version string
+}
+
+// Installed reports whether the package is fully installed.
+func (d dpkgState) Installed() bool { return d.Status == "installed" }
+
+// parseDpkgQuery reads dpkg-query output; "dpkg-query: no packages found"
+// lines (stderr merged in) are skipped.
+func parseDpkgQuery(out string) map[string]dpkgState {
+	m := map[string]dpkgState{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 4 || strings.HasPrefix(line, "dpkg-query:") {
+			continue
+		}
+		st := dpkgState{Status: f[3]}
+		if len(f) >= 5 {
+			st.Version = f[4]
+		}
+		// Several architectures of one package: keep an installed one.
+		if prev, ok := m[f[0]]; ok && prev.Installed() {
+			continue
+		}
+		m[f[0]] = st
+	}
+	return m
+}
+
+// aptPolicy is the part of `apt-cache policy` output the module uses.
+type aptPolicy struct {
+	Installed string // "" when not installed
+	Candidate string // "" when nothing is installable
+}
+
+// parseAptCachePolicy reads `apt-cache policy NAMES` output.
+func parseAptCachePolicy(out string) map[string]aptPolicy {
+	m := map[string]aptPolicy{}
+	cur := ""
+	for _, line := range strings.Split(out, "\n") {
+		if line == "" {
+			continue
+		}
+		if !strings.HasPrefix(line, " ") && strings.HasSuffix(line, ":") {
+			cur = strings.TrimSuffix(line, ":")
+			cur, _, _ = strings.Cut(cur, ":") // drop :arch
+			m[cur] = aptPolicy{}
+			continue
+		}
+		if cur == "" {
+			continue
+		}
+		t := strings.TrimSpace(line)
+		p := m[cur]
+		if v, ok := strings.CutPrefix(t, "Installed: "); ok {
+			if v != "(none)" {
+				p.Installed = v
+			}
+		} else if v, ok := strings.CutPrefix(t, "Candidate: "); ok {
+			if v != "(none)" {
+				p.Candidate = v
+			}
+		}
+		m[cur] = p
+	}
+	return m
+}
+
+// versionMatches reports whether an installed version satisfies a pin:
+// exact, or a shell glob when the pin holds * or ?.
+func versionMatches(pin, installed string) bool {
+	if pin == "" {
+		return true
+	}
+	if strings.ContainsAny(pin, "*?[") {
+		ok, err := path.Match(pin, installed)
+		return err == nil && ok
+	}
+	return pin == installed
+}
+
+// aptDecision is what the module would do with the requested packages.
+type aptDecision struct {
+	install []aptPkg // not installed or wrong version
+	upgrade []aptPkg // installed, a newer candidate exists
+	remove  []aptPkg // installed (or config files left, with purge)
+	missing []string // no candidate (state present/latest)
+	before  map[string]string
+	after   map[string]string
+}
+
+func (d aptDecision) changed() bool { return len(d.install)+len(d.upgrade)+len(d.remove) > 0 }
+
+// decideApt compares requested packages with dpkg and policy state.
+func decideApt(pkgs []aptPkg, state string, purge bool, dpkg map[string]dpkgState, policy map[string]aptPolicy) aptDecision {
+	d := aptDecision{before: map[string]string{}, after: map[string]string{}}
+	for _, p := range pkgs {
+		st, known := dpkg[p.base()]
+		installed := known && st.Installed()
+		cur := "not installed"
+		if installed {
+			cur = st.Version
+		}
+		switch state {
+		case "absent", "removed":
+			if installed || (purge && known && st.Status == "config-files") {
+				d.remove = append(d.remove, p)
+				d.before[p.name], d.after[p.name] = cur, "removed"
+			}
+		case "latest":
+			pol, hasPol := policy[p.base()]
+			if !installed {
+				if hasPol && pol.Candidate == "" || policy != nil && !hasPol {
+					d.missing = append(d.missing, p.name)
+					continue
+				}
+				d.install = append(d.install, p)
+				d.before[p.name], d.after[p.name] = cur, orDefault(pol.Candidate, "latest")
+			} else if hasPol && pol.Candidate != "" && pol.Candidate != st.Version {
+				d.upgrade = append(d.upgrade, p)
+				d.before[p.name], d.after[p.name] = cur, pol.Candidate
+			}
+		default:
+			if !installed || !versionMatches(p.version, st.Version) {
+				d.install = append(d.install, p)
+				d.before[p.name], d.after[p.name] = cur, orDefault(p.version, "installed")
+			}
+		}
+	}
+	return d
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// aptDiff renders a decision as before/after package lists.
+func aptDiff(d aptDecision) []module.Diff {
+	names := make([]string, 0, len(d.before))
+	for n := range d.before {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b, a strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&b, "%s: %s\n", n, d.before[n])
+		fmt.Fprintf(&a, "%s: %s\n", n, d.after[n])
+	}
+	return []module.Diff{{BeforeHeader: "packages", AfterHeader: "packages", Before: b.String(), After: a.String()}}
+}
+
+// aptLockErrors are apt-get/dpkg messages meaning another process holds
+// the lock.
+const aptLockPattern = "Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock|dpkg was interrupted|is locked by another process"
+
+// aptLockWrap runs cmd, retrying for up to timeout seconds while it fails
+// because another apt/dpkg process holds a lock. stdout and stderr of the
+// last attempt are passed through, and its exit status is kept.
+func aptLockWrap(cmd string, timeout int) string {
+	return "export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a; " +
+		"_t=$(mktemp -d) || exit 1; _end=$(( $(date +%s) + " + strconv.Itoa(timeout) + " )); " +
+		"while :; do " + cmd + " >\"$_t/o\" 2>\"$_t/e\"; _rc=$?; " +
+		"if [ $_rc -ne 0 ] && grep -Eq " + shell.Quote(aptLockPattern) + " \"$_t/e\" && [ $(date +%s) -lt $_end ]; then sleep 1; continue; fi; break; done; " +
+		"cat \"$_t/o\"; cat \"$_t/e\" >&2; rm -rf \"$_t\"; exit $_rc"
+}
+
+// aptGetCommand builds an apt-get command line from the module's options.
+func aptGetCommand(args module.Args, sub string, pkgs []string) string {
+	parts := []string{"apt-get", "-y", "-q"}
+	for _, o := range strings.Split(args.String("dpkg_options"), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			parts = append(parts, "-o", "Dpkg::Options::=--"+o)
+		}
+	}
+	if args.Has("install_recommends") && (sub == "install") {
+		if args.Bool("install_recommends") {
+			parts = append(parts, "--install-recommends")
+		} else {
+			parts = append(parts, "--no-install-recommends")
+		}
+	}
+	if args.Bool("allow_downgrade") && sub == "install" {
+		parts = append(parts, "--allow-downgrades")
+	}
+	if args.Bool("allow_unauthenticated") {
+		parts = append(parts, "--allow-unauthenticated")
+	}
+	if r := args.String("default_release"); r != "" && sub == "install" {
+		parts = append(parts, "-t", r)
+	}
+	switch sub {
+	case "remove":
+		if args.Bool("purge") {
+			parts = append(parts, "--purge")
+		}
+		if args.Bool("autoremove") {
+			parts = append(parts, "--auto-remove")
+		}
+	}
+	parts = append(parts, sub)
+	if len(pkgs) > 0 {
+		parts = append(parts, "--")
+		parts = append(parts, pkgs...)
+	}
+	return shell.Join(parts...)
+}
+
+// aptNothingChanged is apt-get's summary when it did nothing.
+const aptNothingChanged = "0 upgraded, 0 newly installed, 0 to remove"
+
+// debInfo is what the module reads from a .deb's control file.
+type debInfo struct {
+	Package, Version, Architecture string
+}
+
+// Plan implements module.Module.
+func (Apt) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
+	pkgs, err := parseAptNames(args.List("name"))
+	if err != nil {
+		return module.Unchanged(module.Failed("%v", err)), nil
+	}
+	state := args.String("state")
+	if state == "latest" {
+		for _, p := range pkgs {
+			if p.version != "" {
+				return module.Unchanged(module.Failed("version number inconsistent with state=latest: %s", p.spec())), nil
+			}
+		}
+	}
+	timeout := args.Int("lock_timeout")
+
+	var deb *debSource
+	if src := args.String("deb"); src != "" {
+		deb, err = openDebSource(ctx, h, src)
+		if err != nil {
+			return module.Unchanged(module.Failed("%v", err)), nil
+		}
+		pkgs = []aptPkg{{name: deb.info.Package}}
+		state = "present"
+	}
+
+	wantUpdate := args.Bool("update_cache") || args.Int("cache_valid_time") > 0
+	probes := []string{"true"}
+	if len(pkgs) > 0 {
+		q := []string{"dpkg-query", "-W", "-f=${Package} ${Status} ${Version}\n", "--"}
+		for _, p := range pkgs {
+			q = append(q, p.name)
+		}
+		probes[0] = shell.Join(q...)
+	}
+	validTime := args.Int("cache_valid_time")
+	probes = append(probes, "date +%s; stat -c %Y /var/lib/apt/periodic/update-success-stamp 2>/dev/null || stat -c %Y /var/lib/apt/lists 2>/dev/null || echo 0")
+	if state == "latest" && len(pkgs) > 0 {
+		q := []string{"apt-cache", "policy", "--"}
+		for _, p := range pkgs {
+			q = append(q, p.name)
+		}
+		probes = append(probes, shell.Join(q...))
+	}
+	secs, err := runProbe(ctx, h, "packages", probes...)
+	if err != nil {
+		return nil, err
+	}
+	dpkg := parseDpkgQuery(secs[0])
+	var policy map[string]aptPolicy
+	if len(secs) > 2 {
+		policy = parseAptCachePolicy(secs[2])
+	}
+	cacheStale := false
+	cacheTime := 0
+	if wantUpdate {
+		f := strings.Fields(secs[1])
+		now, mtime := 0, 0
+		if len(f) >= 2 {
+			now, _ = strconv.Atoi(f[0])
+			mtime, _ = strconv.Atoi(f[1])
+		}
+		cacheTime = mtime
+		cacheStale = validTime <= 0 || now-mtime > validTime
+	}
+
+	result := module.Result{"cache_updated": false, "cache_update_time": cacheTime}
+	var d aptDecision
+	if deb != nil {
+		d = aptDecision{before: map[string]string{}, after: map[string]string{}}
+		st, ok := dpkg[deb.info.Package]
+		if !ok || !st.Installed() || st.Version != deb.info.Version {
+			d.install = []aptPkg{{name: deb.info.Package, version: deb.info.Version}}
+			d.before[deb.info.Package] = orDefault(st.Version, "not installed")
+			if ok && !st.Installed() {
+				d.before[deb.info.Package] = "not installed"
+			}
+			d.after[deb.info.Package] = deb.info.Version
+		}
+	} else {
+		d = decideApt(pkgs, state, args.Bool("purge"), dpkg, policy)
+	}
+	if len(d.missing) > 0 && !cacheStale {
+		return module.Unchanged(module.Failed("No package matching '%s' is available", strings.Join(d.missing, "', '"))), nil
+	}
+	// Packages to install that are not in the cache: a second round trip,
+	// only on hosts that need an install anyway, so a run can fail in check
+	// mode as it would for real.
+	if len(d.install) > 0 && deb == nil && !cacheStale && state != "latest" {
+		q := []string{"apt-cache", "policy", "--"}
+		for _, p := range d.install {
+			q = append(q, p.name)
+		}
+		res, err := h.Run(ctx, shell.Join(q...))
+		if err != nil {
+			return nil, fmt.Errorf("apt-cache policy on %s: %w", h.Name, err)
+		}
+		pol := parseAptCachePolicy(string(res.Stdout))
+		var missing []string
+		for _, p := range d.install {
+			if pp, ok := pol[p.base()]; !ok || pp.Candidate == "" {
+				missing = append(missing, p.name)
+			}
+		}
+		if len(missing) > 0 {
+			return module.Unchanged(module.Failed("No package matching '%s' is available", strings.Join(missing, "', '"))), nil
+		}
+	}
+
+	autoremoveOnly := args.Bool("autoremove") && len(pkgs) == 0
+	if autoremoveOnly {
+		res, err := h.Run(ctx, "apt-get -s autoremove")
+		if err != nil {
+			return nil, fmt.Errorf("apt-get -s autoremove on %s: %w", h.Name, err)
+		}
+		if !strings.Contains(string(res.Stdout), "0 upgraded, 0 newly installed, 0 to remove") {
+			d.remove = append(d.remove, aptPkg{name: "(autoremove)"})
+		}
+	}
+
+	// The cache is refreshed when it is stale and something else happens,
+	// when it is all the task asks for, or for state=latest, whose answer
+	// depends on fresh lists.
+	doUpdate := cacheStale && (d.changed() || len(pkgs) == 0 || state == "latest" || len(d.missing) > 0)
+	changed := d.changed() || (doUpdate && (len(pkgs) == 0 || state == "latest" || len(d.missing) > 0))
+	if doUpdate {
+		result["cache_updated"] = true
+	}
+	plan := &module.Plan{Changed: changed, Result: result}
+	if d.changed() {
+		plan.Diff = aptDiff(d)
+	}
+	if !changed {
+		return plan, nil
+	}
+	plan.Apply = func(ctx context.Context) (module.Result, error) {
+		out := module.Result{"cache_updated": false, "cache_update_time": cacheTime}
+		var stdout, stderr []string
+		run := func(msg, cmd string) (bool, string, error) {
+			r, ok, err := runCmd(ctx, h, msg, aptLockWrap(cmd, timeout))
+			if err != nil {
+				return false, "", err
+			}
+			stdout = append(stdout, r["stdout"].(string))
+			stderr = append(stderr, r["stderr"].(string))
+			if !ok {
+				for k, v := range r {
+					out[k] = v
+				}
+			}
+			return ok, r["stdout"].(string), nil
+		}
+		finish := func(changed bool) (module.Result, error) {
+			o := strings.Join(stdout, "\n")
+			e := strings.Join(stderr, "\n")
+			out["stdout"], out["stderr"] = o, e
+			out["stdout_lines"], out["stderr_lines"] = module.Lines(o), module.Lines(e)
+			return withChanged(out, changed), nil
+		}
+		didChange := false
+		if doUpdate {
+			ok, _, err := run("apt-get update", "apt-get -q update")
+			if err != nil || !ok {
+				return out, err
+			}
+			out["cache_updated"] = true
+			if r, err := h.Run(ctx, "date +%s"); err == nil {
+				out["cache_update_time"], _ = strconv.Atoi(strings.TrimSpace(string(r.Stdout)))
+			}
+			if len(pkgs) == 0 {
+				didChange = true
+			}
+		}
+		if deb != nil {
+			ok, err := installDeb(ctx, h, args, deb, run)
+			if err != nil || !ok {
+				return out, err
+			}
+			return finish(true)
+		}
+		var installs []string
+		switch {
+		case state == "latest":
+			// After a refresh, let apt-get decide what is new; otherwise
+			// install exactly what was planned.
+			for _, p := range pkgs {
+				installs = append(installs, p.name)
+			}
+		case state != "absent" && state != "removed":
+			for _, p := range d.install {
+				installs = append(installs, p.spec())
+			}
+		}
+		if len(installs) > 0 && (state == "latest" || len(d.install) > 0) {
+			ok, o, err := run("apt-get install", aptGetCommand(args, "install", installs))
+			if err != nil || !ok {
+				return out, err
+			}
+			if !strings.Contains(o, aptNothingChanged) {
+				didChange = true
+			}
+		}
+		if len(d.remove) > 0 {
+			var names []string
+			for _, p := range d.remove {
+				if p.name != "(autoremove)" {
+					names = append(names, p.name)
+				}
+			}
+			sub := "remove"
+			if len(names) == 0 {
+				sub = "autoremove"
+			}
+			ok, _, err := run("apt-get "+sub, aptGetCommand(args, sub, names))
+			if err != nil || !ok {
+				return out, err
+			}
+			didChange = true
+		} else if args.Bool("autoremove") && didChange {
+			ok, _, err := run("apt-get autoremove", aptGetCommand(args, "autoremove", nil))
+			if err != nil || !ok {
+				return out, err
+			}
+		}
+		return finish(didChange)
+	}
+	return plan, nil
+}
+
+// debSource is a .deb to install: on the controller (file or URL) or
+// already on the host.
+type debSource struct {
+	info       debInfo
+	url        string // fetched by the controller
+	local      string // controller path
+	remotePath string // path on the host
+}
+
+// openDebSource reads a .deb's control data from wherever it is.
+func openDebSource(ctx context.Context, h *module.Host, src string) (*debSource, error) {
+	if u, err := url.Parse(src); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+		info, err := fetchDebInfo(ctx, src)
+		if err != nil {
+			return nil, err
+		}
+		return &debSource{info: info, url: src}, nil
+	}
+	local := ""
+	if h.Files != nil {
+		if p, err := h.Files.Find("files", src); err == nil {
+			local = p
+		}
+	}
+	if local != "" {
+		f, err := os.Open(local)
+		if err != nil {
+			return nil, fmt.Errorf("open deb %s: %w", local, err)
+		}
+		defer f.Close()
+		info, err := readDebInfo(f)
+		if err != nil {
+			return nil, fmt.Errorf("read deb %s: %w", local, err)
+		}
+		return &debSource{info: info, local: local}, nil
+	}
+	// A path on the host, as in Ansible: read its control fields there.
+	res, err := h.Run(ctx, "dpkg-deb -f "+shell.Quote(src)+" Package Version Architecture")
+	if err != nil {
+		return nil, fmt.Errorf("read deb %s on %s: %w", src, h.Name, err)
+	}
+	if res.ExitCode != 0 {
+		return nil, fmt.Errorf("read deb %s on %s: %s", src, h.Name, strings.TrimSpace(string(res.Stderr)))
+	}
+	info := parseControl(string(res.Stdout))
+	if info.Package == "" || info.Version == "" {
+		return nil, fmt.Errorf("deb %s on %s has no Package or Version field", src, h.Name)
+	}
+	return &debSource{info: info, remotePath: src}, nil
+}
+
+// installDeb uploads the .deb when it lives on the controller and installs
+// it with apt-get, which also pulls in its dependencies.
+func installDeb(ctx context.Context, h *module.Host, args module.Args, deb *debSource, run func(msg, cmd string) (bool, string, error)) (bool, error) {
+	target := deb.remotePath
+	if target == "" {
+		res, err := h.Run(ctx, "mktemp -d /tmp/tend-deb-XXXXXXXX")
+		if err != nil {
+			return false, fmt.Errorf("create temporary directory on %s: %w", h.Name, err)
+		}
+		if res.ExitCode != 0 {
+			return false, fmt.Errorf("create temporary directory on %s: %s", h.Name, strings.TrimSpace(string(res.Stderr)))
+		}
+		dir := strings.TrimSpace(string(res.Stdout))
+		defer h.Run(context.WithoutCancel(ctx), "rm -rf "+shell.Quote(dir)) //nolint:errcheck // best-effort cleanup
+		target = dir + "/" + debFileName(deb.info)
+		var body io.ReadCloser
+		if deb.url != "" {
+			body, err = httpGet(ctx, deb.url, "")
+		} else {
+			body, err = os.Open(deb.local)
+		}
+		if err != nil {
+			return false, err
+		}
+		defer body.Close()
+		if err := h.Conn.Put(ctx, body, target, putOpts(h, 0o644)); err != nil {
+			return false, fmt.Errorf("upload %s to %s: %w", debFileName(deb.info), h.Name, err)
+		}
+	}
+	ok, _, err := run("apt-get install", aptGetCommand(args, "install", []string{target}))
+	return ok, err
+}
+
+func debFileName(i debInfo) string {
+	clean := func(s string) string { return strings.NewReplacer("/", "_", ":", "%3a").Replace(s) }
+	return clean(i.Package) + "_" + clean(i.Version) + "_" + clean(orDefault(i.Architecture, "all")) + ".deb"
+}
+
+// debHeadBytes is how much of a remote .deb the controller fetches to read
+// its control member, which comes right after the tiny debian-binary one.
+const debHeadBytes = 1 << 20
+
+// httpGet fetches u; a non-empty rng is sent as a Range header.
+func httpGet(ctx context.Context, u, rng string) (io.ReadCloser, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", u, err)
+	}
+	if rng != "" {
+		req.Header.Set("Range", rng)
+	}
+	client := &http.Client{Timeout: 10 * time.Minute}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", u, err)
+	}
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusPartialContent {
+		resp.Body.Close()
+		return nil, fmt.Errorf("fetch %s: HTTP %s", u, resp.Status)
+	}
+	return resp.Body, nil
+}
+
+// fetchDebInfo reads a remote .deb's control fields, fetching only its
+// first MiB when the server honours the range and the whole file
+// otherwise.
+func fetchDebInfo(ctx context.Context, u string) (debInfo, error) {
+	body, err := httpGet(ctx, u, fmt.Sprintf("bytes=0-%d", debHeadBytes-1))
+	if err != nil {
+		return debInfo{}, err
+	}
+	info, err := readDebInfo(io.LimitReader(body, debHeadBytes))
+	body.Close()
+	if err == nil {
+		return info, nil
+	}
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		return debInfo{}, fmt.Errorf("read deb %s: %w", u, err)
+	}
+	body, err = httpGet(ctx, u, "")
+	if err != nil {
+		return debInfo{}, err
+	}
+	defer body.Close()
+	info, err = readDebInfo(body)
+	if err != nil {
+		return debInfo{}, fmt.Errorf("read deb %s: %w", u, err)
+	}
+	return info, nil
+}
+
+// readDebInfo reads the control file of a .deb (an ar archive holding
+// debian-binary, control.tar[.gz|.xz|.zst] and data.tar.*). A reader that
+// ends before the control member does gives io.ErrUnexpectedEOF.
+func readDebInfo(r io.Reader) (debInfo, error) {
+	br := bufio.NewReader(r)
+	magic := make([]byte, 8)
+	if _, err := io.ReadFull(br, magic); err != nil {
+		return debInfo{}, fmt.Errorf("read ar magic: %w", unexpected(err))
+	}
+	if string(magic) != "!<arch>\n" {
+		return debInfo{}, errors.New("not a .deb file (no ar archive header)")
+	}
+	hdr := make([]byte, 60)
+	for {
+		if _, err := io.ReadFull(br, hdr); err != nil {
+			if err == io.EOF {
+				return debInfo{}, errors.New("no control member in .deb")
+			}
+			return debInfo{}, fmt.Errorf("read ar header: %w", unexpected(err))
+		}
+		name := strings.TrimSuffix(strings.TrimSpace(string(hdr[0:16])), "/")
+		size, err := strconv.ParseInt(strings.TrimSpace(string(hdr[48:58])), 10, 64)
+		if err != nil || size < 0 {
+			return debInfo{}, fmt.Errorf("bad ar member size for %q", name)
+		}
+		if strings.HasPrefix(name, "control.tar") {
+			data := make([]byte, size)
+			if _, err := io.ReadFull(br, data); err != nil {
+				return debInfo{}, fmt.Errorf("read %s: %w", name, unexpected(err))
+			}
+			return readControlTar(name, data)
+		}
+		if _, err := io.CopyN(io.Discard, br, size+size%2); err != nil {
+			return debInfo{}, fmt.Errorf("skip %s: %w", name, unexpected(err))
+		}
+	}
+}
+
+func unexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// readControlTar extracts ./control from a control.tar member. xz (dpkg's
+// default) and zstd (Ubuntu's) need libraries outside the standard library.
+func readControlTar(name string, data []byte) (debInfo, error) {
+	var r io.Reader = bytes.NewReader(data)
+	switch path.Ext(name) {
+	case ".gz":
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return debInfo{}, fmt.Errorf("%s: %w", name, err)
+		}
+		r = zr
+	case ".xz":
+		xr, err := xz.NewReader(r)
+		if err != nil {
+			return debInfo{}, fmt.Errorf("%s: %w", name, err)
+		}
+		r = xr
+	case ".zst":
+		zr, err := zstd.NewReader(r)
+		if err != nil {
+			return debInfo{}, fmt.Errorf("%s: %w", name, err)
+		}
+		defer zr.Close()
+		r = zr
+	case ".tar":
+	default:
+		return debInfo{}, fmt.Errorf("unsupported control member compression %q", name)
+	}
+	tr := tar.NewReader(r)
+	for {
+		th, err := tr.Next()
+		if err != nil {
+			if err == io.EOF {
+				return debInfo{}, fmt.Errorf("%s holds no control file", name)
+			}
+			return debInfo{}, fmt.Errorf("%s: %w", name, err)
+		}
+		if path.Clean(strings.TrimPrefix(th.Name, "./")) != "control" {
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(tr, 1<<20))
+		if err != nil {
+			return debInfo{}, fmt.Errorf("%s: read control: %w", name, err)
+		}
+		info := parseControl(string(b))
+		if info.Package == "" || info.Version == "" {
+			return debInfo{}, errors.New("control file has no Package or Version field")
+		}
+		return info, nil
+	}
+}
+
+// parseControl reads the fields the module needs from a deb822 control
+// paragraph.
+func parseControl(s string) debInfo {
+	var i debInfo
+	for _, line := range strings.Split(s, "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || strings.HasPrefix(line, " ") {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch k {
+		case "Package":
+			i.Package = v
+		case "Version":
+			i.Version = v
+		case "Architecture":
+			i.Architecture = v
+		}
+	}
+	return i
+}

@@ -1,0 +1,517 @@
+package modules
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/shell"
+)
+
+// User manages local user accounts with getent, useradd, usermod and
+// userdel: no python on the host.
+type User struct{}
+
+var _ module.Module = (*User)(nil)
+
+// Spec implements module.Module.
+func (User) Spec() *module.Spec {
+	return &module.Spec{
+		Name:  "user",
+		Short: "Manage user accounts",
+		Description: "Creates, changes or removes a local user account. The account, its shadow entry, " +
+			"its groups and its home directory are read in one round trip (getent, id) and every " +
+			"difference is fixed with one useradd or usermod command. `password` is a crypt(3) hash " +
+			"(e.g. from `mkpasswd -m sha-512` or the password_hash filter), never a clear-text password.",
+		Args: []module.Arg{
+			{Name: "name", Aliases: []string{"user"}, Required: true, Type: module.String, Doc: "User name."},
+			{Name: "uid", Type: module.Int, Doc: "User ID."},
+			{Name: "non_unique", Type: module.Bool, Default: false, Doc: "Allow a UID another user already has (with uid)."},
+			{Name: "group", Type: module.String, Doc: "Primary group (name or GID); it must exist."},
+			{Name: "groups", Type: module.List, Elements: module.String,
+				Doc: "Supplementary groups. With append=false the user ends up in exactly these; an empty list removes all."},
+			{Name: "append", Type: module.Bool, Default: false, Doc: "Add to `groups` without removing other groups."},
+			{Name: "comment", Type: module.String, Doc: "GECOS field (full name)."},
+			{Name: "home", Type: module.Path, Doc: "Home directory."},
+			{Name: "move_home", Type: module.Bool, Default: false, Doc: "When home changes, move the old directory's content (usermod -m)."},
+			{Name: "create_home", Aliases: []string{"createhome"}, Type: module.Bool, Default: true,
+				Doc: "Create the home directory (from /etc/skel) when creating the user, or when it is missing."},
+			{Name: "skeleton", Type: module.Path, Doc: "Skeleton directory for a new home (useradd -k)."},
+			{Name: "shell", Type: module.String, Doc: "Login shell."},
+			{Name: "system", Type: module.Bool, Default: false, Doc: "Create a system account (only when creating)."},
+			{Name: "password", Type: module.String, NoLog: true, Doc: "Password hash (crypt format) for the shadow file."},
+			{Name: "update_password", Type: module.String, Default: "always", Choices: []string{"always", "on_create"},
+				Doc: "`always` updates a differing hash; `on_create` sets it only for new users."},
+			{Name: "password_lock", Type: module.Bool, Doc: "Lock (true) or unlock (false) the password (usermod -L/-U)."},
+			{Name: "expires", Type: module.Float,
+				Doc: "Account expiry as seconds since the epoch (the day counts); a negative value removes the expiry."},
+			{Name: "state", Type: module.String, Default: "present", Choices: []string{"present", "absent"}, Doc: "Whether the account exists."},
+			{Name: "remove", Type: module.Bool, Default: false, Doc: "With state=absent, also remove the home directory and mail spool (userdel -r)."},
+			{Name: "force", Type: module.Bool, Default: false, Doc: "With state=absent, remove even if the user is logged in (userdel -f)."},
+			{Name: "local", Type: module.Bool, Default: false, Doc: "Accepted for compatibility; accounts are always managed with the shadow tools."},
+		},
+		Check: module.CheckFull,
+		Diff:  true,
+		Examples: `- name: Application user
+  user:
+    name: app
+    uid: 1500
+    group: app
+    groups: [adm, systemd-journal]
+    append: true
+    shell: /bin/bash
+    password: "{{ app_password_hash }}"
+`,
+	}
+}
+
+// passwdEntry is one `getent passwd` line.
+type passwdEntry struct {
+	Name, Comment, Home, Shell string
+	UID, GID                   int
+}
+
+// parseGetentPasswd reads a `getent passwd NAME` line; ok is false for an
+// empty line (no such user).
+func parseGetentPasswd(line string) (passwdEntry, bool, error) {
+	line = strings.TrimSpace(line)
+	if line == "" {
+		return passwdEntry{}, false, nil
+	}
+	f := strings.Split(line, ":")
+	if len(f) != 7 {
+		return passwdEntry{}, false, fmt.Errorf("malformed passwd entry %q", line)
+	}
+	uid, err1 := strconv.Atoi(f[2])
+	gid, err2 := strconv.Atoi(f[3])
+	if err1 != nil || err2 != nil {
+		return passwdEntry{}, false, fmt.Errorf("malformed ids in passwd entry %q", line)
+	}
+	return passwdEntry{Name: f[0], UID: uid, GID: gid, Comment: f[4], Home: f[5], Shell: f[6]}, true, nil
+}
+
+// userState is everything the user module reads from the host.
+type userState struct {
+	exists     bool
+	pw         passwdEntry
+	hash       string // "" when the shadow entry is unreadable
+	hashKnown  bool
+	expireDays int // -1: none
+	groups     []string
+	homeExists bool
+	// resolved maps requested group names or GIDs to their entries.
+	resolved map[string]groupEntry
+}
+
+// userProbe returns the probe snippets for name and the groups to
+// resolve.
+func userProbe(name string, groups []string) []string {
+	q := shell.Quote(name)
+	res := "true"
+	if len(groups) > 0 {
+		var b strings.Builder
+		b.WriteString("for _g in")
+		for _, g := range groups {
+			b.WriteString(" " + shell.Quote(g))
+		}
+		b.WriteString("; do printf '%s\\t' \"$_g\"; getent group \"$_g\" || echo; done")
+		res = b.String()
+	}
+	return []string{
+		"_p=$(getent passwd " + q + "); echo \"$_p\"",
+		"[ -n \"$_p\" ] && getent shadow " + q + " | cut -d: -f2,8",
+		"[ -n \"$_p\" ] && id -Gn " + q,
+		"[ -n \"$_p\" ] && { [ -d \"$(echo \"$_p\" | cut -d: -f6)\" ] && echo Y || echo N; }",
+		"[ -n \"$_p\" ] && getent group \"$(echo \"$_p\" | cut -d: -f4)\"",
+		res,
+	}
+}
+
+// parseUserProbe decodes userProbe output.
+func parseUserProbe(secs []string) (userState, error) {
+	var s userState
+	var err error
+	s.pw, s.exists, err = parseGetentPasswd(secs[0])
+	if err != nil {
+		return s, err
+	}
+	s.expireDays = -1
+	if sh := strings.TrimSpace(secs[1]); sh != "" && !strings.Contains(sh, " ") {
+		hash, exp, _ := strings.Cut(sh, ":")
+		s.hash, s.hashKnown = hash, true
+		if d, err := strconv.Atoi(exp); err == nil {
+			s.expireDays = d
+		}
+	}
+	primary := ""
+	if g, ok, _ := parseGetentGroup(secs[4]); ok {
+		primary = g.Name
+	}
+	for _, g := range strings.Fields(secs[2]) {
+		if g != primary {
+			s.groups = append(s.groups, g)
+		}
+	}
+	s.homeExists = strings.TrimSpace(secs[3]) == "Y"
+	s.resolved = map[string]groupEntry{}
+	for _, line := range strings.Split(secs[5], "\n") {
+		key, entry, ok := strings.Cut(line, "\t")
+		if !ok {
+			continue
+		}
+		if g, ok, err := parseGetentGroup(entry); err == nil && ok {
+			s.resolved[key] = g
+		}
+	}
+	return s, nil
+}
+
+// expireDate formats an expires argument as usermod wants it ("" removes
+// the expiry) and the day count the shadow file would hold.
+func expireDate(expires float64) (string, int) {
+	if expires < 0 {
+		return "", -1
+	}
+	t := time.Unix(int64(expires), 0).UTC()
+	return t.Format("2006-01-02"), int(math.Floor(expires / 86400))
+}
+
+// userPlan is the user module's decision.
+type userPlan struct {
+	cmds    []string
+	fail    string
+	changes []string // attribute names, for the diff
+	after   passwdEntry
+	groups  []string
+}
+
+// decideUser compares the arguments with the host's state.
+func decideUser(args module.Args, s userState) userPlan {
+	name := args.String("name")
+	var p userPlan
+	if args.String("state") == "absent" {
+		if s.exists {
+			c := []string{"userdel"}
+			if args.Bool("remove") {
+				c = append(c, "-r")
+			}
+			if args.Bool("force") {
+				c = append(c, "-f")
+			}
+			p.cmds = append(p.cmds, shell.Join(append(c, name)...))
+		}
+		return p
+	}
+	var wantGID int
+	if args.Has("group") {
+		g, ok := s.resolved[args.String("group")]
+		if !ok {
+			p.fail = fmt.Sprintf("Group %s does not exist", args.String("group"))
+			return p
+		}
+		wantGID = g.GID
+	}
+	var wantGroups []string
+	if args.Has("groups") {
+		for _, g := range args.List("groups") {
+			g = strings.TrimSpace(g)
+			if g == "" {
+				continue
+			}
+			e, ok := s.resolved[g]
+			if !ok {
+				p.fail = fmt.Sprintf("Group %s does not exist", g)
+				return p
+			}
+			wantGroups = append(wantGroups, e.Name)
+		}
+	}
+	var opts []string
+	add := func(attr string, o ...string) {
+		opts = append(opts, o...)
+		p.changes = append(p.changes, attr)
+	}
+	password := args.String("password")
+	expires := ""
+	if !s.exists {
+		if args.Has("uid") {
+			add("uid", "-u", strconv.Itoa(args.Int("uid")))
+			if args.Bool("non_unique") {
+				opts = append(opts, "-o")
+			}
+		}
+		if args.Has("group") {
+			add("group", "-g", strconv.Itoa(wantGID))
+		}
+		if len(wantGroups) > 0 {
+			add("groups", "-G", strings.Join(wantGroups, ","))
+		}
+		if args.Has("comment") {
+			add("comment", "-c", args.String("comment"))
+		}
+		if args.Has("home") {
+			add("home", "-d", args.String("home"))
+		}
+		if args.Has("shell") {
+			add("shell", "-s", args.String("shell"))
+		}
+		if password != "" {
+			add("password", "-p", password)
+		}
+		if args.Has("expires") {
+			expires, _ = expireDate(argFloat(args, "expires"))
+			if expires != "" {
+				add("expires", "-e", expires)
+			}
+		}
+		if args.Bool("system") {
+			opts = append(opts, "-r")
+		}
+		if args.Bool("create_home") {
+			opts = append(opts, "-m")
+			if args.Has("skeleton") {
+				opts = append(opts, "-k", args.String("skeleton"))
+			}
+		} else {
+			opts = append(opts, "-M")
+		}
+		p.cmds = append(p.cmds, shell.Join(append(append([]string{"useradd"}, opts...), name)...))
+		if args.Has("password_lock") && args.Bool("password_lock") {
+			p.cmds = append(p.cmds, shell.Join("usermod", "-L", name))
+		}
+		p.groups = wantGroups
+		return p
+	}
+	cur := s.pw
+	p.after = cur
+	if args.Has("uid") && args.Int("uid") != cur.UID {
+		add("uid", "-u", strconv.Itoa(args.Int("uid")))
+		if args.Bool("non_unique") {
+			opts = append(opts, "-o")
+		}
+		p.after.UID = args.Int("uid")
+	}
+	if args.Has("group") && wantGID != cur.GID {
+		add("group", "-g", strconv.Itoa(wantGID))
+		p.after.GID = wantGID
+	}
+	p.groups = s.groups
+	if args.Has("groups") {
+		have := map[string]bool{}
+		for _, g := range s.groups {
+			have[g] = true
+		}
+		if args.Bool("append") {
+			var missing []string
+			for _, g := range wantGroups {
+				if !have[g] {
+					missing = append(missing, g)
+				}
+			}
+			if len(missing) > 0 {
+				add("groups", "-a", "-G", strings.Join(wantGroups, ","))
+				p.groups = append(append([]string{}, s.groups...), missing...)
+			}
+		} else if !sameSet(wantGroups, s.groups) {
+			add("groups", "-G", strings.Join(wantGroups, ","))
+			p.groups = wantGroups
+		}
+	}
+	if args.Has("comment") && args.String("comment") != cur.Comment {
+		add("comment", "-c", args.String("comment"))
+		p.after.Comment = args.String("comment")
+	}
+	if args.Has("home") && args.String("home") != cur.Home {
+		add("home", "-d", args.String("home"))
+		if args.Bool("move_home") {
+			opts = append(opts, "-m")
+		}
+		p.after.Home = args.String("home")
+	}
+	if args.Has("shell") && args.String("shell") != cur.Shell {
+		add("shell", "-s", args.String("shell"))
+		p.after.Shell = args.String("shell")
+	}
+	if password != "" && args.String("update_password") == "always" && s.hashKnown {
+		curHash := s.hash
+		if args.Bool("password_lock") {
+			curHash = strings.TrimPrefix(curHash, "!")
+		}
+		if curHash != password {
+			add("password", "-p", password)
+		}
+	}
+	if args.Has("expires") {
+		date, days := expireDate(argFloat(args, "expires"))
+		if days != s.expireDays && !(days < 0 && s.expireDays < 0) {
+			add("expires", "-e", date)
+		}
+	}
+	if len(opts) > 0 {
+		p.cmds = append(p.cmds, shell.Join(append(append([]string{"usermod"}, opts...), name)...))
+	}
+	if args.Has("password_lock") && s.hashKnown {
+		locked := strings.HasPrefix(s.hash, "!")
+		if args.Bool("password_lock") && (!locked || containsStr(p.changes, "password")) {
+			p.cmds = append(p.cmds, shell.Join("usermod", "-L", name))
+			p.changes = append(p.changes, "password_lock")
+		} else if !args.Bool("password_lock") && locked {
+			p.cmds = append(p.cmds, shell.Join("usermod", "-U", name))
+			p.changes = append(p.changes, "password_lock")
+		}
+	}
+	home := p.after.Home
+	if args.Bool("create_home") && !s.homeExists && !(containsStr(p.changes, "home") && args.Bool("move_home")) && home != "" {
+		skel := "/etc/skel"
+		if args.Has("skeleton") {
+			skel = args.String("skeleton")
+		}
+		hq := shell.Quote(home)
+		p.cmds = append(p.cmds, "mkdir -p "+hq+" && chmod 0755 "+hq+
+			" && { [ ! -d "+shell.Quote(skel)+" ] || cp -a "+shell.Quote(skel+"/.")+" "+hq+"; }"+
+			" && chown -R "+strconv.Itoa(p.after.UID)+":"+strconv.Itoa(p.after.GID)+" "+hq)
+		p.changes = append(p.changes, "create_home")
+	}
+	return p
+}
+
+func containsStr(l []string, s string) bool {
+	for _, e := range l {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+func sameSet(a, b []string) bool {
+	as := append([]string{}, a...)
+	bs := append([]string{}, b...)
+	sort.Strings(as)
+	sort.Strings(bs)
+	as, bs = dedupSorted(as), dedupSorted(bs)
+	if len(as) != len(bs) {
+		return false
+	}
+	for i := range as {
+		if as[i] != bs[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func dedupSorted(l []string) []string {
+	out := l[:0]
+	for i, s := range l {
+		if i == 0 || s != l[i-1] {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func userDiffText(exists bool, pw passwdEntry, groups []string) string {
+	if !exists {
+		return ""
+	}
+	return fmt.Sprintf("uid: %d\ngroup: %d\ngroups: %s\ncomment: %s\nhome: %s\nshell: %s\n",
+		pw.UID, pw.GID, strings.Join(groups, ","), pw.Comment, pw.Home, pw.Shell)
+}
+
+// userResult fills Ansible's result fields for a present user.
+func userResult(args module.Args, pw passwdEntry, groups []string) module.Result {
+	r := module.Result{
+		"name": args.String("name"), "state": "present",
+		"uid": pw.UID, "group": pw.GID, "comment": pw.Comment, "home": pw.Home, "shell": pw.Shell,
+		"groups": strings.Join(groups, ","), "append": args.Bool("append"),
+		"system": args.Bool("system"), "create_home": args.Bool("create_home"), "move_home": args.Bool("move_home"),
+	}
+	if args.String("password") != "" {
+		r["password"] = "NOT_LOGGING_PASSWORD"
+	}
+	return r
+}
+
+// Plan implements module.Module.
+func (User) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
+	name := args.String("name")
+	var resolve []string
+	if args.Has("group") {
+		resolve = append(resolve, args.String("group"))
+	}
+	for _, g := range args.List("groups") {
+		if g = strings.TrimSpace(g); g != "" {
+			resolve = append(resolve, g)
+		}
+	}
+	secs, err := runProbe(ctx, h, "user "+name, userProbe(name, resolve)...)
+	if err != nil {
+		return nil, err
+	}
+	s, err := parseUserProbe(secs)
+	if err != nil {
+		return nil, fmt.Errorf("inspect user %s on %s: %w", name, h.Name, err)
+	}
+	p := decideUser(args, s)
+	if p.fail != "" {
+		return module.Unchanged(module.Failed("%s", p.fail)), nil
+	}
+	state := args.String("state")
+	var result module.Result
+	if state == "absent" {
+		result = module.Result{"name": name, "state": "absent", "remove": args.Bool("remove"), "force": args.Bool("force")}
+	} else if s.exists {
+		result = userResult(args, s.pw, s.groups)
+	} else {
+		result = module.Result{"name": name, "state": "present"}
+	}
+	if len(p.cmds) == 0 {
+		return module.Unchanged(result), nil
+	}
+	diff := module.Diff{BeforeHeader: "user " + name, AfterHeader: "user " + name,
+		Before: userDiffText(s.exists, s.pw, s.groups)}
+	if state == "present" {
+		after := p.after
+		if !s.exists {
+			uid, gid := "(assigned)", "(assigned)"
+			if args.Has("uid") {
+				uid = strconv.Itoa(args.Int("uid"))
+			}
+			if g, ok := s.resolved[args.String("group")]; ok {
+				gid = strconv.Itoa(g.GID)
+			}
+			diff.After = fmt.Sprintf("uid: %s\ngroup: %s\ngroups: %s\ncomment: %s\nhome: %s\nshell: %s\n",
+				uid, gid, strings.Join(p.groups, ","), args.String("comment"), args.String("home"), args.String("shell"))
+		} else {
+			diff.After = userDiffText(true, after, p.groups)
+		}
+		if containsStr(p.changes, "password") {
+			diff.After += "password: (changed)\n"
+		}
+	}
+	return &module.Plan{Changed: true, Result: result, Diff: []module.Diff{diff},
+		Apply: func(ctx context.Context) (module.Result, error) {
+			r, ok, err := runCmd(ctx, h, "change user "+name, strings.Join(p.cmds, " && "))
+			if err != nil || !ok {
+				return r, err
+			}
+			if state == "absent" {
+				return result, nil
+			}
+			secs, err := runProbe(ctx, h, "user "+name, userProbe(name, nil)...)
+			if err != nil {
+				return nil, err
+			}
+			s2, err := parseUserProbe(secs)
+			if err != nil {
+				return nil, fmt.Errorf("inspect user %s on %s: %w", name, h.Name, err)
+			}
+			return userResult(args, s2.pw, s2.groups), nil
+		}}, nil
+}
