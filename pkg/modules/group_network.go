@@ -8,5 +8,7 @@ func networkModules() []module.Module {
 	return []module.Module{
 		PostgresqlDB{},
 		PostgresqlUser{},
+		PostgresqlPrivs{},
+		PostgresqlQuery{},
 	}
 }

@@ -196,7 +196,7 @@ func quoteIdent(s string) (string, error) {
 }
 
 // quoteLiteral quotes a string literal the way libpq's PQescapeLiteral
-// does: quotes doubled, and when s holds a backslash the E'' form with
+// does: quotes doubled, and when s holds a backslash the E” form with
 // backslashes doubled, so the result means s whatever the server's
 // standard_conforming_strings setting is.
 func quoteLiteral(s string) (string, error) {

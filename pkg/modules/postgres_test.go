@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -269,8 +270,185 @@ func TestPostgresLocal(t *testing.T) {
 	}
 }
 
-
 func md5sumHex(s string) string {
 	sum := md5.Sum([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+func TestBindArgs(t *testing.T) {
+	tests := []struct {
+		name, q    string
+		pos        []any
+		named      map[string]any
+		want, fail string
+	}{
+		{"no args keeps percent", "SELECT '100%s'", nil, nil, "SELECT '100%s'", ""},
+		{"positional", "SELECT %s, %s, %s, %s, %s", []any{"it's", 3, 1.5, true, nil}, nil, "SELECT 'it''s', 3, 1.5, TRUE, NULL", ""},
+		{"backslash", "SELECT %s", []any{`a\'b`}, nil, `SELECT E'a\\''b'`, ""},
+		{"array", "SELECT %s", []any{[]any{"x", 1}}, nil, "SELECT ARRAY['x', 1]", ""},
+		{"percent escape", "SELECT %s LIKE 'a%%'", []any{"z"}, nil, "SELECT 'z' LIKE 'a%'", ""},
+		{"named", "SELECT %(a)s || %(a)s, %(b c)s", nil, map[string]any{"a": "x;y", "b c": 2}, "SELECT 'x;y' || 'x;y', 2", ""},
+		{"too few", "SELECT %s, %s", []any{1}, nil, "", "more %s placeholders"},
+		{"too many", "SELECT %s", []any{1, 2}, nil, "", "1 %s placeholders but 2"},
+		{"missing name", "SELECT %(x)s", nil, map[string]any{"y": 1}, "", `no "x"`},
+		{"bad sequence", "SELECT %d", []any{1}, nil, "", "unsupported"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := bindArgs(tt.q, tt.pos, tt.named)
+			if tt.fail != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.fail) {
+					t.Fatalf("err = %v, want %q", err, tt.fail)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("bindArgs = %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSplitSQLClassify(t *testing.T) {
+	tests := []struct {
+		q     string
+		n     int
+		kind  queryKind
+		first string
+	}{
+		{"SELECT 1;", 1, queryRows, "SELECT 1"},
+		{"  -- c; x\n select ';' AS \"a;b\"", 1, queryRows, "-- c; x\n select ';' AS \"a;b\""},
+		{"SELECT E'\\';' ; SELECT 2", 2, queryMulti, "SELECT E'\\';'"},
+		{"CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql", 1, queryDDL, ""},
+		{"/* a; /* nested; */ */ INSERT INTO t VALUES (1) RETURNING id", 1, queryModifyRe, ""},
+		{"UPDATE t SET a = 'returning'", 1, queryModify, ""},
+		{"with x as (select 1) select * from x", 1, queryRows, ""},
+		{"SELECT * INTO t2 FROM t", 1, queryDDL, ""},
+		{"VACUUM", 1, queryDDL, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.q, func(t *testing.T) {
+			s := splitSQL(tt.q)
+			if len(s) != tt.n {
+				t.Fatalf("%d statements %q, want %d", len(s), s, tt.n)
+			}
+			if tt.first != "" && s[0].Text != tt.first {
+				t.Errorf("first = %q, want %q", s[0].Text, tt.first)
+			}
+			if k := classify(s); k != tt.kind {
+				t.Errorf("kind = %d, want %d", k, tt.kind)
+			}
+		})
+	}
+}
+
+func TestPgPrivsStatements(t *testing.T) {
+	yes, no := true, false
+	acl := [][]any{
+		{"t", "app", "SELECT", false},
+		{"t", "PUBLIC", "SELECT", false},
+		{"t", "adm", "SELECT", true},
+	}
+	tests := []struct {
+		name  string
+		state string
+		opt   *bool
+		privs []string
+		roles []string
+		want  []string
+	}{
+		{"converged", "present", nil, []string{"SELECT"}, []string{"app", "PUBLIC"}, nil},
+		{"missing insert", "present", nil, []string{"SELECT", "INSERT"}, []string{"app"}, []string{`GRANT INSERT ON TABLE "s""x"."t" TO "app"`}},
+		{"grant option", "present", &yes, []string{"SELECT"}, []string{"app", "adm"}, []string{`GRANT SELECT ON TABLE "s""x"."t" TO "app" WITH GRANT OPTION`}},
+		{"drop grant option", "present", &no, []string{"SELECT"}, []string{"adm"}, []string{`REVOKE GRANT OPTION FOR SELECT ON TABLE "s""x"."t" FROM "adm"`}},
+		{"revoke", "absent", nil, []string{"SELECT", "INSERT"}, []string{"app", "public"}, []string{`REVOKE SELECT ON TABLE "s""x"."t" FROM "app"`, `REVOKE SELECT ON TABLE "s""x"."t" FROM PUBLIC`}},
+		{"revoke nothing", "absent", nil, []string{"INSERT"}, []string{"app"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := pgPrivsStatements("table", `s"x`, tt.state, tt.opt, tt.privs, []string{"t"}, tt.roles, acl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+	if p, err := parsePrivs("database", "all, temp"); err != nil || strings.Join(p, ",") != "CREATE,CONNECT,TEMPORARY" {
+		t.Errorf("parsePrivs ALL = %v, %v", p, err)
+	}
+	if _, err := parsePrivs("schema", "SELECT"); err == nil {
+		t.Error("SELECT on a schema accepted")
+	}
+}
+
+// TestPostgresPrivsQueryLocal runs postgresql_privs and postgresql_query
+// against the controller's own server.
+func TestPostgresPrivsQueryLocal(t *testing.T) {
+	h := localPostgres(t)
+	db, role := "tend_privs_test", `tend "reader"`
+	cleanup := func() {
+		netRun(t, h, PostgresqlDB{}, map[string]any{"name": db, "state": "absent", "force": true}, false)
+		netRun(t, h, PostgresqlUser{}, map[string]any{"name": role, "state": "absent"}, false)
+	}
+	cleanup()
+	t.Cleanup(cleanup)
+	netRun(t, h, PostgresqlDB{}, map[string]any{"name": db}, false)
+	netRun(t, h, PostgresqlUser{}, map[string]any{"name": role}, false)
+
+	create := map[string]any{"db": db, "query": `CREATE TABLE "we;ird" (id serial, name text, data jsonb)`}
+	if r, p := netRun(t, h, PostgresqlQuery{}, create, true); r["changed"] != true || p.Unpredictable {
+		t.Fatalf("check mode DDL: %v", r)
+	}
+	if r, _ := netRun(t, h, PostgresqlQuery{}, create, false); r["changed"] != true || netFailed(r) || r["statusmessage"] != "CREATE TABLE" {
+		t.Fatalf("DDL: %v", r)
+	}
+	ins := map[string]any{"db": db, "query": `INSERT INTO "we;ird" (name, data) VALUES (%s, %s), (%s, NULL)`,
+		"positional_args": []any{`it's \ ü`, `{"k": [1, 2]}`, "b"}}
+	if r, _ := netRun(t, h, PostgresqlQuery{}, ins, false); r["changed"] != true || r["rowcount"] != 2 || r["statusmessage"] != "INSERT 0 2" {
+		t.Fatalf("insert: %v", r)
+	}
+	sel := map[string]any{"db": db, "query": `SELECT id, name, data FROM "we;ird" WHERE name = %(n)s`, "named_args": map[string]any{"n": `it's \ ü`}}
+	r, _ := netRun(t, h, PostgresqlQuery{}, sel, true)
+	rows, _ := r["query_result"].([]any)
+	if r["changed"] != false || len(rows) != 1 || netFailed(r) {
+		t.Fatalf("select in check mode: %v", r)
+	}
+	row := rows[0].(map[string]any)
+	if row["id"] != 1 || row["name"] != `it's \ ü` || fmt.Sprint(row["data"]) != "map[k:[1 2]]" {
+		t.Errorf("row = %#v", row)
+	}
+	upd := map[string]any{"db": db, "query": `UPDATE "we;ird" SET name = 'x' WHERE false`}
+	if r, p := netRun(t, h, PostgresqlQuery{}, upd, false); r["changed"] != false || !p.Unpredictable {
+		t.Fatalf("update of no rows: %v", r)
+	}
+	if r, _ := netRun(t, h, PostgresqlQuery{}, map[string]any{"db": db, "query": "SELEC 1"}, false); !netFailed(r) {
+		t.Fatalf("syntax error not reported: %v", r)
+	}
+
+	privs := map[string]any{"database": db, "type": "table", "objs": "we;ird", "privs": "SELECT,INSERT", "roles": role}
+	for i, want := range []bool{true, true, false} {
+		r, _ := netRun(t, h, PostgresqlPrivs{}, privs, i == 0)
+		if r["changed"] != want || netFailed(r) {
+			t.Fatalf("privs run %d: changed=%v want %v: %v", i, r["changed"], want, r)
+		}
+	}
+	dbp := map[string]any{"database": db, "type": "database", "privs": "ALL", "roles": role + ",PUBLIC"}
+	if r, _ := netRun(t, h, PostgresqlPrivs{}, dbp, false); r["changed"] != true {
+		t.Fatalf("database privs: %v", r)
+	}
+	if r, _ := netRun(t, h, PostgresqlPrivs{}, dbp, false); r["changed"] != false {
+		t.Fatalf("database privs second run: %v", r)
+	}
+	privs["state"] = "absent"
+	if r, _ := netRun(t, h, PostgresqlPrivs{}, privs, false); r["changed"] != true {
+		t.Fatalf("revoke: %v", r)
+	}
+	if r, _ := netRun(t, h, PostgresqlPrivs{}, privs, false); r["changed"] != false {
+		t.Fatalf("revoke second run: %v", r)
+	}
+	if r, _ := netRun(t, h, PostgresqlPrivs{}, map[string]any{"database": db, "objs": "nope", "privs": "SELECT", "roles": role}, false); !netFailed(r) {
+		t.Fatalf("missing table not reported: %v", r)
+	}
 }
