@@ -10,5 +10,7 @@ func networkModules() []module.Module {
 		PostgresqlUser{},
 		PostgresqlPrivs{},
 		PostgresqlQuery{},
+		Raw{},
+		Script{},
 	}
 }
