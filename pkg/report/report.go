@@ -1,9 +1,7 @@
-// Package report turns the executor's events into output: Ansible-shaped
-// human text (PLAY, TASK, ok/changed/failed lines, diffs, PLAY RECAP) or a
-// JSON document for scripts. Reporters mask no_log results.
 package report
 
 import (
+	"io"
 	"time"
 
 	"github.com/tend-dev/tend/pkg/module"
@@ -21,6 +19,11 @@ const (
 	Unreachable Status = "unreachable"
 	Ignored     Status = "ignored" // failed with ignore_errors
 	Rescued     Status = "rescued" // counted when a block's rescue ran
+	// Retrying is an until: attempt that failed and will be retried. It
+	// is shown ("FAILED - RETRYING: ...") but never counted. The retries
+	// left are Result["retries"] minus Result["attempts"] as in Ansible;
+	// without "attempts" in Result, HostResult.Retries is used.
+	Retrying Status = "retrying"
 )
 
 // Task identifies a task in output.
@@ -31,6 +34,11 @@ type Task struct {
 	File    string
 	Line    int
 	Handler bool // RUNNING HANDLER instead of TASK
+	// Loop marks a task with loop:/with_*. Its per-host aggregate result
+	// (IsItem false, Result["results"] holding the items) prints no line
+	// of its own, as in Ansible: the items were already shown. An ignored
+	// failure still prints "...ignoring".
+	Loop bool
 }
 
 // HostResult is one host's result for a task, or for one loop item.
@@ -79,4 +87,11 @@ type Options struct {
 	Color     bool // colour (only on a TTY and never with NO_COLOR: decided by the caller)
 	Verbosity int  // -v count: 1 shows results of ok/changed tasks, 2 more detail, 3 commands
 	Diff      bool // show diffs
+	// Err receives warnings (Ansible prints them on stderr); nil means
+	// the reporter's main writer.
+	Err io.Writer
+	// Columns is the terminal width; banners ("TASK [x] ****") are padded
+	// like Ansible's: max(79, Columns-1) characters plus the space, i.e.
+	// 80 columns when Columns is 0 or the output is not a terminal.
+	Columns int
 }

@@ -1,0 +1,181 @@
+package report
+
+import (
+	"strings"
+)
+
+// CensoredMessage is the text Ansible puts in place of a no_log result.
+const CensoredMessage = "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
+
+// isChanged reports whether r changed the host: its status says so, or
+// (for failures) the result does.
+func isChanged(r HostResult) bool {
+	if r.Status == Changed {
+		return true
+	}
+	if r.Status == OK || r.Status == Skipped {
+		return false
+	}
+	c, _ := r.Result["changed"].(bool)
+	return c
+}
+
+// cleanResult is what Ansible's TaskResult.clean_copy hands to callbacks:
+// the censored stand-in for no_log results; otherwise a deep copy without
+// "failed" and "skipped" (the event says that) and without internal
+// "_ansible_" keys other than the ones callbacks use. "changed" is always
+// present, as Ansible's task executor guarantees.
+func cleanResult(r HostResult) map[string]any {
+	changed := isChanged(r)
+	if r.NoLog {
+		x := map[string]any{"censored": CensoredMessage, "changed": changed}
+		for _, k := range []string{"attempts", "retries"} {
+			if v, ok := r.Result[k]; ok {
+				x[k] = v
+			}
+		}
+		return x
+	}
+	out, _ := deepCopy(map[string]any(r.Result)).(map[string]any)
+	if out == nil {
+		out = map[string]any{}
+	}
+	delete(out, "failed")
+	delete(out, "skipped")
+	if isDebug(r.Task) {
+		delete(out, "invocation")
+	}
+	if _, ok := out["changed"]; !ok || r.Status == Changed {
+		out["changed"] = changed
+	}
+	if _, ok := out["msg"]; !ok && r.Msg != "" {
+		out["msg"] = r.Msg
+	}
+	stripInternal(out, true)
+	return out
+}
+
+// isCallbackKey reports whether k is an internal key clean_copy keeps
+// for callbacks.
+func isCallbackKey(k string) bool {
+	switch k {
+	case "_ansible_verbose_always", "_ansible_item_label", "_ansible_no_log", "_ansible_verbose_override":
+		return true
+	}
+	return false
+}
+
+// stripInternal removes "_ansible_" keys recursively, as Ansible's
+// strip_internal_keys; keepCallback keeps the ones callbacks read.
+func stripInternal(v any, keepCallback bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			if strings.HasPrefix(k, "_ansible_") && !(keepCallback && isCallbackKey(k)) {
+				delete(x, k)
+				continue
+			}
+			stripInternal(val, keepCallback)
+		}
+	case []any:
+		for _, e := range x {
+			stripInternal(e, keepCallback)
+		}
+	}
+}
+
+// deepCopy copies the generic containers of a result so cleaning never
+// touches the executor's (possibly registered) value.
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if x == nil {
+			return map[string]any{}
+		}
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = deepCopy(e)
+		}
+		return m
+	case []any:
+		s := make([]any, len(x))
+		for i, e := range x {
+			s[i] = deepCopy(e)
+		}
+		return s
+	default:
+		return v
+	}
+}
+
+// moduleIs reports whether the task's action is one of the builtin names,
+// with or without the ansible.builtin/ansible.legacy prefix.
+func moduleIs(t Task, names ...string) bool {
+	m := t.Module
+	m = strings.TrimPrefix(m, "ansible.builtin.")
+	m = strings.TrimPrefix(m, "ansible.legacy.")
+	for _, n := range names {
+		if m == n {
+			return true
+		}
+	}
+	return false
+}
+
+func isDebug(t Task) bool { return moduleIs(t, "debug") }
+
+// isLoopAggregate reports whether r is a loop's per-host summary, which
+// Ansible does not print (its items were).
+func isLoopAggregate(r HostResult) bool {
+	if r.IsItem || !r.Task.Loop {
+		return false
+	}
+	_, ok := r.Result["results"]
+	return ok
+}
+
+// itemLabel is the "(item=...)" text: Python's str() of the label, and
+// None when no_log hides it.
+func itemLabel(r HostResult) string {
+	if r.NoLog {
+		return "None"
+	}
+	return pyStr(r.Item)
+}
+
+// taskName is the name in banners: "role : name", the action when the
+// task has no name.
+func taskName(t Task) string {
+	n := strings.TrimSpace(t.Name)
+	if n == "" {
+		n = t.Module
+	}
+	if t.Role != "" {
+		n = t.Role + " : " + n
+	}
+	return n
+}
+
+// hostLabel is "host" or "host -> delegate" as in Ansible's host_label.
+func hostLabel(r HostResult) string {
+	if r.Delegated != "" && r.Delegated != r.Host {
+		return r.Host + " -> " + r.Delegated
+	}
+	return r.Host
+}
+
+// resultWarnings returns the "warnings" strings of a result.
+func resultWarnings(res map[string]any) []string {
+	var out []string
+	switch w := res["warnings"].(type) {
+	case []string:
+		out = append(out, w...)
+	case []any:
+		for _, e := range w {
+			out = append(out, pyStr(e))
+		}
+	case string:
+		out = append(out, w)
+	}
+	return out
+}
