@@ -1,0 +1,373 @@
+package template
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/nikolalohinski/gonja/v2/config"
+	"github.com/nikolalohinski/gonja/v2/nodes"
+	"github.com/nikolalohinski/gonja/v2/parser"
+	"github.com/nikolalohinski/gonja/v2/tokens"
+)
+
+// Options configure an Engine.
+type Options struct {
+	// BaseDir is where relative paths in lookups ('file', 'template',
+	// 'first_found') and the file/directory/exists tests resolve when not
+	// absolute (the playbook dir). Empty means the current directory.
+	BaseDir string
+	// SearchPath lists extra dirs searched first by lookup('file'/'template'/
+	// 'first_found') (role files/, templates/).
+	SearchPath []string
+}
+
+// maxCached bounds the compiled-template cache; when it is exceeded the cache
+// starts over (sources come from playbooks, so this is a safety net).
+const maxCached = 20000
+
+// Engine renders templates. It is safe for concurrent use; compiled templates
+// are cached by source and shared with engines made by WithSearchPath.
+type Engine struct {
+	opts    Options
+	search  []string
+	shared  *shared
+	filters map[string]filterFunc
+	tests   map[string]testFunc
+}
+
+type shared struct {
+	mu    sync.RWMutex
+	cache map[string]*compiled
+	n     atomic.Int64
+	cfg   *config.Config
+	cs    csGetter
+}
+
+// compiled is a parsed template.
+type compiled struct {
+	src  string
+	root *nodes.Template
+	// single is set when the template is one {{ expr }} with only whitespace
+	// around it: Render then returns the expression's native value.
+	single *nodes.Output
+}
+
+// New returns an Engine.
+func New(opts Options) *Engine {
+	cfg := config.New()
+	// Ansible's defaults: trim_blocks on, trailing newline preserved.
+	cfg.TrimBlocks = true
+	cfg.KeepTrailingNewline = true
+	e := &Engine{
+		opts:   opts,
+		search: append([]string(nil), opts.SearchPath...),
+		shared: &shared{cache: map[string]*compiled{}, cfg: cfg, cs: newControlStructures()},
+	}
+	e.filters = builtinFilters()
+	e.tests = builtinTests()
+	return e
+}
+
+// WithSearchPath returns a copy of the engine with dirs searched first by
+// the file lookups (role_path/files, role_path/templates...). The copy shares
+// the template cache.
+func (e *Engine) WithSearchPath(dirs ...string) *Engine {
+	c := *e
+	c.search = append(append([]string(nil), dirs...), e.search...)
+	return &c
+}
+
+// IsTemplate reports whether s contains Jinja2 markup ("{{", "{%" or "{#").
+func IsTemplate(s string) bool {
+	for {
+		i := strings.IndexByte(s, '{')
+		if i < 0 || i == len(s)-1 {
+			return false
+		}
+		switch s[i+1] {
+		case '{', '%', '#':
+			return true
+		}
+		s = s[i+1:]
+	}
+}
+
+// Render renders s. If s is exactly one "{{ expr }}" (surrounding whitespace
+// allowed) and the value is not a string, the native value is returned (list,
+// map, int, bool...), as Ansible does; otherwise a string. Strings without
+// template markup are returned unchanged.
+func (e *Engine) Render(s string, vars map[string]any) (any, error) {
+	if !IsTemplate(s) {
+		return s, nil
+	}
+	c, err := e.compile(s)
+	if err != nil {
+		return nil, err
+	}
+	st := e.newState(vars, s)
+	v, err := st.run(c, true)
+	if err != nil {
+		return nil, err
+	}
+	return deepCopy(v), nil
+}
+
+// RenderString renders s to a string; native values are printed the way
+// Jinja2 prints them.
+func (e *Engine) RenderString(s string, vars map[string]any) (string, error) {
+	if !IsTemplate(s) {
+		return s, nil
+	}
+	c, err := e.compile(s)
+	if err != nil {
+		return "", err
+	}
+	st := e.newState(vars, s)
+	v, err := st.run(c, false)
+	if err != nil {
+		return "", err
+	}
+	return toStr(v), nil
+}
+
+// RenderValue walks maps and lists and renders every string (keys included)
+// in them. It returns new containers and never mutates v.
+func (e *Engine) RenderValue(v any, vars map[string]any) (any, error) {
+	switch x := normalize(v).(type) {
+	case string:
+		return e.Render(x, vars)
+	case []any:
+		out := make([]any, len(x))
+		for i, item := range x {
+			r, err := e.RenderValue(item, vars)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = r
+		}
+		return out, nil
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, item := range x {
+			key, err := e.RenderString(k, vars)
+			if err != nil {
+				return nil, err
+			}
+			r, err := e.RenderValue(item, vars)
+			if err != nil {
+				return nil, err
+			}
+			out[key] = r
+		}
+		return out, nil
+	default:
+		return x, nil
+	}
+}
+
+// Eval evaluates a bare Jinja2 expression such as
+// "x is defined and x | int > 2" and returns its native value.
+func (e *Engine) Eval(expr string, vars map[string]any) (any, error) {
+	src := "{{ " + expr + " }}"
+	c, err := e.compile(src)
+	if err != nil {
+		return nil, err
+	}
+	if c.single == nil {
+		return nil, &SyntaxError{Msg: "not a single expression", Line: 1, Src: expr}
+	}
+	st := e.newState(vars, expr)
+	v, err := st.run(c, true)
+	if err != nil {
+		return nil, err
+	}
+	return deepCopy(v), nil
+}
+
+// Truthy evaluates a when:/changed_when:/failed_when:/until:/assert that:
+// condition. It accepts a bare expression, a "{{ expr }}" string (Ansible
+// warns but accepts), a bool, a number, nil (true: no condition) or a list of
+// conditions that must all hold. A string result is read like Ansible reads
+// it: "false", "no", "off", "0" and "" are false.
+func (e *Engine) Truthy(cond any, vars map[string]any) (bool, error) {
+	switch c := normalize(cond).(type) {
+	case nil:
+		return true, nil
+	case bool:
+		return c, nil
+	case int, float64:
+		return truthy(c)
+	case []any:
+		for _, item := range c {
+			ok, err := e.Truthy(item, vars)
+			if err != nil || !ok {
+				return false, err
+			}
+		}
+		return true, nil
+	case string:
+		s := strings.TrimSpace(c)
+		if s == "" {
+			return true, nil
+		}
+		var v any
+		var err error
+		if IsTemplate(s) {
+			v, err = e.Render(s, vars)
+			if err != nil {
+				return false, err
+			}
+			if str, ok := v.(string); ok {
+				// The rendered text is itself a condition ("{{ a }} == 1").
+				if b, ok := boolWord(str); ok {
+					return b, nil
+				}
+				if r, err := e.Eval(str, vars); err == nil {
+					v = r
+				}
+			}
+		} else {
+			v, err = e.Eval(s, vars)
+			if err != nil {
+				return false, fmt.Errorf("evaluating condition %q: %w", s, err)
+			}
+		}
+		if str, ok := v.(string); ok {
+			if b, ok := boolWord(str); ok {
+				return b, nil
+			}
+		}
+		return truthy(v)
+	default:
+		return truthy(c)
+	}
+}
+
+// boolWord reads the strings Ansible treats as booleans in conditions.
+func boolWord(s string) (bool, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "yes", "on", "1":
+		return true, true
+	case "false", "no", "off", "0", "", "none":
+		return false, true
+	}
+	return false, false
+}
+
+// SyntaxError is a template that does not parse.
+type SyntaxError struct {
+	Msg  string
+	Line int
+	Col  int
+	Src  string
+}
+
+func (e *SyntaxError) Error() string {
+	msg := "template error: " + e.Msg
+	if e.Line > 0 {
+		msg += fmt.Sprintf(" at line %d", e.Line)
+		if e.Col > 0 {
+			msg += fmt.Sprintf(", column %d", e.Col)
+		}
+	}
+	if e.Src != "" {
+		msg += " in " + fmt.Sprintf("%q", truncate(e.Src, 200))
+	}
+	return msg
+}
+
+func (e *Engine) compile(src string) (*compiled, error) {
+	sh := e.shared
+	sh.mu.RLock()
+	c, ok := sh.cache[src]
+	sh.mu.RUnlock()
+	if ok {
+		return c, nil
+	}
+	c, err := parse(src, sh.cfg, sh.cs)
+	if err != nil {
+		return nil, err
+	}
+	sh.mu.Lock()
+	if len(sh.cache) >= maxCached {
+		sh.cache = map[string]*compiled{}
+	}
+	sh.cache[src] = c
+	sh.mu.Unlock()
+	return c, nil
+}
+
+// parse compiles src, turning gonja's panics into errors.
+func parse(src string, cfg *config.Config, cs csGetter) (c *compiled, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c, err = nil, &SyntaxError{Msg: fmt.Sprint(r), Src: src}
+		}
+	}()
+	stream := tokens.LexAll(src, cfg)
+	p := parser.NewParser("template", stream, cfg, nil, cs)
+	root, perr := p.Parse()
+	if perr != nil {
+		return nil, syntaxError(perr, src, cfg, stream)
+	}
+	c = &compiled{src: src, root: root}
+	for _, n := range root.Nodes {
+		switch x := n.(type) {
+		case *nodes.Output:
+			if c.single != nil {
+				c.single = nil
+				return c, nil
+			}
+			c.single = x
+		case *nodes.Data:
+			if strings.TrimSpace(x.Data.Val) != "" {
+				c.single = nil
+				return c, nil
+			}
+		default:
+			c.single = nil
+			return c, nil
+		}
+	}
+	return c, nil
+}
+
+// syntaxError locates a parse failure: a lexer error token, the parser's
+// own position, or else where the parser stopped.
+func syntaxError(err error, src string, cfg *config.Config, stopped *tokens.Stream) error {
+	lex := tokens.LexAll(src, cfg)
+	for tok := lex.Current(); tok != nil; tok = lex.Current() {
+		if tok.Type == tokens.EOF {
+			break
+		}
+		if tok.Type == tokens.Error {
+			line := 1 + strings.Count(src[:min(tok.Pos, len(src))], "\n")
+			col := tok.Pos - strings.LastIndexByte(src[:min(tok.Pos, len(src))], '\n')
+			return &SyntaxError{Msg: lowerFirst(tok.Val), Line: line, Col: col, Src: src}
+		}
+		lex.Next()
+	}
+	var se *parser.SyntaxError
+	if errors.As(err, &se) && se.Line > 0 {
+		msg := se.Message
+		if se.Raw != "" && se.Raw != msg {
+			msg = fmt.Sprintf("%s near %q", msg, se.Raw)
+		}
+		return &SyntaxError{Msg: lowerFirst(msg), Line: se.Line, Col: se.Column, Src: src}
+	}
+	out := &SyntaxError{Msg: lowerFirst(err.Error()), Src: src}
+	if tok := stopped.Current(); tok != nil {
+		out.Line, out.Col = tok.Line, tok.Col
+	}
+	return out
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}

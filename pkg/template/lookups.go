@@ -1,0 +1,463 @@
+package template
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// resolvePath makes p absolute against BaseDir.
+func (e *Engine) resolvePath(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			return home + p[1:]
+		}
+	}
+	return filepath.Join(e.opts.BaseDir, p)
+}
+
+// findFile looks p up the way Ansible's lookups do: in each search dir (and
+// its subdir, e.g. files/ or templates/), then in BaseDir/subdir and
+// BaseDir.
+func (e *Engine) findFile(p, subdir string) (string, error) {
+	if filepath.IsAbs(p) {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("could not find or access %q", p)
+		}
+		return p, nil
+	}
+	var candidates []string
+	for _, d := range e.search {
+		candidates = append(candidates, filepath.Join(d, subdir, p), filepath.Join(d, p))
+	}
+	base := e.opts.BaseDir
+	candidates = append(candidates, filepath.Join(base, subdir, p), filepath.Join(base, p))
+	for _, c := range candidates {
+		if fi, err := os.Stat(c); err == nil && !fi.IsDir() {
+			return c, nil
+		}
+	}
+	return "", fmt.Errorf("could not find or access %q (searched %s)", p, strings.Join(candidates, ", "))
+}
+
+// lookup implements lookup(name, terms..., **kw) and query/q (wantList).
+func (s *state) lookup(args []any, kw map[string]any, wantList bool) (any, error) {
+	if len(args) == 0 {
+		return nil, fmt.Errorf("lookup needs a plugin name")
+	}
+	name := strings.TrimPrefix(toStr(args[0]), "ansible.builtin.")
+	terms := args[1:]
+	if toBool(kw["wantlist"]) {
+		wantList = true
+	}
+	errMode := "strict"
+	if m, ok := kw["errors"]; ok {
+		errMode = toStr(m)
+	}
+	opts := maps.Clone(kw)
+	delete(opts, "wantlist")
+	delete(opts, "errors")
+	results, err := s.runLookup(name, terms, opts)
+	if err != nil {
+		if errMode == "ignore" || errMode == "warn" {
+			if wantList {
+				return []any{}, nil
+			}
+			return nil, nil
+		}
+		var ue *UndefinedError
+		if errors.As(err, &ue) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("lookup %s: %w", name, err)
+	}
+	if wantList {
+		return results, nil
+	}
+	// Ansible joins string results with commas; otherwise a single result is
+	// returned as is and several as a list.
+	allStrings := true
+	parts := make([]string, len(results))
+	for i, r := range results {
+		str, ok := r.(string)
+		if !ok {
+			allStrings = false
+			break
+		}
+		parts[i] = str
+	}
+	if allStrings {
+		return strings.Join(parts, ","), nil
+	}
+	if len(results) == 1 {
+		return results[0], nil
+	}
+	return results, nil
+}
+
+func flattenTerms(terms []any) []any {
+	var out []any
+	for _, t := range terms {
+		if l, ok := t.([]any); ok {
+			out = append(out, l...)
+		} else {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func (s *state) runLookup(name string, terms []any, kw map[string]any) ([]any, error) {
+	switch name {
+	case "file":
+		out := []any{}
+		for _, t := range flattenTerms(terms) {
+			p, err := s.e.findFile(toStr(t), "files")
+			if err != nil {
+				return nil, err
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return nil, err
+			}
+			content := string(b)
+			if toBoolDefault(kw["rstrip"], true) {
+				content = strings.TrimRight(content, " \t\r\n\v\f")
+			}
+			if toBool(kw["lstrip"]) {
+				content = strings.TrimLeft(content, " \t\r\n\v\f")
+			}
+			out = append(out, content)
+		}
+		return out, nil
+	case "env":
+		out := []any{}
+		def, hasDef := kw["default"]
+		for _, t := range flattenTerms(terms) {
+			v, ok := os.LookupEnv(toStr(t))
+			switch {
+			case ok:
+				out = append(out, v)
+			case hasDef:
+				out = append(out, def)
+			default:
+				out = append(out, "")
+			}
+		}
+		return out, nil
+	case "template":
+		out := []any{}
+		for _, t := range flattenTerms(terms) {
+			p, err := s.e.findFile(toStr(t), "templates")
+			if err != nil {
+				return nil, err
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return nil, err
+			}
+			vars := s.vars
+			if tv, ok := kw["template_vars"].(map[string]any); ok && len(tv) > 0 {
+				vars = maps.Clone(s.vars)
+				maps.Copy(vars, tv)
+			}
+			if s.depth >= maxDepth {
+				return nil, fmt.Errorf("template lookup nested too deeply")
+			}
+			sub := s.e.WithSearchPath(filepath.Dir(p))
+			r, err := sub.RenderString(string(b), vars)
+			if err != nil {
+				return nil, fmt.Errorf("rendering %s: %w", p, err)
+			}
+			out = append(out, r)
+		}
+		return out, nil
+	case "pipe":
+		out := []any{}
+		for _, t := range flattenTerms(terms) {
+			cmd := exec.CommandContext(context.Background(), "/bin/sh", "-c", toStr(t))
+			cmd.Dir = s.e.opts.BaseDir
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			b, err := cmd.Output()
+			if err != nil {
+				return nil, fmt.Errorf("command %q failed: %w: %s", toStr(t), err, strings.TrimSpace(stderr.String()))
+			}
+			out = append(out, strings.TrimRight(string(b), " \t\r\n"))
+		}
+		return out, nil
+	case "lines":
+		out := []any{}
+		for _, t := range flattenTerms(terms) {
+			cmd := exec.CommandContext(context.Background(), "/bin/sh", "-c", toStr(t))
+			cmd.Dir = s.e.opts.BaseDir
+			b, err := cmd.Output()
+			if err != nil {
+				return nil, fmt.Errorf("command %q failed: %w", toStr(t), err)
+			}
+			for _, l := range splitLines(string(b)) {
+				out = append(out, l)
+			}
+		}
+		return out, nil
+	case "first_found":
+		return s.firstFound(terms, kw)
+	case "vars":
+		out := []any{}
+		def, hasDef := kw["default"]
+		for _, t := range flattenTerms(terms) {
+			n := toStr(t)
+			v, err := s.lookupName(n)
+			if err != nil {
+				return nil, err
+			}
+			if u, ok := v.(*undefined); ok {
+				if !hasDef {
+					return nil, &UndefinedError{Name: u.name, Hint: fmt.Sprintf("No variable found with this name: %s", n)}
+				}
+				v = def
+			}
+			if v, err = s.deepResolve(v, 0); err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	case "items":
+		return flattenTerms(terms), nil
+	case "list":
+		if len(terms) == 1 {
+			if l, ok := terms[0].([]any); ok {
+				return l, nil
+			}
+		}
+		return terms, nil
+	case "indexed_items":
+		out := []any{}
+		for i, t := range flattenTerms(terms) {
+			out = append(out, []any{i, t})
+		}
+		return out, nil
+	case "dict":
+		out := []any{}
+		for _, t := range terms {
+			m, err := asMap(t, "dict lookup")
+			if err != nil {
+				return nil, err
+			}
+			for _, k := range sortedKeys(m) {
+				out = append(out, map[string]any{"key": k, "value": m[k]})
+			}
+		}
+		return out, nil
+	case "fileglob":
+		out := []any{}
+		for _, t := range flattenTerms(terms) {
+			pattern := toStr(t)
+			dirs := []string{}
+			if filepath.IsAbs(pattern) {
+				dirs = append(dirs, "")
+			} else {
+				for _, d := range s.e.search {
+					dirs = append(dirs, filepath.Join(d, "files"), d)
+				}
+				dirs = append(dirs, filepath.Join(s.e.opts.BaseDir, "files"), s.e.opts.BaseDir)
+			}
+			for _, d := range dirs {
+				matches, err := filepath.Glob(filepath.Join(d, pattern))
+				if err != nil {
+					return nil, err
+				}
+				found := false
+				for _, m := range matches {
+					if fi, err := os.Stat(m); err == nil && fi.Mode().IsRegular() {
+						out = append(out, m)
+						found = true
+					}
+				}
+				if found {
+					break
+				}
+			}
+		}
+		return out, nil
+	case "sequence":
+		return lookupSequence(terms, kw)
+	}
+	return nil, fmt.Errorf("lookup plugin '%s' not found", name)
+}
+
+func toBoolDefault(v any, def bool) bool {
+	if v == nil {
+		return def
+	}
+	return toBool(v)
+}
+
+// firstFound implements lookup('first_found', [files] | {files, paths, skip}).
+func (s *state) firstFound(terms []any, kw map[string]any) ([]any, error) {
+	var files, paths []string
+	skip := toBool(kw["skip"])
+	addFiles := func(v any) {
+		for _, f := range flattenTerms([]any{v}) {
+			for _, part := range strings.Split(toStr(f), ",") {
+				if part = strings.TrimSpace(part); part != "" {
+					files = append(files, part)
+				}
+			}
+		}
+	}
+	addPaths := func(v any) {
+		for _, p := range flattenTerms([]any{v}) {
+			for _, part := range strings.FieldsFunc(toStr(p), func(r rune) bool { return r == ',' || r == ':' || r == ';' }) {
+				paths = append(paths, part)
+			}
+		}
+	}
+	handle := func(t any) {
+		if m, ok := t.(map[string]any); ok {
+			addFiles(m["files"])
+			if m["paths"] != nil {
+				addPaths(m["paths"])
+			}
+			if toBool(m["skip"]) {
+				skip = true
+			}
+			return
+		}
+		addFiles(t)
+	}
+	for _, t := range terms {
+		if l, ok := t.([]any); ok {
+			for _, e := range l {
+				handle(e)
+			}
+		} else {
+			handle(t)
+		}
+	}
+	if kw["files"] != nil {
+		addFiles(kw["files"])
+	}
+	if kw["paths"] != nil {
+		addPaths(kw["paths"])
+	}
+	for _, f := range files {
+		if filepath.IsAbs(f) {
+			if _, err := os.Stat(f); err == nil {
+				return []any{f}, nil
+			}
+			continue
+		}
+		if len(paths) > 0 {
+			for _, p := range paths {
+				c := filepath.Join(s.e.resolvePath(p), f)
+				if _, err := os.Stat(c); err == nil {
+					return []any{c}, nil
+				}
+			}
+			continue
+		}
+		if c, err := s.e.findFile(f, "files"); err == nil {
+			return []any{c}, nil
+		}
+		if c, err := s.e.findFile(f, "templates"); err == nil {
+			return []any{c}, nil
+		}
+	}
+	if skip {
+		return []any{}, nil
+	}
+	return nil, fmt.Errorf("no file was found when using first_found (tried %s)", strings.Join(files, ", "))
+}
+
+// lookupSequence implements lookup('sequence', 'start=1 end=5 format=x%02d')
+// and the keyword form.
+func lookupSequence(terms []any, kw map[string]any) ([]any, error) {
+	opts := map[string]string{}
+	for k, v := range kw {
+		opts[k] = toStr(v)
+	}
+	for _, t := range flattenTerms(terms) {
+		str := strings.TrimSpace(toStr(t))
+		if !strings.Contains(str, "=") {
+			// Shortcut form: [start-]end[/stride][:format]
+			if i := strings.IndexByte(str, ':'); i >= 0 {
+				opts["format"] = str[i+1:]
+				str = str[:i]
+			}
+			if i := strings.IndexByte(str, '/'); i >= 0 {
+				opts["stride"] = str[i+1:]
+				str = str[:i]
+			}
+			if i := strings.IndexByte(str, '-'); i > 0 {
+				opts["start"] = str[:i]
+				str = str[i+1:]
+			}
+			opts["end"] = str
+			continue
+		}
+		for _, f := range strings.Fields(str) {
+			k, v, _ := strings.Cut(f, "=")
+			opts[k] = v
+		}
+	}
+	num := func(k string, def int) (int, error) {
+		v, ok := opts[k]
+		if !ok {
+			return def, nil
+		}
+		n, err := strconv.ParseInt(v, 0, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bad %s %q", k, v)
+		}
+		return int(n), nil
+	}
+	start, err := num("start", 1)
+	if err != nil {
+		return nil, err
+	}
+	stride, err := num("stride", 1)
+	if err != nil {
+		return nil, err
+	}
+	var end int
+	if _, ok := opts["count"]; ok {
+		count, err := num("count", 0)
+		if err != nil {
+			return nil, err
+		}
+		end = start + (count-1)*stride
+	} else if end, err = num("end", 0); err != nil {
+		return nil, err
+	}
+	if stride == 0 || (stride > 0 && end < start) || (stride < 0 && end > start) {
+		return []any{}, nil
+	}
+	format := opts["format"]
+	if format == "" {
+		format = "%d"
+	}
+	out := []any{}
+	for i := start; (stride > 0 && i <= end) || (stride < 0 && i >= end); i += stride {
+		r, err := pyFormat(format, i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+		if len(out) > 1_000_000 {
+			return nil, fmt.Errorf("sequence too long")
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,552 @@
+package template
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Unsafe is a string that is never rendered as a template, like Ansible's
+// AnsibleUnsafe: registered command output or lookup results that happen to
+// contain "{{" stay literal. Inside the engine it behaves as a string.
+type Unsafe string
+
+// undefined is the value of a missing variable or attribute. It is only
+// allowed to flow into default/mandatory and the defined/undefined tests;
+// any other use turns it into an UndefinedError.
+type undefined struct {
+	name string // dotted name, e.g. "x" or "x.y"
+	hint string // message replacing "'name' is undefined", e.g. "'dict object' has no attribute 'y'"
+}
+
+func (u *undefined) err(expr string) *UndefinedError {
+	return &UndefinedError{Name: u.name, Expr: expr, Hint: u.hint}
+}
+
+// UndefinedError reports the use of an undefined variable or attribute.
+type UndefinedError struct {
+	Name string // variable name, dotted for attributes ("result.stdout")
+	Expr string // template or expression being rendered
+	Hint string // Ansible's message when it is not "'Name' is undefined"
+}
+
+func (e *UndefinedError) Error() string {
+	msg := e.Hint
+	if msg == "" {
+		msg = fmt.Sprintf("'%s' is undefined", e.Name)
+	}
+	if e.Expr != "" {
+		msg += " in " + strconv.Quote(truncate(e.Expr, 200))
+	}
+	return msg
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// normalize converts the Go types a caller may hand us (yaml/json decoders,
+// typed slices) to the small set the evaluator works on. It is shallow.
+func normalize(v any) any {
+	switch x := v.(type) {
+	case nil, string, int, float64, bool, []any, map[string]any:
+		return v
+	case Unsafe:
+		return string(x)
+	case int8:
+		return int(x)
+	case int16:
+		return int(x)
+	case int32:
+		return int(x)
+	case int64:
+		return int(x)
+	case uint:
+		return int(x)
+	case uint8:
+		return int(x)
+	case uint16:
+		return int(x)
+	case uint32:
+		return int(x)
+	case uint64:
+		return int(x)
+	case float32:
+		return float64(x)
+	case []string:
+		out := make([]any, len(x))
+		for i, s := range x {
+			out[i] = s
+		}
+		return out
+	case []map[string]any:
+		out := make([]any, len(x))
+		for i, s := range x {
+			out[i] = s
+		}
+		return out
+	case map[string]string:
+		out := make(map[string]any, len(x))
+		for k, s := range x {
+			out[k] = s
+		}
+		return out
+	case map[any]any:
+		out := make(map[string]any, len(x))
+		for k, s := range x {
+			out[fmt.Sprint(k)] = s
+		}
+		return out
+	case []byte:
+		return string(x)
+	case fmt.Stringer:
+		return x.String()
+	}
+	return v
+}
+
+// truthy implements Python truthiness.
+func truthy(v any) (bool, error) {
+	switch x := v.(type) {
+	case nil:
+		return false, nil
+	case bool:
+		return x, nil
+	case int:
+		return x != 0, nil
+	case float64:
+		return x != 0, nil
+	case string:
+		return x != "", nil
+	case []any:
+		return len(x) > 0, nil
+	case map[string]any:
+		return len(x) > 0, nil
+	case *undefined:
+		return false, x.err("")
+	}
+	return true, nil
+}
+
+// typeName returns the Python type name Ansible prints (type_debug).
+func typeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "NoneType"
+	case bool:
+		return "bool"
+	case int:
+		return "int"
+	case float64:
+		return "float"
+	case string:
+		return "str"
+	case []any:
+		return "list"
+	case map[string]any:
+		return "dict"
+	case *undefined:
+		return "AnsibleUndefined"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// toStr converts a value the way Python's str() does, which is how Jinja2
+// prints values in templates.
+func toStr(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case nil:
+		return "None"
+	case bool:
+		if x {
+			return "True"
+		}
+		return "False"
+	case int:
+		return strconv.Itoa(x)
+	case float64:
+		return formatFloat(x)
+	}
+	var b strings.Builder
+	writeRepr(&b, v)
+	return b.String()
+}
+
+// repr converts a value the way Python's repr() does.
+func repr(v any) string {
+	var b strings.Builder
+	writeRepr(&b, v)
+	return b.String()
+}
+
+func writeRepr(b *strings.Builder, v any) {
+	switch x := v.(type) {
+	case string:
+		b.WriteString(pyQuote(x))
+	case []any:
+		b.WriteByte('[')
+		for i, e := range x {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writeRepr(b, e)
+		}
+		b.WriteByte(']')
+	case map[string]any:
+		b.WriteByte('{')
+		for i, k := range sortedKeys(x) {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(pyQuote(k))
+			b.WriteString(": ")
+			writeRepr(b, x[k])
+		}
+		b.WriteByte('}')
+	case *undefined:
+		b.WriteString("Undefined")
+	case nil, bool, int, float64:
+		b.WriteString(toStr(x))
+	default:
+		fmt.Fprint(b, x)
+	}
+}
+
+// pyQuote quotes s like Python's repr of a str.
+func pyQuote(s string) string {
+	q := byte('\'')
+	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
+		q = '"'
+	}
+	var b strings.Builder
+	b.WriteByte(q)
+	for _, r := range s {
+		switch {
+		case r == rune(q) || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte(q)
+	return b.String()
+}
+
+// formatFloat prints a float like Python's repr.
+func formatFloat(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	case math.IsNaN(f):
+		return "nan"
+	}
+	abs := math.Abs(f)
+	if abs != 0 && (abs < 1e-4 || abs >= 1e16) {
+		s := strconv.FormatFloat(f, 'e', -1, 64)
+		// Python writes 1e+16 and 1e-05: at least two exponent digits.
+		mant, exp, _ := strings.Cut(s, "e")
+		sign := exp[0]
+		digits := strings.TrimLeft(exp[1:], "0")
+		if len(digits) < 2 {
+			digits = strings.Repeat("0", 2-len(digits)) + digits
+		}
+		return mant + "e" + string(sign) + digits
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.ContainsAny(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// toNumber reports v as a float when it is a number (bools count, as in Python).
+func toNumber(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int:
+		return float64(x), true
+	case float64:
+		return x, true
+	case bool:
+		if x {
+			return 1, true
+		}
+		return 0, true
+	}
+	return 0, false
+}
+
+// equal implements Python ==, including 1 == 1.0 and True == 1.
+func equal(a, b any) bool {
+	switch x := a.(type) {
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case nil:
+		return b == nil
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !equal(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			w, ok := y[k]
+			if !ok || !equal(v, w) {
+				return false
+			}
+		}
+		return true
+	}
+	fa, ok1 := toNumber(a)
+	fb, ok2 := toNumber(b)
+	if ok1 && ok2 {
+		ia, aInt := a.(int)
+		ib, bInt := b.(int)
+		if aInt && bInt {
+			return ia == ib
+		}
+		return fa == fb
+	}
+	return false
+}
+
+// compare implements Python ordering for numbers, strings and lists.
+func compare(a, b any) (int, error) {
+	if ia, ok := a.(int); ok {
+		if ib, ok := b.(int); ok {
+			switch {
+			case ia < ib:
+				return -1, nil
+			case ia > ib:
+				return 1, nil
+			}
+			return 0, nil
+		}
+	}
+	fa, ok1 := toNumber(a)
+	fb, ok2 := toNumber(b)
+	if ok1 && ok2 {
+		switch {
+		case fa < fb:
+			return -1, nil
+		case fa > fb:
+			return 1, nil
+		}
+		return 0, nil
+	}
+	if sa, ok := a.(string); ok {
+		if sb, ok := b.(string); ok {
+			return strings.Compare(sa, sb), nil
+		}
+	}
+	if la, ok := a.([]any); ok {
+		if lb, ok := b.([]any); ok {
+			for i := 0; i < len(la) && i < len(lb); i++ {
+				c, err := compare(la[i], lb[i])
+				if err != nil || c != 0 {
+					return c, err
+				}
+			}
+			return compare(len(la), len(lb))
+		}
+	}
+	return 0, fmt.Errorf("'<' not supported between instances of '%s' and '%s'", typeName(a), typeName(b))
+}
+
+// contains implements Python's `needle in haystack`.
+func contains(haystack, needle any) (bool, error) {
+	switch h := haystack.(type) {
+	case string:
+		n, ok := needle.(string)
+		if !ok {
+			return false, fmt.Errorf("'in <string>' requires string as left operand, not %s", typeName(needle))
+		}
+		return strings.Contains(h, n), nil
+	case []any:
+		for _, e := range h {
+			if equal(e, needle) {
+				return true, nil
+			}
+		}
+		return false, nil
+	case map[string]any:
+		k, ok := needle.(string)
+		if !ok {
+			return false, nil
+		}
+		_, found := h[k]
+		return found, nil
+	case *undefined:
+		return false, h.err("")
+	}
+	return false, fmt.Errorf("argument of type '%s' is not iterable", typeName(haystack))
+}
+
+// length implements Python's len().
+func length(v any) (int, error) {
+	switch x := v.(type) {
+	case string:
+		return len([]rune(x)), nil
+	case []any:
+		return len(x), nil
+	case map[string]any:
+		return len(x), nil
+	case *undefined:
+		return 0, x.err("")
+	}
+	return 0, fmt.Errorf("object of type '%s' has no len()", typeName(v))
+}
+
+// iterate returns the items a Python for loop would see: list items, string
+// characters, or (sorted) dict keys.
+func iterate(v any) ([]any, error) {
+	switch x := v.(type) {
+	case []any:
+		return x, nil
+	case map[string]any:
+		keys := sortedKeys(x)
+		out := make([]any, len(keys))
+		for i, k := range keys {
+			out[i] = k
+		}
+		return out, nil
+	case string:
+		out := make([]any, 0, len(x))
+		for _, r := range x {
+			out = append(out, string(r))
+		}
+		return out, nil
+	case *undefined:
+		return nil, x.err("")
+	case nil:
+		return nil, fmt.Errorf("'NoneType' object is not iterable")
+	}
+	return nil, fmt.Errorf("'%s' object is not iterable", typeName(v))
+}
+
+// toInt converts like Ansible's int filter: strings are parsed, floats
+// truncated, failures give def.
+func toInt(v any, def int, base int) int {
+	switch x := v.(type) {
+	case int:
+		return x
+	case float64:
+		return int(x)
+	case bool:
+		if x {
+			return 1
+		}
+		return 0
+	case string:
+		s := strings.TrimSpace(x)
+		if base == 10 {
+			if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+				return int(i)
+			}
+			// Jinja2 falls back to float parsing: "3.7" | int == 3.
+			if f, err := strconv.ParseFloat(s, 64); err == nil {
+				return int(f)
+			}
+			return def
+		}
+		s = strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(strings.ToLower(s), "0x"), "0o"), "0b")
+		if i, err := strconv.ParseInt(s, base, 64); err == nil {
+			return int(i)
+		}
+	}
+	return def
+}
+
+func toFloat(v any, def float64) float64 {
+	switch x := v.(type) {
+	case int:
+		return float64(x)
+	case float64:
+		return x
+	case bool:
+		if x {
+			return 1
+		}
+		return 0
+	case string:
+		if f, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil {
+			return f
+		}
+	}
+	return def
+}
+
+// toBool implements Ansible's bool filter.
+func toBool(v any) bool {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case int:
+		return x == 1
+	case float64:
+		return x == 1
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "yes", "on", "1", "true", "y", "t", "1.0":
+			return true
+		}
+	}
+	return false
+}
+
+// deepCopy copies maps and lists so results never alias caller data that a
+// later step might mutate.
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = deepCopy(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = deepCopy(e)
+		}
+		return out
+	}
+	return v
+}
