@@ -4,5 +4,7 @@ import "github.com/tend-dev/tend/pkg/module"
 
 // fileModules lists this group's modules for Registry.
 func fileModules() []module.Module {
-	return []module.Module{}
+	return []module.Module{
+		&LineInFile{}, &BlockInFile{}, &Replace{}, &IniFile{},
+	}
 }

@@ -3,9 +3,12 @@ package modules
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -355,3 +358,180 @@ func runOK(ctx context.Context, h *module.Host, cmd, what string) error {
 	}
 	return nil
 }
+
+// contentChange is a whole-file write planned by a content module (copy,
+// template, lineinfile, blockinfile, replace, ini_file): the new content
+// is computed on the controller and compared with what the host has.
+type contentChange struct {
+	// Path is where the content goes (a followed link already resolved).
+	Path string
+	// St is Path's inspection; with HasContent or SHA1 filled.
+	St *RemoteStat
+	// After is the wanted content.
+	After []byte
+	// Owner, Group and Mode are the requested attributes (may be unset).
+	Owner, Group string
+	Mode         Mode
+	// Backup copies the old file to Ansible's backup name first.
+	Backup bool
+	// Validate is a command with %s, run on the new file before it
+	// replaces Path.
+	Validate string
+	// DiffHeader names the content diff; AttrHeader the attribute diff
+	// ("" for no separate attribute header).
+	DiffHeader, AttrHeader string
+}
+
+// contentPlan is the outcome of contentChange.plan.
+type contentPlan struct {
+	// ContentChanged says the file must be (re)written.
+	ContentChanged bool
+	// Attrs are attribute changes on an existing file.
+	Attrs AttrPlan
+	// Write holds the options for writing when ContentChanged.
+	Write writeOptions
+	// Diffs are the content and attribute diffs.
+	Diffs []module.Diff
+}
+
+// Changed reports whether applying would change the host.
+func (p contentPlan) Changed() bool { return p.ContentChanged || p.Attrs.Changed() }
+
+// plan compares the wanted content and attributes with the host's.
+func (c *contentChange) plan() (contentPlan, error) {
+	var p contentPlan
+	st := c.St
+	switch {
+	case !st.IsReg():
+		p.ContentChanged = true
+	case st.HasContent:
+		p.ContentChanged = !bytes.Equal(st.Content, c.After)
+	default:
+		sum := sha1.Sum(c.After)
+		p.ContentChanged = st.SHA1 != hex.EncodeToString(sum[:])
+	}
+	if st.Exists && st.Type != "link" {
+		a, err := PlanAttrs(st, c.Owner, c.Group, c.Mode)
+		if err != nil {
+			return p, err
+		}
+		p.Attrs = a
+	}
+	if p.ContentChanged {
+		base := newFileMode(st)
+		mode, err := c.Mode.Apply(base, false, st.Umask)
+		if err != nil {
+			return p, err
+		}
+		owner, group := keepOwnership(st, c.Owner, c.Group)
+		p.Write = writeOptions{Mode: mode, Owner: owner, Group: group}
+		var before []byte
+		if st.HasContent {
+			before = st.Content
+		}
+		p.Diffs = append(p.Diffs, module.Diff{
+			BeforeHeader: c.DiffHeader, AfterHeader: c.DiffHeader,
+			Before: string(before), After: string(c.After),
+		})
+		if !st.Exists && c.Mode.IsSet() && mode != base {
+			// Ansible reports the mode of a new file as an attribute change.
+			p.Attrs.Before = map[string]any{"mode": FormatMode(base)}
+			p.Attrs.After = map[string]any{"mode": FormatMode(mode)}
+		}
+	}
+	if len(p.Attrs.Before) > 0 {
+		d := attrDiff(c.Path, p.Attrs.Before, p.Attrs.After)
+		d.BeforeHeader, d.AfterHeader = c.AttrHeader, c.AttrHeader
+		p.Diffs = append(p.Diffs, d)
+	}
+	return p, nil
+}
+
+// apply performs p. It returns the backup file's path (if one was made),
+// a failure result when validation rejected the new content, or an error
+// for transport and command failures.
+func (c *contentChange) apply(ctx context.Context, h *module.Host, p contentPlan) (string, module.Result, error) {
+	var backup string
+	if c.Backup && c.St.IsReg() && p.ContentChanged {
+		b, err := backupRemote(ctx, h, c.Path)
+		if err != nil {
+			return "", nil, err
+		}
+		backup = b
+	}
+	if !p.ContentChanged {
+		if cmd := p.Attrs.Command(c.Path, false); cmd != "" {
+			return backup, nil, runOK(ctx, h, cmd, "set attributes of "+c.Path)
+		}
+		return backup, nil, nil
+	}
+	if c.Validate == "" {
+		return backup, nil, writeRemote(ctx, h, c.Path, c.After, p.Write)
+	}
+	var rnd [6]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return backup, nil, fmt.Errorf("validate %s: %w", c.Path, err)
+	}
+	tmp := filepath.Join(filepath.Dir(c.Path), ".tend-validate-"+hex.EncodeToString(rnd[:])+"-"+filepath.Base(c.Path))
+	if err := writeRemote(ctx, h, tmp, c.After, p.Write); err != nil {
+		return backup, nil, err
+	}
+	vcmd := strings.ReplaceAll(c.Validate, "%s", shell.Quote(tmp))
+	res, err := h.Run(ctx, "("+vcmd+") && mv -f -- "+shell.Quote(tmp)+" "+shell.Quote(c.Path)+
+		"; rc=$?; rm -f -- "+shell.Quote(tmp)+"; exit $rc")
+	if err != nil {
+		return backup, nil, fmt.Errorf("validate %s: %w", c.Path, err)
+	}
+	if res.ExitCode != 0 {
+		r := module.CommandResult(res)
+		r["failed"] = true
+		r["exit_status"] = res.ExitCode
+		r["msg"] = "failed to validate"
+		return backup, r, nil
+	}
+	return backup, nil, nil
+}
+
+// checkValidate returns an error message when a validate argument lacks
+// its %s placeholder, as Ansible requires.
+func checkValidate(v string) string {
+	if v != "" && !strings.Contains(v, "%s") {
+		return "validate must contain %s: " + v
+	}
+	return ""
+}
+
+// fileResult fills Ansible's file result fields from a stat.
+func fileResult(r module.Result, st *RemoteStat) module.Result {
+	if r == nil {
+		r = module.Result{}
+	}
+	if !st.Exists {
+		r["state"] = "absent"
+		return r
+	}
+	r["uid"] = st.UID
+	r["gid"] = st.GID
+	r["owner"] = st.Owner
+	r["group"] = st.Group
+	r["mode"] = FormatMode(st.Mode)
+	r["size"] = st.Size
+	switch st.Type {
+	case "link":
+		r["state"] = "link"
+	case "directory":
+		r["state"] = "directory"
+	case "file":
+		if st.Nlink > 1 {
+			r["state"] = "hard"
+		} else {
+			r["state"] = "file"
+		}
+	default:
+		r["state"] = st.Type
+	}
+	return r
+}
+
+// shellDir returns the quoted parent directory of path.
+func shellDir(path string) string { return shell.Quote(filepath.Dir(path)) }

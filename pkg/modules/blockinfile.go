@@ -1,0 +1,250 @@
+package modules
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/tend-dev/tend/pkg/module"
+)
+
+// BlockInFile is Ansible's blockinfile module: insert, update or remove a
+// block of lines surrounded by marker lines.
+type BlockInFile struct{}
+
+var _ module.Module = (*BlockInFile)(nil)
+
+var blockInFileSpec = &module.Spec{
+	Name:  "blockinfile",
+	Short: "Insert, update or remove a block of lines between marker lines",
+	Description: `Manages a block of text surrounded by customizable marker lines. An existing block
+(found by its two markers) is replaced in place; otherwise the block is inserted after the
+last line matching insertafter (EOF by default) or before the last line matching
+insertbefore (or BOF). state=absent removes the block and its markers. The file is
+edited on the controller and written back atomically only when it changes.`,
+	Args: append([]module.Arg{
+		{Name: "path", Aliases: []string{"dest", "destfile", "name"}, Type: module.Path, Required: true, Doc: "The file to modify."},
+		{Name: "state", Type: module.String, Default: "present", Choices: []string{"present", "absent"}, Doc: "Whether the block should be there or not."},
+		{Name: "marker", Type: module.String, Default: "# {mark} ANSIBLE MANAGED BLOCK", Doc: "The marker line template; {mark} is replaced by marker_begin or marker_end. Use a distinct marker per block in the same file."},
+		{Name: "block", Aliases: []string{"content"}, Type: module.String, Default: "", Doc: "The text to insert between the markers. An empty block removes the block, like state=absent."},
+		{Name: "insertafter", Type: module.String, Doc: "Without an existing block: insert after the last line matching this regular expression, or EOF (default)."},
+		{Name: "insertbefore", Type: module.String, Doc: "Without an existing block: insert before the last line matching this regular expression, or BOF."},
+		{Name: "create", Type: module.Bool, Default: false, Doc: "Create the file if it does not exist."},
+		{Name: "backup", Type: module.Bool, Default: false, Doc: "Keep a copy of the old file named FILE.PID.YYYY-MM-DD@HH:MM:SS~."},
+		{Name: "validate", Type: module.String, Doc: "Command run on the new file before it replaces the old one; %s is its path."},
+		{Name: "marker_begin", Type: module.String, Default: "BEGIN", Doc: "Replaces {mark} in the opening marker."},
+		{Name: "marker_end", Type: module.String, Default: "END", Doc: "Replaces {mark} in the closing marker."},
+		{Name: "append_newline", Type: module.Bool, Default: false, Doc: "Add a blank line after the inserted block unless one is already there or the block ends the file (Ansible 2.16)."},
+		{Name: "prepend_newline", Type: module.Bool, Default: false, Doc: "Add a blank line before the inserted block unless one is already there or the block starts the file (Ansible 2.16)."},
+	}, FileAttrArgs()...),
+	MutuallyExclusive: [][]string{{"insertbefore", "insertafter"}},
+	Check:             module.CheckFull,
+	Diff:              true,
+	Examples: `- name: Add mappings to /etc/hosts
+  blockinfile:
+    path: /etc/hosts
+    block: |
+      192.0.2.10 db1
+      192.0.2.11 db2
+    marker: "# {mark} tend managed: db hosts"
+
+- name: Insert a match block before the last Match line of sshd_config
+  blockinfile:
+    path: /etc/ssh/sshd_config
+    insertbefore: '^Match '
+    block: |
+      PasswordAuthentication no
+    validate: /usr/sbin/sshd -T -f %s
+
+- name: Remove the block
+  blockinfile:
+    path: /etc/hosts
+    marker: "# {mark} tend managed: db hosts"
+    state: absent`,
+}
+
+// Spec implements module.Module.
+func (*BlockInFile) Spec() *module.Spec { return blockInFileSpec }
+
+// BlockEdit holds blockinfile's edit arguments; nil pointers were not
+// given.
+type BlockEdit struct {
+	Present                        bool
+	Block                          string
+	Marker, MarkerBegin, MarkerEnd string
+	InsertAfter, InsertBefore      *string
+	AppendNewline, PrependNewline  bool
+}
+
+var multilineFlag = regexp.MustCompile(`^\(\?[a-zA-Z]*m[a-zA-Z]*\)`)
+
+// BlockApply applies a blockinfile edit to content (exists says whether
+// the file exists) following Ansible's algorithm, and returns the new
+// content and Ansible's message ("Block inserted", "Block removed", "File
+// created", or "" when nothing changes).
+func BlockApply(content string, exists bool, e BlockEdit) (string, string, error) {
+	lines := splitLinesKeep(content)
+	insAfter, insBefore := e.InsertAfter, e.InsertBefore
+	if insAfter == nil && insBefore == nil {
+		eof := "EOF"
+		insAfter = &eof
+	}
+	var insRe *regexp.Regexp
+	var err error
+	switch {
+	case insAfter != nil && *insAfter != "EOF":
+		insRe, err = compilePyRegexp("insertafter", *insAfter)
+	case insBefore != nil && *insBefore != "BOF":
+		insRe, err = compilePyRegexp("insertbefore", *insBefore)
+	}
+	if err != nil {
+		return "", "", err
+	}
+	marker0 := strings.ReplaceAll(e.Marker, "{mark}", e.MarkerBegin) + "\n"
+	marker1 := strings.ReplaceAll(e.Marker, "{mark}", e.MarkerEnd) + "\n"
+	var blockLines []string
+	if e.Present && e.Block != "" {
+		block := e.Block
+		if !strings.HasSuffix(block, "\n") {
+			block += "\n"
+		}
+		blockLines = append([]string{marker0}, splitLinesKeep(block)...)
+		blockLines = append(blockLines, marker1)
+	}
+	n0, n1 := -1, -1
+	for i, l := range lines {
+		if l == marker0 {
+			n0 = i
+		}
+		if l == marker1 {
+			n1 = i
+		}
+	}
+	switch {
+	case n0 == -1 || n1 == -1:
+		n0 = -1
+		if insRe != nil {
+			if multilineFlag.MatchString(insRe.String()) {
+				if m := insRe.FindStringIndex(content); m != nil {
+					if insAfter != nil && *insAfter != "" {
+						n0 = strings.Count(content[:m[1]], "\n")
+					} else if insBefore != nil && *insBefore != "" {
+						n0 = strings.Count(content[:m[0]], "\n")
+					}
+				}
+			} else {
+				for i, l := range lines {
+					if insRe.MatchString(strings.TrimSuffix(l, "\n")) {
+						n0 = i
+					}
+				}
+			}
+			if n0 == -1 {
+				n0 = len(lines)
+			} else if insAfter != nil {
+				n0++
+			}
+		} else if insBefore != nil {
+			n0 = 0
+		} else {
+			n0 = len(lines)
+		}
+	case n0 < n1:
+		lines = append(lines[:n0], lines[n1+1:]...)
+	default:
+		lines = append(lines[:n1], lines[n0+1:]...)
+		n0 = n1
+	}
+	if n0 > len(lines) {
+		n0 = len(lines)
+	}
+	if n0 > 0 && !strings.HasSuffix(lines[n0-1], "\n") {
+		lines[n0-1] += "\n"
+	}
+	if e.PrependNewline && e.Present && len(blockLines) > 0 && n0 != 0 && lines[n0-1] != "\n" {
+		lines = insertLines(lines, n0, "\n")
+		n0++
+	}
+	lines = insertLines(lines, n0, blockLines...)
+	if e.AppendNewline && e.Present && len(blockLines) > 0 {
+		after := n0 + len(blockLines)
+		if after < len(lines) && lines[after] != "\n" {
+			lines = insertLines(lines, after, "\n")
+		}
+	}
+	result := strings.Join(lines, "")
+	switch {
+	case exists && content == result:
+		return content, "", nil
+	case !exists:
+		if result == "" {
+			return "", "", nil
+		}
+		return result, "File created", nil
+	case len(blockLines) == 0:
+		return result, "Block removed", nil
+	}
+	return result, "Block inserted", nil
+}
+
+func insertLines(lines []string, at int, ins ...string) []string {
+	out := make([]string, 0, len(lines)+len(ins))
+	out = append(out, lines[:at]...)
+	out = append(out, ins...)
+	return append(out, lines[at:]...)
+}
+
+// Plan implements module.Module.
+func (*BlockInFile) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
+	path := args.String("path")
+	if msg := checkValidate(args.String("validate")); msg != "" {
+		return module.Unchanged(module.Failed("%s", msg)), nil
+	}
+	mode, err := ParseMode(args["mode"])
+	if err != nil {
+		return module.Unchanged(module.Failed("%v", err)), nil
+	}
+	st, err := inspectRemote(ctx, h, path, statOptions{Follow: true, Content: true})
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return module.Unchanged(module.Result{"failed": true, "rc": 256, "msg": fmt.Sprintf("Path %s is a directory !", path)}), nil
+	}
+	present := args.String("state") == "present"
+	if !st.Exists {
+		if !present {
+			return module.Unchanged(module.Result{"msg": fmt.Sprintf("File %s not present", path)}), nil
+		}
+		if !args.Bool("create") {
+			return module.Unchanged(module.Result{"failed": true, "rc": 257, "msg": fmt.Sprintf("Path %s does not exist !", path)}), nil
+		}
+	} else if !st.HasContent {
+		return module.Unchanged(module.Failed("cannot read %s: not a readable regular file", path)), nil
+	}
+	after, msg, err := BlockApply(string(st.Content), st.Exists, BlockEdit{
+		Present: present, Block: args.String("block"),
+		Marker: args.String("marker"), MarkerBegin: args.String("marker_begin"), MarkerEnd: args.String("marker_end"),
+		InsertAfter: optString(args, "insertafter"), InsertBefore: optString(args, "insertbefore"),
+		AppendNewline: args.Bool("append_newline"), PrependNewline: args.Bool("prepend_newline"),
+	})
+	if err != nil {
+		return module.Unchanged(module.Failed("%v", err)), nil
+	}
+	dest := st.Path
+	if st.RealPath != "" {
+		dest = st.RealPath
+	}
+	cc := &contentChange{
+		Path: dest, St: st, After: []byte(after),
+		Owner: args.String("owner"), Group: args.String("group"), Mode: mode,
+		Backup: args.Bool("backup"), Validate: args.String("validate"),
+		DiffHeader: path + " (content)", AttrHeader: path + " (file attributes)",
+	}
+	if !st.Exists && msg == "" {
+		// Nothing to write into a file that does not exist.
+		return module.Unchanged(module.Result{"msg": ""}), nil
+	}
+	return planEdit(h, cc, module.Result{}, msg)
+}

@@ -1,0 +1,161 @@
+package modules
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/tend-dev/tend/pkg/module"
+)
+
+// Replace is Ansible's replace module: replace every match of a regular
+// expression in a file, optionally only between after and before.
+type Replace struct{}
+
+var _ module.Module = (*Replace)(nil)
+
+var replaceSpec = &module.Spec{
+	Name:  "replace",
+	Short: "Replace all instances of a pattern in a file",
+	Description: `Replaces every match of regexp in the file (multiline mode: ^ and $ match at line
+boundaries) with replace, where \1 and \g<name> insert groups. after and before limit the
+replacement to the text between the first match of after and the following match of
+before (both are regular expressions, matched with "." matching newlines). The file is
+edited on the controller and written back atomically only when it changes.
+
+Regular expressions use Go's RE2 syntax, which covers Python's except lookarounds and
+backreferences in the pattern.`,
+	Args: append([]module.Arg{
+		{Name: "path", Aliases: []string{"dest", "destfile", "name"}, Type: module.Path, Required: true, Doc: "The file to modify."},
+		{Name: "regexp", Type: module.String, Required: true, Doc: "The regular expression to look for."},
+		{Name: "replace", Type: module.String, Default: "", Doc: "The replacement; empty removes the matches."},
+		{Name: "after", Type: module.String, Doc: "Only replace after the first match of this expression."},
+		{Name: "before", Type: module.String, Doc: "Only replace before the match of this expression."},
+		{Name: "backup", Type: module.Bool, Default: false, Doc: "Keep a copy of the old file named FILE.PID.YYYY-MM-DD@HH:MM:SS~."},
+		{Name: "validate", Type: module.String, Doc: "Command run on the new file before it replaces the old one; %s is its path."},
+		{Name: "encoding", Type: module.String, Default: "utf-8", Doc: "Accepted for compatibility; files are edited as UTF-8 (bytes are kept as they are)."},
+		{Name: "others", Type: module.Raw, Doc: "Accepted for compatibility and ignored."},
+	}, FileAttrArgs()...),
+	Check: module.CheckFull,
+	Diff:  true,
+	Examples: `- name: Replace old hostname with new hostname
+  replace:
+    path: /etc/hosts
+    regexp: '(\s+)old\.host\.name(\s+.*)?$'
+    replace: '\1new.host.name\2'
+
+- name: Comment out everything after the [private] marker
+  replace:
+    path: /etc/app.conf
+    after: '\[private\]'
+    regexp: '^(.+)$'
+    replace: '# \1'`,
+}
+
+// Spec implements module.Module.
+func (*Replace) Spec() *module.Spec { return replaceSpec }
+
+// ReplaceApply performs Ansible's replace on content. It returns the new
+// content, the number of replacements, and the message when after/before
+// did not match ("" otherwise).
+func ReplaceApply(content, pattern, repl string, after, before *string) (string, int, string, error) {
+	section, start, end := content, 0, len(content)
+	var sect string
+	a := after != nil && *after != ""
+	b := before != nil && *before != ""
+	switch {
+	case a && b:
+		sect = *after + "(?P<subsection>.*?)" + *before
+	case a:
+		sect = *after + "(?P<subsection>.*)"
+	case b:
+		sect = "(?P<subsection>.*)" + *before
+	}
+	if sect != "" {
+		re, err := compilePyRegexp("after/before", "(?s)"+sect)
+		if err != nil {
+			return "", 0, "", err
+		}
+		m := re.FindStringSubmatchIndex(content)
+		if m == nil {
+			return content, 0, "Pattern for before/after params did not match the given file: " + sect, nil
+		}
+		g := re.SubexpIndex("subsection")
+		start, end = m[2*g], m[2*g+1]
+		section = content[start:end]
+	}
+	re, err := compilePyRegexp("regexp", "(?m)"+pattern)
+	if err != nil {
+		return "", 0, "", err
+	}
+	out, n, err := pySubn(re, repl, section)
+	if err != nil {
+		return "", 0, "", err
+	}
+	if n == 0 || out == section {
+		return content, n, "", nil
+	}
+	return content[:start] + out + content[end:], n, "", nil
+}
+
+// pySubn replaces every match like Python's re.subn with a template.
+func pySubn(re *regexp.Regexp, tmpl, s string) (string, int, error) {
+	var b strings.Builder
+	last, n := 0, 0
+	for _, m := range re.FindAllStringSubmatchIndex(s, -1) {
+		r, err := pyExpand(re, tmpl, s, m)
+		if err != nil {
+			return "", 0, fmt.Errorf("replace: %w", err)
+		}
+		b.WriteString(s[last:m[0]])
+		b.WriteString(r)
+		last = m[1]
+		n++
+	}
+	b.WriteString(s[last:])
+	return b.String(), n, nil
+}
+
+// Plan implements module.Module.
+func (*Replace) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
+	path := args.String("path")
+	if msg := checkValidate(args.String("validate")); msg != "" {
+		return module.Unchanged(module.Failed("%s", msg)), nil
+	}
+	mode, err := ParseMode(args["mode"])
+	if err != nil {
+		return module.Unchanged(module.Failed("%v", err)), nil
+	}
+	st, err := inspectRemote(ctx, h, path, statOptions{Follow: true, Content: true})
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case st.IsDir():
+		return module.Unchanged(module.Result{"failed": true, "rc": 256, "msg": fmt.Sprintf("Path %s is a directory !", path)}), nil
+	case !st.Exists:
+		return module.Unchanged(module.Result{"failed": true, "rc": 257, "msg": fmt.Sprintf("Path %s does not exist !", path)}), nil
+	case !st.HasContent:
+		return module.Unchanged(module.Failed("Unable to read the contents of %s", path)), nil
+	}
+	after, n, msg, err := ReplaceApply(string(st.Content), args.String("regexp"), args.String("replace"),
+		optString(args, "after"), optString(args, "before"))
+	if err != nil {
+		return module.Unchanged(module.Failed("%v", err)), nil
+	}
+	if msg == "" && after != string(st.Content) {
+		msg = fmt.Sprintf("%d replacements made", n)
+	}
+	dest := st.Path
+	if st.RealPath != "" {
+		dest = st.RealPath
+	}
+	cc := &contentChange{
+		Path: dest, St: st, After: []byte(after),
+		Owner: args.String("owner"), Group: args.String("group"), Mode: mode,
+		Backup: args.Bool("backup"), Validate: args.String("validate"),
+		DiffHeader: path,
+	}
+	return planEdit(h, cc, module.Result{"rc": 0}, msg)
+}
