@@ -15,7 +15,7 @@ import (
 // systemModules lists this group's modules for Registry.
 func systemModules() []module.Module {
 	return []module.Module{
-		&Apt{}, &User{}, &Group{},
+		&Apt{}, &User{}, &Group{}, &AuthorizedKey{}, &Cron{}, &Sysctl{}, &Hostname{}, &Timezone{},
 
 		&Systemd{}, &SystemdService{}, &Service{},
 	}
