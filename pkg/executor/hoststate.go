@@ -1,0 +1,119 @@
+package executor
+
+import (
+	"sync"
+
+	"github.com/tend-dev/tend/pkg/inventory"
+	"github.com/tend-dev/tend/pkg/vars"
+)
+
+// hostState is what the run knows about one host. Facts, set_fact and
+// registered variables persist across plays, as in Ansible.
+type hostState struct {
+	name string
+
+	mu          sync.Mutex
+	inv         map[string]any // inventory variables (read-only after creation)
+	facts       map[string]any // gathered facts, keys without the ansible_ prefix
+	includeVars map[string]any // include_vars (precedence 18)
+	factVars    map[string]any // set_fact and register (precedence 19)
+	version     int            // bumped on every change, for hostvars caching
+	snapshot    map[string]any // hostvars entry for version snapVersion
+	snapVersion int
+
+	// Per play state, reset by resetPlay.
+	failed      bool
+	unreachable bool
+	ended       bool
+	notified    map[string]bool // handler keys notified
+	failedTask  map[string]any
+	failedRes   map[string]any
+}
+
+func newHostState(name string, inv *inventory.Inventory) *hostState {
+	return &hostState{
+		name:        name,
+		inv:         inv.HostVars(name),
+		facts:       map[string]any{},
+		includeVars: map[string]any{},
+		factVars:    map[string]any{},
+		notified:    map[string]bool{},
+		snapVersion: -1,
+	}
+}
+
+// active reports whether the host still takes part in the play.
+func (h *hostState) active() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return !h.failed && !h.unreachable && !h.ended
+}
+
+func (h *hostState) setFacts(layer string, m map[string]any) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	// Copy on write: readers hold the old maps without locking.
+	var dst *map[string]any
+	switch layer {
+	case "facts":
+		dst = &h.facts
+	case "include_vars":
+		dst = &h.includeVars
+	default:
+		dst = &h.factVars
+	}
+	next := copyMap(*dst)
+	for k, v := range m {
+		next[k] = v
+	}
+	*dst = next
+	h.version++
+}
+
+func (h *hostState) clearFacts() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.facts = map[string]any{}
+	h.factVars = map[string]any{}
+	h.version++
+}
+
+// layers returns the host's variable layers. The maps are replaced, never
+// mutated, on change, so they are safe to read after the lock is released.
+func (h *hostState) layers() (inv, facts, include, factVars map[string]any) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.inv, h.facts, h.includeVars, h.factVars
+}
+
+// hostvars returns this host's entry of the hostvars magic variable:
+// inventory vars, facts, include_vars, set_fact and registered vars.
+func (h *hostState) hostvars(extra map[string]any) map[string]any {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.snapVersion == h.version && h.snapshot != nil {
+		return h.snapshot
+	}
+	m := vars.Merge(h.inv, factVarsOf(h.facts), h.includeVars, h.factVars, extra)
+	m["inventory_hostname"] = h.name
+	h.snapshot, h.snapVersion = m, h.version
+	return m
+}
+
+// factVarsOf exposes facts as ansible_NAME and ansible_facts.NAME.
+func factVarsOf(facts map[string]any) map[string]any {
+	out := make(map[string]any, len(facts)+1)
+	for k, v := range facts {
+		out["ansible_"+k] = v
+	}
+	out["ansible_facts"] = facts
+	return out
+}
+
+func copyMap(m map[string]any) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,304 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/tend-dev/tend/pkg/connection"
+	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/playbook"
+	"github.com/tend-dev/tend/pkg/report"
+	"github.com/tend-dev/tend/pkg/vars"
+)
+
+// playRun is the state of one play.
+type playRun struct {
+	r    *runner
+	play *playbook.Play
+
+	roleDefaults map[string]any
+	roleVars     map[string]any
+	groups       map[string]any
+	allList      []any
+	batchList    []any
+	batch        []*hostState
+
+	mu        sync.Mutex
+	varsFiles map[string]map[string]any
+	hvCache   map[string]any
+	hvVersion map[string]int
+	endPlay   bool
+	endBatch  bool
+	groupsOf  map[string][]any
+}
+
+func (r *runner) runPlay(ctx context.Context, play *playbook.Play) error {
+	pattern := play.Hosts
+	if module.IsTemplated(pattern) {
+		v, err := r.opts.Templates.RenderString(pattern, vars.Merge(play.Vars, r.opts.ExtraVars))
+		if err != nil {
+			return fmt.Errorf("%s: play hosts: %w", play.Pos, err)
+		}
+		pattern = v
+	}
+	names, err := r.selectHosts(play, pattern)
+	if err != nil {
+		return err
+	}
+	r.opts.Reporter.PlayStart(playName(play), names, r.opts.Check)
+	if len(names) == 0 {
+		r.opts.Reporter.Warn("", fmt.Sprintf("no hosts matched %q; skipping play %q", pattern, playName(play)))
+		return nil
+	}
+	p := &playRun{r: r, play: play, varsFiles: map[string]map[string]any{}, hvVersion: map[string]int{}, groupsOf: map[string][]any{}}
+	p.groups = r.opts.Inventory.GroupsVar()
+	for _, n := range names {
+		p.allList = append(p.allList, n)
+	}
+	p.roleDefaults, p.roleVars = map[string]any{}, map[string]any{}
+	for _, role := range play.RoleList {
+		for k, v := range role.Defaults {
+			p.roleDefaults[k] = v
+		}
+		for k, v := range role.Vars {
+			p.roleVars[k] = v
+		}
+	}
+	// Hosts that failed or were unreachable in an earlier play stay out.
+	var live []string
+	for _, n := range names {
+		h := r.host(n)
+		h.mu.Lock()
+		gone := h.failed || h.unreachable
+		h.ended = false
+		h.notified = map[string]bool{}
+		h.mu.Unlock()
+		if !gone {
+			live = append(live, n)
+		}
+	}
+	bs, err := batches(live, play.Serial)
+	if err != nil {
+		return fmt.Errorf("%s: %w", play.Pos, err)
+	}
+	for _, b := range bs {
+		if ctx.Err() != nil || p.endPlay {
+			break
+		}
+		p.batch = nil
+		p.batchList = nil
+		for _, n := range b {
+			p.batch = append(p.batch, r.host(n))
+			p.batchList = append(p.batchList, n)
+		}
+		p.endBatch = false
+		p.runBatch(ctx)
+		// A batch in which every host failed ends the play, as in Ansible.
+		if len(p.activeHosts(p.batch)) == 0 && len(b) > 0 {
+			anyFailed := false
+			for _, h := range p.batch {
+				if !h.ended {
+					anyFailed = true
+				}
+			}
+			if anyFailed {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+func playName(p *playbook.Play) string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return p.Hosts
+}
+
+func (p *playRun) runBatch(ctx context.Context) {
+	if p.gatherFacts() {
+		p.gather(ctx, p.batch)
+	}
+	sections := [][]*playbook.Task{p.play.PreTasks, nil, p.play.Roles, p.play.Tasks, nil, p.play.PostTasks, nil}
+	for _, sec := range sections {
+		if ctx.Err() != nil || p.endPlay || p.endBatch {
+			return
+		}
+		if sec == nil {
+			p.flushHandlers(ctx, p.batch)
+			continue
+		}
+		p.walk(ctx, sec, p.batch)
+	}
+}
+
+func (p *playRun) gatherFacts() bool {
+	if p.play.GatherFacts != nil {
+		return *p.play.GatherFacts
+	}
+	return true
+}
+
+// gather runs the implicit "Gathering Facts" task.
+func (p *playRun) gather(ctx context.Context, hosts []*hostState) {
+	if p.r.opts.Facts == nil {
+		return
+	}
+	active := p.activeHosts(hosts)
+	if len(active) == 0 {
+		return
+	}
+	task := report.Task{Name: "Gathering Facts", Module: "setup", File: p.play.Pos.File, Line: p.play.Pos.Line}
+	p.r.opts.Reporter.TaskStart(task)
+	subset := p.play.GatherSubset
+	if len(subset) == 0 {
+		subset = []string{"all"}
+	}
+	p.forEachHost(ctx, active, 0, func(h *hostState) {
+		hv := p.taskVars(h, &playbook.Task{}, nil)
+		conn, err := p.r.opts.Connector.Get(ctx, h.name, hv)
+		if err == nil {
+			var facts map[string]any
+			facts, err = p.r.opts.Facts(ctx, conn, subset, "")
+			if err == nil {
+				h.setFacts("facts", facts)
+				p.report(h, task, report.HostResult{Host: h.name, Task: task, Status: report.OK, Result: module.Result{"changed": false}})
+				return
+			}
+		}
+		if errors.Is(err, connection.ErrUnreachable) {
+			p.markUnreachable(h, task, err.Error())
+			return
+		}
+		p.markFailed(h, task, nil, module.Result{"failed": true, "msg": fmt.Sprintf("gathering facts: %v", err)}, false)
+	})
+}
+
+// varsFilesOf loads the play's vars_files for a host (names may be
+// templates; a list entry is a first-found list).
+func (p *playRun) varsFilesOf(host string) map[string]any {
+	p.mu.Lock()
+	m, ok := p.varsFiles[host]
+	p.mu.Unlock()
+	if ok {
+		return m
+	}
+	// Loaded lazily; errors are reported when the play starts (below).
+	return nil
+}
+
+// loadVarsFiles resolves vars_files for every host of the batch.
+func (p *playRun) loadVarsFiles(h *hostState) error {
+	if len(p.play.VarsFiles) == 0 {
+		p.mu.Lock()
+		p.varsFiles[h.name] = nil
+		p.mu.Unlock()
+		return nil
+	}
+	base := p.taskVars(h, &playbook.Task{}, nil)
+	out := map[string]any{}
+	for _, entry := range p.play.VarsFiles {
+		cands := []any{entry}
+		if l, ok := entry.([]any); ok {
+			cands = l
+		}
+		var loaded bool
+		var lastErr error
+		for _, c := range cands {
+			name, err := p.r.opts.Templates.RenderString(fmt.Sprint(c), vars.Merge(base, out))
+			if err != nil {
+				return fmt.Errorf("vars_files %q: %w", c, err)
+			}
+			path := resolvePath(p.play.Dir, name)
+			m, err := vars.LoadFile(path)
+			if err != nil {
+				lastErr = err
+				continue
+			}
+			for k, v := range m {
+				out[k] = v
+			}
+			loaded = true
+			break
+		}
+		if !loaded {
+			return fmt.Errorf("vars_files: %w", lastErr)
+		}
+	}
+	p.mu.Lock()
+	p.varsFiles[h.name] = out
+	p.mu.Unlock()
+	return nil
+}
+
+// hostvars returns the hostvars magic variable, rebuilding only the
+// entries of hosts whose variables changed.
+func (p *playRun) hostvars() map[string]any {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	dirty := p.hvCache == nil
+	inv := p.r.opts.Inventory
+	hosts := inv.Hosts()
+	if !dirty {
+		for _, ih := range hosts {
+			h := p.r.host(ih.Name)
+			h.mu.Lock()
+			v := h.version
+			h.mu.Unlock()
+			if p.hvVersion[ih.Name] != v {
+				dirty = true
+				break
+			}
+		}
+	}
+	if !dirty {
+		return p.hvCache
+	}
+	next := make(map[string]any, len(hosts))
+	for _, ih := range hosts {
+		h := p.r.host(ih.Name)
+		next[ih.Name] = h.hostvars(p.r.opts.ExtraVars)
+		h.mu.Lock()
+		p.hvVersion[ih.Name] = h.version
+		h.mu.Unlock()
+	}
+	p.hvCache = next
+	return next
+}
+
+func (p *playRun) groupNames(host string) []any {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if g, ok := p.groupsOf[host]; ok {
+		return g
+	}
+	names := p.r.opts.Inventory.GroupNamesOf(host)
+	sort.Strings(names)
+	out := toAnyList(names)
+	p.groupsOf[host] = out
+	return out
+}
+
+func (p *playRun) activeHosts(hosts []*hostState) []*hostState {
+	var out []*hostState
+	for _, h := range hosts {
+		if h.active() {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+func (p *playRun) activeList() []any {
+	var out []any
+	for _, h := range p.batch {
+		if h.active() {
+			out = append(out, h.name)
+		}
+	}
+	return out
+}

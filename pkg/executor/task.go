@@ -1,0 +1,518 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tend-dev/tend/pkg/connection"
+	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/playbook"
+	"github.com/tend-dev/tend/pkg/report"
+)
+
+// outcome is one host's result for one task.
+type outcome struct {
+	status  report.Status
+	result  module.Result
+	include *includeReq // include_tasks / include_role to expand
+	meta    string      // meta action that needs the coordinator
+}
+
+type includeReq struct {
+	file  string
+	role  string
+	args  map[string]any
+	vars  map[string]any
+	item  any
+	hasIt bool
+}
+
+// runTask runs one task on the given hosts and applies its effects.
+func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostState) {
+	if !p.selected(t) {
+		return
+	}
+	rt := p.reportTask(t)
+	p.r.opts.Reporter.TaskStart(rt)
+	targets := hosts
+	if t.RunOnce || inheritedBool(t, func(a *playbook.Task) any { if a.RunOnce { return true }; return nil }) {
+		targets = hosts[:1]
+	}
+	outcomes := make(map[*hostState]*outcome, len(targets))
+	var mu = make(chan struct{}, 1)
+	p.forEachHost(ctx, targets, t.Throttle, func(h *hostState) {
+		o := p.runOnHost(ctx, t, rt, h)
+		mu <- struct{}{}
+		outcomes[h] = o
+		<-mu
+	})
+	if t.RunOnce && len(targets) == 1 && len(hosts) > 1 {
+		if o := outcomes[targets[0]]; o != nil {
+			for _, h := range hosts[1:] {
+				if t.Register != "" {
+					h.setFacts("register", map[string]any{t.Register: o.result})
+				}
+				if f, ok := o.result["ansible_facts"].(map[string]any); ok && o.status != report.Failed {
+					h.setFacts(factLayer(t), f)
+				}
+			}
+		}
+	}
+	// Coordinator-level effects, in host order.
+	includes := map[string][]*hostState{}
+	var includeOrder []string
+	reqs := map[string]*includeReq{}
+	for _, h := range targets {
+		o := outcomes[h]
+		if o == nil {
+			continue
+		}
+		switch o.meta {
+		case "flush_handlers":
+			p.flushHandlers(ctx, p.activeHosts(hosts))
+			o.meta = "" // once for all hosts
+			for _, o2 := range outcomes {
+				if o2.meta == "flush_handlers" {
+					o2.meta = ""
+				}
+			}
+		case "end_play":
+			p.mu.Lock()
+			p.endPlay = true
+			p.mu.Unlock()
+		case "end_batch":
+			p.mu.Lock()
+			p.endBatch = true
+			p.mu.Unlock()
+		}
+		if o.include != nil {
+			key := o.include.file + "\x00" + o.include.role
+			if _, ok := includes[key]; !ok {
+				includeOrder = append(includeOrder, key)
+				reqs[key] = o.include
+			}
+			includes[key] = append(includes[key], h)
+		}
+	}
+	for _, key := range includeOrder {
+		p.runInclude(ctx, t, reqs[key], includes[key])
+	}
+	p.checkFailureLimits(t, hosts)
+}
+
+func inheritedBool(t *playbook.Task, get func(*playbook.Task) any) bool {
+	v := inherited(t, get, nil)
+	b, _ := module.ToBool(v)
+	return b
+}
+
+// checkFailureLimits applies any_errors_fatal and max_fail_percentage.
+func (p *playRun) checkFailureLimits(t *playbook.Task, hosts []*hostState) {
+	failed := 0
+	for _, h := range p.batch {
+		h.mu.Lock()
+		if h.failed || h.unreachable {
+			failed++
+		}
+		h.mu.Unlock()
+	}
+	if failed == 0 {
+		return
+	}
+	fatal := p.play.AnyErrorsFatal
+	for _, a := range chain(t) {
+		if a.AnyErrorsFatal != nil {
+			fatal = *a.AnyErrorsFatal
+			break
+		}
+	}
+	abort := fatal
+	if pct := p.play.MaxFailPercentage; pct != nil && len(p.batch) > 0 {
+		if float64(failed)*100/float64(len(p.batch)) > *pct {
+			abort = true
+		}
+	}
+	if abort {
+		p.mu.Lock()
+		p.endPlay = true
+		p.mu.Unlock()
+		for _, h := range p.batch {
+			h.mu.Lock()
+			if !h.failed && !h.unreachable && !h.ended {
+				h.failed = true
+			}
+			h.mu.Unlock()
+		}
+		p.r.opts.Reporter.Warn("", "stopping the play: any_errors_fatal or max_fail_percentage reached")
+	}
+}
+
+// runInclude expands an include_tasks/include_role for the hosts that
+// asked for the same file.
+func (p *playRun) runInclude(ctx context.Context, t *playbook.Task, req *includeReq, hosts []*hostState) {
+	p.r.loaderMu.Lock()
+	var tasks []*playbook.Task
+	var err error
+	holder := &playbook.Task{Pos: t.Pos, Action: t.Action, Parent: t, Vars: req.vars, Role: t.Role, Implicit: true}
+	if req.role != "" {
+		var block *playbook.Task
+		block, err = p.r.opts.Loader.IncludeRole(req.role, p.play.Dir, req.args, holder)
+		if err == nil {
+			tasks = []*playbook.Task{block}
+			p.addRoleHandlers(block)
+		}
+	} else {
+		tasks, err = p.r.opts.Loader.LoadTaskFile(req.file, p.play.Dir, roleOf(t), holder, t.Handler)
+	}
+	p.r.loaderMu.Unlock()
+	if err != nil {
+		rt := p.reportTask(t)
+		for _, h := range hosts {
+			p.markFailed(h, rt, t, module.Result{"failed": true, "msg": err.Error()}, false)
+		}
+		return
+	}
+	holder.Action = "block"
+	holder.Block = tasks
+	p.walkLinear(ctx, tasks, hosts)
+}
+
+func (p *playRun) addRoleHandlers(block *playbook.Task) {
+	if block.Role == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, hd := range block.Role.Handlers {
+		dup := false
+		for _, e := range p.play.Handlers {
+			if e == hd {
+				dup = true
+			}
+		}
+		if !dup {
+			p.play.Handlers = append(p.play.Handlers, hd)
+		}
+	}
+}
+
+// runOnHost runs task t on host h, with its loop, conditions, retries,
+// registration and notifications, and reports the result.
+func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Task, h *hostState) *outcome {
+	start := time.Now()
+	vars := p.taskVars(h, t, nil)
+	noLog := p.boolKeyword(t, func(a *playbook.Task) any { return a.NoLog }, nil, vars)
+
+	if !t.HasLoop {
+		ok, err := p.conditionsHold(t, vars)
+		if err != nil {
+			return p.finish(h, t, rt, p.templateFailure(t, "when", err), nil, noLog, start)
+		}
+		if !ok {
+			return p.finish(h, t, rt, &outcome{status: report.Skipped, result: module.Result{"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": condString(t)}}, nil, noLog, start)
+		}
+		o := p.execute(ctx, t, rt, h, vars, nil, false)
+		return p.finish(h, t, rt, o, vars, noLog, start)
+	}
+
+	items, err := p.loopItems(t, vars)
+	if err != nil {
+		return p.finish(h, t, rt, p.templateFailure(t, "loop", err), nil, noLog, start)
+	}
+	loopVar := t.LoopControl.LoopVar
+	if loopVar == "" {
+		loopVar = "item"
+	}
+	var results []any
+	var anyChanged, anyFailed, allSkipped = false, false, true
+	var include *includeReq
+	for i, item := range items {
+		if ctx.Err() != nil {
+			break
+		}
+		extra := map[string]any{loopVar: item, "ansible_loop_var": loopVar}
+		if t.LoopControl.IndexVar != "" {
+			extra[t.LoopControl.IndexVar] = i
+		}
+		if t.LoopControl.Extended || true {
+			extra["ansible_loop"] = map[string]any{
+				"index": i + 1, "index0": i, "revindex": len(items) - i, "revindex0": len(items) - i - 1,
+				"first": i == 0, "last": i == len(items)-1, "length": len(items), "allitems": items,
+				"previtem": itemAt(items, i-1), "nextitem": itemAt(items, i+1),
+			}
+		}
+		ivars := p.taskVars(h, t, extra)
+		label := any(item)
+		if t.LoopControl.Label != "" {
+			if s, err := p.r.opts.Templates.Render(t.LoopControl.Label, ivars); err == nil {
+				label = s
+			}
+		}
+		var o *outcome
+		ok, err := p.conditionsHold(t, ivars)
+		switch {
+		case err != nil:
+			o = p.templateFailure(t, "when", err)
+		case !ok:
+			o = &outcome{status: report.Skipped, result: module.Result{"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": condString(t)}}
+		default:
+			o = p.execute(ctx, t, rt, h, ivars, item, true)
+		}
+		if o.include != nil {
+			// include_tasks in a loop: run the file once per item.
+			o.include.vars = mergeVars(o.include.vars, extra)
+			p.runIncludeForItem(ctx, t, o.include, h)
+			o.include = nil
+		}
+		if o.status == report.Unreachable {
+			return p.finish(h, t, rt, o, ivars, noLog, start)
+		}
+		o.result[loopVar] = item
+		o.result["item"] = item
+		o.result["ansible_loop_var"] = loopVar
+		if t.LoopControl.IndexVar != "" {
+			o.result[t.LoopControl.IndexVar] = i
+			o.result["ansible_index_var"] = t.LoopControl.IndexVar
+		}
+		if o.status != report.Skipped {
+			allSkipped = false
+		}
+		if o.status == report.Changed {
+			anyChanged = true
+		}
+		if o.status == report.Failed {
+			anyFailed = true
+		}
+		if noLog {
+			label = nil
+		}
+		p.r.opts.Reporter.HostResult(report.HostResult{Host: h.name, Delegated: delegatedName(o), Task: rt, Status: o.status, Result: o.result, Item: label, IsItem: true, NoLog: noLog, Diff: diffsOf(o.result), CheckMode: p.r.opts.Check})
+		results = append(results, map[string]any(o.result))
+	}
+	agg := module.Result{"changed": anyChanged, "results": results, "msg": "All items completed"}
+	if results == nil {
+		agg["results"] = []any{}
+	}
+	status := report.OK
+	switch {
+	case anyFailed:
+		agg["failed"] = true
+		agg["msg"] = "One or more items failed"
+		status = report.Failed
+	case len(items) > 0 && allSkipped:
+		agg["skipped"] = true
+		agg["msg"] = "All items skipped"
+		status = report.Skipped
+	case len(items) == 0:
+		agg["skipped"] = true
+		agg["skipped_reason"] = "No items in the list"
+		status = report.Skipped
+	case anyChanged:
+		status = report.Changed
+	}
+	return p.finish(h, t, rt, &outcome{status: status, result: agg, include: include}, vars, noLog, start)
+}
+
+func itemAt(items []any, i int) any {
+	if i < 0 || i >= len(items) {
+		return nil
+	}
+	return items[i]
+}
+
+func mergeVars(a, b map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+func (p *playRun) runIncludeForItem(ctx context.Context, t *playbook.Task, req *includeReq, h *hostState) {
+	p.runInclude(ctx, t, req, []*hostState{h})
+}
+
+func delegatedName(o *outcome) string {
+	if s, ok := o.result["_ansible_delegated_vars"].(string); ok {
+		return s
+	}
+	return ""
+}
+
+func diffsOf(r module.Result) []module.Diff {
+	d, _ := r["diff"].([]module.Diff)
+	return d
+}
+
+func condString(t *playbook.Task) string {
+	var parts []string
+	for _, a := range chain(t) {
+		for _, c := range a.When {
+			parts = append(parts, fmt.Sprint(c))
+		}
+	}
+	return strings.Join(parts, " and ")
+}
+
+// conditionsHold evaluates the when conditions of t and the blocks it
+// inherits from (outermost first, as Ansible does).
+func (p *playRun) conditionsHold(t *playbook.Task, vars map[string]any) (bool, error) {
+	ch := chain(t)
+	for i := len(ch) - 1; i >= 0; i-- {
+		for _, c := range ch[i].When {
+			ok, err := p.r.opts.Templates.Truthy(c, vars)
+			if err != nil {
+				return false, fmt.Errorf("evaluating %q: %w", fmt.Sprint(c), err)
+			}
+			if !ok {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
+}
+
+func (p *playRun) templateFailure(t *playbook.Task, what string, err error) *outcome {
+	msg := fmt.Sprintf("%s: %v (task %q at %s)", what, err, t.DisplayName(), t.Pos)
+	return &outcome{status: report.Failed, result: module.Result{"failed": true, "msg": msg}}
+}
+
+// finish applies a host's outcome: registration, facts, notifications,
+// failure handling, counters and output.
+func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outcome, vars map[string]any, noLog bool, start time.Time) *outcome {
+	if o.result == nil {
+		o.result = module.Result{}
+	}
+	if o.status == report.Failed {
+		ivars := vars
+		if ivars == nil {
+			ivars = p.taskVars(h, t, nil)
+		}
+		if p.boolKeyword(t, func(a *playbook.Task) any { return a.IgnoreErrors }, p.play.IgnoreErrors, ivars) {
+			o.status = report.Ignored
+		}
+	}
+	if t.Register != "" {
+		reg := module.Result{}
+		for k, v := range o.result {
+			if k != "ansible_facts" || t.Action == "set_fact" || t.Action == "include_vars" {
+				reg[k] = v
+			}
+		}
+		h.setFacts("register", map[string]any{t.Register: map[string]any(reg)})
+	}
+	if o.status != report.Failed && o.status != report.Unreachable && o.status != report.Skipped {
+		if f, ok := o.result["ansible_facts"].(map[string]any); ok {
+			target := h
+			if t.DelegateFacts && t.DelegateTo != "" {
+				if d, ok := o.result["_ansible_delegated_vars"].(string); ok {
+					target = p.r.host(d)
+				}
+			}
+			target.setFacts(factLayer(t), f)
+		}
+		if o.status == report.Changed && len(t.Notify) > 0 {
+			p.notify(h, t, t.Notify, vars)
+		}
+	}
+	switch o.status {
+	case report.Failed:
+		p.markFailed(h, rt, t, o.result, noLog)
+	case report.Unreachable:
+		if vars != nil && p.boolKeyword(t, func(a *playbook.Task) any { return a.IgnoreUnreachable }, p.play.IgnoreUnreachable, vars) {
+			p.countAndReport(h, rt, report.HostResult{Host: h.name, Task: rt, Status: report.Skipped, Result: o.result, NoLog: noLog, Duration: time.Since(start)}, !t.HasLoop)
+			return o
+		}
+		p.markUnreachable(h, rt, fmt.Sprint(o.result["msg"]))
+	default:
+		hr := report.HostResult{Host: h.name, Delegated: delegatedName(o), Task: rt, Status: o.status, Result: o.result, NoLog: noLog, Diff: diffsOf(o.result), Duration: time.Since(start), CheckMode: p.r.opts.Check}
+		p.countAndReport(h, rt, hr, true)
+	}
+	return o
+}
+
+// factLayer says which variable layer a task's ansible_facts go to.
+func factLayer(t *playbook.Task) string {
+	switch t.Action {
+	case "include_vars":
+		return "include_vars"
+	case "set_fact":
+		return "set_fact"
+	}
+	return "facts"
+}
+
+func (p *playRun) countAndReport(h *hostState, rt report.Task, hr report.HostResult, show bool) {
+	p.r.countStats(h.name, func(s *report.Stats) {
+		switch hr.Status {
+		case report.OK:
+			s.OK++
+		case report.Changed:
+			s.OK++
+			s.Changed++
+		case report.Skipped:
+			s.Skipped++
+		case report.Ignored:
+			s.OK++
+			s.Ignored++
+			if c, _ := hr.Result["changed"].(bool); c {
+				s.Changed++
+			}
+		case report.Rescued:
+			s.Rescued++
+		}
+	})
+	if show {
+		p.r.opts.Reporter.HostResult(hr)
+	}
+}
+
+// markFailed records a failure: rescued when an enclosing block has a
+// rescue section, otherwise the host leaves the play.
+func (p *playRun) markFailed(h *hostState, rt report.Task, t *playbook.Task, res module.Result, noLog bool) {
+	h.mu.Lock()
+	h.failed = true
+	if t != nil {
+		h.failedTask = map[string]any{"name": t.Name, "action": t.Action}
+		h.failedRes = map[string]any(res)
+	}
+	h.mu.Unlock()
+	rescued := t != nil && inRescuedBlock(t)
+	p.r.countStats(h.name, func(s *report.Stats) {
+		if rescued {
+			s.Rescued++
+		} else {
+			s.Failed++
+		}
+	})
+	p.r.opts.Reporter.HostResult(report.HostResult{Host: h.name, Task: rt, Status: report.Failed, Result: res, NoLog: noLog, CheckMode: p.r.opts.Check})
+}
+
+func (p *playRun) markUnreachable(h *hostState, rt report.Task, msg string) {
+	h.mu.Lock()
+	h.unreachable = true
+	h.mu.Unlock()
+	p.r.countStats(h.name, func(s *report.Stats) { s.Unreachable++ })
+	p.r.opts.Reporter.HostResult(report.HostResult{Host: h.name, Task: rt, Status: report.Unreachable, Result: module.Result{"unreachable": true, "changed": false, "msg": msg}})
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+var errSkip = errors.New("skip")
+
+func isUnreachable(err error) bool { return errors.Is(err, connection.ErrUnreachable) }

@@ -1,0 +1,184 @@
+package executor
+
+import (
+	"path/filepath"
+	"strings"
+
+	"github.com/tend-dev/tend/pkg/playbook"
+	"github.com/tend-dev/tend/pkg/vars"
+)
+
+// ancestors returns t's enclosing blocks, innermost first.
+func ancestors(t *playbook.Task) []*playbook.Task {
+	var out []*playbook.Task
+	for p := t.Parent; p != nil; p = p.Parent {
+		out = append(out, p)
+	}
+	return out
+}
+
+// isDynamicInclude reports whether a parent is an include_tasks or
+// include_role: its keywords apply to the include itself, only its vars
+// reach the included tasks.
+func isDynamicInclude(t *playbook.Task) bool {
+	return t.Action == "include_tasks" || t.Action == "include_role"
+}
+
+// chain returns t and the ancestors whose keywords t inherits, innermost
+// first.
+func chain(t *playbook.Task) []*playbook.Task {
+	out := []*playbook.Task{t}
+	for p := t.Parent; p != nil; p = p.Parent {
+		if isDynamicInclude(p) {
+			break
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// roleOf returns the innermost role block around t and its role.
+func roleOf(t *playbook.Task) *playbook.Role {
+	if t.Role != nil {
+		return t.Role
+	}
+	for p := t.Parent; p != nil; p = p.Parent {
+		if p.Role != nil {
+			return p.Role
+		}
+	}
+	return nil
+}
+
+// roleChain returns the roles enclosing t, outermost first, so the
+// innermost role's defaults and vars win.
+func roleChain(t *playbook.Task) []*playbook.Role {
+	var rs []*playbook.Role
+	seen := map[*playbook.Role]bool{}
+	for a := t; a != nil; a = a.Parent {
+		if a.Role != nil && !seen[a.Role] {
+			seen[a.Role] = true
+			rs = append(rs, a.Role)
+		}
+	}
+	for i, j := 0, len(rs)-1; i < j; i, j = i+1, j-1 {
+		rs[i], rs[j] = rs[j], rs[i]
+	}
+	return rs
+}
+
+// taskVars builds the variables visible to task t on host h, in Ansible's
+// precedence order, plus magic variables.
+func (p *playRun) taskVars(h *hostState, t *playbook.Task, extra map[string]any) map[string]any {
+	inv, facts, include, factVars := h.layers()
+	roles := roleChain(t)
+	layers := make([]map[string]any, 0, 16)
+	layers = append(layers, p.roleDefaults)
+	for _, r := range roles {
+		layers = append(layers, r.Defaults)
+	}
+	layers = append(layers, inv, factVarsOf(facts), p.play.Vars, p.varsFilesOf(h.name), p.roleVars)
+	for _, r := range roles {
+		layers = append(layers, r.Vars)
+	}
+	// Block and task vars, outermost first; include params travel the
+	// same way (vars on include_tasks/include_role reach the included
+	// tasks).
+	var scoped []map[string]any
+	var params []map[string]any
+	for a := t; a != nil; a = a.Parent {
+		if a.Vars != nil {
+			scoped = append(scoped, a.Vars)
+		}
+		if a.RoleParams != nil {
+			params = append(params, a.RoleParams)
+		}
+	}
+	for i := len(scoped) - 1; i >= 0; i-- {
+		layers = append(layers, scoped[i])
+	}
+	layers = append(layers, include, factVars)
+	for i := len(params) - 1; i >= 0; i-- {
+		layers = append(layers, params[i])
+	}
+	layers = append(layers, extra, p.r.opts.ExtraVars)
+	m := vars.Merge(layers...)
+	p.addMagic(m, h, t)
+	return m
+}
+
+// addMagic sets the variables Ansible defines itself; they cannot be
+// overridden.
+func (p *playRun) addMagic(m map[string]any, h *hostState, t *playbook.Task) {
+	inv := p.r.opts.Inventory
+	m["inventory_hostname"] = h.name
+	short, _, _ := strings.Cut(h.name, ".")
+	m["inventory_hostname_short"] = short
+	m["groups"] = p.groups
+	m["group_names"] = p.groupNames(h.name)
+	m["hostvars"] = p.hostvars()
+	m["play_hosts"] = p.batchList
+	m["ansible_play_hosts"] = p.activeList()
+	m["ansible_play_hosts_all"] = p.allList
+	m["ansible_play_batch"] = p.batchList
+	m["ansible_play_name"] = p.play.Name
+	m["ansible_check_mode"] = p.r.opts.Check
+	m["ansible_diff_mode"] = p.r.opts.Diff
+	m["ansible_verbosity"] = p.r.opts.Verbosity
+	m["ansible_forks"] = p.r.opts.Forks
+	m["ansible_run_tags"] = toAnyList(orDefault(p.r.opts.Tags, []string{"all"}))
+	m["ansible_skip_tags"] = toAnyList(p.r.opts.SkipTags)
+	m["ansible_version"] = map[string]any{"full": p.r.opts.Version, "string": p.r.opts.Version}
+	m["playbook_dir"] = p.play.Dir
+	m["omit"] = p.r.omit
+	dir, file := inv.Source(h.name)
+	m["inventory_dir"] = dir
+	m["inventory_file"] = file
+	if h.failedTask != nil {
+		m["ansible_failed_task"] = h.failedTask
+		m["ansible_failed_result"] = h.failedRes
+	}
+	if r := roleOf(t); r != nil {
+		m["role_path"] = r.Path
+		m["role_name"] = r.Name
+		m["ansible_role_name"] = r.Name
+	}
+	if t != nil && t.Pos.File != "" {
+		m["ansible_task_file"] = filepath.Clean(t.Pos.File)
+	}
+}
+
+func orDefault(l, d []string) []string {
+	if len(l) == 0 {
+		return d
+	}
+	return l
+}
+
+func toAnyList(l []string) []any {
+	out := make([]any, len(l))
+	for i, s := range l {
+		out[i] = s
+	}
+	return out
+}
+
+// inherited returns the nearest non-nil value of a keyword along t's
+// chain, then the play's.
+func inherited(t *playbook.Task, get func(*playbook.Task) any, play any) any {
+	for _, a := range chain(t) {
+		if v := get(a); v != nil {
+			return v
+		}
+	}
+	return play
+}
+
+// effectiveTags returns the tags of t and everything it inherits from.
+func (p *playRun) effectiveTags(t *playbook.Task) []string {
+	tags := append([]string(nil), p.play.Tags...)
+	for _, a := range chain(t) {
+		tags = append(tags, a.Tags...)
+	}
+	return tags
+}
