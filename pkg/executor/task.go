@@ -39,7 +39,12 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 	rt := p.reportTask(t)
 	p.r.opts.Reporter.TaskStart(rt)
 	targets := hosts
-	if t.RunOnce || inheritedBool(t, func(a *playbook.Task) any { if a.RunOnce { return true }; return nil }) {
+	if t.RunOnce || inheritedBool(t, func(a *playbook.Task) any {
+		if a.RunOnce {
+			return true
+		}
+		return nil
+	}) {
 		targets = hosts[:1]
 	}
 	outcomes := make(map[*hostState]*outcome, len(targets))
