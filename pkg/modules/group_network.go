@@ -12,5 +12,6 @@ func networkModules() []module.Module {
 		PostgresqlQuery{},
 		Raw{},
 		Script{},
+		WaitFor{},
 	}
 }
