@@ -46,6 +46,8 @@ type shared struct {
 	cs    csGetter
 }
 
+var fqcnPrefix = strings.NewReplacer("ansible.builtin.", "", "ansible.utils.", "", "ansible.netcommon.", "")
+
 // compiled is a parsed template.
 type compiled struct {
 	src  string
@@ -287,7 +289,13 @@ func (e *Engine) compile(src string) (*compiled, error) {
 	if ok {
 		return c, nil
 	}
-	c, err := parse(src, sh.cfg, sh.cs)
+	// gonja's parser does not accept dotted filter names; Ansible's FQCN
+	// prefixes name the same builtins.
+	parsed := src
+	if strings.Contains(parsed, "ansible.") {
+		parsed = fqcnPrefix.Replace(parsed)
+	}
+	c, err := parse(parsed, sh.cfg, sh.cs)
 	if err != nil {
 		return nil, err
 	}

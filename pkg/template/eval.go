@@ -586,15 +586,19 @@ func (s *state) deepResolveC(v any, depth int) (any, bool, error) {
 	}
 	switch x := v.(type) {
 	case string:
-		if !IsTemplate(x) {
+		// Only strings inside containers come from vars unrendered; a
+		// top-level string is a finished value (a literal, a filter or
+		// lookup result) and must not be templated again.
+		if depth == 0 || !IsTemplate(x) {
 			return x, false, nil
 		}
 		r, err := s.renderNested(x)
 		if err != nil {
 			return nil, false, err
 		}
-		r, _, err = s.deepResolveC(r, depth+1)
-		return r, true, err
+		return r, true, nil
+	case Unsafe:
+		return string(x), true, nil
 	case int, float64, bool, nil:
 		return v, false, nil
 	case []any:
@@ -1078,6 +1082,12 @@ func arith(op string, left, right any) (any, error) {
 		}
 	}
 	if op == "*" {
+		if _, ok := left.(int); ok {
+			switch right.(type) {
+			case string, []any:
+				left, right = right, left
+			}
+		}
 		if l, ok := left.(string); ok {
 			if r, ok := right.(int); ok {
 				return strings.Repeat(l, max(r, 0)), nil
