@@ -164,7 +164,11 @@ func writeObject(b *strings.Builder, keys []string, get func(string) any, m json
 	for i, k := range keys {
 		writeSep(b, i, m, depth+1)
 		writeJSONString(b, k)
-		b.WriteString(": ")
+		if m.strict {
+			b.WriteByte(':')
+		} else {
+			b.WriteString(": ")
+		}
 		encodeJSON(b, get(k), m, depth+1)
 	}
 	writeClose(b, m, depth)
