@@ -235,31 +235,49 @@ func exitCode(err error) (int, bool) {
 
 var signalNumbers = map[string]int{"HUP": 1, "INT": 2, "QUIT": 3, "ABRT": 6, "KILL": 9, "USR1": 10, "SEGV": 11, "USR2": 12, "PIPE": 13, "ALRM": 14, "TERM": 15}
 
-// killRemote stops a running command: a signal through the session (sshd
-// delivers it to the login shell) and, since that does not reach the
-// shell's children, a TERM to the command's whole process group from a
-// second session. sshd makes every session's shell a process-group leader,
-// so the group id is the pid the command reported.
-func (c *Conn) killRemote(sess *ssh.Session, pid int) {
-	_ = sess.Signal(ssh.SIGTERM)
-	if pid > 1 {
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			s, err := c.client.NewSession()
-			if err != nil {
-				return
-			}
-			defer s.Close()
-			p := strconv.Itoa(pid)
-			_ = s.Run("kill -s TERM -- -" + p + " 2>/dev/null || kill -s TERM " + p + " 2>/dev/null; true")
-		}()
-		select {
-		case <-done:
-		case <-time.After(3 * time.Second):
-		}
+// killTree is a POSIX sh function that lists a process and all its
+// descendants (through /proc, else pgrep) so they can be signalled at once;
+// killing only the top shell would leave its children running.
+const killTree = `d() { echo "$1"; for c in $(cat /proc/"$1"/task/*/children 2>/dev/null || pgrep -P "$1" 2>/dev/null); do d "$c"; done; }; `
+
+// killRemote stops a running command: TERM to the command's shell (pid,
+// which it reported first thing) and all its descendants, sent from a
+// second session, with the same privilege escalation as the command so
+// that processes under sudo can be reached; then the session is closed.
+func (c *Conn) killRemote(sess *ssh.Session, pid int, b *connection.Become) {
+	if pid <= 1 {
+		// The command did not report its pid: all we can do is ask sshd
+		// to signal the session's shell.
+		_ = sess.Signal(ssh.SIGTERM)
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		p := strconv.Itoa(pid)
+		_, _ = c.run(ctx, connection.Command{Cmd: killTree + "kill -s TERM $(d " + p + ") 2>/dev/null; true", Become: b})
 	}
 	sess.Close()
+}
+
+// newSession opens a session, waiting while the server refuses because
+// MaxSessions is reached: a session we closed is freed by sshd only when
+// it has processed the close, a moment after our slot was released.
+func (c *Conn) newSession(ctx context.Context) (*ssh.Session, error) {
+	delay := 2 * time.Millisecond
+	for i := 0; ; i++ {
+		s, err := c.client.NewSession()
+		var oe *ssh.OpenChannelError
+		if err == nil || !errors.As(err, &oe) || i >= 200 {
+			return s, err
+		}
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if delay < 50*time.Millisecond {
+			delay *= 2
+		}
+	}
 }
 
 // sftpClient returns the connection's SFTP client, opening it on first use.

@@ -126,7 +126,7 @@ func (c *Conn) run(ctx context.Context, cmd connection.Command) (connection.Resu
 	}
 	line = "echo " + string(st.mark) + "$$; " + line
 
-	sess, err := c.client.NewSession()
+	sess, err := c.newSession(ctx)
 	if err != nil {
 		return connection.Result{}, c.transportErr("open session", err)
 	}
@@ -183,7 +183,7 @@ loop:
 			pid := st.pid
 			res := st.result()
 			st.mu.Unlock()
-			c.killRemote(sess, pid)
+			c.killRemote(sess, pid, b)
 			return res, ctx.Err()
 		case <-st.events:
 			st.mu.Lock()

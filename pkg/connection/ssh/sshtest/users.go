@@ -199,5 +199,3 @@ func Exec(t testing.TB, name string, args ...string) string {
 	}
 	return string(out)
 }
-
-
