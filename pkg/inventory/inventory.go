@@ -27,7 +27,8 @@ type Host struct {
 type Group struct {
 	Name string
 	// Vars holds the group's own variables: inline vars ([g:vars] or YAML
-	// vars), overridden by group_vars files (inventory side, then playbook side).
+	// vars), overridden by group_vars files (inventory side, then playbook
+	// side), plus ansible_group_priority when it is not the default 1.
 	Vars     map[string]any
 	Children []string // direct child groups, in the order they were added
 	Parents  []string // direct parent groups, in the order they were added
@@ -144,15 +145,17 @@ func (inv *Inventory) setHostVar(host, key string, v any) {
 
 func (inv *Inventory) setGroupVar(group, key string, v any) {
 	gi := inv.groupInfo[group]
-	gi.inline[key] = v
 	if key == "ansible_group_priority" {
+		// Like Ansible, this sets the priority and is not kept as a var.
 		p, ok := toInt(v)
 		if !ok {
 			inv.warnf("group %s: ansible_group_priority %v is not an integer; ignored", group, v)
 			return
 		}
 		gi.priority = p
+		return
 	}
+	gi.inline[key] = v
 }
 
 func toInt(v any) (int, bool) {
@@ -295,6 +298,11 @@ func (inv *Inventory) refreshVars() {
 		v := maps.Clone(inv.groupInfo[g.Name].inline)
 		for _, d := range inv.allVarsDirs() {
 			maps.Copy(v, d.groups[g.Name])
+		}
+		if p := inv.groupInfo[g.Name].priority; p != 1 {
+			// Shown as ansible-inventory --export does; it never reaches
+			// HostVars.
+			v["ansible_group_priority"] = p
 		}
 		g.Vars = deepCopyMap(v)
 	}
