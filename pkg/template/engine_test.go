@@ -238,8 +238,8 @@ func TestRenderString(t *testing.T) {
 func TestRenderValue(t *testing.T) {
 	e := New(Options{})
 	in := map[string]any{
-		"name": "{{ b }}",
-		"list": []any{"{{ a }}", "plain", 3},
+		"name":        "{{ b }}",
+		"list":        []any{"{{ a }}", "plain", 3},
 		"{{ b }}_key": map[string]any{"deep": "{{ l }}"},
 	}
 	got, err := e.RenderValue(in, commonVars())

@@ -315,6 +315,13 @@ func pyJSON(v any, indent int, sortKeys, ensureASCII bool, itemSep, keySep strin
 
 // normalizeDeep converts decoded JSON/YAML to the evaluator's types.
 func normalizeDeep(v any) any {
+	if n, ok := v.(json.Number); ok {
+		if i, err := n.Int64(); err == nil {
+			return int(i)
+		}
+		f, _ := n.Float64()
+		return f
+	}
 	v = normalize(v)
 	switch x := v.(type) {
 	case []any:
@@ -329,12 +336,6 @@ func normalizeDeep(v any) any {
 			out[k] = normalizeDeep(e)
 		}
 		return out
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return int(i)
-		}
-		f, _ := x.Float64()
-		return f
 	}
 	return v
 }

@@ -1,6 +1,8 @@
 package template
 
 import (
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -62,4 +64,11 @@ func runCases(t *testing.T, cases []renderCase) {
 			}
 		})
 	}
+}
+
+func lookPath(name string) (string, error) { return exec.LookPath(name) }
+
+func runCmd(name string, args ...string) (string, error) {
+	out, err := exec.Command(name, args...).Output()
+	return strings.TrimSpace(string(out)), err
 }
