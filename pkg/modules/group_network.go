@@ -13,5 +13,6 @@ func networkModules() []module.Module {
 		Raw{},
 		Script{},
 		WaitFor{},
+		URI{},
 	}
 }

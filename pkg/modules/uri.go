@@ -1,0 +1,477 @@
+package modules
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tend-dev/tend/pkg/connection"
+	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/shell"
+)
+
+// URI makes an HTTP request from the host.
+type URI struct{}
+
+var _ module.Module = (*URI)(nil)
+
+// Spec implements module.Module.
+func (URI) Spec() *module.Spec {
+	return &module.Spec{
+		Name:  "uri",
+		Short: "Make an HTTP request from the host (health checks, REST calls)",
+		Description: `Makes an HTTP or HTTPS request from the managed host, as Ansible does, so
+http://localhost:4242/health checks the host's own service.
+
+Transport, in order: curl when the host has it (any URL; options, headers, credentials
+and body are fed to curl -K - on standard input, so nothing sensitive shows in ps);
+else, for plain http:// URLs only, bash's /dev/tcp (bash is Essential on Debian, where
+a minimal host has neither curl nor wget): tend writes the HTTP/1.1 request itself and
+parses the reply on the controller (chunked bodies included), following redirects
+itself. https:// without curl on the host is a failure naming the missing tool; wget is
+not used. Credentials are always sent as preemptive Basic authentication.
+
+Results as in Ansible: status (-1 when no response), url, redirected, elapsed, msg,
+response headers lower-cased with - turned into _ (content_type, location...), json when
+the response is JSON, content when return_content is set. The task fails when status is
+not in status_code. uri never reports changed, and is skipped in check mode (Ansible does
+the same: a request may change the remote side).`,
+		Args: []module.Arg{
+			{Name: "url", Type: module.String, Required: true, Doc: "http:// or https:// URL."},
+			{Name: "method", Type: module.String, Default: "GET", Doc: "HTTP method, one upper-case word."},
+			{Name: "body", Type: module.Raw, Doc: "Request body: a string, or a mapping/list with body_format json or form-urlencoded."},
+			{Name: "body_format", Type: module.String, Default: "raw", Choices: []string{"raw", "json", "form-urlencoded"},
+				Doc: "json serialises body and sets Content-Type: application/json; form-urlencoded encodes a mapping; raw sends the string."},
+			{Name: "headers", Type: module.Dict, Doc: "Request headers."},
+			{Name: "status_code", Type: module.List, Elements: module.Int, Default: []any{200}, Doc: "Statuses that mean success."},
+			{Name: "return_content", Type: module.Bool, Default: false, Doc: "Return the body as content."},
+			{Name: "timeout", Type: module.Int, Default: 30, Doc: "Seconds the request may take."},
+			{Name: "follow_redirects", Type: module.String, Default: "safe", Choices: []string{"all", "safe", "none", "yes", "no", "urllib2"},
+				Doc: "safe follows redirects of GET and HEAD only; all (yes) follows every redirect; none (no) none."},
+			{Name: "validate_certs", Type: module.Bool, Default: true, Doc: "Check the server's TLS certificate."},
+			{Name: "url_username", Aliases: []string{"user"}, Type: module.String, Doc: "User for Basic authentication."},
+			{Name: "url_password", Aliases: []string{"password"}, Type: module.String, NoLog: true, Doc: "Password for Basic authentication."},
+			{Name: "force_basic_auth", Type: module.Bool, Default: false, Doc: "Accepted for compatibility: credentials are always sent preemptively."},
+			{Name: "creates", Type: module.Path, Doc: "Skip the request when this path exists on the host."},
+			{Name: "removes", Type: module.Path, Doc: "Skip the request when this path does not exist on the host."},
+		},
+		Check: module.CheckNone,
+		Examples: `- name: Health check
+  uri:
+    url: http://localhost:4242/__ping__
+    status_code: [200]
+  register: ping
+  until: ping.status == 200
+  retries: 10
+  delay: 3
+
+- name: Create a token
+  ansible.builtin.uri:
+    url: https://connect.example.com/__api__/v1/tokens
+    method: POST
+    body_format: json
+    body: {name: deploy}
+    headers:
+      Authorization: "Key {{ api_key }}"
+    status_code: [200, 201]
+    return_content: true`,
+	}
+}
+
+// uriRequest is a request with everything resolved on the controller.
+type uriRequest struct {
+	URL, Method, User, Password string
+	Headers                     [][2]string // sorted by name
+	Body                        []byte
+	HasBody                     bool
+	Follow                      bool
+	Insecure                    bool
+	Timeout                     int
+}
+
+var methodRe = regexp.MustCompile(`^[A-Z]+$`)
+
+// uriBuildRequest validates the arguments and encodes the body.
+func uriBuildRequest(args module.Args) (*uriRequest, error) {
+	r := &uriRequest{
+		URL: args.String("url"), Method: args.String("method"),
+		User: args.String("url_username"), Password: args.String("url_password"),
+		Insecure: !args.Bool("validate_certs"), Timeout: args.Int("timeout"),
+	}
+	u, err := url.Parse(r.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("url %q is not an http:// or https:// URL", r.URL)
+	}
+	if !methodRe.MatchString(r.Method) {
+		return nil, fmt.Errorf("method %q must be a single upper-case word, like GET or POST", r.Method)
+	}
+	if r.Timeout <= 0 {
+		r.Timeout = 30
+	}
+	hdrs := map[string]string{}
+	for k, v := range args.Dict("headers") {
+		if strings.ContainsAny(k, "\r\n:") || strings.ContainsAny(fmt.Sprint(v), "\r\n") {
+			return nil, fmt.Errorf("header %q: names and values must not hold newlines", k)
+		}
+		hdrs[k] = fmt.Sprint(v)
+	}
+	hasHeader := func(name string) bool {
+		for k := range hdrs {
+			if strings.EqualFold(k, name) {
+				return true
+			}
+		}
+		return false
+	}
+	if body, ok := args["body"]; ok && body != nil {
+		r.HasBody = true
+		switch args.String("body_format") {
+		case "json":
+			if s, ok := body.(string); ok {
+				r.Body = []byte(s)
+			} else if r.Body, err = json.Marshal(body); err != nil {
+				return nil, fmt.Errorf("body: %w", err)
+			}
+			if !hasHeader("Content-Type") {
+				hdrs["Content-Type"] = "application/json"
+			}
+		case "form-urlencoded":
+			switch b := body.(type) {
+			case string:
+				r.Body = []byte(b)
+			case map[string]any:
+				v := url.Values{}
+				for k, e := range b {
+					v.Set(k, fmt.Sprint(e))
+				}
+				r.Body = []byte(v.Encode())
+			default:
+				return nil, fmt.Errorf("body: form-urlencoded needs a mapping or a string, got %T", body)
+			}
+			if !hasHeader("Content-Type") {
+				hdrs["Content-Type"] = "application/x-www-form-urlencoded"
+			}
+		default:
+			if s, ok := body.(string); ok {
+				r.Body = []byte(s)
+			} else {
+				return nil, fmt.Errorf("body: with body_format raw the body must be a string (use body_format: json for %T)", body)
+			}
+		}
+	}
+	switch args.String("follow_redirects") {
+	case "all", "yes":
+		r.Follow = true
+	case "safe", "urllib2":
+		r.Follow = r.Method == "GET" || r.Method == "HEAD"
+	}
+	for k, v := range hdrs {
+		r.Headers = append(r.Headers, [2]string{k, v})
+	}
+	sort.Slice(r.Headers, func(i, j int) bool { return r.Headers[i][0] < r.Headers[j][0] })
+	return r, nil
+}
+
+// curlString quotes s for a curl config file.
+func curlString(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "\t", `\t`).Replace(s) + `"`
+}
+
+const curlMarker = "\n@@TEND-CURL@@"
+
+// curlConfig is the config fed to curl -K - on standard input.
+func (r *uriRequest) curlConfig() string {
+	var b strings.Builder
+	line := func(k, v string) { b.WriteString(k + " = " + curlString(v) + "\n") }
+	b.WriteString("silent\nshow-error\ninclude\n")
+	line("url", r.URL)
+	line("request", r.Method)
+	line("max-time", strconv.Itoa(r.Timeout))
+	line("write-out", curlMarker+"%{http_code} %{num_redirects} %{url_effective}")
+	if r.Method == "HEAD" {
+		b.WriteString("head\n")
+	}
+	if r.Follow {
+		b.WriteString("location\n")
+		line("max-redirs", "50")
+	}
+	if r.Insecure {
+		b.WriteString("insecure\n")
+	}
+	if r.User != "" || r.Password != "" {
+		line("user", r.User+":"+r.Password)
+	}
+	hasUA := false
+	for _, h := range r.Headers {
+		line("header", h[0]+": "+h[1])
+		hasUA = hasUA || strings.EqualFold(h[0], "User-Agent")
+	}
+	if !hasUA {
+		line("user-agent", "tend-uri")
+	}
+	if r.HasBody {
+		// data-raw: a body starting with @ is not a file name.
+		line("data-raw", string(r.Body))
+	}
+	return b.String()
+}
+
+// uriResponse is what came back.
+type uriResponse struct {
+	Status    int
+	URL       string
+	Redirects int
+	Header    http.Header
+	Body      []byte
+}
+
+// parseCurlOutput splits curl's -i output (header blocks of every
+// response, then the body) and the write-out trailer.
+func parseCurlOutput(out []byte) (*uriResponse, error) {
+	i := bytes.LastIndex(out, []byte(curlMarker))
+	if i < 0 {
+		return nil, fmt.Errorf("curl output has no status trailer")
+	}
+	trailer := strings.Fields(string(out[i+len(curlMarker):]))
+	if len(trailer) < 2 {
+		return nil, fmt.Errorf("curl status trailer %q is incomplete", out[i:])
+	}
+	resp := &uriResponse{Header: http.Header{}}
+	resp.Status, _ = strconv.Atoi(trailer[0])
+	resp.Redirects, _ = strconv.Atoi(trailer[1])
+	if len(trailer) > 2 {
+		resp.URL = trailer[2]
+	}
+	data := out[:i]
+	redirects := resp.Redirects
+	for bytes.HasPrefix(data, []byte("HTTP/")) {
+		end := bytes.Index(data, []byte("\r\n\r\n"))
+		sep := 4
+		if end < 0 {
+			end, sep = bytes.Index(data, []byte("\n\n")), 2
+		}
+		if end < 0 {
+			end, sep = len(data), 0
+		}
+		tp := textproto.NewReader(bufio.NewReader(bytes.NewReader(append(data[:end:end], "\r\n\r\n"...))))
+		statusLine, err := tp.ReadLine()
+		if err != nil {
+			return nil, fmt.Errorf("reading status line: %w", err)
+		}
+		hdr, _ := tp.ReadMIMEHeader()
+		code := 0
+		if f := strings.Fields(statusLine); len(f) >= 2 {
+			code, _ = strconv.Atoi(f[1])
+		}
+		data = data[end+sep:]
+		resp.Header = http.Header(hdr)
+		switch {
+		case code >= 100 && code < 200:
+			continue
+		case code >= 300 && code < 400 && redirects > 0:
+			redirects--
+			continue
+		case code == 200 && strings.Contains(strings.ToLower(statusLine), "connection established"):
+			continue
+		}
+		break
+	}
+	resp.Body = data
+	return resp, nil
+}
+
+// tcpRequest is the raw HTTP/1.1 request bash sends over /dev/tcp.
+func (r *uriRequest) tcpRequest(u *url.URL) []byte {
+	var b bytes.Buffer
+	path := u.RequestURI()
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n", r.Method, path, u.Host)
+	hasUA, hasAccept := false, false
+	for _, h := range r.Headers {
+		if strings.EqualFold(h[0], "Host") || strings.EqualFold(h[0], "Connection") || strings.EqualFold(h[0], "Content-Length") {
+			continue
+		}
+		hasUA = hasUA || strings.EqualFold(h[0], "User-Agent")
+		hasAccept = hasAccept || strings.EqualFold(h[0], "Accept")
+		fmt.Fprintf(&b, "%s: %s\r\n", h[0], h[1])
+	}
+	if !hasUA {
+		b.WriteString("User-Agent: tend-uri\r\n")
+	}
+	if !hasAccept {
+		b.WriteString("Accept: */*\r\n")
+	}
+	if r.User != "" || r.Password != "" {
+		req := http.Request{Header: http.Header{}}
+		req.SetBasicAuth(r.User, r.Password)
+		b.WriteString("Authorization: " + req.Header.Get("Authorization") + "\r\n")
+	}
+	if r.HasBody || r.Method == "POST" || r.Method == "PUT" || r.Method == "PATCH" {
+		fmt.Fprintf(&b, "Content-Length: %d\r\n", len(r.Body))
+	}
+	b.WriteString("\r\n")
+	b.Write(r.Body)
+	return b.Bytes()
+}
+
+// tcpPort returns host and port of u for /dev/tcp.
+func tcpHostPort(u *url.URL) (string, string) {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+	}
+	return u.Hostname(), port
+}
+
+// run performs the request from the host with the chosen tool.
+func (r *uriRequest) run(ctx context.Context, h *module.Host, tool string) (*uriResponse, string, error) {
+	timeout := time.Duration(r.Timeout+30) * time.Second
+	if tool == "curl" {
+		res, err := h.RunWith(ctx, connection.Command{Cmd: "curl -K -", Stdin: strings.NewReader(r.curlConfig()), Timeout: timeout})
+		if err != nil {
+			return nil, "", fmt.Errorf("uri on %s: %w", h.Name, err)
+		}
+		if res.ExitCode != 0 {
+			return nil, fmt.Sprintf("Request failed: curl exit %d: %s", res.ExitCode, strings.TrimSpace(string(res.Stderr))), nil
+		}
+		resp, err := parseCurlOutput(res.Stdout)
+		if err != nil {
+			return nil, "Request failed: " + err.Error(), nil
+		}
+		return resp, "", nil
+	}
+	cur := r.URL
+	for redirects := 0; ; redirects++ {
+		u, _ := url.Parse(cur)
+		if u.Scheme != "http" {
+			return nil, fmt.Sprintf("Request failed: %s needs curl on the host (only plain http:// works without it)", cur), nil
+		}
+		host, port := tcpHostPort(u)
+		req := r.tcpRequest(u)
+		line := "timeout " + strconv.Itoa(r.Timeout) + ` bash -c 'exec 3<>"/dev/tcp/$0/$1" || exit 97; head -c "$2" >&3 && cat <&3' ` +
+			shell.Join(host, port, strconv.Itoa(len(req)))
+		res, err := h.RunWith(ctx, connection.Command{Cmd: line, Stdin: bytes.NewReader(req), Timeout: timeout})
+		if err != nil {
+			return nil, "", fmt.Errorf("uri on %s: %w", h.Name, err)
+		}
+		if res.ExitCode == 97 || len(res.Stdout) == 0 {
+			return nil, fmt.Sprintf("Request failed: connection to %s:%s: %s", host, port, strings.TrimSpace(string(res.Stderr))), nil
+		}
+		hr, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(res.Stdout)), &http.Request{Method: r.Method})
+		if err != nil {
+			return nil, "Request failed: reading the response: " + err.Error(), nil
+		}
+		body, err := io.ReadAll(hr.Body)
+		if err != nil && len(body) == 0 {
+			return nil, "Request failed: reading the body: " + err.Error(), nil
+		}
+		resp := &uriResponse{Status: hr.StatusCode, URL: cur, Redirects: redirects, Header: hr.Header, Body: body}
+		loc := hr.Header.Get("Location")
+		if !r.Follow || loc == "" || hr.StatusCode < 300 || hr.StatusCode > 399 || hr.StatusCode == 304 {
+			return resp, "", nil
+		}
+		if redirects >= 50 {
+			return nil, "Request failed: too many redirects", nil
+		}
+		next, err := u.Parse(loc)
+		if err != nil {
+			return nil, "Request failed: bad redirect location " + loc, nil
+		}
+		cur = next.String()
+		if hr.StatusCode == 303 || (hr.StatusCode == 301 || hr.StatusCode == 302) && r.Method == "POST" {
+			r.Method, r.Body, r.HasBody = "GET", nil, false
+		}
+	}
+}
+
+// uriResult builds Ansible's result from a response.
+func uriResult(args module.Args, resp *uriResponse, failMsg string, elapsed int) module.Result {
+	res := module.Result{"url": args.String("url"), "elapsed": elapsed, "redirected": false, "changed": false}
+	codes := map[int]bool{}
+	var codeList []any
+	for _, c := range args["status_code"].([]any) {
+		n, _ := module.ToInt(c)
+		codes[n] = true
+		codeList = append(codeList, n)
+	}
+	if resp == nil {
+		res["status"] = -1
+		res["msg"] = fmt.Sprintf("Status code was -1 and not %v: %s", codeList, failMsg)
+		res["failed"] = true
+		return res
+	}
+	res["status"] = resp.Status
+	if resp.URL != "" {
+		res["url"] = resp.URL
+	}
+	res["redirected"] = resp.URL != "" && resp.URL != args.String("url")
+	for k, v := range resp.Header {
+		res[strings.ReplaceAll(strings.ToLower(k), "-", "_")] = strings.Join(v, ", ")
+	}
+	if loc := resp.Header.Get("Location"); loc != "" {
+		if base, err := url.Parse(res["url"].(string)); err == nil {
+			if abs, err := base.Parse(loc); err == nil {
+				res["location"] = abs.String()
+			}
+		}
+	}
+	ct := strings.ToLower(resp.Header.Get("Content-Type"))
+	if mt, _, _ := strings.Cut(ct, ";"); strings.HasSuffix(mt, "json") || strings.HasSuffix(mt, "javascript") {
+		var js any
+		if json.Unmarshal(resp.Body, &js) == nil {
+			res["json"] = plainJSON(js)
+		}
+	}
+	res["msg"] = fmt.Sprintf("OK (%d bytes)", len(resp.Body))
+	if args.Bool("return_content") {
+		res["content"] = string(resp.Body)
+	}
+	if !codes[resp.Status] {
+		res["failed"] = true
+		res["msg"] = fmt.Sprintf("Status code was %d and not %v: %s", resp.Status, codeList, res["msg"])
+	}
+	return res
+}
+
+// Plan implements module.Module. The request is made here (uri reports
+// no change and is skipped in check mode by its Spec).
+func (URI) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
+	req, err := uriBuildRequest(args)
+	if err != nil {
+		return module.Unchanged(module.Failed("%v", err)), nil
+	}
+	if skip, msg, err := createsRemoves(ctx, h, args.String("creates"), args.String("removes")); err != nil {
+		return nil, err
+	} else if skip {
+		return module.Unchanged(module.Result{"msg": msg}), nil
+	}
+	res, err := h.Run(ctx, "command -v curl || command -v bash || true")
+	if err != nil {
+		return nil, fmt.Errorf("uri on %s: looking for curl: %w", h.Name, err)
+	}
+	tool := ""
+	switch p := strings.TrimSpace(string(res.Stdout)); {
+	case strings.HasSuffix(p, "/curl") || p == "curl":
+		tool = "curl"
+	case strings.HasSuffix(p, "/bash") || p == "bash":
+		tool = "bash"
+	default:
+		return module.Unchanged(module.Failed("uri needs curl, or bash for http:// URLs, on the host")), nil
+	}
+	start := time.Now()
+	resp, failMsg, err := req.run(ctx, h, tool)
+	if err != nil {
+		return nil, err
+	}
+	return module.Unchanged(uriResult(args, resp, failMsg, int(time.Since(start).Seconds()))), nil
+}
