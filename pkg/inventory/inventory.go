@@ -407,16 +407,17 @@ func (inv *Inventory) GroupsVar() map[string]any {
 }
 
 // GroupNamesOf returns the "group_names" magic variable for host: its groups
-// sorted, without all and ungrouped. Unknown hosts and the implicit
-// localhost give an empty list.
+// sorted, without "all". As in Ansible (checked with ansible 2.14), a host
+// that is only in "ungrouped" gets ["ungrouped"]. Unknown hosts and the
+// implicit localhost give an empty list.
 func (inv *Inventory) GroupNamesOf(host string) []string {
 	out := []string{}
-	h, ok := inv.hostIdx[host]
-	if !ok {
+	h, ok := inv.Host(host)
+	if !ok || inv.isImplicit(h) {
 		return out
 	}
 	for _, g := range h.Groups {
-		if g != "all" && g != "ungrouped" {
+		if g != "all" {
 			out = append(out, g)
 		}
 	}

@@ -34,6 +34,9 @@ func parsePyLiteral(s string) (v any, ok bool) {
 	if p.pos != len(p.src) {
 		return nil, false
 	}
+	if t, isTuple := v.(pyTuple); isTuple {
+		return []any(t), true
+	}
 	return v, true
 }
 
