@@ -53,6 +53,9 @@ type Options struct {
 	SkipTags    []string
 	StartAtTask string
 	ExtraVars   map[string]any
+	// DefaultVars are the lowest-precedence variables: command-line
+	// connection settings (-u, -b, --private-key) that inventory wins over.
+	DefaultVars map[string]any
 	Verbosity   int
 	// BecomePassword is the -K password, used when a host sets none.
 	BecomePassword string

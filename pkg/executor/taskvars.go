@@ -73,7 +73,7 @@ func (p *playRun) taskVars(h *hostState, t *playbook.Task, extra map[string]any)
 	inv, facts, include, factVars := h.layers()
 	roles := roleChain(t)
 	layers := make([]map[string]any, 0, 16)
-	layers = append(layers, p.roleDefaults)
+	layers = append(layers, p.r.opts.DefaultVars, p.roleDefaults)
 	for _, r := range roles {
 		layers = append(layers, r.Defaults)
 	}

@@ -119,7 +119,7 @@ func inRescuedBlock(t *playbook.Task) bool {
 // selected applies --tags, --skip-tags and --start-at-task.
 func (p *playRun) selected(t *playbook.Task) bool {
 	tags := p.effectiveTags(t)
-	if !tagsMatch(tags, p.r.opts.Tags, p.r.opts.SkipTags) {
+	if !TagsMatch(tags, p.r.opts.Tags, p.r.opts.SkipTags) {
 		return false
 	}
 	if !t.Handler {
@@ -136,9 +136,9 @@ func (p *playRun) selected(t *playbook.Task) bool {
 	return true
 }
 
-// tagsMatch implements Ansible's tag selection, including the special
+// TagsMatch implements Ansible's tag selection, including the special
 // tags always, never, tagged, untagged and all.
-func tagsMatch(taskTags, only, skip []string) bool {
+func TagsMatch(taskTags, only, skip []string) bool {
 	has := func(l []string, s string) bool {
 		for _, e := range l {
 			if e == s {
@@ -218,7 +218,7 @@ func (p *playRun) playLevelVars() map[string]any {
 }
 
 func (p *playRun) reportTask(t *playbook.Task) report.Task {
-	rt := report.Task{Name: p.displayName(t), Module: t.Action, File: t.Pos.File, Line: t.Pos.Line, Handler: t.Handler}
+	rt := report.Task{Name: p.displayName(t), Module: t.Action, File: t.Pos.File, Line: t.Pos.Line, Handler: t.Handler, Loop: t.HasLoop}
 	if r := roleOf(t); r != nil {
 		rt.Role = r.Name
 	}

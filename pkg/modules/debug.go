@@ -33,7 +33,10 @@ func (*Debug) Spec() *module.Spec {
 
 // Plan implements module.Module.
 func (*Debug) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.Plan, error) {
-	r := module.Result{"_verbosity": a.Int("verbosity")}
+	if want, have := a.Int("verbosity"), verbosityOf(h.Vars); want > have {
+		return module.Unchanged(module.Result{"skipped": true, "skipped_reason": "Verbosity threshold not met."}), nil
+	}
+	r := module.Result{}
 	if a.Has("var") {
 		expr := a.String("var")
 		v, err := h.Templar.Eval(expr)
@@ -49,4 +52,10 @@ func (*Debug) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.
 		r["msg"] = "Hello world!"
 	}
 	return module.Unchanged(r), nil
+}
+
+// verbosityOf reads the run's -v count from the magic variable.
+func verbosityOf(vars map[string]any) int {
+	n, _ := module.ToInt(vars["ansible_verbosity"])
+	return n
 }

@@ -1,0 +1,190 @@
+// Package cli builds the tend command line (play, inventory, doc,
+// version) on urfave/cli and maps outcomes to exit codes. Nothing below
+// cmd/ writes to the process's standard streams directly: they are passed
+// in.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	ucli "github.com/urfave/cli/v2"
+)
+
+// Version is tend's version, set at build time with -ldflags.
+var Version = "0.1.0-dev"
+
+// Exit codes, Ansible-compatible by default.
+const (
+	ExitOK          = 0
+	ExitError       = 1 // usage, parse or validation error
+	ExitFailed      = 2 // some host failed (or, with --detailed-exitcode, changes)
+	ExitUnreachable = 4 // some host unreachable
+	ExitInterrupted = 99
+)
+
+// exitError carries an exit code through urfave/cli.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return ""
+	}
+	return e.err.Error()
+}
+func (e *exitError) Unwrap() error { return e.err }
+
+func exitWith(code int, err error) error { return &exitError{code: code, err: err} }
+
+// Main runs the tend command line with args (args[0] is the program name)
+// and returns the process exit code.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := New(stdin, stdout, stderr)
+	err := app.RunContext(ctx, interspersed(app, args))
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintf(stderr, "ERROR: %v\n", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintf(stderr, "ERROR: %v\n", err)
+	return ExitError
+}
+
+// New returns the tend application.
+func New(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
+	app := &ucli.App{
+		Name:                 "tend",
+		Usage:                "run Ansible playbooks over SSH, fast, with nothing but a POSIX shell on the hosts",
+		Version:              Version,
+		Reader:               stdin,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		EnableBashCompletion: true,
+		HideVersion:          true,
+		Commands: []*ucli.Command{
+			playCommand(),
+			inventoryCommand(),
+			docCommand(),
+			versionCommand(),
+			completionCommand(),
+		},
+		ExitErrHandler: func(*ucli.Context, error) {},
+	}
+	return app
+}
+
+func versionCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:  "version",
+		Usage: "print tend's version",
+		Action: func(c *ucli.Context) error {
+			fmt.Fprintf(c.App.Writer, "tend %s\n", Version)
+			return nil
+		},
+	}
+}
+
+func completionCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:      "completion",
+		Usage:     "print a shell completion script (bash or zsh)",
+		ArgsUsage: "bash|zsh",
+		Action: func(c *ucli.Context) error {
+			switch c.Args().First() {
+			case "bash", "":
+				fmt.Fprint(c.App.Writer, bashCompletion)
+			case "zsh":
+				fmt.Fprint(c.App.Writer, zshCompletion)
+			default:
+				return exitWith(ExitError, fmt.Errorf("completion: unknown shell %q (bash or zsh)", c.Args().First()))
+			}
+			return nil
+		},
+	}
+}
+
+const bashCompletion = `# tend bash completion: source <(tend completion bash)
+_tend_complete() {
+  local cur opts
+  COMPREPLY=()
+  cur="${COMP_WORDS[COMP_CWORD]}"
+  opts=$("${COMP_WORDS[0]}" "${COMP_WORDS[@]:1:$COMP_CWORD-1}" --generate-bash-completion 2>/dev/null)
+  if [[ "$cur" == -* || -z "$opts" ]]; then
+    COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+    [[ -z "$opts" ]] && COMPREPLY=( $(compgen -f -- "${cur}") )
+  else
+    COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") $(compgen -f -- "${cur}") )
+  fi
+}
+complete -o filenames -F _tend_complete tend
+`
+
+const zshCompletion = `#compdef tend
+# tend zsh completion: source <(tend completion zsh)
+_tend() {
+  local -a opts
+  opts=("${(@f)$(${words[1]} ${words[@]:1:$CURRENT-2} --generate-bash-completion 2>/dev/null)}")
+  _describe 'values' opts
+  _files
+}
+compdef _tend tend
+`
+
+// interspersed moves a subcommand's flags before its positional
+// arguments, so "tend play site.yml --check" works as it does with
+// ansible-playbook (urfave/cli stops reading flags at the first argument).
+func interspersed(app *ucli.App, args []string) []string {
+	if len(args) < 2 {
+		return args
+	}
+	cmd := app.Command(args[1])
+	if cmd == nil {
+		return args
+	}
+	takesValue := map[string]bool{}
+	for _, f := range cmd.Flags {
+		_, isBool := f.(*ucli.BoolFlag)
+		for _, n := range f.Names() {
+			takesValue[n] = !isBool
+		}
+	}
+	var flags, positional []string
+	rest := args[2:]
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		if a == "--" {
+			positional = append(positional, rest[i+1:]...)
+			break
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			positional = append(positional, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		if takesValue[name] && i+1 < len(rest) {
+			flags = append(flags, rest[i+1])
+			i++
+		}
+	}
+	out := append([]string{args[0], args[1]}, flags...)
+	if len(positional) > 0 {
+		out = append(out, "--")
+		out = append(out, positional...)
+	}
+	return out
+}

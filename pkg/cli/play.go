@@ -1,0 +1,454 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/tend-dev/tend/pkg/connection"
+	"github.com/tend-dev/tend/pkg/connection/ssh"
+	"github.com/tend-dev/tend/pkg/executor"
+	"github.com/tend-dev/tend/pkg/facts"
+	"github.com/tend-dev/tend/pkg/inventory"
+	"github.com/tend-dev/tend/pkg/modules"
+	"github.com/tend-dev/tend/pkg/playbook"
+	"github.com/tend-dev/tend/pkg/report"
+	"github.com/tend-dev/tend/pkg/template"
+	"github.com/tend-dev/tend/pkg/vars"
+)
+
+// playOptions are the parsed flags of tend play.
+type playOptions struct {
+	inventories    []string
+	check, diff    bool
+	limit          string
+	tags, skipTags []string
+	extraVars      []string
+	forks          int
+	syntaxCheck    bool
+	listHosts      bool
+	listTasks      bool
+	startAtTask    string
+	output         string
+	verbosity      int
+	detailedExit   bool
+	hostKeyPolicy  string
+	knownHosts     string
+	sshConfig      string
+	connectTimeout time.Duration
+	commandTimeout time.Duration
+	askPass        bool
+	askBecomePass  bool
+	privateKey     string
+	user           string
+	become         bool
+	becomeUser     string
+	becomeMethod   string
+	rolesPath      []string
+	color          string
+}
+
+func inventoryFlag() *ucli.StringSliceFlag {
+	return &ucli.StringSliceFlag{Name: "inventory", Aliases: []string{"i"}, Usage: "inventory file, directory or comma-separated host list (repeatable)", EnvVars: []string{"TEND_INVENTORY", "ANSIBLE_INVENTORY"}}
+}
+
+func playCommand() *ucli.Command {
+	return &ucli.Command{
+		Name:                   "play",
+		Usage:                  "run playbooks against inventory hosts",
+		UseShortOptionHandling: true,
+		ArgsUsage:              "PLAYBOOK...",
+		Flags: []ucli.Flag{
+			inventoryFlag(),
+			&ucli.BoolFlag{Name: "check", Aliases: []string{"C"}, Usage: "predict changes without making them"},
+			&ucli.BoolFlag{Name: "diff", Aliases: []string{"D"}, Usage: "show differences in files and settings"},
+			&ucli.StringFlag{Name: "limit", Aliases: []string{"l"}, Usage: "further limit hosts to a pattern (or @retryfile)"},
+			&ucli.StringSliceFlag{Name: "tags", Aliases: []string{"t"}, Usage: "only run tasks with these tags"},
+			&ucli.StringSliceFlag{Name: "skip-tags", Usage: "skip tasks with these tags"},
+			&ucli.StringSliceFlag{Name: "extra-vars", Aliases: []string{"e"}, Usage: "extra variables: k=v, @file.yml, or JSON/YAML (repeatable; highest precedence)"},
+			&ucli.IntFlag{Name: "forks", Aliases: []string{"f"}, Value: 50, Usage: "hosts worked on in parallel"},
+			&ucli.BoolFlag{Name: "syntax-check", Usage: "only load and validate the playbooks"},
+			&ucli.BoolFlag{Name: "list-hosts", Usage: "list the hosts each play would run on"},
+			&ucli.BoolFlag{Name: "list-tasks", Usage: "list the tasks each play would run"},
+			&ucli.StringFlag{Name: "start-at-task", Usage: "start at the first task with this name"},
+			&ucli.StringFlag{Name: "output", Aliases: []string{"o"}, Value: "human", Usage: "output format: human, json or jsonl"},
+			&ucli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Count: new(int), Usage: "more output (-v, -vv, -vvv)"},
+			&ucli.BoolFlag{Name: "detailed-exitcode", Usage: "exit 0 when nothing changed (or would change), 2 when something did, 1 on errors"},
+			&ucli.StringFlag{Name: "host-key-checking", Value: "accept-new", Usage: "host key policy: accept-new, strict, or off (insecure)"},
+			&ucli.StringFlag{Name: "known-hosts", Usage: "known_hosts file (default ~/.ssh/known_hosts)"},
+			&ucli.StringFlag{Name: "ssh-config", Usage: "OpenSSH client config file (default ~/.ssh/config; 'none' to ignore)"},
+			&ucli.DurationFlag{Name: "timeout", Aliases: []string{"T"}, Value: 10 * time.Second, Usage: "SSH connect timeout"},
+			&ucli.DurationFlag{Name: "task-timeout", Usage: "time limit for each command on a host (0 = none)"},
+			&ucli.BoolFlag{Name: "ask-pass", Aliases: []string{"k"}, Usage: "ask for the SSH login password"},
+			&ucli.BoolFlag{Name: "ask-become-pass", Aliases: []string{"K"}, Usage: "ask for the privilege escalation password"},
+			&ucli.StringFlag{Name: "private-key", Aliases: []string{"key-file"}, Usage: "SSH private key file"},
+			&ucli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "SSH login user"},
+			&ucli.BoolFlag{Name: "become", Aliases: []string{"b"}, Usage: "run tasks with privilege escalation"},
+			&ucli.StringFlag{Name: "become-user", Usage: "user to become (default root)"},
+			&ucli.StringFlag{Name: "become-method", Usage: "sudo or su"},
+			&ucli.StringSliceFlag{Name: "roles-path", Usage: "extra directories to search for roles", EnvVars: []string{"ANSIBLE_ROLES_PATH"}},
+			&ucli.StringFlag{Name: "color", Value: "auto", Usage: "colour output: auto, always or never"},
+		},
+		Action: func(c *ucli.Context) error {
+			o := playOptions{
+				inventories: c.StringSlice("inventory"), check: c.Bool("check"), diff: c.Bool("diff"),
+				limit: c.String("limit"), tags: splitCSV(c.StringSlice("tags")), skipTags: splitCSV(c.StringSlice("skip-tags")),
+				extraVars: c.StringSlice("extra-vars"), forks: c.Int("forks"), syntaxCheck: c.Bool("syntax-check"),
+				listHosts: c.Bool("list-hosts"), listTasks: c.Bool("list-tasks"), startAtTask: c.String("start-at-task"),
+				output: c.String("output"), verbosity: c.Count("verbose"), detailedExit: c.Bool("detailed-exitcode"),
+				hostKeyPolicy: c.String("host-key-checking"), knownHosts: c.String("known-hosts"), sshConfig: c.String("ssh-config"),
+				connectTimeout: c.Duration("timeout"), commandTimeout: c.Duration("task-timeout"),
+				askPass: c.Bool("ask-pass"), askBecomePass: c.Bool("ask-become-pass"), privateKey: c.String("private-key"),
+				user: c.String("user"), become: c.Bool("become"), becomeUser: c.String("become-user"), becomeMethod: c.String("become-method"),
+				rolesPath: c.StringSlice("roles-path"), color: c.String("color"),
+			}
+			if c.NArg() == 0 {
+				return exitWith(ExitError, errors.New("play: no playbook given (usage: tend play [-i INVENTORY] PLAYBOOK...)"))
+			}
+			return runPlay(c.Context, o, c.Args().Slice(), c.App.Reader, c.App.Writer, c.App.ErrWriter)
+		},
+	}
+}
+
+func splitCSV(l []string) []string {
+	var out []string
+	for _, s := range l {
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// parseExtraVars merges -e values: k=v text, @file, or inline JSON/YAML.
+func parseExtraVars(specs []string) (map[string]any, error) {
+	out := map[string]any{}
+	for _, s := range specs {
+		var m map[string]any
+		switch {
+		case strings.HasPrefix(s, "@"):
+			var err error
+			m, err = vars.LoadFile(s[1:])
+			if err != nil {
+				return nil, fmt.Errorf("extra vars %s: %w", s, err)
+			}
+		case strings.HasPrefix(strings.TrimSpace(s), "{"):
+			n, err := vars.ParseYAML("--extra-vars", []byte(s))
+			if err != nil {
+				return nil, fmt.Errorf("extra vars %q: %w", s, err)
+			}
+			v, err := vars.Decode("--extra-vars", n)
+			if err != nil {
+				return nil, err
+			}
+			mm, ok := v.(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("extra vars %q: expected a mapping", s)
+			}
+			m = mm
+		default:
+			kv, _, err := playbook.ParseKV(s, false, nil)
+			if err != nil {
+				return nil, fmt.Errorf("extra vars %q: %w (use k=v, @file.yml or JSON)", s, err)
+			}
+			m = kv
+		}
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+func loadInventory(sources []string, stderr io.Writer) (*inventory.Inventory, error) {
+	if len(sources) == 0 {
+		if _, err := os.Stat("/etc/ansible/hosts"); err == nil {
+			sources = []string{"/etc/ansible/hosts"}
+		}
+	}
+	inv, err := inventory.Load(sources)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range inv.Warnings() {
+		fmt.Fprintf(stderr, "[WARNING]: %s\n", w)
+	}
+	return inv, nil
+}
+
+func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	extra, err := parseExtraVars(o.extraVars)
+	if err != nil {
+		return exitWith(ExitError, err)
+	}
+	reg := modules.Registry()
+	loader := playbook.NewLoader(reg, o.rolesPath)
+	var pbs []*playbook.Playbook
+	var loadErrs []error
+	for _, p := range paths {
+		pb, err := loader.LoadPlaybook(p)
+		if err != nil {
+			loadErrs = append(loadErrs, err)
+			continue
+		}
+		pbs = append(pbs, pb)
+	}
+	if len(loadErrs) > 0 {
+		return exitWith(ExitError, fmt.Errorf("playbook validation failed:\n%w", errors.Join(loadErrs...)))
+	}
+	if o.syntaxCheck {
+		for _, p := range paths {
+			fmt.Fprintf(stdout, "\nplaybook: %s\n", p)
+		}
+		return nil
+	}
+	inv, err := loadInventory(o.inventories, stderr)
+	if err != nil {
+		return exitWith(ExitError, err)
+	}
+	for _, pb := range pbs {
+		if err := inv.AddVarsDir(pb.Dir); err != nil {
+			return exitWith(ExitError, err)
+		}
+	}
+	if o.listHosts || o.listTasks {
+		return listPlays(stdout, inv, pbs, o)
+	}
+	cliVars := map[string]any{}
+	if o.user != "" {
+		cliVars["ansible_user"] = o.user
+	}
+	if o.privateKey != "" {
+		cliVars["ansible_ssh_private_key_file"] = o.privateKey
+	}
+	if o.become {
+		cliVars["ansible_become"] = true
+	}
+	if o.becomeUser != "" {
+		cliVars["ansible_become_user"] = o.becomeUser
+	}
+	if o.becomeMethod != "" {
+		cliVars["ansible_become_method"] = o.becomeMethod
+	}
+	askPass := func(prompt string) (string, error) { return readSecret(stdin, stderr, prompt) }
+	becomePass := ""
+	if o.askBecomePass {
+		becomePass, err = askPass("BECOME password: ")
+		if err != nil {
+			return exitWith(ExitError, err)
+		}
+	}
+	repOpts := report.Options{Verbosity: o.verbosity, Diff: o.diff, Err: stderr, Color: useColor(o.color, stdout)}
+	var rep report.Reporter
+	switch o.output {
+	case "human", "":
+		rep = report.NewHuman(stdout, repOpts)
+	case "json":
+		rep = report.NewJSON(stdout, repOpts)
+	case "jsonl", "json-lines":
+		rep = report.NewJSONLines(stdout, repOpts)
+	default:
+		return exitWith(ExitError, fmt.Errorf("--output %q: expected human, json or jsonl", o.output))
+	}
+	pool := ssh.NewPool(ssh.Options{
+		SSHConfigFile:    o.sshConfig,
+		KnownHostsFile:   o.knownHosts,
+		HostKeyPolicy:    o.hostKeyPolicy,
+		ConnectTimeout:   o.connectTimeout,
+		CommandTimeout:   o.commandTimeout,
+		AskPass:          askPass,
+		AskLoginPassword: o.askPass,
+		Warn:             func(msg string) { rep.Warn("", msg) },
+	})
+	defer pool.Close()
+	connector := &cliConnector{pool: pool}
+	var total executor.Summary
+	total.Stats = map[string]*report.Stats{}
+	var runErr error
+	for _, pb := range pbs {
+		sum, err := executor.Run(ctx, pb, executor.Options{
+			Inventory: inv, Registry: reg, Loader: loader, Connector: connector, Reporter: rep,
+			Templates: template.New(template.Options{BaseDir: pb.Dir}),
+			Facts:     facts.Gather,
+			Forks:     o.forks, Check: o.check, Diff: o.diff, Limit: o.limit, Tags: o.tags, SkipTags: o.skipTags,
+			StartAtTask: o.startAtTask, ExtraVars: extra, DefaultVars: cliVars, Verbosity: o.verbosity, BecomePassword: becomePass, Version: Version,
+		})
+		if sum != nil {
+			for h, st := range sum.Stats {
+				if _, ok := total.Stats[h]; !ok {
+					total.Hosts = append(total.Hosts, h)
+				}
+				total.Stats[h] = st
+			}
+			total.Interrupted = total.Interrupted || sum.Interrupted
+		}
+		if err != nil {
+			runErr = err
+			break
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if err := rep.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	return exitFor(&total, runErr, o.detailedExit)
+}
+
+// exitFor maps a run's outcome to tend's exit codes.
+func exitFor(s *executor.Summary, runErr error, detailed bool) error {
+	switch {
+	case runErr != nil:
+		return exitWith(ExitError, runErr)
+	case s.Interrupted:
+		return exitWith(ExitInterrupted, errors.New("interrupted"))
+	}
+	if detailed {
+		switch {
+		case s.Failed() || s.Unreachable():
+			return exitWith(ExitError, nil)
+		case s.Changed():
+			return exitWith(ExitFailed, nil)
+		}
+		return nil
+	}
+	switch {
+	case s.Unreachable():
+		return exitWith(ExitUnreachable, nil)
+	case s.Failed():
+		return exitWith(ExitFailed, nil)
+	}
+	return nil
+}
+
+func useColor(mode string, w io.Writer) bool {
+	switch mode {
+	case "always":
+		return true
+	case "never":
+		return false
+	}
+	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func readSecret(stdin io.Reader, stderr io.Writer, prompt string) (string, error) {
+	fmt.Fprint(stderr, prompt)
+	defer fmt.Fprintln(stderr)
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		b, err := term.ReadPassword(int(f.Fd()))
+		return string(b), err
+	}
+	var b strings.Builder
+	buf := make([]byte, 1)
+	for {
+		n, err := stdin.Read(buf)
+		if n == 1 {
+			if buf[0] == '\n' {
+				break
+			}
+			b.WriteByte(buf[0])
+		}
+		if err != nil {
+			if b.Len() == 0 {
+				return "", fmt.Errorf("reading %s: no input", strings.TrimSpace(prompt))
+			}
+			break
+		}
+	}
+	return b.String(), nil
+}
+
+// cliConnector opens connections through the SSH pool.
+type cliConnector struct {
+	pool *ssh.Pool
+}
+
+func (c *cliConnector) Get(ctx context.Context, host string, hv map[string]any) (connection.Connection, error) {
+	return c.pool.Get(ctx, host, hv)
+}
+
+func listPlays(w io.Writer, inv *inventory.Inventory, pbs []*playbook.Playbook, o playOptions) error {
+	for _, pb := range pbs {
+		fmt.Fprintf(w, "\nplaybook: %s\n", pb.Path)
+		for i, p := range pb.Plays {
+			fmt.Fprintf(w, "\n  play #%d (%s): %s\tTAGS: [%s]\n", i+1, p.Hosts, p.Name, strings.Join(p.Tags, ","))
+			if o.listHosts {
+				hosts, err := inv.Select(p.Hosts)
+				if err != nil {
+					return exitWith(ExitError, err)
+				}
+				var names []string
+				allowed := map[string]bool{}
+				if o.limit != "" {
+					lim, err := inv.Select(o.limit)
+					if err != nil {
+						return exitWith(ExitError, err)
+					}
+					for _, h := range lim {
+						allowed[h.Name] = true
+					}
+				}
+				for _, h := range hosts {
+					if o.limit == "" || allowed[h.Name] {
+						names = append(names, h.Name)
+					}
+				}
+				fmt.Fprintf(w, "    pattern: ['%s']\n    hosts (%d):\n", p.Hosts, len(names))
+				for _, n := range names {
+					fmt.Fprintf(w, "      %s\n", n)
+				}
+			}
+			if o.listTasks {
+				fmt.Fprintf(w, "    tasks:\n")
+				for _, sec := range [][]*playbook.Task{p.PreTasks, p.Roles, p.Tasks, p.PostTasks} {
+					listTasks(w, sec, p.Tags, o)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func listTasks(w io.Writer, tasks []*playbook.Task, inheritedTags []string, o playOptions) {
+	for _, t := range tasks {
+		tags := append(append([]string(nil), inheritedTags...), t.Tags...)
+		if t.IsBlock() {
+			listTasks(w, t.Block, tags, o)
+			listTasks(w, t.Rescue, tags, o)
+			listTasks(w, t.Always, tags, o)
+			continue
+		}
+		if !executor.TagsMatch(tags, o.tags, o.skipTags) {
+			continue
+		}
+		name := t.DisplayName()
+		if t.Role != nil {
+			name = t.Role.Name + " : " + name
+		}
+		uniq := map[string]bool{}
+		var tl []string
+		for _, tg := range tags {
+			if !uniq[tg] {
+				uniq[tg] = true
+				tl = append(tl, tg)
+			}
+		}
+		sort.Strings(tl)
+		fmt.Fprintf(w, "      %s\tTAGS: [%s]\n", name, strings.Join(tl, ", "))
+	}
+}
