@@ -15,9 +15,11 @@ import (
 // systemModules lists this group's modules for Registry.
 func systemModules() []module.Module {
 	return []module.Module{
-		&Apt{}, &User{}, &Group{}, &AuthorizedKey{}, &Cron{}, &Sysctl{}, &Hostname{}, &Timezone{},
-
+		&Apt{}, &AptRepository{}, &Deb822Repository{},
+		&Dnf{}, &Yum{}, &Package{},
 		&Systemd{}, &SystemdService{}, &Service{},
+		&User{}, &Group{},
+		&Mount{}, &Sysctl{}, &Cron{}, &Hostname{}, &AuthorizedKey{}, &Timezone{},
 	}
 }
 

@@ -1,0 +1,351 @@
+package modules
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/shell"
+)
+
+// Mount manages mount points and their fstab entries.
+type Mount struct{}
+
+var _ module.Module = (*Mount)(nil)
+
+// Spec implements module.Module.
+func (Mount) Spec() *module.Spec {
+	return &module.Spec{
+		Name:  "mount",
+		Short: "Manage mounts and fstab entries",
+		Description: "Adds, changes or removes an fstab entry and mounts, remounts or unmounts the file " +
+			"system, with Ansible's semantics for each state. fstab and /proc/self/mountinfo are read " +
+			"in one round trip, the new fstab is computed on the controller and written atomically. " +
+			"Any file system mount(8) handles works (nfs/nfs4 need nfs-common on the host, " +
+			"fuse.sshfs needs sshfs).\n\n" +
+			"States: `mounted` (fstab entry + mounted; remounted when the entry changed), `present` " +
+			"(fstab only), `unmounted` (unmount, fstab untouched), `absent` (remove the entry, unmount, " +
+			"remove the mount point directory), `absent_from_fstab` (remove the entry only), " +
+			"`remounted` (always remount), `ephemeral` (mount without touching fstab).",
+		Args: []module.Arg{
+			{Name: "path", Aliases: []string{"name"}, Required: true, Type: module.Path, Doc: "Mount point."},
+			{Name: "src", Type: module.String, Doc: "Device, `server:/export` or other source. Required for mounted, present and ephemeral."},
+			{Name: "fstype", Type: module.String, Doc: "File system type (ext4, nfs, nfs4, fuse.sshfs, tmpfs...). Required for mounted, present and ephemeral."},
+			{Name: "opts", Type: module.String, Doc: "Mount options; default `defaults`."},
+			{Name: "dump", Type: module.String, Default: "0", Doc: "fstab dump field."},
+			{Name: "passno", Type: module.String, Default: "0", Doc: "fstab fsck pass field."},
+			{Name: "state", Type: module.String, Required: true,
+				Choices: []string{"mounted", "present", "unmounted", "absent", "absent_from_fstab", "remounted", "ephemeral"}, Doc: "See the description."},
+			{Name: "fstab", Type: module.Path, Default: "/etc/fstab", Doc: "fstab file to manage."},
+			{Name: "boot", Type: module.Bool, Default: true, Doc: "Mount at boot; false adds `noauto` to the options."},
+			{Name: "backup", Type: module.Bool, Default: false, Doc: "Keep a timestamped copy of fstab before changing it."},
+		},
+		Check: module.CheckFull,
+		Diff:  true,
+		Examples: `- name: Shared data over NFS
+  mount:
+    path: /srv/data
+    src: nfs.example.com:/export/data
+    fstype: nfs4
+    opts: rw,hard,noatime
+    state: mounted
+`,
+	}
+}
+
+// escapeFstab is Ansible's _escape_fstab.
+func escapeFstab(v string) string {
+	return strings.NewReplacer(`\`, `\134`, " ", `\040`, "&", `\046`).Replace(v)
+}
+
+// unescapeOctal decodes \NNN escapes as used in fstab and mountinfo.
+func unescapeOctal(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// mountEntry is one mounted file system from /proc/self/mountinfo.
+type mountEntry struct {
+	Target, FSType, Source, Options string
+}
+
+// parseMountinfo reads /proc/self/mountinfo.
+func parseMountinfo(s string) map[string]mountEntry {
+	m := map[string]mountEntry{}
+	for _, line := range strings.Split(s, "\n") {
+		pre, post, ok := strings.Cut(line, " - ")
+		if !ok {
+			continue
+		}
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if len(f) < 6 || len(g) < 2 {
+			continue
+		}
+		e := mountEntry{Target: unescapeOctal(f[4]), FSType: g[0], Source: unescapeOctal(g[1]), Options: f[5]}
+		m[e.Target] = e // later (upper) mounts win
+	}
+	return m
+}
+
+// fstabArgs are the escaped values an fstab line is compared with.
+type fstabArgs struct {
+	src, name, fstype, opts, dump, passno string
+}
+
+func (a fstabArgs) line() string {
+	return strings.Join([]string{a.src, a.name, a.fstype, a.opts, a.dump, a.passno}, " ")
+}
+
+// setFstab is Ansible's set_mount: it returns the new content and
+// whether it changed. Lines are kept byte for byte unless they are the
+// entry being changed.
+func setFstab(content string, want fstabArgs) (string, bool) {
+	lines := splitKeepEmpty(content)
+	var out []string
+	exists, changed := false, false
+	for _, line := range lines {
+		t := strings.TrimSpace(line)
+		f := strings.Fields(line)
+		if t == "" || strings.HasPrefix(t, "#") || len(f) < 4 {
+			out = append(out, line)
+			continue
+		}
+		ld := fstabArgs{src: f[0], name: f[1], fstype: f[2], opts: f[3], dump: "0", passno: "0"}
+		if len(f) > 4 {
+			ld.dump = f[4]
+		}
+		if len(f) > 5 {
+			ld.passno = f[5]
+		}
+		if ld.name != want.name || (ld.name == "none" && ld.fstype == "swap" && ld.src != want.src) {
+			out = append(out, line)
+			continue
+		}
+		exists = true
+		lineChanged := false
+		for _, p := range []struct{ cur, want *string }{
+			{&ld.src, &want.src}, {&ld.fstype, &want.fstype}, {&ld.opts, &want.opts}, {&ld.dump, &want.dump}, {&ld.passno, &want.passno},
+		} {
+			if *p.cur != *p.want {
+				*p.cur = *p.want
+				lineChanged = true
+			}
+		}
+		if lineChanged {
+			changed = true
+			out = append(out, ld.line())
+		} else {
+			out = append(out, line)
+		}
+	}
+	if !exists {
+		out = append(out, want.line())
+		changed = true
+	}
+	return joinLines(out), changed
+}
+
+// unsetFstab is Ansible's unset_mount.
+func unsetFstab(content string, want fstabArgs) (string, bool) {
+	var out []string
+	changed := false
+	for _, line := range splitKeepEmpty(content) {
+		t := strings.TrimSpace(line)
+		f := strings.Fields(line)
+		if t == "" || strings.HasPrefix(t, "#") || len(f) < 4 {
+			out = append(out, line)
+			continue
+		}
+		if f[1] != want.name || (f[1] == "none" && f[2] == "swap" && want.src != "" && f[0] != want.src) {
+			out = append(out, line)
+			continue
+		}
+		changed = true
+	}
+	return joinLines(out), changed
+}
+
+// splitKeepEmpty splits content into lines without their newlines.
+func splitKeepEmpty(content string) []string {
+	if content == "" {
+		return nil
+	}
+	return strings.Split(strings.TrimSuffix(content, "\n"), "\n")
+}
+
+func joinLines(l []string) string {
+	if len(l) == 0 {
+		return ""
+	}
+	return strings.Join(l, "\n") + "\n"
+}
+
+// mountOpts returns the opts value with boot=false applied.
+func mountOpts(args module.Args) string {
+	opts := args.String("opts")
+	if opts == "" {
+		opts = "defaults"
+	}
+	if !args.Bool("boot") {
+		var l []string
+		has := false
+		for _, o := range strings.Split(opts, ",") {
+			if o == "defaults" {
+				continue
+			}
+			if o == "noauto" {
+				has = true
+			}
+			l = append(l, o)
+		}
+		if !has {
+			l = append(l, "noauto")
+		}
+		opts = strings.Join(l, ",")
+	}
+	return opts
+}
+
+// Plan implements module.Module.
+func (Mount) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
+	path := strings.TrimSuffix(args.String("path"), "/")
+	if path == "" {
+		path = "/"
+	}
+	state := args.String("state")
+	fstab := args.String("fstab")
+	if (state == "mounted" || state == "present" || state == "ephemeral") && (args.String("src") == "" || args.String("fstype") == "") {
+		return module.Unchanged(module.Failed("state=%s requires src and fstype", state)), nil
+	}
+	opts := mountOpts(args)
+	want := fstabArgs{
+		src: escapeFstab(args.String("src")), name: escapeFstab(path), fstype: escapeFstab(args.String("fstype")),
+		opts: escapeFstab(opts), dump: escapeFstab(args.String("dump")), passno: escapeFstab(args.String("passno")),
+	}
+	secs, err := runProbe(ctx, h, "mount "+path, catIfExists(fstab), "cat /proc/self/mountinfo",
+		"[ -e "+shell.Quote(path)+" ] && echo Y || echo N")
+	if err != nil {
+		return nil, err
+	}
+	content, _ := readCat(secs[0])
+	mounts := parseMountinfo(secs[1])
+	cur, mounted := mounts[path]
+	pathExists := strings.TrimSpace(secs[2]) == "Y"
+
+	result := module.Result{
+		"name": path, "src": args.String("src"), "fstype": args.String("fstype"), "opts": opts,
+		"dump": args.String("dump"), "passno": args.String("passno"), "fstab": fstab, "boot": args.Bool("boot"),
+	}
+	newContent, fstabChanged := content, false
+	var cmds []string
+	pq := shell.Quote(path)
+	tflag := ""
+	if fstab != "/etc/fstab" {
+		tflag = " -T " + shell.Quote(fstab)
+	}
+	remount := "{ mount -o remount" + tflag + " " + pq + " || { umount " + pq + " && mount" + tflag + " " + pq + "; }; }"
+	changed := false
+	switch state {
+	case "absent":
+		newContent, fstabChanged = unsetFstab(content, want)
+		if fstabChanged {
+			changed = true
+			if mounted {
+				cmds = append(cmds, "umount "+pq)
+			}
+			if pathExists {
+				cmds = append(cmds, "{ [ ! -d "+pq+" ] || rmdir "+pq+"; }")
+			}
+		}
+	case "absent_from_fstab":
+		newContent, fstabChanged = unsetFstab(content, want)
+		changed = fstabChanged
+	case "unmounted":
+		if mounted {
+			changed = true
+			cmds = append(cmds, "umount "+pq)
+		}
+	case "present":
+		newContent, fstabChanged = setFstab(content, want)
+		changed = fstabChanged
+	case "mounted":
+		newContent, fstabChanged = setFstab(content, want)
+		changed = fstabChanged
+		if !pathExists {
+			cmds = append(cmds, "mkdir -p "+pq)
+		}
+		if mounted {
+			if fstabChanged {
+				cmds = append(cmds, remount)
+			}
+		} else {
+			changed = true
+			cmds = append(cmds, "mount"+tflag+" "+pq)
+		}
+	case "remounted":
+		changed = true
+		cmds = append(cmds, remount)
+	case "ephemeral":
+		if mounted {
+			if cur.Source != args.String("src") && cur.FSType != "none" {
+				return module.Unchanged(module.Failed("Ephemeral mount point %s is already mounted with a different source (%s)", path, cur.Source)), nil
+			}
+		} else {
+			changed = true
+			cmds = append(cmds, "mkdir -p "+pq, shell.Join("mount", "-t", args.String("fstype"), "-o", opts, args.String("src"), path))
+		}
+	}
+	if !changed {
+		return module.Unchanged(result), nil
+	}
+	var diffs []module.Diff
+	if fstabChanged {
+		diffs = append(diffs, module.Diff{BeforeHeader: fstab, AfterHeader: fstab, Before: content, After: newContent})
+	}
+	return &module.Plan{Changed: true, Result: result, Diff: diffs,
+		Apply: func(ctx context.Context) (module.Result, error) {
+			out := module.Result{}
+			for k, v := range result {
+				out[k] = v
+			}
+			if fstabChanged {
+				if args.Bool("backup") && content != "" {
+					res, err := h.Run(ctx, "b="+shell.Quote(fstab)+".$$.$(date +%Y-%m-%d@%H:%M:%S)~; cp -p "+shell.Quote(fstab)+" \"$b\" && echo \"$b\"")
+					if err != nil {
+						return nil, fmt.Errorf("back up %s on %s: %w", fstab, h.Name, err)
+					}
+					out["backup_file"] = strings.TrimSpace(string(res.Stdout))
+				}
+				if err := putFile(ctx, h, fstab, newContent, 0o644, "", ""); err != nil {
+					return nil, err
+				}
+			}
+			if len(cmds) > 0 {
+				r, ok, err := runCmd(ctx, h, "Error mounting "+path, strings.Join(cmds, " && "))
+				if err != nil {
+					return nil, err
+				}
+				if !ok {
+					for k, v := range r {
+						out[k] = v
+					}
+				}
+			}
+			return out, nil
+		}}, nil
+}
