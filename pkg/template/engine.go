@@ -315,7 +315,7 @@ func parse(src string, cfg *config.Config, cs csGetter) (c *compiled, err error)
 			c, err = nil, &SyntaxError{Msg: fmt.Sprint(r), Src: src}
 		}
 	}()
-	stream := tokens.LexAll(src, cfg)
+	stream := tokens.NewStream(rewriteTestKwargs(lexAll(src, cfg)))
 	p := parser.NewParser("template", stream, cfg, nil, cs)
 	root, perr := p.Parse()
 	if perr != nil {
@@ -378,4 +378,73 @@ func lowerFirst(s string) string {
 		return s
 	}
 	return strings.ToLower(s[:1]) + s[1:]
+}
+
+// lexAll returns the tokens of src, ending with EOF or an error token.
+func lexAll(src string, cfg *config.Config) []*tokens.Token {
+	stream := tokens.LexAll(src, cfg)
+	var out []*tokens.Token
+	for tok := stream.Current(); tok != nil; tok = stream.Current() {
+		out = append(out, tok)
+		if tok.Type == tokens.EOF || tok.Type == tokens.Error {
+			break
+		}
+		stream.Next()
+	}
+	return out
+}
+
+// rewriteTestKwargs turns `x is [not] name(args, k=v)` into
+// `x | __test__('name', args, k=v[, __negate=true])`: gonja parses a test's
+// arguments as one literal and cannot take keyword arguments, filters can.
+func rewriteTestKwargs(toks []*tokens.Token) []*tokens.Token {
+	var out []*tokens.Token
+	for i := 0; i < len(toks); i++ {
+		tok := toks[i]
+		if tok.Type != tokens.Is {
+			out = append(out, tok)
+			continue
+		}
+		j := i + 1
+		negate := j < len(toks) && toks[j].Type == tokens.Not
+		if negate {
+			j++
+		}
+		if j+1 >= len(toks) || toks[j].Type != tokens.Name || toks[j+1].Type != tokens.LeftParenthesis {
+			out = append(out, tok)
+			continue
+		}
+		depth, end, hasKw := 0, -1, false
+		for k := j + 1; k < len(toks) && end < 0; k++ {
+			switch toks[k].Type {
+			case tokens.LeftParenthesis:
+				depth++
+			case tokens.RightParenthesis:
+				depth--
+				if depth == 0 {
+					end = k
+				}
+			case tokens.Assign:
+				if depth == 1 {
+					hasKw = true
+				}
+			}
+		}
+		if end < 0 || !hasKw {
+			out = append(out, tok)
+			continue
+		}
+		at := func(t tokens.Type, val string) *tokens.Token {
+			return &tokens.Token{Type: t, Val: val, Pos: tok.Pos, Line: tok.Line, Col: tok.Col}
+		}
+		out = append(out, at(tokens.Pipe, "|"), at(tokens.Name, testFilter), at(tokens.LeftParenthesis, "("),
+			at(tokens.String, toks[j].Val), at(tokens.Comma, ","))
+		out = append(out, toks[j+2:end]...)
+		if negate {
+			out = append(out, at(tokens.Comma, ","), at(tokens.Name, "__negate"), at(tokens.Assign, "="), at(tokens.Name, "true"))
+		}
+		out = append(out, toks[end])
+		i = end
+	}
+	return out
 }

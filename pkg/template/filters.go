@@ -14,7 +14,10 @@ import (
 type filterFunc func(s *state, in any, args []any, kw map[string]any) (any, error)
 
 // undefinedOK lists the filters that accept an undefined input.
-var undefinedOK = map[string]bool{"default": true, "d": true, "mandatory": true}
+var undefinedOK = map[string]bool{"default": true, "d": true, "mandatory": true, testFilter: true}
+
+// testFilter is the filter a test with keyword arguments is rewritten to.
+const testFilter = "__test__"
 
 func (s *state) applyFilterCall(f *nodes.FilterCall, v any) (any, error) {
 	args, kw, err := s.evalArgs(f.Args, f.Kwargs)
@@ -159,6 +162,15 @@ func builtinFilters() map[string]filterFunc {
 		"any":                  filterAnyAll(true),
 		"all":                  filterAnyAll(false),
 		"string_to_list":       filterList,
+	}
+	f[testFilter] = func(s *state, in any, args []any, kw map[string]any) (any, error) {
+		if len(args) == 0 {
+			return nil, fmt.Errorf("missing test name")
+		}
+		negate := toBool(kw["__negate"])
+		delete(kw, "__negate")
+		ok, err := s.applyTest(toStr(args[0]), in, args[1:], kw)
+		return ok != negate, err
 	}
 	for k, v := range regexFilters() {
 		f[k] = v
