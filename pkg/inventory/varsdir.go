@@ -166,5 +166,5 @@ func loadVarsFile(path string) (map[string]any, error) {
 		return m, nil
 	}
 	top := deref(doc.Content[0])
-	return nil, conv.errorf(top, "vars file must hold a dictionary of variables, got a %s", yamlKindName(top))
+	return nil, conv.errorf(top, "vars file must hold a dictionary of variables, got %s", yamlKindName(top))
 }

@@ -6,25 +6,25 @@ func isYAMLMapping(doc *yaml.Node) bool {
 	return doc != nil && doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 && doc.Content[0].Kind == yaml.MappingNode
 }
 
-// yamlKindName names a node's type for messages, in Ansible's terms.
+// yamlKindName names a node's type for messages, with its article.
 func yamlKindName(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.SequenceNode:
-		return "list"
+		return "a list"
 	case yaml.MappingNode:
-		return "dictionary"
+		return "a dictionary"
 	case yaml.ScalarNode:
 		switch resolveYAML11(n.Value).(type) {
 		case bool:
-			return "boolean"
+			return "a boolean"
 		case int:
-			return "integer"
+			return "an integer"
 		case float64:
-			return "float"
+			return "a float"
 		}
-		return "string"
+		return "a string"
 	}
-	return "value"
+	return "a value"
 }
 
 func isNull(n *yaml.Node) bool {
@@ -67,7 +67,7 @@ func (inv *Inventory) loadYAML(name, abs string, doc *yaml.Node) error {
 		return nil
 	}
 	if top.Kind != yaml.MappingNode {
-		return l.conv.errorf(top, "YAML inventory has invalid structure: expected a dictionary of groups, got a %s", yamlKindName(top))
+		return l.conv.errorf(top, "YAML inventory has invalid structure: expected a dictionary of groups, got %s", yamlKindName(top))
 	}
 	for i := 0; i+1 < len(top.Content); i += 2 {
 		k, v := top.Content[i], top.Content[i+1]
@@ -97,7 +97,7 @@ func (l *yamlInvLoader) group(k, v *yaml.Node, depth int) (string, error) {
 	}
 	v = deref(v)
 	if !isNull(v) && v.Kind != yaml.MappingNode {
-		l.inv.warnf("%s:%d: skipping %q: not a valid group definition (expected a dictionary, got a %s)", l.name, k.Line, name, yamlKindName(v))
+		l.inv.warnf("%s:%d: skipping %q: not a valid group definition (expected a dictionary, got %s)", l.name, k.Line, name, yamlKindName(v))
 		return "", nil
 	}
 	l.inv.addGroup(name)
@@ -116,7 +116,7 @@ func (l *yamlInvLoader) group(k, v *yaml.Node, depth int) (string, error) {
 			sv = &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{sv, {Kind: yaml.ScalarNode, Tag: "!!null", Value: "", Line: sv.Line, Column: sv.Column}}}
 		}
 		if known && !isNull(sv) && sv.Kind != yaml.MappingNode {
-			return "", l.conv.errorf(sv, "invalid %q entry for group %q: expected a dictionary, got a %s", section, name, yamlKindName(sv))
+			return "", l.conv.errorf(sv, "invalid %q entry for group %q: expected a dictionary, got %s", section, name, yamlKindName(sv))
 		}
 		if !known {
 			l.inv.warnf("%s:%d: skipping unexpected key %q in group %q: only \"vars\", \"children\" and \"hosts\" are valid", l.name, sk.Line, section, name)
@@ -189,7 +189,7 @@ func (l *yamlInvLoader) host(group string, k, v *yaml.Node) error {
 	var vars map[string]any
 	if !isNull(v) {
 		if v.Kind != yaml.MappingNode {
-			return l.conv.errorf(v, "invalid variables for host %s: expected a dictionary, got a %s", pattern, yamlKindName(v))
+			return l.conv.errorf(v, "invalid variables for host %s: expected a dictionary, got %s", pattern, yamlKindName(v))
 		}
 		if vars, err = l.conv.mapping(v, 0); err != nil {
 			return err
