@@ -108,7 +108,9 @@ type ServerOptions struct {
 	HostKeyFile string
 	// HostKeyType is the type of a generated host key; default ed25519.
 	HostKeyType string
-	// ExtraConfig is appended to sshd_config.
+	// ExtraConfig is put at the top of sshd_config, so its settings win
+	// over the defaults (sshd keeps the first value of a keyword). Match
+	// blocks are not supported.
 	ExtraConfig string
 }
 
@@ -211,7 +213,10 @@ func StartServer(t testing.TB, opts ServerOptions) *Server {
 }
 
 func (s *Server) start(opts ServerOptions) error {
-	cfg := fmt.Sprintf(`Port %d
+	// sshd keeps the first value it reads for each keyword, so the extra
+	// configuration goes first and wins over the defaults below.
+	cfg := fmt.Sprintf(`%s
+Port %d
 ListenAddress 127.0.0.1
 HostKey %s
 PidFile none
@@ -227,8 +232,7 @@ MaxSessions 10
 MaxStartups 100:30:200
 Subsystem sftp internal-sftp
 LogLevel VERBOSE
-%s
-`, s.Port, s.HostKeyFile, s.Dir, opts.ExtraConfig)
+`, opts.ExtraConfig, s.Port, s.HostKeyFile, s.Dir)
 	cfgFile := filepath.Join(s.Dir, "sshd_config")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
 		return err
