@@ -380,6 +380,12 @@ type contentChange struct {
 	// DiffHeader names the content diff; AttrHeader the attribute diff
 	// ("" for no separate attribute header).
 	DiffHeader, AttrHeader string
+	// DiffAfterHeader, when set, names the new content's side (copy shows
+	// the source there).
+	DiffAfterHeader string
+	// DiffBefore, when set, is the old content for the diff (when St
+	// holds only a checksum).
+	DiffBefore []byte
 }
 
 // contentPlan is the outcome of contentChange.plan.
@@ -425,13 +431,17 @@ func (c *contentChange) plan() (contentPlan, error) {
 		}
 		owner, group := keepOwnership(st, c.Owner, c.Group)
 		p.Write = writeOptions{Mode: mode, Owner: owner, Group: group}
-		var before []byte
+		before := c.DiffBefore
 		if st.HasContent {
 			before = st.Content
 		}
+		after := c.DiffHeader
+		if c.DiffAfterHeader != "" {
+			after = c.DiffAfterHeader
+		}
 		p.Diffs = append(p.Diffs, module.Diff{
-			BeforeHeader: c.DiffHeader, AfterHeader: c.DiffHeader,
-			Before: string(before), After: string(c.After),
+			BeforeHeader: c.DiffHeader, AfterHeader: after,
+			Before: diffText(before), After: diffText(c.After),
 		})
 		if !st.Exists && c.Mode.IsSet() && mode != base {
 			// Ansible reports the mode of a new file as an attribute change.
@@ -535,3 +545,58 @@ func fileResult(r module.Result, st *RemoteStat) module.Result {
 
 // shellDir returns the quoted parent directory of path.
 func shellDir(path string) string { return shell.Quote(filepath.Dir(path)) }
+
+// statSeparator ends each path's section in statMany's output.
+const statSeparator = "=tend-stat-end="
+
+// statMany inspects several paths in one round trip (no content).
+func statMany(ctx context.Context, h *module.Host, paths []string, o statOptions) ([]*RemoteStat, error) {
+	opts := make([]statOptions, len(paths))
+	for i := range opts {
+		opts[i] = o
+	}
+	return statEach(ctx, h, paths, opts)
+}
+
+// statEach inspects paths[i] with opts[i], all in one round trip (content
+// is never read).
+func statEach(ctx context.Context, h *module.Host, paths []string, opts []statOptions) ([]*RemoteStat, error) {
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	var b strings.Builder
+	for i, p := range paths {
+		o := opts[i]
+		o.Content = false
+		b.WriteString("( " + inspectCommand(p, o) + " ) || exit 1; printf '" + statSeparator + "\\n'; ")
+	}
+	res, err := h.Run(ctx, b.String())
+	if err != nil {
+		return nil, fmt.Errorf("stat %s: %w", strings.Join(paths, ", "), err)
+	}
+	if res.ExitCode != 0 {
+		return nil, fmt.Errorf("stat %s: %s", strings.Join(paths, ", "), strings.TrimSpace(string(res.Stderr)))
+	}
+	chunks := strings.Split(string(res.Stdout), statSeparator+"\n")
+	if len(chunks) != len(paths)+1 {
+		return nil, fmt.Errorf("stat %s: unexpected output", strings.Join(paths, ", "))
+	}
+	out := make([]*RemoteStat, len(paths))
+	for i, p := range paths {
+		st, err := parseInspect(p, []byte(chunks[i]))
+		if err != nil {
+			return nil, fmt.Errorf("stat %s: %w", p, err)
+		}
+		out[i] = st
+	}
+	return out, nil
+}
+
+// diffText returns content for a diff, or a note for binary content as
+// Ansible prints it.
+func diffText(b []byte) string {
+	if bytes.IndexByte(b, 0) >= 0 {
+		return "(binary file)\n"
+	}
+	return string(b)
+}

@@ -1,0 +1,143 @@
+package modules
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tend-dev/tend/pkg/module"
+)
+
+// Template is Ansible's template module: render a Jinja2 template on the
+// controller and put the result on the host like copy.
+type Template struct{}
+
+var _ module.Module = (*Template)(nil)
+
+var templateSpec = &module.Spec{
+	Name:  "template",
+	Short: "Template a file out to a target host",
+	Description: `Renders a Jinja2 template (src, looked up in the role's templates/ directory and the
+playbook directory) on the controller with the task's variables plus template_host,
+template_path, template_fullpath, template_uid, template_run_date and ansible_managed
+("Ansible managed" unless the ansible_managed variable says otherwise), then writes it to
+dest exactly like copy: compared by SHA-1 in one round trip, written atomically only when it
+differs. trim_blocks is on and a trailing newline is kept, as in Ansible; the Jinja2
+environment options block_start_string, variable_start_string... are accepted but only
+Ansible's defaults are supported.`,
+	Args: append(append([]module.Arg{
+		{Name: "src", Type: module.Path, Required: true, Doc: "Controller path of the Jinja2 template (relative: role templates/, then the playbook directory)."},
+		{Name: "newline_sequence", Type: module.String, Default: "\n", Choices: []string{"\n", "\r", "\r\n"}, Doc: "Line ending of the rendered file."},
+		{Name: "trim_blocks", Type: module.Bool, Default: true, Doc: "Remove the first newline after a block tag. Only the default (true) is supported."},
+		{Name: "lstrip_blocks", Type: module.Bool, Default: false, Doc: "Strip whitespace before block tags. Only the default (false) is supported."},
+		{Name: "block_start_string", Type: module.String, Default: "{%", Doc: "Only the default is supported."},
+		{Name: "block_end_string", Type: module.String, Default: "%}", Doc: "Only the default is supported."},
+		{Name: "variable_start_string", Type: module.String, Default: "{{", Doc: "Only the default is supported."},
+		{Name: "variable_end_string", Type: module.String, Default: "}}", Doc: "Only the default is supported."},
+		{Name: "comment_start_string", Type: module.String, Doc: "Only the default is supported."},
+		{Name: "comment_end_string", Type: module.String, Doc: "Only the default is supported."},
+		{Name: "output_encoding", Type: module.String, Default: "utf-8", Doc: "Only utf-8 is supported."},
+	}, writeArgs()...), FileAttrArgs()...),
+	Check: module.CheckFull,
+	Diff:  true,
+	Examples: `- name: Render the nginx site
+  template:
+    src: site.conf.j2
+    dest: /etc/nginx/sites-available/site.conf
+    owner: root
+    group: root
+    mode: '0644'
+    validate: /usr/sbin/nginx -t -c %s
+
+- name: Keep the template's own mode
+  template:
+    src: backup.sh.j2
+    dest: /usr/local/bin/backup.sh
+    mode: preserve`,
+}
+
+// Spec implements module.Module.
+func (*Template) Spec() *module.Spec { return templateSpec }
+
+// Plan implements module.Module.
+func (*Template) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
+	src := args.String("src")
+	for name, def := range map[string]string{"block_start_string": "{%", "block_end_string": "%}", "variable_start_string": "{{", "variable_end_string": "}}"} {
+		if args.Has(name) && args.String(name) != def {
+			return module.Unchanged(module.Failed("%s other than %q is not supported by tend", name, def)), nil
+		}
+	}
+	if args.Has("lstrip_blocks") && args.Bool("lstrip_blocks") || args.Has("trim_blocks") && !args.Bool("trim_blocks") {
+		return module.Unchanged(module.Failed("trim_blocks=false and lstrip_blocks=true are not supported by tend")), nil
+	}
+	if h.Files == nil || h.Templar == nil {
+		return nil, fmt.Errorf("template: no controller file finder or templar to render %q", src)
+	}
+	local, err := h.Files.Find("templates", src)
+	if err != nil {
+		return module.Unchanged(module.Failed("Could not find or access '%s': %v", src, err)), nil
+	}
+	fi, err := os.Stat(local)
+	if err != nil {
+		return module.Unchanged(module.Failed("Could not find or access '%s': %v", src, err)), nil
+	}
+	if fi.IsDir() {
+		return module.Unchanged(module.Failed("Source %s is a directory; template needs a file", local)), nil
+	}
+	raw, err := os.ReadFile(local)
+	if err != nil {
+		return module.Unchanged(module.Failed("Could not read '%s': %v", local, err)), nil
+	}
+	rendered, err := h.Templar.RenderWith(string(raw), templateVars(h, local, fi))
+	if err != nil {
+		return module.Unchanged(module.Failed("AnsibleError: template error while templating %s: %v", src, err)), nil
+	}
+	if nl := args.String("newline_sequence"); nl != "" && nl != "\n" {
+		rendered = strings.ReplaceAll(rendered, "\n", nl)
+	}
+	return planWrite(ctx, h, args, writeItem{Content: []byte(rendered), Base: templateBase(local), SrcMode: uint32(fi.Mode().Perm()), SrcHeader: local})
+}
+
+// templateBase is the file name a template gets in a destination
+// directory: its own name (Ansible keeps a .j2 suffix too).
+func templateBase(local string) string { return filepath.Base(local) }
+
+// templateVars are the extra variables Ansible's template module defines.
+func templateVars(h *module.Host, local string, fi os.FileInfo) map[string]any {
+	host, _ := os.Hostname()
+	owner := ""
+	if u, err := user.Current(); err == nil {
+		owner = u.Username
+	}
+	if st, ok := fileOwner(fi); ok {
+		if u, err := user.LookupId(strconv.Itoa(st)); err == nil {
+			owner = u.Username
+		}
+	}
+	managed := "Ansible managed"
+	if v, ok := h.Vars["ansible_managed"]; ok && v != nil {
+		managed = fmt.Sprint(v)
+	}
+	return map[string]any{
+		"template_host":     host,
+		"template_path":     local,
+		"template_fullpath": local,
+		"template_uid":      owner,
+		"template_run_date": time.Now().Format("2006-01-02 15:04:05.000000"),
+		"ansible_managed":   managed,
+	}
+}
+
+// fileOwner returns the uid owning a controller file.
+func fileOwner(fi os.FileInfo) (int, bool) {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return int(st.Uid), true
+	}
+	return 0, false
+}
