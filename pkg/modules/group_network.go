@@ -14,5 +14,6 @@ func networkModules() []module.Module {
 		Script{},
 		WaitFor{},
 		URI{},
+		GetURL{},
 	}
 }
