@@ -166,7 +166,7 @@ func fetchFromArgs(args module.Args, u string) httpFetch {
 	return httpFetch{
 		URL: u, Username: args.String("url_username"), Password: args.String("url_password"),
 		Agent: args.String("http_agent"), Headers: args.Dict("headers"),
-		Timeout: time.Duration(max(args.Int("timeout"), 1)) * time.Second,
+		Timeout:  time.Duration(max(args.Int("timeout"), 1)) * time.Second,
 		Insecure: !args.Bool("validate_certs"), NoProxy: !args.Bool("use_proxy"),
 	}
 }
