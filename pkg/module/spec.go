@@ -203,6 +203,7 @@ func (s *Spec) Validate(raw map[string]any, static bool) (Args, error) {
 		cv, err := Coerce(a.Type, a.Elements, v)
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("argument %q: %v", a.Name, err))
+			out[a.Name] = v // given, though invalid: not "missing" too
 			continue
 		}
 		if len(a.Choices) > 0 && !(static && IsTemplated(v)) {
@@ -212,6 +213,7 @@ func (s *Spec) Validate(raw map[string]any, static bool) (Args, error) {
 			}
 			if !contains(a.Choices, cs) {
 				errs = append(errs, fmt.Sprintf("argument %q: value %q is not one of %s", a.Name, cs, strings.Join(a.Choices, ", ")))
+				out[a.Name] = v // given, though invalid: not "missing" too
 				continue
 			}
 		}

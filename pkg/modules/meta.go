@@ -27,9 +27,9 @@ func (*Meta) Spec() *module.Spec {
 			"gathered facts; clear_host_errors lets failed hosts continue; refresh_inventory and reset_connection are " +
 			"accepted and do nothing.",
 		Args: []module.Arg{
-			{Name: "_raw_params", Type: module.String, Required: true, Choices: MetaActions, Doc: "The action."},
+			{Name: "action", Aliases: []string{"_raw_params"}, Type: module.String, Required: true, Choices: MetaActions, Doc: "The action (given as free-form text)."},
 		},
-		FreeForm:   "_raw_params",
+		FreeForm:   "action",
 		Controller: true,
 		Examples:   `- meta: flush_handlers`,
 	}
@@ -37,5 +37,5 @@ func (*Meta) Spec() *module.Spec {
 
 // Plan implements module.Module.
 func (*Meta) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.Plan, error) {
-	return nil, fmt.Errorf("meta %s must be handled by the executor", a.String("_raw_params"))
+	return nil, fmt.Errorf("meta %s must be handled by the executor", a.String("action"))
 }

@@ -45,7 +45,7 @@ func ParseYAML(file string, src []byte) (*yaml.Node, error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
-		return nil, yamlError(file, err)
+		return nil, yamlError(file, src, err)
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, nil
@@ -55,13 +55,41 @@ func ParseYAML(file string, src []byte) (*yaml.Node, error) {
 
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-func yamlError(file string, err error) error {
+func yamlError(file string, src []byte, err error) error {
 	msg := err.Error()
 	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		return &PosError{File: file, Line: line, Msg: "YAML syntax error: " + m[2]}
+		text := "YAML syntax error: " + m[2]
+		// The YAML parser reports where the enclosing block starts; the
+		// first line at which the document stops parsing is what to fix.
+		if bad := firstBadLine(src, line); bad > line {
+			text += fmt.Sprintf(" (in the block starting at line %d; check the indentation of line %d)", line, bad)
+			line = bad
+		}
+		return &PosError{File: file, Line: line, Msg: text}
 	}
 	return &PosError{File: file, Msg: "YAML syntax error: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// firstBadLine returns the first line n >= from such that the document's
+// first n lines no longer parse, or 0.
+func firstBadLine(src []byte, from int) int {
+	lines := bytes.SplitAfter(src, []byte("\n"))
+	if len(lines) > 5000 {
+		return 0
+	}
+	var prefix []byte
+	for i, l := range lines {
+		prefix = append(prefix, l...)
+		if i+1 < from {
+			continue
+		}
+		var n yaml.Node
+		if yaml.Unmarshal(prefix, &n) != nil {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // Decode converts a YAML node to a plain Go value with YAML 1.1 scalar
