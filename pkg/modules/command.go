@@ -92,9 +92,18 @@ func (m *Command) Plan(ctx context.Context, h *module.Host, a module.Args) (*mod
 	if err != nil {
 		return module.Unchanged(module.Failed("%v", err)), nil
 	}
-	display := a.String("cmd")
-	if display == "" {
-		display = strings.Join(a.List("argv"), " ")
+	// Ansible reports command's cmd as its argument list, shell's as text.
+	var display any = a.String("cmd")
+	if !m.useShell {
+		words := a.List("argv")
+		if !a.Has("argv") {
+			words, _ = SplitShellWords(a.String("cmd"))
+		}
+		list := make([]any, len(words))
+		for i, w := range words {
+			list[i] = w
+		}
+		display = list
 	}
 	if creates, removes := a.String("creates"), a.String("removes"); creates != "" || removes != "" {
 		var test string
@@ -126,7 +135,7 @@ func (m *Command) Plan(ctx context.Context, h *module.Host, a module.Args) (*mod
 	return &module.Plan{Changed: true, Unpredictable: true, Result: module.Result{"cmd": display}, Apply: m.apply(h, a, line, display)}, nil
 }
 
-func (m *Command) apply(h *module.Host, a module.Args, line, display string) func(context.Context) (module.Result, error) {
+func (m *Command) apply(h *module.Host, a module.Args, line string, display any) func(context.Context) (module.Result, error) {
 	return func(ctx context.Context) (module.Result, error) {
 		c := connection.Command{Cmd: line, Dir: a.String("chdir")}
 		if a.Has("stdin") {

@@ -233,7 +233,8 @@ func (l *Loader) loadPlay(file string, pn *yaml.Node) *Play {
 	p.PreTasks = l.taskList(ctx, pre, nil, false)
 	p.Tasks = l.taskList(ctx, tasks, nil, false)
 	p.PostTasks = l.taskList(ctx, post, nil, false)
-	p.Handlers = append(l.taskList(ctx, handlers, nil, true), p.Handlers...)
+	// Role handlers come first, then the play's, as Ansible orders them.
+	p.Handlers = append(p.Handlers, l.taskList(ctx, handlers, nil, true)...)
 	return p
 }
 
