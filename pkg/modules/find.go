@@ -1,0 +1,265 @@
+package modules
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/shell"
+)
+
+// Find is Ansible's find module: list files matching criteria. The host
+// runs one GNU find listing; filtering happens on the controller.
+type Find struct{}
+
+var _ module.Module = (*Find)(nil)
+
+var findSpec = &module.Spec{
+	Name:  "find",
+	Short: "Return a list of files based on specific criteria",
+	Description: `Lists the entries below paths (one level, or all with recurse/depth) and keeps those
+matching every criterion: patterns/excludes on the base name (shell globs, or Python-style
+regular expressions matched at the start with use_regex), file_type, age, size, hidden and
+contains (a regular expression searched in regular files' content with grep -E on the host,
+one extra round trip). Returns files (stat-like dictionaries), matched and examined.`,
+	Args: []module.Arg{
+		{Name: "paths", Aliases: []string{"name", "path"}, Type: module.List, Elements: module.String, Required: true, Doc: "Directories to search."},
+		{Name: "patterns", Aliases: []string{"pattern"}, Type: module.List, Elements: module.String, Doc: "Base-name globs (or regexps with use_regex); any may match. Default: everything."},
+		{Name: "excludes", Aliases: []string{"exclude"}, Type: module.List, Elements: module.String, Doc: "Base-name globs (or regexps) to leave out."},
+		{Name: "contains", Type: module.String, Doc: "Regular expression (POSIX extended) the content of regular files must contain."},
+		{Name: "file_type", Type: module.String, Default: "file", Choices: []string{"any", "directory", "file", "link"}, Doc: "Type of entries to return."},
+		{Name: "recurse", Type: module.Bool, Default: false, Doc: "Descend into subdirectories."},
+		{Name: "depth", Type: module.Int, Doc: "Maximum depth with recurse (1: only the paths' direct entries)."},
+		{Name: "age", Type: module.String, Doc: "Older than (positive) or younger than (negative) this age: a number with s, m, h, d or w (seconds by default)."},
+		{Name: "age_stamp", Type: module.String, Default: "mtime", Choices: []string{"atime", "ctime", "mtime"}, Doc: "Which time age compares."},
+		{Name: "size", Type: module.String, Doc: "At least (positive) or at most (negative) this size: a number with b, k, m, g or t."},
+		{Name: "hidden", Type: module.Bool, Default: false, Doc: "Include entries whose name starts with a dot."},
+		{Name: "use_regex", Type: module.Bool, Default: false, Doc: "patterns and excludes are regular expressions instead of globs."},
+		{Name: "follow", Type: module.Bool, Default: false, Doc: "Follow symbolic links."},
+		{Name: "get_checksum", Type: module.Bool, Default: false, Doc: "Not supported yet; accepted when false."},
+	},
+	Check: module.CheckFull,
+	Examples: `- name: Old log files
+  find:
+    paths: /var/log/app
+    patterns: "*.log,*.gz"
+    age: 2w
+    recurse: true
+  register: old
+
+- name: Remove them
+  file:
+    path: "{{ item.path }}"
+    state: absent
+  loop: "{{ old.files }}"`,
+}
+
+// Spec implements module.Module.
+func (*Find) Spec() *module.Spec { return findSpec }
+
+// findFormat prints one entry per NUL-terminated record.
+const findFormat = `%y\t%m\t%U\t%G\t%u\t%g\t%s\t%T@\t%A@\t%C@\t%i\t%n\t%l\t%p\0`
+
+// parseUnit parses "2d", "-10k" with the given unit table.
+func parseUnit(s string, units map[byte]float64) (float64, error) {
+	s = strings.TrimSpace(strings.ToLower(s))
+	if s == "" {
+		return 0, fmt.Errorf("empty value")
+	}
+	mult := 1.0
+	if m, ok := units[s[len(s)-1]]; ok {
+		mult = m
+		s = s[:len(s)-1]
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a number with a unit", s)
+	}
+	return n * mult, nil
+}
+
+// nameMatcher compiles patterns as globs or Python-style regexps.
+func nameMatcher(pats []string, useRegex bool) (func(string) bool, error) {
+	var res []*regexp.Regexp
+	for _, p := range pats {
+		if useRegex {
+			re, err := compilePyRegexp("pattern", "^(?:"+p+")")
+			if err != nil {
+				return nil, err
+			}
+			res = append(res, re)
+		} else if _, err := path.Match(p, ""); err != nil {
+			return nil, fmt.Errorf("bad glob %q: %w", p, err)
+		}
+	}
+	return func(name string) bool {
+		for i, p := range pats {
+			if useRegex {
+				if res[i].MatchString(name) {
+					return true
+				}
+			} else if ok, _ := path.Match(p, name); ok {
+				return true
+			}
+		}
+		return false
+	}, nil
+}
+
+// Plan implements module.Module.
+func (*Find) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
+	if args.Bool("get_checksum") {
+		return module.Unchanged(module.Failed("get_checksum=true is not supported by tend yet")), nil
+	}
+	var pats, excl []string
+	for _, p := range args.List("patterns") {
+		pats = append(pats, splitPatterns(p, args.Bool("use_regex"))...)
+	}
+	for _, p := range args.List("excludes") {
+		excl = append(excl, splitPatterns(p, args.Bool("use_regex"))...)
+	}
+	include, err := nameMatcher(pats, args.Bool("use_regex"))
+	if err != nil {
+		return module.Unchanged(module.Failed("%v", err)), nil
+	}
+	exclude, err := nameMatcher(excl, args.Bool("use_regex"))
+	if err != nil {
+		return module.Unchanged(module.Failed("%v", err)), nil
+	}
+	var age, size float64
+	if a := args.String("age"); a != "" {
+		if age, err = parseUnit(a, map[byte]float64{'s': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800}); err != nil {
+			return module.Unchanged(module.Failed("failed to process age: %v", err)), nil
+		}
+	}
+	if s := args.String("size"); s != "" {
+		if size, err = parseUnit(s, map[byte]float64{'b': 1, 'k': 1024, 'm': 1 << 20, 'g': 1 << 30, 't': 1 << 40}); err != nil {
+			return module.Unchanged(module.Failed("failed to process size: %v", err)), nil
+		}
+	}
+	depth := 1
+	if args.Bool("recurse") {
+		depth = args.Int("depth")
+	}
+	var b strings.Builder
+	b.WriteString("date +%s; ")
+	for _, p := range args.List("paths") {
+		b.WriteString("find ")
+		if args.Bool("follow") {
+			b.WriteString("-L ")
+		}
+		b.WriteString(remoteWord(p) + " -mindepth 1 ")
+		if depth > 0 {
+			b.WriteString("-maxdepth " + strconv.Itoa(depth) + " ")
+		}
+		b.WriteString("-printf " + shell.Quote(findFormat) + " 2>/dev/null; ")
+	}
+	b.WriteString("true")
+	res, err := h.Run(ctx, b.String())
+	if err != nil {
+		return nil, fmt.Errorf("find in %s: %w", strings.Join(args.List("paths"), ", "), err)
+	}
+	nowLine, records, _ := strings.Cut(string(res.Stdout), "\n")
+	now, _ := strconv.ParseFloat(strings.TrimSpace(nowLine), 64)
+	ft := args.String("file_type")
+	examined := 0
+	var files []any
+	var regular []string
+	for _, rec := range strings.Split(records, "\x00") {
+		f := strings.Split(rec, "\t")
+		if len(f) < 14 {
+			continue
+		}
+		examined++
+		p := strings.Join(f[13:], "\t")
+		name := path.Base(p)
+		typ := map[string]string{"f": "file", "d": "directory", "l": "link"}[f[0]]
+		if !args.Bool("hidden") && strings.HasPrefix(name, ".") {
+			continue
+		}
+		if ft != "any" && typ != ft {
+			continue
+		}
+		if len(pats) > 0 && !include(name) || len(excl) > 0 && exclude(name) {
+			continue
+		}
+		num := func(i int) float64 { v, _ := strconv.ParseFloat(f[i], 64); return v }
+		stamp := map[string]float64{"mtime": num(7), "atime": num(8), "ctime": num(9)}[args.String("age_stamp")]
+		if age > 0 && now-stamp < age || age < 0 && now-stamp > -age {
+			continue
+		}
+		if size > 0 && num(6) < size || size < 0 && num(6) > -size {
+			continue
+		}
+		mode, _ := strconv.ParseUint(f[1], 8, 32)
+		uid, _ := strconv.Atoi(f[2])
+		gid, _ := strconv.Atoi(f[3])
+		entry := map[string]any{
+			"path": p, "mode": fmt.Sprintf("%04o", mode), "isdir": typ == "directory", "isreg": typ == "file", "islnk": typ == "link",
+			"uid": uid, "gid": gid, "pw_name": f[4], "gr_name": f[5], "size": int64(num(6)),
+			"mtime": num(7), "atime": num(8), "ctime": num(9), "inode": uint64(num(10)), "nlink": int(num(11)),
+			"roth": mode&0o4 != 0, "woth": mode&0o2 != 0, "xoth": mode&0o1 != 0,
+			"rgrp": mode&0o40 != 0, "wgrp": mode&0o20 != 0, "xgrp": mode&0o10 != 0,
+			"rusr": mode&0o400 != 0, "wusr": mode&0o200 != 0, "xusr": mode&0o100 != 0,
+			"isuid": mode&0o4000 != 0, "isgid": mode&0o2000 != 0,
+		}
+		if typ == "link" {
+			entry["lnk_target"] = f[12]
+		}
+		files = append(files, entry)
+		if typ == "file" {
+			regular = append(regular, p)
+		}
+	}
+	if c := args.String("contains"); c != "" {
+		keep := map[string]bool{}
+		if len(regular) > 0 {
+			res, err := h.Run(ctx, "grep -l -E -- "+shell.Quote(c)+" "+shellJoin(regular)+" 2>/dev/null; true")
+			if err != nil {
+				return nil, fmt.Errorf("find contains %q: %w", c, err)
+			}
+			for _, l := range strings.Split(string(res.Stdout), "\n") {
+				keep[l] = true
+			}
+		}
+		var kept []any
+		for _, e := range files {
+			m := e.(map[string]any)
+			if m["isreg"] == true && keep[m["path"].(string)] {
+				kept = append(kept, e)
+			}
+		}
+		files = kept
+	}
+	if files == nil {
+		files = []any{}
+	}
+	return module.Unchanged(module.Result{"files": files, "matched": len(files), "examined": examined, "msg": "All paths examined", "skipped_paths": map[string]any{}}), nil
+}
+
+// splitPatterns splits a comma-separated pattern string as Ansible does
+// for globs (regexps may contain commas and are kept whole).
+func splitPatterns(p string, useRegex bool) []string {
+	if useRegex {
+		return []string{p}
+	}
+	var out []string
+	for _, s := range strings.Split(p, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func shellJoin(paths []string) string {
+	q := make([]string, len(paths))
+	for i, p := range paths {
+		q[i] = shell.Quote(p)
+	}
+	return strings.Join(q, " ")
+}

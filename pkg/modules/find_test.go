@@ -1,0 +1,107 @@
+package modules
+
+import (
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/tend-dev/tend/pkg/connection"
+)
+
+func TestFindModule(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir+"/a.log", "error here\n", 0o644)
+	write(t, dir+"/b.log", "fine\n", 0o600)
+	write(t, dir+"/c.txt", "error\n", 0o644)
+	write(t, dir+"/.hidden.log", "error\n", 0o644)
+	write(t, dir+"/sub/d.log", "error big "+string(make([]byte, 2048)), 0o644)
+	old := time.Now().Add(-72 * time.Hour)
+	os.Chtimes(dir+"/b.log", old, old)
+	h := testHost(dir, connection.Local{})
+	names := func(r map[string]any) []string {
+		var out []string
+		for _, f := range r["files"].([]any) {
+			out = append(out, filepath.Base(f.(map[string]any)["path"].(string)))
+		}
+		sort.Strings(out)
+		return out
+	}
+	tests := []struct {
+		name string
+		args map[string]any
+		want string
+	}{
+		{"glob, one level", map[string]any{"paths": dir, "patterns": "*.log"}, "[a.log b.log]"},
+		{"recurse", map[string]any{"paths": dir, "patterns": "*.log", "recurse": true}, "[a.log b.log d.log]"},
+		{"hidden", map[string]any{"paths": dir, "patterns": "*.log", "hidden": true}, "[.hidden.log a.log b.log]"},
+		{"excludes", map[string]any{"paths": dir, "excludes": "a.*"}, "[b.log c.txt]"},
+		{"regex", map[string]any{"paths": dir, "patterns": `^[ab]\.log$`, "use_regex": true}, "[a.log b.log]"},
+		{"contains", map[string]any{"paths": dir, "contains": "^error", "recurse": true}, "[a.log c.txt d.log]"},
+		{"age older than 2d", map[string]any{"paths": dir, "age": "2d"}, "[b.log]"},
+		{"age younger than 1d", map[string]any{"paths": dir, "age": "-1d"}, "[a.log c.txt]"},
+		{"size at least 1k", map[string]any{"paths": dir, "size": "1k", "recurse": true}, "[d.log]"},
+		{"directories", map[string]any{"paths": dir, "file_type": "directory"}, "[sub]"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, _ := runModule(t, h, "find", tc.args, false)
+			if got := names(res); fmtList(got) != tc.want {
+				t.Errorf("found %v, want %s", got, tc.want)
+			}
+			if res["changed"] != false || res["examined"].(int) == 0 {
+				t.Errorf("result %v", res)
+			}
+		})
+	}
+}
+
+func fmtList(l []string) string {
+	s := "["
+	for i, x := range l {
+		if i > 0 {
+			s += " "
+		}
+		s += x
+	}
+	return s + "]"
+}
+
+func TestSlurpFetchTempfile(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir+"/host/etc/app.conf", "secret=1\n", 0o600)
+	h := testHost(dir, connection.Local{})
+
+	res, _ := runModule(t, h, "slurp", map[string]any{"src": dir + "/host/etc/app.conf"}, false)
+	if b, _ := base64.StdEncoding.DecodeString(res["content"].(string)); string(b) != "secret=1\n" || res["encoding"] != "base64" {
+		t.Errorf("slurp = %v", res)
+	}
+
+	args := map[string]any{"src": dir + "/host/etc/app.conf", "dest": dir + "/fetched"}
+	res, _ = runModule(t, h, "fetch", args, true)
+	if res["changed"] != true {
+		t.Errorf("fetch check mode = %v", res)
+	}
+	if _, err := os.Stat(dir + "/fetched"); !os.IsNotExist(err) {
+		t.Fatal("check mode fetched something")
+	}
+	res, _ = runModule(t, h, "fetch", args, false)
+	local := filepath.Join(dir, "fetched", "localhost", dir, "host/etc/app.conf")
+	if res["changed"] != true || res["dest"] != local {
+		t.Errorf("fetch = %v", res)
+	}
+	wantFile(t, local, "secret=1\n", 0)
+	if res, _ = runModule(t, h, "fetch", args, false); res["changed"] != false {
+		t.Errorf("second fetch = %v", res)
+	}
+	res, _ = runModule(t, h, "fetch", map[string]any{"src": dir + "/host/etc/app.conf", "dest": dir + "/flat/", "flat": true}, false)
+	wantFile(t, dir+"/flat/app.conf", "secret=1\n", 0)
+
+	res, _ = runModule(t, h, "tempfile", map[string]any{"path": dir, "state": "directory", "suffix": "build"}, false)
+	p, _ := res["path"].(string)
+	if fi, err := os.Stat(p); err != nil || !fi.IsDir() || filepath.Dir(p) != dir || filepath.Ext(p) != "" && p[len(p)-5:] != "build" {
+		t.Errorf("tempfile = %v (%v)", res, err)
+	}
+}
