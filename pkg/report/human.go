@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -218,8 +219,10 @@ func (h *human) renderResult(e *emission, r HostResult) {
 		h.display(e, fmt.Sprintf("fatal: [%s]: UNREACHABLE! => %s", label, h.dump(r, res)), colorUnreachable)
 		return
 	case Skipped:
+		// Ansible prints a skipped loop's aggregate ("All items
+		// skipped") too, without its items.
 		if isLoopAggregate(r) {
-			return
+			delete(res, "results")
 		}
 		var msg string
 		if r.IsItem {
@@ -339,7 +342,9 @@ func (h *human) dump(r HostResult, res map[string]any) string {
 		indent = 4
 	}
 	out, _ := deepCopy(res).(map[string]any)
-	if isDebug(r.Task) && !r.NoLog {
+	if isDebug(r.Task) {
+		// Censored debug results too: Ansible cleans them the same way,
+		// which drops their "changed".
 		cleanDebug(out)
 	}
 	stripInternal(out, false)
@@ -427,6 +432,9 @@ func toInt(v any) (int, bool) {
 		return int(x), true
 	case float64:
 		return int(x), true
+	case json.Number:
+		n, err := x.Int64()
+		return int(n), err == nil
 	}
 	return 0, false
 }

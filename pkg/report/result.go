@@ -125,9 +125,11 @@ func moduleIs(t Task, names ...string) bool {
 func isDebug(t Task) bool { return moduleIs(t, "debug") }
 
 // isLoopAggregate reports whether r is a loop's per-host summary, which
-// Ansible does not print (its items were).
+// Ansible does not print when ok or failed (its items were). A no_log
+// aggregate is censored, loses its "results", and is printed like any
+// result, as in Ansible.
 func isLoopAggregate(r HostResult) bool {
-	if r.IsItem || !r.Task.Loop {
+	if r.IsItem || !r.Task.Loop || r.NoLog {
 		return false
 	}
 	_, ok := r.Result["results"]
