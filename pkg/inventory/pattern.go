@@ -21,9 +21,9 @@ import (
 // parts are applied first (union, in order of first appearance), then every
 // '&', then every '!'. Hosts come out in inventory order within each part.
 //
-// Names that match nothing add nothing (Ansible only warns). Errors are
-// returned only for malformed patterns: an invalid regular expression, a
-// subscript beyond the matched hosts, an unreadable @file.
+// Names that match nothing add nothing (Ansible only warns), nor does a
+// subscript beyond the matched hosts. Errors are returned only for an
+// invalid regular expression or glob and for an unreadable @file.
 func (inv *Inventory) Select(pattern string) ([]*Host, error) {
 	parts, err := expandAtFiles(splitHostPattern(pattern))
 	if err != nil {
@@ -92,9 +92,8 @@ func splitHostPattern(pattern string) []string {
 	var parts []string
 	if strings.Contains(pattern, ",") {
 		parts = strings.Split(pattern, ",")
-	} else if _, _, _, ok := parseAddress(strings.TrimSpace(pattern), true); ok || strings.HasPrefix(strings.TrimSpace(pattern), "@") {
-		// A host (maybe with :port or ranges), or a file name that may
-		// contain colons.
+	} else if _, _, _, ok := parseAddress(strings.TrimSpace(pattern), true); ok {
+		// A host, maybe with :port or ranges.
 		parts = []string{pattern}
 	} else {
 		parts = colonSplitRE.FindAllString(pattern, -1)
@@ -173,7 +172,8 @@ func (inv *Inventory) matchOne(pattern string) ([]*Host, error) {
 			idx += len(hosts)
 		}
 		if idx < 0 || idx >= len(hosts) {
-			return nil, fmt.Errorf("no hosts matched the subscripted pattern %q", pattern)
+			// ansible 2.14 selects nothing here rather than failing.
+			return []*Host{}, nil
 		}
 		return hosts[idx : idx+1], nil
 	case hasRange:
