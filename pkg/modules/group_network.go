@@ -15,5 +15,6 @@ func networkModules() []module.Module {
 		WaitFor{},
 		URI{},
 		GetURL{},
+		Unarchive{},
 	}
 }
