@@ -1,0 +1,140 @@
+package modules
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseGetentPasswd(t *testing.T) {
+	pw, ok, err := parseGetentPasswd("app:x:1500:1500:App User,,,:/srv/app:/bin/bash\n")
+	want := passwdEntry{Name: "app", UID: 1500, GID: 1500, Comment: "App User,,,", Home: "/srv/app", Shell: "/bin/bash"}
+	if err != nil || !ok || pw != want {
+		t.Errorf("got %+v %v %v", pw, ok, err)
+	}
+	if _, ok, err := parseGetentPasswd(""); ok || err != nil {
+		t.Error("empty line should be 'no such user'")
+	}
+	if _, _, err := parseGetentPasswd("broken:x:1"); err == nil {
+		t.Error("malformed line accepted")
+	}
+}
+
+// userFixture is userProbe output for an existing user.
+var userFixture = []string{
+	"app:x:1500:1500:App:/srv/app:/bin/sh\n",
+	"$6$salt$hash:19000\n",
+	"app adm users\n",
+	"Y\n",
+	"app:x:1500:\n",
+	"adm\tadm:x:4:syslog,app\nusers\tusers:x:100:app\nsudo\tsudo:x:27:\nmissing\t\n1500\tapp:x:1500:\n",
+}
+
+func TestParseUserProbe(t *testing.T) {
+	s, err := parseUserProbe(userFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.exists || s.hash != "$6$salt$hash" || s.expireDays != 19000 || !s.homeExists {
+		t.Errorf("state = %+v", s)
+	}
+	if d := cmp.Diff([]string{"adm", "users"}, s.groups); d != "" {
+		t.Errorf("groups (-want +got):\n%s", d)
+	}
+	if _, ok := s.resolved["missing"]; ok {
+		t.Error("a missing group resolved")
+	}
+	if s.resolved["1500"].Name != "app" {
+		t.Errorf("gid lookup: %+v", s.resolved["1500"])
+	}
+}
+
+func TestDecideUser(t *testing.T) {
+	s, _ := parseUserProbe(userFixture)
+	absent := userState{expireDays: -1, resolved: s.resolved}
+	tests := []struct {
+		name  string
+		raw   map[string]any
+		st    userState
+		cmds  []string
+		fail  string
+		check func(t *testing.T, p userPlan)
+	}{
+		{name: "converged", raw: map[string]any{"name": "app", "uid": 1500, "group": "1500", "groups": []any{"adm", "users"}, "shell": "/bin/sh", "password": "$6$salt$hash"}, st: s},
+		{name: "append present", raw: map[string]any{"name": "app", "groups": "adm", "append": true}, st: s},
+		{name: "append missing", raw: map[string]any{"name": "app", "groups": []any{"adm", "sudo"}, "append": true}, st: s,
+			cmds: []string{"usermod -a -G adm,sudo app"}},
+		{name: "exact groups", raw: map[string]any{"name": "app", "groups": []any{"sudo"}}, st: s,
+			cmds: []string{"usermod -G sudo app"}},
+		{name: "remove all groups", raw: map[string]any{"name": "app", "groups": ""}, st: s,
+			cmds: []string{"usermod -G '' app"}},
+		{name: "modify several", raw: map[string]any{"name": "app", "uid": 1600, "shell": "/bin/bash", "comment": "The App", "home": "/home/app", "move_home": true}, st: s,
+			cmds: []string{"usermod -u 1600 -c 'The App' -d /home/app -m -s /bin/bash app"}},
+		{name: "password always", raw: map[string]any{"name": "app", "password": "$6$new$x"}, st: s,
+			cmds: []string{"usermod -p '$6$new$x' app"}},
+		{name: "password on_create", raw: map[string]any{"name": "app", "password": "$6$new$x", "update_password": "on_create"}, st: s},
+		{name: "lock", raw: map[string]any{"name": "app", "password_lock": true}, st: s, cmds: []string{"usermod -L app"}},
+		{name: "expires", raw: map[string]any{"name": "app", "expires": 1700000000}, st: s, cmds: []string{"usermod -e 2023-11-14 app"}},
+		{name: "expires same day", raw: map[string]any{"name": "app", "expires": 19000*86400 + 100}, st: s},
+		{name: "missing group", raw: map[string]any{"name": "app", "groups": []any{"missing"}}, st: s, fail: "Group missing does not exist"},
+		{name: "create", raw: map[string]any{"name": "new", "uid": 2000, "group": "users", "groups": []any{"adm"}, "shell": "/bin/bash", "system": true, "password": "$6$p"}, st: absent,
+			cmds: []string{"useradd -u 2000 -g 100 -G adm -s /bin/bash -p '$6$p' -r -m new"}},
+		{name: "create no home", raw: map[string]any{"name": "new", "create_home": false}, st: absent, cmds: []string{"useradd -M new"}},
+		{name: "remove", raw: map[string]any{"name": "app", "state": "absent", "remove": true, "force": true}, st: s, cmds: []string{"userdel -r -f app"}},
+		{name: "remove absent", raw: map[string]any{"name": "new", "state": "absent"}, st: absent},
+		{name: "home missing is created", raw: map[string]any{"name": "app"}, st: func() userState { x := s; x.homeExists = false; return x }(),
+			check: func(t *testing.T, p userPlan) {
+				if len(p.cmds) != 1 || !strings.Contains(p.cmds[0], "cp -a /etc/skel/. /srv/app") || !strings.Contains(p.cmds[0], "chown -R 1500:1500 /srv/app") {
+					t.Errorf("cmds = %q", p.cmds)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args, err := User{}.Spec().Validate(tt.raw, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := decideUser(args, tt.st)
+			if p.fail != tt.fail {
+				t.Fatalf("fail = %q, want %q", p.fail, tt.fail)
+			}
+			if tt.check != nil {
+				tt.check(t, p)
+				return
+			}
+			if d := cmp.Diff(tt.cmds, p.cmds); d != "" {
+				t.Errorf("cmds (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestGroupCommand(t *testing.T) {
+	cur := groupEntry{Name: "app", GID: 1500}
+	tests := []struct {
+		raw    map[string]any
+		exists bool
+		want   string
+	}{
+		{map[string]any{"name": "app"}, true, ""},
+		{map[string]any{"name": "app", "gid": 1500}, true, ""},
+		{map[string]any{"name": "app", "gid": 1600, "non_unique": true}, true, "groupmod -g 1600 -o app"},
+		{map[string]any{"name": "app", "gid": 1600, "system": true}, false, "groupadd -g 1600 -r app"},
+		{map[string]any{"name": "app", "state": "absent"}, true, "groupdel app"},
+		{map[string]any{"name": "app", "state": "absent"}, false, ""},
+	}
+	for _, tt := range tests {
+		args, err := Group{}.Spec().Validate(tt.raw, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := groupCommand(args, cur, tt.exists); got != tt.want {
+			t.Errorf("%v exists=%v: got %q want %q", tt.raw, tt.exists, got, tt.want)
+		}
+	}
+	if g, ok, err := parseGetentGroup("adm:x:4:syslog,app"); err != nil || !ok || g.GID != 4 || len(g.Members) != 2 {
+		t.Errorf("parseGetentGroup = %+v %v %v", g, ok, err)
+	}
+}
