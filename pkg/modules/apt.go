@@ -293,7 +293,7 @@ func aptDiff(d aptDecision) []module.Diff {
 
 // aptLockErrors are apt-get/dpkg messages meaning another process holds
 // the lock.
-const aptLockPattern = "Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock|dpkg was interrupted|is locked by another process"
+const aptLockPattern = "Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock|is locked by another process"
 
 // aptLockWrap runs cmd, retrying for up to timeout seconds while it fails
 // because another apt/dpkg process holds a lock. stdout and stderr of the
@@ -301,7 +301,7 @@ const aptLockPattern = "Could not get lock|Unable to acquire the dpkg frontend l
 func aptLockWrap(cmd string, timeout int) string {
 	return "export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a; " +
 		"_t=$(mktemp -d) || exit 1; _end=$(( $(date +%s) + " + strconv.Itoa(timeout) + " )); " +
-		"while :; do " + cmd + " >\"$_t/o\" 2>\"$_t/e\"; _rc=$?; " +
+		"while :; do ( " + cmd + " ) >\"$_t/o\" 2>\"$_t/e\"; _rc=$?; " +
 		"if [ $_rc -ne 0 ] && grep -Eq " + shell.Quote(aptLockPattern) + " \"$_t/e\" && [ $(date +%s) -lt $_end ]; then sleep 1; continue; fi; break; done; " +
 		"cat \"$_t/o\"; cat \"$_t/e\" >&2; rm -rf \"$_t\"; exit $_rc"
 }
