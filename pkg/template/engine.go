@@ -36,6 +36,9 @@ type Engine struct {
 	shared  *shared
 	filters map[string]filterFunc
 	tests   map[string]testFunc
+	// noCommands refuses lookups that run commands (pipe, lines); set by
+	// the fuzz test so random input never reaches a shell.
+	noCommands bool
 }
 
 type shared struct {

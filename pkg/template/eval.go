@@ -15,6 +15,9 @@ import (
 // maxDepth bounds nested lazy rendering and macro calls.
 const maxDepth = 64
 
+// maxRepeat bounds 'x' * n and [x] * n so a template cannot exhaust memory.
+const maxRepeat = 1 << 24
+
 var (
 	errBreak    = errors.New("break outside of a loop")
 	errContinue = errors.New("continue outside of a loop")
@@ -1090,11 +1093,17 @@ func arith(op string, left, right any) (any, error) {
 		}
 		if l, ok := left.(string); ok {
 			if r, ok := right.(int); ok {
+				if r > 0 && len(l)*r > maxRepeat {
+					return nil, fmt.Errorf("repeated string too long")
+				}
 				return strings.Repeat(l, max(r, 0)), nil
 			}
 		}
 		if l, ok := left.([]any); ok {
 			if r, ok := right.(int); ok {
+				if r > 0 && len(l)*r > maxRepeat {
+					return nil, fmt.Errorf("repeated list too long")
+				}
 				var out []any
 				for i := 0; i < r; i++ {
 					out = append(out, l...)
@@ -1170,7 +1179,7 @@ func arith(op string, left, right any) (any, error) {
 		}
 		return m, nil
 	case "**":
-		if isInt && ri >= 0 {
+		if isInt && ri >= 0 && ri <= 62 {
 			out := 1
 			for i := 0; i < ri; i++ {
 				out *= li
@@ -1213,6 +1222,9 @@ func pyFormat(format string, arg any) (any, error) {
 			return nil, fmt.Errorf("not enough arguments for format string")
 		}
 		flags := format[i+1 : j]
+		if len(flags) > 6 {
+			return nil, fmt.Errorf("format width too large")
+		}
 		a := args[ai]
 		ai++
 		switch verb {
@@ -1479,8 +1491,11 @@ func callMethod(base any, name string, args []any, kw map[string]any) (any, erro
 			return true, nil
 		case "zfill":
 			w := toInt(firstArg(args), 0, 10)
-			for len(b) < w {
-				b = "0" + b
+			if w > maxRepeat {
+				return nil, fmt.Errorf("zfill width too large")
+			}
+			if len(b) < w {
+				b = strings.Repeat("0", w-len(b)) + b
 			}
 			return b, nil
 		}

@@ -721,7 +721,11 @@ func filterItems(_ *state, in any, _ []any, _ map[string]any) (any, error) {
 
 func filterIndent(_ *state, in any, args []any, kw map[string]any) (any, error) {
 	width := arg(args, kw, 0, "width", 4)
-	pad := strings.Repeat(" ", toInt(width, 4, 10))
+	w := toInt(width, 4, 10)
+	if w > 1<<16 {
+		return nil, fmt.Errorf("indent width too large")
+	}
+	pad := strings.Repeat(" ", max(w, 0))
 	if ws, ok := width.(string); ok {
 		pad = ws
 	}
@@ -743,6 +747,9 @@ func filterIndent(_ *state, in any, args []any, kw map[string]any) (any, error) 
 func filterCenter(_ *state, in any, args []any, kw map[string]any) (any, error) {
 	str := toStr(in)
 	width := toInt(arg(args, kw, 0, "width", 80), 80, 10)
+	if width > maxRepeat {
+		return nil, fmt.Errorf("center width too large")
+	}
 	n := len([]rune(str))
 	if n >= width {
 		return str, nil

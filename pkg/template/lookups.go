@@ -13,7 +13,8 @@ import (
 	"strings"
 )
 
-// resolvePath makes p absolute against BaseDir.
+// resolvePath makes p absolute against BaseDir (Ansible reports absolute
+// controller paths).
 func (e *Engine) resolvePath(p string) string {
 	if p == "" || filepath.IsAbs(p) {
 		return p
@@ -23,7 +24,11 @@ func (e *Engine) resolvePath(p string) string {
 			return home + p[1:]
 		}
 	}
-	return filepath.Join(e.opts.BaseDir, p)
+	joined := filepath.Join(e.opts.BaseDir, p)
+	if abs, err := filepath.Abs(joined); err == nil {
+		return abs
+	}
+	return joined
 }
 
 // findFile looks p up the way Ansible's lookups do: in each search dir (and
@@ -44,7 +49,7 @@ func (e *Engine) findFile(p, subdir string) (string, error) {
 	candidates = append(candidates, filepath.Join(base, subdir, p), filepath.Join(base, p))
 	for _, c := range candidates {
 		if fi, err := os.Stat(c); err == nil && !fi.IsDir() {
-			return c, nil
+			return filepath.Abs(c)
 		}
 	}
 	return "", fmt.Errorf("could not find or access %q (searched %s)", p, strings.Join(candidates, ", "))
@@ -118,6 +123,9 @@ func flattenTerms(terms []any) []any {
 }
 
 func (s *state) runLookup(name string, terms []any, kw map[string]any) ([]any, error) {
+	if s.e.noCommands && (name == "pipe" || name == "lines") {
+		return nil, fmt.Errorf("lookup %s is disabled", name)
+	}
 	switch name {
 	case "file":
 		out := []any{}
@@ -281,6 +289,9 @@ func (s *state) runLookup(name string, terms []any, kw map[string]any) ([]any, e
 				found := false
 				for _, m := range matches {
 					if fi, err := os.Stat(m); err == nil && fi.Mode().IsRegular() {
+						if abs, err := filepath.Abs(m); err == nil {
+							m = abs
+						}
 						out = append(out, m)
 						found = true
 					}
