@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -106,6 +107,10 @@ func Up(ctx context.Context, opts Options, hosts ...HostSpec) (*Bed, error) {
 	log := opts.Log
 	if log == nil {
 		log = io.Discard
+	}
+
+	if err := raiseInotifyLimit(len(hosts), log); err != nil {
+		return nil, fmt.Errorf("bed %s: %w", opts.Name, err)
 	}
 
 	// Images first: a build takes a minute and needs no network objects.
@@ -484,5 +489,37 @@ func CheckPrerequisites() error {
 	if len(missing) > 0 {
 		return fmt.Errorf("testbed needs Debian packages: apt-get install -y %s", strings.Join(missing, " "))
 	}
+	return nil
+}
+
+// inotifyInstancesPerHost is a generous count of the inotify instances a
+// booted host holds (systemd, journald, logind, dbus, sshd...).
+const inotifyInstancesPerHost = 40
+
+// raiseInotifyLimit makes room for n more hosts' inotify instances. The
+// hosts' processes run as root like everything else on the machine, so
+// they share root's limit (128 by default: about 8 hosts); systemd in a
+// host fails to boot without one. The limit is only ever raised.
+func raiseInotifyLimit(n int, log io.Writer) error {
+	const path = "/proc/sys/fs/inotify/max_user_instances"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("inotify limit: %w", err)
+	}
+	cur, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		return fmt.Errorf("inotify limit: %s: %w", path, err)
+	}
+	want := 8192
+	if need := 1024 + n*inotifyInstancesPerHost; need > want {
+		want = need
+	}
+	if cur >= want {
+		return nil
+	}
+	if err := os.WriteFile(path, []byte(strconv.Itoa(want)), 0o644); err != nil {
+		return fmt.Errorf("inotify limit: raise %s from %d to %d: %w", path, cur, want, err)
+	}
+	fmt.Fprintf(log, "testbed: raised fs.inotify.max_user_instances from %d to %d (hosts share root's inotify limit)\n", cur, want)
 	return nil
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/tend-dev/tend/pkg/facts"
 	"gopkg.in/yaml.v3"
 )
 
@@ -149,6 +151,24 @@ func TestBed(t *testing.T) {
 			if _, ok := inv.All.Children[h.Role].Hosts[h.Name]; !ok {
 				t.Errorf("YAML inventory: %s not in group %s", h.Name, h.Role)
 			}
+		}
+	})
+
+	t.Run("facts over openssh", func(t *testing.T) {
+		out, err := b.SSH(ctx, "node1", facts.Script(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := facts.Parse([]byte(out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		def, _ := f["default_ipv4"].(map[string]any)
+		got := []any{f["hostname"], f["distribution"], f["distribution_major_version"], f["os_family"], f["pkg_mgr"],
+			f["service_mgr"], def["address"], def["gateway"], f["virtualization_type"]}
+		want := []any{"node1", "Debian", "12", "Debian", "apt", "systemd", b.Host("node1").Addr, b.Gateway, "systemd-nspawn"}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("facts of node1 (-want +got):\n%s", d)
 		}
 	})
 

@@ -117,9 +117,9 @@ func TestParseGolden(t *testing.T) {
 // fixture, independently of the golden files.
 func TestParseDistributions(t *testing.T) {
 	tests := []struct {
-		fixture                                        string
+		fixture                                       string
 		dist, version, major, release, family, pkgMgr string
-		svc, addr, iface, gw                           string
+		svc, addr, iface, gw                          string
 	}{
 		{"debian12-testbed", "Debian", "12.15", "12", "bookworm", "Debian", "apt", "systemd", "10.231.247.10", "eth0", "10.231.247.1"},
 		{"ubuntu2204", "Ubuntu", "22.04", "22", "jammy", "Debian", "apt", "systemd", "10.0.2.15", "enp0s3", "10.0.2.2"},

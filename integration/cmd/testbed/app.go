@@ -210,7 +210,11 @@ func parseHosts(args []string, python bool) ([]testbed.HostSpec, error) {
 	}
 	var specs []testbed.HostSpec
 	for _, a := range args {
-		name, role, _ := strings.Cut(a, ":")
+		// The role follows the last colon outside a [A:B] range.
+		name, role := a, ""
+		if i := strings.LastIndexByte(a, ':'); i > strings.LastIndexByte(a, ']') {
+			name, role = a[:i], a[i+1:]
+		}
 		if m := hostRange.FindStringSubmatch(name); m != nil {
 			from, _ := strconv.Atoi(m[2])
 			to, _ := strconv.Atoi(m[3])
