@@ -372,7 +372,8 @@ func filterRound(_ *state, in any, args []any, kw map[string]any) (any, error) {
 	case "floor":
 		f = math.Floor(f*p) / p
 	default:
-		f = math.Round(f*p) / p
+		// Python's round() rounds half to even: round(2.5) == 2.0.
+		f = math.RoundToEven(f*p) / p
 	}
 	return f, nil
 }

@@ -29,7 +29,7 @@ func TestFiltersCoercion(t *testing.T) {
 		{"dict global", "{{ dict(a=1) }}", map[string]any{"a": 1}},
 		{"abs", "{{ -3 | abs }}", 3},
 		{"round", "{{ 2.567 | round(2) }}", 2.57},
-		{"round default", "{{ 2.5 | round }}", 3.0},
+		{"round half to even", "{{ 2.5 | round }} {{ 3.5 | round }}", "2.0 4.0"},
 		{"round floor", "{{ 2.7 | round(0, 'floor') }}", 2.0},
 		{"round int result", "{{ 2.7 | round | int }}", 3},
 		{"type_debug", "{{ l | type_debug }} {{ m | type_debug }} {{ b | type_debug }} {{ a | type_debug }} {{ t | type_debug }}", "list dict str int bool"},
@@ -68,7 +68,7 @@ func TestFiltersStrings(t *testing.T) {
 		{"quote single quote", "{{ \"it's\" | quote }}", `'it'"'"'s'`},
 		{"quote empty", "{{ '' | quote }}", "''"},
 		{"urlencode string", "{{ 'a b/c&d' | urlencode }}", "a%20b/c%26d"},
-		{"urlencode dict", "{{ {'a': 'x y', 'b': 1} | urlencode }}", "a=x%20y&b=1"},
+		{"urlencode dict", "{{ {'a': 'x y', 'b': 1} | urlencode }}", "a=x+y&b=1"},
 		{"urlsplit hostname", "{{ 'https://user:pw@Example.com:8080/p?q=1#f' | urlsplit('hostname') }}", "example.com"},
 		{"urlsplit port", "{{ 'https://example.com:8080/p' | urlsplit('port') }}", 8080},
 		{"urlsplit all", "{{ 'https://example.com/p?q=1' | urlsplit }}", map[string]any{

@@ -455,6 +455,12 @@ func pyURLQuote(s, safe string) string {
 	return b.String()
 }
 
+// pyQuotePlus encodes a query-string component (spaces become '+'), as
+// Jinja2's urlencode does for dicts.
+func pyQuotePlus(s string) string {
+	return strings.ReplaceAll(pyURLQuote(s, " "), " ", "+")
+}
+
 func encodingFilters() map[string]filterFunc {
 	return map[string]filterFunc{
 		"to_json": func(_ *state, in any, args []any, kw map[string]any) (any, error) {
@@ -554,7 +560,7 @@ func encodingFilters() map[string]filterFunc {
 			case map[string]any:
 				parts := []string{}
 				for _, k := range sortedKeys(x) {
-					parts = append(parts, pyURLQuote(k, "")+"="+pyURLQuote(toStr(x[k]), ""))
+					parts = append(parts, pyQuotePlus(k)+"="+pyQuotePlus(toStr(x[k])))
 				}
 				return strings.Join(parts, "&"), nil
 			case []any:
@@ -564,7 +570,7 @@ func encodingFilters() map[string]filterFunc {
 					if !ok || len(pair) != 2 {
 						return nil, fmt.Errorf("urlencode: expected key/value pairs")
 					}
-					parts = append(parts, pyURLQuote(toStr(pair[0]), "")+"="+pyURLQuote(toStr(pair[1]), ""))
+					parts = append(parts, pyQuotePlus(toStr(pair[0]))+"="+pyQuotePlus(toStr(pair[1])))
 				}
 				return strings.Join(parts, "&"), nil
 			}
