@@ -68,6 +68,10 @@ type groupInfo struct {
 	priority int
 }
 
+// maxHosts bounds the inventory size so a few lines of ranges cannot
+// exhaust memory; real inventories are far smaller.
+const maxHosts = 1000000
+
 // localhostNames are the names Ansible treats as the implicit localhost.
 var localhostNames = []string{"localhost", "127.0.0.1", "::1"}
 
@@ -120,6 +124,9 @@ func (inv *Inventory) addHost(name, group string, port int, hasPort bool, src st
 	}
 	h, ok := inv.hostIdx[name]
 	if !ok {
+		if len(inv.hosts) >= maxHosts {
+			return fmt.Errorf("more than %d hosts: refusing to grow the inventory further", maxHosts)
+		}
 		h = &Host{Name: name, Vars: map[string]any{}}
 		inv.hostIdx[name] = h
 		inv.hosts = append(inv.hosts, h)

@@ -136,6 +136,9 @@ var subscriptRE = regexp.MustCompile(`^(.+)\[(?:(-?[0-9]+)|([0-9]+)([:-])([0-9]*
 
 // matchOne resolves one pattern part without its &/! prefix.
 func (inv *Inventory) matchOne(pattern string) ([]*Host, error) {
+	if pattern == "" {
+		return []*Host{}, nil // a bare "&" or "!"
+	}
 	expr := pattern
 	var idx, start, end int
 	var hasIdx, hasRange bool

@@ -92,8 +92,11 @@ func (l *yamlInvLoader) group(k, v *yaml.Node, depth int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if depth > 500 {
-		return "", l.conv.errorf(k, "groups nested too deeply")
+	// Aliases can make a small file describe a huge tree; share the
+	// converter's node budget.
+	l.conv.nodes++
+	if depth > 500 || l.conv.nodes > maxYAMLNodes {
+		return "", l.conv.errorf(k, "groups nested too deeply or too many groups (aliases expand to more than %d nodes)", maxYAMLNodes)
 	}
 	v = deref(v)
 	if !isNull(v) && v.Kind != yaml.MappingNode {
@@ -194,6 +197,10 @@ func (l *yamlInvLoader) host(group string, k, v *yaml.Node) error {
 		if vars, err = l.conv.mapping(v, 0); err != nil {
 			return err
 		}
+	}
+	l.conv.nodes += len(hosts)
+	if l.conv.nodes > maxYAMLNodes {
+		return l.conv.errorf(k, "too many hosts (aliases or ranges expand to more than %d nodes)", maxYAMLNodes)
 	}
 	for _, h := range hosts {
 		if err := l.inv.addHost(h, group, port, hasPort, l.abs); err != nil {
