@@ -213,4 +213,3 @@ func (l *yamlInvLoader) host(group string, k, v *yaml.Node) error {
 	}
 	return nil
 }
-
