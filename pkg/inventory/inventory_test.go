@@ -254,3 +254,26 @@ func TestDirectorySource(t *testing.T) {
 		t.Errorf("HostVars(w3) = %v", v)
 	}
 }
+
+func TestFormatDetection(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// No extension: YAML when it is a YAML mapping, INI otherwise.
+	inv := mustLoad(t, write("yamlhosts", "web:\n  hosts:\n    w1:\n      a: yes\n"), write("inihosts", "h1 a=yes\n"))
+	w1, _ := inv.Host("w1")
+	h1, _ := inv.Host("h1")
+	if w1.Vars["a"] != true || h1.Vars["a"] != "yes" {
+		t.Errorf("w1.Vars = %v (YAML 1.1 yes is true), h1.Vars = %v (INI yes is a string)", w1.Vars, h1.Vars)
+	}
+	// A broken YAML file without extension reports the YAML error.
+	_, err := Load([]string{write("broken", "all:\n  hosts:\n    a: [\n")})
+	if err == nil || !strings.Contains(err.Error(), "invalid YAML") {
+		t.Errorf("Load(broken YAML) error = %v, want the YAML error", err)
+	}
+}
