@@ -317,6 +317,21 @@ func (Mount) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 	if fstabChanged {
 		diffs = append(diffs, module.Diff{BeforeHeader: fstab, AfterHeader: fstab, Before: content, After: newContent})
 	}
+	if len(cmds) > 0 {
+		// The mount table is part of what changes: show it too.
+		before := path + ": not mounted\n"
+		if mounted {
+			before = fmt.Sprintf("%s: %s on %s (%s)\n", path, cur.FSType, cur.Source, cur.Options)
+		}
+		after := fmt.Sprintf("%s: %s on %s (%s)\n", path, args.String("fstype"), args.String("src"), opts)
+		switch state {
+		case "unmounted", "absent":
+			after = path + ": not mounted\n"
+		case "remounted":
+			after = before
+		}
+		diffs = append(diffs, module.Diff{BeforeHeader: "mount table", AfterHeader: "mount table", Before: before, After: after})
+	}
 	return &module.Plan{Changed: true, Result: result, Diff: diffs,
 		Apply: func(ctx context.Context) (module.Result, error) {
 			out := module.Result{}
