@@ -126,28 +126,23 @@ func putFile(ctx context.Context, h *module.Host, path, content string, mode fs.
 	return nil
 }
 
-// parseOctalMode reads a mode argument given as "0644", "644" or a YAML
-// integer (which, like Ansible, is taken as the octal digits it shows when
-// it is below 01000 as a decimal, e.g. 644 means 0644).
+// parseOctalMode reads a mode argument with ParseMode (fileattrs.go), so
+// it follows Ansible exactly (a YAML integer 644 is decimal, i.e. 01204;
+// "0644" and "644" are octal); a symbolic mode is resolved against def.
+// nil gives def.
 func parseOctalMode(v any, def fs.FileMode) (fs.FileMode, error) {
-	switch x := v.(type) {
-	case nil:
-		return def, nil
-	case int:
-		s := strconv.Itoa(x)
-		if m, err := strconv.ParseUint(s, 8, 32); err == nil {
-			return fs.FileMode(m), nil
-		}
-		return 0, fmt.Errorf("mode %d is not an octal number", x)
-	case string:
-		s := strings.TrimPrefix(strings.TrimSpace(x), "0o")
-		m, err := strconv.ParseUint(s, 8, 32)
-		if err != nil || m > 0o7777 {
-			return 0, fmt.Errorf("mode %q is not an octal mode like 0644", x)
-		}
-		return fs.FileMode(m), nil
+	m, err := ParseMode(v)
+	if err != nil {
+		return 0, err
 	}
-	return 0, fmt.Errorf("mode %v is not an octal mode like 0644", v)
+	if !m.IsSet() {
+		return def, nil
+	}
+	bits, err := m.Apply(uint32(def.Perm()), false, 0o022)
+	if err != nil {
+		return 0, err
+	}
+	return fs.FileMode(bits), nil
 }
 
 // factVar returns a fact from h.Vars under its ansible_ name or inside

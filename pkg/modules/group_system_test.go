@@ -67,8 +67,8 @@ func TestParseOctalMode(t *testing.T) {
 		want uint32
 		err  bool
 	}{
-		{nil, 0o644, false}, {"0600", 0o600, false}, {"755", 0o755, false}, {644, 0o644, false},
-		{"0o640", 0o640, false}, {"u+x", 0, true}, {"99", 0, true},
+		{nil, 0o644, false}, {"0600", 0o600, false}, {"755", 0o755, false}, {644, 0o1204, false},
+		{"0o640", 0o640, false}, {"u+x", 0o744, false}, {"99", 0, true}, {"0o17777", 0, true},
 	}
 	for _, tt := range tests {
 		got, err := parseOctalMode(tt.in, 0o644)

@@ -86,20 +86,18 @@ func sysvProbe(name, pattern string) string {
 	q := shell.Quote(name)
 	var run string
 	if pattern != "" {
-		// The grep pattern is a fixed string; the [x] trick is not needed
-		// since grep reads ps output from a pipe, but exclude grep itself.
+		// A fixed-string match on every command line, minus the grep
+		// itself.
 		run = "ps -A -o args= 2>/dev/null | grep -F -- " + shell.Quote(pattern) + " | grep -v -F 'grep -F' >/dev/null"
 	} else {
 		run = "service " + q + " status >/dev/null 2>&1"
 	}
-	enabled := "ls /etc/rc[2345].d/S??" + shellGlobSafe(name) + " >/dev/null 2>&1 || " +
+	// The glob stays outside the quotes, the name inside.
+	enabled := "ls /etc/rc[2345].d/S??" + q + " >/dev/null 2>&1 || " +
 		"{ command -v chkconfig >/dev/null 2>&1 && chkconfig " + q + " 2>/dev/null | grep -q ':on'; }"
 	return "if " + run + "; then echo running=1; else echo running=0; fi; " +
 		"if " + enabled + "; then echo enabled=1; else echo enabled=0; fi"
 }
-
-// shellGlobSafe quotes a name for use right after an unquoted glob.
-func shellGlobSafe(s string) string { return shell.Quote(s) }
 
 // sysvCommands returns the commands that bring a SysV service to the
 // requested state, given whether it runs and is enabled.
