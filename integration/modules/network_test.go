@@ -132,7 +132,9 @@ func TestNetworkModules(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"status": "ok", "from": %q}`, r.RemoteAddr)
 	})
-	mux.HandleFunc("/old", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/health", http.StatusMovedPermanently) })
+	mux.HandleFunc("/old", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/health", http.StatusMovedPermanently)
+	})
 	// Listen on the bridge: testbed hosts reach the controller there.
 	ln, err := net.Listen("tcp", net.JoinHostPort(bed.Gateway, "0"))
 	if err != nil {
