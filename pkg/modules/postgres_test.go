@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/tend-dev/tend/pkg/connection"
+	"github.com/tend-dev/tend/pkg/module"
 )
 
 var nastyStrings = []string{
@@ -245,6 +248,26 @@ func TestPostgresLocal(t *testing.T) {
 	netRun(t, h, PostgresqlUser{}, user, false)
 	if r, _ := netRun(t, h, PostgresqlUser{}, user, false); r["changed"] != false {
 		t.Fatalf("after password change: %v", r)
+	}
+
+	// A login that cannot read pg_authid (not superuser): roles are read
+	// from pg_roles and a given password is always set, as in Ansible.
+	admin := map[string]any{"name": "tend_admin_t", "password": "adm'pw", "role_attr_flags": "CREATEROLE,LOGIN"}
+	netRun(t, h, PostgresqlUser{}, admin, false)
+	t.Cleanup(func() {
+		netRun(t, h, PostgresqlUser{}, map[string]any{"name": "tend_managed_t", "state": "absent"}, false)
+		netRun(t, h, PostgresqlUser{}, map[string]any{"name": "tend_admin_t", "state": "absent"}, false)
+	})
+	tcp := &module.Host{Name: "localhost", Conn: connection.Local{}}
+	managed := map[string]any{"name": "tend_managed_t", "password": "x", "login_host": "127.0.0.1", "login_user": "tend_admin_t", "login_password": "adm'pw"}
+	for i := 0; i < 2; i++ {
+		if r, _ := netRun(t, tcp, PostgresqlUser{}, managed, false); r["changed"] != true || netFailed(r) {
+			t.Fatalf("run %d as non-superuser: %v", i, r)
+		}
+	}
+	delete(managed, "password")
+	if r, _ := netRun(t, tcp, PostgresqlUser{}, managed, false); r["changed"] != false || netFailed(r) {
+		t.Fatalf("non-superuser without password: %v", r)
 	}
 
 	dbArgs := map[string]any{"name": db, "owner": role, "encoding": "UTF8", "template": "template0", "conn_limit": "10"}

@@ -110,11 +110,16 @@ type pgRoleInfo struct {
 	Comment      *string         `json:"comment"`
 	// MissingPrivs are the database privileges of priv the role lacks.
 	MissingPrivs []string `json:"missing_privs"`
+	// PasswordUnknown is set when pg_authid could not be read (a login
+	// that is not superuser, managed services): a given password is then
+	// always set again, as Ansible does.
+	PasswordUnknown bool `json:"-"`
 }
 
 // pgRoleInfoSQL builds the one query describing role name; expires, when
-// set, is compared by the server, and privs are checked on db.
-func pgRoleInfoSQL(name, expires, db string, privs []string) (string, error) {
+// set, is compared by the server, and privs are checked on db. Without
+// authid it reads pg_roles, readable by every role, which hides passwords.
+func pgRoleInfoSQL(name, expires, db string, privs []string, authid bool) (string, error) {
 	var q sqlQuoter
 	flags := make([]string, 0, len(pgRoleFlags))
 	for f, col := range pgRoleFlags {
@@ -136,6 +141,10 @@ func pgRoleInfoSQL(name, expires, db string, privs []string) (string, error) {
  'expires_equal', ` + expEq + `, 'comment', shobj_description(a.oid, 'pg_authid'),
  'missing_privs', ` + missing + `)
  FROM pg_authid a WHERE rolname = ` + q.lit(name) + `), '{"exists": false}'::json)`
+	if !authid {
+		sql = strings.Replace(sql, "'password', rolpassword", "'password', NULL::text", 1)
+		sql = strings.Replace(sql, "FROM pg_authid a", "FROM pg_roles a", 1)
+	}
 	return sql, q.err
 }
 
@@ -311,7 +320,7 @@ func pgUserStatements(args module.Args, cur pgRoleInfo, flags map[string]bool) (
 			s = " " + strings.Join(set, " ")
 			shown = s
 		}
-		if hasPassword && !passwordMatches(name, password, cur.Password) {
+		if hasPassword && (cur.PasswordUnknown || !passwordMatches(name, password, cur.Password)) {
 			a, b := pwClause()
 			s, shown = s+a, shown+b
 			changes = append(changes, "password changed")
@@ -372,12 +381,19 @@ func (PostgresqlUser) Plan(ctx context.Context, h *module.Host, args module.Args
 	}
 	c := newPgConn(args)
 	db := args.String("db")
-	sql, err := pgRoleInfoSQL(name, args.String("expires"), db, privs)
+	sql, err := pgRoleInfoSQL(name, args.String("expires"), db, privs, true)
 	if err != nil {
 		return module.Unchanged(module.Failed("%v", err)), nil
 	}
 	var cur pgRoleInfo
-	if err := psqlJSON(ctx, h, c, db, sql, &cur); err != nil {
+	err = psqlJSON(ctx, h, c, db, sql, &cur)
+	var pe *pgError
+	if err != nil && asPgError(err, &pe) && strings.Contains(pe.Msg, "permission denied for table pg_authid") {
+		sql, _ = pgRoleInfoSQL(name, args.String("expires"), db, privs, false)
+		err = psqlJSON(ctx, h, c, db, sql, &cur)
+		cur.PasswordUnknown = true
+	}
+	if err != nil {
 		return pgFailure(err, base)
 	}
 	p, err := pgUserStatements(args, cur, flags)
