@@ -107,7 +107,9 @@ func (e *sysEnv) converge(t *testing.T, mod string, args map[string]any, state s
 	if after := e.sh(t, state); after == before {
 		t.Errorf("%s: state unchanged after the first run:\n%s", mod, after)
 	}
+	start := time.Now()
 	r2, _ := e.run(t, mod, args, false)
+	t.Logf("%s: converged run took %v", mod, time.Since(start).Round(time.Millisecond))
 	if r2["changed"] != false || r2["failed"] == true {
 		t.Fatalf("%s second run: %v", mod, r2)
 	}
