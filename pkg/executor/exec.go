@@ -30,7 +30,7 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 		if !ok {
 			return &outcome{status: report.Failed, result: module.Failed("include_tasks: cannot find task file %q (task at %s)", file, t.Pos)}
 		}
-		return &outcome{status: report.OK, result: module.Result{"changed": false, "include": path}, include: &includeReq{file: path, vars: t.Vars}}
+		return &outcome{status: report.OK, result: module.Result{"changed": false, "include": path}, includes: []*includeReq{{file: path, vars: t.Vars}}}
 	case "include_role":
 		args, err := p.r.opts.Templates.RenderValue(map[string]any(t.Args), vars)
 		if err != nil {
@@ -38,20 +38,24 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 		}
 		am, _ := args.(map[string]any)
 		name, _ := am["name"].(string)
-		return &outcome{status: report.OK, result: module.Result{"changed": false, "include_role": name}, include: &includeReq{role: name, args: am, vars: t.Vars}}
+		return &outcome{status: report.OK, result: module.Result{"changed": false, "include_role": name}, includes: []*includeReq{{role: name, args: am, vars: t.Vars}}}
 	}
 
 	mod, ok := p.r.opts.Registry.Lookup(t.Action)
 	if !ok {
 		return &outcome{status: report.Failed, result: module.Failed("unknown module %q", t.Action)}
 	}
+	// attempts is Ansible's: retries+1 when retries is set, 3 when not.
 	retries, delay := 0, 5*time.Second
 	if len(t.Until) > 0 {
 		retries = 3
 		if t.Retries != nil {
 			v, err := p.r.opts.Templates.RenderValue(t.Retries, vars)
 			if n, ok := module.ToInt(v); err == nil && ok {
-				retries = n
+				retries = n + 1
+				if n <= 0 {
+					retries = 1
+				}
 			}
 		}
 		if t.Delay != nil {
@@ -88,7 +92,8 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 			}
 			break
 		}
-		p.r.opts.Reporter.Warn(h.name, fmt.Sprintf("FAILED - RETRYING: [%s]: %s (%d retries left).", h.name, rt.Name, retries-attempt-1))
+		o.result["retries"] = retries
+		p.r.opts.Reporter.HostResult(report.HostResult{Host: h.name, Task: rt, Status: report.Retrying, Result: o.result, Retries: attempt + 1})
 		select {
 		case <-ctx.Done():
 			return o
@@ -110,7 +115,7 @@ func (p *playRun) allTrue(conds []any, vars map[string]any) (bool, error) {
 	for _, c := range conds {
 		ok, err := p.r.opts.Templates.Truthy(c, vars)
 		if err != nil {
-			return false, fmt.Errorf("evaluating %q: %w", fmt.Sprint(c), err)
+			return false, &condError{cond: c, err: err}
 		}
 		if !ok {
 			return false, nil
@@ -163,7 +168,7 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Mo
 	}
 	rendered, err := p.r.opts.Templates.RenderValue(rawArgs, vars)
 	if err != nil {
-		return p.templateFailure(t, "the task includes an option with an undefined variable or a template error", err)
+		return p.templateFailure(t, "args", err)
 	}
 	argMap, _ := rendered.(map[string]any)
 	for k, v := range argMap {

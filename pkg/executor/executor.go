@@ -12,6 +12,7 @@ import (
 	"math/rand"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tend-dev/tend/pkg/connection"
@@ -115,6 +116,7 @@ type runner struct {
 	hostsMu    sync.Mutex
 	hosts      map[string]*hostState
 	startSeen  bool
+	taskSeq    atomic.Uint64
 	startMu    sync.Mutex
 }
 

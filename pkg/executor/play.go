@@ -48,8 +48,8 @@ func (r *runner) runPlay(ctx context.Context, play *playbook.Play) error {
 	if err != nil {
 		return err
 	}
-	r.opts.Reporter.PlayStart(playName(play), names, r.opts.Check)
 	if len(names) == 0 {
+		r.opts.Reporter.PlayStart(playName(play), names, r.opts.Check)
 		r.opts.Reporter.Warn("", fmt.Sprintf("no hosts matched %q; skipping play %q", pattern, playName(play)))
 		return nil
 	}
@@ -95,6 +95,8 @@ func (r *runner) runPlay(ctx context.Context, play *playbook.Play) error {
 			p.batchList = append(p.batchList, n)
 		}
 		p.endBatch = false
+		// Ansible prints the play banner again for every serial batch.
+		r.opts.Reporter.PlayStart(playName(play), b, r.opts.Check)
 		p.runBatch(ctx)
 		// A batch in which every host failed ends the play, as in Ansible.
 		if len(p.activeHosts(p.batch)) == 0 && len(b) > 0 {
@@ -120,6 +122,12 @@ func playName(p *playbook.Play) string {
 }
 
 func (p *playRun) runBatch(ctx context.Context) {
+	for _, h := range p.activeHosts(p.batch) {
+		if err := p.loadVarsFiles(h); err != nil {
+			task := report.Task{Name: "vars_files", File: p.play.Pos.File, Line: p.play.Pos.Line}
+			p.markFailed(h, task, nil, module.Result{"failed": true, "msg": fmt.Sprintf("%s: %v", p.play.Pos, err)}, false)
+		}
+	}
 	if p.gatherFacts() {
 		p.gather(ctx, p.batch)
 	}

@@ -16,10 +16,10 @@ import (
 
 // outcome is one host's result for one task.
 type outcome struct {
-	status  report.Status
-	result  module.Result
-	include *includeReq // include_tasks / include_role to expand
-	meta    string      // meta action that needs the coordinator
+	status   report.Status
+	result   module.Result
+	includes []*includeReq // include_tasks / include_role to expand, one per loop item
+	meta     string        // meta action that needs the coordinator
 }
 
 type includeReq struct {
@@ -94,14 +94,27 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 			p.endBatch = true
 			p.mu.Unlock()
 		}
-		if o.include != nil {
-			key := o.include.file + "\x00" + o.include.role
+		for _, inc := range o.includes {
+			key := fmt.Sprintf("%s\x00%s\x00%v", inc.file, inc.role, inc.item)
 			if _, ok := includes[key]; !ok {
 				includeOrder = append(includeOrder, key)
-				reqs[key] = o.include
+				reqs[key] = inc
 			}
 			includes[key] = append(includes[key], h)
 		}
+	}
+	// Ansible announces every include first, then runs them in order.
+	for _, key := range includeOrder {
+		req := reqs[key]
+		if req.file == "" {
+			continue
+		}
+		names := make([]string, len(includes[key]))
+		for i, h := range includes[key] {
+			names[i] = h.name
+		}
+		p.r.opts.Reporter.HostResult(report.HostResult{Host: strings.Join(names, ", "), Task: rt, Status: report.Included,
+			Result: module.Result{"include": req.file}, Item: req.item, IsItem: req.hasIt})
 	}
 	for _, key := range includeOrder {
 		p.runInclude(ctx, t, reqs[key], includes[key])
@@ -152,7 +165,7 @@ func (p *playRun) checkFailureLimits(t *playbook.Task, hosts []*hostState) {
 			}
 			h.mu.Unlock()
 		}
-		p.r.opts.Reporter.Warn("", "stopping the play: any_errors_fatal or max_fail_percentage reached")
+		p.r.opts.Reporter.NoHostsLeft()
 	}
 }
 
@@ -192,10 +205,10 @@ func (p *playRun) addRoleHandlers(block *playbook.Task) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, hd := range block.Role.Handlers {
+	for _, hd := range block.RoleHandlers {
 		dup := false
 		for _, e := range p.play.Handlers {
-			if e == hd {
+			if handlerKey(e) == handlerKey(hd) {
 				dup = true
 			}
 		}
@@ -234,7 +247,7 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 	}
 	var results []any
 	var anyChanged, anyFailed, allSkipped = false, false, true
-	var include *includeReq
+	var includes []*includeReq
 	for i, item := range items {
 		if ctx.Err() != nil {
 			break
@@ -267,12 +280,14 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 		default:
 			o = p.execute(ctx, t, rt, h, ivars, item, true)
 		}
-		if o.include != nil {
-			// include_tasks in a loop: run the file once per item.
-			o.include.vars = mergeVars(o.include.vars, extra)
-			p.runIncludeForItem(ctx, t, o.include, h)
-			o.include = nil
+		for _, inc := range o.includes {
+			// include_tasks in a loop: the file runs once per item, after
+			// the loop, with the item's variables.
+			inc.vars = mergeVars(inc.vars, extra)
+			inc.item, inc.hasIt = label, true
+			includes = append(includes, inc)
 		}
+		o.includes = nil
 		if o.status == report.Unreachable {
 			return p.finish(h, t, rt, o, ivars, noLog, start)
 		}
@@ -294,6 +309,10 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 		}
 		if noLog {
 			label = nil
+		}
+		if isInclude(t) && o.status == report.OK {
+			results = append(results, map[string]any(o.result))
+			continue
 		}
 		p.r.opts.Reporter.HostResult(report.HostResult{Host: h.name, Delegated: delegatedName(o), Task: rt, Status: o.status, Result: o.result, Item: label, IsItem: true, NoLog: noLog, Diff: diffsOf(o.result), CheckMode: p.r.opts.Check})
 		results = append(results, map[string]any(o.result))
@@ -319,7 +338,7 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 	case anyChanged:
 		status = report.Changed
 	}
-	return p.finish(h, t, rt, &outcome{status: status, result: agg, include: include}, vars, noLog, start)
+	return p.finish(h, t, rt, &outcome{status: status, result: agg, includes: includes}, vars, noLog, start)
 }
 
 func itemAt(items []any, i int) any {
@@ -338,10 +357,6 @@ func mergeVars(a, b map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
-}
-
-func (p *playRun) runIncludeForItem(ctx context.Context, t *playbook.Task, req *includeReq, h *hostState) {
-	p.runInclude(ctx, t, req, []*hostState{h})
 }
 
 func delegatedName(o *outcome) string {
@@ -374,7 +389,7 @@ func (p *playRun) conditionsHold(t *playbook.Task, vars map[string]any) (bool, e
 		for _, c := range ch[i].When {
 			ok, err := p.r.opts.Templates.Truthy(c, vars)
 			if err != nil {
-				return false, fmt.Errorf("evaluating %q: %w", fmt.Sprint(c), err)
+				return false, &condError{cond: c, err: err}
 			}
 			if !ok {
 				return false, nil
@@ -385,9 +400,29 @@ func (p *playRun) conditionsHold(t *playbook.Task, vars map[string]any) (bool, e
 }
 
 func (p *playRun) templateFailure(t *playbook.Task, what string, err error) *outcome {
-	msg := fmt.Sprintf("%s: %v (task %q at %s)", what, err, t.DisplayName(), t.Pos)
+	var ce *condError
+	var msg string
+	switch {
+	case errors.As(err, &ce):
+		msg = conditionalMessage(t, ce.cond, ce.err)
+	case what == "args":
+		msg = undefinedMessage(t, err)
+	default:
+		msg = fmt.Sprintf("%s: %v", what, err) + errorLocation(t)
+	}
 	return &outcome{status: report.Failed, result: module.Result{"failed": true, "msg": msg}}
 }
+
+// condError is a condition that could not be evaluated.
+type condError struct {
+	cond any
+	err  error
+}
+
+func (e *condError) Error() string {
+	return fmt.Sprintf("evaluating %q: %v", fmt.Sprint(e.cond), e.err)
+}
+func (e *condError) Unwrap() error { return e.err }
 
 // finish applies a host's outcome: registration, facts, notifications,
 // failure handling, counters and output.
@@ -437,6 +472,15 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 		}
 		p.markUnreachable(h, rt, fmt.Sprint(o.result["msg"]))
 	default:
+		if t.Action == "meta" && o.status == report.OK {
+			// Ansible neither prints nor counts a meta action's result.
+			return o
+		}
+		if isInclude(t) && o.status == report.OK {
+			// Counted, but shown as "included:" lines by the coordinator.
+			p.countAndReport(h, rt, report.HostResult{Host: h.name, Task: rt, Status: o.status, Result: o.result}, false)
+			return o
+		}
 		hr := report.HostResult{Host: h.name, Delegated: delegatedName(o), Task: rt, Status: o.status, Result: o.result, NoLog: noLog, Diff: diffsOf(o.result), Duration: time.Since(start), CheckMode: p.r.opts.Check}
 		p.countAndReport(h, rt, hr, true)
 	}
@@ -521,3 +565,7 @@ func sortedKeys(m map[string]any) []string {
 var errSkip = errors.New("skip")
 
 func isUnreachable(err error) bool { return errors.Is(err, connection.ErrUnreachable) }
+
+func isInclude(t *playbook.Task) bool {
+	return t.Action == "include_tasks" || t.Action == "include_role"
+}

@@ -218,7 +218,7 @@ func (p *playRun) playLevelVars() map[string]any {
 }
 
 func (p *playRun) reportTask(t *playbook.Task) report.Task {
-	rt := report.Task{Name: p.displayName(t), Module: t.Action, File: t.Pos.File, Line: t.Pos.Line, Handler: t.Handler, Loop: t.HasLoop}
+	rt := report.Task{Name: p.displayName(t), Module: t.Action, File: t.Pos.File, Line: t.Pos.Line, Handler: t.Handler, Loop: t.HasLoop, ID: p.r.taskSeq.Add(1)}
 	if r := roleOf(t); r != nil {
 		rt.Role = r.Name
 	}

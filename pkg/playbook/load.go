@@ -23,6 +23,7 @@ type Loader struct {
 	RolesPath []string
 
 	errs      errorList
+	curPlay   *Play // the play being loaded: import_role adds its role there
 	roleCache map[string]*Role
 	loading   map[string]bool
 }
@@ -227,6 +228,8 @@ func (l *Loader) loadPlay(file string, pn *yaml.Node) *Play {
 		l.errs.at(file, pn, "add hosts: all (or a group or host pattern)", "play has no hosts")
 	}
 	ctx := &taskCtx{file: file, dir: filepath.Dir(file), playDir: p.Dir}
+	l.curPlay = p
+	defer func() { l.curPlay = nil }()
 	if roles != nil {
 		p.Roles = l.roleList(ctx, roles, p)
 	}

@@ -241,26 +241,29 @@ func (l *Loader) roleRefs(ctx *taskCtx, n *yaml.Node, p *Play) []*Task {
 		}
 		block := l.roleBlock(r, params, ref)
 		if p != nil {
-			l.addPlayRole(p, r)
+			l.addPlayRole(p, block)
 		}
 		out = append(out, block)
 	}
 	return out
 }
 
-func (l *Loader) addPlayRole(p *Play, r *Role) {
+// addPlayRole records a role block's role (and its dependencies) on the
+// play, with its handlers bound to this use of the role.
+func (l *Loader) addPlayRole(p *Play, block *Task) {
+	r := block.Role
 	for _, existing := range p.RoleList {
 		if existing == r {
 			return
 		}
 	}
-	for _, d := range r.Deps {
-		if d.Role != nil {
-			l.addPlayRole(p, d.Role)
+	for _, d := range block.Block {
+		if d.Implicit && d.Role != nil && d.Role != r && d.IsBlock() {
+			l.addPlayRole(p, d)
 		}
 	}
 	p.RoleList = append(p.RoleList, r)
-	p.Handlers = append(p.Handlers, r.Handlers...)
+	p.Handlers = append(p.Handlers, block.RoleHandlers...)
 }
 
 // roleBlock wraps a role's tasks (after its dependencies) in an implicit
@@ -294,6 +297,13 @@ func (l *Loader) roleBlock(r *Role, params map[string]any, ref *Task) *Task {
 	for _, t := range r.Tasks {
 		b.Block = append(b.Block, cloneTree(t, b))
 	}
+	// Handlers see the role's parameters and the reference's vars, but
+	// not its when or tags.
+	hp := &Task{Pos: ref.Pos, Action: "block", Implicit: true, Role: r, RoleParams: params, Vars: ref.Vars}
+	for _, h := range r.Handlers {
+		hp.RoleHandlers = append(hp.RoleHandlers, cloneTree(h, hp))
+	}
+	b.RoleHandlers = hp.RoleHandlers
 	return b
 }
 

@@ -406,6 +406,9 @@ func (l *Loader) expandImports(ctx *taskCtx, t *Task, at *yaml.Node) *Task {
 			l.errs.at(ctx.file, at, "paths are relative to the including file, the role's tasks/ dir or the playbook dir", "%s: cannot find task file %q", t.Action, name)
 			return nil
 		}
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
 		t.Args["file"] = path
 		if t.Action == "include_tasks" {
 			// Validate now; the executor loads it again at run time.
@@ -450,6 +453,9 @@ func (l *Loader) expandImports(ctx *taskCtx, t *Task, at *yaml.Node) *Task {
 		}
 		block := l.roleBlock(role, nil, t)
 		block.Pos = t.Pos
+		if l.curPlay != nil {
+			l.addPlayRole(l.curPlay, block)
+		}
 		return block
 	}
 	return t

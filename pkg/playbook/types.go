@@ -126,6 +126,9 @@ type Task struct {
 	// RoleParams are the parameters the role was called with (role
 	// blocks only).
 	RoleParams map[string]any
+	// RoleHandlers are the role's handlers bound to this use of the role
+	// (they see its vars and parameters); role blocks only.
+	RoleHandlers []*Task
 	// Parent is the enclosing block, nil at the top.
 	Parent *Task
 	// Implicit marks blocks tend made itself (roles, import_tasks): they

@@ -218,6 +218,13 @@ func (h *human) renderResult(e *emission, r HostResult) {
 	case Unreachable:
 		h.display(e, fmt.Sprintf("fatal: [%s]: UNREACHABLE! => %s", label, h.dump(r, res)), colorUnreachable)
 		return
+	case Included:
+		msg := fmt.Sprintf("included: %v for %s", r.Result["include"], r.Host)
+		if r.IsItem {
+			msg += " => (item=" + itemLabel(r) + ")"
+		}
+		h.display(e, msg, colorSkip)
+		return
 	case Skipped:
 		// Ansible prints a skipped loop's aggregate ("All items
 		// skipped") too, without its items.
@@ -473,4 +480,14 @@ func wrapText(s string, width int) []string {
 		lines = append(lines, cur)
 	}
 	return lines
+}
+
+// NoHostsLeft prints Ansible's "NO MORE HOSTS LEFT" banner.
+func (h *human) NoHostsLeft() {
+	var e emission
+	h.banner(&e, "NO MORE HOSTS LEFT")
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.hasLast = false
+	h.flush(&e)
 }

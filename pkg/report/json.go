@@ -391,3 +391,6 @@ func aggregate(items []ItemReport) Outcome {
 	}
 	return o
 }
+
+// NoHostsLeft is recorded in the document's warnings.
+func (j *jsonReporter) NoHostsLeft() { j.Warn("", "no more hosts left") }

@@ -121,3 +121,6 @@ func (j *jsonLines) Close() error {
 	defer j.mu.Unlock()
 	return j.err
 }
+
+// NoHostsLeft is emitted as a warning event.
+func (j *jsonLines) NoHostsLeft() { j.Warn("", "no more hosts left") }

@@ -66,3 +66,9 @@ func (m multi) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+func (m multi) NoHostsLeft() {
+	for _, r := range m {
+		r.NoHostsLeft()
+	}
+}

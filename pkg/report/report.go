@@ -24,6 +24,10 @@ const (
 	// left are Result["retries"] minus Result["attempts"] as in Ansible;
 	// without "attempts" in Result, HostResult.Retries is used.
 	Retrying Status = "retrying"
+	// Included is an include_tasks that loaded a file for some hosts:
+	// Host holds the host names joined with ", ", Result["include"] the
+	// file. Not counted in the recap.
+	Included Status = "included"
 )
 
 // Task identifies a task in output.
@@ -39,6 +43,9 @@ type Task struct {
 	// of its own, as in Ansible: the items were already shown. An ignored
 	// failure still prints "...ignoring".
 	Loop bool
+	// ID distinguishes runs of the same task (an included file run once
+	// per loop item): a banner is printed again for a new ID.
+	ID uint64
 }
 
 // HostResult is one host's result for a task, or for one loop item.
@@ -74,6 +81,9 @@ type Reporter interface {
 	PlayStart(name string, hosts []string, check bool)
 	TaskStart(t Task)
 	HostResult(r HostResult)
+	// NoHostsLeft says the play stopped early because no host may go on
+	// (any_errors_fatal or max_fail_percentage).
+	NoHostsLeft()
 	// Warn prints a warning; host may be empty.
 	Warn(host, msg string)
 	// Recap prints the final counters for hosts in the given order.

@@ -114,6 +114,7 @@ func (*recorder) PlayStart(string, []string, bool)                 {}
 func (*recorder) TaskStart(Task)                                   {}
 func (r *recorder) HostResult(h HostResult)                        { r.results = append(r.results, h) }
 func (*recorder) Warn(string, string)                              {}
+func (*recorder) NoHostsLeft()                                     {}
 func (*recorder) Recap([]string, map[string]*Stats, time.Duration) {}
 func (*recorder) Close() error                                     { return nil }
 
