@@ -25,8 +25,11 @@ type Pool struct {
 	initOnce sync.Once
 	initErr  error
 	resolver *resolver
-	hostKeys map[string]*hostKeys // by policy
-	auth     *auth
+	hostKeys map[string]*hostKeys // by policy, for the pool's known_hosts file
+
+	hkMu       sync.Mutex
+	otherHosts map[string]*hostKeys // by policy and file, for UserKnownHostsFile
+	auth       *auth
 
 	mu      sync.Mutex
 	entries map[string]*entry
@@ -236,6 +239,13 @@ func (p *Pool) dialOnce(ctx context.Context, e *endpoint, jump *Conn) (*Conn, er
 
 	policy := firstNonEmpty(e.policy, p.opts.HostKeyPolicy)
 	hk := p.hostKeys[policy]
+	if e.knownHosts != "" && e.knownHosts != p.opts.KnownHostsFile && hk != nil {
+		var herr error
+		if hk, herr = p.knownHostsFor(e.knownHosts, policy); herr != nil {
+			nc.Close()
+			return nil, &dialError{reason: herr.Error()}
+		}
+	}
 	if hk == nil {
 		nc.Close()
 		return nil, &dialError{reason: fmt.Sprintf("unknown host key policy %q", policy)}
@@ -347,4 +357,24 @@ func (p *Pool) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// knownHostsFor returns the host key checker for a known_hosts file named
+// by a host's UserKnownHostsFile, made once per file and policy.
+func (p *Pool) knownHostsFor(file, policy string) (*hostKeys, error) {
+	p.hkMu.Lock()
+	defer p.hkMu.Unlock()
+	key := policy + "\x00" + file
+	if hk, ok := p.otherHosts[key]; ok {
+		return hk, nil
+	}
+	hk, err := newHostKeys(file, policy, p.opts.Warn)
+	if err != nil {
+		return nil, err
+	}
+	if p.otherHosts == nil {
+		p.otherHosts = map[string]*hostKeys{}
+	}
+	p.otherHosts[key] = hk
+	return hk, nil
 }

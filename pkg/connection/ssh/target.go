@@ -28,6 +28,7 @@ type endpoint struct {
 	connectTimeout time.Duration
 	keepAlive      time.Duration
 	policy         string // "" means the pool's policy
+	knownHosts     string // "" means the pool's known_hosts file
 	via            *endpoint
 }
 
@@ -108,6 +109,7 @@ type sshArgs struct {
 	connectTimeout string
 	keepAlive      string
 	policy         string
+	knownHosts     string
 }
 
 // varString returns vars[k] as a string, trying each key in order.
@@ -152,6 +154,12 @@ func (r *resolver) resolve(name string, vars map[string]any) (*endpoint, error) 
 	}
 	if args.policy != "" {
 		e.policy = args.policy
+	}
+	e.knownHosts = args.knownHosts
+	if e.knownHosts == "" {
+		if f := strings.Fields(r.get(alias, "UserKnownHostsFile")); len(f) > 0 && f[0] != "~/.ssh/known_hosts" {
+			e.knownHosts = expandHome(f[0])
+		}
 	}
 	if err := r.fill(e, port, args.identitiesOnly, args.connectTimeout, args.keepAlive); err != nil {
 		return nil, fmt.Errorf("host %s: %w", name, err)
@@ -373,6 +381,11 @@ func parseSSHArgs(s string) (sshArgs, error) {
 				a.keepAlive = val
 			case "stricthostkeychecking":
 				a.policy = strictToPolicy(val)
+			case "userknownhostsfile":
+				// OpenSSH takes a list; the first file is where keys are read and added.
+				if f := strings.Fields(val); len(f) > 0 {
+					a.knownHosts = expandHome(f[0])
+				}
 			}
 		}
 	}
@@ -468,4 +481,14 @@ func splitWords(s string) ([]string, error) {
 		words = append(words, cur.String())
 	}
 	return words, nil
+}
+
+// expandHome expands a leading ~/ to the user's home directory.
+func expandHome(p string) string {
+	if strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, p[2:])
+		}
+	}
+	return p
 }
