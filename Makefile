@@ -1,15 +1,29 @@
 # tend: see README.md
 GO ?= go
 
-.PHONY: build test unit integration demo bench
+.PHONY: build test unit demo demo-down testbed bench
 
 build:
 	$(GO) build -o bin/tend ./cmd/tend
 
-# The full test suite: unit tests, then the integration suite on testbed hosts
-# (needs root; skipped with a message otherwise).
+# The full test suite: vet, unit tests, brief fuzzing, then the integration
+# suite on testbed hosts (needs root; skipped with a message otherwise).
 test:
 	./integration/run-tests
 
 unit:
 	$(GO) test ./pkg/... ./cmd/...
+
+# Boots local testbed hosts and deploys Posit Team (stand-in packages) on them.
+demo:
+	./integration/demo
+
+demo-down:
+	$(GO) run ./integration/cmd/testbed down -n demo
+
+testbed:
+	$(GO) build -o bin/testbed ./integration/cmd/testbed
+
+bench:
+	$(GO) test ./integration/testbed -run '^$$' -bench Boot -benchtime 1x
+	$(GO) test ./pkg/connection/ssh -run '^$$' -bench . -benchtime 1x
