@@ -60,6 +60,7 @@ var cases = []playCase{
 	{name: "undefined", playbook: "09_undefined.yml"},
 	{name: "any_errors_fatal", playbook: "10_fatal.yml"},
 	{name: "flush_handlers", playbook: "11_flush.yml", noOracle: true},
+	{name: "unsafe", playbook: "12_unsafe.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.

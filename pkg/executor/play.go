@@ -173,7 +173,7 @@ func (p *playRun) gather(ctx context.Context, hosts []*hostState) {
 			var facts map[string]any
 			facts, err = p.r.opts.Facts(ctx, conn, subset, "")
 			if err == nil {
-				h.setFacts("facts", facts)
+				h.setFacts("facts", unsafe(facts).(map[string]any))
 				p.report(h, task, report.HostResult{Host: h.name, Task: task, Status: report.OK, Result: module.Result{"changed": false}})
 				return
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/tend-dev/tend/pkg/module"
 	"github.com/tend-dev/tend/pkg/playbook"
 	"github.com/tend-dev/tend/pkg/report"
+	"github.com/tend-dev/tend/pkg/template"
 )
 
 // outcome is one host's result for one task.
@@ -446,7 +447,7 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 				reg[k] = v
 			}
 		}
-		h.setFacts("register", map[string]any{t.Register: map[string]any(reg)})
+		h.setFacts("register", map[string]any{t.Register: unsafe(map[string]any(reg))})
 	}
 	if o.status != report.Failed && o.status != report.Unreachable && o.status != report.Skipped {
 		if f, ok := o.result["ansible_facts"].(map[string]any); ok {
@@ -568,4 +569,39 @@ func isUnreachable(err error) bool { return errors.Is(err, connection.ErrUnreach
 
 func isInclude(t *playbook.Task) bool {
 	return t.Action == "include_tasks" || t.Action == "include_role"
+}
+
+// unsafe marks strings that hold template markup in data that came from a
+// host (registered results, facts) so they are never rendered as
+// templates, like Ansible's AnsibleUnsafe: a file containing "{{" must not
+// be evaluated when its content is used.
+func unsafe(v any) any {
+	switch x := v.(type) {
+	case string:
+		if template.IsTemplate(x) {
+			return template.Unsafe(x)
+		}
+		return x
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = unsafe(e)
+		}
+		return out
+	case module.Result:
+		return unsafe(map[string]any(x))
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = unsafe(e)
+		}
+		return out
+	case []string:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = unsafe(e)
+		}
+		return out
+	}
+	return v
 }
