@@ -1,0 +1,124 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), append([]string{"tend"}, args...), strings.NewReader(""), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	inv := writeFile(t, dir, "hosts", "a ansible_connection=local\nb ansible_connection=local\n")
+	ok := writeFile(t, dir, "ok.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n")
+	changes := writeFile(t, dir, "changes.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: 'true'\n")
+	fails := writeFile(t, dir, "fails.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - fail: msg=no\n      when: inventory_hostname == 'b'\n")
+	bad := writeFile(t, dir, "bad.yml", "- hosts: all\n  tasks:\n    - nosuchmodule: x=1\n")
+	unreach := writeFile(t, dir, "unreach", "u ansible_host=127.0.0.1 ansible_port=1 ansible_user=nobody\n")
+	ping := writeFile(t, dir, "ping.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - ping:\n")
+	tests := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"ok", []string{"play", "-i", inv, ok}, ExitOK},
+		{"changes are fine by default", []string{"play", "-i", inv, changes}, ExitOK},
+		{"host failed", []string{"play", "-i", inv, fails}, ExitFailed},
+		{"parse error", []string{"play", "-i", inv, bad}, ExitError},
+		{"missing playbook file", []string{"play", "-i", inv, filepath.Join(dir, "nope.yml")}, ExitError},
+		{"no playbook", []string{"play", "-i", inv}, ExitError},
+		{"unreachable", []string{"play", "-i", unreach, "-T", "2s", "--known-hosts", filepath.Join(dir, "kh"), ping}, ExitUnreachable},
+		{"detailed: nothing changed", []string{"play", "-i", inv, "--detailed-exitcode", ok}, 0},
+		{"detailed: changed", []string{"play", "-i", inv, "--detailed-exitcode", changes}, 2},
+		{"detailed: failure is 1", []string{"play", "-i", inv, "--detailed-exitcode", fails}, 1},
+		{"flags after the playbook", []string{"play", ok, "-i", inv, "--check", "--detailed-exitcode"}, 0},
+		{"syntax check ok", []string{"play", "--syntax-check", ok}, 0},
+		{"syntax check bad", []string{"play", "--syntax-check", bad}, 1},
+		{"bad output format", []string{"play", "-i", inv, "--output", "xml", ok}, 1},
+		{"bad extra vars", []string{"play", "-i", inv, "-e", "@/nonexistent.yml", ok}, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, tc.args...)
+			if code != tc.want {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.want, out, errOut)
+			}
+		})
+	}
+}
+
+func TestSyntaxErrorNamesFileAndLine(t *testing.T) {
+	dir := t.TempDir()
+	bad := writeFile(t, dir, "bad.yml", "- hosts: all\n  tasks:\n    - copy:\n        dest: /x\n        contnet: hi\n")
+	code, _, errOut := runCLI(t, "play", "--syntax-check", bad)
+	if code != ExitError || !strings.Contains(errOut, bad+":3:7:") || !strings.Contains(errOut, `unsupported argument "contnet"`) {
+		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
+	}
+}
+
+func TestParseExtraVars(t *testing.T) {
+	dir := t.TempDir()
+	f := writeFile(t, dir, "x.yml", "from_file: 1\nshared: file\n")
+	got, err := parseExtraVars([]string{"a=1 b='two words'", "@" + f, `{"j": [1, 2], "shared": "json"}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"a": "1", "b": "two words", "from_file": 1, "shared": "json", "j": []any{1, 2}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatal(d)
+	}
+	if _, err := parseExtraVars([]string{"novalue"}); err == nil {
+		t.Fatal("want an error for a word without =")
+	}
+}
+
+func TestInterspersed(t *testing.T) {
+	app := New(nil, nil, nil)
+	got := interspersed(app, []string{"tend", "play", "site.yml", "-i", "inv", "--check", "-e", "a=1", "other.yml", "-vvv"})
+	want := []string{"tend", "play", "-i", "inv", "--check", "-e", "a=1", "-vvv", "--", "site.yml", "other.yml"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatal(d)
+	}
+}
+
+func TestInventoryAndDoc(t *testing.T) {
+	dir := t.TempDir()
+	inv := writeFile(t, dir, "hosts", "[web]\nweb[1:2] x=1\n[db]\ndb1\n")
+	code, out, _ := runCLI(t, "inventory", "-i", inv, "--graph")
+	want := "@all:\n  |--@db:\n  |  |--db1\n  |--@ungrouped:\n  |--@web:\n  |  |--web1\n  |  |--web2\n"
+	if code != 0 || out != want {
+		t.Fatalf("graph: exit %d\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, "inventory", "-i", inv, "--host", "web2")
+	if code != 0 || !strings.Contains(out, `"x": 1`) {
+		t.Fatalf("host: exit %d\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, "doc", "copy")
+	if code != 0 || !strings.Contains(out, "> COPY") || !strings.Contains(out, "= dest") {
+		t.Fatalf("doc copy: exit %d\n%s", code, out)
+	}
+	code, _, errOut := runCLI(t, "doc", "nosuch")
+	if code != ExitError || !strings.Contains(errOut, "no module") {
+		t.Fatalf("doc nosuch: exit %d %s", code, errOut)
+	}
+}
