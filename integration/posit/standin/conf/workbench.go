@@ -1,0 +1,316 @@
+package conf
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// rserverOption checks one rserver.conf value; nil accepts anything.
+type rserverOption func(v string) error
+
+func intOption(lo, hi int) rserverOption {
+	return func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("want an integer from %d to %d", lo, hi)
+		}
+		return nil
+	}
+}
+
+func boolOption(v string) error {
+	switch v {
+	case "0", "1", "true", "false":
+		return nil
+	}
+	return fmt.Errorf("want 0 or 1")
+}
+
+func absPathOption(v string) error {
+	if !strings.HasPrefix(v, "/") {
+		return fmt.Errorf("want an absolute path")
+	}
+	return nil
+}
+
+func urlOption(v string) error { return checkHTTPURL("", "", v) }
+
+// rserverOptions are the rserver.conf options the stand-in knows; other
+// keys are accepted with a warning (the real product knows hundreds).
+var rserverOptions = map[string]rserverOption{
+	"www-port":                           intOption(1, 65535),
+	"www-address":                        func(v string) error { return ipOption(v) },
+	"www-host-name":                      nil,
+	"www-root-path":                      nil,
+	"www-frame-origin":                   nil,
+	"www-enable-origin-check":            boolOption,
+	"server-health-check-enabled":        boolOption,
+	"server-shared-storage-path":         absPathOption,
+	"server-data-dir":                    absPathOption,
+	"server-user":                        nil,
+	"server-daemonize":                   boolOption,
+	"server-project-sharing":             boolOption,
+	"server-access-log":                  boolOption,
+	"load-balancing-enabled":             boolOption,
+	"launcher-sessions-enabled":          boolOption,
+	"launcher-address":                   nil,
+	"launcher-port":                      intOption(1, 65535),
+	"launcher-default-cluster":           nil,
+	"launcher-sessions-callback-address": nil,
+	"auth-pam-sessions-enabled":          boolOption,
+	"auth-required-user-group":           nil,
+	"auth-timeout-minutes":               intOption(0, 1<<30),
+	"auth-cookies-force-secure":          boolOption,
+	"admin-enabled":                      boolOption,
+	"admin-group":                        nil,
+	"admin-superuser-group":              nil,
+	"ssl-enabled":                        boolOption,
+	"ssl-certificate":                    absPathOption,
+	"ssl-certificate-key":                absPathOption,
+	"secure-cookie-key-file":             absPathOption,
+	"database-config-file":               absPathOption,
+	"rsession-which-r":                   absPathOption,
+	"session-python-index-url":           urlOption,
+	"copilot-enabled":                    boolOption,
+	"metrics-enabled":                    boolOption,
+}
+
+func ipOption(v string) error {
+	if net.ParseIP(v) == nil {
+		return fmt.Errorf("want an IP address")
+	}
+	return nil
+}
+
+// LoadWorkbench reads /etc/rstudio (under root) like rserver does at
+// start: rserver.conf, database.conf (must be 0600 and owned by root when
+// it holds a password), repos.conf or rsession.conf's r-cran-repos,
+// load-balancer, secure-cookie-key, and /etc/pip.conf.
+func LoadWorkbench(root string) (*Effective, error) {
+	eff := &Effective{Product: "workbench", Files: map[string]string{}, Settings: map[string]any{}}
+	rel := func(name string) string { return filepath.Join(WorkbenchDir, name) }
+	abs := func(name string) string { return "/" + rel(name) }
+
+	data, _, err := readOptional(root, rel("rserver.conf"))
+	if err != nil {
+		return nil, err
+	}
+	rs, err := ParseKV(abs("rserver.conf"), data)
+	if err != nil {
+		return nil, err
+	}
+	if info, err := fileInfo(root, rel("rserver.conf")); err == nil {
+		eff.Files[abs("rserver.conf")] = info
+	}
+	for _, k := range rs.Keys {
+		v := rs.Values[k]
+		check, known := rserverOptions[k]
+		if !known {
+			eff.Warnings = append(eff.Warnings, fmt.Sprintf("%s:%d: option %q unknown to the stand-in", abs("rserver.conf"), rs.Lines[k], k))
+		} else if check != nil {
+			if err := check(v); err != nil {
+				return nil, &Error{File: abs("rserver.conf"), Line: rs.Lines[k], Msg: fmt.Sprintf("%s=%s: %v", k, v, err)}
+			}
+		}
+		eff.Settings[k] = v
+	}
+	port := "8787"
+	if v, ok := rs.Get("www-port"); ok {
+		port = v
+	}
+	addr := "0.0.0.0"
+	if v, ok := rs.Get("www-address"); ok {
+		addr = v
+	}
+	eff.Listen = net.JoinHostPort(addr, port)
+	eff.DataDir = "/var/lib/rstudio-server"
+	if v, ok := rs.Get("server-data-dir"); ok {
+		eff.DataDir = v
+	}
+	eff.Shared, _ = rs.Get("server-shared-storage-path")
+	eff.Health = isOne(rs.Values["server-health-check-enabled"])
+
+	// Database.
+	dbRel := rel("database.conf")
+	if v, ok := rs.Get("database-config-file"); ok {
+		dbRel = strings.TrimPrefix(v, "/")
+	}
+	eff.Database = Database{Provider: "sqlite"}
+	if data, ok, err := readOptional(root, dbRel); err != nil {
+		return nil, err
+	} else if ok {
+		if err := workbenchDatabase(root, dbRel, data, eff); err != nil {
+			return nil, err
+		}
+	}
+
+	// Load balancing: the load-balancer file, and its cookie key.
+	lbData, lbFile, err := readOptional(root, rel("load-balancer"))
+	if err != nil {
+		return nil, err
+	}
+	lbEnabled := isOne(rs.Values["load-balancing-enabled"]) || lbFile
+	eff.Settings["load-balancing"] = lbEnabled
+	if lbFile {
+		ini, err := ParseINI(abs("load-balancer"), lbData)
+		if err != nil {
+			return nil, err
+		}
+		if b, ok := ini.Get("config", "balancer"); ok && b != "sessions" && b != "user-sessions" {
+			return nil, fmt.Errorf("%s: balancer=%s: want sessions or user-sessions", abs("load-balancer"), b)
+		}
+		host, _ := ini.Get("config", "www-host-name")
+		eff.Settings["lb-www-host-name"] = host
+		info, _ := fileInfo(root, rel("load-balancer"))
+		eff.Files[abs("load-balancer")] = info
+	}
+	keyRel := rel("secure-cookie-key")
+	if v, ok := rs.Get("secure-cookie-key-file"); ok {
+		keyRel = strings.TrimPrefix(v, "/")
+	}
+	key, keyOK, err := readOptional(root, keyRel)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case keyOK:
+		if strings.TrimSpace(string(key)) == "" {
+			return nil, fmt.Errorf("/%s: secure cookie key is empty", keyRel)
+		}
+		st, err := os.Stat(filepath.Join(root, keyRel))
+		if err != nil {
+			return nil, err
+		}
+		if st.Mode().Perm()&0o077 != 0 {
+			return nil, fmt.Errorf("/%s: secure cookie key must not be readable by group or others (mode %04o)", keyRel, st.Mode().Perm())
+		}
+		sum := sha256.Sum256(key)
+		eff.Settings["secure-cookie-key-sha256"] = hex.EncodeToString(sum[:])
+		info, _ := fileInfo(root, keyRel)
+		eff.Files["/"+keyRel] = info
+	case lbEnabled:
+		return nil, fmt.Errorf("/%s: load balancing is enabled but the secure cookie key is missing", keyRel)
+	}
+
+	// Package repositories.
+	if data, ok, err := readOptional(root, rel("repos.conf")); err != nil {
+		return nil, err
+	} else if ok {
+		kv, err := ParseKV(abs("repos.conf"), data)
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := kv.Get("CRAN"); !ok {
+			return nil, fmt.Errorf("%s: a CRAN=URL line is required", abs("repos.conf"))
+		}
+		for _, k := range kv.Keys {
+			if err := checkHTTPURL(abs("repos.conf"), k, kv.Values[k]); err != nil {
+				return nil, err
+			}
+			eff.Repos = append(eff.Repos, Repo{Kind: "r", Name: k, URL: kv.Values[k], From: abs("repos.conf")})
+		}
+		info, _ := fileInfo(root, rel("repos.conf"))
+		eff.Files[abs("repos.conf")] = info
+	}
+	if data, ok, err := readOptional(root, rel("rsession.conf")); err != nil {
+		return nil, err
+	} else if ok {
+		kv, err := ParseKV(abs("rsession.conf"), data)
+		if err != nil {
+			return nil, err
+		}
+		if v, ok := kv.Get("r-cran-repos"); ok {
+			if err := checkHTTPURL(abs("rsession.conf"), "r-cran-repos", v); err != nil {
+				return nil, err
+			}
+			eff.Repos = append(eff.Repos, Repo{Kind: "r", Name: "CRAN", URL: v, From: abs("rsession.conf") + " r-cran-repos"})
+		}
+	}
+	if v, ok := rs.Get("session-python-index-url"); ok {
+		eff.Repos = append(eff.Repos, Repo{Kind: "python", Name: "session-python-index-url", URL: v, From: abs("rserver.conf")})
+	}
+	if err := pipRepos(root, eff); err != nil {
+		return nil, err
+	}
+	return eff, nil
+}
+
+func isOne(v string) bool { return v == "1" || v == "true" }
+
+func workbenchDatabase(root, rel string, data []byte, eff *Effective) error {
+	file := "/" + rel
+	kv, err := ParseKV(file, data)
+	if err != nil {
+		return err
+	}
+	info, _ := fileInfo(root, rel)
+	eff.Files[file] = info
+	st, err := os.Stat(filepath.Join(root, rel))
+	if err != nil {
+		return err
+	}
+	if st.Mode().Perm() != 0o600 {
+		return fmt.Errorf("%s: must have mode 0600, has %04o", file, st.Mode().Perm())
+	}
+	if s, ok := st.Sys().(*syscall.Stat_t); ok && s.Uid != uint32(os.Geteuid()) {
+		return fmt.Errorf("%s: must be owned by uid %d (root), owned by %d", file, os.Geteuid(), s.Uid)
+	}
+	for _, k := range kv.Keys {
+		switch k {
+		case "provider", "host", "port", "database", "username", "password", "connection-uri",
+			"connection-timeout-seconds", "pool-size", "directory", "sslmode":
+		default:
+			return &Error{File: file, Line: kv.Lines[k], Msg: fmt.Sprintf("unknown option %q", k)}
+		}
+	}
+	provider, _ := kv.Get("provider")
+	switch provider {
+	case "", "sqlite":
+		eff.Database = Database{Provider: "sqlite"}
+		return nil
+	case "postgresql":
+	default:
+		return &Error{File: file, Line: kv.Lines["provider"], Msg: fmt.Sprintf("provider=%s: want sqlite or postgresql", provider)}
+	}
+	password, _ := kv.Get("password")
+	if uri, ok := kv.Get("connection-uri"); ok {
+		dsn, u, err := pgDSN(file, "connection-uri", uri, password)
+		if err != nil {
+			return err
+		}
+		eff.Database = dbFromURL(u, dsn, password != "")
+		return nil
+	}
+	host, _ := kv.Get("host")
+	db, _ := kv.Get("database")
+	user, _ := kv.Get("username")
+	port := "5432"
+	if v, ok := kv.Get("port"); ok {
+		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 65535 {
+			return &Error{File: file, Line: kv.Lines["port"], Msg: fmt.Sprintf("port=%s: invalid port", v)}
+		}
+		port = v
+	}
+	if host == "" || db == "" || user == "" {
+		return fmt.Errorf("%s: provider=postgresql needs host, database and username (or connection-uri)", file)
+	}
+	u := &url.URL{Scheme: "postgres", Host: net.JoinHostPort(host, port), Path: "/" + db, RawQuery: "sslmode=disable"}
+	if v, ok := kv.Get("sslmode"); ok {
+		u.RawQuery = "sslmode=" + url.QueryEscape(v)
+	}
+	if password != "" {
+		u.User = url.UserPassword(user, password)
+	} else {
+		u.User = url.User(user)
+	}
+	eff.Database = dbFromURL(u, u.String(), password != "")
+	return nil
+}
