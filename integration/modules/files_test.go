@@ -6,13 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tend-dev/tend/integration/testbed"
 	"github.com/tend-dev/tend/pkg/connection"
-	"github.com/tend-dev/tend/pkg/connection/ssh"
 	"github.com/tend-dev/tend/pkg/module"
-	"github.com/tend-dev/tend/pkg/modules"
 	"github.com/tend-dev/tend/pkg/template"
 )
 
@@ -33,37 +30,10 @@ func (d fileFinder) Find(kind, name string) (string, error) {
 	return p, err
 }
 
-// runFileModule does what the engine does: validate, plan, apply unless
-// check.
+// runFileModule runs a module that must not fail.
 func runFileModule(t *testing.T, h *module.Host, name string, raw map[string]any, check bool) module.Result {
 	t.Helper()
-	m, ok := modules.Registry().Lookup(name)
-	if !ok {
-		t.Fatalf("module %s not registered", name)
-	}
-	args, err := m.Spec().Validate(raw, false)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	plan, err := m.Plan(ctx, h, args)
-	if err != nil {
-		t.Fatalf("%s: plan: %v", name, err)
-	}
-	res := module.Result{"changed": plan.Changed}
-	for k, v := range plan.Result {
-		res[k] = v
-	}
-	if plan.Changed && !check {
-		r, err := plan.Apply(ctx)
-		if err != nil {
-			t.Fatalf("%s: apply: %v", name, err)
-		}
-		for k, v := range r {
-			res[k] = v
-		}
-	}
+	res, _ := runModule(t, h, name, raw, check)
 	if res["failed"] == true {
 		t.Fatalf("%s failed: %v", name, res["msg"])
 	}
@@ -89,15 +59,7 @@ func TestFileModulesWithBecome(t *testing.T) {
 		"mkdir -p ~deploy/.ssh; cp /root/.ssh/authorized_keys ~deploy/.ssh/; chown -R deploy: ~deploy/.ssh; " +
 		"mkdir -p /etc/tendtest; printf '[Server]\\n\\tAddress = x\\n' > /etc/tendtest/pm.gcfg")
 
-	pool := ssh.NewPool(ssh.Options{KnownHostsFile: host.KnownHostsFile})
-	t.Cleanup(func() { pool.Close() })
-	conn, err := pool.Get(ctx, host.Name, map[string]any{
-		"ansible_host": host.Addr, "ansible_port": host.Port, "ansible_user": "deploy",
-		"ansible_ssh_private_key_file": host.KeyFile,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	conn := bedConn(t, host, "deploy")
 	ctrl := t.TempDir()
 	os.MkdirAll(filepath.Join(ctrl, "templates"), 0o755)
 	os.WriteFile(filepath.Join(ctrl, "templates", "app.j2"), []byte("# {{ ansible_managed }}\nhost={{ template_host }}\n"), 0o644)

@@ -16,49 +16,13 @@ import (
 	"time"
 
 	"github.com/tend-dev/tend/integration/testbed"
-	"github.com/tend-dev/tend/pkg/connection"
-	"github.com/tend-dev/tend/pkg/connection/ssh"
 	"github.com/tend-dev/tend/pkg/module"
-	"github.com/tend-dev/tend/pkg/modules"
 )
 
-// netModule does what the engine does: validate, plan, apply unless check
-// or unchanged. Unlike runFileModule it returns failures for the caller to
-// inspect; "changed" is set from the plan unless Apply set it.
+// netModule runs a module and returns its result, failures included.
 func netModule(t *testing.T, h *module.Host, name string, raw map[string]any, check bool) module.Result {
 	t.Helper()
-	m, ok := modules.Registry().Lookup(name)
-	if !ok {
-		t.Fatalf("module %s not registered", name)
-	}
-	args, err := m.Spec().Validate(raw, false)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	h.Check = check
-	plan, err := m.Plan(ctx, h, args)
-	if err != nil {
-		t.Fatalf("%s: plan: %v", name, err)
-	}
-	res := module.Result{}
-	for k, v := range plan.Result {
-		res[k] = v
-	}
-	if plan.Changed && !check {
-		r, err := plan.Apply(ctx)
-		if err != nil {
-			t.Fatalf("%s: apply: %v", name, err)
-		}
-		res = module.Result{}
-		for k, v := range r {
-			res[k] = v
-		}
-	}
-	if _, ok := res["changed"]; !ok {
-		res["changed"] = plan.Changed
-	}
+	res, _ := runModule(t, h, name, raw, check)
 	return res
 }
 
@@ -73,21 +37,6 @@ func mustNet(t *testing.T, h *module.Host, name string, raw map[string]any, chec
 		t.Fatalf("%s %v (check=%v): changed=%v, want %v: %v", name, raw, check, r["changed"], want, r)
 	}
 	return r
-}
-
-// bedConn opens an SSH connection to a bed host as root.
-func bedConn(t *testing.T, host *testbed.Host) connection.Connection {
-	t.Helper()
-	pool := ssh.NewPool(ssh.Options{KnownHostsFile: host.KnownHostsFile})
-	t.Cleanup(func() { pool.Close() })
-	conn, err := pool.Get(context.Background(), host.Name, map[string]any{
-		"ansible_host": host.Addr, "ansible_port": host.Port, "ansible_user": "root",
-		"ansible_ssh_private_key_file": host.KeyFile,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return conn
 }
 
 // TestNetworkModules runs get_url, unarchive, uri, wait_for, script and raw
@@ -145,7 +94,7 @@ func TestNetworkModules(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 	base := "http://" + ln.Addr().String()
 
-	h := &module.Host{Name: host.Name, Conn: bedConn(t, host), Warn: func(string) {}}
+	h := &module.Host{Name: host.Name, Conn: bedConn(t, host, ""), Warn: func(string) {}}
 	sum := sha256.Sum256(payload)
 
 	t.Run("get_url", func(t *testing.T) {

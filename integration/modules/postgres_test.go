@@ -26,7 +26,7 @@ func TestPostgresModules(t *testing.T) {
 		}
 		return strings.TrimSpace(out)
 	}
-	conn := bedConn(t, host)
+	conn := bedConn(t, host, "")
 	h := &module.Host{Name: host.Name, Conn: conn, Warn: func(string) {}}
 	start := time.Now()
 	mustNet(t, h, "apt", map[string]any{"name": []any{"postgresql"}, "update_cache": true}, false, true)

@@ -44,36 +44,7 @@ func (e *sysEnv) sh(t *testing.T, cmd string) string {
 // returns the reported result (with "changed") and the plan.
 func (e *sysEnv) run(t *testing.T, name string, raw map[string]any, check bool) (module.Result, *module.Plan) {
 	t.Helper()
-	m, ok := modules.Registry().Lookup(name)
-	if !ok {
-		t.Fatalf("module %s not registered", name)
-	}
-	args, err := m.Spec().Validate(raw, false)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	h := *e.h
-	h.Check = check
-	plan, err := m.Plan(ctx, &h, args)
-	if err != nil {
-		t.Fatalf("%s: plan: %v", name, err)
-	}
-	res := module.Result{"changed": plan.Changed}
-	for k, v := range plan.Result {
-		res[k] = v
-	}
-	if plan.Changed && !check {
-		r, err := plan.Apply(ctx)
-		if err != nil {
-			t.Fatalf("%s: apply: %v", name, err)
-		}
-		for k, v := range r {
-			res[k] = v
-		}
-	}
-	return res, plan
+	return runModule(t, e.h, name, raw, check)
 }
 
 // converge checks the contract of one task: check mode predicts a change

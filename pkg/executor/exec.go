@@ -230,41 +230,18 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Mo
 		}
 	}
 
-	plan, err := mod.Plan(ctx, mh, args)
-	o := &outcome{}
+	res, plan, err := module.Execute(ctx, mod, mh, args, check)
+	o := &outcome{result: res}
 	switch {
 	case err != nil && isUnreachable(err):
 		return &outcome{status: report.Unreachable, result: module.Result{"unreachable": true, "changed": false, "msg": err.Error()}}
 	case err != nil:
 		o.status, o.result = report.Failed, module.Failed("%v", err)
-	case check && plan.Changed && plan.Unpredictable:
-		o.status, o.result = report.Skipped, module.Result{"changed": false, "skipped": true, "msg": "Command would have run if not in check mode"}
-	case plan.Changed && !check && plan.Apply != nil:
-		res, aerr := plan.Apply(ctx)
-		if aerr != nil {
-			if isUnreachable(aerr) {
-				return &outcome{status: report.Unreachable, result: module.Result{"unreachable": true, "changed": false, "msg": aerr.Error()}}
-			}
-			res = module.Failed("%v", aerr)
-		}
-		if res == nil {
-			res = plan.Result
-		}
-		if _, set := res["changed"]; !set {
-			res["changed"] = plan.Changed
-		}
-		o.result = res
-	default:
-		o.result = plan.Result
-		if o.result == nil {
-			o.result = module.Result{}
-		}
-		o.result["changed"] = plan.Changed
-	}
-	if o.status == "" {
-		if _, set := o.result["changed"]; !set {
+		if plan != nil {
 			o.result["changed"] = false
 		}
+	}
+	if o.status == "" {
 		if diff && plan != nil && len(plan.Diff) > 0 {
 			o.result["diff"] = plan.Diff
 		}

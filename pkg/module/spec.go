@@ -185,7 +185,13 @@ func (s *Spec) Validate(raw map[string]any, static bool) (Args, error) {
 		v := raw[k]
 		a, ok := s.Arg(k)
 		if !ok {
-			errs = append(errs, fmt.Sprintf("unsupported argument %q (supported: %s)", k, s.argNames()))
+			msg := fmt.Sprintf("unsupported argument %q", k)
+			if c := Closest(k, s.allNames()); c != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", c)
+			} else {
+				msg += fmt.Sprintf(" (supported: %s)", s.argNames())
+			}
+			errs = append(errs, msg)
 			continue
 		}
 		if _, dup := out[a.Name]; dup {
@@ -294,6 +300,22 @@ func (s *Spec) argNames() string {
 	}
 	sort.Strings(names)
 	return strings.Join(names, ", ")
+}
+
+// allNames lists argument names and aliases, for suggestions.
+func (s *Spec) allNames() []string {
+	var names []string
+	for _, a := range s.Args {
+		if !strings.HasPrefix(a.Name, "_") {
+			names = append(names, a.Name)
+		}
+		for _, al := range a.Aliases {
+			if !strings.HasPrefix(al, "_") {
+				names = append(names, al)
+			}
+		}
+	}
+	return names
 }
 
 func contains(l []string, s string) bool {

@@ -1,0 +1,40 @@
+package module
+
+import "context"
+
+// Execute runs a module the way the engine does once its arguments are
+// validated: Plan, then Apply only when the plan changes something and
+// check is false. In check mode an Unpredictable plan is reported as
+// skipped. The returned Result always carries "changed"; the Plan is
+// returned for its Diff (nil when Plan failed).
+func Execute(ctx context.Context, m Module, h *Host, args Args, check bool) (Result, *Plan, error) {
+	plan, err := m.Plan(ctx, h, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch {
+	case check && plan.Changed && plan.Unpredictable:
+		return Result{"changed": false, "skipped": true, "msg": "Command would have run if not in check mode"}, plan, nil
+	case plan.Changed && !check && plan.Apply != nil:
+		res, err := plan.Apply(ctx)
+		if err != nil {
+			return nil, plan, err
+		}
+		if res == nil {
+			res = plan.Result
+		}
+		if res == nil {
+			res = Result{}
+		}
+		if _, set := res["changed"]; !set {
+			res["changed"] = plan.Changed
+		}
+		return res, plan, nil
+	}
+	res := Result{}
+	for k, v := range plan.Result {
+		res[k] = v
+	}
+	res["changed"] = plan.Changed
+	return res, plan, nil
+}

@@ -1,0 +1,115 @@
+package module
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var testSpec = &Spec{
+	Name: "t",
+	Args: []Arg{
+		{Name: "path", Aliases: []string{"dest", "name"}, Type: Path, Required: true},
+		{Name: "state", Type: String, Default: "file", Choices: []string{"file", "absent"}},
+		{Name: "force", Type: Bool, Default: false},
+		{Name: "count", Type: Int},
+		{Name: "names", Type: List, Elements: String},
+		{Name: "opts", Type: Dict},
+		{Name: "a", Type: String},
+		{Name: "b", Type: String},
+	},
+	MutuallyExclusive: [][]string{{"a", "b"}},
+	RequiredTogether:  [][]string{{"count", "names"}},
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name    string
+		raw     map[string]any
+		static  bool
+		want    Args
+		wantErr string
+	}{
+		{name: "alias and defaults", raw: map[string]any{"dest": "/x"},
+			want: Args{"path": "/x", "state": "file", "force": false}},
+		{name: "coercion", raw: map[string]any{"path": "/x", "force": "yes", "count": "3", "names": "a, b", "opts": "k=v"},
+			want: Args{"path": "/x", "state": "file", "force": true, "count": 3, "names": []any{"a", "b"}, "opts": map[string]any{"k": "v"}}},
+		{name: "unknown argument", raw: map[string]any{"path": "/x", "pth": 1}, wantErr: `unsupported argument "pth"`},
+		{name: "missing required", raw: map[string]any{}, wantErr: `missing required argument "path"`},
+		{name: "bad choice", raw: map[string]any{"path": "/x", "state": "gone"}, wantErr: `value "gone" is not one of file, absent`},
+		{name: "bad bool", raw: map[string]any{"path": "/x", "force": "maybe"}, wantErr: `expected a boolean`},
+		{name: "bad int is not also missing", raw: map[string]any{"path": "/x", "count": "many", "names": "a"}, wantErr: `argument "count": expected an integer, got "many"`},
+		{name: "mutually exclusive", raw: map[string]any{"path": "/x", "a": "1", "b": "2"}, wantErr: "mutually exclusive: a, b"},
+		{name: "required together", raw: map[string]any{"path": "/x", "count": 1}, wantErr: "must be given together: count, names (missing names)"},
+		{name: "alias given twice", raw: map[string]any{"path": "/x", "dest": "/y"}, wantErr: "given twice"},
+		{name: "static templates pass", raw: map[string]any{"path": "/x", "force": "{{ f }}", "state": "{{ s }}"}, static: true,
+			want: Args{"path": "/x", "force": "{{ f }}", "state": "{{ s }}"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := testSpec.Validate(tc.raw, tc.static)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
+				}
+				if strings.Count(err.Error(), "missing required") > 0 && !strings.Contains(tc.wantErr, "missing") {
+					t.Fatalf("an invalid value must not also be reported missing: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Fatal(d)
+			}
+		})
+	}
+}
+
+type fakePlan struct {
+	plan    *Plan
+	applied *bool
+}
+
+func (f fakePlan) Spec() *Spec { return &Spec{Name: "fake"} }
+func (f fakePlan) Plan(ctx context.Context, h *Host, a Args) (*Plan, error) {
+	return f.plan, nil
+}
+
+// Execute is the check-mode contract: Apply runs only for a real run of
+// a changing plan.
+func TestExecute(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		changed       bool
+		unpredictable bool
+		check         bool
+		wantApplied   bool
+		want          Result
+	}{
+		{"unchanged", false, false, false, false, Result{"changed": false, "path": "/x"}},
+		{"changed, real run", true, false, false, true, Result{"changed": true, "applied": true}},
+		{"changed, check", true, false, true, false, Result{"changed": true, "path": "/x"}},
+		{"unpredictable, check", true, true, true, false, Result{"changed": false, "skipped": true, "msg": "Command would have run if not in check mode"}},
+		{"unpredictable, real run", true, true, false, true, Result{"changed": true, "applied": true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			applied := false
+			p := &Plan{Changed: tc.changed, Unpredictable: tc.unpredictable, Result: Result{"path": "/x"},
+				Apply: func(context.Context) (Result, error) { applied = true; return Result{"applied": true}, nil }}
+			got, _, err := Execute(context.Background(), fakePlan{plan: p}, &Host{}, Args{}, tc.check)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if applied != tc.wantApplied {
+				t.Fatalf("applied=%v, want %v", applied, tc.wantApplied)
+			}
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Fatal(d)
+			}
+		})
+	}
+}
