@@ -12,6 +12,7 @@ import (
 	"time"
 
 	sshconfig "github.com/kevinburke/ssh_config"
+	"github.com/tend-dev/tend/pkg/shell"
 )
 
 // endpoint is one resolved SSH destination: where to dial, as whom, with
@@ -435,53 +436,7 @@ func proxyCommandJump(cmd string) string {
 
 // splitWords splits s like a POSIX shell would split a simple command line
 // (quotes and backslashes, no expansions).
-func splitWords(s string) ([]string, error) {
-	var words []string
-	var cur strings.Builder
-	inWord := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\'':
-			j := strings.IndexByte(s[i+1:], '\'')
-			if j < 0 {
-				return nil, errors.New("unterminated single quote")
-			}
-			cur.WriteString(s[i+1 : i+1+j])
-			i += j + 1
-			inWord = true
-		case c == '"':
-			i++
-			for ; i < len(s) && s[i] != '"'; i++ {
-				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte("\\\"$`", s[i+1]) >= 0 {
-					i++
-				}
-				cur.WriteByte(s[i])
-			}
-			if i >= len(s) {
-				return nil, errors.New("unterminated double quote")
-			}
-			inWord = true
-		case c == '\\' && i+1 < len(s):
-			i++
-			cur.WriteByte(s[i])
-			inWord = true
-		case c == ' ' || c == '\t' || c == '\n':
-			if inWord {
-				words = append(words, cur.String())
-				cur.Reset()
-				inWord = false
-			}
-		default:
-			cur.WriteByte(c)
-			inWord = true
-		}
-	}
-	if inWord {
-		words = append(words, cur.String())
-	}
-	return words, nil
-}
+func splitWords(s string) ([]string, error) { return shell.Split(s) }
 
 // expandHome expands a leading ~/ to the user's home directory.
 func expandHome(p string) string {
