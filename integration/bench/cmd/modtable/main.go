@@ -213,11 +213,19 @@ func loadExtract(path string) (*Extract, error) {
 }
 
 // ignoredArg reports whether tend's own documentation says it accepts an
-// argument without acting on it.
+// argument without acting on it ("Accepted for compatibility...", "Not
+// supported; accepted when false", "...and ignored").
 func ignoredArg(a module.Arg) bool {
+	d := strings.ToLower(strings.TrimSpace(a.Doc))
+	return strings.HasPrefix(d, "accepted for compatibility") || strings.HasPrefix(d, "not supported") ||
+		strings.HasPrefix(d, "ignored") || strings.Contains(d, " ignored.") || strings.Contains(d, "; ignored")
+}
+
+// limitedArg reports whether an argument's doc names values or cases that
+// are not supported yet (copy's remote_src for directories...).
+func limitedArg(a module.Arg) bool {
 	d := strings.ToLower(a.Doc)
-	return strings.Contains(d, "accepted for compatibility") || strings.Contains(d, "and ignored") ||
-		strings.HasPrefix(d, "ignored") || strings.Contains(d, "not supported")
+	return !ignoredArg(a) && (strings.Contains(d, "not supported") || strings.Contains(d, "not implemented"))
 }
 
 // comparison is one module's row.
@@ -329,7 +337,8 @@ Columns:
   arguments, skipped otherwise, none = skipped in check mode; diff: yes/no), then Ansible 2.14's
   documented support after the slash ("-" when Ansible's doc has no attributes section).
 - **args**: arguments tend accepts and acts on; **ignored**: accepted for playbook compatibility
-  but without effect, or only with Ansible's default value (their doc in tend says so); **missing**: Ansible documents them, tend rejects them
+  but without effect, or only with Ansible's default value (their doc in tend says so; arguments
+  whose doc names unsupported cases are listed under args as "limited"); **missing**: Ansible documents them, tend rejects them
   as unknown arguments today; "not compared" when no Ansible 2.14 documentation was found.
 - **tend only**: arguments Ansible does not document for this module.
 
@@ -389,6 +398,9 @@ func argList(spec *module.Spec, names []string) string {
 		s := "`" + n + "`"
 		if a.Required {
 			s += " (required)"
+		}
+		if limitedArg(*a) {
+			s += " (limited: " + strings.TrimSpace(strings.Join(strings.Fields(a.Doc), " ")) + ")"
 		}
 		if len(a.Aliases) > 0 {
 			s += " (alias " + strings.Join(a.Aliases, ", ") + ")"
