@@ -193,6 +193,7 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	}
 	reg := modules.Registry()
 	loader := playbook.NewLoader(reg, o.rolesPath)
+	loader.Syntax = template.New(template.Options{})
 	var pbs []*playbook.Playbook
 	var loadErrs []error
 	for _, p := range paths {

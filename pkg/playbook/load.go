@@ -21,11 +21,20 @@ type Loader struct {
 	// RolesPath are extra directories searched for roles, after the
 	// playbook's roles/ directory.
 	RolesPath []string
+	// Syntax, if set, checks template and condition syntax at load time.
+	Syntax SyntaxChecker
 
 	errs      errorList
 	curPlay   *Play // the play being loaded: import_role adds its role there
 	roleCache map[string]*Role
 	loading   map[string]bool
+}
+
+// SyntaxChecker parses templates and conditions without evaluating them
+// (template.Engine implements it).
+type SyntaxChecker interface {
+	Check(s string) error
+	CheckCondition(cond any) error
 }
 
 // NewLoader returns a loader using reg to validate module names and args.

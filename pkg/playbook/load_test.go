@@ -9,6 +9,7 @@ import (
 
 	"github.com/tend-dev/tend/pkg/modules"
 	"github.com/tend-dev/tend/pkg/playbook"
+	"github.com/tend-dev/tend/pkg/template"
 )
 
 // Every file in testdata/bad starts with "# want: FILE:LINE:COL: message":
@@ -21,7 +22,9 @@ func TestMalformedPlaybooks(t *testing.T) {
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			want := wantLine(t, f)
-			_, err := playbook.NewLoader(modules.Registry(), nil).LoadPlaybook(f)
+			l := playbook.NewLoader(modules.Registry(), nil)
+			l.Syntax = template.New(template.Options{})
+			_, err := l.LoadPlaybook(f)
 			if err == nil {
 				t.Fatalf("loading %s succeeded; want error %q", f, want)
 			}

@@ -70,8 +70,10 @@ func (l *Loader) task(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool) *T
 			argsNode = v
 		case key == "when":
 			t.When = l.conds(file, v)
+			l.checkConds(file, v, t.When)
 		case key == "loop":
 			t.HasLoop, t.Loop, t.LoopKind = true, l.value(file, v), "loop"
+			l.checkNodeTemplates(file, v)
 		case strings.HasPrefix(key, "with_"):
 			kind := strings.TrimPrefix(key, "with_")
 			if !contains(loopKinds, kind) {
@@ -98,8 +100,10 @@ func (l *Loader) task(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool) *T
 			}
 		case key == "changed_when":
 			t.ChangedWhen = l.conds(file, v)
+			l.checkConds(file, v, t.ChangedWhen)
 		case key == "failed_when":
 			t.FailedWhen = l.conds(file, v)
+			l.checkConds(file, v, t.FailedWhen)
 		case key == "ignore_errors":
 			t.IgnoreErrors = l.value(file, v)
 		case key == "ignore_unreachable":
@@ -135,6 +139,7 @@ func (l *Loader) task(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool) *T
 			t.Retries = l.value(file, v)
 		case key == "until":
 			t.Until = l.conds(file, v)
+			l.checkConds(file, v, t.Until)
 		case key == "delay":
 			t.Delay = l.value(file, v)
 		case key == "environment":
@@ -215,6 +220,8 @@ func (l *Loader) task(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool) *T
 	if t.Action == "" {
 		return nil
 	}
+	l.checkNodeTemplates(file, actionVal)
+	l.checkNodeTemplates(file, argsNode)
 	return l.expandImports(ctx, t, actionKey)
 }
 
@@ -515,3 +522,37 @@ func (l *Loader) loopControl(file string, n *yaml.Node) LoopControl {
 
 // RoleFile is a helper for role-relative paths.
 func RoleFile(r *Role, dir, name string) string { return filepath.Join(r.Path, dir, name) }
+
+// checkConds reports conditions that do not parse, at their node.
+func (l *Loader) checkConds(file string, n *yaml.Node, conds []any) {
+	if l.Syntax == nil {
+		return
+	}
+	for _, c := range conds {
+		if err := l.Syntax.CheckCondition(c); err != nil {
+			l.errs.at(file, n, "conditions are bare Jinja2 expressions, like: result.rc == 0 and x is defined", "invalid condition %q: %v", fmt.Sprint(c), err)
+		}
+	}
+}
+
+// checkNodeTemplates reports template strings under n that do not parse,
+// each at its own position.
+func (l *Loader) checkNodeTemplates(file string, n *yaml.Node) {
+	if l.Syntax == nil || n == nil {
+		return
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if err := l.Syntax.Check(n.Value); err != nil {
+			l.errs.at(file, n, "", "invalid template %q: %v", n.Value, err)
+		}
+	case yaml.MappingNode:
+		for i := 1; i < len(n.Content); i += 2 {
+			l.checkNodeTemplates(file, n.Content[i])
+		}
+	case yaml.SequenceNode:
+		for _, c := range n.Content {
+			l.checkNodeTemplates(file, c)
+		}
+	}
+}

@@ -451,3 +451,42 @@ func rewriteTestKwargs(toks []*tokens.Token) []*tokens.Token {
 	}
 	return out
 }
+
+// Check parses s as a template without rendering it and reports syntax
+// errors, so a playbook can be validated before any host is contacted.
+func (e *Engine) Check(s string) error {
+	if !IsTemplate(s) {
+		return nil
+	}
+	_, err := e.compile(s)
+	return err
+}
+
+// CheckCondition parses a when:/changed_when:/failed_when:/until:
+// condition the way Truthy reads it, without evaluating it.
+func (e *Engine) CheckCondition(cond any) error {
+	switch c := normalize(cond).(type) {
+	case []any:
+		for _, item := range c {
+			if err := e.CheckCondition(item); err != nil {
+				return err
+			}
+		}
+	case string:
+		s := strings.TrimSpace(c)
+		if s == "" {
+			return nil
+		}
+		if IsTemplate(s) {
+			return e.Check(s)
+		}
+		cc, err := e.compile("{{ " + s + " }}")
+		if err != nil {
+			return err
+		}
+		if cc.single == nil {
+			return &SyntaxError{Msg: "not a single expression", Line: 1, Src: s}
+		}
+	}
+	return nil
+}
