@@ -11,6 +11,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
+	"syscall"
+	"time"
 
 	"github.com/tend-dev/tend/pkg/shell"
 )
@@ -80,34 +83,153 @@ func (Local) Run(ctx context.Context, c Command) (Result, error) {
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
 		defer cancel()
 	}
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", BuildCommand(c))
+	if c.Become != nil && c.Become.Password != "" && c.Become.Method != "su" {
+		return runSudoPassword(ctx, c)
+	}
+	cmd := shellCommand(ctx, BuildCommand(c))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	stdin := c.Stdin
-	if c.Become != nil && c.Become.Password != "" && c.Become.Method != "su" {
-		pw := strings.NewReader(c.Become.Password + "\n")
-		if stdin != nil {
-			stdin = io.MultiReader(pw, stdin)
-		} else {
-			stdin = pw
-		}
-	}
-	cmd.Stdin = stdin
-	err := cmd.Run()
-	res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	cmd.Stdin = c.Stdin
+	return finishLocal(ctx, c, cmd.Run(), stdout.Bytes(), stderr.Bytes())
+}
+
+// shellCommand runs line with /bin/sh in its own process group, so that a
+// cancelled or timed-out command is killed with everything it started.
+func shellCommand(ctx context.Context, line string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", line)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 2 * time.Second
+	return cmd
+}
+
+func finishLocal(ctx context.Context, c Command, err error, stdout, stderr []byte) (Result, error) {
+	res := Result{Stdout: stdout, Stderr: bytes.ReplaceAll(stderr, []byte(SudoPrompt), nil)}
 	var exitErr *exec.ExitError
 	switch {
 	case err == nil:
 	case errors.As(err, &exitErr) && ctx.Err() == nil:
 		res.ExitCode = exitErr.ExitCode()
+	case ctx.Err() != nil:
+		return res, fmt.Errorf("run %q: %w", c.Cmd, ctx.Err())
 	default:
-		if ctx.Err() != nil {
-			return res, fmt.Errorf("run %q: %w", c.Cmd, ctx.Err())
-		}
 		return res, fmt.Errorf("run %q: %w", c.Cmd, err)
 	}
-	res.Stderr = bytes.ReplaceAll(res.Stderr, []byte(SudoPrompt), nil)
 	return res, nil
+}
+
+// runSudoPassword runs c under sudo with a password. The password is
+// written only when sudo prints tend's prompt, so a command that sudo lets
+// through without asking never reads it; the command's own standard input
+// is connected only after a marker line shows escalation succeeded. A
+// second prompt means the password was wrong.
+func runSudoPassword(ctx context.Context, c Command) (Result, error) {
+	mark := fmt.Sprintf("tend-become-ok-%d", time.Now().UnixNano())
+	inner := c
+	inner.Become = nil
+	line := BecomeWrap(c.Become, "echo "+mark+"; "+BuildCommand(inner))
+	cmd := shellCommand(ctx, line)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return Result{}, err
+	}
+	w := &becomeWatch{mark: []byte(mark + "\n"), events: make(chan struct{}, 1)}
+	cmd.Stdout, cmd.Stderr = (*becomeStdout)(w), (*becomeStderr)(w)
+	if err := cmd.Start(); err != nil {
+		return Result{}, fmt.Errorf("run %q: %w", c.Cmd, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	answered, fed := false, false
+	feed := func() {
+		fed = true
+		go func() {
+			if c.Stdin != nil {
+				io.Copy(stdin, c.Stdin)
+			}
+			stdin.Close()
+		}()
+	}
+	for {
+		select {
+		case err := <-done:
+			w.mu.Lock()
+			ok, out, errb := w.ok, append([]byte(nil), w.out.Bytes()...), append([]byte(nil), w.err.Bytes()...)
+			w.mu.Unlock()
+			if !ok && ctx.Err() == nil {
+				return Result{Stderr: errb}, fmt.Errorf("become %s with sudo: %s: %w", c.Become.User, strings.TrimSpace(string(bytes.ReplaceAll(errb, []byte(SudoPrompt), nil))), ErrBecome)
+			}
+			return finishLocal(ctx, c, err, out, errb)
+		case <-w.events:
+			w.mu.Lock()
+			prompts, ok := w.prompts, w.ok
+			w.mu.Unlock()
+			switch {
+			case prompts > 1:
+				cmd.Process.Kill()
+				<-done
+				return Result{}, fmt.Errorf("become %s with sudo: incorrect sudo password: %w", c.Become.User, ErrBecome)
+			case prompts == 1 && !answered:
+				answered = true
+				io.WriteString(stdin, c.Become.Password+"\n")
+			}
+			if ok && !fed {
+				feed()
+			}
+		}
+	}
+}
+
+// becomeWatch follows a sudo command's output for tend's prompt and the
+// marker line that precedes the command's own output.
+type becomeWatch struct {
+	mu      sync.Mutex
+	mark    []byte
+	pre     bytes.Buffer
+	out     bytes.Buffer
+	err     bytes.Buffer
+	ok      bool
+	prompts int
+	events  chan struct{}
+}
+
+func (w *becomeWatch) poke() {
+	select {
+	case w.events <- struct{}{}:
+	default:
+	}
+}
+
+type becomeStdout becomeWatch
+
+func (o *becomeStdout) Write(p []byte) (int, error) {
+	w := (*becomeWatch)(o)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ok {
+		return w.out.Write(p)
+	}
+	w.pre.Write(p)
+	if i := bytes.Index(w.pre.Bytes(), w.mark); i >= 0 {
+		w.out.Write(w.pre.Bytes()[i+len(w.mark):])
+		w.ok = true
+		w.poke()
+	}
+	return len(p), nil
+}
+
+type becomeStderr becomeWatch
+
+func (e *becomeStderr) Write(p []byte) (int, error) {
+	w := (*becomeWatch)(e)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.err.Write(p)
+	if n := bytes.Count(w.err.Bytes(), []byte(SudoPrompt)); n != w.prompts {
+		w.prompts = n
+		w.poke()
+	}
+	return len(p), nil
 }
 
 // Put implements Connection. Under become the file is written through a
