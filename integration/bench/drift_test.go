@@ -528,12 +528,35 @@ func probeCommands(t *testing.T, pool *ssh.Pool, inv *inventory.Inventory, host 
 		{"hand check for copy: umask; stat 2 paths; sha1sum (2 execs)", "umask; stat -c " + statFmt + " -- /srv/tend-bench/dir0/copy0.conf /srv/tend-bench/dir0; sha1sum -- /srv/tend-bench/dir0/copy0.conf"},
 		{"lineinfile module check", first("lineinfile 0")},
 		{"template module check", first("template 0")},
+		{"10 forks: $(umask) x10", "for i in 1 2 3 4 5 6 7 8 9 10; do x=$(umask); done"},
+		{"10 fork+exec: id -u x10", "for i in 1 2 3 4 5 6 7 8 9 10; do id -u >/dev/null; done"},
 	}
 	const n = 20
 	var tab strings.Builder
 	tw := tabwriter.NewWriter(&tab, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "command on %s (open connection, %d runs)\tmedian\n", host, n)
+	fmt.Fprintf(tw, "command on %s (open connection, %d runs)\tmedian\tprocesses\n", host, n)
 	for _, p := range probes {
+		// The last PID of the host's PID namespace (/proc/loadavg, read
+		// with the shell's builtin read) before and after tells how many
+		// processes the command started; the idle host starts none.
+		res, err := conn.Run(ctx, connection.Command{Cmd: "read a </proc/loadavg; { " + p.cmd + "\n} >/dev/null; read b </proc/loadavg; echo \"$a|$b\""})
+		if err != nil || res.ExitCode != 0 {
+			t.Fatalf("probe %q: %v, exit %d: %s", p.name, err, res.ExitCode, res.Stderr)
+		}
+		procs := "n/a (ends in exec)"
+		if before, after, ok := strings.Cut(strings.TrimSpace(string(res.Stdout)), "|"); ok {
+			pid := func(l string) int {
+				f := strings.Fields(l)
+				if len(f) < 5 {
+					return -1
+				}
+				v, _ := strconv.Atoi(f[4])
+				return v
+			}
+			if a, b := pid(before), pid(after); a >= 0 && b >= a {
+				procs = strconv.Itoa(b - a)
+			}
+		}
 		var ds []time.Duration
 		for range n {
 			start := time.Now()
@@ -543,7 +566,7 @@ func probeCommands(t *testing.T, pool *ssh.Pool, inv *inventory.Inventory, host 
 			}
 			ds = append(ds, time.Since(start))
 		}
-		fmt.Fprintf(tw, "%s\t%v\n", p.name, median(ds).Round(10*time.Microsecond))
+		fmt.Fprintf(tw, "%s\t%v\t%s\n", p.name, median(ds).Round(10*time.Microsecond), procs)
 	}
 	tw.Flush()
 	return tab.String()
