@@ -248,3 +248,18 @@ func newJarClient() *http.Client {
 func newPut(url, body string) (*http.Request, error) {
 	return http.NewRequest(http.MethodPut, url, strings.NewReader(body))
 }
+
+// journals returns the recent journal of every product service, for
+// failure messages.
+func (e *env) journals() string {
+	var b strings.Builder
+	for role, units := range services {
+		for _, h := range e.roles[role] {
+			for _, u := range units {
+				out, _ := e.bed.SSH(e.ctx, h, "journalctl -u "+u+" -n 15 --no-pager -o cat 2>&1")
+				fmt.Fprintf(&b, "--- %s %s:\n%s\n", h, u, strings.TrimSpace(out))
+			}
+		}
+	}
+	return b.String()
+}

@@ -59,7 +59,7 @@ func (e *env) run(t *testing.T, ha bool) {
 		res := e.play()
 		t.Logf("fresh deploy (%s): %s", e.playbook, res.Duration.Round(100*time.Millisecond))
 		if fails := res.Report.Failures(); len(fails) > 0 || res.ExitCode != 0 {
-			t.Fatalf("deploy failed:\n%s", res.Summary())
+			t.Fatalf("deploy failed:\n%s\n%s", res.Summary(), e.journals())
 		}
 		for _, group := range []string{"workbench", "connect", "package_manager", "postgresql"} {
 			for _, h := range e.roles[group] {

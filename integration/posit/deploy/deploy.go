@@ -170,11 +170,12 @@ type Report struct {
 				Result  map[string]any    `json:"result"`
 				Diff    []json.RawMessage `json:"diff"`
 				Items   []struct {
-					Item    any    `json:"item"`
-					Status  string `json:"status"`
-					Changed bool   `json:"changed"`
-					Failed  bool   `json:"failed"`
-					Msg     string `json:"msg"`
+					Item    any            `json:"item"`
+					Status  string         `json:"status"`
+					Changed bool           `json:"changed"`
+					Failed  bool           `json:"failed"`
+					Msg     string         `json:"msg"`
+					Result  map[string]any `json:"result"`
 				} `json:"items"`
 			} `json:"hosts"`
 		} `json:"tasks"`
@@ -210,14 +211,12 @@ func (r *Report) Outcomes() []TaskOutcome {
 				o := t.Hosts[h]
 				msg := o.Msg
 				for _, it := range o.Items {
-					if it.Failed && it.Msg != "" {
-						msg += fmt.Sprintf(" [item %v: %s]", it.Item, it.Msg)
+					if it.Failed {
+						msg += fmt.Sprintf(" [item %v: %s]", it.Item, firstNonEmpty(it.Msg, it.Result))
 					}
 				}
 				if o.Failed && msg == "" {
-					if s, ok := o.Result["stderr"].(string); ok {
-						msg = s
-					}
+					msg = firstNonEmpty("", o.Result)
 				}
 				out = append(out, TaskOutcome{Host: h, Role: t.Task.Role, Task: t.Task.Name, Status: o.Status, Msg: msg,
 					Changed: o.Changed, Failed: o.Failed, Handler: t.Task.Handler, Diffs: len(o.Diff)})
@@ -314,4 +313,21 @@ func tail(s string, n int) string {
 		return s
 	}
 	return "..." + s[len(s)-n:]
+}
+
+// firstNonEmpty returns msg, or the result's msg, stderr or stdout.
+func firstNonEmpty(msg string, result map[string]any) string {
+	if msg != "" {
+		return msg
+	}
+	for _, k := range []string{"msg", "stderr", "stdout"} {
+		if s, ok := result[k].(string); ok && strings.TrimSpace(s) != "" {
+			return tail(strings.TrimSpace(s), 1500)
+		}
+	}
+	if len(result) > 0 {
+		b, _ := json.Marshal(result)
+		return tail(string(b), 1500)
+	}
+	return ""
 }

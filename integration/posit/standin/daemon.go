@@ -267,7 +267,7 @@ func (d *daemon) routes() http.Handler {
 			}
 			writeJSON(w, repos)
 		})
-		mux.HandleFunc("GET /", d.serveRepo)
+		mux.HandleFunc("/", d.serveRepo)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Tend-Node", d.node)
