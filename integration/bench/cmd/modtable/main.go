@@ -343,6 +343,16 @@ Columns:
 - **tend only**: arguments Ansible does not document for this module.
 
 `)
+	compared, missing, ignored := 0, 0, 0
+	for _, r := range rows {
+		if r.ans != nil {
+			compared++
+			missing += len(r.missing)
+		}
+		ignored += len(r.ignored)
+	}
+	fmt.Fprintf(&b, "%d modules; %d compared with Ansible's documentation; %d documented Ansible arguments not accepted by tend yet; %d accepted without effect.\n\n",
+		len(rows), compared, missing, ignored)
 	b.WriteString("| module | Ansible name | check | diff | args | ignored | missing in tend |\n|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		fqcn, missing := "not found", "not compared"
