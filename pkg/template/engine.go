@@ -176,7 +176,15 @@ func (e *Engine) RenderValue(v any, vars map[string]any) (any, error) {
 // Eval evaluates a bare Jinja2 expression such as
 // "x is defined and x | int > 2" and returns its native value.
 func (e *Engine) Eval(expr string, vars map[string]any) (any, error) {
+	return e.eval(expr, vars, false)
+}
+
+// eval evaluates expr; cond selects condition string-escape rules.
+func (e *Engine) eval(expr string, vars map[string]any, cond bool) (any, error) {
 	src := "{{ " + expr + " }}"
+	if cond {
+		src = condPrefix + src
+	}
 	c, err := e.compile(src)
 	if err != nil {
 		return nil, err
@@ -230,12 +238,12 @@ func (e *Engine) Truthy(cond any, vars map[string]any) (bool, error) {
 				if b, ok := boolWord(str); ok {
 					return b, nil
 				}
-				if r, err := e.Eval(str, vars); err == nil {
+				if r, err := e.eval(str, vars, true); err == nil {
 					v = r
 				}
 			}
 		} else {
-			v, err = e.Eval(s, vars)
+			v, err = e.eval(s, vars, true)
 			if err != nil {
 				return false, fmt.Errorf("evaluating condition %q: %w", s, err)
 			}
@@ -284,6 +292,9 @@ func (e *SyntaxError) Error() string {
 	return msg
 }
 
+// condPrefix marks a cache key compiled as a condition (see rewriteStrings).
+const condPrefix = "\x00cond\x00"
+
 func (e *Engine) compile(src string) (*compiled, error) {
 	sh := e.shared
 	sh.mu.RLock()
@@ -294,11 +305,11 @@ func (e *Engine) compile(src string) (*compiled, error) {
 	}
 	// gonja's parser does not accept dotted filter names; Ansible's FQCN
 	// prefixes name the same builtins.
-	parsed := src
+	parsed, cond := strings.CutPrefix(src, condPrefix)
 	if strings.Contains(parsed, "ansible.") {
 		parsed = fqcnPrefix.Replace(parsed)
 	}
-	c, err := parse(parsed, sh.cfg, sh.cs)
+	c, err := parse(parsed, cond, sh.cfg, sh.cs)
 	if err != nil {
 		return nil, err
 	}
@@ -312,13 +323,13 @@ func (e *Engine) compile(src string) (*compiled, error) {
 }
 
 // parse compiles src, turning gonja's panics into errors.
-func parse(src string, cfg *config.Config, cs csGetter) (c *compiled, err error) {
+func parse(src string, cond bool, cfg *config.Config, cs csGetter) (c *compiled, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			c, err = nil, &SyntaxError{Msg: fmt.Sprint(r), Src: src}
 		}
 	}()
-	stream := tokens.NewStream(rewriteTestKwargs(lexAll(src, cfg)))
+	stream := tokens.NewStream(rewriteInlineIf(rewriteStrings(rewriteTestKwargs(lexAll(src, cfg)), cond)))
 	p := parser.NewParser("template", stream, cfg, nil, cs)
 	root, perr := p.Parse()
 	if perr != nil {
@@ -480,7 +491,7 @@ func (e *Engine) CheckCondition(cond any) error {
 		if IsTemplate(s) {
 			return e.Check(s)
 		}
-		cc, err := e.compile("{{ " + s + " }}")
+		cc, err := e.compile(condPrefix + "{{ " + s + " }}")
 		if err != nil {
 			return err
 		}

@@ -1280,6 +1280,24 @@ func (s *state) evalArgs(args []nodes.Expression, kwargs map[string]nodes.Expres
 }
 
 func (s *state) evalCall(n *nodes.Call) (any, error) {
+	if f, ok := n.Func.(*nodes.Name); ok && f.Name.Val == inlineIf && len(n.Args) >= 2 {
+		// A parenthesised inline if: only the branch taken is evaluated.
+		c, err := s.eval(n.Args[1])
+		if err != nil {
+			return nil, err
+		}
+		ok, err := truthy(c)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case ok:
+			return s.eval(n.Args[0])
+		case len(n.Args) > 2:
+			return s.eval(n.Args[2])
+		}
+		return &undefined{name: "inline if"}, nil
+	}
 	args, kw, err := s.evalArgs(n.Args, n.Kwargs)
 	if err != nil {
 		return nil, err

@@ -80,20 +80,20 @@ func TestFiltersStrings(t *testing.T) {
 
 func TestFiltersRegex(t *testing.T) {
 	runCases(t, []renderCase{
-		{"regex_replace", "{{ 'ansible' | regex_replace('^a.*i(.*)$', 'a\\\\1') }}", "able"},
-		{"regex_replace named", "{{ 'localhost:80' | regex_replace('^(?P<host>.+):(?P<port>\\\\d+)$', '\\\\g<host>, \\\\g<port>') }}", "localhost, 80"},
+		{"regex_replace", "{{ 'ansible' | regex_replace('^a.*i(.*)$', 'a\\1') }}", "able"},
+		{"regex_replace named", "{{ 'localhost:80' | regex_replace('^(?P<host>.+):(?P<port>\\d+)$', '\\g<host>, \\g<port>') }}", "localhost, 80"},
 		{"regex_replace dollar literal", "{{ 'a' | regex_replace('a', '$b') }}", "$b"},
 		{"regex_replace ignorecase", "{{ 'ABC' | regex_replace('b', 'x', ignorecase=true) }}", "AxC"},
 		{"regex_replace multiline", "{{ 'a\nb' | regex_replace('^', '> ', multiline=true) }}", "> a\n> b"},
 		{"regex_replace count", "{{ 'aaa' | regex_replace('a', 'b', count=1) }}", "baa"},
 		{"regex_search match", "{{ 'server1.example.com' | regex_search('server[0-9]+') }}", "server1"},
 		{"regex_search none", "{{ 'foo' | regex_search('bar') }}", nil},
-		{"regex_search groups", "{{ 'ab12cd' | regex_search('([a-z]+)([0-9]+)', '\\\\2', '\\\\1') }}", []any{"12", "ab"}},
-		{"regex_search named group", "{{ 'ab12' | regex_search('(?P<num>[0-9]+)', '\\\\g<num>') }}", []any{"12"}},
+		{"regex_search groups", "{{ 'ab12cd' | regex_search('([a-z]+)([0-9]+)', '\\2', '\\1') }}", []any{"12", "ab"}},
+		{"regex_search named group", "{{ 'ab12' | regex_search('(?P<num>[0-9]+)', '\\g<num>') }}", []any{"12"}},
 		{"regex_search ignorecase", "{{ 'FOO' | regex_search('foo', ignorecase=true) }}", "FOO"},
 		{"regex_findall", "{{ 'a1b22c333' | regex_findall('[0-9]+') }}", []any{"1", "22", "333"}},
-		{"regex_findall group", "{{ 'k1=v1 k2=v2' | regex_findall('(\\\\w+)=') }}", []any{"k1", "k2"}},
-		{"regex_findall groups", "{{ 'k1=v1 k2=v2' | regex_findall('(\\\\w+)=(\\\\w+)') }}", []any{[]any{"k1", "v1"}, []any{"k2", "v2"}}},
+		{"regex_findall group", "{{ 'k1=v1 k2=v2' | regex_findall('(\\w+)=') }}", []any{"k1", "k2"}},
+		{"regex_findall groups", "{{ 'k1=v1 k2=v2' | regex_findall('(\\w+)=(\\w+)') }}", []any{[]any{"k1", "v1"}, []any{"k2", "v2"}}},
 		{"regex_escape", "{{ '^f.*o(.*)$' | regex_escape }}", `\^f\.\*o\(\.\*\)\$`},
 		{"regex_escape posix", "{{ '^f.*o(.*)$' | regex_escape('posix_basic') }}", `\^f\.\*o(\.\*)\$`},
 	})

@@ -46,20 +46,55 @@ func compileRegex(pattern string, ignorecase, multiline bool) (*regexp.Regexp, e
 	return re, nil
 }
 
-var pyBackref = regexp.MustCompile(`\\(\d+)|\\g<(\w+)>`)
-
-// goReplacement converts a Python re.sub replacement (\1, \g<name>) to Go's
-// ${1} syntax, escaping literal dollars.
+// goReplacement converts a Python re.sub replacement to Go's Expand
+// syntax: \1 and \g<name> become ${1} and ${name}, \\ a backslash, \n and
+// \t their characters; literal dollars are escaped.
 func goReplacement(repl string) string {
-	repl = strings.ReplaceAll(repl, "$", "$$")
-	return pyBackref.ReplaceAllStringFunc(repl, func(m string) string {
-		sub := pyBackref.FindStringSubmatch(m)
-		name := sub[1]
-		if name == "" {
-			name = sub[2]
+	var b strings.Builder
+	for i := 0; i < len(repl); i++ {
+		c := repl[i]
+		if c == '$' {
+			b.WriteString("$$")
+			continue
 		}
-		return "${" + name + "}"
-	})
+		if c != '\\' || i+1 >= len(repl) {
+			b.WriteByte(c)
+			continue
+		}
+		n := repl[i+1]
+		switch {
+		case n >= '0' && n <= '9':
+			j := i + 1
+			for j < len(repl) && j < i+3 && repl[j] >= '0' && repl[j] <= '9' {
+				j++
+			}
+			b.WriteString("${" + repl[i+1:j] + "}")
+			i = j - 1
+		case n == 'g' && i+2 < len(repl) && repl[i+2] == '<':
+			if k := strings.IndexByte(repl[i+3:], '>'); k >= 0 {
+				b.WriteString("${" + repl[i+3:i+3+k] + "}")
+				i += 3 + k
+				continue
+			}
+			b.WriteString(`\g`)
+			i++
+		case n == '\\':
+			b.WriteByte('\\')
+			i++
+		case n == 'n':
+			b.WriteByte('\n')
+			i++
+		case n == 't':
+			b.WriteByte('\t')
+			i++
+		case n == 'r':
+			b.WriteByte('\r')
+			i++
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 func regexFlags(args []any, kw map[string]any, pos int) (bool, bool) {
