@@ -9,21 +9,41 @@ import (
 // Ansible's split_args does: whitespace separates, quotes group, and
 // Jinja2 {{ }} / {% %} blocks are kept whole.
 func SplitArgs(s string) ([]string, error) {
+	words, _, err := splitArgSpans(s)
+	return words, err
+}
+
+// splitArgSpans is SplitArgs that also returns each word's byte span in s.
+func splitArgSpans(s string) ([]string, [][2]int, error) {
 	var words []string
+	var spans [][2]int
 	var cur strings.Builder
 	inWord := false
+	start := 0
 	var quote rune
 	depth := 0
 	rs := []rune(s)
+	// byteAt maps rune index to byte offset for spans.
+	byteAt := make([]int, len(rs)+1)
+	off := 0
+	for i, r := range rs {
+		byteAt[i] = off
+		off += len(string(r))
+	}
+	byteAt[len(rs)] = off
 	for i := 0; i < len(rs); i++ {
 		r := rs[i]
 		if depth == 0 && quote == 0 && (r == ' ' || r == '\t' || r == '\n') {
 			if inWord {
 				words = append(words, cur.String())
+				spans = append(spans, [2]int{byteAt[start], byteAt[i]})
 				cur.Reset()
 				inWord = false
 			}
 			continue
+		}
+		if !inWord {
+			start = i
 		}
 		inWord = true
 		if i+1 < len(rs) && r == '{' && (rs[i+1] == '{' || rs[i+1] == '%') {
@@ -50,39 +70,46 @@ func SplitArgs(s string) ([]string, error) {
 		cur.WriteRune(r)
 	}
 	if quote != 0 {
-		return nil, fmt.Errorf("unbalanced quotes in %q", s)
+		return nil, nil, fmt.Errorf("unbalanced quotes in %q", s)
 	}
 	if depth != 0 {
-		return nil, fmt.Errorf("unbalanced template braces in %q", s)
+		return nil, nil, fmt.Errorf("unbalanced template braces in %q", s)
 	}
 	if inWord {
 		words = append(words, cur.String())
+		spans = append(spans, [2]int{byteAt[start], byteAt[len(rs)]})
 	}
-	return words, nil
+	return words, spans, nil
 }
 
 // ParseKV parses "a=1 b='x y' free words" into key=value pairs and the
 // remaining free-form text. Only keys in allowed are taken out of free-form
 // text when freeForm is true; otherwise every word must be key=value.
+//
+// Free-form text keeps its original spacing and newlines (a multi-line
+// shell script stays one), only the extracted key=value words are cut out.
 func ParseKV(s string, freeForm bool, allowed func(string) bool) (map[string]any, string, error) {
-	words, err := SplitArgs(s)
+	words, spans, err := splitArgSpans(s)
 	if err != nil {
 		return nil, "", err
 	}
 	out := map[string]any{}
-	var free []string
-	for _, w := range words {
+	var free strings.Builder
+	last := 0
+	for i, w := range words {
 		k, v, ok := strings.Cut(w, "=")
 		if ok && isIdent(k) && (!freeForm || allowed(k)) {
 			out[k] = unquote(v)
+			free.WriteString(s[last:spans[i][0]])
+			last = spans[i][1]
 			continue
 		}
 		if !freeForm {
 			return nil, "", fmt.Errorf("expected key=value, got %q", w)
 		}
-		free = append(free, w)
 	}
-	return out, strings.Join(free, " "), nil
+	free.WriteString(s[last:])
+	return out, strings.TrimSpace(free.String()), nil
 }
 
 func isIdent(s string) bool {

@@ -1,0 +1,43 @@
+package playbook
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseKV(t *testing.T) {
+	allowed := func(k string) bool { return k == "chdir" || k == "creates" }
+	tests := []struct {
+		in       string
+		freeForm bool
+		want     map[string]any
+		wantFree string
+		wantErr  bool
+	}{
+		{in: "a=1 b='two words' c=\"x y\"", want: map[string]any{"a": "1", "b": "two words", "c": "x y"}},
+		{in: "msg={{ a | default('x y') }} v=2", want: map[string]any{"msg": "{{ a | default('x y') }}", "v": "2"}},
+		{in: "nokey", wantErr: true},
+		{in: "ls -l /tmp chdir=/ creates=/x", freeForm: true, want: map[string]any{"chdir": "/", "creates": "/x"}, wantFree: "ls -l /tmp"},
+		{in: "echo a=b", freeForm: true, want: map[string]any{}, wantFree: "echo a=b"},
+		// A multi-line script keeps its lines and spacing.
+		{in: "set -e\nif true; then\n  echo  'two  spaces'\nfi\n", freeForm: true, want: map[string]any{}, wantFree: "set -e\nif true; then\n  echo  'two  spaces'\nfi"},
+		{in: "chdir=/srv\nmake  install", freeForm: true, want: map[string]any{"chdir": "/srv"}, wantFree: "make  install"},
+		{in: "echo 'unbalanced", freeForm: true, wantErr: true},
+	}
+	for _, tc := range tests {
+		got, free, err := ParseKV(tc.in, tc.freeForm, allowed)
+		if tc.wantErr {
+			if err == nil {
+				t.Errorf("ParseKV(%q): want an error", tc.in)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("ParseKV(%q): %v", tc.in, err)
+		}
+		if d := cmp.Diff(tc.want, got); d != "" || free != tc.wantFree {
+			t.Errorf("ParseKV(%q): args diff %s; free %q, want %q", tc.in, d, free, tc.wantFree)
+		}
+	}
+}
