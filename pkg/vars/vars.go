@@ -18,6 +18,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/tend-dev/tend/pkg/vault"
 )
 
 // PosError is an error at a position in a file.
@@ -37,11 +39,44 @@ func (e *PosError) Error() string {
 	return fmt.Sprintf("%s: %s", e.File, e.Msg)
 }
 
+// Decrypter decrypts vault-encrypted data read from file; the name (or
+// "file:line:col" for an inline value) is only used in errors.
+// *vault.Keyring implements it.
+type Decrypter interface {
+	Decrypt(file string, data []byte) ([]byte, error)
+}
+
+// Loader reads YAML sources and vars files, decrypting vault-encrypted
+// files and inline "!vault" values with Vault. With a nil Vault, vault data
+// is an error naming the file and telling to pass --vault-password-file or
+// --ask-vault-pass. A Loader is safe for concurrent use when its Vault is.
+type Loader struct {
+	Vault Decrypter
+}
+
+func (l Loader) vault() Decrypter {
+	if l.Vault == nil {
+		return (*vault.Keyring)(nil)
+	}
+	return l.Vault
+}
+
 // ParseYAML parses YAML source into a node, reporting syntax errors with
-// the file name and line.
+// the file name and line. Vault data is refused; see Loader.ParseYAML.
 func ParseYAML(file string, src []byte) (*yaml.Node, error) {
-	if bytes.HasPrefix(bytes.TrimSpace(src), []byte("$ANSIBLE_VAULT")) {
-		return nil, &PosError{File: file, Line: 1, Msg: "file is vault-encrypted; tend cannot decrypt vault files yet (decrypt it with ansible-vault decrypt, or keep secrets in an unencrypted file with strict permissions)"}
+	return Loader{}.ParseYAML(file, src)
+}
+
+// ParseYAML parses YAML source into a node, reporting syntax errors with
+// the file name and line. A vault-encrypted source is decrypted first, and
+// inline "!vault" scalars are replaced by their plaintext as strings.
+func (l Loader) ParseYAML(file string, src []byte) (*yaml.Node, error) {
+	if vault.IsEncrypted(src) {
+		plain, err := l.vault().Decrypt(file, src)
+		if err != nil {
+			return nil, err
+		}
+		src = plain
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
@@ -50,7 +85,37 @@ func ParseYAML(file string, src []byte) (*yaml.Node, error) {
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, nil
 	}
+	if err := l.decryptInline(file, doc.Content[0], 0); err != nil {
+		return nil, err
+	}
 	return doc.Content[0], nil
+}
+
+// decryptInline replaces "!vault" scalars below n with their plaintext.
+// Aliases are skipped: their anchors are visited where they are defined.
+func (l Loader) decryptInline(file string, n *yaml.Node, depth int) error {
+	if depth > 10000 {
+		return &PosError{File: file, Line: n.Line, Col: n.Column, Msg: "document nested too deeply"}
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag != "!vault" && n.Tag != "!vault-encrypted" {
+			return nil
+		}
+		plain, err := l.vault().Decrypt(fmt.Sprintf("%s:%d:%d", file, n.Line, n.Column), []byte(n.Value))
+		if err != nil {
+			return err
+		}
+		// Ansible's decrypted values are always strings.
+		n.Value, n.Tag, n.Style = string(plain), "!!str", yaml.DoubleQuotedStyle
+	case yaml.SequenceNode, yaml.MappingNode, yaml.DocumentNode:
+		for _, c := range n.Content {
+			if err := l.decryptInline(file, c, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -260,13 +325,19 @@ func ResolvePlain(v string) any {
 }
 
 // LoadFile reads a YAML or JSON vars file; it must hold a mapping (or be
-// empty).
+// empty). Vault data is refused; see Loader.LoadFile.
 func LoadFile(path string) (map[string]any, error) {
+	return Loader{}.LoadFile(path)
+}
+
+// LoadFile reads a YAML or JSON vars file, which may be vault-encrypted or
+// hold inline vault values; it must hold a mapping (or be empty).
+func (l Loader) LoadFile(path string) (map[string]any, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read vars file: %w", err)
 	}
-	n, err := ParseYAML(path, src)
+	n, err := l.ParseYAML(path, src)
 	if err != nil {
 		return nil, err
 	}
@@ -288,14 +359,21 @@ func LoadFile(path string) (map[string]any, error) {
 }
 
 // LoadDirOrFile loads a vars file, or every file in a vars directory in
-// name order (hidden files and backups skipped), merged.
+// name order (hidden files and backups skipped), merged. Vault data is
+// refused; see Loader.LoadDirOrFile.
 func LoadDirOrFile(path string) (map[string]any, error) {
+	return Loader{}.LoadDirOrFile(path)
+}
+
+// LoadDirOrFile is LoadFile for a file, or every file in a vars directory
+// in name order (hidden files and backups skipped), merged.
+func (l Loader) LoadDirOrFile(path string) (map[string]any, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
 	if !st.IsDir() {
-		return LoadFile(path)
+		return l.LoadFile(path)
 	}
 	var files []string
 	err = filepath.WalkDir(path, func(p string, d os.DirEntry, err error) error {
@@ -320,7 +398,7 @@ func LoadDirOrFile(path string) (map[string]any, error) {
 	sort.Strings(files)
 	out := map[string]any{}
 	for _, f := range files {
-		m, err := LoadFile(f)
+		m, err := l.LoadFile(f)
 		if err != nil {
 			return nil, err
 		}
