@@ -225,13 +225,8 @@ func TestDriftRun(t *testing.T) {
 		}
 		return ds, last
 	}
-	tendDs, tendR := measure(tendEnv, tendReps, tend, "play", "-i", inv, pb)
-	add("tend play (converged)", tendDs, tendR)
-	tendCheck, tendCheckR := measure(tendEnv, 1, tend, "play", "-i", inv, "--check", pb)
-	add("tend play --check", tendCheck, tendCheckR)
-
-	var ansDs []time.Duration
-	if lookErr == nil && os.Getenv("TEND_BENCH_SKIP_ANSIBLE") != "1" {
+	withAnsible := lookErr == nil && os.Getenv("TEND_BENCH_SKIP_ANSIBLE") != "1"
+	if withAnsible {
 		// Ansible's first run on tend's result is itself a compatibility
 		// check: it must find nothing to change either.
 		d, r, out := timedRun(t, ansibleEnv, ansible, "-i", inv, pb)
@@ -239,16 +234,34 @@ func TestDriftRun(t *testing.T) {
 		if r.changed != 0 {
 			t.Errorf("ansible-playbook changed %d things tend had converged:\n%s", r.changed, out)
 		}
-		var ansR recap
-		ansDs, ansR = measure(ansibleEnv, ansibleReps, ansible, "-i", inv, pb)
+	} else {
+		ansibleReps = 0
+	}
+	// Interleave tend and Ansible so both see the same machine load: a
+	// share of tend's runs before each Ansible run.
+	var tendDs, ansDs []time.Duration
+	var tendR, ansR recap
+	for i := range max(ansibleReps, 1) {
+		n := tendReps / max(ansibleReps, 1)
+		if i == max(ansibleReps, 1)-1 {
+			n = tendReps - len(tendDs)
+		}
+		ds, r := measure(tendEnv, n, tend, "play", "-i", inv, pb)
+		tendDs, tendR = append(tendDs, ds...), r
+		if i < ansibleReps {
+			ds, r := measure(ansibleEnv, 1, ansible, "-i", inv, pb)
+			ansDs, ansR = append(ansDs, ds...), r
+		}
+	}
+	add("tend play (converged)", tendDs, tendR)
+	tendCheck, tendCheckR := measure(tendEnv, 1, tend, "play", "-i", inv, "--check", pb)
+	add("tend play --check", tendCheck, tendCheckR)
+	if withAnsible {
 		add("ansible-playbook (converged)", ansDs, ansR)
 		ansCheck, ansCheckR := measure(ansibleEnv, 1, ansible, "-i", inv, "--check", pb)
 		add("ansible-playbook --check", ansCheck, ansCheckR)
 		pipe, pipeR := measure(append(ansibleEnv, "ANSIBLE_PIPELINING=1"), 1, ansible, "-i", inv, pb)
 		add("ansible-playbook, ANSIBLE_PIPELINING=1", pipe, pipeR)
-		// tend again after Ansible: still converged for tend.
-		after, afterR := measure(tendEnv, 1, tend, "play", "-i", inv, pb)
-		add("tend play after ansible", after, afterR)
 	}
 
 	var tab strings.Builder
