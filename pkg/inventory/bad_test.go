@@ -25,7 +25,7 @@ func TestBadInventories(t *testing.T) {
 		{"trailing_colon.ini", `trailing_colon.ini:2: invalid host pattern "web1:": a trailing ':' must be followed by a port number`},
 		{"child_loop.ini", `child_loop.ini:4: adding group a as child to b creates a recursive dependency loop`},
 		{"children_name.ini", `children_name.ini:2: expected a group name in [a:children], got "b c"`},
-		{"vaulted.ini", `vaulted.ini:1: inventory file is vault-encrypted; tend cannot decrypt vault files yet`},
+		{"vaulted.ini", `vaulted.ini:1: inventory file is vault-encrypted but no vault password was given: pass --vault-password-file or --ask-vault-pass`},
 		{"script", `script:1: dynamic inventory scripts are not supported; export the inventory to YAML with ansible-inventory --list -y`},
 		{"yaml_syntax.yml", `yaml_syntax.yml:1: invalid YAML: did not find expected key`},
 		{"yaml_hosts_list.yml", `yaml_hosts_list.yml:3:5: invalid "hosts" entry for group "all": expected a dictionary, got a list`},
@@ -33,10 +33,10 @@ func TestBadInventories(t *testing.T) {
 		{"yaml_host_vars_scalar.yml", `yaml_host_vars_scalar.yml:5:15: invalid variables for host web1: expected a dictionary, got an integer`},
 		{"yaml_range.yml", `yaml_range.yml:3:5: invalid host range "web[1:x]": expected numbers or letters`},
 		{"yaml_plugin.yml", `yaml_plugin.yml:1:1: inventory plugin configuration files (plugin: amazon.aws.aws_ec2) are not supported`},
-		{"yaml_inline_vault.yml", `yaml_inline_vault.yml:3:13: value is vault-encrypted; tend cannot decrypt vault files yet`},
+		{"yaml_inline_vault.yml", `yaml_inline_vault.yml:3:13: value is vault-encrypted but no vault password was given: pass --vault-password-file or --ask-vault-pass`},
 		{"yaml_unknown_tag.yml", `yaml_unknown_tag.yml:4:13: unknown YAML tag !custom`},
 		{"gvars/hosts", `gvars/group_vars/web.yml:1:1: vars file must hold a dictionary of variables, got a list`},
-		{"vaultvars/hosts", `vaultvars/host_vars/web1.yml:1: vars file is vault-encrypted; tend cannot decrypt vault files yet`},
+		{"vaultvars/hosts", `vaultvars/host_vars/web1.yml:1: vars file is vault-encrypted but no vault password was given: pass --vault-password-file or --ask-vault-pass`},
 	}
 	seen := map[string]bool{}
 	for _, tt := range tests {

@@ -1,13 +1,15 @@
 package inventory
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/tend-dev/tend/pkg/vault"
 )
 
 // ErrVaultEncrypted is wrapped by errors about vault-encrypted files or
-// values, which tend cannot decrypt yet.
-var ErrVaultEncrypted = errors.New("tend cannot decrypt vault files yet")
+// values met while no vault password was given (see Options.Vault). It is
+// vault.ErrNoSecret.
+var ErrVaultEncrypted = vault.ErrNoSecret
 
 // ParseError is an error in an inventory or variables file. It prints as
 // "file:line: message" (or "file:line:col: message" when the column is known)

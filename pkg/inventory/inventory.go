@@ -53,6 +53,10 @@ type Inventory struct {
 	playDirs []*varsDir // added by AddVarsDir, in call order
 
 	warnings []string
+
+	// vault decrypts vault data in inventory and vars files; nil refuses
+	// it (see orNoVault).
+	vault Decrypter
 }
 
 type hostInfo struct {

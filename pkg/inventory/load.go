@@ -10,10 +10,9 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-)
 
-// vaultHeader starts every file encrypted with ansible-vault.
-const vaultHeader = "$ANSIBLE_VAULT;"
+	"github.com/tend-dev/tend/pkg/vault"
+)
 
 // ignoredInDir matches directory entries Ansible skips when a directory is
 // an inventory source: hidden files, group_vars/host_vars/vars_plugins, and
@@ -31,9 +30,59 @@ var ignoredInDir = regexp.MustCompile(`^\.|^host_vars$|^group_vars$|^vars_plugin
 // A nonexistent source without a comma is skipped with a warning (see
 // Warnings), as Ansible does; with no sources the inventory is empty apart
 // from the implicit localhost. Parse errors are *ParseError values naming
-// file and line; errors from several sources are joined.
+// file and line; errors from several sources are joined. Vault-encrypted
+// files and values are errors wrapping ErrVaultEncrypted; use LoadWith to
+// decrypt them.
 func Load(sources []string) (*Inventory, error) {
+	return LoadWith(sources, Options{})
+}
+
+// Decrypter decrypts vault-encrypted data read from file ("file:line:col"
+// for inline values); *vault.Keyring implements it.
+type Decrypter interface {
+	Decrypt(file string, data []byte) ([]byte, error)
+}
+
+// Options tune LoadWith.
+type Options struct {
+	// Vault decrypts vault-encrypted inventory files, group_vars/host_vars
+	// files and inline !vault values (also for later AddVarsDir calls).
+	// Nil refuses them with an error naming the file.
+	Vault Decrypter
+}
+
+// orNoVault returns d, or a decrypter that refuses vault data with an
+// error telling to pass a vault password.
+func orNoVault(d Decrypter) Decrypter {
+	if d == nil {
+		return (*vault.Keyring)(nil)
+	}
+	return d
+}
+
+// decrypt decrypts vault data found at file:line:col (what names it for
+// messages: "inventory file", "value"), reporting failures as
+// *ParseError values that wrap the vault error. Messages never hold
+// decrypted data.
+func decrypt(d Decrypter, file string, line, col int, what string, data []byte) ([]byte, error) {
+	plain, err := orNoVault(d).Decrypt(file, data)
+	if err == nil {
+		return plain, nil
+	}
+	msg := strings.TrimPrefix(err.Error(), file+": ")
+	switch {
+	case errors.Is(err, vault.ErrNoSecret):
+		msg = what + " is vault-encrypted but " + vault.ErrNoSecret.Error()
+	case errors.Is(err, vault.ErrWrongPassword):
+		msg = "wrong vault password or corrupted " + what
+	}
+	return nil, &ParseError{File: file, Line: line, Col: col, Msg: msg, Err: err}
+}
+
+// LoadWith is Load with options.
+func LoadWith(sources []string, opts Options) (*Inventory, error) {
 	inv := newInventory()
+	inv.vault = opts.Vault
 	var errs []error
 	var varsBases []string
 	for _, src := range sources {
@@ -178,8 +227,10 @@ func (inv *Inventory) loadFile(path string) error {
 	if err != nil {
 		return fmt.Errorf("inventory file: %w", err)
 	}
-	if bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte(vaultHeader)) {
-		return &ParseError{File: path, Line: 1, Msg: "inventory file is vault-encrypted; " + ErrVaultEncrypted.Error(), Err: ErrVaultEncrypted}
+	if vault.IsEncrypted(data) {
+		if data, err = decrypt(inv.vault, path, 1, 0, "inventory file", data); err != nil {
+			return err
+		}
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {

@@ -1,7 +1,6 @@
 package inventory
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/tend-dev/tend/pkg/vault"
 )
 
 // varsDir holds the group_vars/ and host_vars/ variables found under one
@@ -42,10 +43,10 @@ func (inv *Inventory) loadVarsDir(base string) (*varsDir, error) {
 		}
 	}
 	var err error
-	if d.groups, err = loadEntityVars(filepath.Join(base, "group_vars"), groupNames); err != nil {
+	if d.groups, err = loadEntityVars(filepath.Join(base, "group_vars"), groupNames, inv.vault); err != nil {
 		return nil, err
 	}
-	if d.hosts, err = loadEntityVars(filepath.Join(base, "host_vars"), hostNames); err != nil {
+	if d.hosts, err = loadEntityVars(filepath.Join(base, "host_vars"), hostNames, inv.vault); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -53,7 +54,7 @@ func (inv *Inventory) loadVarsDir(base string) (*varsDir, error) {
 
 // loadEntityVars loads dir/<name>{,.yml,.yaml,.json} (first match wins; a
 // directory has all its files merged in name order) for every name.
-func loadEntityVars(dir string, names []string) (map[string]map[string]any, error) {
+func loadEntityVars(dir string, names []string, dec Decrypter) (map[string]map[string]any, error) {
 	out := map[string]map[string]any{}
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -81,7 +82,7 @@ func loadEntityVars(dir string, names []string) (map[string]map[string]any, erro
 			}
 			vars := map[string]any{}
 			for _, f := range files {
-				v, err := loadVarsFile(f)
+				v, err := loadVarsFile(f, dec)
 				if err != nil {
 					return nil, err
 				}
@@ -142,19 +143,21 @@ func varsFiles(p string) ([]string, error) {
 
 // loadVarsFile reads one YAML/JSON vars file, which must hold a mapping (or
 // nothing).
-func loadVarsFile(path string) (map[string]any, error) {
+func loadVarsFile(path string, dec Decrypter) (map[string]any, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("vars file: %w", err)
 	}
-	if bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte(vaultHeader)) {
-		return nil, &ParseError{File: path, Line: 1, Msg: "vars file is vault-encrypted; " + ErrVaultEncrypted.Error(), Err: ErrVaultEncrypted}
+	if vault.IsEncrypted(data) {
+		if data, err = decrypt(dec, path, 1, 0, "vars file", data); err != nil {
+			return nil, err
+		}
 	}
 	doc, err := parseYAMLDocument(path, data)
 	if err != nil {
 		return nil, err
 	}
-	conv := &yamlConverter{file: path}
+	conv := &yamlConverter{file: path, vault: dec}
 	v, err := conv.value(doc, 0)
 	if err != nil {
 		return nil, err

@@ -58,7 +58,7 @@ type yamlInvLoader struct {
 }
 
 func (inv *Inventory) loadYAML(name, abs string, doc *yaml.Node) error {
-	l := &yamlInvLoader{inv: inv, name: name, abs: abs, conv: &yamlConverter{file: name}}
+	l := &yamlInvLoader{inv: inv, name: name, abs: abs, conv: &yamlConverter{file: name, vault: inv.vault}}
 	if len(doc.Content) == 0 {
 		return nil // empty file: no hosts
 	}

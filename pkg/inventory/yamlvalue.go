@@ -29,6 +29,7 @@ const maxYAMLNodes = 1 << 20
 type yamlConverter struct {
 	file  string
 	nodes int
+	vault Decrypter // decrypts !vault values; nil refuses them
 }
 
 func (c *yamlConverter) errorf(n *yaml.Node, format string, args ...any) *ParseError {
@@ -149,7 +150,12 @@ func (c *yamlConverter) scalar(n *yaml.Node) (any, error) {
 		case "!!str", "!unsafe", "!!binary", "!!timestamp":
 			return n.Value, nil
 		case "!vault", "!vault-encrypted":
-			return nil, &ParseError{File: c.file, Line: n.Line, Col: n.Column, Msg: "value is vault-encrypted; " + ErrVaultEncrypted.Error(), Err: ErrVaultEncrypted}
+			plain, err := decrypt(c.vault, c.file, n.Line, n.Column, "value", []byte(n.Value))
+			if err != nil {
+				return nil, err
+			}
+			// Ansible's decrypted values are always strings.
+			return string(plain), nil
 		case "!!null":
 			return nil, nil
 		case "!!bool":

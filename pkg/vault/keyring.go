@@ -88,19 +88,17 @@ func orDefault(id string) string {
 // "wrong vault password or corrupted file: FILE" wraps ErrWrongPassword,
 // and an empty (or nil) keyring gives an error wrapping ErrNoSecret.
 func (k *Keyring) Decrypt(file string, data []byte) ([]byte, error) {
+	// Without a password, saying so is more useful than any format error.
+	if k.Len() == 0 {
+		return nil, fmt.Errorf("%s is vault-encrypted but %w", file, ErrNoSecret)
+	}
 	e, err := Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	if k == nil {
-		return nil, fmt.Errorf("%s is vault-encrypted but %w", file, ErrNoSecret)
-	}
 	k.mu.Lock()
 	secrets := append([]secret(nil), k.secrets...)
 	k.mu.Unlock()
-	if len(secrets) == 0 {
-		return nil, fmt.Errorf("%s is vault-encrypted but %w", file, ErrNoSecret)
-	}
 	order := make([]int, 0, len(secrets))
 	for i, s := range secrets {
 		if s.id == e.ID {
