@@ -23,6 +23,10 @@ type Loader struct {
 	RolesPath []string
 	// Syntax, if set, checks template and condition syntax at load time.
 	Syntax SyntaxChecker
+	// Vault decrypts vault-encrypted playbooks, task files and role
+	// defaults/vars, and inline !vault values in them; nil refuses them
+	// with an error naming the file.
+	Vault vars.Decrypter
 
 	errs      errorList
 	curPlay   *Play // the play being loaded: import_role adds its role there
@@ -64,7 +68,7 @@ func (l *Loader) readYAML(file string) *yaml.Node {
 		l.errs.add(fmt.Errorf("%s: %w", file, err))
 		return nil
 	}
-	n, err := vars.ParseYAML(file, src)
+	n, err := vars.Loader{Vault: l.Vault}.ParseYAML(file, src)
 	if err != nil {
 		l.errs.add(err)
 		return nil
