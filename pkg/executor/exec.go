@@ -201,6 +201,7 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Mo
 		Check:   check,
 		Diff:    diff,
 		Warn:    func(msg string) { p.r.opts.Reporter.Warn(h.name, msg) },
+		Vault:   p.r.opts.Vault,
 	}
 	mh.Templar = p.templarFor(mh.Files.(*fileFinder), vars)
 	delegated := ""

@@ -21,6 +21,7 @@ import (
 	"github.com/tend-dev/tend/pkg/playbook"
 	"github.com/tend-dev/tend/pkg/report"
 	"github.com/tend-dev/tend/pkg/template"
+	"github.com/tend-dev/tend/pkg/vars"
 )
 
 // Connector opens (or reuses) the connection to a host. vars are the
@@ -62,6 +63,9 @@ type Options struct {
 	BecomePassword string
 	// Version is reported as ansible_version.full.
 	Version string
+	// Vault decrypts vault-encrypted vars_files and include_vars files
+	// (*vault.Keyring); nil refuses them with an error naming the file.
+	Vault vars.Decrypter
 }
 
 // Summary is the outcome of a run.

@@ -222,7 +222,7 @@ func (p *playRun) loadVarsFiles(h *hostState) error {
 				return fmt.Errorf("vars_files %q: %w", c, err)
 			}
 			path := resolvePath(p.play.Dir, name)
-			m, err := vars.LoadFile(path)
+			m, err := vars.Loader{Vault: p.r.opts.Vault}.LoadFile(path)
 			if err != nil {
 				lastErr = err
 				continue

@@ -69,6 +69,15 @@ type Host struct {
 	Diff  bool
 	// Warn records a warning shown with the task result.
 	Warn func(msg string)
+	// Vault decrypts vault-encrypted controller files (include_vars); nil
+	// when no vault password was given.
+	Vault Decrypter
+}
+
+// Decrypter decrypts vault-encrypted data read from file (the name is for
+// errors only); *vault.Keyring implements it.
+type Decrypter interface {
+	Decrypt(file string, data []byte) ([]byte, error)
 }
 
 // Templater renders templates with the task's variables.

@@ -67,8 +67,9 @@ func (*IncludeVars) Plan(ctx context.Context, h *module.Host, a module.Args) (*m
 		}
 	}
 	loaded := map[string]any{}
+	loader := vars.Loader{Vault: h.Vault}
 	for _, f := range files {
-		m, err := vars.LoadFile(f)
+		m, err := loader.LoadFile(f)
 		if err != nil {
 			return module.Unchanged(module.Failed("include_vars: %v", err)), nil
 		}
