@@ -75,6 +75,7 @@ func New(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 		Commands: []*ucli.Command{
 			playCommand(),
 			inventoryCommand(),
+			vaultCommand(),
 			docCommand(),
 			versionCommand(),
 			completionCommand(),
@@ -152,6 +153,15 @@ func interspersed(app *ucli.App, args []string) []string {
 	if cmd == nil {
 		return args
 	}
+	prefix := 2
+	if len(cmd.Subcommands) > 0 {
+		// "tend vault encrypt FILE --vault-password-file F": the same, one
+		// level down.
+		if len(args) < 3 || cmd.Command(args[2]) == nil {
+			return args
+		}
+		cmd, prefix = cmd.Command(args[2]), 3
+	}
 	takesValue := map[string]bool{}
 	for _, f := range cmd.Flags {
 		_, isBool := f.(*ucli.BoolFlag)
@@ -160,7 +170,7 @@ func interspersed(app *ucli.App, args []string) []string {
 		}
 	}
 	var flags, positional []string
-	rest := args[2:]
+	rest := args[prefix:]
 	for i := 0; i < len(rest); i++ {
 		a := rest[i]
 		if a == "--" {
@@ -181,7 +191,7 @@ func interspersed(app *ucli.App, args []string) []string {
 			i++
 		}
 	}
-	out := append([]string{args[0], args[1]}, flags...)
+	out := append(append([]string(nil), args[:prefix]...), flags...)
 	if len(positional) > 0 {
 		out = append(out, "--")
 		out = append(out, positional...)

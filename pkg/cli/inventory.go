@@ -16,15 +16,19 @@ func inventoryCommand() *ucli.Command {
 	return &ucli.Command{
 		Name:  "inventory",
 		Usage: "show an inventory as tend reads it (like ansible-inventory)",
-		Flags: []ucli.Flag{
+		Flags: append([]ucli.Flag{
 			inventoryFlag(),
 			&ucli.BoolFlag{Name: "list", Usage: "print all hosts, groups and variables as JSON"},
 			&ucli.BoolFlag{Name: "graph", Usage: "print the group tree"},
 			&ucli.StringFlag{Name: "host", Usage: "print one host's variables as JSON"},
 			&ucli.StringFlag{Name: "playbook-dir", Usage: "also load group_vars/ and host_vars/ from this directory"},
-		},
+		}, vaultFlags()...),
 		Action: func(c *ucli.Context) error {
-			inv, err := loadInventory(c.StringSlice("inventory"), c.App.ErrWriter)
+			kr, err := loadKeyring(c.Context, vaultSources(c), c.App.Reader, c.App.ErrWriter)
+			if err != nil {
+				return exitWith(ExitError, err)
+			}
+			inv, err := loadInventory(c.StringSlice("inventory"), c.App.ErrWriter, kr)
 			if err != nil {
 				return exitWith(ExitError, err)
 			}

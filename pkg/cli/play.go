@@ -23,6 +23,7 @@ import (
 	"github.com/tend-dev/tend/pkg/report"
 	"github.com/tend-dev/tend/pkg/template"
 	"github.com/tend-dev/tend/pkg/vars"
+	"github.com/tend-dev/tend/pkg/vault"
 )
 
 // playOptions are the parsed flags of tend play.
@@ -54,6 +55,7 @@ type playOptions struct {
 	becomeMethod   string
 	rolesPath      []string
 	color          string
+	vault          vault.Sources
 }
 
 func inventoryFlag() *ucli.StringSliceFlag {
@@ -66,7 +68,7 @@ func playCommand() *ucli.Command {
 		Usage:                  "run playbooks against inventory hosts",
 		UseShortOptionHandling: true,
 		ArgsUsage:              "PLAYBOOK...",
-		Flags: []ucli.Flag{
+		Flags: append([]ucli.Flag{
 			inventoryFlag(),
 			&ucli.BoolFlag{Name: "check", Aliases: []string{"C"}, Usage: "predict changes without making them"},
 			&ucli.BoolFlag{Name: "diff", Aliases: []string{"D"}, Usage: "show differences in files and settings"},
@@ -96,7 +98,7 @@ func playCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "become-method", Usage: "sudo or su"},
 			&ucli.StringSliceFlag{Name: "roles-path", Usage: "extra directories to search for roles", EnvVars: []string{"ANSIBLE_ROLES_PATH"}},
 			&ucli.StringFlag{Name: "color", Value: "auto", Usage: "colour output: auto, always or never"},
-		},
+		}, vaultFlags()...),
 		Action: func(c *ucli.Context) error {
 			o := playOptions{
 				inventories: c.StringSlice("inventory"), check: c.Bool("check"), diff: c.Bool("diff"),
@@ -108,7 +110,7 @@ func playCommand() *ucli.Command {
 				connectTimeout: c.Duration("timeout"), commandTimeout: c.Duration("task-timeout"),
 				askPass: c.Bool("ask-pass"), askBecomePass: c.Bool("ask-become-pass"), privateKey: c.String("private-key"),
 				user: c.String("user"), become: c.Bool("become"), becomeUser: c.String("become-user"), becomeMethod: c.String("become-method"),
-				rolesPath: c.StringSlice("roles-path"), color: c.String("color"),
+				rolesPath: c.StringSlice("roles-path"), color: c.String("color"), vault: vaultSources(c),
 			}
 			if c.NArg() == 0 {
 				return exitWith(ExitError, errors.New("play: no playbook given (usage: tend play [-i INVENTORY] PLAYBOOK...)"))
@@ -132,13 +134,19 @@ func splitCSV(l []string) []string {
 
 // parseExtraVars merges -e values: k=v text, @file, or inline JSON/YAML.
 func parseExtraVars(specs []string) (map[string]any, error) {
+	return parseExtraVarsWith(specs, vars.Loader{})
+}
+
+// parseExtraVarsWith is parseExtraVars with @files read by loader (which
+// decrypts vault files).
+func parseExtraVarsWith(specs []string, loader vars.Loader) (map[string]any, error) {
 	out := map[string]any{}
 	for _, s := range specs {
 		var m map[string]any
 		switch {
 		case strings.HasPrefix(s, "@"):
 			var err error
-			m, err = vars.LoadFile(s[1:])
+			m, err = loader.LoadFile(s[1:])
 			if err != nil {
 				return nil, fmt.Errorf("extra vars %s: %w", s, err)
 			}
@@ -170,13 +178,13 @@ func parseExtraVars(specs []string) (map[string]any, error) {
 	return out, nil
 }
 
-func loadInventory(sources []string, stderr io.Writer) (*inventory.Inventory, error) {
+func loadInventory(sources []string, stderr io.Writer, kr *vault.Keyring) (*inventory.Inventory, error) {
 	if len(sources) == 0 {
 		if _, err := os.Stat("/etc/ansible/hosts"); err == nil {
 			sources = []string{"/etc/ansible/hosts"}
 		}
 	}
-	inv, err := inventory.Load(sources)
+	inv, err := inventory.LoadWith(sources, inventory.Options{Vault: kr})
 	if err != nil {
 		return nil, err
 	}
@@ -187,12 +195,17 @@ func loadInventory(sources []string, stderr io.Writer) (*inventory.Inventory, er
 }
 
 func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	extra, err := parseExtraVars(o.extraVars)
+	kr, err := loadKeyring(ctx, o.vault, stdin, stderr)
+	if err != nil {
+		return exitWith(ExitError, err)
+	}
+	extra, err := parseExtraVarsWith(o.extraVars, vars.Loader{Vault: kr})
 	if err != nil {
 		return exitWith(ExitError, err)
 	}
 	reg := modules.Registry()
 	loader := playbook.NewLoader(reg, o.rolesPath)
+	loader.Vault = kr
 	loader.Syntax = template.New(template.Options{})
 	var pbs []*playbook.Playbook
 	var loadErrs []error
@@ -213,7 +226,7 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 		}
 		return nil
 	}
-	inv, err := loadInventory(o.inventories, stderr)
+	inv, err := loadInventory(o.inventories, stderr, kr)
 	if err != nil {
 		return exitWith(ExitError, err)
 	}
@@ -283,6 +296,7 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 			Facts:     facts.Gather,
 			Forks:     o.forks, Check: o.check, Diff: o.diff, Limit: o.limit, Tags: o.tags, SkipTags: o.skipTags,
 			StartAtTask: o.startAtTask, ExtraVars: extra, DefaultVars: cliVars, Verbosity: o.verbosity, BecomePassword: becomePass, Version: Version,
+			Vault: kr,
 		})
 		if sum != nil {
 			for h, st := range sum.Stats {
