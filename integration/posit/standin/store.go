@@ -67,14 +67,12 @@ func OpenStore(ctx context.Context, eff *conf.Effective, wait time.Duration) (St
 		return nil, fmt.Errorf("database %s on %s as %s: %w", eff.Database.Name, eff.Database.Host, eff.Database.User, err)
 	}
 	s := &pgStore{db: db}
-	for _, q := range []string{
+	if err := createTables(ctx, db,
 		`CREATE TABLE IF NOT EXISTS tend_standin_heartbeats (node text PRIMARY KEY, product text NOT NULL, version text NOT NULL, pid int NOT NULL, address text NOT NULL, started_at timestamptz NOT NULL, seen_at timestamptz NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS tend_standin_repos (name text PRIMARY KEY, type text NOT NULL, description text NOT NULL DEFAULT '', source text NOT NULL DEFAULT '')`,
-	} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			db.Close()
-			return nil, fmt.Errorf("database %s: create tables: %w", eff.Database.Name, err)
-		}
+	); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database %s: create tables: %w", eff.Database.Name, err)
 	}
 	keys := make([]string, 0, len(eff.Database.Extra))
 	for k := range eff.Database.Extra {
@@ -84,7 +82,7 @@ func OpenStore(ctx context.Context, eff *conf.Effective, wait time.Duration) (St
 	for _, k := range keys {
 		x, err := openPG(ctx, eff.Database.Extra[k], wait)
 		if err == nil {
-			_, err = x.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS tend_standin_events (at timestamptz NOT NULL DEFAULT now(), node text NOT NULL)`)
+			err = createTables(ctx, x, `CREATE TABLE IF NOT EXISTS tend_standin_events (at timestamptz NOT NULL DEFAULT now(), node text NOT NULL)`)
 			if err == nil {
 				host, _ := os.Hostname()
 				_, err = x.ExecContext(ctx, `INSERT INTO tend_standin_events (node) VALUES ($1)`, host)
@@ -97,6 +95,27 @@ func OpenStore(ctx context.Context, eff *conf.Effective, wait time.Duration) (St
 		}
 	}
 	return s, nil
+}
+
+// createTables runs CREATE TABLE IF NOT EXISTS statements under an
+// advisory lock: two nodes starting at once would otherwise race on the
+// catalog ("duplicate key value violates unique constraint
+// pg_type_typname_nsp_index").
+func createTables(ctx context.Context, db *sql.DB, stmts ...string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7424242)`); err != nil {
+		return err
+	}
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 func openPG(ctx context.Context, dsn string, wait time.Duration) (*sql.DB, error) {
