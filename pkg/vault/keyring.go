@@ -176,8 +176,8 @@ type Sources struct {
 	IDs []string
 	// Ask is --ask-vault-pass: prompt for the default id's password.
 	Ask bool
-	// EnvPasswordFile is $ANSIBLE_VAULT_PASSWORD_FILE, used only when no
-	// other source is given.
+	// EnvPasswordFile is $ANSIBLE_VAULT_PASSWORD_FILE, tried after the
+	// other sources as Ansible does.
 	EnvPasswordFile string
 	// Prompt reads a password without echo; required for Ask and
 	// "prompt" sources.
@@ -231,7 +231,7 @@ func Load(ctx context.Context, src Sources) (*Keyring, error) {
 			return nil, err
 		}
 	}
-	if k.Len() == 0 && src.EnvPasswordFile != "" {
+	if src.EnvPasswordFile != "" {
 		if err := add(DefaultID, src.EnvPasswordFile); err != nil {
 			return nil, fmt.Errorf("ANSIBLE_VAULT_PASSWORD_FILE: %w", err)
 		}

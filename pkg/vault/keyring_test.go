@@ -46,7 +46,7 @@ func TestKeyringDecrypt(t *testing.T) {
 		{"ask", Sources{Ask: true, Prompt: prompt}, "ansible-1.1.yml", "", ""},
 		{"vault id prompt", Sources{IDs: []string{"x@prompt"}, Prompt: prompt}, "ansible-1.1.yml", "", ""},
 		{"env file", Sources{EnvPasswordFile: pw11}, "ansible-1.1.yml", "", ""},
-		{"env ignored when flags given", Sources{PasswordFiles: []string{wrong}, EnvPasswordFile: pw11}, "ansible-1.1.yml", "wrong vault password or corrupted file: testdata/ansible-1.1.yml", ""},
+		{"env tried after flags", Sources{PasswordFiles: []string{wrong}, EnvPasswordFile: pw11}, "ansible-1.1.yml", "", ""},
 		{"wrong password", Sources{PasswordFiles: []string{wrong}}, "ansible-1.1.yml", "wrong vault password or corrupted file: testdata/ansible-1.1.yml", ""},
 		{"no password", Sources{}, "ansible-1.1.yml", "testdata/ansible-1.1.yml is vault-encrypted but no vault password was given: pass --vault-password-file or --ask-vault-pass", ""},
 		{"failing script", Sources{PasswordFiles: []string{fail}}, "", "", "exit status 3: oops"},
