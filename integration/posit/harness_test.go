@@ -48,17 +48,24 @@ func TestMain(m *testing.M) {
 
 // env is one bed with the packages served to it.
 type env struct {
-	t        *testing.T
-	bed      *testbed.Bed
-	arts     *deploy.Artifacts
-	vars     string // extra vars file
-	playbook string
-	ctx      context.Context
-	hosts    map[string]*testbed.Host
-	roles    map[string][]string // inventory group -> hosts
+	t         *testing.T
+	bed       *testbed.Bed
+	arts      *deploy.Artifacts
+	vars      string // extra vars file
+	inventory string // hosts.ini beside a copy of the example group_vars
+	playbook  string
+	ctx       context.Context
+	hosts     map[string]*testbed.Host
+	roles     map[string][]string // inventory group -> hosts
 }
 
-func newEnv(t *testing.T, playbook string, specs ...testbed.HostSpec) *env {
+// newEnv boots a bed and prepares an inventory directory holding the
+// bed's hosts (one group per role label) and the group_vars of the
+// repository's example inventory exampleInv (inventory/single or
+// inventory/ha), so the tests run the example configuration; the extra
+// vars file overrides what the testbed needs (package sources, passwords,
+// sshfs, no NTP).
+func newEnv(t *testing.T, playbook, exampleInv string, specs ...testbed.HostSpec) *env {
 	t.Helper()
 	bed := testbed.Start(t, specs...)
 	if buildErr != nil {
@@ -76,7 +83,21 @@ func newEnv(t *testing.T, playbook string, specs ...testbed.HostSpec) *env {
 	if err := deploy.WriteVars(vars, built.ExtraVars(srv.URL)); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, bed: bed, arts: built, vars: vars, playbook: playbook, ctx: context.Background(),
+	inv := filepath.Join(t.TempDir(), "inventory")
+	if err := os.MkdirAll(inv, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ini, err := os.ReadFile(bed.InventoryINI)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(inv, "hosts.ini"), ini, 0o644)
+	}
+	if err == nil {
+		err = os.CopyFS(filepath.Join(inv, "group_vars"), os.DirFS(filepath.Join(built.Root, exampleInv, "group_vars")))
+	}
+	if err != nil {
+		t.Fatalf("inventory: %v", err)
+	}
+	e := &env{t: t, bed: bed, arts: built, vars: vars, inventory: filepath.Join(inv, "hosts.ini"), playbook: playbook, ctx: context.Background(),
 		hosts: map[string]*testbed.Host{}, roles: map[string][]string{}}
 	for _, h := range bed.Hosts {
 		e.hosts[h.Name] = h
@@ -88,7 +109,7 @@ func newEnv(t *testing.T, playbook string, specs ...testbed.HostSpec) *env {
 // play runs the playbook against the bed with the test variables.
 func (e *env) play(extra ...string) *deploy.Result {
 	e.t.Helper()
-	args := append([]string{"-i", e.bed.InventoryINI, "--known-hosts", e.bed.KnownHostsFile, "--ssh-config", "none",
+	args := append([]string{"-i", e.inventory, "--known-hosts", e.bed.KnownHostsFile, "--ssh-config", "none",
 		"-e", "@" + e.vars}, extra...)
 	args = append(args, e.playbook)
 	ctx, cancel := context.WithTimeout(e.ctx, 15*time.Minute)

@@ -14,7 +14,7 @@ import (
 // TestSingleServers deploys playbooks/site.yml onto one host per product
 // (issue 6, "Done when" 1, 3 and 4 on single servers).
 func TestSingleServers(t *testing.T) {
-	e := newEnv(t, "playbooks/site.yml",
+	e := newEnv(t, "playbooks/site.yml", "inventory/single",
 		testbed.HostSpec{Name: "db", Role: "postgresql"},
 		testbed.HostSpec{Name: "ppm", Role: "package_manager"},
 		testbed.HostSpec{Name: "connect", Role: "connect"},
@@ -27,7 +27,7 @@ func TestSingleServers(t *testing.T) {
 // behind a load balancer, with shared storage and one PostgreSQL host
 // (issue 6, "Done when" 2, 3 and 4).
 func TestHA(t *testing.T) {
-	e := newEnv(t, "playbooks/ha.yml",
+	e := newEnv(t, "playbooks/ha.yml", "inventory/ha",
 		testbed.HostSpec{Name: "db", Role: "postgresql"},
 		testbed.HostSpec{Name: "storage", Role: "storage"},
 		testbed.HostSpec{Name: "lb", Role: "load_balancer"},
