@@ -71,7 +71,10 @@ func New(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
-		HideVersion:          true,
+		// -e '{"a": 1, "b": 2}' and -i 'web1,web2,' must reach tend whole;
+		// --tags a,b is split by tend itself.
+		DisableSliceFlagSeparator: true,
+		HideVersion:               true,
 		Commands: []*ucli.Command{
 			playCommand(),
 			inventoryCommand(),

@@ -121,6 +121,7 @@ type runner struct {
 	hosts      map[string]*hostState
 	startSeen  bool
 	taskSeq    atomic.Uint64
+	changes    atomic.Int64 // variable changes of any host (hostvars cache)
 	startMu    sync.Mutex
 }
 
@@ -163,7 +164,7 @@ func (r *runner) host(name string) *hostState {
 	defer r.hostsMu.Unlock()
 	h, ok := r.hosts[name]
 	if !ok {
-		h = newHostState(name, r.opts.Inventory)
+		h = newHostState(name, r.opts.Inventory, &r.changes)
 		r.hosts[name] = h
 	}
 	return h

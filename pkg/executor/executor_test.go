@@ -61,6 +61,7 @@ var cases = []playCase{
 	{name: "any_errors_fatal", playbook: "10_fatal.yml"},
 	{name: "flush_handlers", playbook: "11_flush.yml", noOracle: true},
 	{name: "unsafe", playbook: "12_unsafe.yml"},
+	{name: "run_once_and_role_lookups", playbook: "13_run_once.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/tend-dev/tend/pkg/inventory"
 	"github.com/tend-dev/tend/pkg/vars"
@@ -20,6 +21,9 @@ type hostState struct {
 	version     int            // bumped on every change, for hostvars caching
 	snapshot    map[string]any // hostvars entry for version snapVersion
 	snapVersion int
+	// changes counts variable changes of every host in the run, so
+	// hostvars can tell in O(1) that nothing changed.
+	changes *atomic.Int64
 
 	// Per play state, reset by resetPlay.
 	failed      bool
@@ -30,9 +34,10 @@ type hostState struct {
 	failedRes   map[string]any
 }
 
-func newHostState(name string, inv *inventory.Inventory) *hostState {
+func newHostState(name string, inv *inventory.Inventory, changes *atomic.Int64) *hostState {
 	return &hostState{
 		name:        name,
+		changes:     changes,
 		inv:         inv.HostVars(name),
 		facts:       map[string]any{},
 		includeVars: map[string]any{},
@@ -68,6 +73,7 @@ func (h *hostState) setFacts(layer string, m map[string]any) {
 	}
 	*dst = next
 	h.version++
+	h.changes.Add(1)
 }
 
 func (h *hostState) clearFacts() {
@@ -76,6 +82,7 @@ func (h *hostState) clearFacts() {
 	h.facts = map[string]any{}
 	h.factVars = map[string]any{}
 	h.version++
+	h.changes.Add(1)
 }
 
 // layers returns the host's variable layers. The maps are replaced, never

@@ -30,6 +30,9 @@ type playRun struct {
 	varsFiles map[string]map[string]any
 	hvCache   map[string]any
 	hvVersion map[string]int
+	hvChanges int64    // r.changes when hvCache was built
+	invHosts  []string // inventory host names, for hostvars
+	active    []any    // ansible_play_hosts at the start of the current task
 	endPlay   bool
 	endBatch  bool
 	groupsOf  map[string][]any
@@ -248,33 +251,21 @@ func (p *playRun) loadVarsFiles(h *hostState) error {
 func (p *playRun) hostvars() map[string]any {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	dirty := p.hvCache == nil
-	inv := p.r.opts.Inventory
-	hosts := inv.Hosts()
-	if !dirty {
-		for _, ih := range hosts {
-			h := p.r.host(ih.Name)
-			h.mu.Lock()
-			v := h.version
-			h.mu.Unlock()
-			if p.hvVersion[ih.Name] != v {
-				dirty = true
-				break
-			}
-		}
-	}
-	if !dirty {
+	changes := p.r.changes.Load()
+	if p.hvCache != nil && changes == p.hvChanges {
 		return p.hvCache
 	}
-	next := make(map[string]any, len(hosts))
-	for _, ih := range hosts {
-		h := p.r.host(ih.Name)
-		next[ih.Name] = h.hostvars(p.r.opts.ExtraVars)
-		h.mu.Lock()
-		p.hvVersion[ih.Name] = h.version
-		h.mu.Unlock()
+	if p.invHosts == nil {
+		for _, ih := range p.r.opts.Inventory.Hosts() {
+			p.invHosts = append(p.invHosts, ih.Name)
+		}
 	}
-	p.hvCache = next
+	// Rebuild the outer map; entries of unchanged hosts are reused.
+	next := make(map[string]any, len(p.invHosts))
+	for _, name := range p.invHosts {
+		next[name] = p.r.host(name).hostvars(p.r.opts.ExtraVars)
+	}
+	p.hvCache, p.hvChanges = next, changes
 	return next
 }
 
@@ -301,8 +292,27 @@ func (p *playRun) activeHosts(hosts []*hostState) []*hostState {
 	return out
 }
 
+// activeList is ansible_play_hosts: the batch's hosts still in the play
+// when the current task started.
 func (p *playRun) activeList() []any {
-	var out []any
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.active == nil {
+		p.active = p.computeActive()
+	}
+	return p.active
+}
+
+// refreshActive recomputes ansible_play_hosts; called when a task starts.
+func (p *playRun) refreshActive() {
+	a := p.computeActive()
+	p.mu.Lock()
+	p.active = a
+	p.mu.Unlock()
+}
+
+func (p *playRun) computeActive() []any {
+	out := []any{}
 	for _, h := range p.batch {
 		if h.active() {
 			out = append(out, h.name)

@@ -39,6 +39,7 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 	}
 	rt := p.reportTask(t)
 	p.r.opts.Reporter.TaskStart(rt)
+	p.refreshActive()
 	targets := hosts
 	if t.RunOnce || inheritedBool(t, func(a *playbook.Task) any {
 		if a.RunOnce {
@@ -60,7 +61,7 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 		if o := outcomes[targets[0]]; o != nil {
 			for _, h := range hosts[1:] {
 				if t.Register != "" {
-					h.setFacts("register", map[string]any{t.Register: o.result})
+					h.setFacts("register", map[string]any{t.Register: unsafe(map[string]any(o.result))})
 				}
 				if f, ok := o.result["ansible_facts"].(map[string]any); ok && o.status != report.Failed {
 					h.setFacts(factLayer(t), f)

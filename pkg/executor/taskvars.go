@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/tend-dev/tend/pkg/playbook"
+	"github.com/tend-dev/tend/pkg/template"
 	"github.com/tend-dev/tend/pkg/vars"
 )
 
@@ -116,7 +117,7 @@ func (p *playRun) addMagic(m map[string]any, h *hostState, t *playbook.Task) {
 	m["inventory_hostname_short"] = short
 	m["groups"] = p.groups
 	m["group_names"] = p.groupNames(h.name)
-	m["hostvars"] = p.hostvars()
+	m["hostvars"] = template.Lazy(func() any { return p.hostvars() })
 	m["play_hosts"] = p.batchList
 	m["ansible_play_hosts"] = p.activeList()
 	m["ansible_play_hosts_all"] = p.allList

@@ -108,10 +108,18 @@ const statFormat = "%f %u %g %s %Y %X %Z %i %h %d %U %G"
 
 // inspectCommand builds the inspection script. Its output is a series of
 // "K:value" lines, then optionally "--" and the file's raw content.
+//
+// The script is the hot path of every drift run, so it starts as few
+// processes as it can: umask and the login uid come from shell builtins
+// (the uid from /proc/self/status, with id -u as the fallback), stat and
+// sha1sum print straight to stdout instead of through $(...), and nothing
+// runs in a subshell. A converged file costs one stat (and one sha1sum).
 func inspectCommand(path string, o statOptions) string {
 	var b strings.Builder
 	b.WriteString("p=" + remoteWord(path) + "; ")
-	b.WriteString(`printf 'H:%s\nU:%s\nI:%s\n' "$HOME" "$(umask)" "$(id -u)"; `)
+	b.WriteString(`printf 'H:%s\nU:' "$HOME"; umask; ` +
+		`i=; while read -r k v r; do if [ "$k" = Uid: ]; then i=$v; break; fi; done < /proc/self/status; ` +
+		`[ -n "$i" ] || i=$(id -u); printf 'I:%s\n' "$i"; `)
 	exists := `[ -e "$p" ] || [ -L "$p" ]`
 	statFlags := ""
 	if o.Follow {
@@ -119,7 +127,7 @@ func inspectCommand(path string, o statOptions) string {
 		statFlags = "-L "
 	}
 	b.WriteString("if " + exists + "; then ")
-	b.WriteString(`s=$(stat ` + statFlags + `-c '` + statFormat + `' -- "$p") || exit 1; printf 'S:%s\n' "$s"; `)
+	b.WriteString(`printf 'S:'; stat ` + statFlags + `-c '` + statFormat + `' -- "$p" || exit 1; `)
 	b.WriteString(`a=; [ -r "$p" ] && a=r; [ -w "$p" ] && a=${a}w; [ -x "$p" ] && a=${a}x; printf 'A:%s\n' "$a"; `)
 	b.WriteString(`if [ -L "$p" ]; then printf 'L:'; printf '%s' "$(readlink -- "$p")" | od -An -v -tx1 | tr -d ' \n'; ` +
 		`printf '\nR:'; printf '%s' "$(readlink -f -- "$p")" | od -An -v -tx1 | tr -d ' \n'; printf '\n'; fi; `)
@@ -130,7 +138,7 @@ func inspectCommand(path string, o statOptions) string {
 		reg = `[ -f "$p" ] && [ ! -L "$p" ] && [ -r "$p" ]`
 	}
 	if o.Checksum {
-		b.WriteString("if " + reg + `; then c=$(sha1sum < "$p") || exit 1; printf 'C:%s\n' "${c%% *}"; fi; `)
+		b.WriteString("if " + reg + `; then printf 'C:'; sha1sum < "$p" || exit 1; fi; `)
 	}
 	if o.Content {
 		b.WriteString("if " + reg + `; then printf -- '--\n'; exec cat -- "$p"; fi; `)
@@ -203,7 +211,8 @@ func parseInspect(path string, out []byte) (*RemoteStat, error) {
 				st.RealPath = string(b)
 			}
 		case "C":
-			st.SHA1 = v
+			// sha1sum prints "HASH  -".
+			st.SHA1, _, _ = strings.Cut(strings.TrimSpace(v), " ")
 		default:
 			return nil, fmt.Errorf("unexpected output line %q", line)
 		}
@@ -568,7 +577,7 @@ func statEach(ctx context.Context, h *module.Host, paths []string, opts []statOp
 	for i, p := range paths {
 		o := opts[i]
 		o.Content = false
-		b.WriteString("( " + inspectCommand(p, o) + " ) || exit 1; printf '" + statSeparator + "\\n'; ")
+		b.WriteString("{ " + inspectCommand(p, o) + "; } || exit 1; printf '" + statSeparator + "\\n'; ")
 	}
 	res, err := h.Run(ctx, b.String())
 	if err != nil {

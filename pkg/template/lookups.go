@@ -31,10 +31,21 @@ func (e *Engine) resolvePath(p string) string {
 	return joined
 }
 
+// searchDirs are the lookup search dirs for this render: the role of the
+// task (the role_path variable) first, as Ansible searches a role's
+// files/ and templates/, then the engine's search path.
+func (s *state) searchDirs() []string {
+	if rp, ok := s.vars["role_path"].(string); ok && rp != "" {
+		return append([]string{rp}, s.e.search...)
+	}
+	return s.e.search
+}
+
 // findFile looks p up the way Ansible's lookups do: in each search dir (and
 // its subdir, e.g. files/ or templates/), then in BaseDir/subdir and
 // BaseDir.
-func (e *Engine) findFile(p, subdir string) (string, error) {
+func (s *state) findFile(p, subdir string) (string, error) {
+	e := s.e
 	if filepath.IsAbs(p) {
 		if _, err := os.Stat(p); err != nil {
 			return "", fmt.Errorf("could not find or access %q", p)
@@ -42,7 +53,7 @@ func (e *Engine) findFile(p, subdir string) (string, error) {
 		return p, nil
 	}
 	var candidates []string
-	for _, d := range e.search {
+	for _, d := range s.searchDirs() {
 		candidates = append(candidates, filepath.Join(d, subdir, p), filepath.Join(d, p))
 	}
 	base := e.opts.BaseDir
@@ -130,7 +141,7 @@ func (s *state) runLookup(name string, terms []any, kw map[string]any) ([]any, e
 	case "file":
 		out := []any{}
 		for _, t := range flattenTerms(terms) {
-			p, err := s.e.findFile(toStr(t), "files")
+			p, err := s.findFile(toStr(t), "files")
 			if err != nil {
 				return nil, err
 			}
@@ -166,7 +177,7 @@ func (s *state) runLookup(name string, terms []any, kw map[string]any) ([]any, e
 	case "template":
 		out := []any{}
 		for _, t := range flattenTerms(terms) {
-			p, err := s.e.findFile(toStr(t), "templates")
+			p, err := s.findFile(toStr(t), "templates")
 			if err != nil {
 				return nil, err
 			}
@@ -276,7 +287,7 @@ func (s *state) runLookup(name string, terms []any, kw map[string]any) ([]any, e
 			if filepath.IsAbs(pattern) {
 				dirs = append(dirs, "")
 			} else {
-				for _, d := range s.e.search {
+				for _, d := range s.searchDirs() {
 					dirs = append(dirs, filepath.Join(d, "files"), d)
 				}
 				dirs = append(dirs, filepath.Join(s.e.opts.BaseDir, "files"), s.e.opts.BaseDir)
@@ -379,10 +390,10 @@ func (s *state) firstFound(terms []any, kw map[string]any) ([]any, error) {
 			}
 			continue
 		}
-		if c, err := s.e.findFile(f, "files"); err == nil {
+		if c, err := s.findFile(f, "files"); err == nil {
 			return []any{c}, nil
 		}
-		if c, err := s.e.findFile(f, "templates"); err == nil {
+		if c, err := s.findFile(f, "templates"); err == nil {
 			return []any{c}, nil
 		}
 	}

@@ -11,40 +11,31 @@ import (
 // evalCall evaluates it lazily (only the branch taken).
 const inlineIf = "__tend_if__"
 
-// rewriteInlineIf turns a parenthesised `(X if C else Y)` into
-// `__tend_if__((X), (C), (Y))`: gonja parses an inline if only at the top
-// of an expression, Jinja2 (and Ansible's roles) use it anywhere.
+// rewriteInlineIf turns an inline if that is not at the top of an
+// expression, `(X if C else Y)`, `[X if C else Y, ...]`, `f(X if C else Y)`
+// or `{'k': X if C else Y}`, into `__tend_if__((X), (C), (Y))`: gonja parses
+// an inline if only at the top of an expression, Jinja2 (and Ansible's
+// roles) use it anywhere.
 func rewriteInlineIf(toks []*tokens.Token) []*tokens.Token {
 	var out []*tokens.Token
 	for i := 0; i < len(toks); i++ {
-		tok := toks[i]
-		if tok.Type != tokens.LeftParenthesis || (i > 0 && isCallee(toks[i-1])) {
-			out = append(out, tok)
+		t := toks[i]
+		if !isOpener(t.Type) {
+			out = append(out, t)
 			continue
 		}
-		end, ifAt, elseAt, comma := matchGroup(toks, i)
-		if end < 0 || ifAt < 0 || comma {
-			out = append(out, tok)
-			continue
+		end := matchClose(toks, i)
+		if end < 0 {
+			out = append(out, toks[i:]...)
+			break
 		}
-		at := func(t tokens.Type, val string) *tokens.Token {
-			return &tokens.Token{Type: t, Val: val, Pos: tok.Pos, Line: tok.Line, Col: tok.Col}
-		}
-		group := func(part []*tokens.Token) []*tokens.Token {
-			g := []*tokens.Token{at(tokens.LeftParenthesis, "(")}
-			g = append(g, rewriteInlineIf(part)...)
-			return append(g, at(tokens.RightParenthesis, ")"))
-		}
-		out = append(out, at(tokens.Name, inlineIf), at(tokens.LeftParenthesis, "("))
-		if elseAt < 0 {
-			elseAt = end
-		}
-		out = append(out, group(toks[i+1:ifAt])...)
-		out = append(out, at(tokens.Comma, ","))
-		out = append(out, group(toks[ifAt+1:elseAt])...)
-		if elseAt < end {
-			out = append(out, at(tokens.Comma, ","))
-			out = append(out, group(toks[elseAt+1:end])...)
+		out = append(out, t)
+		for j, el := range splitDepth0(toks[i+1:end], tokens.Comma) {
+			if j > 0 {
+				out = append(out, el[0]) // the comma
+				el = el[1:]
+			}
+			out = append(out, rewriteElement(el, t.Type)...)
 		}
 		out = append(out, toks[end])
 		i = end
@@ -52,46 +43,127 @@ func rewriteInlineIf(toks []*tokens.Token) []*tokens.Token {
 	return out
 }
 
-// isCallee reports whether a token before "(" makes it a call or a
-// subscript rather than a grouping parenthesis.
-func isCallee(t *tokens.Token) bool {
-	switch t.Type {
-	case tokens.Name:
-		return t.Val != "if" && t.Val != "else"
-	case tokens.RightParenthesis, tokens.RightBracket:
-		return true
+// rewriteElement rewrites one element of a bracketed list: the value of a
+// dict entry or keyword argument, or the element itself.
+func rewriteElement(el []*tokens.Token, opener tokens.Type) []*tokens.Token {
+	sep := tokens.Type(-1)
+	switch opener {
+	case tokens.LeftBrace:
+		sep = tokens.Colon
+	case tokens.LeftParenthesis:
+		sep = tokens.Assign
 	}
-	return false
+	if sep >= 0 {
+		if k := indexDepth0(el, sep); k >= 0 {
+			head := rewriteInlineIf(el[:k+1])
+			return append(head, inlineIfCall(rewriteInlineIf(el[k+1:]))...)
+		}
+	}
+	return inlineIfCall(rewriteInlineIf(el))
 }
 
-// matchGroup finds the parenthesis closing toks[start] and, at depth one,
-// the positions of `if` and `else` and whether a comma makes it a tuple.
-func matchGroup(toks []*tokens.Token, start int) (end, ifAt, elseAt int, comma bool) {
-	end, ifAt, elseAt = -1, -1, -1
+// inlineIfCall wraps el as __tend_if__ when it is `X if C [else Y]` at
+// depth zero.
+func inlineIfCall(el []*tokens.Token) []*tokens.Token {
+	ifAt := indexName0(el, "if", 0)
+	if ifAt <= 0 {
+		return el
+	}
+	elseAt := indexName0(el, "else", ifAt+1)
+	tok := el[ifAt]
+	at := func(t tokens.Type, val string) *tokens.Token {
+		return &tokens.Token{Type: t, Val: val, Pos: tok.Pos, Line: tok.Line, Col: tok.Col}
+	}
+	group := func(part []*tokens.Token) []*tokens.Token {
+		g := []*tokens.Token{at(tokens.LeftParenthesis, "(")}
+		g = append(g, part...)
+		return append(g, at(tokens.RightParenthesis, ")"))
+	}
+	out := []*tokens.Token{at(tokens.Name, inlineIf), at(tokens.LeftParenthesis, "(")}
+	out = append(out, group(el[:ifAt])...)
+	out = append(out, at(tokens.Comma, ","))
+	if elseAt < 0 {
+		out = append(out, group(el[ifAt+1:])...)
+	} else {
+		out = append(out, group(el[ifAt+1:elseAt])...)
+		out = append(out, at(tokens.Comma, ","))
+		out = append(out, inlineIfCall(el[elseAt+1:])...)
+	}
+	return append(out, at(tokens.RightParenthesis, ")"))
+}
+
+func isOpener(t tokens.Type) bool {
+	return t == tokens.LeftParenthesis || t == tokens.LeftBracket || t == tokens.LeftBrace
+}
+
+func isCloser(t tokens.Type) bool {
+	return t == tokens.RightParenthesis || t == tokens.RightBracket || t == tokens.RightBrace
+}
+
+// matchClose returns the index of the bracket closing toks[start], or -1.
+func matchClose(toks []*tokens.Token, start int) int {
 	depth := 0
 	for k := start; k < len(toks); k++ {
-		t := toks[k]
-		switch t.Type {
-		case tokens.LeftParenthesis, tokens.LeftBracket, tokens.LeftBrace:
+		switch {
+		case isOpener(toks[k].Type):
 			depth++
-		case tokens.RightParenthesis, tokens.RightBracket, tokens.RightBrace:
+		case isCloser(toks[k].Type):
 			depth--
 			if depth == 0 {
-				return k, ifAt, elseAt, comma
-			}
-		case tokens.Comma:
-			if depth == 1 {
-				comma = true
-			}
-		case tokens.Name:
-			if depth == 1 && t.Val == "if" && ifAt < 0 {
-				ifAt = k
-			} else if depth == 1 && t.Val == "else" && ifAt >= 0 && elseAt < 0 {
-				elseAt = k
+				return k
 			}
 		}
 	}
-	return -1, -1, -1, false
+	return -1
+}
+
+// splitDepth0 splits toks before each depth-zero separator; every part
+// after the first starts with its separator.
+func splitDepth0(toks []*tokens.Token, sep tokens.Type) [][]*tokens.Token {
+	var parts [][]*tokens.Token
+	depth, last := 0, 0
+	for k, t := range toks {
+		switch {
+		case isOpener(t.Type):
+			depth++
+		case isCloser(t.Type):
+			depth--
+		case t.Type == sep && depth == 0:
+			parts = append(parts, toks[last:k])
+			last = k
+		}
+	}
+	return append(parts, toks[last:])
+}
+
+func indexDepth0(toks []*tokens.Token, typ tokens.Type) int {
+	depth := 0
+	for k, t := range toks {
+		switch {
+		case isOpener(t.Type):
+			depth++
+		case isCloser(t.Type):
+			depth--
+		case t.Type == typ && depth == 0:
+			return k
+		}
+	}
+	return -1
+}
+
+func indexName0(toks []*tokens.Token, name string, from int) int {
+	depth := 0
+	for k, t := range toks {
+		switch {
+		case isOpener(t.Type):
+			depth++
+		case isCloser(t.Type):
+			depth--
+		case k >= from && depth == 0 && t.Type == tokens.Name && t.Val == name:
+			return k
+		}
+	}
+	return -1
 }
 
 // rewriteStrings gives string literals Ansible's backslash rules. Inside

@@ -13,6 +13,11 @@ import (
 // contain "{{" stay literal. Inside the engine it behaves as a string.
 type Unsafe string
 
+// Lazy is a variable whose value is computed only when a template uses it
+// (hostvars: costly to build, rarely used). The function must be safe for
+// concurrent use and cheap to call again.
+type Lazy func() any
+
 // undefined is the value of a missing variable or attribute. It is only
 // allowed to flow into default/mandatory and the defined/undefined tests;
 // any other use turns it into an UndefinedError.
@@ -56,6 +61,8 @@ func normalize(v any) any {
 	switch x := v.(type) {
 	case nil, string, int, float64, bool, []any, map[string]any:
 		return v
+	case Lazy:
+		return normalize(x())
 	case Unsafe:
 		return string(x)
 	case int8:
