@@ -101,6 +101,31 @@ func (e *env) run(t *testing.T, ha bool) {
 		}
 	})
 	t.Run("drift is detected and repaired on one node only", func(t *testing.T) { need(t); e.t = t; e.checkDrift(t) })
+	t.Run("products refuse an invalid configuration", func(t *testing.T) { need(t); e.t = t; e.checkInvalidConfig(t) })
+}
+
+// checkInvalidConfig breaks each product's configuration on one node and
+// shows `systemctl restart` fails with the reason in the journal, then
+// restores it.
+func (e *env) checkInvalidConfig(t *testing.T) {
+	for _, c := range []struct{ group, file, breakCmd, want string }{
+		{"workbench", "/etc/rstudio/rserver.conf", "echo server-health-check-enabled=maybe >> %s", "server-health-check-enabled"},
+		{"connect", "/etc/rstudio-connect/rstudio-connect.gcfg", `printf '[Server\n' >> %s`, "section header"},
+		{"package_manager", "/etc/rstudio-pm/rstudio-pm.gcfg", `printf '[Database]\nProvider = mysql\n' >> %s`, "want sqlite or postgres"},
+	} {
+		h := e.roles[c.group][0]
+		unit := services[c.group][0]
+		e.ssh(h, fmt.Sprintf("cp -p %[1]s %[1]s.tend-test && "+c.breakCmd, c.file))
+		out, err := e.bed.SSH(e.ctx, h, "systemctl restart "+unit+" 2>&1")
+		journal := e.ssh(h, "journalctl -u "+unit+" -n 20 --no-pager -o cat")
+		if err == nil {
+			t.Errorf("%s: %s restarted with a broken %s: %s", h, unit, c.file, out)
+		}
+		if !strings.Contains(journal, "refusing to start") || !strings.Contains(journal, c.want) {
+			t.Errorf("%s: journal of %s lacks the reason %q:\n%s", h, unit, c.want, journal)
+		}
+		e.ssh(h, fmt.Sprintf("mv %[1]s.tend-test %[1]s && systemctl reset-failed %[2]s; systemctl restart %[2]s", c.file, unit))
+	}
 }
 
 func (e *env) checkFresh(t *testing.T) {

@@ -74,18 +74,18 @@ func productOf(arg0 string) product {
 	for _, p := range []string{arg0, func() string { e, _ := os.Executable(); return e }()} {
 		switch {
 		case strings.Contains(p, "rstudio-connect"):
-			return products[Connect]
+			return productNamed(Connect)
 		case strings.Contains(p, "rstudio-pm"):
-			return products[PackageManager]
+			return productNamed(PackageManager)
 		case strings.Contains(p, "rstudio-server"):
-			return products[Workbench]
+			return productNamed(Workbench)
 		}
 	}
-	return products[Workbench]
+	return productNamed(Workbench)
 }
 
 func testConfig(name string, stdout, stderr io.Writer) int {
-	eff, err := products[name].load("/")
+	eff, err := productNamed(name).load("/")
 	if err != nil {
 		fmt.Fprintf(stderr, "ERROR invalid configuration: %v\n", err)
 		return 1
@@ -98,7 +98,7 @@ func testConfig(name string, stdout, stderr io.Writer) int {
 }
 
 func workbenchCLI(args []string, stdout, stderr io.Writer) int {
-	p := products[Workbench]
+	p := productNamed(Workbench)
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "usage: rstudio-server {start|stop|restart|reload|status|verify-installation|license-manager|list-nodes|reset-cluster|version}")
 		return 2
@@ -164,7 +164,7 @@ func workbenchCLI(args []string, stdout, stderr io.Writer) int {
 }
 
 func openProductStore(name string, stderr io.Writer) (*conf.Effective, Store, int) {
-	eff, err := products[name].load("/")
+	eff, err := productNamed(name).load("/")
 	if err != nil {
 		fmt.Fprintf(stderr, "ERROR invalid configuration: %v\n", err)
 		return nil, nil, 1
@@ -230,7 +230,7 @@ func licenseManager(p product, args []string, stdout, stderr io.Writer) int {
 }
 
 func rscadmin(args []string, stdout, stderr io.Writer) int {
-	p := products[Connect]
+	p := productNamed(Connect)
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "usage: rscadmin {version|verify|nodes}")
 		return 2
@@ -301,7 +301,7 @@ func rspmAllowed() bool {
 }
 
 func rspm(args []string, stdout, stderr io.Writer) int {
-	p := products[PackageManager]
+	p := productNamed(PackageManager)
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "usage: rspm {create repo|subscribe|list|sync|version} [--flags]")
 		return 2

@@ -37,10 +37,16 @@ type product struct {
 	license string // license state file
 }
 
-var products = map[string]product{
-	Workbench:      {name: Workbench, version: "/usr/lib/rstudio-server/VERSION", load: conf.LoadWorkbench, license: "/var/lib/rstudio-server/tend-license"},
-	Connect:        {name: Connect, version: "/opt/rstudio-connect/VERSION", load: conf.LoadConnect, license: "/var/lib/rstudio-connect/tend-license"},
-	PackageManager: {name: PackageManager, version: "/opt/rstudio-pm/VERSION", load: conf.LoadPackageManager, license: "/var/lib/rstudio-pm/tend-license"},
+// productNamed returns the product called name (Workbench, Connect or
+// PackageManager; anything else is Workbench).
+func productNamed(name string) product {
+	switch name {
+	case Connect:
+		return product{name: Connect, version: "/opt/rstudio-connect/VERSION", load: conf.LoadConnect, license: "/var/lib/rstudio-connect/tend-license"}
+	case PackageManager:
+		return product{name: PackageManager, version: "/opt/rstudio-pm/VERSION", load: conf.LoadPackageManager, license: "/var/lib/rstudio-pm/tend-license"}
+	}
+	return product{name: Workbench, version: "/usr/lib/rstudio-server/VERSION", load: conf.LoadWorkbench, license: "/var/lib/rstudio-server/tend-license"}
 }
 
 func (p product) installedVersion() string {
@@ -67,7 +73,7 @@ type daemon struct {
 // directory is not writable or the database is unreachable, before telling
 // systemd it is ready, so `systemctl start` fails like the real product's.
 func runDaemon(name string, stderr io.Writer) int {
-	p := products[name]
+	p := productNamed(name)
 	lg := log.New(stderr, "", 0)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

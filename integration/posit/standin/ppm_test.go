@@ -33,7 +33,7 @@ func TestPackageManagerRoutes(t *testing.T) {
 	if err := store.Subscribe(ctx, "cran", "cran"); !errors.Is(err, ErrExists) {
 		t.Errorf("second subscribe: %v, want ErrExists", err)
 	}
-	d := &daemon{p: products[PackageManager], eff: &conf.Effective{DataDir: dir}, store: store, node: "pm1", files: dir}
+	d := &daemon{p: productNamed(PackageManager), eff: &conf.Effective{DataDir: dir}, store: store, node: "pm1", files: dir}
 	srv := httptest.NewServer(d.routes())
 	defer srv.Close()
 	for _, c := range []struct {
