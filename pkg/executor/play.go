@@ -30,9 +30,10 @@ type playRun struct {
 	varsFiles map[string]map[string]any
 	hvCache   map[string]any
 	hvVersion map[string]int
-	hvChanges int64    // r.changes when hvCache was built
-	invHosts  []string // inventory host names, for hostvars
-	active    []any    // ansible_play_hosts at the start of the current task
+	hvChanges int64          // r.changes when hvCache was built
+	invHosts  []string       // inventory host names, for hostvars
+	active    []any          // ansible_play_hosts at the start of the current task
+	magic     map[string]any // magic variables shared by all hosts and tasks
 	endPlay   bool
 	endBatch  bool
 	groupsOf  map[string][]any
@@ -61,6 +62,7 @@ func (r *runner) runPlay(ctx context.Context, play *playbook.Play) error {
 	for _, n := range names {
 		p.allList = append(p.allList, n)
 	}
+	p.magic = p.playMagic()
 	p.roleDefaults, p.roleVars = map[string]any{}, map[string]any{}
 	for _, role := range play.RoleList {
 		for k, v := range role.Defaults {

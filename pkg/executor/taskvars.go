@@ -6,7 +6,6 @@ import (
 
 	"github.com/tend-dev/tend/pkg/playbook"
 	"github.com/tend-dev/tend/pkg/template"
-	"github.com/tend-dev/tend/pkg/vars"
 )
 
 // ancestors returns t's enclosing blocks, innermost first.
@@ -103,35 +102,55 @@ func (p *playRun) taskVars(h *hostState, t *playbook.Task, extra map[string]any)
 		layers = append(layers, params[i])
 	}
 	layers = append(layers, extra, p.r.opts.ExtraVars)
-	m := vars.Merge(layers...)
+	n := len(p.magic) + 12
+	for _, l := range layers {
+		n += len(l)
+	}
+	// Sized for the magic variables too, so adding them never grows it.
+	m := make(map[string]any, n)
+	for _, l := range layers {
+		for k, v := range l {
+			m[k] = v
+		}
+	}
 	p.addMagic(m, h, t)
 	return m
+}
+
+// playMagic builds the magic variables that are the same for every host
+// and task of the play.
+func (p *playRun) playMagic() map[string]any {
+	return map[string]any{
+		"groups":                 p.groups,
+		"hostvars":               template.Lazy(func() any { return p.hostvars() }),
+		"ansible_play_hosts_all": p.allList,
+		"ansible_play_name":      p.play.Name,
+		"ansible_check_mode":     p.r.opts.Check,
+		"ansible_diff_mode":      p.r.opts.Diff,
+		"ansible_verbosity":      p.r.opts.Verbosity,
+		"ansible_forks":          p.r.opts.Forks,
+		"ansible_run_tags":       toAnyList(orDefault(p.r.opts.Tags, []string{"all"})),
+		"ansible_skip_tags":      toAnyList(p.r.opts.SkipTags),
+		"ansible_version":        map[string]any{"full": p.r.opts.Version, "string": p.r.opts.Version},
+		"playbook_dir":           p.play.Dir,
+		"omit":                   p.r.omit,
+	}
 }
 
 // addMagic sets the variables Ansible defines itself; they cannot be
 // overridden.
 func (p *playRun) addMagic(m map[string]any, h *hostState, t *playbook.Task) {
 	inv := p.r.opts.Inventory
+	for k, v := range p.magic {
+		m[k] = v
+	}
 	m["inventory_hostname"] = h.name
 	short, _, _ := strings.Cut(h.name, ".")
 	m["inventory_hostname_short"] = short
-	m["groups"] = p.groups
 	m["group_names"] = p.groupNames(h.name)
-	m["hostvars"] = template.Lazy(func() any { return p.hostvars() })
 	m["play_hosts"] = p.batchList
 	m["ansible_play_hosts"] = p.activeList()
-	m["ansible_play_hosts_all"] = p.allList
 	m["ansible_play_batch"] = p.batchList
-	m["ansible_play_name"] = p.play.Name
-	m["ansible_check_mode"] = p.r.opts.Check
-	m["ansible_diff_mode"] = p.r.opts.Diff
-	m["ansible_verbosity"] = p.r.opts.Verbosity
-	m["ansible_forks"] = p.r.opts.Forks
-	m["ansible_run_tags"] = toAnyList(orDefault(p.r.opts.Tags, []string{"all"}))
-	m["ansible_skip_tags"] = toAnyList(p.r.opts.SkipTags)
-	m["ansible_version"] = map[string]any{"full": p.r.opts.Version, "string": p.r.opts.Version}
-	m["playbook_dir"] = p.play.Dir
-	m["omit"] = p.r.omit
 	dir, file := inv.Source(h.name)
 	m["inventory_dir"] = dir
 	m["inventory_file"] = file
