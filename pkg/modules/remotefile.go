@@ -39,6 +39,8 @@ type RemoteStat struct {
 	// SHA1 is the hex checksum of a regular file's content when asked for
 	// and readable; empty otherwise.
 	SHA1 string
+	// Sum is the checksum computed with statOptions.Algorithm.
+	Sum string
 	// LinkTarget is what a symbolic link points to (readlink), RealPath
 	// the fully resolved path (readlink -f); both only for links.
 	LinkTarget, RealPath string
@@ -68,6 +70,9 @@ type statOptions struct {
 	Follow bool
 	// Checksum computes the sha1 of a regular file.
 	Checksum bool
+	// Algorithm replaces sha1 for Checksum: md5, sha224, sha256, sha384 or
+	// sha512 (the coreutils *sum commands); the result goes to Sum.
+	Algorithm string
 	// Content returns a regular file's content.
 	Content bool
 }
@@ -138,7 +143,11 @@ func inspectCommand(path string, o statOptions) string {
 		reg = `[ -f "$p" ] && [ ! -L "$p" ] && [ -r "$p" ]`
 	}
 	if o.Checksum {
-		b.WriteString("if " + reg + `; then printf 'C:'; sha1sum < "$p" || exit 1; fi; `)
+		tool, key := "sha1sum", "C"
+		if o.Algorithm != "" && o.Algorithm != "sha1" {
+			tool, key = o.Algorithm+"sum", "K"
+		}
+		b.WriteString("if " + reg + `; then printf '` + key + `:'; ` + tool + ` < "$p" || exit 1; fi; `)
 	}
 	if o.Content {
 		b.WriteString("if " + reg + `; then printf -- '--\n'; exec cat -- "$p"; fi; `)
@@ -213,6 +222,8 @@ func parseInspect(path string, out []byte) (*RemoteStat, error) {
 		case "C":
 			// sha1sum prints "HASH  -".
 			st.SHA1, _, _ = strings.Cut(strings.TrimSpace(v), " ")
+		case "K":
+			st.Sum, _, _ = strings.Cut(strings.TrimSpace(v), " ")
 		default:
 			return nil, fmt.Errorf("unexpected output line %q", line)
 		}

@@ -25,7 +25,7 @@ round trip; never changes anything.`,
 		{Name: "path", Aliases: []string{"dest", "name"}, Type: module.Path, Required: true, Doc: "The path to inspect."},
 		{Name: "follow", Type: module.Bool, Default: false, Doc: "Follow a symbolic link at path."},
 		{Name: "get_checksum", Type: module.Bool, Default: true, Doc: "Compute the checksum of a regular, readable file."},
-		{Name: "checksum_algorithm", Aliases: []string{"checksum", "checksum_algo"}, Type: module.String, Default: "sha1", Choices: []string{"sha1"}, Doc: "Only sha1 is supported."},
+		{Name: "checksum_algorithm", Aliases: []string{"checksum", "checksum_algo"}, Type: module.String, Default: "sha1", Choices: []string{"md5", "sha1", "sha224", "sha256", "sha384", "sha512"}, Doc: "Algorithm of the checksum; computed on the host with the coreutils *sum command."},
 		{Name: "get_mime", Aliases: []string{"mime", "mime_type", "mime-type"}, Type: module.Bool, Default: false, Doc: "Not supported; accepted when false."},
 		{Name: "get_attributes", Aliases: []string{"attr", "attributes"}, Type: module.Bool, Default: false, Doc: "Not supported; accepted when false."},
 		{Name: "get_md5", Type: module.Bool, Default: false, Doc: "Deprecated in Ansible; accepted when false."},
@@ -52,7 +52,7 @@ func (*Stat) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 			return module.Unchanged(module.Failed("%s=true is not supported by tend", a)), nil
 		}
 	}
-	st, err := inspectRemote(ctx, h, args.String("path"), statOptions{Follow: args.Bool("follow"), Checksum: args.Bool("get_checksum")})
+	st, err := inspectRemote(ctx, h, args.String("path"), statOptions{Follow: args.Bool("follow"), Checksum: args.Bool("get_checksum"), Algorithm: args.String("checksum_algorithm")})
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,9 @@ func statResult(st *RemoteStat) map[string]any {
 		"isuid": m&0o4000 != 0, "isgid": m&0o2000 != 0,
 		"readable": st.Readable, "writeable": st.Writeable, "executable": st.Executable,
 	}
-	if st.SHA1 != "" {
+	if st.Sum != "" {
+		r["checksum"] = st.Sum
+	} else if st.SHA1 != "" {
 		r["checksum"] = st.SHA1
 	}
 	if st.Type == "link" {
