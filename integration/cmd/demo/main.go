@@ -118,7 +118,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 
 Log in:     sudo go run ./integration/cmd/testbed ssh -n %s workbench   (or db, ppm, connect)
 Inventory:  %s
-Re-run:     %s play -i %s --known-hosts %s -e @%s playbooks/site.yml
+Re-run:     %s play -i %s --known-hosts %s --ssh-config none -e @%s playbooks/site.yml
 Tear down:  sudo go run ./integration/cmd/demo --down   (or: go run ./integration/cmd/testbed down -n %s)
 `, time.Since(start).Round(time.Second), addr["workbench"], addr["connect"], addr["ppm"], addr["db"], o.name, bed.InventoryINI, arts.Tend, bed.InventoryINI, bed.KnownHostsFile, rerunVars, o.name)
 	return nil
