@@ -24,6 +24,9 @@ demo-down:
 testbed:
 	$(GO) build -o bin/testbed ./integration/cmd/testbed
 
+# Benchmarks (root, testbed packages; the drift run also wants ansible-core).
 bench:
+	$(GO) test ./integration/bench -run '^$$' -bench Engine -cpu 1 -benchtime 3x
+	TEND_BENCH=1 $(GO) test ./integration/bench -run TestDriftRun -v -timeout 30m
+	$(GO) test ./pkg/connection/ssh -run '^$$' -bench BenchmarkTransport -benchtime 1x
 	$(GO) test ./integration/testbed -run '^$$' -bench Boot -benchtime 1x
-	$(GO) test ./pkg/connection/ssh -run '^$$' -bench . -benchtime 1x

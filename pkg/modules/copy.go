@@ -172,7 +172,13 @@ func planWrite(ctx context.Context, h *module.Host, args module.Args, it writeIt
 	default:
 		cands = []string{dest, path.Dir(dest)}
 	}
-	sts, err := statMany(ctx, h, cands, statOptions{Follow: args.Bool("follow"), Checksum: true})
+	// The parent directory only needs to exist: no stat process for it.
+	opts := make([]statOptions, len(cands))
+	for i := range opts {
+		opts[i] = statOptions{Follow: args.Bool("follow"), Checksum: true}
+	}
+	opts[1].TypeOnly = !trailing
+	sts, err := statEach(ctx, h, cands, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -75,6 +75,9 @@ type statOptions struct {
 	Algorithm string
 	// Content returns a regular file's content.
 	Content bool
+	// TypeOnly reports only whether the path exists and is a directory,
+	// with shell builtins (no stat process): enough for a parent directory.
+	TypeOnly bool
 }
 
 // statRemote inspects path on the host in one round trip without following
@@ -219,6 +222,10 @@ func parseInspect(path string, out []byte) (*RemoteStat, error) {
 			} else {
 				st.RealPath = string(b)
 			}
+		case "T":
+			// A TypeOnly inspection: existence and directory-ness only.
+			st.Exists = true
+			st.Type = v
 		case "C":
 			// sha1sum prints "HASH  -".
 			st.SHA1, _, _ = strings.Cut(strings.TrimSpace(v), " ")
@@ -588,7 +595,18 @@ func statEach(ctx context.Context, h *module.Host, paths []string, opts []statOp
 	for i, p := range paths {
 		o := opts[i]
 		o.Content = false
-		b.WriteString("{ " + inspectCommand(p, o) + "; } || exit 1; printf '" + statSeparator + "\\n'; ")
+		switch {
+		case o.TypeOnly:
+			q := remoteWord(p)
+			b.WriteString("if [ -d " + q + " ]; then printf 'T:directory\\n'; elif [ -e " + q + " ]; then printf 'T:other\\n'; else printf 'S:missing\\n'; fi; ")
+		case i > 0 && p == paths[i-1] && o.Follow && !opts[i-1].Follow:
+			// Following a path that is not a link sees the same file: stat
+			// it again only when it is a link.
+			b.WriteString("if [ -L " + remoteWord(p) + " ]; then { " + inspectCommand(p, o) + "; } || exit 1; else printf 'SAME\\n'; fi; ")
+		default:
+			b.WriteString("{ " + inspectCommand(p, o) + "; } || exit 1; ")
+		}
+		b.WriteString("printf '" + statSeparator + "\\n'; ")
 	}
 	res, err := h.Run(ctx, b.String())
 	if err != nil {
@@ -603,6 +621,11 @@ func statEach(ctx context.Context, h *module.Host, paths []string, opts []statOp
 	}
 	out := make([]*RemoteStat, len(paths))
 	for i, p := range paths {
+		if chunks[i] == "SAME\n" && i > 0 {
+			same := *out[i-1]
+			out[i] = &same
+			continue
+		}
 		st, err := parseInspect(p, []byte(chunks[i]))
 		if err != nil {
 			return nil, fmt.Errorf("stat %s: %w", p, err)
