@@ -19,7 +19,7 @@ demo:
 	./integration/demo
 
 demo-down:
-	$(GO) run ./integration/cmd/testbed down -n demo
+	$(GO) run ./integration/cmd/demo --down
 
 testbed:
 	$(GO) build -o bin/testbed ./integration/cmd/testbed
