@@ -167,6 +167,7 @@ type standinInfo struct {
 	Version  string         `json:"version"`
 	Node     string         `json:"node"`
 	PID      int            `json:"pid"`
+	License  bool           `json:"license_activated"`
 	Database map[string]any `json:"database"`
 	Config   struct {
 		Listen   string `json:"listen"`

@@ -69,6 +69,15 @@ func (e *env) run(t *testing.T, ha bool) {
 			}
 		}
 		deployed = true
+		// Secrets never reach the report (no_log).
+		for name, secret := range deploy.Passwords() {
+			if strings.Contains(res.Stdout, secret) || strings.Contains(res.Stderr, secret) {
+				t.Errorf("the %s database password appears in tend's output", name)
+			}
+		}
+		if strings.Contains(res.Stdout, deploy.LicenseKey) || strings.Contains(res.Stderr, deploy.LicenseKey) {
+			t.Errorf("the license key appears in tend's output")
+		}
 	})
 	t.Run("health endpoints", func(t *testing.T) { need(t); e.t = t; e.checkHealth(t) })
 	t.Run("databases", func(t *testing.T) { need(t); e.t = t; e.checkDatabases(t) })
@@ -115,7 +124,7 @@ func (e *env) checkInvalidConfig(t *testing.T) {
 	} {
 		h := e.roles[c.group][0]
 		unit := services[c.group][0]
-		e.ssh(h, fmt.Sprintf("cp -p %[1]s %[1]s.tend-test && "+c.breakCmd, c.file))
+		e.ssh(h, fmt.Sprintf("cp -p %[1]s %[1]s.tend-test && ", c.file)+fmt.Sprintf(c.breakCmd, c.file))
 		out, err := e.bed.SSH(e.ctx, h, "systemctl restart "+unit+" 2>&1")
 		journal := e.ssh(h, "journalctl -u "+unit+" -n 20 --no-pager -o cat")
 		if err == nil {
@@ -171,6 +180,9 @@ func (e *env) checkHealth(t *testing.T) {
 			}
 			if hdr.Get("X-Tend-Node") != h {
 				t.Errorf("%s: %s answered by %q", h, url, hdr.Get("X-Tend-Node"))
+			}
+			if in := e.info(h); !in.License {
+				t.Errorf("%s: license not activated", h)
 			}
 		}
 	}

@@ -113,6 +113,9 @@ func Passwords() map[string]string {
 	}
 }
 
+// LicenseKey is the test license key given to every product.
+const LicenseKey = "TEND-TEST-LICENSE-0042"
+
 // ExtraVars returns the variables that point the roles at the served
 // packages, set test passwords and adapt to the testbed.
 func (a *Artifacts) ExtraVars(baseURL string) map[string]any {
@@ -126,6 +129,7 @@ func (a *Artifacts) ExtraVars(baseURL string) map[string]any {
 		vars[prefix+"_package_url"] = baseURL + "/" + p.Name
 		vars[prefix+"_package_checksum"] = "sha256:" + p.SHA256
 		vars[prefix+"_version"] = p.Version
+		vars[prefix+"_license_key"] = LicenseKey
 	}
 	return vars
 }
