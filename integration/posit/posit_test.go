@@ -59,7 +59,25 @@ func (e *env) run(t *testing.T, ha bool) {
 		res := e.play()
 		t.Logf("fresh deploy (%s): %s", e.playbook, res.Duration.Round(100*time.Millisecond))
 		if fails := res.Report.Failures(); len(fails) > 0 || res.ExitCode != 0 {
-			t.Fatalf("deploy failed:\n%s\n%s", res.Summary(), e.journals())
+			journals := e.journals()
+			if !strings.Contains(journals, "219/CGROUP") {
+				t.Fatalf("deploy failed:\n%s\n%s", res.Summary(), journals)
+			}
+			// The testbed's known flake (README): systemd inside a host
+			// could not set up a service's cgroup. The product did nothing
+			// wrong; a second run must finish the deploy.
+			t.Logf("a service failed with 219/CGROUP (testbed flake, see README); running the deploy again:\n%s", res.Summary())
+			first := res
+			res = e.play()
+			if fails := res.Report.Failures(); len(fails) > 0 || res.ExitCode != 0 {
+				t.Fatalf("deploy failed twice:\n%s\n%s\nfirst run:\n%s", res.Summary(), e.journals(), first.Summary())
+			}
+			// Changes are counted over both runs below.
+			for h, s := range first.Report.Stats {
+				st := res.Report.Stats[h]
+				st.Changed += s.Changed
+				res.Report.Stats[h] = st
+			}
 		}
 		for _, group := range []string{"workbench", "connect", "package_manager", "postgresql"} {
 			for _, h := range e.roles[group] {

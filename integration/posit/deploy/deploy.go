@@ -237,10 +237,14 @@ func (r *Report) Changed() []string {
 }
 
 // Failures lists "host: role: task: msg" of every failed task.
+//
+// A failure the play ignored (ignore_errors, status "ignored") is not one:
+// the roles ignore, in check mode only, what cannot be predicted before a
+// package is installed.
 func (r *Report) Failures() []string {
 	var out []string
 	for _, o := range r.Outcomes() {
-		if o.Failed {
+		if o.Failed && o.Status != "ignored" {
 			out = append(out, fmt.Sprintf("%s: %s: %s: %s", o.Host, o.Role, o.Task, o.Msg))
 		}
 	}
