@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tend-dev/tend/pkg/pyfmt"
 )
 
 // This file reproduces the two ways Ansible turns values into text, so
@@ -277,41 +279,7 @@ func writeJSONFloat(b *strings.Builder, f float64, m jsonMode) {
 // pyFloat is Python's repr(float): the shortest digits that round-trip,
 // fixed notation with at least one decimal for exponents in [-4, 16),
 // scientific with a signed, at least two-digit exponent otherwise.
-func pyFloat(f float64) string {
-	s := strconv.FormatFloat(f, 'e', -1, 64) // "-d.ddde±XX"
-	mant, expStr, _ := strings.Cut(s, "e")
-	exp, _ := strconv.Atoi(expStr)
-	neg := strings.HasPrefix(mant, "-")
-	mant = strings.TrimPrefix(mant, "-")
-	digits := strings.Replace(mant, ".", "", 1)
-	var out string
-	if exp >= -4 && exp < 16 {
-		if exp >= 0 {
-			if len(digits) <= exp+1 {
-				out = digits + strings.Repeat("0", exp+1-len(digits)) + ".0"
-			} else {
-				out = digits[:exp+1] + "." + digits[exp+1:]
-			}
-		} else {
-			out = "0." + strings.Repeat("0", -exp-1) + digits
-		}
-	} else {
-		out = digits[:1]
-		if len(digits) > 1 {
-			out += "." + digits[1:]
-		}
-		sign := "+"
-		if exp < 0 {
-			sign = "-"
-			exp = -exp
-		}
-		out += fmt.Sprintf("e%s%02d", sign, exp)
-	}
-	if neg {
-		out = "-" + out
-	}
-	return out
-}
+func pyFloat(f float64) string { return pyfmt.Float(f) }
 
 // pyStr is Python's str(v) for the values a loop item can hold: strings
 // as they are, containers in repr form. Python keeps a dict's insertion
@@ -325,101 +293,7 @@ func pyStr(v any) string {
 	return b.String()
 }
 
-func writeRepr(b *strings.Builder, v any) {
-	switch x := v.(type) {
-	case nil:
-		b.WriteString("None")
-	case bool:
-		if x {
-			b.WriteString("True")
-		} else {
-			b.WriteString("False")
-		}
-	case string:
-		writePyStringRepr(b, x)
-	case float64:
-		switch {
-		case math.IsNaN(x):
-			b.WriteString("nan")
-		case math.IsInf(x, 1):
-			b.WriteString("inf")
-		case math.IsInf(x, -1):
-			b.WriteString("-inf")
-		default:
-			b.WriteString(pyFloat(x))
-		}
-	case int, int64:
-		fmt.Fprint(b, x)
-	case json.Number:
-		b.WriteString(x.String())
-	default:
-		rv := reflect.ValueOf(v)
-		switch rv.Kind() {
-		case reflect.Map:
-			keys := make([]string, 0, rv.Len())
-			vals := make(map[string]reflect.Value, rv.Len())
-			for iter := rv.MapRange(); iter.Next(); {
-				k := fmt.Sprint(iter.Key().Interface())
-				keys = append(keys, k)
-				vals[k] = iter.Value()
-			}
-			sort.Strings(keys)
-			b.WriteByte('{')
-			for i, k := range keys {
-				if i > 0 {
-					b.WriteString(", ")
-				}
-				writePyStringRepr(b, k)
-				b.WriteString(": ")
-				writeRepr(b, vals[k].Interface())
-			}
-			b.WriteByte('}')
-		case reflect.Slice, reflect.Array:
-			b.WriteByte('[')
-			for i := 0; i < rv.Len(); i++ {
-				if i > 0 {
-					b.WriteString(", ")
-				}
-				writeRepr(b, rv.Index(i).Interface())
-			}
-			b.WriteByte(']')
-		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-			fmt.Fprint(b, x)
-		case reflect.Float32:
-			b.WriteString(pyFloat(rv.Float()))
-		case reflect.String:
-			writePyStringRepr(b, rv.String())
-		default:
-			fmt.Fprint(b, x)
-		}
-	}
-}
+func writeRepr(b *strings.Builder, v any) { pyfmt.WriteRepr(b, v) }
 
-// writePyStringRepr quotes s as Python's repr(str) does: single quotes
-// unless s holds a single quote and no double quote.
-func writePyStringRepr(b *strings.Builder, s string) {
-	quote := byte('\'')
-	if strings.ContainsRune(s, '\'') && !strings.ContainsRune(s, '"') {
-		quote = '"'
-	}
-	b.WriteByte(quote)
-	for _, r := range s {
-		switch {
-		case r == rune(quote) || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(b, `\x%02x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte(quote)
-}
+// writePyStringRepr quotes s as Python's repr(str) does.
+func writePyStringRepr(b *strings.Builder, s string) { pyfmt.WriteQuoted(b, s) }

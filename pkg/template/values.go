@@ -2,10 +2,11 @@ package template
 
 import (
 	"fmt"
-	"math"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/tend-dev/tend/pkg/pyfmt"
 )
 
 // Unsafe is a string that is never rendered as a template, like Ansible's
@@ -187,102 +188,15 @@ func toStr(v any) string {
 }
 
 // repr converts a value the way Python's repr() does.
-func repr(v any) string {
-	var b strings.Builder
-	writeRepr(&b, v)
-	return b.String()
-}
+func repr(v any) string { return pyfmt.Repr(v) }
 
-func writeRepr(b *strings.Builder, v any) {
-	switch x := v.(type) {
-	case string:
-		b.WriteString(pyQuote(x))
-	case []any:
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			writeRepr(b, e)
-		}
-		b.WriteByte(']')
-	case map[string]any:
-		b.WriteByte('{')
-		for i, k := range sortedKeys(x) {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(pyQuote(k))
-			b.WriteString(": ")
-			writeRepr(b, x[k])
-		}
-		b.WriteByte('}')
-	case *undefined:
-		b.WriteString("Undefined")
-	case nil, bool, int, float64:
-		b.WriteString(toStr(x))
-	default:
-		fmt.Fprint(b, x)
-	}
-}
+func writeRepr(b *strings.Builder, v any) { pyfmt.WriteRepr(b, v) }
 
 // pyQuote quotes s like Python's repr of a str.
-func pyQuote(s string) string {
-	q := byte('\'')
-	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
-		q = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(q)
-	for _, r := range s {
-		switch {
-		case r == rune(q) || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte(q)
-	return b.String()
-}
+func pyQuote(s string) string { return pyfmt.Quote(s) }
 
 // formatFloat prints a float like Python's repr.
-func formatFloat(f float64) string {
-	switch {
-	case math.IsInf(f, 1):
-		return "inf"
-	case math.IsInf(f, -1):
-		return "-inf"
-	case math.IsNaN(f):
-		return "nan"
-	}
-	abs := math.Abs(f)
-	if abs != 0 && (abs < 1e-4 || abs >= 1e16) {
-		s := strconv.FormatFloat(f, 'e', -1, 64)
-		// Python writes 1e+16 and 1e-05: at least two exponent digits.
-		mant, exp, _ := strings.Cut(s, "e")
-		sign := exp[0]
-		digits := strings.TrimLeft(exp[1:], "0")
-		if len(digits) < 2 {
-			digits = strings.Repeat("0", 2-len(digits)) + digits
-		}
-		return mant + "e" + string(sign) + digits
-	}
-	s := strconv.FormatFloat(f, 'f', -1, 64)
-	if !strings.ContainsAny(s, ".") {
-		s += ".0"
-	}
-	return s
-}
+func formatFloat(f float64) string { return pyfmt.Float(f) }
 
 func sortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))
@@ -557,3 +471,6 @@ func deepCopy(v any) any {
 	}
 	return v
 }
+
+// PyRepr prints an undefined value inside a container, as Jinja2 does.
+func (u *undefined) PyRepr() string { return "Undefined" }
