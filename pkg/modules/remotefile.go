@@ -78,6 +78,9 @@ type statOptions struct {
 	// TypeOnly reports only whether the path exists and is a directory,
 	// with shell builtins (no stat process): enough for a parent directory.
 	TypeOnly bool
+	// noHeader leaves out HOME, umask and uid: statEach prints them once
+	// for all paths.
+	noHeader bool
 }
 
 // statRemote inspects path on the host in one round trip without following
@@ -125,9 +128,11 @@ const statFormat = "%f %u %g %s %Y %X %Z %i %h %d %U %G"
 func inspectCommand(path string, o statOptions) string {
 	var b strings.Builder
 	b.WriteString("p=" + remoteWord(path) + "; ")
-	b.WriteString(`printf 'H:%s\nU:' "$HOME"; umask; ` +
-		`i=; while read -r k v r; do if [ "$k" = Uid: ]; then i=$v; break; fi; done < /proc/self/status; ` +
-		`[ -n "$i" ] || i=$(id -u); printf 'I:%s\n' "$i"; `)
+	if !o.noHeader {
+		b.WriteString(`printf 'H:%s\nU:' "$HOME"; umask; ` +
+			`i=; while read -r k v r; do if [ "$k" = Uid: ]; then i=$v; break; fi; done < /proc/self/status; ` +
+			`[ -n "$i" ] || i=$(id -u); printf 'I:%s\n' "$i"; `)
+	}
 	exists := `[ -e "$p" ] || [ -L "$p" ]`
 	statFlags := ""
 	if o.Follow {
@@ -595,6 +600,7 @@ func statEach(ctx context.Context, h *module.Host, paths []string, opts []statOp
 	for i, p := range paths {
 		o := opts[i]
 		o.Content = false
+		o.noHeader = i > 0
 		switch {
 		case o.TypeOnly:
 			q := remoteWord(p)
@@ -629,6 +635,11 @@ func statEach(ctx context.Context, h *module.Host, paths []string, opts []statOp
 		st, err := parseInspect(p, []byte(chunks[i]))
 		if err != nil {
 			return nil, fmt.Errorf("stat %s: %w", p, err)
+		}
+		if i > 0 {
+			// The header (HOME, umask, uid) was printed once, for the first path.
+			st.Home, st.Umask, st.LoginUID = out[0].Home, out[0].Umask, out[0].LoginUID
+			st.Path = expandHome(p, st.Home)
 		}
 		out[i] = st
 	}
