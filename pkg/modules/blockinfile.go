@@ -198,19 +198,13 @@ func insertLines(lines []string, at int, ins ...string) []string {
 // Plan implements module.Module.
 func (*BlockInFile) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
 	path := args.String("path")
-	if msg := checkValidate(args.String("validate")); msg != "" {
+	mode, msg := editArgs(args)
+	if msg != "" {
 		return module.Unchanged(module.Failed("%s", msg)), nil
 	}
-	mode, err := ParseMode(args["mode"])
-	if err != nil {
-		return module.Unchanged(module.Failed("%v", err)), nil
-	}
-	st, err := inspectRemote(ctx, h, path, statOptions{Follow: true, Content: true})
-	if err != nil {
-		return nil, err
-	}
-	if st.IsDir() {
-		return module.Unchanged(module.Result{"failed": true, "rc": 256, "msg": fmt.Sprintf("Path %s is a directory !", path)}), nil
+	st, isDir, err := readForEdit(ctx, h, path)
+	if err != nil || isDir != nil {
+		return isDir, err
 	}
 	present := args.String("state") == "present"
 	if !st.Exists {

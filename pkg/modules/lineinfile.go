@@ -268,12 +268,9 @@ func (*LineInFile) Plan(ctx context.Context, h *module.Host, args module.Args) (
 		}
 		e.Regexp = r
 	}
-	if msg := checkValidate(args.String("validate")); msg != "" {
-		return module.Unchanged(module.Failed("%s", msg)), nil
-	}
-	mode, err := ParseMode(args["mode"])
-	if err != nil {
-		return module.Unchanged(module.Failed("%v", err)), nil
+	mode, bad := editArgs(args)
+	if bad != "" {
+		return module.Unchanged(module.Failed("%s", bad)), nil
 	}
 	if state == "present" {
 		if e.Backrefs && e.Regexp == nil {
@@ -286,12 +283,9 @@ func (*LineInFile) Plan(ctx context.Context, h *module.Host, args module.Args) (
 		return module.Unchanged(module.Failed("one of line, search_string, or regexp is required with state=absent")), nil
 	}
 
-	st, err := inspectRemote(ctx, h, path, statOptions{Follow: true, Content: true})
-	if err != nil {
-		return nil, err
-	}
-	if st.IsDir() {
-		return module.Unchanged(module.Result{"failed": true, "rc": 256, "msg": fmt.Sprintf("Path %s is a directory !", path)}), nil
+	st, isDir, err := readForEdit(ctx, h, path)
+	if err != nil || isDir != nil {
+		return isDir, err
 	}
 	dest := st.Path
 	if st.RealPath != "" {

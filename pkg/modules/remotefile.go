@@ -654,3 +654,30 @@ func diffText(b []byte) string {
 	}
 	return string(b)
 }
+
+// editArgs checks the arguments every content editor shares (validate and
+// mode); msg says what is wrong.
+func editArgs(args module.Args) (Mode, string) {
+	if msg := checkValidate(args.String("validate")); msg != "" {
+		return Mode{}, msg
+	}
+	mode, err := ParseMode(args["mode"])
+	if err != nil {
+		return Mode{}, err.Error()
+	}
+	return mode, ""
+}
+
+// readForEdit inspects a file to be edited in place (lineinfile,
+// blockinfile, replace): its content, following links. A directory is
+// reported as the failure plan isDir, with Ansible's message and rc.
+func readForEdit(ctx context.Context, h *module.Host, path string) (st *RemoteStat, isDir *module.Plan, err error) {
+	st, err = inspectRemote(ctx, h, path, statOptions{Follow: true, Content: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	if st.IsDir() {
+		return st, module.Unchanged(module.Result{"failed": true, "rc": 256, "msg": fmt.Sprintf("Path %s is a directory !", path)}), nil
+	}
+	return st, nil, nil
+}

@@ -120,20 +120,15 @@ func pySubn(re *regexp.Regexp, tmpl, s string) (string, int, error) {
 // Plan implements module.Module.
 func (*Replace) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
 	path := args.String("path")
-	if msg := checkValidate(args.String("validate")); msg != "" {
+	mode, msg := editArgs(args)
+	if msg != "" {
 		return module.Unchanged(module.Failed("%s", msg)), nil
 	}
-	mode, err := ParseMode(args["mode"])
-	if err != nil {
-		return module.Unchanged(module.Failed("%v", err)), nil
-	}
-	st, err := inspectRemote(ctx, h, path, statOptions{Follow: true, Content: true})
-	if err != nil {
-		return nil, err
+	st, isDir, err := readForEdit(ctx, h, path)
+	if err != nil || isDir != nil {
+		return isDir, err
 	}
 	switch {
-	case st.IsDir():
-		return module.Unchanged(module.Result{"failed": true, "rc": 256, "msg": fmt.Sprintf("Path %s is a directory !", path)}), nil
 	case !st.Exists:
 		return module.Unchanged(module.Result{"failed": true, "rc": 257, "msg": fmt.Sprintf("Path %s does not exist !", path)}), nil
 	case !st.HasContent:
