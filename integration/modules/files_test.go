@@ -1,7 +1,6 @@
 package modules_test
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,15 +44,7 @@ func runFileModule(t *testing.T, h *module.Host, name string, raw map[string]any
 func TestFileModulesWithBecome(t *testing.T) {
 	bed := testbed.Start(t, testbed.HostSpec{Name: "f1"})
 	host := bed.Hosts[0]
-	ctx := context.Background()
-	root := func(cmd string) string {
-		t.Helper()
-		out, err := bed.SSH(ctx, host.Name, cmd)
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", cmd, err, out)
-		}
-		return out
-	}
+	root := rootShell(t, bed, host.Name)
 	root("id deploy >/dev/null 2>&1 || useradd -m -s /bin/sh deploy; " +
 		"echo 'deploy ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/deploy; chmod 0440 /etc/sudoers.d/deploy; " +
 		"mkdir -p ~deploy/.ssh; cp /root/.ssh/authorized_keys ~deploy/.ssh/; chown -R deploy: ~deploy/.ssh; " +

@@ -2,6 +2,7 @@ package modules_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,4 +53,17 @@ func bedConn(t *testing.T, host *testbed.Host, user string) connection.Connectio
 		t.Fatal(err)
 	}
 	return conn
+}
+
+// rootShell returns a function that runs a command as root on a bed host
+// over OpenSSH and returns its trimmed output; a failure ends the test.
+func rootShell(t *testing.T, bed *testbed.Bed, host string) func(cmd string) string {
+	return func(cmd string) string {
+		t.Helper()
+		out, err := bed.SSH(context.Background(), host, cmd)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", cmd, err, out)
+		}
+		return strings.TrimSpace(out)
+	}
 }

@@ -3,7 +3,6 @@ package modules_test
 import (
 	"archive/zip"
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -45,15 +44,7 @@ func mustNet(t *testing.T, h *module.Host, name string, raw map[string]any, chec
 func TestNetworkModules(t *testing.T) {
 	bed := testbed.Start(t, testbed.HostSpec{Name: "n1"})
 	host := bed.Hosts[0]
-	ctx := context.Background()
-	root := func(cmd string) string {
-		t.Helper()
-		out, err := bed.SSH(ctx, host.Name, cmd)
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", cmd, err, out)
-		}
-		return strings.TrimSpace(out)
-	}
+	root := rootShell(t, bed, host.Name)
 	if out := root("command -v curl wget unzip python3 || echo none"); out != "none" {
 		t.Logf("host has: %s", out)
 	}

@@ -1,7 +1,6 @@
 package modules_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -17,15 +16,7 @@ import (
 func TestPostgresModules(t *testing.T) {
 	bed := testbed.Start(t, testbed.HostSpec{Name: "pg1"})
 	host := bed.Hosts[0]
-	ctx := context.Background()
-	root := func(cmd string) string {
-		t.Helper()
-		out, err := bed.SSH(ctx, host.Name, cmd)
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", cmd, err, out)
-		}
-		return strings.TrimSpace(out)
-	}
+	root := rootShell(t, bed, host.Name)
 	conn := bedConn(t, host, "")
 	h := &module.Host{Name: host.Name, Conn: conn, Warn: func(string) {}}
 	start := time.Now()
