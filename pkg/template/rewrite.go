@@ -54,7 +54,7 @@ func rewriteElement(el []*tokens.Token, opener tokens.Type) []*tokens.Token {
 		sep = tokens.Assign
 	}
 	if sep >= 0 {
-		if k := indexDepth0(el, sep); k >= 0 {
+		if k := indexDepth0(el, 0, isType(sep)); k >= 0 {
 			head := rewriteInlineIf(el[:k+1])
 			return append(head, inlineIfCall(rewriteInlineIf(el[k+1:]))...)
 		}
@@ -65,11 +65,11 @@ func rewriteElement(el []*tokens.Token, opener tokens.Type) []*tokens.Token {
 // inlineIfCall wraps el as __tend_if__ when it is `X if C [else Y]` at
 // depth zero.
 func inlineIfCall(el []*tokens.Token) []*tokens.Token {
-	ifAt := indexName0(el, "if", 0)
+	ifAt := indexDepth0(el, 0, isName("if"))
 	if ifAt <= 0 {
 		return el
 	}
-	elseAt := indexName0(el, "else", ifAt+1)
+	elseAt := indexDepth0(el, ifAt+1, isName("else"))
 	tok := el[ifAt]
 	at := func(t tokens.Type, val string) *tokens.Token {
 		return &tokens.Token{Type: t, Val: val, Pos: tok.Pos, Line: tok.Line, Col: tok.Col}
@@ -136,7 +136,9 @@ func splitDepth0(toks []*tokens.Token, sep tokens.Type) [][]*tokens.Token {
 	return append(parts, toks[last:])
 }
 
-func indexDepth0(toks []*tokens.Token, typ tokens.Type) int {
+// indexDepth0 returns the index of the first depth-zero token at or after
+// from that match accepts, or -1.
+func indexDepth0(toks []*tokens.Token, from int, match func(*tokens.Token) bool) int {
 	depth := 0
 	for k, t := range toks {
 		switch {
@@ -144,26 +146,19 @@ func indexDepth0(toks []*tokens.Token, typ tokens.Type) int {
 			depth++
 		case isCloser(t.Type):
 			depth--
-		case t.Type == typ && depth == 0:
+		case k >= from && depth == 0 && match(t):
 			return k
 		}
 	}
 	return -1
 }
 
-func indexName0(toks []*tokens.Token, name string, from int) int {
-	depth := 0
-	for k, t := range toks {
-		switch {
-		case isOpener(t.Type):
-			depth++
-		case isCloser(t.Type):
-			depth--
-		case k >= from && depth == 0 && t.Type == tokens.Name && t.Val == name:
-			return k
-		}
-	}
-	return -1
+func isType(typ tokens.Type) func(*tokens.Token) bool {
+	return func(t *tokens.Token) bool { return t.Type == typ }
+}
+
+func isName(name string) func(*tokens.Token) bool {
+	return func(t *tokens.Token) bool { return t.Type == tokens.Name && t.Val == name }
 }
 
 // rewriteStrings gives string literals Ansible's backslash rules. Inside
