@@ -104,3 +104,22 @@ func (e *UnreachableError) Unwrap() []error { return []error{ErrUnreachable, e.E
 // ErrBecome marks a failed privilege escalation (wrong or missing password,
 // user not allowed). The host is reachable; the task fails.
 var ErrBecome = errors.New("privilege escalation failed")
+
+type readOnlyKey struct{}
+
+// ReadOnly marks commands run with the returned context as inspections:
+// short commands written by tend that change nothing and leave no process
+// behind (a module's Plan step, fact gathering). A connection may run them
+// in a long-lived shell on the host instead of a session of their own,
+// which saves a round trip and a process start per command. Commands that
+// start services or run user-supplied programs must not use it: a process
+// they leave behind would hold that shell's output open.
+func ReadOnly(ctx context.Context) context.Context {
+	return context.WithValue(ctx, readOnlyKey{}, true)
+}
+
+// IsReadOnly reports whether ctx was marked by ReadOnly.
+func IsReadOnly(ctx context.Context) bool {
+	v, _ := ctx.Value(readOnlyKey{}).(bool)
+	return v
+}

@@ -26,7 +26,7 @@ func Gather(ctx context.Context, conn connection.Connection, subsets []string, f
 			return nil, fmt.Errorf("gather facts: filter %q: %w", p, err)
 		}
 	}
-	res, err := conn.Run(ctx, connection.Command{Cmd: Script(subsets)})
+	res, err := conn.Run(connection.ReadOnly(ctx), connection.Command{Cmd: Script(subsets)})
 	if err != nil {
 		return nil, fmt.Errorf("gather facts: %w", err)
 	}

@@ -1,14 +1,22 @@
 package module
 
-import "context"
+import (
+	"context"
+
+	"github.com/tend-dev/tend/pkg/connection"
+)
 
 // Execute runs a module the way the engine does once its arguments are
 // validated: Plan, then Apply only when the plan changes something and
 // check is false. In check mode an Unpredictable plan is reported as
 // skipped. The returned Result always carries "changed"; the Plan is
 // returned for its Diff (nil when Plan failed).
+//
+// Plan's commands are marked connection.ReadOnly, so a connection may run
+// them in its long-lived shell; Apply's run in sessions of their own, since
+// they may start services that outlive the command.
 func Execute(ctx context.Context, m Module, h *Host, args Args, check bool) (Result, *Plan, error) {
-	plan, err := m.Plan(ctx, h, args)
+	plan, err := m.Plan(connection.ReadOnly(ctx), h, args)
 	if err != nil {
 		return nil, nil, err
 	}

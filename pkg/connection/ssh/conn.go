@@ -38,6 +38,10 @@ type Conn struct {
 	sftpMu sync.Mutex
 	sftp   *sftp.Client
 	home   string
+
+	shellMu sync.Mutex
+	shells  map[string]*sharedShell // by shellKey
+	noShell map[string]bool         // escalations whose shell would not start
 }
 
 var _ connection.Connection = (*Conn)(nil)
@@ -54,6 +58,7 @@ func newConn(host string, client *ssh.Client, opts Options, keepAlive time.Durat
 		commandTimeout: opts.CommandTimeout,
 		sem:            make(chan struct{}, slots),
 		dead:           make(chan struct{}),
+		noShell:        map[string]bool{},
 	}
 	go func() {
 		err := client.Wait()
@@ -185,6 +190,15 @@ func (c *Conn) Run(ctx context.Context, cmd connection.Command) (connection.Resu
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
+	if connection.IsReadOnly(ctx) && cmd.Stdin == nil {
+		if res, done, err := c.runShared(ctx, cmd); done {
+			if err != nil {
+				return res, c.cmdErr(cmd, timeout, err)
+			}
+			return res, nil
+		}
+	}
+	c.retireBecomeShells()
 	release, err := c.acquire(ctx)
 	if err != nil {
 		return connection.Result{}, c.cmdErr(cmd, timeout, err)

@@ -31,6 +31,7 @@ func (c *Conn) Put(ctx context.Context, src io.Reader, dst string, opts connecti
 	if mode == 0 {
 		mode = 0o644
 	}
+	c.retireBecomeShells()
 	var err error
 	if opts.Become != nil {
 		err = c.putBecome(ctx, src, dst, mode, opts)
