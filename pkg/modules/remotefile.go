@@ -52,10 +52,12 @@ type RemoteStat struct {
 	Content    []byte
 	HasContent bool
 
-	// Home, Umask and UID of the shell that ran the inspection.
-	Home     string
-	Umask    uint32
-	LoginUID int
+	// Home and Umask of the shell that ran the inspection; Privileged
+	// says it runs as root, Mine that the path belongs to its user.
+	Home       string
+	Umask      uint32
+	Privileged bool
+	Mine       bool
 }
 
 // IsDir reports whether the path is a directory.
@@ -121,17 +123,19 @@ const statFormat = "%f %u %g %s %Y %X %Z %i %h %d %U %G"
 // "K:value" lines, then optionally "--" and the file's raw content.
 //
 // The script is the hot path of every drift run, so it starts as few
-// processes as it can: umask and the login uid come from shell builtins
-// (the uid from /proc/self/status, with id -u as the fallback), stat and
-// sha1sum print straight to stdout instead of through $(...), and nothing
-// runs in a subshell. A converged file costs one stat (and one sha1sum).
+// processes as it can: umask, whether the shell runs as root and whether
+// the path is its user's come from shell builtins (umask, test -O), stat
+// and sha1sum print straight to stdout instead of through $(...), and
+// nothing runs in a subshell. A converged file costs one stat (and one
+// sha1sum).
 func inspectCommand(path string, o statOptions) string {
 	var b strings.Builder
 	b.WriteString("p=" + remoteWord(path) + "; ")
 	if !o.noHeader {
-		b.WriteString(`printf 'H:%s\nU:' "$HOME"; umask; ` +
-			`i=; while read -r k v r; do if [ "$k" = Uid: ]; then i=$v; break; fi; done < /proc/self/status; ` +
-			`[ -n "$i" ] || i=$(id -u); printf 'I:%s\n' "$i"; `)
+		// Root is told by owning / ([ -O ] compares with the effective
+		// uid): a builtin test, where reading the uid from
+		// /proc/self/status with read costs a system call per byte.
+		b.WriteString(`printf 'H:%s\nU:' "$HOME"; umask; [ -O / ] && printf 'P:\n'; `)
 	}
 	exists := `[ -e "$p" ] || [ -L "$p" ]`
 	statFlags := ""
@@ -141,7 +145,7 @@ func inspectCommand(path string, o statOptions) string {
 	}
 	b.WriteString("if " + exists + "; then ")
 	b.WriteString(`printf 'S:'; stat ` + statFlags + `-c '` + statFormat + `' -- "$p" || exit 1; `)
-	b.WriteString(`a=; [ -r "$p" ] && a=r; [ -w "$p" ] && a=${a}w; [ -x "$p" ] && a=${a}x; printf 'A:%s\n' "$a"; `)
+	b.WriteString(`a=; [ -r "$p" ] && a=r; [ -w "$p" ] && a=${a}w; [ -x "$p" ] && a=${a}x; [ -O "$p" ] && a=${a}o; printf 'A:%s\n' "$a"; `)
 	b.WriteString(`if [ -L "$p" ]; then printf 'L:'; printf '%s' "$(readlink -- "$p")" | od -An -v -tx1 | tr -d ' \n'; ` +
 		`printf '\nR:'; printf '%s' "$(readlink -f -- "$p")" | od -An -v -tx1 | tr -d ' \n'; printf '\n'; fi; `)
 	// A link's checksum and content are those of its target only when
@@ -204,8 +208,8 @@ func parseInspect(path string, out []byte) (*RemoteStat, error) {
 				return nil, fmt.Errorf("bad umask %q", v)
 			}
 			st.Umask = uint32(u)
-		case "I":
-			st.LoginUID, _ = strconv.Atoi(strings.TrimSpace(v))
+		case "P":
+			st.Privileged = true
 		case "S":
 			if v == "missing" {
 				break
@@ -217,6 +221,7 @@ func parseInspect(path string, out []byte) (*RemoteStat, error) {
 			st.Readable = strings.Contains(v, "r")
 			st.Writeable = strings.Contains(v, "w")
 			st.Executable = strings.Contains(v, "x")
+			st.Mine = strings.Contains(v, "o")
 		case "L", "R":
 			b, err := hex.DecodeString(v)
 			if err != nil {
@@ -349,11 +354,10 @@ func keepOwnership(st *RemoteStat, owner, group string) (string, string) {
 	if !st.IsReg() {
 		return owner, group
 	}
-	privileged := st.LoginUID == 0
-	if owner == "" && privileged && st.UID != 0 {
+	if owner == "" && st.Privileged && st.UID != 0 {
 		owner = strconv.Itoa(st.UID)
 	}
-	if group == "" && (privileged || st.UID == st.LoginUID) {
+	if group == "" && (st.Privileged || st.Mine) {
 		group = strconv.Itoa(st.GID)
 	}
 	return owner, group
@@ -638,7 +642,7 @@ func statEach(ctx context.Context, h *module.Host, paths []string, opts []statOp
 		}
 		if i > 0 {
 			// The header (HOME, umask, uid) was printed once, for the first path.
-			st.Home, st.Umask, st.LoginUID = out[0].Home, out[0].Umask, out[0].LoginUID
+			st.Home, st.Umask, st.Privileged = out[0].Home, out[0].Umask, out[0].Privileged
 			st.Path = expandHome(p, st.Home)
 		}
 		out[i] = st
