@@ -20,7 +20,8 @@ import (
 const commandsPerOp = 200
 
 // BenchmarkTransport compares, side by side against one local sshd, tend's
-// pooled connection with OpenSSH multiplexed (ControlMaster/ControlPersist,
+// pooled connection (a session per command, and the shared shell that
+// read-only commands use) with OpenSSH multiplexed (ControlMaster/ControlPersist,
 // what Ansible uses) and with fresh connections, and SFTP uploads with scp.
 //
 //	go test -run '^$' -bench BenchmarkTransport -benchtime 3x ./pkg/connection/ssh/
@@ -73,6 +74,17 @@ func BenchmarkTransport(b *testing.B) {
 	b.Run("command/tend-pooled", func(b *testing.B) {
 		batch(b, func() {
 			res, err := c.Run(ctx, connection.Command{Cmd: "true"})
+			if err != nil || res.ExitCode != 0 {
+				b.Fatalf("run: %v %d", err, res.ExitCode)
+			}
+		})
+	})
+	// Read-only commands (a module's Plan) run in the connection's shared
+	// shell: no session, a subshell of a running sh.
+	b.Run("command/tend-shared-shell", func(b *testing.B) {
+		roCtx := connection.ReadOnly(ctx)
+		batch(b, func() {
+			res, err := c.Run(roCtx, connection.Command{Cmd: "true"})
 			if err != nil || res.ExitCode != 0 {
 				b.Fatalf("run: %v %d", err, res.ExitCode)
 			}
