@@ -1,6 +1,7 @@
 // Package ssh is tend's SSH transport: one pooled connection per host per
-// run (golang.org/x/crypto/ssh), commands as sessions on that connection,
-// file transfers over SFTP on the same connection, privilege escalation with
+// run (golang.org/x/crypto/ssh), commands as sessions on that connection
+// (read-only ones in a long-lived shell instead, see shared.go), file
+// transfers over SFTP on the same connection, privilege escalation with
 // sudo or su, host-key verification against known_hosts and ~/.ssh/config.
 //
 // A Pool hands out connection.Connection values keyed by the resolved
