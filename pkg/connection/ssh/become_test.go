@@ -1,38 +1,17 @@
 package ssh
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/tend-dev/tend/pkg/connection"
-	"github.com/tend-dev/tend/pkg/connection/ssh/sshtest"
 )
 
 func TestBecome(t *testing.T) {
-	sshtest.Require(t)
-	nopw := sshtest.CreateUser(t, "nopw", sshtest.UserOptions{Sudo: sshtest.SudoNoPasswd})
-	pw := sshtest.CreateUser(t, "pw", sshtest.UserOptions{Sudo: sshtest.SudoPassword})
-	other := sshtest.CreateUser(t, "other", sshtest.UserOptions{})
-	dir := t.TempDir()
-	key := sshtest.GenerateKey(t, dir, "ed25519", "")
-	srv := sshtest.StartServer(t, sshtest.ServerOptions{})
-	for _, u := range []*sshtest.User{nopw, pw, other} {
-		srv.Authorize(t, u.Name, key)
-	}
-	p := NewPool(Options{SSHConfigFile: "none", KnownHostsFile: dir + "/known_hosts"})
-	t.Cleanup(func() { p.Close() })
-	connAs := func(u *sshtest.User) connection.Connection {
-		c, err := p.Get(context.Background(), u.Name, map[string]any{
-			"ansible_host": srv.Host, "ansible_port": srv.Port, "ansible_user": u.Name, "ansible_ssh_private_key_file": key.Path,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	cNopw, cPw, cOther := connAs(nopw), connAs(pw), connAs(other)
+	sf := newSudoFixture(t, "")
+	nopw, pw, other := sf.nopw, sf.pw, sf.other
+	cNopw, cPw, cOther := sf.cNopw, sf.cPw, sf.cOther
 
 	tests := []struct {
 		name    string

@@ -128,3 +128,71 @@ func with(m map[string]any, kv ...any) map[string]any {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// sudoFixture is one sshd with three login users, each with a connection:
+// passwordless sudo, sudo with a password, and no sudo at all.
+type sudoFixture struct {
+	nopw, pw, other    *sshtest.User
+	cNopw, cPw, cOther connection.Connection
+}
+
+// newSudoFixture creates the users with role names prefix+"nopw",
+// prefix+"pw" and prefix+"other".
+func newSudoFixture(t *testing.T, prefix string) *sudoFixture {
+	t.Helper()
+	sshtest.Require(t)
+	f := &sudoFixture{
+		nopw:  sshtest.CreateUser(t, prefix+"nopw", sshtest.UserOptions{Sudo: sshtest.SudoNoPasswd}),
+		pw:    sshtest.CreateUser(t, prefix+"pw", sshtest.UserOptions{Sudo: sshtest.SudoPassword}),
+		other: sshtest.CreateUser(t, prefix+"other", sshtest.UserOptions{}),
+	}
+	dir := t.TempDir()
+	key := sshtest.GenerateKey(t, dir, "ed25519", "")
+	srv := sshtest.StartServer(t, sshtest.ServerOptions{})
+	for _, u := range []*sshtest.User{f.nopw, f.pw, f.other} {
+		srv.Authorize(t, u.Name, key)
+	}
+	p := NewPool(Options{SSHConfigFile: "none", KnownHostsFile: dir + "/known_hosts"})
+	t.Cleanup(func() { p.Close() })
+	connAs := func(u *sshtest.User) connection.Connection {
+		c, err := p.Get(context.Background(), u.Name, map[string]any{
+			"ansible_host": srv.Host, "ansible_port": srv.Port, "ansible_user": u.Name, "ansible_ssh_private_key_file": key.Path,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	f.cNopw, f.cPw, f.cOther = connAs(f.nopw), connAs(f.pw), connAs(f.other)
+	return f
+}
+
+// runCase is a command and the result it must give.
+type runCase struct {
+	name     string
+	cmd      connection.Command
+	wantOut  string
+	wantErr  string
+	wantCode int
+}
+
+func (tc runCase) check(t *testing.T, res connection.Result) {
+	t.Helper()
+	if string(res.Stdout) != tc.wantOut || string(res.Stderr) != tc.wantErr || res.ExitCode != tc.wantCode {
+		t.Errorf("got stdout %q stderr %q exit %d; want %q %q %d", res.Stdout, res.Stderr, res.ExitCode, tc.wantOut, tc.wantErr, tc.wantCode)
+	}
+}
+
+// commonRunCases hold for a command in a session and in the shared shell
+// alike; user is the login user.
+func commonRunCases(user string) []runCase {
+	return []runCase{
+		{name: "stdout", cmd: connection.Command{Cmd: "echo hello"}, wantOut: "hello\n"},
+		{name: "stderr and exit code", cmd: connection.Command{Cmd: "echo oops >&2; exit 3"}, wantErr: "oops\n", wantCode: 3},
+		{name: "no stdin does not hang", cmd: connection.Command{Cmd: "cat"}, wantOut: ""},
+		{name: "env", cmd: connection.Command{Cmd: `printf %s "$GREETING"`, Env: map[string]string{"GREETING": "hi 'there' $(x)"}}, wantOut: "hi 'there' $(x)"},
+		{name: "dir", cmd: connection.Command{Cmd: "pwd", Dir: "/usr/share"}, wantOut: "/usr/share\n"},
+		{name: "login user", cmd: connection.Command{Cmd: "id -un"}, wantOut: user + "\n"},
+		{name: "binary output", cmd: connection.Command{Cmd: `printf 'a\000b\377'`}, wantOut: "a\x00b\xff"},
+	}
+}

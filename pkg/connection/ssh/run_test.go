@@ -34,30 +34,12 @@ var nasty = []string{
 func TestRun(t *testing.T) {
 	f := newFixture(t, "nopasswd")
 	c := f.conn(t)
-	tests := []struct {
-		name     string
-		cmd      connection.Command
-		wantOut  string
-		wantErr  string
-		wantCode int
-	}{
-		{name: "stdout", cmd: connection.Command{Cmd: "echo hello"}, wantOut: "hello\n"},
-		{name: "stderr and exit code", cmd: connection.Command{Cmd: "echo oops >&2; exit 3"}, wantErr: "oops\n", wantCode: 3},
-		{name: "stdin", cmd: connection.Command{Cmd: "tr a-z A-Z", Stdin: strings.NewReader("shout")}, wantOut: "SHOUT"},
-		{name: "no stdin does not hang", cmd: connection.Command{Cmd: "cat"}, wantOut: ""},
-		{name: "env", cmd: connection.Command{Cmd: `printf %s "$GREETING"`, Env: map[string]string{"GREETING": "hi 'there' $(x)"}}, wantOut: "hi 'there' $(x)"},
-		{name: "dir", cmd: connection.Command{Cmd: "pwd", Dir: "/usr/share"}, wantOut: "/usr/share\n"},
-		{name: "login user", cmd: connection.Command{Cmd: "id -un"}, wantOut: f.user.Name + "\n"},
-		{name: "killed by signal", cmd: connection.Command{Cmd: "kill -s KILL $$"}, wantCode: 137},
-		{name: "binary output", cmd: connection.Command{Cmd: `printf 'a\000b\377'`}, wantOut: "a\x00b\xff"},
-	}
+	tests := append(commonRunCases(f.user.Name),
+		runCase{name: "stdin", cmd: connection.Command{Cmd: "tr a-z A-Z", Stdin: strings.NewReader("shout")}, wantOut: "SHOUT"},
+		runCase{name: "killed by signal", cmd: connection.Command{Cmd: "kill -s KILL $$"}, wantCode: 137},
+	)
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			res := run(t, c, tt.cmd)
-			if string(res.Stdout) != tt.wantOut || string(res.Stderr) != tt.wantErr || res.ExitCode != tt.wantCode {
-				t.Errorf("got stdout %q stderr %q exit %d; want %q %q %d", res.Stdout, res.Stderr, res.ExitCode, tt.wantOut, tt.wantErr, tt.wantCode)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { tt.check(t, run(t, c, tt.cmd)) })
 	}
 	t.Run("nasty arguments round-trip", func(t *testing.T) {
 		for _, s := range nasty {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/tend-dev/tend/pkg/connection"
-	"github.com/tend-dev/tend/pkg/connection/ssh/sshtest"
 )
 
 // ro runs cmd as a read-only command (in the shared shell when possible).
@@ -32,37 +31,22 @@ const sessionID = `printf %s "$$"`
 func TestSharedShellRunsLikeASession(t *testing.T) {
 	f := newFixture(t, "nopasswd")
 	c := f.conn(t)
-	tests := []struct {
-		name     string
-		cmd      connection.Command
-		wantOut  string
-		wantErr  string
-		wantCode int
-	}{
-		{name: "stdout", cmd: connection.Command{Cmd: "echo hello"}, wantOut: "hello\n"},
-		{name: "stderr and exit code", cmd: connection.Command{Cmd: "echo oops >&2; exit 3"}, wantErr: "oops\n", wantCode: 3},
-		{name: "no stdin does not hang", cmd: connection.Command{Cmd: "cat"}, wantOut: ""},
-		{name: "env", cmd: connection.Command{Cmd: `printf %s "$GREETING"`, Env: map[string]string{"GREETING": "hi 'there' $(x)"}}, wantOut: "hi 'there' $(x)"},
-		{name: "dir", cmd: connection.Command{Cmd: "pwd", Dir: "/usr/share"}, wantOut: "/usr/share\n"},
-		{name: "login user", cmd: connection.Command{Cmd: "id -un"}, wantOut: f.user.Name + "\n"},
-		{name: "binary output without final newline", cmd: connection.Command{Cmd: `printf 'a\000b\377'`}, wantOut: "a\x00b\xff"},
-		{name: "syntax error", cmd: connection.Command{Cmd: "if then fi ("}, wantCode: 2},
-		{name: "unbalanced quote", cmd: connection.Command{Cmd: "echo 'abc"}, wantCode: 2},
-		{name: "comment at the end", cmd: connection.Command{Cmd: "echo x # trailing )"}, wantOut: "x\n"},
-		{name: "here-document", cmd: connection.Command{Cmd: "cat <<'EOF'\nline 1\nline 2\nEOF"}, wantOut: "line 1\nline 2\n"},
+	tests := append(commonRunCases(f.user.Name),
+		runCase{name: "syntax error", cmd: connection.Command{Cmd: "if then fi ("}, wantCode: 2},
+		runCase{name: "unbalanced quote", cmd: connection.Command{Cmd: "echo 'abc"}, wantCode: 2},
+		runCase{name: "comment at the end", cmd: connection.Command{Cmd: "echo x # trailing )"}, wantOut: "x\n"},
+		runCase{name: "here-document", cmd: connection.Command{Cmd: "cat <<'EOF'\nline 1\nline 2\nEOF"}, wantOut: "line 1\nline 2\n"},
 		// Unlike sh -c, the subshell reports the signal as dash does.
-		{name: "killed by signal", cmd: connection.Command{Cmd: "sh -c 'kill -s KILL $$'"}, wantErr: "Killed\n", wantCode: 137},
-		{name: "looks like a mark", cmd: connection.Command{Cmd: "printf 'tend-0123456789abcdef:0\\n'; echo tend- >&2"}, wantOut: "tend-0123456789abcdef:0\n", wantErr: "tend-\n"},
-	}
+		runCase{name: "killed by signal", cmd: connection.Command{Cmd: "sh -c 'kill -s KILL $$'"}, wantErr: "Killed\n", wantCode: 137},
+		runCase{name: "looks like a mark", cmd: connection.Command{Cmd: "printf 'tend-0123456789abcdef:0\\n'; echo tend- >&2"}, wantOut: "tend-0123456789abcdef:0\n", wantErr: "tend-\n"},
+	)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res := ro(t, c, tt.cmd)
 			if tt.wantCode == 2 && res.ExitCode == 2 {
 				return // the shell's syntax error message is its own
 			}
-			if string(res.Stdout) != tt.wantOut || string(res.Stderr) != tt.wantErr || res.ExitCode != tt.wantCode {
-				t.Errorf("got stdout %q stderr %q exit %d; want %q %q %d", res.Stdout, res.Stderr, res.ExitCode, tt.wantOut, tt.wantErr, tt.wantCode)
-			}
+			tt.check(t, res)
 		})
 	}
 
@@ -182,28 +166,9 @@ func TestSharedShellConcurrent(t *testing.T) {
 }
 
 func TestSharedShellBecome(t *testing.T) {
-	sshtest.Require(t)
-	nopw := sshtest.CreateUser(t, "snopw", sshtest.UserOptions{Sudo: sshtest.SudoNoPasswd})
-	pw := sshtest.CreateUser(t, "spw", sshtest.UserOptions{Sudo: sshtest.SudoPassword})
-	other := sshtest.CreateUser(t, "sother", sshtest.UserOptions{})
-	dir := t.TempDir()
-	key := sshtest.GenerateKey(t, dir, "ed25519", "")
-	srv := sshtest.StartServer(t, sshtest.ServerOptions{})
-	for _, u := range []*sshtest.User{nopw, pw, other} {
-		srv.Authorize(t, u.Name, key)
-	}
-	p := NewPool(Options{SSHConfigFile: "none", KnownHostsFile: dir + "/known_hosts"})
-	t.Cleanup(func() { p.Close() })
-	connAs := func(u *sshtest.User) connection.Connection {
-		c, err := p.Get(context.Background(), u.Name, map[string]any{
-			"ansible_host": srv.Host, "ansible_port": srv.Port, "ansible_user": u.Name, "ansible_ssh_private_key_file": key.Path,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	cNopw, cPw, cOther := connAs(nopw), connAs(pw), connAs(other)
+	sf := newSudoFixture(t, "s")
+	nopw, pw, other := sf.nopw, sf.pw, sf.other
+	cNopw, cPw, cOther := sf.cNopw, sf.cPw, sf.cOther
 
 	root := &connection.Become{}
 	toOther := &connection.Become{User: other.Name}
