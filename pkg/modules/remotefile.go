@@ -641,7 +641,7 @@ func statEach(ctx context.Context, h *module.Host, paths []string, opts []statOp
 			return nil, fmt.Errorf("stat %s: %w", p, err)
 		}
 		if i > 0 {
-			// The header (HOME, umask, uid) was printed once, for the first path.
+			// The header (HOME, umask, root) was printed once, for the first path.
 			st.Home, st.Umask, st.Privileged = out[0].Home, out[0].Umask, out[0].Privileged
 			st.Path = expandHome(p, st.Home)
 		}

@@ -67,6 +67,11 @@ type sharedShell struct {
 // still leave most slots to sessions.
 const maxSharedShells = 3
 
+// maxShells is how many shared shells the connection may hold: at most
+// maxSharedShells, and never so many that fewer than three session slots
+// remain for commands that need a session.
+func (c *Conn) maxShells() int { return min(maxSharedShells, cap(c.sem)-3) }
+
 // shareable reports whether commands with this escalation may run in a
 // shared shell: started once, it must not need a password or a terminal.
 func shareable(b *connection.Become) bool {
@@ -134,7 +139,7 @@ func (c *Conn) sharedShell(ctx context.Context, b *connection.Become) *sharedShe
 		}
 		delete(c.shells, key)
 	}
-	if c.noShell[key] || len(c.shells) >= maxSharedShells {
+	if c.noShell[key] || len(c.shells) >= c.maxShells() {
 		return nil
 	}
 	s, err := c.startShell(ctx, b)
@@ -168,10 +173,6 @@ func (c *Conn) startShell(ctx context.Context, b *connection.Become) (*sharedShe
 		release = func() { <-c.sem }
 	default:
 		// Every slot is in use: this is no time to keep one for good.
-		return nil, errBusy
-	}
-	if cap(c.sem)-len(c.shells) < 3 {
-		release()
 		return nil, errBusy
 	}
 	s := &sharedShell{conn: c, become: b, events: make(chan struct{}, 1)}
@@ -214,7 +215,7 @@ func (c *Conn) startShell(ctx context.Context, b *connection.Become) (*sharedShe
 	for {
 		s.mu.Lock()
 		exited := s.exited
-		pid, rest, found := cutMarkLine(s.out.Bytes(), mark)
+		_, pid, rest, found := cutMarkLine(s.out.Bytes(), mark)
 		if found {
 			s.pid, _ = strconv.Atoi(string(pid))
 			s.out.Reset()
@@ -242,18 +243,19 @@ func (c *Conn) startShell(ctx context.Context, b *connection.Become) (*sharedShe
 
 var errBusy = errors.New("no session slot free for a shared shell")
 
-// cutMarkLine finds "<mark><value>\n" in b and returns value and what
-// follows the line.
-func cutMarkLine(b []byte, mark string) (value, rest []byte, found bool) {
+// cutMarkLine finds "<mark><value>\n" in b and returns what precedes it,
+// value, and what follows the line.
+func cutMarkLine(b []byte, mark string) (before, value, rest []byte, found bool) {
 	i := bytes.Index(b, []byte(mark))
 	if i < 0 {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
-	j := bytes.IndexByte(b[i+len(mark):], '\n')
+	v := b[i+len(mark):]
+	j := bytes.IndexByte(v, '\n')
 	if j < 0 {
-		return nil, nil, false
+		return nil, nil, nil, false
 	}
-	return b[i+len(mark) : i+len(mark)+j], b[i+len(mark)+j+1:], true
+	return b[:i], v[:j], v[j+1:], true
 }
 
 // run runs one command line; the caller holds s.busy.
@@ -290,9 +292,8 @@ func (s *sharedShell) run(ctx context.Context, line string) (connection.Result, 
 		s.mu.Lock()
 		if !outDone {
 			b := s.out.Bytes()
-			if v, _, ok := cutMarkLine(b[outFrom:], mark); ok {
-				i := outFrom + bytes.Index(b[outFrom:], []byte(mark))
-				stdout = append([]byte(nil), b[:i]...)
+			if before, v, _, ok := cutMarkLine(b[outFrom:], mark); ok {
+				stdout = append(append([]byte(nil), b[:outFrom]...), before...)
 				code = append([]byte(nil), v...)
 				outDone = true
 			} else {
