@@ -72,10 +72,11 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 			break
 		}
 		uvars := vars
+		res := unsafe(map[string]any(o.result))
 		if t.Register != "" {
-			uvars = mergeVars(vars, map[string]any{t.Register: map[string]any(o.result)})
+			uvars = mergeVars(vars, map[string]any{t.Register: res})
 		}
-		uvars = mergeVars(uvars, map[string]any{"result": map[string]any(o.result)})
+		uvars = mergeVars(uvars, map[string]any{"result": res})
 		done, err := p.allTrue(t.Until, uvars)
 		if err != nil {
 			return p.templateFailure(t, "until", err)
@@ -166,7 +167,13 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Mo
 		}
 		rawArgs = m
 	}
-	rendered, err := p.r.opts.Templates.RenderValue(rawArgs, vars)
+	render := p.r.opts.Templates.RenderValue
+	if spec.AnyArgs {
+		// set_fact: the arguments become variables and keep the mark of
+		// values computed from host data.
+		render = p.r.opts.Templates.RenderValueMarked
+	}
+	rendered, err := render(rawArgs, vars)
 	if err != nil {
 		return p.templateFailure(t, "args", err)
 	}
@@ -279,7 +286,7 @@ func (p *playRun) applyConditions(t *playbook.Task, o *outcome, vars map[string]
 	}
 	cvars := vars
 	if t.Register != "" {
-		cvars = mergeVars(vars, map[string]any{t.Register: map[string]any(o.result)})
+		cvars = mergeVars(vars, map[string]any{t.Register: unsafe(map[string]any(o.result))})
 	}
 	if len(t.ChangedWhen) > 0 && o.status != report.Skipped {
 		changed, err := p.anyTrue(t.ChangedWhen, cvars)

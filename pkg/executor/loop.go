@@ -17,13 +17,13 @@ import (
 func (p *playRun) loopItems(t *playbook.Task, vars map[string]any) ([]any, error) {
 	raw := t.Loop
 	if s, ok := raw.(string); ok && t.LoopKind != "sequence" {
-		v, err := p.r.opts.Templates.Render(s, vars)
+		v, err := p.r.opts.Templates.RenderMarked(s, vars)
 		if err != nil {
 			return nil, err
 		}
 		raw = v
 	} else if t.LoopKind != "sequence" {
-		v, err := p.r.opts.Templates.RenderValue(raw, vars)
+		v, err := p.r.opts.Templates.RenderValueMarked(raw, vars)
 		if err != nil {
 			return nil, err
 		}

@@ -64,7 +64,7 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 					h.setFacts("register", map[string]any{t.Register: unsafe(map[string]any(o.result))})
 				}
 				if f, ok := o.result["ansible_facts"].(map[string]any); ok && o.status != report.Failed {
-					h.setFacts(factLayer(t), f)
+					h.setFacts(factLayer(t), storedFacts(t, f))
 				}
 			}
 		}
@@ -266,7 +266,7 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 			}
 		}
 		ivars := p.taskVars(h, t, extra)
-		label := any(item)
+		label := template.Unmark(item)
 		if t.LoopControl.Label != "" {
 			if s, err := p.r.opts.Templates.Render(t.LoopControl.Label, ivars); err == nil {
 				label = s
@@ -458,7 +458,7 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 					target = p.r.host(d)
 				}
 			}
-			target.setFacts(factLayer(t), f)
+			target.setFacts(factLayer(t), storedFacts(t, f))
 		}
 		if o.status == report.Changed && len(t.Notify) > 0 {
 			p.notify(h, t, t.Notify, vars)
@@ -487,6 +487,17 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 		p.countAndReport(h, rt, hr, true)
 	}
 	return o
+}
+
+// storedFacts returns the ansible_facts a task sets as they are to be
+// stored: a module's facts are host data; set_fact's values were rendered
+// with their marks kept and include_vars' come from controller files, which
+// hold templates.
+func storedFacts(t *playbook.Task, f map[string]any) map[string]any {
+	if factLayer(t) != "facts" {
+		return f
+	}
+	return unsafe(f).(map[string]any)
 }
 
 // factLayer says which variable layer a task's ansible_facts go to.
@@ -572,17 +583,16 @@ func isInclude(t *playbook.Task) bool {
 	return t.Action == "include_tasks" || t.Action == "include_role"
 }
 
-// unsafe marks strings that hold template markup in data that came from a
-// host (registered results, facts) so they are never rendered as
-// templates, like Ansible's AnsibleUnsafe: a file containing "{{" must not
-// be evaluated when its content is used.
+// unsafe marks the strings in data that came from a host (registered
+// results, facts) so they are never rendered as templates, like Ansible's
+// AnsibleUnsafe: a file containing "{{" must not be evaluated when its
+// content is used. Every string is marked, not only those holding markup,
+// so that text pieced together from several of them is still known to be
+// host data (a template reading them is tainted).
 func unsafe(v any) any {
 	switch x := v.(type) {
 	case string:
-		if template.IsTemplate(x) {
-			return template.Unsafe(x)
-		}
-		return x
+		return template.Unsafe(x)
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {

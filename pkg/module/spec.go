@@ -3,6 +3,7 @@ package module
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -429,7 +430,7 @@ func Coerce(t, elem Type, v any) (any, error) {
 
 // ToBool converts Ansible's boolean spellings.
 func ToBool(v any) (bool, bool) {
-	switch x := v.(type) {
+	switch x := plainString(v).(type) {
 	case bool:
 		return x, true
 	case int:
@@ -449,7 +450,7 @@ func ToBool(v any) (bool, bool) {
 
 // ToInt converts ints, integral floats and numeric strings.
 func ToInt(v any) (int, bool) {
-	switch x := v.(type) {
+	switch x := plainString(v).(type) {
 	case int:
 		return x, true
 	case int64:
@@ -467,4 +468,16 @@ func ToInt(v any) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// plainString reads a named string type (the template engine's Unsafe
+// marks variables that came from a host) as a string.
+func plainString(v any) any {
+	if _, ok := v.(string); ok || v == nil {
+		return v
+	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.String {
+		return rv.String()
+	}
+	return v
 }

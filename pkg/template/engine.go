@@ -105,19 +105,25 @@ func IsTemplate(s string) bool {
 // map, int, bool...), as Ansible does; otherwise a string. Strings without
 // template markup are returned unchanged.
 func (e *Engine) Render(s string, vars map[string]any) (any, error) {
+	v, _, err := e.render(s, vars)
+	return v, err
+}
+
+// render is Render that also reports whether the template read Unsafe data.
+func (e *Engine) render(s string, vars map[string]any) (any, bool, error) {
 	if !IsTemplate(s) {
-		return s, nil
+		return s, false, nil
 	}
 	c, err := e.compile(s)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	st := e.newState(vars, s)
 	v, err := st.run(c, true)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return deepCopy(v), nil
+	return deepCopy(v), st.tainted, nil
 }
 
 // RenderString renders s to a string; native values are printed the way
@@ -141,6 +147,9 @@ func (e *Engine) RenderString(s string, vars map[string]any) (string, error) {
 // RenderValue walks maps and lists and renders every string (keys included)
 // in them. It returns new containers and never mutates v.
 func (e *Engine) RenderValue(v any, vars map[string]any) (any, error) {
+	if u, ok := v.(Unsafe); ok {
+		return string(u), nil
+	}
 	switch x := normalize(v).(type) {
 	case string:
 		return e.Render(x, vars)
@@ -206,6 +215,9 @@ func (e *Engine) eval(expr string, vars map[string]any, cond bool) (any, error) 
 // conditions that must all hold. A string result is read like Ansible reads
 // it: "false", "no", "off", "0" and "" are false.
 func (e *Engine) Truthy(cond any, vars map[string]any) (bool, error) {
+	if _, ok := cond.(Unsafe); ok {
+		return false, errUnsafeCondition
+	}
 	switch c := normalize(cond).(type) {
 	case nil:
 		return true, nil
@@ -229,9 +241,15 @@ func (e *Engine) Truthy(cond any, vars map[string]any) (bool, error) {
 		var v any
 		var err error
 		if IsTemplate(s) {
-			v, err = e.Render(s, vars)
+			var tainted bool
+			v, tainted, err = e.render(s, vars)
 			if err != nil {
 				return false, err
+			}
+			if str, ok := v.(string); ok && tainted && str != "" {
+				// Text from a host must not be evaluated as a condition
+				// (Ansible refuses it the same way).
+				return false, errUnsafeCondition
 			}
 			if str, ok := v.(string); ok {
 				// The rendered text is itself a condition ("{{ a }} == 1").
@@ -258,6 +276,8 @@ func (e *Engine) Truthy(cond any, vars map[string]any) (bool, error) {
 		return truthy(c)
 	}
 }
+
+var errUnsafeCondition = errors.New("Conditional is marked as unsafe, and cannot be evaluated.")
 
 // boolWord reads the strings Ansible treats as booleans in conditions.
 func boolWord(s string) (bool, bool) {

@@ -33,6 +33,9 @@ type state struct {
 	memo   map[string]any
 	src    string
 	depth  int
+	// tainted is set once the render read an Unsafe value: its result is
+	// then host data too (see seal and RenderMarked).
+	tainted bool
 }
 
 func (e *Engine) newState(vars map[string]any, src string) *state {
@@ -307,7 +310,7 @@ func (s *state) execFor(b *strings.Builder, n *controlStructures.ForControlStruc
 			if !ok || len(pair) != 2 {
 				return fmt.Errorf("cannot unpack %s into %s, %s", repr(item), n.Key, n.Value)
 			}
-			items = append(items, binding{pair[0], pair[1]})
+			items = append(items, binding{s.unmark(pair[0]), s.unmark(pair[1])})
 		}
 	}
 	bind := func(scope map[string]any, it binding) {
@@ -469,9 +472,9 @@ func (s *state) callMacro(m *macro, args []any, kw map[string]any) (any, error) 
 		}
 		switch {
 		case i < len(args):
-			scope[name] = args[i]
+			scope[name] = s.seal(args[i])
 		case kw[name] != nil:
-			scope[name] = kw[name]
+			scope[name] = s.seal(kw[name])
 		default:
 			v, err := s.evalDefined(p.Value)
 			if err != nil {
@@ -496,7 +499,7 @@ func (s *state) callMacro(m *macro, args []any, kw map[string]any) (any, error) 
 // lazily when they hold a template), then Jinja2's lowercase constants.
 func (s *state) lookupName(name string) (any, error) {
 	if v, ok := s.lookupLocal(name); ok {
-		return v, nil
+		return s.unmark(v), nil
 	}
 	raw, ok := s.vars[name]
 	if !ok {
@@ -516,6 +519,7 @@ func (s *state) lookupName(name string) (any, error) {
 			return x, nil
 		}
 	case Unsafe:
+		s.tainted = true
 		return string(x), nil
 	default:
 		return normalize(raw), nil
@@ -558,7 +562,7 @@ func (s *state) renderNested(src string) (any, error) {
 	v, err := s.run(c, true)
 	s.depth--
 	s.scopes, s.src = savedScopes, savedSrc
-	return v, err
+	return s.seal(v), err
 }
 
 // resolveLazy renders v if it is a string holding a template (a value from
@@ -571,6 +575,7 @@ func (s *state) resolveLazy(v any) (any, error) {
 		}
 		return x, nil
 	case Unsafe:
+		s.tainted = true
 		return string(x), nil
 	}
 	return normalize(v), nil
@@ -601,6 +606,7 @@ func (s *state) deepResolveC(v any, depth int) (any, bool, error) {
 		}
 		return r, true, nil
 	case Unsafe:
+		s.tainted = true
 		return string(x), true, nil
 	case int, float64, bool, nil:
 		return v, false, nil
@@ -698,7 +704,7 @@ func (s *state) eval(node nodes.Node) (any, error) {
 			}
 			out[toStr(k)] = v
 		}
-		return out, nil
+		return s.sealShallow(out), nil
 	case *nodes.Name:
 		return s.lookupName(n.Name.Val)
 	case *nodes.GetAttribute:
@@ -790,6 +796,7 @@ func (s *state) evalList(list []nodes.Expression) ([]any, error) {
 		}
 		out[i] = v
 	}
+	s.sealShallow(out)
 	return out, nil
 }
 
@@ -965,7 +972,7 @@ func (s *state) evalSlice(n *nodes.GetSlice) (any, error) {
 		}
 		out = append(out, v)
 	}
-	return out, nil
+	return s.sealShallow(out), nil
 }
 
 // sliceBounds follows Python's slice.indices.
@@ -1061,7 +1068,8 @@ func (s *state) evalBinary(n *nodes.BinaryExpression) (any, error) {
 	case tokens.Tilde:
 		return toStr(left) + toStr(right), nil
 	}
-	return arith(op.Val, left, right)
+	v, err := arith(op.Val, left, right)
+	return s.seal(v), err
 }
 
 // arith implements Python's arithmetic operators.
@@ -1310,7 +1318,8 @@ func (s *state) evalCall(n *nodes.Call) (any, error) {
 				return s.callMacro(m, args, kw)
 			}
 		}
-		return s.callGlobal(name, args, kw)
+		v, err := s.callGlobal(name, args, kw)
+		return s.seal(v), err
 	case *nodes.GetAttribute:
 		base, err := s.evalDefined(f.Node)
 		if err != nil {
@@ -1319,7 +1328,8 @@ func (s *state) evalCall(n *nodes.Call) (any, error) {
 		if base, err = s.deepResolve(base, 0); err != nil {
 			return nil, err
 		}
-		return callMethod(base, f.Attribute, args, kw)
+		v, err := callMethod(base, f.Attribute, args, kw)
+		return s.seal(v), err
 	}
 	return nil, fmt.Errorf("%s is not callable", exprName(n.Func))
 }

@@ -50,7 +50,7 @@ func (s *state) applyFilter(name string, v any, args []any, kw map[string]any) (
 		}
 		return nil, fmt.Errorf("filter %s: %w", name, err)
 	}
-	return out, nil
+	return s.seal(out), nil
 }
 
 // arg returns positional argument i, else keyword name, else def.

@@ -83,7 +83,13 @@ func (s *state) lookup(args []any, kw map[string]any, wantList bool) (any, error
 	opts := maps.Clone(kw)
 	delete(opts, "wantlist")
 	delete(opts, "errors")
+	delete(opts, "allow_unsafe")
 	results, err := s.runLookup(name, terms, opts)
+	if err == nil && !toBool(kw["allow_unsafe"]) {
+		// Like Ansible, what a lookup returns (a file, a command's output)
+		// is data unless the caller vouches for it with allow_unsafe=True.
+		s.tainted = true
+	}
 	if err != nil {
 		if errMode == "ignore" || errMode == "warn" {
 			if wantList {
@@ -98,7 +104,7 @@ func (s *state) lookup(args []any, kw map[string]any, wantList bool) (any, error
 		return nil, fmt.Errorf("lookup %s: %w", name, err)
 	}
 	if wantList {
-		return results, nil
+		return s.seal(results), nil
 	}
 	// Ansible joins string results with commas; otherwise a single result is
 	// returned as is and several as a list.
@@ -116,9 +122,9 @@ func (s *state) lookup(args []any, kw map[string]any, wantList bool) (any, error
 		return strings.Join(parts, ","), nil
 	}
 	if len(results) == 1 {
-		return results[0], nil
+		return s.seal(results[0]), nil
 	}
-	return results, nil
+	return s.seal(results), nil
 }
 
 func flattenTerms(terms []any) []any {

@@ -1,0 +1,214 @@
+package template
+
+import "github.com/tend-dev/tend/pkg/pyfmt"
+
+// Data from managed hosts (registered results, facts) and lookup results
+// are Unsafe: text that must never be rendered as a template, even when it
+// holds "{{". Like Ansible's AnsibleUnsafe, the mark spreads: a render that
+// reads an Unsafe value is tainted, and its result comes back marked from
+// RenderMarked and RenderValueMarked, so storing it (set_fact, loop items)
+// never turns host data into a template. Inside a render, values computed
+// from tainted input are sealed: their nested strings become Unsafe, so the
+// lazy rendering of strings found inside containers (meant for variables
+// holding templates) never evaluates them.
+
+// PyRepr prints an Unsafe string as Python prints a str.
+func (u Unsafe) PyRepr() string { return pyfmt.Quote(string(u)) }
+
+// MarkUnsafe returns v with every string in it, keys aside, turned into
+// Unsafe, as Ansible's wrap_var does. Containers are copied.
+func MarkUnsafe(v any) any {
+	switch x := v.(type) {
+	case string:
+		return Unsafe(x)
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = MarkUnsafe(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = MarkUnsafe(e)
+		}
+		return out
+	case []string:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = Unsafe(e)
+		}
+		return out
+	}
+	return v
+}
+
+// RenderMarked is Render for a value that will be stored as a variable (a
+// loop's items): when the template read Unsafe data, every string in the
+// result is Unsafe.
+func (e *Engine) RenderMarked(s string, vars map[string]any) (any, error) {
+	v, tainted, err := e.render(s, vars)
+	if err != nil || !tainted {
+		return v, err
+	}
+	return MarkUnsafe(v), nil
+}
+
+// RenderValueMarked is RenderValue for values that will be stored as
+// variables (set_fact): each string is rendered on its own and its result
+// marked Unsafe when it read Unsafe data. Unsafe input stays as it is.
+func (e *Engine) RenderValueMarked(v any, vars map[string]any) (any, error) {
+	switch x := v.(type) {
+	case Unsafe:
+		return x, nil
+	case string:
+		return e.RenderMarked(x, vars)
+	case []any:
+		out := make([]any, len(x))
+		for i, item := range x {
+			r, err := e.RenderValueMarked(item, vars)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = r
+		}
+		return out, nil
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, item := range x {
+			key, err := e.RenderString(k, vars)
+			if err != nil {
+				return nil, err
+			}
+			r, err := e.RenderValueMarked(item, vars)
+			if err != nil {
+				return nil, err
+			}
+			out[key] = r
+		}
+		return out, nil
+	}
+	n := normalize(v)
+	switch n.(type) {
+	case string, []any, map[string]any:
+		return e.RenderValueMarked(n, vars)
+	}
+	return n, nil
+}
+
+// unmark reads an Unsafe value as the string it holds and taints the
+// render; other values pass through.
+func (s *state) unmark(v any) any {
+	if u, ok := v.(Unsafe); ok {
+		s.tainted = true
+		return string(u)
+	}
+	return v
+}
+
+// seal marks the strings nested in a value computed during a tainted render
+// (a filter's, method's or operator's result), so they are never taken for
+// variables holding templates. Top-level strings are finished values
+// already. Untainted renders are left alone: nothing in them came from
+// Unsafe data.
+func (s *state) seal(v any) any {
+	if !s.tainted {
+		return v
+	}
+	switch v.(type) {
+	case []any, map[string]any:
+		r, _ := sealNested(v)
+		return r
+	}
+	return v
+}
+
+// sealShallow marks the strings directly inside a list or dict literal: its
+// elements are finished values, but a container element may be a variable
+// whose templates are still to be rendered.
+func (s *state) sealShallow(v any) any {
+	if !s.tainted {
+		return v
+	}
+	switch x := v.(type) {
+	case []any:
+		for i, e := range x {
+			if str, ok := e.(string); ok && IsTemplate(str) {
+				x[i] = Unsafe(str)
+			}
+		}
+	case map[string]any:
+		for k, e := range x {
+			if str, ok := e.(string); ok && IsTemplate(str) {
+				x[k] = Unsafe(str)
+			}
+		}
+	}
+	return v
+}
+
+// sealNested turns strings holding template markup inside containers into
+// Unsafe, copying only the containers that change.
+func sealNested(v any) (any, bool) {
+	switch x := v.(type) {
+	case string:
+		if IsTemplate(x) {
+			return Unsafe(x), true
+		}
+	case []any:
+		var out []any
+		for i, e := range x {
+			r, changed := sealNested(e)
+			if changed && out == nil {
+				out = make([]any, len(x))
+				copy(out, x)
+			}
+			if out != nil {
+				out[i] = r
+			}
+		}
+		if out != nil {
+			return out, true
+		}
+	case map[string]any:
+		var out map[string]any
+		for k, e := range x {
+			r, changed := sealNested(e)
+			if changed && out == nil {
+				out = make(map[string]any, len(x))
+				for k2, e2 := range x {
+					out[k2] = e2
+				}
+			}
+			if out != nil {
+				out[k] = r
+			}
+		}
+		if out != nil {
+			return out, true
+		}
+	}
+	return v, false
+}
+
+// Unmark returns v with Unsafe strings turned back into plain strings, for
+// output that prints values rather than rendering them.
+func Unmark(v any) any {
+	switch x := v.(type) {
+	case Unsafe:
+		return string(x)
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = Unmark(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = Unmark(e)
+		}
+		return out
+	}
+	return v
+}
