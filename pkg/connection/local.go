@@ -78,6 +78,9 @@ const SudoPrompt = "[tend-become-password]"
 
 // Run implements Connection.
 func (Local) Run(ctx context.Context, c Command) (Result, error) {
+	if err := c.Check(); err != nil {
+		return Result{}, fmt.Errorf("run %q: %w", c.Cmd, err)
+	}
 	if c.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
