@@ -30,7 +30,7 @@ var _ Connection = Local{}
 func BuildCommand(c Command) string {
 	line := c.Cmd
 	if c.Dir != "" {
-		line = "cd " + shell.Quote(c.Dir) + " && " + line
+		line = "cd " + shell.Path(c.Dir) + " && " + line
 	}
 	if len(c.Env) > 0 {
 		keys := make([]string, 0, len(c.Env))

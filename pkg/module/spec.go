@@ -62,7 +62,11 @@ type Arg struct {
 	// connection's Put and never reaches a command line, so it may hold
 	// any byte, NUL included (copy's content, lineinfile's line).
 	Content bool
-	Doc     string
+	// NotOption marks a name that no tool accepts with a leading "-" (a
+	// user, group, package, sysctl key or time zone): such a value, or
+	// list element, is refused, since the tool would read it as an option.
+	NotOption bool
+	Doc       string
 }
 
 // Spec describes a module: its arguments, capabilities and documentation,
@@ -223,6 +227,13 @@ func (s *Spec) Validate(raw map[string]any, static bool) (Args, error) {
 				continue
 			}
 		}
+		if a.NotOption && !static {
+			if bad, found := optionLike(cv); found {
+				errs = append(errs, fmt.Sprintf("argument %q: %q starts with \"-\": it is not a valid name, and the command would read it as an option", a.Name, bad))
+				out[a.Name] = v
+				continue
+			}
+		}
 		if len(a.Choices) > 0 && !(static && IsTemplated(v)) {
 			cs := fmt.Sprint(cv)
 			if b, isBool := cv.(bool); isBool {
@@ -302,6 +313,22 @@ func (s *Spec) Validate(raw map[string]any, static bool) (Args, error) {
 		return out, &ArgError{Module: s.Name, Msg: strings.Join(errs, "; ")}
 	}
 	return out, nil
+}
+
+// optionLike returns the first string of v (a string or a list) that
+// starts with "-".
+func optionLike(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, strings.HasPrefix(v, "-")
+	case []any:
+		for _, e := range v {
+			if s, ok := e.(string); ok && strings.HasPrefix(s, "-") {
+				return s, true
+			}
+		}
+	}
+	return "", false
 }
 
 // findNUL looks for a NUL byte in a string, or in a list's elements or a

@@ -29,7 +29,7 @@ func (AuthorizedKey) Spec() *module.Spec {
 			"when manage_dir is set. `key` may hold several keys (one per line) or be an http(s) URL " +
 			"(fetched by the controller, e.g. https://github.com/USER.keys).",
 		Args: []module.Arg{
-			{Name: "user", Required: true, Type: module.String, Doc: "Account whose file is managed."},
+			{Name: "user", Required: true, Type: module.String, NotOption: true, Doc: "Account whose file is managed."},
 			{Name: "key", Required: true, Type: module.String, Doc: "Public key(s), one per line, or a URL."},
 			{Name: "path", Type: module.Path, Doc: "File to manage; default ~USER/.ssh/authorized_keys."},
 			{Name: "manage_dir", Type: module.Bool, Default: true, Doc: "Create the key file's directory (0700, owned by the user)."},
