@@ -254,9 +254,9 @@ func (AuthorizedKey) Plan(ctx context.Context, h *module.Host, args module.Args)
 				if dir == "" {
 					dir = "."
 				}
-				dq := shell.Quote(strings.TrimSuffix(dir, "/"))
+				dq := shell.Path(strings.TrimSuffix(dir, "/"))
 				r, ok, err := runCmd(ctx, h, "create key directory",
-					"[ -d "+dq+" ] || { mkdir -p "+dq+" && chmod 0700 "+dq+" && chown "+owner+":"+group+" "+dq+"; }")
+					"[ -d "+dq+" ] || { mkdir -p -- "+dq+" && chmod 0700 -- "+dq+" && chown -- "+owner+":"+group+" "+dq+"; }")
 				if err != nil || !ok {
 					return r, err
 				}

@@ -192,8 +192,10 @@ func (Sysctl) Plan(ctx context.Context, h *module.Host, args module.Args) (*modu
 				if args.Bool("ignoreerrors") {
 					c = append(c, "-e")
 				}
-				c = append(c, "-p", file)
-				r, ok, err := runCmd(ctx, h, "Failed to reload sysctl", shell.Join(c...))
+				// sysctl's -p takes an optional argument, so the file is a
+				// separate word that must not look like an option.
+				c = append(c, "-p")
+				r, ok, err := runCmd(ctx, h, "Failed to reload sysctl", shell.Join(c...)+" "+shell.Path(file))
 				if err != nil || !ok {
 					return r, err
 				}
