@@ -92,9 +92,10 @@ func (h *hostKeys) load() (*knownHostsDB, error) {
 		return nil, fmt.Errorf("read known_hosts %s: %w", h.file, err)
 	}
 	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH); err != nil {
-		return nil, fmt.Errorf("lock known_hosts %s: %w", h.file, err)
-	}
+	// The shared lock keeps a concurrent append from showing as a torn
+	// last line. Where files cannot be locked, reading without it is still
+	// right: a torn line would only be skipped with a warning.
+	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_SH)
 	data, err := io.ReadAll(f)
 	if err != nil {
 		return nil, fmt.Errorf("read known_hosts %s: %w", h.file, err)
