@@ -84,8 +84,15 @@ func (c Command) Check() error {
 			return err
 		}
 	}
-	if b := c.Become; b != nil && strings.ContainsRune(b.User+b.Flags+b.Method, 0) {
-		return errors.New("become user, method or flags contain a NUL byte")
+	if b := c.Become; b != nil {
+		if strings.ContainsRune(b.User+b.Flags+b.Method, 0) {
+			return errors.New("become user, method or flags contain a NUL byte")
+		}
+		// su takes the user as an operand, where "-rf" or "-" would be
+		// options; no user name starts with "-".
+		if strings.HasPrefix(b.User, "-") {
+			return fmt.Errorf("become user %q starts with \"-\", which no user name may", b.User)
+		}
 	}
 	return nil
 }

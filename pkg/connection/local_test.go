@@ -95,6 +95,7 @@ func TestLocalRunRefusesUnsafeCommands(t *testing.T) {
 		{Cmd: "true", Env: map[string]string{"X=1; echo pwned; Y": "v"}},
 		{Cmd: "true", Env: map[string]string{"OK": "a\x00b"}},
 		{Cmd: "pwd", Dir: "/\x00"},
+		{Cmd: "id", Become: &Become{Method: "su", User: "-"}},
 	} {
 		res, err := Local{}.Run(context.Background(), c)
 		if err == nil || errors.Is(err, ErrUnreachable) {
