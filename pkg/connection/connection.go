@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"strings"
 	"time"
 )
 
@@ -63,6 +64,62 @@ type Command struct {
 	Become *Become
 	// Timeout bounds the command; zero means the connection's default.
 	Timeout time.Duration
+}
+
+// Check reports what in c cannot reach /bin/sh as written: a NUL byte
+// ends a C string, so the host would run a different command (and an SSH
+// server drops the connection); an environment name that is not a shell
+// name ([A-Za-z_][A-Za-z0-9_]*) would be run as code. Connections call it
+// before running anything, so such a command is a command error, never an
+// unreachable host.
+func (c Command) Check() error {
+	if strings.IndexByte(c.Cmd, 0) >= 0 {
+		return errors.New("command contains a NUL byte")
+	}
+	if strings.IndexByte(c.Dir, 0) >= 0 {
+		return fmt.Errorf("working directory %q contains a NUL byte", c.Dir)
+	}
+	for k, v := range c.Env {
+		if err := CheckEnv(k, v); err != nil {
+			return err
+		}
+	}
+	if b := c.Become; b != nil {
+		if strings.ContainsRune(b.User+b.Flags+b.Method, 0) {
+			return errors.New("become user, method or flags contain a NUL byte")
+		}
+		// su takes the user as an operand, where "-rf" or "-" would be
+		// options; no user name starts with "-".
+		if strings.HasPrefix(b.User, "-") {
+			return fmt.Errorf("become user %q starts with \"-\", which no user name may", b.User)
+		}
+	}
+	return nil
+}
+
+// CheckEnv reports an environment variable that a shell cannot set: a
+// name that is not a shell name or a value holding a NUL byte.
+func CheckEnv(name, value string) error {
+	if !IsShellName(name) {
+		return fmt.Errorf("environment variable %q is not a valid environment variable name (want letters, digits and _, not starting with a digit)", name)
+	}
+	if strings.IndexByte(value, 0) >= 0 {
+		return fmt.Errorf("environment variable %q contains a NUL byte", name)
+	}
+	return nil
+}
+
+// IsShellName reports whether s is a POSIX shell variable name.
+func IsShellName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // Result is what a command produced.

@@ -30,7 +30,7 @@ var _ Connection = Local{}
 func BuildCommand(c Command) string {
 	line := c.Cmd
 	if c.Dir != "" {
-		line = "cd " + shell.Quote(c.Dir) + " && " + line
+		line = "cd " + shell.Path(c.Dir) + " && " + line
 	}
 	if len(c.Env) > 0 {
 		keys := make([]string, 0, len(c.Env))
@@ -78,6 +78,9 @@ const SudoPrompt = "[tend-become-password]"
 
 // Run implements Connection.
 func (Local) Run(ctx context.Context, c Command) (Result, error) {
+	if err := c.Check(); err != nil {
+		return Result{}, fmt.Errorf("run %q: %w", c.Cmd, err)
+	}
 	if c.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.Timeout)

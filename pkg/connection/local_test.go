@@ -88,3 +88,18 @@ func (f *failingReader) Read(p []byte) (int, error) {
 	f.n++
 	return copy(p, "partial"), nil
 }
+
+func TestLocalRunRefusesUnsafeCommands(t *testing.T) {
+	for _, c := range []Command{
+		{Cmd: "echo a\x00b"},
+		{Cmd: "true", Env: map[string]string{"X=1; echo pwned; Y": "v"}},
+		{Cmd: "true", Env: map[string]string{"OK": "a\x00b"}},
+		{Cmd: "pwd", Dir: "/\x00"},
+		{Cmd: "id", Become: &Become{Method: "su", User: "-"}},
+	} {
+		res, err := Local{}.Run(context.Background(), c)
+		if err == nil || errors.Is(err, ErrUnreachable) {
+			t.Errorf("Run(%q, env %q, dir %q) = %+v, %v; want a command error", c.Cmd, c.Env, c.Dir, res, err)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -450,6 +451,18 @@ func (p *playRun) environment(t *playbook.Task, vars map[string]any) (map[string
 		}
 		for k, val := range m {
 			env[k] = fmt.Sprint(val)
+		}
+	}
+	// Names become shell assignments on the command line: one that is not
+	// a shell name would run as code.
+	names := make([]string, 0, len(env))
+	for k := range env {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if err := connection.CheckEnv(k, env[k]); err != nil {
+			return nil, err
 		}
 	}
 	return env, nil

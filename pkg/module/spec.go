@@ -59,7 +59,15 @@ type Arg struct {
 	Default  any
 	Choices  []string
 	NoLog    bool
-	Doc      string
+	// Content marks a value that is written into a file through the
+	// connection's Put and never reaches a command line, so it may hold
+	// any byte, NUL included (copy's content, lineinfile's line).
+	Content bool
+	// NotOption marks a name that no tool accepts with a leading "-" (a
+	// user, group, package, sysctl key or time zone): such a value, or
+	// list element, is refused, since the tool would read it as an option.
+	NotOption bool
+	Doc       string
 }
 
 // Spec describes a module: its arguments, capabilities and documentation,
@@ -213,6 +221,20 @@ func (s *Spec) Validate(raw map[string]any, static bool) (Args, error) {
 			out[a.Name] = v // given, though invalid: not "missing" too
 			continue
 		}
+		if !static && !s.Controller && !a.Content {
+			if where, found := findNUL(cv); found {
+				errs = append(errs, fmt.Sprintf("argument %q contains a NUL byte", a.Name+where))
+				out[a.Name] = v
+				continue
+			}
+		}
+		if a.NotOption && !static {
+			if bad, found := optionLike(cv); found {
+				errs = append(errs, fmt.Sprintf("argument %q: %q starts with \"-\": it is not a valid name, and the command would read it as an option", a.Name, bad))
+				out[a.Name] = v
+				continue
+			}
+		}
 		if len(a.Choices) > 0 && !(static && IsTemplated(v)) {
 			cs := fmt.Sprint(cv)
 			if b, isBool := cv.(bool); isBool {
@@ -292,6 +314,61 @@ func (s *Spec) Validate(raw map[string]any, static bool) (Args, error) {
 		return out, &ArgError{Module: s.Name, Msg: strings.Join(errs, "; ")}
 	}
 	return out, nil
+}
+
+// optionLike returns the first string of v (a string or a list) that
+// starts with "-".
+func optionLike(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, strings.HasPrefix(v, "-")
+	case []any:
+		for _, e := range v {
+			if s, ok := e.(string); ok && strings.HasPrefix(s, "-") {
+				return s, true
+			}
+		}
+	}
+	return "", false
+}
+
+// findNUL looks for a NUL byte in a string, or in a list's elements or a
+// mapping's keys and values, and returns where (e.g. "[2]" or ".HOME"). A
+// NUL cannot reach the host: it ends a C string, so the host would act on
+// a different value than the task says, and sshd drops the connection on
+// a command that holds one. Ansible fails such a task too.
+func findNUL(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return "", strings.IndexByte(v, 0) >= 0
+	case []any:
+		for i, e := range v {
+			if where, ok := findNUL(e); ok {
+				return fmt.Sprintf("[%d]%s", i, where), true
+			}
+		}
+	case []string:
+		for i, e := range v {
+			if strings.IndexByte(e, 0) >= 0 {
+				return fmt.Sprintf("[%d]", i), true
+			}
+		}
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if strings.IndexByte(k, 0) >= 0 {
+				return fmt.Sprintf("[%q]", k), true
+			}
+			if where, ok := findNUL(v[k]); ok {
+				return "." + k + where, true
+			}
+		}
+	}
+	return "", false
 }
 
 func (s *Spec) argNames() string {

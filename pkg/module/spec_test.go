@@ -113,3 +113,42 @@ func TestExecute(t *testing.T) {
 		})
 	}
 }
+
+// TestValidateNUL: a NUL byte in any argument of a module that runs on the
+// host fails validation naming the argument, except in file content.
+func TestValidateNUL(t *testing.T) {
+	host := &Spec{Name: "h", Args: []Arg{
+		{Name: "path", Type: Path},
+		{Name: "names", Type: List, Elements: String},
+		{Name: "opts", Type: Dict},
+		{Name: "content", Type: String, Content: true},
+	}}
+	ctrl := &Spec{Name: "c", Controller: true, Args: []Arg{{Name: "msg", Type: Raw}}}
+	tests := []struct {
+		name    string
+		spec    *Spec
+		raw     map[string]any
+		static  bool
+		wantErr string // "" means valid
+	}{
+		{name: "path", spec: host, raw: map[string]any{"path": "/a\x00b"}, wantErr: `argument "path" contains a NUL byte`},
+		{name: "list element", spec: host, raw: map[string]any{"names": []any{"a", "b\x00"}}, wantErr: `argument "names[1]" contains a NUL byte`},
+		{name: "dict value", spec: host, raw: map[string]any{"opts": map[string]any{"k": []any{"x\x00"}}}, wantErr: `argument "opts.k[0]" contains a NUL byte`},
+		{name: "dict key", spec: host, raw: map[string]any{"opts": map[string]any{"k\x00": "v"}}, wantErr: `contains a NUL byte`},
+		{name: "file content may hold any byte", spec: host, raw: map[string]any{"content": "a\x00b"}},
+		{name: "controller module", spec: ctrl, raw: map[string]any{"msg": "a\x00b"}},
+		{name: "checked at run time, not at load time", spec: host, raw: map[string]any{"path": "/a\x00b"}, static: true},
+		{name: "no NUL", spec: host, raw: map[string]any{"path": "/a b", "names": "x,y", "opts": "k=v"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.spec.Validate(tc.raw, tc.static)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Fatal(err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}

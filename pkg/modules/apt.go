@@ -49,7 +49,7 @@ func (Apt) Spec() *module.Spec {
 			"`state: latest` (which needs fresh lists to decide); on its own it reports a change when the " +
 			"lists are refreshed (older than `cache_valid_time`), as Ansible does.",
 		Args: []module.Arg{
-			{Name: "name", Aliases: []string{"pkg", "package"}, Type: module.List, Elements: module.String,
+			{Name: "name", Aliases: []string{"pkg", "package"}, Type: module.List, NotOption: true, Elements: module.String,
 				Doc: "Package names, optionally `name=version` or `name=version*`."},
 			{Name: "state", Type: module.String, Default: "present", Choices: []string{"present", "installed", "latest", "absent", "removed"},
 				Doc: "`present` installs missing packages, `latest` also upgrades them, `absent` removes them."},
@@ -621,7 +621,7 @@ func openDebSource(ctx context.Context, h *module.Host, src string) (*debSource,
 		return &debSource{info: info, local: local}, nil
 	}
 	// A path on the host, as in Ansible: read its control fields there.
-	res, err := h.Run(ctx, "dpkg-deb -f "+shell.Quote(src)+" Package Version Architecture")
+	res, err := h.Run(ctx, "dpkg-deb -f "+shell.Path(src)+" Package Version Architecture")
 	if err != nil {
 		return nil, fmt.Errorf("read deb %s on %s: %w", src, h.Name, err)
 	}

@@ -29,7 +29,7 @@ func (AuthorizedKey) Spec() *module.Spec {
 			"when manage_dir is set. `key` may hold several keys (one per line) or be an http(s) URL " +
 			"(fetched by the controller, e.g. https://github.com/USER.keys).",
 		Args: []module.Arg{
-			{Name: "user", Required: true, Type: module.String, Doc: "Account whose file is managed."},
+			{Name: "user", Required: true, Type: module.String, NotOption: true, Doc: "Account whose file is managed."},
 			{Name: "key", Required: true, Type: module.String, Doc: "Public key(s), one per line, or a URL."},
 			{Name: "path", Type: module.Path, Doc: "File to manage; default ~USER/.ssh/authorized_keys."},
 			{Name: "manage_dir", Type: module.Bool, Default: true, Doc: "Create the key file's directory (0700, owned by the user)."},
@@ -254,9 +254,9 @@ func (AuthorizedKey) Plan(ctx context.Context, h *module.Host, args module.Args)
 				if dir == "" {
 					dir = "."
 				}
-				dq := shell.Quote(strings.TrimSuffix(dir, "/"))
+				dq := shell.Path(strings.TrimSuffix(dir, "/"))
 				r, ok, err := runCmd(ctx, h, "create key directory",
-					"[ -d "+dq+" ] || { mkdir -p "+dq+" && chmod 0700 "+dq+" && chown "+owner+":"+group+" "+dq+"; }")
+					"[ -d "+dq+" ] || { mkdir -p -- "+dq+" && chmod 0700 -- "+dq+" && chown -- "+owner+":"+group+" "+dq+"; }")
 				if err != nil || !ok {
 					return r, err
 				}

@@ -115,7 +115,7 @@ func (m *Command) Plan(ctx context.Context, h *module.Host, a module.Args) (*mod
 		}
 		test += "true"
 		if dir := a.String("chdir"); dir != "" {
-			test = "cd " + shell.Quote(dir) + " 2>/dev/null; " + test
+			test = "cd " + shell.Path(dir) + " 2>/dev/null; " + test
 		}
 		res, err := h.Run(ctx, test)
 		if err != nil {

@@ -45,7 +45,7 @@ then renamed). A src directory is copied recursively: "dir/" copies its content,
 directory itself.`,
 	Args: append(append([]module.Arg{
 		{Name: "src", Type: module.Path, Doc: "Controller path of the file or directory to copy (relative: role files/, then the playbook directory). With remote_src, a path on the host."},
-		{Name: "content", Type: module.String, NoLog: false, Doc: "The file's content, instead of src."},
+		{Name: "content", Type: module.String, Content: true, NoLog: false, Doc: "The file's content, instead of src."},
 		{Name: "remote_src", Type: module.Bool, Default: false, Doc: "src is a file on the host (directories are not supported yet)."},
 		{Name: "directory_mode", Type: module.Raw, Doc: "Mode of directories created by a recursive copy (default: umask-based)."},
 		{Name: "checksum", Type: module.String, Doc: "Expected SHA-1 of src; the task fails when the file to copy does not match."},

@@ -32,7 +32,7 @@ func (Cron) Spec() *module.Spec {
 			{Name: "name", Required: true, Type: module.String, Doc: "Job description (the marker) or, with env, the variable name."},
 			{Name: "job", Aliases: []string{"value"}, Type: module.String, Doc: "Command to run, or the variable's value with env."},
 			{Name: "state", Type: module.String, Default: "present", Choices: []string{"present", "absent"}, Doc: "Whether the job exists."},
-			{Name: "user", Type: module.String, Doc: "Whose crontab (crontab -u); with cron_file, the user column (default root)."},
+			{Name: "user", Type: module.String, NotOption: true, Doc: "Whose crontab (crontab -u); with cron_file, the user column (default root)."},
 			{Name: "cron_file", Type: module.String, Doc: "Manage this file (relative names are under /etc/cron.d) instead of a crontab."},
 			{Name: "minute", Type: module.String, Default: "*", Doc: "Minute field."},
 			{Name: "hour", Type: module.String, Default: "*", Doc: "Hour field."},
@@ -278,7 +278,7 @@ func (Cron) Plan(ctx context.Context, h *module.Host, args module.Args) (*module
 		Apply: func(ctx context.Context) (module.Result, error) {
 			switch {
 			case removeFile:
-				r, ok, err := runCmd(ctx, h, "remove "+file, "rm -f "+shell.Quote(file))
+				r, ok, err := runCmd(ctx, h, "remove "+file, "rm -f -- "+shell.Quote(file))
 				if err != nil || !ok {
 					return r, err
 				}

@@ -183,7 +183,7 @@ func (Deb822Repository) Plan(ctx context.Context, h *module.Host, args module.Ar
 	}
 	secs, err := runProbe(ctx, h, "deb822 source "+slug, catIfExists(dest),
 		"for f in "+shell.Quote(asc)+" "+shell.Quote(gpg)+"; do [ -f \"$f\" ] && sha256sum \"$f\"; done; true",
-		"stat -c %a "+shell.Quote(dest)+" 2>/dev/null || true")
+		"stat -c %a -- "+shell.Quote(dest)+" 2>/dev/null || true")
 	if err != nil {
 		return nil, err
 	}

@@ -30,7 +30,7 @@ func rpmSpec(tool string) *module.Spec {
 			"`state: latest`). Names may carry a version (`nginx-1.20.1`). Package groups (`@group`), " +
 			"local .rpm files and URLs are not supported yet.",
 		Args: []module.Arg{
-			{Name: "name", Aliases: []string{"pkg"}, Type: module.List, Elements: module.String, Required: true,
+			{Name: "name", Aliases: []string{"pkg"}, Type: module.List, NotOption: true, Elements: module.String, Required: true,
 				Doc: "Package names, optionally with a version (`name-1.2`)."},
 			{Name: "state", Type: module.String, Default: "present", Choices: []string{"present", "installed", "latest", "absent", "removed"},
 				Doc: "`present` installs, `latest` also upgrades, `absent` removes."},

@@ -368,10 +368,10 @@ func recursePlan(ctx context.Context, h *module.Host, result module.Result, st *
 	if len(conds) == 0 {
 		return module.Unchanged(result), nil
 	}
-	check := "find " + shell.Quote(st.Path) + " \\( " + strings.Join(conds, " -o ") + " \\) -print -quit 2>/dev/null"
+	check := "find " + shell.Path(st.Path) + " \\( " + strings.Join(conds, " -o ") + " \\) -print -quit 2>/dev/null"
 	if mode.IsSymbolic() {
 		// Symbolic modes: let chmod report whether it would change anything.
-		check = "find " + shell.Quote(st.Path) + " ! -type l -print0 | xargs -0 -r stat -c '%a %F' | head -c 1048576"
+		check = "find " + shell.Path(st.Path) + " ! -type l -print0 | xargs -0 -r stat -c '%a %F' | head -c 1048576"
 	}
 	res, err := h.Run(ctx, check)
 	if err != nil {
@@ -400,7 +400,7 @@ func recursePlan(ctx context.Context, h *module.Host, result module.Result, st *
 			if group != "" {
 				oc = append(oc, "! -group "+shell.Quote(group))
 			}
-			r2, err := h.Run(ctx, "find "+shell.Quote(st.Path)+" \\( "+strings.Join(oc, " -o ")+" \\) -print -quit")
+			r2, err := h.Run(ctx, "find "+shell.Path(st.Path)+" \\( "+strings.Join(oc, " -o ")+" \\) -print -quit")
 			if err != nil {
 				return nil, fmt.Errorf("check %s recursively: %w", st.Path, err)
 			}

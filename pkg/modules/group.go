@@ -23,7 +23,7 @@ func (Group) Spec() *module.Spec {
 		Description: "Creates, changes the GID of, or removes a group. The group is looked up with " +
 			"`getent group` and changed with groupadd/groupmod/groupdel.",
 		Args: []module.Arg{
-			{Name: "name", Required: true, Type: module.String, Doc: "Group name."},
+			{Name: "name", Required: true, Type: module.String, NotOption: true, Doc: "Group name."},
 			{Name: "gid", Type: module.Int, Doc: "Group ID."},
 			{Name: "system", Type: module.Bool, Default: false, Doc: "Create a system group (only when creating)."},
 			{Name: "state", Type: module.String, Default: "present", Choices: []string{"present", "absent"}, Doc: "Whether the group exists."},

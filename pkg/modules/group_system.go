@@ -68,8 +68,8 @@ func truncate(s string, n int) string {
 // catIfExists returns a snippet that prints "Y" and the file's content, or
 // "N" when the file does not exist. readCat decodes it.
 func catIfExists(path string) string {
-	q := shell.Quote(path)
-	return "if [ -f " + q + " ]; then echo Y; cat " + q + "; else echo N; fi"
+	q := shell.Path(path)
+	return "if [ -f " + q + " ]; then echo Y; cat -- " + q + "; else echo N; fi"
 }
 
 // readCat decodes catIfExists output.

@@ -25,7 +25,7 @@ func (Hostname) Spec() *module.Spec {
 			"`hostname NAME`, which is also what `use: debian` and `use: generic` do. " +
 			"/etc/hosts is not changed.",
 		Args: []module.Arg{
-			{Name: "name", Required: true, Type: module.String, Doc: "The host name (may be a FQDN)."},
+			{Name: "name", Required: true, Type: module.String, NotOption: true, Doc: "The host name (may be a FQDN)."},
 			{Name: "use", Type: module.String, Choices: []string{"systemd", "debian", "generic", "alpine", "redhat", "sles"},
 				Doc: "Strategy; default: systemd when the host runs it, else debian."},
 		},

@@ -238,7 +238,7 @@ func (Mount) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 		opts: escapeFstab(opts), dump: escapeFstab(args.String("dump")), passno: escapeFstab(args.String("passno")),
 	}
 	secs, err := runProbe(ctx, h, "mount "+path, catIfExists(fstab), "cat /proc/self/mountinfo",
-		"[ -e "+shell.Quote(path)+" ] && echo Y || echo N")
+		"[ -e "+shell.Path(path)+" ] && echo Y || echo N")
 	if err != nil {
 		return nil, err
 	}
@@ -253,7 +253,7 @@ func (Mount) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 	}
 	newContent, fstabChanged := content, false
 	var cmds []string
-	pq := shell.Quote(path)
+	pq := shell.Path(path)
 	tflag := ""
 	if fstab != "/etc/fstab" {
 		tflag = " -T " + shell.Quote(fstab)
@@ -307,7 +307,7 @@ func (Mount) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 			}
 		} else {
 			changed = true
-			cmds = append(cmds, "mkdir -p "+pq, shell.Join("mount", "-t", args.String("fstype"), "-o", opts, args.String("src"), path))
+			cmds = append(cmds, "mkdir -p -- "+pq, shell.Join("mount", "-t", args.String("fstype"), "-o", opts, "--", args.String("src"), path))
 		}
 	}
 	if !changed {
@@ -340,7 +340,7 @@ func (Mount) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 			}
 			if fstabChanged {
 				if args.Bool("backup") && content != "" {
-					res, err := h.Run(ctx, "b="+shell.Quote(fstab)+".$$.$(date +%Y-%m-%d@%H:%M:%S)~; cp -p "+shell.Quote(fstab)+" \"$b\" && echo \"$b\"")
+					res, err := h.Run(ctx, "b="+shell.Quote(fstab)+".$$.$(date +%Y-%m-%d@%H:%M:%S)~; cp -p -- "+shell.Quote(fstab)+" \"$b\" && echo \"$b\"")
 					if err != nil {
 						return nil, fmt.Errorf("back up %s on %s: %w", fstab, h.Name, err)
 					}

@@ -22,7 +22,7 @@ func (Package) Spec() *module.Spec {
 			"by the `ansible_pkg_mgr` fact (gathered facts) or the `use` argument. Package names often " +
 			"differ between distributions; only name and state are portable.",
 		Args: []module.Arg{
-			{Name: "name", Required: true, Type: module.List, Elements: module.String, Doc: "Package names."},
+			{Name: "name", Required: true, Type: module.List, NotOption: true, Elements: module.String, Doc: "Package names."},
 			{Name: "state", Required: true, Type: module.String, Choices: []string{"present", "installed", "latest", "absent", "removed"},
 				Doc: "Desired state."},
 			{Name: "use", Type: module.String, Default: "auto", Doc: "`auto` (the fact), `apt`, `dnf` or `yum`."},

@@ -102,7 +102,7 @@ func remoteWord(path string) string {
 	case strings.HasPrefix(path, "~/"):
 		return `"$HOME"/` + shell.Quote(path[2:])
 	}
-	return shell.Quote(path)
+	return shell.Path(path)
 }
 
 // expandHome resolves a leading "~" of path with home.

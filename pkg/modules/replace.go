@@ -29,7 +29,7 @@ backreferences in the pattern.`,
 	Args: append([]module.Arg{
 		{Name: "path", Aliases: []string{"dest", "destfile", "name"}, Type: module.Path, Required: true, Doc: "The file to modify."},
 		{Name: "regexp", Type: module.String, Required: true, Doc: "The regular expression to look for."},
-		{Name: "replace", Type: module.String, Default: "", Doc: "The replacement; empty removes the matches."},
+		{Name: "replace", Type: module.String, Content: true, Default: "", Doc: "The replacement; empty removes the matches."},
 		{Name: "after", Type: module.String, Doc: "Only replace after the first match of this expression."},
 		{Name: "before", Type: module.String, Doc: "Only replace before the match of this expression."},
 		{Name: "backup", Type: module.Bool, Default: false, Doc: "Keep a copy of the old file named FILE.PID.YYYY-MM-DD@HH:MM:SS~."},

@@ -29,7 +29,7 @@ func (Service) Spec() *module.Spec {
 			"update-rc.d (Debian) or chkconfig (RHEL); running state comes from `service NAME status` " +
 			"or, with `pattern`, from the process table.",
 		Args: []module.Arg{
-			{Name: "name", Required: true, Type: module.String, Doc: "Service name."},
+			{Name: "name", Required: true, Type: module.String, NotOption: true, Doc: "Service name."},
 			{Name: "state", Type: module.String, Choices: []string{"started", "stopped", "restarted", "reloaded"},
 				Doc: "Desired state; `restarted` and `reloaded` always act."},
 			{Name: "enabled", Type: module.Bool, Doc: "Whether the service starts at boot."},

@@ -25,7 +25,7 @@ func (Sysctl) Spec() *module.Spec {
 			"dropped; comments and blank lines are kept. With reload (the default) a live value that " +
 			"differs from the file also counts as a change and `sysctl -p FILE` is run.",
 		Args: []module.Arg{
-			{Name: "name", Aliases: []string{"key"}, Required: true, Type: module.String, Doc: "Parameter, e.g. `net.ipv4.ip_forward`."},
+			{Name: "name", Aliases: []string{"key"}, Required: true, Type: module.String, NotOption: true, Doc: "Parameter, e.g. `net.ipv4.ip_forward`."},
 			{Name: "value", Aliases: []string{"val"}, Type: module.String, Doc: "Desired value (booleans become 1/0). Required for state=present."},
 			{Name: "state", Type: module.String, Default: "present", Choices: []string{"present", "absent"}, Doc: "Whether the entry is in the file."},
 			{Name: "sysctl_file", Type: module.Path, Default: "/etc/sysctl.conf", Doc: "File holding the entry."},
@@ -192,8 +192,10 @@ func (Sysctl) Plan(ctx context.Context, h *module.Host, args module.Args) (*modu
 				if args.Bool("ignoreerrors") {
 					c = append(c, "-e")
 				}
-				c = append(c, "-p", file)
-				r, ok, err := runCmd(ctx, h, "Failed to reload sysctl", shell.Join(c...))
+				// sysctl's -p takes an optional argument, so the file is a
+				// separate word that must not look like an option.
+				c = append(c, "-p")
+				r, ok, err := runCmd(ctx, h, "Failed to reload sysctl", shell.Join(c...)+" "+shell.Path(file))
 				if err != nil || !ok {
 					return r, err
 				}

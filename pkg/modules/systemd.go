@@ -136,7 +136,8 @@ func systemctlBase(scope string) string {
 func decideSystemd(args module.Args, st unitStatus) (systemdPlan, string) {
 	var p systemdPlan
 	name := args.String("name")
-	q := shell.Quote(name)
+	// "--": unit names may start with "-" (the root slice is -.slice).
+	q := "-- " + shell.Quote(name)
 	force := ""
 	if args.Bool("force") {
 		force = " --force"
@@ -231,7 +232,7 @@ func planSystemd(ctx context.Context, h *module.Host, args module.Args) (*module
 			return applySystemctl(ctx, h, base, pre, result)
 		}}, nil
 	}
-	res, err := h.Run(ctx, base+" show "+shell.Quote(name))
+	res, err := h.Run(ctx, base+" show -- "+shell.Quote(name))
 	if err != nil {
 		return nil, fmt.Errorf("systemctl show %s on %s: %w", name, h.Name, err)
 	}

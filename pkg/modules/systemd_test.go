@@ -48,24 +48,25 @@ func TestDecideSystemd(t *testing.T) {
 		actions []string
 		fail    string
 	}{
-		{"start", map[string]any{"name": "cron", "state": "started"}, stopped, []string{"start cron"}, ""},
+		{"start", map[string]any{"name": "cron", "state": "started"}, stopped, []string{"start -- cron"}, ""},
 		{"already started", map[string]any{"name": "cron", "state": "started"}, running, nil, ""},
 		{"activating counts as running", map[string]any{"name": "cron", "state": "started"}, mk("ActiveState", "activating"), nil, ""},
-		{"stop", map[string]any{"name": "cron", "state": "stopped"}, running, []string{"stop cron"}, ""},
-		{"stop deactivating", map[string]any{"name": "cron", "state": "stopped"}, mk("ActiveState", "deactivating"), []string{"stop cron"}, ""},
-		{"restart always", map[string]any{"name": "cron", "state": "restarted", "no_block": true}, running, []string{"restart --no-block cron"}, ""},
-		{"reload running", map[string]any{"name": "cron", "state": "reloaded"}, running, []string{"reload cron"}, ""},
-		{"reload stopped starts", map[string]any{"name": "cron", "state": "reloaded"}, stopped, []string{"start cron"}, ""},
-		{"enable and start", map[string]any{"name": "cron", "state": "started", "enabled": true}, stopped, []string{"enable cron", "start cron"}, ""},
+		{"stop", map[string]any{"name": "cron", "state": "stopped"}, running, []string{"stop -- cron"}, ""},
+		{"stop deactivating", map[string]any{"name": "cron", "state": "stopped"}, mk("ActiveState", "deactivating"), []string{"stop -- cron"}, ""},
+		{"restart always", map[string]any{"name": "cron", "state": "restarted", "no_block": true}, running, []string{"restart --no-block -- cron"}, ""},
+		{"reload running", map[string]any{"name": "cron", "state": "reloaded"}, running, []string{"reload -- cron"}, ""},
+		{"reload stopped starts", map[string]any{"name": "cron", "state": "reloaded"}, stopped, []string{"start -- cron"}, ""},
+		{"enable and start", map[string]any{"name": "cron", "state": "started", "enabled": true}, stopped, []string{"enable -- cron", "start -- cron"}, ""},
 		{"static counts as enabled", map[string]any{"name": "x", "enabled": true}, mk("UnitFileState", "static"), nil, ""},
-		{"indirect counts as disabled", map[string]any{"name": "x", "enabled": true}, mk("UnitFileState", "indirect"), []string{"enable x"}, ""},
-		{"disable forced", map[string]any{"name": "cron", "enabled": false, "force": true}, running, []string{"disable --force cron"}, ""},
-		{"mask", map[string]any{"name": "cron", "masked": true}, running, []string{"mask cron"}, ""},
-		{"unmask then start", map[string]any{"name": "cron", "masked": false, "state": "started"}, mk("UnitFileState", "masked", "LoadState", "masked", "ActiveState", "inactive"), []string{"unmask cron", "start cron"}, ""},
+		{"indirect counts as disabled", map[string]any{"name": "x", "enabled": true}, mk("UnitFileState", "indirect"), []string{"enable -- x"}, ""},
+		{"disable forced", map[string]any{"name": "cron", "enabled": false, "force": true}, running, []string{"disable --force -- cron"}, ""},
+		{"mask", map[string]any{"name": "cron", "masked": true}, running, []string{"mask -- cron"}, ""},
+		{"unmask then start", map[string]any{"name": "cron", "masked": false, "state": "started"}, mk("UnitFileState", "masked", "LoadState", "masked", "ActiveState", "inactive"), []string{"unmask -- cron", "start -- cron"}, ""},
 		{"start masked fails", map[string]any{"name": "cron", "state": "started"}, mk("UnitFileState", "masked", "LoadState", "masked", "ActiveState", "inactive"), nil, "masked"},
 		{"not found", map[string]any{"name": "nope", "state": "started"}, unitStatus{"LoadState": "not-found"}, nil, "Could not find the requested service nope"},
-		{"mask not found is fine", map[string]any{"name": "nope", "masked": true}, unitStatus{"LoadState": "not-found"}, []string{"mask nope"}, ""},
-		{"quoted name", map[string]any{"name": "a b@x.service", "state": "started"}, stopped, []string{"start 'a b@x.service'"}, ""},
+		{"mask not found is fine", map[string]any{"name": "nope", "masked": true}, unitStatus{"LoadState": "not-found"}, []string{"mask -- nope"}, ""},
+		{"quoted name", map[string]any{"name": "a b@x.service", "state": "started"}, stopped, []string{"start -- 'a b@x.service'"}, ""},
+		{"name like an option", map[string]any{"name": "-.slice", "state": "started"}, stopped, []string{"start -- -.slice"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

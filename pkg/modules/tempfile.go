@@ -47,7 +47,7 @@ func (*TempFile) Plan(ctx context.Context, h *module.Host, args module.Args) (*m
 	if args.String("state") == "directory" {
 		flag = "-d "
 	}
-	cmd := "mktemp " + flag + "-p " + dir + " " + tmpl
+	cmd := "mktemp " + flag + "-p " + dir + " -- " + tmpl
 	return &module.Plan{Changed: true, Result: module.Result{}, Apply: func(ctx context.Context) (module.Result, error) {
 		res, err := h.Run(ctx, cmd)
 		if err != nil {

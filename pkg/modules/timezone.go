@@ -23,7 +23,7 @@ func (Timezone) Spec() *module.Spec {
 			"read in one round trip. timedatectl is used when it works (it also informs " +
 			"systemd-timedated); otherwise, as in containers, the link is set directly.",
 		Args: []module.Arg{
-			{Name: "name", Required: true, Type: module.String, Doc: "Zone name from the tz database, e.g. `Europe/Paris` or `Etc/UTC`."},
+			{Name: "name", Required: true, Type: module.String, NotOption: true, Doc: "Zone name from the tz database, e.g. `Europe/Paris` or `Etc/UTC`."},
 			{Name: "hwclock", Type: module.String, Choices: []string{"local", "UTC"}, Doc: "Accepted for compatibility; the hardware clock is not changed."},
 		},
 		Check: module.CheckFull,

@@ -29,7 +29,7 @@ func (User) Spec() *module.Spec {
 			"difference is fixed with one useradd or usermod command. `password` is a crypt(3) hash " +
 			"(e.g. from `mkpasswd -m sha-512` or the password_hash filter), never a clear-text password.",
 		Args: []module.Arg{
-			{Name: "name", Aliases: []string{"user"}, Required: true, Type: module.String, Doc: "User name."},
+			{Name: "name", Aliases: []string{"user"}, Required: true, Type: module.String, NotOption: true, Doc: "User name."},
 			{Name: "uid", Type: module.Int, Doc: "User ID."},
 			{Name: "non_unique", Type: module.Bool, Default: false, Doc: "Allow a UID another user already has (with uid)."},
 			{Name: "group", Type: module.String, Doc: "Primary group (name or GID); it must exist."},
@@ -371,10 +371,10 @@ func decideUser(args module.Args, s userState) userPlan {
 		if args.Has("skeleton") {
 			skel = args.String("skeleton")
 		}
-		hq := shell.Quote(home)
-		p.cmds = append(p.cmds, "mkdir -p "+hq+" && chmod 0755 "+hq+
-			" && { [ ! -d "+shell.Quote(skel)+" ] || cp -a "+shell.Quote(skel+"/.")+" "+hq+"; }"+
-			" && chown -R "+strconv.Itoa(p.after.UID)+":"+strconv.Itoa(p.after.GID)+" "+hq)
+		hq := shell.Path(home)
+		p.cmds = append(p.cmds, "mkdir -p -- "+hq+" && chmod 0755 -- "+hq+
+			" && { [ ! -d "+shell.Quote(skel)+" ] || cp -a -- "+shell.Quote(skel+"/.")+" "+hq+"; }"+
+			" && chown -R -- "+strconv.Itoa(p.after.UID)+":"+strconv.Itoa(p.after.GID)+" "+hq)
 		p.changes = append(p.changes, "create_home")
 	}
 	return p

@@ -85,7 +85,7 @@ func TestDecideUser(t *testing.T) {
 		{name: "remove absent", raw: map[string]any{"name": "new", "state": "absent"}, st: absent},
 		{name: "home missing is created", raw: map[string]any{"name": "app"}, st: func() userState { x := s; x.homeExists = false; return x }(),
 			check: func(t *testing.T, p userPlan) {
-				if len(p.cmds) != 1 || !strings.Contains(p.cmds[0], "cp -a /etc/skel/. /srv/app") || !strings.Contains(p.cmds[0], "chown -R 1500:1500 /srv/app") {
+				if len(p.cmds) != 1 || !strings.Contains(p.cmds[0], "cp -a -- /etc/skel/. /srv/app") || !strings.Contains(p.cmds[0], "chown -R -- 1500:1500 /srv/app") {
 					t.Errorf("cmds = %q", p.cmds)
 				}
 			}},

@@ -31,3 +31,14 @@ func Join(args ...string) string {
 	}
 	return strings.Join(q, " ")
 }
+
+// Path returns path as one shell word that no command can take for an
+// option: a path starting with "-" gets "./" in front, which names the same
+// file. Use it for every path on a command line, also after "--", since
+// some tools (find, cd, test) do not end their options with "--".
+func Path(path string) string {
+	if strings.HasPrefix(path, "-") {
+		path = "./" + path
+	}
+	return Quote(path)
+}

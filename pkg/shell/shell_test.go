@@ -56,3 +56,20 @@ func TestSplitMatchesShell(t *testing.T) {
 		t.Error("want an error for an unterminated quote")
 	}
 }
+
+// TestPathIsNeverAnOption runs tools that do not all end their options
+// with "--" on files whose names look like options; each must act on the
+// file.
+func TestPathIsNeverAnOption(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"-rf", "-", "--help", "-n x", "plain"} {
+		line := "cd " + Quote(dir) + " && touch " + Path(name) + " && ls -d " + Path(name) + " && find " + Path(name) + " -maxdepth 0 && [ -f " + Path(name) + " ] && cd " + Path(".") + " && rm " + Path(name)
+		out, err := exec.Command("/bin/sh", "-c", line).CombinedOutput()
+		if err != nil {
+			t.Errorf("%q: %v\n%s", name, err, out)
+		}
+	}
+	if Path("/abs/-x") != "/abs/-x" || Path("-x") != "./-x" {
+		t.Errorf("Path(/abs/-x) = %s, Path(-x) = %s", Path("/abs/-x"), Path("-x"))
+	}
+}

@@ -181,6 +181,9 @@ func (c *Conn) Close() error {
 
 // Run implements connection.Connection.
 func (c *Conn) Run(ctx context.Context, cmd connection.Command) (connection.Result, error) {
+	if err := cmd.Check(); err != nil {
+		return connection.Result{}, fmt.Errorf("run %q on %s: %w", cmd.Cmd, c.host, err)
+	}
 	timeout := cmd.Timeout
 	if timeout == 0 {
 		timeout = c.commandTimeout

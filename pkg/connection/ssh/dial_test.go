@@ -15,6 +15,7 @@ import (
 
 	"github.com/tend-dev/tend/pkg/connection"
 	"github.com/tend-dev/tend/pkg/connection/ssh/sshtest"
+	"golang.org/x/crypto/ssh"
 )
 
 func TestAuth(t *testing.T) {
@@ -156,8 +157,8 @@ func TestHostKeys(t *testing.T) {
 		if err := dial(o); err != nil {
 			t.Fatal(err)
 		}
-		if msgs := w.all(); len(msgs) != 1 || !strings.Contains(msgs[0], "@cert-authority") {
-			t.Errorf("warnings %q, want one about @cert-authority", msgs)
+		if msgs := w.all(); len(msgs) != 0 {
+			t.Errorf("warnings %q, want none", msgs)
 		}
 	})
 	outer := t
@@ -201,32 +202,52 @@ func TestHostKeys(t *testing.T) {
 	})
 }
 
+// TestAcceptNewConcurrentHosts dials several hosts many times at once,
+// each dial through its own pool (so only the file lock orders the
+// appends), into a known_hosts that holds a @cert-authority line.
 func TestAcceptNewConcurrentHosts(t *testing.T) {
 	f := newFixture(t, "")
 	var srvs []*sshtest.Server
-	for i := 0; i < 4; i++ {
+	for i := 0; i < 5; i++ {
 		s := sshtest.StartServer(t, sshtest.ServerOptions{})
 		s.Authorize(t, f.user.Name, f.key)
 		srvs = append(srvs, s)
 	}
-	p := f.pool(t)
+	ca := sshtest.GenerateKey(t, f.dir, "ed25519", "")
+	head := "@cert-authority *.example.com " + keyField(ca.Public) + "\n"
+	os.WriteFile(f.known, []byte(head), 0o600)
+	w := &warnings{}
+	o := f.opts()
+	o.Warn = w.add
 	var wg sync.WaitGroup
-	for i, s := range srvs {
+	errs := make(chan error, 20)
+	for i := 0; i < 20; i++ {
+		s := srvs[i%len(srvs)]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := p.Get(ctxT(t), fmt.Sprint("h", i), with(f.vars(), "ansible_port", s.Port))
-			if err != nil {
-				t.Error(err)
-			}
+			errs <- dialWithin(t, o, with(f.vars(), "ansible_port", s.Port))
 		}()
 	}
 	wg.Wait()
-	b, _ := os.ReadFile(f.known)
-	for _, s := range srvs {
-		if !strings.Contains(string(b), s.KnownHostsLine()+"\n") {
-			t.Errorf("known_hosts lacks %s:\n%s", s.Addr(), b)
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
 		}
+	}
+	b, _ := os.ReadFile(f.known)
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) != 1+len(srvs) || !strings.HasPrefix(string(b), head) {
+		t.Errorf("known_hosts has %d lines, want the CA line and one per host:\n%s", len(lines), b)
+	}
+	for _, s := range srvs {
+		if n := strings.Count(string(b), s.KnownHostsLine()+"\n"); n != 1 {
+			t.Errorf("known_hosts holds %s %d times:\n%s", s.Addr(), n, b)
+		}
+	}
+	if n := len(w.all()); n != len(srvs) {
+		t.Errorf("%d messages, want one per added key: %q", n, w.all())
 	}
 }
 
@@ -378,4 +399,177 @@ func TestUnreachable(t *testing.T) {
 			t.Errorf("got %T, want connection.Local", c)
 		}
 	})
+}
+
+// dialWithin dials vars through a new pool with o and fails the test if
+// the dial has not returned after 20 seconds (a hang in host-key checking).
+func dialWithin(t *testing.T, o Options, vars map[string]any) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		p := NewPool(o)
+		defer p.Close()
+		_, err := p.Get(ctxT(t), "target", vars)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(20 * time.Second):
+		t.Fatal("dial did not return within 20s: host-key checking hangs")
+		return nil
+	}
+}
+
+// keyField is key as the "type base64" part of a known_hosts line.
+func keyField(k ssh.PublicKey) string {
+	return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k)))
+}
+
+func TestKnownHostsFile(t *testing.T) {
+	f := newFixture(t, "")
+	other := sshtest.StartServer(t, sshtest.ServerOptions{})
+	other.Authorize(t, f.user.Name, f.key)
+	stranger := sshtest.GenerateKey(t, f.dir, "ed25519", "")
+	hostPat := "[127.0.0.1]:" + itoa(f.srv.Port)
+
+	t.Run("accept-new with a cert-authority line adds the key and says so", func(t *testing.T) {
+		known := filepath.Join(f.dir, "ca_known_hosts")
+		os.WriteFile(known, []byte("@cert-authority *.example.com "+keyField(stranger.Public)+"\n"), 0o600)
+		o := f.opts()
+		o.KnownHostsFile = known
+		w := &warnings{}
+		o.Warn = w.add
+		if err := dialWithin(t, o, f.vars()); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(known)
+		if !strings.Contains(string(b), "\n"+f.srv.KnownHostsLine()+"\n") {
+			t.Errorf("known_hosts lacks the host's key:\n%s", b)
+		}
+		msgs := w.all()
+		if len(msgs) != 1 {
+			t.Fatalf("warnings %q, want one line for the added key", msgs)
+		}
+		for _, want := range []string{hostPat, f.srv.HostKey.Type(), ssh.FingerprintSHA256(f.srv.HostKey), known} {
+			if !strings.Contains(msgs[0], want) {
+				t.Errorf("message %q lacks %q", msgs[0], want)
+			}
+		}
+	})
+
+	t.Run("malformed lines are skipped with a warning naming file:line", func(t *testing.T) {
+		known := filepath.Join(f.dir, "bad_known_hosts")
+		lines := []string{
+			"garbage-without-a-key",                             // 1
+			"@bogus " + hostPat + " " + keyField(f.srv.HostKey), // 2
+			hostPat + " ssh-ed25519 not*base64!",                // 3
+			"# a comment",                                       // 4
+			"",                                                  // 5
+			"*,!" + hostPat + " " + keyField(stranger.Public),               // 6: negated, must not apply to the host
+			"!" + hostPat + "," + hostPat + " " + keyField(stranger.Public), // 7: negation wins
+			f.srv.KnownHostsLine(), // 8
+			other.KnownHostsLine(), // 9
+			hostPat + " ssh-rsa " + strings.Fields(keyField(f.srv.HostKey))[1], // 10: type mismatch
+		}
+		os.WriteFile(known, []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+		o := f.opts()
+		o.KnownHostsFile = known
+		o.HostKeyPolicy = PolicyStrict
+		w := &warnings{}
+		o.Warn = w.add
+		p := f.poolWith(t, o)
+		for _, vars := range []map[string]any{f.vars(), with(f.vars(), "ansible_port", other.Port)} {
+			if _, err := p.Get(ctxT(t), "h"+itoa(vars["ansible_port"].(int)), vars); err != nil {
+				t.Fatal(err)
+			}
+		}
+		msgs := strings.Join(w.all(), "\n")
+		for _, n := range []int{1, 2, 3, 10} {
+			if c := strings.Count(msgs, known+":"+itoa(n)+":"); c != 1 {
+				t.Errorf("%d warnings for %s:%d, want 1; got:\n%s", c, known, n, msgs)
+			}
+		}
+		if c := strings.Count(msgs, "\n") + 1; c != 4 {
+			t.Errorf("%d warnings, want 4:\n%s", c, msgs)
+		}
+	})
+
+	t.Run("a hashed line for the host works beside malformed lines", func(t *testing.T) {
+		known := filepath.Join(f.dir, "hashed_known_hosts")
+		os.WriteFile(known, []byte(f.srv.KnownHostsLine()+"\n"), 0o600)
+		if out, err := exec.Command("ssh-keygen", "-H", "-f", known).CombinedOutput(); err != nil {
+			t.Fatalf("ssh-keygen -H: %v: %s", err, out)
+		}
+		b, _ := os.ReadFile(known)
+		os.WriteFile(known, append([]byte("not a valid line\n"), b...), 0o600)
+		o := f.opts()
+		o.KnownHostsFile = known
+		o.HostKeyPolicy = PolicyStrict
+		if err := dialWithin(t, o, f.vars()); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestHostCertificates(t *testing.T) {
+	f := newFixture(t, "")
+	ca := sshtest.GenerateKey(t, f.dir, "ed25519", "")
+	otherCA := sshtest.GenerateKey(t, f.dir, "ecdsa", "")
+	start := func(o sshtest.ServerOptions) *sshtest.Server {
+		s := sshtest.StartServer(t, o)
+		s.Authorize(t, f.user.Name, f.key)
+		return s
+	}
+	good := start(sshtest.ServerOptions{HostCA: ca})
+	wrongName := start(sshtest.ServerOptions{HostCA: ca, HostCertPrincipals: []string{"elsewhere.example.com"}})
+	expired := start(sshtest.ServerOptions{HostCA: ca, HostCertValidity: "-2d:-1d"})
+	byOther := start(sshtest.ServerOptions{HostCA: otherCA})
+	caLine := func(pattern string, k *sshtest.Key) string {
+		return "@cert-authority " + pattern + " " + keyField(k.Public)
+	}
+	pat := func(s *sshtest.Server) string { return "[127.0.0.1]:" + itoa(s.Port) }
+
+	tests := []struct {
+		name    string
+		srv     *sshtest.Server
+		policy  string
+		known   []string
+		wantErr string // "" means the host must be accepted
+	}{
+		{name: "certificate from a trusted CA", srv: good, known: []string{caLine(pat(good), ca)}},
+		{name: "CA for every host", srv: good, known: []string{caLine("*", ca)}},
+		{name: "CA line with several patterns", srv: good, known: []string{"other.example.com " + keyField(ca.Public), caLine("*.example.com,"+pat(good), ca)}},
+		{name: "accept-new adds nothing for a certified host", srv: good, policy: PolicyAcceptNew, known: []string{caLine("*", ca)}},
+		{name: "certificate from another CA", srv: byOther, known: []string{caLine("*", ca)}, wantErr: "not in"},
+		{name: "CA whose pattern does not match", srv: good, known: []string{caLine("*.example.com", ca)}, wantErr: "not in"},
+		{name: "negated CA pattern", srv: good, known: []string{caLine("*,!"+pat(good), ca)}, wantErr: "not in"},
+		{name: "principal does not name the host", srv: wrongName, known: []string{caLine("*", ca)}, wantErr: "not in"},
+		{name: "expired certificate", srv: expired, known: []string{caLine("*", ca)}, wantErr: "not in"},
+		{name: "revoked CA", srv: good, known: []string{caLine("*", ca), "@revoked * " + keyField(ca.Public)}, wantErr: "revoked"},
+		{name: "revoked CA under accept-new", srv: good, policy: PolicyAcceptNew, known: []string{caLine("*", ca), "@revoked * " + keyField(ca.Public)}, wantErr: "revoked"},
+		{name: "revoked host key with a valid certificate", srv: good, known: []string{caLine("*", ca), "@revoked * " + keyField(good.HostKey)}, wantErr: "revoked"},
+		{name: "revoked key also listed as plain", srv: good, known: []string{good.KnownHostsLine(), "@revoked * " + keyField(good.HostKey)}, wantErr: "revoked"},
+		{name: "revoked key under accept-new", srv: good, policy: PolicyAcceptNew, known: []string{"@revoked * " + keyField(good.HostKey)}, wantErr: "revoked"},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			known := filepath.Join(f.dir, "known_hosts_"+itoa(i))
+			content := strings.Join(tt.known, "\n") + "\n"
+			os.WriteFile(known, []byte(content), 0o600)
+			o := f.opts()
+			o.KnownHostsFile = known
+			o.HostKeyPolicy = firstNonEmpty(tt.policy, PolicyStrict)
+			err := dialWithin(t, o, with(f.vars(), "ansible_port", tt.srv.Port))
+			if tt.wantErr == "" && err != nil {
+				t.Fatal(err)
+			}
+			if tt.wantErr != "" && (!errors.Is(err, connection.ErrUnreachable) || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("err = %v, want ErrUnreachable with %q", err, tt.wantErr)
+			}
+			if b, _ := os.ReadFile(known); string(b) != content {
+				t.Errorf("known_hosts changed:\n%s", b)
+			}
+		})
+	}
 }

@@ -11,6 +11,9 @@
 //
 // Security defaults: host keys are verified against ~/.ssh/known_hosts and
 // unknown keys are added (like OpenSSH's StrictHostKeyChecking=accept-new);
-// a changed key always fails the host. The become password is written only
+// a changed or @revoked key always fails the host. Host certificates signed
+// by a CA named in a matching @cert-authority line are accepted. Lines of
+// known_hosts that cannot be parsed are skipped with a warning naming
+// file:line, as OpenSSH does. The become password is written only
 // to the remote sudo/su after its prompt was seen, never echoed or logged.
 package ssh

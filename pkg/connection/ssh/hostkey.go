@@ -1,12 +1,11 @@
 package ssh
 
 import (
-	"bufio"
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,18 +18,23 @@ import (
 )
 
 // HostKeyError is returned (wrapped in a connection.UnreachableError) when
-// a host's key is unknown under the strict policy or differs from the one
-// recorded in known_hosts.
+// a host's key is unknown under the strict policy, differs from the one
+// recorded in known_hosts, or is revoked there.
 type HostKeyError struct {
 	Host    string // host[:port] as written in known_hosts
 	File    string // known_hosts file
 	Line    int    // line of the recorded key; 0 for an unknown host
 	Key     ssh.PublicKey
 	Changed bool // true: a different key was recorded; false: none was
+	Revoked bool // the key (or the CA that signed it) is listed as @revoked at File:Line
 }
 
 func (e *HostKeyError) Error() string {
 	fp := ssh.FingerprintSHA256(e.Key)
+	if e.Revoked {
+		return fmt.Sprintf("host key of %s: %s key %s is revoked in %s:%d; refusing to connect",
+			e.Host, e.Key.Type(), fp, e.File, e.Line)
+	}
 	if !e.Changed {
 		return fmt.Sprintf("host key of %s (%s %s) is not in %s and the host key policy is strict; "+
 			"verify the fingerprint and add it with: ssh-keyscan -p PORT HOST >> %s",
@@ -55,16 +59,16 @@ func shellWord(s string) string {
 }
 
 // hostKeys verifies host keys against one known_hosts file. It is safe for
-// concurrent use; appends are serialised with a mutex and, across
-// processes, an flock on the file.
+// concurrent use. The file is read under a shared flock and appended to
+// under an exclusive one, so concurrent dials, in this process or in
+// another tend, neither read a half-written line nor record a host twice.
 type hostKeys struct {
 	file   string
 	policy string
 	warn   func(string)
 
-	mu       sync.Mutex
-	warnedCA bool
-	probe    ssh.PublicKey // a random key no host has: asks the DB for a host's known keys
+	mu     sync.Mutex // guards warned only; never held during I/O
+	warned map[string]bool
 }
 
 func newHostKeys(file, policy string, warn func(string)) (*hostKeys, error) {
@@ -73,109 +77,93 @@ func newHostKeys(file, policy string, warn func(string)) (*hostKeys, error) {
 	default:
 		return nil, fmt.Errorf("unknown host key policy %q (want accept-new, strict or off)", policy)
 	}
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("generate probe key: %w", err)
-	}
-	probe, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		return nil, fmt.Errorf("generate probe key: %w", err)
-	}
-	return &hostKeys{file: file, policy: policy, warn: warn, probe: probe}, nil
+	return &hostKeys{file: file, policy: policy, warn: warn, warned: map[string]bool{}}, nil
 }
 
-// db loads the current known_hosts: a knownhosts callback plus the line
-// numbers of @cert-authority entries, whose keys are CA keys and must not
-// be taken for a host's own key.
-func (h *hostKeys) db() (ssh.HostKeyCallback, map[int]bool, error) {
-	if err := h.ensureFile(); err != nil {
-		return nil, nil, err
+// load reads known_hosts; a missing file is an empty one. Lines it cannot
+// parse are reported once each and skipped, as OpenSSH does, so that one
+// bad line does not make every host unreachable.
+func (h *hostKeys) load() (*knownHostsDB, error) {
+	f, err := os.Open(h.file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return parseKnownHosts(h.file, nil), nil
 	}
-	data, err := os.ReadFile(h.file)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read known_hosts %s: %w", h.file, err)
+		return nil, fmt.Errorf("read known_hosts %s: %w", h.file, err)
 	}
-	caLines := map[int]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for n := 1; sc.Scan(); n++ {
-		if strings.HasPrefix(strings.TrimSpace(sc.Text()), "@cert-authority") {
-			caLines[n] = true
-		}
+	defer f.Close()
+	// The shared lock keeps a concurrent append from showing as a torn
+	// last line. Where files cannot be locked, reading without it is still
+	// right: a torn line would only be skipped with a warning.
+	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_SH)
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("read known_hosts %s: %w", h.file, err)
 	}
-	if len(caLines) > 0 {
+	db := parseKnownHosts(h.file, data)
+	h.reportSkipped(db)
+	return db, nil
+}
+
+func (h *hostKeys) reportSkipped(db *knownHostsDB) {
+	for _, msg := range db.skipped {
 		h.mu.Lock()
-		if !h.warnedCA {
-			h.warnedCA = true
-			h.warn(fmt.Sprintf("known_hosts %s: @cert-authority lines are ignored by tend; host certificates are not used, plain host keys are checked", h.file))
-		}
+		seen := h.warned[msg]
+		h.warned[msg] = true
 		h.mu.Unlock()
-	}
-	cb, err := knownhosts.New(h.file)
-	if err != nil {
-		return nil, nil, fmt.Errorf("known_hosts %s: %w", h.file, err)
-	}
-	return cb, caLines, nil
-}
-
-func (h *hostKeys) ensureFile() error {
-	if _, err := os.Stat(h.file); err == nil {
-		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(h.file), 0o700); err != nil {
-		return fmt.Errorf("create known_hosts %s: %w", h.file, err)
-	}
-	f, err := os.OpenFile(h.file, os.O_CREATE|os.O_WRONLY, 0o600)
-	if err != nil {
-		return fmt.Errorf("create known_hosts %s: %w", h.file, err)
-	}
-	return f.Close()
-}
-
-// lookup asks known_hosts about key for hostport. It returns the hosts'
-// recorded keys when they differ (want non-empty), nothing when key is
-// known, and unknown=true when the host has no entry.
-func lookup(cb ssh.HostKeyCallback, ca map[int]bool, hostport string, remote net.Addr, key ssh.PublicKey) (want []knownhosts.KnownKey, unknown bool, err error) {
-	err = cb(hostport, remote, key)
-	if err == nil {
-		return nil, false, nil
-	}
-	var ke *knownhosts.KeyError
-	if !errors.As(err, &ke) {
-		return nil, false, err
-	}
-	for _, w := range ke.Want {
-		if !ca[w.Line] {
-			want = append(want, w)
+		if !seen {
+			h.warn("skipping known_hosts line " + msg)
 		}
 	}
-	return want, len(want) == 0, nil
 }
 
-// algorithms returns the host key algorithms to ask hostport for, so that
-// a host known by, say, its ed25519 key is not reported as changed when it
-// would offer an ecdsa key first. Nil means the library default.
+// algorithms returns the host key algorithms to ask hostport for. A host
+// known by, say, its ed25519 key is asked for that type only, so that it is
+// not reported as changed when it would offer an ecdsa key first.
+// Certificate algorithms come first when a @cert-authority line matches the
+// host, as in OpenSSH, and are not asked for otherwise: a certificate no
+// CA vouches for is worth no more than its plain key.
 func (h *hostKeys) algorithms(hostport string) []string {
 	if h.policy == PolicyOff {
 		return nil
 	}
-	cb, ca, err := h.db()
+	db, err := h.load()
 	if err != nil {
 		return nil
 	}
-	want, _, err := lookup(cb, ca, hostport, fakeAddr{}, h.probe)
-	if err != nil || len(want) == 0 {
-		return nil
+	name := knownName(hostport)
+	certs, plain := supportedHostKeyAlgorithms()
+	var algos []string
+	if db.hasAuthority(name) {
+		algos = certs
 	}
+	if known := algorithmsFor(db.hostKeys(name)); len(known) > 0 {
+		plain = known
+	}
+	return append(algos, plain...)
+}
+
+// supportedHostKeyAlgorithms splits the library's host key algorithms into
+// certificate and plain ones, each in the library's order of preference.
+func supportedHostKeyAlgorithms() (certs, plain []string) {
+	for _, a := range ssh.SupportedAlgorithms().HostKeys {
+		if strings.Contains(a, "-cert-v01@") {
+			certs = append(certs, a)
+		} else {
+			plain = append(plain, a)
+		}
+	}
+	return certs, plain
+}
+
+// algorithmsFor returns the algorithms that ask for the keys of lines.
+func algorithmsFor(lines []knownLine) []string {
 	var algos []string
 	seen := map[string]bool{}
-	for _, w := range want {
-		t := w.Key.Type()
-		var as []string
-		if t == ssh.KeyAlgoRSA {
+	for _, l := range lines {
+		as := []string{l.key.Type()}
+		if as[0] == ssh.KeyAlgoRSA {
 			as = []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}
-		} else {
-			as = []string{t}
 		}
 		for _, a := range as {
 			if !seen[a] {
@@ -197,88 +185,105 @@ func (h *hostKeys) callback(hostport string) ssh.HostKeyCallback {
 				key.Type(), ssh.FingerprintSHA256(key), hostport))
 			return nil
 		}
-		cb, ca, err := h.db()
+		db, err := h.load()
 		if err != nil {
 			return err
 		}
-		want, unknown, err := lookup(cb, ca, hostport, remote, key)
-		if err != nil {
-			return err
+		if cert, ok := key.(*ssh.Certificate); ok {
+			accepted, err := h.checkCert(db, hostport, remote, cert)
+			if accepted || err != nil {
+				return err
+			}
+			// As OpenSSH does, a certificate that no trusted CA vouches
+			// for is checked as the plain key it certifies.
+			key = cert.Key
 		}
-		norm := knownhosts.Normalize(hostport)
-		if len(want) > 0 {
-			return &HostKeyError{Host: norm, File: want[0].Filename, Line: want[0].Line, Key: key, Changed: true}
-		}
+		unknown, err := h.verdict(db, hostport, key)
 		if !unknown {
-			return nil
+			return err
 		}
 		if h.policy == PolicyStrict {
-			return &HostKeyError{Host: norm, File: h.file, Key: key}
+			return &HostKeyError{Host: knownhosts.Normalize(hostport), File: h.file, Key: key}
 		}
-		return h.add(hostport, remote, key)
+		return h.add(hostport, key)
 	}
 }
 
-// add appends key for hostport, re-checking under the lock in case another
-// dial (or process) added the host meanwhile.
-func (h *hostKeys) add(hostport string, remote net.Addr, key ssh.PublicKey) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	f, err := os.OpenFile(h.file, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+// checkCert accepts a host certificate signed by a CA that a matching
+// @cert-authority line trusts, naming the host among its principals and
+// within its validity interval. A revoked certificate key or CA is a final
+// refusal (err); any other failure leaves the certified key to be checked
+// as a plain key.
+func (h *hostKeys) checkCert(db *knownHostsDB, hostport string, remote net.Addr, cert *ssh.Certificate) (bool, error) {
+	for _, k := range []ssh.PublicKey{cert.Key, cert.SignatureKey} {
+		if l, ok := db.revokedLine(k); ok {
+			return false, &HostKeyError{Host: knownhosts.Normalize(hostport), File: h.file, Line: l.line, Key: k, Revoked: true}
+		}
+	}
+	checker := &ssh.CertChecker{
+		IsHostAuthority: func(auth ssh.PublicKey, addr string) bool { return db.isAuthority(auth, knownName(addr)) },
+	}
+	err := checker.CheckHostKey(hostport, remote, cert)
+	if err == nil {
+		return true, nil
+	}
+	h.warn(fmt.Sprintf("host certificate of %s (signed by %s CA %s) not accepted: %v; checking its key as a plain host key",
+		knownhosts.Normalize(hostport), cert.SignatureKey.Type(), ssh.FingerprintSHA256(cert.SignatureKey), err))
+	return false, nil
+}
+
+// verdict checks a plain key against db: nil when it is recorded for the
+// host, a HostKeyError when it is revoked or the host has other keys, and
+// unknown when the host has none.
+func (h *hostKeys) verdict(db *knownHostsDB, hostport string, key ssh.PublicKey) (unknown bool, err error) {
+	norm := knownhosts.Normalize(hostport)
+	if l, ok := db.revokedLine(key); ok {
+		return false, &HostKeyError{Host: norm, File: h.file, Line: l.line, Key: key, Revoked: true}
+	}
+	want := db.hostKeys(knownName(hostport))
+	for _, w := range want {
+		if bytes.Equal(w.key.Marshal(), key.Marshal()) {
+			return false, nil
+		}
+	}
+	if len(want) > 0 {
+		return false, &HostKeyError{Host: norm, File: h.file, Line: want[0].line, Key: key, Changed: true}
+	}
+	return true, nil
+}
+
+// add appends key for hostport under an exclusive lock, re-checking the
+// file as it is then in case another dial (or process) added the host
+// meanwhile, and says what it added.
+func (h *hostKeys) add(hostport string, key ssh.PublicKey) error {
+	if err := os.MkdirAll(filepath.Dir(h.file), 0o700); err != nil {
+		return fmt.Errorf("create known_hosts %s: %w", h.file, err)
+	}
+	f, err := os.OpenFile(h.file, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return fmt.Errorf("add host key to %s: %w", h.file, err)
 	}
 	defer f.Close()
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		return fmt.Errorf("lock %s: %w", h.file, err)
+		return fmt.Errorf("lock known_hosts %s: %w", h.file, err)
 	}
-	defer syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-	cb, ca, err := h.db()
+	// Closing f releases the lock.
+	data, err := io.ReadAll(f)
 	if err != nil {
+		return fmt.Errorf("read known_hosts %s: %w", h.file, err)
+	}
+	if unknown, err := h.verdict(parseKnownHosts(h.file, data), hostport, key); !unknown {
 		return err
 	}
-	want, unknown, err := lookup(cb, ca, hostport, remote, key)
-	if err != nil {
-		return err
-	}
-	if len(want) > 0 {
-		return &HostKeyError{Host: knownhosts.Normalize(hostport), File: want[0].Filename, Line: want[0].Line, Key: key, Changed: true}
-	}
-	if !unknown {
-		return nil
-	}
-	line := knownhosts.Line([]string{knownhosts.Normalize(hostport)}, key) + "\n"
+	norm := knownhosts.Normalize(hostport)
+	line := knownhosts.Line([]string{norm}, key) + "\n"
 	// A file not ending in a newline would glue our entry to its last line.
-	if st, err := f.Stat(); err == nil && st.Size() > 0 {
-		if last, err := lastByte(h.file); err == nil && last != '\n' {
-			line = "\n" + line
-		}
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		line = "\n" + line
 	}
 	if _, err := f.WriteString(line); err != nil {
 		return fmt.Errorf("add host key to %s: %w", h.file, err)
 	}
+	h.warn(fmt.Sprintf("Permanently added %s key %s for %s to %s", key.Type(), ssh.FingerprintSHA256(key), norm, h.file))
 	return nil
 }
-
-func lastByte(file string) (byte, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	b := make([]byte, 1)
-	st, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	if _, err := f.ReadAt(b, st.Size()-1); err != nil {
-		return 0, err
-	}
-	return b[0], nil
-}
-
-// fakeAddr stands in for the remote address when probing known_hosts.
-type fakeAddr struct{}
-
-func (fakeAddr) Network() string { return "tcp" }
-func (fakeAddr) String() string  { return "0.0.0.0:0" }

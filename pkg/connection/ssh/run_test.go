@@ -157,3 +157,47 @@ func TestConcurrentUseOfOneConnection(t *testing.T) {
 		t.Errorf("sshd accepted %d logins, want 1 (one pooled connection)", n)
 	}
 }
+
+// TestRunRefusesUnsafeCommands: a NUL byte cannot reach /bin/sh intact and
+// an environment name that is not a shell name would run as code; both are
+// command errors (not an unreachable host), in a session and in the shared
+// shell, and the connection keeps working.
+func TestRunRefusesUnsafeCommands(t *testing.T) {
+	f := newFixture(t, "")
+	c := f.conn(t)
+	tests := []struct {
+		name string
+		cmd  connection.Command
+		want string
+	}{
+		{"NUL in the command", connection.Command{Cmd: "echo a\x00b"}, "command contains a NUL byte"},
+		{"NUL in the directory", connection.Command{Cmd: "pwd", Dir: "/tmp\x00x"}, `working directory "/tmp\x00x" contains a NUL byte`},
+		{"NUL in an environment value", connection.Command{Cmd: "true", Env: map[string]string{"GREETING": "a\x00b"}}, `environment variable "GREETING" contains a NUL byte`},
+		{"environment name that is code", connection.Command{Cmd: "true", Env: map[string]string{"X=1; touch /tmp/tend-pwned; Y": "v"}}, "is not a valid environment variable name"},
+		{"environment name with a dash", connection.Command{Cmd: "true", Env: map[string]string{"MY-VAR": "v"}}, `"MY-VAR" is not a valid environment variable name`},
+	}
+	for _, tt := range tests {
+		for _, shared := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s shared=%v", tt.name, shared), func(t *testing.T) {
+				ctx := ctxT(t)
+				if shared {
+					ctx = connection.ReadOnly(ctx)
+				}
+				done := make(chan error, 1)
+				go func() { _, err := c.Run(ctx, tt.cmd); done <- err }()
+				var err error
+				select {
+				case err = <-done:
+				case <-time.After(20 * time.Second):
+					t.Fatal("command hangs")
+				}
+				if err == nil || errors.Is(err, connection.ErrUnreachable) || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("err = %v, want a command error with %q", err, tt.want)
+				}
+				if got := mustOut(t, c, "echo still here", nil); got != "still here\n" {
+					t.Fatalf("connection broken after the refused command: %q", got)
+				}
+			})
+		}
+	}
+}

@@ -112,6 +112,16 @@ type ServerOptions struct {
 	// over the defaults (sshd keeps the first value of a keyword). Match
 	// blocks are not supported.
 	ExtraConfig string
+	// HostCA, if set, signs the host key (ssh-keygen -s -h) and sshd
+	// presents the certificate to clients that ask for certificate host
+	// key algorithms.
+	HostCA *Key
+	// HostCertPrincipals are the certificate's principals; default
+	// 127.0.0.1, the address the server listens on.
+	HostCertPrincipals []string
+	// HostCertValidity is ssh-keygen's -V interval (e.g. "-2d:-1d" for an
+	// expired certificate); empty means valid forever.
+	HostCertValidity string
 }
 
 // Server is a running sshd.
@@ -121,6 +131,9 @@ type Server struct {
 	Dir         string // holds sshd_config, the host key, authorized_keys/
 	HostKeyFile string
 	HostKey     ssh.PublicKey
+	// HostCert is the host certificate sshd presents; nil without
+	// ServerOptions.HostCA.
+	HostCert *ssh.Certificate
 
 	t    testing.TB
 	cmd  *exec.Cmd
@@ -186,6 +199,12 @@ func StartServer(t testing.TB, opts ServerOptions) *Server {
 	if s.HostKey, _, _, _, err = ssh.ParseAuthorizedKey(pb); err != nil {
 		t.Fatal(err)
 	}
+	certCfg := ""
+	if opts.HostCA != nil {
+		s.HostCert = signHostKey(t, s.HostKeyFile, opts)
+		certCfg = "HostCertificate " + s.HostKeyFile + "-cert.pub\n"
+	}
+	opts.ExtraConfig += "\n" + certCfg
 
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
@@ -285,6 +304,36 @@ func (s *Server) Kill() {
 	for i := 0; i < 100 && syscall.Kill(s.cmd.Process.Pid, 0) == nil; i++ {
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// signHostKey certifies the public half of hostKeyFile with opts.HostCA,
+// writing hostKeyFile-cert.pub as ssh-keygen does.
+func signHostKey(t testing.TB, hostKeyFile string, opts ServerOptions) *ssh.Certificate {
+	t.Helper()
+	principals := opts.HostCertPrincipals
+	if len(principals) == 0 {
+		principals = []string{"127.0.0.1"}
+	}
+	args := []string{"-q", "-s", opts.HostCA.Path, "-I", "tend-test-host", "-h", "-n", strings.Join(principals, ",")}
+	if opts.HostCertValidity != "" {
+		args = append(args, "-V", opts.HostCertValidity)
+	}
+	if out, err := exec.Command("ssh-keygen", append(args, hostKeyFile+".pub")...).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen -s: %v: %s", err, out)
+	}
+	b, err := os.ReadFile(hostKeyFile + "-cert.pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _, _, _, err := ssh.ParseAuthorizedKey(b)
+	if err != nil {
+		t.Fatalf("parse host certificate: %v", err)
+	}
+	cert, ok := pub.(*ssh.Certificate)
+	if !ok {
+		t.Fatalf("%s-cert.pub holds a %T, not a certificate", hostKeyFile, pub)
+	}
+	return cert
 }
 
 // Authorize lets user log in with key.
