@@ -39,6 +39,9 @@ type Conn struct {
 	sftp   *sftp.Client
 	home   string
 
+	sweptMu sync.Mutex
+	swept   map[string]bool // user and directory swept of leftovers, see firstWrite
+
 	shellMu sync.Mutex
 	shells  map[string]*sharedShell // by shellKey
 	noShell map[string]bool         // escalations whose shell would not start

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/pkg/sftp"
@@ -20,12 +21,16 @@ import (
 const sftpConcurrency = 64
 
 // Put implements connection.Connection. Without become the file is written
-// over SFTP to a temporary file in dst's directory, given its mode and
-// owner, then renamed onto dst. Under become it is staged as a private file
-// in the login user's home and one privileged command moves it into place
-// (see connection.AtomicWriteCommand); for a non-root become user, who
-// could not read that file, the content streams to the privileged command
-// instead. Temporary files are removed whatever happens.
+// over SFTP to a temporary file in dst's directory, and one command checks
+// its size and checksum, gives it its mode and owner and renames it onto
+// dst (connection.WriteScript). Under become to root it is first staged as
+// a private file in the login user's home, from which the privileged
+// command copies it next to dst; for another become user, who could not
+// read that file, the content streams to the privileged command instead.
+// In every case the file that is renamed onto dst is the one checked, and
+// temporary files are removed whatever happens: by tend, by the remote
+// shell's traps when the connection drops, or by the next write of a later
+// run to the same directory when even the shell was killed.
 func (c *Conn) Put(ctx context.Context, src io.Reader, dst string, opts connection.PutOptions) error {
 	mode := opts.Mode
 	if mode == 0 {
@@ -82,8 +87,8 @@ func (c *Conn) sftpErr(op string, err error) error {
 	return c.transportErr("sftp "+op, err)
 }
 
-// removeLater removes a temporary file without the caller's ctx, which may
-// be what was cancelled.
+// removeTemp removes a temporary file without the caller's ctx, which may
+// be what was cancelled; after a rename there is nothing to remove.
 func (c *Conn) removeTemp(sc *sftp.Client, tmp string) {
 	if c.broken() == nil {
 		_ = sc.Remove(tmp)
@@ -95,36 +100,85 @@ func (c *Conn) putPlain(ctx context.Context, src io.Reader, dst string, mode fs.
 	if err != nil {
 		return err
 	}
-	tmp := path.Join(path.Dir(dst), ".tend-tmp-"+randomHex(8))
-	renamed := false
-	defer func() {
-		if !renamed {
-			c.removeTemp(sc, tmp)
-		}
-	}()
-	if err := c.upload(ctx, sc, src, tmp); err != nil {
+	dir := path.Dir(dst)
+	tmp := path.Join(dir, connection.TempName())
+	defer c.removeTemp(sc, tmp)
+	d := connection.NewDigester()
+	if err := c.upload(ctx, sc, io.TeeReader(src, d), tmp); err != nil {
 		return err
 	}
-	if err := sc.Chmod(tmp, mode); err != nil {
-		return c.sftpErr("chmod "+tmp, err)
+	dg := d.Digest()
+	w := connection.WriteScript{Dst: dst, Mode: mode, Owner: opts.Owner, Group: opts.Group,
+		Digest: &dg, Staged: tmp, Sweep: c.firstWrite("", dir)}
+	return c.install(ctx, nil, w.String(), nil)
+}
+
+// firstWrite reports whether this is the connection's first write as user
+// (empty: the login user) to dir, the moment to sweep away what earlier
+// runs left there.
+func (c *Conn) firstWrite(user, dir string) bool {
+	c.sweptMu.Lock()
+	defer c.sweptMu.Unlock()
+	k := user + "\x00" + dir
+	if c.swept[k] {
+		return false
 	}
-	if opts.Owner != "" || opts.Group != "" {
-		if err := c.shell(ctx, nil, "chown "+q(ownerGroup(opts.Owner, opts.Group))+" "+q(tmp)); err != nil {
+	if c.swept == nil {
+		c.swept = map[string]bool{}
+	}
+	c.swept[k] = true
+	return true
+}
+
+// install runs a WriteScript; its message on failure says what went wrong
+// and that dst was left as it was.
+func (c *Conn) install(ctx context.Context, b *connection.Become, line string, stdin io.Reader) error {
+	cmd := connection.Command{Cmd: line, Become: b}
+	if stdin != nil {
+		cmd.Stdin = ctxReader{ctx, stdin}
+	}
+	res, err := c.Run(ctx, cmd)
+	if err != nil {
+		var ue *connection.UnreachableError
+		if errors.As(err, &ue) || ctx.Err() != nil {
 			return err
 		}
+		return errors.New("install: " + strings.TrimPrefix(err.Error(), "run "+strconv.Quote(line)+" on "+c.host+": "))
 	}
-	if err := sc.PosixRename(tmp, dst); err != nil {
-		var se *sftp.StatusError
-		if !errors.As(err, &se) {
-			return c.sftpErr("rename to "+dst, err)
+	if res.ExitCode != 0 {
+		msg := strings.TrimSpace(string(res.Stderr) + string(res.Stdout))
+		if b != nil {
+			msg = "as " + becomeUser(b) + ": " + msg
 		}
-		// Servers without posix-rename@openssh.com: mv replaces atomically.
-		if err := c.shell(ctx, nil, "mv -f "+q(tmp)+" "+q(dst)); err != nil {
-			return err
-		}
+		return fmt.Errorf("install (exit %d) %s", res.ExitCode, msg)
 	}
-	renamed = true
 	return nil
+}
+
+// sweepHome removes the leftovers of earlier runs, owned like the file
+// just staged there, from the login user's home.
+func (c *Conn) sweepHome(sc *sftp.Client, home, staged string) {
+	if !c.firstWrite("", home) {
+		return
+	}
+	st, err := sc.Stat(staged)
+	if err != nil {
+		return
+	}
+	mine, ok := st.Sys().(*sftp.FileStat)
+	if !ok {
+		return
+	}
+	ents, err := sc.ReadDir(home)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		fst, ok := e.Sys().(*sftp.FileStat)
+		if ok && e.Mode().IsRegular() && connection.IsLeftover(e.Name()) && fst.UID == mine.UID {
+			_ = sc.Remove(path.Join(home, e.Name()))
+		}
+	}
 }
 
 func ownerGroup(owner, group string) string {
@@ -149,19 +203,19 @@ func (c *Conn) shell(ctx context.Context, b *connection.Become, line string) err
 
 func (c *Conn) putBecome(ctx context.Context, src io.Reader, dst string, mode fs.FileMode, opts connection.PutOptions) error {
 	b := opts.Become
-	write := connection.AtomicWriteCommand(dst, mode, opts.Owner, opts.Group)
+	w := connection.WriteScript{Dst: dst, Mode: mode, Owner: opts.Owner, Group: opts.Group,
+		Sweep: c.firstWrite(becomeUser(b), path.Dir(dst))}
 	if becomeUser(b) != "root" {
 		if b.Method == "su" && b.Password != "" {
 			return becomeErr(b, "writing files as a non-root user with su and a password is not supported; use sudo")
 		}
-		res, err := c.Run(ctx, connection.Command{Cmd: write, Stdin: src, Become: b})
+		body, dg, done, err := connection.Spool(src)
 		if err != nil {
 			return err
 		}
-		if res.ExitCode != 0 {
-			return fmt.Errorf("write as %s: %s", becomeUser(b), strings.TrimSpace(string(res.Stderr)+string(res.Stdout)))
-		}
-		return nil
+		defer done()
+		w.Digest = &dg
+		return c.install(ctx, b, w.String(), body)
 	}
 	sc, err := c.sftpClient()
 	if err != nil {
@@ -171,19 +225,16 @@ func (c *Conn) putBecome(ctx context.Context, src io.Reader, dst string, mode fs
 	if err != nil {
 		return c.sftpErr("find home directory", err)
 	}
-	tmp := path.Join(home, ".tend-tmp-"+randomHex(8))
+	tmp := path.Join(home, connection.TempName())
 	defer c.removeTemp(sc, tmp)
-	if err := c.upload(ctx, sc, src, tmp); err != nil {
+	d := connection.NewDigester()
+	if err := c.upload(ctx, sc, io.TeeReader(src, d), tmp); err != nil {
 		return err
 	}
-	res, err := c.Run(ctx, connection.Command{Cmd: "exec < " + q(tmp) + " || exit 1; " + write, Become: b})
-	if err != nil {
-		return err
-	}
-	if res.ExitCode != 0 {
-		return fmt.Errorf("move into place as %s: %s", becomeUser(b), strings.TrimSpace(string(res.Stderr)+string(res.Stdout)))
-	}
-	return nil
+	c.sweepHome(sc, home, tmp)
+	dg := d.Digest()
+	w.Digest = &dg
+	return c.install(ctx, b, "exec < "+q(tmp)+" || exit 1; "+w.String(), nil)
 }
 
 // Get implements connection.Connection: an SFTP read, or `cat` run under

@@ -1,0 +1,203 @@
+package connection
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/tend-dev/tend/pkg/shell"
+)
+
+// Every file tend writes on a host first becomes a temporary file in the
+// destination's directory, named TempPrefix+RunID()+"-"+random. It is
+// renamed onto the destination only after its size and checksum were
+// found equal to what the controller sent, so a dropped connection, an
+// interrupted run or a corrupting wrapper never installs a partial file.
+// The shell that writes it removes it on any failure and on HUP, INT,
+// TERM and PIPE; what a kill -9 (of tend, sshd or the host) leaves behind
+// is removed by the next write of a later run to the same directory.
+
+// TempPrefix starts the name of every temporary file tend writes.
+const TempPrefix = ".tend-tmp-"
+
+// runID tells this process's temporary files from those of earlier runs,
+// which are leftovers once the run that made them is gone. It is fixed for
+// the life of the process.
+var runID = sync.OnceValue(func() string {
+	b := make([]byte, 4)
+	if _, err := rand.Read(b); err != nil {
+		return strconv.FormatInt(int64(os.Getpid()), 16)
+	}
+	return hex.EncodeToString(b)
+})
+
+// RunID identifies this run of tend in the names of its temporary files.
+func RunID() string { return runID() }
+
+// TempName returns a new temporary file name (no directory) of this run.
+func TempName() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return TempPrefix + RunID() + "-" + hex.EncodeToString(b)
+}
+
+// IsLeftover reports whether name is a temporary file of another run of
+// tend.
+func IsLeftover(name string) bool {
+	return strings.HasPrefix(name, TempPrefix) && !strings.HasPrefix(name, TempPrefix+RunID()+"-")
+}
+
+// Digest is what the host checks a temporary file against before the
+// rename: its size and two checksums of its content, SHA-256 where the
+// host has sha256sum and POSIX cksum where it has only POSIX utilities.
+type Digest struct {
+	Size   int64
+	SHA256 string // hex
+	Cksum  uint32 // as POSIX cksum prints it
+}
+
+// Digester computes a Digest of what is written to it. Not safe for
+// concurrent use.
+type Digester struct {
+	sha hash.Hash
+	ck  Cksum
+}
+
+// NewDigester returns an empty Digester.
+func NewDigester() *Digester { return &Digester{sha: sha256.New()} }
+
+// Write adds p; it never fails.
+func (d *Digester) Write(p []byte) (int, error) {
+	d.sha.Write(p)
+	d.ck.Write(p)
+	return len(p), nil
+}
+
+// Digest is the digest of everything written so far.
+func (d *Digester) Digest() Digest {
+	return Digest{Size: d.ck.Len(), SHA256: hex.EncodeToString(d.sha.Sum(nil)), Cksum: d.ck.Sum32()}
+}
+
+// Spool makes src readable a second time so its digest can be known before
+// the content is sent: a seekable src is read once for the digest and
+// rewound, anything else is copied to a temporary file on the controller.
+// The returned reader yields src's content from where it stood; done
+// releases what Spool made.
+func Spool(src io.Reader) (io.Reader, Digest, func(), error) {
+	d := NewDigester()
+	if rs, ok := src.(io.ReadSeeker); ok {
+		start, err := rs.Seek(0, io.SeekCurrent)
+		if err == nil {
+			if _, err := io.Copy(d, rs); err != nil {
+				return nil, Digest{}, nil, fmt.Errorf("read content: %w", err)
+			}
+			if _, err := rs.Seek(start, io.SeekStart); err != nil {
+				return nil, Digest{}, nil, fmt.Errorf("rewind content: %w", err)
+			}
+			return rs, d.Digest(), func() {}, nil
+		}
+	}
+	f, err := os.CreateTemp("", "tend-spool-*")
+	if err != nil {
+		return nil, Digest{}, nil, fmt.Errorf("spool content: %w", err)
+	}
+	done := func() { f.Close(); os.Remove(f.Name()) }
+	if _, err := io.Copy(io.MultiWriter(f, d), src); err != nil {
+		done()
+		return nil, Digest{}, nil, fmt.Errorf("spool content: %w", err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		done()
+		return nil, Digest{}, nil, fmt.Errorf("spool content: %w", err)
+	}
+	return f, d.Digest(), done, nil
+}
+
+// WriteScript is the POSIX sh program that installs one file on a host
+// atomically. Where the content comes from is one of: standard input
+// (Digest set, From and Staged empty), a temporary file already written in
+// Dst's directory (Staged, with Digest), or another file on the host
+// (From, copied without a digest since it never crossed the network).
+type WriteScript struct {
+	Dst          string
+	Mode         fs.FileMode // permission bits applied before the rename
+	Owner, Group string      // applied before the rename when not empty
+	Digest       *Digest
+	Staged       string
+	From         string
+	// Sweep removes leftovers of earlier runs owned by the same user from
+	// Dst's directory first.
+	Sweep bool
+}
+
+// scriptTraps make the shell remove its temporary file ($t) however it
+// ends: a dropped connection gives HUP or PIPE, an interrupted run TERM.
+const scriptTraps = `t=; trap 'rm -f -- "$t"' EXIT; trap 'exit 129' HUP; trap 'exit 130' INT; ` +
+	`trap 'exit 141' PIPE; trap 'exit 143' TERM; `
+
+// SweepCommand removes the temporary files of earlier runs that the
+// current user owns from the directory in $d (which it must set).
+func SweepCommand() string {
+	return `find "$d/." ! -name . -prune -type f -name '` + TempPrefix + `*' ! -name '` + TempPrefix + RunID() +
+		`-*' -user "$(id -u)" -exec rm -f -- {} + 2>/dev/null; `
+}
+
+// String returns the script.
+func (w WriteScript) String() string {
+	var b strings.Builder
+	b.WriteString("umask 077; " + scriptTraps)
+	b.WriteString("d=" + shell.Quote(path.Dir(w.Dst)) + "; ")
+	if w.Sweep {
+		b.WriteString(SweepCommand())
+	}
+	fail := func(what string) string {
+		return ` || { echo ` + shell.Quote("tend: "+what+" for "+w.Dst+" failed; the destination is left unchanged") + ` >&2; exit 1; }; `
+	}
+	switch {
+	case w.Staged != "":
+		b.WriteString("t=" + shell.Quote(w.Staged) + "; ")
+	default:
+		b.WriteString(`t=$(mktemp "$d/` + TempPrefix + RunID() + `-XXXXXXXX") || exit 1; `)
+		if w.From != "" {
+			b.WriteString(`cat -- ` + shell.Quote(w.From) + ` > "$t"` + fail("copying "+w.From))
+		} else {
+			b.WriteString(`cat > "$t"` + fail("writing the temporary file"))
+		}
+	}
+	if w.Digest != nil {
+		b.WriteString(verifyCommand(w.Dst, *w.Digest))
+	}
+	b.WriteString(`chmod ` + fmt.Sprintf("%04o", w.Mode.Perm()) + ` "$t"` + fail("chmod"))
+	if w.Owner != "" || w.Group != "" {
+		og := w.Owner
+		if w.Group != "" {
+			og += ":" + w.Group
+		}
+		b.WriteString(`chown ` + shell.Quote(og) + ` "$t"` + fail("chown"))
+	}
+	b.WriteString(`mv -f "$t" ` + shell.Quote(w.Dst) + fail("rename") + "t=")
+	return b.String()
+}
+
+// verifyCommand checks $t against dg: its size, then its SHA-256 with
+// sha256sum, or its POSIX cksum where sha256sum is missing.
+func verifyCommand(dst string, dg Digest) string {
+	size := strconv.FormatInt(dg.Size, 10)
+	bad := func(what string) string {
+		return `{ printf 'tend: %s; the destination %s is left unchanged\n' "` + what + `" ` + shell.Quote(dst) + ` >&2; exit 1; }; `
+	}
+	return `n=$(wc -c < "$t") && [ $n -eq ` + size + ` ] || ` +
+		bad(`the temporary file holds ${n:-no} bytes, `+size+` were sent (transfer cut short?)`) +
+		`if command -v sha256sum >/dev/null 2>&1; then s=$(sha256sum < "$t") && w=` + dg.SHA256 + ` a=SHA-256; ` +
+		`else s=$(cksum < "$t") && w=` + strconv.FormatUint(uint64(dg.Cksum), 10) + ` a=cksum; fi; ` +
+		`[ "${s%% *}" = "$w" ] || ` + bad(`the $a of the temporary file is ${s%% *}, the content sent has $w (content corrupted on the way?)`)
+}
