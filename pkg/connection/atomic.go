@@ -43,17 +43,26 @@ var runID = sync.OnceValue(func() string {
 // RunID identifies this run of tend in the names of its temporary files.
 func RunID() string { return runID() }
 
-// TempName returns a new temporary file name (no directory) of this run.
-func TempName() string {
+// orRunID is run, or RunID() when run is empty.
+func orRunID(run string) string {
+	if run == "" {
+		return RunID()
+	}
+	return run
+}
+
+// TempName returns a new temporary file name (no directory) of the run
+// named run (empty: this process's RunID).
+func TempName(run string) string {
 	b := make([]byte, 8)
 	rand.Read(b)
-	return TempPrefix + RunID() + "-" + hex.EncodeToString(b)
+	return TempPrefix + orRunID(run) + "-" + hex.EncodeToString(b)
 }
 
 // IsLeftover reports whether name is a temporary file of another run of
-// tend.
-func IsLeftover(name string) bool {
-	return strings.HasPrefix(name, TempPrefix) && !strings.HasPrefix(name, TempPrefix+RunID()+"-")
+// tend than run (empty: this process's RunID).
+func IsLeftover(name, run string) bool {
+	return strings.HasPrefix(name, TempPrefix) && !strings.HasPrefix(name, TempPrefix+orRunID(run)+"-")
 }
 
 // Digest is what the host checks a temporary file against before the
@@ -134,9 +143,11 @@ type WriteScript struct {
 	Digest       *Digest
 	Staged       string
 	From         string
-	// Sweep removes leftovers of earlier runs owned by the same user from
+	// Sweep removes leftovers of other runs owned by the same user from
 	// Dst's directory first.
 	Sweep bool
+	// Run names the run in temporary file names; empty: RunID().
+	Run string
 }
 
 // scriptTraps make the shell remove its temporary file ($t) however it
@@ -144,10 +155,11 @@ type WriteScript struct {
 const scriptTraps = `t=; trap 'rm -f -- "$t"' EXIT; trap 'exit 129' HUP; trap 'exit 130' INT; ` +
 	`trap 'exit 141' PIPE; trap 'exit 143' TERM; `
 
-// SweepCommand removes the temporary files of earlier runs that the
-// current user owns from the directory in $d (which it must set).
-func SweepCommand() string {
-	return `find "$d/." ! -name . -prune -type f -name '` + TempPrefix + `*' ! -name '` + TempPrefix + RunID() +
+// SweepCommand removes the temporary files of other runs than run (empty:
+// RunID()) that the current user owns from the directory in $d (which it
+// must set).
+func SweepCommand(run string) string {
+	return `find "$d/." ! -name . -prune -type f -name '` + TempPrefix + `*' ! -name '` + TempPrefix + orRunID(run) +
 		`-*' -user "$(id -u)" -exec rm -f -- {} + 2>/dev/null; `
 }
 
@@ -157,7 +169,7 @@ func (w WriteScript) String() string {
 	b.WriteString("umask 077; " + scriptTraps)
 	b.WriteString("d=" + shell.Quote(path.Dir(w.Dst)) + "; ")
 	if w.Sweep {
-		b.WriteString(SweepCommand())
+		b.WriteString(SweepCommand(w.Run))
 	}
 	fail := func(what string) string {
 		return ` || { echo ` + shell.Quote("tend: "+what+" for "+w.Dst+" failed; the destination is left unchanged") + ` >&2; exit 1; }; `
@@ -166,7 +178,7 @@ func (w WriteScript) String() string {
 	case w.Staged != "":
 		b.WriteString("t=" + shell.Quote(w.Staged) + "; ")
 	default:
-		b.WriteString(`t=$(mktemp "$d/` + TempPrefix + RunID() + `-XXXXXXXX") || exit 1; `)
+		b.WriteString(`t=$(mktemp "$d/` + TempPrefix + orRunID(w.Run) + `-XXXXXXXX") || exit 1; `)
 		if w.From != "" {
 			b.WriteString(`cat -- ` + shell.Quote(w.From) + ` > "$t"` + fail("copying "+w.From))
 		} else {

@@ -334,7 +334,7 @@ func sweepLocal(dir string) {
 	}
 	uid := os.Geteuid()
 	for _, e := range ents {
-		if !e.Type().IsRegular() || !IsLeftover(e.Name()) {
+		if !e.Type().IsRegular() || !IsLeftover(e.Name(), "") {
 			continue
 		}
 		info, err := e.Info()

@@ -101,14 +101,14 @@ func (c *Conn) putPlain(ctx context.Context, src io.Reader, dst string, mode fs.
 		return err
 	}
 	dir := path.Dir(dst)
-	tmp := path.Join(dir, connection.TempName())
+	tmp := path.Join(dir, connection.TempName(c.runID))
 	defer c.removeTemp(sc, tmp)
 	d := connection.NewDigester()
 	if err := c.upload(ctx, sc, io.TeeReader(src, d), tmp); err != nil {
 		return err
 	}
 	dg := d.Digest()
-	w := connection.WriteScript{Dst: dst, Mode: mode, Owner: opts.Owner, Group: opts.Group,
+	w := connection.WriteScript{Dst: dst, Mode: mode, Owner: opts.Owner, Group: opts.Group, Run: c.runID,
 		Digest: &dg, Staged: tmp, Sweep: c.firstWrite("", dir)}
 	return c.install(ctx, nil, w.String(), nil)
 }
@@ -175,7 +175,7 @@ func (c *Conn) sweepHome(sc *sftp.Client, home, staged string) {
 	}
 	for _, e := range ents {
 		fst, ok := e.Sys().(*sftp.FileStat)
-		if ok && e.Mode().IsRegular() && connection.IsLeftover(e.Name()) && fst.UID == mine.UID {
+		if ok && e.Mode().IsRegular() && connection.IsLeftover(e.Name(), c.runID) && fst.UID == mine.UID {
 			_ = sc.Remove(path.Join(home, e.Name()))
 		}
 	}
@@ -203,7 +203,7 @@ func (c *Conn) shell(ctx context.Context, b *connection.Become, line string) err
 
 func (c *Conn) putBecome(ctx context.Context, src io.Reader, dst string, mode fs.FileMode, opts connection.PutOptions) error {
 	b := opts.Become
-	w := connection.WriteScript{Dst: dst, Mode: mode, Owner: opts.Owner, Group: opts.Group,
+	w := connection.WriteScript{Dst: dst, Mode: mode, Owner: opts.Owner, Group: opts.Group, Run: c.runID,
 		Sweep: c.firstWrite(becomeUser(b), path.Dir(dst))}
 	if becomeUser(b) != "root" {
 		if b.Method == "su" && b.Password != "" {
@@ -225,7 +225,7 @@ func (c *Conn) putBecome(ctx context.Context, src io.Reader, dst string, mode fs
 	if err != nil {
 		return c.sftpErr("find home directory", err)
 	}
-	tmp := path.Join(home, connection.TempName())
+	tmp := path.Join(home, connection.TempName(c.runID))
 	defer c.removeTemp(sc, tmp)
 	d := connection.NewDigester()
 	if err := c.upload(ctx, sc, io.TeeReader(src, d), tmp); err != nil {
