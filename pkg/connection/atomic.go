@@ -2,10 +2,8 @@ package connection
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -66,34 +64,91 @@ func IsLeftover(name, run string) bool {
 }
 
 // Digest is what the host checks a temporary file against before the
-// rename: its size and two checksums of its content, SHA-256 where the
-// host has sha256sum and POSIX cksum where it has only POSIX utilities.
+// rename: its size and its POSIX cksum, which the host computes with the
+// cksum utility in one pass that also counts the bytes. SSH already
+// refuses altered packets; what the check catches is content cut short
+// (a dropped connection ends the stream, and `cat` sees a normal EOF) or
+// changed on the way by a wrapper. CRC-32 and the exact size do that, and
+// cksum is in every POSIX system and runs at disk speed: sha256sum, on
+// hosts that have it, costs a second per 300 MB, about as long as the
+// upload itself.
 type Digest struct {
-	Size   int64
-	SHA256 string // hex
-	Cksum  uint32 // as POSIX cksum prints it
+	Size  int64
+	Cksum uint32 // as POSIX cksum prints it
 }
 
 // Digester computes a Digest of what is written to it. Not safe for
 // concurrent use.
-type Digester struct {
-	sha hash.Hash
-	ck  Cksum
-}
+type Digester struct{ ck Cksum }
 
 // NewDigester returns an empty Digester.
-func NewDigester() *Digester { return &Digester{sha: sha256.New()} }
+func NewDigester() *Digester { return &Digester{} }
 
 // Write adds p; it never fails.
-func (d *Digester) Write(p []byte) (int, error) {
-	d.sha.Write(p)
-	d.ck.Write(p)
-	return len(p), nil
-}
+func (d *Digester) Write(p []byte) (int, error) { return d.ck.Write(p) }
 
 // Digest is the digest of everything written so far.
-func (d *Digester) Digest() Digest {
-	return Digest{Size: d.ck.Len(), SHA256: hex.EncodeToString(d.sha.Sum(nil)), Cksum: d.ck.Sum32()}
+func (d *Digester) Digest() Digest { return Digest{Size: d.ck.Len(), Cksum: d.ck.Sum32()} }
+
+// DigestReader passes a reader's content through and computes its Digest
+// on another goroutine, so that checksumming overlaps with sending instead
+// of holding up the reads that feed the network. Call Digest exactly once,
+// after the last Read, also when the transfer failed.
+type DigestReader struct {
+	r    io.Reader
+	full chan []byte
+	free chan []byte
+	done chan Digest
+}
+
+// NewDigestReader starts a DigestReader reading from r.
+func NewDigestReader(r io.Reader) *DigestReader {
+	const bufs, size = 8, 256 << 10
+	d := &DigestReader{r: r, full: make(chan []byte, bufs), free: make(chan []byte, bufs), done: make(chan Digest, 1)}
+	for range bufs {
+		d.free <- make([]byte, size)
+	}
+	go func() {
+		dg := NewDigester()
+		for b := range d.full {
+			dg.Write(b)
+			d.free <- b[:cap(b)]
+		}
+		d.done <- dg.Digest()
+	}()
+	return d
+}
+
+// Read implements io.Reader.
+func (d *DigestReader) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	for rest := p[:n]; len(rest) > 0; {
+		b := <-d.free
+		k := copy(b, rest)
+		d.full <- b[:k]
+		rest = rest[k:]
+	}
+	return n, err
+}
+
+// Digest waits for the checksum of everything read and returns it.
+func (d *DigestReader) Digest() Digest {
+	close(d.full)
+	return <-d.done
+}
+
+// CheckCksum compares what `cksum < file` printed on a host with want.
+func CheckCksum(out string, want Digest) error {
+	f := strings.Fields(out)
+	switch {
+	case len(f) < 2:
+		return fmt.Errorf("cksum printed %q", out)
+	case f[1] != strconv.FormatInt(want.Size, 10):
+		return fmt.Errorf("the temporary file holds %s bytes, %d were sent (transfer cut short?)", f[1], want.Size)
+	case f[0] != strconv.FormatUint(uint64(want.Cksum), 10):
+		return fmt.Errorf("the cksum of the temporary file is %s, the content sent has %d (content corrupted on the way?)", f[0], want.Cksum)
+	}
+	return nil
 }
 
 // Spool makes src readable a second time so its digest can be known before
@@ -200,16 +255,15 @@ func (w WriteScript) String() string {
 	return b.String()
 }
 
-// verifyCommand checks $t against dg: its size, then its SHA-256 with
-// sha256sum, or its POSIX cksum where sha256sum is missing.
+// verifyCommand checks $t against dg with one cksum, which prints the
+// checksum and the size.
 func verifyCommand(dst string, dg Digest) string {
 	size := strconv.FormatInt(dg.Size, 10)
+	sum := strconv.FormatUint(uint64(dg.Cksum), 10)
 	bad := func(what string) string {
 		return `{ printf 'tend: %s; the destination %s is left unchanged\n' "` + what + `" ` + shell.Quote(dst) + ` >&2; exit 1; }; `
 	}
-	return `n=$(wc -c < "$t") && [ $n -eq ` + size + ` ] || ` +
-		bad(`the temporary file holds ${n:-no} bytes, `+size+` were sent (transfer cut short?)`) +
-		`if command -v sha256sum >/dev/null 2>&1; then s=$(sha256sum < "$t") && w=` + dg.SHA256 + ` a=SHA-256; ` +
-		`else s=$(cksum < "$t") && w=` + strconv.FormatUint(uint64(dg.Cksum), 10) + ` a=cksum; fi; ` +
-		`[ "${s%% *}" = "$w" ] || ` + bad(`the $a of the temporary file is ${s%% *}, the content sent has $w (content corrupted on the way?)`)
+	return `s=$(cksum < "$t") || ` + bad(`cannot read the temporary file`) + `set -- $s; ` +
+		`[ "$2" = ` + size + ` ] || ` + bad(`the temporary file holds ${2:-no} bytes, `+size+` were sent (transfer cut short?)`) +
+		`[ "$1" = ` + sum + ` ] || ` + bad(`the cksum of the temporary file is $1, the content sent has `+sum+` (content corrupted on the way?)`)
 }

@@ -102,15 +102,60 @@ func (c *Conn) putPlain(ctx context.Context, src io.Reader, dst string, mode fs.
 	}
 	dir := path.Dir(dst)
 	tmp := path.Join(dir, connection.TempName(c.runID))
-	defer c.removeTemp(sc, tmp)
-	d := connection.NewDigester()
-	if err := c.upload(ctx, sc, io.TeeReader(src, d), tmp); err != nil {
+	renamed := false
+	defer func() {
+		if !renamed {
+			c.removeTemp(sc, tmp)
+		}
+	}()
+	if err := c.uploadChecked(ctx, sc, src, tmp); err != nil {
 		return err
 	}
-	dg := d.Digest()
-	w := connection.WriteScript{Dst: dst, Mode: mode, Owner: opts.Owner, Group: opts.Group, Run: c.runID,
-		Digest: &dg, Staged: tmp, Sweep: c.firstWrite("", dir)}
-	return c.install(ctx, nil, w.String(), nil)
+	c.sweep(sc, dir, tmp)
+	if err := sc.Chmod(tmp, mode); err != nil {
+		return c.sftpErr("chmod "+tmp, err)
+	}
+	if opts.Owner != "" || opts.Group != "" {
+		if err := c.shell(ctx, nil, "chown "+q(ownerGroup(opts.Owner, opts.Group))+" "+q(tmp)); err != nil {
+			return err
+		}
+	}
+	if err := sc.PosixRename(tmp, dst); err != nil {
+		var se *sftp.StatusError
+		if !errors.As(err, &se) {
+			return c.sftpErr("rename to "+dst, err)
+		}
+		// Servers without posix-rename@openssh.com: mv replaces atomically.
+		if err := c.shell(ctx, nil, "mv -f "+q(tmp)+" "+q(dst)); err != nil {
+			return err
+		}
+	}
+	renamed = true
+	return nil
+}
+
+// uploadChecked uploads src to tmp, then has the host's cksum read tmp
+// back and compares it with what was sent, so that nothing cut short or
+// altered on the way is renamed into place. The check is an inspection
+// and runs in the shared shell when there is one.
+func (c *Conn) uploadChecked(ctx context.Context, sc *sftp.Client, src io.Reader, tmp string) error {
+	dr := connection.NewDigestReader(src)
+	err := c.upload(ctx, sc, dr, tmp)
+	dg := dr.Digest()
+	if err != nil {
+		return err
+	}
+	res, err := c.Run(connection.ReadOnly(ctx), connection.Command{Cmd: "cksum < " + q(tmp)})
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("cksum %s: %s", tmp, strings.TrimSpace(string(res.Stderr)))
+	}
+	if err := connection.CheckCksum(string(res.Stdout), dg); err != nil {
+		return fmt.Errorf("%w; the destination is left unchanged", err)
+	}
+	return nil
 }
 
 // firstWrite reports whether this is the connection's first write as user
@@ -155,10 +200,10 @@ func (c *Conn) install(ctx context.Context, b *connection.Become, line string, s
 	return nil
 }
 
-// sweepHome removes the leftovers of earlier runs, owned like the file
-// just staged there, from the login user's home.
-func (c *Conn) sweepHome(sc *sftp.Client, home, staged string) {
-	if !c.firstWrite("", home) {
+// sweep removes from dir, once per connection, the leftovers of other runs
+// owned like staged, a file the login user has just written there.
+func (c *Conn) sweep(sc *sftp.Client, dir, staged string) {
+	if !c.firstWrite("", dir) {
 		return
 	}
 	st, err := sc.Stat(staged)
@@ -169,14 +214,14 @@ func (c *Conn) sweepHome(sc *sftp.Client, home, staged string) {
 	if !ok {
 		return
 	}
-	ents, err := sc.ReadDir(home)
+	ents, err := sc.ReadDir(dir)
 	if err != nil {
 		return
 	}
 	for _, e := range ents {
 		fst, ok := e.Sys().(*sftp.FileStat)
 		if ok && e.Mode().IsRegular() && connection.IsLeftover(e.Name(), c.runID) && fst.UID == mine.UID {
-			_ = sc.Remove(path.Join(home, e.Name()))
+			_ = sc.Remove(path.Join(dir, e.Name()))
 		}
 	}
 }
@@ -227,12 +272,13 @@ func (c *Conn) putBecome(ctx context.Context, src io.Reader, dst string, mode fs
 	}
 	tmp := path.Join(home, connection.TempName(c.runID))
 	defer c.removeTemp(sc, tmp)
-	d := connection.NewDigester()
-	if err := c.upload(ctx, sc, io.TeeReader(src, d), tmp); err != nil {
+	dr := connection.NewDigestReader(src)
+	err = c.upload(ctx, sc, dr, tmp)
+	dg := dr.Digest()
+	if err != nil {
 		return err
 	}
-	c.sweepHome(sc, home, tmp)
-	dg := d.Digest()
+	c.sweep(sc, home, tmp)
 	w.Digest = &dg
 	return c.install(ctx, b, "exec < "+q(tmp)+" || exit 1; "+w.String(), nil)
 }
