@@ -2,6 +2,7 @@ package ssh
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -192,6 +193,69 @@ func TestPutConnectionDropped(t *testing.T) {
 				t.Errorf("next run wrote %q", b)
 			}
 			for _, d := range []string{tt.dstDir, tt.login.Home, sf.other.Home, "/root"} {
+				noTempFiles(t, d)
+			}
+		})
+	}
+}
+
+// cancelAfter yields r and cancels the transfer's context once n bytes
+// were read, as SIGINT of tend does mid-upload.
+type cancelAfter struct {
+	r      io.Reader
+	n      int64
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if c.n -= int64(n); c.n <= 0 {
+		c.cancel()
+	}
+	return n, err
+}
+
+// TestPutInterrupted cancels uploads halfway, for each way of writing: the
+// destination keeps its old content and no temporary file stays behind,
+// without waiting for a later run.
+func TestPutInterrupted(t *testing.T) {
+	sf := newSudoFixture(t, "int")
+	const size = 32 << 20
+	big := make([]byte, size)
+	rand.NewChaCha8([32]byte{5}).Read(big)
+	tests := []struct {
+		name   string
+		c      connection.Connection
+		become *connection.Become
+		dstDir string
+		owner  int
+	}{
+		{name: "no become", c: sf.cNopw, dstDir: sf.nopw.Home, owner: sf.nopw.UID},
+		{name: "sudo to root", c: sf.cNopw, become: &connection.Become{}, dstDir: "/root"},
+		{name: "sudo to another user", c: sf.cNopw, become: &connection.Become{User: sf.other.Name}, dstDir: sf.other.Home, owner: sf.other.UID},
+		{name: "sudo with password to another user", c: sf.cPw, become: &connection.Become{User: sf.other.Name, Password: sf.pw.Password},
+			dstDir: sf.other.Home, owner: sf.other.UID},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dst := filepath.Join(tt.dstDir, "interrupted-"+strconv.Itoa(i))
+			t.Cleanup(func() { os.Remove(dst) })
+			if err := os.WriteFile(dst, []byte("old content\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			os.Chown(dst, tt.owner, tt.owner)
+			ctx, cancel := context.WithCancel(ctxT(t))
+			defer cancel()
+			src := &cancelAfter{r: bytes.NewReader(big), n: size / 2, cancel: cancel}
+			err := tt.c.Put(ctx, src, dst, connection.PutOptions{Become: tt.become})
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("Put = %v, want context.Canceled", err)
+			}
+			waitRemoteWriters(t)
+			if b, _ := os.ReadFile(dst); string(b) != "old content\n" {
+				t.Errorf("destination holds %d bytes after the interrupted upload, want the old content", len(b))
+			}
+			for _, d := range []string{tt.dstDir, sf.nopw.Home, sf.pw.Home, "/root"} {
 				noTempFiles(t, d)
 			}
 		})
