@@ -261,3 +261,55 @@ func TestPutInterrupted(t *testing.T) {
 		})
 	}
 }
+
+// corruptingWrapper is an sshd ForceCommand that flips a byte value in the
+// standard input of every command that writes a file (a same-length
+// corruption only a checksum can see) and runs the rest unchanged.
+const corruptingWrapper = `#!/bin/sh
+case "$SSH_ORIGINAL_COMMAND" in
+sftp|internal-sftp) exec /usr/lib/openssh/sftp-server ;;
+*mktemp*) tr 'A' 'B' | /bin/sh -c "$SSH_ORIGINAL_COMMAND" ;;
+*) exec /bin/sh -c "$SSH_ORIGINAL_COMMAND" ;;
+esac
+`
+
+// TestPutCorrupted sends content through a command wrapper that alters it
+// on the way: the write fails with a checksum error and the destination
+// keeps its old content.
+func TestPutCorrupted(t *testing.T) {
+	sshtest.Require(t)
+	if _, err := os.Stat("/usr/lib/openssh/sftp-server"); err != nil {
+		t.Skip("no /usr/lib/openssh/sftp-server")
+	}
+	login := sshtest.CreateUser(t, "corl", sshtest.UserOptions{Sudo: sshtest.SudoNoPasswd})
+	other := sshtest.CreateUser(t, "coro", sshtest.UserOptions{})
+	dir := sshtest.Dir(t)
+	wrapper := filepath.Join(dir, "wrapper")
+	if err := os.WriteFile(wrapper, []byte(corruptingWrapper), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	key := sshtest.GenerateKey(t, t.TempDir(), "ed25519", "")
+	srv := sshtest.StartServer(t, sshtest.ServerOptions{ExtraConfig: "ForceCommand " + wrapper})
+	srv.Authorize(t, login.Name, key)
+	p := NewPool(Options{SSHConfigFile: "none", KnownHostsFile: filepath.Join(t.TempDir(), "known_hosts")})
+	t.Cleanup(func() { p.Close() })
+	c, err := p.Get(ctxT(t), "target", map[string]any{"ansible_host": srv.Host, "ansible_port": srv.Port,
+		"ansible_user": login.Name, "ansible_ssh_private_key_file": key.Path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(other.Home, "corrupted")
+	if err := os.WriteFile(dst, []byte("old content\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = c.Put(ctxT(t), strings.NewReader(strings.Repeat("ABC\n", 1000)), dst,
+		connection.PutOptions{Become: &connection.Become{User: other.Name}})
+	if err == nil || !strings.Contains(err.Error(), "cksum") || !strings.Contains(err.Error(), "left unchanged") {
+		t.Fatalf("Put through a corrupting wrapper: %v, want a checksum error", err)
+	}
+	if b, _ := os.ReadFile(dst); string(b) != "old content\n" {
+		t.Errorf("destination holds %q", b)
+	}
+	noTempFiles(t, other.Home)
+	t.Log(err)
+}
