@@ -313,3 +313,87 @@ func TestPutCorrupted(t *testing.T) {
 	noTempFiles(t, other.Home)
 	t.Log(err)
 }
+
+// killAfter yields r and calls kill once n bytes were read.
+type killAfter struct {
+	r    io.Reader
+	n    int64
+	kill func()
+	once sync.Once
+}
+
+func (k *killAfter) Read(p []byte) (int, error) {
+	n, err := k.r.Read(p)
+	if k.n -= int64(n); k.n <= 0 {
+		k.once.Do(k.kill)
+	}
+	return n, err
+}
+
+// TestPutHostKilled kills sshd with every process it started (kill -9, as
+// when the host's sshd or tend's session dies without a chance to clean
+// up) halfway through an upload: the destination keeps its old content,
+// and the next run's write to the same place removes what was left.
+func TestPutHostKilled(t *testing.T) {
+	sf := newSudoFixture(t, "kill")
+	const size = 32 << 20
+	big := make([]byte, size)
+	rand.NewChaCha8([32]byte{7}).Read(big)
+	dir := t.TempDir()
+	key := sshtest.GenerateKey(t, dir, "ed25519", "")
+	tests := []struct {
+		name   string
+		login  *sshtest.User
+		become *connection.Become
+		dstDir string
+		owner  int
+	}{
+		{name: "no become", login: sf.nopw, dstDir: sf.nopw.Home, owner: sf.nopw.UID},
+		{name: "sudo to root", login: sf.nopw, become: &connection.Become{}, dstDir: "/root"},
+		{name: "sudo to another user", login: sf.nopw, become: &connection.Become{User: sf.other.Name}, dstDir: sf.other.Home, owner: sf.other.UID},
+		{name: "sudo with password to another user", login: sf.pw, become: &connection.Become{User: sf.other.Name, Password: sf.pw.Password},
+			dstDir: sf.other.Home, owner: sf.other.UID},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dst := filepath.Join(tt.dstDir, "killed-"+strconv.Itoa(i))
+			t.Cleanup(func() { os.Remove(dst) })
+			if err := os.WriteFile(dst, []byte("old content\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			os.Chown(dst, tt.owner, tt.owner)
+			connect := func(run string) (connection.Connection, *sshtest.Server) {
+				srv := sshtest.StartServer(t, sshtest.ServerOptions{ExtraConfig: "LogLevel ERROR"})
+				srv.Authorize(t, tt.login.Name, key)
+				p := NewPool(Options{SSHConfigFile: "none", KnownHostsFile: filepath.Join(dir, "known_hosts"), RunID: run, KeepAlive: time.Second})
+				t.Cleanup(func() { p.Close() })
+				c, err := p.Get(ctxT(t), "target", map[string]any{"ansible_host": srv.Host, "ansible_port": srv.Port,
+					"ansible_user": tt.login.Name, "ansible_ssh_private_key_file": key.Path})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c, srv
+			}
+			c, srv := connect("run1")
+			src := &killAfter{r: bytes.NewReader(big), n: size / 2, kill: srv.Kill}
+			if err := c.Put(ctxT(t), src, dst, connection.PutOptions{Become: tt.become}); err == nil {
+				t.Fatal("Put succeeded although sshd was killed halfway")
+			}
+			waitRemoteWriters(t)
+			if b, _ := os.ReadFile(dst); string(b) != "old content\n" {
+				t.Errorf("destination holds %d bytes after sshd was killed, want the old content", len(b))
+			}
+
+			c2, _ := connect("run2")
+			if err := c2.Put(ctxT(t), strings.NewReader("new content\n"), dst, connection.PutOptions{Become: tt.become}); err != nil {
+				t.Fatal(err)
+			}
+			if b, _ := os.ReadFile(dst); string(b) != "new content\n" {
+				t.Errorf("next run wrote %q", b)
+			}
+			for _, d := range []string{tt.dstDir, tt.login.Home, sf.other.Home, "/root"} {
+				noTempFiles(t, d)
+			}
+		})
+	}
+}
