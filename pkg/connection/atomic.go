@@ -187,16 +187,15 @@ func Spool(src io.Reader) (io.Reader, Digest, func(), error) {
 }
 
 // WriteScript is the POSIX sh program that installs one file on a host
-// atomically. Where the content comes from is one of: standard input
-// (Digest set, From and Staged empty), a temporary file already written in
-// Dst's directory (Staged, with Digest), or another file on the host
-// (From, copied without a digest since it never crossed the network).
+// atomically. The content comes from standard input, checked against
+// Digest, or from another file on the host (From, copied without a digest
+// since it never crossed the network: cat's exit status tells whether
+// it was read whole).
 type WriteScript struct {
 	Dst          string
 	Mode         fs.FileMode // permission bits applied before the rename
 	Owner, Group string      // applied before the rename when not empty
 	Digest       *Digest
-	Staged       string
 	From         string
 	// Sweep removes leftovers of other runs owned by the same user from
 	// Dst's directory first.
@@ -229,16 +228,11 @@ func (w WriteScript) String() string {
 	fail := func(what string) string {
 		return ` || { echo ` + shell.Quote("tend: "+what+" for "+w.Dst+" failed; the destination is left unchanged") + ` >&2; exit 1; }; `
 	}
-	switch {
-	case w.Staged != "":
-		b.WriteString("t=" + shell.Quote(w.Staged) + "; ")
-	default:
-		b.WriteString(`t=$(mktemp "$d/` + TempPrefix + orRunID(w.Run) + `-XXXXXXXX") || exit 1; `)
-		if w.From != "" {
-			b.WriteString(`cat -- ` + shell.Quote(w.From) + ` > "$t"` + fail("copying "+w.From))
-		} else {
-			b.WriteString(`cat > "$t"` + fail("writing the temporary file"))
-		}
+	b.WriteString(`t=$(mktemp "$d/` + TempPrefix + orRunID(w.Run) + `-XXXXXXXX") || exit 1; `)
+	if w.From != "" {
+		b.WriteString(`cat -- ` + shell.Quote(w.From) + ` > "$t"` + fail("copying "+w.From))
+	} else {
+		b.WriteString(`cat > "$t"` + fail("writing the temporary file"))
 	}
 	if w.Digest != nil {
 		b.WriteString(verifyCommand(w.Dst, *w.Digest))

@@ -21,16 +21,17 @@ import (
 const sftpConcurrency = 64
 
 // Put implements connection.Connection. Without become the file is written
-// over SFTP to a temporary file in dst's directory, and one command checks
-// its size and checksum, gives it its mode and owner and renames it onto
-// dst (connection.WriteScript). Under become to root it is first staged as
-// a private file in the login user's home, from which the privileged
-// command copies it next to dst; for another become user, who could not
-// read that file, the content streams to the privileged command instead.
-// In every case the file that is renamed onto dst is the one checked, and
+// over SFTP to a temporary file in dst's directory, which the host's cksum
+// reads back and tend compares with what it sent; only then is the file
+// given its mode and owner and renamed onto dst. Under become to root it
+// is first staged as a private file in the login user's home, from which
+// one privileged command (connection.WriteScript) copies it next to dst,
+// checks the copy, sets mode and owner and renames it; for another become
+// user, who could not read that file, the content streams to that command
+// instead. In every case the file renamed onto dst is the one checked, and
 // temporary files are removed whatever happens: by tend, by the remote
 // shell's traps when the connection drops, or by the next write of a later
-// run to the same directory when even the shell was killed.
+// run to the same directory when even that shell was killed.
 func (c *Conn) Put(ctx context.Context, src io.Reader, dst string, opts connection.PutOptions) error {
 	mode := opts.Mode
 	if mode == 0 {
