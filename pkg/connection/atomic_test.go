@@ -176,21 +176,43 @@ func TestWriteScript(t *testing.T) {
 	})
 }
 
-// TestLocalPutSweeps checks that the local connection's writes remove
-// what a killed earlier run left next to the destination.
+// TestLocalPutSweeps checks that the local connection's writes, plain and
+// under become, install the whole content and remove what a killed
+// earlier run left next to the destination.
 func TestLocalPutSweeps(t *testing.T) {
-	dir := t.TempDir()
-	left := filepath.Join(dir, TempPrefix+"0ldrun00-abc")
-	os.WriteFile(left, []byte("partial"), 0o600)
-	dst := filepath.Join(dir, "dst")
-	if err := (Local{}).Put(context.Background(), strings.NewReader("content"), dst, PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := os.ReadFile(dst); string(got) != "content" {
-		t.Errorf("dst %q", got)
-	}
-	if m := tempFiles(t, dir); len(m) > 0 {
-		t.Errorf("temporary files left: %q", m)
+	for _, tt := range []struct {
+		name   string
+		become *Become
+	}{
+		{name: "plain"},
+		{name: "sudo", become: &Become{}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.become != nil {
+				if _, err := exec.LookPath("sudo"); err != nil || os.Geteuid() != 0 {
+					t.Skip("needs root and sudo")
+				}
+			}
+			dir := t.TempDir()
+			left := filepath.Join(dir, TempPrefix+"0ldrun00-abc")
+			os.WriteFile(left, []byte("partial"), 0o600)
+			dst := filepath.Join(dir, "dst")
+			want := strings.Repeat("content\n", 10000)
+			// Not seekable: under become it is spooled to learn its digest.
+			src := io.MultiReader(strings.NewReader(want))
+			if err := (Local{}).Put(context.Background(), src, dst, PutOptions{Mode: 0o640, Become: tt.become}); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := os.ReadFile(dst); string(got) != want {
+				t.Errorf("dst holds %d bytes, want %d", len(got), len(want))
+			}
+			if st, _ := os.Stat(dst); st.Mode().Perm() != 0o640 {
+				t.Errorf("mode %o", st.Mode().Perm())
+			}
+			if m := tempFiles(t, dir); len(m) > 0 {
+				t.Errorf("temporary files left: %q", m)
+			}
+		})
 	}
 }
 
