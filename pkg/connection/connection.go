@@ -28,9 +28,11 @@ type Connection interface {
 	Run(ctx context.Context, cmd Command) (Result, error)
 
 	// Put writes the content read from src to dst on the host atomically:
-	// it is written to a temporary file in dst's directory and renamed into
-	// place, so an interrupted transfer never leaves a partial dst. Owner,
-	// group and mode are applied before the rename.
+	// it is written to a temporary file in dst's directory, checked on the
+	// host against the size and POSIX cksum of what was sent, and renamed
+	// into place, so an interrupted or cut transfer never leaves a partial
+	// dst (see WriteScript). Owner, group and mode are applied before the
+	// rename. On failure dst is unchanged and the temporary file removed.
 	Put(ctx context.Context, src io.Reader, dst string, opts PutOptions) error
 
 	// Get copies the host's file src into w.

@@ -235,38 +235,66 @@ func (e *becomeStderr) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Put implements Connection. Under become the file is written through a
-// privileged shell so owner and mode are set before the rename.
+// Put implements Connection. Under become the content goes through
+// WriteScript in a privileged shell, so owner and mode are set before the
+// rename; otherwise tend writes the temporary file itself. Either way the
+// temporary file is checked against the digest of what was sent before it
+// replaces dst.
 func (l Local) Put(ctx context.Context, src io.Reader, dst string, opts PutOptions) error {
 	mode := opts.Mode
 	if mode == 0 {
 		mode = 0o644
 	}
+	var err error
 	if opts.Become != nil {
-		line := AtomicWriteCommand(dst, mode, opts.Owner, opts.Group)
-		res, err := l.Run(ctx, Command{Cmd: line, Stdin: src, Become: opts.Become})
-		if err != nil {
-			return fmt.Errorf("put %s: %w", dst, err)
-		}
-		if res.ExitCode != 0 {
-			return fmt.Errorf("put %s: %s", dst, strings.TrimSpace(string(res.Stderr)))
-		}
-		return nil
+		err = l.putBecome(ctx, src, dst, mode, opts)
+	} else {
+		err = putLocal(ctx, src, dst, mode, opts)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".tend-tmp-*")
 	if err != nil {
 		return fmt.Errorf("put %s: %w", dst, err)
 	}
+	return nil
+}
+
+func (l Local) putBecome(ctx context.Context, src io.Reader, dst string, mode os.FileMode, opts PutOptions) error {
+	body, dg, done, err := Spool(src)
+	if err != nil {
+		return err
+	}
+	defer done()
+	line := WriteScript{Dst: dst, Mode: mode, Owner: opts.Owner, Group: opts.Group, Digest: &dg, Sweep: true}.String()
+	res, err := l.Run(ctx, Command{Cmd: line, Stdin: ctxReader{ctx, body}, Become: opts.Become})
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 {
+		return errors.New(strings.TrimSpace(string(res.Stderr)))
+	}
+	return nil
+}
+
+func putLocal(ctx context.Context, src io.Reader, dst string, mode os.FileMode, opts PutOptions) error {
+	dir := filepath.Dir(dst)
+	sweepLocal(dir)
+	tmp, err := os.CreateTemp(dir, TempPrefix+RunID()+"-*")
+	if err != nil {
+		return err
+	}
 	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, src); err != nil {
+	d := NewDigester()
+	if _, err := io.Copy(io.MultiWriter(tmp, d), ctxReader{ctx, src}); err != nil {
 		tmp.Close()
-		return fmt.Errorf("put %s: %w", dst, err)
+		return err
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("put %s: %w", dst, err)
+		return err
+	}
+	if err := verifyLocal(tmp.Name(), d.Digest()); err != nil {
+		return err
 	}
 	if err := os.Chmod(tmp.Name(), mode.Perm()); err != nil {
-		return fmt.Errorf("put %s: %w", dst, err)
+		return err
 	}
 	if opts.Owner != "" || opts.Group != "" {
 		og := opts.Owner
@@ -274,34 +302,66 @@ func (l Local) Put(ctx context.Context, src io.Reader, dst string, opts PutOptio
 			og += ":" + opts.Group
 		}
 		if out, err := exec.CommandContext(ctx, "chown", og, tmp.Name()).CombinedOutput(); err != nil {
-			return fmt.Errorf("put %s: chown %s: %s", dst, og, strings.TrimSpace(string(out)))
+			return fmt.Errorf("chown %s: %s", og, strings.TrimSpace(string(out)))
 		}
 	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return fmt.Errorf("put %s: %w", dst, err)
+	return os.Rename(tmp.Name(), dst)
+}
+
+// verifyLocal reads back what was written, as the host's shell does after
+// an upload: a full disk or a failing file system shows up here rather
+// than as a short destination.
+func verifyLocal(name string, want Digest) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var c Cksum
+	if _, err := io.Copy(&c, f); err != nil {
+		return fmt.Errorf("read back %s: %w", name, err)
+	}
+	if c.Len() != want.Size || c.Sum32() != want.Cksum {
+		return fmt.Errorf("temporary file %s holds %d bytes (cksum %d), %d bytes (cksum %d) were written; the destination is left unchanged",
+			name, c.Len(), c.Sum32(), want.Size, want.Cksum)
 	}
 	return nil
 }
 
-// AtomicWriteCommand returns a shell command that copies standard input to
-// a temporary file next to dst, sets mode and ownership, and renames it
-// into place; the temporary file is removed if any step fails.
-func AtomicWriteCommand(dst string, mode os.FileMode, owner, group string) string {
-	d := shell.Quote(dst)
-	dir := shell.Quote(filepath.Dir(dst))
-	var b strings.Builder
-	b.WriteString("umask 077; t=$(mktemp " + dir + "/.tend-tmp-XXXXXXXX) || exit 1; ")
-	b.WriteString("trap 'rm -f \"$t\"' EXIT; ")
-	b.WriteString("cat > \"$t\" && chmod " + fmt.Sprintf("%04o", mode.Perm()) + " \"$t\"")
-	if owner != "" || group != "" {
-		og := owner
-		if group != "" {
-			og += ":" + group
-		}
-		b.WriteString(" && chown " + shell.Quote(og) + " \"$t\"")
+// sweepLocal removes the leftovers of earlier runs that this user owns
+// from dir, as SweepCommand does on a host.
+func sweepLocal(dir string) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
 	}
-	b.WriteString(" && mv -f \"$t\" " + d)
-	return b.String()
+	uid := os.Geteuid()
+	for _, e := range ents {
+		if !e.Type().IsRegular() || !IsLeftover(e.Name(), "") {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		if st, ok := info.Sys().(*syscall.Stat_t); ok && int(st.Uid) == uid {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// ctxReader ends a copy when ctx is done, so an interrupted run stops
+// sending and the temporary file is removed.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
 }
 
 // Get implements Connection.

@@ -321,7 +321,7 @@ func planRemoteCopy(ctx context.Context, h *module.Host, args module.Args, src s
 				return module.Failed("%v", err), nil
 			}
 			owner, group := keepOwnership(st, args.String("owner"), args.String("group"))
-			cmd := "cat -- " + shell.Quote(src) + " | { " + connection.AtomicWriteCommand(dest, fs.FileMode(m&0o777), owner, group) + "; }"
+			cmd := connection.WriteScript{Dst: dest, Mode: fs.FileMode(m & 0o777), Owner: owner, Group: group, From: src, Sweep: true}.String()
 			if m&0o7000 != 0 {
 				cmd += " && chmod -- " + fmt.Sprintf("%04o", m) + " " + shell.Quote(dest)
 			}

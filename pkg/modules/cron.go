@@ -287,21 +287,38 @@ func (Cron) Plan(ctx context.Context, h *module.Host, args module.Args) (*module
 					return nil, err
 				}
 			default:
-				c := "crontab"
-				if user != "" {
-					c += " -u " + shell.Quote(user)
-				}
-				res, err := h.RunWith(ctx, connection.Command{Cmd: c + " -", Stdin: strings.NewReader(after)})
-				if err != nil {
-					return nil, fmt.Errorf("install crontab on %s: %w", h.Name, err)
-				}
-				if res.ExitCode != 0 {
-					r := module.CommandResult(res)
-					r["failed"] = true
-					r["msg"] = "crontab installation failed: " + strings.TrimSpace(string(res.Stderr))
-					return r, nil
+				if r, err := installCrontab(ctx, h, user, after); r != nil || err != nil {
+					return r, err
 				}
 			}
 			return result, nil
 		}}, nil
+}
+
+// installCrontab replaces user's crontab (the become user's when empty)
+// with content. The content is first written as a checked temporary file
+// in /tmp, which crontab then reads: `crontab -` would install whatever
+// part of its standard input arrived before a dropped connection. It
+// returns a failed result when crontab refuses the content.
+func installCrontab(ctx context.Context, h *module.Host, user, content string) (module.Result, error) {
+	tmp := "/tmp/" + connection.TempName("")
+	if err := putFile(ctx, h, tmp, content, 0o600, "", ""); err != nil {
+		return nil, fmt.Errorf("install crontab: %w", err)
+	}
+	c := "crontab"
+	if user != "" {
+		c += " -u " + shell.Quote(user)
+	}
+	q := shell.Quote(tmp)
+	res, err := h.Run(ctx, c+" "+q+"; rc=$?; rm -f "+q+"; exit $rc")
+	if err != nil {
+		return nil, fmt.Errorf("install crontab on %s: %w", h.Name, err)
+	}
+	if res.ExitCode != 0 {
+		r := module.CommandResult(res)
+		r["failed"] = true
+		r["msg"] = "crontab installation failed: " + strings.TrimSpace(string(res.Stderr))
+		return r, nil
+	}
+	return nil, nil
 }

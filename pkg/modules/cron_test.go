@@ -1,9 +1,19 @@
 package modules
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/tend-dev/tend/pkg/connection"
+	"github.com/tend-dev/tend/pkg/connection/ssh/sshtest"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -105,5 +115,77 @@ func TestCronFileLocal(t *testing.T) {
 	}
 	if r, _ := runLocal(t, Cron{}, map[string]any{"name": "t", "special_time": "daily", "hour": "3", "job": "x", "cron_file": file}, false); r["failed"] != true {
 		t.Errorf("special_time with hour: %v", r)
+	}
+}
+
+// cutStdin is a connection whose command input stops halfway and then
+// reports the host unreachable, as when the network drops while content
+// streams to a command; everything else goes to the real connection.
+type cutStdin struct{ connection.Connection }
+
+func (c cutStdin) Run(ctx context.Context, cmd connection.Command) (connection.Result, error) {
+	if cmd.Stdin == nil {
+		return c.Connection.Run(ctx, cmd)
+	}
+	b, err := io.ReadAll(cmd.Stdin)
+	if err != nil {
+		return connection.Result{}, err
+	}
+	// Cut at a line end, so what arrives still looks like a whole crontab.
+	cmd.Stdin = bytes.NewReader(b[:bytes.LastIndexByte(b[:len(b)/2], '\n')+1])
+	c.Connection.Run(ctx, cmd)
+	return connection.Result{}, &connection.UnreachableError{Host: "localhost", Err: errors.New("connection lost")}
+}
+
+// TestCronDroppedConnection checks that a crontab is never installed from
+// a stream cut short: the content reaches the host as a checked file
+// first, and crontab reads that file.
+func TestCronDroppedConnection(t *testing.T) {
+	sshtest.Require(t)
+	if _, err := exec.LookPath("crontab"); err != nil {
+		t.Skip("crontab not installed (apt-get install cron)")
+	}
+	u := sshtest.CreateUser(t, "cron", sshtest.UserOptions{})
+	t.Cleanup(func() { exec.Command("crontab", "-u", u.Name, "-r").Run() })
+	crontab := func() string {
+		out, _ := exec.Command("crontab", "-u", u.Name, "-l").Output()
+		return string(out)
+	}
+	var old strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&old, "%d * * * * /usr/bin/job-%d\n", i%60, i)
+	}
+	install := exec.Command("crontab", "-u", u.Name, "-")
+	install.Stdin = strings.NewReader(old.String())
+	if out, err := install.CombinedOutput(); err != nil {
+		t.Fatalf("crontab: %v: %s", err, out)
+	}
+	h := testHost(t.TempDir(), cutStdin{connection.Local{}})
+	job := "/usr/bin/nightly"
+	m := Cron{}
+	args, err := m.Spec().Validate(map[string]any{"name": "nightly", "user": u.Name, "job": job, "minute": "5"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := m.Plan(context.Background(), h, args)
+	if err != nil || !plan.Changed {
+		t.Fatalf("plan: %v", err)
+	}
+	res, applyErr := plan.Apply(context.Background())
+	got := crontab()
+	if applyErr != nil || res["failed"] == true {
+		t.Errorf("apply: %v %v", applyErr, res["msg"])
+	}
+	if got != old.String() && !strings.HasPrefix(got, old.String()) {
+		t.Errorf("crontab lost lines: %d of %d bytes left", len(got), old.Len())
+	}
+	if applyErr == nil && !strings.Contains(got, job+"\n") {
+		t.Errorf("job not installed:\n%s", got)
+	}
+	left, _ := filepath.Glob("/tmp/" + connection.TempPrefix + "*")
+	for _, p := range left {
+		if b, _ := os.ReadFile(p); strings.Contains(string(b), job) {
+			t.Errorf("temporary crontab left: %s", p)
+		}
 	}
 }

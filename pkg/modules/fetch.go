@@ -1,12 +1,14 @@
 package modules
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/tend-dev/tend/pkg/connection"
 	"github.com/tend-dev/tend/pkg/module"
 )
 
@@ -93,22 +95,9 @@ func (*Fetch) Plan(ctx context.Context, h *module.Host, args module.Args) (*modu
 		if err := os.MkdirAll(filepath.Dir(local), 0o755); err != nil {
 			return nil, fmt.Errorf("fetch %s: %w", src, err)
 		}
-		tmp, err := os.CreateTemp(filepath.Dir(local), ".tend-fetch-*")
-		if err != nil {
-			return nil, fmt.Errorf("fetch %s: %w", src, err)
-		}
-		defer os.Remove(tmp.Name())
-		if _, err := tmp.Write(data); err != nil {
-			tmp.Close()
-			return nil, fmt.Errorf("fetch %s: %w", src, err)
-		}
-		if err := tmp.Close(); err != nil {
-			return nil, fmt.Errorf("fetch %s: %w", src, err)
-		}
-		if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-			return nil, fmt.Errorf("fetch %s: %w", src, err)
-		}
-		if err := os.Rename(tmp.Name(), local); err != nil {
+		// The controller's copy goes through the same checked, atomic
+		// write as a host's file.
+		if err := (connection.Local{}).Put(ctx, bytes.NewReader(data), local, connection.PutOptions{Mode: 0o644}); err != nil {
 			return nil, fmt.Errorf("fetch %s: %w", src, err)
 		}
 		r := module.Result{}

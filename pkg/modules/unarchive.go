@@ -530,19 +530,30 @@ func (Unarchive) Plan(ctx context.Context, h *module.Host, args module.Args) (*m
 				return failWith(r, "%v", err), nil
 			}
 			defer os.Remove(arch.TarPath)
+			// The archive reaches the host as a checked file first: tar
+			// reading a stream cut short by a dropped connection would
+			// leave its last member half written in dest.
 			f, err := os.Open(arch.TarPath)
 			if err != nil {
 				return nil, fmt.Errorf("unarchive: %w", err)
 			}
 			defer f.Close()
-			cmd := "tar -x -f - -C " + remoteWord(dest)
+			dir, err := resolveRemote(ctx, h, dest)
+			if err != nil {
+				return nil, err
+			}
+			staged := path.Join(dir, connection.TempName(""))
+			if err := h.Conn.Put(ctx, f, staged, connection.PutOptions{Mode: 0o600, Become: h.Become}); err != nil {
+				return nil, fmt.Errorf("unarchive on %s: upload the archive: %w", h.Name, err)
+			}
+			cmd := "tar -x -f " + shell.Quote(staged) + " -C " + remoteWord(dest)
 			if args.Bool("keep_newer") {
 				cmd += " --keep-newer-files"
 			}
 			for _, o := range args.List("extra_opts") {
 				cmd += " " + shell.Quote(o)
 			}
-			res, err := h.RunWith(ctx, connection.Command{Cmd: cmd, Stdin: f})
+			res, err := h.RunWith(ctx, connection.Command{Cmd: cmd + "; rc=$?; rm -f -- " + shell.Quote(staged) + "; exit $rc"})
 			if err != nil {
 				return nil, fmt.Errorf("unarchive on %s: %w", h.Name, err)
 			}
@@ -594,4 +605,20 @@ func unarchiveAttrCommand(dest, owner, group string, mode Mode) string {
 		return ""
 	}
 	return "cd " + remoteWord(dest) + " || exit 1; t=$(mktemp) || exit 1; trap 'rm -f \"$t\"' EXIT; cat > \"$t\" && " + strings.Join(parts, " && ")
+}
+
+// resolveRemote returns p with a leading "~" replaced by the home directory
+// of the user the task runs as, which only the host knows.
+func resolveRemote(ctx context.Context, h *module.Host, p string) (string, error) {
+	if !strings.HasPrefix(p, "~") {
+		return p, nil
+	}
+	res, err := h.Run(ctx, "printf '%s' "+remoteWord(p))
+	if err != nil {
+		return "", fmt.Errorf("resolve %s on %s: %w", p, h.Name, err)
+	}
+	if res.ExitCode != 0 || len(res.Stdout) == 0 {
+		return "", fmt.Errorf("resolve %s on %s: %s", p, h.Name, strings.TrimSpace(string(res.Stderr)))
+	}
+	return string(res.Stdout), nil
 }

@@ -25,6 +25,7 @@ import (
 // safe for concurrent use.
 type Conn struct {
 	host           string // inventory name, for messages
+	runID          string // see Options.RunID
 	client         *ssh.Client
 	jump           *Conn
 	commandTimeout time.Duration
@@ -38,6 +39,9 @@ type Conn struct {
 	sftpMu sync.Mutex
 	sftp   *sftp.Client
 	home   string
+
+	sweptMu sync.Mutex
+	swept   map[string]bool // user and directory swept of leftovers, see firstWrite
 
 	shellMu sync.Mutex
 	shells  map[string]*sharedShell // by shellKey
@@ -53,6 +57,7 @@ func newConn(host string, client *ssh.Client, opts Options, keepAlive time.Durat
 	}
 	c := &Conn{
 		host:           host,
+		runID:          opts.RunID,
 		client:         client,
 		jump:           jump,
 		commandTimeout: opts.CommandTimeout,

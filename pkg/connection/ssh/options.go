@@ -61,6 +61,10 @@ type Options struct {
 	// Warn receives loud warnings (host-key checking off, ignored
 	// known_hosts lines). Nil discards them. It may be called concurrently.
 	Warn func(msg string)
+	// RunID names this run in the temporary files the pool's connections
+	// write; a file of another run found next to a destination is a
+	// leftover and removed. Empty: connection.RunID(), fixed per process.
+	RunID string
 }
 
 const (

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/pkg/sftp"
@@ -20,12 +21,17 @@ import (
 const sftpConcurrency = 64
 
 // Put implements connection.Connection. Without become the file is written
-// over SFTP to a temporary file in dst's directory, given its mode and
-// owner, then renamed onto dst. Under become it is staged as a private file
-// in the login user's home and one privileged command moves it into place
-// (see connection.AtomicWriteCommand); for a non-root become user, who
-// could not read that file, the content streams to the privileged command
-// instead. Temporary files are removed whatever happens.
+// over SFTP to a temporary file in dst's directory, which the host's cksum
+// reads back and tend compares with what it sent; only then is the file
+// given its mode and owner and renamed onto dst. Under become to root it
+// is first staged as a private file in the login user's home, from which
+// one privileged command (connection.WriteScript) copies it next to dst,
+// checks the copy, sets mode and owner and renames it; for another become
+// user, who could not read that file, the content streams to that command
+// instead. In every case the file renamed onto dst is the one checked, and
+// temporary files are removed whatever happens: by tend, by the remote
+// shell's traps when the connection drops, or by the next write of a later
+// run to the same directory when even that shell was killed.
 func (c *Conn) Put(ctx context.Context, src io.Reader, dst string, opts connection.PutOptions) error {
 	mode := opts.Mode
 	if mode == 0 {
@@ -82,8 +88,8 @@ func (c *Conn) sftpErr(op string, err error) error {
 	return c.transportErr("sftp "+op, err)
 }
 
-// removeLater removes a temporary file without the caller's ctx, which may
-// be what was cancelled.
+// removeTemp removes a temporary file without the caller's ctx, which may
+// be what was cancelled; after a rename there is nothing to remove.
 func (c *Conn) removeTemp(sc *sftp.Client, tmp string) {
 	if c.broken() == nil {
 		_ = sc.Remove(tmp)
@@ -95,16 +101,18 @@ func (c *Conn) putPlain(ctx context.Context, src io.Reader, dst string, mode fs.
 	if err != nil {
 		return err
 	}
-	tmp := path.Join(path.Dir(dst), ".tend-tmp-"+randomHex(8))
+	dir := path.Dir(dst)
+	tmp := path.Join(dir, connection.TempName(c.runID))
 	renamed := false
 	defer func() {
 		if !renamed {
 			c.removeTemp(sc, tmp)
 		}
 	}()
-	if err := c.upload(ctx, sc, src, tmp); err != nil {
+	if err := c.uploadChecked(ctx, sc, src, tmp); err != nil {
 		return err
 	}
+	c.sweep(sc, dir, tmp)
 	if err := sc.Chmod(tmp, mode); err != nil {
 		return c.sftpErr("chmod "+tmp, err)
 	}
@@ -125,6 +133,98 @@ func (c *Conn) putPlain(ctx context.Context, src io.Reader, dst string, mode fs.
 	}
 	renamed = true
 	return nil
+}
+
+// uploadChecked uploads src to tmp, then has the host's cksum read tmp
+// back and compares it with what was sent, so that nothing cut short or
+// altered on the way is renamed into place. The check is an inspection
+// and runs in the shared shell when there is one.
+func (c *Conn) uploadChecked(ctx context.Context, sc *sftp.Client, src io.Reader, tmp string) error {
+	dr := connection.NewDigestReader(src)
+	err := c.upload(ctx, sc, dr, tmp)
+	dg := dr.Digest()
+	if err != nil {
+		return err
+	}
+	res, err := c.Run(connection.ReadOnly(ctx), connection.Command{Cmd: "cksum < " + q(tmp)})
+	if err != nil {
+		return err
+	}
+	if res.ExitCode != 0 {
+		return fmt.Errorf("cksum %s: %s", tmp, strings.TrimSpace(string(res.Stderr)))
+	}
+	if err := connection.CheckCksum(string(res.Stdout), dg); err != nil {
+		return fmt.Errorf("%w; the destination is left unchanged", err)
+	}
+	return nil
+}
+
+// firstWrite reports whether this is the connection's first write as user
+// (empty: the login user) to dir, the moment to sweep away what earlier
+// runs left there.
+func (c *Conn) firstWrite(user, dir string) bool {
+	c.sweptMu.Lock()
+	defer c.sweptMu.Unlock()
+	k := user + "\x00" + dir
+	if c.swept[k] {
+		return false
+	}
+	if c.swept == nil {
+		c.swept = map[string]bool{}
+	}
+	c.swept[k] = true
+	return true
+}
+
+// install runs a WriteScript; its message on failure says what went wrong
+// and that dst was left as it was.
+func (c *Conn) install(ctx context.Context, b *connection.Become, line string, stdin io.Reader) error {
+	cmd := connection.Command{Cmd: line, Become: b}
+	if stdin != nil {
+		cmd.Stdin = ctxReader{ctx, stdin}
+	}
+	res, err := c.Run(ctx, cmd)
+	if err != nil {
+		var ue *connection.UnreachableError
+		if errors.As(err, &ue) || ctx.Err() != nil {
+			return err
+		}
+		return errors.New("install: " + strings.TrimPrefix(err.Error(), "run "+strconv.Quote(line)+" on "+c.host+": "))
+	}
+	if res.ExitCode != 0 {
+		msg := strings.TrimSpace(string(res.Stderr) + string(res.Stdout))
+		if b != nil {
+			msg = "as " + becomeUser(b) + ": " + msg
+		}
+		return fmt.Errorf("install (exit %d) %s", res.ExitCode, msg)
+	}
+	return nil
+}
+
+// sweep removes from dir, once per connection, the leftovers of other runs
+// owned like staged, a file the login user has just written there.
+func (c *Conn) sweep(sc *sftp.Client, dir, staged string) {
+	if !c.firstWrite("", dir) {
+		return
+	}
+	st, err := sc.Stat(staged)
+	if err != nil {
+		return
+	}
+	mine, ok := st.Sys().(*sftp.FileStat)
+	if !ok {
+		return
+	}
+	ents, err := sc.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		fst, ok := e.Sys().(*sftp.FileStat)
+		if ok && e.Mode().IsRegular() && connection.IsLeftover(e.Name(), c.runID) && fst.UID == mine.UID {
+			_ = sc.Remove(path.Join(dir, e.Name()))
+		}
+	}
 }
 
 func ownerGroup(owner, group string) string {
@@ -149,19 +249,19 @@ func (c *Conn) shell(ctx context.Context, b *connection.Become, line string) err
 
 func (c *Conn) putBecome(ctx context.Context, src io.Reader, dst string, mode fs.FileMode, opts connection.PutOptions) error {
 	b := opts.Become
-	write := connection.AtomicWriteCommand(dst, mode, opts.Owner, opts.Group)
+	w := connection.WriteScript{Dst: dst, Mode: mode, Owner: opts.Owner, Group: opts.Group, Run: c.runID,
+		Sweep: c.firstWrite(becomeUser(b), path.Dir(dst))}
 	if becomeUser(b) != "root" {
 		if b.Method == "su" && b.Password != "" {
 			return becomeErr(b, "writing files as a non-root user with su and a password is not supported; use sudo")
 		}
-		res, err := c.Run(ctx, connection.Command{Cmd: write, Stdin: src, Become: b})
+		body, dg, done, err := connection.Spool(src)
 		if err != nil {
 			return err
 		}
-		if res.ExitCode != 0 {
-			return fmt.Errorf("write as %s: %s", becomeUser(b), strings.TrimSpace(string(res.Stderr)+string(res.Stdout)))
-		}
-		return nil
+		defer done()
+		w.Digest = &dg
+		return c.install(ctx, b, w.String(), body)
 	}
 	sc, err := c.sftpClient()
 	if err != nil {
@@ -171,19 +271,17 @@ func (c *Conn) putBecome(ctx context.Context, src io.Reader, dst string, mode fs
 	if err != nil {
 		return c.sftpErr("find home directory", err)
 	}
-	tmp := path.Join(home, ".tend-tmp-"+randomHex(8))
+	tmp := path.Join(home, connection.TempName(c.runID))
 	defer c.removeTemp(sc, tmp)
-	if err := c.upload(ctx, sc, src, tmp); err != nil {
-		return err
-	}
-	res, err := c.Run(ctx, connection.Command{Cmd: "exec < " + q(tmp) + " || exit 1; " + write, Become: b})
+	dr := connection.NewDigestReader(src)
+	err = c.upload(ctx, sc, dr, tmp)
+	dg := dr.Digest()
 	if err != nil {
 		return err
 	}
-	if res.ExitCode != 0 {
-		return fmt.Errorf("move into place as %s: %s", becomeUser(b), strings.TrimSpace(string(res.Stderr)+string(res.Stdout)))
-	}
-	return nil
+	c.sweep(sc, home, tmp)
+	w.Digest = &dg
+	return c.install(ctx, b, "exec < "+q(tmp)+" || exit 1; "+w.String(), nil)
 }
 
 // Get implements connection.Connection: an SFTP read, or `cat` run under
