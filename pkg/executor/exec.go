@@ -211,17 +211,21 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Mo
 		Vault:   p.r.opts.Vault,
 	}
 	mh.Templar = p.templarFor(mh.Files.(*fileFinder), vars)
+	// Controller actions (set_fact, include_vars, debug) are delegated too:
+	// the delegate is where delegate_facts puts their facts.
 	delegated := ""
+	if t.DelegateTo != "" {
+		d, err := p.renderString(t.DelegateTo, vars)
+		if err != nil {
+			return p.templateFailure(t, "delegate_to", err)
+		}
+		delegated = d
+	}
 	if !spec.Controller {
 		connHost, connVars := h.name, vars
-		if t.DelegateTo != "" {
-			d, err := p.renderString(t.DelegateTo, vars)
-			if err != nil {
-				return p.templateFailure(t, "delegate_to", err)
-			}
-			delegated = d
-			connHost = d
-			connVars = p.delegateVars(d, vars)
+		if delegated != "" {
+			connHost = delegated
+			connVars = p.delegateVars(delegated, vars)
 		}
 		conn, err := p.r.opts.Connector.Get(ctx, connHost, connVars)
 		if err != nil {
