@@ -407,8 +407,11 @@ func (p *playRun) conditionsHold(t *playbook.Task, vars map[string]any) (bool, e
 
 func (p *playRun) templateFailure(t *playbook.Task, what string, err error) *outcome {
 	var ce *condError
+	var pe plainError
 	var msg string
 	switch {
+	case errors.As(err, &pe):
+		msg = pe.Error()
 	case errors.As(err, &ce):
 		msg = conditionalMessage(t, ce.cond, ce.err)
 	case what == "args":
