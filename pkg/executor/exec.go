@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -205,24 +206,28 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Mo
 		Name:    h.name,
 		Vars:    vars,
 		Templar: &templar{e: p.r.opts.Templates, vars: vars},
-		Files:   &fileFinder{play: p.play, role: roleOf(t), taskDir: filepath.Dir(t.Pos.File)},
+		Files:   p.fileFinder(t),
 		Check:   check,
 		Diff:    diff,
 		Warn:    func(msg string) { p.r.opts.Reporter.Warn(h.name, msg) },
 		Vault:   p.r.opts.Vault,
 	}
 	mh.Templar = p.templarFor(mh.Files.(*fileFinder), vars)
+	// Controller actions (set_fact, include_vars, debug) are delegated too:
+	// the delegate is where delegate_facts puts their facts.
 	delegated := ""
+	if t.DelegateTo != "" {
+		d, err := p.renderString(t.DelegateTo, vars)
+		if err != nil {
+			return p.templateFailure(t, "delegate_to", err)
+		}
+		delegated = d
+	}
 	if !spec.Controller {
 		connHost, connVars := h.name, vars
-		if t.DelegateTo != "" {
-			d, err := p.renderString(t.DelegateTo, vars)
-			if err != nil {
-				return p.templateFailure(t, "delegate_to", err)
-			}
-			delegated = d
-			connHost = d
-			connVars = p.delegateVars(d, vars)
+		if delegated != "" {
+			connHost = delegated
+			connVars = p.delegateVars(delegated, vars)
 		}
 		conn, err := p.r.opts.Connector.Get(ctx, connHost, connVars)
 		if err != nil {
@@ -519,12 +524,13 @@ func (p *playRun) templarFor(ff *fileFinder, vars map[string]any) module.Templat
 	return &templar{e: e, vars: vars}
 }
 
-// fileFinder resolves controller files as Ansible does: the role's kind
-// directory, the role, the task file's directory, then the playbook's.
+// fileFinder resolves controller files as Ansible does: in each directory
+// of the task's search path, its kind folder (files/, templates/, vars/)
+// then the directory itself, then the same in the playbook's directory.
 type fileFinder struct {
-	play    *playbook.Play
-	role    *playbook.Role
-	taskDir string
+	play  *playbook.Play
+	role  *playbook.Role
+	stack []string
 }
 
 func (f *fileFinder) Find(kind, name string) (string, error) {
@@ -535,12 +541,13 @@ func (f *fileFinder) Find(kind, name string) (string, error) {
 		return name, nil
 	}
 	var cands []string
-	if f.role != nil {
-		cands = append(cands, filepath.Join(f.role.Path, kind, name), filepath.Join(f.role.Path, name))
+	for _, d := range f.stack {
+		for _, c := range []string{filepath.Join(d, kind, name), filepath.Join(d, name)} {
+			if !slices.Contains(cands, c) {
+				cands = append(cands, c)
+			}
+		}
 	}
-	cands = append(cands,
-		filepath.Join(f.taskDir, kind, name), filepath.Join(f.taskDir, name),
-		filepath.Join(f.play.Dir, kind, name), filepath.Join(f.play.Dir, name))
 	for _, c := range cands {
 		if _, err := os.Stat(c); err == nil {
 			return c, nil

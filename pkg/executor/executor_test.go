@@ -62,6 +62,8 @@ var cases = []playCase{
 	{name: "flush_handlers", playbook: "11_flush.yml", noOracle: true},
 	{name: "unsafe", playbook: "12_unsafe.yml"},
 	{name: "run_once_and_role_lookups", playbook: "13_run_once.yml"},
+	{name: "loop_facts", playbook: "14_loop_facts.yml"},
+	{name: "first_found", playbook: "15_first_found.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.

@@ -15,6 +15,9 @@ import (
 
 // loopItems renders a task's loop (loop: or with_*) into its items.
 func (p *playRun) loopItems(t *playbook.Task, vars map[string]any) ([]any, error) {
+	if t.LoopKind == "first_found" {
+		return p.firstFound(t, vars)
+	}
 	raw := t.Loop
 	if s, ok := raw.(string); ok && t.LoopKind != "sequence" {
 		v, err := p.r.opts.Templates.RenderMarked(s, vars)
@@ -129,14 +132,6 @@ func (p *playRun) loopItems(t *playbook.Task, vars map[string]any) ([]any, error
 			}
 		}
 		return out, nil
-	case "first_found":
-		ff := &fileFinder{play: p.play, role: roleOf(t), taskDir: filepath.Dir(t.Pos.File)}
-		for _, c := range asList(raw) {
-			if path, err := ff.Find("files", fmt.Sprint(c)); err == nil {
-				return []any{path}, nil
-			}
-		}
-		return nil, fmt.Errorf("with_first_found: none of the files were found")
 	case "random_choice":
 		l := asList(raw)
 		if len(l) == 0 {

@@ -63,10 +63,8 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 				if t.Register != "" {
 					h.setFacts("register", map[string]any{t.Register: unsafe(map[string]any(o.result))})
 				}
-				if f, ok := o.result["ansible_facts"].(map[string]any); ok && o.status != report.Failed {
-					h.setFacts(factLayer(t), storedFacts(t, f))
-				}
 			}
+			p.applyFacts(t, o, hosts[1:])
 		}
 	}
 	// Coordinator-level effects, in host order.
@@ -250,6 +248,9 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 	var results []any
 	var anyChanged, anyFailed, allSkipped = false, false, true
 	var includes []*includeReq
+	// What earlier items registered or set: Ansible updates the loop's
+	// variables after every item, so `foo: "{{ foo + [item] }}"` builds up.
+	carried := map[string]any{}
 	for i, item := range items {
 		if ctx.Err() != nil {
 			break
@@ -265,7 +266,7 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 				"previtem": itemAt(items, i-1), "nextitem": itemAt(items, i+1),
 			}
 		}
-		ivars := p.taskVars(h, t, extra)
+		ivars := p.taskVars(h, t, mergeVars(carried, extra))
 		label := template.Unmark(item)
 		if t.LoopControl.Label != "" {
 			if s, err := p.r.opts.Templates.Render(t.LoopControl.Label, ivars); err == nil {
@@ -302,6 +303,7 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 		}
 		if o.status != report.Skipped {
 			allSkipped = false
+			p.carryItem(h, t, carried, o.result)
 		}
 		if o.status == report.Changed {
 			anyChanged = true
@@ -319,7 +321,9 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 		p.r.opts.Reporter.HostResult(report.HostResult{Host: h.name, Delegated: delegatedName(o), Task: rt, Status: o.status, Result: o.result, Item: label, IsItem: true, NoLog: noLog, Diff: diffsOf(o.result), CheckMode: p.r.opts.Check})
 		results = append(results, map[string]any(o.result))
 	}
-	agg := module.Result{"changed": anyChanged, "results": results, "msg": "All items completed"}
+	// Ansible's loop result always says whether it was skipped, so
+	// `when: not result.skipped` works after any loop.
+	agg := module.Result{"changed": anyChanged, "results": results, "msg": "All items completed", "skipped": false}
 	if results == nil {
 		agg["results"] = []any{}
 	}
@@ -403,8 +407,11 @@ func (p *playRun) conditionsHold(t *playbook.Task, vars map[string]any) (bool, e
 
 func (p *playRun) templateFailure(t *playbook.Task, what string, err error) *outcome {
 	var ce *condError
+	var pe plainError
 	var msg string
 	switch {
+	case errors.As(err, &pe):
+		msg = pe.Error()
 	case errors.As(err, &ce):
 		msg = conditionalMessage(t, ce.cond, ce.err)
 	case what == "args":
@@ -450,16 +457,8 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 		}
 		h.setFacts("register", map[string]any{t.Register: unsafe(map[string]any(reg))})
 	}
+	p.applyFacts(t, o, []*hostState{h})
 	if o.status != report.Failed && o.status != report.Unreachable && o.status != report.Skipped {
-		if f, ok := o.result["ansible_facts"].(map[string]any); ok {
-			target := h
-			if t.DelegateFacts && t.DelegateTo != "" {
-				if d, ok := o.result["_ansible_delegated_vars"].(string); ok {
-					target = p.r.host(d)
-				}
-			}
-			target.setFacts(factLayer(t), storedFacts(t, f))
-		}
 		if o.status == report.Changed && len(t.Notify) > 0 {
 			p.notify(h, t, t.Notify, vars)
 		}
@@ -487,6 +486,68 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 		p.countAndReport(h, rt, hr, true)
 	}
 	return o
+}
+
+// applyFacts stores the ansible_facts of a task's result on hosts (the
+// host that ran it, or every host of a run_once task), or on the host the
+// task was delegated to with delegate_facts. A loop's items are applied in
+// turn, so a later item's value wins, as in Ansible. A failed task sets
+// nothing, even when its failure is ignored.
+func (p *playRun) applyFacts(t *playbook.Task, o *outcome, hosts []*hostState) {
+	if o.status == report.Failed || o.status == report.Ignored || o.status == report.Unreachable || o.status == report.Skipped {
+		return
+	}
+	results := []any{map[string]any(o.result)}
+	if t.HasLoop {
+		results, _ = o.result["results"].([]any)
+	}
+	for _, r := range results {
+		res, _ := r.(map[string]any)
+		f, ok := res["ansible_facts"].(map[string]any)
+		if !ok {
+			continue
+		}
+		targets := hosts
+		if t.DelegateFacts && t.DelegateTo != "" {
+			if d, ok := res["_ansible_delegated_vars"].(string); ok {
+				targets = []*hostState{p.r.host(d)}
+			}
+		}
+		for _, target := range targets {
+			target.setFacts(factLayer(t), storedFacts(t, f))
+		}
+	}
+}
+
+// carryItem records what one loop item registered and the facts it set in
+// carried, the variables the following items see.
+func (p *playRun) carryItem(h *hostState, t *playbook.Task, carried map[string]any, res module.Result) {
+	if t.Register != "" {
+		carried[t.Register] = unsafe(copyMap(res))
+	}
+	f, ok := res["ansible_facts"].(map[string]any)
+	if !ok {
+		return
+	}
+	f = storedFacts(t, f)
+	if factLayer(t) != "facts" {
+		for k, v := range f {
+			carried[k] = v
+		}
+		return
+	}
+	all, _ := carried["ansible_facts"].(map[string]any)
+	if all == nil {
+		_, hostFacts, _, _ := h.layers()
+		all = hostFacts
+	}
+	all = copyMap(all)
+	for k, v := range f {
+		all[k] = v
+	}
+	for k, v := range factVarsOf(all) {
+		carried[k] = v
+	}
 }
 
 // storedFacts returns the ansible_facts a task sets as they are to be

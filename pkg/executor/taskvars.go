@@ -163,6 +163,7 @@ func (p *playRun) addMagic(m map[string]any, h *hostState, t *playbook.Task) {
 		m["role_name"] = r.Name
 		m["ansible_role_name"] = r.Name
 	}
+	m["ansible_search_path"] = toAnyList(searchPath(t, p.play.Dir))
 	if t != nil && t.Pos.File != "" {
 		m["ansible_task_file"] = filepath.Clean(t.Pos.File)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/template"
 )
 
 // Template is Ansible's template module: render a Jinja2 template on the
@@ -95,6 +96,10 @@ func (*Template) Plan(ctx context.Context, h *module.Host, args module.Args) (*m
 		return module.Unchanged(module.Failed("Could not read '%s': %v", local, err)), nil
 	}
 	rendered, err := h.Templar.RenderWith(string(raw), templateVars(h, local, fi))
+	if !template.IsTemplate(string(raw)) {
+		// Ansible renders the file even without markup.
+		rendered = template.RenderText(string(raw))
+	}
 	if err != nil {
 		return module.Unchanged(module.Failed("AnsibleError: template error while templating %s: %v", src, err)), nil
 	}

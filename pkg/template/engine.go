@@ -63,9 +63,10 @@ type compiled struct {
 // New returns an Engine.
 func New(opts Options) *Engine {
 	cfg := config.New()
-	// Ansible's defaults: trim_blocks on, trailing newline preserved.
+	// Ansible's defaults: trim_blocks on; Jinja2 drops the source's final
+	// newline and padNewlines then restores what Ansible restores.
 	cfg.TrimBlocks = true
-	cfg.KeepTrailingNewline = true
+	cfg.KeepTrailingNewline = false
 	e := &Engine{
 		opts:   opts,
 		search: append([]string(nil), opts.SearchPath...),
@@ -123,6 +124,9 @@ func (e *Engine) render(s string, vars map[string]any) (any, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
+	if out, ok := v.(string); ok {
+		return padNewlines(s, out), st.tainted, nil
+	}
 	return deepCopy(v), st.tainted, nil
 }
 
@@ -141,7 +145,7 @@ func (e *Engine) RenderString(s string, vars map[string]any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return toStr(v), nil
+	return padNewlines(s, toStr(v)), nil
 }
 
 // RenderValue walks maps and lists and renders every string (keys included)
@@ -326,6 +330,7 @@ func (e *Engine) compile(src string) (*compiled, error) {
 	// gonja's parser does not accept dotted filter names; Ansible's FQCN
 	// prefixes name the same builtins.
 	parsed, cond := strings.CutPrefix(src, condPrefix)
+	parsed = crlf.Replace(parsed)
 	if strings.Contains(parsed, "ansible.") {
 		parsed = fqcnPrefix.Replace(parsed)
 	}
@@ -520,4 +525,29 @@ func (e *Engine) CheckCondition(cond any) error {
 		}
 	}
 	return nil
+}
+
+// crlf turns every line ending of a template's source into "\n", as
+// Jinja2's lexer does.
+var crlf = strings.NewReplacer("\r\n", "\n", "\r", "\n")
+
+// padNewlines gives a rendered template as many trailing "\n" as its
+// source has when it has fewer, as Ansible's templar does after rendering
+// with Jinja2's keep_trailing_newline off: "{{ text }}\n" with text ending in
+// a newline renders one newline, not two, and a final "{% endif %}\n" keeps
+// the file's last newline.
+func padNewlines(src, out string) string {
+	want := len(src) - len(strings.TrimRight(src, "\n"))
+	have := len(out) - len(strings.TrimRight(out, "\n"))
+	if want > have {
+		out += strings.Repeat("\n", want-have)
+	}
+	return out
+}
+
+// RenderText returns what Ansible's template module writes for a source
+// without template markup: Jinja2 still turns its line endings into "\n"
+// and drops the final newline, which padNewlines then restores.
+func RenderText(src string) string {
+	return padNewlines(src, strings.TrimSuffix(crlf.Replace(src), "\n"))
 }

@@ -53,6 +53,13 @@ func (s *state) findFile(p, subdir string) (string, error) {
 		return p, nil
 	}
 	var candidates []string
+	// The task's search path (its roles, its file's directory, the
+	// playbook's) comes first, as in Ansible.
+	if sp, ok := s.vars["ansible_search_path"].([]any); ok {
+		for _, d := range sp {
+			candidates = append(candidates, filepath.Join(toStr(d), subdir, p), filepath.Join(toStr(d), p))
+		}
+	}
 	for _, d := range s.searchDirs() {
 		candidates = append(candidates, filepath.Join(d, subdir, p), filepath.Join(d, p))
 	}
@@ -332,81 +339,22 @@ func toBoolDefault(v any, def bool) bool {
 	return toBool(v)
 }
 
-// firstFound implements lookup('first_found', [files] | {files, paths, skip}).
+// firstFound implements lookup('first_found', ...): the names are tried in
+// the task's search path with the files/ subdirectory, as Ansible does.
 func (s *state) firstFound(terms []any, kw map[string]any) ([]any, error) {
-	var files, paths []string
-	skip := toBool(kw["skip"])
-	addFiles := func(v any) {
-		for _, f := range flattenTerms([]any{v}) {
-			for _, part := range strings.Split(toStr(f), ",") {
-				if part = strings.TrimSpace(part); part != "" {
-					files = append(files, part)
-				}
-			}
-		}
+	names, skip, err := FirstFoundNames(terms, kw)
+	if err != nil {
+		return nil, err
 	}
-	addPaths := func(v any) {
-		for _, p := range flattenTerms([]any{v}) {
-			for _, part := range strings.FieldsFunc(toStr(p), func(r rune) bool { return r == ',' || r == ':' || r == ';' }) {
-				paths = append(paths, part)
-			}
-		}
-	}
-	handle := func(t any) {
-		if m, ok := t.(map[string]any); ok {
-			addFiles(m["files"])
-			if m["paths"] != nil {
-				addPaths(m["paths"])
-			}
-			if toBool(m["skip"]) {
-				skip = true
-			}
-			return
-		}
-		addFiles(t)
-	}
-	for _, t := range terms {
-		if l, ok := t.([]any); ok {
-			for _, e := range l {
-				handle(e)
-			}
-		} else {
-			handle(t)
-		}
-	}
-	if kw["files"] != nil {
-		addFiles(kw["files"])
-	}
-	if kw["paths"] != nil {
-		addPaths(kw["paths"])
-	}
-	for _, f := range files {
-		if filepath.IsAbs(f) {
-			if _, err := os.Stat(f); err == nil {
-				return []any{f}, nil
-			}
-			continue
-		}
-		if len(paths) > 0 {
-			for _, p := range paths {
-				c := filepath.Join(s.e.resolvePath(p), f)
-				if _, err := os.Stat(c); err == nil {
-					return []any{c}, nil
-				}
-			}
-			continue
-		}
+	for _, f := range names {
 		if c, err := s.findFile(f, "files"); err == nil {
-			return []any{c}, nil
-		}
-		if c, err := s.findFile(f, "templates"); err == nil {
 			return []any{c}, nil
 		}
 	}
 	if skip {
 		return []any{}, nil
 	}
-	return nil, fmt.Errorf("no file was found when using first_found (tried %s)", strings.Join(files, ", "))
+	return nil, fmt.Errorf("no file was found when using first_found (tried %s)", strings.Join(names, ", "))
 }
 
 // lookupSequence implements lookup('sequence', 'start=1 end=5 format=x%02d')
