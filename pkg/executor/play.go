@@ -173,6 +173,7 @@ func (p *playRun) gather(ctx context.Context, hosts []*hostState) {
 	}
 	p.forEachHost(ctx, active, 0, func(h *hostState) {
 		hv := p.taskVars(h, &playbook.Task{}, nil)
+		noLog := p.playNoLog(hv)
 		conn, err := p.r.opts.Connector.Get(ctx, h.name, hv)
 		if err == nil {
 			var facts map[string]any
@@ -184,11 +185,18 @@ func (p *playRun) gather(ctx context.Context, hosts []*hostState) {
 			}
 		}
 		if errors.Is(err, connection.ErrUnreachable) {
-			p.markUnreachable(h, task, err.Error())
+			p.markUnreachable(h, task, err.Error(), noLog)
 			return
 		}
-		p.markFailed(h, task, nil, module.Result{"failed": true, "msg": fmt.Sprintf("gathering facts: %v", err)}, false)
+		p.markFailed(h, task, nil, module.Result{"failed": true, "msg": fmt.Sprintf("gathering facts: %v", err)}, noLog)
 	})
+}
+
+// playNoLog reads the play's no_log for its own implicit tasks (fact
+// gathering), failing closed: a value that cannot be read hides output.
+func (p *playRun) playNoLog(tv map[string]any) bool {
+	noLog, err := p.boolKeyword(&playbook.Task{}, "no_log", func(*playbook.Task) any { return nil }, p.play.NoLog, tv)
+	return noLog || err != nil
 }
 
 // varsFilesOf loads the play's vars_files for a host (names may be

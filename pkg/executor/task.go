@@ -30,6 +30,7 @@ type includeReq struct {
 	vars  map[string]any
 	item  any
 	hasIt bool
+	noLog bool // the include's task has no_log: its item label is hidden
 }
 
 // runTask runs one task on the given hosts and applies its effects.
@@ -116,7 +117,7 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 			names[i] = h.name
 		}
 		p.r.opts.Reporter.HostResult(report.HostResult{Host: strings.Join(names, ", "), Task: rt, Status: report.Included,
-			Result: module.Result{"include": req.file}, Item: req.item, IsItem: req.hasIt})
+			Result: module.Result{"include": req.file}, Item: req.item, IsItem: req.hasIt, NoLog: req.noLog})
 	}
 	for _, key := range includeOrder {
 		p.runInclude(ctx, t, reqs[key], includes[key])
@@ -225,23 +226,27 @@ func (p *playRun) addRoleHandlers(block *playbook.Task) {
 func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Task, h *hostState) *outcome {
 	start := time.Now()
 	vars := p.taskVars(h, t, nil)
-	noLog := p.boolKeyword(t, func(a *playbook.Task) any { return a.NoLog }, nil, vars)
+	f, err := p.taskFlags(t, vars)
+	if err != nil {
+		return p.finish(h, t, rt, keywordFailure(t, err), nil, f, start)
+	}
+	noLog := f.noLog
 
 	if !t.HasLoop {
 		ok, err := p.conditionsHold(t, vars)
 		if err != nil {
-			return p.finish(h, t, rt, p.templateFailure(t, "when", err), nil, noLog, start)
+			return p.finish(h, t, rt, p.templateFailure(t, "when", err), nil, f, start)
 		}
 		if !ok {
-			return p.finish(h, t, rt, &outcome{status: report.Skipped, result: module.Result{"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": condString(t)}}, nil, noLog, start)
+			return p.finish(h, t, rt, &outcome{status: report.Skipped, result: module.Result{"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": condString(t)}}, nil, f, start)
 		}
-		o := p.execute(ctx, t, rt, h, vars, nil, false)
-		return p.finish(h, t, rt, o, vars, noLog, start)
+		o := p.execute(ctx, t, rt, h, vars, noLog)
+		return p.finish(h, t, rt, o, vars, f, start)
 	}
 
 	items, err := p.loopItems(t, vars)
 	if err != nil {
-		return p.finish(h, t, rt, p.templateFailure(t, "loop", err), nil, noLog, start)
+		return p.finish(h, t, rt, p.templateFailure(t, "loop", err), nil, f, start)
 	}
 	loopVar := t.LoopControl.LoopVar
 	if loopVar == "" {
@@ -267,7 +272,9 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 		}
 		ivars := p.taskVars(h, t, extra)
 		label := any(item)
-		if t.LoopControl.Label != "" {
+		if noLog {
+			label = nil
+		} else if t.LoopControl.Label != "" {
 			if s, err := p.r.opts.Templates.Render(t.LoopControl.Label, ivars); err == nil {
 				label = s
 			}
@@ -280,7 +287,7 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 		case !ok:
 			o = &outcome{status: report.Skipped, result: module.Result{"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": condString(t)}}
 		default:
-			o = p.execute(ctx, t, rt, h, ivars, item, true)
+			o = p.execute(ctx, t, rt, h, ivars, noLog)
 		}
 		for _, inc := range o.includes {
 			// include_tasks in a loop: the file runs once per item, after
@@ -291,7 +298,7 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 		}
 		o.includes = nil
 		if o.status == report.Unreachable {
-			return p.finish(h, t, rt, o, ivars, noLog, start)
+			return p.finish(h, t, rt, o, ivars, f, start)
 		}
 		o.result[loopVar] = item
 		o.result["item"] = item
@@ -308,9 +315,6 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 		}
 		if o.status == report.Failed {
 			anyFailed = true
-		}
-		if noLog {
-			label = nil
 		}
 		if isInclude(t) && o.status == report.OK {
 			results = append(results, map[string]any(o.result))
@@ -340,7 +344,7 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 	case anyChanged:
 		status = report.Changed
 	}
-	return p.finish(h, t, rt, &outcome{status: status, result: agg, includes: includes}, vars, noLog, start)
+	return p.finish(h, t, rt, &outcome{status: status, result: agg, includes: includes}, vars, f, start)
 }
 
 func itemAt(items []any, i int) any {
@@ -428,18 +432,16 @@ func (e *condError) Unwrap() error { return e.err }
 
 // finish applies a host's outcome: registration, facts, notifications,
 // failure handling, counters and output.
-func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outcome, vars map[string]any, noLog bool, start time.Time) *outcome {
+func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outcome, vars map[string]any, f taskFlags, start time.Time) *outcome {
+	noLog := f.noLog
 	if o.result == nil {
 		o.result = module.Result{}
 	}
-	if o.status == report.Failed {
-		ivars := vars
-		if ivars == nil {
-			ivars = p.taskVars(h, t, nil)
-		}
-		if p.boolKeyword(t, func(a *playbook.Task) any { return a.IgnoreErrors }, p.play.IgnoreErrors, ivars) {
-			o.status = report.Ignored
-		}
+	if o.status == report.Failed && f.ignoreErrors {
+		o.status = report.Ignored
+	}
+	for _, inc := range o.includes {
+		inc.noLog = noLog
 	}
 	if t.Register != "" {
 		reg := module.Result{}
@@ -468,11 +470,11 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 	case report.Failed:
 		p.markFailed(h, rt, t, o.result, noLog)
 	case report.Unreachable:
-		if vars != nil && p.boolKeyword(t, func(a *playbook.Task) any { return a.IgnoreUnreachable }, p.play.IgnoreUnreachable, vars) {
+		if f.ignoreUnreachable {
 			p.countAndReport(h, rt, report.HostResult{Host: h.name, Task: rt, Status: report.Skipped, Result: o.result, NoLog: noLog, Duration: time.Since(start)}, !t.HasLoop)
 			return o
 		}
-		p.markUnreachable(h, rt, fmt.Sprint(o.result["msg"]))
+		p.markUnreachable(h, rt, fmt.Sprint(o.result["msg"]), noLog)
 	default:
 		if t.Action == "meta" && o.status == report.OK {
 			// Ansible neither prints nor counts a meta action's result.
@@ -487,6 +489,32 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 		p.countAndReport(h, rt, hr, true)
 	}
 	return o
+}
+
+// taskFlags are a task's boolean keywords for one host, read before it
+// runs, as Ansible validates them before running a task.
+type taskFlags struct {
+	noLog, ignoreErrors, ignoreUnreachable bool
+}
+
+// taskFlags reads no_log, ignore_errors and ignore_unreachable. no_log
+// fails closed: when it cannot be read, the returned flags censor the
+// task's output, and the error fails the task.
+func (p *playRun) taskFlags(t *playbook.Task, tv map[string]any) (taskFlags, error) {
+	var f taskFlags
+	var err error
+	if f.noLog, err = p.boolKeyword(t, "no_log", func(a *playbook.Task) any { return a.NoLog }, p.play.NoLog, tv); err != nil {
+		return taskFlags{noLog: true}, err
+	}
+	if f.ignoreErrors, err = p.boolKeyword(t, "ignore_errors", func(a *playbook.Task) any { return a.IgnoreErrors }, p.play.IgnoreErrors, tv); err != nil {
+		f.ignoreErrors = false
+		return f, err
+	}
+	if f.ignoreUnreachable, err = p.boolKeyword(t, "ignore_unreachable", func(a *playbook.Task) any { return a.IgnoreUnreachable }, p.play.IgnoreUnreachable, tv); err != nil {
+		f.ignoreUnreachable = false
+		return f, err
+	}
+	return f, nil
 }
 
 // factLayer says which variable layer a task's ansible_facts go to.
@@ -546,12 +574,12 @@ func (p *playRun) markFailed(h *hostState, rt report.Task, t *playbook.Task, res
 	p.r.opts.Reporter.HostResult(report.HostResult{Host: h.name, Task: rt, Status: report.Failed, Result: res, NoLog: noLog, CheckMode: p.r.opts.Check})
 }
 
-func (p *playRun) markUnreachable(h *hostState, rt report.Task, msg string) {
+func (p *playRun) markUnreachable(h *hostState, rt report.Task, msg string, noLog bool) {
 	h.mu.Lock()
 	h.unreachable = true
 	h.mu.Unlock()
 	p.r.countStats(h.name, func(s *report.Stats) { s.Unreachable++ })
-	p.r.opts.Reporter.HostResult(report.HostResult{Host: h.name, Task: rt, Status: report.Unreachable, Result: module.Result{"unreachable": true, "changed": false, "msg": msg}})
+	p.r.opts.Reporter.HostResult(report.HostResult{Host: h.name, Task: rt, Status: report.Unreachable, Result: module.Result{"unreachable": true, "changed": false, "msg": msg}, NoLog: noLog})
 }
 
 // sortedKeys returns the keys of m in order.

@@ -105,9 +105,9 @@ func (l *Loader) task(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool) *T
 			t.FailedWhen = l.conds(file, v)
 			l.checkConds(file, v, t.FailedWhen)
 		case key == "ignore_errors":
-			t.IgnoreErrors = l.value(file, v)
+			t.IgnoreErrors = l.boolKeyword(file, key, v)
 		case key == "ignore_unreachable":
-			t.IgnoreUnreachable = l.value(file, v)
+			t.IgnoreUnreachable = l.boolKeyword(file, key, v)
 		case key == "tags":
 			t.Tags = l.tags(file, v)
 		case key == "become":
@@ -122,9 +122,9 @@ func (l *Loader) task(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool) *T
 		case key == "become_flags":
 			t.BecomeFlags = l.str(file, v)
 		case key == "check_mode":
-			t.CheckMode = l.value(file, v)
+			t.CheckMode = l.boolKeyword(file, key, v)
 		case key == "diff":
-			t.Diff = l.value(file, v)
+			t.Diff = l.boolKeyword(file, key, v)
 		case key == "delegate_to":
 			t.DelegateTo = l.str(file, v)
 		case key == "delegate_facts":
@@ -145,7 +145,7 @@ func (l *Loader) task(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool) *T
 		case key == "environment":
 			t.Environment = l.value(file, v)
 		case key == "no_log":
-			t.NoLog = l.value(file, v)
+			t.NoLog = l.boolKeyword(file, key, v)
 		case key == "vars":
 			t.Vars = l.varsMap(file, v)
 		case key == "any_errors_fatal":
@@ -511,7 +511,11 @@ func (l *Loader) loopControl(file string, n *yaml.Node) LoopControl {
 		case "pause":
 			lc.Pause = v
 		case "extended":
-			lc.Extended, _ = module.ToBool(v)
+			b, err := vars.Boolean(v)
+			if err != nil {
+				l.errs.at(file, n, "write true or false", "loop_control extended: %v", err)
+			}
+			lc.Extended = b
 		case "extended_allitems", "break_when":
 		default:
 			l.errs.at(file, n, "supported: loop_var, index_var, label, pause, extended", "unknown loop_control option %q", k)

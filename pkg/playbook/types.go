@@ -52,6 +52,7 @@ type Play struct {
 	Diff              any
 	IgnoreErrors      any
 	IgnoreUnreachable any
+	NoLog             any
 	RemoteUser        string
 	Connection        string
 	// Roles are the play's roles: each is a block of the role's tasks
@@ -76,7 +77,9 @@ type LoopControl struct {
 }
 
 // Task is a task, a handler, or a block (Action "block"). Keyword fields
-// hold raw values: strings may be templates rendered at run time.
+// hold raw values: strings may be templates rendered at run time. Boolean
+// keywords typed any (NoLog, CheckMode, Diff, IgnoreErrors,
+// IgnoreUnreachable) hold nil (unset), a bool, or a template string.
 type Task struct {
 	Pos    Pos
 	Name   string
