@@ -1,0 +1,276 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// secret is what no_log must hide. It reaches the output of an uncensored
+// run through arguments, results, item labels, diffs and error messages.
+const secret = "s3cr3t-Tok3n-91"
+
+// noLogShape is a playbook whose no_log task would show the secret.
+type noLogShape struct {
+	name string
+	// playbook is the play (hosts: l, the local host, unless it says
+	// otherwise); {{dir}} is a fresh directory for files. secret is a
+	// play variable.
+	playbook string
+	// status is the line the task's result must still show in human
+	// output (and, as "status": X, in JSON), with and without --check.
+	human, humanCheck string
+	status, check     string
+}
+
+var noLogShapes = []noLogShape{
+	{
+		name: "plain task",
+		playbook: `
+  tasks:
+    - command: echo {{ secret }}
+      no_log: true`,
+		human: "changed: [l]", humanCheck: "skipping: [l]", status: "changed", check: "skipped",
+	},
+	{
+		name: "loop",
+		playbook: `
+  tasks:
+    - debug: msg="item {{ item }}"
+      loop: ["{{ secret }}", "{{ secret }}-2"]
+      no_log: true`,
+		human: "ok: [l] => (item=None)", humanCheck: "ok: [l] => (item=None)", status: "ok", check: "ok",
+	},
+	{
+		name: "loop with label",
+		playbook: `
+  tasks:
+    - debug: msg="item {{ item }}"
+      loop: ["{{ secret }}"]
+      loop_control:
+        label: "{{ item }}"
+      no_log: true`,
+		human: "ok: [l] => (item=None)", humanCheck: "ok: [l] => (item=None)", status: "ok", check: "ok",
+	},
+	{
+		name: "until retries failing then succeeding",
+		playbook: `
+  tasks:
+    - shell: "echo {{ secret }}; test -e {{ dir }}/again || { touch {{ dir }}/again; exit 1; }"
+      register: r
+      until: r.rc | default(0) == 0
+      retries: 2
+      delay: 0
+      no_log: true`,
+		human: "FAILED - RETRYING: [l]: shell (2 retries left).", humanCheck: "skipping: [l]", status: "changed", check: "skipped",
+	},
+	{
+		name: "failing task",
+		playbook: `
+  tasks:
+    - command: sh -c 'echo {{ secret }}; echo {{ secret }} >&2; exit 3'
+      no_log: true`,
+		human: "fatal: [l]: FAILED!", humanCheck: "skipping: [l]", status: "failed", check: "skipped",
+	},
+	{
+		name: "failing debug with var",
+		playbook: `
+  tasks:
+    - debug: var=secret
+      failed_when: true
+      no_log: true`,
+		human: "fatal: [l]: FAILED!", humanCheck: "fatal: [l]: FAILED!", status: "failed", check: "failed",
+	},
+	{
+		name: "failed_when evaluation error",
+		playbook: `
+  tasks:
+    - command: echo {{ secret }}
+      register: r
+      failed_when: lookup('file', r.stdout) == 'x'
+      no_log: true`,
+		human: "fatal: [l]: FAILED!", humanCheck: "skipping: [l]", status: "failed", check: "skipped",
+	},
+	{
+		name: "unreachable host",
+		playbook: `
+- hosts: u
+  gather_facts: false
+  tasks:
+    - ping: data={{ secret }}
+      no_log: true`,
+		human: "fatal: [u]: UNREACHABLE!", humanCheck: "fatal: [u]: UNREACHABLE!", status: "unreachable", check: "unreachable",
+	},
+	{
+		name: "template failing inside args",
+		playbook: `
+  tasks:
+    - debug: msg="{{ lookup('file', secret) }}"
+      no_log: true`,
+		human: "fatal: [l]: FAILED!", humanCheck: "fatal: [l]: FAILED!", status: "failed", check: "failed",
+	},
+	{
+		name: "diff from copy",
+		playbook: `
+  tasks:
+    - copy: content="{{ secret }}\n" dest={{ dir }}/f
+      no_log: true`,
+		human: "changed: [l]", humanCheck: "changed: [l]", status: "changed", check: "changed",
+	},
+	{
+		name: "diff from lineinfile",
+		playbook: `
+  tasks:
+    - lineinfile: path={{ dir }}/g line="{{ secret }}" create=true
+      no_log: true`,
+		human: "changed: [l]", humanCheck: "changed: [l]", status: "changed", check: "changed",
+	},
+	{
+		name: "handler",
+		playbook: `
+  tasks:
+    - debug: msg=hi
+      changed_when: true
+      notify: h
+  handlers:
+    - name: h
+      command: echo {{ secret }}
+      no_log: true`,
+		human: "RUNNING HANDLER [h]", humanCheck: "RUNNING HANDLER [h]", status: "changed", check: "skipped",
+	},
+	{
+		name: "block-level no_log",
+		playbook: `
+  tasks:
+    - block:
+        - debug: var=secret
+        - command: echo {{ secret }}
+      no_log: true`,
+		human: "ok: [l]", humanCheck: "ok: [l]", status: "ok", check: "ok",
+	},
+	{
+		name: "play-level no_log",
+		playbook: `
+  no_log: true
+  tasks:
+    - debug: var=secret
+    - debug: msg="the secret is {{ secret }}"`,
+		human: "ok: [l]", humanCheck: "ok: [l]", status: "ok", check: "ok",
+	},
+	{
+		name: "role-level no_log",
+		playbook: `
+  roles:
+    - role: r
+      no_log: true`,
+		human: "ok: [l]", humanCheck: "ok: [l]", status: "ok", check: "ok",
+	},
+	{
+		name: "templated no_log",
+		playbook: `
+  vars:
+    flag: "yes"
+  tasks:
+    - command: echo {{ secret }}
+      no_log: "{{ flag }}"`,
+		human: "changed: [l]", humanCheck: "skipping: [l]", status: "changed", check: "skipped",
+	},
+	{
+		name: "templated no_log failing to render",
+		playbook: `
+  tasks:
+    - command: echo {{ secret }}
+      no_log: "{{ undefined_flag }}"`,
+		human: "fatal: [l]: FAILED!", humanCheck: "fatal: [l]: FAILED!", status: "failed", check: "failed",
+	},
+	{
+		name: "templated no_log rendering to a non-boolean",
+		playbook: `
+  vars:
+    flag: "yes please"
+  tasks:
+    - debug: var=secret
+      no_log: "{{ flag }}"`,
+		human: "fatal: [l]: FAILED!", humanCheck: "fatal: [l]: FAILED!", status: "failed", check: "failed",
+	},
+}
+
+// noLogPlaybook writes a shape's playbook, its inventory and role into a
+// fresh directory.
+func noLogPlaybook(t *testing.T, s noLogShape) (inv, pb string) {
+	t.Helper()
+	dir := t.TempDir()
+	inv = writeFile(t, dir, "hosts", "l ansible_connection=local\n"+
+		"u ansible_host=127.0.0.1 ansible_port=1 ansible_user=nobody ansible_password="+secret+"\n")
+	if err := os.MkdirAll(filepath.Join(dir, "roles", "r", "tasks"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "roles/r/tasks/main.yml", "- debug: var=secret\n- debug: msg=\"{{ secret }}\"\n")
+	play := s.playbook
+	if !strings.HasPrefix(play, "\n- hosts:") {
+		play = "\n- hosts: l\n  gather_facts: false" + play
+	}
+	play = strings.ReplaceAll(play, "{{ dir }}", dir)
+	// The secret comes from the play's vars, as secrets usually do.
+	play = strings.Replace(play, "gather_facts: false", "gather_facts: false\n  vars_files: [secret.yml]", 1)
+	writeFile(t, dir, "secret.yml", "secret: "+secret+"\n")
+	return inv, writeFile(t, dir, "site.yml", play+"\n")
+}
+
+// TestNoLogHidesSecretEverywhere runs every shape in every output format,
+// at several verbosities, with and without --check, and requires that the
+// secret never appears while the task's outcome is still reported.
+func TestNoLogHidesSecretEverywhere(t *testing.T) {
+	for _, s := range noLogShapes {
+		for _, format := range []string{"human", "json", "jsonl"} {
+			for _, v := range []int{0, 1, 3, 4} {
+				for _, check := range []bool{false, true} {
+					name := fmt.Sprintf("%s/%s/v%d/check=%v", s.name, format, v, check)
+					t.Run(name, func(t *testing.T) {
+						inv, pb := noLogPlaybook(t, s)
+						args := []string{"play", "-i", inv, "--diff", "-T", "2s", "--known-hosts", filepath.Join(filepath.Dir(inv), "kh"), "--output", format}
+						if v > 0 {
+							args = append(args, "-"+strings.Repeat("v", v))
+						}
+						if check {
+							args = append(args, "--check")
+						}
+						_, out, errOut := runCLI(t, append(args, pb)...)
+						all := out + errOut
+						if strings.Contains(all, secret) {
+							t.Fatalf("the secret appears in the output:\nstdout:\n%s\nstderr:\n%s", out, errOut)
+						}
+						human, status := s.human, s.status
+						if check {
+							human, status = s.humanCheck, s.check
+						}
+						switch format {
+						case "human":
+							if !strings.Contains(out, human) {
+								t.Errorf("stdout lacks %q:\n%s\nstderr:\n%s", human, out, errOut)
+							}
+							if !strings.Contains(out, "PLAY RECAP") {
+								t.Errorf("no recap:\n%s", out)
+							}
+						case "json":
+							if !strings.Contains(out, `"status": "`+status+`"`) {
+								t.Errorf("no task with status %q:\n%s", status, out)
+							}
+						case "jsonl":
+							if !strings.Contains(out, `"status":"`+status+`"`) {
+								t.Errorf("no task with status %q:\n%s", status, out)
+							}
+						}
+						// Text output shows ok and changed results from -v on only.
+						shown := format != "human" || v > 0 || status == "failed" || status == "unreachable"
+						if status != "skipped" && shown && !strings.Contains(out, "has been hidden") {
+							t.Errorf("no censored result in the output:\n%s\nstderr:\n%s", out, errOut)
+						}
+					})
+				}
+			}
+		}
+	}
+}
