@@ -274,3 +274,46 @@ func TestNoLogHidesSecretEverywhere(t *testing.T) {
 		}
 	}
 }
+
+// TestBooleanKeywordTemplatesFailTasks: a boolean keyword whose template
+// renders to something that is not a boolean, or does not render, fails
+// the task with a message naming the keyword and the value; it is never
+// read as false.
+func TestBooleanKeywordTemplatesFailTasks(t *testing.T) {
+	type tc struct {
+		name, where, key, value string
+	}
+	var cases []tc
+	for _, key := range []string{"check_mode", "diff", "ignore_errors", "ignore_unreachable"} {
+		for _, where := range []string{"task", "block", "play"} {
+			cases = append(cases,
+				tc{key + " invalid on " + where, where, key, `"{{ flag }}"`},
+				tc{key + " undefined on " + where, where, key, `"{{ nope }}"`},
+			)
+		}
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			inv := writeFile(t, dir, "hosts", "l ansible_connection=local\n")
+			play, task := "", "    - debug: msg=hi\n"
+			switch c.where {
+			case "play":
+				play = "  " + c.key + ": " + c.value + "\n"
+			case "task":
+				task += "      " + c.key + ": " + c.value + "\n"
+			case "block":
+				task = "    - block:\n        - debug: msg=hi\n      " + c.key + ": " + c.value + "\n"
+			}
+			pb := writeFile(t, dir, "site.yml", "- hosts: l\n  gather_facts: false\n  vars:\n    flag: ture\n"+play+"  tasks:\n"+task+"    - debug: msg=after\n")
+			code, out, errOut := runCLI(t, "play", "-i", inv, pb)
+			if code != ExitFailed {
+				t.Fatalf("exit %d, want %d (task failed)\n%s%s", code, ExitFailed, out, errOut)
+			}
+			if !strings.Contains(out, "fatal: [l]: FAILED!") || !strings.Contains(out, "the field '"+c.key+"' has an invalid value") ||
+				!strings.Contains(out, strings.Trim(c.value, `"`)) || strings.Contains(out, "after") {
+				t.Fatalf("want the task failed naming %s and %s, and no later task run:\n%s%s", c.key, c.value, out, errOut)
+			}
+		})
+	}
+}
