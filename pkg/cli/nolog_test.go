@@ -284,7 +284,7 @@ func TestBooleanKeywordTemplatesFailTasks(t *testing.T) {
 		name, where, key, value string
 	}
 	var cases []tc
-	for _, key := range []string{"check_mode", "diff", "ignore_errors", "ignore_unreachable"} {
+	for _, key := range []string{"check_mode", "diff", "ignore_errors", "ignore_unreachable", "become"} {
 		for _, where := range []string{"task", "block", "play"} {
 			cases = append(cases,
 				tc{key + " invalid on " + where, where, key, `"{{ flag }}"`},
@@ -296,14 +296,14 @@ func TestBooleanKeywordTemplatesFailTasks(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			inv := writeFile(t, dir, "hosts", "l ansible_connection=local\n")
-			play, task := "", "    - debug: msg=hi\n"
+			play, task := "", "    - command: echo hi\n"
 			switch c.where {
 			case "play":
 				play = "  " + c.key + ": " + c.value + "\n"
 			case "task":
 				task += "      " + c.key + ": " + c.value + "\n"
 			case "block":
-				task = "    - block:\n        - debug: msg=hi\n      " + c.key + ": " + c.value + "\n"
+				task = "    - block:\n        - command: echo hi\n      " + c.key + ": " + c.value + "\n"
 			}
 			pb := writeFile(t, dir, "site.yml", "- hosts: l\n  gather_facts: false\n  vars:\n    flag: ture\n"+play+"  tasks:\n"+task+"    - debug: msg=after\n")
 			code, out, errOut := runCLI(t, "play", "-i", inv, pb)
@@ -315,5 +315,34 @@ func TestBooleanKeywordTemplatesFailTasks(t *testing.T) {
 				t.Fatalf("want the task failed naming %s and %s, and no later task run:\n%s%s", c.key, c.value, out, errOut)
 			}
 		})
+	}
+}
+
+// TestBooleanKeywordTemplatesReadAsAnsible: a template rendering to the
+// string "no" is false, as Ansible's boolean() reads it, not a non-empty
+// (truthy) string; become may be a template.
+func TestBooleanKeywordTemplatesReadAsAnsible(t *testing.T) {
+	dir := t.TempDir()
+	inv := writeFile(t, dir, "hosts", "l ansible_connection=local\n")
+	marker := filepath.Join(dir, "ran")
+	pb := writeFile(t, dir, "site.yml", `- hosts: l
+  gather_facts: false
+  vars:
+    off: "no"
+  tasks:
+    - command: touch `+marker+`
+      check_mode: "{{ off }}"
+      become: "{{ off }}"
+      no_log: "{{ off }}"
+`)
+	code, out, errOut := runCLI(t, "play", "-i", inv, "-v", pb)
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatalf("check_mode: \"no\" ran the task in check mode: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, `"cmd": ["touch", "`+marker+`"]`) {
+		t.Fatalf("no_log: \"no\" hid the result:\n%s", out)
 	}
 }

@@ -228,7 +228,7 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Mo
 		mh.Conn = conn
 		mh.Become, err = p.become(t, connVars)
 		if err != nil {
-			return p.templateFailure(t, "become", err)
+			return keywordFailure(t, err)
 		}
 		mh.Env, err = p.environment(t, vars)
 		if err != nil {
@@ -380,16 +380,11 @@ func keywordFailure(t *playbook.Task, err error) *outcome {
 // become resolves privilege escalation: host variables (ansible_become*)
 // override task and play keywords, as in Ansible.
 func (p *playRun) become(t *playbook.Task, vars map[string]any) (*connection.Become, error) {
-	on := false
-	var user, method, flags string
-	if v := inherited(t, func(a *playbook.Task) any {
-		if a.Become != nil {
-			return *a.Become
-		}
-		return nil
-	}, boolPtrAny(p.play.Become)); v != nil {
-		on, _ = v.(bool)
+	on, err := p.boolKeyword(t, "become", func(a *playbook.Task) any { return a.Become }, p.play.Become, vars)
+	if err != nil {
+		return nil, err
 	}
+	var user, method, flags string
 	for _, a := range chain(t) {
 		if user == "" {
 			user = a.BecomeUser
@@ -411,7 +406,9 @@ func (p *playRun) become(t *playbook.Task, vars map[string]any) (*connection.Bec
 		flags = p.play.BecomeFlags
 	}
 	if v, ok := vars["ansible_become"]; ok {
-		on, _ = module.ToBool(v)
+		if on, err = boolean(v); err != nil {
+			return nil, fmt.Errorf("ansible_become: %w", err)
+		}
 	}
 	if v, ok := vars["ansible_become_user"]; ok {
 		user = fmt.Sprint(v)
@@ -432,7 +429,6 @@ func (p *playRun) become(t *playbook.Task, vars map[string]any) (*connection.Bec
 			break
 		}
 	}
-	var err error
 	for _, f := range []*string{&b.User, &b.Method, &b.Flags, &b.Password} {
 		if *f, err = p.renderString(*f, vars); err != nil {
 			return nil, err
@@ -447,12 +443,9 @@ func (p *playRun) become(t *playbook.Task, vars map[string]any) (*connection.Bec
 	return b, nil
 }
 
-func boolPtrAny(b *bool) any {
-	if b == nil {
-		return nil
-	}
-	return *b
-}
+// boolean is vars.Boolean, for functions whose vars parameter hides the
+// package.
+func boolean(v any) (bool, error) { return vars.Boolean(v) }
 
 // environment merges the environment keyword from the play down to t.
 func (p *playRun) environment(t *playbook.Task, vars map[string]any) (map[string]string, error) {

@@ -171,7 +171,7 @@ func (l *Loader) loadPlay(file string, pn *yaml.Node) *Play {
 		case "gather_subset":
 			p.GatherSubset = l.strList(file, v)
 		case "become":
-			p.Become = l.boolPtr(file, v)
+			p.Become = l.boolKeyword(file, k.Value, v)
 		case "become_user":
 			p.BecomeUser = l.str(file, v)
 		case "become_method":

@@ -193,7 +193,7 @@ func (l *Loader) roleRefs(ctx *taskCtx, n *yaml.Node, p *Play) []*Task {
 						params[vk] = vv
 					}
 				case "become":
-					ref.Become = l.boolPtr(ctx.file, v)
+					ref.Become = l.boolKeyword(ctx.file, k.Value, v)
 				case "become_user":
 					ref.BecomeUser = l.str(ctx.file, v)
 				case "become_method":

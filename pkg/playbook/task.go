@@ -111,7 +111,7 @@ func (l *Loader) task(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool) *T
 		case key == "tags":
 			t.Tags = l.tags(file, v)
 		case key == "become":
-			t.Become = l.boolPtr(file, v)
+			t.Become = l.boolKeyword(file, key, v)
 		case key == "become_user":
 			t.BecomeUser = l.str(file, v)
 		case key == "become_method":

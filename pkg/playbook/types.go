@@ -37,7 +37,7 @@ type Play struct {
 	VarsFiles         []any // strings, or lists of strings (first found)
 	GatherFacts       *bool
 	GatherSubset      []string
-	Become            *bool
+	Become            any
 	BecomeUser        string
 	BecomeMethod      string
 	BecomeFlags       string
@@ -78,7 +78,7 @@ type LoopControl struct {
 
 // Task is a task, a handler, or a block (Action "block"). Keyword fields
 // hold raw values: strings may be templates rendered at run time. Boolean
-// keywords typed any (NoLog, CheckMode, Diff, IgnoreErrors,
+// keywords typed any (NoLog, CheckMode, Diff, Become, IgnoreErrors,
 // IgnoreUnreachable) hold nil (unset), a bool, or a template string.
 type Task struct {
 	Pos    Pos
@@ -101,7 +101,7 @@ type Task struct {
 	IgnoreErrors      any
 	IgnoreUnreachable any
 	Tags              []string
-	Become            *bool
+	Become            any
 	BecomeUser        string
 	BecomeMethod      string
 	BecomeFlags       string
