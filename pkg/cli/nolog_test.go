@@ -55,6 +55,17 @@ var noLogShapes = []noLogShape{
 		human: "ok: [l] => (item=None)", humanCheck: "ok: [l] => (item=None)", status: "ok", check: "ok",
 	},
 	{
+		name: "no_log depending on the loop item",
+		playbook: `
+  tasks:
+    - debug: msg="item {{ item.v }}"
+      loop:
+        - {v: "{{ secret }}", hide: true}
+        - {v: public, hide: false}
+      no_log: "{{ item.hide }}"`,
+		human: "ok: [l] => (item=None)", humanCheck: "ok: [l] => (item=None)", status: "ok", check: "ok",
+	},
+	{
 		name: "until retries failing then succeeding",
 		playbook: `
   tasks:

@@ -254,6 +254,7 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 	}
 	var results []any
 	var anyChanged, anyFailed, allSkipped = false, false, true
+	loopNoLog := len(items) == 0 && f.noLog
 	var includes []*includeReq
 	for i, item := range items {
 		if ctx.Err() != nil {
@@ -271,6 +272,11 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 			}
 		}
 		ivars := p.taskVars(h, t, extra)
+		// no_log may depend on the item; a loop is censored when any of
+		// its items is, as in Ansible.
+		noLog, nlErr := p.boolKeyword(t, "no_log", noLogOf, p.play.NoLog, ivars)
+		noLog = noLog || nlErr != nil
+		loopNoLog = loopNoLog || noLog
 		label := any(item)
 		if noLog {
 			label = nil
@@ -282,6 +288,8 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 		var o *outcome
 		ok, err := p.conditionsHold(t, ivars)
 		switch {
+		case nlErr != nil:
+			o = keywordFailure(t, nlErr)
 		case err != nil:
 			o = p.templateFailure(t, "when", err)
 		case !ok:
@@ -298,6 +306,7 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 		}
 		o.includes = nil
 		if o.status == report.Unreachable {
+			f.noLog = loopNoLog
 			return p.finish(h, t, rt, o, ivars, f, start)
 		}
 		o.result[loopVar] = item
@@ -344,6 +353,7 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 	case anyChanged:
 		status = report.Changed
 	}
+	f.noLog = loopNoLog
 	return p.finish(h, t, rt, &outcome{status: status, result: agg, includes: includes}, vars, f, start)
 }
 
@@ -503,8 +513,12 @@ type taskFlags struct {
 func (p *playRun) taskFlags(t *playbook.Task, tv map[string]any) (taskFlags, error) {
 	var f taskFlags
 	var err error
-	if f.noLog, err = p.boolKeyword(t, "no_log", func(a *playbook.Task) any { return a.NoLog }, p.play.NoLog, tv); err != nil {
-		return taskFlags{noLog: true}, err
+	if f.noLog, err = p.boolKeyword(t, "no_log", noLogOf, p.play.NoLog, tv); err != nil {
+		f.noLog = true
+		if !t.HasLoop {
+			return f, err
+		}
+		// It may need the loop item: each item reads it again.
 	}
 	if f.ignoreErrors, err = p.boolKeyword(t, "ignore_errors", func(a *playbook.Task) any { return a.IgnoreErrors }, p.play.IgnoreErrors, tv); err != nil {
 		f.ignoreErrors = false
@@ -516,6 +530,8 @@ func (p *playRun) taskFlags(t *playbook.Task, tv map[string]any) (taskFlags, err
 	}
 	return f, nil
 }
+
+func noLogOf(a *playbook.Task) any { return a.NoLog }
 
 // factLayer says which variable layer a task's ansible_facts go to.
 func factLayer(t *playbook.Task) string {
