@@ -66,6 +66,15 @@ var noLogShapes = []noLogShape{
 		human: "ok: [l] => (item=None)", humanCheck: "ok: [l] => (item=None)", status: "ok", check: "ok",
 	},
 	{
+		name: "include_tasks in a loop",
+		playbook: `
+  tasks:
+    - include_tasks: inc.yml
+      loop: ["{{ secret }}", "{{ secret }}-2"]
+      no_log: true`,
+		human: "included: ", humanCheck: "included: ", status: "ok", check: "ok",
+	},
+	{
 		name: "until retries failing then succeeding",
 		playbook: `
   tasks:
@@ -219,6 +228,7 @@ func noLogPlaybook(t *testing.T, s noLogShape) (inv, pb string) {
 		t.Fatal(err)
 	}
 	writeFile(t, dir, "roles/r/tasks/main.yml", "- debug: var=secret\n- debug: msg=\"{{ secret }}\"\n")
+	writeFile(t, dir, "inc.yml", "- name: included task\n  debug: msg=\"included for {{ item }}\"\n  no_log: true\n")
 	play := s.playbook
 	if !strings.HasPrefix(play, "\n- hosts:") {
 		play = "\n- hosts: l\n  gather_facts: false" + play

@@ -277,10 +277,10 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 		noLog, nlErr := p.boolKeyword(t, "no_log", noLogOf, p.play.NoLog, ivars)
 		noLog = noLog || nlErr != nil
 		loopNoLog = loopNoLog || noLog
+		// The label also tells includes of different items apart; under
+		// no_log, report.Censor keeps it out of the output.
 		label := any(item)
-		if noLog {
-			label = nil
-		} else if t.LoopControl.Label != "" {
+		if t.LoopControl.Label != "" {
 			if s, err := p.r.opts.Templates.Render(t.LoopControl.Label, ivars); err == nil {
 				label = s
 			}
