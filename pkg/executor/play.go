@@ -130,7 +130,8 @@ func (p *playRun) runBatch(ctx context.Context) {
 	for _, h := range p.activeHosts(p.batch) {
 		if err := p.loadVarsFiles(h); err != nil {
 			task := report.Task{Name: "vars_files", File: p.play.Pos.File, Line: p.play.Pos.Line}
-			p.markFailed(h, task, nil, module.Result{"failed": true, "msg": fmt.Sprintf("%s: %v", p.play.Pos, err)}, false)
+			noLog := p.playNoLog(p.taskVars(h, &playbook.Task{}, nil))
+			p.markFailed(h, task, nil, module.Result{"failed": true, "msg": fmt.Sprintf("%s: %v", p.play.Pos, err)}, noLog)
 		}
 	}
 	if p.gatherFacts() {

@@ -193,7 +193,7 @@ func (p *playRun) runInclude(ctx context.Context, t *playbook.Task, req *include
 	if err != nil {
 		rt := p.reportTask(t)
 		for _, h := range hosts {
-			p.markFailed(h, rt, t, module.Result{"failed": true, "msg": err.Error()}, false)
+			p.markFailed(h, rt, t, module.Result{"failed": true, "msg": err.Error()}, req.noLog)
 		}
 		return
 	}
