@@ -62,6 +62,7 @@ var cases = []playCase{
 	{name: "flush_handlers", playbook: "11_flush.yml", noOracle: true},
 	{name: "unsafe", playbook: "12_unsafe.yml"},
 	{name: "run_once_and_role_lookups", playbook: "13_run_once.yml"},
+	{name: "no_log", playbook: "14_nolog.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.

@@ -509,17 +509,14 @@ type taskFlags struct {
 
 // taskFlags reads no_log, ignore_errors and ignore_unreachable. no_log
 // fails closed: when it cannot be read, the returned flags censor the
-// task's output, and the error fails the task.
+// task's output and the error fails the task (which ignore_errors may
+// still ignore, as in Ansible). In a loop, no_log may need the item, so
+// its error is left to each item.
 func (p *playRun) taskFlags(t *playbook.Task, tv map[string]any) (taskFlags, error) {
 	var f taskFlags
+	noLog, nlErr := p.boolKeyword(t, "no_log", noLogOf, p.play.NoLog, tv)
+	f.noLog = noLog || nlErr != nil
 	var err error
-	if f.noLog, err = p.boolKeyword(t, "no_log", noLogOf, p.play.NoLog, tv); err != nil {
-		f.noLog = true
-		if !t.HasLoop {
-			return f, err
-		}
-		// It may need the loop item: each item reads it again.
-	}
 	if f.ignoreErrors, err = p.boolKeyword(t, "ignore_errors", func(a *playbook.Task) any { return a.IgnoreErrors }, p.play.IgnoreErrors, tv); err != nil {
 		f.ignoreErrors = false
 		return f, err
@@ -527,6 +524,9 @@ func (p *playRun) taskFlags(t *playbook.Task, tv map[string]any) (taskFlags, err
 	if f.ignoreUnreachable, err = p.boolKeyword(t, "ignore_unreachable", func(a *playbook.Task) any { return a.IgnoreUnreachable }, p.play.IgnoreUnreachable, tv); err != nil {
 		f.ignoreUnreachable = false
 		return f, err
+	}
+	if nlErr != nil && !t.HasLoop {
+		return f, nlErr
 	}
 	return f, nil
 }
