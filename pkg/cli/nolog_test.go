@@ -320,9 +320,16 @@ func TestBooleanKeywordTemplatesFailTasks(t *testing.T) {
 	type tc struct {
 		name, where, key, value string
 	}
+	// any_errors_fatal is left out: it is read when a host fails, and one
+	// that is not a boolean stops the play (TestAnyErrorsFatalFailsClosed).
 	var cases []tc
-	for _, key := range []string{"check_mode", "diff", "ignore_errors", "ignore_unreachable", "become"} {
-		for _, where := range []string{"task", "block", "play"} {
+	wheres := map[string][]string{"delegate_facts": {"task", "block"}, "gather_facts": {"play"}}
+	for _, key := range []string{"check_mode", "diff", "ignore_errors", "ignore_unreachable", "become", "delegate_facts", "gather_facts"} {
+		where := wheres[key]
+		if where == nil {
+			where = []string{"task", "block", "play"}
+		}
+		for _, where := range where {
 			cases = append(cases,
 				tc{key + " invalid on " + where, where, key, `"{{ flag }}"`},
 				tc{key + " undefined on " + where, where, key, `"{{ nope }}"`},
@@ -342,7 +349,11 @@ func TestBooleanKeywordTemplatesFailTasks(t *testing.T) {
 			case "block":
 				task = "    - block:\n        - command: echo hi\n      " + c.key + ": " + c.value + "\n"
 			}
-			pb := writeFile(t, dir, "site.yml", "- hosts: l\n  gather_facts: false\n  vars:\n    flag: ture\n"+play+"  tasks:\n"+task+"    - debug: msg=after\n")
+			gather := "  gather_facts: false\n"
+			if c.key == "gather_facts" {
+				gather = ""
+			}
+			pb := writeFile(t, dir, "site.yml", "- hosts: l\n"+gather+"  vars:\n    flag: ture\n"+play+"  tasks:\n"+task+"    - debug: msg=after\n")
 			code, out, errOut := runCLI(t, "play", "-i", inv, pb)
 			if code != ExitFailed {
 				t.Fatalf("exit %d, want %d (task failed)\n%s%s", code, ExitFailed, out, errOut)
@@ -381,5 +392,26 @@ func TestBooleanKeywordTemplatesReadAsAnsible(t *testing.T) {
 	}
 	if !strings.Contains(out, `"cmd": ["touch", "`+marker+`"]`) {
 		t.Fatalf("no_log: \"no\" hid the result:\n%s", out)
+	}
+}
+
+// TestAnyErrorsFatalFailsClosed: an any_errors_fatal that is not a boolean
+// stops the play when a host fails, with a warning naming the keyword.
+func TestAnyErrorsFatalFailsClosed(t *testing.T) {
+	dir := t.TempDir()
+	inv := writeFile(t, dir, "hosts", "a ansible_connection=local\nb ansible_connection=local\n")
+	pb := writeFile(t, dir, "site.yml", `- hosts: all
+  gather_facts: false
+  vars:
+    flag: ture
+  any_errors_fatal: "{{ flag }}"
+  tasks:
+    - fail: msg=boom
+      when: inventory_hostname == 'a'
+    - debug: msg=after
+`)
+	code, out, errOut := runCLI(t, "play", "-i", inv, pb)
+	if code != ExitFailed || strings.Contains(out, "after") || !strings.Contains(out+errOut, "the field 'any_errors_fatal' has an invalid value") {
+		t.Fatalf("exit %d; want the play stopped with a warning naming any_errors_fatal:\n%s%s", code, out, errOut)
 	}
 }

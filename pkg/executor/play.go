@@ -134,7 +134,9 @@ func (p *playRun) runBatch(ctx context.Context) {
 			p.markFailed(h, task, nil, module.Result{"failed": true, "msg": fmt.Sprintf("%s: %v", p.play.Pos, err)}, noLog)
 		}
 	}
-	if p.gatherFacts() {
+	if gather, err := p.gatherFacts(); err != nil {
+		p.failGather(err)
+	} else if gather {
 		p.gather(ctx, p.batch)
 	}
 	sections := [][]*playbook.Task{p.play.PreTasks, nil, p.play.Roles, p.play.Tasks, nil, p.play.PostTasks, nil}
@@ -150,11 +152,24 @@ func (p *playRun) runBatch(ctx context.Context) {
 	}
 }
 
-func (p *playRun) gatherFacts() bool {
-	if p.play.GatherFacts != nil {
-		return *p.play.GatherFacts
+// gatherFacts reads the play's gather_facts (default true); a template
+// sees the play's vars and extra vars, as the play's hosts do.
+func (p *playRun) gatherFacts() (bool, error) {
+	if p.play.GatherFacts == nil {
+		return true, nil
 	}
-	return true
+	return p.boolKeyword(&playbook.Task{}, "gather_facts", func(*playbook.Task) any { return nil }, p.play.GatherFacts, vars.Merge(p.play.Vars, p.r.opts.ExtraVars))
+}
+
+// failGather fails the batch's hosts on a gather_facts that is not a
+// boolean, as Ansible fails a play whose keywords do not validate.
+func (p *playRun) failGather(err error) {
+	task := report.Task{Name: "Gathering Facts", Module: "setup", File: p.play.Pos.File, Line: p.play.Pos.Line}
+	p.r.opts.Reporter.TaskStart(task)
+	for _, h := range p.activeHosts(p.batch) {
+		noLog := p.playNoLog(p.taskVars(h, &playbook.Task{}, nil))
+		p.markFailed(h, task, nil, module.Result{"failed": true, "msg": fmt.Sprintf("%s: %v", p.play.Pos, err)}, noLog)
+	}
 }
 
 // gather runs the implicit "Gathering Facts" task.

@@ -144,14 +144,7 @@ func (p *playRun) checkFailureLimits(t *playbook.Task, hosts []*hostState) {
 	if failed == 0 {
 		return
 	}
-	fatal := p.play.AnyErrorsFatal
-	for _, a := range chain(t) {
-		if a.AnyErrorsFatal != nil {
-			fatal = *a.AnyErrorsFatal
-			break
-		}
-	}
-	abort := fatal
+	abort := p.anyErrorsFatal(t)
 	if pct := p.play.MaxFailPercentage; pct != nil && len(p.batch) > 0 {
 		if float64(failed)*100/float64(len(p.batch)) > *pct {
 			abort = true
@@ -170,6 +163,22 @@ func (p *playRun) checkFailureLimits(t *playbook.Task, hosts []*hostState) {
 		}
 		p.r.opts.Reporter.NoHostsLeft()
 	}
+}
+
+// anyErrorsFatal reads any_errors_fatal for t, with the variables of the
+// batch's first host. It fails closed: a value that is not a boolean
+// stops the play, with a warning saying why.
+func (p *playRun) anyErrorsFatal(t *playbook.Task) bool {
+	var tv map[string]any
+	if len(p.batch) > 0 {
+		tv = p.taskVars(p.batch[0], t, nil)
+	}
+	fatal, err := p.boolKeyword(t, "any_errors_fatal", func(a *playbook.Task) any { return a.AnyErrorsFatal }, p.play.AnyErrorsFatal, tv)
+	if err != nil {
+		p.r.opts.Reporter.Warn("", fmt.Sprintf("%v (%s): stopping the play as any_errors_fatal would", err, t.Pos))
+		return true
+	}
+	return fatal
 }
 
 // runInclude expands an include_tasks/include_role for the hosts that
@@ -463,14 +472,14 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 		h.setFacts("register", map[string]any{t.Register: unsafe(map[string]any(reg))})
 	}
 	if o.status != report.Failed && o.status != report.Unreachable && o.status != report.Skipped {
-		if f, ok := o.result["ansible_facts"].(map[string]any); ok {
+		if facts, ok := o.result["ansible_facts"].(map[string]any); ok {
 			target := h
-			if t.DelegateFacts && t.DelegateTo != "" {
+			if f.delegateFacts && t.DelegateTo != "" {
 				if d, ok := o.result["_ansible_delegated_vars"].(string); ok {
 					target = p.r.host(d)
 				}
 			}
-			target.setFacts(factLayer(t), f)
+			target.setFacts(factLayer(t), facts)
 		}
 		if o.status == report.Changed && len(t.Notify) > 0 {
 			p.notify(h, t, t.Notify, vars)
@@ -504,10 +513,11 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 // taskFlags are a task's boolean keywords for one host, read before it
 // runs, as Ansible validates them before running a task.
 type taskFlags struct {
-	noLog, ignoreErrors, ignoreUnreachable bool
+	noLog, ignoreErrors, ignoreUnreachable, delegateFacts bool
 }
 
-// taskFlags reads no_log, ignore_errors and ignore_unreachable. no_log
+// taskFlags reads no_log, ignore_errors, ignore_unreachable and
+// delegate_facts. no_log
 // fails closed: when it cannot be read, the returned flags censor the
 // task's output and the error fails the task (which ignore_errors may
 // still ignore, as in Ansible). In a loop, no_log may need the item, so
@@ -523,6 +533,10 @@ func (p *playRun) taskFlags(t *playbook.Task, tv map[string]any) (taskFlags, err
 	}
 	if f.ignoreUnreachable, err = p.boolKeyword(t, "ignore_unreachable", func(a *playbook.Task) any { return a.IgnoreUnreachable }, p.play.IgnoreUnreachable, tv); err != nil {
 		f.ignoreUnreachable = false
+		return f, err
+	}
+	if f.delegateFacts, err = p.boolKeyword(t, "delegate_facts", func(a *playbook.Task) any { return a.DelegateFacts }, nil, tv); err != nil {
+		f.delegateFacts = false
 		return f, err
 	}
 	if nlErr != nil && !t.HasLoop {

@@ -167,7 +167,7 @@ func (l *Loader) loadPlay(file string, pn *yaml.Node) *Play {
 		case "handlers":
 			handlers = v
 		case "gather_facts":
-			p.GatherFacts = l.boolPtr(file, v)
+			p.GatherFacts = l.boolKeyword(file, k.Value, v)
 		case "gather_subset":
 			p.GatherSubset = l.strList(file, v)
 		case "become":
@@ -193,9 +193,7 @@ func (l *Loader) loadPlay(file string, pn *yaml.Node) *Play {
 			}
 			p.MaxFailPercentage = &f
 		case "any_errors_fatal":
-			if b := l.boolPtr(file, v); b != nil {
-				p.AnyErrorsFatal = *b
-			}
+			p.AnyErrorsFatal = l.boolKeyword(file, k.Value, v)
 		case "strategy":
 			p.Strategy = v.Value
 			if p.Strategy != "linear" && p.Strategy != "free" {

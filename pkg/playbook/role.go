@@ -211,7 +211,7 @@ func (l *Loader) roleRefs(ctx *taskCtx, n *yaml.Node, p *Play) []*Task {
 				case "no_log":
 					ref.NoLog = l.boolKeyword(ctx.file, k.Value, v)
 				case "any_errors_fatal":
-					ref.AnyErrorsFatal = l.boolPtr(ctx.file, v)
+					ref.AnyErrorsFatal = l.boolKeyword(ctx.file, k.Value, v)
 				case "ignore_unreachable":
 					ref.IgnoreUnreachable = l.boolKeyword(ctx.file, k.Value, v)
 				case "run_once":

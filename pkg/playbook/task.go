@@ -128,9 +128,7 @@ func (l *Loader) task(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool) *T
 		case key == "delegate_to":
 			t.DelegateTo = l.str(file, v)
 		case key == "delegate_facts":
-			if b := l.boolPtr(file, v); b != nil {
-				t.DelegateFacts = *b
-			}
+			t.DelegateFacts = l.boolKeyword(file, key, v)
 		case key == "run_once":
 			if b := l.boolPtr(file, v); b != nil {
 				t.RunOnce = *b
@@ -149,7 +147,7 @@ func (l *Loader) task(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool) *T
 		case key == "vars":
 			t.Vars = l.varsMap(file, v)
 		case key == "any_errors_fatal":
-			t.AnyErrorsFatal = l.boolPtr(file, v)
+			t.AnyErrorsFatal = l.boolKeyword(file, key, v)
 		case key == "throttle":
 			if i, ok := module.ToInt(l.value(file, v)); ok {
 				t.Throttle = i

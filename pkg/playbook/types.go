@@ -35,7 +35,7 @@ type Play struct {
 	Dir               string // playbook_dir
 	Vars              map[string]any
 	VarsFiles         []any // strings, or lists of strings (first found)
-	GatherFacts       *bool
+	GatherFacts       any
 	GatherSubset      []string
 	Become            any
 	BecomeUser        string
@@ -43,7 +43,7 @@ type Play struct {
 	BecomeFlags       string
 	Serial            []any // ints or "N%" strings
 	MaxFailPercentage *float64
-	AnyErrorsFatal    bool
+	AnyErrorsFatal    any
 	Strategy          string // linear | free
 	Order             string // inventory | reverse_inventory | sorted | reverse_sorted | shuffle
 	Tags              []string
@@ -79,7 +79,8 @@ type LoopControl struct {
 // Task is a task, a handler, or a block (Action "block"). Keyword fields
 // hold raw values: strings may be templates rendered at run time. Boolean
 // keywords typed any (NoLog, CheckMode, Diff, Become, IgnoreErrors,
-// IgnoreUnreachable) hold nil (unset), a bool, or a template string.
+// IgnoreUnreachable, DelegateFacts, AnyErrorsFatal; GatherFacts on plays)
+// hold nil (unset), a bool, or a template string.
 type Task struct {
 	Pos    Pos
 	Name   string
@@ -108,7 +109,7 @@ type Task struct {
 	CheckMode         any
 	Diff              any
 	DelegateTo        string
-	DelegateFacts     bool
+	DelegateFacts     any
 	RunOnce           bool
 	Retries           any
 	Until             []any
@@ -116,7 +117,7 @@ type Task struct {
 	Environment       any
 	NoLog             any
 	Vars              map[string]any
-	AnyErrorsFatal    *bool
+	AnyErrorsFatal    any
 	Throttle          int
 	Timeout           any
 	RemoteUser        string
