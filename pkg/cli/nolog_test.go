@@ -324,7 +324,7 @@ func TestBooleanKeywordTemplatesFailTasks(t *testing.T) {
 	// that is not a boolean stops the play (TestAnyErrorsFatalFailsClosed).
 	var cases []tc
 	wheres := map[string][]string{"delegate_facts": {"task", "block"}, "gather_facts": {"play"}}
-	for _, key := range []string{"check_mode", "diff", "ignore_errors", "ignore_unreachable", "become", "delegate_facts", "gather_facts"} {
+	for _, key := range []string{"check_mode", "diff", "ignore_errors", "ignore_unreachable", "become", "delegate_facts", "gather_facts", "run_once"} {
 		where := wheres[key]
 		if where == nil {
 			where = []string{"task", "block", "play"}
@@ -413,5 +413,24 @@ func TestAnyErrorsFatalFailsClosed(t *testing.T) {
 	code, out, errOut := runCLI(t, "play", "-i", inv, pb)
 	if code != ExitFailed || strings.Contains(out, "after") || !strings.Contains(out+errOut, "the field 'any_errors_fatal' has an invalid value") {
 		t.Fatalf("exit %d; want the play stopped with a warning naming any_errors_fatal:\n%s%s", code, out, errOut)
+	}
+}
+
+// TestRunOnceTemplate: run_once may be a template, read with the first
+// host's variables.
+func TestRunOnceTemplate(t *testing.T) {
+	dir := t.TempDir()
+	inv := writeFile(t, dir, "hosts", "a ansible_connection=local\nb ansible_connection=local\n")
+	pb := writeFile(t, dir, "site.yml", `- hosts: all
+  gather_facts: false
+  vars:
+    once: "yes"
+  tasks:
+    - debug: msg="ran on {{ inventory_hostname }}"
+      run_once: "{{ once }}"
+`)
+	code, out, errOut := runCLI(t, "play", "-i", inv, pb)
+	if code != ExitOK || !strings.Contains(out, "ran on a") || strings.Contains(out, "ran on b") {
+		t.Fatalf("exit %d; want the task run on a only:\n%s%s", code, out, errOut)
 	}
 }

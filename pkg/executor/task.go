@@ -42,12 +42,12 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 	p.r.opts.Reporter.TaskStart(rt)
 	p.refreshActive()
 	targets := hosts
-	if t.RunOnce || inheritedBool(t, func(a *playbook.Task) any {
-		if a.RunOnce {
-			return true
-		}
-		return nil
-	}) {
+	once, err := p.runOnce(t, hosts)
+	if err != nil {
+		p.failAll(t, rt, hosts, err)
+		return
+	}
+	if once {
 		targets = hosts[:1]
 	}
 	outcomes := make(map[*hostState]*outcome, len(targets))
@@ -58,7 +58,7 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 		outcomes[h] = o
 		<-mu
 	})
-	if t.RunOnce && len(targets) == 1 && len(hosts) > 1 {
+	if once && len(targets) == 1 && len(hosts) > 1 {
 		if o := outcomes[targets[0]]; o != nil {
 			for _, h := range hosts[1:] {
 				if t.Register != "" {
@@ -125,10 +125,24 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 	p.checkFailureLimits(t, hosts)
 }
 
-func inheritedBool(t *playbook.Task, get func(*playbook.Task) any) bool {
-	v := inherited(t, get, nil)
-	b, _ := module.ToBool(v)
-	return b
+// runOnce reads run_once for t with the first host's variables, as
+// Ansible does.
+func (p *playRun) runOnce(t *playbook.Task, hosts []*hostState) (bool, error) {
+	if len(hosts) == 0 {
+		return false, nil
+	}
+	return p.boolKeyword(t, "run_once", func(a *playbook.Task) any { return a.RunOnce }, p.play.RunOnce, p.taskVars(hosts[0], t, nil))
+}
+
+// failAll fails t on every host with err: a keyword read once for all
+// hosts that is not a boolean. The result is censored when no_log is set
+// or cannot be read.
+func (p *playRun) failAll(t *playbook.Task, rt report.Task, hosts []*hostState, err error) {
+	for _, h := range hosts {
+		noLog, nlErr := p.boolKeyword(t, "no_log", noLogOf, p.play.NoLog, p.taskVars(h, t, nil))
+		p.markFailed(h, rt, t, keywordFailure(t, err).result, noLog || nlErr != nil)
+	}
+	p.checkFailureLimits(t, hosts)
 }
 
 // checkFailureLimits applies any_errors_fatal and max_fail_percentage.

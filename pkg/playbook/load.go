@@ -224,7 +224,9 @@ func (l *Loader) loadPlay(file string, pn *yaml.Node) *Play {
 			p.Connection = l.str(file, v)
 		case "no_log":
 			p.NoLog = l.boolKeyword(file, k.Value, v)
-		case "run_once", "force_handlers":
+		case "run_once":
+			p.RunOnce = l.boolKeyword(file, k.Value, v)
+		case "force_handlers":
 			// Checked like every boolean keyword; no effect in tend yet.
 			l.boolKeyword(file, k.Value, v)
 		case "collections", "module_defaults", "port", "throttle", "timeout",

@@ -215,9 +215,7 @@ func (l *Loader) roleRefs(ctx *taskCtx, n *yaml.Node, p *Play) []*Task {
 				case "ignore_unreachable":
 					ref.IgnoreUnreachable = l.boolKeyword(ctx.file, k.Value, v)
 				case "run_once":
-					if b := l.boolPtr(ctx.file, v); b != nil {
-						ref.RunOnce = *b
-					}
+					ref.RunOnce = l.boolKeyword(ctx.file, k.Value, v)
 				case "tasks_from", "vars_from", "defaults_from", "handlers_from", "collections", "public":
 					params["__"+k.Value] = l.value(ctx.file, v)
 				default:

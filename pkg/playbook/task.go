@@ -130,9 +130,7 @@ func (l *Loader) task(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool) *T
 		case key == "delegate_facts":
 			t.DelegateFacts = l.boolKeyword(file, key, v)
 		case key == "run_once":
-			if b := l.boolPtr(file, v); b != nil {
-				t.RunOnce = *b
-			}
+			t.RunOnce = l.boolKeyword(file, key, v)
 		case key == "retries":
 			t.Retries = l.value(file, v)
 		case key == "until":

@@ -53,6 +53,7 @@ type Play struct {
 	IgnoreErrors      any
 	IgnoreUnreachable any
 	NoLog             any
+	RunOnce           any
 	RemoteUser        string
 	Connection        string
 	// Roles are the play's roles: each is a block of the role's tasks
@@ -79,7 +80,8 @@ type LoopControl struct {
 // Task is a task, a handler, or a block (Action "block"). Keyword fields
 // hold raw values: strings may be templates rendered at run time. Boolean
 // keywords typed any (NoLog, CheckMode, Diff, Become, IgnoreErrors,
-// IgnoreUnreachable, DelegateFacts, AnyErrorsFatal; GatherFacts on plays)
+// IgnoreUnreachable, DelegateFacts, AnyErrorsFatal, RunOnce; GatherFacts
+// on plays)
 // hold nil (unset), a bool, or a template string.
 type Task struct {
 	Pos    Pos
@@ -110,7 +112,7 @@ type Task struct {
 	Diff              any
 	DelegateTo        string
 	DelegateFacts     any
-	RunOnce           bool
+	RunOnce           any
 	Retries           any
 	Until             []any
 	Delay             any
