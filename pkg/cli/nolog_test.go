@@ -434,3 +434,24 @@ func TestRunOnceTemplate(t *testing.T) {
 		t.Fatalf("exit %d; want the task run on a only:\n%s%s", code, out, errOut)
 	}
 }
+
+// TestSkippedTaskKeywordsNotRead: when is evaluated first, as in Ansible,
+// so a skipped task's keywords are never read.
+func TestSkippedTaskKeywordsNotRead(t *testing.T) {
+	dir := t.TempDir()
+	inv := writeFile(t, dir, "hosts", "l ansible_connection=local\n")
+	pb := writeFile(t, dir, "site.yml", `- hosts: l
+  gather_facts: false
+  tasks:
+    - debug: msg=x
+      no_log: "{{ nope }}"
+      when: false
+    - debug: msg=y
+      ignore_errors: "{{ nope }}"
+      when: false
+`)
+	code, out, errOut := runCLI(t, "play", "-i", inv, pb)
+	if code != ExitOK || strings.Count(out, "skipping: [l]") != 2 {
+		t.Fatalf("exit %d; want both tasks skipped:\n%s%s", code, out, errOut)
+	}
+}

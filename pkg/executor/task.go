@@ -249,19 +249,24 @@ func (p *playRun) addRoleHandlers(block *playbook.Task) {
 func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Task, h *hostState) *outcome {
 	start := time.Now()
 	vars := p.taskVars(h, t, nil)
-	f, err := p.taskFlags(t, vars)
-	if err != nil {
-		return p.finish(h, t, rt, keywordFailure(t, err), nil, f, start)
+	f, flagErr := p.taskFlags(t, vars)
+	if flagErr != nil && t.HasLoop {
+		return p.finish(h, t, rt, keywordFailure(t, flagErr), nil, f, start)
 	}
 	noLog := f.noLog
 
 	if !t.HasLoop {
+		// As in Ansible, when is evaluated first: a skipped task's other
+		// keywords do not matter.
 		ok, err := p.conditionsHold(t, vars)
 		if err != nil {
 			return p.finish(h, t, rt, p.templateFailure(t, "when", err), nil, f, start)
 		}
 		if !ok {
 			return p.finish(h, t, rt, &outcome{status: report.Skipped, result: module.Result{"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": condString(t)}}, nil, f, start)
+		}
+		if flagErr != nil {
+			return p.finish(h, t, rt, keywordFailure(t, flagErr), nil, f, start)
 		}
 		o := p.execute(ctx, t, rt, h, vars, noLog)
 		return p.finish(h, t, rt, o, vars, f, start)
