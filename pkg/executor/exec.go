@@ -406,6 +406,9 @@ func (p *playRun) become(t *playbook.Task, vars map[string]any) (*connection.Bec
 		flags = p.play.BecomeFlags
 	}
 	if v, ok := vars["ansible_become"]; ok {
+		if v, err = p.r.opts.Templates.RenderValue(v, vars); err != nil {
+			return nil, fmt.Errorf("ansible_become: %w", err)
+		}
 		if on, err = boolean(v); err != nil {
 			return nil, fmt.Errorf("ansible_become: %w", err)
 		}
@@ -431,7 +434,7 @@ func (p *playRun) become(t *playbook.Task, vars map[string]any) (*connection.Bec
 	}
 	for _, f := range []*string{&b.User, &b.Method, &b.Flags, &b.Password} {
 		if *f, err = p.renderString(*f, vars); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("become: %w", err)
 		}
 	}
 	if b.Method == "" {
