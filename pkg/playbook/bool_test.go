@@ -42,6 +42,8 @@ func TestBooleanKeywordsAreStrict(t *testing.T) {
 	}
 	cases = append(cases,
 		tc{"loop_control extended", "- hosts: all\n  tasks:\n    - debug: msg={{ item }}\n      loop: [1]\n      loop_control:\n        extended: ture\n", 6, 9},
+		tc{"include_role public", "- hosts: all\n  tasks:\n    - include_role:\n        name: r\n        public: ture\n", 3, 7},
+		tc{"import_role allow_duplicates", "- hosts: all\n  tasks:\n    - import_role:\n        name: r\n        allow_duplicates: maybe\n", 3, 7},
 		tc{"handler no_log", "- hosts: all\n  handlers:\n    - name: h\n      debug: msg=hi\n      no_log: ture\n", 5, 15},
 	)
 	dir := t.TempDir()

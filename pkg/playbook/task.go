@@ -426,6 +426,7 @@ func (l *Loader) expandImports(ctx *taskCtx, t *Task, at *yaml.Node) *Task {
 		t.Block = l.loadTaskFileInto(ctx, at, path, t, t.Handler)
 		return t
 	case "import_role", "include_role":
+		l.checkRoleBools(ctx.file, at, t)
 		name, _ := t.Args["name"].(string)
 		if name == "" {
 			l.errs.at(ctx.file, at, "", "%s needs name: ROLE", t.Action)
@@ -462,6 +463,21 @@ func (l *Loader) expandImports(ctx *taskCtx, t *Task, at *yaml.Node) *Task {
 		return block
 	}
 	return t
+}
+
+// checkRoleBools checks the boolean arguments of import_role and
+// include_role with Ansible's boolean rules; templates are left as they
+// are.
+func (l *Loader) checkRoleBools(file string, at *yaml.Node, t *Task) {
+	for _, k := range []string{"public", "allow_duplicates", "rolespec_validate"} {
+		v, ok := t.Args[k]
+		if s, isStr := v.(string); !ok || (isStr && module.IsTemplated(s)) {
+			continue
+		}
+		if _, err := vars.Boolean(v); err != nil {
+			l.errs.at(file, at, "write true or false", "%s %s: %v", t.Action, k, err)
+		}
+	}
 }
 
 func str(v any) string {
