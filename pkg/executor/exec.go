@@ -15,11 +15,13 @@ import (
 	"github.com/tend-dev/tend/pkg/playbook"
 	"github.com/tend-dev/tend/pkg/report"
 	"github.com/tend-dev/tend/pkg/template"
+	"github.com/tend-dev/tend/pkg/vars"
 )
 
 // execute runs one task (or one loop item) on a host: include and meta
 // actions, or a module with until/retries, changed_when and failed_when.
-func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task, h *hostState, vars map[string]any, item any, isItem bool) *outcome {
+// noLog censors what it reports itself (retries, warnings).
+func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task, h *hostState, vars map[string]any, noLog bool) *outcome {
 	switch t.Action {
 	case "meta":
 		return p.meta(h, t)
@@ -69,7 +71,7 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 	}
 	var o *outcome
 	for attempt := 0; ; attempt++ {
-		o = p.runModule(ctx, t, mod, h, vars)
+		o = p.runModule(ctx, t, mod, h, vars, noLog)
 		if o.status == report.Unreachable || len(t.Until) == 0 {
 			break
 		}
@@ -96,7 +98,7 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 			break
 		}
 		o.result["retries"] = retries
-		p.r.opts.Reporter.HostResult(report.HostResult{Host: h.name, Task: rt, Status: report.Retrying, Result: o.result, Retries: attempt + 1})
+		p.r.opts.Reporter.HostResult(report.HostResult{Host: h.name, Task: rt, Status: report.Retrying, Result: o.result, Retries: attempt + 1, NoLog: noLog})
 		select {
 		case <-ctx.Done():
 			return o
@@ -155,7 +157,7 @@ var metaActions = []string{"flush_handlers", "end_play", "end_host", "end_batch"
 
 // runModule templates the arguments, plans, applies unless in check mode,
 // and evaluates changed_when/failed_when.
-func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Module, h *hostState, vars map[string]any) *outcome {
+func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Module, h *hostState, vars map[string]any, noLog bool) *outcome {
 	spec := mod.Spec()
 	rawArgs := map[string]any(t.Args)
 	if tmpl, ok := rawArgs["_args_template"].(string); ok {
@@ -190,13 +192,16 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Mo
 		return &outcome{status: report.Failed, result: module.Failed("%v (task %q at %s)", err, t.DisplayName(), t.Pos)}
 	}
 
-	check := p.boolKeyword(t, func(a *playbook.Task) any { return a.CheckMode }, p.play.CheckMode, vars)
-	if !p.keywordSet(t, func(a *playbook.Task) any { return a.CheckMode }, p.play.CheckMode) {
-		check = p.r.opts.Check
+	check, diff := p.r.opts.Check, p.r.opts.Diff
+	if p.keywordSet(t, func(a *playbook.Task) any { return a.CheckMode }, p.play.CheckMode) {
+		if check, err = p.boolKeyword(t, "check_mode", func(a *playbook.Task) any { return a.CheckMode }, p.play.CheckMode, vars); err != nil {
+			return keywordFailure(t, err)
+		}
 	}
-	diff := p.r.opts.Diff
 	if p.keywordSet(t, func(a *playbook.Task) any { return a.Diff }, p.play.Diff) {
-		diff = p.boolKeyword(t, func(a *playbook.Task) any { return a.Diff }, p.play.Diff, vars)
+		if diff, err = p.boolKeyword(t, "diff", func(a *playbook.Task) any { return a.Diff }, p.play.Diff, vars); err != nil {
+			return keywordFailure(t, err)
+		}
 	}
 	if check && spec.Check == module.CheckNone {
 		return &outcome{status: report.Skipped, result: module.Result{"changed": false, "skipped": true, "msg": "remote module (" + spec.Name + ") does not support check mode"}}
@@ -209,7 +214,7 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Mo
 		Files:   p.fileFinder(t),
 		Check:   check,
 		Diff:    diff,
-		Warn:    func(msg string) { p.r.opts.Reporter.Warn(h.name, msg) },
+		Warn:    p.warner(h, noLog),
 		Vault:   p.r.opts.Vault,
 	}
 	mh.Templar = p.templarFor(mh.Files.(*fileFinder), vars)
@@ -236,7 +241,7 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Mo
 		mh.Conn = conn
 		mh.Become, err = p.become(t, connVars)
 		if err != nil {
-			return p.templateFailure(t, "become", err)
+			return keywordFailure(t, err)
 		}
 		mh.Env, err = p.environment(t, vars)
 		if err != nil {
@@ -337,34 +342,62 @@ func (p *playRun) keywordSet(t *playbook.Task, get func(*playbook.Task) any, pla
 	return inherited(t, get, play) != nil
 }
 
-// boolKeyword returns a keyword's boolean value (templated) from t's
-// chain, or the play's.
-func (p *playRun) boolKeyword(t *playbook.Task, get func(*playbook.Task) any, play any, vars map[string]any) bool {
+// boolKeyword returns a boolean keyword's value from t's chain, or the
+// play's: a template is rendered with tv, and the value read with
+// Ansible's boolean rules. A template that fails to render or renders to
+// anything else is an error naming the keyword, for the caller to fail
+// the task with; it never reads as false. Unset, or a template rendering
+// to null, is false.
+func (p *playRun) boolKeyword(t *playbook.Task, name string, get func(*playbook.Task) any, play any, tv map[string]any) (bool, error) {
 	v := inherited(t, get, play)
 	if v == nil {
-		return false
+		return false, nil
 	}
-	if s, ok := v.(string); ok && template.IsTemplate(s) {
-		b, err := p.r.opts.Templates.Truthy(s, vars)
-		return err == nil && b
+	src, templated := v.(string)
+	templated = templated && template.IsTemplate(src)
+	if templated {
+		r, err := p.r.opts.Templates.Render(src, tv)
+		if err != nil {
+			return false, fmt.Errorf("the field '%s' has an invalid value (%s): %w", name, src, err)
+		}
+		if r == nil {
+			return false, nil
+		}
+		v = r
 	}
-	b, _ := module.ToBool(v)
-	return b
+	b, err := vars.Boolean(v)
+	if err != nil {
+		if templated {
+			return false, fmt.Errorf("the field '%s' has an invalid value (%s renders to %v): %w", name, src, v, err)
+		}
+		return false, fmt.Errorf("the field '%s' has an invalid value: %w", name, err)
+	}
+	return b, nil
+}
+
+// warner is how a module warns: on the reporter, unless no_log hides
+// the result, warnings included, as Ansible censors a result's warnings.
+func (p *playRun) warner(h *hostState, noLog bool) func(string) {
+	if noLog {
+		return func(string) {}
+	}
+	return func(msg string) { p.r.opts.Reporter.Warn(h.name, msg) }
+}
+
+// keywordFailure is the failed outcome of a boolean keyword that is not
+// a boolean.
+func keywordFailure(t *playbook.Task, err error) *outcome {
+	return &outcome{status: report.Failed, result: module.Result{"failed": true, "msg": err.Error() + errorLocation(t)}}
 }
 
 // become resolves privilege escalation: host variables (ansible_become*)
 // override task and play keywords, as in Ansible.
 func (p *playRun) become(t *playbook.Task, vars map[string]any) (*connection.Become, error) {
-	on := false
-	var user, method, flags string
-	if v := inherited(t, func(a *playbook.Task) any {
-		if a.Become != nil {
-			return *a.Become
-		}
-		return nil
-	}, boolPtrAny(p.play.Become)); v != nil {
-		on, _ = v.(bool)
+	on, err := p.boolKeyword(t, "become", func(a *playbook.Task) any { return a.Become }, p.play.Become, vars)
+	if err != nil {
+		return nil, err
 	}
+	var user, method, flags string
 	for _, a := range chain(t) {
 		if user == "" {
 			user = a.BecomeUser
@@ -386,7 +419,12 @@ func (p *playRun) become(t *playbook.Task, vars map[string]any) (*connection.Bec
 		flags = p.play.BecomeFlags
 	}
 	if v, ok := vars["ansible_become"]; ok {
-		on, _ = module.ToBool(v)
+		if v, err = p.r.opts.Templates.RenderValue(v, vars); err != nil {
+			return nil, fmt.Errorf("ansible_become: %w", err)
+		}
+		if on, err = boolean(v); err != nil {
+			return nil, fmt.Errorf("ansible_become: %w", err)
+		}
 	}
 	if v, ok := vars["ansible_become_user"]; ok {
 		user = fmt.Sprint(v)
@@ -407,10 +445,9 @@ func (p *playRun) become(t *playbook.Task, vars map[string]any) (*connection.Bec
 			break
 		}
 	}
-	var err error
 	for _, f := range []*string{&b.User, &b.Method, &b.Flags, &b.Password} {
 		if *f, err = p.renderString(*f, vars); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("become: %w", err)
 		}
 	}
 	if b.Method == "" {
@@ -422,12 +459,9 @@ func (p *playRun) become(t *playbook.Task, vars map[string]any) (*connection.Bec
 	return b, nil
 }
 
-func boolPtrAny(b *bool) any {
-	if b == nil {
-		return nil
-	}
-	return *b
-}
+// boolean is vars.Boolean, for functions whose vars parameter hides the
+// package.
+func boolean(v any) (bool, error) { return vars.Boolean(v) }
 
 // environment merges the environment keyword from the play down to t.
 func (p *playRun) environment(t *playbook.Task, vars map[string]any) (map[string]string, error) {

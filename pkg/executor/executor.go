@@ -133,6 +133,9 @@ func Run(ctx context.Context, pb *playbook.Playbook, opts Options) (*Summary, er
 	if opts.Templates == nil {
 		opts.Templates = template.New(template.Options{BaseDir: pb.Dir})
 	}
+	// Every result reaches the reporter censored when no_log says so,
+	// whatever the reporter does with it.
+	opts.Reporter = report.Censoring(opts.Reporter)
 	r := &runner{
 		opts:      opts,
 		pb:        pb,

@@ -64,6 +64,7 @@ var cases = []playCase{
 	{name: "run_once_and_role_lookups", playbook: "13_run_once.yml"},
 	{name: "loop_facts", playbook: "14_loop_facts.yml"},
 	{name: "first_found", playbook: "15_first_found.yml"},
+	{name: "no_log", playbook: "14_nolog.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.

@@ -130,10 +130,13 @@ func (p *playRun) runBatch(ctx context.Context) {
 	for _, h := range p.activeHosts(p.batch) {
 		if err := p.loadVarsFiles(h); err != nil {
 			task := report.Task{Name: "vars_files", File: p.play.Pos.File, Line: p.play.Pos.Line}
-			p.markFailed(h, task, nil, module.Result{"failed": true, "msg": fmt.Sprintf("%s: %v", p.play.Pos, err)}, false)
+			noLog := p.playNoLog(p.taskVars(h, &playbook.Task{}, nil))
+			p.markFailed(h, task, nil, module.Result{"failed": true, "msg": fmt.Sprintf("%s: %v", p.play.Pos, err)}, noLog)
 		}
 	}
-	if p.gatherFacts() {
+	if gather, err := p.gatherFacts(); err != nil {
+		p.failGather(err)
+	} else if gather {
 		p.gather(ctx, p.batch)
 	}
 	sections := [][]*playbook.Task{p.play.PreTasks, nil, p.play.Roles, p.play.Tasks, nil, p.play.PostTasks, nil}
@@ -149,11 +152,24 @@ func (p *playRun) runBatch(ctx context.Context) {
 	}
 }
 
-func (p *playRun) gatherFacts() bool {
-	if p.play.GatherFacts != nil {
-		return *p.play.GatherFacts
+// gatherFacts reads the play's gather_facts (default true); a template
+// sees the play's vars and extra vars, as the play's hosts do.
+func (p *playRun) gatherFacts() (bool, error) {
+	if p.play.GatherFacts == nil {
+		return true, nil
 	}
-	return true
+	return p.boolKeyword(&playbook.Task{}, "gather_facts", func(*playbook.Task) any { return nil }, p.play.GatherFacts, vars.Merge(p.play.Vars, p.r.opts.ExtraVars))
+}
+
+// failGather fails the batch's hosts on a gather_facts that is not a
+// boolean, as Ansible fails a play whose keywords do not validate.
+func (p *playRun) failGather(err error) {
+	task := report.Task{Name: "Gathering Facts", Module: "setup", File: p.play.Pos.File, Line: p.play.Pos.Line}
+	p.r.opts.Reporter.TaskStart(task)
+	for _, h := range p.activeHosts(p.batch) {
+		noLog := p.playNoLog(p.taskVars(h, &playbook.Task{}, nil))
+		p.markFailed(h, task, nil, module.Result{"failed": true, "msg": fmt.Sprintf("%s: %v", p.play.Pos, err)}, noLog)
+	}
 }
 
 // gather runs the implicit "Gathering Facts" task.
@@ -173,6 +189,7 @@ func (p *playRun) gather(ctx context.Context, hosts []*hostState) {
 	}
 	p.forEachHost(ctx, active, 0, func(h *hostState) {
 		hv := p.taskVars(h, &playbook.Task{}, nil)
+		noLog := p.playNoLog(hv)
 		conn, err := p.r.opts.Connector.Get(ctx, h.name, hv)
 		if err == nil {
 			var facts map[string]any
@@ -184,11 +201,18 @@ func (p *playRun) gather(ctx context.Context, hosts []*hostState) {
 			}
 		}
 		if errors.Is(err, connection.ErrUnreachable) {
-			p.markUnreachable(h, task, err.Error())
+			p.markUnreachable(h, task, err.Error(), noLog)
 			return
 		}
-		p.markFailed(h, task, nil, module.Result{"failed": true, "msg": fmt.Sprintf("gathering facts: %v", err)}, false)
+		p.markFailed(h, task, nil, module.Result{"failed": true, "msg": fmt.Sprintf("gathering facts: %v", err)}, noLog)
 	})
+}
+
+// playNoLog reads the play's no_log for its own implicit tasks (fact
+// gathering), failing closed: a value that cannot be read hides output.
+func (p *playRun) playNoLog(tv map[string]any) bool {
+	noLog, err := p.boolKeyword(&playbook.Task{}, "no_log", func(*playbook.Task) any { return nil }, p.play.NoLog, tv)
+	return noLog || err != nil
 }
 
 // varsFilesOf loads the play's vars_files for a host (names may be

@@ -21,6 +21,8 @@ type outcome struct {
 	result   module.Result
 	includes []*includeReq // include_tasks / include_role to expand, one per loop item
 	meta     string        // meta action that needs the coordinator
+	// delegateFacts is the task's delegate_facts as read for this host.
+	delegateFacts bool
 }
 
 type includeReq struct {
@@ -30,6 +32,7 @@ type includeReq struct {
 	vars  map[string]any
 	item  any
 	hasIt bool
+	noLog bool // the include's task has no_log: its item label is hidden
 }
 
 // runTask runs one task on the given hosts and applies its effects.
@@ -41,12 +44,12 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 	p.r.opts.Reporter.TaskStart(rt)
 	p.refreshActive()
 	targets := hosts
-	if t.RunOnce || inheritedBool(t, func(a *playbook.Task) any {
-		if a.RunOnce {
-			return true
-		}
-		return nil
-	}) {
+	once, err := p.runOnce(t, hosts)
+	if err != nil {
+		p.failAll(t, rt, hosts, err)
+		return
+	}
+	if once {
 		targets = hosts[:1]
 	}
 	outcomes := make(map[*hostState]*outcome, len(targets))
@@ -57,7 +60,7 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 		outcomes[h] = o
 		<-mu
 	})
-	if t.RunOnce && len(targets) == 1 && len(hosts) > 1 {
+	if once && len(targets) == 1 && len(hosts) > 1 {
 		if o := outcomes[targets[0]]; o != nil {
 			for _, h := range hosts[1:] {
 				if t.Register != "" {
@@ -114,7 +117,7 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 			names[i] = h.name
 		}
 		p.r.opts.Reporter.HostResult(report.HostResult{Host: strings.Join(names, ", "), Task: rt, Status: report.Included,
-			Result: module.Result{"include": req.file}, Item: req.item, IsItem: req.hasIt})
+			Result: module.Result{"include": req.file}, Item: req.item, IsItem: req.hasIt, NoLog: req.noLog})
 	}
 	for _, key := range includeOrder {
 		p.runInclude(ctx, t, reqs[key], includes[key])
@@ -122,10 +125,24 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 	p.checkFailureLimits(t, hosts)
 }
 
-func inheritedBool(t *playbook.Task, get func(*playbook.Task) any) bool {
-	v := inherited(t, get, nil)
-	b, _ := module.ToBool(v)
-	return b
+// runOnce reads run_once for t with the first host's variables, as
+// Ansible does.
+func (p *playRun) runOnce(t *playbook.Task, hosts []*hostState) (bool, error) {
+	if len(hosts) == 0 {
+		return false, nil
+	}
+	return p.boolKeyword(t, "run_once", func(a *playbook.Task) any { return a.RunOnce }, p.play.RunOnce, p.taskVars(hosts[0], t, nil))
+}
+
+// failAll fails t on every host with err: a keyword read once for all
+// hosts that is not a boolean. The result is censored when no_log is set
+// or cannot be read.
+func (p *playRun) failAll(t *playbook.Task, rt report.Task, hosts []*hostState, err error) {
+	for _, h := range hosts {
+		noLog, nlErr := p.boolKeyword(t, "no_log", noLogOf, p.play.NoLog, p.taskVars(h, t, nil))
+		p.markFailed(h, rt, t, keywordFailure(t, err).result, noLog || nlErr != nil)
+	}
+	p.checkFailureLimits(t, hosts)
 }
 
 // checkFailureLimits applies any_errors_fatal and max_fail_percentage.
@@ -141,14 +158,7 @@ func (p *playRun) checkFailureLimits(t *playbook.Task, hosts []*hostState) {
 	if failed == 0 {
 		return
 	}
-	fatal := p.play.AnyErrorsFatal
-	for _, a := range chain(t) {
-		if a.AnyErrorsFatal != nil {
-			fatal = *a.AnyErrorsFatal
-			break
-		}
-	}
-	abort := fatal
+	abort := p.anyErrorsFatal(t)
 	if pct := p.play.MaxFailPercentage; pct != nil && len(p.batch) > 0 {
 		if float64(failed)*100/float64(len(p.batch)) > *pct {
 			abort = true
@@ -167,6 +177,22 @@ func (p *playRun) checkFailureLimits(t *playbook.Task, hosts []*hostState) {
 		}
 		p.r.opts.Reporter.NoHostsLeft()
 	}
+}
+
+// anyErrorsFatal reads any_errors_fatal for t, with the variables of the
+// batch's first host. It fails closed: a value that is not a boolean
+// stops the play, with a warning saying why.
+func (p *playRun) anyErrorsFatal(t *playbook.Task) bool {
+	var tv map[string]any
+	if len(p.batch) > 0 {
+		tv = p.taskVars(p.batch[0], t, nil)
+	}
+	fatal, err := p.boolKeyword(t, "any_errors_fatal", func(a *playbook.Task) any { return a.AnyErrorsFatal }, p.play.AnyErrorsFatal, tv)
+	if err != nil {
+		p.r.opts.Reporter.Warn("", fmt.Sprintf("%v (%s): stopping the play as any_errors_fatal would", err, t.Pos))
+		return true
+	}
+	return fatal
 }
 
 // runInclude expands an include_tasks/include_role for the hosts that
@@ -190,7 +216,7 @@ func (p *playRun) runInclude(ctx context.Context, t *playbook.Task, req *include
 	if err != nil {
 		rt := p.reportTask(t)
 		for _, h := range hosts {
-			p.markFailed(h, rt, t, module.Result{"failed": true, "msg": err.Error()}, false)
+			p.markFailed(h, rt, t, module.Result{"failed": true, "msg": err.Error()}, req.noLog)
 		}
 		return
 	}
@@ -223,23 +249,32 @@ func (p *playRun) addRoleHandlers(block *playbook.Task) {
 func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Task, h *hostState) *outcome {
 	start := time.Now()
 	vars := p.taskVars(h, t, nil)
-	noLog := p.boolKeyword(t, func(a *playbook.Task) any { return a.NoLog }, nil, vars)
+	f, flagErr := p.taskFlags(t, vars)
+	if flagErr != nil && t.HasLoop {
+		return p.finish(h, t, rt, keywordFailure(t, flagErr), nil, f, start)
+	}
+	noLog := f.noLog
 
 	if !t.HasLoop {
+		// As in Ansible, when is evaluated first: a skipped task's other
+		// keywords do not matter.
 		ok, err := p.conditionsHold(t, vars)
 		if err != nil {
-			return p.finish(h, t, rt, p.templateFailure(t, "when", err), nil, noLog, start)
+			return p.finish(h, t, rt, p.templateFailure(t, "when", err), nil, f, start)
 		}
 		if !ok {
-			return p.finish(h, t, rt, &outcome{status: report.Skipped, result: module.Result{"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": condString(t)}}, nil, noLog, start)
+			return p.finish(h, t, rt, &outcome{status: report.Skipped, result: module.Result{"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": condString(t)}}, nil, f, start)
 		}
-		o := p.execute(ctx, t, rt, h, vars, nil, false)
-		return p.finish(h, t, rt, o, vars, noLog, start)
+		if flagErr != nil {
+			return p.finish(h, t, rt, keywordFailure(t, flagErr), nil, f, start)
+		}
+		o := p.execute(ctx, t, rt, h, vars, noLog)
+		return p.finish(h, t, rt, o, vars, f, start)
 	}
 
 	items, err := p.loopItems(t, vars)
 	if err != nil {
-		return p.finish(h, t, rt, p.templateFailure(t, "loop", err), nil, noLog, start)
+		return p.finish(h, t, rt, p.templateFailure(t, "loop", err), nil, f, start)
 	}
 	loopVar := t.LoopControl.LoopVar
 	if loopVar == "" {
@@ -247,6 +282,7 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 	}
 	var results []any
 	var anyChanged, anyFailed, allSkipped = false, false, true
+	loopNoLog := len(items) == 0 && f.noLog
 	var includes []*includeReq
 	// What earlier items registered or set: Ansible updates the loop's
 	// variables after every item, so `foo: "{{ foo + [item] }}"` builds up.
@@ -267,6 +303,13 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 			}
 		}
 		ivars := p.taskVars(h, t, mergeVars(carried, extra))
+		// no_log may depend on the item; a loop is censored when any of
+		// its items is, as in Ansible.
+		noLog, nlErr := p.boolKeyword(t, "no_log", noLogOf, p.play.NoLog, ivars)
+		noLog = noLog || nlErr != nil
+		loopNoLog = loopNoLog || noLog
+		// The label also tells includes of different items apart; under
+		// no_log, report.Censor keeps it out of the output.
 		label := template.Unmark(item)
 		if t.LoopControl.Label != "" {
 			if s, err := p.r.opts.Templates.Render(t.LoopControl.Label, ivars); err == nil {
@@ -276,12 +319,14 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 		var o *outcome
 		ok, err := p.conditionsHold(t, ivars)
 		switch {
+		case nlErr != nil:
+			o = keywordFailure(t, nlErr)
 		case err != nil:
 			o = p.templateFailure(t, "when", err)
 		case !ok:
 			o = &outcome{status: report.Skipped, result: module.Result{"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": condString(t)}}
 		default:
-			o = p.execute(ctx, t, rt, h, ivars, item, true)
+			o = p.execute(ctx, t, rt, h, ivars, noLog)
 		}
 		for _, inc := range o.includes {
 			// include_tasks in a loop: the file runs once per item, after
@@ -292,7 +337,8 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 		}
 		o.includes = nil
 		if o.status == report.Unreachable {
-			return p.finish(h, t, rt, o, ivars, noLog, start)
+			f.noLog = loopNoLog
+			return p.finish(h, t, rt, o, ivars, f, start)
 		}
 		o.result[loopVar] = item
 		o.result["item"] = item
@@ -310,9 +356,6 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 		}
 		if o.status == report.Failed {
 			anyFailed = true
-		}
-		if noLog {
-			label = nil
 		}
 		if isInclude(t) && o.status == report.OK {
 			results = append(results, map[string]any(o.result))
@@ -344,7 +387,8 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 	case anyChanged:
 		status = report.Changed
 	}
-	return p.finish(h, t, rt, &outcome{status: status, result: agg, includes: includes}, vars, noLog, start)
+	f.noLog = loopNoLog
+	return p.finish(h, t, rt, &outcome{status: status, result: agg, includes: includes}, vars, f, start)
 }
 
 func itemAt(items []any, i int) any {
@@ -435,18 +479,16 @@ func (e *condError) Unwrap() error { return e.err }
 
 // finish applies a host's outcome: registration, facts, notifications,
 // failure handling, counters and output.
-func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outcome, vars map[string]any, noLog bool, start time.Time) *outcome {
+func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outcome, vars map[string]any, f taskFlags, start time.Time) *outcome {
+	noLog := f.noLog
 	if o.result == nil {
 		o.result = module.Result{}
 	}
-	if o.status == report.Failed {
-		ivars := vars
-		if ivars == nil {
-			ivars = p.taskVars(h, t, nil)
-		}
-		if p.boolKeyword(t, func(a *playbook.Task) any { return a.IgnoreErrors }, p.play.IgnoreErrors, ivars) {
-			o.status = report.Ignored
-		}
+	if o.status == report.Failed && f.ignoreErrors {
+		o.status = report.Ignored
+	}
+	for _, inc := range o.includes {
+		inc.noLog = noLog
 	}
 	if t.Register != "" {
 		reg := module.Result{}
@@ -457,6 +499,7 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 		}
 		h.setFacts("register", map[string]any{t.Register: unsafe(map[string]any(reg))})
 	}
+	o.delegateFacts = f.delegateFacts
 	p.applyFacts(t, o, []*hostState{h})
 	if o.status != report.Failed && o.status != report.Unreachable && o.status != report.Skipped {
 		if o.status == report.Changed && len(t.Notify) > 0 {
@@ -467,11 +510,11 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 	case report.Failed:
 		p.markFailed(h, rt, t, o.result, noLog)
 	case report.Unreachable:
-		if vars != nil && p.boolKeyword(t, func(a *playbook.Task) any { return a.IgnoreUnreachable }, p.play.IgnoreUnreachable, vars) {
+		if f.ignoreUnreachable {
 			p.countAndReport(h, rt, report.HostResult{Host: h.name, Task: rt, Status: report.Skipped, Result: o.result, NoLog: noLog, Duration: time.Since(start)}, !t.HasLoop)
 			return o
 		}
-		p.markUnreachable(h, rt, fmt.Sprint(o.result["msg"]))
+		p.markUnreachable(h, rt, fmt.Sprint(o.result["msg"]), noLog)
 	default:
 		if t.Action == "meta" && o.status == report.OK {
 			// Ansible neither prints nor counts a meta action's result.
@@ -508,7 +551,7 @@ func (p *playRun) applyFacts(t *playbook.Task, o *outcome, hosts []*hostState) {
 			continue
 		}
 		targets := hosts
-		if t.DelegateFacts && t.DelegateTo != "" {
+		if o.delegateFacts && t.DelegateTo != "" {
 			if d, ok := res["_ansible_delegated_vars"].(string); ok {
 				targets = []*hostState{p.r.host(d)}
 			}
@@ -560,6 +603,43 @@ func storedFacts(t *playbook.Task, f map[string]any) map[string]any {
 	}
 	return unsafe(f).(map[string]any)
 }
+
+// taskFlags are a task's boolean keywords for one host, read before it
+// runs, as Ansible validates them before running a task.
+type taskFlags struct {
+	noLog, ignoreErrors, ignoreUnreachable, delegateFacts bool
+}
+
+// taskFlags reads no_log, ignore_errors, ignore_unreachable and
+// delegate_facts. no_log
+// fails closed: when it cannot be read, the returned flags censor the
+// task's output and the error fails the task (which ignore_errors may
+// still ignore, as in Ansible). In a loop, no_log may need the item, so
+// its error is left to each item.
+func (p *playRun) taskFlags(t *playbook.Task, tv map[string]any) (taskFlags, error) {
+	var f taskFlags
+	noLog, nlErr := p.boolKeyword(t, "no_log", noLogOf, p.play.NoLog, tv)
+	f.noLog = noLog || nlErr != nil
+	var err error
+	if f.ignoreErrors, err = p.boolKeyword(t, "ignore_errors", func(a *playbook.Task) any { return a.IgnoreErrors }, p.play.IgnoreErrors, tv); err != nil {
+		f.ignoreErrors = false
+		return f, err
+	}
+	if f.ignoreUnreachable, err = p.boolKeyword(t, "ignore_unreachable", func(a *playbook.Task) any { return a.IgnoreUnreachable }, p.play.IgnoreUnreachable, tv); err != nil {
+		f.ignoreUnreachable = false
+		return f, err
+	}
+	if f.delegateFacts, err = p.boolKeyword(t, "delegate_facts", func(a *playbook.Task) any { return a.DelegateFacts }, nil, tv); err != nil {
+		f.delegateFacts = false
+		return f, err
+	}
+	if nlErr != nil && !t.HasLoop {
+		return f, nlErr
+	}
+	return f, nil
+}
+
+func noLogOf(a *playbook.Task) any { return a.NoLog }
 
 // factLayer says which variable layer a task's ansible_facts go to.
 func factLayer(t *playbook.Task) string {
@@ -618,12 +698,12 @@ func (p *playRun) markFailed(h *hostState, rt report.Task, t *playbook.Task, res
 	p.r.opts.Reporter.HostResult(report.HostResult{Host: h.name, Task: rt, Status: report.Failed, Result: res, NoLog: noLog, CheckMode: p.r.opts.Check})
 }
 
-func (p *playRun) markUnreachable(h *hostState, rt report.Task, msg string) {
+func (p *playRun) markUnreachable(h *hostState, rt report.Task, msg string, noLog bool) {
 	h.mu.Lock()
 	h.unreachable = true
 	h.mu.Unlock()
 	p.r.countStats(h.name, func(s *report.Stats) { s.Unreachable++ })
-	p.r.opts.Reporter.HostResult(report.HostResult{Host: h.name, Task: rt, Status: report.Unreachable, Result: module.Result{"unreachable": true, "changed": false, "msg": msg}})
+	p.r.opts.Reporter.HostResult(report.HostResult{Host: h.name, Task: rt, Status: report.Unreachable, Result: module.Result{"unreachable": true, "changed": false, "msg": msg}, NoLog: noLog})
 }
 
 // sortedKeys returns the keys of m in order.

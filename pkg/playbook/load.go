@@ -167,11 +167,11 @@ func (l *Loader) loadPlay(file string, pn *yaml.Node) *Play {
 		case "handlers":
 			handlers = v
 		case "gather_facts":
-			p.GatherFacts = l.boolPtr(file, v)
+			p.GatherFacts = l.boolKeyword(file, k.Value, v)
 		case "gather_subset":
 			p.GatherSubset = l.strList(file, v)
 		case "become":
-			p.Become = l.boolPtr(file, v)
+			p.Become = l.boolKeyword(file, k.Value, v)
 		case "become_user":
 			p.BecomeUser = l.str(file, v)
 		case "become_method":
@@ -193,9 +193,7 @@ func (l *Loader) loadPlay(file string, pn *yaml.Node) *Play {
 			}
 			p.MaxFailPercentage = &f
 		case "any_errors_fatal":
-			if b := l.boolPtr(file, v); b != nil {
-				p.AnyErrorsFatal = *b
-			}
+			p.AnyErrorsFatal = l.boolKeyword(file, k.Value, v)
 		case "strategy":
 			p.Strategy = v.Value
 			if p.Strategy != "linear" && p.Strategy != "free" {
@@ -213,18 +211,25 @@ func (l *Loader) loadPlay(file string, pn *yaml.Node) *Play {
 		case "environment":
 			p.Environment = l.value(file, v)
 		case "check_mode":
-			p.CheckMode = l.value(file, v)
+			p.CheckMode = l.boolKeyword(file, k.Value, v)
 		case "diff":
-			p.Diff = l.value(file, v)
+			p.Diff = l.boolKeyword(file, k.Value, v)
 		case "ignore_errors":
-			p.IgnoreErrors = l.value(file, v)
+			p.IgnoreErrors = l.boolKeyword(file, k.Value, v)
 		case "ignore_unreachable":
-			p.IgnoreUnreachable = l.value(file, v)
+			p.IgnoreUnreachable = l.boolKeyword(file, k.Value, v)
 		case "remote_user":
 			p.RemoteUser = l.str(file, v)
 		case "connection":
 			p.Connection = l.str(file, v)
-		case "collections", "module_defaults", "force_handlers", "run_once", "no_log", "port", "throttle", "timeout",
+		case "no_log":
+			p.NoLog = l.boolKeyword(file, k.Value, v)
+		case "run_once":
+			p.RunOnce = l.boolKeyword(file, k.Value, v)
+		case "force_handlers":
+			// Checked like every boolean keyword; no effect in tend yet.
+			l.boolKeyword(file, k.Value, v)
+		case "collections", "module_defaults", "port", "throttle", "timeout",
 			"debugger", "fact_path", "gather_timeout", "become_exe":
 			// Accepted; these have no effect in tend yet.
 		default:
@@ -351,18 +356,44 @@ func (l *Loader) str(file string, n *yaml.Node) string {
 	return n.Value
 }
 
+// boolPtr reads a boolean keyword that tend needs before any host is
+// contacted, so it cannot be a template; null leaves it unset.
 func (l *Loader) boolPtr(file string, n *yaml.Node) *bool {
 	v := l.value(file, n)
+	if v == nil {
+		return nil
+	}
 	if s, ok := v.(string); ok && module.IsTemplated(s) {
 		l.errs.at(file, n, "", "this keyword must be a literal boolean here, not a template")
 		return nil
 	}
-	b, ok := module.ToBool(v)
-	if !ok {
-		l.errs.at(file, n, "", "expected a boolean (true/false/yes/no), got %q", n.Value)
+	b, err := vars.Boolean(v)
+	if err != nil {
+		l.errs.at(file, n, "write true or false", "%v", err)
 		return nil
 	}
 	return &b
+}
+
+// boolKeyword reads a boolean keyword that may be a template: a literal
+// is checked now, with Ansible's boolean rules, and kept as a bool; a
+// template is kept as written and checked by the executor once rendered.
+// null leaves the keyword unset (nil), as in Ansible.
+func (l *Loader) boolKeyword(file, key string, n *yaml.Node) any {
+	v := l.value(file, n)
+	if v == nil {
+		return nil
+	}
+	if s, ok := v.(string); ok && module.IsTemplated(s) {
+		l.checkNodeTemplates(file, n)
+		return s
+	}
+	b, err := vars.Boolean(v)
+	if err != nil {
+		l.errs.at(file, n, "write true or false, or a template such as \"{{ flag }}\"", "%s: %v", key, err)
+		return nil
+	}
+	return b
 }
 
 func (l *Loader) strList(file string, n *yaml.Node) []string {

@@ -162,7 +162,7 @@ func (l *Loader) roleList(ctx *taskCtx, n *yaml.Node, p *Play) []*Task {
 var roleRefKeywords = map[string]bool{
 	"role": true, "name": true, "when": true, "tags": true, "vars": true, "become": true, "become_user": true,
 	"become_method": true, "environment": true, "ignore_errors": true, "delegate_to": true, "any_errors_fatal": true,
-	"check_mode": true, "diff": true, "no_log": true, "tasks_from": true, "vars_from": true, "defaults_from": true,
+	"check_mode": true, "diff": true, "no_log": true, "ignore_unreachable": true, "run_once": true, "tasks_from": true, "vars_from": true, "defaults_from": true,
 	"handlers_from": true, "collections": true, "public": true,
 }
 
@@ -193,7 +193,7 @@ func (l *Loader) roleRefs(ctx *taskCtx, n *yaml.Node, p *Play) []*Task {
 						params[vk] = vv
 					}
 				case "become":
-					ref.Become = l.boolPtr(ctx.file, v)
+					ref.Become = l.boolKeyword(ctx.file, k.Value, v)
 				case "become_user":
 					ref.BecomeUser = l.str(ctx.file, v)
 				case "become_method":
@@ -201,17 +201,21 @@ func (l *Loader) roleRefs(ctx *taskCtx, n *yaml.Node, p *Play) []*Task {
 				case "environment":
 					ref.Environment = l.value(ctx.file, v)
 				case "ignore_errors":
-					ref.IgnoreErrors = l.value(ctx.file, v)
+					ref.IgnoreErrors = l.boolKeyword(ctx.file, k.Value, v)
 				case "delegate_to":
 					ref.DelegateTo = l.str(ctx.file, v)
 				case "check_mode":
-					ref.CheckMode = l.value(ctx.file, v)
+					ref.CheckMode = l.boolKeyword(ctx.file, k.Value, v)
 				case "diff":
-					ref.Diff = l.value(ctx.file, v)
+					ref.Diff = l.boolKeyword(ctx.file, k.Value, v)
 				case "no_log":
-					ref.NoLog = l.value(ctx.file, v)
+					ref.NoLog = l.boolKeyword(ctx.file, k.Value, v)
 				case "any_errors_fatal":
-					ref.AnyErrorsFatal = l.boolPtr(ctx.file, v)
+					ref.AnyErrorsFatal = l.boolKeyword(ctx.file, k.Value, v)
+				case "ignore_unreachable":
+					ref.IgnoreUnreachable = l.boolKeyword(ctx.file, k.Value, v)
+				case "run_once":
+					ref.RunOnce = l.boolKeyword(ctx.file, k.Value, v)
 				case "tasks_from", "vars_from", "defaults_from", "handlers_from", "collections", "public":
 					params["__"+k.Value] = l.value(ctx.file, v)
 				default:
@@ -270,26 +274,28 @@ func (l *Loader) addPlayRole(p *Play, block *Task) {
 // block that carries the reference's keywords.
 func (l *Loader) roleBlock(r *Role, params map[string]any, ref *Task) *Task {
 	b := &Task{
-		Pos:            ref.Pos,
-		Name:           r.Name,
-		Action:         "block",
-		Implicit:       true,
-		Role:           r,
-		RoleParams:     params,
-		When:           ref.When,
-		Tags:           ref.Tags,
-		Become:         ref.Become,
-		BecomeUser:     ref.BecomeUser,
-		BecomeMethod:   ref.BecomeMethod,
-		Environment:    ref.Environment,
-		IgnoreErrors:   ref.IgnoreErrors,
-		DelegateTo:     ref.DelegateTo,
-		CheckMode:      ref.CheckMode,
-		Diff:           ref.Diff,
-		NoLog:          ref.NoLog,
-		AnyErrorsFatal: ref.AnyErrorsFatal,
-		Vars:           ref.Vars,
-		Parent:         ref.Parent,
+		Pos:               ref.Pos,
+		Name:              r.Name,
+		Action:            "block",
+		Implicit:          true,
+		Role:              r,
+		RoleParams:        params,
+		When:              ref.When,
+		Tags:              ref.Tags,
+		Become:            ref.Become,
+		BecomeUser:        ref.BecomeUser,
+		BecomeMethod:      ref.BecomeMethod,
+		Environment:       ref.Environment,
+		IgnoreErrors:      ref.IgnoreErrors,
+		IgnoreUnreachable: ref.IgnoreUnreachable,
+		RunOnce:           ref.RunOnce,
+		DelegateTo:        ref.DelegateTo,
+		CheckMode:         ref.CheckMode,
+		Diff:              ref.Diff,
+		NoLog:             ref.NoLog,
+		AnyErrorsFatal:    ref.AnyErrorsFatal,
+		Vars:              ref.Vars,
+		Parent:            ref.Parent,
 	}
 	for _, d := range r.Deps {
 		b.Block = append(b.Block, cloneTree(d, b))

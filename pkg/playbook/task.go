@@ -105,13 +105,13 @@ func (l *Loader) task(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool) *T
 			t.FailedWhen = l.conds(file, v)
 			l.checkConds(file, v, t.FailedWhen)
 		case key == "ignore_errors":
-			t.IgnoreErrors = l.value(file, v)
+			t.IgnoreErrors = l.boolKeyword(file, key, v)
 		case key == "ignore_unreachable":
-			t.IgnoreUnreachable = l.value(file, v)
+			t.IgnoreUnreachable = l.boolKeyword(file, key, v)
 		case key == "tags":
 			t.Tags = l.tags(file, v)
 		case key == "become":
-			t.Become = l.boolPtr(file, v)
+			t.Become = l.boolKeyword(file, key, v)
 		case key == "become_user":
 			t.BecomeUser = l.str(file, v)
 		case key == "become_method":
@@ -122,19 +122,15 @@ func (l *Loader) task(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool) *T
 		case key == "become_flags":
 			t.BecomeFlags = l.str(file, v)
 		case key == "check_mode":
-			t.CheckMode = l.value(file, v)
+			t.CheckMode = l.boolKeyword(file, key, v)
 		case key == "diff":
-			t.Diff = l.value(file, v)
+			t.Diff = l.boolKeyword(file, key, v)
 		case key == "delegate_to":
 			t.DelegateTo = l.str(file, v)
 		case key == "delegate_facts":
-			if b := l.boolPtr(file, v); b != nil {
-				t.DelegateFacts = *b
-			}
+			t.DelegateFacts = l.boolKeyword(file, key, v)
 		case key == "run_once":
-			if b := l.boolPtr(file, v); b != nil {
-				t.RunOnce = *b
-			}
+			t.RunOnce = l.boolKeyword(file, key, v)
 		case key == "retries":
 			t.Retries = l.value(file, v)
 		case key == "until":
@@ -145,11 +141,11 @@ func (l *Loader) task(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool) *T
 		case key == "environment":
 			t.Environment = l.value(file, v)
 		case key == "no_log":
-			t.NoLog = l.value(file, v)
+			t.NoLog = l.boolKeyword(file, key, v)
 		case key == "vars":
 			t.Vars = l.varsMap(file, v)
 		case key == "any_errors_fatal":
-			t.AnyErrorsFatal = l.boolPtr(file, v)
+			t.AnyErrorsFatal = l.boolKeyword(file, key, v)
 		case key == "throttle":
 			if i, ok := module.ToInt(l.value(file, v)); ok {
 				t.Throttle = i
@@ -430,6 +426,7 @@ func (l *Loader) expandImports(ctx *taskCtx, t *Task, at *yaml.Node) *Task {
 		t.Block = l.loadTaskFileInto(ctx, at, path, t, t.Handler)
 		return t
 	case "import_role", "include_role":
+		l.checkRoleBools(ctx.file, at, t)
 		name, _ := t.Args["name"].(string)
 		if name == "" {
 			l.errs.at(ctx.file, at, "", "%s needs name: ROLE", t.Action)
@@ -466,6 +463,21 @@ func (l *Loader) expandImports(ctx *taskCtx, t *Task, at *yaml.Node) *Task {
 		return block
 	}
 	return t
+}
+
+// checkRoleBools checks the boolean arguments of import_role and
+// include_role with Ansible's boolean rules; templates are left as they
+// are.
+func (l *Loader) checkRoleBools(file string, at *yaml.Node, t *Task) {
+	for _, k := range []string{"public", "allow_duplicates", "rolespec_validate"} {
+		v, ok := t.Args[k]
+		if s, isStr := v.(string); !ok || (isStr && module.IsTemplated(s)) {
+			continue
+		}
+		if _, err := vars.Boolean(v); err != nil {
+			l.errs.at(file, at, "write true or false", "%s %s: %v", t.Action, k, err)
+		}
+	}
 }
 
 func str(v any) string {
@@ -511,7 +523,11 @@ func (l *Loader) loopControl(file string, n *yaml.Node) LoopControl {
 		case "pause":
 			lc.Pause = v
 		case "extended":
-			lc.Extended, _ = module.ToBool(v)
+			b, err := vars.Boolean(v)
+			if err != nil {
+				l.errs.at(file, n, "write true or false", "loop_control extended: %v", err)
+			}
+			lc.Extended = b
 		case "extended_allitems", "break_when":
 		default:
 			l.errs.at(file, n, "supported: loop_var, index_var, label, pause, extended", "unknown loop_control option %q", k)

@@ -35,15 +35,15 @@ type Play struct {
 	Dir               string // playbook_dir
 	Vars              map[string]any
 	VarsFiles         []any // strings, or lists of strings (first found)
-	GatherFacts       *bool
+	GatherFacts       any
 	GatherSubset      []string
-	Become            *bool
+	Become            any
 	BecomeUser        string
 	BecomeMethod      string
 	BecomeFlags       string
 	Serial            []any // ints or "N%" strings
 	MaxFailPercentage *float64
-	AnyErrorsFatal    bool
+	AnyErrorsFatal    any
 	Strategy          string // linear | free
 	Order             string // inventory | reverse_inventory | sorted | reverse_sorted | shuffle
 	Tags              []string
@@ -52,6 +52,8 @@ type Play struct {
 	Diff              any
 	IgnoreErrors      any
 	IgnoreUnreachable any
+	NoLog             any
+	RunOnce           any
 	RemoteUser        string
 	Connection        string
 	// Roles are the play's roles: each is a block of the role's tasks
@@ -76,7 +78,11 @@ type LoopControl struct {
 }
 
 // Task is a task, a handler, or a block (Action "block"). Keyword fields
-// hold raw values: strings may be templates rendered at run time.
+// hold raw values: strings may be templates rendered at run time. Boolean
+// keywords typed any (NoLog, CheckMode, Diff, Become, IgnoreErrors,
+// IgnoreUnreachable, DelegateFacts, AnyErrorsFatal, RunOnce; GatherFacts
+// on plays)
+// hold nil (unset), a bool, or a template string.
 type Task struct {
 	Pos    Pos
 	Name   string
@@ -98,22 +104,22 @@ type Task struct {
 	IgnoreErrors      any
 	IgnoreUnreachable any
 	Tags              []string
-	Become            *bool
+	Become            any
 	BecomeUser        string
 	BecomeMethod      string
 	BecomeFlags       string
 	CheckMode         any
 	Diff              any
 	DelegateTo        string
-	DelegateFacts     bool
-	RunOnce           bool
+	DelegateFacts     any
+	RunOnce           any
 	Retries           any
 	Until             []any
 	Delay             any
 	Environment       any
 	NoLog             any
 	Vars              map[string]any
-	AnyErrorsFatal    *bool
+	AnyErrorsFatal    any
 	Throttle          int
 	Timeout           any
 	RemoteUser        string

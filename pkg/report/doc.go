@@ -21,7 +21,10 @@
 // full and written with one Write under a mutex, so lines of concurrent
 // hosts never interleave.
 //
-// no_log: a HostResult with NoLog set is replaced by Ansible's censored
-// result ({"censored": "...", "changed": ...}), its item label by None,
-// and its diff and result warnings are dropped, in every reporter.
+// no_log: a HostResult with NoLog set goes through Censor, the one place
+// that hides it: its result becomes Ansible's censored stand-in
+// ({"censored": "...", "changed": ...}), its item label None, and its
+// diff, message and result warnings are dropped. Every reporter calls
+// Censor first, and Censoring wraps any Reporter so that it only ever
+// receives censored results.
 package report

@@ -182,6 +182,7 @@ func (h *human) taskBanner(e *emission, t Task) {
 // tasks in flight), the banner is repeated first, as with Ansible's free
 // strategy.
 func (h *human) HostResult(r HostResult) {
+	r = Censor(r)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var e emission

@@ -283,6 +283,7 @@ func (j *jsonReporter) HostResult(r HostResult) {
 	if r.Status == Retrying {
 		return // an attempt, not an outcome; the final result carries Attempts
 	}
+	r = Censor(r)
 	o := outcome(r, j.opts.Diff)
 	j.mu.Lock()
 	defer j.mu.Unlock()

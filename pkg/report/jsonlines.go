@@ -90,6 +90,7 @@ func (j *jsonLines) TaskStart(t Task) {
 }
 
 func (j *jsonLines) HostResult(r HostResult) {
+	r = Censor(r)
 	ti := taskInfo(r.Task)
 	o := outcome(r, j.opts.Diff)
 	// Event.Msg shadows Outcome.Msg in JSON; carry it at the top.

@@ -7,6 +7,49 @@ import (
 // CensoredMessage is the text Ansible puts in place of a no_log result.
 const CensoredMessage = "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
 
+// Censor returns r as it may be shown. A no_log result keeps its host,
+// task, status and counters, but its result is replaced by Ansible's
+// censored stand-in (only "changed", "attempts" and "retries" stay, and
+// an include's file name), and its item label, diff and message are
+// dropped. Every reporter passes results through Censor first, and the
+// executor's reporter is wrapped in Censoring, so no output path (text at
+// any verbosity, retry lines, JSON, JSON lines) can show what no_log
+// hides. Censoring a censored result changes nothing.
+func Censor(r HostResult) HostResult {
+	if !r.NoLog {
+		return r
+	}
+	res := map[string]any{"censored": CensoredMessage, "changed": isChanged(r)}
+	for _, k := range []string{"attempts", "retries"} {
+		if v, ok := r.Result[k]; ok {
+			res[k] = v
+		}
+	}
+	if r.Status == Included {
+		if v, ok := r.Result["include"]; ok {
+			res["include"] = v
+		}
+	}
+	r.Result = res
+	r.Item, r.Diff, r.Msg = nil, nil, ""
+	return r
+}
+
+// censoring hands every result to its reporter through Censor.
+type censoring struct{ Reporter }
+
+// Censoring returns a Reporter that forwards every event to rep, with
+// each HostResult passed through Censor first. It is as safe for
+// concurrent use as rep.
+func Censoring(rep Reporter) Reporter {
+	if _, ok := rep.(censoring); ok {
+		return rep
+	}
+	return censoring{rep}
+}
+
+func (c censoring) HostResult(r HostResult) { c.Reporter.HostResult(Censor(r)) }
+
 // isChanged reports whether r changed the host: its status says so, or
 // (for failures) the result does.
 func isChanged(r HostResult) bool {
