@@ -1,6 +1,7 @@
 package template
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -18,6 +19,19 @@ const maxDepth = 64
 // maxRepeat bounds 'x' * n and [x] * n so a template cannot exhaust memory.
 const maxRepeat = 1 << 24
 
+// maxOutput bounds the text a loop may render, so nested loops fail
+// instead of filling memory.
+const maxOutput = 1 << 29
+
+// maxRange bounds the length of range(), which tend builds as a list.
+const maxRange = 1_000_000
+
+// tooLong reports whether n copies of something of length size exceed
+// maxRepeat, without overflowing.
+func tooLong(size, n int) bool {
+	return size > 0 && n > 0 && n > maxRepeat/size
+}
+
 var (
 	errBreak    = errors.New("break outside of a loop")
 	errContinue = errors.New("continue outside of a loop")
@@ -33,6 +47,16 @@ type state struct {
 	memo   map[string]any
 	src    string
 	depth  int
+	files  []string // template files being rendered by lookup('template')
+}
+
+// canceled returns an error once the engine's context is cancelled, so
+// loops and recursion stop when tend is interrupted.
+func (s *state) canceled() error {
+	if s.e.ctx != nil && s.e.ctx.Err() != nil {
+		return fmt.Errorf("rendering stopped: %w", context.Cause(s.e.ctx))
+	}
+	return nil
 }
 
 func (e *Engine) newState(vars map[string]any, src string) *state {
@@ -354,6 +378,12 @@ func (s *state) execFor(b *strings.Builder, n *controlStructures.ForControlStruc
 		return it.key
 	}
 	for i, it := range items {
+		if err := s.canceled(); err != nil {
+			return err
+		}
+		if b.Len() > maxOutput {
+			return fmt.Errorf("rendered text too long (MemoryError): more than %d bytes", maxOutput)
+		}
 		li := &loopInfo{index: i, length: len(items), depth: depth}
 		if i > 0 {
 			li.prev, li.hasPrev = loopValue(items[i-1]), true
@@ -460,6 +490,9 @@ type macro struct{ node *nodes.Macro }
 func (s *state) callMacro(m *macro, args []any, kw map[string]any) (any, error) {
 	if s.depth >= maxDepth {
 		return nil, fmt.Errorf("macro %s: recursion too deep", m.node.Name)
+	}
+	if err := s.canceled(); err != nil {
+		return nil, err
 	}
 	scope := map[string]any{}
 	for i, p := range m.node.Kwargs {
@@ -1093,19 +1126,19 @@ func arith(op string, left, right any) (any, error) {
 		}
 		if l, ok := left.(string); ok {
 			if r, ok := right.(int); ok {
-				if r > 0 && len(l)*r > maxRepeat {
-					return nil, fmt.Errorf("repeated string too long")
+				if tooLong(len(l), r) {
+					return nil, fmt.Errorf("repeated string too long (MemoryError): more than %d characters", maxRepeat)
 				}
 				return strings.Repeat(l, max(r, 0)), nil
 			}
 		}
 		if l, ok := left.([]any); ok {
 			if r, ok := right.(int); ok {
-				if r > 0 && len(l)*r > maxRepeat {
-					return nil, fmt.Errorf("repeated list too long")
+				if tooLong(len(l), r) {
+					return nil, fmt.Errorf("repeated list too long (MemoryError): more than %d items", maxRepeat)
 				}
 				var out []any
-				for i := 0; i < r; i++ {
+				for i := 0; i < r && len(l) > 0; i++ {
 					out = append(out, l...)
 				}
 				if out == nil {
@@ -1388,12 +1421,20 @@ func pyRange(args []any) (any, error) {
 	if step == 0 {
 		return nil, fmt.Errorf("range() arg 3 must not be zero")
 	}
-	out := []any{}
-	for i := start; (step > 0 && i < stop) || (step < 0 && i > stop); i += step {
-		out = append(out, i)
-		if len(out) > 1_000_000 {
-			return nil, fmt.Errorf("range too large")
-		}
+	// Count first: Python's range is lazy, tend's is a list, so a huge
+	// range fails at once instead of after filling memory.
+	n := uint64(0)
+	if step > 0 && start < stop {
+		n = (uint64(stop)-uint64(start)-1)/uint64(step) + 1
+	} else if step < 0 && start > stop {
+		n = (uint64(start)-uint64(stop)-1)/(uint64(-(step+1))+1) + 1
+	}
+	if n > maxRange {
+		return nil, fmt.Errorf("range too large (MemoryError): %d items, at most %d", n, maxRange)
+	}
+	out := make([]any, 0, n)
+	for i := uint64(0); i < n; i++ {
+		out = append(out, start+int(i)*step)
 	}
 	return out, nil
 }

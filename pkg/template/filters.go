@@ -692,6 +692,9 @@ func filterProduct(_ *state, in any, args []any, _ map[string]any) (any, error) 
 		if err != nil {
 			return nil, err
 		}
+		if tooLong(len(result), len(l)) {
+			return nil, fmt.Errorf("product too large (MemoryError): more than %d items", maxRepeat)
+		}
 		var next [][]any
 		for _, prefix := range result {
 			for _, e := range l {

@@ -2,7 +2,6 @@ package template
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -190,11 +189,11 @@ func (s *state) runLookup(name string, terms []any, kw map[string]any) ([]any, e
 				vars = maps.Clone(s.vars)
 				maps.Copy(vars, tv)
 			}
-			if s.depth >= maxDepth {
-				return nil, fmt.Errorf("template lookup nested too deeply")
+			if abs, err := filepath.Abs(p); err == nil {
+				p = abs
 			}
 			sub := s.e.WithSearchPath(filepath.Dir(p))
-			r, err := sub.RenderString(string(b), vars)
+			r, err := sub.renderFile(s, p, string(b), vars)
 			if err != nil {
 				return nil, fmt.Errorf("rendering %s: %w", p, err)
 			}
@@ -204,7 +203,7 @@ func (s *state) runLookup(name string, terms []any, kw map[string]any) ([]any, e
 	case "pipe":
 		out := []any{}
 		for _, t := range flattenTerms(terms) {
-			cmd := exec.CommandContext(context.Background(), "/bin/sh", "-c", toStr(t))
+			cmd := exec.CommandContext(s.e.context(), "/bin/sh", "-c", toStr(t))
 			cmd.Dir = s.e.opts.BaseDir
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
@@ -218,7 +217,7 @@ func (s *state) runLookup(name string, terms []any, kw map[string]any) ([]any, e
 	case "lines":
 		out := []any{}
 		for _, t := range flattenTerms(terms) {
-			cmd := exec.CommandContext(context.Background(), "/bin/sh", "-c", toStr(t))
+			cmd := exec.CommandContext(s.e.context(), "/bin/sh", "-c", toStr(t))
 			cmd.Dir = s.e.opts.BaseDir
 			b, err := cmd.Output()
 			if err != nil {
