@@ -133,6 +133,8 @@ func Run(ctx context.Context, pb *playbook.Playbook, opts Options) (*Summary, er
 	if opts.Templates == nil {
 		opts.Templates = template.New(template.Options{BaseDir: pb.Dir})
 	}
+	// Templates stop with the run: a loop in a template can be endless.
+	opts.Templates = opts.Templates.WithContext(ctx)
 	r := &runner{
 		opts:      opts,
 		pb:        pb,

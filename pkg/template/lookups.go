@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // resolvePath makes p absolute against BaseDir (Ansible reports absolute
@@ -203,8 +205,7 @@ func (s *state) runLookup(name string, terms []any, kw map[string]any) ([]any, e
 	case "pipe":
 		out := []any{}
 		for _, t := range flattenTerms(terms) {
-			cmd := exec.CommandContext(s.e.context(), "/bin/sh", "-c", toStr(t))
-			cmd.Dir = s.e.opts.BaseDir
+			cmd := s.command(toStr(t))
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			b, err := cmd.Output()
@@ -217,8 +218,7 @@ func (s *state) runLookup(name string, terms []any, kw map[string]any) ([]any, e
 	case "lines":
 		out := []any{}
 		for _, t := range flattenTerms(terms) {
-			cmd := exec.CommandContext(s.e.context(), "/bin/sh", "-c", toStr(t))
-			cmd.Dir = s.e.opts.BaseDir
+			cmd := s.command(toStr(t))
 			b, err := cmd.Output()
 			if err != nil {
 				return nil, fmt.Errorf("command %q failed: %w", toStr(t), err)
@@ -481,4 +481,17 @@ func lookupSequence(terms []any, kw map[string]any) ([]any, error) {
 		}
 	}
 	return out, nil
+}
+
+// command returns a shell running script for the pipe and lines lookups.
+// It runs in its own process group so that cancelling the engine's
+// context kills the whole group: killing only the shell would leave its
+// children holding the output pipe open, and the lookup waiting on it.
+func (s *state) command(script string) *exec.Cmd {
+	cmd := exec.CommandContext(s.e.context(), "/bin/sh", "-c", script)
+	cmd.Dir = s.e.opts.BaseDir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
+	return cmd
 }
