@@ -2,10 +2,12 @@ package playbook_test
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tend-dev/tend/pkg/modules"
 	"github.com/tend-dev/tend/pkg/playbook"
@@ -103,6 +105,9 @@ func FuzzLoadPlaybook(f *testing.F) {
 	}
 	reg := modules.Registry()
 	f.Fuzz(func(t *testing.T, src []byte) {
+		// A hang would stall the fuzzer silently; crashing saves the input.
+		watchdog := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("loading %q took more than 10 s", src)) })
+		defer watchdog.Stop()
 		dir := t.TempDir()
 		p := filepath.Join(dir, "pb.yml")
 		if err := os.WriteFile(p, src, 0o600); err != nil {

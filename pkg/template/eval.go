@@ -617,8 +617,8 @@ func (s *state) deepResolve(v any, depth int) (any, error) {
 }
 
 func (s *state) deepResolveC(v any, depth int) (any, bool, error) {
-	if depth > maxDepth {
-		return nil, false, fmt.Errorf("data structure nested too deeply")
+	if depth > maxNesting {
+		return nil, false, fmt.Errorf("data structure nested more than %d levels deep", maxNesting)
 	}
 	switch x := v.(type) {
 	case string:

@@ -59,6 +59,7 @@ func TestTemplateLimits(t *testing.T) {
 		{"huge product", "{{ range(1000) | product(range(1000), range(1000)) | length }}", "product too large (MemoryError)"},
 		{"parentheses at the limit", nested("(", ")", maxNesting), ""},
 		{"parentheses too deep", nested("(", ")", 10000), "expression nested more than 1000 levels deep at line 1, column 1004"},
+		{"lists nested 500 deep", nested("[", "]", 500), ""},
 		{"lists too deep", nested("[", "]", 10000), "expression nested more than 1000 levels deep at line 1, column 1004"},
 		{"dicts too deep", nested("{'a':", "}", 10000), "expression nested more than 1000 levels deep"},
 		{"filter arguments too deep", nested("x|default(", ")", 10000), "expression nested more than 1000 levels deep"},
