@@ -241,6 +241,8 @@ func (s *state) execStructure(b *strings.Builder, cs nodes.ControlStructure) err
 	case *rawNode:
 		b.WriteString(n.text)
 		return nil
+	case *includeNode:
+		return s.execInclude(b, n)
 	case *controlStructures.MacroControlStructure:
 		s.setLocal(n.Name, &macro{node: n.Macro})
 		return nil

@@ -141,3 +141,47 @@ func BenchmarkDeepParentheses(b *testing.B) {
 		})
 	}
 }
+
+// TestInclude checks {% include %}: the included template sees the
+// including one's variables, and including itself is an error.
+func TestInclude(t *testing.T) {
+	abs, err := filepath.Abs("testdata/recursive")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := New(Options{BaseDir: "testdata/recursive"})
+	vars := map[string]any{"b": "x"}
+	tests := []struct{ name, src, want, wantErr string }{
+		{"include", "<{% include 'leaf.j2' %}>", "<leaf>", ""},
+		{"loop variables are seen", "{% for item in [1, 2] %}{% include 'item.j2' %};{% endfor %}", "1-x;2-x;", ""},
+		{"without context", "{% include 'nocontext.j2' without context %}", "none", ""},
+		{"ignore missing", "a{% include 'missing.j2' ignore missing %}b", "ab", ""},
+		{"missing", "{% include 'missing.j2' %}", "", `include: could not find or access "missing.j2"`},
+		{"including itself", "{% include 'self_include.j2' %}", "", "template " + abs + "/self_include.j2 includes itself (through " + abs + "/self_include.j2 -> " + abs + "/self_include.j2)"},
+		{"including each other", "{% include 'inc_a.j2' %}", "", "includes itself (through " + abs + "/inc_a.j2 -> " + abs + "/inc_b.j2 -> " + abs + "/inc_a.j2)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			done := make(chan struct{})
+			var got string
+			go func() {
+				got, err = e.RenderString(tt.src, vars)
+				close(done)
+			}()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("still rendering after 10 s")
+			}
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("got %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
