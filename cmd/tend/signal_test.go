@@ -67,7 +67,7 @@ func TestSignalStopsLongRuns(t *testing.T) {
 				if err := os.WriteFile(pb, []byte(src), 0o644); err != nil {
 					t.Fatal(err)
 				}
-				code, took, out := interrupt(t, bin, sig, "play", "-i", inv, pb)
+				code, took, out := interrupt(t, bin, sig, "TASK [", "play", "-i", inv, pb)
 				if took > 2*time.Second {
 					t.Errorf("tend took %v to exit after %v", took, sig)
 				}
@@ -82,24 +82,80 @@ func TestSignalStopsLongRuns(t *testing.T) {
 	}
 }
 
-// interrupt runs bin, sends sig once a task has started, and returns the
-// exit code, the time from signal to exit and the output.
-func interrupt(t *testing.T, bin string, sig syscall.Signal, args ...string) (int, time.Duration, string) {
+// TestSignalStopsPrompts checks the same for what tend waits on before
+// the run: password prompts on an input that never ends, and a vault
+// password script that never answers.
+func TestSignalStopsPrompts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the tend binary")
+	}
+	bin := filepath.Join(t.TempDir(), "tend")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build tend: %v\n%s", err, out)
+	}
+	mark := fmt.Sprintf("1000.%d", rand.IntN(1_000_000_000))
+	dir := t.TempDir()
+	inv, pb, script := filepath.Join(dir, "hosts"), filepath.Join(dir, "pb.yml"), filepath.Join(dir, "pass.sh")
+	for name, content := range map[string]string{
+		inv:    "localhost ansible_connection=local\n",
+		pb:     "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n",
+		script: "#!/bin/sh\necho waiting\nexec sleep " + mark + "\n",
+	} {
+		if err := os.WriteFile(name, []byte(content), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name, ready string
+		args        []string
+	}{
+		{"vault password prompt", "Vault password:", []string{"--ask-vault-pass"}},
+		{"become password prompt", "BECOME password:", []string{"-K"}},
+		{"vault password script", "", []string{"--vault-password-file", script}},
+	}
+	for _, tt := range tests {
+		for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+			t.Run(tt.name+"/"+sig.String(), func(t *testing.T) {
+				args := append(append([]string{"play", "-i", inv}, tt.args...), pb)
+				code, took, out := interrupt(t, bin, sig, tt.ready, args...)
+				if took > 2*time.Second {
+					t.Errorf("tend took %v to exit after %v", took, sig)
+				}
+				if code != 99 {
+					t.Errorf("exit code %d, want 99 (interrupted); output:\n%s", code, out)
+				}
+				if left := processesWith(mark); len(left) > 0 {
+					t.Errorf("processes left behind: %v", left)
+				}
+			})
+		}
+	}
+}
+
+// interrupt runs bin with a standard input that stays open, sends sig
+// once the output shows ready, and returns the exit code, the time from
+// signal to exit and the output.
+func interrupt(t *testing.T, bin string, sig syscall.Signal, ready string, args ...string) (int, time.Duration, string) {
 	t.Helper()
 	var out syncBuffer
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = &out, &out
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(out.String(), "TASK [") {
+	for !strings.Contains(out.String(), ready) {
 		if time.Now().After(deadline) {
 			cmd.Process.Kill()
 			<-done
-			t.Fatalf("no task started after 30 s; output:\n%s", out.String())
+			t.Fatalf("no %q after 30 s; output:\n%s", ready, out.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -108,7 +164,6 @@ func interrupt(t *testing.T, bin string, sig syscall.Signal, args ...string) (in
 	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
-	var err error
 	select {
 	case err = <-done:
 	case <-time.After(10 * time.Second):
