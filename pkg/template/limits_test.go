@@ -89,6 +89,8 @@ func TestTemplateLimits(t *testing.T) {
 func TestRenderCancelled(t *testing.T) {
 	tests := []struct{ name, src string }{
 		{"nested loops", "{% for i in range(1000000) %}{% for j in range(1000000) %}{% endfor %}{% endfor %}"},
+		{"a long filter chain", "{% for i in range(1000) %}{{ range(1000000) | map('string') | map('regex_replace', '(.*)', '\\\\1\\\\1') | select('match', '1') | list | length }}{% endfor %}"},
+		{"one long filter chain", "{{ range(1000000) | map('string') | map('regex_replace', '(.*)', '\\\\1\\\\1') | map('regex_replace', '(.*)', '\\\\1\\\\1') | map('regex_replace', '(.*)', '\\\\1\\\\1') | map('regex_replace', '(.*)', '\\\\1\\\\1') | select('match', '1') | list | length }}"},
 		{"recursive macro with loops", "{% macro m(n) %}{% for i in range(1000000) %}{{ m(n+1) if n < 50 }}{% endfor %}{% endmacro %}{{ m(0) }}"},
 	}
 	for _, tt := range tests {
