@@ -117,3 +117,22 @@ func FuzzLoadPlaybook(f *testing.F) {
 		_, _ = playbook.NewLoader(reg, nil).LoadPlaybook(p)
 	})
 }
+
+// TestLoadAliases checks that YAML aliases and merge keys work anywhere
+// in a playbook, as they do with Ansible's YAML loader.
+func TestLoadAliases(t *testing.T) {
+	pb, err := playbook.NewLoader(modules.Registry(), nil).LoadPlaybook("testdata/good/aliases.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range pb.Plays {
+		for _, task := range p.Tasks {
+			got = append(got, fmt.Sprintf("%s:%s:%v", task.Name, task.Action, task.Args["msg"]))
+		}
+	}
+	want := []string{"first:debug:one", "second:debug:one", ":debug:common", ":debug:common"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("tasks %q, want %q", got, want)
+	}
+}

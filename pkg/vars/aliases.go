@@ -125,3 +125,86 @@ func (c *aliasChecker) tooLarge(n *yaml.Node) error {
 	}
 	return c.errorf(n, "aliases expand to more than %d values; a document whose anchors refer to each other over and over is refused", MaxAliasExpansion)
 }
+
+// resolveAliases replaces every alias below n by the node it refers to and
+// flattens merge keys ("<<") into the mappings holding them, the way
+// PyYAML does for Ansible: explicit keys win over merged ones, and among
+// several merged mappings the first wins. Readers of the result, such as
+// the playbook loader, then see plain lists and mappings wherever the
+// author used an alias. Nodes an alias refers to are shared, not copied;
+// CheckAliases must have accepted n, which makes the graph acyclic.
+func resolveAliases(file string, n *yaml.Node, done map[*yaml.Node]bool) error {
+	if done[n] {
+		return nil
+	}
+	done[n] = true
+	for i, c := range n.Content {
+		for c.Kind == yaml.AliasNode && c.Alias != nil {
+			c = c.Alias
+		}
+		n.Content[i] = c
+		if err := resolveAliases(file, c, done); err != nil {
+			return err
+		}
+	}
+	if n.Kind == yaml.MappingNode {
+		return flattenMerge(file, n)
+	}
+	return nil
+}
+
+// isMergeKey reports whether k is the merge key "<<" (not a quoted "<<").
+func isMergeKey(k *yaml.Node) bool {
+	return k.Kind == yaml.ScalarNode && (k.Tag == "!!merge" || k.Value == "<<" && k.Style == 0)
+}
+
+// flattenMerge replaces the merge keys of the mapping m, whose values are
+// already resolved, by the pairs they merge.
+func flattenMerge(file string, m *yaml.Node) error {
+	var merged, explicit []*yaml.Node
+	hasMerge := false
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if !isMergeKey(k) {
+			explicit = append(explicit, k, v)
+			continue
+		}
+		hasMerge = true
+		sources := []*yaml.Node{v}
+		if v.Kind == yaml.SequenceNode {
+			sources = v.Content
+		}
+		// Later pairs win below, so the first mapping merged goes last.
+		for j := len(sources) - 1; j >= 0; j-- {
+			s := sources[j]
+			if s.Kind != yaml.MappingNode {
+				return &PosError{File: file, Line: s.Line, Col: s.Column, Msg: "merge key << needs a mapping or a list of mappings"}
+			}
+			merged = append(merged, s.Content...)
+		}
+	}
+	if !hasMerge {
+		return nil
+	}
+	m.Content = lastWins(append(merged, explicit...))
+	return nil
+}
+
+// lastWins keeps one pair per scalar key, with the value of its last
+// occurrence, in the order keys first appear.
+func lastWins(pairs []*yaml.Node) []*yaml.Node {
+	at := map[string]int{}
+	out := make([]*yaml.Node, 0, len(pairs))
+	for i := 0; i+1 < len(pairs); i += 2 {
+		k, v := pairs[i], pairs[i+1]
+		if k.Kind == yaml.ScalarNode {
+			if j, ok := at[k.Value]; ok {
+				out[j+1] = v
+				continue
+			}
+			at[k.Value] = len(out)
+		}
+		out = append(out, k, v)
+	}
+	return out
+}

@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"gopkg.in/yaml.v3"
 )
 
 // aliasBomb returns a document of levels anchors, each a list of nine
@@ -68,5 +71,41 @@ func TestAliasLimits(t *testing.T) {
 				t.Fatalf("error %v, want a positioned error containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestResolveAliases checks that parsed documents hold no aliases or merge
+// keys any more, with PyYAML's merge order: explicit keys win, then the
+// first merged mapping.
+func TestResolveAliases(t *testing.T) {
+	src := "a: &a {x: 1, y: 1}\nb: &b {x: 2, z: 2}\nm: {<<: [*a, *b], y: 3}\nn: {y: 4, <<: *b}\nl: &l [1, 2]\nk: *l\n"
+	n, err := ParseYAML("t.yml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Kind == yaml.AliasNode || isMergeKey(n) {
+			t.Fatalf("line %d: %v left in the parsed document", n.Line, n.Value)
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(n)
+	got, err := Decode("t.yml", n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"a": map[string]any{"x": 1, "y": 1}, "b": map[string]any{"x": 2, "z": 2},
+		"m": map[string]any{"x": 1, "y": 3, "z": 2}, "n": map[string]any{"x": 2, "y": 4, "z": 2},
+		"l": []any{1, 2}, "k": []any{1, 2},
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("decode mismatch (-want +got):\n%s", d)
+	}
+	if _, err := ParseYAML("t.yml", []byte("a: {<<: [1]}\n")); err == nil || !strings.Contains(err.Error(), "t.yml:1:10: merge key << needs a mapping") {
+		t.Fatalf("merging a scalar: %v", err)
 	}
 }
