@@ -1,7 +1,6 @@
 package template
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -19,19 +18,6 @@ const maxDepth = 64
 // maxRepeat bounds 'x' * n and [x] * n so a template cannot exhaust memory.
 const maxRepeat = 1 << 24
 
-// maxOutput bounds the text a loop may render, so nested loops fail
-// instead of filling memory.
-const maxOutput = 1 << 29
-
-// maxRange bounds the length of range(), which tend builds as a list.
-const maxRange = 1_000_000
-
-// tooLong reports whether n copies of something of length size exceed
-// maxRepeat, without overflowing.
-func tooLong(size, n int) bool {
-	return size > 0 && n > 0 && n > maxRepeat/size
-}
-
 var (
 	errBreak    = errors.New("break outside of a loop")
 	errContinue = errors.New("continue outside of a loop")
@@ -48,15 +34,6 @@ type state struct {
 	src    string
 	depth  int
 	files  []string // template files being rendered by lookup('template')
-}
-
-// canceled returns an error once the engine's context is cancelled, so
-// loops and recursion stop when tend is interrupted.
-func (s *state) canceled() error {
-	if s.e.ctx != nil && s.e.ctx.Err() != nil {
-		return fmt.Errorf("rendering stopped: %w", context.Cause(s.e.ctx))
-	}
-	return nil
 }
 
 func (e *Engine) newState(vars map[string]any, src string) *state {
@@ -1423,14 +1400,7 @@ func pyRange(args []any) (any, error) {
 	if step == 0 {
 		return nil, fmt.Errorf("range() arg 3 must not be zero")
 	}
-	// Count first: Python's range is lazy, tend's is a list, so a huge
-	// range fails at once instead of after filling memory.
-	n := uint64(0)
-	if step > 0 && start < stop {
-		n = (uint64(stop)-uint64(start)-1)/uint64(step) + 1
-	} else if step < 0 && start > stop {
-		n = (uint64(start)-uint64(stop)-1)/(uint64(-(step+1))+1) + 1
-	}
+	n := rangeLen(start, stop, step)
 	if n > maxRange {
 		return nil, fmt.Errorf("range too large (MemoryError): %d items, at most %d", n, maxRange)
 	}
