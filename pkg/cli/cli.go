@@ -50,15 +50,20 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if err == nil {
 		return ExitOK
 	}
+	code := ExitError
 	var ee *exitError
 	if errors.As(err, &ee) {
-		if ee.err != nil {
-			fmt.Fprintf(stderr, "ERROR: %v\n", ee.err)
-		}
-		return ee.code
+		code = ee.code
+		err = ee.err
 	}
-	fmt.Fprintf(stderr, "ERROR: %v\n", err)
-	return ExitError
+	if err != nil {
+		fmt.Fprintf(stderr, "ERROR: %v\n", err)
+	}
+	if ctx.Err() != nil {
+		// Whatever failed when tend was interrupted failed because of it.
+		return ExitInterrupted
+	}
+	return code
 }
 
 // New returns the tend application.

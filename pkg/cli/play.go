@@ -254,7 +254,7 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	if o.becomeMethod != "" {
 		cliVars["ansible_become_method"] = o.becomeMethod
 	}
-	askPass := func(prompt string) (string, error) { return readSecret(stdin, stderr, prompt) }
+	askPass := func(prompt string) (string, error) { return readSecret(ctx, stdin, stderr, prompt) }
 	becomePass := ""
 	if o.askBecomePass {
 		becomePass, err = askPass("BECOME password: ")
@@ -361,13 +361,46 @@ func useColor(mode string, w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-func readSecret(stdin io.Reader, stderr io.Writer, prompt string) (string, error) {
+// readSecret prompts on stderr and reads one line from stdin without
+// echo when stdin is a terminal. A read from a terminal or pipe cannot be
+// interrupted, so when ctx is cancelled (SIGINT, SIGTERM) readSecret
+// returns at once, giving the terminal its echo back, and leaves the read
+// behind: tend is exiting.
+func readSecret(ctx context.Context, stdin io.Reader, stderr io.Writer, prompt string) (string, error) {
 	fmt.Fprint(stderr, prompt)
 	defer fmt.Fprintln(stderr)
-	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		b, err := term.ReadPassword(int(f.Fd()))
-		return string(b), err
+	type result struct {
+		s   string
+		err error
 	}
+	done := make(chan result, 1)
+	restore := func() {}
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fd := int(f.Fd())
+		if st, err := term.GetState(fd); err == nil {
+			restore = func() { _ = term.Restore(fd, st) }
+		}
+		go func() {
+			b, err := term.ReadPassword(fd)
+			done <- result{string(b), err}
+		}()
+	} else {
+		go func() {
+			s, err := readLine(stdin, prompt)
+			done <- result{s, err}
+		}()
+	}
+	select {
+	case r := <-done:
+		return r.s, r.err
+	case <-ctx.Done():
+		restore()
+		return "", fmt.Errorf("reading %s: interrupted: %w", strings.TrimSuffix(strings.TrimSpace(prompt), ":"), context.Cause(ctx))
+	}
+}
+
+// readLine reads up to a newline or the end of input.
+func readLine(stdin io.Reader, prompt string) (string, error) {
 	var b strings.Builder
 	buf := make([]byte, 1)
 	for {

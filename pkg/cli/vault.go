@@ -38,7 +38,7 @@ func vaultSources(c *ucli.Context) vault.Sources {
 // stdin/stderr when asked. The keyring may be empty: vault data then fails
 // with an error telling which flags to pass.
 func loadKeyring(ctx context.Context, src vault.Sources, stdin io.Reader, stderr io.Writer) (*vault.Keyring, error) {
-	src.Prompt = func(p string) (string, error) { return readSecret(stdin, stderr, p) }
+	src.Prompt = func(p string) (string, error) { return readSecret(ctx, stdin, stderr, p) }
 	return vault.Load(ctx, src)
 }
 

@@ -136,6 +136,8 @@ func Run(ctx context.Context, pb *playbook.Playbook, opts Options) (*Summary, er
 	// Every result reaches the reporter censored when no_log says so,
 	// whatever the reporter does with it.
 	opts.Reporter = report.Censoring(opts.Reporter)
+	// Templates stop with the run: a loop in a template can be endless.
+	opts.Templates = opts.Templates.WithContext(ctx)
 	r := &runner{
 		opts:      opts,
 		pb:        pb,

@@ -36,6 +36,8 @@ func TestBadInventories(t *testing.T) {
 		{"yaml_inline_vault.yml", `yaml_inline_vault.yml:3:13: value is vault-encrypted but no vault password was given: pass --vault-password-file or --ask-vault-pass`},
 		{"yaml_unknown_tag.yml", `yaml_unknown_tag.yml:4:13: unknown YAML tag !custom`},
 		{"gvars/hosts", `gvars/group_vars/web.yml:1:1: vars file must hold a dictionary of variables, got a list`},
+		{"yaml_alias_cycle.yml", `yaml_alias_cycle.yml:4:9: alias *v refers to the value that contains it (anchor &v at line 2), which would repeat without end; copy the values you need instead`},
+		{"aliasvars/hosts", `aliasvars/group_vars/all.yml:7:15: aliases expand to more than 1048576 values (alias *l5 here); a document whose anchors refer to each other over and over is refused`},
 		{"vaultvars/hosts", `vaultvars/host_vars/web1.yml:1: vars file is vault-encrypted but no vault password was given: pass --vault-password-file or --ask-vault-pass`},
 	}
 	seen := map[string]bool{}

@@ -2,9 +2,11 @@ package inventory
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // FuzzParseINI feeds arbitrary bytes to the INI parser and the code that
@@ -70,7 +72,15 @@ func FuzzParseYAML(f *testing.F) {
 			f.Add(data)
 		}
 	}
+	// Alias cycles and bombs, in groups and in vars.
+	f.Add([]byte("all:\n  children: &c\n    web:\n      children: *c\n"))
+	f.Add([]byte("all:\n  vars: &v {x: 1, <<: *v}\n"))
+	f.Add([]byte("all:\n  hosts:\n    h[0:9]: &h\n      a: [1, 2]\n      b: [*h, *h]\n"))
+	f.Add([]byte("a: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b]\nall: {vars: {d: [*c, *c, *c, *c, *c, *c, *c, *c]}}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// A hang would stall the fuzzer silently; crashing saves the input.
+		watchdog := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("loading %q took more than 10 s", data)) })
+		defer watchdog.Stop()
 		inv := newInventory()
 		doc, err := parseYAMLDocument("fuzz.yml", data)
 		if err != nil {

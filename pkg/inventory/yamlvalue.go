@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -8,6 +9,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/tend-dev/tend/pkg/vars"
 )
 
 // Ansible reads YAML with PyYAML, which implements YAML 1.1: yes/no/on/off
@@ -282,6 +285,13 @@ func parseYAMLDocument(file string, data []byte) (*yaml.Node, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, yamlError(file, err)
+	}
+	if err := vars.CheckAliases(file, &doc); err != nil {
+		var pe *vars.PosError
+		if errors.As(err, &pe) {
+			return nil, &ParseError{File: pe.File, Line: pe.Line, Col: pe.Col, Msg: pe.Msg}
+		}
+		return nil, err
 	}
 	return &doc, nil
 }

@@ -2,10 +2,12 @@ package playbook_test
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tend-dev/tend/pkg/modules"
 	"github.com/tend-dev/tend/pkg/playbook"
@@ -103,6 +105,9 @@ func FuzzLoadPlaybook(f *testing.F) {
 	}
 	reg := modules.Registry()
 	f.Fuzz(func(t *testing.T, src []byte) {
+		// A hang would stall the fuzzer silently; crashing saves the input.
+		watchdog := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("loading %q took more than 10 s", src)) })
+		defer watchdog.Stop()
 		dir := t.TempDir()
 		p := filepath.Join(dir, "pb.yml")
 		if err := os.WriteFile(p, src, 0o600); err != nil {
@@ -111,4 +116,23 @@ func FuzzLoadPlaybook(f *testing.F) {
 		// Must never panic; errors are fine.
 		_, _ = playbook.NewLoader(reg, nil).LoadPlaybook(p)
 	})
+}
+
+// TestLoadAliases checks that YAML aliases and merge keys work anywhere
+// in a playbook, as they do with Ansible's YAML loader.
+func TestLoadAliases(t *testing.T) {
+	pb, err := playbook.NewLoader(modules.Registry(), nil).LoadPlaybook("testdata/good/aliases.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range pb.Plays {
+		for _, task := range p.Tasks {
+			got = append(got, fmt.Sprintf("%s:%s:%v", task.Name, task.Action, task.Args["msg"]))
+		}
+	}
+	want := []string{"first:debug:one", "second:debug:one", ":debug:common", ":debug:common"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("tasks %q, want %q", got, want)
+	}
 }

@@ -1,8 +1,10 @@
 package template
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,6 +41,9 @@ type Engine struct {
 	// noCommands refuses lookups that run commands (pipe, lines); set by
 	// the fuzz test so random input never reaches a shell.
 	noCommands bool
+	// ctx, when set, stops loops, macro calls and commands of lookups
+	// once it is cancelled (see WithContext).
+	ctx context.Context
 }
 
 type shared struct {
@@ -84,6 +89,24 @@ func (e *Engine) WithSearchPath(dirs ...string) *Engine {
 	c := *e
 	c.search = append(append([]string(nil), dirs...), e.search...)
 	return &c
+}
+
+// WithContext returns a copy of the engine whose renders stop with an
+// error wrapping ctx.Err() once ctx is cancelled: loops and macro calls
+// check it as they go, and commands run by lookups are killed. The copy
+// shares the template cache.
+func (e *Engine) WithContext(ctx context.Context) *Engine {
+	c := *e
+	c.ctx = ctx
+	return &c
+}
+
+// context returns the engine's context, or context.Background.
+func (e *Engine) context() context.Context {
+	if e.ctx == nil {
+		return context.Background()
+	}
+	return e.ctx
 }
 
 // IsTemplate reports whether s contains Jinja2 markup ("{{", "{%" or "{#").
@@ -184,6 +207,45 @@ func (e *Engine) RenderValue(v any, vars map[string]any) (any, error) {
 	default:
 		return x, nil
 	}
+}
+
+// renderFile renders src, the content of the template file path, for a
+// lookup made while rendering parent: nesting depth and the files being
+// rendered carry over, so a template that looks itself up is an error.
+//
+// A lookup keeps the file's trailing newlines, as Ansible's template lookup
+// does; an include drops the final one, as Jinja2 does with every template.
+func (e *Engine) renderFile(parent *state, path, src string, vars map[string]any, lookup bool) (string, error) {
+	if slices.Contains(parent.files, path) {
+		return "", fmt.Errorf("template %s includes itself (through %s)", path, strings.Join(append(parent.files, path), " -> "))
+	}
+	if parent.depth >= maxDepth {
+		return "", fmt.Errorf("template lookups nested more than %d deep", maxDepth)
+	}
+	if !IsTemplate(src) {
+		if lookup {
+			return src, nil
+		}
+		return strings.TrimSuffix(crlf.Replace(src), "\n"), nil
+	}
+	c, err := e.compile(src)
+	if err != nil {
+		return "", err
+	}
+	st := e.newState(vars, src)
+	st.depth = parent.depth + 1
+	st.files = append(slices.Clip(parent.files), path)
+	v, err := st.run(c, false)
+	// What the file read from host data makes the including render host
+	// data too, as for any other value it reads.
+	parent.tainted = parent.tainted || st.tainted
+	if err != nil {
+		return "", err
+	}
+	if lookup {
+		return padNewlines(src, toStr(v)), nil
+	}
+	return toStr(v), nil
 }
 
 // Eval evaluates a bare Jinja2 expression such as
@@ -354,7 +416,11 @@ func parse(src string, cond bool, cfg *config.Config, cs csGetter) (c *compiled,
 			c, err = nil, &SyntaxError{Msg: fmt.Sprint(r), Src: src}
 		}
 	}()
-	stream := tokens.NewStream(rewriteInlineIf(rewriteStrings(rewriteTestKwargs(lexAll(src, cfg)), cond)))
+	toks := lexAll(src, cfg)
+	if err := checkNesting(toks, src); err != nil {
+		return nil, err
+	}
+	stream := tokens.NewStream(rewriteInlineIf(rewriteStrings(rewriteTestKwargs(toks), cond)))
 	p := parser.NewParser("template", stream, cfg, nil, cs)
 	root, perr := p.Parse()
 	if perr != nil {
@@ -380,6 +446,34 @@ func parse(src string, cond bool, cfg *config.Config, cs csGetter) (c *compiled,
 		}
 	}
 	return c, nil
+}
+
+// maxNesting bounds how deeply brackets and "not" may nest in a template.
+// The parser and the evaluator recurse once per level; Jinja2 itself runs
+// out of Python stack long before this depth.
+const maxNesting = 1000
+
+// checkNesting refuses templates nested deeper than maxNesting, naming
+// the line and column of the first bracket or "not" too deep.
+func checkNesting(toks []*tokens.Token, src string) error {
+	depth, nots := 0, 0
+	for _, t := range toks {
+		switch {
+		case isOpener(t.Type):
+			depth++
+		case isCloser(t.Type):
+			depth = max(depth-1, 0)
+		}
+		if t.Type == tokens.Not {
+			nots++
+		} else {
+			nots = 0
+		}
+		if depth+nots > maxNesting {
+			return &SyntaxError{Msg: fmt.Sprintf("expression nested more than %d levels deep", maxNesting), Line: t.Line, Col: t.Col, Src: src}
+		}
+	}
+	return nil
 }
 
 // syntaxError locates a parse failure: a lexer error token, the parser's

@@ -33,6 +33,7 @@ type state struct {
 	memo   map[string]any
 	src    string
 	depth  int
+	files  []string // template files being rendered by lookup('template')
 	// tainted is set once the render read an Unsafe value: its result is
 	// then host data too (see seal and RenderMarked).
 	tainted bool
@@ -220,6 +221,8 @@ func (s *state) execStructure(b *strings.Builder, cs nodes.ControlStructure) err
 	case *rawNode:
 		b.WriteString(n.text)
 		return nil
+	case *includeNode:
+		return s.execInclude(b, n)
 	case *controlStructures.MacroControlStructure:
 		s.setLocal(n.Name, &macro{node: n.Macro})
 		return nil
@@ -357,6 +360,12 @@ func (s *state) execFor(b *strings.Builder, n *controlStructures.ForControlStruc
 		return it.key
 	}
 	for i, it := range items {
+		if err := s.canceled(); err != nil {
+			return err
+		}
+		if b.Len() > maxOutput {
+			return fmt.Errorf("rendered text too long (MemoryError): more than %d bytes", maxOutput)
+		}
 		li := &loopInfo{index: i, length: len(items), depth: depth}
 		if i > 0 {
 			li.prev, li.hasPrev = loopValue(items[i-1]), true
@@ -463,6 +472,9 @@ type macro struct{ node *nodes.Macro }
 func (s *state) callMacro(m *macro, args []any, kw map[string]any) (any, error) {
 	if s.depth >= maxDepth {
 		return nil, fmt.Errorf("macro %s: recursion too deep", m.node.Name)
+	}
+	if err := s.canceled(); err != nil {
+		return nil, err
 	}
 	scope := map[string]any{}
 	for i, p := range m.node.Kwargs {
@@ -589,8 +601,8 @@ func (s *state) deepResolve(v any, depth int) (any, error) {
 }
 
 func (s *state) deepResolveC(v any, depth int) (any, bool, error) {
-	if depth > maxDepth {
-		return nil, false, fmt.Errorf("data structure nested too deeply")
+	if depth > maxNesting {
+		return nil, false, fmt.Errorf("data structure nested more than %d levels deep", maxNesting)
 	}
 	switch x := v.(type) {
 	case string:
@@ -1101,19 +1113,19 @@ func arith(op string, left, right any) (any, error) {
 		}
 		if l, ok := left.(string); ok {
 			if r, ok := right.(int); ok {
-				if r > 0 && len(l)*r > maxRepeat {
-					return nil, fmt.Errorf("repeated string too long")
+				if tooLong(len(l), r) {
+					return nil, fmt.Errorf("repeated string too long (MemoryError): more than %d characters", maxRepeat)
 				}
 				return strings.Repeat(l, max(r, 0)), nil
 			}
 		}
 		if l, ok := left.([]any); ok {
 			if r, ok := right.(int); ok {
-				if r > 0 && len(l)*r > maxRepeat {
-					return nil, fmt.Errorf("repeated list too long")
+				if tooLong(len(l), r) {
+					return nil, fmt.Errorf("repeated list too long (MemoryError): more than %d items", maxRepeat)
 				}
 				var out []any
-				for i := 0; i < r; i++ {
+				for i := 0; i < r && len(l) > 0; i++ {
 					out = append(out, l...)
 				}
 				if out == nil {
@@ -1398,12 +1410,13 @@ func pyRange(args []any) (any, error) {
 	if step == 0 {
 		return nil, fmt.Errorf("range() arg 3 must not be zero")
 	}
-	out := []any{}
-	for i := start; (step > 0 && i < stop) || (step < 0 && i > stop); i += step {
-		out = append(out, i)
-		if len(out) > 1_000_000 {
-			return nil, fmt.Errorf("range too large")
-		}
+	n := rangeLen(start, stop, step)
+	if n > maxRange {
+		return nil, fmt.Errorf("range too large (MemoryError): %d items, at most %d", n, maxRange)
+	}
+	out := make([]any, 0, n)
+	for i := uint64(0); i < n; i++ {
+		out = append(out, start+int(i)*step)
 	}
 	return out, nil
 }

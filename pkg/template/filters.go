@@ -33,6 +33,11 @@ func (s *state) applyFilter(name string, v any, args []any, kw map[string]any) (
 	if !ok {
 		return nil, fmt.Errorf("no filter named '%s'", name)
 	}
+	// map, select and their kind call a filter or test per item, so this
+	// is where a long chain of them notices an interruption.
+	if err := s.canceled(); err != nil {
+		return nil, err
+	}
 	if u, isUndef := v.(*undefined); isUndef {
 		if !undefinedOK[name] {
 			return nil, u.err("")
@@ -691,6 +696,9 @@ func filterProduct(_ *state, in any, args []any, _ map[string]any) (any, error) 
 		l, err := asList(v, "product")
 		if err != nil {
 			return nil, err
+		}
+		if tooLong(len(result), len(l)) {
+			return nil, fmt.Errorf("product too large (MemoryError): more than %d items", maxRepeat)
 		}
 		var next [][]any
 		for _, prefix := range result {

@@ -1,6 +1,11 @@
 package template
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
 
 // FuzzRender checks that no input makes the engine panic; errors are fine.
 func FuzzRender(f *testing.F) {
@@ -10,6 +15,11 @@ func FuzzRender(f *testing.F) {
 		"{% set x %}{% endset %}", "{{ (1, 2) }}", "{{ 'a' * 3 }}", "{% raw %}{{{% endraw %}", "{{ -'a' }}",
 		"{% macro m(a) %}{{ m(a) }}{% endmacro %}{{ m(1) }}", "{{ lookup() }}", "{{ a is not }}", "{{ a.0.1[2:] }}",
 		"{{ {'a': [1, {'b': none}]} | to_nice_yaml }}", "{# #}", "{%- -%}", "{{ '%s' % }}", "{{ range(10) | sum }}",
+		// Inputs that used to hang or crash: recursion, nesting, huge values.
+		"{{ lookup('template', 'recursive/self.j2') }}", "{{ lookup('template', 'recursive/a.j2') }}",
+		strings.Repeat("(", 2000) + strings.Repeat(")", 2000), "{{ " + strings.Repeat("[", 1001) + " }}",
+		"{{ ([] * 10**12) | length }}", "{{ 'ab' * 2**62 }}", "{{ range(10**12) }}", "{{ range(99) | product(range(99), range(99)) | length }}",
+		"{% for i in range(99) %}{% for j in range(99) %}{{ i }}{% endfor %}{% endfor %}",
 	}
 	for _, s := range seeds {
 		f.Add(s)
@@ -17,6 +27,9 @@ func FuzzRender(f *testing.F) {
 	e := New(Options{BaseDir: "testdata"})
 	e.noCommands = true
 	f.Fuzz(func(t *testing.T, src string) {
+		// A hang would stall the fuzzer silently; crashing saves the input.
+		watchdog := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("rendering %q took more than 10 s", src)) })
+		defer watchdog.Stop()
 		vars := commonVars()
 		vars["rec"] = "{{ rec }}"
 		_, _ = e.Render(src, vars)

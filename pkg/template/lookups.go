@@ -2,7 +2,6 @@ package template
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -11,6 +10,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // resolvePath makes p absolute against BaseDir (Ansible reports absolute
@@ -203,11 +204,11 @@ func (s *state) runLookup(name string, terms []any, kw map[string]any) ([]any, e
 				vars = maps.Clone(s.vars)
 				maps.Copy(vars, tv)
 			}
-			if s.depth >= maxDepth {
-				return nil, fmt.Errorf("template lookup nested too deeply")
+			if abs, err := filepath.Abs(p); err == nil {
+				p = abs
 			}
 			sub := s.e.WithSearchPath(filepath.Dir(p))
-			r, err := sub.RenderString(string(b), vars)
+			r, err := sub.renderFile(s, p, string(b), vars, true)
 			if err != nil {
 				return nil, fmt.Errorf("rendering %s: %w", p, err)
 			}
@@ -217,8 +218,7 @@ func (s *state) runLookup(name string, terms []any, kw map[string]any) ([]any, e
 	case "pipe":
 		out := []any{}
 		for _, t := range flattenTerms(terms) {
-			cmd := exec.CommandContext(context.Background(), "/bin/sh", "-c", toStr(t))
-			cmd.Dir = s.e.opts.BaseDir
+			cmd := s.command(toStr(t))
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
 			b, err := cmd.Output()
@@ -231,8 +231,7 @@ func (s *state) runLookup(name string, terms []any, kw map[string]any) ([]any, e
 	case "lines":
 		out := []any{}
 		for _, t := range flattenTerms(terms) {
-			cmd := exec.CommandContext(context.Background(), "/bin/sh", "-c", toStr(t))
-			cmd.Dir = s.e.opts.BaseDir
+			cmd := s.command(toStr(t))
 			b, err := cmd.Output()
 			if err != nil {
 				return nil, fmt.Errorf("command %q failed: %w", toStr(t), err)
@@ -436,4 +435,17 @@ func lookupSequence(terms []any, kw map[string]any) ([]any, error) {
 		}
 	}
 	return out, nil
+}
+
+// command returns a shell running script for the pipe and lines lookups.
+// It runs in its own process group so that cancelling the engine's
+// context kills the whole group: killing only the shell would leave its
+// children holding the output pipe open, and the lookup waiting on it.
+func (s *state) command(script string) *exec.Cmd {
+	cmd := exec.CommandContext(s.e.context(), "/bin/sh", "-c", script)
+	cmd.Dir = s.e.opts.BaseDir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = time.Second
+	return cmd
 }

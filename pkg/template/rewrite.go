@@ -16,36 +16,79 @@ const inlineIf = "__tend_if__"
 // or `{'k': X if C else Y}`, into `__tend_if__((X), (C), (Y))`: gonja parses
 // an inline if only at the top of an expression, Jinja2 (and Ansible's
 // roles) use it anywhere.
+//
+// Brackets are matched once up front and every token is copied once, so
+// the time is linear in the number of tokens however deeply they nest.
 func rewriteInlineIf(toks []*tokens.Token) []*tokens.Token {
-	var out []*tokens.Token
-	for i := 0; i < len(toks); i++ {
-		t := toks[i]
-		if !isOpener(t.Type) {
-			out = append(out, t)
-			continue
-		}
-		end := matchClose(toks, i)
-		if end < 0 {
-			out = append(out, toks[i:]...)
-			break
-		}
-		out = append(out, t)
-		for j, el := range splitDepth0(toks[i+1:end], tokens.Comma) {
-			if j > 0 {
-				out = append(out, el[0]) // the comma
-				el = el[1:]
-			}
-			out = append(out, rewriteElement(el, t.Type)...)
-		}
-		out = append(out, toks[end])
-		i = end
-	}
-	return out
+	r := &ifRewriter{toks: toks, close: matchBrackets(toks), out: make([]*tokens.Token, 0, len(toks))}
+	r.span(0, len(toks))
+	return r.out
 }
 
-// rewriteElement rewrites one element of a bracketed list: the value of a
-// dict entry or keyword argument, or the element itself.
-func rewriteElement(el []*tokens.Token, opener tokens.Type) []*tokens.Token {
+// ifRewriter holds the tokens being rewritten, the index of the bracket
+// closing each opening one (-1 if none), and the tokens written so far.
+type ifRewriter struct {
+	toks  []*tokens.Token
+	close []int
+	out   []*tokens.Token
+}
+
+// matchBrackets returns, for each opening bracket, the index of the bracket
+// closing it, or -1. Any closing bracket closes the innermost open one.
+func matchBrackets(toks []*tokens.Token) []int {
+	close := make([]int, len(toks))
+	var open []int
+	for k, t := range toks {
+		close[k] = -1
+		switch {
+		case isOpener(t.Type):
+			open = append(open, k)
+		case isCloser(t.Type) && len(open) > 0:
+			close[open[len(open)-1]] = k
+			open = open[:len(open)-1]
+		}
+	}
+	return close
+}
+
+// span writes toks[from:to], rewriting the elements of every bracket in it.
+func (r *ifRewriter) span(from, to int) {
+	for i := from; i < to; i++ {
+		t := r.toks[i]
+		if !isOpener(t.Type) {
+			r.out = append(r.out, t)
+			continue
+		}
+		end := r.close[i]
+		if end < 0 || end >= to {
+			r.out = append(r.out, r.toks[i:to]...)
+			return
+		}
+		r.out = append(r.out, t)
+		r.group(i+1, end, t.Type)
+		r.out = append(r.out, r.toks[end])
+		i = end
+	}
+}
+
+// group writes the elements between an opening bracket and its closing one.
+func (r *ifRewriter) group(from, to int, opener tokens.Type) {
+	start := from
+	for {
+		comma := r.indexDepth0(start, to, isType(tokens.Comma))
+		if comma < 0 {
+			r.element(start, to, opener)
+			return
+		}
+		r.element(start, comma, opener)
+		r.out = append(r.out, r.toks[comma])
+		start = comma + 1
+	}
+}
+
+// element writes one element of a bracketed list: the value of a dict
+// entry or keyword argument, or the element itself.
+func (r *ifRewriter) element(from, to int, opener tokens.Type) {
 	sep := tokens.Type(-1)
 	switch opener {
 	case tokens.LeftBrace:
@@ -54,42 +97,62 @@ func rewriteElement(el []*tokens.Token, opener tokens.Type) []*tokens.Token {
 		sep = tokens.Assign
 	}
 	if sep >= 0 {
-		if k := indexDepth0(el, 0, isType(sep)); k >= 0 {
-			head := rewriteInlineIf(el[:k+1])
-			return append(head, inlineIfCall(rewriteInlineIf(el[k+1:]))...)
+		if k := r.indexDepth0(from, to, isType(sep)); k >= 0 {
+			r.span(from, k+1)
+			from = k + 1
 		}
 	}
-	return inlineIfCall(rewriteInlineIf(el))
+	r.ifCall(from, to)
 }
 
-// inlineIfCall wraps el as __tend_if__ when it is `X if C [else Y]` at
-// depth zero.
-func inlineIfCall(el []*tokens.Token) []*tokens.Token {
-	ifAt := indexDepth0(el, 0, isName("if"))
-	if ifAt <= 0 {
-		return el
+// ifCall writes toks[from:to] wrapped as __tend_if__ when it is
+// `X if C [else Y]` at depth zero.
+func (r *ifRewriter) ifCall(from, to int) {
+	ifAt := r.indexDepth0(from, to, isName("if"))
+	if ifAt <= from {
+		r.span(from, to)
+		return
 	}
-	elseAt := indexDepth0(el, ifAt+1, isName("else"))
-	tok := el[ifAt]
+	elseAt := r.indexDepth0(ifAt+1, to, isName("else"))
+	tok := r.toks[ifAt]
 	at := func(t tokens.Type, val string) *tokens.Token {
 		return &tokens.Token{Type: t, Val: val, Pos: tok.Pos, Line: tok.Line, Col: tok.Col}
 	}
-	group := func(part []*tokens.Token) []*tokens.Token {
-		g := []*tokens.Token{at(tokens.LeftParenthesis, "(")}
-		g = append(g, part...)
-		return append(g, at(tokens.RightParenthesis, ")"))
+	group := func(from, to int) {
+		r.out = append(r.out, at(tokens.LeftParenthesis, "("))
+		r.span(from, to)
+		r.out = append(r.out, at(tokens.RightParenthesis, ")"))
 	}
-	out := []*tokens.Token{at(tokens.Name, inlineIf), at(tokens.LeftParenthesis, "(")}
-	out = append(out, group(el[:ifAt])...)
-	out = append(out, at(tokens.Comma, ","))
+	r.out = append(r.out, at(tokens.Name, inlineIf), at(tokens.LeftParenthesis, "("))
+	group(from, ifAt)
+	r.out = append(r.out, at(tokens.Comma, ","))
 	if elseAt < 0 {
-		out = append(out, group(el[ifAt+1:])...)
+		group(ifAt+1, to)
 	} else {
-		out = append(out, group(el[ifAt+1:elseAt])...)
-		out = append(out, at(tokens.Comma, ","))
-		out = append(out, inlineIfCall(el[elseAt+1:])...)
+		group(ifAt+1, elseAt)
+		r.out = append(r.out, at(tokens.Comma, ","))
+		r.ifCall(elseAt+1, to)
 	}
-	return append(out, at(tokens.RightParenthesis, ")"))
+	r.out = append(r.out, at(tokens.RightParenthesis, ")"))
+}
+
+// indexDepth0 returns the index of the first token in toks[from:to] outside
+// any bracket that match accepts, or -1. Brackets are skipped whole.
+func (r *ifRewriter) indexDepth0(from, to int, match func(*tokens.Token) bool) int {
+	for k := from; k < to; k++ {
+		t := r.toks[k]
+		if isOpener(t.Type) {
+			if r.close[k] < 0 || r.close[k] >= to {
+				return -1
+			}
+			k = r.close[k]
+			continue
+		}
+		if !isCloser(t.Type) && match(t) {
+			return k
+		}
+	}
+	return -1
 }
 
 func isOpener(t tokens.Type) bool {
@@ -98,59 +161,6 @@ func isOpener(t tokens.Type) bool {
 
 func isCloser(t tokens.Type) bool {
 	return t == tokens.RightParenthesis || t == tokens.RightBracket || t == tokens.RightBrace
-}
-
-// matchClose returns the index of the bracket closing toks[start], or -1.
-func matchClose(toks []*tokens.Token, start int) int {
-	depth := 0
-	for k := start; k < len(toks); k++ {
-		switch {
-		case isOpener(toks[k].Type):
-			depth++
-		case isCloser(toks[k].Type):
-			depth--
-			if depth == 0 {
-				return k
-			}
-		}
-	}
-	return -1
-}
-
-// splitDepth0 splits toks before each depth-zero separator; every part
-// after the first starts with its separator.
-func splitDepth0(toks []*tokens.Token, sep tokens.Type) [][]*tokens.Token {
-	var parts [][]*tokens.Token
-	depth, last := 0, 0
-	for k, t := range toks {
-		switch {
-		case isOpener(t.Type):
-			depth++
-		case isCloser(t.Type):
-			depth--
-		case t.Type == sep && depth == 0:
-			parts = append(parts, toks[last:k])
-			last = k
-		}
-	}
-	return append(parts, toks[last:])
-}
-
-// indexDepth0 returns the index of the first depth-zero token at or after
-// from that match accepts, or -1.
-func indexDepth0(toks []*tokens.Token, from int, match func(*tokens.Token) bool) int {
-	depth := 0
-	for k, t := range toks {
-		switch {
-		case isOpener(t.Type):
-			depth++
-		case isCloser(t.Type):
-			depth--
-		case k >= from && depth == 0 && match(t):
-			return k
-		}
-	}
-	return -1
 }
 
 func isType(typ tokens.Type) func(*tokens.Token) bool {

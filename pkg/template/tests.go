@@ -40,6 +40,9 @@ func (s *state) applyTest(name string, v any, args []any, kw map[string]any) (bo
 	if !ok {
 		return false, fmt.Errorf("no test named '%s'", name)
 	}
+	if err := s.canceled(); err != nil {
+		return false, err
+	}
 	switch name {
 	case "defined", "undefined", "none":
 	default:

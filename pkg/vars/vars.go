@@ -82,6 +82,12 @@ func (l Loader) ParseYAML(file string, src []byte) (*yaml.Node, error) {
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		return nil, yamlError(file, src, err)
 	}
+	if err := CheckAliases(file, &doc); err != nil {
+		return nil, err
+	}
+	if err := resolveAliases(file, &doc, map[*yaml.Node]bool{}); err != nil {
+		return nil, err
+	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, nil
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Keyring holds vault passwords by vault id and decrypts vault data with
@@ -278,6 +279,10 @@ func ReadPasswordFile(ctx context.Context, path, id string) ([]byte, error) {
 			args = []string{"--vault-id", id}
 		}
 		cmd := exec.CommandContext(ctx, path, args...)
+		// A script's children can hold its output open after it is killed
+		// on cancellation; stop waiting for them. The script keeps tend's
+		// process group so that it can prompt on the terminal.
+		cmd.WaitDelay = time.Second
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
