@@ -60,6 +60,14 @@ func TestRenderCore(t *testing.T) {
 		{"inline if false no else", "[{{ 'yes' if f }}]", "[]"},
 		{"arithmetic", "{{ 7 // 2 }} {{ 7 / 2 }} {{ -7 % 3 }} {{ 2 ** 10 }} {{ 3 * 'ab' }}", "3 3.5 2 1024 ababab"},
 		{"list concat", "{{ l + [4] }}", []any{1, 2, 3, 4}},
+		// Python's integers do not overflow; Jinja2's ** is left-associative.
+		{"power tower is exact", "x{{ 10**10**10 }}", "x1" + strings.Repeat("0", 100)},
+		{"big power", "x{{ 2**100 }}", "x1267650600228229401496703205376"},
+		{"big product", "x{{ 1000000000000000 * 1000000000000000 }}", "x1000000000000000000000000000000"},
+		{"int overflow", "x{{ 9223372036854775807 + 1 }}", "x9223372036854775808"},
+		{"big comparisons", "{{ 2**100 > 5 }} {{ 2**100 == 2**100 + 1 }} {{ (2**100) | int + 1 - 2**100 }}", "True False 1"},
+		{"negative power is a float", "{{ 2**-1 }}", 0.5},
+		{"big floor division", "{{ -(2**100) // 3 }} {{ -(2**100) % 3 }}", "-422550200076076467165567735126 2"},
 		{"and or return operands", "{{ '' or 'fallback' }} {{ 'a' and 'b' }}", "fallback b"},
 		{"comparison chain", "{{ a < 2 and b == 'x' }}", true},
 		{"equality int float", "{{ 1 == 1.0 }}", true},
@@ -214,6 +222,8 @@ func TestRuntimeErrors(t *testing.T) {
 	cases := []struct{ src, want string }{
 		{"x\n{{ 'a' + 1 }}", "line 2"},
 		{"{{ 1 / 0 }}", "division by zero"},
+		{"{{ 10**(10**10) }}", "integer result too large"},
+		{"{{ (2**600000) * (2**600000) }}", "integer result too large"},
 		{"{{ l | nosuchfilter }}", "no filter named 'nosuchfilter'"},
 		{"{{ a is nosuchtest }}", "no test named 'nosuchtest'"},
 		{"{% break %}", "break outside of a loop"},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 
@@ -742,7 +743,9 @@ func (s *state) eval(node nodes.Node) (any, error) {
 		}
 		switch x := v.(type) {
 		case int:
-			return -x, nil
+			return normInt(new(big.Int).Neg(big.NewInt(int64(x)))), nil
+		case *big.Int:
+			return normInt(new(big.Int).Neg(x)), nil
 		case float64:
 			return -x, nil
 		case bool:
@@ -1119,6 +1122,9 @@ func arith(op string, left, right any) (any, error) {
 		if l, ok := left.(string); ok {
 			return pyFormat(l, right)
 		}
+	}
+	if v, handled, err := intArith(op, left, right); handled {
+		return v, err
 	}
 	lf, ok1 := toNumber(left)
 	rf, ok2 := toNumber(right)
