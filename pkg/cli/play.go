@@ -199,13 +199,15 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	if err != nil {
 		return exitWith(ExitError, err)
 	}
-	extra, err := parseExtraVarsWith(o.extraVars, vars.Loader{Vault: kr})
+	warn := func(msg string) { fmt.Fprintf(stderr, "[WARNING]: %s\n", msg) }
+	extra, err := parseExtraVarsWith(o.extraVars, vars.Loader{Vault: kr, Warn: warn})
 	if err != nil {
 		return exitWith(ExitError, err)
 	}
 	reg := modules.Registry()
 	loader := playbook.NewLoader(reg, o.rolesPath)
 	loader.Vault = kr
+	loader.Warn = warn
 	loader.Syntax = template.New(template.Options{})
 	var pbs []*playbook.Playbook
 	var loadErrs []error

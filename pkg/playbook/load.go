@@ -27,6 +27,9 @@ type Loader struct {
 	// defaults/vars, and inline !vault values in them; nil refuses them
 	// with an error naming the file.
 	Vault vars.Decrypter
+	// Warn, if set, receives warnings about the files loaded (a key given
+	// twice in a mapping), each starting with file:line:col.
+	Warn func(msg string)
 
 	errs      errorList
 	curPlay   *Play // the play being loaded: import_role adds its role there
@@ -68,7 +71,7 @@ func (l *Loader) readYAML(file string) *yaml.Node {
 		l.errs.add(fmt.Errorf("%s: %w", file, err))
 		return nil
 	}
-	n, err := vars.Loader{Vault: l.Vault}.ParseYAML(file, src)
+	n, err := vars.Loader{Vault: l.Vault, Warn: l.Warn}.ParseYAML(file, src)
 	if err != nil {
 		l.errs.add(err)
 		return nil
@@ -84,8 +87,14 @@ func (l *Loader) loadPlays(file string, seen map[string]bool) []*Play {
 	}
 	seen[abs] = true
 	defer delete(seen, abs)
+	before := len(l.errs.errs)
 	doc := l.readYAML(file)
-	if doc == nil {
+	if doc == nil && len(l.errs.errs) > before {
+		return nil
+	}
+	if doc == nil || doc.Kind == yaml.ScalarNode && doc.Tag == "!!null" {
+		// Ansible refuses an empty playbook too ("Empty playbook, nothing to do").
+		l.errs.add(&Error{Pos: Pos{File: file}, Msg: "the playbook is empty: nothing to do", Hint: "a playbook is a YAML list of plays, each starting with '- hosts: ...'"})
 		return nil
 	}
 	if doc.Kind != yaml.SequenceNode {
@@ -135,15 +144,7 @@ func (l *Loader) loadPlay(file string, pn *yaml.Node) *Play {
 		case "name":
 			p.Name = l.str(file, v)
 		case "hosts":
-			if v.Kind == yaml.SequenceNode {
-				var hs []string
-				for _, h := range v.Content {
-					hs = append(hs, h.Value)
-				}
-				p.Hosts = strings.Join(hs, ",")
-			} else {
-				p.Hosts = v.Value
-			}
+			p.Hosts = l.hosts(file, v)
 		case "vars":
 			p.Vars = l.varsMap(file, v)
 		case "vars_files":
@@ -252,6 +253,55 @@ func (l *Loader) loadPlay(file string, pn *yaml.Node) *Play {
 	// Role handlers come first, then the play's, as Ansible orders them.
 	p.Handlers = append(p.Handlers, l.taskList(ctx, handlers, nil, true)...)
 	return p
+}
+
+// hosts reads a play's host pattern: a string or a list of strings, never
+// empty, as Ansible's Play._validate_hosts requires.
+func (l *Loader) hosts(file string, v *yaml.Node) string {
+	const hint = "hosts: is a host pattern (all, a group, a host) or a list of them"
+	switch {
+	case v.Kind == yaml.ScalarNode && (v.Tag == "!!null" || v.Value == ""),
+		v.Kind == yaml.SequenceNode && len(v.Content) == 0:
+		l.errs.at(file, v, hint, "the hosts list cannot be empty")
+		return ""
+	case v.Kind == yaml.ScalarNode && v.Tag != "!!str":
+		l.errs.at(file, v, fmt.Sprintf("quote it if it is a host name: hosts: \"%s\"", v.Value), "hosts must be a string or a list of strings, not a %s", typeName(v))
+		return ""
+	case v.Kind == yaml.ScalarNode:
+		return v.Value
+	case v.Kind != yaml.SequenceNode:
+		l.errs.at(file, v, hint, "hosts must be a string or a list of strings, not a %s", vars.KindName(v))
+		return ""
+	}
+	var hs []string
+	for _, h := range v.Content {
+		switch {
+		case h.Kind == yaml.ScalarNode && h.Tag == "!!null":
+			l.errs.at(file, h, hint, "the hosts list cannot contain null")
+		case h.Kind != yaml.ScalarNode || h.Tag != "!!str":
+			l.errs.at(file, h, hint, "the hosts list can only contain strings, not a %s", typeName(h))
+		default:
+			hs = append(hs, h.Value)
+		}
+	}
+	return strings.Join(hs, ",")
+}
+
+// typeName names a node's type for messages: mapping, list, number,
+// boolean, null or string.
+func typeName(n *yaml.Node) string {
+	if n.Kind != yaml.ScalarNode {
+		return vars.KindName(n)
+	}
+	switch n.Tag {
+	case "!!int", "!!float":
+		return "number"
+	case "!!bool":
+		return "boolean"
+	case "!!null":
+		return "null"
+	}
+	return "string"
 }
 
 // taskCtx carries where tasks are being read from.
