@@ -224,7 +224,7 @@ func (r *runner) countStats(host string, f func(*report.Stats)) {
 func (r *runner) selectHosts(p *playbook.Play, pattern string) ([]string, error) {
 	hosts, err := r.opts.Inventory.Select(pattern)
 	if err != nil {
-		return nil, fmt.Errorf("play %q: hosts: %w", p.Name, err)
+		return nil, fmt.Errorf("%s: play %q: hosts: %w", p.Pos, p.Name, err)
 	}
 	var names []string
 	allowed := map[string]bool{}

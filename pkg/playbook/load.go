@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -108,15 +110,7 @@ func (l *Loader) loadPlays(file string, seen map[string]bool) []*Play {
 			continue
 		}
 		if imp := mapGet(pn, "import_playbook"); imp != nil {
-			target := imp.Value
-			if !filepath.IsAbs(target) {
-				target = filepath.Join(filepath.Dir(file), target)
-			}
-			if _, err := os.Stat(target); err != nil {
-				l.errs.at(file, imp, "paths are relative to the importing playbook", "import_playbook: cannot read %s", target)
-				continue
-			}
-			plays = append(plays, l.loadPlays(target, seen)...)
+			plays = append(plays, l.importPlaybook(file, imp, seen)...)
 			continue
 		}
 		if p := l.loadPlay(file, pn); p != nil {
@@ -124,6 +118,27 @@ func (l *Loader) loadPlays(file string, seen map[string]bool) []*Play {
 		}
 	}
 	return plays
+}
+
+// importPlaybook loads the plays of an import_playbook entry.
+func (l *Loader) importPlaybook(file string, imp *yaml.Node, seen map[string]bool) []*Play {
+	if imp.Kind != yaml.ScalarNode || imp.Tag == "!!null" {
+		l.errs.at(file, imp, "import_playbook: other.yml", "import_playbook takes a file name, not a %s", typeName(imp))
+		return nil
+	}
+	target := imp.Value
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(filepath.Dir(file), target)
+	}
+	if _, err := os.Stat(target); err != nil {
+		l.errs.at(file, imp, "paths are relative to the importing playbook", "import_playbook: cannot read %s", target)
+		return nil
+	}
+	if abs, _ := filepath.Abs(target); seen[abs] {
+		l.errs.at(file, imp, "", "import_playbook loop: %s is already being imported", imp.Value)
+		return nil
+	}
+	return l.loadPlays(target, seen)
 }
 
 var playKeywords = []string{
@@ -180,13 +195,7 @@ func (l *Loader) loadPlay(file string, pn *yaml.Node) *Play {
 		case "become_flags":
 			p.BecomeFlags = l.str(file, v)
 		case "serial":
-			switch x := l.value(file, v).(type) {
-			case []any:
-				p.Serial = x
-			case nil:
-			default:
-				p.Serial = []any{x}
-			}
+			p.Serial = l.serial(file, v)
 		case "max_fail_percentage":
 			f, ok := toFloat(l.value(file, v))
 			if !ok {
@@ -225,7 +234,9 @@ func (l *Loader) loadPlay(file string, pn *yaml.Node) *Play {
 			p.RemoteUser = l.str(file, v)
 		case "connection":
 			p.Connection = l.str(file, v)
-		case "collections", "module_defaults", "force_handlers", "run_once", "no_log", "port", "throttle", "timeout",
+		case "port", "throttle":
+			l.intValue(file, v, k.Value)
+		case "collections", "module_defaults", "force_handlers", "run_once", "no_log", "timeout",
 			"debugger", "fact_path", "gather_timeout", "become_exe":
 			// Accepted; these have no effect in tend yet.
 		default:
@@ -285,6 +296,73 @@ func (l *Loader) hosts(file string, v *yaml.Node) string {
 		}
 	}
 	return strings.Join(hs, ",")
+}
+
+var percentRe = regexp.MustCompile(`^\s*[0-9]+(\.[0-9]*)?\s*%+\s*$`)
+
+// serial reads a play's batch sizes: a number, a percentage or a list of
+// them (templates are resolved when the play runs).
+func (l *Loader) serial(file string, n *yaml.Node) []any {
+	items := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		items = n.Content
+	}
+	var out []any
+	for _, it := range items {
+		v := l.value(file, it)
+		if v == nil {
+			continue
+		}
+		if !validSerial(v) {
+			l.errs.at(file, it, "serial is a number (5), a percentage (\"30%\") or a list of them", "serial must be a number or a percentage, not %s", describe(it))
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func validSerial(v any) bool {
+	switch x := v.(type) {
+	case int, float64:
+		return true
+	case string:
+		_, ok := module.ToInt(x)
+		return ok || percentRe.MatchString(x) || module.IsTemplated(x)
+	}
+	return false
+}
+
+// intValue reads an integer keyword (Ansible's isa='int'): a number, a
+// string holding one, or a template, which is converted when the task
+// runs. Anything else can never convert and is refused here, with its
+// position, rather than failing every host later.
+func (l *Loader) intValue(file string, n *yaml.Node, name string) any {
+	v := l.value(file, n)
+	switch x := v.(type) {
+	case nil, int, float64:
+		return v
+	case string:
+		if module.IsTemplated(x) {
+			return v
+		}
+		if _, ok := module.ToInt(x); ok {
+			return v
+		}
+		if _, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil {
+			return v
+		}
+	}
+	l.errs.at(file, n, "", "%s must be an integer, not %s", name, describe(n))
+	return nil
+}
+
+// describe names a node for messages: a scalar's value, or its type.
+func describe(n *yaml.Node) string {
+	if n.Kind == yaml.ScalarNode {
+		return strconv.Quote(n.Value)
+	}
+	return "a " + typeName(n)
 }
 
 // typeName names a node's type for messages: mapping, list, number,

@@ -13,6 +13,7 @@ func TestParseYAMLLocatesEveryError(t *testing.T) {
 		{"bell character", "a: 1\n\nb: x\x07\n", "f.yml:3:5:"},
 		{"Latin-1 byte", "a: 1\nb: caf\xe9\n", "f.yml:2:7:"},
 		{"unknown anchor", "a: 1\nb: [1, *nope]\n", "f.yml:2:8:"},
+		{"vault tag on a mapping", "a: 1\nb: !vault {c: 1}\n", "f.yml:2:4: !vault tags a mapping"},
 		{"second document", "a: 1\n---\nb: 2\n", "f.yml:2:1: a second YAML document"},
 	}
 	for _, tc := range cases {

@@ -121,6 +121,9 @@ func (l Loader) decryptInline(file string, n *yaml.Node, depth int) error {
 		// Ansible's decrypted values are always strings.
 		n.Value, n.Tag, n.Style = string(plain), "!!str", yaml.DoubleQuotedStyle
 	case yaml.SequenceNode, yaml.MappingNode, yaml.DocumentNode:
+		if n.Tag == "!vault" || n.Tag == "!vault-encrypted" {
+			return &PosError{File: file, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf("!vault tags a %s: it must tag the vault text (!vault |, then the $ANSIBLE_VAULT lines)", KindName(n))}
+		}
 		for _, c := range n.Content {
 			if err := l.decryptInline(file, c, depth+1); err != nil {
 				return err
