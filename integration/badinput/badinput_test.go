@@ -227,7 +227,8 @@ func TestCorpus(t *testing.T) {
 		}
 	}
 	var mu sync.Mutex
-	counts := map[string]int{}
+	// counts holds, per kind of problem, the cases that showed it.
+	counts := map[string]map[string]bool{kindCrash: {}, kindHang: {}, kindUnlocated: {}, kindUnexpected: {}}
 	var problems []string
 	t.Run("cases", func(t *testing.T) {
 		for _, c := range cases {
@@ -258,7 +259,7 @@ func TestCorpus(t *testing.T) {
 						continue
 					}
 					mu.Lock()
-					counts[kind]++
+					counts[kind][c.Name] = true
 					problems = append(problems, fmt.Sprintf("%s %s: %s: %s", c.Name, cmd.name, kind, msg))
 					mu.Unlock()
 					t.Errorf("%s: %s: %s (%s)\ncase: %s\n%s", cmd.name, kind, msg, r.elapsed.Round(time.Millisecond), c.Title, tail(r.out, 2000))
@@ -271,7 +272,7 @@ func TestCorpus(t *testing.T) {
 		t.Log(p)
 	}
 	line := fmt.Sprintf("badinput: %d cases, %d crashes, %d hangs, %d unlocated errors, %d unexpected outcomes",
-		len(cases), counts[kindCrash], counts[kindHang], counts[kindUnlocated], counts[kindUnexpected])
+		len(cases), len(counts[kindCrash]), len(counts[kindHang]), len(counts[kindUnlocated]), len(counts[kindUnexpected]))
 	fmt.Println(line)
 	if out := os.Getenv("BADINPUT_SUMMARY"); out != "" {
 		os.WriteFile(out, []byte(line+"\n"+strings.Join(problems, "\n")+"\n"), 0o644)
