@@ -159,7 +159,11 @@ func judge(c *Case, e Expect, syntaxOnly bool, r result) (kind, msg string) {
 	if got != e.Outcome {
 		return kindUnexpected, fmt.Sprintf("outcome %s (exit %d), want %s", got, r.code, e.Outcome)
 	}
-	for _, w := range c.Warn {
+	warns := c.Warn
+	if !syntaxOnly {
+		warns = append(warns[:len(warns):len(warns)], c.PlayWarn...)
+	}
+	for _, w := range warns {
 		if !Located(r.out, w.File, w.Line) {
 			return kindUnlocated, fmt.Sprintf("no warning naming %s:%d", w.File, w.Line)
 		}

@@ -32,17 +32,20 @@ type Expect struct {
 
 // Case is one malformed input.
 type Case struct {
-	Name    string
-	Title   string            // the first comment line
-	Syntax  Expect            // tend play --syntax-check
-	Play    Expect            // tend play
-	Args    []string          // extra arguments of both commands
-	Match   []*regexp.Regexp  // must appear in the output of each command
-	Warn    []Expect          // locations a warning must name, whatever the outcome
-	SSH     bool              // the case needs an SSH host: @SSH_...@ placeholders are replaced
-	Files   map[string][]byte // relative path -> content
-	Order   []string
-	Comment string
+	Name   string
+	Title  string           // the first comment line
+	Syntax Expect           // tend play --syntax-check
+	Play   Expect           // tend play
+	Args   []string         // extra arguments of both commands
+	Match  []*regexp.Regexp // must appear in the output of each command
+	Warn   []Expect         // locations a warning must name, whatever the outcome
+	// PlayWarn are locations a warning of the run must name: files that a
+	// syntax check does not read (known_hosts).
+	PlayWarn []Expect
+	SSH      bool              // the case needs an SSH host: @SSH_...@ placeholders are replaced
+	Files    map[string][]byte // relative path -> content
+	Order    []string
+	Comment  string
 }
 
 // ParseCase reads a txtar case: header lines "key: value" (lines starting
@@ -84,12 +87,16 @@ func ParseCase(name string, data []byte) (*Case, error) {
 				return nil, fmt.Errorf("%s:%d: match: %w", name, i+1, err)
 			}
 			c.Match = append(c.Match, re)
-		case "warn":
+		case "warn", "playwarn":
 			w, err := parseExpect("ok " + val)
 			if err != nil || w.File == "" {
-				return nil, fmt.Errorf("%s:%d: warn: want FILE:LINE", name, i+1)
+				return nil, fmt.Errorf("%s:%d: %s: want FILE:LINE", name, i+1, key)
 			}
-			c.Warn = append(c.Warn, w)
+			if key == "warn" {
+				c.Warn = append(c.Warn, w)
+			} else {
+				c.PlayWarn = append(c.PlayWarn, w)
+			}
 		case "ssh":
 			c.SSH = val == "true"
 		case "note":
