@@ -64,9 +64,9 @@ var cases = []playCase{
 	{name: "flush_handlers", playbook: "11_flush.yml", noOracle: true},
 	{name: "unsafe", playbook: "12_unsafe.yml"},
 	{name: "run_once_and_role_lookups", playbook: "13_run_once.yml"},
-	{name: "several_playbooks_ok", playbook: "15_multi_ok.yml", more: []string{"13_run_once.yml"}},
-	{name: "several_playbooks_fail_first", playbook: "14_multi_fail.yml", more: []string{"15_multi_ok.yml"}},
-	{name: "several_playbooks_fail_second", playbook: "15_multi_ok.yml", more: []string{"14_multi_fail.yml", "15_multi_ok.yml"}},
+	{name: "several_playbooks_ok", playbook: "17_multi_ok.yml", more: []string{"13_run_once.yml"}},
+	{name: "several_playbooks_fail_first", playbook: "16_multi_fail.yml", more: []string{"17_multi_ok.yml"}},
+	{name: "several_playbooks_fail_second", playbook: "17_multi_ok.yml", more: []string{"16_multi_fail.yml", "17_multi_ok.yml"}},
 }
 
 // run executes a case with one fork, so output order is deterministic.
