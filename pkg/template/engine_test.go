@@ -223,6 +223,7 @@ func TestRuntimeErrors(t *testing.T) {
 		{"x\n{{ 'a' + 1 }}", "line 2"},
 		{"{{ 1 / 0 }}", "division by zero"},
 		{"{{ 10**(10**10) }}", "integer result too large"},
+		{"{% for i in range(100) %}{{ 'x' * 1000000 }}{% endfor %}", "rendered text longer than"},
 		{"{{ (2**600000) * (2**600000) }}", "integer result too large"},
 		{"{{ l | nosuchfilter }}", "no filter named 'nosuchfilter'"},
 		{"{{ a is nosuchtest }}", "no test named 'nosuchtest'"},

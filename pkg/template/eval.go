@@ -110,10 +110,20 @@ func (e *templateError) Error() string {
 
 func (e *templateError) Unwrap() error { return e.Err }
 
+// maxOutput bounds the text one render produces: variables that each
+// repeat the one before double at every level and would otherwise grow
+// past the controller's memory.
+const maxOutput = 1 << 26
+
+var errTooLong = fmt.Errorf("rendered text longer than %d MiB", maxOutput>>20)
+
 func (s *state) renderNodes(b *strings.Builder, list []nodes.Node) error {
 	for _, n := range list {
 		if err := s.renderNode(b, n); err != nil {
 			return err
+		}
+		if b.Len() > maxOutput {
+			return errTooLong
 		}
 	}
 	return nil
@@ -149,7 +159,11 @@ func (s *state) renderNode(b *strings.Builder, node nodes.Node) error {
 		if err != nil {
 			return s.wrap(err, n.Start)
 		}
-		b.WriteString(toStr(v))
+		out := toStr(v)
+		if b.Len()+len(out) > maxOutput {
+			return s.wrap(errTooLong, n.Start)
+		}
+		b.WriteString(out)
 		return nil
 	case *nodes.ControlStructureBlock:
 		if err := s.execStructure(b, n.ControlStructure); err != nil {
