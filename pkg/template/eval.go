@@ -110,19 +110,19 @@ func (e *templateError) Error() string {
 
 func (e *templateError) Unwrap() error { return e.Err }
 
-// maxOutput bounds the text one render produces: variables that each
+// maxRendered bounds the text one render produces: variables that each
 // repeat the one before double at every level and would otherwise grow
 // past the controller's memory.
-const maxOutput = 1 << 26
+const maxRendered = 1 << 26
 
-var errTooLong = fmt.Errorf("rendered text longer than %d MiB", maxOutput>>20)
+var errTooLong = fmt.Errorf("rendered text longer than %d MiB", maxRendered>>20)
 
 func (s *state) renderNodes(b *strings.Builder, list []nodes.Node) error {
 	for _, n := range list {
 		if err := s.renderNode(b, n); err != nil {
 			return err
 		}
-		if b.Len() > maxOutput {
+		if b.Len() > maxRendered {
 			return errTooLong
 		}
 	}
@@ -160,7 +160,7 @@ func (s *state) renderNode(b *strings.Builder, node nodes.Node) error {
 			return s.wrap(err, n.Start)
 		}
 		out := toStr(v)
-		if b.Len()+len(out) > maxOutput {
+		if b.Len()+len(out) > maxRendered {
 			return s.wrap(errTooLong, n.Start)
 		}
 		b.WriteString(out)
