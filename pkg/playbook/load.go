@@ -404,6 +404,9 @@ func (l *Loader) taskList(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool
 	}
 	var out []*Task
 	for _, tn := range n.Content {
+		if tn.Kind == yaml.ScalarNode && tn.Tag == "!!null" {
+			continue // an empty list entry: Ansible skips it too
+		}
 		if t := l.task(ctx, tn, parent, handler); t != nil {
 			out = append(out, t)
 		}
