@@ -199,13 +199,15 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	if err != nil {
 		return exitWith(ExitError, err)
 	}
-	extra, err := parseExtraVarsWith(o.extraVars, vars.Loader{Vault: kr})
+	warn := func(msg string) { fmt.Fprintf(stderr, "[WARNING]: %s\n", msg) }
+	extra, err := parseExtraVarsWith(o.extraVars, vars.Loader{Vault: kr, Warn: warn})
 	if err != nil {
 		return exitWith(ExitError, err)
 	}
 	reg := modules.Registry()
 	loader := playbook.NewLoader(reg, o.rolesPath)
 	loader.Vault = kr
+	loader.Warn = warn
 	loader.Syntax = template.New(template.Options{})
 	var pbs []*playbook.Playbook
 	var loadErrs []error
@@ -286,39 +288,17 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	})
 	defer pool.Close()
 	connector := &cliConnector{pool: pool}
-	var total executor.Summary
-	total.Stats = map[string]*report.Stats{}
-	var runErr error
-	for _, pb := range pbs {
-		sum, err := executor.Run(ctx, pb, executor.Options{
-			Inventory: inv, Registry: reg, Loader: loader, Connector: connector, Reporter: rep,
-			Templates: template.New(template.Options{BaseDir: pb.Dir}),
-			Facts:     facts.Gather,
-			Forks:     o.forks, Check: o.check, Diff: o.diff, Limit: o.limit, Tags: o.tags, SkipTags: o.skipTags,
-			StartAtTask: o.startAtTask, ExtraVars: extra, DefaultVars: cliVars, Verbosity: o.verbosity, BecomePassword: becomePass, Version: Version,
-			Vault: kr,
-		})
-		if sum != nil {
-			for h, st := range sum.Stats {
-				if _, ok := total.Stats[h]; !ok {
-					total.Hosts = append(total.Hosts, h)
-				}
-				total.Stats[h] = st
-			}
-			total.Interrupted = total.Interrupted || sum.Interrupted
-		}
-		if err != nil {
-			runErr = err
-			break
-		}
-		if ctx.Err() != nil {
-			break
-		}
-	}
+	total, runErr := executor.RunPlaybooks(ctx, pbs, executor.Options{
+		Inventory: inv, Registry: reg, Loader: loader, Connector: connector, Reporter: rep,
+		Facts: facts.Gather,
+		Forks: o.forks, Check: o.check, Diff: o.diff, Limit: o.limit, Tags: o.tags, SkipTags: o.skipTags,
+		StartAtTask: o.startAtTask, ExtraVars: extra, DefaultVars: cliVars, Verbosity: o.verbosity, BecomePassword: becomePass, Version: Version,
+		Vault: kr,
+	})
 	if err := rep.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
-	return exitFor(&total, runErr, o.detailedExit)
+	return exitFor(total, runErr, o.detailedExit)
 }
 
 // exitFor maps a run's outcome to tend's exit codes.

@@ -13,6 +13,7 @@ import (
 	"github.com/tend-dev/tend/pkg/connection"
 	"github.com/tend-dev/tend/pkg/module"
 	"github.com/tend-dev/tend/pkg/playbook"
+	"github.com/tend-dev/tend/pkg/pyfmt"
 	"github.com/tend-dev/tend/pkg/report"
 	"github.com/tend-dev/tend/pkg/template"
 	"github.com/tend-dev/tend/pkg/vars"
@@ -486,7 +487,9 @@ func (p *playRun) environment(t *playbook.Task, vars map[string]any) (map[string
 		}
 		m, ok := v.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("environment must be a mapping, got %T", v)
+			// Ansible warns and runs the task without this layer.
+			p.r.opts.Reporter.Warn("", fmt.Sprintf("could not parse environment value, skipping: %s", pyfmt.Repr(v)))
+			continue
 		}
 		for k, val := range m {
 			env[k] = fmt.Sprint(val)

@@ -127,6 +127,36 @@ type runner struct {
 
 // Run executes every play of pb.
 func Run(ctx context.Context, pb *playbook.Playbook, opts Options) (*Summary, error) {
+	return runPlaybook(ctx, pb, opts, nil, time.Now())
+}
+
+// RunPlaybooks executes several playbooks as one run, as ansible-playbook
+// does with several playbook arguments: the counters continue from one
+// playbook to the next (each playbook's recap shows the run so far), and a
+// playbook in which a host failed or was unreachable is the last one run,
+// so the returned Summary always holds every failure. Templates must be
+// nil: each playbook gets an engine for its own directory.
+func RunPlaybooks(ctx context.Context, pbs []*playbook.Playbook, opts Options) (*Summary, error) {
+	started := time.Now()
+	var sum *Summary
+	for _, pb := range pbs {
+		next, err := runPlaybook(ctx, pb, opts, sum, started)
+		if next != nil {
+			sum = next
+		}
+		if err != nil || ctx.Err() != nil || sum.Failed() || sum.Unreachable() {
+			return sum, err
+		}
+	}
+	if sum == nil {
+		sum = &Summary{Stats: map[string]*report.Stats{}}
+	}
+	return sum, nil
+}
+
+// runPlaybook runs pb with the counters of prev (earlier playbooks of the
+// same run, or nil) carried on.
+func runPlaybook(ctx context.Context, pb *playbook.Playbook, opts Options, prev *Summary, started time.Time) (*Summary, error) {
 	if opts.Forks <= 0 {
 		opts.Forks = 50
 	}
@@ -143,10 +173,17 @@ func Run(ctx context.Context, pb *playbook.Playbook, opts Options) (*Summary, er
 		pb:        pb,
 		sem:       make(chan struct{}, opts.Forks),
 		omit:      fmt.Sprintf("__omit_place_holder__%016x", rand.Uint64()),
-		started:   time.Now(),
+		started:   started,
 		stats:     map[string]*report.Stats{},
 		hosts:     map[string]*hostState{},
 		startSeen: opts.StartAtTask == "",
+	}
+	if prev != nil {
+		for _, h := range prev.Hosts {
+			st := *prev.Stats[h]
+			r.stats[h] = &st
+		}
+		r.statsOrder = append(r.statsOrder, prev.Hosts...)
 	}
 	opts.Reporter.PlaybookStart(pb.Path)
 	var runErr error
@@ -192,7 +229,7 @@ func (r *runner) countStats(host string, f func(*report.Stats)) {
 func (r *runner) selectHosts(p *playbook.Play, pattern string) ([]string, error) {
 	hosts, err := r.opts.Inventory.Select(pattern)
 	if err != nil {
-		return nil, fmt.Errorf("play %q: hosts: %w", p.Name, err)
+		return nil, fmt.Errorf("%s: play %q: hosts: %w", p.Pos, p.Name, err)
 	}
 	var names []string
 	allowed := map[string]bool{}

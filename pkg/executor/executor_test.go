@@ -34,6 +34,8 @@ func (localConnector) Get(ctx context.Context, host string, vars map[string]any)
 type playCase struct {
 	name     string
 	playbook string
+	// more are further playbooks of the same run.
+	more     []string
 	check    bool
 	tags     []string
 	skipTags []string
@@ -65,6 +67,9 @@ var cases = []playCase{
 	{name: "loop_facts", playbook: "14_loop_facts.yml"},
 	{name: "first_found", playbook: "15_first_found.yml"},
 	{name: "no_log", playbook: "14_nolog.yml"},
+	{name: "several_playbooks_ok", playbook: "17_multi_ok.yml", more: []string{"13_run_once.yml"}},
+	{name: "several_playbooks_fail_first", playbook: "16_multi_fail.yml", more: []string{"17_multi_ok.yml"}},
+	{name: "several_playbooks_fail_second", playbook: "17_multi_ok.yml", more: []string{"16_multi_fail.yml", "17_multi_ok.yml"}},
 }
 
 // run executes a case with one fork, so output order is deterministic.
@@ -72,20 +77,24 @@ func run(t *testing.T, c playCase) (string, *executor.Summary) {
 	t.Helper()
 	reg := modules.Registry()
 	loader := playbook.NewLoader(reg, nil)
-	pb, err := loader.LoadPlaybook(filepath.Join("testdata", c.playbook))
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
 	inv, err := inventory.Load([]string{"testdata/hosts.ini"})
 	if err != nil {
 		t.Fatalf("inventory: %v", err)
 	}
-	if err := inv.AddVarsDir(pb.Dir); err != nil {
-		t.Fatal(err)
+	var pbs []*playbook.Playbook
+	for _, name := range append([]string{c.playbook}, c.more...) {
+		pb, err := loader.LoadPlaybook(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatalf("load: %v", err)
+		}
+		if err := inv.AddVarsDir(pb.Dir); err != nil {
+			t.Fatal(err)
+		}
+		pbs = append(pbs, pb)
 	}
 	var out bytes.Buffer
 	rep := report.NewHuman(&out, report.Options{})
-	sum, err := executor.Run(context.Background(), pb, executor.Options{
+	sum, err := executor.RunPlaybooks(context.Background(), pbs, executor.Options{
 		Inventory: inv, Registry: reg, Loader: loader, Connector: localConnector{}, Reporter: rep,
 		Forks: 1, Check: c.check, Tags: c.tags, SkipTags: c.skipTags, ExtraVars: c.extra,
 	})
@@ -94,6 +103,18 @@ func run(t *testing.T, c playCase) (string, *executor.Summary) {
 	}
 	rep.Close()
 	return normalize(out.String()), sum
+}
+
+// exitCode is the exit code tend play gives a run's summary (see
+// pkg/cli's exitFor), to compare with ansible-playbook's.
+func exitCode(s *executor.Summary) int {
+	switch {
+	case s.Unreachable():
+		return 4
+	case s.Failed():
+		return 2
+	}
+	return 0
 }
 
 var volatile = regexp.MustCompile(`"(delta|end|start)": "[^"]*"`)
@@ -145,8 +166,11 @@ func TestAnsibleOracle(t *testing.T) {
 			continue
 		}
 		t.Run(c.name, func(t *testing.T) {
-			got, _ := run(t, c)
-			args := []string{"-i", "testdata/hosts.ini", "-f", "1", filepath.Join("testdata", c.playbook)}
+			got, sum := run(t, c)
+			args := []string{"-i", "testdata/hosts.ini", "-f", "1"}
+			for _, name := range append([]string{c.playbook}, c.more...) {
+				args = append(args, filepath.Join("testdata", name))
+			}
 			if c.check {
 				args = append(args, "--check")
 			}
@@ -169,6 +193,9 @@ func TestAnsibleOracle(t *testing.T) {
 			want := normalize(stdout.String())
 			if d := cmp.Diff(want, got); d != "" {
 				t.Errorf("tend's output differs from ansible-playbook's (-ansible +tend):\n%s", d)
+			}
+			if want, got := cmd.ProcessState.ExitCode(), exitCode(sum); got != want {
+				t.Errorf("exit code: tend's summary gives %d, ansible-playbook exited %d", got, want)
 			}
 		})
 	}

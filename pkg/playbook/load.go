@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -27,6 +29,9 @@ type Loader struct {
 	// defaults/vars, and inline !vault values in them; nil refuses them
 	// with an error naming the file.
 	Vault vars.Decrypter
+	// Warn, if set, receives warnings about the files loaded (a key given
+	// twice in a mapping), each starting with file:line:col.
+	Warn func(msg string)
 
 	errs      errorList
 	curPlay   *Play // the play being loaded: import_role adds its role there
@@ -68,7 +73,7 @@ func (l *Loader) readYAML(file string) *yaml.Node {
 		l.errs.add(fmt.Errorf("%s: %w", file, err))
 		return nil
 	}
-	n, err := vars.Loader{Vault: l.Vault}.ParseYAML(file, src)
+	n, err := vars.Loader{Vault: l.Vault, Warn: l.Warn}.ParseYAML(file, src)
 	if err != nil {
 		l.errs.add(err)
 		return nil
@@ -84,8 +89,14 @@ func (l *Loader) loadPlays(file string, seen map[string]bool) []*Play {
 	}
 	seen[abs] = true
 	defer delete(seen, abs)
+	before := len(l.errs.errs)
 	doc := l.readYAML(file)
-	if doc == nil {
+	if doc == nil && len(l.errs.errs) > before {
+		return nil
+	}
+	if doc == nil || doc.Kind == yaml.ScalarNode && doc.Tag == "!!null" {
+		// Ansible refuses an empty playbook too ("Empty playbook, nothing to do").
+		l.errs.add(&Error{Pos: Pos{File: file}, Msg: "the playbook is empty: nothing to do", Hint: "a playbook is a YAML list of plays, each starting with '- hosts: ...'"})
 		return nil
 	}
 	if doc.Kind != yaml.SequenceNode {
@@ -99,15 +110,7 @@ func (l *Loader) loadPlays(file string, seen map[string]bool) []*Play {
 			continue
 		}
 		if imp := mapGet(pn, "import_playbook"); imp != nil {
-			target := imp.Value
-			if !filepath.IsAbs(target) {
-				target = filepath.Join(filepath.Dir(file), target)
-			}
-			if _, err := os.Stat(target); err != nil {
-				l.errs.at(file, imp, "paths are relative to the importing playbook", "import_playbook: cannot read %s", target)
-				continue
-			}
-			plays = append(plays, l.loadPlays(target, seen)...)
+			plays = append(plays, l.importPlaybook(file, imp, seen)...)
 			continue
 		}
 		if p := l.loadPlay(file, pn); p != nil {
@@ -115,6 +118,27 @@ func (l *Loader) loadPlays(file string, seen map[string]bool) []*Play {
 		}
 	}
 	return plays
+}
+
+// importPlaybook loads the plays of an import_playbook entry.
+func (l *Loader) importPlaybook(file string, imp *yaml.Node, seen map[string]bool) []*Play {
+	if imp.Kind != yaml.ScalarNode || imp.Tag == "!!null" {
+		l.errs.at(file, imp, "import_playbook: other.yml", "import_playbook takes a file name, not a %s", typeName(imp))
+		return nil
+	}
+	target := imp.Value
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(filepath.Dir(file), target)
+	}
+	if _, err := os.Stat(target); err != nil {
+		l.errs.at(file, imp, "paths are relative to the importing playbook", "import_playbook: cannot read %s", target)
+		return nil
+	}
+	if abs, _ := filepath.Abs(target); seen[abs] {
+		l.errs.at(file, imp, "", "import_playbook loop: %s is already being imported", imp.Value)
+		return nil
+	}
+	return l.loadPlays(target, seen)
 }
 
 var playKeywords = []string{
@@ -135,15 +159,7 @@ func (l *Loader) loadPlay(file string, pn *yaml.Node) *Play {
 		case "name":
 			p.Name = l.str(file, v)
 		case "hosts":
-			if v.Kind == yaml.SequenceNode {
-				var hs []string
-				for _, h := range v.Content {
-					hs = append(hs, h.Value)
-				}
-				p.Hosts = strings.Join(hs, ",")
-			} else {
-				p.Hosts = v.Value
-			}
+			p.Hosts = l.hosts(file, v)
 		case "vars":
 			p.Vars = l.varsMap(file, v)
 		case "vars_files":
@@ -179,13 +195,7 @@ func (l *Loader) loadPlay(file string, pn *yaml.Node) *Play {
 		case "become_flags":
 			p.BecomeFlags = l.str(file, v)
 		case "serial":
-			switch x := l.value(file, v).(type) {
-			case []any:
-				p.Serial = x
-			case nil:
-			default:
-				p.Serial = []any{x}
-			}
+			p.Serial = l.serial(file, v)
 		case "max_fail_percentage":
 			f, ok := toFloat(l.value(file, v))
 			if !ok {
@@ -229,7 +239,9 @@ func (l *Loader) loadPlay(file string, pn *yaml.Node) *Play {
 		case "force_handlers":
 			// Checked like every boolean keyword; no effect in tend yet.
 			l.boolKeyword(file, k.Value, v)
-		case "collections", "module_defaults", "port", "throttle", "timeout",
+		case "port", "throttle":
+			l.intValue(file, v, k.Value)
+		case "collections", "module_defaults", "timeout",
 			"debugger", "fact_path", "gather_timeout", "become_exe":
 			// Accepted; these have no effect in tend yet.
 		default:
@@ -259,6 +271,122 @@ func (l *Loader) loadPlay(file string, pn *yaml.Node) *Play {
 	return p
 }
 
+// hosts reads a play's host pattern: a string or a list of strings, never
+// empty, as Ansible's Play._validate_hosts requires.
+func (l *Loader) hosts(file string, v *yaml.Node) string {
+	const hint = "hosts: is a host pattern (all, a group, a host) or a list of them"
+	switch {
+	case v.Kind == yaml.ScalarNode && (v.Tag == "!!null" || v.Value == ""),
+		v.Kind == yaml.SequenceNode && len(v.Content) == 0:
+		l.errs.at(file, v, hint, "the hosts list cannot be empty")
+		return ""
+	case v.Kind == yaml.ScalarNode && v.Tag != "!!str":
+		l.errs.at(file, v, fmt.Sprintf("quote it if it is a host name: hosts: \"%s\"", v.Value), "hosts must be a string or a list of strings, not a %s", typeName(v))
+		return ""
+	case v.Kind == yaml.ScalarNode:
+		return v.Value
+	case v.Kind != yaml.SequenceNode:
+		l.errs.at(file, v, hint, "hosts must be a string or a list of strings, not a %s", vars.KindName(v))
+		return ""
+	}
+	var hs []string
+	for _, h := range v.Content {
+		switch {
+		case h.Kind == yaml.ScalarNode && h.Tag == "!!null":
+			l.errs.at(file, h, hint, "the hosts list cannot contain null")
+		case h.Kind != yaml.ScalarNode || h.Tag != "!!str":
+			l.errs.at(file, h, hint, "the hosts list can only contain strings, not a %s", typeName(h))
+		default:
+			hs = append(hs, h.Value)
+		}
+	}
+	return strings.Join(hs, ",")
+}
+
+var percentRe = regexp.MustCompile(`^\s*[0-9]+(\.[0-9]*)?\s*%+\s*$`)
+
+// serial reads a play's batch sizes: a number, a percentage or a list of
+// them (templates are resolved when the play runs).
+func (l *Loader) serial(file string, n *yaml.Node) []any {
+	items := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		items = n.Content
+	}
+	var out []any
+	for _, it := range items {
+		v := l.value(file, it)
+		if v == nil {
+			continue
+		}
+		if !validSerial(v) {
+			l.errs.at(file, it, "serial is a number (5), a percentage (\"30%\") or a list of them", "serial must be a number or a percentage, not %s", describe(it))
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func validSerial(v any) bool {
+	switch x := v.(type) {
+	case int, float64:
+		return true
+	case string:
+		_, ok := module.ToInt(x)
+		return ok || percentRe.MatchString(x) || module.IsTemplated(x)
+	}
+	return false
+}
+
+// intValue reads an integer keyword (Ansible's isa='int'): a number, a
+// string holding one, or a template, which is converted when the task
+// runs. Anything else can never convert and is refused here, with its
+// position, rather than failing every host later.
+func (l *Loader) intValue(file string, n *yaml.Node, name string) any {
+	v := l.value(file, n)
+	switch x := v.(type) {
+	case nil, int, float64:
+		return v
+	case string:
+		if module.IsTemplated(x) {
+			return v
+		}
+		if _, ok := module.ToInt(x); ok {
+			return v
+		}
+		if _, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil {
+			return v
+		}
+	}
+	l.errs.at(file, n, "", "%s must be an integer, not %s", name, describe(n))
+	return nil
+}
+
+// describe names a node for messages: a scalar's value, or its type.
+func describe(n *yaml.Node) string {
+	if n.Kind == yaml.ScalarNode {
+		return strconv.Quote(n.Value)
+	}
+	return "a " + typeName(n)
+}
+
+// typeName names a node's type for messages: mapping, list, number,
+// boolean, null or string.
+func typeName(n *yaml.Node) string {
+	if n.Kind != yaml.ScalarNode {
+		return vars.KindName(n)
+	}
+	switch n.Tag {
+	case "!!int", "!!float":
+		return "number"
+	case "!!bool":
+		return "boolean"
+	case "!!null":
+		return "null"
+	}
+	return "string"
+}
+
 // taskCtx carries where tasks are being read from.
 type taskCtx struct {
 	file    string
@@ -281,6 +409,9 @@ func (l *Loader) taskList(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool
 	}
 	var out []*Task
 	for _, tn := range n.Content {
+		if tn.Kind == yaml.ScalarNode && tn.Tag == "!!null" {
+			continue // an empty list entry: Ansible skips it too
+		}
 		if t := l.task(ctx, tn, parent, handler); t != nil {
 			out = append(out, t)
 		}

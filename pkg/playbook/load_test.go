@@ -136,3 +136,18 @@ func TestLoadAliases(t *testing.T) {
 		t.Fatalf("tasks %q, want %q", got, want)
 	}
 }
+
+// An empty entry in a task list is skipped, as Ansible skips it.
+func TestNullTaskIsSkipped(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "site.yml")
+	if err := os.WriteFile(f, []byte("- hosts: all\n  tasks:\n    -\n    - debug: msg=x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pb, err := playbook.NewLoader(modules.Registry(), nil).LoadPlaybook(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(pb.Plays[0].Tasks); n != 1 {
+		t.Fatalf("want 1 task, got %d", n)
+	}
+}

@@ -97,7 +97,7 @@ func (l *Loader) loadRole(ctx *taskCtx, at *yaml.Node, name string, opts roleOpt
 			}
 			continue
 		}
-		m, err := vars.Loader{Vault: l.Vault}.LoadDirOrFile(f)
+		m, err := vars.Loader{Vault: l.Vault, Warn: l.Warn}.LoadDirOrFile(f)
 		if err != nil {
 			l.errs.add(err)
 			continue

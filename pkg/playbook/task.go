@@ -132,12 +132,14 @@ func (l *Loader) task(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool) *T
 		case key == "run_once":
 			t.RunOnce = l.boolKeyword(file, key, v)
 		case key == "retries":
-			t.Retries = l.value(file, v)
+			t.Retries = l.intValue(file, v, key)
 		case key == "until":
 			t.Until = l.conds(file, v)
 			l.checkConds(file, v, t.Until)
 		case key == "delay":
-			t.Delay = l.value(file, v)
+			t.Delay = l.intValue(file, v, key)
+		case key == "port":
+			l.intValue(file, v, key)
 		case key == "environment":
 			t.Environment = l.value(file, v)
 		case key == "no_log":

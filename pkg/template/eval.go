@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 
@@ -113,10 +114,20 @@ func (e *templateError) Error() string {
 
 func (e *templateError) Unwrap() error { return e.Err }
 
+// maxRendered bounds the text one render produces: variables that each
+// repeat the one before double at every level and would otherwise grow
+// past the controller's memory.
+const maxRendered = 1 << 26
+
+var errTooLong = fmt.Errorf("rendered text longer than %d MiB", maxRendered>>20)
+
 func (s *state) renderNodes(b *strings.Builder, list []nodes.Node) error {
 	for _, n := range list {
 		if err := s.renderNode(b, n); err != nil {
 			return err
+		}
+		if b.Len() > maxRendered {
+			return errTooLong
 		}
 	}
 	return nil
@@ -152,7 +163,11 @@ func (s *state) renderNode(b *strings.Builder, node nodes.Node) error {
 		if err != nil {
 			return s.wrap(err, n.Start)
 		}
-		b.WriteString(toStr(v))
+		out := toStr(v)
+		if b.Len()+len(out) > maxRendered {
+			return s.wrap(errTooLong, n.Start)
+		}
+		b.WriteString(out)
 		return nil
 	case *nodes.ControlStructureBlock:
 		if err := s.execStructure(b, n.ControlStructure); err != nil {
@@ -760,7 +775,9 @@ func (s *state) eval(node nodes.Node) (any, error) {
 		}
 		switch x := v.(type) {
 		case int:
-			return -x, nil
+			return normInt(new(big.Int).Neg(big.NewInt(int64(x)))), nil
+		case *big.Int:
+			return normInt(new(big.Int).Neg(x)), nil
 		case float64:
 			return -x, nil
 		case bool:
@@ -1139,6 +1156,9 @@ func arith(op string, left, right any) (any, error) {
 		if l, ok := left.(string); ok {
 			return pyFormat(l, right)
 		}
+	}
+	if v, handled, err := intArith(op, left, right); handled {
+		return v, err
 	}
 	lf, ok1 := toNumber(left)
 	rf, ok2 := toNumber(right)

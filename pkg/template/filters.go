@@ -3,6 +3,7 @@ package template
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"sort"
 	"strings"
 	"unicode"
@@ -224,6 +225,9 @@ func filterMandatory(_ *state, in any, args []any, kw map[string]any) (any, erro
 func filterInt(_ *state, in any, args []any, kw map[string]any) (any, error) {
 	def := toInt(arg(args, kw, 0, "default", 0), 0, 10)
 	base := toInt(arg(args, kw, 1, "base", 10), 10, 10)
+	if b, ok := in.(*big.Int); ok {
+		return b, nil
+	}
 	return toInt(in, def, base), nil
 }
 

@@ -2,6 +2,8 @@ package template
 
 import (
 	"fmt"
+	"math"
+	"math/big"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,7 +62,7 @@ func truncate(s string, n int) string {
 // typed slices) to the small set the evaluator works on. It is shallow.
 func normalize(v any) any {
 	switch x := v.(type) {
-	case nil, string, int, float64, bool, []any, map[string]any:
+	case nil, string, int, *big.Int, float64, bool, []any, map[string]any:
 		return v
 	case Lazy:
 		return normalize(x())
@@ -148,7 +150,7 @@ func typeName(v any) string {
 		return "NoneType"
 	case bool:
 		return "bool"
-	case int:
+	case int, *big.Int:
 		return "int"
 	case float64:
 		return "float"
@@ -179,6 +181,8 @@ func toStr(v any) string {
 		return "False"
 	case int:
 		return strconv.Itoa(x)
+	case *big.Int:
+		return x.String()
 	case float64:
 		return formatFloat(x)
 	}
@@ -212,6 +216,8 @@ func toNumber(v any) (float64, bool) {
 	switch x := v.(type) {
 	case int:
 		return float64(x), true
+	case *big.Int:
+		return bigToFloat(x), true
 	case float64:
 		return x, true
 	case bool:
@@ -225,6 +231,9 @@ func toNumber(v any) (float64, bool) {
 
 // equal implements Python ==, including 1 == 1.0 and True == 1.
 func equal(a, b any) bool {
+	if c, ok := compareBig(a, b); ok {
+		return c == 0
+	}
 	switch x := a.(type) {
 	case string:
 		y, ok := b.(string)
@@ -270,6 +279,9 @@ func equal(a, b any) bool {
 
 // compare implements Python ordering for numbers, strings and lists.
 func compare(a, b any) (int, error) {
+	if c, ok := compareBig(a, b); ok {
+		return c, nil
+	}
 	if ia, ok := a.(int); ok {
 		if ib, ok := b.(int); ok {
 			switch {
@@ -388,6 +400,13 @@ func toInt(v any, def int, base int) int {
 	switch x := v.(type) {
 	case int:
 		return x
+	case *big.Int:
+		// Out of an int's range; a filter that needs an int gets the
+		// nearest one rather than a wrapped-around value.
+		if x.Sign() < 0 {
+			return math.MinInt
+		}
+		return math.MaxInt
 	case float64:
 		return int(x)
 	case bool:

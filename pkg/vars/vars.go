@@ -8,7 +8,9 @@ package vars
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -16,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -52,6 +55,9 @@ type Decrypter interface {
 // --ask-vault-pass. A Loader is safe for concurrent use when its Vault is.
 type Loader struct {
 	Vault Decrypter
+	// Warn, if set, receives warnings about the input (a key given twice
+	// in a mapping), each starting with file:line:col.
+	Warn func(msg string)
 }
 
 func (l Loader) vault() Decrypter {
@@ -79,7 +85,12 @@ func (l Loader) ParseYAML(file string, src []byte) (*yaml.Node, error) {
 		src = plain
 	}
 	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil {
+	if err := decodeSingle(src, &doc); err != nil {
+		var pe *PosError
+		if errors.As(err, &pe) {
+			pe.File = file
+			return nil, pe
+		}
 		return nil, yamlError(file, src, err)
 	}
 	if err := CheckAliases(file, &doc); err != nil {
@@ -94,6 +105,7 @@ func (l Loader) ParseYAML(file string, src []byte) (*yaml.Node, error) {
 	if err := l.decryptInline(file, doc.Content[0], 0); err != nil {
 		return nil, err
 	}
+	l.dedupeKeys(file, doc.Content[0], 0)
 	return doc.Content[0], nil
 }
 
@@ -115,6 +127,9 @@ func (l Loader) decryptInline(file string, n *yaml.Node, depth int) error {
 		// Ansible's decrypted values are always strings.
 		n.Value, n.Tag, n.Style = string(plain), "!!str", yaml.DoubleQuotedStyle
 	case yaml.SequenceNode, yaml.MappingNode, yaml.DocumentNode:
+		if n.Tag == "!vault" || n.Tag == "!vault-encrypted" {
+			return &PosError{File: file, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf("!vault tags a %s: it must tag the vault text (!vault |, then the $ANSIBLE_VAULT lines)", KindName(n))}
+		}
 		for _, c := range n.Content {
 			if err := l.decryptInline(file, c, depth+1); err != nil {
 				return err
@@ -139,7 +154,108 @@ func yamlError(file string, src []byte, err error) error {
 		}
 		return &PosError{File: file, Line: line, Msg: text}
 	}
-	return &PosError{File: file, Msg: "YAML syntax error: " + strings.TrimPrefix(msg, "yaml: ")}
+	text := "YAML syntax error: " + strings.TrimPrefix(msg, "yaml: ")
+	line, col := locateYAMLProblem(src, msg)
+	return &PosError{File: file, Line: line, Col: col, Msg: text}
+}
+
+// dedupeKeys keeps only the last value of a key given twice in a mapping,
+// with a warning, as Ansible does ("found a duplicate dict key ... Using
+// last defined value only"). Aliases are skipped: their anchors are
+// visited where they are defined.
+func (l Loader) dedupeKeys(file string, n *yaml.Node, depth int) {
+	if depth > 10000 {
+		return
+	}
+	if n.Kind == yaml.MappingNode {
+		last := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.Value != "<<" {
+				last[k.Value] = i
+			}
+		}
+		if len(last)*2 < len(n.Content) {
+			kept := n.Content[:0:0]
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i]
+				if j, ok := last[k.Value]; ok && k.Kind == yaml.ScalarNode && j != i {
+					if l.Warn != nil {
+						later := n.Content[j]
+						l.Warn(fmt.Sprintf("%s:%d:%d: found a duplicate key %q (also at line %d); using the last value only",
+							file, later.Line, later.Column, k.Value, k.Line))
+					}
+					continue
+				}
+				kept = append(kept, k, n.Content[i+1])
+			}
+			n.Content = kept
+		}
+	}
+	if n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode || n.Kind == yaml.DocumentNode {
+		for _, c := range n.Content {
+			l.dedupeKeys(file, c, depth+1)
+		}
+	}
+}
+
+// decodeSingle decodes the one YAML document of src into doc. A second
+// document is an error, as in Ansible (PyYAML's single-document loader),
+// rather than being ignored.
+func decodeSingle(src []byte, doc *yaml.Node) error {
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	if err := dec.Decode(doc); err != nil {
+		if err == io.EOF {
+			*doc = yaml.Node{}
+			return nil
+		}
+		return err
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == io.EOF:
+		return nil
+	case err != nil:
+		return err
+	}
+	return &PosError{Line: next.Line, Col: next.Column, Msg: "a second YAML document (after ---): a playbook, task or vars file holds exactly one"}
+}
+
+var unknownAnchorRe = regexp.MustCompile(`unknown anchor '([^']*)' referenced`)
+
+// locateYAMLProblem finds the line and column of the errors the YAML
+// parser reports without a position: characters YAML does not allow,
+// invalid UTF-8 and aliases to undefined anchors. It returns 0, 0 when it
+// cannot tell.
+func locateYAMLProblem(src []byte, msg string) (line, col int) {
+	off := -1
+	switch {
+	case strings.Contains(msg, "control characters are not allowed"):
+		off = bytes.IndexFunc(src, func(r rune) bool {
+			return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f
+		})
+	case strings.Contains(msg, "UTF-8"), strings.Contains(msg, "UTF-16"):
+		for i := 0; i < len(src); {
+			r, n := utf8.DecodeRune(src[i:])
+			if r == utf8.RuneError && n <= 1 {
+				off = i
+				break
+			}
+			i += n
+		}
+	default:
+		if m := unknownAnchorRe.FindStringSubmatch(msg); m != nil {
+			re := regexp.MustCompile(`\*` + regexp.QuoteMeta(m[1]) + `([\s,\]}]|$)`)
+			if loc := re.FindIndex(src); loc != nil {
+				off = loc[0]
+			}
+		}
+	}
+	if off < 0 {
+		return 0, 0
+	}
+	line = 1 + bytes.Count(src[:off], []byte("\n"))
+	col = 1 + utf8.RuneCount(src[bytes.LastIndexByte(src[:off], '\n')+1:off])
+	return line, col
 }
 
 // firstBadLine returns the first line n >= from such that the document's

@@ -1,0 +1,53 @@
+package vars
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestParseYAMLLocatesEveryError: the YAML parser reports some errors
+// without a position; each must still name its line.
+func TestParseYAMLLocatesEveryError(t *testing.T) {
+	cases := []struct{ name, src, want string }{
+		{"NUL byte", "a: 1\nb: \"x\x00\"\n", "f.yml:2:"},
+		{"bell character", "a: 1\n\nb: x\x07\n", "f.yml:3:5:"},
+		{"Latin-1 byte", "a: 1\nb: caf\xe9\n", "f.yml:2:7:"},
+		{"unknown anchor", "a: 1\nb: [1, *nope]\n", "f.yml:2:8:"},
+		{"vault tag on a mapping", "a: 1\nb: !vault {c: 1}\n", "f.yml:2:4: !vault tags a mapping"},
+		{"second document", "a: 1\n---\nb: 2\n", "f.yml:2:1: a second YAML document"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseYAML("f.yml", []byte(tc.src))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("ParseYAML error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestDuplicateKeysKeepTheLast: as in Ansible, a key given twice keeps its
+// last value, with a warning naming where.
+func TestDuplicateKeysKeepTheLast(t *testing.T) {
+	var warnings []string
+	l := Loader{Warn: func(m string) { warnings = append(warnings, m) }}
+	n, err := l.ParseYAML("f.yml", []byte("a: 1\nb:\n  c: x\n  c: y\na: 2\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := Decode("f.yml", n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := v.(map[string]any)
+	if m["a"] != 2 || m["b"].(map[string]any)["c"] != "y" || len(m) != 2 {
+		t.Errorf("decoded %v, want a=2 and b.c=y", m)
+	}
+	want := []string{
+		`f.yml:5:1: found a duplicate key "a" (also at line 1); using the last value only`,
+		`f.yml:4:3: found a duplicate key "c" (also at line 3); using the last value only`,
+	}
+	if strings.Join(warnings, "\n") != strings.Join(want, "\n") {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(warnings, "\n"), strings.Join(want, "\n"))
+	}
+}
