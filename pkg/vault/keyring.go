@@ -278,7 +278,9 @@ func ReadPasswordFile(ctx context.Context, path, id string) ([]byte, error) {
 		if strings.HasSuffix(base, "-client") {
 			args = []string{"--vault-id", id}
 		}
-		cmd := exec.CommandContext(ctx, path, args...)
+		// A name without a directory is the file here, as the stat above
+		// found it, not a command of that name on PATH.
+		cmd := exec.CommandContext(ctx, scriptPath(path), args...)
 		// A script's children can hold its output open after it is killed
 		// on cancellation; stop waiting for them. The script keeps tend's
 		// process group so that it can prompt on the terminal.
@@ -305,4 +307,13 @@ func ReadPasswordFile(ctx context.Context, path, id string) ([]byte, error) {
 		return nil, fmt.Errorf("vault password file %s: empty password", path)
 	}
 	return pw, nil
+}
+
+// scriptPath makes a relative script path start with "./" so that exec
+// runs that file instead of searching PATH for its name.
+func scriptPath(path string) string {
+	if filepath.IsAbs(path) || strings.ContainsRune(path, filepath.Separator) {
+		return path
+	}
+	return "." + string(filepath.Separator) + path
 }

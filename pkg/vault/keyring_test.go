@@ -149,3 +149,18 @@ func TestKeyringConcurrent(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// A password script named without a directory is the file in the current
+// directory, as in Ansible, never a command of the same name on PATH.
+func TestPasswordScriptRelativePath(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "pw.sh", "#!/bin/sh\necho 'correct horse battery staple'\n", 0o700)
+	writeFile(t, dir, "true", "#!/bin/sh\necho 'not the one on PATH'\n", 0o700)
+	t.Chdir(dir)
+	for name, want := range map[string]string{"pw.sh": "correct horse battery staple", "true": "not the one on PATH"} {
+		got, err := ReadPasswordFile(context.Background(), name, "")
+		if err != nil || string(got) != want {
+			t.Errorf("ReadPasswordFile(%q) = %q, %v; want %q", name, got, err, want)
+		}
+	}
+}
