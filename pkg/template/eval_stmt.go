@@ -1,0 +1,415 @@
+// Statements: rendering the node tree to text, and the control structures
+// (if, for with its loop variable, set, macro, filter blocks, break and
+// continue).
+
+package template
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	controlStructures "github.com/nikolalohinski/gonja/v2/builtins/control_structures"
+	"github.com/nikolalohinski/gonja/v2/nodes"
+)
+
+func (s *state) renderNodes(b *strings.Builder, list []nodes.Node) error {
+	for _, n := range list {
+		if err := s.renderNode(b, n); err != nil {
+			return err
+		}
+		if b.Len() > maxRendered {
+			return errTooLong
+		}
+	}
+	return nil
+}
+
+func (s *state) renderNode(b *strings.Builder, node nodes.Node) error {
+	switch n := node.(type) {
+	case *nodes.Comment:
+		return nil
+	case *nodes.Data:
+		out := n.Data.Val
+		if n.RemoveFirstLineReturn {
+			out = strings.TrimPrefix(out, "\r\n")
+			out = strings.TrimPrefix(out, "\n")
+		}
+		if n.Trim.Left {
+			out = strings.TrimLeft(out, " \r\n\t")
+		}
+		if n.Trim.Right {
+			out = strings.TrimRight(out, " \r\n\t")
+		}
+		if n.RemoveTrailingWhiteSpaceFromLastLine {
+			if i := strings.LastIndexByte(out, '\n'); i >= 0 {
+				out = out[:i+1] + strings.TrimRight(out[i+1:], " \t\r")
+			} else {
+				out = strings.TrimRight(out, " \t\r")
+			}
+		}
+		b.WriteString(out)
+		return nil
+	case *nodes.Output:
+		v, err := s.evalOutput(n)
+		if err != nil {
+			return s.wrap(err, n.Start)
+		}
+		out := toStr(v)
+		if b.Len()+len(out) > maxRendered {
+			return s.wrap(errTooLong, n.Start)
+		}
+		b.WriteString(out)
+		return nil
+	case *nodes.ControlStructureBlock:
+		if err := s.execStructure(b, n.ControlStructure); err != nil {
+			return s.wrap(err, n.Location)
+		}
+		return nil
+	case *nodes.Wrapper:
+		return s.renderNodes(b, n.Nodes)
+	case nil:
+		return nil
+	}
+	return fmt.Errorf("unsupported template node %T", node)
+}
+
+// evalOutput evaluates {{ expr [if cond [else alt]] }} to a fully rendered
+// value.
+func (s *state) evalOutput(n *nodes.Output) (any, error) {
+	expr := nodes.Node(n.Expression)
+	if n.Condition != nil {
+		c, err := s.evalDefined(n.Condition)
+		if err != nil {
+			return nil, err
+		}
+		ok, err := truthy(c)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			if n.Alternative == nil {
+				return "", nil
+			}
+			expr = n.Alternative
+		}
+	}
+	v, err := s.evalDefined(expr)
+	if err != nil {
+		return nil, err
+	}
+	return s.deepResolve(v, 0)
+}
+
+func (s *state) execStructure(b *strings.Builder, cs nodes.ControlStructure) error {
+	switch n := cs.(type) {
+	case *controlStructures.IfControlStructure:
+		for i, cond := range n.Conditions {
+			v, err := s.evalDefined(cond)
+			if err != nil {
+				return err
+			}
+			ok, err := truthy(v)
+			if err != nil {
+				return err
+			}
+			if ok {
+				return s.renderNodes(b, n.Wrappers[i].Nodes)
+			}
+		}
+		if len(n.Wrappers) > len(n.Conditions) {
+			return s.renderNodes(b, n.Wrappers[len(n.Conditions)].Nodes)
+		}
+		return nil
+	case *controlStructures.ForControlStructure:
+		return s.execFor(b, n)
+	case *setNode:
+		return s.execSet(n)
+	case *rawNode:
+		b.WriteString(n.text)
+		return nil
+	case *includeNode:
+		return s.execInclude(b, n)
+	case *controlStructures.MacroControlStructure:
+		s.setLocal(n.Name, &macro{node: n.Macro})
+		return nil
+	case *controlStructures.BreakControlStructure:
+		return errBreak
+	case *controlStructures.ContinueControlStructure:
+		return errContinue
+	case *controlStructures.DoControlStructure:
+		_, err := s.evalDefined(n.Expression)
+		return err
+	}
+	return fmt.Errorf("unsupported statement %T", cs)
+}
+
+// loopInfo is Jinja2's loop variable.
+type loopInfo struct {
+	index, length int
+	prev, next    any
+	hasPrev       bool
+	hasNext       bool
+	depth         int
+}
+
+func (l *loopInfo) attr(name string) (any, bool) {
+	switch name {
+	case "index":
+		return l.index + 1, true
+	case "index0":
+		return l.index, true
+	case "revindex":
+		return l.length - l.index, true
+	case "revindex0":
+		return l.length - l.index - 1, true
+	case "first":
+		return l.index == 0, true
+	case "last":
+		return l.index == l.length-1, true
+	case "length":
+		return l.length, true
+	case "depth":
+		return l.depth, true
+	case "depth0":
+		return l.depth - 1, true
+	case "previtem":
+		if !l.hasPrev {
+			return &undefined{name: "loop.previtem"}, true
+		}
+		return l.prev, true
+	case "nextitem":
+		if !l.hasNext {
+			return &undefined{name: "loop.nextitem"}, true
+		}
+		return l.next, true
+	}
+	return nil, false
+}
+
+func (s *state) execFor(b *strings.Builder, n *controlStructures.ForControlStructure) error {
+	obj, err := s.evalDefined(n.ObjectEvaluator)
+	if err != nil {
+		return err
+	}
+	type binding struct{ key, value any }
+	var items []binding
+	if m, ok := obj.(map[string]any); ok && n.Value != "" {
+		for _, k := range sortedKeys(m) {
+			v, err := s.resolveLazy(m[k])
+			if err != nil {
+				return err
+			}
+			items = append(items, binding{k, v})
+		}
+	} else {
+		list, err := iterate(obj)
+		if err != nil {
+			return err
+		}
+		for _, item := range list {
+			item, err := s.resolveLazy(item)
+			if err != nil {
+				return err
+			}
+			if n.Value == "" {
+				items = append(items, binding{key: item})
+				continue
+			}
+			pair, ok := item.([]any)
+			if !ok || len(pair) != 2 {
+				return fmt.Errorf("cannot unpack %s into %s, %s", repr(item), n.Key, n.Value)
+			}
+			items = append(items, binding{s.unmark(pair[0]), s.unmark(pair[1])})
+		}
+	}
+	bind := func(scope map[string]any, it binding) {
+		scope[n.Key] = it.key
+		if n.Value != "" {
+			scope[n.Value] = it.value
+		}
+	}
+	if n.IfCondition != nil {
+		kept := items[:0:0]
+		for _, it := range items {
+			scope := map[string]any{}
+			bind(scope, it)
+			s.scopes = append(s.scopes, scope)
+			v, err := s.evalDefined(n.IfCondition)
+			s.scopes = s.scopes[:len(s.scopes)-1]
+			if err != nil {
+				return err
+			}
+			if ok, err := truthy(v); err != nil {
+				return err
+			} else if ok {
+				kept = append(kept, it)
+			}
+		}
+		items = kept
+	}
+	if len(items) == 0 {
+		if n.EmptyWrapper != nil {
+			return s.renderNodes(b, n.EmptyWrapper.Nodes)
+		}
+		return nil
+	}
+	depth := 1
+	if l, ok := s.lookupLocal("loop"); ok {
+		if li, ok := l.(*loopInfo); ok {
+			depth = li.depth + 1
+		}
+	}
+	loopValue := func(it binding) any {
+		if n.Value != "" {
+			return []any{it.key, it.value}
+		}
+		return it.key
+	}
+	for i, it := range items {
+		if err := s.canceled(); err != nil {
+			return err
+		}
+		if b.Len() > maxOutput {
+			return fmt.Errorf("rendered text too long (MemoryError): more than %d bytes", maxOutput)
+		}
+		li := &loopInfo{index: i, length: len(items), depth: depth}
+		if i > 0 {
+			li.prev, li.hasPrev = loopValue(items[i-1]), true
+		}
+		if i < len(items)-1 {
+			li.next, li.hasNext = loopValue(items[i+1]), true
+		}
+		scope := map[string]any{"loop": li}
+		bind(scope, it)
+		s.scopes = append(s.scopes, scope)
+		err := s.renderNodes(b, n.BodyWrapper.Nodes)
+		s.scopes = s.scopes[:len(s.scopes)-1]
+		if errors.Is(err, errBreak) {
+			break
+		}
+		if err != nil && !errors.Is(err, errContinue) {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *state) setLocal(name string, v any) {
+	if len(s.scopes) == 0 {
+		s.scopes = append(s.scopes, map[string]any{})
+	}
+	s.scopes[len(s.scopes)-1][name] = v
+}
+
+func (s *state) lookupLocal(name string) (any, bool) {
+	for i := len(s.scopes) - 1; i >= 0; i-- {
+		if v, ok := s.scopes[i][name]; ok {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+func (s *state) execSet(n *setNode) error {
+	var v any
+	if n.body != nil {
+		var b strings.Builder
+		if err := s.renderNodes(&b, n.body.Nodes); err != nil {
+			return err
+		}
+		v = b.String()
+	} else {
+		expr := n.expr
+		if n.condition != nil {
+			c, err := s.evalDefined(n.condition)
+			if err != nil {
+				return err
+			}
+			ok, err := truthy(c)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				expr = n.alternative
+			}
+		}
+		var err error
+		if v, err = s.evalDefined(expr); err != nil {
+			return err
+		}
+	}
+	switch t := n.target.(type) {
+	case *nodes.Name:
+		s.setLocal(t.Name.Val, v)
+		return nil
+	case *nodes.GetAttribute:
+		base, err := s.evalDefined(t.Node)
+		if err != nil {
+			return err
+		}
+		m, ok := base.(map[string]any)
+		if !ok {
+			return fmt.Errorf("cannot assign attribute on %s", typeName(base))
+		}
+		m[t.Attribute] = v
+		return nil
+	case *nodes.GetItem:
+		base, err := s.evalDefined(t.Node)
+		if err != nil {
+			return err
+		}
+		key, err := s.evalDefined(t.Arg)
+		if err != nil {
+			return err
+		}
+		m, ok := base.(map[string]any)
+		if !ok {
+			return fmt.Errorf("cannot assign item on %s", typeName(base))
+		}
+		m[toStr(key)] = v
+		return nil
+	}
+	return fmt.Errorf("unsupported set target")
+}
+
+// macro is a {% macro %} definition bound as a template-local value.
+type macro struct{ node *nodes.Macro }
+
+func (s *state) callMacro(m *macro, args []any, kw map[string]any) (any, error) {
+	if s.depth >= maxDepth {
+		return nil, fmt.Errorf("macro %s: recursion too deep", m.node.Name)
+	}
+	if err := s.canceled(); err != nil {
+		return nil, err
+	}
+	scope := map[string]any{}
+	for i, p := range m.node.Kwargs {
+		name := ""
+		if str, ok := p.Key.(*nodes.String); ok {
+			name = str.Val
+		}
+		switch {
+		case i < len(args):
+			scope[name] = s.seal(args[i])
+		case kw[name] != nil:
+			scope[name] = s.seal(kw[name])
+		default:
+			v, err := s.evalDefined(p.Value)
+			if err != nil {
+				return nil, err
+			}
+			scope[name] = v
+		}
+	}
+	if m.node.VarArgsName != "" && len(args) > len(m.node.Kwargs) {
+		scope[m.node.VarArgsName] = args[len(m.node.Kwargs):]
+	}
+	s.depth++
+	s.scopes = append(s.scopes, scope)
+	var b strings.Builder
+	err := s.renderNodes(&b, m.node.Wrapper.Nodes)
+	s.scopes = s.scopes[:len(s.scopes)-1]
+	s.depth--
+	return b.String(), err
+}
