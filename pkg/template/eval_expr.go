@@ -44,43 +44,13 @@ func (s *state) eval(node nodes.Node) (any, error) {
 	case *nodes.Tuple:
 		return s.evalList(n.Val)
 	case *nodes.Dict:
-		out := make(map[string]any, len(n.Pairs))
-		for _, p := range n.Pairs {
-			k, err := s.evalDefined(p.Key)
-			if err != nil {
-				return nil, err
-			}
-			v, err := s.evalDefined(p.Value)
-			if err != nil {
-				return nil, err
-			}
-			out[toStr(k)] = v
-		}
-		return s.sealShallow(out), nil
+		return s.evalDict(n)
 	case *nodes.Name:
 		return s.lookupName(n.Name.Val)
 	case *nodes.GetAttribute:
-		base, err := s.eval(n.Node)
-		if err != nil {
-			return nil, err
-		}
-		if n.Attribute == "" {
-			return s.getItem(n.Node, base, n.Index)
-		}
-		return s.getAttr(n.Node, base, n.Attribute)
+		return s.evalGetAttribute(n)
 	case *nodes.GetItem:
-		base, err := s.eval(n.Node)
-		if err != nil {
-			return nil, err
-		}
-		if n.Arg == nil {
-			return nil, fmt.Errorf("empty subscript")
-		}
-		key, err := s.evalDefined(n.Arg)
-		if err != nil {
-			return nil, err
-		}
-		return s.getItem(n.Node, base, key)
+		return s.evalGetItem(n)
 	case *nodes.GetSlice:
 		return s.evalSlice(n)
 	case *nodes.Negation:
@@ -91,40 +61,11 @@ func (s *state) eval(node nodes.Node) (any, error) {
 		t, err := truthy(v)
 		return !t, err
 	case *nodes.UnaryExpression:
-		v, err := s.evalDefined(n.Term)
-		if err != nil {
-			return nil, err
-		}
-		if !n.Negative {
-			return v, nil
-		}
-		switch x := v.(type) {
-		case int:
-			return normInt(new(big.Int).Neg(big.NewInt(int64(x)))), nil
-		case *big.Int:
-			return normInt(new(big.Int).Neg(x)), nil
-		case float64:
-			return -x, nil
-		case bool:
-			if x {
-				return -1, nil
-			}
-			return 0, nil
-		}
-		return nil, fmt.Errorf("bad operand type for unary -: '%s'", typeName(v))
+		return s.evalUnary(n)
 	case *nodes.BinaryExpression:
 		return s.evalBinary(n)
 	case *nodes.FilteredExpression:
-		v, err := s.eval(n.Expression)
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range n.Filters {
-			if v, err = s.applyFilterCall(f, v); err != nil {
-				return nil, err
-			}
-		}
-		return v, nil
+		return s.evalFiltered(n)
 	case *nodes.TestExpression:
 		v, err := s.eval(n.Expression)
 		if err != nil {
@@ -139,6 +80,92 @@ func (s *state) eval(node nodes.Node) (any, error) {
 		return nil, fmt.Errorf("missing expression")
 	}
 	return nil, fmt.Errorf("unsupported expression %T", node)
+}
+
+// evalDict builds a dict literal; keys are strings, as in YAML.
+func (s *state) evalDict(n *nodes.Dict) (any, error) {
+	out := make(map[string]any, len(n.Pairs))
+	for _, p := range n.Pairs {
+		k, err := s.evalDefined(p.Key)
+		if err != nil {
+			return nil, err
+		}
+		v, err := s.evalDefined(p.Value)
+		if err != nil {
+			return nil, err
+		}
+		out[toStr(k)] = v
+	}
+	return s.sealShallow(out), nil
+}
+
+// evalGetAttribute is x.name, and x.0 (gonja parses it as an attribute
+// with an index).
+func (s *state) evalGetAttribute(n *nodes.GetAttribute) (any, error) {
+	base, err := s.eval(n.Node)
+	if err != nil {
+		return nil, err
+	}
+	if n.Attribute == "" {
+		return s.getItem(n.Node, base, n.Index)
+	}
+	return s.getAttr(n.Node, base, n.Attribute)
+}
+
+// evalGetItem is x[key].
+func (s *state) evalGetItem(n *nodes.GetItem) (any, error) {
+	base, err := s.eval(n.Node)
+	if err != nil {
+		return nil, err
+	}
+	if n.Arg == nil {
+		return nil, fmt.Errorf("empty subscript")
+	}
+	key, err := s.evalDefined(n.Arg)
+	if err != nil {
+		return nil, err
+	}
+	return s.getItem(n.Node, base, key)
+}
+
+// evalUnary is unary + and -; -x of the smallest int becomes a big int
+// rather than wrapping around, and booleans count as 0 and 1.
+func (s *state) evalUnary(n *nodes.UnaryExpression) (any, error) {
+	v, err := s.evalDefined(n.Term)
+	if err != nil {
+		return nil, err
+	}
+	if !n.Negative {
+		return v, nil
+	}
+	switch x := v.(type) {
+	case int:
+		return normInt(new(big.Int).Neg(big.NewInt(int64(x)))), nil
+	case *big.Int:
+		return normInt(new(big.Int).Neg(x)), nil
+	case float64:
+		return -x, nil
+	case bool:
+		if x {
+			return -1, nil
+		}
+		return 0, nil
+	}
+	return nil, fmt.Errorf("bad operand type for unary -: '%s'", typeName(v))
+}
+
+// evalFiltered is x | f | g.
+func (s *state) evalFiltered(n *nodes.FilteredExpression) (any, error) {
+	v, err := s.eval(n.Expression)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range n.Filters {
+		if v, err = s.applyFilterCall(f, v); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
 }
 
 func (s *state) evalList(list []nodes.Expression) ([]any, error) {
@@ -428,59 +455,8 @@ func (s *state) evalBinary(n *nodes.BinaryExpression) (any, error) {
 
 // arith implements Python's arithmetic operators.
 func arith(op string, left, right any) (any, error) {
-	bad := func() (any, error) {
-		return nil, fmt.Errorf("unsupported operand type(s) for %s: '%s' and '%s'", op, typeName(left), typeName(right))
-	}
-	if op == "+" {
-		switch l := left.(type) {
-		case string:
-			if r, ok := right.(string); ok {
-				return l + r, nil
-			}
-			return bad()
-		case []any:
-			if r, ok := right.([]any); ok {
-				out := make([]any, 0, len(l)+len(r))
-				return append(append(out, l...), r...), nil
-			}
-			return bad()
-		}
-	}
-	if op == "*" {
-		if _, ok := left.(int); ok {
-			switch right.(type) {
-			case string, []any:
-				left, right = right, left
-			}
-		}
-		if l, ok := left.(string); ok {
-			if r, ok := right.(int); ok {
-				if tooLong(len(l), r) {
-					return nil, fmt.Errorf("repeated string too long (MemoryError): more than %d characters", maxRepeat)
-				}
-				return strings.Repeat(l, max(r, 0)), nil
-			}
-		}
-		if l, ok := left.([]any); ok {
-			if r, ok := right.(int); ok {
-				if tooLong(len(l), r) {
-					return nil, fmt.Errorf("repeated list too long (MemoryError): more than %d items", maxRepeat)
-				}
-				var out []any
-				for i := 0; i < r && len(l) > 0; i++ {
-					out = append(out, l...)
-				}
-				if out == nil {
-					out = []any{}
-				}
-				return out, nil
-			}
-		}
-	}
-	if op == "%" {
-		if l, ok := left.(string); ok {
-			return pyFormat(l, right)
-		}
+	if v, handled, err := sequenceArith(op, left, right); handled {
+		return v, err
 	}
 	if v, handled, err := intArith(op, left, right); handled {
 		return v, err
@@ -488,70 +464,156 @@ func arith(op string, left, right any) (any, error) {
 	lf, ok1 := toNumber(left)
 	rf, ok2 := toNumber(right)
 	if !ok1 || !ok2 {
-		return bad()
+		return nil, badOperands(op, left, right)
 	}
 	_, lFloat := left.(float64)
 	_, rFloat := right.(float64)
-	isInt := !lFloat && !rFloat
-	li, ri := int(lf), int(rf)
+	if !lFloat && !rFloat {
+		if v, ok, err := smallIntArith(op, int(lf), int(rf)); ok {
+			return v, err
+		}
+	}
+	return floatArith(op, lf, rf)
+}
+
+func badOperands(op string, left, right any) error {
+	return fmt.Errorf("unsupported operand type(s) for %s: '%s' and '%s'", op, typeName(left), typeName(right))
+}
+
+// sequenceArith is the operators Python defines on strings and lists:
+// concatenation, repetition (bounded by maxRepeat) and %-formatting.
+// handled is false when the operands are not for it.
+func sequenceArith(op string, left, right any) (v any, handled bool, err error) {
 	switch op {
 	case "+":
-		if isInt {
-			return li + ri, nil
+		switch l := left.(type) {
+		case string:
+			if r, ok := right.(string); ok {
+				return l + r, true, nil
+			}
+			return nil, true, badOperands(op, left, right)
+		case []any:
+			if r, ok := right.([]any); ok {
+				out := make([]any, 0, len(l)+len(r))
+				return append(append(out, l...), r...), true, nil
+			}
+			return nil, true, badOperands(op, left, right)
 		}
-		return lf + rf, nil
-	case "-":
-		if isInt {
-			return li - ri, nil
-		}
-		return lf - rf, nil
 	case "*":
-		if isInt {
-			return li * ri, nil
+		if _, ok := left.(int); ok {
+			switch right.(type) {
+			case string, []any:
+				left, right = right, left
+			}
 		}
-		return lf * rf, nil
+		if r, ok := right.(int); ok {
+			return repeat(left, r)
+		}
+	case "%":
+		if l, ok := left.(string); ok {
+			v, err := pyFormat(l, right)
+			return v, true, err
+		}
+	}
+	return nil, false, nil
+}
+
+// repeat is 'x' * n and [x] * n.
+func repeat(seq any, n int) (v any, handled bool, err error) {
+	switch l := seq.(type) {
+	case string:
+		if tooLong(len(l), n) {
+			return nil, true, fmt.Errorf("repeated string too long (MemoryError): more than %d characters", maxRepeat)
+		}
+		return strings.Repeat(l, max(n, 0)), true, nil
+	case []any:
+		if tooLong(len(l), n) {
+			return nil, true, fmt.Errorf("repeated list too long (MemoryError): more than %d items", maxRepeat)
+		}
+		var out []any
+		for i := 0; i < n && len(l) > 0; i++ {
+			out = append(out, l...)
+		}
+		if out == nil {
+			out = []any{}
+		}
+		return out, true, nil
+	}
+	return nil, false, nil
+}
+
+// smallIntArith is arithmetic on two machine integers with Python's
+// semantics (floor division, modulo with the divisor's sign). ok is false
+// for the operators whose result is a float: / and ** with a negative or
+// large exponent.
+func smallIntArith(op string, l, r int) (v any, ok bool, err error) {
+	switch op {
+	case "+":
+		return l + r, true, nil
+	case "-":
+		return l - r, true, nil
+	case "*":
+		return l * r, true, nil
+	case "//":
+		if r == 0 {
+			return nil, true, fmt.Errorf("integer division or modulo by zero")
+		}
+		q := l / r
+		if (l%r != 0) && ((l < 0) != (r < 0)) {
+			q--
+		}
+		return q, true, nil
+	case "%":
+		if r == 0 {
+			return nil, true, fmt.Errorf("integer division or modulo by zero")
+		}
+		m := l % r
+		if m != 0 && ((m < 0) != (r < 0)) {
+			m += r
+		}
+		return m, true, nil
+	case "**":
+		if r >= 0 && r <= 62 {
+			out := 1
+			for i := 0; i < r; i++ {
+				out *= l
+			}
+			return out, true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// floatArith is arithmetic on floats with Python's semantics.
+func floatArith(op string, l, r float64) (any, error) {
+	switch op {
+	case "+":
+		return l + r, nil
+	case "-":
+		return l - r, nil
+	case "*":
+		return l * r, nil
 	case "/":
-		if rf == 0 {
+		if r == 0 {
 			return nil, fmt.Errorf("division by zero")
 		}
-		return lf / rf, nil
+		return l / r, nil
 	case "//":
-		if rf == 0 {
+		if r == 0 {
 			return nil, fmt.Errorf("integer division or modulo by zero")
 		}
-		if isInt {
-			q := li / ri
-			if (li%ri != 0) && ((li < 0) != (ri < 0)) {
-				q--
-			}
-			return q, nil
-		}
-		return math.Floor(lf / rf), nil
+		return math.Floor(l / r), nil
 	case "%":
-		if rf == 0 {
+		if r == 0 {
 			return nil, fmt.Errorf("integer division or modulo by zero")
 		}
-		if isInt {
-			m := li % ri
-			if m != 0 && ((m < 0) != (ri < 0)) {
-				m += ri
-			}
-			return m, nil
-		}
-		m := math.Mod(lf, rf)
-		if m != 0 && ((m < 0) != (rf < 0)) {
-			m += rf
+		m := math.Mod(l, r)
+		if m != 0 && ((m < 0) != (r < 0)) {
+			m += r
 		}
 		return m, nil
 	case "**":
-		if isInt && ri >= 0 && ri <= 62 {
-			out := 1
-			for i := 0; i < ri; i++ {
-				out *= li
-			}
-			return out, nil
-		}
-		return math.Pow(lf, rf), nil
+		return math.Pow(l, r), nil
 	}
 	return nil, fmt.Errorf("unsupported operator %q", op)
 }
