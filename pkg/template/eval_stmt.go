@@ -188,65 +188,14 @@ func (l *loopInfo) attr(name string) (any, bool) {
 }
 
 func (s *state) execFor(b *strings.Builder, n *controlStructures.ForControlStructure) error {
-	obj, err := s.evalDefined(n.ObjectEvaluator)
+	items, err := s.forItems(n)
 	if err != nil {
 		return err
 	}
-	type binding struct{ key, value any }
-	var items []binding
-	if m, ok := obj.(map[string]any); ok && n.Value != "" {
-		for _, k := range sortedKeys(m) {
-			v, err := s.resolveLazy(m[k])
-			if err != nil {
-				return err
-			}
-			items = append(items, binding{k, v})
-		}
-	} else {
-		list, err := iterate(obj)
-		if err != nil {
+	if n.IfCondition != nil {
+		if items, err = s.forFilter(n, items); err != nil {
 			return err
 		}
-		for _, item := range list {
-			item, err := s.resolveLazy(item)
-			if err != nil {
-				return err
-			}
-			if n.Value == "" {
-				items = append(items, binding{key: item})
-				continue
-			}
-			pair, ok := item.([]any)
-			if !ok || len(pair) != 2 {
-				return fmt.Errorf("cannot unpack %s into %s, %s", repr(item), n.Key, n.Value)
-			}
-			items = append(items, binding{s.unmark(pair[0]), s.unmark(pair[1])})
-		}
-	}
-	bind := func(scope map[string]any, it binding) {
-		scope[n.Key] = it.key
-		if n.Value != "" {
-			scope[n.Value] = it.value
-		}
-	}
-	if n.IfCondition != nil {
-		kept := items[:0:0]
-		for _, it := range items {
-			scope := map[string]any{}
-			bind(scope, it)
-			s.scopes = append(s.scopes, scope)
-			v, err := s.evalDefined(n.IfCondition)
-			s.scopes = s.scopes[:len(s.scopes)-1]
-			if err != nil {
-				return err
-			}
-			if ok, err := truthy(v); err != nil {
-				return err
-			} else if ok {
-				kept = append(kept, it)
-			}
-		}
-		items = kept
 	}
 	if len(items) == 0 {
 		if n.EmptyWrapper != nil {
@@ -260,12 +209,6 @@ func (s *state) execFor(b *strings.Builder, n *controlStructures.ForControlStruc
 			depth = li.depth + 1
 		}
 	}
-	loopValue := func(it binding) any {
-		if n.Value != "" {
-			return []any{it.key, it.value}
-		}
-		return it.key
-	}
 	for i, it := range items {
 		if err := s.canceled(); err != nil {
 			return err
@@ -275,13 +218,13 @@ func (s *state) execFor(b *strings.Builder, n *controlStructures.ForControlStruc
 		}
 		li := &loopInfo{index: i, length: len(items), depth: depth}
 		if i > 0 {
-			li.prev, li.hasPrev = loopValue(items[i-1]), true
+			li.prev, li.hasPrev = items[i-1].loopValue(n), true
 		}
 		if i < len(items)-1 {
-			li.next, li.hasNext = loopValue(items[i+1]), true
+			li.next, li.hasNext = items[i+1].loopValue(n), true
 		}
 		scope := map[string]any{"loop": li}
-		bind(scope, it)
+		it.bind(n, scope)
 		s.scopes = append(s.scopes, scope)
 		err := s.renderNodes(b, n.BodyWrapper.Nodes)
 		s.scopes = s.scopes[:len(s.scopes)-1]
@@ -293,6 +236,88 @@ func (s *state) execFor(b *strings.Builder, n *controlStructures.ForControlStruc
 		}
 	}
 	return nil
+}
+
+// forBinding is what one iteration of a for loop binds: the loop variable,
+// or both variables of "for k, v in ...".
+type forBinding struct{ key, value any }
+
+func (it forBinding) bind(n *controlStructures.ForControlStructure, scope map[string]any) {
+	scope[n.Key] = it.key
+	if n.Value != "" {
+		scope[n.Value] = it.value
+	}
+}
+
+// loopValue is the item as loop.previtem and loop.nextitem show it.
+func (it forBinding) loopValue(n *controlStructures.ForControlStructure) any {
+	if n.Value != "" {
+		return []any{it.key, it.value}
+	}
+	return it.key
+}
+
+// forItems evaluates what a for loop iterates over: a dict's sorted keys
+// and values for "for k, v in dict", else the items of a sequence, each
+// unpacked into two variables when the loop names two.
+func (s *state) forItems(n *controlStructures.ForControlStructure) ([]forBinding, error) {
+	obj, err := s.evalDefined(n.ObjectEvaluator)
+	if err != nil {
+		return nil, err
+	}
+	var items []forBinding
+	if m, ok := obj.(map[string]any); ok && n.Value != "" {
+		for _, k := range sortedKeys(m) {
+			v, err := s.resolveLazy(m[k])
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, forBinding{k, v})
+		}
+		return items, nil
+	}
+	list, err := iterate(obj)
+	if err != nil {
+		return nil, err
+	}
+	for _, item := range list {
+		item, err := s.resolveLazy(item)
+		if err != nil {
+			return nil, err
+		}
+		if n.Value == "" {
+			items = append(items, forBinding{key: item})
+			continue
+		}
+		pair, ok := item.([]any)
+		if !ok || len(pair) != 2 {
+			return nil, fmt.Errorf("cannot unpack %s into %s, %s", repr(item), n.Key, n.Value)
+		}
+		items = append(items, forBinding{s.unmark(pair[0]), s.unmark(pair[1])})
+	}
+	return items, nil
+}
+
+// forFilter keeps the items for which the loop's "if" condition holds;
+// loop.length and loop.index count only those, as in Jinja2.
+func (s *state) forFilter(n *controlStructures.ForControlStructure, items []forBinding) ([]forBinding, error) {
+	kept := items[:0:0]
+	for _, it := range items {
+		scope := map[string]any{}
+		it.bind(n, scope)
+		s.scopes = append(s.scopes, scope)
+		v, err := s.evalDefined(n.IfCondition)
+		s.scopes = s.scopes[:len(s.scopes)-1]
+		if err != nil {
+			return nil, err
+		}
+		if ok, err := truthy(v); err != nil {
+			return nil, err
+		} else if ok {
+			kept = append(kept, it)
+		}
+	}
+	return kept, nil
 }
 
 func (s *state) setLocal(name string, v any) {
