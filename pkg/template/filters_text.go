@@ -794,73 +794,60 @@ func strftime(format string, t time.Time) string {
 			continue
 		}
 		i++
-		switch format[i] {
-		case 'Y':
-			fmt.Fprintf(&b, "%04d", t.Year())
-		case 'y':
-			fmt.Fprintf(&b, "%02d", t.Year()%100)
-		case 'm':
-			fmt.Fprintf(&b, "%02d", int(t.Month()))
-		case 'd':
-			fmt.Fprintf(&b, "%02d", t.Day())
-		case 'H':
-			fmt.Fprintf(&b, "%02d", t.Hour())
-		case 'I':
-			h := t.Hour() % 12
-			if h == 0 {
-				h = 12
-			}
-			fmt.Fprintf(&b, "%02d", h)
-		case 'M':
-			fmt.Fprintf(&b, "%02d", t.Minute())
-		case 'S':
-			fmt.Fprintf(&b, "%02d", t.Second())
-		case 'f':
-			fmt.Fprintf(&b, "%06d", t.Nanosecond()/1000)
-		case 'p':
-			if t.Hour() < 12 {
-				b.WriteString("AM")
-			} else {
-				b.WriteString("PM")
-			}
-		case 'a':
-			b.WriteString(t.Weekday().String()[:3])
-		case 'A':
-			b.WriteString(t.Weekday().String())
-		case 'b', 'h':
-			b.WriteString(t.Month().String()[:3])
-		case 'B':
-			b.WriteString(t.Month().String())
-		case 'j':
-			fmt.Fprintf(&b, "%03d", t.YearDay())
-		case 'z':
-			b.WriteString(t.Format("-0700"))
-		case 'Z':
-			b.WriteString(t.Format("MST"))
-		case 's':
-			fmt.Fprintf(&b, "%d", t.Unix())
-		case 'e':
-			fmt.Fprintf(&b, "%2d", t.Day())
-		case 'w':
-			fmt.Fprintf(&b, "%d", int(t.Weekday()))
-		case 'u':
-			wd := int(t.Weekday())
-			if wd == 0 {
-				wd = 7
-			}
-			fmt.Fprintf(&b, "%d", wd)
-		case 'F':
-			b.WriteString(t.Format("2006-01-02"))
-		case 'T':
-			b.WriteString(t.Format("15:04:05"))
-		case '%':
-			b.WriteByte('%')
-		default:
+		if f, ok := strftimeDirectives[format[i]]; ok {
+			b.WriteString(f(t))
+		} else {
 			b.WriteByte('%')
 			b.WriteByte(format[i])
 		}
 	}
 	return b.String()
+}
+
+// strftimeDirectives are what each %X of strftime prints.
+var strftimeDirectives = map[byte]func(t time.Time) string{
+	'Y': func(t time.Time) string { return fmt.Sprintf("%04d", t.Year()) },
+	'y': func(t time.Time) string { return fmt.Sprintf("%02d", t.Year()%100) },
+	'm': func(t time.Time) string { return fmt.Sprintf("%02d", int(t.Month())) },
+	'd': func(t time.Time) string { return fmt.Sprintf("%02d", t.Day()) },
+	'H': func(t time.Time) string { return fmt.Sprintf("%02d", t.Hour()) },
+	'I': func(t time.Time) string {
+		h := t.Hour() % 12
+		if h == 0 {
+			h = 12
+		}
+		return fmt.Sprintf("%02d", h)
+	},
+	'M': func(t time.Time) string { return fmt.Sprintf("%02d", t.Minute()) },
+	'S': func(t time.Time) string { return fmt.Sprintf("%02d", t.Second()) },
+	'f': func(t time.Time) string { return fmt.Sprintf("%06d", t.Nanosecond()/1000) },
+	'p': func(t time.Time) string {
+		if t.Hour() < 12 {
+			return "AM"
+		}
+		return "PM"
+	},
+	'a': func(t time.Time) string { return t.Weekday().String()[:3] },
+	'A': func(t time.Time) string { return t.Weekday().String() },
+	'b': func(t time.Time) string { return t.Month().String()[:3] },
+	'h': func(t time.Time) string { return t.Month().String()[:3] },
+	'B': func(t time.Time) string { return t.Month().String() },
+	'j': func(t time.Time) string { return fmt.Sprintf("%03d", t.YearDay()) },
+	'z': func(t time.Time) string { return t.Format("-0700") },
+	'Z': func(t time.Time) string { return t.Format("MST") },
+	's': func(t time.Time) string { return fmt.Sprintf("%d", t.Unix()) },
+	'e': func(t time.Time) string { return fmt.Sprintf("%2d", t.Day()) },
+	'w': func(t time.Time) string { return fmt.Sprintf("%d", int(t.Weekday())) },
+	'u': func(t time.Time) string {
+		wd := int(t.Weekday())
+		if wd == 0 {
+			wd = 7
+		}
+		return fmt.Sprintf("%d", wd)
+	},
+	'F': func(t time.Time) string { return t.Format("2006-01-02") },
+	'T': func(t time.Time) string { return t.Format("15:04:05") },
+	'%': func(time.Time) string { return "%" },
 }
 
 // nowFunc implements Ansible's now(utc=False, fmt=None). Without fmt it
