@@ -41,6 +41,8 @@ type state struct {
 	tainted bool
 }
 
+// newState starts one render of src with vars; a state is never shared
+// between goroutines.
 func (e *Engine) newState(vars map[string]any, src string) *state {
 	return &state{e: e, vars: vars, src: src}
 }
@@ -215,6 +217,8 @@ func (s *state) deepResolve(v any, depth int) (any, error) {
 	return r, err
 }
 
+// deepResolveC is deepResolve that also reports whether v changed, so
+// that unchanged containers are returned as they are, not copied.
 func (s *state) deepResolveC(v any, depth int) (any, bool, error) {
 	if depth > maxNesting {
 		return nil, false, fmt.Errorf("data structure nested more than %d levels deep", maxNesting)

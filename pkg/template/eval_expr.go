@@ -168,6 +168,7 @@ func (s *state) evalFiltered(n *nodes.FilteredExpression) (any, error) {
 	return v, nil
 }
 
+// evalList evaluates the elements of a list or tuple literal.
 func (s *state) evalList(list []nodes.Expression) ([]any, error) {
 	out := make([]any, len(list))
 	for i, e := range list {
@@ -205,6 +206,9 @@ func exprName(n nodes.Node) string {
 	return "expression"
 }
 
+// getAttr is base.attr: a dict key, or a loop variable's attribute.
+// Missing attributes are undefined rather than errors, so that
+// `x.y | default(z)` and `x.y is defined` work.
 func (s *state) getAttr(baseNode nodes.Node, base any, attr string) (any, error) {
 	switch b := base.(type) {
 	case *undefined:
@@ -224,6 +228,9 @@ func (s *state) getAttr(baseNode nodes.Node, base any, attr string) (any, error)
 		hint: fmt.Sprintf("'%s object' has no attribute '%s'", typeName(base), attr)}, nil
 }
 
+// getItem is base[key] on dicts, lists and strings (negative indexes count
+// from the end). As with getAttr, what is missing is undefined, not an
+// error; only a wrong index type is.
 func (s *state) getItem(baseNode nodes.Node, base any, key any) (any, error) {
 	switch b := base.(type) {
 	case *undefined:
@@ -271,6 +278,8 @@ func (s *state) getItem(baseNode nodes.Node, base any, key any) (any, error) {
 		hint: fmt.Sprintf("'%s object' is not subscriptable", typeName(base))}, nil
 }
 
+// evalSlice is x[start:stop:step] on lists and strings, with Python's
+// bounds (sliceBounds).
 func (s *state) evalSlice(n *nodes.GetSlice) (any, error) {
 	base, err := s.evalDefined(n.Node)
 	if err != nil {
@@ -393,6 +402,8 @@ func sliceBounds(n, start, stop, step int, hasStart, hasStop bool) (int, int) {
 	return clamp(start, -1, n-1), clamp(stop, -1, n-1)
 }
 
+// evalBinary evaluates a binary operator. and/or short-circuit and return
+// an operand, as in Python; the others see both operands fully resolved.
 func (s *state) evalBinary(n *nodes.BinaryExpression) (any, error) {
 	op := n.Operator.Token
 	left, err := s.evalDefined(n.Left)
@@ -476,6 +487,7 @@ func arith(op string, left, right any) (any, error) {
 	return floatArith(op, lf, rf)
 }
 
+// badOperands is Python's TypeError for operands of the wrong types.
 func badOperands(op string, left, right any) error {
 	return fmt.Errorf("unsupported operand type(s) for %s: '%s' and '%s'", op, typeName(left), typeName(right))
 }
@@ -676,6 +688,8 @@ func pyFormat(format string, arg any) (any, error) {
 	return b.String(), nil
 }
 
+// evalArgs evaluates the positional and keyword arguments of a call,
+// filter or test.
 func (s *state) evalArgs(args []nodes.Expression, kwargs map[string]nodes.Expression) ([]any, map[string]any, error) {
 	var out []any
 	if len(args) > 0 {
@@ -706,6 +720,8 @@ func (s *state) evalArgs(args []nodes.Expression, kwargs map[string]nodes.Expres
 	return out, kw, nil
 }
 
+// evalCall is f(...): the inline if rewrite.go produces, a macro, a
+// global function (callGlobal) or a Python method (callMethod).
 func (s *state) evalCall(n *nodes.Call) (any, error) {
 	if f, ok := n.Func.(*nodes.Name); ok && f.Name.Val == inlineIf && len(n.Args) >= 2 {
 		// A parenthesised inline if: only the branch taken is evaluated.
@@ -753,6 +769,8 @@ func (s *state) evalCall(n *nodes.Call) (any, error) {
 	return nil, fmt.Errorf("%s is not callable", exprName(n.Func))
 }
 
+// callGlobal calls the global functions Ansible's templates see: lookup,
+// query/q, range, dict, namespace, now and undef.
 func (s *state) callGlobal(name string, args []any, kw map[string]any) (any, error) {
 	switch name {
 	case "lookup":
@@ -794,6 +812,8 @@ func (s *state) callGlobal(name string, args []any, kw map[string]any) (any, err
 	return nil, fmt.Errorf("'%s' is undefined", name)
 }
 
+// pyRange is Python's range(stop) / range(start, stop[, step]), as a list
+// whose length is checked before it is built (rangeLen).
 func pyRange(args []any) (any, error) {
 	ints := make([]int, len(args))
 	for i, a := range args {

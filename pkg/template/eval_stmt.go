@@ -1,6 +1,6 @@
 // Statements: rendering the node tree to text, and the control structures
-// (if, for with its loop variable, set, macro, filter blocks, break and
-// continue).
+// (if, for with its loop variable, set, macro, include, break, continue,
+// do).
 
 package template
 
@@ -13,6 +13,8 @@ import (
 	"github.com/nikolalohinski/gonja/v2/nodes"
 )
 
+// renderNodes renders a list of nodes into b, stopping once the output
+// exceeds maxRendered.
 func (s *state) renderNodes(b *strings.Builder, list []nodes.Node) error {
 	for _, n := range list {
 		if err := s.renderNode(b, n); err != nil {
@@ -25,6 +27,8 @@ func (s *state) renderNodes(b *strings.Builder, list []nodes.Node) error {
 	return nil
 }
 
+// renderNode renders one node: literal text, an {{ output }} or a
+// statement.
 func (s *state) renderNode(b *strings.Builder, node nodes.Node) error {
 	switch n := node.(type) {
 	case *nodes.Comment:
@@ -101,6 +105,7 @@ func (s *state) evalOutput(n *nodes.Output) (any, error) {
 	return s.deepResolve(v, 0)
 }
 
+// execStructure runs a {% statement %}.
 func (s *state) execStructure(b *strings.Builder, cs nodes.ControlStructure) error {
 	switch n := cs.(type) {
 	case *controlStructures.IfControlStructure:
@@ -153,6 +158,7 @@ type loopInfo struct {
 	depth         int
 }
 
+// attr is loop.index, loop.first, loop.previtem... in a template for loop.
 func (l *loopInfo) attr(name string) (any, bool) {
 	switch name {
 	case "index":
@@ -242,6 +248,7 @@ func (s *state) execFor(b *strings.Builder, n *controlStructures.ForControlStruc
 // or both variables of "for k, v in ...".
 type forBinding struct{ key, value any }
 
+// bind sets the loop variables of one iteration in scope.
 func (it forBinding) bind(n *controlStructures.ForControlStructure, scope map[string]any) {
 	scope[n.Key] = it.key
 	if n.Value != "" {
@@ -320,6 +327,7 @@ func (s *state) forFilter(n *controlStructures.ForControlStructure, items []forB
 	return kept, nil
 }
 
+// setLocal sets a template-local variable in the innermost scope.
 func (s *state) setLocal(name string, v any) {
 	if len(s.scopes) == 0 {
 		s.scopes = append(s.scopes, map[string]any{})
@@ -327,6 +335,7 @@ func (s *state) setLocal(name string, v any) {
 	s.scopes[len(s.scopes)-1][name] = v
 }
 
+// lookupLocal finds a template-local variable, innermost scope first.
 func (s *state) lookupLocal(name string) (any, bool) {
 	for i := len(s.scopes) - 1; i >= 0; i-- {
 		if v, ok := s.scopes[i][name]; ok {
@@ -336,6 +345,8 @@ func (s *state) lookupLocal(name string) (any, bool) {
 	return nil, false
 }
 
+// execSet runs {% set target = expr %} and {% set target %}body{% endset %};
+// the target is a name, or an attribute or item of a dict (a namespace()).
 func (s *state) execSet(n *setNode) error {
 	var v any
 	if n.body != nil {
@@ -401,6 +412,8 @@ func (s *state) execSet(n *setNode) error {
 // macro is a {% macro %} definition bound as a template-local value.
 type macro struct{ node *nodes.Macro }
 
+// callMacro calls a macro with its arguments bound in a scope of their own,
+// defaults filled in; the call depth counts towards maxDepth.
 func (s *state) callMacro(m *macro, args []any, kw map[string]any) (any, error) {
 	if s.depth >= maxDepth {
 		return nil, fmt.Errorf("macro %s: recursion too deep", m.node.Name)
