@@ -10,6 +10,5 @@
 //     SSH round trips per task counted for tend.
 //
 // The commands and the numbers measured are in README.md. The package has
-// no non-test code besides this comment; cmd/modtable generates
-// docs/modules.md.
+// no non-test code besides this comment.
 package bench

@@ -160,49 +160,13 @@ var metaActions = []string{"flush_handlers", "end_play", "end_host", "end_batch"
 // and evaluates changed_when/failed_when.
 func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Module, h *hostState, vars map[string]any, noLog bool) *outcome {
 	spec := mod.Spec()
-	rawArgs := map[string]any(t.Args)
-	if tmpl, ok := rawArgs["_args_template"].(string); ok {
-		v, err := p.r.opts.Templates.Render(tmpl, vars)
-		if err != nil {
-			return p.templateFailure(t, "args", err)
-		}
-		m, ok := v.(map[string]any)
-		if !ok {
-			return &outcome{status: report.Failed, result: module.Failed("args template %q did not produce a mapping (task at %s)", tmpl, t.Pos)}
-		}
-		rawArgs = m
+	args, failure := p.moduleArgs(t, spec, vars)
+	if failure != nil {
+		return failure
 	}
-	render := p.r.opts.Templates.RenderValue
-	if spec.AnyArgs {
-		// set_fact: the arguments become variables and keep the mark of
-		// values computed from host data.
-		render = p.r.opts.Templates.RenderValueMarked
-	}
-	rendered, err := render(rawArgs, vars)
+	check, diff, err := p.checkDiffModes(t, vars)
 	if err != nil {
-		return p.templateFailure(t, "args", err)
-	}
-	argMap, _ := rendered.(map[string]any)
-	for k, v := range argMap {
-		if s, ok := v.(string); ok && s == p.r.omit {
-			delete(argMap, k)
-		}
-	}
-	args, err := spec.Validate(argMap, false)
-	if err != nil {
-		return &outcome{status: report.Failed, result: module.Failed("%v (task %q at %s)", err, t.DisplayName(), t.Pos)}
-	}
-
-	check, diff := p.r.opts.Check, p.r.opts.Diff
-	if p.keywordSet(t, func(a *playbook.Task) any { return a.CheckMode }, p.play.CheckMode) {
-		if check, err = p.boolKeyword(t, "check_mode", func(a *playbook.Task) any { return a.CheckMode }, p.play.CheckMode, vars); err != nil {
-			return keywordFailure(t, err)
-		}
-	}
-	if p.keywordSet(t, func(a *playbook.Task) any { return a.Diff }, p.play.Diff) {
-		if diff, err = p.boolKeyword(t, "diff", func(a *playbook.Task) any { return a.Diff }, p.play.Diff, vars); err != nil {
-			return keywordFailure(t, err)
-		}
+		return keywordFailure(t, err)
 	}
 	if check && spec.Check == module.CheckNone {
 		return &outcome{status: report.Skipped, result: module.Result{"changed": false, "skipped": true, "msg": "remote module (" + spec.Name + ") does not support check mode"}}
@@ -230,27 +194,99 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Mo
 		delegated = d
 	}
 	if !spec.Controller {
-		connHost, connVars := h.name, vars
-		if delegated != "" {
-			connHost = delegated
-			connVars = p.delegateVars(delegated, vars)
-		}
-		conn, err := p.r.opts.Connector.Get(ctx, connHost, connVars)
-		if err != nil {
-			return &outcome{status: report.Unreachable, result: module.Result{"unreachable": true, "changed": false, "msg": err.Error()}}
-		}
-		mh.Conn = conn
-		mh.Become, err = p.become(t, connVars)
-		if err != nil {
-			return keywordFailure(t, err)
-		}
-		mh.Env, err = p.environment(t, vars)
-		if err != nil {
-			return p.templateFailure(t, "environment", err)
+		if failure := p.connect(ctx, t, h, mh, delegated, vars); failure != nil {
+			return failure
 		}
 	}
-
 	res, plan, err := module.Execute(ctx, mod, mh, args, check)
+	return p.applyConditions(t, executeOutcome(res, plan, err, diff, delegated), vars)
+}
+
+// moduleArgs renders a task's arguments (a templated args: mapping first),
+// drops those set to omit and validates them against the module's spec.
+func (p *playRun) moduleArgs(t *playbook.Task, spec *module.Spec, vars map[string]any) (module.Args, *outcome) {
+	rawArgs := map[string]any(t.Args)
+	if tmpl, ok := rawArgs["_args_template"].(string); ok {
+		v, err := p.r.opts.Templates.Render(tmpl, vars)
+		if err != nil {
+			return nil, p.templateFailure(t, "args", err)
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, &outcome{status: report.Failed, result: module.Failed("args template %q did not produce a mapping (task at %s)", tmpl, t.Pos)}
+		}
+		rawArgs = m
+	}
+	render := p.r.opts.Templates.RenderValue
+	if spec.AnyArgs {
+		// set_fact: the arguments become variables and keep the mark of
+		// values computed from host data.
+		render = p.r.opts.Templates.RenderValueMarked
+	}
+	rendered, err := render(rawArgs, vars)
+	if err != nil {
+		return nil, p.templateFailure(t, "args", err)
+	}
+	argMap, _ := rendered.(map[string]any)
+	for k, v := range argMap {
+		if s, ok := v.(string); ok && s == p.r.omit {
+			delete(argMap, k)
+		}
+	}
+	args, err := spec.Validate(argMap, false)
+	if err != nil {
+		return nil, &outcome{status: report.Failed, result: module.Failed("%v (task %q at %s)", err, t.DisplayName(), t.Pos)}
+	}
+	return args, nil
+}
+
+// checkDiffModes are the task's check and diff modes: the run's, unless
+// the task, a block or the play sets check_mode:/diff:.
+func (p *playRun) checkDiffModes(t *playbook.Task, vars map[string]any) (check, diff bool, err error) {
+	check, diff = p.r.opts.Check, p.r.opts.Diff
+	checkOf := func(a *playbook.Task) any { return a.CheckMode }
+	diffOf := func(a *playbook.Task) any { return a.Diff }
+	if p.keywordSet(t, checkOf, p.play.CheckMode) {
+		if check, err = p.boolKeyword(t, "check_mode", checkOf, p.play.CheckMode, vars); err != nil {
+			return false, false, err
+		}
+	}
+	if p.keywordSet(t, diffOf, p.play.Diff) {
+		if diff, err = p.boolKeyword(t, "diff", diffOf, p.play.Diff, vars); err != nil {
+			return false, false, err
+		}
+	}
+	return check, diff, nil
+}
+
+// connect gives a module that runs on a host its connection (to the
+// delegate when delegated), become and environment.
+func (p *playRun) connect(ctx context.Context, t *playbook.Task, h *hostState, mh *module.Host, delegated string, vars map[string]any) *outcome {
+	connHost, connVars := h.name, vars
+	if delegated != "" {
+		connHost = delegated
+		connVars = p.delegateVars(delegated, vars)
+	}
+	conn, err := p.r.opts.Connector.Get(ctx, connHost, connVars)
+	if err != nil {
+		return &outcome{status: report.Unreachable, result: module.Result{"unreachable": true, "changed": false, "msg": err.Error()}}
+	}
+	mh.Conn = conn
+	mh.Become, err = p.become(t, connVars)
+	if err != nil {
+		return keywordFailure(t, err)
+	}
+	mh.Env, err = p.environment(t, vars)
+	if err != nil {
+		return p.templateFailure(t, "environment", err)
+	}
+	return nil
+}
+
+// executeOutcome turns what module.Execute returned into the task's
+// outcome: unreachable, failed (with a message) or the status its result
+// says, with the diff when asked for and the delegate it ran on.
+func executeOutcome(res module.Result, plan *module.Plan, err error, diff bool, delegated string) *outcome {
 	o := &outcome{result: res}
 	switch {
 	case err != nil && isUnreachable(err):
@@ -274,7 +310,7 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Mo
 		o.result["msg"] = "module failed"
 	}
 	o.result["failed"] = o.status == report.Failed
-	return p.applyConditions(t, o, vars)
+	return o
 }
 
 func statusOf(r module.Result) report.Status {

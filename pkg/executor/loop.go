@@ -15,25 +15,40 @@ import (
 
 // loopItems renders a task's loop (loop: or with_*) into its items.
 func (p *playRun) loopItems(t *playbook.Task, vars map[string]any) ([]any, error) {
-	if t.LoopKind == "first_found" {
-		return p.firstFound(t, vars)
-	}
-	raw := t.Loop
-	if s, ok := raw.(string); ok && t.LoopKind != "sequence" {
-		v, err := p.r.opts.Templates.RenderMarked(s, vars)
-		if err != nil {
-			return nil, err
-		}
-		raw = v
-	} else if t.LoopKind != "sequence" {
-		v, err := p.r.opts.Templates.RenderValueMarked(raw, vars)
-		if err != nil {
-			return nil, err
-		}
-		raw = v
-	}
 	switch t.LoopKind {
-	case "loop":
+	case "first_found":
+		return p.firstFound(t, vars)
+	case "sequence":
+		// sequence renders its own key=value terms.
+		return p.sequence(t.Loop, vars)
+	}
+	raw, err := p.renderLoop(t.Loop, vars)
+	if err != nil {
+		return nil, err
+	}
+	if t.LoopKind == "fileglob" {
+		return p.fileglob(raw), nil
+	}
+	items, ok := loopKinds[t.LoopKind]
+	if !ok {
+		return nil, fmt.Errorf("unsupported loop kind %q", t.LoopKind)
+	}
+	return items(raw)
+}
+
+// renderLoop renders the loop's value; a string is one template whose
+// result may be any value (a list, usually).
+func (p *playRun) renderLoop(raw any, vars map[string]any) (any, error) {
+	if s, ok := raw.(string); ok {
+		return p.r.opts.Templates.RenderMarked(s, vars)
+	}
+	return p.r.opts.Templates.RenderValueMarked(raw, vars)
+}
+
+// loopKinds turn the rendered value of loop: and of each with_<kind> into
+// the list of items, as Ansible's lookup plugin of that name does.
+var loopKinds = map[string]func(raw any) ([]any, error){
+	"loop": func(raw any) ([]any, error) {
 		l, ok := raw.([]any)
 		if !ok {
 			if raw == nil {
@@ -42,7 +57,8 @@ func (p *playRun) loopItems(t *playbook.Task, vars map[string]any) ([]any, error
 			return nil, fmt.Errorf("invalid data passed to 'loop', it requires a list, got this instead: %v. Hint: if you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup", raw)
 		}
 		return l, nil
-	case "items":
+	},
+	"items": func(raw any) ([]any, error) {
 		var out []any
 		for _, e := range asList(raw) {
 			if l, ok := e.([]any); ok {
@@ -52,94 +68,113 @@ func (p *playRun) loopItems(t *playbook.Task, vars map[string]any) ([]any, error
 			}
 		}
 		return out, nil
-	case "list":
-		return asList(raw), nil
-	case "flattened":
-		return flatten(asList(raw)), nil
-	case "indexed_items":
+	},
+	"list":      func(raw any) ([]any, error) { return asList(raw), nil },
+	"flattened": func(raw any) ([]any, error) { return flatten(asList(raw)), nil },
+	"indexed_items": func(raw any) ([]any, error) {
 		var out []any
 		for i, e := range asList(raw) {
 			out = append(out, []any{i, e})
 		}
 		return out, nil
-	case "dict":
-		m, ok := raw.(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("with_dict expects a dict, got %T", raw)
-		}
-		var out []any
-		for _, k := range sortedKeys(m) {
-			out = append(out, map[string]any{"key": k, "value": m[k]})
-		}
-		return out, nil
-	case "together":
-		lists := asList(raw)
-		n := 0
-		for _, l := range lists {
-			n = max(n, len(asList(l)))
-		}
-		var out []any
-		for i := 0; i < n; i++ {
-			var row []any
-			for _, l := range lists {
-				row = append(row, itemAt(asList(l), i))
-			}
-			out = append(out, row)
-		}
-		return out, nil
-	case "nested":
-		out := []any{[]any{}}
-		for _, l := range asList(raw) {
-			var next []any
-			for _, prefix := range out {
-				for _, e := range asList(l) {
-					next = append(next, append(append([]any{}, prefix.([]any)...), e))
-				}
-			}
-			out = next
-		}
-		return out, nil
-	case "subelements":
-		l := asList(raw)
-		if len(l) < 2 {
-			return nil, fmt.Errorf("with_subelements expects [list, subkey]")
-		}
-		key := fmt.Sprint(l[1])
-		var out []any
-		for _, e := range asList(l[0]) {
-			m, ok := e.(map[string]any)
-			if !ok {
-				return nil, fmt.Errorf("with_subelements: element %v is not a mapping", e)
-			}
-			for _, sub := range asList(m[key]) {
-				out = append(out, []any{m, sub})
-			}
-		}
-		return out, nil
-	case "sequence":
-		return p.sequence(raw, vars)
-	case "fileglob":
-		var out []any
-		for _, pat := range asList(raw) {
-			full := resolvePath(filepath.Join(p.play.Dir, "files"), fmt.Sprint(pat))
-			matches, _ := filepath.Glob(full)
-			if len(matches) == 0 {
-				matches, _ = filepath.Glob(resolvePath(p.play.Dir, fmt.Sprint(pat)))
-			}
-			sort.Strings(matches)
-			for _, m := range matches {
-				out = append(out, m)
-			}
-		}
-		return out, nil
-	case "random_choice":
+	},
+	"dict":        withDict,
+	"together":    withTogether,
+	"nested":      withNested,
+	"subelements": withSubelements,
+	"random_choice": func(raw any) ([]any, error) {
 		l := asList(raw)
 		if len(l) == 0 {
 			return nil, nil
 		}
 		return []any{l[rand.Intn(len(l))]}, nil
+	},
+}
+
+// withDict is with_dict: {key, value} items, keys sorted.
+func withDict(raw any) ([]any, error) {
+	m, ok := raw.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("with_dict expects a dict, got %T", raw)
 	}
-	return nil, fmt.Errorf("unsupported loop kind %q", t.LoopKind)
+	var out []any
+	for _, k := range sortedKeys(m) {
+		out = append(out, map[string]any{"key": k, "value": m[k]})
+	}
+	return out, nil
+}
+
+// withTogether is with_together: the lists zipped, shorter ones padded
+// with None.
+func withTogether(raw any) ([]any, error) {
+	lists := asList(raw)
+	n := 0
+	for _, l := range lists {
+		n = max(n, len(asList(l)))
+	}
+	var out []any
+	for i := 0; i < n; i++ {
+		var row []any
+		for _, l := range lists {
+			row = append(row, itemAt(asList(l), i))
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}
+
+// withNested is with_nested: the cartesian product of the lists.
+func withNested(raw any) ([]any, error) {
+	out := []any{[]any{}}
+	for _, l := range asList(raw) {
+		var next []any
+		for _, prefix := range out {
+			for _, e := range asList(l) {
+				next = append(next, append(append([]any{}, prefix.([]any)...), e))
+			}
+		}
+		out = next
+	}
+	return out, nil
+}
+
+// withSubelements is with_subelements: [list of mappings, key] gives a
+// [mapping, element] pair for each element of each mapping's key.
+func withSubelements(raw any) ([]any, error) {
+	l := asList(raw)
+	if len(l) < 2 {
+		return nil, fmt.Errorf("with_subelements expects [list, subkey]")
+	}
+	key := fmt.Sprint(l[1])
+	var out []any
+	for _, e := range asList(l[0]) {
+		m, ok := e.(map[string]any)
+		if !ok {
+			return nil, fmt.Errorf("with_subelements: element %v is not a mapping", e)
+		}
+		for _, sub := range asList(m[key]) {
+			out = append(out, []any{m, sub})
+		}
+	}
+	return out, nil
+}
+
+// fileglob is with_fileglob: the files matching each pattern in the play's
+// files/ directory, else in the play's directory, sorted.
+func (p *playRun) fileglob(raw any) []any {
+	var out []any
+	for _, pat := range asList(raw) {
+		full := resolvePath(filepath.Join(p.play.Dir, "files"), fmt.Sprint(pat))
+		matches, _ := filepath.Glob(full)
+		if len(matches) == 0 {
+			matches, _ = filepath.Glob(resolvePath(p.play.Dir, fmt.Sprint(pat)))
+		}
+		sort.Strings(matches)
+		for _, m := range matches {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func asList(v any) []any {

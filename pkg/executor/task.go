@@ -250,28 +250,41 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 	start := time.Now()
 	vars := p.taskVars(h, t, nil)
 	f, flagErr := p.taskFlags(t, vars)
-	if flagErr != nil && t.HasLoop {
+	if !t.HasLoop {
+		return p.runSingle(ctx, t, rt, h, vars, f, flagErr, start)
+	}
+	if flagErr != nil {
 		return p.finish(h, t, rt, keywordFailure(t, flagErr), nil, f, start)
 	}
-	noLog := f.noLog
+	return p.runLoop(ctx, t, rt, h, vars, f, start)
+}
 
-	if !t.HasLoop {
-		// As in Ansible, when is evaluated first: a skipped task's other
-		// keywords do not matter.
-		ok, err := p.conditionsHold(t, vars)
-		if err != nil {
-			return p.finish(h, t, rt, p.templateFailure(t, "when", err), nil, f, start)
-		}
-		if !ok {
-			return p.finish(h, t, rt, &outcome{status: report.Skipped, result: module.Result{"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": condString(t)}}, nil, f, start)
-		}
-		if flagErr != nil {
-			return p.finish(h, t, rt, keywordFailure(t, flagErr), nil, f, start)
-		}
-		o := p.execute(ctx, t, rt, h, vars, noLog)
-		return p.finish(h, t, rt, o, vars, f, start)
+// conditionSkipped is the result of a task (or item) whose when: is false.
+func conditionSkipped(t *playbook.Task) *outcome {
+	return &outcome{status: report.Skipped, result: module.Result{"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": condString(t)}}
+}
+
+// runSingle runs a task without a loop.
+func (p *playRun) runSingle(ctx context.Context, t *playbook.Task, rt report.Task, h *hostState, vars map[string]any, f taskFlags, flagErr error, start time.Time) *outcome {
+	// As in Ansible, when is evaluated first: a skipped task's other
+	// keywords do not matter.
+	ok, err := p.conditionsHold(t, vars)
+	if err != nil {
+		return p.finish(h, t, rt, p.templateFailure(t, "when", err), nil, f, start)
 	}
+	if !ok {
+		return p.finish(h, t, rt, conditionSkipped(t), nil, f, start)
+	}
+	if flagErr != nil {
+		return p.finish(h, t, rt, keywordFailure(t, flagErr), nil, f, start)
+	}
+	o := p.execute(ctx, t, rt, h, vars, f.noLog)
+	return p.finish(h, t, rt, o, vars, f, start)
+}
 
+// runLoop runs a task once per loop item, reports each item, and returns
+// the aggregate result Ansible registers for a loop.
+func (p *playRun) runLoop(ctx context.Context, t *playbook.Task, rt report.Task, h *hostState, vars map[string]any, f taskFlags, start time.Time) *outcome {
 	items, err := p.loopItems(t, vars)
 	if err != nil {
 		return p.finish(h, t, rt, p.templateFailure(t, "loop", err), nil, f, start)
@@ -280,8 +293,7 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 	if loopVar == "" {
 		loopVar = "item"
 	}
-	var results []any
-	var anyChanged, anyFailed, allSkipped = false, false, true
+	agg := loopAggregate{allSkipped: true}
 	loopNoLog := len(items) == 0 && f.noLog
 	var includes []*includeReq
 	// What earlier items registered or set: Ansible updates the loop's
@@ -291,43 +303,10 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 		if ctx.Err() != nil {
 			break
 		}
-		extra := map[string]any{loopVar: item, "ansible_loop_var": loopVar}
-		if t.LoopControl.IndexVar != "" {
-			extra[t.LoopControl.IndexVar] = i
-		}
-		if t.LoopControl.Extended || true {
-			extra["ansible_loop"] = map[string]any{
-				"index": i + 1, "index0": i, "revindex": len(items) - i, "revindex0": len(items) - i - 1,
-				"first": i == 0, "last": i == len(items)-1, "length": len(items), "allitems": items,
-				"previtem": itemAt(items, i-1), "nextitem": itemAt(items, i+1),
-			}
-		}
+		extra := loopItemVars(t, loopVar, items, i)
 		ivars := p.taskVars(h, t, mergeVars(carried, extra))
-		// no_log may depend on the item; a loop is censored when any of
-		// its items is, as in Ansible.
-		noLog, nlErr := p.boolKeyword(t, "no_log", noLogOf, p.play.NoLog, ivars)
-		noLog = noLog || nlErr != nil
+		o, label, noLog := p.runItem(ctx, t, rt, h, ivars, item)
 		loopNoLog = loopNoLog || noLog
-		// The label also tells includes of different items apart; under
-		// no_log, report.Censor keeps it out of the output.
-		label := template.Unmark(item)
-		if t.LoopControl.Label != "" {
-			if s, err := p.r.opts.Templates.Render(t.LoopControl.Label, ivars); err == nil {
-				label = s
-			}
-		}
-		var o *outcome
-		ok, err := p.conditionsHold(t, ivars)
-		switch {
-		case nlErr != nil:
-			o = keywordFailure(t, nlErr)
-		case err != nil:
-			o = p.templateFailure(t, "when", err)
-		case !ok:
-			o = &outcome{status: report.Skipped, result: module.Result{"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": condString(t)}}
-		default:
-			o = p.execute(ctx, t, rt, h, ivars, noLog)
-		}
 		for _, inc := range o.includes {
 			// include_tasks in a loop: the file runs once per item, after
 			// the loop, with the item's variables.
@@ -340,55 +319,121 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 			f.noLog = loopNoLog
 			return p.finish(h, t, rt, o, ivars, f, start)
 		}
-		o.result[loopVar] = item
-		o.result["item"] = item
-		o.result["ansible_loop_var"] = loopVar
-		if t.LoopControl.IndexVar != "" {
-			o.result[t.LoopControl.IndexVar] = i
-			o.result["ansible_index_var"] = t.LoopControl.IndexVar
-		}
+		markItem(o.result, t, loopVar, item, i)
 		if o.status != report.Skipped {
-			allSkipped = false
 			p.carryItem(h, t, carried, o.result)
 		}
-		if o.status == report.Changed {
-			anyChanged = true
+		agg.add(o.status)
+		if !isInclude(t) || o.status != report.OK {
+			p.r.opts.Reporter.HostResult(report.HostResult{Host: h.name, Delegated: delegatedName(o), Task: rt, Status: o.status, Result: o.result, Item: label, IsItem: true, NoLog: noLog, Diff: diffsOf(o.result), CheckMode: p.r.opts.Check})
 		}
-		if o.status == report.Failed {
-			anyFailed = true
-		}
-		if isInclude(t) && o.status == report.OK {
-			results = append(results, map[string]any(o.result))
-			continue
-		}
-		p.r.opts.Reporter.HostResult(report.HostResult{Host: h.name, Delegated: delegatedName(o), Task: rt, Status: o.status, Result: o.result, Item: label, IsItem: true, NoLog: noLog, Diff: diffsOf(o.result), CheckMode: p.r.opts.Check})
-		results = append(results, map[string]any(o.result))
+		agg.results = append(agg.results, map[string]any(o.result))
 	}
+	status, result := agg.outcome(len(items))
+	f.noLog = loopNoLog
+	return p.finish(h, t, rt, &outcome{status: status, result: result, includes: includes}, vars, f, start)
+}
+
+// loopItemVars are the variables one loop item adds: the loop variable,
+// the index variable and ansible_loop (set whether or not
+// loop_control.extended is).
+func loopItemVars(t *playbook.Task, loopVar string, items []any, i int) map[string]any {
+	extra := map[string]any{loopVar: items[i], "ansible_loop_var": loopVar}
+	if t.LoopControl.IndexVar != "" {
+		extra[t.LoopControl.IndexVar] = i
+	}
+	extra["ansible_loop"] = map[string]any{
+		"index": i + 1, "index0": i, "revindex": len(items) - i, "revindex0": len(items) - i - 1,
+		"first": i == 0, "last": i == len(items)-1, "length": len(items), "allitems": items,
+		"previtem": itemAt(items, i-1), "nextitem": itemAt(items, i+1),
+	}
+	return extra
+}
+
+// runItem runs one loop item with its variables ivars and returns its
+// outcome, its label and whether it is censored.
+func (p *playRun) runItem(ctx context.Context, t *playbook.Task, rt report.Task, h *hostState, ivars map[string]any, item any) (o *outcome, label any, noLog bool) {
+	// no_log may depend on the item; a loop is censored when any of
+	// its items is, as in Ansible.
+	noLog, nlErr := p.boolKeyword(t, "no_log", noLogOf, p.play.NoLog, ivars)
+	noLog = noLog || nlErr != nil
+	// The label also tells includes of different items apart; under
+	// no_log, report.Censor keeps it out of the output.
+	label = template.Unmark(item)
+	if t.LoopControl.Label != "" {
+		if s, err := p.r.opts.Templates.Render(t.LoopControl.Label, ivars); err == nil {
+			label = s
+		}
+	}
+	ok, err := p.conditionsHold(t, ivars)
+	switch {
+	case nlErr != nil:
+		o = keywordFailure(t, nlErr)
+	case err != nil:
+		o = p.templateFailure(t, "when", err)
+	case !ok:
+		o = conditionSkipped(t)
+	default:
+		o = p.execute(ctx, t, rt, h, ivars, noLog)
+	}
+	return o, label, noLog
+}
+
+// markItem records in an item's result which item it was.
+func markItem(r module.Result, t *playbook.Task, loopVar string, item any, i int) {
+	r[loopVar] = item
+	r["item"] = item
+	r["ansible_loop_var"] = loopVar
+	if t.LoopControl.IndexVar != "" {
+		r[t.LoopControl.IndexVar] = i
+		r["ansible_index_var"] = t.LoopControl.IndexVar
+	}
+}
+
+// loopAggregate collects the item results of a loop.
+type loopAggregate struct {
+	results                           []any
+	anyChanged, anyFailed, allSkipped bool
+}
+
+func (a *loopAggregate) add(s report.Status) {
+	if s != report.Skipped {
+		a.allSkipped = false
+	}
+	if s == report.Changed {
+		a.anyChanged = true
+	}
+	if s == report.Failed {
+		a.anyFailed = true
+	}
+}
+
+// outcome is the status and result Ansible gives a loop of n items.
+func (a *loopAggregate) outcome(n int) (report.Status, module.Result) {
 	// Ansible's loop result always says whether it was skipped, so
 	// `when: not result.skipped` works after any loop.
-	agg := module.Result{"changed": anyChanged, "results": results, "msg": "All items completed", "skipped": false}
-	if results == nil {
+	agg := module.Result{"changed": a.anyChanged, "results": a.results, "msg": "All items completed", "skipped": false}
+	if a.results == nil {
 		agg["results"] = []any{}
 	}
 	status := report.OK
 	switch {
-	case anyFailed:
+	case a.anyFailed:
 		agg["failed"] = true
 		agg["msg"] = "One or more items failed"
 		status = report.Failed
-	case len(items) > 0 && allSkipped:
+	case n > 0 && a.allSkipped:
 		agg["skipped"] = true
 		agg["msg"] = "All items skipped"
 		status = report.Skipped
-	case len(items) == 0:
+	case n == 0:
 		agg["skipped"] = true
 		agg["skipped_reason"] = "No items in the list"
 		status = report.Skipped
-	case anyChanged:
+	case a.anyChanged:
 		status = report.Changed
 	}
-	f.noLog = loopNoLog
-	return p.finish(h, t, rt, &outcome{status: status, result: agg, includes: includes}, vars, f, start)
+	return status, agg
 }
 
 func itemAt(items []any, i int) any {

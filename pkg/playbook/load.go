@@ -141,133 +141,157 @@ func (l *Loader) importPlaybook(file string, imp *yaml.Node, seen map[string]boo
 	return l.loadPlays(target, seen)
 }
 
-var playKeywords = []string{
-	"name", "hosts", "vars", "vars_files", "vars_prompt", "roles", "pre_tasks", "tasks", "post_tasks", "handlers",
-	"gather_facts", "gather_subset", "gather_timeout", "become", "become_user", "become_method", "become_flags",
-	"become_exe", "serial", "max_fail_percentage", "any_errors_fatal", "strategy", "order", "tags", "environment",
-	"check_mode", "diff", "ignore_errors", "ignore_unreachable", "remote_user", "connection", "collections",
-	"module_defaults", "force_handlers", "run_once", "no_log", "port", "throttle", "timeout", "debugger", "fact_path",
+// playDecode is one play mapping being decoded: the play built so far and
+// the task sections, which are read once every keyword is known (roles and
+// tasks see the play's settings).
+type playDecode struct {
+	l    *Loader
+	file string
+	p    *Play
+
+	roles, pre, tasks, post, handlers *yaml.Node
+}
+
+// A playKeyword decodes the value v of one play keyword k into d.
+type playKeyword func(d *playDecode, k, v *yaml.Node)
+
+// playKeywords is every keyword a play accepts and how each is decoded.
+var playKeywords = map[string]playKeyword{
+	"name":       func(d *playDecode, _, v *yaml.Node) { d.p.Name = d.l.str(d.file, v) },
+	"hosts":      func(d *playDecode, _, v *yaml.Node) { d.p.Hosts = d.l.hosts(d.file, v) },
+	"vars":       func(d *playDecode, _, v *yaml.Node) { d.p.Vars = d.l.varsMap(d.file, v) },
+	"vars_files": (*playDecode).varsFiles,
+	"vars_prompt": func(d *playDecode, k, _ *yaml.Node) {
+		d.l.errs.at(d.file, k, "pass values with -e/--extra-vars instead", "vars_prompt is not supported by tend")
+	},
+	"roles":         func(d *playDecode, _, v *yaml.Node) { d.roles = v },
+	"pre_tasks":     func(d *playDecode, _, v *yaml.Node) { d.pre = v },
+	"tasks":         func(d *playDecode, _, v *yaml.Node) { d.tasks = v },
+	"post_tasks":    func(d *playDecode, _, v *yaml.Node) { d.post = v },
+	"handlers":      func(d *playDecode, _, v *yaml.Node) { d.handlers = v },
+	"gather_facts":  boolPlayKeyword(func(p *Play) *any { return &p.GatherFacts }),
+	"gather_subset": func(d *playDecode, _, v *yaml.Node) { d.p.GatherSubset = d.l.strList(d.file, v) },
+	"become":        boolPlayKeyword(func(p *Play) *any { return &p.Become }),
+	"become_user":   strPlayKeyword(func(p *Play) *string { return &p.BecomeUser }),
+	"become_method": strPlayKeyword(func(p *Play) *string { return &p.BecomeMethod }),
+	"become_flags":  strPlayKeyword(func(p *Play) *string { return &p.BecomeFlags }),
+	"serial":        func(d *playDecode, _, v *yaml.Node) { d.p.Serial = d.l.serial(d.file, v) },
+	"max_fail_percentage": func(d *playDecode, _, v *yaml.Node) {
+		f, ok := toFloat(d.l.value(d.file, v))
+		if !ok {
+			d.l.errs.at(d.file, v, "", "max_fail_percentage must be a number")
+		}
+		d.p.MaxFailPercentage = &f
+	},
+	"any_errors_fatal": boolPlayKeyword(func(p *Play) *any { return &p.AnyErrorsFatal }),
+	"strategy": func(d *playDecode, _, v *yaml.Node) {
+		d.p.Strategy = v.Value
+		if d.p.Strategy != "linear" && d.p.Strategy != "free" {
+			d.l.errs.at(d.file, v, "", "unknown strategy %q: expected linear or free", v.Value)
+		}
+	},
+	"order": func(d *playDecode, _, v *yaml.Node) {
+		d.p.Order = v.Value
+		switch d.p.Order {
+		case "inventory", "reverse_inventory", "sorted", "reverse_sorted", "shuffle":
+		default:
+			d.l.errs.at(d.file, v, "", "unknown order %q: expected inventory, reverse_inventory, sorted, reverse_sorted or shuffle", v.Value)
+		}
+	},
+	"tags":               func(d *playDecode, _, v *yaml.Node) { d.p.Tags = d.l.tags(d.file, v) },
+	"environment":        func(d *playDecode, _, v *yaml.Node) { d.p.Environment = d.l.value(d.file, v) },
+	"check_mode":         boolPlayKeyword(func(p *Play) *any { return &p.CheckMode }),
+	"diff":               boolPlayKeyword(func(p *Play) *any { return &p.Diff }),
+	"ignore_errors":      boolPlayKeyword(func(p *Play) *any { return &p.IgnoreErrors }),
+	"ignore_unreachable": boolPlayKeyword(func(p *Play) *any { return &p.IgnoreUnreachable }),
+	"remote_user":        strPlayKeyword(func(p *Play) *string { return &p.RemoteUser }),
+	"connection":         strPlayKeyword(func(p *Play) *string { return &p.Connection }),
+	"no_log":             boolPlayKeyword(func(p *Play) *any { return &p.NoLog }),
+	"run_once":           boolPlayKeyword(func(p *Play) *any { return &p.RunOnce }),
+	// Checked like every boolean keyword; no effect in tend yet.
+	"force_handlers": func(d *playDecode, k, v *yaml.Node) { d.l.boolKeyword(d.file, k.Value, v) },
+	"port":           func(d *playDecode, k, v *yaml.Node) { d.l.intValue(d.file, v, k.Value) },
+	"throttle":       func(d *playDecode, k, v *yaml.Node) { d.l.intValue(d.file, v, k.Value) },
+	// Accepted; these have no effect in tend yet.
+	"collections":     ignoredPlayKeyword,
+	"module_defaults": ignoredPlayKeyword,
+	"timeout":         ignoredPlayKeyword,
+	"debugger":        ignoredPlayKeyword,
+	"fact_path":       ignoredPlayKeyword,
+	"gather_timeout":  ignoredPlayKeyword,
+	"become_exe":      ignoredPlayKeyword,
+}
+
+func ignoredPlayKeyword(*playDecode, *yaml.Node, *yaml.Node) {}
+
+func boolPlayKeyword(field func(*Play) *any) playKeyword {
+	return func(d *playDecode, k, v *yaml.Node) { *field(d.p) = d.l.boolKeyword(d.file, k.Value, v) }
+}
+
+func strPlayKeyword(field func(*Play) *string) playKeyword {
+	return func(d *playDecode, _, v *yaml.Node) { *field(d.p) = d.l.str(d.file, v) }
+}
+
+// playKeywordNames lists the play keywords, sorted so that a suggestion for
+// a misspelt keyword does not depend on map order.
+func playKeywordNames() []string {
+	out := make([]string, 0, len(playKeywords))
+	for k := range playKeywords {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (d *playDecode) varsFiles(_, v *yaml.Node) {
+	if lst, ok := d.l.value(d.file, v).([]any); ok {
+		d.p.VarsFiles = lst
+	} else if s, ok := d.l.value(d.file, v).(string); ok {
+		d.p.VarsFiles = []any{s}
+	} else {
+		d.l.errs.at(d.file, v, "", "vars_files must be a list of file names")
+	}
+}
+
+// unknownPlayKeyword reports a key no play accepts, suggesting the keyword
+// meant, or the tasks: section when it names a module.
+func (d *playDecode) unknownPlayKeyword(k *yaml.Node) {
+	hint := ""
+	if c := closest(k.Value, playKeywordNames()); c != "" {
+		hint = fmt.Sprintf("did you mean %q?", c)
+	} else if _, isMod := d.l.Registry.Lookup(k.Value); isMod {
+		hint = "modules go in a task under tasks:, not directly in the play"
+	}
+	d.l.errs.at(d.file, k, hint, "unknown play keyword %q", k.Value)
 }
 
 func (l *Loader) loadPlay(file string, pn *yaml.Node) *Play {
 	abs, _ := filepath.Abs(file)
-	p := &Play{Pos: Pos{File: file, Line: pn.Line, Col: pn.Column}, Dir: filepath.Dir(abs), Strategy: "linear", Order: "inventory"}
-	var roles, pre, tasks, post, handlers *yaml.Node
+	d := &playDecode{l: l, file: file,
+		p: &Play{Pos: Pos{File: file, Line: pn.Line, Col: pn.Column}, Dir: filepath.Dir(abs), Strategy: "linear", Order: "inventory"}}
 	for i := 0; i+1 < len(pn.Content); i += 2 {
 		k, v := pn.Content[i], pn.Content[i+1]
-		switch k.Value {
-		case "name":
-			p.Name = l.str(file, v)
-		case "hosts":
-			p.Hosts = l.hosts(file, v)
-		case "vars":
-			p.Vars = l.varsMap(file, v)
-		case "vars_files":
-			if lst, ok := l.value(file, v).([]any); ok {
-				p.VarsFiles = lst
-			} else if s, ok := l.value(file, v).(string); ok {
-				p.VarsFiles = []any{s}
-			} else {
-				l.errs.at(file, v, "", "vars_files must be a list of file names")
-			}
-		case "vars_prompt":
-			l.errs.at(file, k, "pass values with -e/--extra-vars instead", "vars_prompt is not supported by tend")
-		case "roles":
-			roles = v
-		case "pre_tasks":
-			pre = v
-		case "tasks":
-			tasks = v
-		case "post_tasks":
-			post = v
-		case "handlers":
-			handlers = v
-		case "gather_facts":
-			p.GatherFacts = l.boolKeyword(file, k.Value, v)
-		case "gather_subset":
-			p.GatherSubset = l.strList(file, v)
-		case "become":
-			p.Become = l.boolKeyword(file, k.Value, v)
-		case "become_user":
-			p.BecomeUser = l.str(file, v)
-		case "become_method":
-			p.BecomeMethod = l.str(file, v)
-		case "become_flags":
-			p.BecomeFlags = l.str(file, v)
-		case "serial":
-			p.Serial = l.serial(file, v)
-		case "max_fail_percentage":
-			f, ok := toFloat(l.value(file, v))
-			if !ok {
-				l.errs.at(file, v, "", "max_fail_percentage must be a number")
-			}
-			p.MaxFailPercentage = &f
-		case "any_errors_fatal":
-			p.AnyErrorsFatal = l.boolKeyword(file, k.Value, v)
-		case "strategy":
-			p.Strategy = v.Value
-			if p.Strategy != "linear" && p.Strategy != "free" {
-				l.errs.at(file, v, "", "unknown strategy %q: expected linear or free", v.Value)
-			}
-		case "order":
-			p.Order = v.Value
-			switch p.Order {
-			case "inventory", "reverse_inventory", "sorted", "reverse_sorted", "shuffle":
-			default:
-				l.errs.at(file, v, "", "unknown order %q: expected inventory, reverse_inventory, sorted, reverse_sorted or shuffle", v.Value)
-			}
-		case "tags":
-			p.Tags = l.tags(file, v)
-		case "environment":
-			p.Environment = l.value(file, v)
-		case "check_mode":
-			p.CheckMode = l.boolKeyword(file, k.Value, v)
-		case "diff":
-			p.Diff = l.boolKeyword(file, k.Value, v)
-		case "ignore_errors":
-			p.IgnoreErrors = l.boolKeyword(file, k.Value, v)
-		case "ignore_unreachable":
-			p.IgnoreUnreachable = l.boolKeyword(file, k.Value, v)
-		case "remote_user":
-			p.RemoteUser = l.str(file, v)
-		case "connection":
-			p.Connection = l.str(file, v)
-		case "no_log":
-			p.NoLog = l.boolKeyword(file, k.Value, v)
-		case "run_once":
-			p.RunOnce = l.boolKeyword(file, k.Value, v)
-		case "force_handlers":
-			// Checked like every boolean keyword; no effect in tend yet.
-			l.boolKeyword(file, k.Value, v)
-		case "port", "throttle":
-			l.intValue(file, v, k.Value)
-		case "collections", "module_defaults", "timeout",
-			"debugger", "fact_path", "gather_timeout", "become_exe":
-			// Accepted; these have no effect in tend yet.
-		default:
-			hint := ""
-			if c := closest(k.Value, playKeywords); c != "" {
-				hint = fmt.Sprintf("did you mean %q?", c)
-			} else if _, isMod := l.Registry.Lookup(k.Value); isMod {
-				hint = "modules go in a task under tasks:, not directly in the play"
-			}
-			l.errs.at(file, k, hint, "unknown play keyword %q", k.Value)
+		if kw, ok := playKeywords[k.Value]; ok {
+			kw(d, k, v)
+		} else {
+			d.unknownPlayKeyword(k)
 		}
 	}
+	p := d.p
 	if mapGet(pn, "hosts") == nil {
 		l.errs.at(file, pn, "add hosts: all (or a group or host pattern)", "play has no hosts")
 	}
 	ctx := &taskCtx{file: file, dir: filepath.Dir(file), playDir: p.Dir}
 	l.curPlay = p
 	defer func() { l.curPlay = nil }()
-	if roles != nil {
-		p.Roles = l.roleList(ctx, roles, p)
+	if d.roles != nil {
+		p.Roles = l.roleList(ctx, d.roles, p)
 	}
-	p.PreTasks = l.taskList(ctx, pre, nil, false)
-	p.Tasks = l.taskList(ctx, tasks, nil, false)
-	p.PostTasks = l.taskList(ctx, post, nil, false)
+	p.PreTasks = l.taskList(ctx, d.pre, nil, false)
+	p.Tasks = l.taskList(ctx, d.tasks, nil, false)
+	p.PostTasks = l.taskList(ctx, d.post, nil, false)
 	// Role handlers come first, then the play's, as Ansible orders them.
-	p.Handlers = append(p.Handlers, l.taskList(ctx, handlers, nil, true)...)
+	p.Handlers = append(p.Handlers, l.taskList(ctx, d.handlers, nil, true)...)
 	return p
 }
 

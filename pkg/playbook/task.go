@@ -3,6 +3,7 @@ package playbook
 import (
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -11,15 +12,159 @@ import (
 	"github.com/tend-dev/tend/pkg/vars"
 )
 
-var taskKeywords = map[string]bool{
-	"name": true, "action": true, "local_action": true, "args": true, "when": true, "loop": true, "loop_control": true,
-	"register": true, "notify": true, "listen": true, "changed_when": true, "failed_when": true, "ignore_errors": true,
-	"ignore_unreachable": true, "tags": true, "become": true, "become_user": true, "become_method": true,
-	"become_flags": true, "become_exe": true, "check_mode": true, "diff": true, "delegate_to": true,
-	"delegate_facts": true, "run_once": true, "retries": true, "until": true, "delay": true, "environment": true,
-	"no_log": true, "vars": true, "any_errors_fatal": true, "throttle": true, "timeout": true, "collections": true,
-	"module_defaults": true, "remote_user": true, "connection": true, "port": true, "debugger": true,
-	"block": true, "rescue": true, "always": true, "async": true, "poll": true,
+// taskDecode is one task mapping being decoded: the task built so far and
+// the nodes whose meaning depends on the whole mapping (the module, args:,
+// the block sections), resolved once every key has been read.
+type taskDecode struct {
+	l       *Loader
+	file    string
+	handler bool
+	t       *Task
+
+	actionKey, actionVal  *yaml.Node
+	args                  *yaml.Node
+	block, rescue, always *yaml.Node
+	extraActions          []string
+}
+
+// A taskKeyword decodes the value v of one task keyword k into d.
+type taskKeyword func(d *taskDecode, k, v *yaml.Node)
+
+// taskKeywords is every keyword a task accepts besides with_* loops, and how
+// each is decoded. A key not listed is the module to run.
+var taskKeywords = map[string]taskKeyword{
+	"name":         func(d *taskDecode, _, v *yaml.Node) { d.t.Name = d.l.str(d.file, v) },
+	"action":       (*taskDecode).action,
+	"local_action": (*taskDecode).action,
+	"args":         func(d *taskDecode, _, v *yaml.Node) { d.args = v },
+	"when":         condKeyword(func(t *Task) *[]any { return &t.When }),
+	"loop": func(d *taskDecode, _, v *yaml.Node) {
+		d.t.HasLoop, d.t.Loop, d.t.LoopKind = true, d.l.value(d.file, v), "loop"
+		d.l.checkNodeTemplates(d.file, v)
+	},
+	"loop_control": func(d *taskDecode, _, v *yaml.Node) { d.t.LoopControl = d.l.loopControl(d.file, v) },
+	"register": func(d *taskDecode, _, v *yaml.Node) {
+		d.t.Register = d.l.str(d.file, v)
+		if !vars.ValidName(d.t.Register) {
+			d.l.errs.at(d.file, v, "", "register: %q is not a valid variable name", d.t.Register)
+		}
+	},
+	"notify": func(d *taskDecode, _, v *yaml.Node) { d.t.Notify = d.l.strList(d.file, v) },
+	"listen": func(d *taskDecode, k, v *yaml.Node) {
+		d.t.Listen = d.l.strList(d.file, v)
+		if !d.handler {
+			d.l.errs.at(d.file, k, "", "listen is only valid on handlers")
+		}
+	},
+	"changed_when":       condKeyword(func(t *Task) *[]any { return &t.ChangedWhen }),
+	"failed_when":        condKeyword(func(t *Task) *[]any { return &t.FailedWhen }),
+	"ignore_errors":      boolTaskKeyword(func(t *Task) *any { return &t.IgnoreErrors }),
+	"ignore_unreachable": boolTaskKeyword(func(t *Task) *any { return &t.IgnoreUnreachable }),
+	"tags":               func(d *taskDecode, _, v *yaml.Node) { d.t.Tags = d.l.tags(d.file, v) },
+	"become":             boolTaskKeyword(func(t *Task) *any { return &t.Become }),
+	"become_user":        strTaskKeyword(func(t *Task) *string { return &t.BecomeUser }),
+	"become_method": func(d *taskDecode, _, v *yaml.Node) {
+		d.t.BecomeMethod = d.l.str(d.file, v)
+		if m := d.t.BecomeMethod; m != "sudo" && m != "su" && !module.IsTemplated(m) {
+			d.l.errs.at(d.file, v, "", "unsupported become_method %q: tend supports sudo and su", m)
+		}
+	},
+	"become_flags":     strTaskKeyword(func(t *Task) *string { return &t.BecomeFlags }),
+	"check_mode":       boolTaskKeyword(func(t *Task) *any { return &t.CheckMode }),
+	"diff":             boolTaskKeyword(func(t *Task) *any { return &t.Diff }),
+	"delegate_to":      strTaskKeyword(func(t *Task) *string { return &t.DelegateTo }),
+	"delegate_facts":   boolTaskKeyword(func(t *Task) *any { return &t.DelegateFacts }),
+	"run_once":         boolTaskKeyword(func(t *Task) *any { return &t.RunOnce }),
+	"retries":          intTaskKeyword(func(t *Task) *any { return &t.Retries }),
+	"until":            condKeyword(func(t *Task) *[]any { return &t.Until }),
+	"delay":            intTaskKeyword(func(t *Task) *any { return &t.Delay }),
+	"port":             func(d *taskDecode, k, v *yaml.Node) { d.l.intValue(d.file, v, k.Value) },
+	"environment":      func(d *taskDecode, _, v *yaml.Node) { d.t.Environment = d.l.value(d.file, v) },
+	"no_log":           boolTaskKeyword(func(t *Task) *any { return &t.NoLog }),
+	"vars":             func(d *taskDecode, _, v *yaml.Node) { d.t.Vars = d.l.varsMap(d.file, v) },
+	"any_errors_fatal": boolTaskKeyword(func(t *Task) *any { return &t.AnyErrorsFatal }),
+	"throttle": func(d *taskDecode, _, v *yaml.Node) {
+		if i, ok := module.ToInt(d.l.value(d.file, v)); ok {
+			d.t.Throttle = i
+		} else {
+			d.l.errs.at(d.file, v, "", "throttle must be an integer")
+		}
+	},
+	"timeout":     func(d *taskDecode, _, v *yaml.Node) { d.t.Timeout = d.l.value(d.file, v) },
+	"remote_user": strTaskKeyword(func(t *Task) *string { return &t.RemoteUser }),
+	"connection":  strTaskKeyword(func(t *Task) *string { return &t.Connection }),
+	"block":       func(d *taskDecode, _, v *yaml.Node) { d.block = v },
+	"rescue":      func(d *taskDecode, _, v *yaml.Node) { d.rescue = v },
+	"always":      func(d *taskDecode, _, v *yaml.Node) { d.always = v },
+	"async":       unsupportedAsync,
+	"poll":        unsupportedAsync,
+	// Accepted, no effect in tend.
+	"collections":     ignoredKeyword,
+	"module_defaults": ignoredKeyword,
+	"debugger":        ignoredKeyword,
+	"become_exe":      ignoredKeyword,
+}
+
+func ignoredKeyword(*taskDecode, *yaml.Node, *yaml.Node) {}
+
+func unsupportedAsync(d *taskDecode, k, _ *yaml.Node) {
+	d.l.errs.at(d.file, k, "run the task without async; tend runs hosts in parallel already", "%s is not supported by tend yet", k.Value)
+}
+
+func boolTaskKeyword(field func(*Task) *any) taskKeyword {
+	return func(d *taskDecode, k, v *yaml.Node) { *field(d.t) = d.l.boolKeyword(d.file, k.Value, v) }
+}
+
+func intTaskKeyword(field func(*Task) *any) taskKeyword {
+	return func(d *taskDecode, k, v *yaml.Node) { *field(d.t) = d.l.intValue(d.file, v, k.Value) }
+}
+
+func strTaskKeyword(field func(*Task) *string) taskKeyword {
+	return func(d *taskDecode, _, v *yaml.Node) { *field(d.t) = d.l.str(d.file, v) }
+}
+
+func condKeyword(field func(*Task) *[]any) taskKeyword {
+	return func(d *taskDecode, _, v *yaml.Node) {
+		c := d.l.conds(d.file, v)
+		*field(d.t) = c
+		d.l.checkConds(d.file, v, c)
+	}
+}
+
+// module records k as the task's module; a second one is kept to report
+// the conflict once the whole task has been read.
+func (d *taskDecode) module(k, v *yaml.Node) {
+	if d.actionKey != nil {
+		d.extraActions = append(d.extraActions, k.Value)
+		return
+	}
+	d.actionKey, d.actionVal = k, v
+}
+
+// action decodes "action: module args" and "local_action:", which runs it on
+// the control node.
+func (d *taskDecode) action(k, v *yaml.Node) {
+	if d.actionKey != nil {
+		d.extraActions = append(d.extraActions, k.Value)
+		return
+	}
+	d.actionKey, d.actionVal = k, v
+	if k.Value == "local_action" {
+		d.t.DelegateTo = "localhost"
+	}
+}
+
+// withLoop decodes a with_<kind> loop.
+func (d *taskDecode) withLoop(k, v *yaml.Node) {
+	kind := strings.TrimPrefix(k.Value, "with_")
+	if !contains(loopKinds, kind) {
+		d.l.errs.at(d.file, k, "supported: loop, "+strings.Join(prefixed(loopKinds), ", "), "unknown loop %q", k.Value)
+		return
+	}
+	if d.t.HasLoop {
+		d.l.errs.at(d.file, k, "", "a task can have only one loop (loop or with_*)")
+	}
+	d.t.HasLoop, d.t.Loop, d.t.LoopKind = true, d.l.value(d.file, v), kind
 }
 
 var loopKinds = []string{"items", "dict", "list", "sequence", "together", "nested", "subelements", "indexed_items", "flattened", "fileglob", "first_found", "random_choice"}
@@ -37,6 +182,9 @@ func keywordNames() []string {
 	for _, k := range loopKinds {
 		out = append(out, "with_"+k)
 	}
+	// Sorted so that a suggestion for a misspelt keyword does not depend on
+	// map order.
+	sort.Strings(out)
 	return out
 }
 
@@ -46,181 +194,67 @@ func (l *Loader) task(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool) *T
 		l.errs.at(file, n, "each task is a mapping like '- name: ...' followed by a module", "a task must be a mapping, not a %s", vars.KindName(n))
 		return nil
 	}
-	t := &Task{Pos: Pos{File: file, Line: n.Line, Col: n.Column}, Parent: parent, Handler: handler, Role: ctx.role}
-	var actionKey, actionVal *yaml.Node
-	var argsNode *yaml.Node
-	var blockN, rescueN, alwaysN *yaml.Node
-	var extraActions []string
+	d := &taskDecode{l: l, file: file, handler: handler,
+		t: &Task{Pos: Pos{File: file, Line: n.Line, Col: n.Column}, Parent: parent, Handler: handler, Role: ctx.role}}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		key := k.Value
-		switch {
-		case key == "name":
-			t.Name = l.str(file, v)
-		case key == "action" || key == "local_action":
-			if actionKey != nil {
-				extraActions = append(extraActions, key)
-				continue
-			}
-			actionKey, actionVal = k, v
-			if key == "local_action" {
-				t.DelegateTo = "localhost"
-			}
-		case key == "args":
-			argsNode = v
-		case key == "when":
-			t.When = l.conds(file, v)
-			l.checkConds(file, v, t.When)
-		case key == "loop":
-			t.HasLoop, t.Loop, t.LoopKind = true, l.value(file, v), "loop"
-			l.checkNodeTemplates(file, v)
-		case strings.HasPrefix(key, "with_"):
-			kind := strings.TrimPrefix(key, "with_")
-			if !contains(loopKinds, kind) {
-				l.errs.at(file, k, "supported: loop, "+strings.Join(prefixed(loopKinds), ", "), "unknown loop %q", key)
-				continue
-			}
-			if t.HasLoop {
-				l.errs.at(file, k, "", "a task can have only one loop (loop or with_*)")
-			}
-			t.HasLoop, t.Loop, t.LoopKind = true, l.value(file, v), kind
-		case key == "loop_control":
-			t.LoopControl = l.loopControl(file, v)
-		case key == "register":
-			t.Register = l.str(file, v)
-			if !vars.ValidName(t.Register) {
-				l.errs.at(file, v, "", "register: %q is not a valid variable name", t.Register)
-			}
-		case key == "notify":
-			t.Notify = l.strList(file, v)
-		case key == "listen":
-			t.Listen = l.strList(file, v)
-			if !handler {
-				l.errs.at(file, k, "", "listen is only valid on handlers")
-			}
-		case key == "changed_when":
-			t.ChangedWhen = l.conds(file, v)
-			l.checkConds(file, v, t.ChangedWhen)
-		case key == "failed_when":
-			t.FailedWhen = l.conds(file, v)
-			l.checkConds(file, v, t.FailedWhen)
-		case key == "ignore_errors":
-			t.IgnoreErrors = l.boolKeyword(file, key, v)
-		case key == "ignore_unreachable":
-			t.IgnoreUnreachable = l.boolKeyword(file, key, v)
-		case key == "tags":
-			t.Tags = l.tags(file, v)
-		case key == "become":
-			t.Become = l.boolKeyword(file, key, v)
-		case key == "become_user":
-			t.BecomeUser = l.str(file, v)
-		case key == "become_method":
-			t.BecomeMethod = l.str(file, v)
-			if t.BecomeMethod != "sudo" && t.BecomeMethod != "su" && !module.IsTemplated(t.BecomeMethod) {
-				l.errs.at(file, v, "", "unsupported become_method %q: tend supports sudo and su", t.BecomeMethod)
-			}
-		case key == "become_flags":
-			t.BecomeFlags = l.str(file, v)
-		case key == "check_mode":
-			t.CheckMode = l.boolKeyword(file, key, v)
-		case key == "diff":
-			t.Diff = l.boolKeyword(file, key, v)
-		case key == "delegate_to":
-			t.DelegateTo = l.str(file, v)
-		case key == "delegate_facts":
-			t.DelegateFacts = l.boolKeyword(file, key, v)
-		case key == "run_once":
-			t.RunOnce = l.boolKeyword(file, key, v)
-		case key == "retries":
-			t.Retries = l.intValue(file, v, key)
-		case key == "until":
-			t.Until = l.conds(file, v)
-			l.checkConds(file, v, t.Until)
-		case key == "delay":
-			t.Delay = l.intValue(file, v, key)
-		case key == "port":
-			l.intValue(file, v, key)
-		case key == "environment":
-			t.Environment = l.value(file, v)
-		case key == "no_log":
-			t.NoLog = l.boolKeyword(file, key, v)
-		case key == "vars":
-			t.Vars = l.varsMap(file, v)
-		case key == "any_errors_fatal":
-			t.AnyErrorsFatal = l.boolKeyword(file, key, v)
-		case key == "throttle":
-			if i, ok := module.ToInt(l.value(file, v)); ok {
-				t.Throttle = i
-			} else {
-				l.errs.at(file, v, "", "throttle must be an integer")
-			}
-		case key == "timeout":
-			t.Timeout = l.value(file, v)
-		case key == "remote_user":
-			t.RemoteUser = l.str(file, v)
-		case key == "connection":
-			t.Connection = l.str(file, v)
-		case key == "block":
-			blockN = v
-		case key == "rescue":
-			rescueN = v
-		case key == "always":
-			alwaysN = v
-		case key == "async" || key == "poll":
-			l.errs.at(file, k, "run the task without async; tend runs hosts in parallel already", "%s is not supported by tend yet", key)
-		case taskKeywords[key]:
-			// collections, module_defaults, port, debugger, become_exe: accepted, no effect.
+		switch kw, ok := taskKeywords[k.Value]; {
+		case ok:
+			kw(d, k, v)
+		case strings.HasPrefix(k.Value, "with_"):
+			d.withLoop(k, v)
 		default:
-			if actionKey != nil {
-				extraActions = append(extraActions, key)
-				continue
-			}
-			actionKey, actionVal = k, v
+			d.module(k, v)
 		}
 	}
-	if len(extraActions) > 0 {
-		names := []string{actionKey.Value}
-		names = append(names, extraActions...)
-		hint := ""
-		for _, e := range names {
-			if _, ok := l.Registry.Lookup(e); !ok && !includeActions[e] && e != "meta" {
-				if c := closest(e, keywordNames()); c != "" {
-					hint = fmt.Sprintf("%q is not a task keyword; did you mean %q?", e, c)
-				}
-			}
-		}
-		l.errs.at(file, n, hint, "conflicting action statements: %s (a task runs exactly one module)", strings.Join(names, ", "))
+	t := d.t
+	if len(d.extraActions) > 0 {
+		l.conflictingActions(file, n, append([]string{d.actionKey.Value}, d.extraActions...))
 		return nil
 	}
-	if blockN != nil {
-		if actionKey != nil {
-			l.errs.at(file, actionKey, "move the module into a task inside the block", "a block cannot also run a module (%s)", actionKey.Value)
+	if d.block != nil {
+		if d.actionKey != nil {
+			l.errs.at(file, d.actionKey, "move the module into a task inside the block", "a block cannot also run a module (%s)", d.actionKey.Value)
 			return nil
 		}
 		t.Action = "block"
-		t.Block = l.taskList(ctx, blockN, t, handler)
-		t.Rescue = l.taskList(ctx, rescueN, t, handler)
-		t.Always = l.taskList(ctx, alwaysN, t, handler)
+		t.Block = l.taskList(ctx, d.block, t, handler)
+		t.Rescue = l.taskList(ctx, d.rescue, t, handler)
+		t.Always = l.taskList(ctx, d.always, t, handler)
 		if t.HasLoop {
 			l.errs.at(file, n, "loop over an include_tasks instead", "a block cannot have a loop")
 		}
 		return t
 	}
-	if rescueN != nil || alwaysN != nil {
+	if d.rescue != nil || d.always != nil {
 		l.errs.at(file, n, "", "rescue and always belong to a block")
 		return nil
 	}
-	if actionKey == nil {
+	if d.actionKey == nil {
 		l.errs.at(file, n, "add a module, e.g. '  debug: msg=hello'", "no module/action detected in task")
 		return nil
 	}
-	l.parseAction(ctx, t, actionKey, actionVal, argsNode)
+	l.parseAction(ctx, t, d.actionKey, d.actionVal, d.args)
 	if t.Action == "" {
 		return nil
 	}
-	l.checkNodeTemplates(file, actionVal)
-	l.checkNodeTemplates(file, argsNode)
-	return l.expandImports(ctx, t, actionKey)
+	l.checkNodeTemplates(file, d.actionVal)
+	l.checkNodeTemplates(file, d.args)
+	return l.expandImports(ctx, t, d.actionKey)
+}
+
+// conflictingActions reports a task naming several modules, suggesting the
+// keyword meant when one of them is a misspelt keyword rather than a module.
+func (l *Loader) conflictingActions(file string, n *yaml.Node, names []string) {
+	hint := ""
+	for _, e := range names {
+		if _, ok := l.Registry.Lookup(e); !ok && !includeActions[e] && e != "meta" {
+			if c := closest(e, keywordNames()); c != "" {
+				hint = fmt.Sprintf("%q is not a task keyword; did you mean %q?", e, c)
+			}
+		}
+	}
+	l.errs.at(file, n, hint, "conflicting action statements: %s (a task runs exactly one module)", strings.Join(names, ", "))
 }
 
 func prefixed(kinds []string) []string {

@@ -38,6 +38,7 @@ type Engine struct {
 	shared  *shared
 	filters map[string]filterFunc
 	tests   map[string]testFunc
+	lookups map[string]lookupFunc
 	// noCommands refuses lookups that run commands (pipe, lines); set by
 	// the fuzz test so random input never reaches a shell.
 	noCommands bool
@@ -79,6 +80,7 @@ func New(opts Options) *Engine {
 	}
 	e.filters = builtinFilters()
 	e.tests = builtinTests()
+	e.lookups = builtinLookups()
 	return e
 }
 

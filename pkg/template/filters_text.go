@@ -103,126 +103,151 @@ func regexFlags(args []any, kw map[string]any, pos int) (bool, bool) {
 
 func regexFilters() map[string]filterFunc {
 	return map[string]filterFunc{
-		"regex_replace": func(_ *state, in any, args []any, kw map[string]any) (any, error) {
-			pattern := argStr(args, kw, 0, "pattern", "")
-			repl := argStr(args, kw, 1, "replacement", "")
-			ic, ml := regexFlags(args, kw, 2)
-			re, err := compileRegex(pattern, ic, ml)
-			if err != nil {
-				return nil, err
-			}
-			count := toInt(arg(args, kw, 4, "count", 0), 0, 10)
-			str := toStr(in)
-			goRepl := goReplacement(repl)
-			if count <= 0 {
-				return re.ReplaceAllString(str, goRepl), nil
-			}
-			n := 0
-			var b strings.Builder
-			last := 0
-			for _, m := range re.FindAllStringSubmatchIndex(str, -1) {
-				if n >= count {
-					break
-				}
-				b.WriteString(str[last:m[0]])
-				b.Write(re.ExpandString(nil, goRepl, str, m))
-				last = m[1]
-				n++
-			}
-			b.WriteString(str[last:])
-			return b.String(), nil
-		},
-		"regex_search": func(_ *state, in any, args []any, kw map[string]any) (any, error) {
-			if len(args) == 0 {
-				return nil, fmt.Errorf("regex_search needs a pattern")
-			}
-			ic, ml := toBool(kw["ignorecase"]), toBool(kw["multiline"])
-			re, err := compileRegex(toStr(args[0]), ic, ml)
-			if err != nil {
-				return nil, err
-			}
-			str := toStr(in)
-			m := re.FindStringSubmatchIndex(str)
-			if m == nil {
-				return nil, nil
-			}
-			if len(args) == 1 {
-				return str[m[0]:m[1]], nil
-			}
-			out := []any{}
-			for _, g := range args[1:] {
-				ref := toStr(g)
-				var idx int
-				switch {
-				case strings.HasPrefix(ref, `\g<`) && strings.HasSuffix(ref, ">"):
-					name := ref[3 : len(ref)-1]
-					idx = re.SubexpIndex(name)
-					if idx < 0 {
-						idx, err = strconv.Atoi(name)
-						if err != nil {
-							return nil, fmt.Errorf("unknown group %q", name)
-						}
-					}
-				case strings.HasPrefix(ref, `\`):
-					idx, err = strconv.Atoi(ref[1:])
-					if err != nil {
-						return nil, fmt.Errorf("bad group reference %q", ref)
-					}
-				default:
-					return nil, fmt.Errorf("unknown argument %q", ref)
-				}
-				if idx < 0 || 2*idx+1 >= len(m) {
-					return nil, fmt.Errorf("no such group %q", ref)
-				}
-				if m[2*idx] < 0 {
-					out = append(out, nil)
-				} else {
-					out = append(out, str[m[2*idx]:m[2*idx+1]])
-				}
-			}
-			return out, nil
-		},
-		"regex_findall": func(_ *state, in any, args []any, kw map[string]any) (any, error) {
-			ic, ml := regexFlags(args, kw, 1)
-			re, err := compileRegex(argStr(args, kw, 0, "pattern", ""), ic, ml)
-			if err != nil {
-				return nil, err
-			}
-			out := []any{}
-			for _, m := range re.FindAllStringSubmatch(toStr(in), -1) {
-				switch re.NumSubexp() {
-				case 0:
-					out = append(out, m[0])
-				case 1:
-					out = append(out, m[1])
-				default:
-					out = append(out, strsToList(m[1:]))
-				}
-			}
-			return out, nil
-		},
-		"regex_escape": func(_ *state, in any, args []any, kw map[string]any) (any, error) {
-			if argStr(args, kw, 0, "re_type", "python") == "posix_basic" {
-				var b strings.Builder
-				for _, r := range toStr(in) {
-					if strings.ContainsRune(`.[]\*^$`, r) {
-						b.WriteByte('\\')
-					}
-					b.WriteRune(r)
-				}
-				return b.String(), nil
-			}
-			// Python's re.escape escapes everything but [A-Za-z0-9_].
-			var b strings.Builder
-			for _, r := range toStr(in) {
-				if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r >= 0x80) {
-					b.WriteByte('\\')
-				}
-				b.WriteRune(r)
-			}
-			return b.String(), nil
-		},
+		"regex_replace": filterRegexReplace,
+		"regex_search":  filterRegexSearch,
+		"regex_findall": filterRegexFindall,
+		"regex_escape":  filterRegexEscape,
 	}
+}
+
+// filterRegexReplace is regex_replace(pattern, replacement, ignorecase,
+// multiline, count): count > 0 replaces only the first count matches.
+func filterRegexReplace(_ *state, in any, args []any, kw map[string]any) (any, error) {
+	pattern := argStr(args, kw, 0, "pattern", "")
+	repl := argStr(args, kw, 1, "replacement", "")
+	ic, ml := regexFlags(args, kw, 2)
+	re, err := compileRegex(pattern, ic, ml)
+	if err != nil {
+		return nil, err
+	}
+	count := toInt(arg(args, kw, 4, "count", 0), 0, 10)
+	str := toStr(in)
+	goRepl := goReplacement(repl)
+	if count <= 0 {
+		return re.ReplaceAllString(str, goRepl), nil
+	}
+	n := 0
+	var b strings.Builder
+	last := 0
+	for _, m := range re.FindAllStringSubmatchIndex(str, -1) {
+		if n >= count {
+			break
+		}
+		b.WriteString(str[last:m[0]])
+		b.Write(re.ExpandString(nil, goRepl, str, m))
+		last = m[1]
+		n++
+	}
+	b.WriteString(str[last:])
+	return b.String(), nil
+}
+
+// filterRegexSearch is regex_search(pattern, '\1', '\g<name>'...): the
+// first match, or with group references the list of those groups; None
+// when nothing matches.
+func filterRegexSearch(_ *state, in any, args []any, kw map[string]any) (any, error) {
+	if len(args) == 0 {
+		return nil, fmt.Errorf("regex_search needs a pattern")
+	}
+	ic, ml := toBool(kw["ignorecase"]), toBool(kw["multiline"])
+	re, err := compileRegex(toStr(args[0]), ic, ml)
+	if err != nil {
+		return nil, err
+	}
+	str := toStr(in)
+	m := re.FindStringSubmatchIndex(str)
+	if m == nil {
+		return nil, nil
+	}
+	if len(args) == 1 {
+		return str[m[0]:m[1]], nil
+	}
+	out := []any{}
+	for _, g := range args[1:] {
+		ref := toStr(g)
+		idx, err := regexGroupIndex(re, ref)
+		if err != nil {
+			return nil, err
+		}
+		if idx < 0 || 2*idx+1 >= len(m) {
+			return nil, fmt.Errorf("no such group %q", ref)
+		}
+		if m[2*idx] < 0 {
+			out = append(out, nil)
+		} else {
+			out = append(out, str[m[2*idx]:m[2*idx+1]])
+		}
+	}
+	return out, nil
+}
+
+// regexGroupIndex reads a group reference of regex_search: \N, \g<N> or
+// \g<name>.
+func regexGroupIndex(re *regexp.Regexp, ref string) (int, error) {
+	switch {
+	case strings.HasPrefix(ref, `\g<`) && strings.HasSuffix(ref, ">"):
+		name := ref[3 : len(ref)-1]
+		if idx := re.SubexpIndex(name); idx >= 0 {
+			return idx, nil
+		}
+		idx, err := strconv.Atoi(name)
+		if err != nil {
+			return 0, fmt.Errorf("unknown group %q", name)
+		}
+		return idx, nil
+	case strings.HasPrefix(ref, `\`):
+		idx, err := strconv.Atoi(ref[1:])
+		if err != nil {
+			return 0, fmt.Errorf("bad group reference %q", ref)
+		}
+		return idx, nil
+	}
+	return 0, fmt.Errorf("unknown argument %q", ref)
+}
+
+// filterRegexFindall is regex_findall: every match, as Python's
+// re.findall returns them (the match, its one group, or a list of groups).
+func filterRegexFindall(_ *state, in any, args []any, kw map[string]any) (any, error) {
+	ic, ml := regexFlags(args, kw, 1)
+	re, err := compileRegex(argStr(args, kw, 0, "pattern", ""), ic, ml)
+	if err != nil {
+		return nil, err
+	}
+	out := []any{}
+	for _, m := range re.FindAllStringSubmatch(toStr(in), -1) {
+		switch re.NumSubexp() {
+		case 0:
+			out = append(out, m[0])
+		case 1:
+			out = append(out, m[1])
+		default:
+			out = append(out, strsToList(m[1:]))
+		}
+	}
+	return out, nil
+}
+
+// filterRegexEscape is regex_escape(re_type='python'|'posix_basic').
+func filterRegexEscape(_ *state, in any, args []any, kw map[string]any) (any, error) {
+	if argStr(args, kw, 0, "re_type", "python") == "posix_basic" {
+		var b strings.Builder
+		for _, r := range toStr(in) {
+			if strings.ContainsRune(`.[]\*^$`, r) {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		}
+		return b.String(), nil
+	}
+	// Python's re.escape escapes everything but [A-Za-z0-9_].
+	var b strings.Builder
+	for _, r := range toStr(in) {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r >= 0x80) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String(), nil
 }
 
 // pyJSON encodes like Python's json.dumps.
@@ -769,73 +794,60 @@ func strftime(format string, t time.Time) string {
 			continue
 		}
 		i++
-		switch format[i] {
-		case 'Y':
-			fmt.Fprintf(&b, "%04d", t.Year())
-		case 'y':
-			fmt.Fprintf(&b, "%02d", t.Year()%100)
-		case 'm':
-			fmt.Fprintf(&b, "%02d", int(t.Month()))
-		case 'd':
-			fmt.Fprintf(&b, "%02d", t.Day())
-		case 'H':
-			fmt.Fprintf(&b, "%02d", t.Hour())
-		case 'I':
-			h := t.Hour() % 12
-			if h == 0 {
-				h = 12
-			}
-			fmt.Fprintf(&b, "%02d", h)
-		case 'M':
-			fmt.Fprintf(&b, "%02d", t.Minute())
-		case 'S':
-			fmt.Fprintf(&b, "%02d", t.Second())
-		case 'f':
-			fmt.Fprintf(&b, "%06d", t.Nanosecond()/1000)
-		case 'p':
-			if t.Hour() < 12 {
-				b.WriteString("AM")
-			} else {
-				b.WriteString("PM")
-			}
-		case 'a':
-			b.WriteString(t.Weekday().String()[:3])
-		case 'A':
-			b.WriteString(t.Weekday().String())
-		case 'b', 'h':
-			b.WriteString(t.Month().String()[:3])
-		case 'B':
-			b.WriteString(t.Month().String())
-		case 'j':
-			fmt.Fprintf(&b, "%03d", t.YearDay())
-		case 'z':
-			b.WriteString(t.Format("-0700"))
-		case 'Z':
-			b.WriteString(t.Format("MST"))
-		case 's':
-			fmt.Fprintf(&b, "%d", t.Unix())
-		case 'e':
-			fmt.Fprintf(&b, "%2d", t.Day())
-		case 'w':
-			fmt.Fprintf(&b, "%d", int(t.Weekday()))
-		case 'u':
-			wd := int(t.Weekday())
-			if wd == 0 {
-				wd = 7
-			}
-			fmt.Fprintf(&b, "%d", wd)
-		case 'F':
-			b.WriteString(t.Format("2006-01-02"))
-		case 'T':
-			b.WriteString(t.Format("15:04:05"))
-		case '%':
-			b.WriteByte('%')
-		default:
+		if f, ok := strftimeDirectives[format[i]]; ok {
+			b.WriteString(f(t))
+		} else {
 			b.WriteByte('%')
 			b.WriteByte(format[i])
 		}
 	}
 	return b.String()
+}
+
+// strftimeDirectives are what each %X of strftime prints.
+var strftimeDirectives = map[byte]func(t time.Time) string{
+	'Y': func(t time.Time) string { return fmt.Sprintf("%04d", t.Year()) },
+	'y': func(t time.Time) string { return fmt.Sprintf("%02d", t.Year()%100) },
+	'm': func(t time.Time) string { return fmt.Sprintf("%02d", int(t.Month())) },
+	'd': func(t time.Time) string { return fmt.Sprintf("%02d", t.Day()) },
+	'H': func(t time.Time) string { return fmt.Sprintf("%02d", t.Hour()) },
+	'I': func(t time.Time) string {
+		h := t.Hour() % 12
+		if h == 0 {
+			h = 12
+		}
+		return fmt.Sprintf("%02d", h)
+	},
+	'M': func(t time.Time) string { return fmt.Sprintf("%02d", t.Minute()) },
+	'S': func(t time.Time) string { return fmt.Sprintf("%02d", t.Second()) },
+	'f': func(t time.Time) string { return fmt.Sprintf("%06d", t.Nanosecond()/1000) },
+	'p': func(t time.Time) string {
+		if t.Hour() < 12 {
+			return "AM"
+		}
+		return "PM"
+	},
+	'a': func(t time.Time) string { return t.Weekday().String()[:3] },
+	'A': func(t time.Time) string { return t.Weekday().String() },
+	'b': func(t time.Time) string { return t.Month().String()[:3] },
+	'h': func(t time.Time) string { return t.Month().String()[:3] },
+	'B': func(t time.Time) string { return t.Month().String() },
+	'j': func(t time.Time) string { return fmt.Sprintf("%03d", t.YearDay()) },
+	'z': func(t time.Time) string { return t.Format("-0700") },
+	'Z': func(t time.Time) string { return t.Format("MST") },
+	's': func(t time.Time) string { return fmt.Sprintf("%d", t.Unix()) },
+	'e': func(t time.Time) string { return fmt.Sprintf("%2d", t.Day()) },
+	'w': func(t time.Time) string { return fmt.Sprintf("%d", int(t.Weekday())) },
+	'u': func(t time.Time) string {
+		wd := int(t.Weekday())
+		if wd == 0 {
+			wd = 7
+		}
+		return fmt.Sprintf("%d", wd)
+	},
+	'F': func(t time.Time) string { return t.Format("2006-01-02") },
+	'T': func(t time.Time) string { return t.Format("15:04:05") },
+	'%': func(time.Time) string { return "%" },
 }
 
 // nowFunc implements Ansible's now(utc=False, fmt=None). Without fmt it

@@ -147,188 +147,249 @@ func flattenTerms(terms []any) []any {
 	return out
 }
 
+// runLookup runs the lookup plugin name (see builtinLookups).
 func (s *state) runLookup(name string, terms []any, kw map[string]any) ([]any, error) {
 	if s.e.noCommands && (name == "pipe" || name == "lines") {
 		return nil, fmt.Errorf("lookup %s is disabled", name)
 	}
-	switch name {
-	case "file":
-		out := []any{}
-		for _, t := range flattenTerms(terms) {
-			p, err := s.findFile(toStr(t), "files")
-			if err != nil {
-				return nil, err
-			}
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return nil, err
-			}
-			content := string(b)
-			if toBoolDefault(kw["rstrip"], true) {
-				content = strings.TrimRight(content, " \t\r\n\v\f")
-			}
-			if toBool(kw["lstrip"]) {
-				content = strings.TrimLeft(content, " \t\r\n\v\f")
-			}
-			out = append(out, content)
-		}
-		return out, nil
-	case "env":
-		out := []any{}
-		def, hasDef := kw["default"]
-		for _, t := range flattenTerms(terms) {
-			v, ok := os.LookupEnv(toStr(t))
-			switch {
-			case ok:
-				out = append(out, v)
-			case hasDef:
-				out = append(out, def)
-			default:
-				out = append(out, "")
-			}
-		}
-		return out, nil
-	case "template":
-		out := []any{}
-		for _, t := range flattenTerms(terms) {
-			p, err := s.findFile(toStr(t), "templates")
-			if err != nil {
-				return nil, err
-			}
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return nil, err
-			}
-			vars := s.vars
-			if tv, ok := kw["template_vars"].(map[string]any); ok && len(tv) > 0 {
-				vars = maps.Clone(s.vars)
-				maps.Copy(vars, tv)
-			}
-			if abs, err := filepath.Abs(p); err == nil {
-				p = abs
-			}
-			sub := s.e.WithSearchPath(filepath.Dir(p))
-			r, err := sub.renderFile(s, p, string(b), vars, true)
-			if err != nil {
-				return nil, fmt.Errorf("rendering %s: %w", p, err)
-			}
-			out = append(out, r)
-		}
-		return out, nil
-	case "pipe":
-		out := []any{}
-		for _, t := range flattenTerms(terms) {
-			cmd := s.command(toStr(t))
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			b, err := cmd.Output()
-			if err != nil {
-				return nil, fmt.Errorf("command %q failed: %w: %s", toStr(t), err, strings.TrimSpace(stderr.String()))
-			}
-			out = append(out, strings.TrimRight(string(b), " \t\r\n"))
-		}
-		return out, nil
-	case "lines":
-		out := []any{}
-		for _, t := range flattenTerms(terms) {
-			cmd := s.command(toStr(t))
-			b, err := cmd.Output()
-			if err != nil {
-				return nil, fmt.Errorf("command %q failed: %w", toStr(t), err)
-			}
-			for _, l := range splitLines(string(b)) {
-				out = append(out, l)
-			}
-		}
-		return out, nil
-	case "first_found":
-		return s.firstFound(terms, kw)
-	case "vars":
-		out := []any{}
-		def, hasDef := kw["default"]
-		for _, t := range flattenTerms(terms) {
-			n := toStr(t)
-			v, err := s.lookupName(n)
-			if err != nil {
-				return nil, err
-			}
-			if u, ok := v.(*undefined); ok {
-				if !hasDef {
-					return nil, &UndefinedError{Name: u.name, Hint: fmt.Sprintf("No variable found with this name: %s", n)}
-				}
-				v = def
-			}
-			if v, err = s.deepResolve(v, 0); err != nil {
-				return nil, err
-			}
-			out = append(out, v)
-		}
-		return out, nil
-	case "items":
-		return flattenTerms(terms), nil
-	case "list":
-		if len(terms) == 1 {
-			if l, ok := terms[0].([]any); ok {
-				return l, nil
-			}
-		}
-		return terms, nil
-	case "indexed_items":
-		out := []any{}
-		for i, t := range flattenTerms(terms) {
-			out = append(out, []any{i, t})
-		}
-		return out, nil
-	case "dict":
-		out := []any{}
-		for _, t := range terms {
-			m, err := asMap(t, "dict lookup")
-			if err != nil {
-				return nil, err
-			}
-			for _, k := range sortedKeys(m) {
-				out = append(out, map[string]any{"key": k, "value": m[k]})
-			}
-		}
-		return out, nil
-	case "fileglob":
-		out := []any{}
-		for _, t := range flattenTerms(terms) {
-			pattern := toStr(t)
-			dirs := []string{}
-			if filepath.IsAbs(pattern) {
-				dirs = append(dirs, "")
-			} else {
-				for _, d := range s.searchDirs() {
-					dirs = append(dirs, filepath.Join(d, "files"), d)
-				}
-				dirs = append(dirs, filepath.Join(s.e.opts.BaseDir, "files"), s.e.opts.BaseDir)
-			}
-			for _, d := range dirs {
-				matches, err := filepath.Glob(filepath.Join(d, pattern))
-				if err != nil {
-					return nil, err
-				}
-				found := false
-				for _, m := range matches {
-					if fi, err := os.Stat(m); err == nil && fi.Mode().IsRegular() {
-						if abs, err := filepath.Abs(m); err == nil {
-							m = abs
-						}
-						out = append(out, m)
-						found = true
-					}
-				}
-				if found {
-					break
-				}
-			}
-		}
-		return out, nil
-	case "sequence":
-		return lookupSequence(terms, kw)
+	f, ok := s.e.lookups[name]
+	if !ok {
+		return nil, fmt.Errorf("lookup plugin '%s' not found", name)
 	}
-	return nil, fmt.Errorf("lookup plugin '%s' not found", name)
+	return f(s, terms, kw)
+}
+
+// lookupFunc runs one lookup plugin on its terms and keyword arguments and
+// returns the list of results.
+type lookupFunc func(s *state, terms []any, kw map[string]any) ([]any, error)
+
+// builtinLookups are the lookup plugins tend implements, by name.
+func builtinLookups() map[string]lookupFunc {
+	return map[string]lookupFunc{
+		"file":        (*state).lookupFile,
+		"env":         lookupEnv,
+		"template":    (*state).lookupTemplate,
+		"pipe":        (*state).lookupPipe,
+		"lines":       (*state).lookupLines,
+		"first_found": (*state).firstFound,
+		"vars":        (*state).lookupVars,
+		"items":       func(_ *state, terms []any, _ map[string]any) ([]any, error) { return flattenTerms(terms), nil },
+		"list": func(_ *state, terms []any, _ map[string]any) ([]any, error) {
+			if len(terms) == 1 {
+				if l, ok := terms[0].([]any); ok {
+					return l, nil
+				}
+			}
+			return terms, nil
+		},
+		"indexed_items": func(_ *state, terms []any, _ map[string]any) ([]any, error) {
+			out := []any{}
+			for i, t := range flattenTerms(terms) {
+				out = append(out, []any{i, t})
+			}
+			return out, nil
+		},
+		"dict":     lookupDict,
+		"fileglob": (*state).lookupFileglob,
+		"sequence": func(_ *state, terms []any, kw map[string]any) ([]any, error) { return lookupSequence(terms, kw) },
+	}
+}
+
+// lookupFile reads controller files (files/ of the role first), stripped
+// of trailing whitespace unless rstrip=False.
+func (s *state) lookupFile(terms []any, kw map[string]any) ([]any, error) {
+	out := []any{}
+	for _, t := range flattenTerms(terms) {
+		p, err := s.findFile(toStr(t), "files")
+		if err != nil {
+			return nil, err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		content := string(b)
+		if toBoolDefault(kw["rstrip"], true) {
+			content = strings.TrimRight(content, " \t\r\n\v\f")
+		}
+		if toBool(kw["lstrip"]) {
+			content = strings.TrimLeft(content, " \t\r\n\v\f")
+		}
+		out = append(out, content)
+	}
+	return out, nil
+}
+
+// lookupEnv reads the controller's environment; unset variables give the
+// default= argument, else "".
+func lookupEnv(_ *state, terms []any, kw map[string]any) ([]any, error) {
+	out := []any{}
+	def, hasDef := kw["default"]
+	for _, t := range flattenTerms(terms) {
+		v, ok := os.LookupEnv(toStr(t))
+		switch {
+		case ok:
+			out = append(out, v)
+		case hasDef:
+			out = append(out, def)
+		default:
+			out = append(out, "")
+		}
+	}
+	return out, nil
+}
+
+// lookupTemplate renders controller template files (templates/ of the
+// role first) with the current variables plus template_vars.
+func (s *state) lookupTemplate(terms []any, kw map[string]any) ([]any, error) {
+	out := []any{}
+	for _, t := range flattenTerms(terms) {
+		p, err := s.findFile(toStr(t), "templates")
+		if err != nil {
+			return nil, err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		vars := s.vars
+		if tv, ok := kw["template_vars"].(map[string]any); ok && len(tv) > 0 {
+			vars = maps.Clone(s.vars)
+			maps.Copy(vars, tv)
+		}
+		if abs, err := filepath.Abs(p); err == nil {
+			p = abs
+		}
+		sub := s.e.WithSearchPath(filepath.Dir(p))
+		r, err := sub.renderFile(s, p, string(b), vars, true)
+		if err != nil {
+			return nil, fmt.Errorf("rendering %s: %w", p, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// lookupPipe runs each term as a shell command on the controller and
+// returns its output without trailing whitespace.
+func (s *state) lookupPipe(terms []any, _ map[string]any) ([]any, error) {
+	out := []any{}
+	for _, t := range flattenTerms(terms) {
+		cmd := s.command(toStr(t))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		b, err := cmd.Output()
+		if err != nil {
+			return nil, fmt.Errorf("command %q failed: %w: %s", toStr(t), err, strings.TrimSpace(stderr.String()))
+		}
+		out = append(out, strings.TrimRight(string(b), " \t\r\n"))
+	}
+	return out, nil
+}
+
+// lookupLines runs each term as a shell command on the controller and
+// returns its output lines.
+func (s *state) lookupLines(terms []any, _ map[string]any) ([]any, error) {
+	out := []any{}
+	for _, t := range flattenTerms(terms) {
+		cmd := s.command(toStr(t))
+		b, err := cmd.Output()
+		if err != nil {
+			return nil, fmt.Errorf("command %q failed: %w", toStr(t), err)
+		}
+		for _, l := range splitLines(string(b)) {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// lookupVars returns variables by name, fully resolved; an undefined one
+// is an error unless default= is given.
+func (s *state) lookupVars(terms []any, kw map[string]any) ([]any, error) {
+	out := []any{}
+	def, hasDef := kw["default"]
+	for _, t := range flattenTerms(terms) {
+		n := toStr(t)
+		v, err := s.lookupName(n)
+		if err != nil {
+			return nil, err
+		}
+		if u, ok := v.(*undefined); ok {
+			if !hasDef {
+				return nil, &UndefinedError{Name: u.name, Hint: fmt.Sprintf("No variable found with this name: %s", n)}
+			}
+			v = def
+		}
+		if v, err = s.deepResolve(v, 0); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// lookupDict turns dicts into {key, value} items, keys sorted.
+func lookupDict(_ *state, terms []any, _ map[string]any) ([]any, error) {
+	out := []any{}
+	for _, t := range terms {
+		m, err := asMap(t, "dict lookup")
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range sortedKeys(m) {
+			out = append(out, map[string]any{"key": k, "value": m[k]})
+		}
+	}
+	return out, nil
+}
+
+// lookupFileglob returns the absolute paths of the regular files matching
+// each pattern, searched in files/ and the directory of each search path
+// (the role's, then the playbook's); the first directory with a match wins.
+func (s *state) lookupFileglob(terms []any, _ map[string]any) ([]any, error) {
+	out := []any{}
+	for _, t := range flattenTerms(terms) {
+		pattern := toStr(t)
+		dirs := []string{}
+		if filepath.IsAbs(pattern) {
+			dirs = append(dirs, "")
+		} else {
+			for _, d := range s.searchDirs() {
+				dirs = append(dirs, filepath.Join(d, "files"), d)
+			}
+			dirs = append(dirs, filepath.Join(s.e.opts.BaseDir, "files"), s.e.opts.BaseDir)
+		}
+		for _, d := range dirs {
+			matches, err := globFiles(filepath.Join(d, pattern))
+			if err != nil {
+				return nil, err
+			}
+			if len(matches) > 0 {
+				out = append(out, matches...)
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// globFiles returns the absolute paths of the regular files matching pattern.
+func globFiles(pattern string) ([]any, error) {
+	matches, err := filepath.Glob(pattern)
+	if err != nil {
+		return nil, err
+	}
+	var out []any
+	for _, m := range matches {
+		if fi, err := os.Stat(m); err == nil && fi.Mode().IsRegular() {
+			if abs, err := filepath.Abs(m); err == nil {
+				m = abs
+			}
+			out = append(out, m)
+		}
+	}
+	return out, nil
 }
 
 func toBoolDefault(v any, def bool) bool {

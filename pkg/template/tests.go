@@ -2,6 +2,7 @@ package template
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -62,7 +63,25 @@ func (s *state) applyTest(name string, v any, args []any, kw map[string]any) (bo
 }
 
 func builtinTests() map[string]testFunc {
-	t := map[string]testFunc{
+	t := map[string]testFunc{}
+	for _, group := range []map[string]testFunc{valueTests(), typeTests(), resultTests(), pathTests(), collectionTests(), comparisonTests()} {
+		maps.Copy(t, group)
+	}
+	aliases := map[string]string{
+		"change": "changed", "failure": "failed", "success": "succeeded", "successful": "succeeded",
+		"skip": "skipped", "is_file": "file", "is_dir": "directory", "is_link": "link", "is_abs": "abs",
+		"issubset": "subset", "issuperset": "superset", "mapping_type": "mapping",
+	}
+	for alias, name := range aliases {
+		t[alias] = t[name]
+	}
+	return t
+}
+
+// valueTests are the tests on a value itself: defined, truthy, membership,
+// matching a pattern, a version...
+func valueTests() map[string]testFunc {
+	return map[string]testFunc{
 		"defined": func(_ *state, v any, _ []any, _ map[string]any) (bool, error) {
 			_, undef := v.(*undefined)
 			return !undef, nil
@@ -106,6 +125,19 @@ func builtinTests() map[string]testFunc {
 			}
 			return contains(v, args[0])
 		},
+		"divisibleby": func(_ *state, v any, args []any, _ map[string]any) (bool, error) {
+			n := toInt(firstArg(args), 0, 10)
+			if n == 0 {
+				return false, fmt.Errorf("division by zero")
+			}
+			return toInt(v, 0, 10)%n == 0, nil
+		},
+	}
+}
+
+// typeTests are the tests on a value's type and simple properties.
+func typeTests() map[string]testFunc {
+	return map[string]testFunc{
 		"string": typeTest(func(v any) bool { _, ok := v.(string); return ok }),
 		"number": typeTest(func(v any) bool {
 			switch v.(type) {
@@ -141,13 +173,12 @@ func builtinTests() map[string]testFunc {
 		"upper":    typeTest(func(v any) bool { s := toStr(v); return s == strings.ToUpper(s) }),
 		"odd":      typeTest(func(v any) bool { return toInt(v, 0, 10)%2 != 0 }),
 		"even":     typeTest(func(v any) bool { return toInt(v, 0, 10)%2 == 0 }),
-		"divisibleby": func(_ *state, v any, args []any, _ map[string]any) (bool, error) {
-			n := toInt(firstArg(args), 0, 10)
-			if n == 0 {
-				return false, fmt.Errorf("division by zero")
-			}
-			return toInt(v, 0, 10)%n == 0, nil
-		},
+	}
+}
+
+// resultTests are the tests on a registered task result.
+func resultTests() map[string]testFunc {
+	return map[string]testFunc{
 		"changed":     resultTest("changed", false),
 		"succeeded":   resultTest("failed", true),
 		"failed":      resultTest("failed", false),
@@ -161,6 +192,12 @@ func builtinTests() map[string]testFunc {
 			f, ok := m["finished"]
 			return !ok || toBool(f), nil
 		},
+	}
+}
+
+// pathTests are the tests on controller paths.
+func pathTests() map[string]testFunc {
+	return map[string]testFunc{
 		"file":      statTest(func(fi os.FileInfo) bool { return fi.Mode().IsRegular() }, false),
 		"directory": statTest(func(fi os.FileInfo) bool { return fi.IsDir() }, false),
 		"exists":    statTest(func(os.FileInfo) bool { return true }, false),
@@ -176,6 +213,13 @@ func builtinTests() map[string]testFunc {
 			}
 			return os.SameFile(a, b), nil
 		},
+	}
+}
+
+// collectionTests are the tests between collections: subset, superset,
+// sameas, any, all.
+func collectionTests() map[string]testFunc {
+	return map[string]testFunc{
 		"subset": func(_ *state, v any, args []any, _ map[string]any) (bool, error) {
 			a, b, err := twoLists(v, args, "subset")
 			if err != nil {
@@ -217,6 +261,11 @@ func builtinTests() map[string]testFunc {
 			return r == true, err
 		},
 	}
+}
+
+// comparisonTests are eq, lt and their aliases (==, lessthan...).
+func comparisonTests() map[string]testFunc {
+	t := map[string]testFunc{}
 	cmp := func(pred func(int) bool) testFunc {
 		return func(_ *state, v any, args []any, _ map[string]any) (bool, error) {
 			c, err := compare(v, firstArg(args))
@@ -246,14 +295,6 @@ func builtinTests() map[string]testFunc {
 	}
 	for _, n := range []string{"ge", ">="} {
 		t[n] = cmp(func(c int) bool { return c >= 0 })
-	}
-	aliases := map[string]string{
-		"change": "changed", "failure": "failed", "success": "succeeded", "successful": "succeeded",
-		"skip": "skipped", "is_file": "file", "is_dir": "directory", "is_link": "link", "is_abs": "abs",
-		"issubset": "subset", "issuperset": "superset", "mapping_type": "mapping",
-	}
-	for alias, name := range aliases {
-		t[alias] = t[name]
 	}
 	return t
 }

@@ -14,7 +14,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite docs/modules.md")
 
-const docPath = "../../../../docs/modules.md"
+const docPath = "../../docs/modules.md"
 
 // TestModulesDocUpToDate regenerates the compatibility table from the
 // module specs and the cached Ansible extract and compares it with
@@ -36,7 +36,7 @@ func TestModulesDocUpToDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("docs/modules.md is out of date: run `go run ./integration/bench/cmd/modtable` (or go test -update) (-file +generated):\n%s", diff)
+		t.Errorf("docs/modules.md is out of date: run `go run ./cmd/modtable` (or go test -update) (-file +generated):\n%s", diff)
 	}
 }
 
