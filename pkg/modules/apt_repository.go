@@ -185,9 +185,6 @@ func editSources(files map[string][]string, order []string, repo sourceLine, sta
 		parsed[f] = kept
 	}
 	if state == "present" && !found {
-		if _, ok := parsed[target]; !ok {
-			order = append(order, target)
-		}
 		parsed[target] = append(parsed[target], sourceLine{valid: true, enabled: true, source: repo.source, comment: repo.comment})
 		changedFiles[target] = true
 		added = append(added, repo.source)

@@ -159,15 +159,6 @@ func factVar(h *module.Host, name string) string {
 	return ""
 }
 
-// ensureTrailingNewline returns s with exactly one final newline, or ""
-// for an empty s.
-func ensureTrailingNewline(s string) string {
-	if s == "" || strings.HasSuffix(s, "\n") {
-		return s
-	}
-	return s + "\n"
-}
-
 // withChanged returns r with "changed" set, for Apply steps whose real
 // outcome may differ from the prediction (a refreshed package cache).
 func withChanged(r module.Result, changed bool) module.Result {

@@ -197,8 +197,6 @@ func prepareArchive(ctx context.Context, local string, exclude []string) (*prepa
 		}
 		switch hdr.Typeflag {
 		case tar.TypeReg, tar.TypeDir, tar.TypeSymlink, tar.TypeLink, tar.TypeFifo, tar.TypeChar, tar.TypeBlock:
-		case tar.TypeRegA:
-			hdr.Typeflag = tar.TypeReg
 		default:
 			return nil // PAX/GNU extension records are rebuilt by the writer
 		}

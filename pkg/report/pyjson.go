@@ -294,6 +294,3 @@ func pyStr(v any) string {
 }
 
 func writeRepr(b *strings.Builder, v any) { pyfmt.WriteRepr(b, v) }
-
-// writePyStringRepr quotes s as Python's repr(str) does.
-func writePyStringRepr(b *strings.Builder, s string) { pyfmt.WriteQuoted(b, s) }

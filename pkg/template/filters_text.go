@@ -336,6 +336,7 @@ func pyJSON(v any, indent int, sortKeys, ensureASCII bool, itemSep, keySep strin
 		default:
 			n := normalize(v)
 			if fmt.Sprintf("%T", n) == fmt.Sprintf("%T", v) {
+				//lint:ignore ST1005 Python's json.dumps message, word for word
 				return fmt.Errorf("Object of type %T is not JSON serializable", v)
 			}
 			return enc(n, level)
