@@ -254,7 +254,7 @@ func (AptRepository) Plan(ctx context.Context, h *module.Host, args module.Args)
 				if _, existed := files[f]; existed {
 					m = 0o644
 				}
-				if err := putFile(ctx, h, f, edits[f], m, "", ""); err != nil {
+				if err := writeRemote(ctx, h, f, []byte(edits[f]), writeOptions{Mode: uint32(m)}); err != nil {
 					return nil, err
 				}
 			}

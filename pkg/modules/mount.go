@@ -346,7 +346,7 @@ func (Mount) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 					}
 					out["backup_file"] = strings.TrimSpace(string(res.Stdout))
 				}
-				if err := putFile(ctx, h, fstab, newContent, 0o644, "", ""); err != nil {
+				if err := writeRemote(ctx, h, fstab, []byte(newContent), writeOptions{Mode: 0o644}); err != nil {
 					return nil, err
 				}
 			}
