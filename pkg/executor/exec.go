@@ -151,12 +151,10 @@ func (p *playRun) meta(h *hostState, t *playbook.Task) *outcome {
 		h.failed = false
 		h.mu.Unlock()
 	default:
-		return &outcome{status: report.Failed, result: module.Failed("unknown meta action %q (supported: %s)", action, strings.Join(metaActions, ", "))}
+		return &outcome{status: report.Failed, result: module.Failed("unknown meta action %q (supported: %s)", action, strings.Join(module.MetaActions, ", "))}
 	}
 	return &outcome{status: report.OK, result: res, meta: action}
 }
-
-var metaActions = []string{"flush_handlers", "end_play", "end_host", "end_batch", "noop", "clear_facts", "clear_host_errors", "refresh_inventory", "reset_connection"}
 
 // runModule templates the arguments, plans, applies unless in check mode,
 // and evaluates changed_when/failed_when.

@@ -165,3 +165,8 @@ func Lines(s string) []string {
 	}
 	return strings.Split(s, "\n")
 }
+
+// MetaActions are the actions of the meta module. The executor carries
+// them out itself, before any module code runs; the meta module's
+// argument spec offers the same list.
+var MetaActions = []string{"flush_handlers", "end_play", "end_host", "end_batch", "noop", "clear_facts", "clear_host_errors", "refresh_inventory", "reset_connection"}
