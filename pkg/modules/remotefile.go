@@ -457,7 +457,7 @@ func (c *contentChange) plan() (contentPlan, error) {
 		p.ContentChanged = st.SHA1 != hex.EncodeToString(sum[:])
 	}
 	if st.Exists && st.Type != "link" {
-		a, err := PlanAttrs(st, c.Owner, c.Group, c.Mode)
+		a, err := planAttrs(st, c.Owner, c.Group, c.Mode)
 		if err != nil {
 			return p, err
 		}
@@ -485,8 +485,8 @@ func (c *contentChange) plan() (contentPlan, error) {
 		})
 		if !st.Exists && c.Mode.IsSet() && mode != base {
 			// Ansible reports the mode of a new file as an attribute change.
-			p.Attrs.Before = map[string]any{"mode": FormatMode(base)}
-			p.Attrs.After = map[string]any{"mode": FormatMode(mode)}
+			p.Attrs.Before = map[string]any{"mode": formatMode(base)}
+			p.Attrs.After = map[string]any{"mode": formatMode(mode)}
 		}
 	}
 	if len(p.Attrs.Before) > 0 {
@@ -564,7 +564,7 @@ func fileResult(r module.Result, st *RemoteStat) module.Result {
 	r["gid"] = st.GID
 	r["owner"] = st.Owner
 	r["group"] = st.Group
-	r["mode"] = FormatMode(st.Mode)
+	r["mode"] = formatMode(st.Mode)
 	r["size"] = st.Size
 	switch st.Type {
 	case "link":
@@ -669,7 +669,7 @@ func editArgs(args module.Args) (Mode, string) {
 	if msg := checkValidate(args.String("validate")); msg != "" {
 		return Mode{}, msg
 	}
-	mode, err := ParseMode(args["mode"])
+	mode, err := parseMode(args["mode"])
 	if err != nil {
 		return Mode{}, err.Error()
 	}
@@ -777,12 +777,12 @@ func runCmd(ctx context.Context, h *module.Host, msg, cmd string) (module.Result
 	return r, true, nil
 }
 
-// parseOctalMode reads a mode argument with ParseMode (fileattrs.go), so
+// parseOctalMode reads a mode argument with parseMode (fileattrs.go), so
 // it follows Ansible exactly (a YAML integer 644 is decimal, i.e. 01204;
 // "0644" and "644" are octal); a symbolic mode is resolved against def.
 // nil gives def.
 func parseOctalMode(v any, def fs.FileMode) (fs.FileMode, error) {
-	m, err := ParseMode(v)
+	m, err := parseMode(v)
 	if err != nil {
 		return 0, err
 	}
