@@ -65,6 +65,7 @@ func TestExitCodes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // the unreachable cases wait out connect backoff
 			code, out, errOut := runCLI(t, tc.args...)
 			if code != tc.want {
 				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.want, out, errOut)
