@@ -6,13 +6,14 @@ GO ?= go
 build:
 	$(GO) build -o bin/tend ./cmd/tend
 
-# The full test suite: vet, unit tests, brief fuzzing, then the integration
+# The full test suite: vet, staticcheck, unit tests, brief fuzzing, then the integration
 # suite on testbed hosts (needs root; skipped with a message otherwise).
 test:
 	./integration/run-tests
 
+# The fast loop: unit tests without the ansible-playbook comparisons.
 unit:
-	$(GO) test ./pkg/... ./cmd/...
+	$(GO) test -short ./pkg/... ./cmd/...
 
 # Boots local testbed hosts and deploys Posit Team (stand-in packages) on them.
 demo:

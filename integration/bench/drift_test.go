@@ -165,7 +165,7 @@ func envInt(name string, def int) int {
 	return def
 }
 
-// TestDriftRun is the benchmark of issue 5: a converged 50-task playbook on
+// TestDriftRun is the drift-run benchmark: a converged 50-task playbook on
 // two testbed hosts (with python3, for Ansible) run again with nothing to
 // change, tend against ansible-playbook on the same hosts and inventory.
 // It only runs with TEND_BENCH=1 (it boots hosts and takes minutes):

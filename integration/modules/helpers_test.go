@@ -28,9 +28,7 @@ func runModule(t *testing.T, h *module.Host, name string, raw map[string]any, ch
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	hc := *h
-	hc.Check = check
-	res, plan, err := module.Execute(ctx, m, &hc, args, check)
+	res, plan, err := module.Execute(ctx, m, h, args, check)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}

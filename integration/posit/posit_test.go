@@ -12,7 +12,8 @@ import (
 )
 
 // TestSingleServers deploys playbooks/site.yml onto one host per product
-// (issue 6, "Done when" 1, 3 and 4 on single servers).
+// and checks health, databases, wiring and that a second run changes
+// nothing.
 func TestSingleServers(t *testing.T) {
 	e := newEnv(t, "playbooks/site.yml", "inventory/single",
 		testbed.HostSpec{Name: "db", Role: "postgresql"},
@@ -24,8 +25,8 @@ func TestSingleServers(t *testing.T) {
 }
 
 // TestHA deploys playbooks/ha.yml onto clusters of two nodes per product
-// behind a load balancer, with shared storage and one PostgreSQL host
-// (issue 6, "Done when" 2, 3 and 4).
+// behind a load balancer, with shared storage and one PostgreSQL host, and
+// also checks shared data, balancing and failover.
 func TestHA(t *testing.T) {
 	e := newEnv(t, "playbooks/ha.yml", "inventory/ha",
 		testbed.HostSpec{Name: "db", Role: "postgresql"},

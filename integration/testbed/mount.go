@@ -6,9 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/tend-dev/tend/pkg/mountinfo"
 )
 
 // mountsUnder lists the mount points at or below dir, deepest first.
@@ -24,33 +25,13 @@ func mountsUnder(dir string) ([]string, error) {
 		if len(f) < 2 {
 			continue
 		}
-		mp := unescapeMount(f[1])
+		mp := mountinfo.Unescape(f[1])
 		if mp == dir || strings.HasPrefix(mp, dir+"/") {
 			out = append(out, mp)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
 	return out, nil
-}
-
-// unescapeMount decodes the octal escapes (\040 for space...) that the
-// kernel uses in /proc/mounts.
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // unmountUnder detaches every mount at or below dir, deepest first.

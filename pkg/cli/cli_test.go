@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tend-dev/tend/pkg/connection"
+	"github.com/tend-dev/tend/pkg/connection/ssh"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
@@ -63,6 +65,7 @@ func TestExitCodes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // the unreachable cases wait out connect backoff
 			code, out, errOut := runCLI(t, tc.args...)
 			if code != tc.want {
 				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.want, out, errOut)
@@ -124,5 +127,25 @@ func TestInventoryAndDoc(t *testing.T) {
 	code, _, errOut := runCLI(t, "doc", "nosuch")
 	if code != ExitError || !strings.Contains(errOut, "no module") {
 		t.Fatalf("doc nosuch: exit %d %s", code, errOut)
+	}
+}
+
+// TestConnectorChoosesTransport checks that ansible_connection picks the
+// transport: local runs on the controller, an unknown type is an error
+// naming the host, before any SSH setup.
+func TestConnectorChoosesTransport(t *testing.T) {
+	pool := ssh.NewPool(ssh.Options{})
+	defer pool.Close()
+	c := &cliConnector{pool: pool}
+	conn, err := c.Get(context.Background(), "l", map[string]any{"ansible_connection": "local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := conn.(connection.Local); !ok {
+		t.Errorf("ansible_connection=local: got %T, want connection.Local", conn)
+	}
+	_, err = c.Get(context.Background(), "d", map[string]any{"ansible_connection": "docker"})
+	if err == nil || !strings.Contains(err.Error(), `host d: ansible_connection "docker" is not supported`) {
+		t.Errorf("ansible_connection=docker: error %v", err)
 	}
 }

@@ -401,13 +401,24 @@ func readLine(stdin io.Reader, prompt string) (string, error) {
 	return b.String(), nil
 }
 
-// cliConnector opens connections through the SSH pool.
+// cliConnector chooses a host's transport by its ansible_connection:
+// local runs on the controller, the SSH types go through the pool.
 type cliConnector struct {
 	pool *ssh.Pool
 }
 
 func (c *cliConnector) Get(ctx context.Context, host string, hv map[string]any) (connection.Connection, error) {
-	return c.pool.Get(ctx, host, hv)
+	t := ""
+	if v := hv["ansible_connection"]; v != nil {
+		t = strings.TrimSpace(fmt.Sprint(v))
+	}
+	switch {
+	case t == "local":
+		return connection.Local{}, nil
+	case ssh.Serves(t):
+		return c.pool.Get(ctx, host, hv)
+	}
+	return nil, fmt.Errorf("host %s: ansible_connection %q is not supported (want ssh or local)", host, t)
 }
 
 func listPlays(w io.Writer, inv *inventory.Inventory, pbs []*playbook.Playbook, o playOptions) error {

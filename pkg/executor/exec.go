@@ -117,6 +117,8 @@ func (p *playRun) renderString(v any, vars map[string]any) (string, error) {
 	return p.r.opts.Templates.RenderString(s, vars)
 }
 
+// allTrue reports whether every condition holds: Ansible ANDs the entries
+// of a when, changed_when or failed_when list.
 func (p *playRun) allTrue(conds []any, vars map[string]any) (bool, error) {
 	for _, c := range conds {
 		ok, err := p.r.opts.Templates.Truthy(c, vars)
@@ -149,12 +151,10 @@ func (p *playRun) meta(h *hostState, t *playbook.Task) *outcome {
 		h.failed = false
 		h.mu.Unlock()
 	default:
-		return &outcome{status: report.Failed, result: module.Failed("unknown meta action %q (supported: %s)", action, strings.Join(metaActions, ", "))}
+		return &outcome{status: report.Failed, result: module.Failed("unknown meta action %q (supported: %s)", action, strings.Join(module.MetaActions, ", "))}
 	}
 	return &outcome{status: report.OK, result: res, meta: action}
 }
-
-var metaActions = []string{"flush_handlers", "end_play", "end_host", "end_batch", "noop", "clear_facts", "clear_host_errors", "refresh_inventory", "reset_connection"}
 
 // runModule templates the arguments, plans, applies unless in check mode,
 // and evaluates changed_when/failed_when.
@@ -177,7 +177,6 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Mo
 		Vars:    vars,
 		Templar: &templar{e: p.r.opts.Templates, vars: vars},
 		Files:   p.fileFinder(t),
-		Check:   check,
 		Diff:    diff,
 		Warn:    p.warner(h, noLog),
 		Vault:   p.r.opts.Vault,
@@ -337,7 +336,7 @@ func (p *playRun) applyConditions(t *playbook.Task, o *outcome, vars map[string]
 		cvars = mergeVars(vars, map[string]any{t.Register: unsafe(map[string]any(o.result))})
 	}
 	if len(t.ChangedWhen) > 0 && o.status != report.Skipped {
-		changed, err := p.anyTrue(t.ChangedWhen, cvars)
+		changed, err := p.allTrue(t.ChangedWhen, cvars)
 		if err != nil {
 			return p.templateFailure(t, "changed_when", err)
 		}
@@ -350,7 +349,7 @@ func (p *playRun) applyConditions(t *playbook.Task, o *outcome, vars map[string]
 		}
 	}
 	if len(t.FailedWhen) > 0 && o.status != report.Skipped {
-		failed, err := p.anyTrue(t.FailedWhen, cvars)
+		failed, err := p.allTrue(t.FailedWhen, cvars)
 		if err != nil {
 			return p.templateFailure(t, "failed_when", err)
 		}
@@ -366,12 +365,6 @@ func (p *playRun) applyConditions(t *playbook.Task, o *outcome, vars map[string]
 		}
 	}
 	return o
-}
-
-// anyTrue is used for failed_when/changed_when lists: Ansible ANDs list
-// entries for when, but for changed_when/failed_when too; keep AND.
-func (p *playRun) anyTrue(conds []any, vars map[string]any) (bool, error) {
-	return p.allTrue(conds, vars)
 }
 
 // keywordSet reports whether a keyword is set on t's chain or the play.

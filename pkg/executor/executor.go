@@ -7,7 +7,6 @@ package executor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand"
 	"sort"
@@ -305,6 +304,3 @@ func serialSize(spec any, total int) (int, error) {
 	}
 	return 0, fmt.Errorf("serial: %v is not a number or a percentage", spec)
 }
-
-// errEndPlay is returned through the walk to stop a play.
-var errEndPlay = errors.New("end of play")

@@ -73,8 +73,11 @@ var cases = []playCase{
 }
 
 // run executes a case with one fork, so output order is deterministic.
+// The playbooks write only below the extra variable scratch, a fresh
+// directory per run, so that cases can run at once.
 func run(t *testing.T, c playCase) (string, *executor.Summary) {
 	t.Helper()
+	scratch := t.TempDir()
 	reg := modules.Registry()
 	loader := playbook.NewLoader(reg, nil)
 	inv, err := inventory.Load([]string{"testdata/hosts.ini"})
@@ -96,13 +99,22 @@ func run(t *testing.T, c playCase) (string, *executor.Summary) {
 	rep := report.NewHuman(&out, report.Options{})
 	sum, err := executor.RunPlaybooks(context.Background(), pbs, executor.Options{
 		Inventory: inv, Registry: reg, Loader: loader, Connector: localConnector{}, Reporter: rep,
-		Forks: 1, Check: c.check, Tags: c.tags, SkipTags: c.skipTags, ExtraVars: c.extra,
+		Forks: 1, Check: c.check, Tags: c.tags, SkipTags: c.skipTags, ExtraVars: withScratch(c.extra, scratch),
 	})
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	rep.Close()
 	return normalize(out.String()), sum
+}
+
+// withScratch returns extra plus the scratch variable.
+func withScratch(extra map[string]any, scratch string) map[string]any {
+	out := map[string]any{"scratch": scratch}
+	for k, v := range extra {
+		out[k] = v
+	}
+	return out
 }
 
 // exitCode is the exit code tend play gives a run's summary (see
@@ -152,8 +164,14 @@ func TestPlaybooksGolden(t *testing.T) {
 }
 
 // TestAnsibleOracle runs the same playbooks with ansible-playbook (Debian's
-// ansible-core) and requires byte-identical output, timings aside.
+// ansible-core) and requires byte-identical output, timings aside. Cases
+// run in parallel: ansible-playbook mostly starts Python, and each case
+// has its own scratch and Ansible temporary directories. Skipped under
+// -short.
 func TestAnsibleOracle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping the comparison with ansible-playbook")
+	}
 	ap, err := exec.LookPath("ansible-playbook")
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -166,8 +184,9 @@ func TestAnsibleOracle(t *testing.T) {
 			continue
 		}
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			got, sum := run(t, c)
-			args := []string{"-i", "testdata/hosts.ini", "-f", "1"}
+			args := []string{"-i", "testdata/hosts.ini", "-f", "1", "-e", "scratch=" + t.TempDir()}
 			for _, name := range append([]string{c.playbook}, c.more...) {
 				args = append(args, filepath.Join("testdata", name))
 			}
@@ -186,7 +205,8 @@ func TestAnsibleOracle(t *testing.T) {
 			cmd := exec.Command(ap, args...)
 			cmd.Env = append(os.Environ(), "ANSIBLE_NOCOLOR=1", "ANSIBLE_FORCE_COLOR=0", "ANSIBLE_LOCALHOST_WARNING=0",
 				"ANSIBLE_INVENTORY_UNPARSED_WARNING=0", "ANSIBLE_DEPRECATION_WARNINGS=0", "ANSIBLE_RETRY_FILES_ENABLED=0",
-				"ANSIBLE_SYSTEM_WARNINGS=0", "ANSIBLE_COMMAND_WARNINGS=0", "ANSIBLE_CALLBACK_RESULT_FORMAT=json")
+				"ANSIBLE_SYSTEM_WARNINGS=0", "ANSIBLE_COMMAND_WARNINGS=0", "ANSIBLE_CALLBACK_RESULT_FORMAT=json",
+				"ANSIBLE_LOCAL_TEMP="+t.TempDir(), "ANSIBLE_REMOTE_TEMP="+t.TempDir())
 			var stdout bytes.Buffer
 			cmd.Stdout = &stdout
 			_ = cmd.Run() // non-zero exits are part of some cases

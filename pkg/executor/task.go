@@ -761,8 +761,6 @@ func sortedKeys(m map[string]any) []string {
 	return keys
 }
 
-var errSkip = errors.New("skip")
-
 func isUnreachable(err error) bool { return errors.Is(err, connection.ErrUnreachable) }
 
 func isInclude(t *playbook.Task) bool {

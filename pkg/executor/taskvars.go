@@ -8,15 +8,6 @@ import (
 	"github.com/tend-dev/tend/pkg/template"
 )
 
-// ancestors returns t's enclosing blocks, innermost first.
-func ancestors(t *playbook.Task) []*playbook.Task {
-	var out []*playbook.Task
-	for p := t.Parent; p != nil; p = p.Parent {
-		out = append(out, p)
-	}
-	return out
-}
-
 // isDynamicInclude reports whether a parent is an include_tasks or
 // include_role: its keywords apply to the include itself, only its vars
 // reach the included tasks.

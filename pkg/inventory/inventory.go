@@ -126,12 +126,11 @@ func (inv *Inventory) addHost(name, group string, port int, hasPort bool, src st
 	if !ok {
 		return fmt.Errorf("could not find group %s in inventory", group)
 	}
-	h, ok := inv.hostIdx[name]
-	if !ok {
+	if _, ok := inv.hostIdx[name]; !ok {
 		if len(inv.hosts) >= maxHosts {
 			return fmt.Errorf("more than %d hosts: refusing to grow the inventory further", maxHosts)
 		}
-		h = &Host{Name: name, Vars: map[string]any{}}
+		h := &Host{Name: name, Vars: map[string]any{}}
 		inv.hostIdx[name] = h
 		inv.hosts = append(inv.hosts, h)
 		info := &hostInfo{inline: map[string]any{}, file: src}

@@ -64,9 +64,9 @@ type Host struct {
 	// Files finds controller-side files for src: arguments (role files/,
 	// templates/, the playbook directory).
 	Files FileFinder
-	// Check and Diff are the task's check and diff modes.
-	Check bool
-	Diff  bool
+	// Diff is the task's diff mode. Check mode is not here: a module
+	// works out what would change in Plan, and check mode stops there.
+	Diff bool
 	// Warn records a warning shown with the task result.
 	Warn func(msg string)
 	// Vault decrypts vault-encrypted controller files (include_vars); nil
@@ -165,3 +165,8 @@ func Lines(s string) []string {
 	}
 	return strings.Split(s, "\n")
 }
+
+// MetaActions are the actions of the meta module. The executor carries
+// them out itself, before any module code runs; the meta module's
+// argument spec offers the same list.
+var MetaActions = []string{"flush_handlers", "end_play", "end_host", "end_batch", "noop", "clear_facts", "clear_host_errors", "refresh_inventory", "reset_connection"}

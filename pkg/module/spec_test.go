@@ -70,8 +70,7 @@ func TestValidate(t *testing.T) {
 }
 
 type fakePlan struct {
-	plan    *Plan
-	applied *bool
+	plan *Plan
 }
 
 func (f fakePlan) Spec() *Spec { return &Spec{Name: "fake"} }

@@ -185,9 +185,6 @@ func editSources(files map[string][]string, order []string, repo sourceLine, sta
 		parsed[f] = kept
 	}
 	if state == "present" && !found {
-		if _, ok := parsed[target]; !ok {
-			order = append(order, target)
-		}
 		parsed[target] = append(parsed[target], sourceLine{valid: true, enabled: true, source: repo.source, comment: repo.comment})
 		changedFiles[target] = true
 		added = append(added, repo.source)
@@ -257,7 +254,7 @@ func (AptRepository) Plan(ctx context.Context, h *module.Host, args module.Args)
 				if _, existed := files[f]; existed {
 					m = 0o644
 				}
-				if err := putFile(ctx, h, f, edits[f], m, "", ""); err != nil {
+				if err := writeRemote(ctx, h, f, []byte(edits[f]), writeOptions{Mode: uint32(m)}); err != nil {
 					return nil, err
 				}
 			}

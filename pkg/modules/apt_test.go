@@ -306,6 +306,7 @@ func (c *countWriter) Write(b []byte) (int, error) {
 }
 
 func TestAptLockWrapRetries(t *testing.T) {
+	t.Parallel() // the retries wait
 	// A command failing twice with a lock error, then succeeding.
 	dir := t.TempDir()
 	cnt := filepath.Join(dir, "n")

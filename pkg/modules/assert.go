@@ -42,7 +42,7 @@ func (*Assert) Plan(ctx context.Context, h *module.Host, a module.Args) (*module
 			return module.Unchanged(module.Result{"failed": true, "assertion": fmt.Sprint(c), "evaluated_to": false, "msg": fmt.Sprintf("the conditional check '%v' failed: %v", c, err)}), nil
 		}
 		if !ok {
-			msg := any(fmt.Sprintf("Assertion failed"))
+			msg := any("Assertion failed")
 			if a.Has("fail_msg") {
 				msg = a["fail_msg"]
 			}

@@ -261,7 +261,7 @@ func (AuthorizedKey) Plan(ctx context.Context, h *module.Host, args module.Args)
 					return r, err
 				}
 			}
-			if err := putFile(ctx, h, path, newContent, 0o600, owner, group); err != nil {
+			if err := writeRemote(ctx, h, path, []byte(newContent), writeOptions{Mode: 0o600, Owner: owner, Group: group}); err != nil {
 				return nil, err
 			}
 			return result, nil

@@ -37,7 +37,7 @@ edited on the controller and written back atomically only when it changes.`,
 		{Name: "marker_end", Type: module.String, Default: "END", Doc: "Replaces {mark} in the closing marker."},
 		{Name: "append_newline", Type: module.Bool, Default: false, Doc: "Add a blank line after the inserted block unless one is already there or the block ends the file (Ansible 2.16)."},
 		{Name: "prepend_newline", Type: module.Bool, Default: false, Doc: "Add a blank line before the inserted block unless one is already there or the block starts the file (Ansible 2.16)."},
-	}, FileAttrArgs()...),
+	}, fileAttrArgs()...),
 	MutuallyExclusive: [][]string{{"insertbefore", "insertafter"}},
 	Check:             module.CheckFull,
 	Diff:              true,
@@ -79,11 +79,11 @@ type BlockEdit struct {
 
 var multilineFlag = regexp.MustCompile(`^\(\?[a-zA-Z]*m[a-zA-Z]*\)`)
 
-// BlockApply applies a blockinfile edit to content (exists says whether
+// blockApply applies a blockinfile edit to content (exists says whether
 // the file exists) following Ansible's algorithm, and returns the new
 // content and Ansible's message ("Block inserted", "Block removed", "File
 // created", or "" when nothing changes).
-func BlockApply(content string, exists bool, e BlockEdit) (string, string, error) {
+func blockApply(content string, exists bool, e BlockEdit) (string, string, error) {
 	lines := splitLinesKeep(content)
 	insAfter, insBefore := e.InsertAfter, e.InsertBefore
 	if insAfter == nil && insBefore == nil {
@@ -217,7 +217,7 @@ func (*BlockInFile) Plan(ctx context.Context, h *module.Host, args module.Args) 
 	} else if !st.HasContent {
 		return module.Unchanged(module.Failed("cannot read %s: not a readable regular file", path)), nil
 	}
-	after, msg, err := BlockApply(string(st.Content), st.Exists, BlockEdit{
+	after, msg, err := blockApply(string(st.Content), st.Exists, BlockEdit{
 		Present: present, Block: args.String("block"),
 		Marker: args.String("marker"), MarkerBegin: args.String("marker_begin"), MarkerEnd: args.String("marker_end"),
 		InsertAfter: optString(args, "insertafter"), InsertBefore: optString(args, "insertbefore"),

@@ -97,7 +97,7 @@ func (m *Command) Plan(ctx context.Context, h *module.Host, a module.Args) (*mod
 	if !m.useShell {
 		words := a.List("argv")
 		if !a.Has("argv") {
-			words, _ = SplitShellWords(a.String("cmd"))
+			words, _ = splitShellWords(a.String("cmd"))
 		}
 		list := make([]any, len(words))
 		for i, w := range words {
@@ -192,7 +192,7 @@ func (m *Command) commandLine(a module.Args) (string, error) {
 		words = a.List("argv")
 	} else {
 		var err error
-		words, err = SplitShellWords(a.String("cmd"))
+		words, err = splitShellWords(a.String("cmd"))
 		if err != nil {
 			return "", err
 		}
@@ -216,6 +216,6 @@ func globWord(p string) string {
 	return b.String()
 }
 
-// SplitShellWords splits a command line into words like a shell, without
+// splitShellWords splits a command line into words like a shell, without
 // any expansion (see shell.Split).
-func SplitShellWords(s string) ([]string, error) { return shell.Split(s) }
+func splitShellWords(s string) ([]string, error) { return shell.Split(s) }

@@ -51,7 +51,7 @@ directory itself.`,
 		{Name: "checksum", Type: module.String, Doc: "Expected SHA-1 of src; the task fails when the file to copy does not match."},
 		{Name: "local_follow", Type: module.Bool, Default: true, Doc: "Follow symbolic links in src on the controller (always done)."},
 		{Name: "decrypt", Type: module.Bool, Default: true, Doc: "Accepted for compatibility (vault-encrypted sources are not supported yet)."},
-	}, writeArgs()...), FileAttrArgs()...),
+	}, writeArgs()...), fileAttrArgs()...),
 	MutuallyExclusive: [][]string{{"content", "src"}},
 	RequiredOneOf:     [][]string{{"content", "src"}},
 	Check:             module.CheckFull,
@@ -145,7 +145,7 @@ func modeArg(args module.Args, srcMode uint32) (Mode, error) {
 	if s, ok := args["mode"].(string); ok && s == "preserve" {
 		return Mode{set: true, octal: srcMode}, nil
 	}
-	return ParseMode(args["mode"])
+	return parseMode(args["mode"])
 }
 
 // planWrite plans writing one file at dest (or dest/Base when dest is a
@@ -296,7 +296,7 @@ func planRemoteCopy(ctx context.Context, h *module.Host, args module.Args, src s
 	contentChanged := !st.IsReg() || st.SHA1 != sst.SHA1
 	var attrs AttrPlan
 	if st.Exists && !contentChanged {
-		attrs, err = PlanAttrs(st, args.String("owner"), args.String("group"), mode)
+		attrs, err = planAttrs(st, args.String("owner"), args.String("group"), mode)
 		if err != nil {
 			return module.Unchanged(module.Failed("%v", err)), nil
 		}
@@ -384,7 +384,7 @@ func planDirCopy(ctx context.Context, h *module.Host, args module.Args, src, loc
 	if err != nil {
 		return nil, err
 	}
-	dirMode, err := ParseMode(args["directory_mode"])
+	dirMode, err := parseMode(args["directory_mode"])
 	if err != nil {
 		return module.Unchanged(module.Failed("directory_mode: %v", err)), nil
 	}
@@ -407,7 +407,7 @@ func planDirCopy(ctx context.Context, h *module.Host, args module.Args, src, loc
 			if dirMode.IsSet() {
 				cmd += " && chmod -- " + fmt.Sprintf("%04o", m) + " " + shell.Quote(p)
 			}
-			if a := AttrCommand(p, args.String("owner"), args.String("group"), 0, false, false, false); a != "" {
+			if a := attrCommand(p, args.String("owner"), args.String("group"), 0, false, false, false); a != "" {
 				cmd += " && " + a
 			}
 			diffs = append(diffs, attrDiff(p, map[string]any{"state": "absent"}, map[string]any{"state": "directory"}))

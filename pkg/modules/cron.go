@@ -283,7 +283,7 @@ func (Cron) Plan(ctx context.Context, h *module.Host, args module.Args) (*module
 					return r, err
 				}
 			case file != "":
-				if err := putFile(ctx, h, file, after, 0o644, "", ""); err != nil {
+				if err := writeRemote(ctx, h, file, []byte(after), writeOptions{Mode: 0o644}); err != nil {
 					return nil, err
 				}
 			default:
@@ -302,7 +302,7 @@ func (Cron) Plan(ctx context.Context, h *module.Host, args module.Args) (*module
 // returns a failed result when crontab refuses the content.
 func installCrontab(ctx context.Context, h *module.Host, user, content string) (module.Result, error) {
 	tmp := "/tmp/" + connection.TempName("")
-	if err := putFile(ctx, h, tmp, content, 0o600, "", ""); err != nil {
+	if err := writeRemote(ctx, h, tmp, []byte(content), writeOptions{Mode: 0o600}); err != nil {
 		return nil, fmt.Errorf("install crontab: %w", err)
 	}
 	c := "crontab"

@@ -259,12 +259,12 @@ func (Deb822Repository) Plan(ctx context.Context, h *module.Host, args module.Ar
 				if err != nil || !ok {
 					return r, err
 				}
-				if err := putFile(ctx, h, keyFile, string(keyData), 0o644, "", ""); err != nil {
+				if err := writeRemote(ctx, h, keyFile, keyData, writeOptions{Mode: 0o644}); err != nil {
 					return nil, err
 				}
 			}
 			if writeSources || fixMode {
-				if err := putFile(ctx, h, dest, repo, mode, "", ""); err != nil {
+				if err := writeRemote(ctx, h, dest, []byte(repo), writeOptions{Mode: uint32(mode)}); err != nil {
 					return nil, err
 				}
 			}

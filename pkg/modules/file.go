@@ -36,7 +36,7 @@ recurse).`,
 		{Name: "access_time_format", Type: module.String, Default: "%Y%m%d%H%M.%S", Doc: "Accepted for compatibility."},
 		{Name: "modification_time", Type: module.String, Doc: "preserve (default, except touch: now) or now."},
 		{Name: "modification_time_format", Type: module.String, Default: "%Y%m%d%H%M.%S", Doc: "Accepted for compatibility."},
-	}, FileAttrArgs()...),
+	}, fileAttrArgs()...),
 	Check: module.CheckFull,
 	Diff:  true,
 	Examples: `- name: A private directory
@@ -91,7 +91,7 @@ func (*File) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 	p := args.String("path")
 	src := args.String("src")
 	state := args.String("state")
-	mode, err := ParseMode(args["mode"])
+	mode, err := parseMode(args["mode"])
 	if err != nil {
 		return module.Unchanged(module.Failed("%v", err)), nil
 	}
@@ -145,7 +145,7 @@ func (*File) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 		if !st.Exists {
 			return AttrPlan{}, nil
 		}
-		return PlanAttrs(st, owner, group, mode)
+		return planAttrs(st, owner, group, mode)
 	}
 
 	switch state {
@@ -177,7 +177,7 @@ func (*File) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 				return module.Unchanged(module.Failed("%v", err)), nil
 			}
 			cmd := "mkdir -p -- " + shell.Quote(lst.Path)
-			if a := AttrCommand(lst.Path, owner, group, m, mode.IsSet(), false, args.Bool("recurse")); a != "" {
+			if a := attrCommand(lst.Path, owner, group, m, mode.IsSet(), false, args.Bool("recurse")); a != "" {
 				cmd += " && " + a
 			}
 			return changedPlan(result, "directory", []module.Diff{stateDiff("absent", "directory")}, func(ctx context.Context) error {
@@ -209,7 +209,7 @@ func (*File) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 			if err != nil {
 				return module.Unchanged(module.Failed("%v", err)), nil
 			}
-			if c := AttrCommand(target.Path, owner, group, m, mode.IsSet(), false, false); c != "" {
+			if c := attrCommand(target.Path, owner, group, m, mode.IsSet(), false, false); c != "" {
 				cmd += " && " + c
 			}
 			diffs = append(diffs, stateDiff("absent", "touch"))
@@ -249,7 +249,7 @@ func (*File) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 				cmd = "rm -rf -- " + shell.Quote(lst.Path) + " && " + cmd
 			}
 			if owner != "" || group != "" {
-				cmd += " && " + AttrCommand(lst.Path, owner, group, 0, false, true, false)
+				cmd += " && " + attrCommand(lst.Path, owner, group, 0, false, true, false)
 			}
 			return changedPlan(result, "link", []module.Diff{stateDiff(prev, "link")}, func(ctx context.Context) error {
 				return runOK(ctx, h, cmd, "link "+lst.Path+" to "+src)
@@ -266,7 +266,7 @@ func (*File) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 			return module.Unchanged(fileFail(result, fmt.Sprintf("refusing to convert from %s to hard for %s", prev, p))), nil
 		}
 		cmd := "ln -f -- " + shell.Quote(src) + " " + shell.Quote(lst.Path)
-		a, err := PlanAttrs(sst, owner, group, mode)
+		a, err := planAttrs(sst, owner, group, mode)
 		if err != nil {
 			return module.Unchanged(module.Failed("%v", err)), nil
 		}
@@ -329,7 +329,7 @@ func attrOnlyPlan(ctx context.Context, h *module.Host, result module.Result, st 
 
 // attrOnlyLink sets owner/group of a correct symbolic link itself.
 func attrOnlyLink(ctx context.Context, h *module.Host, result module.Result, st *RemoteStat, owner, group string) (*module.Plan, error) {
-	a, _ := PlanAttrs(st, owner, group, Mode{})
+	a, _ := planAttrs(st, owner, group, Mode{})
 	fileResult(result, st)
 	if !a.Changed() {
 		return module.Unchanged(result), nil
@@ -413,7 +413,7 @@ func recursePlan(ctx context.Context, h *module.Host, result module.Result, st *
 		return module.Unchanged(result), nil
 	}
 	var cmds []string
-	if c := AttrCommand(st.Path, owner, group, 0, false, true, true); c != "" {
+	if c := attrCommand(st.Path, owner, group, 0, false, true, true); c != "" {
 		cmds = append(cmds, c)
 	}
 	if modeArg != "" {

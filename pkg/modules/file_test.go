@@ -75,7 +75,6 @@ func runModule(t *testing.T, h *module.Host, name string, raw map[string]any, ch
 	if err != nil {
 		t.Fatalf("%s: validate: %v", name, err)
 	}
-	h.Check = check
 	plan, err := m.Plan(context.Background(), h, args)
 	if err != nil {
 		t.Fatalf("%s: plan: %v", name, err)

@@ -12,12 +12,12 @@ import (
 	"github.com/tend-dev/tend/pkg/shell"
 )
 
-// FileAttrArgs returns the argument specs every file-writing module shares
+// fileAttrArgs returns the argument specs every file-writing module shares
 // with Ansible's "files" document fragment: owner, group, mode, and the
 // SELinux, attribute and unsafe_writes arguments that tend accepts and
 // ignores (they are documented as such). It returns a fresh slice on every
 // call, so callers may append to it.
-func FileAttrArgs() []module.Arg {
+func fileAttrArgs() []module.Arg {
 	return []module.Arg{
 		{Name: "owner", Type: module.String, Doc: "Name (or numeric uid) of the user that should own the file. Unset: left as is (new files belong to the connecting or become user)."},
 		{Name: "group", Type: module.String, Doc: "Name (or numeric gid) of the group that should own the file. Unset: left as is."},
@@ -43,12 +43,12 @@ type Mode struct {
 	symbolic string
 }
 
-// ParseMode reads a mode argument the way Ansible's set_mode_if_different
+// parseMode reads a mode argument the way Ansible's set_mode_if_different
 // does: nil means unset; an int (a YAML number) is used as is, so `644`
 // is decimal 644 = 0o1204; a string is first tried as octal ("0644",
 // "644", "0o644") and otherwise as a symbolic mode ("u+rwX,g-w,o=").
 // Symbolic modes are syntax-checked here and resolved later by Apply.
-func ParseMode(v any) (Mode, error) {
+func parseMode(v any) (Mode, error) {
 	switch x := v.(type) {
 	case nil:
 		return Mode{}, nil
@@ -125,7 +125,7 @@ func (m Mode) String() string {
 	case m.symbolic != "":
 		return m.symbolic
 	}
-	return FormatMode(m.octal)
+	return formatMode(m.octal)
 }
 
 // Apply returns the permission bits the file should have, given its
@@ -139,26 +139,26 @@ func (m Mode) Apply(cur uint32, isDir bool, umask uint32) (uint32, error) {
 	if m.symbolic == "" {
 		return m.octal, nil
 	}
-	return SymbolicMode(m.symbolic, cur, isDir, umask)
+	return symbolicMode(m.symbolic, cur, isDir, umask)
 }
 
-// FormatMode prints permission bits as Ansible does ('0%03o'): "0644",
+// formatMode prints permission bits as Ansible does ('0%03o'): "0644",
 // "01777".
-func FormatMode(m uint32) string { return fmt.Sprintf("0%03o", m&permBits) }
+func formatMode(m uint32) string { return fmt.Sprintf("0%03o", m&permBits) }
 
 func checkSymbolic(s string) error {
-	_, err := SymbolicMode(s, 0, false, 0o22)
+	_, err := symbolicMode(s, 0, false, 0o22)
 	return err
 }
 
-// SymbolicMode applies a chmod-style symbolic mode ("u+rwX,g-w,o=",
+// symbolicMode applies a chmod-style symbolic mode ("u+rwX,g-w,o=",
 // "a=r", "+x", "u=rw+x", "g=u") to cur exactly as Ansible's
 // _symbolic_mode_to_octal does: clauses apply left to right, X adds
 // execute only on directories or when some execute bit is already set, an
 // empty who part means "a" restricted by umask for r/w/x. As in Ansible
 // 2.14, X and the u/g/o copy sources look at the mode the file had before
 // the whole expression, not at the result of earlier clauses.
-func SymbolicMode(s string, cur uint32, isDir bool, umask uint32) (uint32, error) {
+func symbolicMode(s string, cur uint32, isDir bool, umask uint32) (uint32, error) {
 	orig := cur & permBits
 	mode := orig
 	for _, clause := range strings.Split(s, ",") {
@@ -285,10 +285,10 @@ type AttrPlan struct {
 // Changed reports whether anything would change.
 func (p AttrPlan) Changed() bool { return p.Owner != "" || p.Group != "" || p.ChangeMode }
 
-// PlanAttrs compares the requested owner, group and mode with a path's
+// planAttrs compares the requested owner, group and mode with a path's
 // current state and returns what must change. owner and group may be
 // names or numeric ids.
-func PlanAttrs(st *RemoteStat, owner, group string, mode Mode) (AttrPlan, error) {
+func planAttrs(st *RemoteStat, owner, group string, mode Mode) (AttrPlan, error) {
 	p := AttrPlan{Before: map[string]any{}, After: map[string]any{}}
 	if owner != "" && !sameID(owner, st.Owner, st.UID) {
 		p.Owner = owner
@@ -308,8 +308,8 @@ func PlanAttrs(st *RemoteStat, owner, group string, mode Mode) (AttrPlan, error)
 		if newMode != st.Mode {
 			p.ChangeMode = true
 			p.Mode = newMode
-			p.Before["mode"] = FormatMode(st.Mode)
-			p.After["mode"] = FormatMode(newMode)
+			p.Before["mode"] = formatMode(st.Mode)
+			p.After["mode"] = formatMode(newMode)
 		}
 	}
 	return p, nil
@@ -326,14 +326,14 @@ func sameID(want, name string, id int) bool {
 // nothing changes. With noFollow set, ownership of a symbolic link itself
 // is changed (chown -h) and its mode is left alone, as Linux has no lchmod.
 func (p AttrPlan) Command(path string, noFollow bool) string {
-	return AttrCommand(path, p.Owner, p.Group, p.Mode, p.ChangeMode, noFollow, false)
+	return attrCommand(path, p.Owner, p.Group, p.Mode, p.ChangeMode, noFollow, false)
 }
 
-// AttrCommand builds the shell command that sets owner, group and mode on
+// attrCommand builds the shell command that sets owner, group and mode on
 // path (each only when given: empty owner/group, setMode false), optionally
 // recursively (chown -R, chmod -R). It returns "" when nothing is asked.
 // Every value is shell-quoted; "--" protects paths starting with "-".
-func AttrCommand(path, owner, group string, mode uint32, setMode, noFollow, recurse bool) string {
+func attrCommand(path, owner, group string, mode uint32, setMode, noFollow, recurse bool) string {
 	var cmds []string
 	flags := ""
 	if recurse {

@@ -39,18 +39,18 @@ func TestParseMode(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := ParseMode(tc.in)
+			m, err := parseMode(tc.in)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("ParseMode(%#v) error = %v, want containing %q", tc.in, err, tc.wantErr)
+					t.Fatalf("parseMode(%#v) error = %v, want containing %q", tc.in, err, tc.wantErr)
 				}
 				return
 			}
 			if err != nil {
-				t.Fatalf("ParseMode(%#v): %v", tc.in, err)
+				t.Fatalf("parseMode(%#v): %v", tc.in, err)
 			}
 			if got := m.String(); got != tc.want {
-				t.Errorf("ParseMode(%#v).String() = %q, want %q", tc.in, got, tc.want)
+				t.Errorf("parseMode(%#v).String() = %q, want %q", tc.in, got, tc.want)
 			}
 			if m.IsSet() && !m.IsSymbolic() {
 				got, err := m.Apply(0o777, false, 0o22)
@@ -62,7 +62,7 @@ func TestParseMode(t *testing.T) {
 	}
 }
 
-// symbolicCases are checked against SymbolicMode's expectations and, when
+// symbolicCases are checked against symbolicMode's expectations and, when
 // Ansible is installed, against Ansible's own implementation.
 var symbolicCases = []struct {
 	mode  string
@@ -100,12 +100,12 @@ var symbolicCases = []struct {
 func TestSymbolicMode(t *testing.T) {
 	for _, tc := range symbolicCases {
 		t.Run(fmt.Sprintf("%s on %04o dir=%v", tc.mode, tc.cur, tc.isDir), func(t *testing.T) {
-			got, err := SymbolicMode(tc.mode, tc.cur, tc.isDir, 0o22)
+			got, err := symbolicMode(tc.mode, tc.cur, tc.isDir, 0o22)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got != tc.want {
-				t.Errorf("SymbolicMode(%q, %04o) = %04o, want %04o", tc.mode, tc.cur, got, tc.want)
+				t.Errorf("symbolicMode(%q, %04o) = %04o, want %04o", tc.mode, tc.cur, got, tc.want)
 			}
 		})
 	}
@@ -137,7 +137,7 @@ func TestSymbolicModeOracle(t *testing.T) {
 		t.Fatalf("oracle printed %d lines for %d cases:\n%s", len(lines), len(symbolicCases), out)
 	}
 	for i, tc := range symbolicCases {
-		got, _ := SymbolicMode(tc.mode, tc.cur, tc.isDir, 0o22)
+		got, _ := symbolicMode(tc.mode, tc.cur, tc.isDir, 0o22)
 		if fmt.Sprintf("%04o", got) != lines[i] {
 			t.Errorf("%q on %04o dir=%v: tend %04o, ansible %s", tc.mode, tc.cur, tc.isDir, got, lines[i])
 		}
@@ -165,11 +165,11 @@ func TestPlanAttrs(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m, err := ParseMode(tc.mode)
+			m, err := parseMode(tc.mode)
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := PlanAttrs(st, tc.owner, tc.group, m)
+			p, err := planAttrs(st, tc.owner, tc.group, m)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -191,13 +191,13 @@ func TestPlanAttrs(t *testing.T) {
 }
 
 func TestAttrCommand(t *testing.T) {
-	got := AttrCommand("-x", "u", "g", 0o4755, true, true, true)
+	got := attrCommand("-x", "u", "g", 0o4755, true, true, true)
 	want := "chown -h -R -- u:g -x && chmod -R -- 4755 -x"
 	if got != want {
-		t.Errorf("AttrCommand = %q, want %q", got, want)
+		t.Errorf("attrCommand = %q, want %q", got, want)
 	}
-	if got := AttrCommand("/a", "", "", 0, false, false, false); got != "" {
-		t.Errorf("AttrCommand with nothing asked = %q, want empty", got)
+	if got := attrCommand("/a", "", "", 0, false, false, false); got != "" {
+		t.Errorf("attrCommand with nothing asked = %q, want empty", got)
 	}
 }
 

@@ -96,7 +96,7 @@ func TestSlurpFetchTempfile(t *testing.T) {
 	if res, _ = runModule(t, h, "fetch", args, false); res["changed"] != false {
 		t.Errorf("second fetch = %v", res)
 	}
-	res, _ = runModule(t, h, "fetch", map[string]any{"src": dir + "/host/etc/app.conf", "dest": dir + "/flat/", "flat": true}, false)
+	runModule(t, h, "fetch", map[string]any{"src": dir + "/host/etc/app.conf", "dest": dir + "/flat/", "flat": true}, false)
 	wantFile(t, dir+"/flat/app.conf", "secret=1\n", 0)
 
 	res, _ = runModule(t, h, "tempfile", map[string]any{"path": dir, "state": "directory", "suffix": "build"}, false)

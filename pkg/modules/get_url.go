@@ -65,7 +65,7 @@ then corrected. Without checksum an existing dest is kept unless force is set; w
 force the file is downloaded and replaced only when its sha1 differs. A download is
 checked against checksum before anything is written to the host.
 Check mode reports whether the file would be downloaded (changed) without writing.`,
-		Args:  append(args, FileAttrArgs()...),
+		Args:  append(args, fileAttrArgs()...),
 		Check: module.CheckFull,
 		Examples: `- name: Download the installer, verified
   get_url:
@@ -317,7 +317,7 @@ func getURLInspect(ctx context.Context, h *module.Host, dest, algo string) (*Rem
 // Plan implements module.Module.
 func (GetURL) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
 	rawURL, dest := args.String("url"), args.String("dest")
-	mode, err := ParseMode(args["mode"])
+	mode, err := parseMode(args["mode"])
 	if err != nil {
 		return module.Unchanged(module.Failed("mode: %v", err)), nil
 	}
@@ -389,7 +389,7 @@ func (GetURL) Plan(ctx context.Context, h *module.Host, args module.Args) (*modu
 		base["checksum_dest"] = destSum
 	}
 	if !needContent {
-		attrs, err := PlanAttrs(st, owner, group, mode)
+		attrs, err := planAttrs(st, owner, group, mode)
 		if err != nil {
 			return module.Unchanged(failWith(base, "%v", err)), nil
 		}
@@ -424,7 +424,7 @@ func (GetURL) Plan(ctx context.Context, h *module.Host, args module.Args) (*modu
 	for k, v := range base {
 		planned[k] = v
 	}
-	planned["mode"] = FormatMode(perm)
+	planned["mode"] = formatMode(perm)
 	return &module.Plan{
 		Changed: true,
 		Result:  planned,
@@ -489,7 +489,7 @@ func fillStatResult(r module.Result, st *RemoteStat) {
 	if !st.Exists {
 		return
 	}
-	r["mode"] = FormatMode(st.Mode)
+	r["mode"] = formatMode(st.Mode)
 	r["owner"], r["group"] = st.Owner, st.Group
 	r["uid"], r["gid"] = st.UID, st.GID
 	r["state"] = st.Type

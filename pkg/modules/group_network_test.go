@@ -23,7 +23,6 @@ func netRun(t *testing.T, h *module.Host, m module.Module, raw map[string]any, c
 	if err != nil {
 		t.Fatalf("%s: validate %v: %v", m.Spec().Name, raw, err)
 	}
-	h.Check = check
 	p, err := m.Plan(ctx, h, args)
 	if err != nil {
 		t.Fatalf("%s: plan: %v", m.Spec().Name, err)

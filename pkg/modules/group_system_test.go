@@ -17,7 +17,7 @@ func runLocal(t *testing.T, m module.Module, raw map[string]any, check bool) (mo
 	if err != nil {
 		t.Fatalf("validate %v: %v", raw, err)
 	}
-	h := &module.Host{Name: "localhost", Conn: connection.Local{}, Check: check, Diff: true, Vars: map[string]any{}}
+	h := &module.Host{Name: "localhost", Conn: connection.Local{}, Diff: true, Vars: map[string]any{}}
 	p, err := m.Plan(context.Background(), h, args)
 	if err != nil {
 		t.Fatalf("plan: %v", err)

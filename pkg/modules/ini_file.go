@@ -47,7 +47,7 @@ values (and exclusive). Without gcfg, matching is exact and case-sensitive as in
 		{Name: "create", Type: module.Bool, Default: true, Doc: "Create the file when it is missing; false makes a missing file an error."},
 		{Name: "backup", Type: module.Bool, Default: false, Doc: "Keep a copy of the old file named FILE.PID.YYYY-MM-DD@HH:MM:SS~."},
 		{Name: "gcfg", Type: module.Bool, Default: false, Doc: "tend extension: git-config (gcfg) syntax, with quoted subsections [Section \"Name\"], case-insensitive section and option names, kept indentation."},
-	}, FileAttrArgs()...),
+	}, fileAttrArgs()...),
 	MutuallyExclusive: [][]string{{"value", "values"}},
 	Check:             module.CheckFull,
 	Diff:              true,
@@ -123,10 +123,10 @@ func unquoteGcfg(s string) string {
 	return b.String()
 }
 
-// IniApply edits an INI file's content as community.general's do_ini
+// iniApply edits an INI file's content as community.general's do_ini
 // does. exists says whether the file exists. It returns the new content,
 // whether it changed and Ansible's message.
-func IniApply(content string, e IniEdit) (string, bool, string) {
+func iniApply(content string, e IniEdit) (string, bool, string) {
 	values := []string{}
 	for _, v := range e.Values {
 		if !slices.Contains(values, v) {
@@ -367,7 +367,7 @@ func (*IniFile) Plan(ctx context.Context, h *module.Host, args module.Args) (*mo
 	if !absent && !args.Bool("allow_no_value") && !args.Has("value") && len(values) == 0 {
 		return module.Unchanged(module.Failed("Parameter 'value(s)' must be defined if state=present and allow_no_value=False.")), nil
 	}
-	mode, err := ParseMode(args["mode"])
+	mode, err := parseMode(args["mode"])
 	if err != nil {
 		return module.Unchanged(module.Failed("%v", err)), nil
 	}
@@ -384,7 +384,7 @@ func (*IniFile) Plan(ctx context.Context, h *module.Host, args module.Args) (*mo
 	if st.Exists && !st.HasContent {
 		return module.Unchanged(module.Failed("cannot read %s: not a readable regular file", path)), nil
 	}
-	after, changed, msg := IniApply(string(st.Content), IniEdit{
+	after, changed, msg := iniApply(string(st.Content), IniEdit{
 		Section: optString(args, "section"), Option: optString(args, "option"), Values: values,
 		Absent: absent, Exclusive: args.Bool("exclusive"), AllowNoValue: args.Bool("allow_no_value"),
 		NoExtraSpaces: args.Bool("no_extra_spaces"), Gcfg: args.Bool("gcfg"),

@@ -74,7 +74,7 @@ func TestIniApplyGcfg(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, changed, msg := IniApply(conf, tc.edit)
+			got, changed, msg := iniApply(conf, tc.edit)
 			if got != tc.want {
 				t.Errorf("content:\n got %q\nwant %q", got, tc.want)
 			}

@@ -43,7 +43,7 @@ In line with backrefs=true, \1 and \g<name> insert groups.`,
 		{Name: "firstmatch", Type: module.Bool, Default: false, Doc: "Use the first line matching regexp/insertafter/insertbefore instead of the last."},
 		{Name: "validate", Type: module.String, Doc: "Command run on the new file before it replaces the old one; %s is the new file's path. A non-zero exit fails the task and leaves the file alone."},
 		{Name: "others", Type: module.Raw, Doc: "Accepted for compatibility and ignored."},
-	}, FileAttrArgs()...),
+	}, fileAttrArgs()...),
 	MutuallyExclusive: [][]string{{"insertbefore", "insertafter"}, {"regexp", "search_string"}, {"backrefs", "search_string"}},
 	Check:             module.CheckFull,
 	Diff:              true,
@@ -91,10 +91,10 @@ type LineEdit struct {
 	FirstMatch   bool
 }
 
-// LinePresent applies lineinfile state=present to content, following
+// linePresent applies lineinfile state=present to content, following
 // Ansible's present() step by step. It returns the new content, whether it
 // changed and Ansible's message ("line added", "line replaced").
-func LinePresent(content string, e LineEdit) (string, bool, string, error) {
+func linePresent(content string, e LineEdit) (string, bool, string, error) {
 	lines := splitLinesKeep(content)
 	line := ""
 	if e.Line != nil {
@@ -213,10 +213,10 @@ func LinePresent(content string, e LineEdit) (string, bool, string, error) {
 	return strings.Join(lines, ""), changed, msg, nil
 }
 
-// LineAbsent applies lineinfile state=absent: every line matching
+// lineAbsent applies lineinfile state=absent: every line matching
 // regexp, containing search_string, or equal to line is removed. It
 // returns the new content and the number of lines removed.
-func LineAbsent(content string, e LineEdit) (string, int) {
+func lineAbsent(content string, e LineEdit) (string, int) {
 	var kept []string
 	found := 0
 	for _, l := range splitLinesKeep(content) {
@@ -302,7 +302,7 @@ func (*LineInFile) Plan(ctx context.Context, h *module.Host, args module.Args) (
 		if !st.Exists && !args.Bool("create") {
 			return module.Unchanged(module.Result{"failed": true, "rc": 257, "msg": fmt.Sprintf("Destination %s does not exist !", path)}), nil
 		}
-		after, changed, msg, err = LinePresent(string(st.Content), e)
+		after, changed, msg, err = linePresent(string(st.Content), e)
 		if err != nil {
 			return module.Unchanged(module.Failed("%v", err)), nil
 		}
@@ -311,7 +311,7 @@ func (*LineInFile) Plan(ctx context.Context, h *module.Host, args module.Args) (
 			return module.Unchanged(module.Result{"msg": "file not present"}), nil
 		}
 		var found int
-		after, found = LineAbsent(string(st.Content), e)
+		after, found = lineAbsent(string(st.Content), e)
 		changed = found > 0
 		if changed {
 			msg = fmt.Sprintf("%d line(s) removed", found)

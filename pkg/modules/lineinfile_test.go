@@ -145,24 +145,24 @@ func runEditCase(tc editCase) (editResult, error) {
 			e.Regexp = r
 		}
 		if args(a, "state", "present") == "absent" {
-			out, n := LineAbsent(content, e)
+			out, n := lineAbsent(content, e)
 			msg := ""
 			if n > 0 {
 				msg = fmt.Sprintf("%d line(s) removed", n)
 			}
 			return editResult{Content: &out, Changed: n > 0, Msg: msg}, nil
 		}
-		out, changed, msg, err := LinePresent(content, e)
+		out, changed, msg, err := linePresent(content, e)
 		return editResult{Content: &out, Changed: changed, Msg: msg}, err
 	case "blockinfile":
-		out, msg, err := BlockApply(content, tc.Content != nil, BlockEdit{
+		out, msg, err := blockApply(content, tc.Content != nil, BlockEdit{
 			Present: args(a, "state", "present") == "present", Block: args(a, "block", ""),
 			Marker: args(a, "marker", "# {mark} ANSIBLE MANAGED BLOCK"), MarkerBegin: args(a, "marker_begin", "BEGIN"), MarkerEnd: args(a, "marker_end", "END"),
 			InsertAfter: argp(a, "insertafter"), InsertBefore: argp(a, "insertbefore"),
 		})
 		return editResult{Content: &out, Changed: msg != "", Msg: msg}, err
 	case "replace":
-		out, n, msg, err := ReplaceApply(content, args(a, "regexp", ""), args(a, "replace", ""), argp(a, "after"), argp(a, "before"))
+		out, n, msg, err := replaceApply(content, args(a, "regexp", ""), args(a, "replace", ""), argp(a, "after"), argp(a, "before"))
 		changed := out != content
 		if changed {
 			msg = fmt.Sprintf("%d replacements made", n)
@@ -178,7 +178,7 @@ func runEditCase(tc editCase) (editResult, error) {
 		if v := argp(a, "value"); v != nil {
 			values = []string{*v}
 		}
-		out, changed, msg := IniApply(content, IniEdit{Section: argp(a, "section"), Option: argp(a, "option"), Values: values,
+		out, changed, msg := iniApply(content, IniEdit{Section: argp(a, "section"), Option: argp(a, "option"), Values: values,
 			Absent: args(a, "state", "present") == "absent", Exclusive: argb(a, "exclusive", true),
 			AllowNoValue: argb(a, "allow_no_value", false), NoExtraSpaces: argb(a, "no_extra_spaces", false)})
 		return editResult{Content: &out, Changed: changed, Msg: msg}, nil

@@ -14,9 +14,6 @@ type Meta struct{}
 
 var _ module.Module = (*Meta)(nil)
 
-// MetaActions are the meta actions tend understands.
-var MetaActions = []string{"flush_handlers", "end_play", "end_host", "end_batch", "noop", "clear_facts", "clear_host_errors", "refresh_inventory", "reset_connection"}
-
 // Spec implements module.Module.
 func (*Meta) Spec() *module.Spec {
 	return &module.Spec{
@@ -27,7 +24,7 @@ func (*Meta) Spec() *module.Spec {
 			"gathered facts; clear_host_errors lets failed hosts continue; refresh_inventory and reset_connection are " +
 			"accepted and do nothing.",
 		Args: []module.Arg{
-			{Name: "action", Aliases: []string{"_raw_params"}, Type: module.String, Required: true, Choices: MetaActions, Doc: "The action (given as free-form text)."},
+			{Name: "action", Aliases: []string{"_raw_params"}, Type: module.String, Required: true, Choices: module.MetaActions, Doc: "The action (given as free-form text)."},
 		},
 		FreeForm:   "action",
 		Controller: true,

@@ -3,10 +3,10 @@ package modules
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/mountinfo"
 	"github.com/tend-dev/tend/pkg/shell"
 )
 
@@ -60,25 +60,6 @@ func escapeFstab(v string) string {
 	return strings.NewReplacer(`\`, `\134`, " ", `\040`, "&", `\046`).Replace(v)
 }
 
-// unescapeOctal decodes \NNN escapes as used in fstab and mountinfo.
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
 // mountEntry is one mounted file system from /proc/self/mountinfo.
 type mountEntry struct {
 	Target, FSType, Source, Options string
@@ -96,7 +77,7 @@ func parseMountinfo(s string) map[string]mountEntry {
 		if len(f) < 6 || len(g) < 2 {
 			continue
 		}
-		e := mountEntry{Target: unescapeOctal(f[4]), FSType: g[0], Source: unescapeOctal(g[1]), Options: f[5]}
+		e := mountEntry{Target: mountinfo.Unescape(f[4]), FSType: g[0], Source: mountinfo.Unescape(g[1]), Options: f[5]}
 		m[e.Target] = e // later (upper) mounts win
 	}
 	return m
@@ -346,7 +327,7 @@ func (Mount) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 					}
 					out["backup_file"] = strings.TrimSpace(string(res.Stdout))
 				}
-				if err := putFile(ctx, h, fstab, newContent, 0o644, "", ""); err != nil {
+				if err := writeRemote(ctx, h, fstab, []byte(newContent), writeOptions{Mode: 0o644}); err != nil {
 					return nil, err
 				}
 			}

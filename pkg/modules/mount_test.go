@@ -44,9 +44,6 @@ func TestSetFstab(t *testing.T) {
 	if _, changed := unsetFstab(in, fstabArgs{name: "/nope"}); changed {
 		t.Error("unset of a missing entry changed")
 	}
-	if unescapeOctal(`/a\040b\134c`) != `/a b\c` {
-		t.Error("unescapeOctal")
-	}
 }
 
 func TestMountOpts(t *testing.T) {

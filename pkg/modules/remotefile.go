@@ -386,13 +386,17 @@ func runOK(ctx context.Context, h *module.Host, cmd, what string) error {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	if res.ExitCode != 0 {
-		msg := strings.TrimSpace(string(res.Stderr))
-		if msg == "" {
-			msg = strings.TrimSpace(string(res.Stdout))
-		}
-		return fmt.Errorf("%s: exit %d: %s", what, res.ExitCode, msg)
+		return fmt.Errorf("%s: exit %d: %s", what, res.ExitCode, commandDetail(res))
 	}
 	return nil
+}
+
+// commandDetail is what a failed command said: its stderr, else stdout.
+func commandDetail(res connection.Result) string {
+	if msg := strings.TrimSpace(string(res.Stderr)); msg != "" {
+		return msg
+	}
+	return strings.TrimSpace(string(res.Stdout))
 }
 
 // contentChange is a whole-file write planned by a content module (copy,
@@ -453,7 +457,7 @@ func (c *contentChange) plan() (contentPlan, error) {
 		p.ContentChanged = st.SHA1 != hex.EncodeToString(sum[:])
 	}
 	if st.Exists && st.Type != "link" {
-		a, err := PlanAttrs(st, c.Owner, c.Group, c.Mode)
+		a, err := planAttrs(st, c.Owner, c.Group, c.Mode)
 		if err != nil {
 			return p, err
 		}
@@ -481,8 +485,8 @@ func (c *contentChange) plan() (contentPlan, error) {
 		})
 		if !st.Exists && c.Mode.IsSet() && mode != base {
 			// Ansible reports the mode of a new file as an attribute change.
-			p.Attrs.Before = map[string]any{"mode": FormatMode(base)}
-			p.Attrs.After = map[string]any{"mode": FormatMode(mode)}
+			p.Attrs.Before = map[string]any{"mode": formatMode(base)}
+			p.Attrs.After = map[string]any{"mode": formatMode(mode)}
 		}
 	}
 	if len(p.Attrs.Before) > 0 {
@@ -560,7 +564,7 @@ func fileResult(r module.Result, st *RemoteStat) module.Result {
 	r["gid"] = st.GID
 	r["owner"] = st.Owner
 	r["group"] = st.Group
-	r["mode"] = FormatMode(st.Mode)
+	r["mode"] = formatMode(st.Mode)
 	r["size"] = st.Size
 	switch st.Type {
 	case "link":
@@ -665,7 +669,7 @@ func editArgs(args module.Args) (Mode, string) {
 	if msg := checkValidate(args.String("validate")); msg != "" {
 		return Mode{}, msg
 	}
-	mode, err := ParseMode(args["mode"])
+	mode, err := parseMode(args["mode"])
 	if err != nil {
 		return Mode{}, err.Error()
 	}
@@ -684,4 +688,110 @@ func readForEdit(ctx context.Context, h *module.Host, path string) (st *RemoteSt
 		return st, module.Unchanged(module.Result{"failed": true, "rc": 256, "msg": fmt.Sprintf("Path %s is a directory !", path)}), nil
 	}
 	return st, nil, nil
+}
+
+// Probes: a module reads several files and command outputs of a host in
+// one round trip (probeScript, runProbe), and runs commands whose failure
+// is the task's failure (runCmd) rather than an error (runOK).
+
+// sectionMarker separates the parts of a multi-part probe command's output.
+// It holds characters no probed file or command output is expected to
+// start a line with.
+const sectionMarker = "@@tend-section@@"
+
+// probeScript joins shell snippets into one command whose output is split
+// back by splitSections, so a module inspects a host in one round trip.
+// Each snippet's exit status is ignored; snippets print what they find.
+func probeScript(parts ...string) string {
+	var b strings.Builder
+	for i, p := range parts {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString("echo " + shell.Quote(sectionMarker) + "; { " + p + "; } 2>&1")
+	}
+	return b.String()
+}
+
+// splitSections splits probeScript output into one string per snippet.
+func splitSections(out string, n int) ([]string, error) {
+	parts := strings.Split(out, sectionMarker+"\n")
+	if len(parts) > 0 && strings.TrimSpace(parts[0]) == "" {
+		parts = parts[1:]
+	}
+	if len(parts) != n {
+		return nil, fmt.Errorf("probe output has %d sections, want %d: %q", len(parts), n, truncate(out, 400))
+	}
+	return parts, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// catIfExists returns a snippet that prints "Y" and the file's content, or
+// "N" when the file does not exist. readCat decodes it.
+func catIfExists(path string) string {
+	q := shell.Path(path)
+	return "if [ -f " + q + " ]; then echo Y; cat -- " + q + "; else echo N; fi"
+}
+
+// readCat decodes catIfExists output.
+func readCat(section string) (content string, exists bool) {
+	if strings.HasPrefix(section, "Y\n") {
+		return section[2:], true
+	}
+	return "", false
+}
+
+// runProbe runs a probeScript and splits its output. A transport error is
+// returned wrapped; the probe itself never fails on a missing file.
+func runProbe(ctx context.Context, h *module.Host, what string, parts ...string) ([]string, error) {
+	res, err := h.Run(ctx, probeScript(parts...))
+	if err != nil {
+		return nil, fmt.Errorf("inspect %s on %s: %w", what, h.Name, err)
+	}
+	secs, err := splitSections(string(res.Stdout), len(parts))
+	if err != nil {
+		return nil, fmt.Errorf("inspect %s on %s: %w", what, h.Name, err)
+	}
+	return secs, nil
+}
+
+// runCmd runs cmd and turns a non-zero exit into a failed Result carrying
+// rc, stdout and stderr; ok is false then. Transport errors are returned.
+func runCmd(ctx context.Context, h *module.Host, msg, cmd string) (module.Result, bool, error) {
+	res, err := h.Run(ctx, cmd)
+	if err != nil {
+		return nil, false, fmt.Errorf("%s on %s: %w", msg, h.Name, err)
+	}
+	r := module.CommandResult(res)
+	if res.ExitCode != 0 {
+		r["failed"] = true
+		r["msg"] = fmt.Sprintf("%s failed (rc=%d): %s", msg, res.ExitCode, commandDetail(res))
+		return r, false, nil
+	}
+	return r, true, nil
+}
+
+// parseOctalMode reads a mode argument with parseMode (fileattrs.go), so
+// it follows Ansible exactly (a YAML integer 644 is decimal, i.e. 01204;
+// "0644" and "644" are octal); a symbolic mode is resolved against def.
+// nil gives def.
+func parseOctalMode(v any, def fs.FileMode) (fs.FileMode, error) {
+	m, err := parseMode(v)
+	if err != nil {
+		return 0, err
+	}
+	if !m.IsSet() {
+		return def, nil
+	}
+	bits, err := m.Apply(uint32(def.Perm()), false, 0o022)
+	if err != nil {
+		return 0, err
+	}
+	return fs.FileMode(bits), nil
 }

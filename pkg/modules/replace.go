@@ -36,7 +36,7 @@ backreferences in the pattern.`,
 		{Name: "validate", Type: module.String, Doc: "Command run on the new file before it replaces the old one; %s is its path."},
 		{Name: "encoding", Type: module.String, Default: "utf-8", Doc: "Accepted for compatibility; files are edited as UTF-8 (bytes are kept as they are)."},
 		{Name: "others", Type: module.Raw, Doc: "Accepted for compatibility and ignored."},
-	}, FileAttrArgs()...),
+	}, fileAttrArgs()...),
 	Check: module.CheckFull,
 	Diff:  true,
 	Examples: `- name: Replace old hostname with new hostname
@@ -56,10 +56,10 @@ backreferences in the pattern.`,
 // Spec implements module.Module.
 func (*Replace) Spec() *module.Spec { return replaceSpec }
 
-// ReplaceApply performs Ansible's replace on content. It returns the new
+// replaceApply performs Ansible's replace on content. It returns the new
 // content, the number of replacements, and the message when after/before
 // did not match ("" otherwise).
-func ReplaceApply(content, pattern, repl string, after, before *string) (string, int, string, error) {
+func replaceApply(content, pattern, repl string, after, before *string) (string, int, string, error) {
 	section, start, end := content, 0, len(content)
 	var sect string
 	a := after != nil && *after != ""
@@ -134,7 +134,7 @@ func (*Replace) Plan(ctx context.Context, h *module.Host, args module.Args) (*mo
 	case !st.HasContent:
 		return module.Unchanged(module.Failed("Unable to read the contents of %s", path)), nil
 	}
-	after, n, msg, err := ReplaceApply(string(st.Content), args.String("regexp"), args.String("replace"),
+	after, n, msg, err := replaceApply(string(st.Content), args.String("regexp"), args.String("replace"),
 		optString(args, "after"), optString(args, "before"))
 	if err != nil {
 		return module.Unchanged(module.Failed("%v", err)), nil

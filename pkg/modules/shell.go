@@ -2,5 +2,5 @@ package modules
 
 import "github.com/tend-dev/tend/pkg/module"
 
-// NewShell returns the shell module: command, but through /bin/sh.
-func NewShell() module.Module { return &Command{useShell: true} }
+// newShell returns the shell module: command, but through /bin/sh.
+func newShell() module.Module { return &Command{useShell: true} }

@@ -177,7 +177,7 @@ func (Sysctl) Plan(ctx context.Context, h *module.Host, args module.Args) (*modu
 	return &module.Plan{Changed: true, Result: result, Diff: diffs,
 		Apply: func(ctx context.Context) (module.Result, error) {
 			if writeFile {
-				if err := putFile(ctx, h, file, newContent, 0o644, "", ""); err != nil {
+				if err := writeRemote(ctx, h, file, []byte(newContent), writeOptions{Mode: 0o644}); err != nil {
 					return nil, err
 				}
 			}

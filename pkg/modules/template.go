@@ -44,7 +44,7 @@ Ansible's defaults are supported.`,
 		{Name: "comment_start_string", Type: module.String, Doc: "Only the default is supported."},
 		{Name: "comment_end_string", Type: module.String, Doc: "Only the default is supported."},
 		{Name: "output_encoding", Type: module.String, Default: "utf-8", Doc: "Only utf-8 is supported."},
-	}, writeArgs()...), FileAttrArgs()...),
+	}, writeArgs()...), fileAttrArgs()...),
 	Check: module.CheckFull,
 	Diff:  true,
 	Examples: `- name: Render the nginx site

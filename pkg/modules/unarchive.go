@@ -63,7 +63,7 @@ modification time; owner, group and mode when given) in one round trip with stat
 the archive is unpacked only when something differs or is missing. creates skips
 everything when the path exists. Check mode reports whether it would unpack.
 owner, group and mode, when given, are applied to every unpacked member.`,
-		Args:              append(args, FileAttrArgs()...),
+		Args:              append(args, fileAttrArgs()...),
 		MutuallyExclusive: [][]string{{"remote_src", "copy"}},
 		Check:             module.CheckFull,
 		Examples: `- name: Unpack the release shipped with the role
@@ -197,8 +197,6 @@ func prepareArchive(ctx context.Context, local string, exclude []string) (*prepa
 		}
 		switch hdr.Typeflag {
 		case tar.TypeReg, tar.TypeDir, tar.TypeSymlink, tar.TypeLink, tar.TypeFifo, tar.TypeChar, tar.TypeBlock:
-		case tar.TypeRegA:
-			hdr.Typeflag = tar.TypeReg
 		default:
 			return nil // PAX/GNU extension records are rebuilt by the writer
 		}
@@ -441,7 +439,7 @@ func unarchiveSource(ctx context.Context, h *module.Host, args module.Args) (loc
 func (Unarchive) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
 	dest, src := args.String("dest"), args.String("src")
 	owner, group := args.String("owner"), args.String("group")
-	mode, err := ParseMode(args["mode"])
+	mode, err := parseMode(args["mode"])
 	if err != nil {
 		return module.Unchanged(module.Failed("mode: %v", err)), nil
 	}

@@ -137,7 +137,7 @@ func TestUnarchiveDiffers(t *testing.T) {
 			if tt.edit != nil {
 				tt.edit(have)
 			}
-			mode, err := ParseMode(tt.mode)
+			mode, err := parseMode(tt.mode)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -46,7 +46,7 @@ func TestWaitFor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
+	t.Cleanup(func() { l.Close() }) // after the parallel subtests
 	open := l.Addr().(*net.TCPAddr).Port
 	go func() {
 		for {
@@ -90,6 +90,7 @@ func TestWaitFor(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // the timeout cases wait
 			r, p := netRun(t, tt.h, WaitFor{}, tt.args, false)
 			if p.Changed || netFailed(r) != tt.failed || !strings.Contains(module.Args(r).String("msg"), tt.msg) {
 				t.Fatalf("result = %v", r)

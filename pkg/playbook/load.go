@@ -626,12 +626,3 @@ func toFloat(v any) (float64, bool) {
 	}
 	return 0, false
 }
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

@@ -1,6 +1,7 @@
-// Package pyfmt prints values the way Python does: str(), repr() and the
-// float format. Ansible's output and Jinja2's templates are Python's, so
-// the reporter and the template engine both print through this package.
+// Package pyfmt prints values the way Python does: str(), repr(), the
+// float format and json.dumps. Ansible's output and Jinja2's templates are
+// Python's, so the reporter and the template engine both print through
+// this package.
 package pyfmt
 
 import (

@@ -133,10 +133,7 @@ type WarningReport struct {
 }
 
 func statsReport(s Stats) StatsReport {
-	return StatsReport{
-		OK: s.OK, Changed: s.Changed, Unreachable: s.Unreachable, Failed: s.Failed,
-		Skipped: s.Skipped, Rescued: s.Rescued, Ignored: s.Ignored,
-	}
+	return StatsReport(s)
 }
 
 func taskInfo(t Task) TaskInfo {

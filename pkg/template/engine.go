@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/nikolalohinski/gonja/v2/config"
 	"github.com/nikolalohinski/gonja/v2/nodes"
@@ -50,7 +49,6 @@ type Engine struct {
 type shared struct {
 	mu    sync.RWMutex
 	cache map[string]*compiled
-	n     atomic.Int64
 	cfg   *config.Config
 	cs    csGetter
 }
@@ -345,6 +343,7 @@ func (e *Engine) Truthy(cond any, vars map[string]any) (bool, error) {
 	}
 }
 
+//lint:ignore ST1005 Ansible's own message, word for word
 var errUnsafeCondition = errors.New("Conditional is marked as unsafe, and cannot be evaluated.")
 
 // boolWord reads the strings Ansible treats as booleans in conditions.

@@ -23,6 +23,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tend-dev/tend/pkg/pyfmt"
 	"gopkg.in/yaml.v3"
 )
 
@@ -250,127 +251,20 @@ func filterRegexEscape(_ *state, in any, args []any, kw map[string]any) (any, er
 	return b.String(), nil
 }
 
-// pyJSON encodes like Python's json.dumps.
-func pyJSON(v any, indent int, sortKeys, ensureASCII bool, itemSep, keySep string) (string, error) {
-	var b strings.Builder
-	var enc func(v any, level int) error
-	nl := func(level int) {
-		if indent >= 0 {
-			b.WriteByte('\n')
-			b.WriteString(strings.Repeat(" ", indent*level))
-		}
-	}
-	encStr := func(s string) {
-		b.WriteByte('"')
-		for _, r := range s {
-			switch r {
-			case '"':
-				b.WriteString(`\"`)
-			case '\\':
-				b.WriteString(`\\`)
-			case '\n':
-				b.WriteString(`\n`)
-			case '\r':
-				b.WriteString(`\r`)
-			case '\t':
-				b.WriteString(`\t`)
-			case '\b':
-				b.WriteString(`\b`)
-			case '\f':
-				b.WriteString(`\f`)
-			default:
-				switch {
-				case r < 0x20:
-					fmt.Fprintf(&b, `\u%04x`, r)
-				case r > 0x7e && ensureASCII:
-					if r > 0xffff {
-						r -= 0x10000
-						fmt.Fprintf(&b, `\u%04x\u%04x`, 0xd800+(r>>10), 0xdc00+(r&0x3ff))
-					} else {
-						fmt.Fprintf(&b, `\u%04x`, r)
-					}
-				default:
-					b.WriteRune(r)
-				}
-			}
-		}
-		b.WriteByte('"')
-	}
-	enc = func(v any, level int) error {
-		switch x := v.(type) {
-		case nil:
-			b.WriteString("null")
-		case bool:
-			if x {
-				b.WriteString("true")
-			} else {
-				b.WriteString("false")
-			}
-		case int:
-			b.WriteString(strconv.Itoa(x))
-		case float64:
-			switch {
-			case math.IsNaN(x):
-				b.WriteString("NaN")
-			case math.IsInf(x, 1):
-				b.WriteString("Infinity")
-			case math.IsInf(x, -1):
-				b.WriteString("-Infinity")
-			default:
-				b.WriteString(formatFloat(x))
-			}
-		case string:
-			encStr(x)
-		case []any:
-			if len(x) == 0 {
-				b.WriteString("[]")
-				return nil
-			}
-			b.WriteByte('[')
-			for i, e := range x {
-				if i > 0 {
-					b.WriteString(itemSep)
-				}
-				nl(level + 1)
-				if err := enc(e, level+1); err != nil {
-					return err
-				}
-			}
-			nl(level)
-			b.WriteByte(']')
-		case map[string]any:
-			if len(x) == 0 {
-				b.WriteString("{}")
-				return nil
-			}
-			b.WriteByte('{')
-			// Go maps have no order; sorting keeps output stable either way.
-			for i, k := range sortedKeys(x) {
-				if i > 0 {
-					b.WriteString(itemSep)
-				}
-				nl(level + 1)
-				encStr(k)
-				b.WriteString(keySep)
-				if err := enc(x[k], level+1); err != nil {
-					return err
-				}
-			}
-			nl(level)
-			b.WriteByte('}')
-		default:
+// pyJSON encodes like Python's json.dumps (keys sorted: a Go map has no
+// order to keep). A value of a type with no JSON form fails as in Python.
+func pyJSON(v any, indent int, ensureASCII bool, itemSep, keySep string) (string, error) {
+	return pyfmt.JSON(v, pyfmt.JSONOptions{
+		Indent: indent, ItemSep: itemSep, KeySep: keySep, EnsureASCII: ensureASCII,
+		Other: func(v any) (any, error) {
 			n := normalize(v)
 			if fmt.Sprintf("%T", n) == fmt.Sprintf("%T", v) {
-				return fmt.Errorf("Object of type %T is not JSON serializable", v)
+				//lint:ignore ST1005 Python's json.dumps message, word for word
+				return nil, fmt.Errorf("Object of type %T is not JSON serializable", v)
 			}
-			return enc(n, level)
-		}
-		return nil
-	}
-	if err := enc(v, 0); err != nil {
-		return "", err
-	}
-	return b.String(), nil
+			return n, nil
+		},
+	})
 }
 
 // normalizeDeep converts decoded JSON/YAML to the evaluator's types.
@@ -536,7 +430,7 @@ func encodingFilters() map[string]filterFunc {
 			if a, ok := kw["ensure_ascii"]; ok {
 				ascii = toBool(a)
 			}
-			return pyJSON(in, indent, toBool(kw["sort_keys"]), ascii, itemSep, ": ")
+			return pyJSON(in, indent, ascii, itemSep, ": ")
 		},
 		"to_nice_json": func(_ *state, in any, args []any, kw map[string]any) (any, error) {
 			indent := toInt(arg(args, kw, 0, "indent", 4), 4, 10)
@@ -544,7 +438,7 @@ func encodingFilters() map[string]filterFunc {
 			if a, ok := kw["ensure_ascii"]; ok {
 				ascii = toBool(a)
 			}
-			return pyJSON(in, indent, true, ascii, ",", ": ")
+			return pyJSON(in, indent, ascii, ",", ": ")
 		},
 		"from_json": func(_ *state, in any, _ []any, _ map[string]any) (any, error) {
 			dec := json.NewDecoder(strings.NewReader(toStr(in)))

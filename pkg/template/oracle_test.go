@@ -12,8 +12,8 @@ import (
 )
 
 // TestAnsibleOracle renders testdata/oracle/playbook.yml's cases with real
-// Ansible and with this package and compares the results. It is slow, so it
-// runs only with TEND_ANSIBLE_ORACLE=1. Cases left out on purpose: PyYAML's
+// Ansible and with this package and compares the results. It runs when
+// ansible-playbook is installed and is skipped under -short. Cases left out on purpose: PyYAML's
 // exact block style, Python's seeded random, and non-native string results
 // (splitext's tuple repr).
 func TestAnsibleOracle(t *testing.T) {

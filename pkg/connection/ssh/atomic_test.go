@@ -113,6 +113,7 @@ func waitRemoteWriters(t *testing.T) {
 // (or stays absent), and that the next run's write to the same place
 // leaves no temporary file there or in the users' homes.
 func TestPutConnectionDropped(t *testing.T) {
+	t.Parallel()
 	sf := newSudoFixture(t, "cut")
 	const size = 32 << 20
 	big := make([]byte, size)
@@ -219,6 +220,7 @@ func (c *cancelAfter) Read(p []byte) (int, error) {
 // destination keeps its old content and no temporary file stays behind,
 // without waiting for a later run.
 func TestPutInterrupted(t *testing.T) {
+	t.Parallel()
 	sf := newSudoFixture(t, "int")
 	const size = 32 << 20
 	big := make([]byte, size)
@@ -277,6 +279,7 @@ esac
 // on the way: the write fails with a checksum error and the destination
 // keeps its old content.
 func TestPutCorrupted(t *testing.T) {
+	t.Parallel()
 	sshtest.Require(t)
 	if _, err := os.Stat("/usr/lib/openssh/sftp-server"); err != nil {
 		t.Skip("no /usr/lib/openssh/sftp-server")
@@ -335,6 +338,7 @@ func (k *killAfter) Read(p []byte) (int, error) {
 // up) halfway through an upload: the destination keeps its old content,
 // and the next run's write to the same place removes what was left.
 func TestPutHostKilled(t *testing.T) {
+	t.Parallel()
 	sf := newSudoFixture(t, "kill")
 	const size = 32 << 20
 	big := make([]byte, size)

@@ -9,6 +9,7 @@ import (
 )
 
 func TestBecome(t *testing.T) {
+	t.Parallel()
 	sf := newSudoFixture(t, "")
 	nopw, pw, other := sf.nopw, sf.pw, sf.other
 	cNopw, cPw, cOther := sf.cNopw, sf.cPw, sf.cOther
@@ -35,6 +36,7 @@ func TestBecome(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // the wrong-password cases wait out PAM's delay
 			cmd := tt.cmd
 			if cmd.Cmd == "" {
 				cmd.Cmd = "id -un"

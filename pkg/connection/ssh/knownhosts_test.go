@@ -12,6 +12,7 @@ import (
 )
 
 func TestKnownLineMatches(t *testing.T) {
+	t.Parallel()
 	hashed := knownhosts.HashHostname("[web1]:2222")
 	tests := []struct {
 		patterns string
@@ -44,6 +45,7 @@ func TestKnownLineMatches(t *testing.T) {
 }
 
 func TestParseKnownHostsSkipsBadLines(t *testing.T) {
+	t.Parallel()
 	pub, _, _ := ed25519.GenerateKey(rand.Reader)
 	k, _ := ssh.NewPublicKey(pub)
 	key := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(k)))
@@ -78,6 +80,7 @@ func TestParseKnownHostsSkipsBadLines(t *testing.T) {
 // TestWildcardMatchIsNotExponential: a pattern full of stars against a
 // long name that does not match must return at once.
 func TestWildcardMatchIsNotExponential(t *testing.T) {
+	t.Parallel()
 	pat := strings.Repeat("*a", 30) + "b"
 	name := strings.Repeat("a", 200)
 	start := time.Now()

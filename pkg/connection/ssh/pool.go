@@ -75,16 +75,13 @@ func (p *Pool) init() error {
 // Get returns the connection for host, dialing it on first use. vars are
 // the host's inventory variables (ansible_host, ansible_port, ansible_user,
 // ansible_ssh_private_key_file, ansible_password, ansible_ssh_common_args,
-// ansible_ssh_extra_args, ansible_connection). ansible_connection=local
-// returns connection.Local. Errors for hosts that cannot be reached wrap
-// connection.ErrUnreachable and say why.
+// ansible_ssh_extra_args, ansible_connection). A host whose
+// ansible_connection is not one Serves accepts is an error: choosing
+// another transport is the caller's business. Errors for hosts that
+// cannot be reached wrap connection.ErrUnreachable and say why.
 func (p *Pool) Get(ctx context.Context, host string, vars map[string]any) (connection.Connection, error) {
-	switch c := varString(vars, "ansible_connection"); c {
-	case "local":
-		return connection.Local{}, nil
-	case "", "ssh", "paramiko", "smart":
-	default:
-		return nil, fmt.Errorf("host %s: ansible_connection %q is not supported (want ssh or local)", host, c)
+	if c := varString(vars, "ansible_connection"); !Serves(c) {
+		return nil, fmt.Errorf("host %s: ansible_connection %q is not an SSH connection", host, c)
 	}
 	if err := p.init(); err != nil {
 		return nil, fmt.Errorf("host %s: %w", host, err)
@@ -98,6 +95,17 @@ func (p *Pool) Get(ctx context.Context, host string, vars map[string]any) (conne
 		return nil, err
 	}
 	return c, nil
+}
+
+// Serves reports whether a host with this ansible_connection (trimmed)
+// connects through a Pool: unset, ssh, and Ansible's other SSH
+// implementations (paramiko, smart).
+func Serves(connectionType string) bool {
+	switch connectionType {
+	case "", "ssh", "paramiko", "smart":
+		return true
+	}
+	return false
 }
 
 // conn returns the shared connection for e, dialing it (and its jump hosts)

@@ -32,6 +32,7 @@ var nasty = []string{
 }
 
 func TestRun(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "nopasswd")
 	c := f.conn(t)
 	tests := append(commonRunCases(f.user.Name),
@@ -52,6 +53,7 @@ func TestRun(t *testing.T) {
 }
 
 func TestRunTimeoutAndCancelKillRemoteCommand(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "nopasswd")
 	c := f.conn(t)
 	for _, tc := range []struct {
@@ -103,6 +105,7 @@ func waitGone(t *testing.T, pattern string) {
 }
 
 func TestConcurrentUseOfOneConnection(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "nopasswd")
 	p := f.pool(t)
 	var wg sync.WaitGroup
@@ -163,6 +166,7 @@ func TestConcurrentUseOfOneConnection(t *testing.T) {
 // command errors (not an unreachable host), in a session and in the shared
 // shell, and the connection keeps working.
 func TestRunRefusesUnsafeCommands(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "")
 	c := f.conn(t)
 	tests := []struct {

@@ -29,6 +29,7 @@ func ro(t *testing.T, c connection.Connection, cmd connection.Command) connectio
 const sessionID = `printf %s "$$"`
 
 func TestSharedShellRunsLikeASession(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "nopasswd")
 	c := f.conn(t)
 	tests := append(commonRunCases(f.user.Name),
@@ -73,6 +74,7 @@ func TestSharedShellRunsLikeASession(t *testing.T) {
 }
 
 func TestSharedShellLargeOutput(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "nopasswd")
 	c := f.conn(t)
 	const n = 3 << 20
@@ -89,6 +91,7 @@ func TestSharedShellLargeOutput(t *testing.T) {
 // write to the shell's output: what arrives between commands is dropped,
 // not taken for the next command's output.
 func TestSharedShellDropsStrayOutput(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "nopasswd")
 	c := f.conn(t)
 	res := ro(t, c, connection.Command{Cmd: "(sleep 0.3; echo stray; echo stray >&2) & echo first"})
@@ -103,6 +106,7 @@ func TestSharedShellDropsStrayOutput(t *testing.T) {
 }
 
 func TestSharedShellCancelAndRecovery(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "nopasswd")
 	c := f.conn(t)
 	before := string(ro(t, c, connection.Command{Cmd: sessionID}).Stdout)
@@ -140,6 +144,7 @@ func TestSharedShellCancelAndRecovery(t *testing.T) {
 }
 
 func TestSharedShellConcurrent(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "nopasswd")
 	c := f.conn(t)
 	var wg sync.WaitGroup
@@ -166,6 +171,7 @@ func TestSharedShellConcurrent(t *testing.T) {
 }
 
 func TestSharedShellBecome(t *testing.T) {
+	t.Parallel()
 	sf := newSudoFixture(t, "s")
 	nopw, pw, other := sf.nopw, sf.pw, sf.other
 	cNopw, cPw, cOther := sf.cNopw, sf.cPw, sf.cOther

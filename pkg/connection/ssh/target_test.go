@@ -10,6 +10,7 @@ import (
 )
 
 func TestResolve(t *testing.T) {
+	t.Parallel()
 	home, _ := os.UserHomeDir()
 	r, err := newResolver(filepath.Join("testdata", "ssh_config"))
 	if err != nil {
@@ -79,6 +80,7 @@ func TestResolve(t *testing.T) {
 }
 
 func TestResolveErrors(t *testing.T) {
+	t.Parallel()
 	r, err := newResolver("none")
 	if err != nil {
 		t.Fatal(err)
@@ -98,6 +100,7 @@ func TestResolveErrors(t *testing.T) {
 }
 
 func TestEndpointKeyShared(t *testing.T) {
+	t.Parallel()
 	r, _ := newResolver("none")
 	a, _ := r.resolve("a", map[string]any{"ansible_host": "10.1.1.1", "ansible_user": "u", "ansible_ssh_common_args": "-J gw"})
 	b, _ := r.resolve("b", map[string]any{"ansible_host": "10.1.1.2", "ansible_user": "u", "ansible_ssh_common_args": "-J gw"})
@@ -110,6 +113,7 @@ func TestEndpointKeyShared(t *testing.T) {
 }
 
 func TestSplitWords(t *testing.T) {
+	t.Parallel()
 	tests := map[string][]string{
 		`a b  c`:             {"a", "b", "c"},
 		`-o 'ProxyJump a b'`: {"-o", "ProxyJump a b"},

@@ -53,6 +53,7 @@ func noTempFiles(t *testing.T, dir string) {
 }
 
 func TestPutGet(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "nopasswd")
 	c := f.conn(t)
 	home := f.user.Home
@@ -183,6 +184,7 @@ func (r *slowReader) Read(p []byte) (int, error) {
 }
 
 func TestServerKilledMidRun(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "nopasswd")
 	p := f.pool(t)
 	c, err := p.Get(ctxT(t), "target", f.vars())

@@ -3,6 +3,7 @@ package sshtest
 import (
 	"bufio"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -172,8 +173,11 @@ func StartAgent(t testing.TB, keys ...*Key) string {
 		t.Fatalf("sshtest: ssh-agent: %v", err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	// The socket file exists from bind(), before the agent listens: wait
+	// until a connection is accepted.
 	for i := 0; i < 200; i++ {
-		if _, err := os.Stat(sock); err == nil {
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
 			break
 		}
 		waitABit()
