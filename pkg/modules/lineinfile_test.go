@@ -254,3 +254,36 @@ func TestFindLine(t *testing.T) {
 		})
 	}
 }
+
+// TestBlockInsertAt covers where BlockApply puts a block that is not in
+// the file yet.
+func TestBlockInsertAt(t *testing.T) {
+	content := "a\n[s]\nb\n[s]\nc\n"
+	lines := splitLinesKeep(content)
+	str := func(s string) *string { return &s }
+	tests := []struct {
+		name  string
+		e     BlockEdit
+		insRe string
+		want  int
+	}{
+		{name: "end", e: BlockEdit{InsertAfter: str("EOF")}, want: 5},
+		{name: "top", e: BlockEdit{InsertBefore: str("BOF")}, want: 0},
+		{name: "after last match", e: BlockEdit{InsertAfter: str(`^\[s\]`)}, insRe: `^\[s\]`, want: 4},
+		{name: "before last match", e: BlockEdit{InsertBefore: str(`^\[s\]`)}, insRe: `^\[s\]`, want: 3},
+		{name: "no match is the end", e: BlockEdit{InsertBefore: str(`^x`)}, insRe: `^x`, want: 5},
+		{name: "multiline after first match", e: BlockEdit{InsertAfter: str(`(?m)^\[s\]\n`)}, insRe: `(?m)^\[s\]\n`, want: 3},
+		{name: "multiline before first match", e: BlockEdit{InsertBefore: str(`(?m)^\[s\]`)}, insRe: `(?m)^\[s\]`, want: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var re *regexp.Regexp
+			if tt.insRe != "" {
+				re = regexp.MustCompile(tt.insRe)
+			}
+			if got := blockInsertAt(content, lines, re, tt.e); got != tt.want {
+				t.Errorf("blockInsertAt = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
