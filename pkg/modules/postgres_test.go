@@ -475,3 +475,34 @@ func TestPostgresPrivsQueryLocal(t *testing.T) {
 		t.Fatalf("missing table not reported: %v", r)
 	}
 }
+
+// TestSQLOpaqueEnd covers the spans splitSQL keeps whole, including
+// unterminated ones, which run to the end of the query.
+func TestSQLOpaqueEnd(t *testing.T) {
+	tests := []struct {
+		q    string
+		i    int
+		want int
+	}{
+		{q: "a -- c;\nb", i: 2, want: 7},
+		{q: "-- c;", i: 0, want: 5},
+		{q: "/* a /* b */ c */d", i: 0, want: 17},
+		{q: "/* open", i: 0, want: 7},
+		{q: "'it''s';", i: 0, want: 7},
+		{q: `"a""b";`, i: 0, want: 6},
+		{q: `E'\'';`, i: 1, want: 5},
+		{q: `xE'\'';`, i: 2, want: 7}, // xE is a word: no E string, the quote is unterminated
+		{q: "'open", i: 0, want: 5},
+		{q: `'a\`, i: 0, want: 3},
+		{q: "$tag$ ; $tag$;", i: 0, want: 13},
+		{q: "$$ ; ", i: 0, want: 5},
+		{q: "a$1", i: 1, want: 1},
+		{q: "$1;", i: 0, want: 0},
+		{q: "x;", i: 0, want: 0},
+	}
+	for _, tt := range tests {
+		if got := sqlOpaqueEnd(tt.q, tt.i); got != tt.want {
+			t.Errorf("sqlOpaqueEnd(%q, %d) = %d, want %d", tt.q, tt.i, got, tt.want)
+		}
+	}
+}
