@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -504,5 +505,40 @@ func TestSQLOpaqueEnd(t *testing.T) {
 		if got := sqlOpaqueEnd(tt.q, tt.i); got != tt.want {
 			t.Errorf("sqlOpaqueEnd(%q, %d) = %d, want %d", tt.q, tt.i, got, tt.want)
 		}
+	}
+}
+
+func TestPgPrivChanges(t *testing.T) {
+	yes, no := true, false
+	// SELECT held with the grant option, UPDATE without, INSERT not held.
+	held := func(p string) (bool, bool) {
+		switch p {
+		case "SELECT":
+			return true, true
+		case "UPDATE":
+			return false, true
+		}
+		return false, false
+	}
+	privs := []string{"SELECT", "UPDATE", "INSERT"}
+	tests := []struct {
+		name                     string
+		state                    string
+		grantOpt                 *bool
+		grant, revokeOpt, revoke []string
+	}{
+		{name: "present", state: "present", grant: []string{"INSERT"}},
+		{name: "present with grant option", state: "present", grantOpt: &yes, grant: []string{"INSERT", "UPDATE"}},
+		{name: "present without grant option", state: "present", grantOpt: &no, grant: []string{"INSERT"}, revokeOpt: []string{"SELECT"}},
+		{name: "absent", state: "absent", revoke: []string{"SELECT", "UPDATE"}},
+		{name: "absent grant option only", state: "absent", grantOpt: &yes, revokeOpt: []string{"SELECT"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			grant, revokeOpt, revoke := pgPrivChanges(tt.state, tt.grantOpt, privs, held)
+			if want, got := [][]string{tt.grant, tt.revokeOpt, tt.revoke}, [][]string{grant, revokeOpt, revoke}; !reflect.DeepEqual(want, got) {
+				t.Errorf("grant/revokeOpt/revoke = %q, want %q", got, want)
+			}
+		})
 	}
 }
