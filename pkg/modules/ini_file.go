@@ -154,7 +154,16 @@ func IniApply(content string, e IniEdit) (string, bool, string) {
 		r.addMissing()
 	}
 	out := append(append(append([]string{}, lines[:start]...), r.sect...), lines[end:]...)
-	out = out[1 : len(out)-1]
+	// Drop the frame as do_ini does, with del lines[0] and del lines[-1:],
+	// which do nothing on an empty list: removing the lines before the
+	// first section takes the top frame line with them, and the list can
+	// then hold just the bottom one, or nothing.
+	if len(out) > 0 {
+		out = out[1:]
+	}
+	if len(out) > 0 {
+		out = out[:len(out)-1]
+	}
 	if !within && !e.Absent {
 		out = r.appendSection(out, section)
 	}

@@ -116,3 +116,30 @@ func TestFindIniSection(t *testing.T) {
 		})
 	}
 }
+
+// TestIniApplyAbsentWithoutSectionOrOption covers state=absent with
+// neither section nor option: do_ini drops the lines before the first
+// section and then deletes the first and last lines with Python's del,
+// which does nothing on an empty list. A file without sections once made
+// IniApply panic here.
+func TestIniApplyAbsentWithoutSectionOrOption(t *testing.T) {
+	tests := []struct {
+		name, content, want string
+		changed             bool
+		msg                 string
+	}{
+		{name: "no sections", content: "a=1\nb=2\n", want: "", changed: true, msg: "section removed"},
+		{name: "empty file", content: "", want: "", changed: true, msg: "section removed"},
+		// As in Ansible, the del of the first line then takes the first
+		// section's header.
+		{name: "with a section", content: "a=1\n[s]\nb=2\n", want: "b=2\n", changed: true, msg: "section removed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, changed, msg := IniApply(tc.content, IniEdit{Absent: true, Exclusive: true})
+			if got != tc.want || changed != tc.changed || msg != tc.msg {
+				t.Errorf("IniApply(%q) = %q, %v, %q; want %q, %v, %q", tc.content, got, changed, msg, tc.want, tc.changed, tc.msg)
+			}
+		})
+	}
+}
