@@ -23,110 +23,142 @@ type pendingDecl struct {
 // abs the absolute path recorded as inventory_file.
 func (inv *Inventory) loadINI(name, abs string, data []byte) error {
 	text := strings.TrimPrefix(string(data), "\ufeff")
-	lines := strings.Split(text, "\n")
-	group, state := "ungrouped", "hosts"
-	pending := map[string]*pendingDecl{}
-	var pendingOrder []string
-	addPending := func(g string, d *pendingDecl) {
-		pending[g] = d
-		pendingOrder = append(pendingOrder, g)
-	}
-	var resolveChildren func(g string) error
-	resolveChildren = func(g string) error {
-		d := pending[g]
-		delete(pending, g)
-		for _, parent := range d.parents {
-			if err := inv.addChild(parent, g); err != nil {
-				return err
-			}
-			if pd, ok := pending[parent]; ok && pd.state == "children" {
-				if err := resolveChildren(parent); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}
-	for i, raw := range lines {
+	l := &iniLoader{inv: inv, name: name, abs: abs, group: "ungrouped", state: "hosts", pending: map[string]*pendingDecl{}}
+	for i, raw := range strings.Split(text, "\n") {
 		lineno := i + 1
 		line := strings.TrimSpace(raw)
 		if line == "" || line[0] == '#' || line[0] == ';' {
 			continue
 		}
 		if m := iniSectionRE.FindStringSubmatch(line); m != nil {
-			group, state = m[1], m[2]
-			if state == "" {
-				state = "hosts"
-			}
-			if state != "hosts" && state != "vars" && state != "children" {
-				return parseErrorf(name, lineno, "section [%s:%s] has unknown type %q: expected hosts, vars or children", m[1], m[2], m[2])
-			}
-			if _, ok := inv.groups[group]; !ok {
-				// [g:vars] alone does not declare a group; remember it and
-				// complain at the end unless g is declared later.
-				if _, isPending := pending[group]; state == "vars" && !isPending {
-					addPending(group, &pendingDecl{line: lineno, state: "vars"})
-				}
-				inv.addGroup(group)
-			}
-			if d, ok := pending[group]; ok && state != "vars" {
-				if d.state == "children" {
-					if err := resolveChildren(group); err != nil {
-						return parseErrorf(name, lineno, "%v", err)
-					}
-				} else {
-					delete(pending, group)
-				}
+			if err := l.section(lineno, m[1], m[2]); err != nil {
+				return err
 			}
 			continue
 		}
 		if strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
 			return parseErrorf(name, lineno, "invalid section header %s: expected [group], [group:vars] or [group:children] with no spaces", line)
 		}
-		switch state {
-		case "hosts":
-			if err := inv.iniHostLine(name, abs, lineno, line, group); err != nil {
+		if err := l.entry(lineno, line); err != nil {
+			return err
+		}
+	}
+	return l.finish()
+}
+
+// iniLoader is the state of loadINI: the current section and the groups
+// used before they are declared.
+type iniLoader struct {
+	inv          *Inventory
+	name, abs    string
+	group, state string
+	pending      map[string]*pendingDecl
+	pendingOrder []string
+}
+
+func (l *iniLoader) addPending(g string, d *pendingDecl) {
+	l.pending[g] = d
+	l.pendingOrder = append(l.pendingOrder, g)
+}
+
+// resolveChildren makes the pending group g a child of the parents that
+// named it, and so on up for parents that were pending children too.
+func (l *iniLoader) resolveChildren(g string) error {
+	d := l.pending[g]
+	delete(l.pending, g)
+	for _, parent := range d.parents {
+		if err := l.inv.addChild(parent, g); err != nil {
+			return err
+		}
+		if pd, ok := l.pending[parent]; ok && pd.state == "children" {
+			if err := l.resolveChildren(parent); err != nil {
 				return err
-			}
-		case "vars":
-			k, v, ok := strings.Cut(line, "=")
-			if !ok {
-				return parseErrorf(name, lineno, "expected key=value in [%s:vars], got %q", group, line)
-			}
-			inv.setGroupVar(group, strings.TrimSpace(k), parseINIValue(strings.TrimSpace(v)))
-		case "children":
-			m := iniGroupNameRE.FindStringSubmatch(line)
-			if m == nil {
-				return parseErrorf(name, lineno, "expected a group name in [%s:children], got %q", group, line)
-			}
-			child := m[1]
-			if _, ok := inv.groups[child]; ok {
-				if err := inv.addChild(group, child); err != nil {
-					return parseErrorf(name, lineno, "%v", err)
-				}
-			} else if d, ok := pending[child]; ok {
-				d.parents = append(d.parents, group)
-			} else {
-				addPending(child, &pendingDecl{line: lineno, state: "children", parents: []string{group}})
 			}
 		}
 	}
-	for _, g := range pendingOrder {
-		d, ok := pending[g]
+	return nil
+}
+
+// section starts the section [group:kind]; it declares group unless kind
+// is vars.
+func (l *iniLoader) section(lineno int, group, kind string) error {
+	l.group, l.state = group, kind
+	if l.state == "" {
+		l.state = "hosts"
+	}
+	if l.state != "hosts" && l.state != "vars" && l.state != "children" {
+		return parseErrorf(l.name, lineno, "section [%s:%s] has unknown type %q: expected hosts, vars or children", group, kind, kind)
+	}
+	if _, ok := l.inv.groups[group]; !ok {
+		// [g:vars] alone does not declare a group; remember it and
+		// complain at the end unless g is declared later.
+		if _, isPending := l.pending[group]; l.state == "vars" && !isPending {
+			l.addPending(group, &pendingDecl{line: lineno, state: "vars"})
+		}
+		l.inv.addGroup(group)
+	}
+	d, ok := l.pending[group]
+	if !ok || l.state == "vars" {
+		return nil
+	}
+	if d.state != "children" {
+		delete(l.pending, group)
+		return nil
+	}
+	if err := l.resolveChildren(group); err != nil {
+		return parseErrorf(l.name, lineno, "%v", err)
+	}
+	return nil
+}
+
+// entry reads one line of the current section.
+func (l *iniLoader) entry(lineno int, line string) error {
+	switch l.state {
+	case "hosts":
+		return l.inv.iniHostLine(l.name, l.abs, lineno, line, l.group)
+	case "vars":
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return parseErrorf(l.name, lineno, "expected key=value in [%s:vars], got %q", l.group, line)
+		}
+		l.inv.setGroupVar(l.group, strings.TrimSpace(k), parseINIValue(strings.TrimSpace(v)))
+	case "children":
+		m := iniGroupNameRE.FindStringSubmatch(line)
+		if m == nil {
+			return parseErrorf(l.name, lineno, "expected a group name in [%s:children], got %q", l.group, line)
+		}
+		child := m[1]
+		if _, ok := l.inv.groups[child]; ok {
+			if err := l.inv.addChild(l.group, child); err != nil {
+				return parseErrorf(l.name, lineno, "%v", err)
+			}
+		} else if d, ok := l.pending[child]; ok {
+			d.parents = append(d.parents, l.group)
+		} else {
+			l.addPending(child, &pendingDecl{line: lineno, state: "children", parents: []string{l.group}})
+		}
+	}
+	return nil
+}
+
+// finish deals with the groups still pending at the end of the file.
+func (l *iniLoader) finish() error {
+	for _, g := range l.pendingOrder {
+		d, ok := l.pending[g]
 		if !ok {
 			continue
 		}
 		switch d.state {
 		case "vars":
-			return parseErrorf(name, d.line, "section [%s:vars] is for undefined group %s: declare it with [%s] or as a child", g, g, g)
+			return parseErrorf(l.name, d.line, "section [%s:vars] is for undefined group %s: declare it with [%s] or as a child", g, g, g)
 		case "children":
 			// ansible-core 2.14 rejects a child group that is never
 			// declared; tend creates it empty, as later Ansible documents
 			// "a group that appears only as a child" may be.
-			inv.warnf("%s:%d: group %s is only named as a child of %s; created it empty", name, d.line, g, strings.Join(d.parents, ", "))
-			inv.addGroup(g)
-			if err := resolveChildren(g); err != nil {
-				return parseErrorf(name, d.line, "%v", err)
+			l.inv.warnf("%s:%d: group %s is only named as a child of %s; created it empty", l.name, d.line, g, strings.Join(d.parents, ", "))
+			l.inv.addGroup(g)
+			if err := l.resolveChildren(g); err != nil {
+				return parseErrorf(l.name, d.line, "%v", err)
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -164,5 +165,44 @@ func TestSplitHostPattern(t *testing.T) {
 		if diff := cmp.Diff(want, splitHostPattern(in)); diff != "" {
 			t.Errorf("splitHostPattern(%q) (-want +got):\n%s", in, diff)
 		}
+	}
+}
+
+func TestRangeValues(t *testing.T) {
+	tests := []struct {
+		spec    string
+		want    []string
+		wantErr string
+	}{
+		{spec: "1:3", want: []string{"1", "2", "3"}},
+		{spec: ":2", want: []string{"0", "1", "2"}},
+		{spec: "01:10:4", want: []string{"01", "05", "09"}},
+		{spec: "x:B", want: []string{"x", "y", "z", "A", "B"}},
+		{spec: "a:e:2", want: []string{"a", "c", "e"}},
+		{spec: "1", wantErr: "expected [begin:end] or [begin:end:step]"},
+		{spec: "1:3:0", wantErr: "step must be a positive number"},
+		{spec: "1:", wantErr: "missing end value"},
+		{spec: "c:a", wantErr: `begin "c" comes after end "a"`},
+		{spec: "1:b", wantErr: "expected numbers or letters"},
+		{spec: "01:100", wantErr: "same length"},
+		{spec: "3:1", wantErr: "begin 3 is greater than end 1"},
+		{spec: "0:100000", wantErr: "expands to more than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.spec, func(t *testing.T) {
+			got, err := rangeValues("h["+tt.spec+"]", tt.spec)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("rangeValues(%q) error %v, want one containing %q", tt.spec, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !cmp.Equal(got, tt.want) {
+				t.Errorf("rangeValues(%q) = %q, want %q", tt.spec, got, tt.want)
+			}
+		})
 	}
 }

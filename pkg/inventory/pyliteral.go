@@ -114,26 +114,7 @@ func (p *pyParser) value() (any, bool) {
 	case c == 0:
 		return nil, false
 	case c == '-' || c == '+':
-		p.pos++
-		// literal_eval accepts a sign only directly on a number: -True and
-		// --1 are rejected.
-		v, ok := p.numericAtom()
-		if !ok {
-			return nil, false
-		}
-		if c == '+' {
-			return v, true
-		}
-		switch n := v.(type) {
-		case int:
-			if n == math.MinInt {
-				return nil, false
-			}
-			return -n, true
-		case float64:
-			return -n, true
-		}
-		return nil, false
+		return p.signed(c)
 	case c == '[':
 		return p.container('[', ']')
 	case c == '(':
@@ -145,33 +126,62 @@ func (p *pyParser) value() (any, bool) {
 	case c == '\'' || c == '"':
 		return p.strings()
 	case isIdentStart(c):
-		start := p.pos
-		for p.pos < len(p.src) && isIdentByte(p.src[p.pos]) {
+		return p.word()
+	}
+	return nil, false
+}
+
+// signed parses a number after its sign c. literal_eval accepts a sign
+// only directly on a number: -True and --1 are rejected.
+func (p *pyParser) signed(c byte) (any, bool) {
+	p.pos++
+	v, ok := p.numericAtom()
+	if !ok {
+		return nil, false
+	}
+	if c == '+' {
+		return v, true
+	}
+	switch n := v.(type) {
+	case int:
+		if n == math.MinInt {
+			return nil, false
+		}
+		return -n, true
+	case float64:
+		return -n, true
+	}
+	return nil, false
+}
+
+// word parses what starts with a letter: a string with a prefix (r, b, rb...),
+// True, False, None or set().
+func (p *pyParser) word() (any, bool) {
+	start := p.pos
+	for p.pos < len(p.src) && isIdentByte(p.src[p.pos]) {
+		p.pos++
+	}
+	word := p.src[start:p.pos]
+	if p.pos < len(p.src) && (p.src[p.pos] == '\'' || p.src[p.pos] == '"') && isStringPrefix(word) {
+		p.pos = start
+		return p.strings()
+	}
+	switch word {
+	case "True":
+		return true, true
+	case "False":
+		return false, true
+	case "None":
+		return nil, true
+	case "set":
+		// set() is the only call literal_eval accepts.
+		if p.peek() == '(' {
 			p.pos++
-		}
-		word := p.src[start:p.pos]
-		if p.pos < len(p.src) && (p.src[p.pos] == '\'' || p.src[p.pos] == '"') && isStringPrefix(word) {
-			p.pos = start
-			return p.strings()
-		}
-		switch word {
-		case "True":
-			return true, true
-		case "False":
-			return false, true
-		case "None":
-			return nil, true
-		case "set":
-			// set() is the only call literal_eval accepts.
-			if p.peek() == '(' {
+			if p.peek() == ')' {
 				p.pos++
-				if p.peek() == ')' {
-					p.pos++
-					return []any{}, true
-				}
+				return []any{}, true
 			}
 		}
-		return nil, false
 	}
 	return nil, false
 }
@@ -348,39 +358,51 @@ func pyNumber(tok string) (any, bool) {
 	if !validUnderscores(tok) {
 		return nil, false
 	}
-	clean := strings.ReplaceAll(tok, "_", "")
-	lower := strings.ToLower(clean)
-	if len(lower) > 1 && lower[0] == '0' && (lower[1] == 'x' || lower[1] == 'o' || lower[1] == 'b') {
-		base := map[byte]int{'x': 16, 'o': 8, 'b': 2}[lower[1]]
-		if len(lower) == 2 {
-			return nil, false
-		}
-		n, err := strconv.ParseInt(lower[2:], base, 64)
-		if err != nil {
-			return nil, false
-		}
-		return int(n), true
-	}
-	if strings.HasSuffix(lower, "j") {
+	lower := strings.ToLower(strings.ReplaceAll(tok, "_", ""))
+	switch {
+	case len(lower) > 1 && lower[0] == '0' && (lower[1] == 'x' || lower[1] == 'o' || lower[1] == 'b'):
+		return pyPrefixedInt(lower)
+	case strings.HasSuffix(lower, "j"):
 		return nil, false // complex
+	case !strings.ContainsAny(lower, ".e"):
+		return pyDecimalInt(lower)
 	}
-	isFloat := strings.ContainsAny(lower, ".e")
-	if !isFloat {
-		if !isDigits(lower) {
-			return nil, false
-		}
-		// Leading zeros are a syntax error unless the number is all zeros.
-		if len(lower) > 1 && lower[0] == '0' && strings.Trim(lower, "0") != "" {
-			return nil, false
-		}
-		n, err := strconv.ParseInt(lower, 10, 64)
-		if err != nil {
-			return nil, false
-		}
-		return int(n), true
+	return pyFloat(lower)
+}
+
+// pyPrefixedInt converts 0x, 0o and 0b integers (lower case, without
+// underscores).
+func pyPrefixedInt(lower string) (any, bool) {
+	base := map[byte]int{'x': 16, 'o': 8, 'b': 2}[lower[1]]
+	if len(lower) == 2 {
+		return nil, false
 	}
-	// Python float syntax: digits with optional fraction and exponent; no
-	// hex floats, no inf/nan words.
+	n, err := strconv.ParseInt(lower[2:], base, 64)
+	if err != nil {
+		return nil, false
+	}
+	return int(n), true
+}
+
+func pyDecimalInt(lower string) (any, bool) {
+	if !isDigits(lower) {
+		return nil, false
+	}
+	// Leading zeros are a syntax error unless the number is all zeros.
+	if len(lower) > 1 && lower[0] == '0' && strings.Trim(lower, "0") != "" {
+		return nil, false
+	}
+	n, err := strconv.ParseInt(lower, 10, 64)
+	if err != nil {
+		return nil, false
+	}
+	return int(n), true
+}
+
+// pyFloat checks Python float syntax: digits with optional fraction and
+// exponent; no hex floats, no inf/nan words. Overflow gives ±Inf as in
+// Python.
+func pyFloat(lower string) (any, bool) {
 	mant, exp, hasExp := strings.Cut(lower, "e")
 	if hasExp {
 		e := strings.TrimLeft(exp, "+-")
@@ -513,91 +535,103 @@ func (p *pyParser) stringBody(raw, bytesLit bool) (string, bool) {
 			return "", false
 		}
 		n := p.src[p.pos+1]
+		p.pos += 2
 		if raw {
 			// In raw strings a backslash still protects the next character
 			// from ending the string, but both are kept.
 			sb.WriteByte('\\')
 			sb.WriteByte(n)
-			p.pos += 2
 			continue
 		}
-		p.pos += 2
-		switch n {
-		case '\n':
-		case '\\', '\'', '"':
-			sb.WriteByte(n)
-		case 'a':
-			sb.WriteByte('\a')
-		case 'b':
-			sb.WriteByte('\b')
-		case 'f':
-			sb.WriteByte('\f')
-		case 'n':
-			sb.WriteByte('\n')
-		case 'r':
-			sb.WriteByte('\r')
-		case 't':
-			sb.WriteByte('\t')
-		case 'v':
-			sb.WriteByte('\v')
-		case '0', '1', '2', '3', '4', '5', '6', '7':
-			j := p.pos - 1
-			for j < len(p.src) && j < p.pos+2 && p.src[j] >= '0' && p.src[j] <= '7' {
-				j++
-			}
-			v, _ := strconv.ParseUint(p.src[p.pos-1:j], 8, 32)
-			p.pos = j
-			if bytesLit {
-				sb.WriteByte(byte(v))
-			} else {
-				sb.WriteRune(rune(v))
-			}
-		case 'x':
-			if p.pos+2 > len(p.src) {
-				return "", false
-			}
-			v, err := strconv.ParseUint(p.src[p.pos:p.pos+2], 16, 8)
-			if err != nil {
-				return "", false
-			}
-			p.pos += 2
-			if bytesLit {
-				sb.WriteByte(byte(v))
-			} else {
-				sb.WriteRune(rune(v))
-			}
-		case 'u', 'U':
-			if bytesLit {
-				sb.WriteByte('\\')
-				sb.WriteByte(n)
-				continue
-			}
-			w := 4
-			if n == 'U' {
-				w = 8
-			}
-			if p.pos+w > len(p.src) {
-				return "", false
-			}
-			v, err := strconv.ParseUint(p.src[p.pos:p.pos+w], 16, 32)
-			if err != nil || v > unicode.MaxRune {
-				return "", false
-			}
-			p.pos += w
-			sb.WriteRune(rune(v))
-		case 'N':
-			// \N{NAME} needs the Unicode name table; keep the raw text.
+		if !p.escape(&sb, n, bytesLit) {
 			return "", false
-		default:
-			// Unknown escapes keep their backslash.
-			sb.WriteByte('\\')
-			if n >= 0x80 {
-				_, size := utf8.DecodeRuneInString(p.src[p.pos-1:])
-				sb.WriteString(p.src[p.pos-1 : p.pos-1+size])
-				p.pos += size - 1
-			} else {
-				sb.WriteByte(n)
-			}
 		}
 	}
+}
+
+// pySimpleEscapes are the one-character escapes of Python string
+// literals.
+var pySimpleEscapes = map[byte]byte{
+	'\\': '\\', '\'': '\'', '"': '"',
+	'a': '\a', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t', 'v': '\v',
+}
+
+// escape writes the value of the escape sequence \n, whose text after n
+// starts at p.pos, and moves past it. false means a malformed escape or
+// one tend does not decode (\N{...}).
+func (p *pyParser) escape(sb *strings.Builder, n byte, bytesLit bool) bool {
+	if c, ok := pySimpleEscapes[n]; ok {
+		sb.WriteByte(c)
+		return true
+	}
+	switch {
+	case n == '\n':
+		// A line continuation.
+	case n >= '0' && n <= '7':
+		j := p.pos - 1
+		for j < len(p.src) && j < p.pos+2 && p.src[j] >= '0' && p.src[j] <= '7' {
+			j++
+		}
+		v, _ := strconv.ParseUint(p.src[p.pos-1:j], 8, 32)
+		p.pos = j
+		writeCode(sb, v, bytesLit)
+	case n == 'x':
+		if p.pos+2 > len(p.src) {
+			return false
+		}
+		v, err := strconv.ParseUint(p.src[p.pos:p.pos+2], 16, 8)
+		if err != nil {
+			return false
+		}
+		p.pos += 2
+		writeCode(sb, v, bytesLit)
+	case (n == 'u' || n == 'U') && bytesLit:
+		// Not an escape in bytes literals.
+		sb.WriteByte('\\')
+		sb.WriteByte(n)
+	case n == 'u' || n == 'U':
+		return p.unicodeEscape(sb, n)
+	case n == 'N':
+		// \N{NAME} needs the Unicode name table; keep the raw text.
+		return false
+	default:
+		// Unknown escapes keep their backslash.
+		sb.WriteByte('\\')
+		if n >= 0x80 {
+			_, size := utf8.DecodeRuneInString(p.src[p.pos-1:])
+			sb.WriteString(p.src[p.pos-1 : p.pos-1+size])
+			p.pos += size - 1
+		} else {
+			sb.WriteByte(n)
+		}
+	}
+	return true
+}
+
+// writeCode writes an octal or hex escape's value: a byte in bytes
+// literals, a code point in strings.
+func writeCode(sb *strings.Builder, v uint64, bytesLit bool) {
+	if bytesLit {
+		sb.WriteByte(byte(v))
+	} else {
+		sb.WriteRune(rune(v))
+	}
+}
+
+// unicodeEscape decodes the hex digits of \uXXXX or \UXXXXXXXX.
+func (p *pyParser) unicodeEscape(sb *strings.Builder, n byte) bool {
+	w := 4
+	if n == 'U' {
+		w = 8
+	}
+	if p.pos+w > len(p.src) {
+		return false
+	}
+	v, err := strconv.ParseUint(p.src[p.pos:p.pos+w], 16, 32)
+	if err != nil || v > unicode.MaxRune {
+		return false
+	}
+	p.pos += w
+	sb.WriteRune(rune(v))
+	return true
 }

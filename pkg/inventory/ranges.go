@@ -43,16 +43,32 @@ func expandInto(orig, pattern string, out *[]string) error {
 	}
 	closing += open
 	head, spec, tail := pattern[:open], pattern[open+1:closing], pattern[closing+1:]
+	values, err := rangeValues(orig, spec)
+	if err != nil {
+		return err
+	}
+	for _, v := range values {
+		if err := expandInto(orig, head+v+tail, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rangeValues returns what the range begin:end(:step) (spec, the text
+// between the brackets of orig) stands for: single letters through
+// asciiLetters, or numbers, zero-padded when begin has a leading zero.
+func rangeValues(orig, spec string) ([]string, error) {
 	bounds := strings.Split(spec, ":")
 	if len(bounds) != 2 && len(bounds) != 3 {
-		return fmt.Errorf("invalid host range %q: expected [begin:end] or [begin:end:step]", orig)
+		return nil, fmt.Errorf("invalid host range %q: expected [begin:end] or [begin:end:step]", orig)
 	}
 	beg, end := bounds[0], bounds[1]
 	step := 1
 	if len(bounds) == 3 {
 		s, err := strconv.Atoi(bounds[2])
 		if err != nil || s <= 0 {
-			return fmt.Errorf("invalid host range %q: step must be a positive number", orig)
+			return nil, fmt.Errorf("invalid host range %q: step must be a positive number", orig)
 		}
 		step = s
 	}
@@ -60,46 +76,42 @@ func expandInto(orig, pattern string, out *[]string) error {
 		beg = "0"
 	}
 	if end == "" {
-		return fmt.Errorf("invalid host range %q: missing end value", orig)
+		return nil, fmt.Errorf("invalid host range %q: missing end value", orig)
 	}
-	// Alphabetic range: single letters.
+	var values []string
 	if len(beg) == 1 && len(end) == 1 && isASCIILetter(beg[0]) && isASCIILetter(end[0]) {
 		ib, ie := strings.IndexByte(asciiLetters, beg[0]), strings.IndexByte(asciiLetters, end[0])
 		if ib > ie {
-			return fmt.Errorf("invalid host range %q: begin %q comes after end %q", orig, beg, end)
+			return nil, fmt.Errorf("invalid host range %q: begin %q comes after end %q", orig, beg, end)
 		}
 		for i := ib; i <= ie; i += step {
-			if err := expandInto(orig, head+asciiLetters[i:i+1]+tail, out); err != nil {
-				return err
-			}
+			values = append(values, asciiLetters[i:i+1])
 		}
-		return nil
+		return values, nil
 	}
 	ib, err1 := strconv.Atoi(beg)
 	ie, err2 := strconv.Atoi(end)
 	if err1 != nil || err2 != nil || ib < 0 || ie < 0 || !isDigits(beg) || !isDigits(end) {
-		return fmt.Errorf("invalid host range %q: expected numbers or letters", orig)
+		return nil, fmt.Errorf("invalid host range %q: expected numbers or letters", orig)
 	}
 	width := 0
 	if len(beg) > 1 && beg[0] == '0' {
 		// A leading zero in begin asks for zero padding to its width.
 		if len(beg) != len(end) {
-			return fmt.Errorf("invalid host range %q: begin and end must have the same length when begin has leading zeros", orig)
+			return nil, fmt.Errorf("invalid host range %q: begin and end must have the same length when begin has leading zeros", orig)
 		}
 		width = len(beg)
 	}
 	if ib > ie {
-		return fmt.Errorf("invalid host range %q: begin %s is greater than end %s", orig, beg, end)
+		return nil, fmt.Errorf("invalid host range %q: begin %s is greater than end %s", orig, beg, end)
 	}
 	if (ie-ib)/step >= maxRangeHosts {
-		return fmt.Errorf("invalid host range %q: expands to more than %d hosts", orig, maxRangeHosts)
+		return nil, fmt.Errorf("invalid host range %q: expands to more than %d hosts", orig, maxRangeHosts)
 	}
 	for i := ib; i <= ie; i += step {
-		if err := expandInto(orig, head+fmt.Sprintf("%0*d", width, i)+tail, out); err != nil {
-			return err
-		}
+		values = append(values, fmt.Sprintf("%0*d", width, i))
 	}
-	return nil
+	return values, nil
 }
 
 func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }

@@ -130,42 +130,56 @@ func (l *yamlInvLoader) group(k, v *yaml.Node, depth int) (string, error) {
 		}
 		switch section {
 		case "vars":
-			vars, err := l.conv.mapping(sv, 0)
-			if err != nil {
-				return "", err
-			}
-			// Keep file order for ansible_group_priority handling.
-			for j := 0; j+1 < len(sv.Content); j += 2 {
-				key, err := l.keyString(sv.Content[j])
-				if err != nil {
-					return "", err
-				}
-				if val, ok := vars[key]; ok {
-					l.inv.setGroupVar(name, key, val)
-				}
-			}
+			err = l.groupVars(name, sv)
 		case "children":
-			for j := 0; j+1 < len(sv.Content); j += 2 {
-				child, err := l.group(sv.Content[j], sv.Content[j+1], depth+1)
-				if err != nil {
-					return "", err
-				}
-				if child == "" {
-					continue
-				}
-				if err := l.inv.addChild(name, child); err != nil {
-					return "", l.conv.errorf(sv.Content[j], "%v", err)
-				}
-			}
+			err = l.groupChildren(name, sv, depth)
 		case "hosts":
-			for j := 0; j+1 < len(sv.Content); j += 2 {
-				if err := l.host(name, sv.Content[j], deref(sv.Content[j+1])); err != nil {
-					return "", err
-				}
+			for j := 0; j+1 < len(sv.Content) && err == nil; j += 2 {
+				err = l.host(name, sv.Content[j], deref(sv.Content[j+1]))
 			}
+		}
+		if err != nil {
+			return "", err
 		}
 	}
 	return name, nil
+}
+
+// groupVars sets the variables of a group's vars mapping.
+func (l *yamlInvLoader) groupVars(name string, sv *yaml.Node) error {
+	vars, err := l.conv.mapping(sv, 0)
+	if err != nil {
+		return err
+	}
+	// Keep file order for ansible_group_priority handling.
+	for j := 0; j+1 < len(sv.Content); j += 2 {
+		key, err := l.keyString(sv.Content[j])
+		if err != nil {
+			return err
+		}
+		if val, ok := vars[key]; ok {
+			l.inv.setGroupVar(name, key, val)
+		}
+	}
+	return nil
+}
+
+// groupChildren reads the groups of a children mapping and makes them
+// children of name.
+func (l *yamlInvLoader) groupChildren(name string, sv *yaml.Node, depth int) error {
+	for j := 0; j+1 < len(sv.Content); j += 2 {
+		child, err := l.group(sv.Content[j], sv.Content[j+1], depth+1)
+		if err != nil {
+			return err
+		}
+		if child == "" {
+			continue
+		}
+		if err := l.inv.addChild(name, child); err != nil {
+			return l.conv.errorf(sv.Content[j], "%v", err)
+		}
+	}
+	return nil
 }
 
 // resolveStr reports whether a scalar node holds a string.

@@ -191,62 +191,20 @@ func (s *Spec) Validate(raw map[string]any, static bool) (Args, error) {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		v := raw[k]
 		a, ok := s.Arg(k)
 		if !ok {
-			msg := fmt.Sprintf("unsupported argument %q", k)
-			if c := Closest(k, s.allNames()); c != "" {
-				msg += fmt.Sprintf(" (did you mean %q?)", c)
-			} else {
-				msg += fmt.Sprintf(" (supported: %s)", s.argNames())
-			}
-			errs = append(errs, msg)
+			errs = append(errs, s.unsupported(k))
 			continue
 		}
 		if _, dup := out[a.Name]; dup {
 			errs = append(errs, fmt.Sprintf("argument %q given twice (through an alias)", a.Name))
 			continue
 		}
-		if v == nil {
-			out[a.Name] = nil
-			continue
+		v, msg := s.validateValue(a, raw[k], static)
+		if msg != "" {
+			errs = append(errs, msg)
 		}
-		if static && IsTemplated(v) {
-			out[a.Name] = v
-			continue
-		}
-		cv, err := Coerce(a.Type, a.Elements, v)
-		if err != nil {
-			errs = append(errs, fmt.Sprintf("argument %q: %v", a.Name, err))
-			out[a.Name] = v // given, though invalid: not "missing" too
-			continue
-		}
-		if !static && !s.Controller && !a.Content {
-			if where, found := findNUL(cv); found {
-				errs = append(errs, fmt.Sprintf("argument %q contains a NUL byte", a.Name+where))
-				out[a.Name] = v
-				continue
-			}
-		}
-		if a.NotOption && !static {
-			if bad, found := optionLike(cv); found {
-				errs = append(errs, fmt.Sprintf("argument %q: %q starts with \"-\": it is not a valid name, and the command would read it as an option", a.Name, bad))
-				out[a.Name] = v
-				continue
-			}
-		}
-		if len(a.Choices) > 0 && !(static && IsTemplated(v)) {
-			cs := fmt.Sprint(cv)
-			if b, isBool := cv.(bool); isBool {
-				cs = strconv.FormatBool(b)
-			}
-			if !contains(a.Choices, cs) {
-				errs = append(errs, fmt.Sprintf("argument %q: value %q is not one of %s", a.Name, cs, strings.Join(a.Choices, ", ")))
-				out[a.Name] = v // given, though invalid: not "missing" too
-				continue
-			}
-		}
-		out[a.Name] = cv
+		out[a.Name] = v
 	}
 	for _, a := range s.Args {
 		if _, given := out[a.Name]; given && out[a.Name] != nil {
@@ -260,60 +218,105 @@ func (s *Spec) Validate(raw map[string]any, static bool) (Args, error) {
 			out[a.Name] = a.Default
 		}
 	}
-	given := func(n string) bool {
-		v, ok := raw[n]
-		if !ok {
-			for _, a := range s.Args {
-				if a.Name == n {
-					for _, al := range a.Aliases {
-						if v2, ok2 := raw[al]; ok2 {
-							return v2 != nil
-						}
-					}
-				}
+	errs = append(errs, s.checkGroups(raw)...)
+	if len(errs) > 0 {
+		return out, &ArgError{Module: s.Name, Msg: strings.Join(errs, "; ")}
+	}
+	return out, nil
+}
+
+// unsupported is the message for an unknown argument k, with the closest
+// name or else the list of names.
+func (s *Spec) unsupported(k string) string {
+	msg := fmt.Sprintf("unsupported argument %q", k)
+	if c := Closest(k, s.allNames()); c != "" {
+		return msg + fmt.Sprintf(" (did you mean %q?)", c)
+	}
+	return msg + fmt.Sprintf(" (supported: %s)", s.argNames())
+}
+
+// validateValue coerces and checks the value v given for a. It returns
+// the value to keep and, if v is invalid, the message; an invalid value is
+// kept as given, so that it does not count as missing too.
+func (s *Spec) validateValue(a *Arg, v any, static bool) (any, string) {
+	if v == nil || static && IsTemplated(v) {
+		return v, ""
+	}
+	cv, err := Coerce(a.Type, a.Elements, v)
+	if err != nil {
+		return v, fmt.Sprintf("argument %q: %v", a.Name, err)
+	}
+	if !static && !s.Controller && !a.Content {
+		if where, found := findNUL(cv); found {
+			return v, fmt.Sprintf("argument %q contains a NUL byte", a.Name+where)
+		}
+	}
+	if a.NotOption && !static {
+		if bad, found := optionLike(cv); found {
+			return v, fmt.Sprintf("argument %q: %q starts with \"-\": it is not a valid name, and the command would read it as an option", a.Name, bad)
+		}
+	}
+	if len(a.Choices) > 0 {
+		cs := fmt.Sprint(cv)
+		if b, isBool := cv.(bool); isBool {
+			cs = strconv.FormatBool(b)
+		}
+		if !contains(a.Choices, cs) {
+			return v, fmt.Sprintf("argument %q: value %q is not one of %s", a.Name, cs, strings.Join(a.Choices, ", "))
+		}
+	}
+	return cv, ""
+}
+
+// given reports whether argument n, or one of its aliases when n itself
+// is not there, has a value in raw.
+func (s *Spec) given(raw map[string]any, n string) bool {
+	if v, ok := raw[n]; ok {
+		return v != nil
+	}
+	for _, a := range s.Args {
+		if a.Name != n {
+			continue
+		}
+		for _, al := range a.Aliases {
+			if v, ok := raw[al]; ok {
+				return v != nil
 			}
 		}
-		return ok && v != nil
 	}
-	for _, group := range s.MutuallyExclusive {
-		var set []string
+	return false
+}
+
+// checkGroups checks the spec's MutuallyExclusive, RequiredTogether and
+// RequiredOneOf groups against the arguments given.
+func (s *Spec) checkGroups(raw map[string]any) []string {
+	var errs []string
+	split := func(group []string) (set, unset []string) {
 		for _, n := range group {
-			if given(n) {
-				set = append(set, n)
-			}
-		}
-		if len(set) > 1 {
-			errs = append(errs, fmt.Sprintf("arguments are mutually exclusive: %s", strings.Join(set, ", ")))
-		}
-	}
-	for _, group := range s.RequiredTogether {
-		var set, unset []string
-		for _, n := range group {
-			if given(n) {
+			if s.given(raw, n) {
 				set = append(set, n)
 			} else {
 				unset = append(unset, n)
 			}
 		}
-		if len(set) > 0 && len(unset) > 0 {
+		return set, unset
+	}
+	for _, group := range s.MutuallyExclusive {
+		if set, _ := split(group); len(set) > 1 {
+			errs = append(errs, fmt.Sprintf("arguments are mutually exclusive: %s", strings.Join(set, ", ")))
+		}
+	}
+	for _, group := range s.RequiredTogether {
+		if set, unset := split(group); len(set) > 0 && len(unset) > 0 {
 			errs = append(errs, fmt.Sprintf("arguments must be given together: %s (missing %s)", strings.Join(group, ", "), strings.Join(unset, ", ")))
 		}
 	}
 	for _, group := range s.RequiredOneOf {
-		found := false
-		for _, n := range group {
-			if given(n) {
-				found = true
-			}
-		}
-		if !found {
+		if set, _ := split(group); len(set) == 0 {
 			errs = append(errs, fmt.Sprintf("one of these arguments is required: %s", strings.Join(group, ", ")))
 		}
 	}
-	if len(errs) > 0 {
-		return out, &ArgError{Module: s.Name, Msg: strings.Join(errs, "; ")}
-	}
-	return out, nil
+	return errs
 }
 
 // optionLike returns the first string of v (a string or a list) that
@@ -411,16 +414,7 @@ func Coerce(t, elem Type, v any) (any, error) {
 	case "", Raw:
 		return v, nil
 	case String, Path:
-		switch x := v.(type) {
-		case string:
-			return x, nil
-		case map[string]any, []any:
-			return nil, fmt.Errorf("expected a string, got %T", v)
-		case float64:
-			return strconv.FormatFloat(x, 'f', -1, 64), nil
-		default:
-			return fmt.Sprint(v), nil
-		}
+		return coerceString(v)
 	case Bool:
 		b, ok := ToBool(v)
 		if !ok {
@@ -434,75 +428,103 @@ func Coerce(t, elem Type, v any) (any, error) {
 		}
 		return i, nil
 	case Float:
-		switch x := v.(type) {
-		case int:
-			return float64(x), nil
-		case float64:
-			return x, nil
-		case string:
-			f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
-			if err != nil {
-				return nil, fmt.Errorf("expected a number, got %q", x)
-			}
-			return f, nil
-		}
-		return nil, fmt.Errorf("expected a number, got %T", v)
+		return coerceFloat(v)
 	case List:
-		var l []any
-		switch x := v.(type) {
-		case []any:
-			l = x
-		case []string:
-			for _, e := range x {
-				l = append(l, e)
-			}
-		case string:
-			if x == "" {
-				l = []any{}
-			} else {
-				for _, p := range strings.Split(x, ",") {
-					l = append(l, strings.TrimSpace(p))
-				}
-			}
-		case map[string]any:
-			return nil, fmt.Errorf("expected a list, got a mapping")
-		default:
-			l = []any{x}
-		}
-		if elem != "" && elem != Raw {
-			out := make([]any, len(l))
-			for i, e := range l {
-				ce, err := Coerce(elem, "", e)
-				if err != nil {
-					return nil, fmt.Errorf("element %d: %v", i, err)
-				}
-				out[i] = ce
-			}
-			return out, nil
-		}
-		return l, nil
+		return coerceList(elem, v)
 	case Dict:
-		switch x := v.(type) {
-		case map[string]any:
-			return x, nil
-		case string:
-			if strings.TrimSpace(x) == "" {
-				return map[string]any{}, nil
-			}
-			// k=v k2=v2 form, as Ansible accepts.
-			m := map[string]any{}
-			for _, p := range strings.Fields(x) {
-				k, val, ok := strings.Cut(p, "=")
-				if !ok {
-					return nil, fmt.Errorf("expected a mapping, got %q", x)
-				}
-				m[k] = val
-			}
-			return m, nil
-		}
-		return nil, fmt.Errorf("expected a mapping, got %T", v)
+		return coerceDict(v)
 	}
 	return nil, fmt.Errorf("unknown argument type %q", t)
+}
+
+// coerceString accepts any scalar; numbers are written as Python does.
+func coerceString(v any) (any, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case map[string]any, []any:
+		return nil, fmt.Errorf("expected a string, got %T", v)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), nil
+	default:
+		return fmt.Sprint(v), nil
+	}
+}
+
+func coerceFloat(v any) (any, error) {
+	switch x := v.(type) {
+	case int:
+		return float64(x), nil
+	case float64:
+		return x, nil
+	case string:
+		f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
+		if err != nil {
+			return nil, fmt.Errorf("expected a number, got %q", x)
+		}
+		return f, nil
+	}
+	return nil, fmt.Errorf("expected a number, got %T", v)
+}
+
+// coerceList accepts a list, a comma-separated string or a single value,
+// and coerces the elements to elem.
+func coerceList(elem Type, v any) (any, error) {
+	var l []any
+	switch x := v.(type) {
+	case []any:
+		l = x
+	case []string:
+		for _, e := range x {
+			l = append(l, e)
+		}
+	case string:
+		if x == "" {
+			l = []any{}
+		} else {
+			for _, p := range strings.Split(x, ",") {
+				l = append(l, strings.TrimSpace(p))
+			}
+		}
+	case map[string]any:
+		return nil, fmt.Errorf("expected a list, got a mapping")
+	default:
+		l = []any{x}
+	}
+	if elem == "" || elem == Raw {
+		return l, nil
+	}
+	out := make([]any, len(l))
+	for i, e := range l {
+		ce, err := Coerce(elem, "", e)
+		if err != nil {
+			return nil, fmt.Errorf("element %d: %v", i, err)
+		}
+		out[i] = ce
+	}
+	return out, nil
+}
+
+// coerceDict accepts a mapping or Ansible's k=v k2=v2 string form.
+func coerceDict(v any) (any, error) {
+	switch x := v.(type) {
+	case map[string]any:
+		return x, nil
+	case string:
+		if strings.TrimSpace(x) == "" {
+			return map[string]any{}, nil
+		}
+		m := map[string]any{}
+		for _, p := range strings.Fields(x) {
+			k, val, ok := strings.Cut(p, "=")
+			if !ok {
+				return nil, fmt.Errorf("expected a mapping, got %q", x)
+			}
+			m[k] = val
+		}
+		return m, nil
+	}
+	return nil, fmt.Errorf("expected a mapping, got %T", v)
 }
 
 // ToBool converts Ansible's boolean spellings.

@@ -151,3 +151,81 @@ func TestValidateNUL(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckGroups covers the argument groups on their own, with an
+// argument given through its alias and one given as null.
+func TestCheckGroups(t *testing.T) {
+	s := &Spec{
+		Name: "g",
+		Args: []Arg{
+			{Name: "src", Aliases: []string{"from"}},
+			{Name: "content"},
+			{Name: "user"},
+			{Name: "password"},
+		},
+		MutuallyExclusive: [][]string{{"src", "content"}},
+		RequiredTogether:  [][]string{{"user", "password"}},
+		RequiredOneOf:     [][]string{{"src", "content"}},
+	}
+	tests := []struct {
+		name string
+		raw  map[string]any
+		want []string
+	}{
+		{name: "one of", raw: map[string]any{"content": "x"}},
+		{name: "alias counts", raw: map[string]any{"from": "x", "content": "y"}, want: []string{"arguments are mutually exclusive: src, content"}},
+		{name: "null is not given", raw: map[string]any{"src": nil}, want: []string{"one of these arguments is required: src, content"}},
+		{name: "together", raw: map[string]any{"src": "x", "password": "p"}, want: []string{"arguments must be given together: user, password (missing user)"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if d := cmp.Diff(tc.want, s.checkGroups(tc.raw)); d != "" {
+				t.Errorf("checkGroups(%v) (-want +got):\n%s", tc.raw, d)
+			}
+		})
+	}
+}
+
+func TestCoerce(t *testing.T) {
+	tests := []struct {
+		name    string
+		t, elem Type
+		v       any
+		want    any
+		wantErr string
+	}{
+		{name: "raw", t: Raw, v: []any{1}, want: []any{1}},
+		{name: "string from float", t: String, v: 1.5, want: "1.5"},
+		{name: "string from int", t: Path, v: 3, want: "3"},
+		{name: "string not a list", t: String, v: []any{"a"}, wantErr: "expected a string"},
+		{name: "float from string", t: Float, v: " 2.5 ", want: 2.5},
+		{name: "float from int", t: Float, v: 2, want: 2.0},
+		{name: "float bad", t: Float, v: "x", wantErr: `expected a number, got "x"`},
+		{name: "list from csv", t: List, elem: Int, v: "1, 2", want: []any{1, 2}},
+		{name: "list from empty string", t: List, v: "", want: []any{}},
+		{name: "list from scalar", t: List, v: 7, want: []any{7}},
+		{name: "list bad element", t: List, elem: Int, v: []any{"1", "x"}, wantErr: "element 1: expected an integer"},
+		{name: "list not a mapping", t: List, v: map[string]any{}, wantErr: "expected a list, got a mapping"},
+		{name: "dict from k=v", t: Dict, v: "a=1 b=2", want: map[string]any{"a": "1", "b": "2"}},
+		{name: "dict from blank", t: Dict, v: " ", want: map[string]any{}},
+		{name: "dict bad", t: Dict, v: "a", wantErr: `expected a mapping, got "a"`},
+		{name: "unknown type", t: Type("nope"), v: 1, wantErr: `unknown argument type "nope"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Coerce(tc.t, tc.elem, tc.v)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("Coerce(%v) error %v, want one containing %q", tc.v, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tc.want, got); d != "" {
+				t.Errorf("Coerce(%v) (-want +got):\n%s", tc.v, d)
+			}
+		})
+	}
+}

@@ -355,7 +355,10 @@ type debInfo struct {
 	Package, Version, Architecture string
 }
 
-// Plan implements module.Module.
+// Plan implements module.Module: it reads the packages' state and the
+// lists' age from the host (probeApt), decides what would change
+// (decideApt or decideDeb, then aptRefresh), checks that what is to be
+// installed can be, and leaves the apt-get runs to aptApply.
 func (Apt) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
 	pkgs, err := parseAptNames(args.List("name"))
 	if err != nil {
@@ -369,8 +372,6 @@ func (Apt) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.
 			}
 		}
 	}
-	timeout := args.Int("lock_timeout")
-
 	var deb *debSource
 	if src := args.String("deb"); src != "" {
 		deb, err = openDebSource(ctx, h, src)
@@ -381,61 +382,19 @@ func (Apt) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.
 		state = "present"
 	}
 
-	wantUpdate := args.Bool("update_cache") || args.Int("cache_valid_time") > 0
-	probes := []string{"true"}
-	if len(pkgs) > 0 {
-		q := []string{"dpkg-query", "-W", "-f=${Package} ${Status} ${Version}\n", "--"}
-		for _, p := range pkgs {
-			q = append(q, p.name)
-		}
-		probes[0] = shell.Join(q...)
-	}
-	validTime := args.Int("cache_valid_time")
-	probes = append(probes, "date +%s; stat -c %Y /var/lib/apt/periodic/update-success-stamp 2>/dev/null || stat -c %Y /var/lib/apt/lists 2>/dev/null || echo 0")
-	if state == "latest" && len(pkgs) > 0 {
-		q := []string{"apt-cache", "policy", "--"}
-		for _, p := range pkgs {
-			q = append(q, p.name)
-		}
-		probes = append(probes, shell.Join(q...))
-	}
-	secs, err := runProbe(ctx, h, "packages", probes...)
+	p, err := probeApt(ctx, h, pkgs, state == "latest")
 	if err != nil {
 		return nil, err
 	}
-	dpkg := parseDpkgQuery(secs[0])
-	var policy map[string]aptPolicy
-	if len(secs) > 2 {
-		policy = parseAptCachePolicy(secs[2])
+	cacheStale, cacheTime := false, 0
+	if args.Bool("update_cache") || args.Int("cache_valid_time") > 0 {
+		cacheStale, cacheTime = aptCacheState(p.cacheTimes, args.Int("cache_valid_time"))
 	}
-	cacheStale := false
-	cacheTime := 0
-	if wantUpdate {
-		f := strings.Fields(secs[1])
-		now, mtime := 0, 0
-		if len(f) >= 2 {
-			now, _ = strconv.Atoi(f[0])
-			mtime, _ = strconv.Atoi(f[1])
-		}
-		cacheTime = mtime
-		cacheStale = validTime <= 0 || now-mtime > validTime
-	}
-
-	result := module.Result{"cache_updated": false, "cache_update_time": cacheTime}
 	var d aptDecision
 	if deb != nil {
-		d = aptDecision{before: map[string]string{}, after: map[string]string{}}
-		st, ok := dpkg[deb.info.Package]
-		if !ok || !st.Installed() || st.Version != deb.info.Version {
-			d.install = []aptPkg{{name: deb.info.Package, version: deb.info.Version}}
-			d.before[deb.info.Package] = orDefault(st.Version, "not installed")
-			if ok && !st.Installed() {
-				d.before[deb.info.Package] = "not installed"
-			}
-			d.after[deb.info.Package] = deb.info.Version
-		}
+		d = decideDeb(deb.info, p.dpkg)
 	} else {
-		d = decideApt(pkgs, state, args.Bool("purge"), dpkg, policy)
+		d = decideApt(pkgs, state, args.Bool("purge"), p.dpkg, p.policy)
 	}
 	if len(d.missing) > 0 && !cacheStale {
 		return module.Unchanged(module.Failed("No package matching '%s' is available", strings.Join(d.missing, "', '"))), nil
@@ -444,45 +403,26 @@ func (Apt) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.
 	// only on hosts that need an install anyway, so a run can fail in check
 	// mode as it would for real.
 	if len(d.install) > 0 && deb == nil && !cacheStale && state != "latest" {
-		q := []string{"apt-cache", "policy", "--"}
-		for _, p := range d.install {
-			q = append(q, p.name)
-		}
-		res, err := h.Run(ctx, shell.Join(q...))
+		missing, err := aptUnavailable(ctx, h, d.install)
 		if err != nil {
-			return nil, fmt.Errorf("apt-cache policy on %s: %w", h.Name, err)
-		}
-		pol := parseAptCachePolicy(string(res.Stdout))
-		var missing []string
-		for _, p := range d.install {
-			if pp, ok := pol[p.base()]; !ok || pp.Candidate == "" {
-				missing = append(missing, p.name)
-			}
+			return nil, err
 		}
 		if len(missing) > 0 {
 			return module.Unchanged(module.Failed("No package matching '%s' is available", strings.Join(missing, "', '"))), nil
 		}
 	}
-
-	autoremoveOnly := args.Bool("autoremove") && len(pkgs) == 0
-	if autoremoveOnly {
+	if args.Bool("autoremove") && len(pkgs) == 0 {
 		res, err := h.Run(ctx, "apt-get -s autoremove")
 		if err != nil {
 			return nil, fmt.Errorf("apt-get -s autoremove on %s: %w", h.Name, err)
 		}
-		if !strings.Contains(string(res.Stdout), "0 upgraded, 0 newly installed, 0 to remove") {
+		if !strings.Contains(string(res.Stdout), aptNothingChanged) {
 			d.remove = append(d.remove, aptPkg{name: "(autoremove)"})
 		}
 	}
 
-	// The cache is refreshed when it is stale and something else happens,
-	// when it is all the task asks for, or for state=latest, whose answer
-	// depends on fresh lists.
-	doUpdate := cacheStale && (d.changed() || len(pkgs) == 0 || state == "latest" || len(d.missing) > 0)
-	changed := d.changed() || (doUpdate && (len(pkgs) == 0 || state == "latest" || len(d.missing) > 0))
-	if doUpdate {
-		result["cache_updated"] = true
-	}
+	doUpdate, changed := aptRefresh(cacheStale, d, len(pkgs) == 0, state)
+	result := module.Result{"cache_updated": doUpdate, "cache_update_time": cacheTime}
 	plan := &module.Plan{Changed: changed, Result: result}
 	if d.changed() {
 		plan.Diff = aptDiff(d)
@@ -490,98 +430,234 @@ func (Apt) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.
 	if !changed {
 		return plan, nil
 	}
-	plan.Apply = func(ctx context.Context) (module.Result, error) {
-		out := module.Result{"cache_updated": false, "cache_update_time": cacheTime}
-		var stdout, stderr []string
-		run := func(msg, cmd string) (bool, string, error) {
-			r, ok, err := runCmd(ctx, h, msg, aptLockWrap(cmd, timeout))
-			if err != nil {
-				return false, "", err
-			}
-			stdout = append(stdout, r["stdout"].(string))
-			stderr = append(stderr, r["stderr"].(string))
-			if !ok {
-				for k, v := range r {
-					out[k] = v
-				}
-			}
-			return ok, r["stdout"].(string), nil
-		}
-		finish := func(changed bool) (module.Result, error) {
-			o := strings.Join(stdout, "\n")
-			e := strings.Join(stderr, "\n")
-			out["stdout"], out["stderr"] = o, e
-			out["stdout_lines"], out["stderr_lines"] = module.Lines(o), module.Lines(e)
-			return withChanged(out, changed), nil
-		}
-		didChange := false
-		if doUpdate {
-			ok, _, err := run("apt-get update", "apt-get -q update")
-			if err != nil || !ok {
-				return out, err
-			}
-			out["cache_updated"] = true
-			if r, err := h.Run(ctx, "date +%s"); err == nil {
-				out["cache_update_time"], _ = strconv.Atoi(strings.TrimSpace(string(r.Stdout)))
-			}
-			if len(pkgs) == 0 {
-				didChange = true
-			}
-		}
-		if deb != nil {
-			ok, err := installDeb(ctx, h, args, deb, run)
-			if err != nil || !ok {
-				return out, err
-			}
-			return finish(true)
-		}
-		var installs []string
-		switch {
-		case state == "latest":
-			// After a refresh, let apt-get decide what is new; otherwise
-			// install exactly what was planned.
-			for _, p := range pkgs {
-				installs = append(installs, p.name)
-			}
-		case state != "absent" && state != "removed":
-			for _, p := range d.install {
-				installs = append(installs, p.spec())
-			}
-		}
-		if len(installs) > 0 && (state == "latest" || len(d.install) > 0) {
-			ok, o, err := run("apt-get install", aptGetCommand(args, "install", installs))
-			if err != nil || !ok {
-				return out, err
-			}
-			if !strings.Contains(o, aptNothingChanged) {
-				didChange = true
-			}
-		}
-		if len(d.remove) > 0 {
-			var names []string
-			for _, p := range d.remove {
-				if p.name != "(autoremove)" {
-					names = append(names, p.name)
-				}
-			}
-			sub := "remove"
-			if len(names) == 0 {
-				sub = "autoremove"
-			}
-			ok, _, err := run("apt-get "+sub, aptGetCommand(args, sub, names))
-			if err != nil || !ok {
-				return out, err
-			}
-			didChange = true
-		} else if args.Bool("autoremove") && didChange {
-			ok, _, err := run("apt-get autoremove", aptGetCommand(args, "autoremove", nil))
-			if err != nil || !ok {
-				return out, err
-			}
-		}
-		return finish(didChange)
-	}
+	a := &aptApply{h: h, args: args, timeout: args.Int("lock_timeout"), pkgs: pkgs, state: state,
+		deb: deb, d: d, doUpdate: doUpdate, cacheTime: cacheTime}
+	plan.Apply = a.apply
 	return plan, nil
+}
+
+// aptProbed is what Plan reads from the host in one round trip.
+type aptProbed struct {
+	dpkg map[string]dpkgState
+	// cacheTimes is "NOW MTIME" of the package lists, in Unix seconds.
+	cacheTimes string
+	// policy is apt-cache policy for the packages, read for state=latest.
+	policy map[string]aptPolicy
+}
+
+func probeApt(ctx context.Context, h *module.Host, pkgs []aptPkg, latest bool) (aptProbed, error) {
+	probes := []string{"true"}
+	if len(pkgs) > 0 {
+		q := []string{"dpkg-query", "-W", "-f=${Package} ${Status} ${Version}\n", "--"}
+		for _, p := range pkgs {
+			q = append(q, p.name)
+		}
+		probes[0] = shell.Join(q...)
+	}
+	probes = append(probes, "date +%s; stat -c %Y /var/lib/apt/periodic/update-success-stamp 2>/dev/null || stat -c %Y /var/lib/apt/lists 2>/dev/null || echo 0")
+	if latest && len(pkgs) > 0 {
+		q := []string{"apt-cache", "policy", "--"}
+		for _, p := range pkgs {
+			q = append(q, p.name)
+		}
+		probes = append(probes, shell.Join(q...))
+	}
+	secs, err := runProbe(ctx, h, "packages", probes...)
+	if err != nil {
+		return aptProbed{}, err
+	}
+	p := aptProbed{dpkg: parseDpkgQuery(secs[0]), cacheTimes: secs[1]}
+	if len(secs) > 2 {
+		p.policy = parseAptCachePolicy(secs[2])
+	}
+	return p, nil
+}
+
+// aptCacheState reads "NOW MTIME" and says whether the lists are older
+// than validTime seconds (always, without a valid time) and when they were
+// last updated.
+func aptCacheState(times string, validTime int) (stale bool, mtime int) {
+	f := strings.Fields(times)
+	now := 0
+	if len(f) >= 2 {
+		now, _ = strconv.Atoi(f[0])
+		mtime, _ = strconv.Atoi(f[1])
+	}
+	return validTime <= 0 || now-mtime > validTime, mtime
+}
+
+// decideDeb compares a .deb with the installed package of its name: it is
+// installed unless that exact version is.
+func decideDeb(info debInfo, dpkg map[string]dpkgState) aptDecision {
+	d := aptDecision{before: map[string]string{}, after: map[string]string{}}
+	st, ok := dpkg[info.Package]
+	if ok && st.Installed() && st.Version == info.Version {
+		return d
+	}
+	d.install = []aptPkg{{name: info.Package, version: info.Version}}
+	d.before[info.Package] = orDefault(st.Version, "not installed")
+	if ok && !st.Installed() {
+		d.before[info.Package] = "not installed"
+	}
+	d.after[info.Package] = info.Version
+	return d
+}
+
+// aptUnavailable returns the packages of install that have no candidate
+// in the host's package lists.
+func aptUnavailable(ctx context.Context, h *module.Host, install []aptPkg) ([]string, error) {
+	q := []string{"apt-cache", "policy", "--"}
+	for _, p := range install {
+		q = append(q, p.name)
+	}
+	res, err := h.Run(ctx, shell.Join(q...))
+	if err != nil {
+		return nil, fmt.Errorf("apt-cache policy on %s: %w", h.Name, err)
+	}
+	pol := parseAptCachePolicy(string(res.Stdout))
+	var missing []string
+	for _, p := range install {
+		if pp, ok := pol[p.base()]; !ok || pp.Candidate == "" {
+			missing = append(missing, p.name)
+		}
+	}
+	return missing, nil
+}
+
+// aptRefresh decides whether the package lists are refreshed and whether
+// the task changes anything. The lists are refreshed when they are stale
+// and something else happens, when that is all the task asks for (no
+// packages), for state=latest, whose answer depends on fresh lists, or to
+// look again for packages without a candidate. A refresh alone counts as a
+// change only in those last cases.
+func aptRefresh(cacheStale bool, d aptDecision, noPkgs bool, state string) (doUpdate, changed bool) {
+	refreshAlone := noPkgs || state == "latest" || len(d.missing) > 0
+	doUpdate = cacheStale && (d.changed() || refreshAlone)
+	return doUpdate, d.changed() || (doUpdate && refreshAlone)
+}
+
+// aptInstallSpecs returns what apt-get install is given: for state=latest
+// the names, so apt-get decides what is new after a refresh, otherwise
+// exactly the planned installs.
+func aptInstallSpecs(state string, pkgs []aptPkg, d aptDecision) []string {
+	var installs []string
+	switch {
+	case state == "latest":
+		for _, p := range pkgs {
+			installs = append(installs, p.name)
+		}
+	case state != "absent" && state != "removed":
+		for _, p := range d.install {
+			installs = append(installs, p.spec())
+		}
+	}
+	return installs
+}
+
+// aptRemoveCommand returns the apt-get subcommand and packages for the
+// planned removals: autoremove when only the autoremove marker is there.
+func aptRemoveCommand(remove []aptPkg) (sub string, names []string) {
+	for _, p := range remove {
+		if p.name != "(autoremove)" {
+			names = append(names, p.name)
+		}
+	}
+	if len(names) == 0 {
+		return "autoremove", nil
+	}
+	return "remove", names
+}
+
+// aptApply runs what Plan decided, collecting the output of every apt-get
+// run into the result.
+type aptApply struct {
+	h         *module.Host
+	args      module.Args
+	timeout   int
+	pkgs      []aptPkg
+	state     string
+	deb       *debSource
+	d         aptDecision
+	doUpdate  bool
+	cacheTime int
+
+	out            module.Result
+	stdout, stderr []string
+}
+
+// run runs one apt-get command under the lock wrapper; a failure's result
+// fields go into the module's result.
+func (a *aptApply) run(ctx context.Context, msg, cmd string) (bool, string, error) {
+	r, ok, err := runCmd(ctx, a.h, msg, aptLockWrap(cmd, a.timeout))
+	if err != nil {
+		return false, "", err
+	}
+	a.stdout = append(a.stdout, r["stdout"].(string))
+	a.stderr = append(a.stderr, r["stderr"].(string))
+	if !ok {
+		for k, v := range r {
+			a.out[k] = v
+		}
+	}
+	return ok, r["stdout"].(string), nil
+}
+
+func (a *aptApply) finish(changed bool) (module.Result, error) {
+	o := strings.Join(a.stdout, "\n")
+	e := strings.Join(a.stderr, "\n")
+	a.out["stdout"], a.out["stderr"] = o, e
+	a.out["stdout_lines"], a.out["stderr_lines"] = module.Lines(o), module.Lines(e)
+	return withChanged(a.out, changed), nil
+}
+
+func (a *aptApply) apply(ctx context.Context) (module.Result, error) {
+	a.out = module.Result{"cache_updated": false, "cache_update_time": a.cacheTime}
+	a.stdout, a.stderr = nil, nil
+	run := func(msg, cmd string) (bool, string, error) { return a.run(ctx, msg, cmd) }
+	didChange := false
+	if a.doUpdate {
+		ok, _, err := run("apt-get update", "apt-get -q update")
+		if err != nil || !ok {
+			return a.out, err
+		}
+		a.out["cache_updated"] = true
+		if r, err := a.h.Run(ctx, "date +%s"); err == nil {
+			a.out["cache_update_time"], _ = strconv.Atoi(strings.TrimSpace(string(r.Stdout)))
+		}
+		if len(a.pkgs) == 0 {
+			didChange = true
+		}
+	}
+	if a.deb != nil {
+		ok, err := installDeb(ctx, a.h, a.args, a.deb, run)
+		if err != nil || !ok {
+			return a.out, err
+		}
+		return a.finish(true)
+	}
+	if installs := aptInstallSpecs(a.state, a.pkgs, a.d); len(installs) > 0 && (a.state == "latest" || len(a.d.install) > 0) {
+		ok, o, err := run("apt-get install", aptGetCommand(a.args, "install", installs))
+		if err != nil || !ok {
+			return a.out, err
+		}
+		if !strings.Contains(o, aptNothingChanged) {
+			didChange = true
+		}
+	}
+	if len(a.d.remove) > 0 {
+		sub, names := aptRemoveCommand(a.d.remove)
+		ok, _, err := run("apt-get "+sub, aptGetCommand(a.args, sub, names))
+		if err != nil || !ok {
+			return a.out, err
+		}
+		didChange = true
+	} else if a.args.Bool("autoremove") && didChange {
+		ok, _, err := run("apt-get autoremove", aptGetCommand(a.args, "autoremove", nil))
+		if err != nil || !ok {
+			return a.out, err
+		}
+	}
+	return a.finish(didChange)
 }
 
 // debSource is a .deb to install: on the controller (file or URL) or

@@ -323,3 +323,105 @@ func TestAptLockWrapRetries(t *testing.T) {
 		t.Errorf("err = %v, want exit 3", err)
 	}
 }
+
+func TestAptCacheState(t *testing.T) {
+	tests := []struct {
+		name      string
+		times     string
+		validTime int
+		stale     bool
+		mtime     int
+	}{
+		{name: "no valid time is always stale", times: "1000 990\n", validTime: 0, stale: true, mtime: 990},
+		{name: "fresh", times: "1000 990\n", validTime: 60, stale: false, mtime: 990},
+		{name: "old", times: "1000 900\n", validTime: 60, stale: true, mtime: 900},
+		{name: "unreadable", times: "", validTime: 60, stale: false, mtime: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stale, mtime := aptCacheState(tt.times, tt.validTime)
+			if stale != tt.stale || mtime != tt.mtime {
+				t.Errorf("aptCacheState(%q, %d) = %v, %d; want %v, %d", tt.times, tt.validTime, stale, mtime, tt.stale, tt.mtime)
+			}
+		})
+	}
+}
+
+func TestDecideDeb(t *testing.T) {
+	dpkg := parseDpkgQuery(dpkgQueryFixture)
+	tests := []struct {
+		name   string
+		info   debInfo
+		before string // "" means nothing to install
+	}{
+		{name: "same version installed", info: debInfo{Package: "tree", Version: "2.1.0-1"}},
+		{name: "other version installed", info: debInfo{Package: "tree", Version: "2.2-1"}, before: "2.1.0-1"},
+		{name: "not known", info: debInfo{Package: "jq", Version: "1.7"}, before: "not installed"},
+		{name: "config files only", info: debInfo{Package: "nano", Version: "7.2-1"}, before: "not installed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := decideDeb(tt.info, dpkg)
+			if tt.before == "" {
+				if d.changed() {
+					t.Errorf("decideDeb(%v) installs %v; want nothing", tt.info, d.install)
+				}
+				return
+			}
+			want := aptDecision{install: []aptPkg{{name: tt.info.Package, version: tt.info.Version}},
+				before: map[string]string{tt.info.Package: tt.before}, after: map[string]string{tt.info.Package: tt.info.Version}}
+			if diff := cmp.Diff(want, d, cmp.AllowUnexported(aptDecision{}, aptPkg{})); diff != "" {
+				t.Errorf("decideDeb(%v) (-want +got):\n%s", tt.info, diff)
+			}
+		})
+	}
+}
+
+func TestAptRefresh(t *testing.T) {
+	install := aptDecision{install: []aptPkg{{name: "jq"}}}
+	missing := aptDecision{missing: []string{"ghost"}}
+	tests := []struct {
+		name              string
+		stale             bool
+		d                 aptDecision
+		noPkgs            bool
+		state             string
+		doUpdate, changed bool
+	}{
+		{name: "fresh lists, nothing to do", d: aptDecision{}, state: "present"},
+		{name: "fresh lists, install", d: install, state: "present", changed: true},
+		{name: "stale lists, install refreshes first", stale: true, d: install, state: "present", doUpdate: true, changed: true},
+		{name: "stale lists, nothing to do", stale: true, d: aptDecision{}, state: "present"},
+		{name: "update_cache alone", stale: true, d: aptDecision{}, noPkgs: true, state: "present", doUpdate: true, changed: true},
+		{name: "latest always refreshes stale lists", stale: true, d: aptDecision{}, state: "latest", doUpdate: true, changed: true},
+		{name: "missing package looked for again", stale: true, d: missing, state: "present", doUpdate: true, changed: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doUpdate, changed := aptRefresh(tt.stale, tt.d, tt.noPkgs, tt.state)
+			if doUpdate != tt.doUpdate || changed != tt.changed {
+				t.Errorf("aptRefresh = %v, %v; want %v, %v", doUpdate, changed, tt.doUpdate, tt.changed)
+			}
+		})
+	}
+}
+
+func TestAptInstallAndRemoveCommands(t *testing.T) {
+	pkgs := []aptPkg{{name: "bash"}, {name: "tree", version: "2.0-1"}}
+	d := aptDecision{install: []aptPkg{{name: "tree", version: "2.0-1"}}}
+	if diff := cmp.Diff([]string{"bash", "tree"}, aptInstallSpecs("latest", pkgs, d)); diff != "" {
+		t.Errorf("latest installs names (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"tree=2.0-1"}, aptInstallSpecs("present", pkgs, d)); diff != "" {
+		t.Errorf("present installs the planned specs (-want +got):\n%s", diff)
+	}
+	if got := aptInstallSpecs("absent", pkgs, d); got != nil {
+		t.Errorf("absent installs %v; want nothing", got)
+	}
+	if sub, names := aptRemoveCommand([]aptPkg{{name: "(autoremove)"}}); sub != "autoremove" || names != nil {
+		t.Errorf("autoremove marker alone = %q %v; want autoremove", sub, names)
+	}
+	if sub, names := aptRemoveCommand([]aptPkg{{name: "bash"}, {name: "(autoremove)"}}); sub != "remove" || !cmp.Equal(names, []string{"bash"}) {
+		t.Errorf("removals = %q %v; want remove [bash]", sub, names)
+	}
+}

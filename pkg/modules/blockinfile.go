@@ -82,21 +82,22 @@ var multilineFlag = regexp.MustCompile(`^\(\?[a-zA-Z]*m[a-zA-Z]*\)`)
 // blockApply applies a blockinfile edit to content (exists says whether
 // the file exists) following Ansible's algorithm, and returns the new
 // content and Ansible's message ("Block inserted", "Block removed", "File
-// created", or "" when nothing changes).
+// created", or "" when nothing changes): an old block between the markers
+// is cut out and the new one goes where it was, or else at the anchor
+// (blockInsertAt).
 func blockApply(content string, exists bool, e BlockEdit) (string, string, error) {
 	lines := splitLinesKeep(content)
-	insAfter, insBefore := e.InsertAfter, e.InsertBefore
-	if insAfter == nil && insBefore == nil {
+	if e.InsertAfter == nil && e.InsertBefore == nil {
 		eof := "EOF"
-		insAfter = &eof
+		e.InsertAfter = &eof
 	}
 	var insRe *regexp.Regexp
 	var err error
 	switch {
-	case insAfter != nil && *insAfter != "EOF":
-		insRe, err = compilePyRegexp("insertafter", *insAfter)
-	case insBefore != nil && *insBefore != "BOF":
-		insRe, err = compilePyRegexp("insertbefore", *insBefore)
+	case e.InsertAfter != nil && *e.InsertAfter != "EOF":
+		insRe, err = compilePyRegexp("insertafter", *e.InsertAfter)
+	case e.InsertBefore != nil && *e.InsertBefore != "BOF":
+		insRe, err = compilePyRegexp("insertbefore", *e.InsertBefore)
 	}
 	if err != nil {
 		return "", "", err
@@ -123,57 +124,14 @@ func blockApply(content string, exists bool, e BlockEdit) (string, string, error
 	}
 	switch {
 	case n0 == -1 || n1 == -1:
-		n0 = -1
-		if insRe != nil {
-			if multilineFlag.MatchString(insRe.String()) {
-				if m := insRe.FindStringIndex(content); m != nil {
-					if insAfter != nil && *insAfter != "" {
-						n0 = strings.Count(content[:m[1]], "\n")
-					} else if insBefore != nil && *insBefore != "" {
-						n0 = strings.Count(content[:m[0]], "\n")
-					}
-				}
-			} else {
-				for i, l := range lines {
-					if insRe.MatchString(strings.TrimSuffix(l, "\n")) {
-						n0 = i
-					}
-				}
-			}
-			if n0 == -1 {
-				n0 = len(lines)
-			} else if insAfter != nil {
-				n0++
-			}
-		} else if insBefore != nil {
-			n0 = 0
-		} else {
-			n0 = len(lines)
-		}
+		n0 = blockInsertAt(content, lines, insRe, e)
 	case n0 < n1:
 		lines = append(lines[:n0], lines[n1+1:]...)
 	default:
 		lines = append(lines[:n1], lines[n0+1:]...)
 		n0 = n1
 	}
-	if n0 > len(lines) {
-		n0 = len(lines)
-	}
-	if n0 > 0 && !strings.HasSuffix(lines[n0-1], "\n") {
-		lines[n0-1] += "\n"
-	}
-	if e.PrependNewline && e.Present && len(blockLines) > 0 && n0 != 0 && lines[n0-1] != "\n" {
-		lines = insertLines(lines, n0, "\n")
-		n0++
-	}
-	lines = insertLines(lines, n0, blockLines...)
-	if e.AppendNewline && e.Present && len(blockLines) > 0 {
-		after := n0 + len(blockLines)
-		if after < len(lines) && lines[after] != "\n" {
-			lines = insertLines(lines, after, "\n")
-		}
-	}
-	result := strings.Join(lines, "")
+	result := strings.Join(placeBlock(lines, min(n0, len(lines)), blockLines, e), "")
 	switch {
 	case exists && content == result:
 		return content, "", nil
@@ -186,6 +144,64 @@ func blockApply(content string, exists bool, e BlockEdit) (string, string, error
 		return result, "Block removed", nil
 	}
 	return result, "Block inserted", nil
+}
+
+// blockInsertAt returns the line a block without markers in the file
+// goes before: after the last line insRe matches (before it, for
+// insertbefore), at the end when nothing matches, at the top for
+// insertbefore=BOF. A pattern with the (?m) flag is matched against the
+// whole content, as Python's re.search would.
+func blockInsertAt(content string, lines []string, insRe *regexp.Regexp, e BlockEdit) int {
+	if insRe == nil {
+		if e.InsertBefore != nil {
+			return 0
+		}
+		return len(lines)
+	}
+	n := -1
+	if multilineFlag.MatchString(insRe.String()) {
+		if m := insRe.FindStringIndex(content); m != nil {
+			if e.InsertAfter != nil && *e.InsertAfter != "" {
+				n = strings.Count(content[:m[1]], "\n")
+			} else if e.InsertBefore != nil && *e.InsertBefore != "" {
+				n = strings.Count(content[:m[0]], "\n")
+			}
+		}
+	} else {
+		for i, l := range lines {
+			if insRe.MatchString(strings.TrimSuffix(l, "\n")) {
+				n = i
+			}
+		}
+	}
+	switch {
+	case n == -1:
+		return len(lines)
+	case e.InsertAfter != nil:
+		return n + 1
+	}
+	return n
+}
+
+// placeBlock inserts blockLines at line n, ending the line before with a
+// newline and adding the blank lines prepend_newline and append_newline
+// ask for.
+func placeBlock(lines []string, n int, blockLines []string, e BlockEdit) []string {
+	if n > 0 && !strings.HasSuffix(lines[n-1], "\n") {
+		lines[n-1] += "\n"
+	}
+	if e.PrependNewline && e.Present && len(blockLines) > 0 && n != 0 && lines[n-1] != "\n" {
+		lines = insertLines(lines, n, "\n")
+		n++
+	}
+	lines = insertLines(lines, n, blockLines...)
+	if e.AppendNewline && e.Present && len(blockLines) > 0 {
+		after := n + len(blockLines)
+		if after < len(lines) && lines[after] != "\n" {
+			lines = insertLines(lines, after, "\n")
+		}
+	}
+	return lines
 }
 
 func insertLines(lines []string, at int, ins ...string) []string {

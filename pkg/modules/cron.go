@@ -24,7 +24,7 @@ func (Cron) Spec() *module.Spec {
 		Name:  "cron",
 		Short: "Manage cron jobs",
 		Description: "Adds, updates or removes a job in a user's crontab (read with `crontab -l`, " +
-			"installed with `crontab -`) or in a file under /etc/cron.d. Each job is preceded by a " +
+			"installed from a checked temporary file with `crontab FILE`) or in a file under /etc/cron.d. Each job is preceded by a " +
 			"`#Ansible: NAME` line, which is how it is found again; a job line that exactly matches " +
 			"but has no marker is adopted. With `env: true` the task manages a `NAME=value` variable " +
 			"line instead (`job` is the value).",
@@ -202,7 +202,9 @@ func cronNames(lines []string) (jobs, envs []string) {
 	return jobs, envs
 }
 
-// Plan implements module.Module.
+// Plan implements module.Module: the crontab or cron file is read, the
+// job or variable edited in its lines (cronEdit), and the new content
+// written by applyCron.
 func (Cron) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
 	name := args.String("name")
 	state := args.String("state")
@@ -211,52 +213,16 @@ func (Cron) Plan(ctx context.Context, h *module.Host, args module.Args) (*module
 	if file != "" && !strings.HasPrefix(file, "/") {
 		file = "/etc/cron.d/" + file
 	}
-	timeGiven := false
-	for _, f := range []string{"minute", "hour", "day", "month", "weekday"} {
-		if args.String(f) != "*" {
-			timeGiven = true
-		}
+	if fail := cronArgsFail(args, name, state); fail != "" {
+		return module.Unchanged(module.Failed("%s", fail)), nil
 	}
-	if args.String("special_time") != "" && timeGiven {
-		return module.Unchanged(module.Failed("You must specify time and date fields or special time.")), nil
-	}
-	if state == "present" && !args.Has("job") {
-		return module.Unchanged(module.Failed("You must specify 'job' to install a new cron job or variable")), nil
-	}
-	if args.Bool("env") && strings.ContainsAny(name, " =\n") {
-		return module.Unchanged(module.Failed("Invalid environment variable name %q", name)), nil
-	}
-
-	var read string
-	if file != "" {
-		read = catIfExists(file)
-	} else {
-		c := "crontab -l"
-		if user != "" {
-			c += " -u " + shell.Quote(user)
-		}
-		read = "if _c=$(" + c + " 2>/dev/null); then echo Y; printf '%s\\n' \"$_c\"; else echo N; fi"
-	}
-	secs, err := runProbe(ctx, h, "crontab", read)
+	secs, err := runProbe(ctx, h, "crontab", cronReadCommand(file, user))
 	if err != nil {
 		return nil, err
 	}
 	content, exists := readCat(secs[0])
 	lines := parseCrontab(content)
-	fileUser := user
-	if fileUser == "" {
-		fileUser = "root"
-	}
-	var newLines []string
-	if args.Bool("env") {
-		newLines = editCronEnv(lines, name, args.String("job"), state, args.String("insertafter"), args.String("insertbefore"))
-	} else {
-		job := ""
-		if args.Has("job") {
-			job = cronJobLine(args, fileUser, file != "")
-		}
-		newLines = editCronJob(lines, name, job, state)
-	}
+	newLines := cronEdit(args, lines, name, state, user, file != "")
 	before, after := renderCrontab(lines), renderCrontab(newLines)
 	jobs, envs := cronNames(newLines)
 	result := module.Result{"jobs": jobs, "envs": envs}
@@ -276,23 +242,78 @@ func (Cron) Plan(ctx context.Context, h *module.Host, args module.Args) (*module
 	diff := module.Diff{BeforeHeader: header, AfterHeader: header, Before: before, After: after}
 	return &module.Plan{Changed: true, Result: result, Diff: []module.Diff{diff},
 		Apply: func(ctx context.Context) (module.Result, error) {
-			switch {
-			case removeFile:
-				r, ok, err := runCmd(ctx, h, "remove "+file, "rm -f -- "+shell.Quote(file))
-				if err != nil || !ok {
-					return r, err
-				}
-			case file != "":
-				if err := writeRemote(ctx, h, file, []byte(after), writeOptions{Mode: 0o644}); err != nil {
-					return nil, err
-				}
-			default:
-				if r, err := installCrontab(ctx, h, user, after); r != nil || err != nil {
-					return r, err
-				}
-			}
-			return result, nil
+			return applyCron(ctx, h, result, file, user, after, removeFile)
 		}}, nil
+}
+
+// cronArgsFail says what is wrong with the arguments, as Ansible words
+// it, or "".
+func cronArgsFail(args module.Args, name, state string) string {
+	timeGiven := false
+	for _, f := range []string{"minute", "hour", "day", "month", "weekday"} {
+		if args.String(f) != "*" {
+			timeGiven = true
+		}
+	}
+	switch {
+	case args.String("special_time") != "" && timeGiven:
+		return "You must specify time and date fields or special time."
+	case state == "present" && !args.Has("job"):
+		return "You must specify 'job' to install a new cron job or variable"
+	case args.Bool("env") && strings.ContainsAny(name, " =\n"):
+		return fmt.Sprintf("Invalid environment variable name %q", name)
+	}
+	return ""
+}
+
+// cronReadCommand reads the cron file, or the user's crontab: "Y" and
+// its content, or "N" when there is none.
+func cronReadCommand(file, user string) string {
+	if file != "" {
+		return catIfExists(file)
+	}
+	c := "crontab -l"
+	if user != "" {
+		c += " -u " + shell.Quote(user)
+	}
+	return "if _c=$(" + c + " 2>/dev/null); then echo Y; printf '%s\\n' \"$_c\"; else echo N; fi"
+}
+
+// cronEdit returns the crontab lines with the task's variable (env) or
+// job set or removed. A job in a cron file names its user (root by
+// default).
+func cronEdit(args module.Args, lines []string, name, state, user string, inFile bool) []string {
+	if args.Bool("env") {
+		return editCronEnv(lines, name, args.String("job"), state, args.String("insertafter"), args.String("insertbefore"))
+	}
+	if user == "" {
+		user = "root"
+	}
+	job := ""
+	if args.Has("job") {
+		job = cronJobLine(args, user, inFile)
+	}
+	return editCronJob(lines, name, job, state)
+}
+
+// applyCron removes the cron file, writes it, or installs the crontab.
+func applyCron(ctx context.Context, h *module.Host, result module.Result, file, user, after string, removeFile bool) (module.Result, error) {
+	switch {
+	case removeFile:
+		r, ok, err := runCmd(ctx, h, "remove "+file, "rm -f -- "+shell.Quote(file))
+		if err != nil || !ok {
+			return r, err
+		}
+	case file != "":
+		if err := writeRemote(ctx, h, file, []byte(after), writeOptions{Mode: 0o644}); err != nil {
+			return nil, err
+		}
+	default:
+		if r, err := installCrontab(ctx, h, user, after); r != nil || err != nil {
+			return r, err
+		}
+	}
+	return result, nil
 }
 
 // installCrontab replaces user's crontab (the become user's when empty)

@@ -189,3 +189,25 @@ func TestCronDroppedConnection(t *testing.T) {
 		}
 	}
 }
+
+func TestCronArgsFail(t *testing.T) {
+	tests := []struct {
+		raw  map[string]any
+		want string
+	}{
+		{raw: map[string]any{"name": "j", "job": "true"}},
+		{raw: map[string]any{"name": "j", "job": "true", "special_time": "daily", "hour": "3"}, want: "You must specify time and date fields or special time."},
+		{raw: map[string]any{"name": "j"}, want: "You must specify 'job' to install a new cron job or variable"},
+		{raw: map[string]any{"name": "j", "state": "absent"}},
+		{raw: map[string]any{"name": "A B", "job": "1", "env": true}, want: `Invalid environment variable name "A B"`},
+	}
+	for _, tt := range tests {
+		args, err := Cron{}.Spec().Validate(tt.raw, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := cronArgsFail(args, args.String("name"), args.String("state")); got != tt.want {
+			t.Errorf("cronArgsFail(%v) = %q, want %q", tt.raw, got, tt.want)
+		}
+	}
+}

@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -144,7 +146,9 @@ func renderDeb822(args module.Args, signedBy string) string {
 
 const keyringsDir = "/etc/apt/keyrings"
 
-// Plan implements module.Module.
+// Plan implements module.Module: the key, when the controller provides
+// it (deb822Key), one probe of the sources file, the keys and the mode,
+// then the removal (planDeb822Absent) or the writes decideDeb822 chooses.
 func (Deb822Repository) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
 	slug := deb822Slug(args.String("name"))
 	if slug == "" {
@@ -157,29 +161,10 @@ func (Deb822Repository) Plan(ctx context.Context, h *module.Host, args module.Ar
 		return module.Unchanged(module.Failed("%v", err)), nil
 	}
 	state := args.String("state")
-
-	// The key, when the controller provides it.
-	var keyData []byte
-	keyFile := ""
 	signedBy := args.String("signed_by")
-	switch {
-	case strings.Contains(signedBy, "-----BEGIN PGP PUBLIC KEY BLOCK-----"):
-		keyData = []byte(strings.TrimSpace(signedBy) + "\n")
-		keyFile = asc
-	case isHTTPURL(signedBy) && state == "present":
-		body, err := httpGet(ctx, signedBy, "")
-		if err != nil {
-			return module.Unchanged(module.Failed("Could not fetch signed_by key: %v", err)), nil
-		}
-		keyData, err = io.ReadAll(io.LimitReader(body, 4<<20))
-		body.Close()
-		if err != nil {
-			return module.Unchanged(module.Failed("Could not fetch signed_by key: %v", err)), nil
-		}
-		keyFile = gpg
-		if bytes.Contains(keyData, []byte("-----BEGIN PGP PUBLIC KEY BLOCK-----")) {
-			keyFile = asc
-		}
+	keyData, keyFile, fail := deb822Key(ctx, signedBy, state == "present", asc, gpg)
+	if fail != "" {
+		return module.Unchanged(module.Failed("%s", fail)), nil
 	}
 	secs, err := runProbe(ctx, h, "deb822 source "+slug, catIfExists(dest),
 		"for f in "+shell.Quote(asc)+" "+shell.Quote(gpg)+"; do [ -f \"$f\" ] && sha256sum \"$f\"; done; true",
@@ -187,39 +172,15 @@ func (Deb822Repository) Plan(ctx context.Context, h *module.Host, args module.Ar
 	if err != nil {
 		return nil, err
 	}
-	cur, exists := readCat(secs[0])
-	keySums := map[string]string{}
+	p := deb822Probed{keySums: map[string]string{}, mode: strings.TrimSpace(secs[2])}
+	p.content, p.exists = readCat(secs[0])
 	for _, line := range strings.Split(secs[1], "\n") {
 		if f := strings.Fields(line); len(f) == 2 {
-			keySums[f[1]] = f[0]
+			p.keySums[f[1]] = f[0]
 		}
 	}
-	curMode := strings.TrimSpace(secs[2])
-
 	if state == "absent" {
-		var rm []string
-		if exists {
-			rm = append(rm, dest)
-		}
-		for _, f := range []string{asc, gpg} {
-			if _, ok := keySums[f]; ok {
-				rm = append(rm, f)
-			}
-		}
-		keyName := gpg
-		result := module.Result{"repo": nil, "dest": dest, "key_filename": keyName}
-		if len(rm) == 0 {
-			return module.Unchanged(result), nil
-		}
-		diff := module.Diff{BeforeHeader: dest, AfterHeader: dest, Before: cur}
-		return &module.Plan{Changed: true, Result: result, Diff: []module.Diff{diff},
-			Apply: func(ctx context.Context) (module.Result, error) {
-				r, ok, err := runCmd(ctx, h, "remove "+dest, "rm -f -- "+shell.Join(rm...))
-				if err != nil || !ok {
-					return r, err
-				}
-				return result, nil
-			}}, nil
+		return planDeb822Absent(h, dest, []string{asc, gpg}, gpg, p), nil
 	}
 
 	if len(args.List("uris")) == 0 || len(args.List("suites")) == 0 {
@@ -235,19 +196,13 @@ func (Deb822Repository) Plan(ctx context.Context, h *module.Host, args module.Ar
 		keyFileResult = keyFile
 	}
 	result := module.Result{"repo": repo, "dest": dest, "key_filename": keyFileResult}
-	writeKey := false
-	if keyFile != "" {
-		sum := sha256.Sum256(keyData)
-		writeKey = keySums[keyFile] != hex.EncodeToString(sum[:])
-	}
-	writeSources := !exists || cur != repo
-	fixMode := exists && !writeSources && curMode != strconv.FormatUint(uint64(mode), 8)
+	writeKey, writeSources, fixMode := decideDeb822(p, repo, keyFile, keyData, mode)
 	if !writeKey && !writeSources && !fixMode {
 		return module.Unchanged(result), nil
 	}
 	var diffs []module.Diff
 	if writeSources {
-		diffs = append(diffs, module.Diff{BeforeHeader: dest, AfterHeader: dest, Before: cur, After: repo})
+		diffs = append(diffs, module.Diff{BeforeHeader: dest, AfterHeader: dest, Before: p.content, After: repo})
 	}
 	if writeKey {
 		diffs = append(diffs, module.Diff{BeforeHeader: keyFile, AfterHeader: keyFile, Before: "", After: "(key " + keyFile + " written)\n"})
@@ -270,6 +225,82 @@ func (Deb822Repository) Plan(ctx context.Context, h *module.Host, args module.Ar
 			}
 			return result, nil
 		}}, nil
+}
+
+// deb822Probed is what Plan reads from the host: the sources file, the
+// sha256 of the key files there are, and the sources file's mode.
+type deb822Probed struct {
+	content string
+	exists  bool
+	keySums map[string]string
+	mode    string
+}
+
+// deb822Key returns the key signed_by provides from the controller, and
+// the key file it goes to (asc for an armored key, else gpg): the key
+// itself, or (for state=present) the download of its URL. A key file
+// named in signed_by is the host's business: no key, keyFile "".
+func deb822Key(ctx context.Context, signedBy string, present bool, asc, gpg string) (keyData []byte, keyFile, fail string) {
+	const armored = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
+	switch {
+	case strings.Contains(signedBy, armored):
+		return []byte(strings.TrimSpace(signedBy) + "\n"), asc, ""
+	case isHTTPURL(signedBy) && present:
+		body, err := httpGet(ctx, signedBy, "")
+		if err != nil {
+			return nil, "", fmt.Sprintf("Could not fetch signed_by key: %v", err)
+		}
+		keyData, err = io.ReadAll(io.LimitReader(body, 4<<20))
+		body.Close()
+		if err != nil {
+			return nil, "", fmt.Sprintf("Could not fetch signed_by key: %v", err)
+		}
+		if bytes.Contains(keyData, []byte(armored)) {
+			return keyData, asc, ""
+		}
+		return keyData, gpg, ""
+	}
+	return nil, "", ""
+}
+
+// decideDeb822 decides what state=present writes: the key when its
+// checksum differs, the sources file when its content does, or only the
+// sources file's mode.
+func decideDeb822(p deb822Probed, repo, keyFile string, keyData []byte, mode fs.FileMode) (writeKey, writeSources, fixMode bool) {
+	if keyFile != "" {
+		sum := sha256.Sum256(keyData)
+		writeKey = p.keySums[keyFile] != hex.EncodeToString(sum[:])
+	}
+	writeSources = !p.exists || p.content != repo
+	fixMode = p.exists && !writeSources && p.mode != strconv.FormatUint(uint64(mode), 8)
+	return writeKey, writeSources, fixMode
+}
+
+// planDeb822Absent removes the sources file and the repository's key
+// files that exist.
+func planDeb822Absent(h *module.Host, dest string, keys []string, keyName string, p deb822Probed) *module.Plan {
+	var rm []string
+	if p.exists {
+		rm = append(rm, dest)
+	}
+	for _, f := range keys {
+		if _, ok := p.keySums[f]; ok {
+			rm = append(rm, f)
+		}
+	}
+	result := module.Result{"repo": nil, "dest": dest, "key_filename": keyName}
+	if len(rm) == 0 {
+		return module.Unchanged(result)
+	}
+	diff := module.Diff{BeforeHeader: dest, AfterHeader: dest, Before: p.content}
+	return &module.Plan{Changed: true, Result: result, Diff: []module.Diff{diff},
+		Apply: func(ctx context.Context) (module.Result, error) {
+			r, ok, err := runCmd(ctx, h, "remove "+dest, "rm -f -- "+shell.Join(rm...))
+			if err != nil || !ok {
+				return r, err
+			}
+			return result, nil
+		}}
 }
 
 func isHTTPURL(s string) bool {

@@ -3,7 +3,6 @@ package modules
 import (
 	"context"
 	"fmt"
-	"path"
 	"strings"
 
 	"github.com/tend-dev/tend/pkg/module"
@@ -86,24 +85,22 @@ func stateOf(st *RemoteStat) string {
 	return "file"
 }
 
-// Plan implements module.Module.
+// Plan implements module.Module: one stat round trip, then the plan of
+// the state asked for (fileTask's methods).
 func (*File) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
 	p := args.String("path")
 	src := args.String("src")
-	state := args.String("state")
 	mode, err := parseMode(args["mode"])
 	if err != nil {
 		return module.Unchanged(module.Failed("%v", err)), nil
 	}
-	owner, group := args.String("owner"), args.String("group")
-	follow := args.Bool("follow")
 	for _, t := range []string{"access_time", "modification_time"} {
 		if v := args.String(t); v != "" && v != "preserve" && v != "now" {
 			return module.Unchanged(module.Failed("%s=%s: only preserve and now are supported by tend", t, v)), nil
 		}
 	}
 	paths := []string{p}
-	if src != "" && state == "hard" {
+	if src != "" && args.String("state") == "hard" {
 		paths = append(paths, src)
 	}
 	// The link itself and, for follow, its target in the same round trip.
@@ -112,13 +109,45 @@ func (*File) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 	if err != nil {
 		return nil, err
 	}
-	lst, fst := sts[0], sts[len(sts)-1]
-	prev := stateOf(lst)
+	t := &fileTask{h: h, args: args, path: p, src: src, owner: args.String("owner"), group: args.String("group"),
+		mode: mode, lst: sts[0], sst: sts[1]}
+	t.prev = stateOf(t.lst)
+	state, fail := fileWantedState(args.String("state"), t.prev, args.Bool("recurse"), src)
+	if fail != "" {
+		return module.Unchanged(module.Failed("%s", fail)), nil
+	}
+	t.result = module.Result{"path": t.lst.Path}
+	// target is the stat attributes apply to.
+	t.target = t.lst
+	if fst := sts[len(sts)-1]; args.Bool("follow") && t.lst.Type == "link" && fst.Exists {
+		t.target = fst
+	}
+	switch state {
+	case "absent":
+		return t.absent(), nil
+	case "file":
+		return t.file(ctx)
+	case "directory":
+		return t.directory(ctx)
+	case "touch":
+		return t.touch()
+	case "link":
+		return t.link(ctx)
+	case "hard":
+		return t.hard(ctx)
+	}
+	return module.Unchanged(module.Failed("unsupported state %q", state)), nil
+}
+
+// fileWantedState returns the state a task asks for: the given one or,
+// without one, the path's current state (absent: a directory for recurse,
+// a link for src, else a file). fail is why the arguments do not fit it.
+func fileWantedState(state, prev string, recurse bool, src string) (want, fail string) {
 	if state == "" {
 		switch {
 		case prev != "absent":
 			state = prev
-		case args.Bool("recurse"):
+		case recurse:
 			state = "directory"
 		case src != "":
 			state = "link"
@@ -126,158 +155,172 @@ func (*File) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 			state = "file"
 		}
 	}
-	if args.Bool("recurse") && state != "directory" {
-		return module.Unchanged(module.Failed("recurse option requires state to be 'directory'")), nil
+	if recurse && state != "directory" {
+		return state, "recurse option requires state to be 'directory'"
 	}
 	if src != "" && state != "link" && state != "hard" {
-		return module.Unchanged(module.Failed("src option requires state to be 'link' or 'hard'")), nil
+		return state, "src option requires state to be 'link' or 'hard'"
 	}
-	result := module.Result{"path": lst.Path}
-	stateDiff := func(before, after string) module.Diff {
-		return attrDiff(lst.Path, map[string]any{"state": before}, map[string]any{"state": after})
+	if src == "" && (state == "link" || state == "hard") {
+		return state, fmt.Sprintf("src is required for creating new %ss", map[string]string{"link": "symlink", "hard": "hard link"}[state])
 	}
-	// target is the stat attributes apply to.
-	target := lst
-	if follow && lst.Type == "link" && fst.Exists {
-		target = fst
+	return state, ""
+}
+
+// fileTask is one file task with what its probe read.
+type fileTask struct {
+	h            *module.Host
+	args         module.Args
+	path, src    string
+	owner, group string
+	mode         Mode
+	// lst is the path itself, target the stat attributes apply to (the
+	// link's target with follow), sst the hard link's src.
+	lst, target, sst *RemoteStat
+	prev             string
+	result           module.Result
+}
+
+func (t *fileTask) stateDiff(before, after string) module.Diff {
+	return attrDiff(t.lst.Path, map[string]any{"state": before}, map[string]any{"state": after})
+}
+
+func (t *fileTask) attrsPlan(st *RemoteStat) (AttrPlan, error) {
+	if !st.Exists {
+		return AttrPlan{}, nil
 	}
-	attrsPlan := func(st *RemoteStat) (AttrPlan, error) {
-		if !st.Exists {
-			return AttrPlan{}, nil
-		}
-		return planAttrs(st, owner, group, mode)
+	return planAttrs(st, t.owner, t.group, t.mode)
+}
+
+func (t *fileTask) absent() *module.Plan {
+	if !t.lst.Exists {
+		t.result["state"] = "absent"
+		return module.Unchanged(t.result)
 	}
+	return changedPlan(t.result, "absent", []module.Diff{t.stateDiff(t.prev, "absent")}, func(ctx context.Context) error {
+		return runOK(ctx, t.h, "rm -rf -- "+shell.Quote(t.lst.Path), "remove "+t.lst.Path)
+	})
+}
 
-	switch state {
-	case "absent":
-		if !lst.Exists {
-			result["state"] = "absent"
-			return module.Unchanged(result), nil
-		}
-		return changedPlan(result, "absent", []module.Diff{stateDiff(prev, "absent")}, func(ctx context.Context) error {
-			return runOK(ctx, h, "rm -rf -- "+shell.Quote(lst.Path), "remove "+lst.Path)
-		}), nil
+func (t *fileTask) file(ctx context.Context) (*module.Plan, error) {
+	if !t.target.Exists {
+		return module.Unchanged(fileFail(t.result, fmt.Sprintf("file (%s) is absent, cannot continue", t.path))), nil
+	}
+	if t.target.Type != "file" {
+		return module.Unchanged(fileFail(t.result, fmt.Sprintf("file (%s) is %s, cannot continue", t.path, stateOf(t.target)))), nil
+	}
+	return attrOnlyPlan(ctx, t.h, t.result, t.target, t.attrsPlan)
+}
 
-	case "file":
-		if !target.Exists {
-			return module.Unchanged(fileFail(result, fmt.Sprintf("file (%s) is absent, cannot continue", p))), nil
+func (t *fileTask) directory(ctx context.Context) (*module.Plan, error) {
+	if t.target.Exists && t.target.Type != "directory" {
+		return module.Unchanged(fileFail(t.result, fmt.Sprintf("%s already exists as a %s", t.path, stateOf(t.target)))), nil
+	}
+	if t.target.Exists {
+		if t.args.Bool("recurse") {
+			return recursePlan(ctx, t.h, t.result, t.target, t.owner, t.group, t.mode)
 		}
-		if target.Type != "file" {
-			return module.Unchanged(fileFail(result, fmt.Sprintf("file (%s) is %s, cannot continue", p, stateOf(target)))), nil
-		}
-		return attrOnlyPlan(ctx, h, result, target, attrsPlan)
+		return attrOnlyPlan(ctx, t.h, t.result, t.target, t.attrsPlan)
+	}
+	m, err := t.mode.Apply(0o777&^t.lst.Umask, true, t.lst.Umask)
+	if err != nil {
+		return module.Unchanged(module.Failed("%v", err)), nil
+	}
+	cmd := "mkdir -p -- " + shell.Quote(t.lst.Path)
+	if a := attrCommand(t.lst.Path, t.owner, t.group, m, t.mode.IsSet(), false, t.args.Bool("recurse")); a != "" {
+		cmd += " && " + a
+	}
+	return changedPlan(t.result, "directory", []module.Diff{t.stateDiff("absent", "directory")}, func(ctx context.Context) error {
+		return runOK(ctx, t.h, cmd, "create directory "+t.lst.Path)
+	}), nil
+}
 
-	case "directory":
-		if target.Exists && target.Type != "directory" {
-			return module.Unchanged(fileFail(result, fmt.Sprintf("%s already exists as a %s", p, stateOf(target)))), nil
-		}
-		if !target.Exists {
-			m, err := mode.Apply(0o777&^lst.Umask, true, lst.Umask)
-			if err != nil {
-				return module.Unchanged(module.Failed("%v", err)), nil
-			}
-			cmd := "mkdir -p -- " + shell.Quote(lst.Path)
-			if a := attrCommand(lst.Path, owner, group, m, mode.IsSet(), false, args.Bool("recurse")); a != "" {
-				cmd += " && " + a
-			}
-			return changedPlan(result, "directory", []module.Diff{stateDiff("absent", "directory")}, func(ctx context.Context) error {
-				return runOK(ctx, h, cmd, "create directory "+lst.Path)
-			}), nil
-		}
-		if args.Bool("recurse") {
-			return recursePlan(ctx, h, result, target, owner, group, mode)
-		}
-		return attrOnlyPlan(ctx, h, result, target, attrsPlan)
-
-	case "touch":
-		now := args.String("modification_time") != "preserve" || args.String("access_time") != "preserve"
-		a, err := attrsPlan(target)
+// touch creates the file or, unless both times are preserved, updates
+// its times; attributes are set as for state=file.
+func (t *fileTask) touch() (*module.Plan, error) {
+	target := t.target
+	now := t.args.String("modification_time") != "preserve" || t.args.String("access_time") != "preserve"
+	a, err := t.attrsPlan(target)
+	if err != nil {
+		return module.Unchanged(module.Failed("%v", err)), nil
+	}
+	if target.Exists && !now && !a.Changed() {
+		return module.Unchanged(fileResult(t.result, target)), nil
+	}
+	cmd := "touch -- " + shell.Quote(target.Path)
+	if target.Exists && !now {
+		cmd = "true"
+	}
+	var diffs []module.Diff
+	if !target.Exists {
+		m, err := t.mode.Apply(uint32(0o666&^t.lst.Umask), false, t.lst.Umask)
 		if err != nil {
 			return module.Unchanged(module.Failed("%v", err)), nil
 		}
-		if target.Exists && !now && !a.Changed() {
-			return module.Unchanged(fileResult(result, target)), nil
-		}
-		cmd := "touch -- " + shell.Quote(target.Path)
-		if target.Exists && !now {
-			cmd = "true"
-		}
-		base := 0o666 &^ lst.Umask
-		var diffs []module.Diff
-		if !target.Exists {
-			m, err := mode.Apply(uint32(base), false, lst.Umask)
-			if err != nil {
-				return module.Unchanged(module.Failed("%v", err)), nil
-			}
-			if c := attrCommand(target.Path, owner, group, m, mode.IsSet(), false, false); c != "" {
-				cmd += " && " + c
-			}
-			diffs = append(diffs, stateDiff("absent", "touch"))
-		} else {
-			if c := a.Command(target.Path, false); c != "" {
-				cmd += " && " + c
-			}
-			if len(a.Before) > 0 {
-				diffs = append(diffs, attrDiff(target.Path, a.Before, a.After))
-			}
-		}
-		return changedPlan(result, "", diffs, func(ctx context.Context) error {
-			return runOK(ctx, h, cmd, "touch "+target.Path)
-		}), nil
-
-	case "link", "hard":
-		if src == "" {
-			return module.Unchanged(module.Failed("src is required for creating new %ss", map[string]string{"link": "symlink", "hard": "hard link"}[state])), nil
-		}
-		if state == "link" {
-			if lst.Type == "link" && lst.LinkTarget == src {
-				return attrOnlyLink(ctx, h, result, lst, owner, group)
-			}
-			if lst.Exists && lst.Type != "link" && !args.Bool("force") {
-				if lst.Type == "directory" {
-					return module.Unchanged(fileFail(result, fmt.Sprintf("the directory %s is not empty or force is not set, refusing to convert it", p))), nil
-				}
-				return module.Unchanged(fileFail(result, fmt.Sprintf("refusing to convert from %s to symlink for %s", prev, p))), nil
-			}
-			abs := src
-			if !strings.HasPrefix(src, "/") {
-				abs = path.Join(path.Dir(lst.Path), src)
-			}
-			_ = abs // Ansible checks the source exists unless force; the link is made as given.
-			cmd := "ln -sfn -- " + shell.Quote(src) + " " + shell.Quote(lst.Path)
-			if lst.Type == "directory" {
-				cmd = "rm -rf -- " + shell.Quote(lst.Path) + " && " + cmd
-			}
-			if owner != "" || group != "" {
-				cmd += " && " + attrCommand(lst.Path, owner, group, 0, false, true, false)
-			}
-			return changedPlan(result, "link", []module.Diff{stateDiff(prev, "link")}, func(ctx context.Context) error {
-				return runOK(ctx, h, cmd, "link "+lst.Path+" to "+src)
-			}), nil
-		}
-		sst := sts[1]
-		if !sst.Exists {
-			return module.Unchanged(fileFail(result, fmt.Sprintf("src does not exist: %s", src))), nil
-		}
-		if lst.Exists && lst.Inode == sst.Inode && lst.Dev == sst.Dev {
-			return attrOnlyPlan(ctx, h, result, lst, attrsPlan)
-		}
-		if lst.Exists && !args.Bool("force") && lst.Type != "file" {
-			return module.Unchanged(fileFail(result, fmt.Sprintf("refusing to convert from %s to hard for %s", prev, p))), nil
-		}
-		cmd := "ln -f -- " + shell.Quote(src) + " " + shell.Quote(lst.Path)
-		a, err := planAttrs(sst, owner, group, mode)
-		if err != nil {
-			return module.Unchanged(module.Failed("%v", err)), nil
-		}
-		if c := a.Command(lst.Path, false); c != "" {
+		if c := attrCommand(target.Path, t.owner, t.group, m, t.mode.IsSet(), false, false); c != "" {
 			cmd += " && " + c
 		}
-		return changedPlan(result, "hard", []module.Diff{stateDiff(prev, "hard")}, func(ctx context.Context) error {
-			return runOK(ctx, h, cmd, "hard link "+lst.Path+" to "+src)
-		}), nil
+		diffs = append(diffs, t.stateDiff("absent", "touch"))
+	} else {
+		if c := a.Command(target.Path, false); c != "" {
+			cmd += " && " + c
+		}
+		if len(a.Before) > 0 {
+			diffs = append(diffs, attrDiff(target.Path, a.Before, a.After))
+		}
 	}
-	return module.Unchanged(module.Failed("unsupported state %q", state)), nil
+	return changedPlan(t.result, "", diffs, func(ctx context.Context) error {
+		return runOK(ctx, t.h, cmd, "touch "+target.Path)
+	}), nil
+}
+
+func (t *fileTask) link(ctx context.Context) (*module.Plan, error) {
+	lst, src := t.lst, t.src
+	if lst.Type == "link" && lst.LinkTarget == src {
+		return attrOnlyLink(ctx, t.h, t.result, lst, t.owner, t.group)
+	}
+	if lst.Exists && lst.Type != "link" && !t.args.Bool("force") {
+		if lst.Type == "directory" {
+			return module.Unchanged(fileFail(t.result, fmt.Sprintf("the directory %s is not empty or force is not set, refusing to convert it", t.path))), nil
+		}
+		return module.Unchanged(fileFail(t.result, fmt.Sprintf("refusing to convert from %s to symlink for %s", t.prev, t.path))), nil
+	}
+	// Ansible checks the source exists unless force; the link is made as
+	// given.
+	cmd := "ln -sfn -- " + shell.Quote(src) + " " + shell.Quote(lst.Path)
+	if lst.Type == "directory" {
+		cmd = "rm -rf -- " + shell.Quote(lst.Path) + " && " + cmd
+	}
+	if t.owner != "" || t.group != "" {
+		cmd += " && " + attrCommand(lst.Path, t.owner, t.group, 0, false, true, false)
+	}
+	return changedPlan(t.result, "link", []module.Diff{t.stateDiff(t.prev, "link")}, func(ctx context.Context) error {
+		return runOK(ctx, t.h, cmd, "link "+lst.Path+" to "+src)
+	}), nil
+}
+
+func (t *fileTask) hard(ctx context.Context) (*module.Plan, error) {
+	lst, sst, src := t.lst, t.sst, t.src
+	if !sst.Exists {
+		return module.Unchanged(fileFail(t.result, fmt.Sprintf("src does not exist: %s", src))), nil
+	}
+	if lst.Exists && lst.Inode == sst.Inode && lst.Dev == sst.Dev {
+		return attrOnlyPlan(ctx, t.h, t.result, lst, t.attrsPlan)
+	}
+	if lst.Exists && !t.args.Bool("force") && lst.Type != "file" {
+		return module.Unchanged(fileFail(t.result, fmt.Sprintf("refusing to convert from %s to hard for %s", t.prev, t.path))), nil
+	}
+	cmd := "ln -f -- " + shell.Quote(src) + " " + shell.Quote(lst.Path)
+	a, err := planAttrs(sst, t.owner, t.group, t.mode)
+	if err != nil {
+		return module.Unchanged(module.Failed("%v", err)), nil
+	}
+	if c := a.Command(lst.Path, false); c != "" {
+		cmd += " && " + c
+	}
+	return changedPlan(t.result, "hard", []module.Diff{t.stateDiff(t.prev, "hard")}, func(ctx context.Context) error {
+		return runOK(ctx, t.h, cmd, "hard link "+lst.Path+" to "+src)
+	}), nil
 }
 
 func fileFail(r module.Result, msg string) module.Result {

@@ -470,3 +470,32 @@ func TestStatModule(t *testing.T) {
 		t.Errorf("stat missing = %v", res)
 	}
 }
+
+func TestFileWantedState(t *testing.T) {
+	tests := []struct {
+		name, state, prev string
+		recurse           bool
+		src               string
+		want, fail        string
+	}{
+		{name: "given", state: "directory", prev: "file", want: "directory"},
+		{name: "keeps what is there", prev: "directory", want: "directory"},
+		{name: "a link kept needs src", prev: "link", want: "link", fail: "src is required for creating new symlinks"},
+		{name: "missing is a file", prev: "absent", want: "file"},
+		{name: "missing with recurse is a directory", prev: "absent", recurse: true, want: "directory"},
+		{name: "missing with src is a link", prev: "absent", src: "/x", want: "link"},
+		{name: "recurse needs a directory", state: "file", prev: "absent", recurse: true, want: "file", fail: "recurse option requires state to be 'directory'"},
+		{name: "src needs a link", state: "file", prev: "absent", src: "/x", want: "file", fail: "src option requires state to be 'link' or 'hard'"},
+		{name: "link needs src", state: "link", prev: "absent", want: "link", fail: "src is required for creating new symlinks"},
+		{name: "hard needs src", state: "hard", prev: "file", want: "hard", fail: "src is required for creating new hard links"},
+		{name: "hard with src", state: "hard", prev: "file", src: "/x", want: "hard"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want, fail := fileWantedState(tt.state, tt.prev, tt.recurse, tt.src)
+			if want != tt.want || fail != tt.fail {
+				t.Errorf("fileWantedState(%q, %q, %v, %q) = %q, %q; want %q, %q", tt.state, tt.prev, tt.recurse, tt.src, want, fail, tt.want, tt.fail)
+			}
+		})
+	}
+}

@@ -110,46 +110,63 @@ func nameMatcher(pats []string, useRegex bool) (func(string) bool, error) {
 	}, nil
 }
 
-// Plan implements module.Module.
+// Plan implements module.Module: one find run over the paths
+// (findCommand), each entry parsed (parseFindRecord) and kept by the
+// task's filters (findFilter.keep), then a grep for contains.
 func (*Find) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
 	if args.Bool("get_checksum") {
 		return module.Unchanged(module.Failed("get_checksum=true is not supported by tend yet")), nil
 	}
-	var pats, excl []string
-	for _, p := range args.List("patterns") {
-		pats = append(pats, splitPatterns(p, args.Bool("use_regex"))...)
-	}
-	for _, p := range args.List("excludes") {
-		excl = append(excl, splitPatterns(p, args.Bool("use_regex"))...)
-	}
-	include, err := nameMatcher(pats, args.Bool("use_regex"))
-	if err != nil {
-		return module.Unchanged(module.Failed("%v", err)), nil
-	}
-	exclude, err := nameMatcher(excl, args.Bool("use_regex"))
-	if err != nil {
-		return module.Unchanged(module.Failed("%v", err)), nil
-	}
-	var age, size float64
-	if a := args.String("age"); a != "" {
-		if age, err = parseUnit(a, map[byte]float64{'s': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800}); err != nil {
-			return module.Unchanged(module.Failed("failed to process age: %v", err)), nil
-		}
-	}
-	if s := args.String("size"); s != "" {
-		if size, err = parseUnit(s, map[byte]float64{'b': 1, 'k': 1024, 'm': 1 << 20, 'g': 1 << 30, 't': 1 << 40}); err != nil {
-			return module.Unchanged(module.Failed("failed to process size: %v", err)), nil
-		}
+	filter, fail := newFindFilter(args)
+	if fail != "" {
+		return module.Unchanged(module.Failed("%s", fail)), nil
 	}
 	depth := 1
 	if args.Bool("recurse") {
 		depth = args.Int("depth")
 	}
+	res, err := h.Run(ctx, findCommand(args.List("paths"), args.Bool("follow"), depth))
+	if err != nil {
+		return nil, fmt.Errorf("find in %s: %w", strings.Join(args.List("paths"), ", "), err)
+	}
+	nowLine, records, _ := strings.Cut(string(res.Stdout), "\n")
+	now, _ := strconv.ParseFloat(strings.TrimSpace(nowLine), 64)
+	examined := 0
+	var files []any
+	var regular []string
+	for _, line := range strings.Split(records, "\x00") {
+		rec, ok := parseFindRecord(line)
+		if !ok {
+			continue
+		}
+		examined++
+		if !filter.keep(rec, now) {
+			continue
+		}
+		files = append(files, rec.entry())
+		if rec.typ == "file" {
+			regular = append(regular, rec.path)
+		}
+	}
+	if c := args.String("contains"); c != "" {
+		if files, err = findContaining(ctx, h, c, files, regular); err != nil {
+			return nil, err
+		}
+	}
+	if files == nil {
+		files = []any{}
+	}
+	return module.Unchanged(module.Result{"files": files, "matched": len(files), "examined": examined, "msg": "All paths examined", "skipped_paths": map[string]any{}}), nil
+}
+
+// findCommand lists the entries below each path, after the host's time,
+// in findFormat records.
+func findCommand(paths []string, follow bool, depth int) string {
 	var b strings.Builder
 	b.WriteString("date +%s; ")
-	for _, p := range args.List("paths") {
+	for _, p := range paths {
 		b.WriteString("find ")
-		if args.Bool("follow") {
+		if follow {
 			b.WriteString("-L ")
 		}
 		b.WriteString(remoteWord(p) + " -mindepth 1 ")
@@ -159,86 +176,136 @@ func (*Find) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 		b.WriteString("-printf " + shell.Quote(findFormat) + " 2>/dev/null; ")
 	}
 	b.WriteString("true")
-	res, err := h.Run(ctx, b.String())
-	if err != nil {
-		return nil, fmt.Errorf("find in %s: %w", strings.Join(args.List("paths"), ", "), err)
+	return b.String()
+}
+
+// findFilter is the task's choice of entries, but for contains.
+type findFilter struct {
+	include, exclude func(string) bool
+	hasPats, hasExcl bool
+	hidden           bool
+	fileType         string
+	ageStamp         string
+	// age and size: positive for at least, negative for at most; 0 for
+	// no limit.
+	age, size float64
+}
+
+// newFindFilter reads the filter arguments; fail says what is wrong
+// with them.
+func newFindFilter(args module.Args) (f *findFilter, fail string) {
+	var pats, excl []string
+	for _, p := range args.List("patterns") {
+		pats = append(pats, splitPatterns(p, args.Bool("use_regex"))...)
 	}
-	nowLine, records, _ := strings.Cut(string(res.Stdout), "\n")
-	now, _ := strconv.ParseFloat(strings.TrimSpace(nowLine), 64)
-	ft := args.String("file_type")
-	examined := 0
-	var files []any
-	var regular []string
-	for _, rec := range strings.Split(records, "\x00") {
-		f := strings.Split(rec, "\t")
-		if len(f) < 14 {
-			continue
-		}
-		examined++
-		p := strings.Join(f[13:], "\t")
-		name := path.Base(p)
-		typ := map[string]string{"f": "file", "d": "directory", "l": "link"}[f[0]]
-		if !args.Bool("hidden") && strings.HasPrefix(name, ".") {
-			continue
-		}
-		if ft != "any" && typ != ft {
-			continue
-		}
-		if len(pats) > 0 && !include(name) || len(excl) > 0 && exclude(name) {
-			continue
-		}
-		num := func(i int) float64 { v, _ := strconv.ParseFloat(f[i], 64); return v }
-		stamp := map[string]float64{"mtime": num(7), "atime": num(8), "ctime": num(9)}[args.String("age_stamp")]
-		if age > 0 && now-stamp < age || age < 0 && now-stamp > -age {
-			continue
-		}
-		if size > 0 && num(6) < size || size < 0 && num(6) > -size {
-			continue
-		}
-		mode, _ := strconv.ParseUint(f[1], 8, 32)
-		uid, _ := strconv.Atoi(f[2])
-		gid, _ := strconv.Atoi(f[3])
-		entry := map[string]any{
-			"path": p, "mode": fmt.Sprintf("%04o", mode), "isdir": typ == "directory", "isreg": typ == "file", "islnk": typ == "link",
-			"uid": uid, "gid": gid, "pw_name": f[4], "gr_name": f[5], "size": int64(num(6)),
-			"mtime": num(7), "atime": num(8), "ctime": num(9), "inode": uint64(num(10)), "nlink": int(num(11)),
-			"roth": mode&0o4 != 0, "woth": mode&0o2 != 0, "xoth": mode&0o1 != 0,
-			"rgrp": mode&0o40 != 0, "wgrp": mode&0o20 != 0, "xgrp": mode&0o10 != 0,
-			"rusr": mode&0o400 != 0, "wusr": mode&0o200 != 0, "xusr": mode&0o100 != 0,
-			"isuid": mode&0o4000 != 0, "isgid": mode&0o2000 != 0,
-		}
-		if typ == "link" {
-			entry["lnk_target"] = f[12]
-		}
-		files = append(files, entry)
-		if typ == "file" {
-			regular = append(regular, p)
+	for _, p := range args.List("excludes") {
+		excl = append(excl, splitPatterns(p, args.Bool("use_regex"))...)
+	}
+	f = &findFilter{hasPats: len(pats) > 0, hasExcl: len(excl) > 0, hidden: args.Bool("hidden"),
+		fileType: args.String("file_type"), ageStamp: args.String("age_stamp")}
+	var err error
+	if f.include, err = nameMatcher(pats, args.Bool("use_regex")); err != nil {
+		return nil, err.Error()
+	}
+	if f.exclude, err = nameMatcher(excl, args.Bool("use_regex")); err != nil {
+		return nil, err.Error()
+	}
+	if a := args.String("age"); a != "" {
+		if f.age, err = parseUnit(a, map[byte]float64{'s': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800}); err != nil {
+			return nil, "failed to process age: " + err.Error()
 		}
 	}
-	if c := args.String("contains"); c != "" {
-		keep := map[string]bool{}
-		if len(regular) > 0 {
-			res, err := h.Run(ctx, "grep -l -E -- "+shell.Quote(c)+" "+shellJoin(regular)+" 2>/dev/null; true")
-			if err != nil {
-				return nil, fmt.Errorf("find contains %q: %w", c, err)
-			}
-			for _, l := range strings.Split(string(res.Stdout), "\n") {
-				keep[l] = true
-			}
+	if s := args.String("size"); s != "" {
+		if f.size, err = parseUnit(s, map[byte]float64{'b': 1, 'k': 1024, 'm': 1 << 20, 'g': 1 << 30, 't': 1 << 40}); err != nil {
+			return nil, "failed to process size: " + err.Error()
 		}
-		var kept []any
-		for _, e := range files {
-			m := e.(map[string]any)
-			if m["isreg"] == true && keep[m["path"].(string)] {
-				kept = append(kept, e)
-			}
+	}
+	return f, ""
+}
+
+// keep reports whether the entry passes the filter at time now.
+func (f *findFilter) keep(rec findRecord, now float64) bool {
+	name := path.Base(rec.path)
+	if !f.hidden && strings.HasPrefix(name, ".") {
+		return false
+	}
+	if f.fileType != "any" && rec.typ != f.fileType {
+		return false
+	}
+	if f.hasPats && !f.include(name) || f.hasExcl && f.exclude(name) {
+		return false
+	}
+	stamp := map[string]float64{"mtime": rec.num(7), "atime": rec.num(8), "ctime": rec.num(9)}[f.ageStamp]
+	if f.age > 0 && now-stamp < f.age || f.age < 0 && now-stamp > -f.age {
+		return false
+	}
+	size := rec.num(6)
+	return !(f.size > 0 && size < f.size || f.size < 0 && size > -f.size)
+}
+
+// findRecord is one findFormat record.
+type findRecord struct {
+	typ  string // file, directory, link or "" for others
+	path string
+	f    []string
+}
+
+func parseFindRecord(line string) (findRecord, bool) {
+	f := strings.Split(line, "\t")
+	if len(f) < 14 {
+		return findRecord{}, false
+	}
+	typ := map[string]string{"f": "file", "d": "directory", "l": "link"}[f[0]]
+	return findRecord{typ: typ, path: strings.Join(f[13:], "\t"), f: f}, true
+}
+
+func (r findRecord) num(i int) float64 {
+	v, _ := strconv.ParseFloat(r.f[i], 64)
+	return v
+}
+
+// entry is the record as Ansible's find reports a file.
+func (r findRecord) entry() map[string]any {
+	f, typ := r.f, r.typ
+	mode, _ := strconv.ParseUint(f[1], 8, 32)
+	uid, _ := strconv.Atoi(f[2])
+	gid, _ := strconv.Atoi(f[3])
+	entry := map[string]any{
+		"path": r.path, "mode": fmt.Sprintf("%04o", mode), "isdir": typ == "directory", "isreg": typ == "file", "islnk": typ == "link",
+		"uid": uid, "gid": gid, "pw_name": f[4], "gr_name": f[5], "size": int64(r.num(6)),
+		"mtime": r.num(7), "atime": r.num(8), "ctime": r.num(9), "inode": uint64(r.num(10)), "nlink": int(r.num(11)),
+		"roth": mode&0o4 != 0, "woth": mode&0o2 != 0, "xoth": mode&0o1 != 0,
+		"rgrp": mode&0o40 != 0, "wgrp": mode&0o20 != 0, "xgrp": mode&0o10 != 0,
+		"rusr": mode&0o400 != 0, "wusr": mode&0o200 != 0, "xusr": mode&0o100 != 0,
+		"isuid": mode&0o4000 != 0, "isgid": mode&0o2000 != 0,
+	}
+	if typ == "link" {
+		entry["lnk_target"] = f[12]
+	}
+	return entry
+}
+
+// findContaining keeps the regular files among files whose content
+// matches the extended regexp c.
+func findContaining(ctx context.Context, h *module.Host, c string, files []any, regular []string) ([]any, error) {
+	keep := map[string]bool{}
+	if len(regular) > 0 {
+		res, err := h.Run(ctx, "grep -l -E -- "+shell.Quote(c)+" "+shellJoin(regular)+" 2>/dev/null; true")
+		if err != nil {
+			return nil, fmt.Errorf("find contains %q: %w", c, err)
 		}
-		files = kept
+		for _, l := range strings.Split(string(res.Stdout), "\n") {
+			keep[l] = true
+		}
 	}
-	if files == nil {
-		files = []any{}
+	var kept []any
+	for _, e := range files {
+		m := e.(map[string]any)
+		if m["isreg"] == true && keep[m["path"].(string)] {
+			kept = append(kept, e)
+		}
 	}
-	return module.Unchanged(module.Result{"files": files, "matched": len(files), "examined": examined, "msg": "All paths examined", "skipped_paths": map[string]any{}}), nil
+	return kept, nil
 }
 
 // splitPatterns splits a comma-separated pattern string as Ansible does

@@ -2,6 +2,7 @@ package modules
 
 import (
 	"encoding/base64"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -103,5 +104,58 @@ func TestSlurpFetchTempfile(t *testing.T) {
 	p, _ := res["path"].(string)
 	if fi, err := os.Stat(p); err != nil || !fi.IsDir() || filepath.Dir(p) != dir || filepath.Ext(p) != "" && p[len(p)-5:] != "build" {
 		t.Errorf("tempfile = %v (%v)", res, err)
+	}
+}
+
+// TestFindFilter covers the filters find applies to each record.
+func TestFindFilter(t *testing.T) {
+	rec := func(typ, path string, size, mtime int) findRecord {
+		line := fmt.Sprintf("%s\t644\t0\t0\troot\troot\t%d\t%d\t%d\t%d\t1\t1\t\t%s", typ, size, mtime, mtime, mtime, path)
+		r, ok := parseFindRecord(line)
+		if !ok {
+			t.Fatalf("parseFindRecord(%q) failed", line)
+		}
+		return r
+	}
+	const now = 100000
+	tests := []struct {
+		name string
+		args map[string]any
+		rec  findRecord
+		want bool
+	}{
+		{name: "plain file", args: map[string]any{}, rec: rec("f", "/d/a.txt", 10, now), want: true},
+		{name: "directory not a file", args: map[string]any{}, rec: rec("d", "/d/sub", 10, now), want: false},
+		{name: "any type", args: map[string]any{"file_type": "any"}, rec: rec("d", "/d/sub", 10, now), want: true},
+		{name: "hidden skipped", args: map[string]any{}, rec: rec("f", "/d/.x", 10, now), want: false},
+		{name: "hidden kept", args: map[string]any{"hidden": true}, rec: rec("f", "/d/.x", 10, now), want: true},
+		{name: "pattern matches", args: map[string]any{"patterns": "*.txt,*.md"}, rec: rec("f", "/d/a.md", 10, now), want: true},
+		{name: "pattern misses", args: map[string]any{"patterns": "*.txt"}, rec: rec("f", "/d/a.md", 10, now), want: false},
+		{name: "excluded", args: map[string]any{"excludes": "a.*"}, rec: rec("f", "/d/a.md", 10, now), want: false},
+		{name: "older than", args: map[string]any{"age": "1h"}, rec: rec("f", "/d/a", 10, now-7200), want: true},
+		{name: "not older than", args: map[string]any{"age": "1h"}, rec: rec("f", "/d/a", 10, now-60), want: false},
+		{name: "newer than", args: map[string]any{"age": "-1h"}, rec: rec("f", "/d/a", 10, now-60), want: true},
+		{name: "at least size", args: map[string]any{"size": "1k"}, rec: rec("f", "/d/a", 2048, now), want: true},
+		{name: "below size", args: map[string]any{"size": "1k"}, rec: rec("f", "/d/a", 10, now), want: false},
+		{name: "at most size", args: map[string]any{"size": "-1k"}, rec: rec("f", "/d/a", 10, now), want: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := map[string]any{"paths": "/d"}
+			for k, v := range tt.args {
+				raw[k] = v
+			}
+			args, err := (&Find{}).Spec().Validate(raw, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, fail := newFindFilter(args)
+			if fail != "" {
+				t.Fatal(fail)
+			}
+			if got := f.keep(tt.rec, now); got != tt.want {
+				t.Errorf("keep(%s) = %v, want %v", tt.rec.path, got, tt.want)
+			}
+		})
 	}
 }

@@ -314,7 +314,10 @@ func getURLInspect(ctx context.Context, h *module.Host, dest, algo string) (*Rem
 	return st, strings.TrimSpace(sum), nil
 }
 
-// Plan implements module.Module.
+// Plan implements module.Module: it reads dest and its checksum, decides
+// whether dest needs the download (getURLNeedsContent; downloading first
+// when only the content can tell), and plans either an attribute change
+// or the upload (getURLUpload).
 func (GetURL) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
 	rawURL, dest := args.String("url"), args.String("dest")
 	mode, err := parseMode(args["mode"])
@@ -328,14 +331,8 @@ func (GetURL) Plan(ctx context.Context, h *module.Host, args module.Args) (*modu
 	}
 	fetch := fetchFromArgs(args, rawURL)
 	if cs != nil && cs.URL != "" {
-		text, err := fetchFromArgs(args, cs.URL).fetchSmall(ctx)
-		if err != nil {
-			return module.Unchanged(module.Failed("fetching the checksum file %s: %v", cs.URL, err)), nil
-		}
-		u, _ := url.Parse(rawURL)
-		cs.Hex, err = checksumFromFile(text, path.Base(u.Path), hashAlgos[cs.Algo].new().Size())
-		if err != nil {
-			return module.Unchanged(module.Failed("checksum file %s: %v", cs.URL, err)), nil
+		if fail := resolveChecksumURL(ctx, args, rawURL, cs); fail != nil {
+			return module.Unchanged(fail), nil
 		}
 	}
 	algo := "sha1"
@@ -347,14 +344,17 @@ func (GetURL) Plan(ctx context.Context, h *module.Host, args module.Args) (*modu
 	if err != nil {
 		return nil, fmt.Errorf("get_url on %s: %w", h.Name, err)
 	}
-	var pre *downloaded // a download Plan had to make to decide
+	// srcSum is the download's checksum, when Plan had to download to
+	// decide: for a directory dest (the name comes from the response) or
+	// for force.
+	var srcSum *string
 	if st.IsDir() {
 		d, err := fetch.fetch(ctx, algo)
 		if err != nil {
 			return module.Unchanged(failWith(base, "Request failed: %v", err)), nil
 		}
 		os.Remove(d.Path) // Apply downloads again: nothing lingers on the controller
-		pre = d
+		srcSum = &d.Sum
 		dest = path.Join(st.Path, downloadName(d))
 		base["dest"] = dest
 		if st, destSum, err = getURLInspect(ctx, h, dest, algo); err != nil {
@@ -369,49 +369,19 @@ func (GetURL) Plan(ctx context.Context, h *module.Host, args module.Args) (*modu
 			return module.Unchanged(failWith(base, "%v", err)), nil
 		}
 	}
-	needContent := false
-	switch {
-	case !st.Exists:
-		needContent = true
-	case cs != nil:
-		needContent = destSum != cs.Hex
-	case pre != nil:
-		needContent = pre.Sum != destSum
-	case args.Bool("force"):
+	if st.Exists && cs == nil && srcSum == nil && args.Bool("force") {
 		d, err := fetch.fetch(ctx, algo)
 		if err != nil {
 			return module.Unchanged(failWith(base, "Request failed: %v", err)), nil
 		}
 		os.Remove(d.Path)
-		needContent = d.Sum != destSum
+		srcSum = &d.Sum
 	}
 	if st.Exists && algo == "sha1" {
 		base["checksum_dest"] = destSum
 	}
-	if !needContent {
-		attrs, err := planAttrs(st, owner, group, mode)
-		if err != nil {
-			return module.Unchanged(failWith(base, "%v", err)), nil
-		}
-		base["msg"] = "file already exists"
-		base["size"] = int(st.Size)
-		fillStatResult(base, st)
-		if !attrs.Changed() {
-			return module.Unchanged(base), nil
-		}
-		after := module.Result{}
-		for k, v := range base {
-			after[k] = v
-		}
-		for k, v := range attrs.After {
-			after[k] = v
-		}
-		return &module.Plan{Changed: true, Result: after, Apply: func(ctx context.Context) (module.Result, error) {
-			if err := runOK(ctx, h, attrs.Command(dest, false), "set attributes of "+dest); err != nil {
-				return failWith(after, "%v", err), nil
-			}
-			return after, nil
-		}}, nil
+	if !getURLNeedsContent(st.Exists, cs, destSum, srcSum) {
+		return getURLAttrs(h, base, st, dest, owner, group, mode)
 	}
 	perm := newFileMode(st)
 	if mode.IsSet() {
@@ -419,56 +389,131 @@ func (GetURL) Plan(ctx context.Context, h *module.Host, args module.Args) (*modu
 			return module.Unchanged(failWith(base, "%v", err)), nil
 		}
 	}
-	wOwner, wGroup := keepOwnership(st, owner, group)
-	planned := module.Result{}
+	u := &getURLUpload{h: h, fetch: fetch, algo: algo, cs: cs, st: st, dest: dest, perm: perm,
+		backup: args.Bool("backup"), base: base, planned: module.Result{}}
+	u.owner, u.group = keepOwnership(st, owner, group)
 	for k, v := range base {
-		planned[k] = v
+		u.planned[k] = v
 	}
-	planned["mode"] = formatMode(perm)
-	return &module.Plan{
-		Changed: true,
-		Result:  planned,
-		Apply: func(ctx context.Context) (module.Result, error) {
-			start := time.Now()
-			d, err := fetch.fetch(ctx, algo)
-			if err != nil {
-				return failWith(base, "Request failed: %v", err), nil
-			}
-			defer os.Remove(d.Path)
-			r := module.Result{}
-			for k, v := range planned {
-				r[k] = v
-			}
-			r["checksum_src"], r["size"], r["status_code"] = d.SHA1, int(d.Size), d.Status
-			r["elapsed"] = int(time.Since(start).Seconds())
-			if cs != nil && d.Sum != cs.Hex {
-				return failWith(r, "The checksum for %s did not match %s; it was %s.", dest, cs.Hex, d.Sum), nil
-			}
-			if st.Exists && args.Bool("backup") {
-				b, err := backupRemote(ctx, h, dest)
-				if err != nil {
-					return failWith(r, "%v", err), nil
-				}
-				r["backup_file"] = b
-			}
-			f, err := os.Open(d.Path)
-			if err != nil {
-				return nil, fmt.Errorf("get_url: staged download: %w", err)
-			}
-			defer f.Close()
-			err = h.Conn.Put(ctx, f, dest, connection.PutOptions{Mode: osMode(perm & 0o777), Owner: wOwner, Group: wGroup, Become: h.Become})
-			if err != nil {
-				return nil, fmt.Errorf("get_url on %s: upload %s: %w", h.Name, dest, err)
-			}
-			if perm&0o7000 != 0 || perm == 0 {
-				if err := runOK(ctx, h, "chmod -- "+fmt.Sprintf("%04o", perm)+" "+shell.Quote(dest), "chmod "+dest); err != nil {
-					return failWith(r, "%v", err), nil
-				}
-			}
-			r["msg"] = fmt.Sprintf("OK (%d bytes)", d.Size)
-			return r, nil
-		},
-	}, nil
+	u.planned["mode"] = formatMode(perm)
+	return &module.Plan{Changed: true, Result: u.planned, Apply: u.apply}, nil
+}
+
+// resolveChecksumURL fetches the checksum file cs names and takes the
+// checksum of the URL's file name from it; a non-nil result is the
+// task's failure.
+func resolveChecksumURL(ctx context.Context, args module.Args, rawURL string, cs *checksumSpec) module.Result {
+	text, err := fetchFromArgs(args, cs.URL).fetchSmall(ctx)
+	if err != nil {
+		return module.Failed("fetching the checksum file %s: %v", cs.URL, err)
+	}
+	u, _ := url.Parse(rawURL)
+	cs.Hex, err = checksumFromFile(text, path.Base(u.Path), hashAlgos[cs.Algo].new().Size())
+	if err != nil {
+		return module.Failed("checksum file %s: %v", cs.URL, err)
+	}
+	return nil
+}
+
+// getURLNeedsContent decides whether dest gets the download: when it is
+// missing, when its checksum differs from the one the task gives or else
+// from the download's (srcSum, when Plan downloaded to decide). Without
+// either, an existing dest is kept.
+func getURLNeedsContent(exists bool, cs *checksumSpec, destSum string, srcSum *string) bool {
+	switch {
+	case !exists:
+		return true
+	case cs != nil:
+		return destSum != cs.Hex
+	case srcSum != nil:
+		return *srcSum != destSum
+	}
+	return false
+}
+
+// getURLAttrs plans the owner, group and mode of a dest whose content
+// stays.
+func getURLAttrs(h *module.Host, base module.Result, st *RemoteStat, dest, owner, group string, mode Mode) (*module.Plan, error) {
+	attrs, err := planAttrs(st, owner, group, mode)
+	if err != nil {
+		return module.Unchanged(failWith(base, "%v", err)), nil
+	}
+	base["msg"] = "file already exists"
+	base["size"] = int(st.Size)
+	fillStatResult(base, st)
+	if !attrs.Changed() {
+		return module.Unchanged(base), nil
+	}
+	after := module.Result{}
+	for k, v := range base {
+		after[k] = v
+	}
+	for k, v := range attrs.After {
+		after[k] = v
+	}
+	return &module.Plan{Changed: true, Result: after, Apply: func(ctx context.Context) (module.Result, error) {
+		if err := runOK(ctx, h, attrs.Command(dest, false), "set attributes of "+dest); err != nil {
+			return failWith(after, "%v", err), nil
+		}
+		return after, nil
+	}}, nil
+}
+
+// getURLUpload downloads the file to the controller, checks its
+// checksum and uploads it to dest.
+type getURLUpload struct {
+	h            *module.Host
+	fetch        httpFetch
+	algo         string
+	cs           *checksumSpec
+	st           *RemoteStat
+	dest         string
+	perm         uint32
+	owner, group string
+	backup       bool
+	// base is the result of a failed download, planned the plan's result.
+	base, planned module.Result
+}
+
+func (u *getURLUpload) apply(ctx context.Context) (module.Result, error) {
+	start := time.Now()
+	d, err := u.fetch.fetch(ctx, u.algo)
+	if err != nil {
+		return failWith(u.base, "Request failed: %v", err), nil
+	}
+	defer os.Remove(d.Path)
+	r := module.Result{}
+	for k, v := range u.planned {
+		r[k] = v
+	}
+	r["checksum_src"], r["size"], r["status_code"] = d.SHA1, int(d.Size), d.Status
+	r["elapsed"] = int(time.Since(start).Seconds())
+	if u.cs != nil && d.Sum != u.cs.Hex {
+		return failWith(r, "The checksum for %s did not match %s; it was %s.", u.dest, u.cs.Hex, d.Sum), nil
+	}
+	if u.st.Exists && u.backup {
+		b, err := backupRemote(ctx, u.h, u.dest)
+		if err != nil {
+			return failWith(r, "%v", err), nil
+		}
+		r["backup_file"] = b
+	}
+	f, err := os.Open(d.Path)
+	if err != nil {
+		return nil, fmt.Errorf("get_url: staged download: %w", err)
+	}
+	defer f.Close()
+	err = u.h.Conn.Put(ctx, f, u.dest, connection.PutOptions{Mode: osMode(u.perm & 0o777), Owner: u.owner, Group: u.group, Become: u.h.Become})
+	if err != nil {
+		return nil, fmt.Errorf("get_url on %s: upload %s: %w", u.h.Name, u.dest, err)
+	}
+	if u.perm&0o7000 != 0 || u.perm == 0 {
+		if err := runOK(ctx, u.h, "chmod -- "+fmt.Sprintf("%04o", u.perm)+" "+shell.Quote(u.dest), "chmod "+u.dest); err != nil {
+			return failWith(r, "%v", err), nil
+		}
+	}
+	r["msg"] = fmt.Sprintf("OK (%d bytes)", d.Size)
+	return r, nil
 }
 
 // getURLParent checks that dest's directory exists.

@@ -172,3 +172,31 @@ func TestGetURL(t *testing.T) {
 		t.Fatalf("missing parent: %v", r)
 	}
 }
+
+func TestGetURLNeedsContent(t *testing.T) {
+	sum := func(s string) *string { return &s }
+	cs := &checksumSpec{Algo: "sha256", Hex: "aa"}
+	tests := []struct {
+		name    string
+		exists  bool
+		cs      *checksumSpec
+		destSum string
+		srcSum  *string
+		want    bool
+	}{
+		{name: "missing dest", exists: false, want: true},
+		{name: "checksum matches", exists: true, cs: cs, destSum: "aa", want: false},
+		{name: "checksum differs", exists: true, cs: cs, destSum: "bb", want: true},
+		{name: "checksum wins over the download", exists: true, cs: cs, destSum: "aa", srcSum: sum("cc"), want: false},
+		{name: "download differs", exists: true, destSum: "aa", srcSum: sum("cc"), want: true},
+		{name: "download same", exists: true, destSum: "aa", srcSum: sum("aa"), want: false},
+		{name: "existing dest kept", exists: true, destSum: "aa", want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := getURLNeedsContent(tt.exists, tt.cs, tt.destSum, tt.srcSum); got != tt.want {
+				t.Errorf("getURLNeedsContent = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

@@ -124,22 +124,61 @@ func unquoteGcfg(s string) string {
 }
 
 // iniApply edits an INI file's content as community.general's do_ini
-// does. exists says whether the file exists. It returns the new content,
-// whether it changed and Ansible's message.
+// does. It returns the new content, whether it changed and Ansible's
+// message.
+//
+// Like do_ini it works in steps over the lines of the target section:
+// first the lines already naming the option are set to the wanted values
+// (setMatching, then setExclusive for the values left over), then the
+// values still missing are added after the section's last option line
+// (addMissing); state=absent instead drops lines (removeAbsent). A section
+// that is not there at all is appended with its options (appendSection).
 func iniApply(content string, e IniEdit) (string, bool, string) {
-	values := []string{}
-	for _, v := range e.Values {
-		if !slices.Contains(values, v) {
-			values = append(values, v)
+	lines, changed := iniLines(content)
+	section := fakeSection
+	if e.Section != nil && *e.Section != "" {
+		section = *e.Section
+	}
+	start, end, within := findIniSection(lines, iniHeaderMatcher(e.Gcfg, section), e.Gcfg)
+	r := newIniRun(e, lines[start:end])
+	r.changed = changed
+	if e.Absent {
+		r.removeAbsent()
+	} else {
+		if r.hasOption {
+			r.setMatching()
 		}
+		if e.Exclusive && !e.AllowNoValue {
+			r.setExclusive()
+		}
+		r.addMissing()
 	}
-	option := ""
-	hasOption := e.Option != nil && *e.Option != ""
-	if hasOption {
-		option = *e.Option
+	out := append(append(append([]string{}, lines[:start]...), r.sect...), lines[end:]...)
+	// Drop the frame as do_ini does, with del lines[0] and del lines[-1:],
+	// which do nothing on an empty list: removing the lines before the
+	// first section takes the top frame line with them, and the list can
+	// then hold just the bottom one, or nothing.
+	if len(out) > 0 {
+		out = out[1:]
 	}
-	lines := splitLinesKeep(strings.TrimPrefix(content, "\ufeff"))
-	changed := false
+	if len(out) > 0 {
+		out = out[:len(out)-1]
+	}
+	if !within && !e.Absent {
+		out = r.appendSection(out, section)
+	}
+	if !r.changed {
+		return content, false, r.msg
+	}
+	return strings.Join(out, ""), true, r.msg
+}
+
+// iniLines splits content into lines for iniApply, framed as do_ini frames
+// them: a header for the lines before the first section at the top, a bare
+// "[" at the bottom so the last section ends somewhere. changed reports the
+// newline added to a last line without one.
+func iniLines(content string) (lines []string, changed bool) {
+	lines = splitLinesKeep(strings.TrimPrefix(content, "\ufeff"))
 	if len(lines) == 0 {
 		lines = append(lines, "\n")
 	}
@@ -148,212 +187,254 @@ func iniApply(content string, e IniEdit) (string, bool, string) {
 		changed = true
 	}
 	lines = append([]string{"[" + fakeSection + "]"}, lines...)
-	lines = append(lines, "[")
+	return append(lines, "["), changed
+}
 
-	section := fakeSection
-	if e.Section != nil && *e.Section != "" {
-		section = *e.Section
+// iniHeaderMatcher returns the test for the header line of section: a
+// literal prefix as in Ansible, or with gcfg a case-insensitive name and an
+// exact quoted subsection.
+func iniHeaderMatcher(gcfg bool, section string) func(string) bool {
+	if !gcfg || section == fakeSection {
+		return func(l string) bool { return strings.HasPrefix(l, "["+section+"]") }
 	}
-	isHeader := func(l string) bool { return strings.HasPrefix(l, "["+section+"]") }
-	if e.Gcfg && section != fakeSection {
-		wantName, wantSub, wantHasSub := gcfgSection(section)
-		isHeader = func(l string) bool {
-			m := gcfgHeader.FindStringSubmatch(l)
-			if m == nil {
-				return false
-			}
-			hasSub := strings.Contains(l[:len(m[0])], `"`)
-			return strings.ToLower(m[1]) == wantName && hasSub == wantHasSub && unquoteGcfg(m[2]) == wantSub
+	wantName, wantSub, wantHasSub := gcfgSection(section)
+	return func(l string) bool {
+		m := gcfgHeader.FindStringSubmatch(l)
+		if m == nil {
+			return false
 		}
+		hasSub := strings.Contains(l[:len(m[0])], `"`)
+		return strings.ToLower(m[1]) == wantName && hasSub == wantHasSub && unquoteGcfg(m[2]) == wantSub
 	}
-	within := false
-	start, end := 0, 0
+}
+
+// findIniSection returns the lines [start, end) of the last section whose
+// header isHeader accepts, and whether there is one. With gcfg a header may
+// be indented.
+func findIniSection(lines []string, isHeader func(string) bool, gcfg bool) (start, end int, within bool) {
 	for i, l := range lines {
 		if isHeader(l) {
 			within = true
 			start = i
-		} else if strings.HasPrefix(strings.TrimLeft(l, " \t"), "[") && (e.Gcfg || strings.HasPrefix(l, "[")) {
+		} else if strings.HasPrefix(strings.TrimLeft(l, " \t"), "[") && (gcfg || strings.HasPrefix(l, "[")) {
 			if within {
-				end = i
-				break
+				return start, i, true
 			}
 		}
 	}
-	msg := "OK"
-	format := func(opt, v string) string {
-		if e.NoExtraSpaces {
-			return opt + "=" + v + "\n"
-		}
-		return opt + " = " + v + "\n"
-	}
-	indent := ""
-	if e.Gcfg {
-		indent = "\t"
-	}
-	before := append([]string{}, lines[:start]...)
-	sect := append([]string{}, lines[start:end]...)
-	after := append([]string{}, lines[end:]...)
-	changedLines := make([]bool, len(sect))
+	return start, end, within
+}
 
+// iniRun is the state of one iniApply over the target section.
+type iniRun struct {
+	e         IniEdit
+	option    string
+	hasOption bool
+	// values are the wanted values not yet placed on a line.
+	values []string
+	// sect is a copy of the target section's lines, header first; touched
+	// marks the lines already set to a wanted value.
+	sect    []string
+	touched []bool
+	// optRe matches the option's lines, also commented out; activeRe only
+	// the lines in effect.
+	optRe, activeRe *regexp.Regexp
+	changed         bool
+	msg             string
+	noValuePresent  bool
+}
+
+func newIniRun(e IniEdit, sect []string) *iniRun {
+	r := &iniRun{e: e, values: []string{}, sect: append([]string{}, sect...), msg: "OK"}
+	r.touched = make([]bool, len(r.sect))
+	for _, v := range e.Values {
+		if !slices.Contains(r.values, v) {
+			r.values = append(r.values, v)
+		}
+	}
+	if e.Option != nil && *e.Option != "" {
+		r.option, r.hasOption = *e.Option, true
+	}
 	flags := ""
 	if e.Gcfg {
 		flags = "(?i)"
 	}
-	optRe := regexp.MustCompile(flags + `^[#;]?[ \t]*(` + regexp.QuoteMeta(option) + `)[ \t]*(=|$)[ \t]*(.*)`)
-	activeRe := regexp.MustCompile(flags + `^[ \t]*(` + regexp.QuoteMeta(option) + `)[ \t]*(=|$)[ \t]*(.*)`)
-	matchOpt := func(re *regexp.Regexp, l string) []string {
-		return re.FindStringSubmatch(strings.TrimSuffix(l, "\n"))
+	r.optRe = regexp.MustCompile(flags + `^[#;]?[ \t]*(` + regexp.QuoteMeta(r.option) + `)[ \t]*(=|$)[ \t]*(.*)`)
+	r.activeRe = regexp.MustCompile(flags + `^[ \t]*(` + regexp.QuoteMeta(r.option) + `)[ \t]*(=|$)[ \t]*(.*)`)
+	return r
+}
+
+func (r *iniRun) match(re *regexp.Regexp, l string) []string {
+	return re.FindStringSubmatch(strings.TrimSuffix(l, "\n"))
+}
+
+// newLine renders the option line replacing sect[i] (i < 0: a new line);
+// gcfg keeps the old line's indentation and the option's spelling.
+func (r *iniRun) newLine(i int, v string, noValue bool) string {
+	indent := ""
+	if r.e.Gcfg {
+		indent = "\t"
 	}
-	// newLine renders the option line replacing sect[i]; gcfg keeps the
-	// old line's indentation and the option's spelling.
-	newLine := func(i int, v string, noValue bool) string {
-		lead, opt := "", option
-		if e.Gcfg && i >= 0 {
-			old := sect[i]
-			if old != "" && old[0] != '#' && old[0] != ';' {
-				lead = old[:len(old)-len(strings.TrimLeft(old, " \t"))]
-				if m := matchOpt(optRe, old); m != nil {
-					opt = m[1]
-				}
-			} else {
-				lead = indent
+	lead, opt := "", r.option
+	if r.e.Gcfg && i >= 0 {
+		old := r.sect[i]
+		if old != "" && old[0] != '#' && old[0] != ';' {
+			lead = old[:len(old)-len(strings.TrimLeft(old, " \t"))]
+			if m := r.match(r.optRe, old); m != nil {
+				opt = m[1]
 			}
-		} else if i < 0 {
+		} else {
 			lead = indent
 		}
-		if noValue {
-			return lead + opt + "\n"
-		}
-		return lead + format(opt, v)
+	} else if i < 0 {
+		lead = indent
 	}
-	update := func(i int, nl string) {
-		if sect[i] != nl {
-			changed = true
-			msg = "option changed"
-		}
-		sect[i] = nl
-		changedLines[i] = true
+	if noValue {
+		return lead + opt + "\n"
 	}
-	removeValue := func(v string) {
-		for i, x := range values {
-			if x == v {
-				values = append(values[:i], values[i+1:]...)
-				return
-			}
-		}
+	if r.e.NoExtraSpaces {
+		return lead + opt + "=" + v + "\n"
 	}
-	noValuePresent := false
+	return lead + opt + " = " + v + "\n"
+}
 
-	if !e.Absent && hasOption {
-		for i, l := range sect {
-			m := matchOpt(optRe, l)
-			if m == nil {
-				continue
+func (r *iniRun) update(i int, nl string) {
+	if r.sect[i] != nl {
+		r.changed = true
+		r.msg = "option changed"
+	}
+	r.sect[i] = nl
+	r.touched[i] = true
+}
+
+func (r *iniRun) placed(v string) {
+	if i := slices.Index(r.values, v); i >= 0 {
+		r.values = append(r.values[:i], r.values[i+1:]...)
+	}
+}
+
+// setMatching rewrites the option lines that already hold one of the
+// wanted values (or, with allow_no_value and no values, the first option
+// line) into their canonical form.
+func (r *iniRun) setMatching() {
+	for i, l := range r.sect {
+		m := r.match(r.optRe, l)
+		if m == nil {
+			continue
+		}
+		if len(r.values) > 0 && slices.Contains(r.values, m[3]) {
+			v := m[3]
+			if v == "" && r.e.AllowNoValue {
+				r.update(i, r.newLine(i, "", true))
+				r.noValuePresent = true
+			} else {
+				r.update(i, r.newLine(i, v, false))
 			}
-			if len(values) > 0 && slices.Contains(values, m[3]) {
-				v := m[3]
-				if v == "" && e.AllowNoValue {
-					update(i, newLine(i, "", true))
-					noValuePresent = true
-				} else {
-					update(i, newLine(i, v, false))
-				}
-				removeValue(v)
-			} else if len(values) == 0 && e.AllowNoValue {
-				update(i, newLine(i, "", true))
-				noValuePresent = true
-				break
-			}
+			r.placed(v)
+		} else if len(r.values) == 0 && r.e.AllowNoValue {
+			r.update(i, r.newLine(i, "", true))
+			r.noValuePresent = true
+			return
 		}
 	}
-	if !e.Absent && e.Exclusive && !e.AllowNoValue {
-		if len(values) > 0 {
-			for i, l := range sect {
-				if !changedLines[i] && matchOpt(optRe, l) != nil {
-					v := values[0]
-					values = values[1:]
-					update(i, newLine(i, v, false))
-					if len(values) == 0 {
-						break
-					}
-				}
-			}
-		}
-		for i := len(sect) - 1; i > 0; i-- {
-			if !changedLines[i] && matchOpt(optRe, sect[i]) != nil {
-				sect = append(sect[:i], sect[i+1:]...)
-				changedLines = append(changedLines[:i], changedLines[i+1:]...)
-				changed = true
-				msg = "option changed"
-			}
-		}
-	}
-	if !e.Absent {
-		for i := len(sect); i > 0; i-- {
-			if iniBlankOrComment.MatchString(strings.TrimSuffix(sect[i-1], "\n")) {
-				continue
-			}
-			if hasOption && len(values) > 0 {
-				add := make([]string, 0, len(values))
-				for _, v := range values {
-					add = append(add, newLine(-1, v, false))
-				}
-				sect = insertLines(sect, i, add...)
-				msg = "option added"
-				changed = true
-			} else if hasOption && len(values) == 0 && e.AllowNoValue && !noValuePresent {
-				sect = insertLines(sect, i, newLine(-1, "", true))
-				msg = "option added"
-				changed = true
-			}
-			break
-		}
-	}
-	if e.Absent {
-		if hasOption {
-			var kept []string
-			for _, l := range sect {
-				m := matchOpt(activeRe, l)
-				drop := m != nil && (e.Exclusive || slices.Contains(values, m[3]))
-				if !e.Exclusive && len(values) == 0 {
-					drop = false
-				}
-				if !drop {
-					kept = append(kept, l)
+}
+
+// setExclusive gives the remaining values to the option lines not yet
+// touched, in order, and removes the option lines left over.
+func (r *iniRun) setExclusive() {
+	if len(r.values) > 0 {
+		for i, l := range r.sect {
+			if !r.touched[i] && r.match(r.optRe, l) != nil {
+				v := r.values[0]
+				r.values = r.values[1:]
+				r.update(i, r.newLine(i, v, false))
+				if len(r.values) == 0 {
+					break
 				}
 			}
-			if len(kept) != len(sect) {
-				changed = true
-				msg = "option changed"
-				sect = kept
-			}
-		} else if len(sect) > 0 {
-			sect = nil
-			msg = "section removed"
-			changed = true
 		}
 	}
-	out := append(append(before, sect...), after...)
-	out = out[1 : len(out)-1]
-	if !within && !e.Absent {
-		out = append(out, "["+section+"]\n")
-		msg = "section and option added"
-		switch {
-		case hasOption && len(values) > 0:
-			for _, v := range values {
-				out = append(out, newLine(-1, v, false))
-			}
-		case hasOption && e.AllowNoValue:
-			out = append(out, newLine(-1, "", true))
-		default:
-			msg = "only section added"
+	for i := len(r.sect) - 1; i > 0; i-- {
+		if !r.touched[i] && r.match(r.optRe, r.sect[i]) != nil {
+			r.sect = append(r.sect[:i], r.sect[i+1:]...)
+			r.touched = append(r.touched[:i], r.touched[i+1:]...)
+			r.changed = true
+			r.msg = "option changed"
 		}
-		changed = true
 	}
-	if !changed {
-		return content, false, msg
+}
+
+// addMissing inserts the values not yet placed after the section's last
+// line that is neither blank nor a comment.
+func (r *iniRun) addMissing() {
+	for i := len(r.sect); i > 0; i-- {
+		if iniBlankOrComment.MatchString(strings.TrimSuffix(r.sect[i-1], "\n")) {
+			continue
+		}
+		if r.hasOption && len(r.values) > 0 {
+			add := make([]string, 0, len(r.values))
+			for _, v := range r.values {
+				add = append(add, r.newLine(-1, v, false))
+			}
+			r.sect = insertLines(r.sect, i, add...)
+			r.msg = "option added"
+			r.changed = true
+		} else if r.hasOption && len(r.values) == 0 && r.e.AllowNoValue && !r.noValuePresent {
+			r.sect = insertLines(r.sect, i, r.newLine(-1, "", true))
+			r.msg = "option added"
+			r.changed = true
+		}
+		return
 	}
-	return strings.Join(out, ""), true, msg
+}
+
+// removeAbsent drops the option's lines in effect (all of them with
+// exclusive, else those holding one of the values), or without an option
+// the whole section.
+func (r *iniRun) removeAbsent() {
+	if !r.hasOption {
+		if len(r.sect) > 0 {
+			r.sect = nil
+			r.msg = "section removed"
+			r.changed = true
+		}
+		return
+	}
+	var kept []string
+	for _, l := range r.sect {
+		m := r.match(r.activeRe, l)
+		drop := m != nil && (r.e.Exclusive || slices.Contains(r.values, m[3]))
+		if !r.e.Exclusive && len(r.values) == 0 {
+			drop = false
+		}
+		if !drop {
+			kept = append(kept, l)
+		}
+	}
+	if len(kept) != len(r.sect) {
+		r.changed = true
+		r.msg = "option changed"
+		r.sect = kept
+	}
+}
+
+// appendSection adds the missing section, with its option lines, at the
+// end of out.
+func (r *iniRun) appendSection(out []string, section string) []string {
+	out = append(out, "["+section+"]\n")
+	r.msg = "section and option added"
+	switch {
+	case r.hasOption && len(r.values) > 0:
+		for _, v := range r.values {
+			out = append(out, r.newLine(-1, v, false))
+		}
+	case r.hasOption && r.e.AllowNoValue:
+		out = append(out, r.newLine(-1, "", true))
+	default:
+		r.msg = "only section added"
+	}
+	r.changed = true
+	return out
 }
 
 // Plan implements module.Module.

@@ -92,39 +92,73 @@ type LineEdit struct {
 }
 
 // linePresent applies lineinfile state=present to content, following
-// Ansible's present() step by step. It returns the new content, whether it
-// changed and Ansible's message ("line added", "line replaced").
+// Ansible's present() step by step: find the line (findLine), then
+// replace it where it was found (replaceLine) or else insert it at the
+// anchor (insertLine). It returns the new content, whether it changed and
+// Ansible's message ("line added", "line replaced").
 func linePresent(content string, e LineEdit) (string, bool, string, error) {
 	lines := splitLinesKeep(content)
 	line := ""
 	if e.Line != nil {
 		line = *e.Line
 	}
-	insAfter, insBefore := e.InsertAfter, e.InsertBefore
-	if insAfter == nil && insBefore == nil {
+	if e.InsertAfter == nil && e.InsertBefore == nil {
 		eof := "EOF"
-		insAfter = &eof
+		e.InsertAfter = &eof
 	}
 	var ins *regexp.Regexp
 	var err error
 	switch {
-	case insAfter != nil && *insAfter != "BOF" && *insAfter != "EOF":
-		ins, err = compilePyRegexp("insertafter", *insAfter)
-	case insBefore != nil && *insBefore != "BOF":
-		ins, err = compilePyRegexp("insertbefore", *insBefore)
+	case e.InsertAfter != nil && *e.InsertAfter != "BOF" && *e.InsertAfter != "EOF":
+		ins, err = compilePyRegexp("insertafter", *e.InsertAfter)
+	case e.InsertBefore != nil && *e.InsertBefore != "BOF":
+		ins, err = compilePyRegexp("insertbefore", *e.InsertBefore)
 	}
 	if err != nil {
 		return "", false, "", err
 	}
-	truthy := func(p *string) bool { return p != nil && *p != "" }
+	f := findLine(lines, e, line, ins)
+	if f.index != -1 {
+		return replaceLine(lines, e, line, f)
+	}
+	if e.Backrefs {
+		// regexp matched nothing: leave the file alone.
+		return strings.Join(lines, ""), false, "", nil
+	}
+	lines, changed := insertLine(lines, e, line, f.anchor)
+	msg := ""
+	if changed {
+		msg = "line added"
+	}
+	return strings.Join(lines, ""), changed, msg, nil
+}
 
-	index := [2]int{-1, -1}
-	var match []int
-	matched := false
+// lineFound is where findLine found the line or its anchor.
+type lineFound struct {
+	// index is the line matching regexp or search_string or, without
+	// such a match, equal to the line; -1 for none.
+	index int
+	// match is regexp's submatch indexes in lines[index], for backrefs.
+	match   []int
+	matched bool
+	// anchor is where a new line goes by insertafter/insertbefore; -1 for
+	// no anchor found.
+	anchor int
+}
+
+// given is Python's truthiness of an optional string argument.
+func given(p *string) bool { return p != nil && *p != "" }
+
+// findLine looks for the line to replace as Ansible's present() does: the
+// last (or with firstmatch the first) line matching regexp or containing
+// search_string; without one, a line equal to line, and the anchor ins
+// matches.
+func findLine(lines []string, e LineEdit, line string, ins *regexp.Regexp) lineFound {
+	f := lineFound{index: -1, anchor: -1}
 	if e.Regexp != nil {
 		for i, l := range lines {
 			if m := e.Regexp.FindStringSubmatchIndex(strings.TrimSuffix(l, "\n")); m != nil {
-				index[0], match, matched = i, m, true
+				f.index, f.match, f.matched = i, m, true
 				if e.FirstMatch {
 					break
 				}
@@ -134,83 +168,89 @@ func linePresent(content string, e LineEdit) (string, bool, string, error) {
 	if e.SearchString != nil {
 		for i, l := range lines {
 			if strings.Contains(l, *e.SearchString) {
-				index[0], matched = i, true
+				f.index, f.matched = i, true
 				if e.FirstMatch {
 					break
 				}
 			}
 		}
 	}
-	if !matched {
-		for i, l := range lines {
-			if line == trimEOL(l) {
-				index[0] = i
-			} else if ins != nil && ins.MatchString(strings.TrimSuffix(l, "\n")) {
-				if truthy(insAfter) {
-					index[1] = i + 1
-					if e.FirstMatch {
-						break
-					}
-				}
-				if truthy(insBefore) {
-					index[1] = i
-					if e.FirstMatch {
-						break
-					}
-				}
+	if f.matched {
+		return f
+	}
+	for i, l := range lines {
+		if line == trimEOL(l) {
+			f.index = i
+			continue
+		}
+		if ins == nil || !ins.MatchString(strings.TrimSuffix(l, "\n")) {
+			continue
+		}
+		if given(e.InsertAfter) {
+			f.anchor = i + 1
+			if e.FirstMatch {
+				break
+			}
+		}
+		if given(e.InsertBefore) {
+			f.anchor = i
+			if e.FirstMatch {
+				break
 			}
 		}
 	}
+	return f
+}
 
-	msg, changed := "", false
-	add := func(at int) {
-		lines = append(lines[:at], append([]string{line + "\n"}, lines[at:]...)...)
-		msg, changed = "line added", true
+// replaceLine puts line (expanded with the regexp's groups for backrefs)
+// in place of the line found.
+func replaceLine(lines []string, e LineEdit, line string, f lineFound) (string, bool, string, error) {
+	newLine := line
+	if e.Backrefs && f.matched && f.match != nil {
+		var err error
+		newLine, err = pyExpand(e.Regexp, line, strings.TrimSuffix(lines[f.index], "\n"), f.match)
+		if err != nil {
+			return "", false, "", fmt.Errorf("line: %w", err)
+		}
 	}
-	endsInEOL := func() bool {
-		last := lines[len(lines)-1]
-		return strings.HasSuffix(last, "\n") || strings.HasSuffix(last, "\r")
+	if !strings.HasSuffix(newLine, "\n") {
+		newLine += "\n"
+	}
+	// Ansible's branch for "no regexp, no search_string, no exact match"
+	// here cannot be reached: index is only set by one of them. What
+	// remains is replacing the found line.
+	if lines[f.index] == newLine {
+		return strings.Join(lines, ""), false, "", nil
+	}
+	lines[f.index] = newLine
+	return strings.Join(lines, ""), true, "line replaced", nil
+}
+
+// insertLine adds line at the beginning, the end or the anchor, unless
+// the line at the anchor already is it.
+func insertLine(lines []string, e LineEdit, line string, anchor int) ([]string, bool) {
+	add := func(at int) ([]string, bool) {
+		return append(lines[:at], append([]string{line + "\n"}, lines[at:]...)...), true
 	}
 	switch {
-	case index[0] != -1:
-		newLine := line
-		if e.Backrefs && matched && match != nil {
-			newLine, err = pyExpand(e.Regexp, line, strings.TrimSuffix(lines[index[0]], "\n"), match)
-			if err != nil {
-				return "", false, "", fmt.Errorf("line: %w", err)
-			}
-		}
-		if !strings.HasSuffix(newLine, "\n") {
-			newLine += "\n"
-		}
-		// Ansible's branch for "no regexp, no search_string, no exact
-		// match" here cannot be reached: index[0] is only set by one of
-		// them. What remains is replacing the found line.
-		if lines[index[0]] != newLine {
-			lines[index[0]] = newLine
-			msg, changed = "line replaced", true
-		}
-	case e.Backrefs:
-		// regexp matched nothing: leave the file alone.
-	case (insBefore != nil && *insBefore == "BOF") || (insAfter != nil && *insAfter == "BOF"):
-		add(0)
-	case (insAfter != nil && *insAfter == "EOF") || index[1] == -1:
-		if len(lines) > 0 && !endsInEOL() {
+	case (e.InsertBefore != nil && *e.InsertBefore == "BOF") || (e.InsertAfter != nil && *e.InsertAfter == "BOF"):
+		return add(0)
+	case (e.InsertAfter != nil && *e.InsertAfter == "EOF") || anchor == -1:
+		if n := len(lines); n > 0 && !strings.HasSuffix(lines[n-1], "\n") && !strings.HasSuffix(lines[n-1], "\r") {
 			lines = append(lines, "\n")
 		}
-		add(len(lines))
-	case truthy(insAfter) && index[1] != -1:
-		if len(lines) == index[1] {
-			if trimEOL(lines[index[1]-1]) != line {
-				add(len(lines))
+		return add(len(lines))
+	case given(e.InsertAfter):
+		if len(lines) == anchor {
+			if trimEOL(lines[anchor-1]) != line {
+				return add(len(lines))
 			}
-		} else if line != trimEOL(lines[index[1]]) {
-			add(index[1])
+		} else if line != trimEOL(lines[anchor]) {
+			return add(anchor)
 		}
-	default:
-		add(index[1])
+		return lines, false
 	}
-	return strings.Join(lines, ""), changed, msg, nil
+	return add(anchor)
 }
 
 // lineAbsent applies lineinfile state=absent: every line matching

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -215,5 +216,74 @@ func TestPyExpand(t *testing.T) {
 	}
 	if _, err := compilePyRegexp("regexp", `(?<=a)b`); err == nil || !strings.Contains(err.Error(), "RE2") {
 		t.Errorf("lookbehind should give a clear error, got %v", err)
+	}
+}
+
+// TestFindLine covers the search step of linePresent: regexp or
+// search_string matches win over an equal line, the last one counts unless
+// firstmatch, and the anchor is found only without such a match.
+func TestFindLine(t *testing.T) {
+	lines := splitLinesKeep("a=1\n[s]\nb=2\na=3\n[s]\n")
+	str := func(s string) *string { return &s }
+	tests := []struct {
+		name          string
+		e             LineEdit
+		line, ins     string
+		index, anchor int
+		matched       bool
+	}{
+		{name: "regexp last match", e: LineEdit{Regexp: regexp.MustCompile(`^a=`)}, line: "a=9", index: 3, anchor: -1, matched: true},
+		{name: "regexp first match", e: LineEdit{Regexp: regexp.MustCompile(`^a=`), FirstMatch: true}, line: "a=9", index: 0, anchor: -1, matched: true},
+		{name: "search string", e: LineEdit{SearchString: str("b=")}, line: "b=9", index: 2, anchor: -1, matched: true},
+		{name: "equal line", e: LineEdit{}, line: "b=2", index: 2, anchor: -1},
+		{name: "insertafter last anchor", e: LineEdit{InsertAfter: str(`^\[s\]`)}, line: "c=1", ins: `^\[s\]`, index: -1, anchor: 5},
+		{name: "insertafter first anchor", e: LineEdit{InsertAfter: str(`^\[s\]`), FirstMatch: true}, line: "c=1", ins: `^\[s\]`, index: -1, anchor: 2},
+		{name: "insertbefore", e: LineEdit{InsertBefore: str(`^\[s\]`)}, line: "c=1", ins: `^\[s\]`, index: -1, anchor: 4},
+		{name: "regexp miss finds the anchor", e: LineEdit{Regexp: regexp.MustCompile(`^c=`), InsertBefore: str(`^\[s\]`), FirstMatch: true}, line: "c=1", ins: `^\[s\]`, index: -1, anchor: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ins *regexp.Regexp
+			if tt.ins != "" {
+				ins = regexp.MustCompile(tt.ins)
+			}
+			f := findLine(lines, tt.e, tt.line, ins)
+			if f.index != tt.index || f.anchor != tt.anchor || f.matched != tt.matched {
+				t.Errorf("findLine = index %d anchor %d matched %v; want %d %d %v", f.index, f.anchor, f.matched, tt.index, tt.anchor, tt.matched)
+			}
+		})
+	}
+}
+
+// TestBlockInsertAt covers where blockApply puts a block that is not in
+// the file yet.
+func TestBlockInsertAt(t *testing.T) {
+	content := "a\n[s]\nb\n[s]\nc\n"
+	lines := splitLinesKeep(content)
+	str := func(s string) *string { return &s }
+	tests := []struct {
+		name  string
+		e     BlockEdit
+		insRe string
+		want  int
+	}{
+		{name: "end", e: BlockEdit{InsertAfter: str("EOF")}, want: 5},
+		{name: "top", e: BlockEdit{InsertBefore: str("BOF")}, want: 0},
+		{name: "after last match", e: BlockEdit{InsertAfter: str(`^\[s\]`)}, insRe: `^\[s\]`, want: 4},
+		{name: "before last match", e: BlockEdit{InsertBefore: str(`^\[s\]`)}, insRe: `^\[s\]`, want: 3},
+		{name: "no match is the end", e: BlockEdit{InsertBefore: str(`^x`)}, insRe: `^x`, want: 5},
+		{name: "multiline after first match", e: BlockEdit{InsertAfter: str(`(?m)^\[s\]\n`)}, insRe: `(?m)^\[s\]\n`, want: 3},
+		{name: "multiline before first match", e: BlockEdit{InsertBefore: str(`(?m)^\[s\]`)}, insRe: `(?m)^\[s\]`, want: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var re *regexp.Regexp
+			if tt.insRe != "" {
+				re = regexp.MustCompile(tt.insRe)
+			}
+			if got := blockInsertAt(content, lines, re, tt.e); got != tt.want {
+				t.Errorf("blockInsertAt = %d, want %d", got, tt.want)
+			}
+		})
 	}
 }

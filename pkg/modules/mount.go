@@ -202,7 +202,9 @@ func mountOpts(args module.Args) string {
 	return opts
 }
 
-// Plan implements module.Module.
+// Plan implements module.Module: one probe of the fstab, the mount
+// table and the mount point, then decideMount works out the fstab edit
+// and the mount commands, and Apply runs them.
 func (Mount) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
 	path := strings.TrimSuffix(args.String("path"), "/")
 	if path == "" {
@@ -213,135 +215,173 @@ func (Mount) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 	if (state == "mounted" || state == "present" || state == "ephemeral") && (args.String("src") == "" || args.String("fstype") == "") {
 		return module.Unchanged(module.Failed("state=%s requires src and fstype", state)), nil
 	}
-	opts := mountOpts(args)
-	want := fstabArgs{
-		src: escapeFstab(args.String("src")), name: escapeFstab(path), fstype: escapeFstab(args.String("fstype")),
-		opts: escapeFstab(opts), dump: escapeFstab(args.String("dump")), passno: escapeFstab(args.String("passno")),
-	}
+	req := mountRequest{state: state, path: path, fstab: fstab, src: args.String("src"), fstype: args.String("fstype"), opts: mountOpts(args)}
 	secs, err := runProbe(ctx, h, "mount "+path, catIfExists(fstab), "cat /proc/self/mountinfo",
 		"[ -e "+shell.Path(path)+" ] && echo Y || echo N")
 	if err != nil {
 		return nil, err
 	}
 	content, _ := readCat(secs[0])
-	mounts := parseMountinfo(secs[1])
-	cur, mounted := mounts[path]
+	cur, mounted := parseMountinfo(secs[1])[path]
 	pathExists := strings.TrimSpace(secs[2]) == "Y"
 
 	result := module.Result{
-		"name": path, "src": args.String("src"), "fstype": args.String("fstype"), "opts": opts,
+		"name": path, "src": req.src, "fstype": req.fstype, "opts": req.opts,
 		"dump": args.String("dump"), "passno": args.String("passno"), "fstab": fstab, "boot": args.Bool("boot"),
 	}
-	newContent, fstabChanged := content, false
-	var cmds []string
-	pq := shell.Path(path)
-	tflag := ""
-	if fstab != "/etc/fstab" {
-		tflag = " -T " + shell.Quote(fstab)
+	want := fstabArgs{
+		src: escapeFstab(req.src), name: escapeFstab(path), fstype: escapeFstab(req.fstype),
+		opts: escapeFstab(req.opts), dump: escapeFstab(args.String("dump")), passno: escapeFstab(args.String("passno")),
 	}
-	remount := "{ mount -o remount" + tflag + " " + pq + " || { umount " + pq + " && mount" + tflag + " " + pq + "; }; }"
-	changed := false
-	switch state {
-	case "absent":
-		newContent, fstabChanged = unsetFstab(content, want)
-		if fstabChanged {
-			changed = true
-			if mounted {
-				cmds = append(cmds, "umount "+pq)
-			}
-			if pathExists {
-				cmds = append(cmds, "{ [ ! -d "+pq+" ] || rmdir "+pq+"; }")
-			}
-		}
-	case "absent_from_fstab":
-		newContent, fstabChanged = unsetFstab(content, want)
-		changed = fstabChanged
-	case "unmounted":
-		if mounted {
-			changed = true
-			cmds = append(cmds, "umount "+pq)
-		}
-	case "present":
-		newContent, fstabChanged = setFstab(content, want)
-		changed = fstabChanged
-	case "mounted":
-		newContent, fstabChanged = setFstab(content, want)
-		changed = fstabChanged
-		if !pathExists {
-			cmds = append(cmds, "mkdir -p "+pq)
-		}
-		if mounted {
-			if fstabChanged {
-				cmds = append(cmds, remount)
-			}
-		} else {
-			changed = true
-			cmds = append(cmds, "mount"+tflag+" "+pq)
-		}
-	case "remounted":
-		changed = true
-		cmds = append(cmds, remount)
-	case "ephemeral":
-		if mounted {
-			if cur.Source != args.String("src") && cur.FSType != "none" {
-				return module.Unchanged(module.Failed("Ephemeral mount point %s is already mounted with a different source (%s)", path, cur.Source)), nil
-			}
-		} else {
-			changed = true
-			cmds = append(cmds, "mkdir -p -- "+pq, shell.Join("mount", "-t", args.String("fstype"), "-o", opts, "--", args.String("src"), path))
-		}
+	var current *mountEntry
+	if mounted {
+		current = &cur
 	}
-	if !changed {
+	d, fail := decideMount(req, want, content, current, pathExists)
+	if fail != "" {
+		return module.Unchanged(module.Failed("%s", fail)), nil
+	}
+	if !d.changed {
 		return module.Unchanged(result), nil
 	}
 	var diffs []module.Diff
-	if fstabChanged {
-		diffs = append(diffs, module.Diff{BeforeHeader: fstab, AfterHeader: fstab, Before: content, After: newContent})
+	if d.fstabChanged {
+		diffs = append(diffs, module.Diff{BeforeHeader: fstab, AfterHeader: fstab, Before: content, After: d.content})
 	}
-	if len(cmds) > 0 {
+	if len(d.cmds) > 0 {
 		// The mount table is part of what changes: show it too.
-		before := path + ": not mounted\n"
-		if mounted {
-			before = fmt.Sprintf("%s: %s on %s (%s)\n", path, cur.FSType, cur.Source, cur.Options)
-		}
-		after := fmt.Sprintf("%s: %s on %s (%s)\n", path, args.String("fstype"), args.String("src"), opts)
-		switch state {
-		case "unmounted", "absent":
-			after = path + ": not mounted\n"
-		case "remounted":
-			after = before
-		}
-		diffs = append(diffs, module.Diff{BeforeHeader: "mount table", AfterHeader: "mount table", Before: before, After: after})
+		diffs = append(diffs, mountTableDiff(req, current))
 	}
 	return &module.Plan{Changed: true, Result: result, Diff: diffs,
 		Apply: func(ctx context.Context) (module.Result, error) {
-			out := module.Result{}
-			for k, v := range result {
+			return applyMount(ctx, h, result, req, args.Bool("backup") && content != "", d)
+		}}, nil
+}
+
+// mountRequest is what a mount task asks for, opts with boot applied.
+type mountRequest struct {
+	state, path, fstab string
+	src, fstype, opts  string
+}
+
+// mountDecision is what a mount task changes: the fstab's new content
+// and the commands that (un)mount.
+type mountDecision struct {
+	content      string
+	fstabChanged bool
+	cmds         []string
+	changed      bool
+}
+
+// decideMount works out the change for the task's state from the fstab
+// content, the current mount of the path (nil: not mounted) and whether
+// the mount point exists. fail is why the task cannot be done.
+func decideMount(req mountRequest, want fstabArgs, content string, cur *mountEntry, pathExists bool) (d mountDecision, fail string) {
+	d.content = content
+	pq := shell.Path(req.path)
+	tflag := ""
+	if req.fstab != "/etc/fstab" {
+		tflag = " -T " + shell.Quote(req.fstab)
+	}
+	remount := "{ mount -o remount" + tflag + " " + pq + " || { umount " + pq + " && mount" + tflag + " " + pq + "; }; }"
+	mounted := cur != nil
+	switch req.state {
+	case "absent":
+		d.content, d.fstabChanged = unsetFstab(content, want)
+		if d.fstabChanged {
+			d.changed = true
+			if mounted {
+				d.cmds = append(d.cmds, "umount "+pq)
+			}
+			if pathExists {
+				d.cmds = append(d.cmds, "{ [ ! -d "+pq+" ] || rmdir "+pq+"; }")
+			}
+		}
+	case "absent_from_fstab":
+		d.content, d.fstabChanged = unsetFstab(content, want)
+		d.changed = d.fstabChanged
+	case "unmounted":
+		if mounted {
+			d.changed = true
+			d.cmds = append(d.cmds, "umount "+pq)
+		}
+	case "present":
+		d.content, d.fstabChanged = setFstab(content, want)
+		d.changed = d.fstabChanged
+	case "mounted":
+		d.content, d.fstabChanged = setFstab(content, want)
+		d.changed = d.fstabChanged
+		if !pathExists {
+			d.cmds = append(d.cmds, "mkdir -p "+pq)
+		}
+		if !mounted {
+			d.changed = true
+			d.cmds = append(d.cmds, "mount"+tflag+" "+pq)
+		} else if d.fstabChanged {
+			d.cmds = append(d.cmds, remount)
+		}
+	case "remounted":
+		d.changed = true
+		d.cmds = append(d.cmds, remount)
+	case "ephemeral":
+		if mounted {
+			if cur.Source != req.src && cur.FSType != "none" {
+				return d, fmt.Sprintf("Ephemeral mount point %s is already mounted with a different source (%s)", req.path, cur.Source)
+			}
+		} else {
+			d.changed = true
+			d.cmds = append(d.cmds, "mkdir -p -- "+pq, shell.Join("mount", "-t", req.fstype, "-o", req.opts, "--", req.src, req.path))
+		}
+	}
+	return d, ""
+}
+
+// mountTableDiff shows the path's line of the mount table before and
+// after.
+func mountTableDiff(req mountRequest, cur *mountEntry) module.Diff {
+	before := req.path + ": not mounted\n"
+	if cur != nil {
+		before = fmt.Sprintf("%s: %s on %s (%s)\n", req.path, cur.FSType, cur.Source, cur.Options)
+	}
+	after := fmt.Sprintf("%s: %s on %s (%s)\n", req.path, req.fstype, req.src, req.opts)
+	switch req.state {
+	case "unmounted", "absent":
+		after = req.path + ": not mounted\n"
+	case "remounted":
+		after = before
+	}
+	return module.Diff{BeforeHeader: "mount table", AfterHeader: "mount table", Before: before, After: after}
+}
+
+// applyMount writes the fstab (after a backup, if asked) and runs the
+// mount commands.
+func applyMount(ctx context.Context, h *module.Host, result module.Result, req mountRequest, backup bool, d mountDecision) (module.Result, error) {
+	out := module.Result{}
+	for k, v := range result {
+		out[k] = v
+	}
+	if d.fstabChanged {
+		if backup {
+			res, err := h.Run(ctx, "b="+shell.Quote(req.fstab)+".$$.$(date +%Y-%m-%d@%H:%M:%S)~; cp -p -- "+shell.Quote(req.fstab)+" \"$b\" && echo \"$b\"")
+			if err != nil {
+				return nil, fmt.Errorf("back up %s on %s: %w", req.fstab, h.Name, err)
+			}
+			out["backup_file"] = strings.TrimSpace(string(res.Stdout))
+		}
+		if err := writeRemote(ctx, h, req.fstab, []byte(d.content), writeOptions{Mode: 0o644}); err != nil {
+			return nil, err
+		}
+	}
+	if len(d.cmds) > 0 {
+		r, ok, err := runCmd(ctx, h, "Error mounting "+req.path, strings.Join(d.cmds, " && "))
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			for k, v := range r {
 				out[k] = v
 			}
-			if fstabChanged {
-				if args.Bool("backup") && content != "" {
-					res, err := h.Run(ctx, "b="+shell.Quote(fstab)+".$$.$(date +%Y-%m-%d@%H:%M:%S)~; cp -p -- "+shell.Quote(fstab)+" \"$b\" && echo \"$b\"")
-					if err != nil {
-						return nil, fmt.Errorf("back up %s on %s: %w", fstab, h.Name, err)
-					}
-					out["backup_file"] = strings.TrimSpace(string(res.Stdout))
-				}
-				if err := writeRemote(ctx, h, fstab, []byte(newContent), writeOptions{Mode: 0o644}); err != nil {
-					return nil, err
-				}
-			}
-			if len(cmds) > 0 {
-				r, ok, err := runCmd(ctx, h, "Error mounting "+path, strings.Join(cmds, " && "))
-				if err != nil {
-					return nil, err
-				}
-				if !ok {
-					for k, v := range r {
-						out[k] = v
-					}
-				}
-			}
-			return out, nil
-		}}, nil
+		}
+	}
+	return out, nil
 }

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 const mountinfoFixture = `22 1 0:21 / / rw,relatime - overlay overlay rw,lowerdir=/x
@@ -88,5 +90,66 @@ func TestMountPresentLocal(t *testing.T) {
 	}
 	if r, _ := runLocal(t, Mount{}, map[string]any{"path": "/x", "state": "mounted", "fstab": fstab}, false); r["failed"] != true {
 		t.Errorf("mounted without src: %v", r)
+	}
+}
+
+// TestDecideMount covers what each state changes, from the fstab content,
+// the mount table and the mount point.
+func TestDecideMount(t *testing.T) {
+	entry := "nas:/d /srv/data nfs4 rw 0 0\n"
+	want := fstabArgs{src: "nas:/d", name: "/srv/data", fstype: "nfs4", opts: "rw", dump: "0", passno: "0"}
+	cur := &mountEntry{Source: "nas:/d", FSType: "nfs4", Options: "rw"}
+	other := &mountEntry{Source: "nas:/other", FSType: "nfs4", Options: "rw"}
+	tests := []struct {
+		name       string
+		state      string
+		fstab      string
+		content    string
+		cur        *mountEntry
+		pathExists bool
+		cmds       []string
+		changed    bool
+		fstabEdit  bool
+		fail       string
+	}{
+		{name: "mounted converged", state: "mounted", content: entry, cur: cur, pathExists: true},
+		{name: "mounted from nothing", state: "mounted", content: "", pathExists: false, changed: true, fstabEdit: true,
+			cmds: []string{"mkdir -p /srv/data", "mount /srv/data"}},
+		{name: "mounted, entry changed, remount", state: "mounted", content: "nas:/d /srv/data nfs4 ro 0 0\n", cur: cur, pathExists: true, changed: true, fstabEdit: true,
+			cmds: []string{"{ mount -o remount /srv/data || { umount /srv/data && mount /srv/data; }; }"}},
+		{name: "other fstab", state: "mounted", fstab: "/tmp/fstab", content: entry, pathExists: true, changed: true,
+			cmds: []string{"mount -T /tmp/fstab /srv/data"}},
+		{name: "present touches only the file", state: "present", content: "", cur: nil, changed: true, fstabEdit: true},
+		{name: "unmounted", state: "unmounted", content: entry, cur: cur, changed: true, cmds: []string{"umount /srv/data"}},
+		{name: "unmounted already", state: "unmounted", content: entry},
+		{name: "absent", state: "absent", content: entry, cur: cur, pathExists: true, changed: true, fstabEdit: true,
+			cmds: []string{"umount /srv/data", "{ [ ! -d /srv/data ] || rmdir /srv/data; }"}},
+		{name: "absent not in fstab leaves the mount", state: "absent", content: "", cur: cur, pathExists: true},
+		{name: "absent_from_fstab", state: "absent_from_fstab", content: entry, cur: cur, changed: true, fstabEdit: true},
+		{name: "remounted", state: "remounted", content: entry, cur: cur, changed: true,
+			cmds: []string{"{ mount -o remount /srv/data || { umount /srv/data && mount /srv/data; }; }"}},
+		{name: "ephemeral", state: "ephemeral", content: "", pathExists: true, changed: true,
+			cmds: []string{"mkdir -p -- /srv/data", "mount -t nfs4 -o rw -- nas:/d /srv/data"}},
+		{name: "ephemeral mounted", state: "ephemeral", content: "", cur: cur},
+		{name: "ephemeral other source", state: "ephemeral", content: "", cur: other, fail: "Ephemeral mount point /srv/data is already mounted with a different source (nas:/other)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fstab := tt.fstab
+			if fstab == "" {
+				fstab = "/etc/fstab"
+			}
+			req := mountRequest{state: tt.state, path: "/srv/data", fstab: fstab, src: "nas:/d", fstype: "nfs4", opts: "rw"}
+			d, fail := decideMount(req, want, tt.content, tt.cur, tt.pathExists)
+			if fail != tt.fail {
+				t.Fatalf("fail = %q, want %q", fail, tt.fail)
+			}
+			if d.changed != tt.changed || d.fstabChanged != tt.fstabEdit {
+				t.Errorf("changed %v, fstab changed %v; want %v, %v", d.changed, d.fstabChanged, tt.changed, tt.fstabEdit)
+			}
+			if diff := cmp.Diff(tt.cmds, d.cmds); diff != "" {
+				t.Errorf("cmds (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -473,5 +474,71 @@ func TestPostgresPrivsQueryLocal(t *testing.T) {
 	}
 	if r, _ := netRun(t, h, PostgresqlPrivs{}, map[string]any{"database": db, "objs": "nope", "privs": "SELECT", "roles": role}, false); !netFailed(r) {
 		t.Fatalf("missing table not reported: %v", r)
+	}
+}
+
+// TestSQLOpaqueEnd covers the spans splitSQL keeps whole, including
+// unterminated ones, which run to the end of the query.
+func TestSQLOpaqueEnd(t *testing.T) {
+	tests := []struct {
+		q    string
+		i    int
+		want int
+	}{
+		{q: "a -- c;\nb", i: 2, want: 7},
+		{q: "-- c;", i: 0, want: 5},
+		{q: "/* a /* b */ c */d", i: 0, want: 17},
+		{q: "/* open", i: 0, want: 7},
+		{q: "'it''s';", i: 0, want: 7},
+		{q: `"a""b";`, i: 0, want: 6},
+		{q: `E'\'';`, i: 1, want: 5},
+		{q: `xE'\'';`, i: 2, want: 7}, // xE is a word: no E string, the quote is unterminated
+		{q: "'open", i: 0, want: 5},
+		{q: `'a\`, i: 0, want: 3},
+		{q: "$tag$ ; $tag$;", i: 0, want: 13},
+		{q: "$$ ; ", i: 0, want: 5},
+		{q: "a$1", i: 1, want: 1},
+		{q: "$1;", i: 0, want: 0},
+		{q: "x;", i: 0, want: 0},
+	}
+	for _, tt := range tests {
+		if got := sqlOpaqueEnd(tt.q, tt.i); got != tt.want {
+			t.Errorf("sqlOpaqueEnd(%q, %d) = %d, want %d", tt.q, tt.i, got, tt.want)
+		}
+	}
+}
+
+func TestPgPrivChanges(t *testing.T) {
+	yes, no := true, false
+	// SELECT held with the grant option, UPDATE without, INSERT not held.
+	held := func(p string) (bool, bool) {
+		switch p {
+		case "SELECT":
+			return true, true
+		case "UPDATE":
+			return false, true
+		}
+		return false, false
+	}
+	privs := []string{"SELECT", "UPDATE", "INSERT"}
+	tests := []struct {
+		name                     string
+		state                    string
+		grantOpt                 *bool
+		grant, revokeOpt, revoke []string
+	}{
+		{name: "present", state: "present", grant: []string{"INSERT"}},
+		{name: "present with grant option", state: "present", grantOpt: &yes, grant: []string{"INSERT", "UPDATE"}},
+		{name: "present without grant option", state: "present", grantOpt: &no, grant: []string{"INSERT"}, revokeOpt: []string{"SELECT"}},
+		{name: "absent", state: "absent", revoke: []string{"SELECT", "UPDATE"}},
+		{name: "absent grant option only", state: "absent", grantOpt: &yes, revokeOpt: []string{"SELECT"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			grant, revokeOpt, revoke := pgPrivChanges(tt.state, tt.grantOpt, privs, held)
+			if want, got := [][]string{tt.grant, tt.revokeOpt, tt.revoke}, [][]string{grant, revokeOpt, revoke}; !reflect.DeepEqual(want, got) {
+				t.Errorf("grant/revokeOpt/revoke = %q, want %q", got, want)
+			}
+		})
 	}
 }

@@ -163,12 +163,13 @@ SELECT json_build_object(
 	return sql, q.err
 }
 
-// pgPrivsStatements compares the explicit grants with the wish and
-// returns the GRANT/REVOKE statements, one per object and role.
-func pgPrivsStatements(kind, schema, state string, grantOpt *bool, privs, objs, roles []string, acl [][]any) ([]string, error) {
-	var q sqlQuoter
-	type key struct{ obj, role, priv string }
-	have := map[key]bool{} // value: grantable
+// pgACLKey is one explicit grant: a privilege on an object to a role.
+type pgACLKey struct{ obj, role, priv string }
+
+// pgACL reads the [object, role, privilege, grantable] rows of the probe
+// into grants and whether each carries the grant option.
+func pgACL(acl [][]any) map[pgACLKey]bool {
+	have := map[pgACLKey]bool{}
 	for _, e := range acl {
 		if len(e) != 4 {
 			continue
@@ -177,8 +178,42 @@ func pgPrivsStatements(kind, schema, state string, grantOpt *bool, privs, objs, 
 		r, _ := e[1].(string)
 		p, _ := e[2].(string)
 		g, _ := e[3].(bool)
-		have[key{o, r, p}] = g
+		have[pgACLKey{o, r, p}] = g
 	}
+	return have
+}
+
+// pgPrivChanges sorts the wanted privileges of one object and role into
+// those to grant, those whose grant option is revoked and those revoked.
+// held says whether the role has a privilege and with the grant option.
+// grant_option unset leaves the option as it is.
+func pgPrivChanges(state string, grantOpt *bool, privs []string, held func(priv string) (grantable, ok bool)) (grant, revokeOpt, revoke []string) {
+	var regrant []string
+	for _, p := range privs {
+		g, ok := held(p)
+		switch {
+		case state == "present" && !ok:
+			grant = append(grant, p)
+		case state == "present" && grantOpt != nil && *grantOpt && !g:
+			regrant = append(regrant, p)
+		case state == "present" && grantOpt != nil && !*grantOpt && g:
+			revokeOpt = append(revokeOpt, p)
+		case state == "absent" && ok && grantOpt != nil && *grantOpt:
+			if g {
+				revokeOpt = append(revokeOpt, p)
+			}
+		case state == "absent" && ok:
+			revoke = append(revoke, p)
+		}
+	}
+	return append(grant, regrant...), revokeOpt, revoke
+}
+
+// pgPrivsStatements compares the explicit grants with the wish and
+// returns the GRANT/REVOKE statements, one per object and role.
+func pgPrivsStatements(kind, schema, state string, grantOpt *bool, privs, objs, roles []string, acl [][]any) ([]string, error) {
+	var q sqlQuoter
+	have := pgACL(acl)
 	objName := func(o string) string {
 		if kind == "table" || kind == "sequence" {
 			return q.ident(schema) + "." + q.ident(o)
@@ -191,6 +226,10 @@ func pgPrivsStatements(kind, schema, state string, grantOpt *bool, privs, objs, 
 		}
 		return q.ident(r)
 	}
+	withOpt := ""
+	if grantOpt != nil && *grantOpt {
+		withOpt = " WITH GRANT OPTION"
+	}
 	kw := pgPrivKinds[kind].keyword
 	var stmts []string
 	for _, o := range objs {
@@ -199,31 +238,13 @@ func pgPrivsStatements(kind, schema, state string, grantOpt *bool, privs, objs, 
 			if strings.EqualFold(r, "PUBLIC") {
 				rk = "PUBLIC"
 			}
-			var grant, regrant, revoke, revokeOpt []string
-			for _, p := range privs {
-				g, ok := have[key{o, rk, p}]
-				switch {
-				case state == "present" && !ok:
-					grant = append(grant, p)
-				case state == "present" && grantOpt != nil && *grantOpt && !g:
-					regrant = append(regrant, p)
-				case state == "present" && grantOpt != nil && !*grantOpt && g:
-					revokeOpt = append(revokeOpt, p)
-				case state == "absent" && ok && grantOpt != nil && *grantOpt:
-					if g {
-						revokeOpt = append(revokeOpt, p)
-					}
-				case state == "absent" && ok:
-					revoke = append(revoke, p)
-				}
-			}
+			grant, revokeOpt, revoke := pgPrivChanges(state, grantOpt, privs, func(p string) (bool, bool) {
+				g, ok := have[pgACLKey{o, rk, p}]
+				return g, ok
+			})
 			on := " ON " + kw + " " + objName(o)
-			withOpt := ""
-			if grantOpt != nil && *grantOpt {
-				withOpt = " WITH GRANT OPTION"
-			}
-			if g := append(grant, regrant...); len(g) > 0 {
-				stmts = append(stmts, "GRANT "+strings.Join(g, ", ")+on+" TO "+roleName(r)+withOpt)
+			if len(grant) > 0 {
+				stmts = append(stmts, "GRANT "+strings.Join(grant, ", ")+on+" TO "+roleName(r)+withOpt)
 			}
 			if len(revokeOpt) > 0 {
 				stmts = append(stmts, "REVOKE GRANT OPTION FOR "+strings.Join(revokeOpt, ", ")+on+" FROM "+roleName(r))

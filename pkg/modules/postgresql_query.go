@@ -206,85 +206,97 @@ func splitSQL(q string) []sqlStatement {
 		bare.Reset()
 	}
 	for i := 0; i < len(q); {
-		c := q[i]
-		switch {
-		case c == ';':
+		if q[i] == ';' {
 			flush()
 			i++
 			continue
-		case c == '-' && strings.HasPrefix(q[i:], "--"):
-			j := strings.IndexByte(q[i:], '\n')
-			if j < 0 {
-				j = len(q) - i
-			}
-			text.WriteString(q[i : i+j])
-			bare.WriteByte(' ')
-			i += j
-			continue
-		case c == '/' && strings.HasPrefix(q[i:], "/*"):
-			depth, j := 0, i
-			for j < len(q) {
-				if strings.HasPrefix(q[j:], "/*") {
-					depth++
-					j += 2
-				} else if strings.HasPrefix(q[j:], "*/") {
-					depth--
-					j += 2
-					if depth == 0 {
-						break
-					}
-				} else {
-					j++
-				}
-			}
-			text.WriteString(q[i:j])
-			bare.WriteByte(' ')
-			i = j
-			continue
-		case c == '\'' || c == '"':
-			escapes := c == '\'' && i > 0 && (q[i-1] == 'E' || q[i-1] == 'e') && (i < 2 || !isWordChar(q[i-2]))
-			j := i + 1
-			for j < len(q) {
-				if escapes && q[j] == '\\' {
-					j += 2
-					continue
-				}
-				if q[j] == c {
-					if j+1 < len(q) && q[j+1] == c {
-						j += 2
-						continue
-					}
-					j++
-					break
-				}
-				j++
-			}
-			if j > len(q) {
-				j = len(q)
-			}
-			text.WriteString(q[i:j])
-			bare.WriteByte(' ')
-			i = j
-			continue
-		case c == '$' && (i == 0 || !isWordChar(q[i-1])):
-			if m := dollarTag.FindString(q[i:]); m != "" {
-				end := strings.Index(q[i+len(m):], m)
-				j := len(q)
-				if end >= 0 {
-					j = i + len(m) + end + len(m)
-				}
-				text.WriteString(q[i:j])
-				bare.WriteByte(' ')
-				i = j
-				continue
-			}
 		}
-		text.WriteByte(c)
-		bare.WriteByte(c)
+		if j := sqlOpaqueEnd(q, i); j > i {
+			// Comments and literals are kept in the text but are no
+			// words of the statement.
+			text.WriteString(q[i:j])
+			bare.WriteByte(' ')
+			i = j
+			continue
+		}
+		text.WriteByte(q[i])
+		bare.WriteByte(q[i])
 		i++
 	}
 	flush()
 	return out
+}
+
+// sqlOpaqueEnd returns where the comment, quoted literal or identifier,
+// or dollar-quoted string starting at q[i] ends, or i when none starts
+// there. An unterminated one runs to the end of q.
+func sqlOpaqueEnd(q string, i int) int {
+	c := q[i]
+	switch {
+	case c == '-' && strings.HasPrefix(q[i:], "--"):
+		if j := strings.IndexByte(q[i:], '\n'); j >= 0 {
+			return i + j
+		}
+		return len(q)
+	case c == '/' && strings.HasPrefix(q[i:], "/*"):
+		return sqlBlockCommentEnd(q, i)
+	case c == '\'' || c == '"':
+		escapes := c == '\'' && i > 0 && (q[i-1] == 'E' || q[i-1] == 'e') && (i < 2 || !isWordChar(q[i-2]))
+		return sqlQuotedEnd(q, i, escapes)
+	case c == '$' && (i == 0 || !isWordChar(q[i-1])):
+		if m := dollarTag.FindString(q[i:]); m != "" {
+			if end := strings.Index(q[i+len(m):], m); end >= 0 {
+				return i + len(m) + end + len(m)
+			}
+			return len(q)
+		}
+	}
+	return i
+}
+
+// sqlBlockCommentEnd returns the end of the /* comment */ at q[i]; such
+// comments nest in PostgreSQL.
+func sqlBlockCommentEnd(q string, i int) int {
+	depth, j := 0, i
+	for j < len(q) {
+		switch {
+		case strings.HasPrefix(q[j:], "/*"):
+			depth++
+			j += 2
+		case strings.HasPrefix(q[j:], "*/"):
+			depth--
+			j += 2
+			if depth == 0 {
+				return j
+			}
+		default:
+			j++
+		}
+	}
+	return j
+}
+
+// sqlQuotedEnd returns the end of the literal or identifier quoted by
+// q[i]; a doubled quote stays inside, and so does a backslash-escaped one
+// in an E-prefixed string.
+func sqlQuotedEnd(q string, i int, escapes bool) int {
+	c := q[i]
+	j := i + 1
+	for j < len(q) {
+		if escapes && q[j] == '\\' {
+			j += 2
+			continue
+		}
+		if q[j] == c {
+			if j+1 < len(q) && q[j+1] == c {
+				j += 2
+				continue
+			}
+			return j + 1
+		}
+		j++
+	}
+	return min(j, len(q))
 }
 
 func isWordChar(c byte) bool {

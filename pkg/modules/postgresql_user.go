@@ -258,88 +258,18 @@ func parsePrivList(priv string) ([]string, error) {
 func pgUserStatements(args module.Args, cur pgRoleInfo, flags map[string]bool) (*pgUserPlan, error) {
 	var q sqlQuoter
 	p := &pgUserPlan{}
-	name := args.String("name")
-	role := q.ident(name)
+	role := q.ident(args.String("name"))
 	if args.String("state") == "absent" {
 		if cur.Exists {
 			p.add("DROP ROLE "+role, "DROP ROLE "+role, "drop role")
 		}
 		return p, q.err
 	}
-	_, hasPassword := args["password"]
-	hasPassword = hasPassword && args["password"] != nil
-	password := args.String("password")
-	pwClause := func() (string, string) {
-		if password == "" {
-			return " PASSWORD NULL", " PASSWORD NULL"
-		}
-		return " PASSWORD " + q.lit(password), " PASSWORD " + maskedPassword
-	}
-	var opts []string
-	names := make([]string, 0, len(flags))
-	for f := range flags {
-		names = append(names, f)
-	}
-	sort.Strings(names)
 	if !cur.Exists {
-		s, shown := "CREATE ROLE "+role, "CREATE ROLE "+role
-		if _, ok := flags["LOGIN"]; !ok {
-			opts = append(opts, "LOGIN")
-		}
-		for _, f := range names {
-			opts = append(opts, flagWord(f, flags[f]))
-		}
-		if len(opts) > 0 {
-			s += " WITH " + strings.Join(opts, " ")
-			shown += " WITH " + strings.Join(opts, " ")
-		}
-		if hasPassword {
-			a, b := pwClause()
-			s, shown = s+a, shown+b
-		}
-		if e := args.String("expires"); e != "" {
-			s += " VALID UNTIL " + q.lit(e)
-			shown += " VALID UNTIL " + q.lit(e)
-		}
-		if args.Has("conn_limit") {
-			l := " CONNECTION LIMIT " + strconv.Itoa(args.Int("conn_limit"))
-			s, shown = s+l, shown+l
-		}
+		s, shown := pgCreateRole(&q, args, role, flags)
 		p.add(s, shown, "create role")
 	} else if !args.Bool("no_password_changes") {
-		var set []string
-		var changes []string
-		for _, f := range names {
-			if cur.Flags[f] != flags[f] {
-				set = append(set, flagWord(f, flags[f]))
-				changes = append(changes, strings.ToLower(f)+": "+strconv.FormatBool(cur.Flags[f])+" -> "+strconv.FormatBool(flags[f]))
-			}
-		}
-		s, shown := "", ""
-		if len(set) > 0 {
-			s = " " + strings.Join(set, " ")
-			shown = s
-		}
-		if hasPassword && (cur.PasswordUnknown || !passwordMatches(name, password, cur.Password)) {
-			a, b := pwClause()
-			s, shown = s+a, shown+b
-			changes = append(changes, "password changed")
-		}
-		if e := args.String("expires"); e != "" && !cur.ExpiresEqual {
-			s += " VALID UNTIL " + q.lit(e)
-			shown += " VALID UNTIL " + q.lit(e)
-			was := "none"
-			if cur.ValidUntil != nil {
-				was = *cur.ValidUntil
-			}
-			changes = append(changes, "valid until: "+was+" -> "+e)
-		}
-		if args.Has("conn_limit") && args.Int("conn_limit") != cur.ConnLimit {
-			l := " CONNECTION LIMIT " + strconv.Itoa(args.Int("conn_limit"))
-			s, shown = s+l, shown+l
-			changes = append(changes, fmt.Sprintf("conn_limit: %d -> %d", cur.ConnLimit, args.Int("conn_limit")))
-		}
-		if s != "" {
+		if s, shown, changes := pgAlterRole(&q, args, cur, flags); s != "" {
 			p.add("ALTER ROLE "+role+" WITH"+s, "ALTER ROLE "+role+" WITH"+shown, strings.Join(changes, ", "))
 		}
 	}
@@ -358,6 +288,96 @@ func pgUserStatements(args module.Args, cur pgRoleInfo, flags map[string]bool) (
 		}
 	}
 	return p, q.err
+}
+
+// pgPasswordClause sets the password, as run and as shown (masked).
+func pgPasswordClause(q *sqlQuoter, password string) (string, string) {
+	if password == "" {
+		return " PASSWORD NULL", " PASSWORD NULL"
+	}
+	return " PASSWORD " + q.lit(password), " PASSWORD " + maskedPassword
+}
+
+func pgHasPassword(args module.Args) bool {
+	v, ok := args["password"]
+	return ok && v != nil
+}
+
+func sortedFlagNames(flags map[string]bool) []string {
+	names := make([]string, 0, len(flags))
+	for f := range flags {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// pgCreateRole returns the CREATE ROLE statement, as run and as shown. A
+// new role can log in unless the flags say NOLOGIN.
+func pgCreateRole(q *sqlQuoter, args module.Args, role string, flags map[string]bool) (string, string) {
+	var opts []string
+	s, shown := "CREATE ROLE "+role, "CREATE ROLE "+role
+	if _, ok := flags["LOGIN"]; !ok {
+		opts = append(opts, "LOGIN")
+	}
+	for _, f := range sortedFlagNames(flags) {
+		opts = append(opts, flagWord(f, flags[f]))
+	}
+	if len(opts) > 0 {
+		s += " WITH " + strings.Join(opts, " ")
+		shown += " WITH " + strings.Join(opts, " ")
+	}
+	if pgHasPassword(args) {
+		a, b := pgPasswordClause(q, args.String("password"))
+		s, shown = s+a, shown+b
+	}
+	if e := args.String("expires"); e != "" {
+		s += " VALID UNTIL " + q.lit(e)
+		shown += " VALID UNTIL " + q.lit(e)
+	}
+	if args.Has("conn_limit") {
+		l := " CONNECTION LIMIT " + strconv.Itoa(args.Int("conn_limit"))
+		s, shown = s+l, shown+l
+	}
+	return s, shown
+}
+
+// pgAlterRole returns the clauses of ALTER ROLE ... WITH that bring the
+// existing role to the arguments, as run and as shown, with a description
+// of each change; "" when nothing changes.
+func pgAlterRole(q *sqlQuoter, args module.Args, cur pgRoleInfo, flags map[string]bool) (s, shown string, changes []string) {
+	var set []string
+	for _, f := range sortedFlagNames(flags) {
+		if cur.Flags[f] != flags[f] {
+			set = append(set, flagWord(f, flags[f]))
+			changes = append(changes, strings.ToLower(f)+": "+strconv.FormatBool(cur.Flags[f])+" -> "+strconv.FormatBool(flags[f]))
+		}
+	}
+	if len(set) > 0 {
+		s = " " + strings.Join(set, " ")
+		shown = s
+	}
+	password := args.String("password")
+	if pgHasPassword(args) && (cur.PasswordUnknown || !passwordMatches(args.String("name"), password, cur.Password)) {
+		a, b := pgPasswordClause(q, password)
+		s, shown = s+a, shown+b
+		changes = append(changes, "password changed")
+	}
+	if e := args.String("expires"); e != "" && !cur.ExpiresEqual {
+		s += " VALID UNTIL " + q.lit(e)
+		shown += " VALID UNTIL " + q.lit(e)
+		was := "none"
+		if cur.ValidUntil != nil {
+			was = *cur.ValidUntil
+		}
+		changes = append(changes, "valid until: "+was+" -> "+e)
+	}
+	if args.Has("conn_limit") && args.Int("conn_limit") != cur.ConnLimit {
+		l := " CONNECTION LIMIT " + strconv.Itoa(args.Int("conn_limit"))
+		s, shown = s+l, shown+l
+		changes = append(changes, fmt.Sprintf("conn_limit: %d -> %d", cur.ConnLimit, args.Int("conn_limit")))
+	}
+	return s, shown, changes
 }
 
 func flagWord(f string, on bool) string {

@@ -117,7 +117,42 @@ func fixSysctlLines(content, name, value, state string) string {
 	return strings.Join(out, "\n") + "\n"
 }
 
-// Plan implements module.Module.
+// sysctlWant is what a sysctl task asks for.
+type sysctlWant struct {
+	state, name, value string
+	// reload runs sysctl -p on the file; set writes the value to the
+	// running kernel.
+	reload, set bool
+}
+
+// decideSysctl decides from the file's values and the kernel's (live,
+// when liveKnown) whether the file is rewritten, the kernel value set,
+// and whether the task changes anything: a reload counts as a change when
+// the kernel does not hold the value yet.
+func decideSysctl(w sysctlWant, vals map[string]string, live string, liveKnown bool) (writeFile, setProc, changed bool) {
+	liveDiffers := !liveKnown || !sysctlEqual(live, w.value)
+	switch w.state {
+	case "absent":
+		if _, ok := vals[w.name]; ok {
+			writeFile, changed = true, true
+		}
+	case "present":
+		cur, ok := vals[w.name]
+		switch {
+		case !ok || !sysctlEqual(cur, w.value):
+			writeFile, changed = true, true
+		case w.reload && liveDiffers:
+			changed = true
+		}
+		if w.set && liveDiffers {
+			setProc, changed = true, true
+		}
+	}
+	return writeFile, setProc, changed
+}
+
+// Plan implements module.Module: one probe of the file and the kernel,
+// decideSysctl, then the file write, sysctl -w and sysctl -p.
 func (Sysctl) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
 	name := strings.TrimSpace(args.String("name"))
 	state := args.String("state")
@@ -135,25 +170,8 @@ func (Sysctl) Plan(ctx context.Context, h *module.Host, args module.Args) (*modu
 	content, _ := readCat(secs[0])
 	live := strings.TrimRight(secs[1], "\n")
 	liveKnown := live != "@@tend-unset@@"
-	vals := parseSysctlFile(content)
-	writeFile, setProc, changed := false, false, false
-	switch state {
-	case "absent":
-		if _, ok := vals[name]; ok {
-			writeFile, changed = true, true
-		}
-	case "present":
-		cur, ok := vals[name]
-		switch {
-		case !ok || !sysctlEqual(cur, value):
-			writeFile, changed = true, true
-		case args.Bool("reload") && (!liveKnown || !sysctlEqual(live, value)):
-			changed = true
-		}
-		if args.Bool("sysctl_set") && (!liveKnown || !sysctlEqual(live, value)) {
-			setProc, changed = true, true
-		}
-	}
+	writeFile, setProc, changed := decideSysctl(sysctlWant{state: state, name: name, value: value,
+		reload: args.Bool("reload"), set: args.Bool("sysctl_set")}, parseSysctlFile(content), live, liveKnown)
 	result := module.Result{"name": name, "state": state, "sysctl_file": file}
 	if state == "present" {
 		result["value"] = value

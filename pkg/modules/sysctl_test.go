@@ -50,3 +50,32 @@ func TestSysctlFileLocal(t *testing.T) {
 		t.Errorf("present without value: %v", r)
 	}
 }
+
+func TestDecideSysctl(t *testing.T) {
+	vals := map[string]string{"vm.swappiness": "10", "net.ipv4.ip_forward": "1"}
+	tests := []struct {
+		name                       string
+		w                          sysctlWant
+		live                       string
+		liveKnown                  bool
+		writeFile, setProc, change bool
+	}{
+		{name: "converged", w: sysctlWant{state: "present", name: "vm.swappiness", value: "10", reload: true, set: true}, live: "10", liveKnown: true},
+		{name: "file differs", w: sysctlWant{state: "present", name: "vm.swappiness", value: "20", reload: true}, live: "10", liveKnown: true, writeFile: true, change: true},
+		{name: "only the kernel differs, reload", w: sysctlWant{state: "present", name: "vm.swappiness", value: "10", reload: true}, live: "60", liveKnown: true, change: true},
+		{name: "only the kernel differs, no reload", w: sysctlWant{state: "present", name: "vm.swappiness", value: "10"}, live: "60", liveKnown: true},
+		{name: "sysctl_set", w: sysctlWant{state: "present", name: "vm.swappiness", value: "10", set: true}, live: "60", liveKnown: true, setProc: true, change: true},
+		{name: "unknown key in the kernel", w: sysctlWant{state: "present", name: "vm.swappiness", value: "10", set: true}, setProc: true, change: true},
+		{name: "new key", w: sysctlWant{state: "present", name: "kernel.panic", value: "5"}, live: "0", liveKnown: true, writeFile: true, change: true},
+		{name: "absent", w: sysctlWant{state: "absent", name: "vm.swappiness", set: true}, live: "10", liveKnown: true, writeFile: true, change: true},
+		{name: "absent already", w: sysctlWant{state: "absent", name: "kernel.panic"}, live: "0", liveKnown: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			wf, sp, ch := decideSysctl(tt.w, vals, tt.live, tt.liveKnown)
+			if wf != tt.writeFile || sp != tt.setProc || ch != tt.change {
+				t.Errorf("decideSysctl = %v, %v, %v; want %v, %v, %v", wf, sp, ch, tt.writeFile, tt.setProc, tt.change)
+			}
+		})
+	}
+}

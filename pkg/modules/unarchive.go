@@ -435,7 +435,9 @@ func unarchiveSource(ctx context.Context, h *module.Host, args module.Args) (loc
 	return src, func() {}, nil
 }
 
-// Plan implements module.Module.
+// Plan implements module.Module: dest and creates are checked, the
+// archive is read on the controller and compared with dest member by
+// member (unarchiveDiffers); unarchiveApply extracts it.
 func (Unarchive) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
 	dest, src := args.String("dest"), args.String("src")
 	owner, group := args.String("owner"), args.String("group")
@@ -444,21 +446,7 @@ func (Unarchive) Plan(ctx context.Context, h *module.Host, args module.Args) (*m
 		return module.Unchanged(module.Failed("mode: %v", err)), nil
 	}
 	base := module.Result{"dest": dest, "src": src}
-	fail := func(format string, a ...any) (*module.Plan, error) {
-		return module.Unchanged(failWith(base, format, a...)), nil
-	}
 	creates := args.String("creates")
-	checkFirst := func(out []byte) (*module.Plan, bool) {
-		switch first, _, _ := bytes.Cut(out, []byte("\n")); string(first) {
-		case "NODEST":
-			p, _ := fail("dest '%s' must be an existing dir", dest)
-			return p, true
-		case "CREATES":
-			base["msg"] = "skipped, since " + creates + " exists"
-			return module.Unchanged(base), true
-		}
-		return nil, false
-	}
 	// A remote or downloaded archive is fetched only after dest and
 	// creates are checked; a controller file is read first and everything
 	// is checked in one round trip.
@@ -469,21 +457,14 @@ func (Unarchive) Plan(ctx context.Context, h *module.Host, args module.Args) (*m
 		if err != nil {
 			return nil, fmt.Errorf("unarchive on %s: %w", h.Name, err)
 		}
-		if p, done := checkFirst(pre.Stdout); done {
+		if p := unarchiveStop(pre.Stdout, base, dest, creates); p != nil {
 			return p, nil
 		}
 	}
-	prepare := func(ctx context.Context) (*preparedArchive, error) {
-		local, cleanup, err := unarchiveSource(ctx, h, args)
-		if err != nil {
-			return nil, err
-		}
-		defer cleanup()
-		return prepareArchive(ctx, local, args.List("exclude"))
-	}
-	arch, err := prepare(ctx)
+	a := &unarchiveApply{h: h, args: args, dest: dest, src: src, owner: owner, group: group, mode: mode, base: base}
+	arch, err := a.prepare(ctx)
 	if err != nil {
-		return fail("%v", err)
+		return module.Unchanged(failWith(base, "%v", err)), nil
 	}
 	os.Remove(arch.TarPath) // Apply prepares again: nothing lingers on the controller
 	names := make([]string, len(arch.Entries))
@@ -498,86 +479,136 @@ func (Unarchive) Plan(ctx context.Context, h *module.Host, args module.Args) (*m
 	if err != nil {
 		return nil, fmt.Errorf("unarchive on %s: %w", h.Name, err)
 	}
-	if p, done := checkFirst(cmp.Stdout); done {
+	if p := unarchiveStop(cmp.Stdout, base, dest, creates); p != nil {
 		return p, nil
 	}
 	_, stats, _ := bytes.Cut(cmp.Stdout, []byte("\n"))
 	diff, err := unarchiveDiffers(arch.Entries, parseDestStats(stats), owner, group, mode, args.Bool("keep_newer"))
 	if err != nil {
-		return fail("%v", err)
+		return module.Unchanged(failWith(base, "%v", err)), nil
 	}
 	if len(diff) == 0 {
 		return module.Unchanged(base), nil
 	}
+	return &module.Plan{
+		Changed: true,
+		Result:  base,
+		Diff:    []module.Diff{{BeforeHeader: dest, AfterHeader: dest, Before: "", After: unarchiveDiffText(diff)}},
+		Apply:   a.apply,
+	}, nil
+}
+
+// unarchiveStop reads the first line of the compare command's output:
+// the plan when dest is missing or creates exists, else nil.
+func unarchiveStop(out []byte, base module.Result, dest, creates string) *module.Plan {
+	switch first, _, _ := bytes.Cut(out, []byte("\n")); string(first) {
+	case "NODEST":
+		return module.Unchanged(failWith(base, "dest '%s' must be an existing dir", dest))
+	case "CREATES":
+		base["msg"] = "skipped, since " + creates + " exists"
+		return module.Unchanged(base)
+	}
+	return nil
+}
+
+// unarchiveDiffText lists the members that differ, sorted, at most 50.
+func unarchiveDiffText(diff []string) string {
 	sort.Strings(diff)
 	shown := diff
 	if len(shown) > 50 {
 		shown = append(shown[:50:50], fmt.Sprintf("... and %d more", len(diff)-50))
 	}
-	return &module.Plan{
-		Changed: true,
-		Result:  base,
-		Diff:    []module.Diff{{BeforeHeader: dest, AfterHeader: dest, Before: "", After: strings.Join(shown, "\n") + "\n"}},
-		Apply: func(ctx context.Context) (module.Result, error) {
-			r := module.Result{}
-			for k, v := range base {
-				r[k] = v
-			}
-			arch, err := prepare(ctx)
-			if err != nil {
-				return failWith(r, "%v", err), nil
-			}
-			defer os.Remove(arch.TarPath)
-			// The archive reaches the host as a checked file first: tar
-			// reading a stream cut short by a dropped connection would
-			// leave its last member half written in dest.
-			f, err := os.Open(arch.TarPath)
-			if err != nil {
-				return nil, fmt.Errorf("unarchive: %w", err)
-			}
-			defer f.Close()
-			dir, err := resolveRemote(ctx, h, dest)
-			if err != nil {
-				return nil, err
-			}
-			staged := path.Join(dir, connection.TempName(""))
-			if err := h.Conn.Put(ctx, f, staged, connection.PutOptions{Mode: 0o600, Become: h.Become}); err != nil {
-				return nil, fmt.Errorf("unarchive on %s: upload the archive: %w", h.Name, err)
-			}
-			cmd := "tar -x -f " + shell.Quote(staged) + " -C " + remoteWord(dest)
-			if args.Bool("keep_newer") {
-				cmd += " --keep-newer-files"
-			}
-			for _, o := range args.List("extra_opts") {
-				cmd += " " + shell.Quote(o)
-			}
-			res, err := h.RunWith(ctx, connection.Command{Cmd: cmd + "; rc=$?; rm -f -- " + shell.Quote(staged) + "; exit $rc"})
-			if err != nil {
-				return nil, fmt.Errorf("unarchive on %s: %w", h.Name, err)
-			}
-			r["extract_results"] = map[string]any{"cmd": cmd, "rc": res.ExitCode,
-				"out": string(res.Stdout), "err": string(res.Stderr)}
-			if res.ExitCode != 0 {
-				return failWith(r, "failed to unpack %s into %s: %s", src, dest, strings.TrimSpace(string(res.Stderr))), nil
-			}
-			if attr := unarchiveAttrCommand(dest, owner, group, mode); attr != "" {
-				list := make([]string, 0, len(arch.Entries))
-				for _, e := range arch.Entries {
-					if e.Type != tar.TypeSymlink {
-						list = append(list, e.Name)
-					}
-				}
-				res, err := h.RunWith(ctx, connection.Command{Cmd: attr, Stdin: strings.NewReader(strings.Join(list, "\x00"))})
-				if err != nil {
-					return nil, fmt.Errorf("unarchive on %s: %w", h.Name, err)
-				}
-				if res.ExitCode != 0 {
-					return failWith(r, "setting owner/group/mode in %s: %s", dest, strings.TrimSpace(string(res.Stderr))), nil
-				}
-			}
-			return r, nil
-		},
-	}, nil
+	return strings.Join(shown, "\n") + "\n"
+}
+
+// unarchiveTarCommand extracts the staged archive into dest.
+func unarchiveTarCommand(staged, dest string, keepNewer bool, extraOpts []string) string {
+	cmd := "tar -x -f " + shell.Quote(staged) + " -C " + remoteWord(dest)
+	if keepNewer {
+		cmd += " --keep-newer-files"
+	}
+	for _, o := range extraOpts {
+		cmd += " " + shell.Quote(o)
+	}
+	return cmd
+}
+
+// unarchiveApply extracts the archive into dest and sets the members'
+// attributes.
+type unarchiveApply struct {
+	h            *module.Host
+	args         module.Args
+	dest, src    string
+	owner, group string
+	mode         Mode
+	base         module.Result
+}
+
+// prepare makes the archive a local tar file with its member list.
+func (a *unarchiveApply) prepare(ctx context.Context) (*preparedArchive, error) {
+	local, cleanup, err := unarchiveSource(ctx, a.h, a.args)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	return prepareArchive(ctx, local, a.args.List("exclude"))
+}
+
+func (a *unarchiveApply) apply(ctx context.Context) (module.Result, error) {
+	h, dest := a.h, a.dest
+	r := module.Result{}
+	for k, v := range a.base {
+		r[k] = v
+	}
+	arch, err := a.prepare(ctx)
+	if err != nil {
+		return failWith(r, "%v", err), nil
+	}
+	defer os.Remove(arch.TarPath)
+	// The archive reaches the host as a checked file first: tar
+	// reading a stream cut short by a dropped connection would
+	// leave its last member half written in dest.
+	f, err := os.Open(arch.TarPath)
+	if err != nil {
+		return nil, fmt.Errorf("unarchive: %w", err)
+	}
+	defer f.Close()
+	dir, err := resolveRemote(ctx, h, dest)
+	if err != nil {
+		return nil, err
+	}
+	staged := path.Join(dir, connection.TempName(""))
+	if err := h.Conn.Put(ctx, f, staged, connection.PutOptions{Mode: 0o600, Become: h.Become}); err != nil {
+		return nil, fmt.Errorf("unarchive on %s: upload the archive: %w", h.Name, err)
+	}
+	cmd := unarchiveTarCommand(staged, dest, a.args.Bool("keep_newer"), a.args.List("extra_opts"))
+	res, err := h.RunWith(ctx, connection.Command{Cmd: cmd + "; rc=$?; rm -f -- " + shell.Quote(staged) + "; exit $rc"})
+	if err != nil {
+		return nil, fmt.Errorf("unarchive on %s: %w", h.Name, err)
+	}
+	r["extract_results"] = map[string]any{"cmd": cmd, "rc": res.ExitCode,
+		"out": string(res.Stdout), "err": string(res.Stderr)}
+	if res.ExitCode != 0 {
+		return failWith(r, "failed to unpack %s into %s: %s", a.src, dest, strings.TrimSpace(string(res.Stderr))), nil
+	}
+	attr := unarchiveAttrCommand(dest, a.owner, a.group, a.mode)
+	if attr == "" {
+		return r, nil
+	}
+	list := make([]string, 0, len(arch.Entries))
+	for _, e := range arch.Entries {
+		if e.Type != tar.TypeSymlink {
+			list = append(list, e.Name)
+		}
+	}
+	res, err = h.RunWith(ctx, connection.Command{Cmd: attr, Stdin: strings.NewReader(strings.Join(list, "\x00"))})
+	if err != nil {
+		return nil, fmt.Errorf("unarchive on %s: %w", h.Name, err)
+	}
+	if res.ExitCode != 0 {
+		return failWith(r, "setting owner/group/mode in %s: %s", dest, strings.TrimSpace(string(res.Stderr))), nil
+	}
+	return r, nil
 }
 
 // unarchiveAttrCommand applies owner, group and mode to the members named

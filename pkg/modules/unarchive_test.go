@@ -5,6 +5,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -232,5 +233,24 @@ func TestUnarchive(t *testing.T) {
 	}
 	if r, _ := netRun(t, h, Unarchive{}, map[string]any{"src": filepath.Join(src, "a.zip"), "dest": filepath.Join(dest, "nope")}, false); !netFailed(r) || !strings.Contains(r["msg"].(string), "existing dir") {
 		t.Fatalf("missing dest: %v", r)
+	}
+}
+
+func TestUnarchiveDiffTextAndTarCommand(t *testing.T) {
+	if got := unarchiveDiffText([]string{"b: missing", "a: size differs"}); got != "a: size differs\nb: missing\n" {
+		t.Errorf("unarchiveDiffText = %q", got)
+	}
+	many := make([]string, 60)
+	for i := range many {
+		many[i] = fmt.Sprintf("f%02d: missing", i)
+	}
+	lines := strings.Split(strings.TrimSuffix(unarchiveDiffText(many), "\n"), "\n")
+	if len(lines) != 51 || lines[49] != "f49: missing" || lines[50] != "... and 10 more" {
+		t.Errorf("unarchiveDiffText of 60 entries: %d lines, ending %q", len(lines), lines[len(lines)-1])
+	}
+	got := unarchiveTarCommand("/d/.tmp x", "/d", true, []string{"--strip-components=1", "a b"})
+	want := "tar -x -f '/d/.tmp x' -C /d --keep-newer-files --strip-components=1 'a b'"
+	if got != want {
+		t.Errorf("unarchiveTarCommand = %q, want %q", got, want)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -193,191 +194,246 @@ type userPlan struct {
 // decideUser compares the arguments with the host's state.
 func decideUser(args module.Args, s userState) userPlan {
 	name := args.String("name")
-	var p userPlan
 	if args.String("state") == "absent" {
-		if s.exists {
-			c := []string{"userdel"}
-			if args.Bool("remove") {
-				c = append(c, "-r")
-			}
-			if args.Bool("force") {
-				c = append(c, "-f")
-			}
-			p.cmds = append(p.cmds, shell.Join(append(c, name)...))
-		}
-		return p
+		return decideUserAbsent(args, name, s.exists)
 	}
-	var wantGID int
+	gid, groups, fail := resolveUserGroups(args, s.resolved)
+	if fail != "" {
+		return userPlan{fail: fail}
+	}
+	if !s.exists {
+		return decideUserCreate(args, name, gid, groups)
+	}
+	return decideUserModify(args, name, s, gid, groups)
+}
+
+func decideUserAbsent(args module.Args, name string, exists bool) userPlan {
+	var p userPlan
+	if exists {
+		c := []string{"userdel"}
+		if args.Bool("remove") {
+			c = append(c, "-r")
+		}
+		if args.Bool("force") {
+			c = append(c, "-f")
+		}
+		p.cmds = append(p.cmds, shell.Join(append(c, name)...))
+	}
+	return p
+}
+
+// resolveUserGroups looks the group and groups arguments up in the
+// host's groups (by name or GID), failing on one that does not exist.
+func resolveUserGroups(args module.Args, resolved map[string]groupEntry) (gid int, groups []string, fail string) {
 	if args.Has("group") {
-		g, ok := s.resolved[args.String("group")]
+		g, ok := resolved[args.String("group")]
 		if !ok {
-			p.fail = fmt.Sprintf("Group %s does not exist", args.String("group"))
-			return p
+			return 0, nil, fmt.Sprintf("Group %s does not exist", args.String("group"))
 		}
-		wantGID = g.GID
+		gid = g.GID
 	}
-	var wantGroups []string
 	if args.Has("groups") {
 		for _, g := range args.List("groups") {
 			g = strings.TrimSpace(g)
 			if g == "" {
 				continue
 			}
-			e, ok := s.resolved[g]
+			e, ok := resolved[g]
 			if !ok {
-				p.fail = fmt.Sprintf("Group %s does not exist", g)
-				return p
+				return 0, nil, fmt.Sprintf("Group %s does not exist", g)
 			}
-			wantGroups = append(wantGroups, e.Name)
+			groups = append(groups, e.Name)
 		}
 	}
-	var opts []string
-	add := func(attr string, o ...string) {
-		opts = append(opts, o...)
-		p.changes = append(p.changes, attr)
-	}
-	password := args.String("password")
-	expires := ""
-	if !s.exists {
-		if args.Has("uid") {
-			add("uid", "-u", strconv.Itoa(args.Int("uid")))
-			if args.Bool("non_unique") {
-				opts = append(opts, "-o")
-			}
-		}
-		if args.Has("group") {
-			add("group", "-g", strconv.Itoa(wantGID))
-		}
-		if len(wantGroups) > 0 {
-			add("groups", "-G", strings.Join(wantGroups, ","))
-		}
-		if args.Has("comment") {
-			add("comment", "-c", args.String("comment"))
-		}
-		if args.Has("home") {
-			add("home", "-d", args.String("home"))
-		}
-		if args.Has("shell") {
-			add("shell", "-s", args.String("shell"))
-		}
-		if password != "" {
-			add("password", "-p", password)
-		}
-		if args.Has("expires") {
-			expires, _ = expireDate(argFloat(args, "expires"))
-			if expires != "" {
-				add("expires", "-e", expires)
-			}
-		}
-		if args.Bool("system") {
-			opts = append(opts, "-r")
-		}
-		if args.Bool("create_home") {
-			opts = append(opts, "-m")
-			if args.Has("skeleton") {
-				opts = append(opts, "-k", args.String("skeleton"))
-			}
-		} else {
-			opts = append(opts, "-M")
-		}
-		p.cmds = append(p.cmds, shell.Join(append(append([]string{"useradd"}, opts...), name)...))
-		if args.Has("password_lock") && args.Bool("password_lock") {
-			p.cmds = append(p.cmds, shell.Join("usermod", "-L", name))
-		}
-		p.groups = wantGroups
-		return p
-	}
-	cur := s.pw
-	p.after = cur
-	if args.Has("uid") && args.Int("uid") != cur.UID {
-		add("uid", "-u", strconv.Itoa(args.Int("uid")))
+	return gid, groups, ""
+}
+
+// userOpts collects useradd/usermod options and the names of the
+// attributes they change.
+type userOpts struct {
+	opts, changes []string
+}
+
+func (o *userOpts) add(attr string, opt ...string) {
+	o.opts = append(o.opts, opt...)
+	o.changes = append(o.changes, attr)
+}
+
+// decideUserCreate builds the useradd for a user that does not exist.
+func decideUserCreate(args module.Args, name string, gid int, groups []string) userPlan {
+	var o userOpts
+	if args.Has("uid") {
+		o.add("uid", "-u", strconv.Itoa(args.Int("uid")))
 		if args.Bool("non_unique") {
-			opts = append(opts, "-o")
+			o.opts = append(o.opts, "-o")
+		}
+	}
+	if args.Has("group") {
+		o.add("group", "-g", strconv.Itoa(gid))
+	}
+	if len(groups) > 0 {
+		o.add("groups", "-G", strings.Join(groups, ","))
+	}
+	for _, a := range []struct{ arg, opt string }{{"comment", "-c"}, {"home", "-d"}, {"shell", "-s"}} {
+		if args.Has(a.arg) {
+			o.add(a.arg, a.opt, args.String(a.arg))
+		}
+	}
+	if password := args.String("password"); password != "" {
+		o.add("password", "-p", password)
+	}
+	if args.Has("expires") {
+		if expires, _ := expireDate(argFloat(args, "expires")); expires != "" {
+			o.add("expires", "-e", expires)
+		}
+	}
+	if args.Bool("system") {
+		o.opts = append(o.opts, "-r")
+	}
+	if args.Bool("create_home") {
+		o.opts = append(o.opts, "-m")
+		if args.Has("skeleton") {
+			o.opts = append(o.opts, "-k", args.String("skeleton"))
+		}
+	} else {
+		o.opts = append(o.opts, "-M")
+	}
+	p := userPlan{changes: o.changes, groups: groups}
+	p.cmds = append(p.cmds, shell.Join(append(append([]string{"useradd"}, o.opts...), name)...))
+	if args.Has("password_lock") && args.Bool("password_lock") {
+		p.cmds = append(p.cmds, shell.Join("usermod", "-L", name))
+	}
+	return p
+}
+
+// decideUserModify builds the usermod (and lock, unlock, home creation)
+// that bring an existing user to the arguments.
+func decideUserModify(args module.Args, name string, s userState, gid int, groups []string) userPlan {
+	cur := s.pw
+	p := userPlan{after: cur, groups: s.groups}
+	var o userOpts
+	if args.Has("uid") && args.Int("uid") != cur.UID {
+		o.add("uid", "-u", strconv.Itoa(args.Int("uid")))
+		if args.Bool("non_unique") {
+			o.opts = append(o.opts, "-o")
 		}
 		p.after.UID = args.Int("uid")
 	}
-	if args.Has("group") && wantGID != cur.GID {
-		add("group", "-g", strconv.Itoa(wantGID))
-		p.after.GID = wantGID
+	if args.Has("group") && gid != cur.GID {
+		o.add("group", "-g", strconv.Itoa(gid))
+		p.after.GID = gid
 	}
-	p.groups = s.groups
 	if args.Has("groups") {
-		have := map[string]bool{}
-		for _, g := range s.groups {
-			have[g] = true
-		}
-		if args.Bool("append") {
-			var missing []string
-			for _, g := range wantGroups {
-				if !have[g] {
-					missing = append(missing, g)
-				}
-			}
-			if len(missing) > 0 {
-				add("groups", "-a", "-G", strings.Join(wantGroups, ","))
-				p.groups = append(append([]string{}, s.groups...), missing...)
-			}
-		} else if !sameSet(wantGroups, s.groups) {
-			add("groups", "-G", strings.Join(wantGroups, ","))
-			p.groups = wantGroups
-		}
+		p.groups = o.groups(args.Bool("append"), groups, s.groups)
 	}
 	if args.Has("comment") && args.String("comment") != cur.Comment {
-		add("comment", "-c", args.String("comment"))
+		o.add("comment", "-c", args.String("comment"))
 		p.after.Comment = args.String("comment")
 	}
 	if args.Has("home") && args.String("home") != cur.Home {
-		add("home", "-d", args.String("home"))
+		o.add("home", "-d", args.String("home"))
 		if args.Bool("move_home") {
-			opts = append(opts, "-m")
+			o.opts = append(o.opts, "-m")
 		}
 		p.after.Home = args.String("home")
 	}
 	if args.Has("shell") && args.String("shell") != cur.Shell {
-		add("shell", "-s", args.String("shell"))
+		o.add("shell", "-s", args.String("shell"))
 		p.after.Shell = args.String("shell")
 	}
-	if password != "" && args.String("update_password") == "always" && s.hashKnown {
-		curHash := s.hash
-		if args.Bool("password_lock") {
-			curHash = strings.TrimPrefix(curHash, "!")
-		}
-		if curHash != password {
-			add("password", "-p", password)
-		}
-	}
+	o.password(args, s)
 	if args.Has("expires") {
 		date, days := expireDate(argFloat(args, "expires"))
 		if days != s.expireDays && !(days < 0 && s.expireDays < 0) {
-			add("expires", "-e", date)
+			o.add("expires", "-e", date)
 		}
 	}
-	if len(opts) > 0 {
-		p.cmds = append(p.cmds, shell.Join(append(append([]string{"usermod"}, opts...), name)...))
+	if len(o.opts) > 0 {
+		p.cmds = append(p.cmds, shell.Join(append(append([]string{"usermod"}, o.opts...), name)...))
 	}
-	if args.Has("password_lock") && s.hashKnown {
-		locked := strings.HasPrefix(s.hash, "!")
-		if args.Bool("password_lock") && (!locked || containsStr(p.changes, "password")) {
-			p.cmds = append(p.cmds, shell.Join("usermod", "-L", name))
-			p.changes = append(p.changes, "password_lock")
-		} else if !args.Bool("password_lock") && locked {
-			p.cmds = append(p.cmds, shell.Join("usermod", "-U", name))
-			p.changes = append(p.changes, "password_lock")
-		}
+	p.changes = o.changes
+	if cmd := userLockCmd(args, name, s, p.changes); cmd != "" {
+		p.cmds = append(p.cmds, cmd)
+		p.changes = append(p.changes, "password_lock")
 	}
-	home := p.after.Home
-	if args.Bool("create_home") && !s.homeExists && !(containsStr(p.changes, "home") && args.Bool("move_home")) && home != "" {
-		skel := "/etc/skel"
-		if args.Has("skeleton") {
-			skel = args.String("skeleton")
-		}
-		hq := shell.Path(home)
-		p.cmds = append(p.cmds, "mkdir -p -- "+hq+" && chmod 0755 -- "+hq+
-			" && { [ ! -d "+shell.Quote(skel)+" ] || cp -a -- "+shell.Quote(skel+"/.")+" "+hq+"; }"+
-			" && chown -R -- "+strconv.Itoa(p.after.UID)+":"+strconv.Itoa(p.after.GID)+" "+hq)
+	if cmd := userCreateHomeCmd(args, s.homeExists, p); cmd != "" {
+		p.cmds = append(p.cmds, cmd)
 		p.changes = append(p.changes, "create_home")
 	}
 	return p
+}
+
+// groups adds the options that set the supplementary groups to want
+// (or, with appendOnly, add the missing ones to have) and returns the
+// groups the user ends with.
+func (o *userOpts) groups(appendOnly bool, want, have []string) []string {
+	if !appendOnly {
+		if sameSet(want, have) {
+			return have
+		}
+		o.add("groups", "-G", strings.Join(want, ","))
+		return want
+	}
+	var missing []string
+	for _, g := range want {
+		if !slices.Contains(have, g) {
+			missing = append(missing, g)
+		}
+	}
+	if len(missing) == 0 {
+		return have
+	}
+	o.add("groups", "-a", "-G", strings.Join(want, ","))
+	return append(append([]string{}, have...), missing...)
+}
+
+// password sets the password hash when update_password=always and the
+// readable hash differs (a lock's "!" aside when the task locks anyway).
+func (o *userOpts) password(args module.Args, s userState) {
+	password := args.String("password")
+	if password == "" || args.String("update_password") != "always" || !s.hashKnown {
+		return
+	}
+	curHash := s.hash
+	if args.Bool("password_lock") {
+		curHash = strings.TrimPrefix(curHash, "!")
+	}
+	if curHash != password {
+		o.add("password", "-p", password)
+	}
+}
+
+// userLockCmd returns the usermod that locks or unlocks the password as
+// password_lock asks, or "". A newly set hash is locked again.
+func userLockCmd(args module.Args, name string, s userState, changes []string) string {
+	if !args.Has("password_lock") || !s.hashKnown {
+		return ""
+	}
+	locked := strings.HasPrefix(s.hash, "!")
+	switch {
+	case args.Bool("password_lock") && (!locked || containsStr(changes, "password")):
+		return shell.Join("usermod", "-L", name)
+	case !args.Bool("password_lock") && locked:
+		return shell.Join("usermod", "-U", name)
+	}
+	return ""
+}
+
+// userCreateHomeCmd returns the commands that create a missing home from
+// the skeleton, or "": usermod -m moves an old home instead.
+func userCreateHomeCmd(args module.Args, homeExists bool, p userPlan) string {
+	home := p.after.Home
+	if !args.Bool("create_home") || homeExists || (containsStr(p.changes, "home") && args.Bool("move_home")) || home == "" {
+		return ""
+	}
+	skel := "/etc/skel"
+	if args.Has("skeleton") {
+		skel = args.String("skeleton")
+	}
+	hq := shell.Path(home)
+	return "mkdir -p -- " + hq + " && chmod 0755 -- " + hq +
+		" && { [ ! -d " + shell.Quote(skel) + " ] || cp -a -- " + shell.Quote(skel+"/.") + " " + hq + "; }" +
+		" && chown -R -- " + strconv.Itoa(p.after.UID) + ":" + strconv.Itoa(p.after.GID) + " " + hq
 }
 
 func containsStr(l []string, s string) bool {

@@ -326,64 +326,11 @@ func rspm(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "error: %v\n", err)
 		return 1
 	}
-	find := func(name string) *RepoRecord {
-		for i := range repos {
-			if repos[i].Name == name {
-				return &repos[i]
-			}
-		}
-		return nil
-	}
 	switch {
 	case len(pos) >= 2 && pos[0] == "create" && pos[1] == "repo":
-		name, typ := fl["name"], fl["type"]
-		if name == "" {
-			fmt.Fprintln(stderr, "error: --name is required")
-			return 2
-		}
-		if typ == "" {
-			typ = "r"
-		}
-		if typ != "r" && typ != "python" && typ != "bioconductor" {
-			fmt.Fprintf(stderr, "error: invalid repository type %q (want r, python or bioconductor)\n", typ)
-			return 1
-		}
-		err := store.CreateRepo(ctx, RepoRecord{Name: name, Type: typ, Description: fl["description"]})
-		if errors.Is(err, ErrExists) {
-			fmt.Fprintf(stderr, "error: a repository with the name '%s' already exists\n", name)
-			return 1
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "error: %v\n", err)
-			return 1
-		}
-		fmt.Fprintf(stdout, "Repository: %s - %s\n", name, fl["description"])
-		return 0
+		return rspmCreateRepo(ctx, store, fl, stdout, stderr)
 	case len(pos) >= 1 && pos[0] == "subscribe":
-		repo, source := fl["repo"], fl["source"]
-		r := find(repo)
-		if r == nil {
-			fmt.Fprintf(stderr, "error: repository '%s' not found\n", repo)
-			return 1
-		}
-		typ, ok := sources[source]
-		if !ok {
-			fmt.Fprintf(stderr, "error: source '%s' not found\n", source)
-			return 1
-		}
-		if typ != r.Type {
-			fmt.Fprintf(stderr, "error: source '%s' (%s) cannot be used by repository '%s' of type %s\n", source, typ, repo, r.Type)
-			return 1
-		}
-		if err := store.Subscribe(ctx, repo, source); errors.Is(err, ErrExists) {
-			fmt.Fprintf(stderr, "error: the subscription of repository '%s' to source '%s' already exists\n", repo, source)
-			return 1
-		} else if err != nil {
-			fmt.Fprintf(stderr, "error: %v\n", err)
-			return 1
-		}
-		fmt.Fprintf(stdout, "Repository: %s\nSources:\n--%s (%s)\n", repo, source, typ)
-		return 0
+		return rspmSubscribe(ctx, store, repos, fl, stdout, stderr)
 	case len(pos) >= 1 && pos[0] == "list":
 		for _, r := range repos {
 			fmt.Fprintf(stdout, "%s - %s\n", r.Name, r.Description)
@@ -399,6 +346,62 @@ func rspm(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "rspm: unknown command %q\n", strings.Join(pos, " "))
 	return 2
+}
+
+// rspmCreateRepo is rspm create repo --name N [--type T] [--description D].
+func rspmCreateRepo(ctx context.Context, store Store, fl map[string]string, stdout, stderr io.Writer) int {
+	name, typ := fl["name"], fl["type"]
+	if name == "" {
+		fmt.Fprintln(stderr, "error: --name is required")
+		return 2
+	}
+	if typ == "" {
+		typ = "r"
+	}
+	if typ != "r" && typ != "python" && typ != "bioconductor" {
+		fmt.Fprintf(stderr, "error: invalid repository type %q (want r, python or bioconductor)\n", typ)
+		return 1
+	}
+	err := store.CreateRepo(ctx, RepoRecord{Name: name, Type: typ, Description: fl["description"]})
+	if errors.Is(err, ErrExists) {
+		fmt.Fprintf(stderr, "error: a repository with the name '%s' already exists\n", name)
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "Repository: %s - %s\n", name, fl["description"])
+	return 0
+}
+
+// rspmSubscribe is rspm subscribe --repo R --source S; the source's type
+// must be the repository's.
+func rspmSubscribe(ctx context.Context, store Store, repos []RepoRecord, fl map[string]string, stdout, stderr io.Writer) int {
+	repo, source := fl["repo"], fl["source"]
+	i := slices.IndexFunc(repos, func(r RepoRecord) bool { return r.Name == repo })
+	if i < 0 {
+		fmt.Fprintf(stderr, "error: repository '%s' not found\n", repo)
+		return 1
+	}
+	typ, ok := sources[source]
+	if !ok {
+		fmt.Fprintf(stderr, "error: source '%s' not found\n", source)
+		return 1
+	}
+	if typ != repos[i].Type {
+		fmt.Fprintf(stderr, "error: source '%s' (%s) cannot be used by repository '%s' of type %s\n", source, typ, repo, repos[i].Type)
+		return 1
+	}
+	if err := store.Subscribe(ctx, repo, source); errors.Is(err, ErrExists) {
+		fmt.Fprintf(stderr, "error: the subscription of repository '%s' to source '%s' already exists\n", repo, source)
+		return 1
+	} else if err != nil {
+		fmt.Fprintf(stderr, "error: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "Repository: %s\nSources:\n--%s (%s)\n", repo, source, typ)
+	return 0
 }
 
 // pgLogin tries to log in to a PostgreSQL URL with the password in

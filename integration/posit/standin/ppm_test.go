@@ -76,3 +76,47 @@ func TestFlags(t *testing.T) {
 		t.Errorf("flags = %v, positional = %v", fl, pos)
 	}
 }
+
+// TestRspmRepoCommands runs rspm's create repo and subscribe against a
+// file store, with the messages and exit codes of the real rspm.
+func TestRspmRepoCommands(t *testing.T) {
+	ctx := context.Background()
+	store := &fileStore{path: filepath.Join(t.TempDir(), "db.json")}
+	run := func(f func(stdout, stderr io.Writer) int) (int, string) {
+		var out strings.Builder
+		rc := f(&out, &out)
+		return rc, out.String()
+	}
+	create := func(fl map[string]string) (int, string) {
+		return run(func(o, e io.Writer) int { return rspmCreateRepo(ctx, store, fl, o, e) })
+	}
+	subscribe := func(fl map[string]string) (int, string) {
+		repos, err := store.Repos(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return run(func(o, e io.Writer) int { return rspmSubscribe(ctx, store, repos, fl, o, e) })
+	}
+	steps := []struct {
+		name string
+		do   func() (int, string)
+		rc   int
+		out  string
+	}{
+		{"create", func() (int, string) { return create(map[string]string{"name": "cran", "description": "d"}) }, 0, "Repository: cran - d\n"},
+		{"create again", func() (int, string) { return create(map[string]string{"name": "cran"}) }, 1, "error: a repository with the name 'cran' already exists\n"},
+		{"create without name", func() (int, string) { return create(map[string]string{}) }, 2, "error: --name is required\n"},
+		{"create bad type", func() (int, string) { return create(map[string]string{"name": "x", "type": "go"}) }, 1, "error: invalid repository type \"go\" (want r, python or bioconductor)\n"},
+		{"subscribe", func() (int, string) { return subscribe(map[string]string{"repo": "cran", "source": "cran"}) }, 0, "Repository: cran\nSources:\n--cran (r)\n"},
+		{"subscribe again", func() (int, string) { return subscribe(map[string]string{"repo": "cran", "source": "cran"}) }, 1, "error: the subscription of repository 'cran' to source 'cran' already exists\n"},
+		{"subscribe unknown repo", func() (int, string) { return subscribe(map[string]string{"repo": "nope", "source": "cran"}) }, 1, "error: repository 'nope' not found\n"},
+		{"subscribe unknown source", func() (int, string) { return subscribe(map[string]string{"repo": "cran", "source": "nope"}) }, 1, "error: source 'nope' not found\n"},
+		{"subscribe wrong type", func() (int, string) { return subscribe(map[string]string{"repo": "cran", "source": "pypi"}) }, 1, "error: source 'pypi' (python) cannot be used by repository 'cran' of type r\n"},
+	}
+	for _, s := range steps {
+		rc, out := s.do()
+		if rc != s.rc || out != s.out {
+			t.Errorf("%s: rc %d, output %q; want %d, %q", s.name, rc, out, s.rc, s.out)
+		}
+	}
+}

@@ -26,6 +26,18 @@ func words(s string) map[string]bool {
 // gcfgCommon checks what Connect and Package Manager share: sections,
 // [HTTP] Listen, [Server] DataDir/Address, booleans, and the database.
 func gcfgCommon(file string, g *Gcfg, known map[string]bool, eff *Effective, defListen, defData string, extraDB []string) error {
+	if err := gcfgSettings(file, g, known, eff); err != nil {
+		return err
+	}
+	if err := gcfgServer(file, g, eff, defListen, defData); err != nil {
+		return err
+	}
+	return gcfgDatabase(file, g, eff, extraDB)
+}
+
+// gcfgSettings records every setting (secrets as "(set)", repeated keys
+// as lists), warns about unknown sections and checks the known booleans.
+func gcfgSettings(file string, g *Gcfg, known map[string]bool, eff *Effective) error {
 	for _, s := range g.Sections {
 		if !known[strings.ToLower(s.Name)] {
 			eff.Warnings = append(eff.Warnings, fmt.Sprintf("%s: section [%s] unknown to the stand-in", file, s.Name))
@@ -59,6 +71,11 @@ func gcfgCommon(file string, g *Gcfg, known map[string]bool, eff *Effective, def
 			}
 		}
 	}
+	return nil
+}
+
+// gcfgServer reads [HTTP] Listen and [Server] DataDir and Address.
+func gcfgServer(file string, g *Gcfg, eff *Effective, defListen, defData string) error {
 	eff.Listen = defListen
 	if v, ok := g.Get("HTTP", "", "Listen"); ok {
 		if err := checkListen("", "[HTTP] Listen", v); err != nil {
@@ -79,6 +96,12 @@ func gcfgCommon(file string, g *Gcfg, known map[string]bool, eff *Effective, def
 		}
 		eff.Address = v
 	}
+	return nil
+}
+
+// gcfgDatabase reads [Database] Provider and, for postgres, the
+// [Postgres] URL and the product's extra database URLs (extraDB).
+func gcfgDatabase(file string, g *Gcfg, eff *Effective, extraDB []string) error {
 	provider, _ := g.Get("Database", "", "Provider")
 	switch strings.ToLower(provider) {
 	case "", "sqlite":
@@ -99,17 +122,19 @@ func gcfgCommon(file string, g *Gcfg, known map[string]bool, eff *Effective, def
 	}
 	eff.Database = dbFromURL(u, dsn, password != "")
 	for _, k := range extraDB {
-		if raw, ok := g.Get("Postgres", "", k); ok && raw != "" {
-			dsn, u, err := pgDSN("", "[Postgres] "+k, raw, password)
-			if err != nil {
-				return &Error{File: file, Line: g.Line("Postgres", "", k), Msg: err.Error()}
-			}
-			if eff.Database.Extra == nil {
-				eff.Database.Extra, eff.Database.ExtraNames = map[string]string{}, map[string]string{}
-			}
-			eff.Database.Extra[k] = dsn
-			eff.Database.ExtraNames[k] = strings.Trim(u.Path, "/")
+		raw, ok := g.Get("Postgres", "", k)
+		if !ok || raw == "" {
+			continue
 		}
+		dsn, u, err := pgDSN("", "[Postgres] "+k, raw, password)
+		if err != nil {
+			return &Error{File: file, Line: g.Line("Postgres", "", k), Msg: err.Error()}
+		}
+		if eff.Database.Extra == nil {
+			eff.Database.Extra, eff.Database.ExtraNames = map[string]string{}, map[string]string{}
+		}
+		eff.Database.Extra[k] = dsn
+		eff.Database.ExtraNames[k] = strings.Trim(u.Path, "/")
 	}
 	return nil
 }

@@ -96,28 +96,74 @@ func ipOption(v string) error {
 // load-balancer, secure-cookie-key, and /etc/pip.conf.
 func LoadWorkbench(root string) (*Effective, error) {
 	eff := &Effective{Product: "workbench", Files: map[string]string{}, Settings: map[string]any{}}
-	rel := func(name string) string { return filepath.Join(WorkbenchDir, name) }
-	abs := func(name string) string { return "/" + rel(name) }
+	rs, err := workbenchServer(root, eff)
+	if err != nil {
+		return nil, err
+	}
+	dbRel := workbenchRel("database.conf")
+	if v, ok := rs.Get("database-config-file"); ok {
+		dbRel = strings.TrimPrefix(v, "/")
+	}
+	eff.Database = Database{Provider: "sqlite"}
+	if data, ok, err := readOptional(root, dbRel); err != nil {
+		return nil, err
+	} else if ok {
+		if err := workbenchDatabase(root, dbRel, data, eff); err != nil {
+			return nil, err
+		}
+	}
+	lbEnabled, err := workbenchLoadBalancer(root, rs, eff)
+	if err != nil {
+		return nil, err
+	}
+	keyRel := workbenchRel("secure-cookie-key")
+	if v, ok := rs.Get("secure-cookie-key-file"); ok {
+		keyRel = strings.TrimPrefix(v, "/")
+	}
+	if err := workbenchCookieKey(root, keyRel, lbEnabled, eff); err != nil {
+		return nil, err
+	}
+	if err := workbenchRepos(root, eff); err != nil {
+		return nil, err
+	}
+	if v, ok := rs.Get("session-python-index-url"); ok {
+		eff.Repos = append(eff.Repos, Repo{Kind: "python", Name: "session-python-index-url", URL: v, From: "/" + workbenchRel("rserver.conf")})
+	}
+	if err := pipRepos(root, eff); err != nil {
+		return nil, err
+	}
+	return eff, nil
+}
 
-	data, _, err := readOptional(root, rel("rserver.conf"))
+// workbenchRel is the path of a Workbench configuration file under the
+// root.
+func workbenchRel(name string) string { return filepath.Join(WorkbenchDir, name) }
+
+// workbenchServer reads rserver.conf: every option is checked and kept
+// in the settings, and the listen address, data directory, shared storage
+// and health check are taken from it.
+func workbenchServer(root string, eff *Effective) (*KV, error) {
+	rel := workbenchRel("rserver.conf")
+	file := "/" + rel
+	data, _, err := readOptional(root, rel)
 	if err != nil {
 		return nil, err
 	}
-	rs, err := ParseKV(abs("rserver.conf"), data)
+	rs, err := ParseKV(file, data)
 	if err != nil {
 		return nil, err
 	}
-	if info, err := fileInfo(root, rel("rserver.conf")); err == nil {
-		eff.Files[abs("rserver.conf")] = info
+	if info, err := fileInfo(root, rel); err == nil {
+		eff.Files[file] = info
 	}
 	for _, k := range rs.Keys {
 		v := rs.Values[k]
 		check, known := rserverOptions[k]
 		if !known {
-			eff.Warnings = append(eff.Warnings, fmt.Sprintf("%s:%d: option %q unknown to the stand-in", abs("rserver.conf"), rs.Lines[k], k))
+			eff.Warnings = append(eff.Warnings, fmt.Sprintf("%s:%d: option %q unknown to the stand-in", file, rs.Lines[k], k))
 		} else if check != nil {
 			if err := check(v); err != nil {
-				return nil, &Error{File: abs("rserver.conf"), Line: rs.Lines[k], Msg: fmt.Sprintf("%s=%s: %v", k, v, err)}
+				return nil, &Error{File: file, Line: rs.Lines[k], Msg: fmt.Sprintf("%s=%s: %v", k, v, err)}
 			}
 		}
 		eff.Settings[k] = v
@@ -137,110 +183,109 @@ func LoadWorkbench(root string) (*Effective, error) {
 	}
 	eff.Shared, _ = rs.Get("server-shared-storage-path")
 	eff.Health = isOne(rs.Values["server-health-check-enabled"])
+	return rs, nil
+}
 
-	// Database.
-	dbRel := rel("database.conf")
-	if v, ok := rs.Get("database-config-file"); ok {
-		dbRel = strings.TrimPrefix(v, "/")
-	}
-	eff.Database = Database{Provider: "sqlite"}
-	if data, ok, err := readOptional(root, dbRel); err != nil {
-		return nil, err
-	} else if ok {
-		if err := workbenchDatabase(root, dbRel, data, eff); err != nil {
-			return nil, err
-		}
-	}
-
-	// Load balancing: the load-balancer file, and its cookie key.
-	lbData, lbFile, err := readOptional(root, rel("load-balancer"))
+// workbenchLoadBalancer reads the load-balancer file and reports whether
+// load balancing is on (by that file or by rserver.conf).
+func workbenchLoadBalancer(root string, rs *KV, eff *Effective) (bool, error) {
+	rel := workbenchRel("load-balancer")
+	file := "/" + rel
+	lbData, lbFile, err := readOptional(root, rel)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	lbEnabled := isOne(rs.Values["load-balancing-enabled"]) || lbFile
 	eff.Settings["load-balancing"] = lbEnabled
-	if lbFile {
-		ini, err := ParseINI(abs("load-balancer"), lbData)
-		if err != nil {
-			return nil, err
-		}
-		if b, ok := ini.Get("config", "balancer"); ok && b != "sessions" && b != "user-sessions" {
-			return nil, fmt.Errorf("%s: balancer=%s: want sessions or user-sessions", abs("load-balancer"), b)
-		}
-		host, _ := ini.Get("config", "www-host-name")
-		eff.Settings["lb-www-host-name"] = host
-		info, _ := fileInfo(root, rel("load-balancer"))
-		eff.Files[abs("load-balancer")] = info
+	if !lbFile {
+		return lbEnabled, nil
 	}
-	keyRel := rel("secure-cookie-key")
-	if v, ok := rs.Get("secure-cookie-key-file"); ok {
-		keyRel = strings.TrimPrefix(v, "/")
+	ini, err := ParseINI(file, lbData)
+	if err != nil {
+		return false, err
 	}
+	if b, ok := ini.Get("config", "balancer"); ok && b != "sessions" && b != "user-sessions" {
+		return false, fmt.Errorf("%s: balancer=%s: want sessions or user-sessions", file, b)
+	}
+	host, _ := ini.Get("config", "www-host-name")
+	eff.Settings["lb-www-host-name"] = host
+	info, _ := fileInfo(root, rel)
+	eff.Files[file] = info
+	return lbEnabled, nil
+}
+
+// workbenchCookieKey checks the secure cookie key: not empty, private to
+// its owner, and present when load balancing is on. Its hash goes into
+// the settings, so that the nodes of a cluster can be compared.
+func workbenchCookieKey(root, keyRel string, lbEnabled bool, eff *Effective) error {
 	key, keyOK, err := readOptional(root, keyRel)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	switch {
-	case keyOK:
-		if strings.TrimSpace(string(key)) == "" {
-			return nil, fmt.Errorf("/%s: secure cookie key is empty", keyRel)
+	if !keyOK {
+		if lbEnabled {
+			return fmt.Errorf("/%s: load balancing is enabled but the secure cookie key is missing", keyRel)
 		}
-		st, err := os.Stat(filepath.Join(root, keyRel))
-		if err != nil {
-			return nil, err
-		}
-		if st.Mode().Perm()&0o077 != 0 {
-			return nil, fmt.Errorf("/%s: secure cookie key must not be readable by group or others (mode %04o)", keyRel, st.Mode().Perm())
-		}
-		sum := sha256.Sum256(key)
-		eff.Settings["secure-cookie-key-sha256"] = hex.EncodeToString(sum[:])
-		info, _ := fileInfo(root, keyRel)
-		eff.Files["/"+keyRel] = info
-	case lbEnabled:
-		return nil, fmt.Errorf("/%s: load balancing is enabled but the secure cookie key is missing", keyRel)
+		return nil
 	}
+	if strings.TrimSpace(string(key)) == "" {
+		return fmt.Errorf("/%s: secure cookie key is empty", keyRel)
+	}
+	st, err := os.Stat(filepath.Join(root, keyRel))
+	if err != nil {
+		return err
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("/%s: secure cookie key must not be readable by group or others (mode %04o)", keyRel, st.Mode().Perm())
+	}
+	sum := sha256.Sum256(key)
+	eff.Settings["secure-cookie-key-sha256"] = hex.EncodeToString(sum[:])
+	info, _ := fileInfo(root, keyRel)
+	eff.Files["/"+keyRel] = info
+	return nil
+}
 
-	// Package repositories.
-	if data, ok, err := readOptional(root, rel("repos.conf")); err != nil {
-		return nil, err
+// workbenchRepos reads the R repositories from repos.conf (which must
+// name CRAN) and rsession.conf's r-cran-repos.
+func workbenchRepos(root string, eff *Effective) error {
+	rel := workbenchRel("repos.conf")
+	file := "/" + rel
+	if data, ok, err := readOptional(root, rel); err != nil {
+		return err
 	} else if ok {
-		kv, err := ParseKV(abs("repos.conf"), data)
+		kv, err := ParseKV(file, data)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if _, ok := kv.Get("CRAN"); !ok {
-			return nil, fmt.Errorf("%s: a CRAN=URL line is required", abs("repos.conf"))
+			return fmt.Errorf("%s: a CRAN=URL line is required", file)
 		}
 		for _, k := range kv.Keys {
-			if err := checkHTTPURL(abs("repos.conf"), k, kv.Values[k]); err != nil {
-				return nil, err
+			if err := checkHTTPURL(file, k, kv.Values[k]); err != nil {
+				return err
 			}
-			eff.Repos = append(eff.Repos, Repo{Kind: "r", Name: k, URL: kv.Values[k], From: abs("repos.conf")})
+			eff.Repos = append(eff.Repos, Repo{Kind: "r", Name: k, URL: kv.Values[k], From: file})
 		}
-		info, _ := fileInfo(root, rel("repos.conf"))
-		eff.Files[abs("repos.conf")] = info
+		info, _ := fileInfo(root, rel)
+		eff.Files[file] = info
 	}
-	if data, ok, err := readOptional(root, rel("rsession.conf")); err != nil {
-		return nil, err
-	} else if ok {
-		kv, err := ParseKV(abs("rsession.conf"), data)
-		if err != nil {
-			return nil, err
+	rel = workbenchRel("rsession.conf")
+	file = "/" + rel
+	data, ok, err := readOptional(root, rel)
+	if err != nil || !ok {
+		return err
+	}
+	kv, err := ParseKV(file, data)
+	if err != nil {
+		return err
+	}
+	if v, ok := kv.Get("r-cran-repos"); ok {
+		if err := checkHTTPURL(file, "r-cran-repos", v); err != nil {
+			return err
 		}
-		if v, ok := kv.Get("r-cran-repos"); ok {
-			if err := checkHTTPURL(abs("rsession.conf"), "r-cran-repos", v); err != nil {
-				return nil, err
-			}
-			eff.Repos = append(eff.Repos, Repo{Kind: "r", Name: "CRAN", URL: v, From: abs("rsession.conf") + " r-cran-repos"})
-		}
+		eff.Repos = append(eff.Repos, Repo{Kind: "r", Name: "CRAN", URL: v, From: file + " r-cran-repos"})
 	}
-	if v, ok := rs.Get("session-python-index-url"); ok {
-		eff.Repos = append(eff.Repos, Repo{Kind: "python", Name: "session-python-index-url", URL: v, From: abs("rserver.conf")})
-	}
-	if err := pipRepos(root, eff); err != nil {
-		return nil, err
-	}
-	return eff, nil
+	return nil
 }
 
 func isOne(v string) bool { return v == "1" || v == "true" }
