@@ -174,16 +174,27 @@ func (e *Engine) RenderString(s string, vars map[string]any) (string, error) {
 // RenderValue walks maps and lists and renders every string (keys included)
 // in them. It returns new containers and never mutates v.
 func (e *Engine) RenderValue(v any, vars map[string]any) (any, error) {
+	return e.renderWalk(v, vars, e.Render, false)
+}
+
+// renderWalk renders every string in v with leaf, keys with RenderString,
+// into new containers. An Unsafe value is never rendered: keepUnsafe keeps
+// its mark (values stored as variables), otherwise it becomes the plain
+// string it holds (module arguments).
+func (e *Engine) renderWalk(v any, vars map[string]any, leaf func(string, map[string]any) (any, error), keepUnsafe bool) (any, error) {
 	if u, ok := v.(Unsafe); ok {
+		if keepUnsafe {
+			return u, nil
+		}
 		return string(u), nil
 	}
 	switch x := normalize(v).(type) {
 	case string:
-		return e.Render(x, vars)
+		return leaf(x, vars)
 	case []any:
 		out := make([]any, len(x))
 		for i, item := range x {
-			r, err := e.RenderValue(item, vars)
+			r, err := e.renderWalk(item, vars, leaf, keepUnsafe)
 			if err != nil {
 				return nil, err
 			}
@@ -197,7 +208,7 @@ func (e *Engine) RenderValue(v any, vars map[string]any) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			r, err := e.RenderValue(item, vars)
+			r, err := e.renderWalk(item, vars, leaf, keepUnsafe)
 			if err != nil {
 				return nil, err
 			}

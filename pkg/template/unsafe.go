@@ -58,42 +58,7 @@ func (e *Engine) RenderMarked(s string, vars map[string]any) (any, error) {
 // variables (set_fact): each string is rendered on its own and its result
 // marked Unsafe when it read Unsafe data. Unsafe input stays as it is.
 func (e *Engine) RenderValueMarked(v any, vars map[string]any) (any, error) {
-	switch x := v.(type) {
-	case Unsafe:
-		return x, nil
-	case string:
-		return e.RenderMarked(x, vars)
-	case []any:
-		out := make([]any, len(x))
-		for i, item := range x {
-			r, err := e.RenderValueMarked(item, vars)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = r
-		}
-		return out, nil
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, item := range x {
-			key, err := e.RenderString(k, vars)
-			if err != nil {
-				return nil, err
-			}
-			r, err := e.RenderValueMarked(item, vars)
-			if err != nil {
-				return nil, err
-			}
-			out[key] = r
-		}
-		return out, nil
-	}
-	n := normalize(v)
-	switch n.(type) {
-	case string, []any, map[string]any:
-		return e.RenderValueMarked(n, vars)
-	}
-	return n, nil
+	return e.renderWalk(v, vars, e.RenderMarked, true)
 }
 
 // unmark reads an Unsafe value as the string it holds and taints the
