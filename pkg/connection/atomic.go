@@ -1,6 +1,7 @@
 package connection
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -262,4 +263,22 @@ func verifyCommand(dst string, dg Digest) string {
 	return `s=$(cksum < "$t") || ` + bad(`cannot read the temporary file`) + `set -- $s; ` +
 		`[ "$2" = ` + size + ` ] || ` + bad(`the temporary file holds ${2:-no} bytes, `+size+` were sent (transfer cut short?)`) +
 		`[ "$1" = ` + sum + ` ] || ` + bad(`the cksum of the temporary file is $1, the content sent has `+sum+` (content corrupted on the way?)`)
+}
+
+// ContextReader returns a reader that ends a copy when ctx is done, so an
+// interrupted run stops sending and the temporary file is removed.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader {
+	return ctxReader{ctx, r}
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (r ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.r.Read(p)
 }

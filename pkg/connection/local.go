@@ -264,7 +264,7 @@ func (l Local) putBecome(ctx context.Context, src io.Reader, dst string, mode os
 	}
 	defer done()
 	line := WriteScript{Dst: dst, Mode: mode, Owner: opts.Owner, Group: opts.Group, Digest: &dg, Sweep: true}.String()
-	res, err := l.Run(ctx, Command{Cmd: line, Stdin: ctxReader{ctx, body}, Become: opts.Become})
+	res, err := l.Run(ctx, Command{Cmd: line, Stdin: ContextReader(ctx, body), Become: opts.Become})
 	if err != nil {
 		return err
 	}
@@ -283,7 +283,7 @@ func putLocal(ctx context.Context, src io.Reader, dst string, mode os.FileMode, 
 	}
 	defer os.Remove(tmp.Name())
 	d := NewDigester()
-	if _, err := io.Copy(io.MultiWriter(tmp, d), ctxReader{ctx, src}); err != nil {
+	if _, err := io.Copy(io.MultiWriter(tmp, d), ContextReader(ctx, src)); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -348,20 +348,6 @@ func sweepLocal(dir string) {
 			os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}
-}
-
-// ctxReader ends a copy when ctx is done, so an interrupted run stops
-// sending and the temporary file is removed.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (r ctxReader) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.r.Read(p)
 }
 
 // Get implements Connection.

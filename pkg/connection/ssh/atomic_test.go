@@ -114,6 +114,7 @@ func waitRemoteWriters(t *testing.T) {
 // leaves no temporary file there or in the users' homes.
 func TestPutConnectionDropped(t *testing.T) {
 	t.Parallel()
+	rootDir := privateRootDir(t)
 	sf := newSudoFixture(t, "cut")
 	const size = 32 << 20
 	big := make([]byte, size)
@@ -136,8 +137,8 @@ func TestPutConnectionDropped(t *testing.T) {
 	}{
 		{name: "no become", login: sf.nopw, dstDir: sf.nopw.Home, owner: sf.nopw.UID, existed: true},
 		{name: "no become new file", login: sf.nopw, dstDir: sf.nopw.Home},
-		{name: "sudo to root", login: sf.nopw, become: &connection.Become{}, dstDir: "/root", existed: true},
-		{name: "sudo to root new file", login: sf.nopw, become: &connection.Become{}, dstDir: "/root"},
+		{name: "sudo to root", login: sf.nopw, become: &connection.Become{}, dstDir: rootDir, existed: true},
+		{name: "sudo to root new file", login: sf.nopw, become: &connection.Become{}, dstDir: rootDir},
 		{name: "sudo to another user", login: sf.nopw, become: &connection.Become{User: sf.other.Name}, dstDir: sf.other.Home, owner: sf.other.UID, existed: true},
 		{name: "sudo to another user new file", login: sf.nopw, become: &connection.Become{User: sf.other.Name}, dstDir: sf.other.Home},
 		{name: "sudo with password to another user", login: sf.pw, become: &connection.Become{User: sf.other.Name, Password: sf.pw.Password},
@@ -193,7 +194,7 @@ func TestPutConnectionDropped(t *testing.T) {
 			if b, _ := os.ReadFile(dst); string(b) != "new content\n" {
 				t.Errorf("next run wrote %q", b)
 			}
-			for _, d := range []string{tt.dstDir, tt.login.Home, sf.other.Home, "/root"} {
+			for _, d := range []string{tt.dstDir, tt.login.Home, sf.other.Home, rootDir} {
 				noTempFiles(t, d)
 			}
 		})
@@ -221,6 +222,7 @@ func (c *cancelAfter) Read(p []byte) (int, error) {
 // without waiting for a later run.
 func TestPutInterrupted(t *testing.T) {
 	t.Parallel()
+	rootDir := privateRootDir(t)
 	sf := newSudoFixture(t, "int")
 	const size = 32 << 20
 	big := make([]byte, size)
@@ -233,7 +235,7 @@ func TestPutInterrupted(t *testing.T) {
 		owner  int
 	}{
 		{name: "no become", c: sf.cNopw, dstDir: sf.nopw.Home, owner: sf.nopw.UID},
-		{name: "sudo to root", c: sf.cNopw, become: &connection.Become{}, dstDir: "/root"},
+		{name: "sudo to root", c: sf.cNopw, become: &connection.Become{}, dstDir: rootDir},
 		{name: "sudo to another user", c: sf.cNopw, become: &connection.Become{User: sf.other.Name}, dstDir: sf.other.Home, owner: sf.other.UID},
 		{name: "sudo with password to another user", c: sf.cPw, become: &connection.Become{User: sf.other.Name, Password: sf.pw.Password},
 			dstDir: sf.other.Home, owner: sf.other.UID},
@@ -257,7 +259,7 @@ func TestPutInterrupted(t *testing.T) {
 			if b, _ := os.ReadFile(dst); string(b) != "old content\n" {
 				t.Errorf("destination holds %d bytes after the interrupted upload, want the old content", len(b))
 			}
-			for _, d := range []string{tt.dstDir, sf.nopw.Home, sf.pw.Home, "/root"} {
+			for _, d := range []string{tt.dstDir, sf.nopw.Home, sf.pw.Home, rootDir} {
 				noTempFiles(t, d)
 			}
 		})
@@ -339,6 +341,7 @@ func (k *killAfter) Read(p []byte) (int, error) {
 // and the next run's write to the same place removes what was left.
 func TestPutHostKilled(t *testing.T) {
 	t.Parallel()
+	rootDir := privateRootDir(t)
 	sf := newSudoFixture(t, "kill")
 	const size = 32 << 20
 	big := make([]byte, size)
@@ -353,7 +356,7 @@ func TestPutHostKilled(t *testing.T) {
 		owner  int
 	}{
 		{name: "no become", login: sf.nopw, dstDir: sf.nopw.Home, owner: sf.nopw.UID},
-		{name: "sudo to root", login: sf.nopw, become: &connection.Become{}, dstDir: "/root"},
+		{name: "sudo to root", login: sf.nopw, become: &connection.Become{}, dstDir: rootDir},
 		{name: "sudo to another user", login: sf.nopw, become: &connection.Become{User: sf.other.Name}, dstDir: sf.other.Home, owner: sf.other.UID},
 		{name: "sudo with password to another user", login: sf.pw, become: &connection.Become{User: sf.other.Name, Password: sf.pw.Password},
 			dstDir: sf.other.Home, owner: sf.other.UID},
@@ -395,7 +398,7 @@ func TestPutHostKilled(t *testing.T) {
 			if b, _ := os.ReadFile(dst); string(b) != "new content\n" {
 				t.Errorf("next run wrote %q", b)
 			}
-			for _, d := range []string{tt.dstDir, tt.login.Home, sf.other.Home, "/root"} {
+			for _, d := range []string{tt.dstDir, tt.login.Home, sf.other.Home, rootDir} {
 				noTempFiles(t, d)
 			}
 		})

@@ -69,6 +69,7 @@ func TestBecome(t *testing.T) {
 	}
 
 	t.Run("put and get under become", func(t *testing.T) {
+		rootDir := privateRootDir(t)
 		for _, tc := range []struct {
 			name   string
 			c      connection.Connection
@@ -78,7 +79,7 @@ func TestBecome(t *testing.T) {
 			{"sudo password", cPw, &connection.Become{Password: pw.Password}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				dst := "/root/tend test " + tc.name + " $(x) 'q'"
+				dst := rootDir + "/tend test " + tc.name + " $(x) 'q'"
 				t.Cleanup(func() { removeLocal(dst) })
 				content := "secret\ncontent 'with' $(quotes)\n"
 				err := tc.c.Put(ctxT(t), strings.NewReader(content), dst, connection.PutOptions{Mode: 0o640, Owner: "root", Group: other.Name, Become: tc.become})
@@ -93,7 +94,7 @@ func TestBecome(t *testing.T) {
 				if buf.String() != content {
 					t.Errorf("get: %q", buf.String())
 				}
-				noTempFiles(t, "/root")
+				noTempFiles(t, rootDir)
 				noTempFiles(t, nopw.Home)
 				noTempFiles(t, pw.Home)
 			})

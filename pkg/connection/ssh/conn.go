@@ -339,19 +339,6 @@ func (c *Conn) homeDir(sc *sftp.Client) (string, error) {
 	return h, nil
 }
 
-// ctxReader stops a copy when ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (r ctxReader) Read(p []byte) (int, error) {
-	if err := r.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return r.r.Read(p)
-}
-
 // ctxWriter stops a copy when ctx is done.
 type ctxWriter struct {
 	ctx context.Context

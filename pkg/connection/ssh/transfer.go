@@ -65,7 +65,7 @@ func (c *Conn) upload(ctx context.Context, sc *sftp.Client, src io.Reader, tmp s
 		f.Close()
 		return c.sftpErr("chmod "+tmp, err)
 	}
-	if _, err := f.ReadFromWithConcurrency(ctxReader{ctx, src}, sftpConcurrency); err != nil {
+	if _, err := f.ReadFromWithConcurrency(connection.ContextReader(ctx, src), sftpConcurrency); err != nil {
 		f.Close()
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -181,7 +181,7 @@ func (c *Conn) firstWrite(user, dir string) bool {
 func (c *Conn) install(ctx context.Context, b *connection.Become, line string, stdin io.Reader) error {
 	cmd := connection.Command{Cmd: line, Become: b}
 	if stdin != nil {
-		cmd.Stdin = ctxReader{ctx, stdin}
+		cmd.Stdin = connection.ContextReader(ctx, stdin)
 	}
 	res, err := c.Run(ctx, cmd)
 	if err != nil {

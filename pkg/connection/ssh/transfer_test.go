@@ -52,6 +52,20 @@ func noTempFiles(t *testing.T, dir string) {
 	}
 }
 
+// privateRootDir returns a directory of its own under /root for a test
+// that writes as root: tests run in parallel, and each checks that no
+// temporary file is left where it wrote, which another test's upload in
+// progress in /root itself would fail.
+func privateRootDir(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp("/root", "tend-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
 func TestPutGet(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, "nopasswd")
