@@ -219,8 +219,8 @@ func (s *state) execFor(b *strings.Builder, n *controlStructures.ForControlStruc
 		if err := s.canceled(); err != nil {
 			return err
 		}
-		if b.Len() > maxOutput {
-			return fmt.Errorf("rendered text too long (MemoryError): more than %d bytes", maxOutput)
+		if b.Len() > maxRendered {
+			return errTooLong
 		}
 		li := &loopInfo{index: i, length: len(items), depth: depth}
 		if i > 0 {

@@ -6,12 +6,9 @@ import (
 )
 
 // Bounds on what one template may build, so that a template cannot
-// exhaust memory; each fails like Python's MemoryError. See also maxDepth
-// and maxRepeat (eval.go) and maxNesting (engine.go).
+// exhaust memory; each fails like Python's MemoryError. See also maxDepth,
+// maxRepeat and maxRendered (eval.go) and maxNesting (engine.go).
 const (
-	// maxOutput bounds the text a loop may render, so nested loops fail
-	// instead of filling memory.
-	maxOutput = 1 << 29
 	// maxRange bounds the length of range(), which tend builds as a list.
 	maxRange = 1_000_000
 )
