@@ -266,6 +266,10 @@ func (p *playRun) connect(ctx context.Context, t *playbook.Task, h *hostState, m
 		connHost = delegated
 		connVars = p.delegateVars(delegated, vars)
 	}
+	connVars, err := p.withConnKeywords(t, connVars)
+	if err != nil {
+		return &outcome{status: report.Failed, result: module.Failed("%s", err)}
+	}
 	conn, err := p.r.opts.Connector.Get(ctx, connHost, connVars)
 	if err != nil {
 		return &outcome{status: report.Unreachable, result: module.Result{"unreachable": true, "changed": false, "msg": err.Error()}}

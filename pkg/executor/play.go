@@ -190,7 +190,11 @@ func (p *playRun) gather(ctx context.Context, hosts []*hostState) {
 	p.forEachHost(ctx, active, 0, func(h *hostState) {
 		hv := p.taskVars(h, &playbook.Task{}, nil)
 		noLog := p.playNoLog(hv)
-		conn, err := p.r.opts.Connector.Get(ctx, h.name, hv)
+		hv, err := p.withConnKeywords(&playbook.Task{}, hv)
+		var conn connection.Connection
+		if err == nil {
+			conn, err = p.r.opts.Connector.Get(ctx, h.name, hv)
+		}
 		if err == nil {
 			var facts map[string]any
 			facts, err = p.r.opts.Facts(ctx, conn, subset, "")
