@@ -242,6 +242,23 @@ func TestSystemModules(t *testing.T) {
 		if r, _ := e.run(t, "systemd", map[string]any{"name": "tend-test", "state": "reloaded"}, false); r["changed"] != true || r["failed"] == true {
 			t.Errorf("reloaded: %v", r)
 		}
+		// daemon_reload alone runs outside check mode but is no change, as
+		// in Ansible: a drift check must not report it every time.
+		e.sh(t, "sed -i 's/Description=tend test/Description=tend test, edited/' /usr/lib/systemd/system/tend-test.service")
+		needReload := "systemctl show -p NeedDaemonReload --value tend-test"
+		for _, check := range []bool{true, false} {
+			r, _ := e.run(t, "systemd", map[string]any{"daemon_reload": true}, check)
+			if r["changed"] != false || r["failed"] == true {
+				t.Errorf("daemon_reload alone (check %v): %v, want ok", check, r)
+			}
+			want := "yes\n" // check mode runs nothing
+			if !check {
+				want = "no\n"
+			}
+			if got := e.sh(t, needReload); got != want {
+				t.Errorf("after daemon_reload (check %v): NeedDaemonReload=%q, want %q", check, got, want)
+			}
+		}
 		// service detects systemd by itself (no ansible_service_mgr fact).
 		e.converge(t, "service", map[string]any{"name": "tend-test", "state": "stopped", "enabled": false}, state)
 		e.converge(t, "systemd_service", map[string]any{"name": "tend-test", "masked": true}, state)

@@ -20,6 +20,18 @@ func Execute(ctx context.Context, m Module, h *Host, args Args, check bool) (Res
 	if err != nil {
 		return nil, nil, err
 	}
+	if plan.Housekeeping != nil && !check {
+		res, err := plan.Housekeeping(ctx)
+		if err != nil {
+			return nil, plan, err
+		}
+		if res != nil {
+			if _, set := res["changed"]; !set {
+				res["changed"] = false
+			}
+			return res, plan, nil
+		}
+	}
 	switch {
 	case check && plan.Changed && plan.Unpredictable:
 		return Result{"changed": false, "skipped": true, "msg": "Command would have run if not in check mode"}, plan, nil

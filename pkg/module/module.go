@@ -38,6 +38,12 @@ type Plan struct {
 	// and the task is not in check mode. Its Result replaces Plan.Result;
 	// the engine sets "changed" from Plan.Changed unless Apply sets it.
 	Apply func(ctx context.Context) (Result, error)
+	// Housekeeping, when set, runs outside check mode whether or not
+	// anything changes, before Apply, and is not reported as a change:
+	// work Ansible does on request without counting it, such as systemd's
+	// daemon_reload. It returns nil when it succeeded; a Result it returns
+	// (a failure) is reported instead of the plan's.
+	Housekeeping func(ctx context.Context) (Result, error)
 	// Unpredictable marks a plan whose outcome cannot be known without
 	// running it (command or shell without creates/removes). In check mode
 	// the engine reports such a task as skipped.

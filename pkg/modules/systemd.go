@@ -30,9 +30,9 @@ func systemdSpec(name string) *module.Spec {
 			"disables them at boot, masks them, and runs daemon-reload or daemon-reexec. The unit's " +
 			"state is read with one `systemctl show` and every change is applied in one command, in " +
 			"Ansible's order: daemon-reload, daemon-reexec, mask/unmask, enable/disable, then the state " +
-			"change.\n\nUnlike Ansible, a requested daemon_reload or daemon_reexec is reported as a " +
-			"change (so check mode predicts it), except when `name` is given and systemd says the unit " +
-			"needs no reload (NeedDaemonReload=no) and nothing else changes.",
+			"change.\n\nAs in Ansible, a requested daemon_reload or daemon_reexec runs outside check mode " +
+			"and is not reported as a change by itself; with `name`, a daemon-reload is skipped when " +
+			"systemd says the unit needs none (NeedDaemonReload=no) and nothing else changes.",
 		Args: []module.Arg{
 			{Name: "name", Aliases: []string{"service", "unit"}, Type: module.String,
 				Doc: "Unit name, e.g. `nginx` or `nginx.service` (`.service` is implied)."},
@@ -227,10 +227,8 @@ func planSystemd(ctx context.Context, h *module.Host, args module.Args) (*module
 	}
 	result := module.Result{}
 	if name == "" {
-		// daemon_reload/daemon_reexec alone.
-		return &module.Plan{Changed: true, Result: result, Apply: func(ctx context.Context) (module.Result, error) {
-			return applySystemctl(ctx, h, base, pre, result)
-		}}, nil
+		// daemon_reload/daemon_reexec alone: run, but not a change.
+		return &module.Plan{Result: result, Housekeeping: systemctlHousekeeping(h, base, pre)}, nil
 	}
 	res, err := h.Run(ctx, base+" show -- "+shell.Quote(name))
 	if err != nil {
@@ -261,19 +259,35 @@ func planSystemd(ctx context.Context, h *module.Host, args module.Args) (*module
 	if p.enabled != nil {
 		result["enabled"] = *p.enabled
 	}
-	// A daemon-reload is pointless when systemd says the unit's files are
-	// unchanged and nothing else happens; skipping it keeps converged
-	// hosts reporting ok.
+	// A daemon-reload or -reexec runs first when asked for, as in Ansible,
+	// and is not a change by itself; a daemon-reload is skipped when
+	// systemd says the unit's files are unchanged and nothing else happens.
 	if len(pre) > 0 && len(p.actions) == 0 && st["NeedDaemonReload"] == "no" && !args.Bool("daemon_reexec") {
 		pre = nil
 	}
-	actions := append(pre, p.actions...)
-	if len(actions) == 0 {
-		return module.Unchanged(result), nil
+	plan := &module.Plan{Result: result}
+	if len(pre) > 0 {
+		plan.Housekeeping = systemctlHousekeeping(h, base, pre)
 	}
-	return &module.Plan{Changed: true, Result: result, Apply: func(ctx context.Context) (module.Result, error) {
-		return applySystemctl(ctx, h, base, actions, result)
-	}}, nil
+	if len(p.actions) > 0 {
+		plan.Changed = true
+		plan.Apply = func(ctx context.Context) (module.Result, error) {
+			return applySystemctl(ctx, h, base, p.actions, result)
+		}
+	}
+	return plan, nil
+}
+
+// systemctlHousekeeping runs daemon-reload or daemon-reexec: nil when they
+// succeeded, the failed result otherwise.
+func systemctlHousekeeping(h *module.Host, base string, actions []string) func(ctx context.Context) (module.Result, error) {
+	return func(ctx context.Context) (module.Result, error) {
+		r, err := applySystemctl(ctx, h, base, actions, module.Result{})
+		if err != nil || r["failed"] == true {
+			return r, err
+		}
+		return nil, nil
+	}
 }
 
 // applySystemctl runs the systemctl sub-commands in one command line,
