@@ -72,8 +72,11 @@ func (c pgConn) conninfo(db string) string {
 	if c.User != "" {
 		parts = append(parts, "user="+conninfoValue(c.User))
 	}
+	// As in Ansible's postgresql modules, a socket directory replaces an
+	// empty login_host and "localhost" too: libpq would read "localhost"
+	// as TCP.
 	switch {
-	case c.Host != "":
+	case c.Host != "" && !(c.Host == "localhost" && c.Socket != ""):
 		parts = append(parts, "host="+conninfoValue(c.Host))
 		if c.SSLMode != "" {
 			parts = append(parts, "sslmode="+conninfoValue(c.SSLMode))

@@ -86,6 +86,19 @@ func TestConninfo(t *testing.T) {
 	if got != want {
 		t.Errorf("conninfo:\n got %s\nwant %s", got, want)
 	}
+	for _, tt := range []struct {
+		c    pgConn
+		host string
+	}{
+		{pgConn{Host: "localhost", Socket: "/run/pg"}, "host='/run/pg'"},
+		{pgConn{Socket: "/run/pg"}, "host='/run/pg'"},
+		{pgConn{Host: "localhost"}, "host='localhost'"},
+		{pgConn{Host: "db", Socket: "/run/pg"}, "host='db'"},
+	} {
+		if got := tt.c.conninfo("d"); !strings.Contains(got, " "+tt.host+" ") {
+			t.Errorf("login_host %q, login_unix_socket %q: %s, want %s", tt.c.Host, tt.c.Socket, got, tt.host)
+		}
+	}
 	cmd, err := c.psqlCommand("x", "SELECT 1", true)
 	if err != nil {
 		t.Fatal(err)
