@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -56,6 +57,8 @@ type playOptions struct {
 	rolesPath      []string
 	color          string
 	vault          vault.Sources
+	waitLock       time.Duration
+	noLock         bool
 }
 
 func inventoryFlag() *ucli.StringSliceFlag {
@@ -98,6 +101,8 @@ func playCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "become-method", Usage: "sudo or su"},
 			&ucli.StringSliceFlag{Name: "roles-path", Usage: "extra directories to search for roles", EnvVars: []string{"ANSIBLE_ROLES_PATH"}},
 			&ucli.StringFlag{Name: "color", Value: "auto", Usage: "colour output: auto, always or never"},
+			&ucli.DurationFlag{Name: "wait-lock", Usage: "wait this long for another run against the same inventory and playbooks to finish (0: exit 75 at once)"},
+			&ucli.BoolFlag{Name: "no-lock", Usage: "do not take the run lock"},
 		}, vaultFlags()...),
 		Action: func(c *ucli.Context) error {
 			o := playOptions{
@@ -111,6 +116,7 @@ func playCommand() *ucli.Command {
 				askPass: c.Bool("ask-pass"), askBecomePass: c.Bool("ask-become-pass"), privateKey: c.String("private-key"),
 				user: c.String("user"), become: c.Bool("become"), becomeUser: c.String("become-user"), becomeMethod: c.String("become-method"),
 				rolesPath: c.StringSlice("roles-path"), color: c.String("color"), vault: vaultSources(c),
+				waitLock: c.Duration("wait-lock"), noLock: c.Bool("no-lock"),
 			}
 			if c.NArg() == 0 {
 				return exitWith(ExitError, errors.New("play: no playbook given (usage: tend play [-i INVENTORY] PLAYBOOK...)"))
@@ -239,6 +245,17 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	}
 	if o.listHosts || o.listTasks {
 		return listPlays(stdout, inv, pbs, o)
+	}
+	if !o.noLock {
+		dir, err := lockDir()
+		if err != nil {
+			return exitWith(ExitError, err)
+		}
+		lock, err := acquireRunLock(ctx, filepath.Join(dir, lockKey(o.inventories, paths)+".lock"), o.waitLock, os.Args)
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
 	}
 	cliVars := map[string]any{}
 	if o.user != "" {
