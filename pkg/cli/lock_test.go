@@ -92,7 +92,7 @@ func (f lockFixture) startHolder(t *testing.T) *exec.Cmd {
 	return nil
 }
 
-func exitCode(err error) int {
+func procExit(err error) int {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		return ee.ExitCode()
@@ -108,7 +108,7 @@ func TestRunLockOverlappingRuns(t *testing.T) {
 	holder := f.startHolder(t)
 
 	second, stderr := f.cmd()
-	if code := exitCode(second.Run()); code != ExitLocked {
+	if code := procExit(second.Run()); code != ExitLocked {
 		t.Fatalf("second run exited %d, want %d; stderr:\n%s", code, ExitLocked, stderr)
 	}
 	for _, want := range []string{"pid " + strconv.Itoa(holder.Process.Pid), "started 20", "command: " + f.bin + " play", "--wait-lock"} {
@@ -120,14 +120,14 @@ func TestRunLockOverlappingRuns(t *testing.T) {
 	// --syntax-check and --list-hosts never take the lock.
 	for _, flag := range []string{"--syntax-check", "--list-hosts", "--list-tasks"} {
 		c, stderr := f.cmd(flag)
-		if code := exitCode(c.Run()); code != 0 {
+		if code := procExit(c.Run()); code != 0 {
 			t.Errorf("%s during a run exited %d; stderr:\n%s", flag, code, stderr)
 		}
 	}
 
 	waiter, stderr := f.cmd("--wait-lock", "30s")
 	start := time.Now()
-	if code := exitCode(waiter.Run()); code != 0 {
+	if code := procExit(waiter.Run()); code != 0 {
 		t.Fatalf("waiting run exited %d; stderr:\n%s", code, stderr)
 	}
 	if holder.ProcessState == nil {
@@ -144,14 +144,14 @@ func TestRunLockWaitTimesOut(t *testing.T) {
 	f := newLockFixture(t, "5")
 	f.startHolder(t)
 	c, stderr := f.cmd("--wait-lock", "300ms")
-	if code := exitCode(c.Run()); code != ExitLocked {
+	if code := procExit(c.Run()); code != ExitLocked {
 		t.Fatalf("exited %d, want %d; stderr:\n%s", code, ExitLocked, stderr)
 	}
 	if !strings.Contains(stderr.String(), "waited 300ms") {
 		t.Errorf("message does not say how long it waited:\n%s", stderr)
 	}
 	c, stderr = f.cmd("--no-lock")
-	if code := exitCode(c.Run()); code != 0 {
+	if code := procExit(c.Run()); code != 0 {
 		t.Fatalf("--no-lock run exited %d; stderr:\n%s", code, stderr)
 	}
 }
@@ -168,7 +168,7 @@ func TestRunLockKilledHolderDoesNotBlock(t *testing.T) {
 	f2 := f
 	f2.pb = writeFile(t, filepath.Dir(f.pb), "site.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: 'true'\n")
 	c, stderr := f2.cmd()
-	if code := exitCode(c.Run()); code != 0 {
+	if code := procExit(c.Run()); code != 0 {
 		t.Fatalf("run after a killed holder exited %d; stderr:\n%s", code, stderr)
 	}
 }

@@ -59,6 +59,7 @@ type playOptions struct {
 	vault          vault.Sources
 	waitLock       time.Duration
 	noLock         bool
+	reports        []string
 }
 
 func inventoryFlag() *ucli.StringSliceFlag {
@@ -103,6 +104,7 @@ func playCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "color", Value: "auto", Usage: "colour output: auto, always or never"},
 			&ucli.DurationFlag{Name: "wait-lock", Usage: "wait this long for another run against the same inventory and playbooks to finish (0: exit 75 at once)"},
 			&ucli.BoolFlag{Name: "no-lock", Usage: "do not take the run lock"},
+			&ucli.StringSliceFlag{Name: "report", Usage: "also write a report file at the end of the run: json=PATH, junit=PATH or prometheus=PATH (repeatable)"},
 		}, vaultFlags()...),
 		Action: func(c *ucli.Context) error {
 			o := playOptions{
@@ -116,7 +118,7 @@ func playCommand() *ucli.Command {
 				askPass: c.Bool("ask-pass"), askBecomePass: c.Bool("ask-become-pass"), privateKey: c.String("private-key"),
 				user: c.String("user"), become: c.Bool("become"), becomeUser: c.String("become-user"), becomeMethod: c.String("become-method"),
 				rolesPath: c.StringSlice("roles-path"), color: c.String("color"), vault: vaultSources(c),
-				waitLock: c.Duration("wait-lock"), noLock: c.Bool("no-lock"),
+				waitLock: c.Duration("wait-lock"), noLock: c.Bool("no-lock"), reports: c.StringSlice("report"),
 			}
 			if c.NArg() == 0 {
 				return exitWith(ExitError, errors.New("play: no playbook given (usage: tend play [-i INVENTORY] PLAYBOOK...)"))
@@ -210,6 +212,14 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	if err != nil {
 		return exitWith(ExitError, err)
 	}
+	var reportSpecs []report.FileSpec
+	for _, r := range o.reports {
+		spec, err := report.ParseFileSpec(r)
+		if err != nil {
+			return exitWith(ExitError, err)
+		}
+		reportSpecs = append(reportSpecs, spec)
+	}
 	reg := modules.Registry()
 	loader := playbook.NewLoader(reg, o.rolesPath)
 	loader.Vault = kr
@@ -293,6 +303,10 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	default:
 		return exitWith(ExitError, fmt.Errorf("--output %q: expected human, json or jsonl", o.output))
 	}
+	files := report.NewFiles(reportSpecs, repOpts)
+	if files != nil {
+		rep = report.Multi(rep, files)
+	}
 	pool := ssh.NewPool(ssh.Options{
 		SSHConfigFile:    o.sshConfig,
 		KnownHostsFile:   o.knownHosts,
@@ -315,7 +329,25 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	if err := rep.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
-	return exitFor(total, runErr, o.detailedExit)
+	exit := exitFor(total, runErr, o.detailedExit)
+	if files != nil {
+		if err := files.Write(report.RunInfo{Finished: time.Now(), ExitCode: exitCode(exit)}); err != nil {
+			return exitWith(ExitError, errors.Join(errors.Unwrap(exit), err))
+		}
+	}
+	return exit
+}
+
+// exitCode is the code Main exits with for err.
+func exitCode(err error) int {
+	var ee *exitError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ee):
+		return ee.code
+	}
+	return ExitError
 }
 
 // exitFor maps a run's outcome to tend's exit codes.

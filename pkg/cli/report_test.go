@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// --report files are written beside the human output, with the run's
+// exit code; a bad spec is refused before anything runs.
+func TestPlayReportFiles(t *testing.T) {
+	dir := t.TempDir()
+	inv := writeFile(t, dir, "hosts", "a ansible_connection=local\nb ansible_connection=local\n")
+	pb := writeFile(t, dir, "site.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: 'true'\n    - fail: msg=no\n      when: inventory_hostname == 'b'\n")
+	out := filepath.Join(dir, "out")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "play", "-i", inv, pb,
+		"--report", "json="+filepath.Join(out, "run.json"),
+		"--report", "junit="+filepath.Join(out, "run.xml"),
+		"--report", "prometheus="+filepath.Join(out, "tend.prom"))
+	if code != ExitFailed {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, ExitFailed, stderr)
+	}
+	if !strings.Contains(stdout, "PLAY RECAP") {
+		t.Errorf("the terminal lost its human output:\n%s", stdout)
+	}
+	var doc struct {
+		Stats map[string]struct{ Failed int } `json:"stats"`
+	}
+	b, err := os.ReadFile(filepath.Join(out, "run.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &doc); err != nil || doc.Stats["b"].Failed != 1 {
+		t.Errorf("json report: %v, stats %+v", err, doc.Stats)
+	}
+	f, err := os.Open(filepath.Join(out, "tend.prom"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fams["tend_last_run_exit_code"].Metric[0].GetGauge().GetValue(); got != ExitFailed {
+		t.Errorf("tend_last_run_exit_code %v, want %d", got, ExitFailed)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "run.xml")); !strings.Contains(string(b), `<testsuites name="tend" tests="4" failures="1"`) {
+		t.Errorf("junit report:\n%s", b)
+	}
+	entries, _ := os.ReadDir(out)
+	if len(entries) != 3 {
+		t.Errorf("report directory holds %d files, want 3 (no temporary files left)", len(entries))
+	}
+
+	code, _, stderr = runCLI(t, "play", "-i", inv, pb, "--report", "html="+filepath.Join(out, "x"))
+	if code != ExitError || !strings.Contains(stderr, `unknown format "html"`) {
+		t.Errorf("bad --report: exit %d, stderr:\n%s", code, stderr)
+	}
+}
