@@ -60,6 +60,8 @@ type playOptions struct {
 	waitLock       time.Duration
 	noLock         bool
 	reports        []string
+	reportDir      string
+	keep           int
 }
 
 func inventoryFlag() *ucli.StringSliceFlag {
@@ -105,6 +107,8 @@ func playCommand() *ucli.Command {
 			&ucli.DurationFlag{Name: "wait-lock", Usage: "wait this long for another run against the same inventory and playbooks to finish (0: exit 75 at once)"},
 			&ucli.BoolFlag{Name: "no-lock", Usage: "do not take the run lock"},
 			&ucli.StringSliceFlag{Name: "report", Usage: "also write a report file at the end of the run: json=PATH, junit=PATH or prometheus=PATH (repeatable)"},
+			&ucli.StringFlag{Name: "report-dir", Usage: "keep every run's reports (json, junit, prometheus) in a timestamped subdirectory of DIR, with a 'latest' link"},
+			&ucli.IntFlag{Name: "keep", Value: 10, Usage: "with --report-dir, the number of runs kept (0: all)"},
 		}, vaultFlags()...),
 		Action: func(c *ucli.Context) error {
 			o := playOptions{
@@ -119,6 +123,7 @@ func playCommand() *ucli.Command {
 				user: c.String("user"), become: c.Bool("become"), becomeUser: c.String("become-user"), becomeMethod: c.String("become-method"),
 				rolesPath: c.StringSlice("roles-path"), color: c.String("color"), vault: vaultSources(c),
 				waitLock: c.Duration("wait-lock"), noLock: c.Bool("no-lock"), reports: c.StringSlice("report"),
+				reportDir: c.String("report-dir"), keep: c.Int("keep"),
 			}
 			if c.NArg() == 0 {
 				return exitWith(ExitError, errors.New("play: no playbook given (usage: tend play [-i INVENTORY] PLAYBOOK...)"))
@@ -303,7 +308,11 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	default:
 		return exitWith(ExitError, fmt.Errorf("--output %q: expected human, json or jsonl", o.output))
 	}
-	files := report.NewFiles(reportSpecs, repOpts)
+	var history *report.History
+	if o.reportDir != "" {
+		history = &report.History{Dir: o.reportDir, Keep: o.keep}
+	}
+	files := report.NewFiles(reportSpecs, history, repOpts)
 	if files != nil {
 		rep = report.Multi(rep, files)
 	}

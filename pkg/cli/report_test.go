@@ -67,3 +67,23 @@ func TestPlayReportFiles(t *testing.T) {
 		t.Errorf("bad --report: exit %d, stderr:\n%s", code, stderr)
 	}
 }
+
+func TestPlayReportDir(t *testing.T) {
+	dir := t.TempDir()
+	inv := writeFile(t, dir, "hosts", "a ansible_connection=local\n")
+	pb := writeFile(t, dir, "site.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - copy: content=x dest="+filepath.Join(dir, "f")+"\n")
+	reports := filepath.Join(dir, "reports")
+	for range 3 {
+		if code, _, stderr := runCLI(t, "play", "-i", inv, pb, "--check", "--report-dir", reports, "--keep", "2", "--detailed-exitcode"); code != ExitFailed {
+			t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+		}
+	}
+	runs, _ := filepath.Glob(filepath.Join(reports, "2*"))
+	if len(runs) != 2 {
+		t.Errorf("%d runs kept, want 2: %v", len(runs), runs)
+	}
+	b, err := os.ReadFile(filepath.Join(reports, "latest", "junit.xml"))
+	if err != nil || !strings.Contains(string(b), `type="drift"`) {
+		t.Errorf("latest/junit.xml (%v):\n%s", err, b)
+	}
+}

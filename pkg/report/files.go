@@ -49,18 +49,20 @@ type RunInfo struct {
 // Write, called once after the run, writes the files.
 type Files struct {
 	Reporter
-	buf   *bytes.Buffer
-	specs []FileSpec
+	buf     *bytes.Buffer
+	specs   []FileSpec
+	history *History
 }
 
-// NewFiles returns a Files writing specs; nil when there are none.
-func NewFiles(specs []FileSpec, opts Options) *Files {
-	if len(specs) == 0 {
+// NewFiles returns a Files writing specs and, when history is not nil, a
+// report set into its directory; nil when there is nothing to write.
+func NewFiles(specs []FileSpec, history *History, opts Options) *Files {
+	if len(specs) == 0 && history == nil {
 		return nil
 	}
 	buf := new(bytes.Buffer)
 	opts.Err = io.Discard
-	return &Files{Reporter: NewJSON(buf, opts), buf: buf, specs: specs}
+	return &Files{Reporter: NewJSON(buf, opts), buf: buf, specs: specs, history: history}
 }
 
 // Close does nothing: the files are written by Write, once the exit
@@ -78,26 +80,54 @@ func (f *Files) Write(info RunInfo) error {
 	if err := json.Unmarshal(f.buf.Bytes(), &doc); err != nil {
 		return fmt.Errorf("read back the run's report: %w", err)
 	}
+	errs := []error{f.write(f.specs, "", &doc, info)}
+	if f.history != nil {
+		errs = append(errs, f.writeHistory(&doc, info))
+	}
+	return errors.Join(errs...)
+}
+
+// write renders each spec into dir (when its path is relative and dir
+// is not empty).
+func (f *Files) write(specs []FileSpec, dir string, doc *Document, info RunInfo) error {
 	var errs []error
-	for _, s := range f.specs {
+	for _, s := range specs {
 		var b []byte
 		var err error
 		switch s.Format {
 		case "json":
 			b = f.buf.Bytes()
 		case "junit":
-			b, err = JUnit(&doc)
+			b, err = JUnit(doc)
 		case "prometheus":
-			b, err = Prometheus(&doc, info)
+			b, err = Prometheus(doc, info)
+		}
+		path := s.Path
+		if dir != "" {
+			path = filepath.Join(dir, path)
 		}
 		if err == nil {
-			err = WriteFileAtomic(s.Path, b)
+			err = WriteFileAtomic(path, b)
 		}
 		if err != nil {
-			errs = append(errs, fmt.Errorf("write %s report %s: %w", s.Format, s.Path, err))
+			errs = append(errs, fmt.Errorf("write %s report %s: %w", s.Format, path, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// writeHistory writes the run's report set into a new run directory,
+// then moves "latest" to it and prunes: "latest" never points at a half
+// written set.
+func (f *Files) writeHistory(doc *Document, info RunInfo) error {
+	name, err := f.history.newRunDir(info.Finished)
+	if err != nil {
+		return err
+	}
+	if err := f.write(historyFiles, filepath.Join(f.history.Dir, name), doc, info); err != nil {
+		return err
+	}
+	return f.history.finish(name)
 }
 
 // WriteFileAtomic replaces path with data: readers see the old file or

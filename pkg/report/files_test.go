@@ -58,7 +58,7 @@ func writeDriftReports(t *testing.T, formats ...string) map[string]string {
 		specs = append(specs, spec)
 		paths[f] = spec.Path
 	}
-	files := NewFiles(specs, Options{})
+	files := NewFiles(specs, nil, Options{})
 	playDrift(files)
 	if err := files.Close(); err != nil {
 		t.Fatal(err)
