@@ -223,6 +223,10 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 		if err != nil {
 			return exitWith(ExitError, err)
 		}
+		// Found out before the run, not after an hour of it.
+		if st, err := os.Stat(filepath.Dir(spec.Path)); err != nil || !st.IsDir() {
+			return exitWith(ExitError, fmt.Errorf("--report %s: directory %s does not exist", r, filepath.Dir(spec.Path)))
+		}
 		reportSpecs = append(reportSpecs, spec)
 	}
 	reg := modules.Registry()

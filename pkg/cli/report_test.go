@@ -62,9 +62,14 @@ func TestPlayReportFiles(t *testing.T) {
 		t.Errorf("report directory holds %d files, want 3 (no temporary files left)", len(entries))
 	}
 
-	code, _, stderr = runCLI(t, "play", "-i", inv, pb, "--report", "html="+filepath.Join(out, "x"))
-	if code != ExitError || !strings.Contains(stderr, `unknown format "html"`) {
-		t.Errorf("bad --report: exit %d, stderr:\n%s", code, stderr)
+	for spec, want := range map[string]string{
+		"html=" + filepath.Join(out, "x"):            `unknown format "html"`,
+		"junit=" + filepath.Join(dir, "no", "x.xml"): "does not exist",
+	} {
+		code, stdout, stderr := runCLI(t, "play", "-i", inv, pb, "--report", spec)
+		if code != ExitError || !strings.Contains(stderr, want) || strings.Contains(stdout, "PLAY") {
+			t.Errorf("--report %s: exit %d, want 1 before the run, saying %q; stdout:\n%s\nstderr:\n%s", spec, code, want, stdout, stderr)
+		}
 	}
 }
 
