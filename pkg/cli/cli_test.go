@@ -16,6 +16,11 @@ import (
 func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
+	if len(args) > 0 && args[0] == "play" {
+		// Parallel tests run the same playbook against the same inventory
+		// on purpose; the run lock is tested in lock_test.go.
+		args = append(args[:len(args):len(args)], "--no-lock")
+	}
 	code := Main(context.Background(), append([]string{"tend"}, args...), strings.NewReader(""), &out, &errOut)
 	return code, out.String(), errOut.String()
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -56,6 +57,11 @@ type playOptions struct {
 	rolesPath      []string
 	color          string
 	vault          vault.Sources
+	waitLock       time.Duration
+	noLock         bool
+	reports        []string
+	reportDir      string
+	keep           int
 }
 
 func inventoryFlag() *ucli.StringSliceFlag {
@@ -98,6 +104,11 @@ func playCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "become-method", Usage: "sudo or su"},
 			&ucli.StringSliceFlag{Name: "roles-path", Usage: "extra directories to search for roles", EnvVars: []string{"ANSIBLE_ROLES_PATH"}},
 			&ucli.StringFlag{Name: "color", Value: "auto", Usage: "colour output: auto, always or never"},
+			&ucli.DurationFlag{Name: "wait-lock", Usage: "wait this long for another run against the same inventory and playbooks to finish (0: exit 75 at once)"},
+			&ucli.BoolFlag{Name: "no-lock", Usage: "do not take the run lock"},
+			&ucli.StringSliceFlag{Name: "report", Usage: "also write a report file at the end of the run: json=PATH, junit=PATH or prometheus=PATH (repeatable)"},
+			&ucli.StringFlag{Name: "report-dir", Usage: "keep every run's reports (json, junit, prometheus) in a timestamped subdirectory of DIR, with a 'latest' link"},
+			&ucli.IntFlag{Name: "keep", Value: 10, Usage: "with --report-dir, the number of runs kept (0: all)"},
 		}, vaultFlags()...),
 		Action: func(c *ucli.Context) error {
 			o := playOptions{
@@ -111,6 +122,8 @@ func playCommand() *ucli.Command {
 				askPass: c.Bool("ask-pass"), askBecomePass: c.Bool("ask-become-pass"), privateKey: c.String("private-key"),
 				user: c.String("user"), become: c.Bool("become"), becomeUser: c.String("become-user"), becomeMethod: c.String("become-method"),
 				rolesPath: c.StringSlice("roles-path"), color: c.String("color"), vault: vaultSources(c),
+				waitLock: c.Duration("wait-lock"), noLock: c.Bool("no-lock"), reports: c.StringSlice("report"),
+				reportDir: c.String("report-dir"), keep: c.Int("keep"),
 			}
 			if c.NArg() == 0 {
 				return exitWith(ExitError, errors.New("play: no playbook given (usage: tend play [-i INVENTORY] PLAYBOOK...)"))
@@ -204,6 +217,18 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	if err != nil {
 		return exitWith(ExitError, err)
 	}
+	var reportSpecs []report.FileSpec
+	for _, r := range o.reports {
+		spec, err := report.ParseFileSpec(r)
+		if err != nil {
+			return exitWith(ExitError, err)
+		}
+		// Found out before the run, not after an hour of it.
+		if st, err := os.Stat(filepath.Dir(spec.Path)); err != nil || !st.IsDir() {
+			return exitWith(ExitError, fmt.Errorf("--report %s: directory %s does not exist", r, filepath.Dir(spec.Path)))
+		}
+		reportSpecs = append(reportSpecs, spec)
+	}
 	reg := modules.Registry()
 	loader := playbook.NewLoader(reg, o.rolesPath)
 	loader.Vault = kr
@@ -239,6 +264,17 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	}
 	if o.listHosts || o.listTasks {
 		return listPlays(stdout, inv, pbs, o)
+	}
+	if !o.noLock {
+		dir, err := lockDir()
+		if err != nil {
+			return exitWith(ExitError, err)
+		}
+		lock, err := acquireRunLock(ctx, filepath.Join(dir, lockKey(o.inventories, paths)+".lock"), o.waitLock, os.Args)
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
 	}
 	cliVars := map[string]any{}
 	if o.user != "" {
@@ -276,6 +312,14 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	default:
 		return exitWith(ExitError, fmt.Errorf("--output %q: expected human, json or jsonl", o.output))
 	}
+	var history *report.History
+	if o.reportDir != "" {
+		history = &report.History{Dir: o.reportDir, Keep: o.keep}
+	}
+	files := report.NewFiles(reportSpecs, history, repOpts)
+	if files != nil {
+		rep = report.Multi(rep, files)
+	}
 	pool := ssh.NewPool(ssh.Options{
 		SSHConfigFile:    o.sshConfig,
 		KnownHostsFile:   o.knownHosts,
@@ -298,7 +342,25 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	if err := rep.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
-	return exitFor(total, runErr, o.detailedExit)
+	exit := exitFor(total, runErr, o.detailedExit)
+	if files != nil {
+		if err := files.Write(report.RunInfo{Finished: time.Now(), ExitCode: exitCode(exit)}); err != nil {
+			return exitWith(ExitError, errors.Join(errors.Unwrap(exit), err))
+		}
+	}
+	return exit
+}
+
+// exitCode is the code Main exits with for err.
+func exitCode(err error) int {
+	var ee *exitError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ee):
+		return ee.code
+	}
+	return ExitError
 }
 
 // exitFor maps a run's outcome to tend's exit codes.
