@@ -59,6 +59,7 @@ func TestExitCodes(t *testing.T) {
 		{"missing playbook file", []string{"play", "-i", inv, filepath.Join(dir, "nope.yml")}, ExitError},
 		{"no playbook", []string{"play", "-i", inv}, ExitError},
 		{"unreachable", []string{"play", "-i", unreach, "-T", "2s", "--known-hosts", filepath.Join(dir, "kh"), ping}, ExitUnreachable},
+		{"-c local runs on the controller", []string{"play", "-i", unreach, "-c", "local", ping}, ExitOK},
 		{"detailed: nothing changed", []string{"play", "-i", inv, "--detailed-exitcode", ok}, 0},
 		{"detailed: changed", []string{"play", "-i", inv, "--detailed-exitcode", changes}, 2},
 		{"detailed: failure is 1", []string{"play", "-i", inv, "--detailed-exitcode", fails}, 1},

@@ -51,6 +51,7 @@ type playOptions struct {
 	askBecomePass  bool
 	privateKey     string
 	user           string
+	connection     string
 	become         bool
 	becomeUser     string
 	becomeMethod   string
@@ -99,6 +100,7 @@ func playCommand() *ucli.Command {
 			&ucli.BoolFlag{Name: "ask-become-pass", Aliases: []string{"K"}, Usage: "ask for the privilege escalation password"},
 			&ucli.StringFlag{Name: "private-key", Aliases: []string{"key-file"}, Usage: "SSH private key file"},
 			&ucli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "SSH login user"},
+			&ucli.StringFlag{Name: "connection", Aliases: []string{"c"}, Usage: "connection type, ssh or local (a play's connection keyword and ansible_connection win)"},
 			&ucli.BoolFlag{Name: "become", Aliases: []string{"b"}, Usage: "run tasks with privilege escalation"},
 			&ucli.StringFlag{Name: "become-user", Usage: "user to become (default root)"},
 			&ucli.StringFlag{Name: "become-method", Usage: "sudo or su"},
@@ -120,7 +122,7 @@ func playCommand() *ucli.Command {
 				hostKeyPolicy: c.String("host-key-checking"), knownHosts: c.String("known-hosts"), sshConfig: c.String("ssh-config"),
 				connectTimeout: c.Duration("timeout"), commandTimeout: c.Duration("task-timeout"),
 				askPass: c.Bool("ask-pass"), askBecomePass: c.Bool("ask-become-pass"), privateKey: c.String("private-key"),
-				user: c.String("user"), become: c.Bool("become"), becomeUser: c.String("become-user"), becomeMethod: c.String("become-method"),
+				user: c.String("user"), connection: c.String("connection"), become: c.Bool("become"), becomeUser: c.String("become-user"), becomeMethod: c.String("become-method"),
 				rolesPath: c.StringSlice("roles-path"), color: c.String("color"), vault: vaultSources(c),
 				waitLock: c.Duration("wait-lock"), noLock: c.Bool("no-lock"), reports: c.StringSlice("report"),
 				reportDir: c.String("report-dir"), keep: c.Int("keep"),
@@ -279,6 +281,9 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	cliVars := map[string]any{}
 	if o.user != "" {
 		cliVars["ansible_user"] = o.user
+	}
+	if o.connection != "" {
+		cliVars["ansible_connection"] = o.connection
 	}
 	if o.privateKey != "" {
 		cliVars["ansible_ssh_private_key_file"] = o.privateKey
