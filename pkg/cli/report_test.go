@@ -63,7 +63,7 @@ func TestPlayReportFiles(t *testing.T) {
 	}
 
 	for spec, want := range map[string]string{
-		"html=" + filepath.Join(out, "x"):            `unknown format "html"`,
+		"pdf=" + filepath.Join(out, "x"):             `unknown format "pdf"`,
 		"junit=" + filepath.Join(dir, "no", "x.xml"): "does not exist",
 	} {
 		code, stdout, stderr := runCLI(t, "play", "-i", inv, pb, "--report", spec)
