@@ -241,7 +241,7 @@ h1 { font-size: 1.4em; margin: 0 0 .5em; }
 h2 { font-size: 1.15em; margin: 1.5em 0 .5em; }
 code, pre { font-family: ui-monospace, monospace; font-size: 13px; }
 pre { background: #f6f6f6; padding: .6em; overflow-x: auto; }
-table { border-collapse: collapse; }
+table { border-collapse: collapse; margin-bottom: 1em; }
 th, td { border: 1px solid #ccc; padding: .2em .5em; text-align: left; }
 td.n { text-align: right; }
 .matrix th.task { writing-mode: vertical-rl; transform: rotate(180deg); max-height: 14em; white-space: nowrap; overflow: hidden; font-weight: normal; }
