@@ -46,6 +46,8 @@ func exitWith(code int, err error) error { return &exitError{code: code, err: er
 // and returns the process exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := New(stdin, stdout, stderr)
+	// The command line as typed, for the HTML report.
+	app.Metadata = map[string]any{"args": args}
 	err := app.RunContext(ctx, interspersed(app, args))
 	if err == nil {
 		return ExitOK

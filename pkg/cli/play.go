@@ -62,6 +62,7 @@ type playOptions struct {
 	noLock         bool
 	reports        []string
 	reportDir      string
+	args           []string
 	keep           int
 }
 
@@ -108,8 +109,8 @@ func playCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "color", Value: "auto", Usage: "colour output: auto, always or never"},
 			&ucli.DurationFlag{Name: "wait-lock", Usage: "wait this long for another run against the same inventory and playbooks to finish (0: exit 75 at once)"},
 			&ucli.BoolFlag{Name: "no-lock", Usage: "do not take the run lock"},
-			&ucli.StringSliceFlag{Name: "report", Usage: "also write a report file at the end of the run: json=PATH, junit=PATH or prometheus=PATH (repeatable)"},
-			&ucli.StringFlag{Name: "report-dir", Usage: "keep every run's reports (json, junit, prometheus) in a timestamped subdirectory of DIR, with a 'latest' link"},
+			&ucli.StringSliceFlag{Name: "report", Usage: "also write a report file at the end of the run: json=PATH, junit=PATH, prometheus=PATH or html=PATH (repeatable)"},
+			&ucli.StringFlag{Name: "report-dir", Usage: "keep every run's reports (json, junit, prometheus, html) in a timestamped subdirectory of DIR, with a 'latest' link"},
 			&ucli.IntFlag{Name: "keep", Value: 10, Usage: "with --report-dir, the number of runs kept (0: all)"},
 		}, vaultFlags()...),
 		Action: func(c *ucli.Context) error {
@@ -127,6 +128,7 @@ func playCommand() *ucli.Command {
 				waitLock: c.Duration("wait-lock"), noLock: c.Bool("no-lock"), reports: c.StringSlice("report"),
 				reportDir: c.String("report-dir"), keep: c.Int("keep"),
 			}
+			o.args, _ = c.App.Metadata["args"].([]string)
 			if c.NArg() == 0 {
 				return exitWith(ExitError, errors.New("play: no playbook given (usage: tend play [-i INVENTORY] PLAYBOOK...)"))
 			}
@@ -349,7 +351,10 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	}
 	exit := exitFor(total, runErr, o.detailedExit)
 	if files != nil {
-		if err := files.Write(report.RunInfo{Finished: time.Now(), ExitCode: exitCode(exit)}); err != nil {
+		if err := files.Write(report.RunInfo{
+			Finished: time.Now(), ExitCode: exitCode(exit),
+			Command: hideExtraVars(o.args), Inventories: o.inventories,
+		}); err != nil {
 			return exitWith(ExitError, errors.Join(errors.Unwrap(exit), err))
 		}
 	}
@@ -557,4 +562,33 @@ func listTasks(w io.Writer, tasks []*playbook.Task, inheritedTags []string, o pl
 		sort.Strings(tl)
 		fmt.Fprintf(w, "      %s\tTAGS: [%s]\n", name, strings.Join(tl, ", "))
 	}
+}
+
+// hideExtraVars returns args with the values of -e/--extra-vars
+// replaced: they often carry passwords, and the HTML report is read by
+// people who may not see them. "@file" values name a file and stay.
+func hideExtraVars(args []string) []string {
+	out := append([]string(nil), args...)
+	for i := 0; i < len(out); i++ {
+		a := out[i]
+		switch {
+		case a == "--":
+			return out
+		case a == "-e" || a == "--extra-vars":
+			if i+1 < len(out) && !strings.HasPrefix(out[i+1], "@") {
+				out[i+1] = "<hidden>"
+			}
+			i++
+		case strings.HasPrefix(a, "--extra-vars="):
+			if !strings.HasPrefix(a[len("--extra-vars="):], "@") {
+				out[i] = "--extra-vars=<hidden>"
+			}
+		case strings.HasPrefix(a, "-e") && !strings.HasPrefix(a, "--"):
+			v := strings.TrimPrefix(strings.TrimPrefix(a, "-e"), "=")
+			if !strings.HasPrefix(v, "@") {
+				out[i] = "-e<hidden>"
+			}
+		}
+	}
+	return out
 }

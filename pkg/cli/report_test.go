@@ -63,7 +63,7 @@ func TestPlayReportFiles(t *testing.T) {
 	}
 
 	for spec, want := range map[string]string{
-		"html=" + filepath.Join(out, "x"):            `unknown format "html"`,
+		"pdf=" + filepath.Join(out, "x"):             `unknown format "pdf"`,
 		"junit=" + filepath.Join(dir, "no", "x.xml"): "does not exist",
 	} {
 		code, stdout, stderr := runCLI(t, "play", "-i", inv, pb, "--report", spec)
@@ -90,5 +90,31 @@ func TestPlayReportDir(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(reports, "latest", "junit.xml"))
 	if err != nil || !strings.Contains(string(b), `type="drift"`) {
 		t.Errorf("latest/junit.xml (%v):\n%s", err, b)
+	}
+	b, err = os.ReadFile(filepath.Join(reports, "latest", "report.html"))
+	if err != nil || !strings.Contains(string(b), `<td class="cell changed"`) {
+		t.Errorf("latest/report.html (%v):\n%s", err, b)
+	}
+}
+
+// The html report shows the command line without -e values: they
+// often hold passwords. A file named with @ is no secret.
+func TestHideExtraVars(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"tend play -i h site.yml", "tend play -i h site.yml"},
+		{"tend play -e pw=x site.yml", "tend play -e <hidden> site.yml"},
+		{"tend play --extra-vars pw=x site.yml", "tend play --extra-vars <hidden> site.yml"},
+		{"tend play --extra-vars=pw=x -epw=y -e=pw=z", "tend play --extra-vars=<hidden> -e<hidden> -e<hidden>"},
+		{"tend play -e @vars.yml --extra-vars=@v2.yml -e@v3.yml", "tend play -e @vars.yml --extra-vars=@v2.yml -e@v3.yml"},
+		{"tend play -e", "tend play -e"},
+		{"tend play -- -e pw=x", "tend play -- -e pw=x"},
+	} {
+		in := strings.Fields(tc.in)
+		if got := strings.Join(hideExtraVars(in), " "); got != tc.want {
+			t.Errorf("hideExtraVars(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if strings.Join(in, " ") != tc.in {
+			t.Errorf("hideExtraVars(%q) changed its argument", tc.in)
+		}
 	}
 }

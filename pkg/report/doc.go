@@ -15,8 +15,9 @@
 //   - NewJSONLines writes one Event per line as things happen.
 //
 // Files collects a run for --report and writes it, at the end, to files
-// replaced atomically: the JSON Document, JUnit XML (JUnit) and a
-// node_exporter textfile (Prometheus), all rendered from one Document.
+// replaced atomically: the JSON Document, JUnit XML (JUnit), a
+// node_exporter textfile (Prometheus) and a self-contained HTML page
+// (HTML), all rendered from one Document.
 //
 // Multi fans events out to several reporters; Tally counts a HostResult
 // into a host's Stats exactly as Ansible's recap counts.

@@ -14,7 +14,7 @@ import (
 
 // FileFormats are the formats --report writes, in the order --help
 // lists them.
-var FileFormats = []string{"json", "junit", "prometheus"}
+var FileFormats = []string{"json", "junit", "prometheus", "html"}
 
 // FileSpec is one report to write at the end of a run: --report
 // FORMAT=PATH.
@@ -41,6 +41,10 @@ func ParseFileSpec(s string) (FileSpec, error) {
 type RunInfo struct {
 	Finished time.Time
 	ExitCode int
+	// Command is the command line as the HTML report shows it (the
+	// caller hides secrets in it); Inventories the inventory sources.
+	Command     []string
+	Inventories []string
 }
 
 // Files collects a run and writes it to report files at the end. Every
@@ -101,6 +105,8 @@ func (f *Files) write(specs []FileSpec, dir string, doc *Document, info RunInfo)
 			b, err = JUnit(doc)
 		case "prometheus":
 			b, err = Prometheus(doc, info)
+		case "html":
+			b, err = HTML(doc, info)
 		}
 		path := s.Path
 		if dir != "" {

@@ -29,6 +29,7 @@ var historyFiles = []FileSpec{
 	{Format: "json", Path: "report.json"},
 	{Format: "junit", Path: "junit.xml"},
 	{Format: "prometheus", Path: "tend.prom"},
+	{Format: "html", Path: "report.html"},
 }
 
 // newRunDir creates the directory of a run that ended at t; runs ending
