@@ -69,6 +69,7 @@ var cases = []playCase{
 	{name: "no_log", playbook: "14_nolog.yml"},
 	{name: "several_playbooks_ok", playbook: "17_multi_ok.yml", more: []string{"13_run_once.yml"}},
 	{name: "several_playbooks_fail_first", playbook: "16_multi_fail.yml", more: []string{"17_multi_ok.yml"}},
+	{name: "runtime_inventory", playbook: "18_runtime_inventory.yml"},
 	{name: "several_playbooks_fail_second", playbook: "17_multi_ok.yml", more: []string{"16_multi_fail.yml", "17_multi_ok.yml"}},
 }
 

@@ -124,3 +124,14 @@ func copyMap(m map[string]any) map[string]any {
 	}
 	return out
 }
+
+// reloadInventory rereads the host's inventory variables after the
+// inventory changed during the run.
+func (h *hostState) reloadInventory(inv *inventory.Inventory) {
+	v := inv.HostVars(h.name)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.inv = v
+	h.version++
+	h.changes.Add(1)
+}

@@ -131,6 +131,10 @@ func (p *playRun) runOnce(t *playbook.Task, hosts []*hostState) (bool, error) {
 	if len(hosts) == 0 {
 		return false, nil
 	}
+	if t.Action == "add_host" {
+		// Ansible runs add_host once for the task (bypass_host_loop).
+		return true, nil
+	}
 	return p.boolKeyword(t, "run_once", func(a *playbook.Task) any { return a.RunOnce }, p.play.RunOnce, p.taskVars(hosts[0], t, nil))
 }
 
@@ -319,6 +323,7 @@ func (p *playRun) runLoop(ctx context.Context, t *playbook.Task, rt report.Task,
 			f.noLog = loopNoLog
 			return p.finish(h, t, rt, o, ivars, f, start)
 		}
+		p.applyInventory(h, t, o)
 		markItem(o.result, t, loopVar, item, i)
 		if o.status != report.Skipped {
 			p.carryItem(h, t, carried, o.result)
@@ -546,6 +551,9 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 	}
 	o.delegateFacts = f.delegateFacts
 	p.applyFacts(t, o, []*hostState{h})
+	if !t.HasLoop {
+		p.applyInventory(h, t, o)
+	}
 	if o.status != report.Failed && o.status != report.Unreachable && o.status != report.Skipped {
 		if o.status == report.Changed && len(t.Notify) > 0 {
 			p.notify(h, t, t.Notify, vars)

@@ -112,7 +112,7 @@ func (p *playRun) taskVars(h *hostState, t *playbook.Task, extra map[string]any)
 // and task of the play.
 func (p *playRun) playMagic() map[string]any {
 	return map[string]any{
-		"groups":                 p.groups,
+		"groups":                 template.Lazy(func() any { return p.groupsVar() }),
 		"hostvars":               template.Lazy(func() any { return p.hostvars() }),
 		"ansible_play_hosts_all": p.allList,
 		"ansible_play_name":      p.play.Name,
