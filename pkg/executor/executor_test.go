@@ -70,6 +70,7 @@ var cases = []playCase{
 	{name: "several_playbooks_ok", playbook: "17_multi_ok.yml", more: []string{"13_run_once.yml"}},
 	{name: "several_playbooks_fail_first", playbook: "16_multi_fail.yml", more: []string{"17_multi_ok.yml"}},
 	{name: "runtime_inventory", playbook: "18_runtime_inventory.yml"},
+	{name: "getent", playbook: "19_getent.yml"},
 	{name: "several_playbooks_fail_second", playbook: "17_multi_ok.yml", more: []string{"16_multi_fail.yml", "17_multi_ok.yml"}},
 }
 

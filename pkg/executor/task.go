@@ -610,6 +610,10 @@ func (p *playRun) applyFacts(t *playbook.Task, o *outcome, hosts []*hostState) {
 			}
 		}
 		for _, target := range targets {
+			if factLayer(t) == "facts" {
+				target.setModuleFacts(storedFacts(t, f))
+				continue
+			}
 			target.setFacts(factLayer(t), storedFacts(t, f))
 		}
 	}
@@ -637,11 +641,8 @@ func (p *playRun) carryItem(h *hostState, t *playbook.Task, carried map[string]a
 		_, hostFacts, _, _ := h.layers()
 		all = hostFacts
 	}
-	all = copyMap(all)
-	for k, v := range f {
-		all[k] = v
-	}
-	for k, v := range factVarsOf(all) {
+	all, plain := mergeModuleFacts(all, h.plainFacts(), f)
+	for k, v := range factVarsOf(all, plain) {
 		carried[k] = v
 	}
 }

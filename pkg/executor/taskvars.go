@@ -68,7 +68,7 @@ func (p *playRun) taskVars(h *hostState, t *playbook.Task, extra map[string]any)
 	for _, r := range roles {
 		layers = append(layers, r.Defaults)
 	}
-	layers = append(layers, inv, factVarsOf(facts), p.play.Vars, p.varsFilesOf(h.name), p.roleVars)
+	layers = append(layers, inv, factVarsOf(facts, h.plainFacts()), p.play.Vars, p.varsFilesOf(h.name), p.roleVars)
 	for _, r := range roles {
 		layers = append(layers, r.Vars)
 	}
