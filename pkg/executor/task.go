@@ -60,7 +60,7 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 		outcomes[h] = o
 		<-mu
 	})
-	if once && len(targets) == 1 && len(hosts) > 1 {
+	if once && len(targets) == 1 && len(hosts) > 1 && !bypassHostLoop(t) {
 		if o := outcomes[targets[0]]; o != nil {
 			for _, h := range hosts[1:] {
 				if t.Register != "" {
@@ -125,14 +125,20 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 	p.checkFailureLimits(t, hosts)
 }
 
+// bypassHostLoop reports whether Ansible runs t's action once for the
+// task, on the first host, rather than once per host (its actions'
+// BYPASS_HOST_LOOP): unlike run_once, only that host registers the result.
+func bypassHostLoop(t *playbook.Task) bool {
+	return t.Action == "add_host" || t.Action == "pause"
+}
+
 // runOnce reads run_once for t with the first host's variables, as
 // Ansible does.
 func (p *playRun) runOnce(t *playbook.Task, hosts []*hostState) (bool, error) {
 	if len(hosts) == 0 {
 		return false, nil
 	}
-	if t.Action == "add_host" {
-		// Ansible runs add_host once for the task (bypass_host_loop).
+	if bypassHostLoop(t) {
 		return true, nil
 	}
 	return p.boolKeyword(t, "run_once", func(a *playbook.Task) any { return a.RunOnce }, p.play.RunOnce, p.taskVars(hosts[0], t, nil))
