@@ -547,13 +547,8 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 		inc.noLog = noLog
 	}
 	if t.Register != "" {
-		reg := module.Result{}
-		for k, v := range o.result {
-			if k != "ansible_facts" || t.Action == "set_fact" || t.Action == "include_vars" {
-				reg[k] = v
-			}
-		}
-		h.setFacts("register", map[string]any{t.Register: unsafe(map[string]any(reg))})
+		// The registered result keeps ansible_facts, as in Ansible.
+		h.setFacts("register", map[string]any{t.Register: unsafe(copyMap(o.result))})
 	}
 	o.delegateFacts = f.delegateFacts
 	p.applyFacts(t, o, []*hostState{h})
