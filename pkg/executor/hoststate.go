@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -13,9 +14,12 @@ import (
 type hostState struct {
 	name string
 
-	mu          sync.Mutex
-	inv         map[string]any // inventory variables (read-only after creation)
-	facts       map[string]any // gathered facts, keys without the ansible_ prefix
+	mu    sync.Mutex
+	inv   map[string]any // inventory variables (read-only after creation)
+	facts map[string]any // gathered facts, keys without the ansible_ prefix
+	// plain names the facts a module set without the ansible_ prefix
+	// (getent_passwd): they are variables under their own name.
+	plain       map[string]bool
 	includeVars map[string]any // include_vars (precedence 18)
 	factVars    map[string]any // set_fact and register (precedence 19)
 	version     int            // bumped on every change, for hostvars caching
@@ -40,6 +44,7 @@ func newHostState(name string, inv *inventory.Inventory, changes *atomic.Int64) 
 		changes:     changes,
 		inv:         inv.HostVars(name),
 		facts:       map[string]any{},
+		plain:       map[string]bool{},
 		includeVars: map[string]any{},
 		factVars:    map[string]any{},
 		notified:    map[string]bool{},
@@ -76,10 +81,41 @@ func (h *hostState) setFacts(layer string, m map[string]any) {
 	h.changes.Add(1)
 }
 
+// setModuleFacts stores the ansible_facts a module returned, as Ansible
+// does: ansible_facts.NAME without any ansible_ prefix, and each fact a
+// variable under the name the module gave it.
+func (h *hostState) setModuleFacts(m map[string]any) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.facts, h.plain = mergeModuleFacts(h.facts, h.plain, m)
+	h.version++
+	h.changes.Add(1)
+}
+
+// mergeModuleFacts returns copies of facts and plain with m added.
+func mergeModuleFacts(facts map[string]any, plain map[string]bool, m map[string]any) (map[string]any, map[string]bool) {
+	facts = copyMap(facts)
+	next := make(map[string]bool, len(plain))
+	for k, v := range plain {
+		next[k] = v
+	}
+	for k, v := range m {
+		if name, ok := strings.CutPrefix(k, "ansible_"); ok {
+			facts[name] = v
+			delete(next, name)
+			continue
+		}
+		facts[k] = v
+		next[k] = true
+	}
+	return facts, next
+}
+
 func (h *hostState) clearFacts() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.facts = map[string]any{}
+	h.plain = map[string]bool{}
 	h.factVars = map[string]any{}
 	h.version++
 	h.changes.Add(1)
@@ -93,6 +129,14 @@ func (h *hostState) layers() (inv, facts, include, factVars map[string]any) {
 	return h.inv, h.facts, h.includeVars, h.factVars
 }
 
+// plainFacts returns the names of the facts that are variables under
+// their own name; the map is replaced, never mutated.
+func (h *hostState) plainFacts() map[string]bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.plain
+}
+
 // hostvars returns this host's entry of the hostvars magic variable:
 // inventory vars, facts, include_vars, set_fact and registered vars.
 func (h *hostState) hostvars(extra map[string]any) map[string]any {
@@ -101,16 +145,21 @@ func (h *hostState) hostvars(extra map[string]any) map[string]any {
 	if h.snapVersion == h.version && h.snapshot != nil {
 		return h.snapshot
 	}
-	m := vars.Merge(h.inv, factVarsOf(h.facts), h.includeVars, h.factVars, extra)
+	m := vars.Merge(h.inv, factVarsOf(h.facts, h.plain), h.includeVars, h.factVars, extra)
 	m["inventory_hostname"] = h.name
 	h.snapshot, h.snapVersion = m, h.version
 	return m
 }
 
-// factVarsOf exposes facts as ansible_NAME and ansible_facts.NAME.
-func factVarsOf(facts map[string]any) map[string]any {
+// factVarsOf exposes facts as ansible_facts.NAME and as ansible_NAME, or
+// NAME for those a module set without the prefix.
+func factVarsOf(facts map[string]any, plain map[string]bool) map[string]any {
 	out := make(map[string]any, len(facts)+1)
 	for k, v := range facts {
+		if plain[k] {
+			out[k] = v
+			continue
+		}
 		out["ansible_"+k] = v
 	}
 	out["ansible_facts"] = facts
@@ -123,4 +172,15 @@ func copyMap(m map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// reloadInventory rereads the host's inventory variables after the
+// inventory changed during the run.
+func (h *hostState) reloadInventory(inv *inventory.Inventory) {
+	v := inv.HostVars(h.name)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.inv = v
+	h.version++
+	h.changes.Add(1)
 }

@@ -299,6 +299,31 @@ func (p *playRun) hostvars() map[string]any {
 	return next
 }
 
+// groupsVar returns the groups magic variable, which group_by and
+// add_host change during the play.
+func (p *playRun) groupsVar() map[string]any {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.groups
+}
+
+// inventoryChanged makes the play see hosts and groups that group_by or
+// add_host added: groups, group_names, hostvars and the host's own
+// inventory variables (group_vars of a new group).
+func (p *playRun) inventoryChanged(hosts ...string) {
+	inv := p.r.opts.Inventory
+	groups := inv.GroupsVar()
+	p.mu.Lock()
+	p.groups = groups
+	p.groupsOf = map[string][]any{}
+	p.invHosts = nil
+	p.hvCache = nil
+	p.mu.Unlock()
+	for _, n := range hosts {
+		p.r.host(n).reloadInventory(inv)
+	}
+}
+
 func (p *playRun) groupNames(host string) []any {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -60,7 +60,7 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 		outcomes[h] = o
 		<-mu
 	})
-	if once && len(targets) == 1 && len(hosts) > 1 {
+	if once && len(targets) == 1 && len(hosts) > 1 && !bypassHostLoop(t) {
 		if o := outcomes[targets[0]]; o != nil {
 			for _, h := range hosts[1:] {
 				if t.Register != "" {
@@ -125,11 +125,21 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 	p.checkFailureLimits(t, hosts)
 }
 
+// bypassHostLoop reports whether Ansible runs t's action once for the
+// task, on the first host, rather than once per host (its actions'
+// BYPASS_HOST_LOOP): unlike run_once, only that host registers the result.
+func bypassHostLoop(t *playbook.Task) bool {
+	return t.Action == "add_host" || t.Action == "pause"
+}
+
 // runOnce reads run_once for t with the first host's variables, as
 // Ansible does.
 func (p *playRun) runOnce(t *playbook.Task, hosts []*hostState) (bool, error) {
 	if len(hosts) == 0 {
 		return false, nil
+	}
+	if bypassHostLoop(t) {
+		return true, nil
 	}
 	return p.boolKeyword(t, "run_once", func(a *playbook.Task) any { return a.RunOnce }, p.play.RunOnce, p.taskVars(hosts[0], t, nil))
 }
@@ -319,6 +329,7 @@ func (p *playRun) runLoop(ctx context.Context, t *playbook.Task, rt report.Task,
 			f.noLog = loopNoLog
 			return p.finish(h, t, rt, o, ivars, f, start)
 		}
+		p.applyInventory(h, t, o)
 		markItem(o.result, t, loopVar, item, i)
 		if o.status != report.Skipped {
 			p.carryItem(h, t, carried, o.result)
@@ -536,16 +547,14 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 		inc.noLog = noLog
 	}
 	if t.Register != "" {
-		reg := module.Result{}
-		for k, v := range o.result {
-			if k != "ansible_facts" || t.Action == "set_fact" || t.Action == "include_vars" {
-				reg[k] = v
-			}
-		}
-		h.setFacts("register", map[string]any{t.Register: unsafe(map[string]any(reg))})
+		// The registered result keeps ansible_facts, as in Ansible.
+		h.setFacts("register", map[string]any{t.Register: unsafe(copyMap(o.result))})
 	}
 	o.delegateFacts = f.delegateFacts
 	p.applyFacts(t, o, []*hostState{h})
+	if !t.HasLoop {
+		p.applyInventory(h, t, o)
+	}
 	if o.status != report.Failed && o.status != report.Unreachable && o.status != report.Skipped {
 		if o.status == report.Changed && len(t.Notify) > 0 {
 			p.notify(h, t, t.Notify, vars)
@@ -602,6 +611,10 @@ func (p *playRun) applyFacts(t *playbook.Task, o *outcome, hosts []*hostState) {
 			}
 		}
 		for _, target := range targets {
+			if factLayer(t) == "facts" {
+				target.setModuleFacts(storedFacts(t, f))
+				continue
+			}
 			target.setFacts(factLayer(t), storedFacts(t, f))
 		}
 	}
@@ -629,11 +642,8 @@ func (p *playRun) carryItem(h *hostState, t *playbook.Task, carried map[string]a
 		_, hostFacts, _, _ := h.layers()
 		all = hostFacts
 	}
-	all = copyMap(all)
-	for k, v := range f {
-		all[k] = v
-	}
-	for k, v := range factVarsOf(all) {
+	all, plain := mergeModuleFacts(all, h.plainFacts(), f)
+	for k, v := range factVarsOf(all, plain) {
 		carried[k] = v
 	}
 }

@@ -68,7 +68,7 @@ func (p *playRun) taskVars(h *hostState, t *playbook.Task, extra map[string]any)
 	for _, r := range roles {
 		layers = append(layers, r.Defaults)
 	}
-	layers = append(layers, inv, factVarsOf(facts), p.play.Vars, p.varsFilesOf(h.name), p.roleVars)
+	layers = append(layers, inv, factVarsOf(facts, h.plainFacts()), p.play.Vars, p.varsFilesOf(h.name), p.roleVars)
 	for _, r := range roles {
 		layers = append(layers, r.Vars)
 	}
@@ -112,7 +112,7 @@ func (p *playRun) taskVars(h *hostState, t *playbook.Task, extra map[string]any)
 // and task of the play.
 func (p *playRun) playMagic() map[string]any {
 	return map[string]any{
-		"groups":                 p.groups,
+		"groups":                 template.Lazy(func() any { return p.groupsVar() }),
 		"hostvars":               template.Lazy(func() any { return p.hostvars() }),
 		"ansible_play_hosts_all": p.allList,
 		"ansible_play_name":      p.play.Name,

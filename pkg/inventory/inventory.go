@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"sync"
 )
 
 // Host is one inventory host.
@@ -37,6 +38,10 @@ type Group struct {
 
 // Inventory is a loaded set of hosts and groups. Build one with Load.
 type Inventory struct {
+	// mu guards the inventory once loaded: a run adds hosts and groups
+	// (add_host, group_by) while other hosts read it.
+	mu sync.RWMutex
+
 	hosts    []*Host
 	hostIdx  map[string]*Host
 	hostInfo map[string]*hostInfo
@@ -338,13 +343,23 @@ func (inv *Inventory) allVarsDirs() []*varsDir {
 
 // Hosts returns all hosts in inventory order (the order in which they were
 // first defined). The implicit localhost is not included.
-func (inv *Inventory) Hosts() []*Host { return slices.Clone(inv.hosts) }
+func (inv *Inventory) Hosts() []*Host {
+	inv.mu.RLock()
+	defer inv.mu.RUnlock()
+	return slices.Clone(inv.hosts)
+}
 
 // Host returns the named host. For "localhost", "127.0.0.1" and "::1" it
 // falls back to the localhost the inventory defines under another of those
 // names, then to the implicit localhost (ansible_connection=local, no
 // groups), as Ansible does.
 func (inv *Inventory) Host(name string) (*Host, bool) {
+	inv.mu.RLock()
+	defer inv.mu.RUnlock()
+	return inv.host(name)
+}
+
+func (inv *Inventory) host(name string) (*Host, bool) {
 	if h, ok := inv.hostIdx[name]; ok {
 		return h, true
 	}
@@ -365,12 +380,16 @@ func (inv *Inventory) isImplicit(h *Host) bool {
 
 // Group returns the named group; "all" and "ungrouped" always exist.
 func (inv *Inventory) Group(name string) (*Group, bool) {
+	inv.mu.RLock()
+	defer inv.mu.RUnlock()
 	g, ok := inv.groups[name]
 	return g, ok
 }
 
 // GroupNames returns every group name, sorted, including all and ungrouped.
 func (inv *Inventory) GroupNames() []string {
+	inv.mu.RLock()
+	defer inv.mu.RUnlock()
 	return slices.Sorted(maps.Keys(inv.groups))
 }
 
@@ -405,6 +424,8 @@ func (inv *Inventory) groupHosts(name string) []string {
 // (including all and ungrouped) mapped to a []string of the hosts in it or
 // in its descendants.
 func (inv *Inventory) GroupsVar() map[string]any {
+	inv.mu.RLock()
+	defer inv.mu.RUnlock()
 	out := make(map[string]any, len(inv.groups))
 	for _, g := range inv.groupList {
 		hosts := inv.groupHosts(g.Name)
@@ -421,8 +442,10 @@ func (inv *Inventory) GroupsVar() map[string]any {
 // that is only in "ungrouped" gets ["ungrouped"]. Unknown hosts and the
 // implicit localhost give an empty list.
 func (inv *Inventory) GroupNamesOf(host string) []string {
+	inv.mu.RLock()
+	defer inv.mu.RUnlock()
 	out := []string{}
-	h, ok := inv.Host(host)
+	h, ok := inv.host(host)
 	if !ok || inv.isImplicit(h) {
 		return out
 	}
@@ -439,7 +462,9 @@ func (inv *Inventory) GroupNamesOf(host string) []string {
 // comma-separated list, file is that list and dir is empty; for unknown
 // hosts and the implicit localhost both are empty.
 func (inv *Inventory) Source(host string) (dir, file string) {
-	h, ok := inv.Host(host)
+	inv.mu.RLock()
+	defer inv.mu.RUnlock()
+	h, ok := inv.host(host)
 	if !ok || inv.isImplicit(h) {
 		return "", ""
 	}
@@ -483,8 +508,10 @@ func (inv *Inventory) sortedHostGroups(h *Host) []string {
 // Top-level keys replace each other (hash_behaviour=replace). The result is
 // a fresh deep copy on every call; an unknown host gives an empty map.
 func (inv *Inventory) HostVars(name string) map[string]any {
+	inv.mu.RLock()
+	defer inv.mu.RUnlock()
 	out := map[string]any{}
-	h, ok := inv.Host(name)
+	h, ok := inv.host(name)
 	if !ok {
 		return out
 	}

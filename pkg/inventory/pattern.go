@@ -25,6 +25,8 @@ import (
 // subscript beyond the matched hosts. Errors are returned only for an
 // invalid regular expression or glob and for an unreadable @file.
 func (inv *Inventory) Select(pattern string) ([]*Host, error) {
+	inv.mu.RLock()
+	defer inv.mu.RUnlock()
 	parts, err := expandAtFiles(splitHostPattern(pattern))
 	if err != nil {
 		return nil, err
@@ -224,7 +226,7 @@ func (inv *Inventory) enumerate(pattern string) ([]*Host, error) {
 		}
 	}
 	if len(out) == 0 {
-		if h, ok := inv.Host(pattern); ok && slices.Contains(localhostNames, pattern) {
+		if h, ok := inv.host(pattern); ok && slices.Contains(localhostNames, pattern) {
 			out = append(out, h)
 		}
 	}

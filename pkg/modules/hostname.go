@@ -53,7 +53,7 @@ func (Hostname) Plan(ctx context.Context, h *module.Host, args module.Args) (*mo
 	content, _ := readCat(secs[1])
 	permanent := strings.TrimSpace(content)
 	short, domain, _ := strings.Cut(name, ".")
-	facts := map[string]any{"hostname": short, "nodename": name, "fqdn": name, "domain": domain}
+	facts := map[string]any{"ansible_hostname": short, "ansible_nodename": name, "ansible_fqdn": name, "ansible_domain": domain}
 	result := module.Result{"name": name, "ansible_facts": facts}
 	if running == name && permanent == name {
 		return module.Unchanged(result), nil
