@@ -340,7 +340,7 @@ func TestSystemModules(t *testing.T) {
 		orig := strings.TrimSpace(e.sh(t, "hostname"))
 		t.Cleanup(func() { e.sh(t, "printf '%s\\n' "+orig+" > /etc/hostname; hostname "+orig) })
 		r := e.converge(t, "hostname", map[string]any{"name": "tend-renamed.example.com"}, "hostname; cat /etc/hostname")
-		if f, _ := r["ansible_facts"].(map[string]any); f["hostname"] != "tend-renamed" {
+		if f, _ := r["ansible_facts"].(map[string]any); f["ansible_hostname"] != "tend-renamed" {
 			t.Errorf("facts = %v", r["ansible_facts"])
 		}
 		if got := e.sh(t, "hostname; cat /etc/hostname"); got != "tend-renamed.example.com\ntend-renamed.example.com\n" {
