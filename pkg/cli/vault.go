@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	ucli "github.com/urfave/cli/v2"
 
+	"github.com/tend-dev/tend/pkg/atomicfile"
 	"github.com/tend-dev/tend/pkg/vault"
 )
 
@@ -175,9 +175,9 @@ func vaultRewrite(c *ucli.Context, fn func(file string, data []byte) ([]byte, er
 		case "-":
 			_, err = c.App.Writer.Write(res)
 		case "":
-			err = writeFileAtomic(f, res)
+			err = atomicfile.Write(f, res, 0o600)
 		default:
-			err = writeFileAtomic(out, res)
+			err = atomicfile.Write(out, res, 0o600)
 		}
 		if err != nil {
 			return fmt.Errorf("vault %s: %w", c.Command.Name, err)
@@ -187,31 +187,4 @@ func vaultRewrite(c *ucli.Context, fn func(file string, data []byte) ([]byte, er
 		}
 	}
 	return nil
-}
-
-// writeFileAtomic replaces path with data, mode 0600, through a temporary
-// file in the same directory, so a crash leaves the old or the new file,
-// never half of one (nor plaintext in a world-readable file).
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tend-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/tend-dev/tend/pkg/atomicfile"
 )
 
 // FileFormats are the formats --report writes, in the order --help
@@ -113,7 +114,8 @@ func (f *Files) write(specs []FileSpec, dir string, doc *Document, info RunInfo)
 			path = filepath.Join(dir, path)
 		}
 		if err == nil {
-			err = WriteFileAtomic(path, b)
+			// Reports are read by other users (node_exporter, a web server).
+			err = atomicfile.Write(path, b, 0o644)
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("write %s report %s: %w", s.Format, path, err))
@@ -134,36 +136,4 @@ func (f *Files) writeHistory(doc *Document, info RunInfo) error {
 		return err
 	}
 	return f.history.finish(name)
-}
-
-// WriteFileAtomic replaces path with data: readers see the old file or
-// the new one, never a part.
-func WriteFileAtomic(path string, data []byte) error {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // after a successful rename, a no-op
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	// CreateTemp makes 0600; reports are read by other users
-	// (node_exporter, a web server).
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -251,18 +251,3 @@ func TestParseFileSpec(t *testing.T) {
 		t.Errorf("got %+v, %v", got, err)
 	}
 }
-
-func TestWriteFileAtomicReplaces(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "r.prom")
-	for _, s := range []string{"first\n", "second\n"} {
-		if err := WriteFileAtomic(p, []byte(s)); err != nil {
-			t.Fatal(err)
-		}
-		if b, _ := os.ReadFile(p); string(b) != s {
-			t.Errorf("file holds %q, want %q", b, s)
-		}
-	}
-	if err := WriteFileAtomic(filepath.Join(t.TempDir(), "no", "such", "dir", "r"), nil); err == nil {
-		t.Error("writing into a missing directory succeeded")
-	}
-}
