@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -203,12 +204,7 @@ func htmlCellFor(task, host string, hr *HostReport) htmlCell {
 func playDiffs(p PlayReport) []htmlDiff {
 	var out []htmlDiff
 	for _, t := range p.Tasks {
-		hosts := make([]string, 0, len(t.Hosts))
-		for h := range t.Hosts {
-			hosts = append(hosts, h)
-		}
-		sort.Strings(hosts)
-		for _, h := range hosts {
+		for _, h := range slices.Sorted(maps.Keys(t.Hosts)) {
 			hr := t.Hosts[h]
 			if !hr.Changed {
 				continue

@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 )
 
@@ -77,12 +78,7 @@ func JUnit(doc *Document) ([]byte, error) {
 		}
 		var elapsed float64
 		for _, t := range p.Tasks {
-			hosts := make([]string, 0, len(t.Hosts))
-			for h := range t.Hosts {
-				hosts = append(hosts, h)
-			}
-			sort.Strings(hosts)
-			for _, h := range hosts {
+			for _, h := range slices.Sorted(maps.Keys(t.Hosts)) {
 				c := junitTestcase(t.Task, h, t.Hosts[h], p.Play.CheckMode || doc.CheckMode)
 				elapsed += t.Hosts[h].DurationSeconds
 				s.Tests++

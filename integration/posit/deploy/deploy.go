@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -201,12 +203,7 @@ func (r *Report) Outcomes() []TaskOutcome {
 	var out []TaskOutcome
 	for _, p := range r.Plays {
 		for _, t := range p.Tasks {
-			hosts := make([]string, 0, len(t.Hosts))
-			for h := range t.Hosts {
-				hosts = append(hosts, h)
-			}
-			sort.Strings(hosts)
-			for _, h := range hosts {
+			for _, h := range slices.Sorted(maps.Keys(t.Hosts)) {
 				o := t.Hosts[h]
 				msg := o.Msg
 				for _, it := range o.Items {
