@@ -33,18 +33,47 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+var (
+	tendBinDir  string
+	tendBinOnce sync.Once
+	tendBinErr  error
+)
+
+// TestMain removes the binary buildTend built for the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if tendBinDir != "" {
+		os.RemoveAll(tendBinDir)
+	}
+	os.Exit(code)
+}
+
+// buildTend builds this command once per test process.
+func buildTend(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the tend binary")
+	}
+	tendBinOnce.Do(func() {
+		if tendBinDir, tendBinErr = os.MkdirTemp("", "tend-bin-"); tendBinErr != nil {
+			return
+		}
+		if out, err := exec.Command("go", "build", "-o", filepath.Join(tendBinDir, "tend"), ".").CombinedOutput(); err != nil {
+			tendBinErr = fmt.Errorf("%v\n%s", err, out)
+		}
+	})
+	if tendBinErr != nil {
+		t.Fatalf("build tend: %v", tendBinErr)
+	}
+	return filepath.Join(tendBinDir, "tend")
+}
+
 // TestSignalStopsLongRuns starts the tend binary on playbooks that would
 // run for hours, sends SIGTERM or SIGINT once the task has started, and
 // checks that tend exits within 2 seconds with the interrupted exit code
 // and leaves no process behind.
 func TestSignalStopsLongRuns(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the tend binary")
-	}
-	bin := filepath.Join(t.TempDir(), "tend")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build tend: %v\n%s", err, out)
-	}
+	bin := buildTend(t)
 	// A sleep of a unique length tells this test's processes apart.
 	mark := fmt.Sprintf("1000.%d", rand.IntN(1_000_000_000))
 	tests := []struct{ name, task string }{
@@ -86,13 +115,7 @@ func TestSignalStopsLongRuns(t *testing.T) {
 // the run: password prompts on an input that never ends, and a vault
 // password script that never answers.
 func TestSignalStopsPrompts(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the tend binary")
-	}
-	bin := filepath.Join(t.TempDir(), "tend")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build tend: %v\n%s", err, out)
-	}
+	bin := buildTend(t)
 	mark := fmt.Sprintf("1000.%d", rand.IntN(1_000_000_000))
 	dir := t.TempDir()
 	inv, pb, script := filepath.Join(dir, "hosts"), filepath.Join(dir, "pb.yml"), filepath.Join(dir, "pass.sh")

@@ -3,6 +3,7 @@ package cli
 import (
 	"flag"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"testing"
@@ -20,5 +21,10 @@ func TestMain(m *testing.M) {
 			panic(err)
 		}
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	// buildTend's binary is shared by the tests of this process.
+	if tendBin != "" {
+		os.RemoveAll(filepath.Dir(tendBin))
+	}
+	os.Exit(code)
 }
