@@ -246,9 +246,9 @@ func (w WriteScript) String() string {
 		if w.Group != "" {
 			og += ":" + w.Group
 		}
-		b.WriteString(`chown ` + shell.Quote(og) + ` "$t"` + fail("chown"))
+		b.WriteString(`chown -- ` + shell.Quote(og) + ` "$t"` + fail("chown"))
 	}
-	b.WriteString(`mv -f "$t" ` + shell.Quote(w.Dst) + fail("rename") + "t=")
+	b.WriteString(`mv -f -- "$t" ` + shell.Quote(w.Dst) + fail("rename") + "t=")
 	return b.String()
 }
 
