@@ -77,7 +77,7 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 			break
 		}
 		uvars := vars
-		res := unsafe(map[string]any(o.result))
+		res := template.MarkUnsafe(map[string]any(o.result))
 		if t.Register != "" {
 			uvars = mergeVars(vars, map[string]any{t.Register: res})
 		}
@@ -337,7 +337,7 @@ func (p *playRun) applyConditions(t *playbook.Task, o *outcome, vars map[string]
 	}
 	cvars := vars
 	if t.Register != "" {
-		cvars = mergeVars(vars, map[string]any{t.Register: unsafe(map[string]any(o.result))})
+		cvars = mergeVars(vars, map[string]any{t.Register: template.MarkUnsafe(map[string]any(o.result))})
 	}
 	if len(t.ChangedWhen) > 0 && o.status != report.Skipped {
 		changed, err := p.allTrue(t.ChangedWhen, cvars)

@@ -11,6 +11,7 @@ import (
 	"github.com/tend-dev/tend/pkg/module"
 	"github.com/tend-dev/tend/pkg/playbook"
 	"github.com/tend-dev/tend/pkg/report"
+	"github.com/tend-dev/tend/pkg/template"
 	"github.com/tend-dev/tend/pkg/vars"
 )
 
@@ -199,7 +200,7 @@ func (p *playRun) gather(ctx context.Context, hosts []*hostState) {
 			var facts map[string]any
 			facts, err = p.r.opts.Facts(ctx, conn, subset, "")
 			if err == nil {
-				h.setFacts("facts", unsafe(facts).(map[string]any))
+				h.setFacts("facts", template.MarkUnsafe(facts).(map[string]any))
 				p.report(h, task, report.HostResult{Host: h.name, Task: task, Status: report.OK, Result: module.Result{"changed": false}})
 				return
 			}

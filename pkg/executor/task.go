@@ -64,7 +64,7 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 		if o := outcomes[targets[0]]; o != nil {
 			for _, h := range hosts[1:] {
 				if t.Register != "" {
-					h.setFacts("register", map[string]any{t.Register: unsafe(map[string]any(o.result))})
+					h.setFacts("register", map[string]any{t.Register: template.MarkUnsafe(map[string]any(o.result))})
 				}
 			}
 			p.applyFacts(t, o, hosts[1:])
@@ -548,7 +548,7 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 	}
 	if t.Register != "" {
 		// The registered result keeps ansible_facts, as in Ansible.
-		h.setFacts("register", map[string]any{t.Register: unsafe(copyMap(o.result))})
+		h.setFacts("register", map[string]any{t.Register: template.MarkUnsafe(copyMap(o.result))})
 	}
 	o.delegateFacts = f.delegateFacts
 	p.applyFacts(t, o, []*hostState{h})
@@ -624,7 +624,7 @@ func (p *playRun) applyFacts(t *playbook.Task, o *outcome, hosts []*hostState) {
 // carried, the variables the following items see.
 func (p *playRun) carryItem(h *hostState, t *playbook.Task, carried map[string]any, res module.Result) {
 	if t.Register != "" {
-		carried[t.Register] = unsafe(copyMap(res))
+		carried[t.Register] = template.MarkUnsafe(copyMap(res))
 	}
 	f, ok := res["ansible_facts"].(map[string]any)
 	if !ok {
@@ -656,7 +656,7 @@ func storedFacts(t *playbook.Task, f map[string]any) map[string]any {
 	if factLayer(t) != "facts" {
 		return f
 	}
-	return unsafe(f).(map[string]any)
+	return template.MarkUnsafe(f).(map[string]any)
 }
 
 // taskFlags are a task's boolean keywords for one host, read before it
@@ -775,38 +775,4 @@ func isUnreachable(err error) bool { return errors.Is(err, connection.ErrUnreach
 
 func isInclude(t *playbook.Task) bool {
 	return t.Action == "include_tasks" || t.Action == "include_role"
-}
-
-// unsafe marks the strings in data that came from a host (registered
-// results, facts) so they are never rendered as templates, like Ansible's
-// AnsibleUnsafe: a file containing "{{" must not be evaluated when its
-// content is used. Every string is marked, not only those holding markup,
-// so that text pieced together from several of them is still known to be
-// host data (a template reading them is tainted).
-func unsafe(v any) any {
-	switch x := v.(type) {
-	case string:
-		return template.Unsafe(x)
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = unsafe(e)
-		}
-		return out
-	case module.Result:
-		return unsafe(map[string]any(x))
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = unsafe(e)
-		}
-		return out
-	case []string:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = unsafe(e)
-		}
-		return out
-	}
-	return v
 }

@@ -1,6 +1,10 @@
 package template
 
-import "github.com/tend-dev/tend/pkg/pyfmt"
+import (
+	"reflect"
+
+	"github.com/tend-dev/tend/pkg/pyfmt"
+)
 
 // Data from managed hosts (registered results, facts) and lookup results
 // are Unsafe: text that must never be rendered as a template, even when it
@@ -16,7 +20,9 @@ import "github.com/tend-dev/tend/pkg/pyfmt"
 func (u Unsafe) PyRepr() string { return pyfmt.Quote(string(u)) }
 
 // MarkUnsafe returns v with every string in it, keys aside, turned into
-// Unsafe, as Ansible's wrap_var does. Containers are copied.
+// Unsafe, as Ansible's wrap_var does. Containers are copied. Every string
+// is marked, not only those holding markup, so that text pieced together
+// from several of them is still known to be host data.
 func MarkUnsafe(v any) any {
 	switch x := v.(type) {
 	case string:
@@ -39,9 +45,17 @@ func MarkUnsafe(v any) any {
 			out[i] = Unsafe(e)
 		}
 		return out
+	case nil, bool, int, float64, Unsafe:
+		return v
+	}
+	// Named map types such as a module's Result hold host data too.
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Map && rv.Type().ConvertibleTo(mapType) {
+		return MarkUnsafe(rv.Convert(mapType).Interface())
 	}
 	return v
 }
+
+var mapType = reflect.TypeFor[map[string]any]()
 
 // RenderMarked is Render for a value that will be stored as a variable (a
 // loop's items): when the template read Unsafe data, every string in the

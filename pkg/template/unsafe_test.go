@@ -1,6 +1,7 @@
 package template
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -103,5 +104,21 @@ func TestUnsafeCondition(t *testing.T) {
 	}
 	if ok, err := e.Truthy("u is search('secret')", vars); err != nil || !ok {
 		t.Errorf("a condition reading host data: %v, %v", ok, err)
+	}
+}
+
+// TestMarkUnsafe: every string is marked, nested ones and those in named
+// map types (a module's Result) too; keys and other values stay as they are.
+func TestMarkUnsafe(t *testing.T) {
+	type result map[string]any
+	in := result{"stdout": "{{ x }}", "rc": 0, "lines": []string{"a"}, "nested": result{"k": []any{"b", true}}}
+	got := MarkUnsafe(in)
+	want := map[string]any{"stdout": Unsafe("{{ x }}"), "rc": 0, "lines": []any{Unsafe("a")},
+		"nested": map[string]any{"k": []any{Unsafe("b"), true}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("MarkUnsafe = %#v\nwant %#v", got, want)
+	}
+	if in["stdout"] != "{{ x }}" {
+		t.Error("MarkUnsafe changed its input")
 	}
 }
