@@ -18,18 +18,19 @@ import (
 // charts is where Posit's charts are (test input, read-only).
 const charts = "/work/shared/posit-helm/charts"
 
-// tendBinary builds tend once per test binary.
+// tendBinary builds tend, and tend-kube beside it, into a temporary
+// directory and returns tend's path.
 func tendBinary(t *testing.T) string {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..", "..")
-	bin := filepath.Join(t.TempDir(), "tend")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/tend")
+	dir := t.TempDir()
+	cmd := exec.Command("go", "build", "-o", dir+"/", "./cmd/tend", "./cmd/tend-kube")
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building tend: %v\n%s", err, out)
+		t.Fatalf("building tend and tend-kube: %v\n%s", err, out)
 	}
-	return bin
+	return filepath.Join(dir, "tend")
 }
 
 // chartCopy copies Posit's chart name into a temporary directory with
