@@ -32,10 +32,17 @@ func (K8s) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.Pla
 		return module.Unchanged(module.Failed("k8s: %v", err)), nil
 	}
 	var steps []*k8sStep
+	// Namespaces this task creates: objects in them cannot be dry-run yet.
+	newNS := map[string]bool{}
 	for _, o := range objs {
-		s, err := planObject(ctx, c, a, o)
+		s, err := planObject(ctx, c, a, o, newNS)
 		if err != nil {
 			return module.Unchanged(module.Failed("k8s: %s: %v", objectKey(o), err)), nil
+		}
+		if s.changed && s.live == nil && o["kind"] == "Namespace" && o["apiVersion"] == "v1" {
+			md, _ := o["metadata"].(map[string]any)
+			name, _ := md["name"].(string)
+			newNS[name] = true
 		}
 		steps = append(steps, s)
 	}
@@ -104,7 +111,11 @@ type k8sStep struct {
 	apply       func(ctx context.Context) (map[string]any, error)
 }
 
-func planObject(ctx context.Context, c *kubeClient, a module.Args, o map[string]any) (*k8sStep, error) {
+// planObject plans one object. newNS names the namespaces that earlier
+// objects of the task create: an object in one of them is new, and since
+// the server cannot dry-run it before its namespace exists, its planned
+// state is its definition.
+func planObject(ctx context.Context, c *kubeClient, a module.Args, o map[string]any, newNS map[string]bool) (*k8sStep, error) {
 	md, _ := o["metadata"].(map[string]any)
 	name, _ := md["name"].(string)
 	ns, _ := md["namespace"].(string)
@@ -150,11 +161,15 @@ func planObject(ctx context.Context, c *kubeClient, a module.Args, o map[string]
 	dry := opts
 	dry.DryRun = []string{metav1.DryRunAll}
 	after, err := ri.Patch(ctx, name, types.ApplyPatchType, body, dry)
-	if err != nil {
+	switch {
+	case err != nil && s.live == nil && newNS[ns] && apierrors.IsNotFound(err):
+		s.after, s.changed = o, true
+	case err != nil:
 		return nil, fmt.Errorf("server-side apply (dry run): %w", err)
+	default:
+		s.after = after.Object
+		s.changed = s.live == nil || !reflect.DeepEqual(cleanObject(s.live), cleanObject(s.after))
 	}
-	s.after = after.Object
-	s.changed = s.live == nil || !reflect.DeepEqual(cleanObject(s.live), cleanObject(s.after))
 	s.apply = func(ctx context.Context) (map[string]any, error) {
 		res, err := ri.Patch(ctx, name, types.ApplyPatchType, body, opts)
 		if err != nil {
