@@ -73,15 +73,23 @@ func Find() (string, error) {
 		"`go build -o %s ./cmd/tend-kube` in tend's source tree", Binary, beside, beside)
 }
 
-// Call runs bin with req and returns its response. The process is killed
-// when ctx is cancelled.
-func Call(ctx context.Context, bin string, req Request) (*Response, error) {
+// Call runs bin with req and returns its response; env (the task's
+// environment: keyword, which K8S_AUTH_* and HELM_* may come from) is
+// added to tend's environment. The process is killed when ctx is
+// cancelled.
+func Call(ctx context.Context, bin string, env map[string]string, req Request) (*Response, error) {
 	in, err := json.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the arguments for %s: %w", Binary, err)
 	}
 	cmd := exec.CommandContext(ctx, bin)
 	cmd.WaitDelay = 5 * time.Second
+	if len(env) > 0 {
+		cmd.Env = os.Environ()
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = bytes.NewReader(in), &stdout, &stderr
 	runErr := cmd.Run()

@@ -21,9 +21,10 @@ func TestCall(t *testing.T) {
 	ctx := context.Background()
 	// The request arrives on stdin as JSON; the answer is read from stdout.
 	echo := script(t, `read -r req
+[ "$K8S_AUTH_CONTEXT" = prod ] || { echo "no task environment" >&2; exit 4; }
 case "$req" in *'"module":"k8s"'*'"mode":"plan"'*'"kind":"Namespace"'*) ;; *) echo "bad request: $req" >&2; exit 3;; esac
 echo '{"changed":true,"result":{"x":1},"diff":[{"before":"a","after":"b"}]}'`)
-	resp, err := Call(ctx, echo, Request{Module: "k8s", Mode: ModePlan, Args: map[string]any{"kind": "Namespace"}})
+	resp, err := Call(ctx, echo, map[string]string{"K8S_AUTH_CONTEXT": "prod"}, Request{Module: "k8s", Mode: ModePlan, Args: map[string]any{"kind": "Namespace"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,11 +33,11 @@ echo '{"changed":true,"result":{"x":1},"diff":[{"before":"a","after":"b"}]}'`)
 	}
 
 	fail := script(t, "echo 'something broke' >&2; exit 2\n")
-	if _, err := Call(ctx, fail, Request{Module: "k8s", Mode: ModePlan}); err == nil || !strings.Contains(err.Error(), "something broke") {
+	if _, err := Call(ctx, fail, nil, Request{Module: "k8s", Mode: ModePlan}); err == nil || !strings.Contains(err.Error(), "something broke") {
 		t.Errorf("a failing tend-kube: %v, want its stderr", err)
 	}
 	moduleErr := script(t, `echo '{"error":"no such module"}'`+"\n")
-	if _, err := Call(ctx, moduleErr, Request{Module: "x", Mode: ModePlan}); err == nil || err.Error() != "no such module" {
+	if _, err := Call(ctx, moduleErr, nil, Request{Module: "x", Mode: ModePlan}); err == nil || err.Error() != "no such module" {
 		t.Errorf("an error answer: %v", err)
 	}
 }

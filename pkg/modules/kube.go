@@ -36,7 +36,7 @@ func kubePlan(ctx context.Context, name string, h *module.Host, a module.Args) (
 	if err != nil {
 		return fail(err)
 	}
-	resp, err := kubeexec.Call(ctx, bin, kubeexec.Request{Module: name, Mode: kubeexec.ModePlan, Diff: h.Diff, Args: a})
+	resp, err := kubeexec.Call(ctx, bin, h.Env, kubeexec.Request{Module: name, Mode: kubeexec.ModePlan, Diff: h.Diff, Args: a})
 	if err != nil {
 		return fail(err)
 	}
@@ -45,7 +45,7 @@ func kubePlan(ctx context.Context, name string, h *module.Host, a module.Args) (
 		return p, nil
 	}
 	p.Apply = func(ctx context.Context) (module.Result, error) {
-		resp, err := kubeexec.Call(ctx, bin, kubeexec.Request{Module: name, Mode: kubeexec.ModeApply, Diff: h.Diff, Args: a})
+		resp, err := kubeexec.Call(ctx, bin, h.Env, kubeexec.Request{Module: name, Mode: kubeexec.ModeApply, Diff: h.Diff, Args: a})
 		if err != nil {
 			return module.Failed("%s: %v", name, err), nil
 		}
