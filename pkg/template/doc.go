@@ -61,7 +61,10 @@
 // failing like Python's MemoryError rather than exhausting the controller:
 // repetition (maxRepeat), rendered text (maxRendered), nesting (maxDepth
 // for lazy rendering and macro calls, maxNesting for data), integer size
-// (maxIntBits) and the counts in limits.go. WithContext makes loops, macro
+// (maxIntBits), the counts in limits.go and the work one render may do
+// (maxWork: loop iterations, macro calls, range items and the size of
+// operator results, so that loops with an empty body cannot run for hours).
+// WithContext makes loops, macro
 // calls and lookup commands stop when the run is interrupted.
 //
 // # Filters, tests and lookups

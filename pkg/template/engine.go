@@ -44,6 +44,9 @@ type Engine struct {
 	// ctx, when set, stops loops, macro calls and commands of lookups
 	// once it is cancelled (see WithContext).
 	ctx context.Context
+	// workLimit is maxWork; tests of cancellation raise it so that only
+	// the context stops their endless templates.
+	workLimit int
 }
 
 type shared struct {
@@ -72,9 +75,10 @@ func New(opts Options) *Engine {
 	cfg.TrimBlocks = true
 	cfg.KeepTrailingNewline = false
 	e := &Engine{
-		opts:   opts,
-		search: append([]string(nil), opts.SearchPath...),
-		shared: &shared{cache: map[string]*compiled{}, cfg: cfg, cs: newControlStructures()},
+		opts:      opts,
+		search:    append([]string(nil), opts.SearchPath...),
+		shared:    &shared{cache: map[string]*compiled{}, cfg: cfg, cs: newControlStructures()},
+		workLimit: maxWork,
 	}
 	e.filters = builtinFilters()
 	e.tests = builtinTests()
@@ -246,6 +250,10 @@ func (e *Engine) renderFile(parent *state, path, src string, vars map[string]any
 	st := e.newState(vars, src)
 	st.depth = parent.depth + 1
 	st.files = append(slices.Clip(parent.files), path)
+	if parent.work == nil {
+		parent.work = &workBudget{left: e.workLimit}
+	}
+	st.work = parent.work
 	v, err := st.run(c, false)
 	// What the file read from host data makes the including render host
 	// data too, as for any other value it reads.

@@ -224,6 +224,13 @@ func TestRuntimeErrors(t *testing.T) {
 		{"{{ 1 / 0 }}", "division by zero"},
 		{"{{ 10**(10**10) }}", "integer result too large"},
 		{"{% for i in range(100) %}{{ 'x' * 1000000 }}{% endfor %}", "rendered text longer than"},
+		// Loops with an empty body build nothing, but would run for hours.
+		{"{% for i in range(1000) %}{% for j in range(1000) %}{% for k in range(1000) %}{% endfor %}{% endfor %}{% endfor %}", "too much work"},
+		{"{% for i in range(1000) %}{{ range(1000000) | length }}{% endfor %}", "too much work"},
+		{"{% for i in range(1000) %}{{ ([0] * 10000000) | length }}{% endfor %}", "too much work"},
+		{"{% for i in range(10000) %}{{ ('x' * 16000000) | length }}{% endfor %}", "too much work"},
+		{"{% macro m(n) %}{% for i in range(4) %}{{ m(n) }}{% endfor %}{% endmacro %}{{ m(1) }}", "recursion too deep"},
+		{"{% macro m() %}{% endmacro %}{% for i in range(1000) %}{% for j in range(1000) %}{{ m() }}{% endfor %}{% endfor %}", "too much work"},
 		{"{{ (2**600000) * (2**600000) }}", "integer result too large"},
 		{"{{ l | nosuchfilter }}", "no filter named 'nosuchfilter'"},
 		{"{{ a is nosuchtest }}", "no test named 'nosuchtest'"},

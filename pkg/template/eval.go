@@ -36,6 +36,7 @@ type state struct {
 	src    string
 	depth  int
 	files  []string // template files being rendered by lookup('template')
+	work   *workBudget
 	// tainted is set once the render read an Unsafe value: its result is
 	// then host data too (see seal and RenderMarked).
 	tainted bool

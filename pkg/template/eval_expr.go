@@ -461,6 +461,9 @@ func (s *state) evalBinary(n *nodes.BinaryExpression) (any, error) {
 		return toStr(left) + toStr(right), nil
 	}
 	v, err := arith(op.Val, left, right)
+	if err == nil {
+		err = s.spendOnResult(v)
+	}
 	return s.seal(v), err
 }
 
@@ -778,7 +781,11 @@ func (s *state) callGlobal(name string, args []any, kw map[string]any) (any, err
 	case "query", "q":
 		return s.lookup(args, kw, true)
 	case "range":
-		return pyRange(args)
+		r, err := pyRange(args)
+		if err == nil {
+			err = s.spend(len(r.([]any)))
+		}
+		return r, err
 	case "dict":
 		out := map[string]any{}
 		if len(args) > 0 {

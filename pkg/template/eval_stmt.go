@@ -219,6 +219,9 @@ func (s *state) execFor(b *strings.Builder, n *controlStructures.ForControlStruc
 		if err := s.canceled(); err != nil {
 			return err
 		}
+		if err := s.spend(1); err != nil {
+			return err
+		}
 		if b.Len() > maxRendered {
 			return errTooLong
 		}
@@ -419,6 +422,9 @@ func (s *state) callMacro(m *macro, args []any, kw map[string]any) (any, error) 
 		return nil, fmt.Errorf("macro %s: recursion too deep", m.node.Name)
 	}
 	if err := s.canceled(); err != nil {
+		return nil, err
+	}
+	if err := s.spend(1); err != nil {
 		return nil, err
 	}
 	scope := map[string]any{}
