@@ -64,8 +64,8 @@
 // (maxIntBits), the counts in limits.go and the work one render may do
 // (maxWork: loop iterations, macro calls, range items and the size of
 // operator results, so that loops with an empty body cannot run for hours).
-// WithContext makes loops, macro
-// calls and lookup commands stop when the run is interrupted.
+// WithContext makes loops, macro calls and lookup commands stop when the
+// run is interrupted.
 //
 // # Filters, tests and lookups
 //
