@@ -436,7 +436,7 @@ func parse(src string, cond bool, cfg *config.Config, cs csGetter) (c *compiled,
 			c, err = nil, &SyntaxError{Msg: fmt.Sprint(r), Src: src}
 		}
 	}()
-	toks := rewriteInOperand(rewriteKeywords(lexAll(src, cfg), src))
+	toks := rewriteStarArgs(rewriteInOperand(rewriteKeywords(lexAll(src, cfg), src)))
 	if err := checkNesting(toks, src); err != nil {
 		return nil, err
 	}

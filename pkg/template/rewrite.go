@@ -356,3 +356,98 @@ func inOperandEnd(toks []*tokens.Token, start int) (end int, compound bool) {
 	}
 	return len(toks), false
 }
+
+// Names that rewriteStarArgs gives unpacked arguments; evalArgs expands them.
+const (
+	starArg   = "__tend_star__"
+	dstarArgs = "__tend_dstar_"
+)
+
+// rewriteStarArgs turns the unpacking of call arguments, which gonja does
+// not parse, into forms it does: `f(a, *l)` into `f(a, __tend_star__((l)))`
+// and `f(**d)` into `f(__tend_dstar_0=(d))`; evalArgs expands them as
+// Python does (lookup('list', *phrases) is a common use). Macro headers
+// ({% macro m(*args) %}) are left to gonja's own parser.
+func rewriteStarArgs(toks []*tokens.Token) []*tokens.Token {
+	var out []*tokens.Token
+	macroHeader, n := false, 0
+	for i := 0; i < len(toks); i++ {
+		tok := toks[i]
+		switch tok.Type {
+		case tokens.BlockBegin:
+			macroHeader = i+1 < len(toks) && toks[i+1].Type == tokens.Name && toks[i+1].Val == "macro"
+		case tokens.BlockEnd:
+			macroHeader = false
+		}
+		unpack := (tok.Type == tokens.Multiply || tok.Type == tokens.Power) && !macroHeader && i > 0 &&
+			(toks[i-1].Type == tokens.LeftParenthesis || toks[i-1].Type == tokens.Comma) && inCall(toks, i)
+		if !unpack {
+			out = append(out, tok)
+			continue
+		}
+		end := argEnd(toks, i+1)
+		mk := func(typ tokens.Type, val string) *tokens.Token {
+			t := *tok
+			t.Type, t.Val = typ, val
+			return &t
+		}
+		if tok.Type == tokens.Multiply {
+			out = append(out, mk(tokens.Name, starArg), mk(tokens.LeftParenthesis, "("))
+		} else {
+			out = append(out, mk(tokens.Name, dstarArgs+strconv.Itoa(n)), mk(tokens.Assign, "="))
+			n++
+		}
+		out = append(out, mk(tokens.LeftParenthesis, "("))
+		out = append(out, toks[i+1:end]...)
+		out = append(out, mk(tokens.RightParenthesis, ")"))
+		if tok.Type == tokens.Multiply {
+			out = append(out, mk(tokens.RightParenthesis, ")"))
+		}
+		i = end - 1
+	}
+	return out
+}
+
+// inCall reports whether the argument list that token i is in belongs to a
+// call: the innermost open parenthesis before it follows a name or a
+// closing bracket.
+func inCall(toks []*tokens.Token, i int) bool {
+	depth := 0
+	for k := i - 1; k >= 0; k-- {
+		switch {
+		case isCloser(toks[k].Type):
+			depth++
+		case isOpener(toks[k].Type):
+			if depth > 0 {
+				depth--
+				continue
+			}
+			if toks[k].Type != tokens.LeftParenthesis || k == 0 {
+				return false
+			}
+			prev := toks[k-1].Type
+			return prev == tokens.Name || prev == tokens.RightParenthesis || prev == tokens.RightBracket
+		}
+	}
+	return false
+}
+
+// argEnd returns the index of the comma or closing bracket that ends the
+// call argument starting at start.
+func argEnd(toks []*tokens.Token, start int) int {
+	depth := 0
+	for k := start; k < len(toks); k++ {
+		switch {
+		case isOpener(toks[k].Type):
+			depth++
+		case isCloser(toks[k].Type):
+			if depth == 0 {
+				return k
+			}
+			depth--
+		case depth == 0 && (toks[k].Type == tokens.Comma || toks[k].Type == tokens.VariableEnd || toks[k].Type == tokens.BlockEnd || toks[k].Type == tokens.EOF):
+			return k
+		}
+	}
+	return len(toks)
+}

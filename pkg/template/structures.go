@@ -25,7 +25,8 @@ func (g csGetter) Get(name string) (parser.ControlStructureParser, bool) {
 }
 
 func newControlStructures() csGetter {
-	g := csGetter{"set": parseSet, "raw": parseRaw, "include": parseInclude}
+	g := csGetter{"set": parseSet, "raw": parseRaw, "include": parseInclude, "with": parseWith, "filter": parseFilterBlock,
+		"call": parseCallBlock, "block": parseBlock, "extends": parseExtends}
 	for _, name := range []string{"for", "if", "macro", "break", "continue", "do"} {
 		if p, ok := controlStructures.All.Get(name); ok {
 			g[name] = p
