@@ -64,6 +64,10 @@ type playOptions struct {
 	reportDir      string
 	args           []string
 	keep           int
+	// planOut (--plan-out) saves the check run as a plan; plan carries
+	// the saved-plan machinery of --plan-out and tend apply.
+	planOut string
+	plan    *planHooks
 }
 
 func inventoryFlag() *ucli.StringSliceFlag {
@@ -112,6 +116,7 @@ func playCommand() *ucli.Command {
 			&ucli.StringSliceFlag{Name: "report", Usage: "also write a report file at the end of the run: json=PATH, junit=PATH, prometheus=PATH or html=PATH (repeatable)"},
 			&ucli.StringFlag{Name: "report-dir", Usage: "keep every run's reports (json, junit, prometheus, html) in a timestamped subdirectory of DIR, with a 'latest' link"},
 			&ucli.IntFlag{Name: "keep", Value: 10, Usage: "with --report-dir, the number of runs kept (0: all)"},
+			&ucli.StringFlag{Name: "plan-out", Usage: "with --check, save the plan to FILE for review (tend show) and for tend apply"},
 		}, vaultFlags()...),
 		Action: func(c *ucli.Context) error {
 			o := playOptions{
@@ -126,13 +131,20 @@ func playCommand() *ucli.Command {
 				user: c.String("user"), connection: c.String("connection"), become: c.Bool("become"), becomeUser: c.String("become-user"), becomeMethod: c.String("become-method"),
 				rolesPath: c.StringSlice("roles-path"), color: c.String("color"), vault: vaultSources(c),
 				waitLock: c.Duration("wait-lock"), noLock: c.Bool("no-lock"), reports: c.StringSlice("report"),
-				reportDir: c.String("report-dir"), keep: c.Int("keep"),
+				reportDir: c.String("report-dir"), keep: c.Int("keep"), planOut: c.String("plan-out"),
 			}
 			o.args, _ = c.App.Metadata["args"].([]string)
 			if c.NArg() == 0 {
 				return exitWith(ExitError, errors.New("play: no playbook given (usage: tend play [-i INVENTORY] PLAYBOOK...)"))
 			}
-			return runPlay(c.Context, o, c.Args().Slice(), c.App.Reader, c.App.Writer, c.App.ErrWriter)
+			paths := c.Args().Slice()
+			if o.planOut != "" {
+				var err error
+				if paths, err = startPlan(&o, paths); err != nil {
+					return err
+				}
+			}
+			return runPlay(c.Context, o, paths, c.App.Reader, c.App.Writer, c.App.ErrWriter)
 		},
 	}
 }
@@ -238,6 +250,9 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	loader.Vault = kr
 	loader.Warn = warn
 	loader.Syntax = template.New(template.Options{})
+	if o.plan != nil && o.plan.inputs != nil {
+		loader.Read = o.plan.inputs.Add
+	}
 	var pbs []*playbook.Playbook
 	var loadErrs []error
 	for _, p := range paths {
@@ -327,6 +342,18 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	if files != nil {
 		rep = report.Multi(rep, files)
 	}
+	steps, input, execDiff := o.plan.runHooks(o.diff)
+	if o.plan != nil {
+		if o.plan.quiet {
+			rep = report.Multi()
+		}
+		if o.plan.events != nil {
+			rep = report.Multi(rep, o.plan.events)
+		}
+		if o.plan.inputs != nil {
+			addInventoryInputs(o.plan.inputs, o.inventories, pbs)
+		}
+	}
 	pool := ssh.NewPool(ssh.Options{
 		SSHConfigFile:    o.sshConfig,
 		KnownHostsFile:   o.knownHosts,
@@ -342,14 +369,22 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	total, runErr := executor.RunPlaybooks(ctx, pbs, executor.Options{
 		Inventory: inv, Registry: reg, Loader: loader, Connector: connector, Reporter: rep,
 		Facts: facts.Gather,
-		Forks: o.forks, Check: o.check, Diff: o.diff, Limit: o.limit, Tags: o.tags, SkipTags: o.skipTags,
+		Forks: o.forks, Check: o.check, Diff: execDiff, Limit: o.limit, Tags: o.tags, SkipTags: o.skipTags,
 		StartAtTask: o.startAtTask, ExtraVars: extra, DefaultVars: cliVars, Verbosity: o.verbosity, BecomePassword: becomePass, Version: Version,
-		Vault: kr,
+		Vault: kr, Steps: steps, Input: input,
 	})
+	if o.plan != nil {
+		o.plan.summary = total
+	}
 	if err := rep.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
 	exit := exitFor(total, runErr, o.detailedExit)
+	if o.planOut != "" && runErr == nil && !total.Interrupted {
+		if err := savePlan(o, paths, stderr); err != nil {
+			return exitWith(ExitError, err)
+		}
+	}
 	if files != nil {
 		if err := files.Write(report.RunInfo{
 			Finished: time.Now(), ExitCode: exitCode(exit),
