@@ -171,7 +171,9 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Mo
 	var gate func(*module.Plan) error
 	if g := p.r.opts.Steps; g != nil && !spec.Controller {
 		key := stepKey(t, vars)
-		gate = func(pl *module.Plan) error { return g.Step(h.name, key, pl, noLog, retry) }
+		gate = func(pl *module.Plan) error {
+			return g.Step(h.name, key, pl, StepMeta{NoLog: noLog, Retry: retry, Check: check, PlanFailed: pl == nil})
+		}
 	}
 	if check && spec.Check == module.CheckNone {
 		if gate != nil {

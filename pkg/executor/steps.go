@@ -1,8 +1,11 @@
 package executor
 
 import (
+	"strings"
+
 	"github.com/tend-dev/tend/pkg/module"
 	"github.com/tend-dev/tend/pkg/playbook"
+	"github.com/tend-dev/tend/pkg/report"
 )
 
 // StepKey identifies one module run on a host: a task (by its place in
@@ -22,8 +25,44 @@ type StepKey struct {
 // compare them before applying (package plan). An error fails the task
 // on that host without changing it. Step is called from many goroutines.
 type StepGate interface {
-	// retry is true for a second or later attempt of an until: loop.
-	Step(host string, key StepKey, plan *module.Plan, noLog, retry bool) error
+	// plan is nil when the module's Plan failed or the task was skipped
+	// (m says which).
+	Step(host string, key StepKey, plan *module.Plan, m StepMeta) error
+}
+
+// StepMeta says how a step ran.
+type StepMeta struct {
+	NoLog bool
+	// Retry is true for a second or later attempt of an until: loop.
+	Retry bool
+	// Check is the task's check mode: false in a check run for a task
+	// with check_mode: false, which runs for real.
+	Check bool
+	// PlanFailed: the module's Plan returned an error (plan is nil).
+	PlanFailed bool
+	// Skipped: the task's when: was false (plan is nil);
+	// CheckModeCondition says a when: of the task mentions
+	// ansible_check_mode, so check mode skips or runs it where a real
+	// run would not.
+	Skipped, CheckModeCondition bool
+}
+
+// skippedStep tells the run's StepGate that t was skipped on h by its
+// when: conditions; an error fails the task instead.
+func (p *playRun) skippedStep(t *playbook.Task, h *hostState, vars map[string]any, noLog bool) *outcome {
+	g := p.r.opts.Steps
+	if g == nil {
+		return conditionSkipped(t)
+	}
+	mod, ok := p.r.opts.Registry.Lookup(t.Action)
+	if !ok || mod.Spec().Controller {
+		return conditionSkipped(t)
+	}
+	m := StepMeta{NoLog: noLog, Skipped: true, Check: p.r.opts.Check, CheckModeCondition: strings.Contains(condString(t), "ansible_check_mode")}
+	if err := g.Step(h.name, stepKey(t, vars), nil, m); err != nil {
+		return &outcome{status: report.Failed, result: module.Failed("%v", err)}
+	}
+	return conditionSkipped(t)
 }
 
 // stepKey is t's key on a host whose task variables are vars.

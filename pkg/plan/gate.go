@@ -25,12 +25,8 @@ type Recorder struct {
 }
 
 // Step records one step.
-func (r *Recorder) Step(host string, key executor.StepKey, p *module.Plan, noLog, retry bool) error {
-	s := Step{StepKey: key, Changed: p.Changed, Unpredictable: p.Unpredictable && p.Changed, NoLog: noLog,
-		Fingerprint: Fingerprint(p), Change: ChangeFingerprint(p), Delta: DeltaFingerprint(p)}
-	if !noLog && len(p.Diff) > 0 {
-		s.Diff = p.Diff
-	}
+func (r *Recorder) Step(host string, key executor.StepKey, p *module.Plan, m executor.StepMeta) error {
+	s := newStep(key, p, m)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.hosts == nil {
@@ -41,13 +37,41 @@ func (r *Recorder) Step(host string, key executor.StepKey, p *module.Plan, noLog
 		r.after[host] = true
 	}
 	steps := r.hosts[host]
-	if n := len(steps); retry && n > 0 && steps[n-1].StepKey == key {
+	if n := len(steps); m.Retry && n > 0 && steps[n-1].StepKey == key {
 		// until/retries: the last attempt's plan is the one kept.
 		steps[n-1] = s
 		return nil
 	}
 	r.hosts[host] = append(steps, s)
 	return nil
+}
+
+// newStep is how a step of a check run is saved.
+func newStep(key executor.StepKey, p *module.Plan, m executor.StepMeta) Step {
+	s := Step{StepKey: key, NoLog: m.NoLog}
+	switch {
+	case m.Skipped:
+		s.Skipped = true
+		if m.CheckModeCondition {
+			s.Unpredictable, s.Why = true, "check mode skipped it: its when: reads ansible_check_mode"
+		}
+		return s
+	case m.PlanFailed:
+		s.Unpredictable, s.Why = true, "its check failed when the plan was made (check mode cannot see what earlier tasks would have done)"
+		return s
+	case !m.Check:
+		s.RanInPlan = true
+	default:
+		s.Changed = p.Changed
+		if p.Unpredictable && p.Changed {
+			s.Unpredictable, s.Why = true, "command or shell without creates/removes, or a module without check mode"
+		}
+	}
+	s.Fingerprint, s.Change, s.Delta = Fingerprint(p), ChangeFingerprint(p), DeltaFingerprint(p)
+	if !m.NoLog && !s.RanInPlan && len(p.Diff) > 0 {
+		s.Diff = p.Diff
+	}
+	return s
 }
 
 // Steps returns what was recorded, by host.
@@ -115,7 +139,7 @@ func NewGate(saved map[string][]Step, check, allowUnpredictable, allOrNothing bo
 }
 
 // Step checks one step against the plan.
-func (g *Gate) Step(host string, key executor.StepKey, p *module.Plan, noLog, retry bool) error {
+func (g *Gate) Step(host string, key executor.StepKey, p *module.Plan, m executor.StepMeta) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.stopped[host] {
@@ -127,24 +151,38 @@ func (g *Gate) Step(host string, key executor.StepKey, p *module.Plan, noLog, re
 	}
 	saved := g.saved[host]
 	i := g.next[host]
-	if retry && i > 0 && saved[i-1].StepKey == key {
+	if m.Retry && i > 0 && saved[i-1].StepKey == key {
 		i--
 	} else {
 		g.next[host] = i + 1
 	}
 	if i >= len(saved) {
-		return g.mismatch(Mismatch{Host: host, Now: key, What: "the plan has no further task on this host: the playbook, inventory or variables now take another path"})
+		return g.mismatch(Mismatch{Host: host, Now: key, What: "the plan has no further task on this host: the playbook, inventory, variables or host state now take another path"})
 	}
 	want := &saved[i]
 	if want.StepKey != key {
 		return g.mismatch(Mismatch{Host: host, Planned: want, Now: key,
-			What: fmt.Sprintf("the plan's next task on this host is %q (%s): the playbook, inventory or host state now take another path", displayTask(want.StepKey), want.Location)})
+			What: fmt.Sprintf("the plan's next task on this host is %q (%s): the playbook, inventory, variables or host state now take another path", displayTask(want.StepKey), want.Location)})
 	}
-	if want.Unpredictable {
+	switch {
+	case want.RanInPlan:
+		// check_mode: false: it ran for real when the plan was made.
+		return nil
+	case want.Unpredictable:
 		if !g.allowUnpredictable {
-			return g.mismatch(Mismatch{Host: host, Planned: want, Now: key, What: "the task's outcome could not be predicted; it runs only with --allow-unpredictable"})
+			return g.mismatch(Mismatch{Host: host, Planned: want, Now: key, What: "the plan could not predict this task (" + want.Why + "); it runs only with --allow-unpredictable"})
 		}
 		g.changed[host] = g.changed[host] || !g.check
+		return nil
+	case want.Skipped && !m.Skipped:
+		return g.mismatch(Mismatch{Host: host, Planned: want, Now: key, What: "the plan skipped this task (its when: was false); now it runs"})
+	case m.Skipped:
+		if want.Changed {
+			return g.mismatch(Mismatch{Host: host, Planned: want, Now: key, What: "the plan would change the host here; now the task is skipped (its when: is false)"})
+		}
+		return nil
+	case m.PlanFailed:
+		// The task fails on its own; nothing is changed.
 		return nil
 	}
 	exact := !g.changed[host]
@@ -153,7 +191,7 @@ func (g *Gate) Step(host string, key executor.StepKey, p *module.Plan, noLog, re
 		got = ChangeFingerprint(p)
 	}
 	if (exact && got != want.Fingerprint) || (!exact && got != want.Change && DeltaFingerprint(p) != want.Delta) {
-		return g.mismatch(Mismatch{Host: host, Planned: want, Now: key, What: describe(want, p, noLog, exact)})
+		return g.mismatch(Mismatch{Host: host, Planned: want, Now: key, What: describe(want, p, m.NoLog, exact)})
 	}
 	if p.Changed && !g.check {
 		g.changed[host] = true
@@ -191,7 +229,7 @@ func (g *Gate) Unreached(failed func(host string) bool) []Mismatch {
 		}
 		for i := g.next[h]; i < len(g.saved[h]); i++ {
 			s := g.saved[h][i]
-			if s.Changed {
+			if s.Changed && !s.Unpredictable {
 				out = append(out, Mismatch{Host: h, Planned: &s, Now: s.StepKey, What: "this planned change did not run"})
 			}
 		}

@@ -113,19 +113,26 @@ type Step struct {
 	// AfterUnpredictable marks a step planned after an unpredictable one
 	// on the same host: its plan may depend on what that one does.
 	AfterUnpredictable bool `json:"after_unpredictable,omitempty"`
+	// Why says why an unpredictable step could not be predicted.
+	Why string `json:"why,omitempty"`
+	// Skipped: the task's when: was false.
+	Skipped bool `json:"skipped,omitempty"`
+	// RanInPlan: a task with check_mode: false, run for real when the
+	// plan was made; apply runs it without comparing.
+	RanInPlan bool `json:"ran_in_plan,omitempty"`
 	// NoLog: the diff is not kept, only the fingerprint.
 	NoLog bool `json:"no_log,omitempty"`
 	// Fingerprint is the hash of the module's plan: whether it changes
 	// the host, its diff and, when it changes something, the state it
 	// describes. apply compares it with the new plan's.
-	Fingerprint string `json:"fingerprint"`
+	Fingerprint string `json:"fingerprint,omitempty"`
 	// Change is the hash of what the module would do, without what it
 	// found (ChangeFingerprint): compared once an earlier step changed
 	// the host.
-	Change string `json:"change"`
+	Change string `json:"change,omitempty"`
 	// Delta is the hash of the lines the change adds and removes
 	// (DeltaFingerprint), the other comparison made then.
-	Delta string        `json:"delta"`
+	Delta string        `json:"delta,omitempty"`
 	Diff  []module.Diff `json:"diff,omitempty"`
 }
 
@@ -219,7 +226,7 @@ func (f *File) Unpredictable() []string {
 	for _, h := range slices.Sorted(maps.Keys(f.Hosts)) {
 		for _, s := range f.Hosts[h] {
 			if s.Unpredictable {
-				out = append(out, fmt.Sprintf("%s: %s (%s)", h, displayTask(s.StepKey), s.Location))
+				out = append(out, fmt.Sprintf("%s: %s (%s): %s", h, displayTask(s.StepKey), s.Location, s.Why))
 			}
 		}
 	}

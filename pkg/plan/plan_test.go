@@ -2,6 +2,7 @@ package plan
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -176,7 +177,7 @@ func record(t *testing.T, steps map[string][]struct {
 	r := &Recorder{}
 	for h, ss := range steps {
 		for _, s := range ss {
-			if err := r.Step(h, s.k, s.p, false, false); err != nil {
+			if err := r.Step(h, s.k, s.p, executor.StepMeta{Check: true}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -200,7 +201,7 @@ func TestGateAppliesOnlyThePlan(t *testing.T) {
 	// same, so it still matches.
 	g := NewGate(saved, false, false, false)
 	for _, s := range []step{{key("motd", -1), changing("", "hello\n")}, {key("line", -1), changing("hello\n", "hello\nextra\n")}, {key("ok", -1), module.Unchanged(nil)}} {
-		if err := g.Step("a", s.k, s.p, false, false); err != nil {
+		if err := g.Step("a", s.k, s.p, executor.StepMeta{Check: true}); err != nil {
 			t.Fatalf("step %s: %v", s.k.Task, err)
 		}
 	}
@@ -211,15 +212,15 @@ func TestGateAppliesOnlyThePlan(t *testing.T) {
 	// Drift on b before any change: b stops at motd, and stays stopped;
 	// a goes on.
 	g = NewGate(saved, false, false, false)
-	err := g.Step("b", key("motd", -1), changing("drift\n", "hello\n"), false, false)
+	err := g.Step("b", key("motd", -1), changing("drift\n", "hello\n"), executor.StepMeta{Check: true})
 	var mm Mismatch
 	if !errors.As(err, &mm) || mm.Host != "b" || !strings.Contains(mm.What, "drifted") || !strings.Contains(mm.What, "+drift") {
 		t.Fatalf("drifted step: %v", err)
 	}
-	if err := g.Step("b", key("line", -1), changing("", "extra\n"), false, false); err == nil || !strings.Contains(err.Error(), "stopped") {
+	if err := g.Step("b", key("line", -1), changing("", "extra\n"), executor.StepMeta{Check: true}); err == nil || !strings.Contains(err.Error(), "stopped") {
 		t.Errorf("step after a mismatch on the same host: %v", err)
 	}
-	if err := g.Step("a", key("motd", -1), changing("", "hello\n"), false, false); err != nil {
+	if err := g.Step("a", key("motd", -1), changing("", "hello\n"), executor.StepMeta{Check: true}); err != nil {
 		t.Errorf("other host: %v", err)
 	}
 	if len(g.Mismatches()) != 1 {
@@ -228,21 +229,21 @@ func TestGateAppliesOnlyThePlan(t *testing.T) {
 
 	// --all-or-nothing: a's mismatch stops b too.
 	g = NewGate(saved, false, false, true)
-	if err := g.Step("a", key("motd", -1), module.Unchanged(nil), false, false); err == nil || !strings.Contains(err.Error(), "now nothing would change") {
+	if err := g.Step("a", key("motd", -1), module.Unchanged(nil), executor.StepMeta{Check: true}); err == nil || !strings.Contains(err.Error(), "now nothing would change") {
 		t.Fatalf("already applied: %v", err)
 	}
-	if err := g.Step("b", key("motd", -1), changing("", "hello\n"), false, false); err == nil || !strings.Contains(err.Error(), "all-or-nothing") {
+	if err := g.Step("b", key("motd", -1), changing("", "hello\n"), executor.StepMeta{Check: true}); err == nil || !strings.Contains(err.Error(), "all-or-nothing") {
 		t.Errorf("other host with --all-or-nothing: %v", err)
 	}
 
 	// Another path through the playbook, and another change after a change.
 	g = NewGate(saved, false, false, false)
-	if err := g.Step("a", key("line", -1), changing("", "extra\n"), false, false); err == nil || !strings.Contains(err.Error(), `plan's next task on this host is "motd"`) {
+	if err := g.Step("a", key("line", -1), changing("", "extra\n"), executor.StepMeta{Check: true}); err == nil || !strings.Contains(err.Error(), `plan's next task on this host is "motd"`) {
 		t.Errorf("out of order: %v", err)
 	}
 	g = NewGate(saved, false, false, false)
-	_ = g.Step("a", key("motd", -1), changing("", "hello\n"), false, false)
-	if err := g.Step("a", key("line", -1), changing("hello\n", "hello\nother\n"), false, false); err == nil || !strings.Contains(err.Error(), "the change differs") {
+	_ = g.Step("a", key("motd", -1), changing("", "hello\n"), executor.StepMeta{Check: true})
+	if err := g.Step("a", key("line", -1), changing("hello\n", "hello\nother\n"), executor.StepMeta{Check: true}); err == nil || !strings.Contains(err.Error(), "the change differs") {
 		t.Errorf("other change: %v", err)
 	}
 }
@@ -250,10 +251,10 @@ func TestGateAppliesOnlyThePlan(t *testing.T) {
 func TestGateRetriesAndUnpredictable(t *testing.T) {
 	cmd := &module.Plan{Changed: true, Unpredictable: true}
 	r := &Recorder{}
-	_ = r.Step("a", key("wait", -1), changing("", "x"), false, false)
-	_ = r.Step("a", key("wait", -1), module.Unchanged(nil), false, true) // until: second attempt
-	_ = r.Step("a", key("cmd", -1), cmd, false, false)
-	_ = r.Step("a", key("after", -1), changing("", "y"), false, false)
+	_ = r.Step("a", key("wait", -1), changing("", "x"), executor.StepMeta{Check: true})
+	_ = r.Step("a", key("wait", -1), module.Unchanged(nil), executor.StepMeta{Retry: true, Check: true}) // until: second attempt
+	_ = r.Step("a", key("cmd", -1), cmd, executor.StepMeta{Check: true})
+	_ = r.Step("a", key("after", -1), changing("", "y"), executor.StepMeta{Check: true})
 	saved := r.Steps()
 	if n := len(saved["a"]); n != 3 {
 		t.Fatalf("%d steps, want 3 (the retry replaces the attempt before it)", n)
@@ -268,16 +269,16 @@ func TestGateRetriesAndUnpredictable(t *testing.T) {
 
 	g := NewGate(saved, false, false, false)
 	for retry, p := range []*module.Plan{module.Unchanged(nil), module.Unchanged(nil)} {
-		if err := g.Step("a", key("wait", -1), p, false, retry > 0); err != nil {
+		if err := g.Step("a", key("wait", -1), p, executor.StepMeta{Retry: retry > 0, Check: true}); err != nil {
 			t.Fatalf("attempt %d: %v", retry+1, err)
 		}
 	}
-	if err := g.Step("a", key("cmd", -1), cmd, false, false); err == nil || !strings.Contains(err.Error(), "--allow-unpredictable") {
+	if err := g.Step("a", key("cmd", -1), cmd, executor.StepMeta{Check: true}); err == nil || !strings.Contains(err.Error(), "--allow-unpredictable") {
 		t.Errorf("unpredictable without --allow-unpredictable: %v", err)
 	}
 	g = NewGate(saved, false, true, false)
 	for _, s := range []step{{key("wait", -1), module.Unchanged(nil)}, {key("cmd", -1), cmd}, {key("after", -1), changing("", "y")}} {
-		if err := g.Step("a", s.k, s.p, false, false); err != nil {
+		if err := g.Step("a", s.k, s.p, executor.StepMeta{Check: true}); err != nil {
 			t.Errorf("%s: %v", s.k.Task, err)
 		}
 	}
@@ -287,7 +288,7 @@ func TestNoLogKeepsOnlyHashes(t *testing.T) {
 	r := &Recorder{}
 	p := changing("", "password=hunter2\n")
 	p.Result["content"] = "hunter2"
-	if err := r.Step("a", key("secret", -1), p, true, false); err != nil {
+	if err := r.Step("a", key("secret", -1), p, executor.StepMeta{NoLog: true, Check: true}); err != nil {
 		t.Fatal(err)
 	}
 	s := r.Steps()["a"][0]
@@ -295,11 +296,69 @@ func TestNoLogKeepsOnlyHashes(t *testing.T) {
 		t.Errorf("no_log step kept %+v", s)
 	}
 	g := NewGate(r.Steps(), false, false, false)
-	err := g.Step("a", key("secret", -1), changing("", "password=other\n"), true, false)
+	err := g.Step("a", key("secret", -1), changing("", "password=other\n"), executor.StepMeta{NoLog: true, Check: true})
 	if err == nil || strings.Contains(err.Error(), "other") && !strings.Contains(err.Error(), "no_log") {
 		t.Errorf("no_log mismatch: %v", err)
 	}
 	if strings.Contains(err.Error(), "password") {
 		t.Errorf("no_log mismatch shows the value: %v", err)
+	}
+}
+
+func TestGateSkippedAndCheckModeTasks(t *testing.T) {
+	r := &Recorder{}
+	check := executor.StepMeta{Check: true}
+	_ = r.Step("a", key("skipped", -1), nil, executor.StepMeta{Check: true, Skipped: true})
+	_ = r.Step("a", key("real only", -1), nil, executor.StepMeta{Check: true, Skipped: true, CheckModeCondition: true})
+	_ = r.Step("a", key("query", -1), &module.Plan{Changed: true, Unpredictable: true}, executor.StepMeta{Check: false})
+	_ = r.Step("a", key("check failed", -1), nil, executor.StepMeta{Check: true, PlanFailed: true})
+	_ = r.Step("a", key("write", -1), changing("", "x"), check)
+	saved := r.Steps()
+	got := ""
+	for _, s := range saved["a"] {
+		got += fmt.Sprintf("%s skipped=%v unpredictable=%v ran=%v changed=%v\n", s.Task, s.Skipped, s.Unpredictable, s.RanInPlan, s.Changed)
+	}
+	want := `skipped skipped=true unpredictable=false ran=false changed=false
+real only skipped=true unpredictable=true ran=false changed=false
+query skipped=false unpredictable=false ran=true changed=false
+check failed skipped=false unpredictable=true ran=false changed=false
+write skipped=false unpredictable=false ran=false changed=true
+`
+	if got != want {
+		t.Fatalf("steps:\n%s\nwant\n%s", got, want)
+	}
+	if u := (&File{Hosts: saved}).Unpredictable(); len(u) != 2 || !strings.Contains(u[0], "ansible_check_mode") {
+		t.Errorf("Unpredictable() = %q", u)
+	}
+
+	apply := []struct {
+		k executor.StepKey
+		p *module.Plan
+		m executor.StepMeta
+	}{
+		{key("skipped", -1), nil, executor.StepMeta{Skipped: true}},
+		{key("real only", -1), &module.Plan{Changed: true, Unpredictable: true}, executor.StepMeta{}},
+		{key("query", -1), &module.Plan{Changed: true, Unpredictable: true}, executor.StepMeta{}},
+		{key("check failed", -1), changing("a", "b"), executor.StepMeta{}},
+		{key("write", -1), changing("", "x"), executor.StepMeta{}},
+	}
+	g := NewGate(saved, false, true, false)
+	for _, s := range apply {
+		if err := g.Step("a", s.k, s.p, s.m); err != nil {
+			t.Errorf("%s: %v", s.k.Task, err)
+		}
+	}
+	// A task the plan skipped now runs.
+	g = NewGate(saved, false, true, false)
+	if err := g.Step("a", key("skipped", -1), changing("", "x"), executor.StepMeta{}); err == nil || !strings.Contains(err.Error(), "the plan skipped this task") {
+		t.Errorf("skipped task that runs: %v", err)
+	}
+	// A planned change now skipped.
+	g = NewGate(saved, false, true, false)
+	for _, s := range apply[:4] {
+		_ = g.Step("a", s.k, s.p, s.m)
+	}
+	if err := g.Step("a", key("write", -1), nil, executor.StepMeta{Skipped: true}); err == nil || !strings.Contains(err.Error(), "now the task is skipped") {
+		t.Errorf("planned change skipped: %v", err)
 	}
 }
