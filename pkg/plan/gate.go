@@ -56,7 +56,7 @@ func newStep(key executor.StepKey, p *module.Plan, m executor.StepMeta) Step {
 			s.Unpredictable, s.Why = true, "check mode skipped it: its when: reads ansible_check_mode"
 		}
 		return s
-	case m.PlanFailed:
+	case m.PlanFailed || planFailed(p):
 		s.Unpredictable, s.Why = true, "its check failed when the plan was made (check mode cannot see what earlier tasks would have done)"
 		return s
 	case !m.Check:
@@ -181,7 +181,7 @@ func (g *Gate) Step(host string, key executor.StepKey, p *module.Plan, m executo
 			return g.mismatch(Mismatch{Host: host, Planned: want, Now: key, What: "the plan would change the host here; now the task is skipped (its when: is false)"})
 		}
 		return nil
-	case m.PlanFailed:
+	case m.PlanFailed || planFailed(p):
 		// The task fails on its own; nothing is changed.
 		return nil
 	}
@@ -235,6 +235,16 @@ func (g *Gate) Unreached(failed func(host string) bool) []Mismatch {
 		}
 	}
 	return out
+}
+
+// planFailed reports whether a module's check failed: Plan returned an
+// error (p is nil) or a failed result, and changes nothing.
+func planFailed(p *module.Plan) bool {
+	if p == nil {
+		return true
+	}
+	f, _ := p.Result["failed"].(bool)
+	return f && !p.Changed
 }
 
 // describe says how p differs from the saved step.

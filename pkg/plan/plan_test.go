@@ -362,3 +362,16 @@ write skipped=false unpredictable=false ran=false changed=true
 		t.Errorf("planned change skipped: %v", err)
 	}
 }
+
+func TestFailedCheckIsUnpredictable(t *testing.T) {
+	r := &Recorder{}
+	_ = r.Step("a", key("user", -1), &module.Plan{Result: module.Failed("group web does not exist")}, executor.StepMeta{Check: true})
+	s := r.Steps()["a"][0]
+	if !s.Unpredictable || !strings.Contains(s.Why, "check failed") {
+		t.Errorf("failed check saved as %+v", s)
+	}
+	g := NewGate(r.Steps(), false, true, false)
+	if err := g.Step("a", key("user", -1), changing("", "web"), executor.StepMeta{}); err != nil {
+		t.Errorf("apply of a step whose check failed: %v", err)
+	}
+}
