@@ -23,6 +23,11 @@ import (
 // actions, or a module with until/retries, changed_when and failed_when.
 // noLog censors what it reports itself (retries, warnings).
 func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task, h *hostState, vars map[string]any, noLog bool) *outcome {
+	if isInclude(t) {
+		if o := p.includeStep(t, h, vars, noLog); o != nil {
+			return o
+		}
+	}
 	switch t.Action {
 	case "meta":
 		return p.meta(h, t)

@@ -45,6 +45,9 @@ type StepMeta struct {
 	// ansible_check_mode, so check mode skips or runs it where a real
 	// run would not.
 	Skipped, CheckModeCondition bool
+	// Include: the step is an include_tasks or include_role (plan is
+	// nil): what it includes is the steps that follow.
+	Include bool
 }
 
 // skippedStep tells the run's StepGate that t was skipped on h by its
@@ -54,11 +57,13 @@ func (p *playRun) skippedStep(t *playbook.Task, h *hostState, vars map[string]an
 	if g == nil {
 		return conditionSkipped(t)
 	}
-	mod, ok := p.r.opts.Registry.Lookup(t.Action)
-	if !ok || mod.Spec().Controller {
-		return conditionSkipped(t)
+	if !isInclude(t) {
+		mod, ok := p.r.opts.Registry.Lookup(t.Action)
+		if !ok || mod.Spec().Controller {
+			return conditionSkipped(t)
+		}
 	}
-	m := StepMeta{NoLog: noLog, Skipped: true, Check: p.r.opts.Check, CheckModeCondition: strings.Contains(condString(t), "ansible_check_mode")}
+	m := StepMeta{NoLog: noLog, Skipped: true, Check: p.r.opts.Check, CheckModeCondition: strings.Contains(condString(t), "ansible_check_mode"), Include: isInclude(t)}
 	if err := g.Step(h.name, stepKey(t, vars), nil, m); err != nil {
 		return &outcome{status: report.Failed, result: module.Failed("%v", err)}
 	}
@@ -86,4 +91,17 @@ func (r *runner) recordInput(path string) {
 	if r.opts.Input != nil {
 		r.opts.Input(path)
 	}
+}
+
+// includeStep tells the run's StepGate that an include runs on h; a
+// failed outcome is returned when the gate refuses it.
+func (p *playRun) includeStep(t *playbook.Task, h *hostState, vars map[string]any, noLog bool) *outcome {
+	g := p.r.opts.Steps
+	if g == nil {
+		return nil
+	}
+	if err := g.Step(h.name, stepKey(t, vars), nil, StepMeta{NoLog: noLog, Check: p.r.opts.Check, Include: true}); err != nil {
+		return &outcome{status: report.Failed, result: module.Failed("%v", err)}
+	}
+	return nil
 }

@@ -52,9 +52,14 @@ func newStep(key executor.StepKey, p *module.Plan, m executor.StepMeta) Step {
 	switch {
 	case m.Skipped:
 		s.Skipped = true
-		if m.CheckModeCondition {
+		switch {
+		case m.CheckModeCondition && m.Include:
+			s.Unpredictable, s.Why = true, "check mode skipped this include (its when: reads ansible_check_mode): the tasks it includes are not in the plan"
+		case m.CheckModeCondition:
 			s.Unpredictable, s.Why = true, "check mode skipped it: its when: reads ansible_check_mode"
 		}
+		return s
+	case m.Include:
 		return s
 	case m.PlanFailed || planFailed(p):
 		s.Unpredictable, s.Why = true, "its check failed when the plan was made (check mode cannot see what earlier tasks would have done)"
@@ -126,6 +131,7 @@ type Gate struct {
 	mu         sync.Mutex
 	next       map[string]int
 	changed    map[string]bool
+	free       map[string]bool // inside an include check mode skipped
 	stopped    map[string]bool
 	stopAll    bool
 	mismatches []Mismatch
@@ -135,7 +141,7 @@ type Gate struct {
 // in check mode (nothing is applied, so every step is compared exactly).
 func NewGate(saved map[string][]Step, check, allowUnpredictable, allOrNothing bool) *Gate {
 	return &Gate{saved: saved, check: check, allowUnpredictable: allowUnpredictable, allOrNothing: allOrNothing,
-		next: map[string]int{}, changed: map[string]bool{}, stopped: map[string]bool{}}
+		next: map[string]int{}, changed: map[string]bool{}, free: map[string]bool{}, stopped: map[string]bool{}}
 }
 
 // Step checks one step against the plan.
@@ -151,6 +157,14 @@ func (g *Gate) Step(host string, key executor.StepKey, p *module.Plan, m executo
 	}
 	saved := g.saved[host]
 	i := g.next[host]
+	if g.free[host] {
+		// Inside an include the plan could not see: its steps are not
+		// in the plan; the plan resumes at its next step.
+		if i >= len(saved) || saved[i].StepKey != key {
+			return nil
+		}
+		g.free[host] = false
+	}
 	if m.Retry && i > 0 && saved[i-1].StepKey == key {
 		i--
 	} else {
@@ -173,6 +187,9 @@ func (g *Gate) Step(host string, key executor.StepKey, p *module.Plan, m executo
 			return g.mismatch(Mismatch{Host: host, Planned: want, Now: key, What: "the plan could not predict this task (" + want.Why + "); it runs only with --allow-unpredictable"})
 		}
 		g.changed[host] = g.changed[host] || !g.check
+		if want.Skipped && m.Include && !m.Skipped {
+			g.free[host] = true
+		}
 		return nil
 	case want.Skipped && !m.Skipped:
 		return g.mismatch(Mismatch{Host: host, Planned: want, Now: key, What: "the plan skipped this task (its when: was false); now it runs"})
@@ -181,8 +198,9 @@ func (g *Gate) Step(host string, key executor.StepKey, p *module.Plan, m executo
 			return g.mismatch(Mismatch{Host: host, Planned: want, Now: key, What: "the plan would change the host here; now the task is skipped (its when: is false)"})
 		}
 		return nil
-	case m.PlanFailed || planFailed(p):
-		// The task fails on its own; nothing is changed.
+	case m.Include || m.PlanFailed || planFailed(p):
+		// An include changes nothing itself; a failed check fails the
+		// task on its own, changing nothing.
 		return nil
 	}
 	exact := !g.changed[host]

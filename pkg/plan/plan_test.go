@@ -375,3 +375,30 @@ func TestFailedCheckIsUnpredictable(t *testing.T) {
 		t.Errorf("apply of a step whose check failed: %v", err)
 	}
 }
+
+func TestGateIncludeCheckModeSkipped(t *testing.T) {
+	inc := executor.StepKey{Task: "setup", Location: "main.yml:5:3", Module: "include_tasks", Item: -1}
+	r := &Recorder{}
+	_ = r.Step("a", key("install", -1), changing("", "pkg"), executor.StepMeta{Check: true})
+	_ = r.Step("a", inc, nil, executor.StepMeta{Check: true, Skipped: true, CheckModeCondition: true, Include: true})
+	_ = r.Step("a", key("after", -1), changing("", "y"), executor.StepMeta{Check: true})
+	saved := r.Steps()
+	if u := (&File{Hosts: saved}).Unpredictable(); len(u) != 1 || !strings.Contains(u[0], "not in the plan") {
+		t.Fatalf("Unpredictable() = %q", u)
+	}
+	g := NewGate(saved, false, true, false)
+	for _, s := range []step{
+		{key("install", -1), changing("", "pkg")},
+		{inc, nil},
+		{executor.StepKey{Task: "configure", Location: "setup.yml:1:3", Module: "template", Item: -1}, changing("default", "mine")},
+		{key("after", -1), changing("", "y")},
+	} {
+		m := executor.StepMeta{Include: s.k.Module == "include_tasks"}
+		if err := g.Step("a", s.k, s.p, m); err != nil {
+			t.Errorf("%s: %v", s.k.Task, err)
+		}
+	}
+	if err := g.Step("a", key("extra", -1), changing("", "z"), executor.StepMeta{}); err == nil {
+		t.Error("a step after the plan resumed and ended was accepted")
+	}
+}
