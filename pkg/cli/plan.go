@@ -52,6 +52,38 @@ func (h *planHooks) runHooks(diff bool) (executor.StepGate, func(string), bool) 
 	return nil, input, true
 }
 
+// watchLoader binds a --plan-out run's plan to the files loader reads.
+func (h *planHooks) watchLoader(l *playbook.Loader) {
+	if h != nil && h.inputs != nil {
+		l.Read = h.inputs.Add
+	}
+}
+
+// reporter is the run's reporter: none for the preflight, and with the
+// event recorder of --plan-out; it also binds the plan to the inventory.
+func (h *planHooks) reporter(rep report.Reporter, inventories []string, pbs []*playbook.Playbook) report.Reporter {
+	if h == nil {
+		return rep
+	}
+	if h.quiet {
+		rep = report.Multi()
+	}
+	if h.events != nil {
+		rep = report.Multi(rep, h.events)
+	}
+	if h.inputs != nil {
+		addInventoryInputs(h.inputs, inventories, pbs)
+	}
+	return rep
+}
+
+// done keeps the run's summary.
+func (h *planHooks) done(s *executor.Summary) {
+	if h != nil {
+		h.summary = s
+	}
+}
+
 // startPlan prepares a --plan-out run: the paths it will save are made
 // absolute, so tend apply finds them from any directory, and the
 // recorders are set up. It returns the playbook paths, made absolute.
@@ -121,8 +153,12 @@ func addInventoryInputs(in *plan.Inputs, sources []string, pbs []*playbook.Playb
 	}
 }
 
-// savePlan writes the plan of a finished --check --plan-out run.
-func savePlan(o playOptions, paths []string, stderr io.Writer) error {
+// savePlan writes the plan of a --check --plan-out run that finished
+// (hosts may have failed; a run that did not finish saves nothing).
+func savePlan(o playOptions, paths []string, runErr error, total *executor.Summary, stderr io.Writer) error {
+	if o.planOut == "" || runErr != nil || total == nil || total.Interrupted {
+		return nil
+	}
 	inputs, err := o.plan.inputs.List()
 	if err != nil {
 		return err

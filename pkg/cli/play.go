@@ -250,9 +250,7 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	loader.Vault = kr
 	loader.Warn = warn
 	loader.Syntax = template.New(template.Options{})
-	if o.plan != nil && o.plan.inputs != nil {
-		loader.Read = o.plan.inputs.Add
-	}
+	o.plan.watchLoader(loader)
 	var pbs []*playbook.Playbook
 	var loadErrs []error
 	for _, p := range paths {
@@ -343,17 +341,7 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 		rep = report.Multi(rep, files)
 	}
 	steps, input, execDiff := o.plan.runHooks(o.diff)
-	if o.plan != nil {
-		if o.plan.quiet {
-			rep = report.Multi()
-		}
-		if o.plan.events != nil {
-			rep = report.Multi(rep, o.plan.events)
-		}
-		if o.plan.inputs != nil {
-			addInventoryInputs(o.plan.inputs, o.inventories, pbs)
-		}
-	}
+	rep = o.plan.reporter(rep, o.inventories, pbs)
 	pool := ssh.NewPool(ssh.Options{
 		SSHConfigFile:    o.sshConfig,
 		KnownHostsFile:   o.knownHosts,
@@ -373,17 +361,13 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 		StartAtTask: o.startAtTask, ExtraVars: extra, DefaultVars: cliVars, Verbosity: o.verbosity, BecomePassword: becomePass, Version: Version,
 		Vault: kr, Steps: steps, Input: input,
 	})
-	if o.plan != nil {
-		o.plan.summary = total
-	}
+	o.plan.done(total)
 	if err := rep.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
 	exit := exitFor(total, runErr, o.detailedExit)
-	if o.planOut != "" && runErr == nil && !total.Interrupted {
-		if err := savePlan(o, paths, stderr); err != nil {
-			return exitWith(ExitError, err)
-		}
+	if err := savePlan(o, paths, runErr, total, stderr); err != nil {
+		return exitWith(ExitError, err)
 	}
 	if files != nil {
 		if err := files.Write(report.RunInfo{

@@ -155,28 +155,9 @@ func (g *Gate) Step(host string, key executor.StepKey, p *module.Plan, m executo
 		g.stopped[host] = true
 		return fmt.Errorf("not run: a plan mismatch on another host stopped every host (--all-or-nothing)")
 	}
-	saved := g.saved[host]
-	i := g.next[host]
-	if g.free[host] {
-		// Inside an include the plan could not see: its steps are not
-		// in the plan; the plan resumes at its next step.
-		if i >= len(saved) || saved[i].StepKey != key {
-			return nil
-		}
-		g.free[host] = false
-	}
-	if m.Retry && i > 0 && saved[i-1].StepKey == key {
-		i--
-	} else {
-		g.next[host] = i + 1
-	}
-	if i >= len(saved) {
-		return g.mismatch(Mismatch{Host: host, Now: key, What: "the plan has no further task on this host: the playbook, inventory, variables or host state now take another path"})
-	}
-	want := &saved[i]
-	if want.StepKey != key {
-		return g.mismatch(Mismatch{Host: host, Planned: want, Now: key,
-			What: fmt.Sprintf("the plan's next task on this host is %q (%s): the playbook, inventory, variables or host state now take another path", displayTask(want.StepKey), want.Location)})
+	want, err := g.position(host, key, m)
+	if want == nil || err != nil {
+		return err
 	}
 	switch {
 	case want.RanInPlan:
@@ -215,6 +196,37 @@ func (g *Gate) Step(host string, key executor.StepKey, p *module.Plan, m executo
 		g.changed[host] = true
 	}
 	return nil
+}
+
+// position finds the saved step key must be: the host's next one (the
+// same again for a retry). It returns nil and no error for a step inside
+// an include the plan could not see, and an error when key is not the
+// step the plan has next.
+func (g *Gate) position(host string, key executor.StepKey, m executor.StepMeta) (*Step, error) {
+	saved := g.saved[host]
+	i := g.next[host]
+	if g.free[host] {
+		// Inside an include the plan could not see: its steps are not
+		// in the plan; the plan resumes at its next step.
+		if i >= len(saved) || saved[i].StepKey != key {
+			return nil, nil
+		}
+		g.free[host] = false
+	}
+	if m.Retry && i > 0 && saved[i-1].StepKey == key {
+		i--
+	} else {
+		g.next[host] = i + 1
+	}
+	if i >= len(saved) {
+		return nil, g.mismatch(Mismatch{Host: host, Now: key, What: "the plan has no further task on this host: the playbook, inventory, variables or host state now take another path"})
+	}
+	want := &saved[i]
+	if want.StepKey != key {
+		return nil, g.mismatch(Mismatch{Host: host, Planned: want, Now: key,
+			What: fmt.Sprintf("the plan's next task on this host is %q (%s): the playbook, inventory, variables or host state now take another path", displayTask(want.StepKey), want.Location)})
+	}
+	return want, nil
 }
 
 func (g *Gate) mismatch(m Mismatch) error {
