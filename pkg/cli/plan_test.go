@@ -210,3 +210,55 @@ func TestApplyUnpredictable(t *testing.T) {
 		t.Errorf("the command did not run: %v", err)
 	}
 }
+
+func TestApplyCheckModeConditions(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	inv := writeFile(t, dir, "hosts", "a ansible_connection=local\nb ansible_connection=local\n")
+	writeFile(t, dir, "setup.yml", `- name: configure
+  copy: {content: "setup", dest: "`+out+`/{{ inventory_hostname }}.setup"}
+`)
+	pb := writeFile(t, dir, "site.yml", `- hosts: all
+  gather_facts: false
+  tasks:
+    - name: real only
+      copy: {content: "x", dest: "`+out+`/{{ inventory_hostname }}.real"}
+      when: not ansible_check_mode
+    - name: never
+      copy: {content: "x", dest: "`+out+`/never"}
+      when: not ansible_check_mode and inventory_hostname == 'nobody'
+    - name: setup
+      include_tasks: setup.yml
+      when: not ansible_check_mode
+    - name: after
+      copy: {content: "after", dest: "`+out+`/{{ inventory_hostname }}.after"}
+`)
+	planFile := filepath.Join(dir, "plan.json")
+	if code, o, e := runCLI(t, "play", "-i", inv, pb, "--check", "--plan-out", planFile); code != 0 {
+		t.Fatalf("plan: exit %d\n%s\n%s", code, o, e)
+	}
+	_, shown, _ := runCLI(t, "show", planFile)
+	for _, want := range []string{"a: real only (", "b: setup (", "the tasks it includes are not in the plan"} {
+		if !strings.Contains(shown, want) {
+			t.Errorf("show lacks %q:\n%s", want, shown)
+		}
+	}
+	if strings.Contains(shown, "never (") {
+		t.Errorf("a task a real run skips too is listed as unpredictable:\n%s", shown)
+	}
+	if code, _, _ := runCLI(t, "apply", planFile, "--no-lock"); code != ExitPlanRefused {
+		t.Errorf("apply without --allow-unpredictable: exit %d", code)
+	}
+	code, o, e := runCLI(t, "apply", planFile, "--no-lock", "--allow-unpredictable")
+	if code != 0 {
+		t.Fatalf("apply: exit %d\n%s\n%s", code, o, e)
+	}
+	for _, f := range []string{"a.real", "b.setup", "b.after"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}

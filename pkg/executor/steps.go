@@ -63,7 +63,12 @@ func (p *playRun) skippedStep(t *playbook.Task, h *hostState, vars map[string]an
 			return conditionSkipped(t)
 		}
 	}
-	m := StepMeta{NoLog: noLog, Skipped: true, Check: p.r.opts.Check, CheckModeCondition: strings.Contains(condString(t), "ansible_check_mode"), Include: isInclude(t)}
+	m := StepMeta{NoLog: noLog, Skipped: true, Check: p.r.opts.Check, Include: isInclude(t)}
+	if p.r.opts.Check && strings.Contains(condString(t), "ansible_check_mode") {
+		// Skipped because of check mode only if a real run would run it.
+		real, err := p.conditionsHold(t, mergeVars(vars, map[string]any{"ansible_check_mode": false}))
+		m.CheckModeCondition = err != nil || real
+	}
 	if err := g.Step(h.name, stepKey(t, vars), nil, m); err != nil {
 		return &outcome{status: report.Failed, result: module.Failed("%v", err)}
 	}
