@@ -84,4 +84,26 @@ func TestPlanApplySingleServers(t *testing.T) {
 	if check.ExitCode != 0 {
 		t.Errorf("check after apply: exit %d, would change:\n%s", check.ExitCode, strings.Join(check.Report.Changed(), "\n"))
 	}
+
+	// A plan on the converged hosts, then a hand edit on the Workbench
+	// host: apply stops that host at the edited file's task and leaves
+	// the edit; the other hosts complete.
+	converged := e.play("--check", "--plan-out", planFile)
+	if converged.ExitCode != 0 {
+		t.Fatalf("plan on converged hosts:\n%s", converged.Summary())
+	}
+	conf := "/etc/rstudio/rserver.conf"
+	e.ssh("workbench", "sed -i 's/^admin-enabled=.*/admin-enabled=edited-by-hand/' "+conf)
+	res = apply("--allow-unpredictable")
+	if res.ExitCode != 11 || !strings.Contains(res.Stderr, `PLAN MISMATCH: workbench: plan mismatch at task "workbench : Set rserver.conf options`) {
+		t.Errorf("apply after a hand edit: exit %d, want 11 naming the rserver.conf task\n%s\n%s", res.ExitCode, res.Summary(), tailText(res.Stderr, 3000))
+	}
+	for _, h := range []string{"db", "ppm", "connect"} {
+		if strings.Contains(res.Stderr, "PLAN MISMATCH: "+h+":") || res.Report == nil || res.Report.Stats[h].Failed != 0 {
+			t.Errorf("%s: should complete unaffected\n%s", h, res.Summary())
+		}
+	}
+	if got := e.ssh("workbench", "grep ^admin-enabled= "+conf); got != "admin-enabled=edited-by-hand" {
+		t.Errorf("the stopped host was changed: %s", got)
+	}
 }
