@@ -154,11 +154,19 @@ func addInventoryInputs(in *plan.Inputs, sources []string, pbs []*playbook.Playb
 }
 
 // savePlan writes the plan of a --check --plan-out run that finished
-// (hosts may have failed; a run that did not finish saves nothing).
-func savePlan(o playOptions, paths []string, runErr error, total *executor.Summary, stderr io.Writer) error {
+// (hosts may have failed; a run that did not finish saves nothing) and
+// returns the run's exit, or the error of writing the plan.
+func savePlan(o playOptions, paths []string, runErr error, total *executor.Summary, exit error, stderr io.Writer) error {
 	if o.planOut == "" || runErr != nil || total == nil || total.Interrupted {
-		return nil
+		return exit
 	}
+	if err := writePlan(o, paths, stderr); err != nil {
+		return exitWith(ExitError, err)
+	}
+	return exit
+}
+
+func writePlan(o playOptions, paths []string, stderr io.Writer) error {
 	inputs, err := o.plan.inputs.List()
 	if err != nil {
 		return err

@@ -366,9 +366,6 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 		runErr = err
 	}
 	exit := exitFor(total, runErr, o.detailedExit)
-	if err := savePlan(o, paths, runErr, total, stderr); err != nil {
-		return exitWith(ExitError, err)
-	}
 	if files != nil {
 		if err := files.Write(report.RunInfo{
 			Finished: time.Now(), ExitCode: exitCode(exit),
@@ -377,7 +374,7 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 			return exitWith(ExitError, errors.Join(errors.Unwrap(exit), err))
 		}
 	}
-	return exit
+	return savePlan(o, paths, runErr, total, exit, stderr)
 }
 
 // exitCode is the code Main exits with for err.
