@@ -294,7 +294,7 @@ func applyCommand() *ucli.Command {
 		UseShortOptionHandling: true,
 		Flags: append([]ucli.Flag{
 			&ucli.BoolFlag{Name: "all-or-nothing", Usage: "check every host against the plan first and change nothing anywhere on a mismatch; stop every host at a mismatch during the run"},
-			&ucli.BoolFlag{Name: "allow-unpredictable", Usage: "run the plan's unpredictable tasks (command/shell without creates/removes)"},
+			&ucli.BoolFlag{Name: "allow-unpredictable", Usage: "run the tasks the plan lists as unpredictable (command/shell without creates/removes, tasks check mode skipped or could not check)"},
 			&ucli.DurationFlag{Name: "max-age", Value: 24 * time.Hour, Usage: "refuse plans older than this (0: any age)"},
 			&ucli.StringSliceFlag{Name: "extra-vars", Aliases: []string{"e"}, Usage: "the plan's -e arguments again (their values are not stored in the plan)"},
 			&ucli.BoolFlag{Name: "diff", Aliases: []string{"D"}, Usage: "show differences in files and settings"},
