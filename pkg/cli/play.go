@@ -64,6 +64,10 @@ type playOptions struct {
 	reportDir      string
 	args           []string
 	keep           int
+	// planOut (--plan-out) saves the check run as a plan; plan carries
+	// the saved-plan machinery of --plan-out and tend apply.
+	planOut string
+	plan    *planHooks
 }
 
 func inventoryFlag() *ucli.StringSliceFlag {
@@ -112,6 +116,7 @@ func playCommand() *ucli.Command {
 			&ucli.StringSliceFlag{Name: "report", Usage: "also write a report file at the end of the run: json=PATH, junit=PATH, prometheus=PATH or html=PATH (repeatable)"},
 			&ucli.StringFlag{Name: "report-dir", Usage: "keep every run's reports (json, junit, prometheus, html) in a timestamped subdirectory of DIR, with a 'latest' link"},
 			&ucli.IntFlag{Name: "keep", Value: 10, Usage: "with --report-dir, the number of runs kept (0: all)"},
+			&ucli.StringFlag{Name: "plan-out", Usage: "with --check, save the plan to FILE for review (tend show) and for tend apply"},
 		}, vaultFlags()...),
 		Action: func(c *ucli.Context) error {
 			o := playOptions{
@@ -126,13 +131,20 @@ func playCommand() *ucli.Command {
 				user: c.String("user"), connection: c.String("connection"), become: c.Bool("become"), becomeUser: c.String("become-user"), becomeMethod: c.String("become-method"),
 				rolesPath: c.StringSlice("roles-path"), color: c.String("color"), vault: vaultSources(c),
 				waitLock: c.Duration("wait-lock"), noLock: c.Bool("no-lock"), reports: c.StringSlice("report"),
-				reportDir: c.String("report-dir"), keep: c.Int("keep"),
+				reportDir: c.String("report-dir"), keep: c.Int("keep"), planOut: c.String("plan-out"),
 			}
 			o.args, _ = c.App.Metadata["args"].([]string)
 			if c.NArg() == 0 {
 				return exitWith(ExitError, errors.New("play: no playbook given (usage: tend play [-i INVENTORY] PLAYBOOK...)"))
 			}
-			return runPlay(c.Context, o, c.Args().Slice(), c.App.Reader, c.App.Writer, c.App.ErrWriter)
+			paths := c.Args().Slice()
+			if o.planOut != "" {
+				var err error
+				if paths, err = startPlan(&o, paths); err != nil {
+					return err
+				}
+			}
+			return runPlay(c.Context, o, paths, c.App.Reader, c.App.Writer, c.App.ErrWriter)
 		},
 	}
 }
@@ -238,6 +250,7 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	loader.Vault = kr
 	loader.Warn = warn
 	loader.Syntax = template.New(template.Options{})
+	o.plan.watchLoader(loader)
 	var pbs []*playbook.Playbook
 	var loadErrs []error
 	for _, p := range paths {
@@ -327,6 +340,8 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	if files != nil {
 		rep = report.Multi(rep, files)
 	}
+	steps, input, execDiff := o.plan.runHooks(o.diff)
+	rep = o.plan.reporter(rep, o.inventories, pbs)
 	pool := ssh.NewPool(ssh.Options{
 		SSHConfigFile:    o.sshConfig,
 		KnownHostsFile:   o.knownHosts,
@@ -342,10 +357,11 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	total, runErr := executor.RunPlaybooks(ctx, pbs, executor.Options{
 		Inventory: inv, Registry: reg, Loader: loader, Connector: connector, Reporter: rep,
 		Facts: facts.Gather,
-		Forks: o.forks, Check: o.check, Diff: o.diff, Limit: o.limit, Tags: o.tags, SkipTags: o.skipTags,
+		Forks: o.forks, Check: o.check, Diff: execDiff, Limit: o.limit, Tags: o.tags, SkipTags: o.skipTags,
 		StartAtTask: o.startAtTask, ExtraVars: extra, DefaultVars: cliVars, Verbosity: o.verbosity, BecomePassword: becomePass, Version: Version,
-		Vault: kr,
+		Vault: kr, Steps: steps, Input: input,
 	})
+	o.plan.done(total)
 	if err := rep.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
@@ -358,7 +374,7 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 			return exitWith(ExitError, errors.Join(errors.Unwrap(exit), err))
 		}
 	}
-	return exit
+	return savePlan(o, paths, runErr, total, exit, stderr)
 }
 
 // exitCode is the code Main exits with for err.

@@ -23,6 +23,11 @@ import (
 // actions, or a module with until/retries, changed_when and failed_when.
 // noLog censors what it reports itself (retries, warnings).
 func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task, h *hostState, vars map[string]any, noLog bool) *outcome {
+	if isInclude(t) {
+		if o := p.includeStep(t, h, vars, noLog); o != nil {
+			return o
+		}
+	}
 	switch t.Action {
 	case "meta":
 		return p.meta(h, t)
@@ -72,7 +77,7 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 	}
 	var o *outcome
 	for attempt := 0; ; attempt++ {
-		o = p.runModule(ctx, t, mod, h, vars, noLog)
+		o = p.runModule(ctx, t, mod, h, vars, noLog, attempt > 0)
 		if o.status == report.Unreachable || len(t.Until) == 0 {
 			break
 		}
@@ -158,7 +163,7 @@ func (p *playRun) meta(h *hostState, t *playbook.Task) *outcome {
 
 // runModule templates the arguments, plans, applies unless in check mode,
 // and evaluates changed_when/failed_when.
-func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Module, h *hostState, vars map[string]any, noLog bool) *outcome {
+func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Module, h *hostState, vars map[string]any, noLog, retry bool) *outcome {
 	spec := mod.Spec()
 	args, failure := p.moduleArgs(t, spec, vars)
 	if failure != nil {
@@ -168,7 +173,20 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Mo
 	if err != nil {
 		return keywordFailure(t, err)
 	}
+	var gate func(*module.Plan) error
+	if g := p.r.opts.Steps; g != nil && !spec.Controller {
+		key := stepKey(t, vars)
+		gate = func(pl *module.Plan) error {
+			return g.Step(h.name, key, pl, StepMeta{NoLog: noLog, Retry: retry, Check: check, PlanFailed: pl == nil})
+		}
+	}
 	if check && spec.Check == module.CheckNone {
+		if gate != nil {
+			// What a module without check mode would do cannot be known.
+			if err := gate(&module.Plan{Changed: true, Unpredictable: true}); err != nil {
+				return &outcome{status: report.Failed, result: module.Failed("%v", err)}
+			}
+		}
 		return &outcome{status: report.Skipped, result: module.Result{"changed": false, "skipped": true, "msg": "remote module (" + spec.Name + ") does not support check mode"}}
 	}
 
@@ -182,6 +200,7 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Mo
 		Vault:   p.r.opts.Vault,
 	}
 	mh.Templar = p.templarFor(mh.Files.(*fileFinder), vars)
+	mh.Files.(*fileFinder).input = p.r.opts.Input
 	// Controller actions (set_fact, include_vars, debug) are delegated too:
 	// the delegate is where delegate_facts puts their facts.
 	delegated := ""
@@ -197,7 +216,7 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Mo
 			return failure
 		}
 	}
-	res, plan, err := module.Execute(ctx, mod, mh, args, check)
+	res, plan, err := module.ExecuteGated(ctx, mod, mh, args, check, gate)
 	return p.applyConditions(t, executeOutcome(res, plan, err, diff, delegated), vars)
 }
 
@@ -601,9 +620,18 @@ type fileFinder struct {
 	play  *playbook.Play
 	role  *playbook.Role
 	stack []string
+	input func(path string) // Options.Input, or nil
 }
 
 func (f *fileFinder) Find(kind, name string) (string, error) {
+	p, err := f.find(kind, name)
+	if err == nil && f.input != nil {
+		f.input(p)
+	}
+	return p, err
+}
+
+func (f *fileFinder) find(kind, name string) (string, error) {
 	if filepath.IsAbs(name) {
 		if _, err := os.Stat(name); err != nil {
 			return "", fmt.Errorf("could not find %s: %w", name, err)

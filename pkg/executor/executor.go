@@ -65,6 +65,13 @@ type Options struct {
 	// Vault decrypts vault-encrypted vars_files and include_vars files
 	// (*vault.Keyring); nil refuses them with an error naming the file.
 	Vault vars.Decrypter
+	// Steps, when set, sees every host module's plan before it is applied
+	// (saved plans: tend play --plan-out, tend apply).
+	Steps StepGate
+	// Input, when set, is told each controller file a task reads by path
+	// (vars_files, src: of copy and template, include_vars), so a saved
+	// plan can be bound to it. It is called from many goroutines.
+	Input func(path string)
 }
 
 // Summary is the outcome of a run.

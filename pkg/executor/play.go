@@ -257,6 +257,9 @@ func (p *playRun) loadVarsFiles(h *hostState) error {
 			}
 			path := resolvePath(p.play.Dir, name)
 			m, err := vars.Loader{Vault: p.r.opts.Vault}.LoadFile(path)
+			if err == nil {
+				p.r.recordInput(path)
+			}
 			if err != nil {
 				lastErr = err
 				continue

@@ -283,7 +283,7 @@ func (p *playRun) runSingle(ctx context.Context, t *playbook.Task, rt report.Tas
 		return p.finish(h, t, rt, p.templateFailure(t, "when", err), nil, f, start)
 	}
 	if !ok {
-		return p.finish(h, t, rt, conditionSkipped(t), nil, f, start)
+		return p.finish(h, t, rt, p.skippedStep(t, h, vars, f.noLog), nil, f, start)
 	}
 	if flagErr != nil {
 		return p.finish(h, t, rt, keywordFailure(t, flagErr), nil, f, start)
@@ -383,7 +383,7 @@ func (p *playRun) runItem(ctx context.Context, t *playbook.Task, rt report.Task,
 	case err != nil:
 		o = p.templateFailure(t, "when", err)
 	case !ok:
-		o = conditionSkipped(t)
+		o = p.skippedStep(t, h, ivars, noLog)
 	default:
 		o = p.execute(ctx, t, rt, h, ivars, noLog)
 	}

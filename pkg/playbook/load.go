@@ -32,6 +32,9 @@ type Loader struct {
 	// Warn, if set, receives warnings about the files loaded (a key given
 	// twice in a mapping), each starting with file:line:col.
 	Warn func(msg string)
+	// Read, if set, is told every file the loader reads and every role
+	// directory it loads a role from (saved plans are bound to them).
+	Read func(path string)
 
 	errs      errorList
 	curPlay   *Play // the play being loaded: import_role adds its role there
@@ -72,6 +75,9 @@ func (l *Loader) readYAML(file string) *yaml.Node {
 	if err != nil {
 		l.errs.add(fmt.Errorf("%s: %w", file, err))
 		return nil
+	}
+	if l.Read != nil {
+		l.Read(file)
 	}
 	n, err := vars.Loader{Vault: l.Vault, Warn: l.Warn}.ParseYAML(file, src)
 	if err != nil {

@@ -86,6 +86,9 @@ func (l *Loader) loadRole(ctx *taskCtx, at *yaml.Node, name string, opts roleOpt
 	l.loading[key] = true
 	defer delete(l.loading, key)
 	r := &Role{Name: filepath.Base(name), Path: dir}
+	if l.Read != nil {
+		l.Read(dir)
+	}
 	for _, part := range []struct {
 		sub, from string
 		dst       *map[string]any
