@@ -107,23 +107,20 @@ func (a *asyncConn) retry(ctx context.Context, op func(connection.Connection) er
 }
 
 // makeDir creates the job's directory for jid (mode 0700) as the user
-// the job runs as, and remembers its absolute path.
+// the job runs as, and remembers its absolute path. It is not retried: a
+// host that cannot be reached when the task starts is unreachable, as
+// for any other task.
 func (a *asyncConn) makeDir(ctx context.Context, jid string, b *connection.Become) (string, error) {
 	line := "umask 077 && d=" + asyncDirVar + "/" + shell.Quote(jid) + ` && mkdir -p "$d" && printf '%s\n' "$d"`
-	var out string
-	err := a.retry(ctx, func(c connection.Connection) error {
-		res, err := c.Run(ctx, connection.Command{Cmd: line, Become: b})
-		if err != nil {
-			return err
-		}
-		out = strings.TrimSpace(string(res.Stdout))
-		if res.ExitCode != 0 || out == "" {
-			return fmt.Errorf("create the async job directory on %s: %s", a.host, strings.TrimSpace(string(res.Stderr)))
-		}
-		return nil
-	})
-	a.dir = out
-	return out, err
+	res, err := a.conn.Run(ctx, connection.Command{Cmd: line, Become: b})
+	if err != nil {
+		return "", err
+	}
+	a.dir = strings.TrimSpace(string(res.Stdout))
+	if res.ExitCode != 0 || a.dir == "" {
+		return "", fmt.Errorf("create the async job directory on %s: %s", a.host, strings.TrimSpace(string(res.Stderr)))
+	}
+	return a.dir, nil
 }
 
 // Run implements connection.Connection.

@@ -84,7 +84,12 @@ var cases = []playCase{
 // directory per run, so that cases can run at once.
 func run(t *testing.T, c playCase) (string, *executor.Summary) {
 	t.Helper()
-	scratch := t.TempDir()
+	return runIn(t, c, t.TempDir())
+}
+
+// runIn is run with the given scratch directory.
+func runIn(t *testing.T, c playCase, scratch string) (string, *executor.Summary) {
+	t.Helper()
 	reg := modules.Registry()
 	loader := playbook.NewLoader(reg, nil)
 	inv, err := inventory.Load([]string{"testdata/hosts.ini"})

@@ -1,0 +1,91 @@
+package executor_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// gone waits up to 10s for process pid to end.
+func gone(pid int) bool {
+	for range 100 {
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			return true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return false
+}
+
+func readPID(t *testing.T, file string) int {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("the command did not start: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
+// TestAsyncTimeout: a job that outlives async fails with one of Ansible's
+// messages, the poll loop's or the job's own ("Timeout exceeded", with
+// child_pid), and its command is killed on the host.
+func TestAsyncTimeout(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	scratch := t.TempDir()
+	got, sum := runIn(t, playCase{name: "async_timeout", playbook: "23_async_timeout.yml"}, scratch)
+	if sum.Failed() {
+		t.Errorf("the run failed:\n%s", got)
+	}
+	for _, want := range []string{
+		"ASYNC POLL on h1: jid=JID started=1 finished=0\nASYNC POLL on h1: jid=JID started=1 finished=0\nASYNC FAILED on h1: jid=JID\nfatal: [h1]: FAILED!",
+		`"msg": "async task did not complete within the requested time - 2s / Timeout exceeded / True"`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	for _, name := range []string{"polled.pid", "fired.pid"} {
+		if pid := readPID(t, filepath.Join(scratch, name)); !gone(pid) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Errorf("%s: process %d still runs after the time limit", name, pid)
+		}
+	}
+	// The timed-out jobs' directories stay, as Ansible's job files do;
+	// nothing else is left in them.
+	jobs, _ := filepath.Glob(filepath.Join(home, ".ansible_async", "j*"))
+	if len(jobs) != 2 {
+		t.Errorf("job directories: %v, want the two timed-out jobs", jobs)
+	}
+	stdin, _ := filepath.Glob(filepath.Join(home, ".ansible_async", "j*", "*", "stdin"))
+	if len(stdin) != 0 {
+		t.Errorf("input files left: %v", stdin)
+	}
+}
+
+// TestAsyncCleanup: a polled job's directory is removed once its result
+// is read, and async_status mode=cleanup removes a fired one's.
+func TestAsyncCleanup(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	got, sum := runIn(t, playCase{name: "async", playbook: "21_async.yml"}, t.TempDir())
+	if sum.Failed() || !strings.Contains(got, `"erased": "`+home+`/.ansible_async/JID"`) {
+		t.Fatalf("run:\n%s", got)
+	}
+	left, err := os.ReadDir(filepath.Join(home, ".ansible_async"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 0 {
+		t.Errorf("job directories left in ~/.ansible_async: %v", left)
+	}
+}
