@@ -89,3 +89,28 @@ func TestAsyncCleanup(t *testing.T) {
 		t.Errorf("job directories left in ~/.ansible_async: %v", left)
 	}
 }
+
+// TestAsyncFireAndForget: with poll 0 a command goes on on the host after
+// the run (fire and forget), while another module's job is finished by
+// the controller before the run ends.
+func TestAsyncFireAndForget(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	scratch := t.TempDir()
+	got, sum := runIn(t, playCase{name: "async_fire", playbook: "24_async_fire.yml"}, scratch)
+	if sum.Failed() {
+		t.Fatalf("run:\n%s", got)
+	}
+	pid := readPID(t, filepath.Join(scratch, "long.pid"))
+	t.Cleanup(func() { syscall.Kill(-pid, syscall.SIGKILL) })
+	if err := syscall.Kill(pid, 0); err != nil {
+		t.Errorf("the long command is not running after the run: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(scratch, "made")); err != nil || string(b) != "made by a job\n" {
+		t.Errorf("the lineinfile job did not finish before the run ended: %q, %v", b, err)
+	}
+	jobs, _ := filepath.Glob(filepath.Join(home, ".ansible_async", "j*"))
+	if len(jobs) != 2 {
+		t.Errorf("job directories: %v, want both (nothing cleaned them up)", jobs)
+	}
+}
