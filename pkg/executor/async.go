@@ -234,6 +234,16 @@ func (p *playRun) pollJob(ctx context.Context, at asyncTask, job *asyncJob) *out
 		p.r.opts.Reporter.HostResult(report.HostResult{Host: at.mh.Name, Task: at.rt, Status: report.Async, Msg: msg, NoLog: at.noLog,
 			Result: module.Result{"ansible_job_id": job.jid, "started": 1, "finished": finished}})
 	}
+	// Each poll looks at the host, as Ansible's async_status does.
+	check := func(ctx context.Context, cmd string) (connection.Result, error) {
+		return job.conn.Run(connection.ReadOnly(ctx), connection.Command{Cmd: cmd, Become: at.mh.Become})
+	}
+	// Ansible's clock starts once the module runs on the host.
+	select {
+	case <-job.conn.launched:
+	case <-job.done:
+	case <-ctx.Done():
+	}
 	finished := false
 	for left := at.async; left > 0; left -= at.poll {
 		select {
@@ -241,12 +251,7 @@ func (p *playRun) pollJob(ctx context.Context, at asyncTask, job *asyncJob) *out
 		case <-ctx.Done():
 			return &outcome{status: report.Failed, result: module.Failed("interrupted while waiting for async job %s, which goes on on the host", job.jid)}
 		}
-		select {
-		case <-job.done:
-			finished = true
-		default:
-		}
-		if finished {
+		if finished = p.r.jobs.wait(ctx, check, job); finished {
 			break
 		}
 		status("poll", 0)
@@ -348,7 +353,7 @@ func (jt *jobTable) Status(ctx context.Context, h *module.Host, jid string) (mod
 		res["msg"] = "job " + jid + " was not started by this tend run: its directory is on the host, but its result is kept by the run that started it"
 		return res, nil
 	}
-	if !jt.wait(ctx, h, job) {
+	if !jt.wait(ctx, h.Run, job) {
 		return res, nil
 	}
 	out := module.Result{}
@@ -367,7 +372,7 @@ func (jt *jobTable) Status(ctx context.Context, h *module.Host, jid string) (mod
 // wait reports whether job is done. When its last command has finished on
 // the host, the controller is about to see it: wait for that, a little,
 // so that async_status agrees with the host, as Ansible's does.
-func (jt *jobTable) wait(ctx context.Context, h *module.Host, job *asyncJob) bool {
+func (jt *jobTable) wait(ctx context.Context, run func(context.Context, string) (connection.Result, error), job *asyncJob) bool {
 	select {
 	case <-job.done:
 		return true
@@ -377,7 +382,7 @@ func (jt *jobTable) wait(ctx context.Context, h *module.Host, job *asyncJob) boo
 	if d == "" {
 		return false
 	}
-	r, err := h.Run(ctx, "test -e "+shell.Quote(d+"/rc"))
+	r, err := run(ctx, "test -e "+shell.Quote(d+"/rc"))
 	if err != nil || r.ExitCode != 0 {
 		return false
 	}
