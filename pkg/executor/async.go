@@ -234,9 +234,12 @@ func (p *playRun) pollJob(ctx context.Context, at asyncTask, job *asyncJob) *out
 		p.r.opts.Reporter.HostResult(report.HostResult{Host: at.mh.Name, Task: at.rt, Status: report.Async, Msg: msg, NoLog: at.noLog,
 			Result: module.Result{"ansible_job_id": job.jid, "started": 1, "finished": finished}})
 	}
-	// Each poll looks at the host, as Ansible's async_status does.
+	// Each poll looks at the host, as Ansible's async_status does, once:
+	// while the host cannot be reached the job is simply not finished.
 	check := func(ctx context.Context, cmd string) (connection.Result, error) {
-		return job.conn.Run(connection.ReadOnly(ctx), connection.Command{Cmd: cmd, Become: at.mh.Become})
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		return job.conn.tryRun(connection.ReadOnly(ctx), connection.Command{Cmd: cmd, Become: at.mh.Become})
 	}
 	// Ansible's clock starts once the module runs on the host.
 	select {

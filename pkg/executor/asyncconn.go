@@ -106,6 +106,17 @@ func (a *asyncConn) retry(ctx context.Context, op func(connection.Connection) er
 	}
 }
 
+// tryRun runs c once on the current connection, if there is one.
+func (a *asyncConn) tryRun(ctx context.Context, c connection.Command) (connection.Result, error) {
+	a.mu.Lock()
+	conn := a.conn
+	a.mu.Unlock()
+	if conn == nil {
+		return connection.Result{}, fmt.Errorf("%s: not connected", a.host)
+	}
+	return conn.Run(ctx, c)
+}
+
 // makeDir creates the job's directory for jid (mode 0700) as the user
 // the job runs as, and remembers its absolute path. It is not retried: a
 // host that cannot be reached when the task starts is unreachable, as
