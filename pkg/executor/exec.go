@@ -77,7 +77,7 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 	}
 	var o *outcome
 	for attempt := 0; ; attempt++ {
-		o = p.runModule(ctx, t, mod, h, vars, noLog, attempt > 0)
+		o = p.runModule(ctx, t, rt, mod, h, vars, noLog, attempt > 0)
 		if o.status == report.Unreachable || len(t.Until) == 0 {
 			break
 		}
@@ -163,7 +163,7 @@ func (p *playRun) meta(h *hostState, t *playbook.Task) *outcome {
 
 // runModule templates the arguments, plans, applies unless in check mode,
 // and evaluates changed_when/failed_when.
-func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Module, h *hostState, vars map[string]any, noLog, retry bool) *outcome {
+func (p *playRun) runModule(ctx context.Context, t *playbook.Task, rt report.Task, mod module.Module, h *hostState, vars map[string]any, noLog, retry bool) *outcome {
 	spec := mod.Spec()
 	args, failure := p.moduleArgs(t, spec, vars)
 	if failure != nil {
@@ -172,6 +172,15 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Mo
 	check, diff, err := p.checkDiffModes(t, vars)
 	if err != nil {
 		return keywordFailure(t, err)
+	}
+	async, poll, failure := p.asyncKeywords(t, vars)
+	if failure != nil {
+		return failure
+	}
+	if async > 0 {
+		if refused := asyncRefusal(spec, check); refused != nil {
+			return refused
+		}
 	}
 	var gate func(*module.Plan) error
 	if g := p.r.opts.Steps; g != nil && !spec.Controller {
@@ -198,6 +207,7 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Mo
 		Diff:    diff,
 		Warn:    p.warner(h, noLog),
 		Vault:   p.r.opts.Vault,
+		Jobs:    p.r.jobs,
 	}
 	mh.Templar = p.templarFor(mh.Files.(*fileFinder), vars)
 	mh.Files.(*fileFinder).input = p.r.opts.Input
@@ -211,10 +221,15 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Mo
 		}
 		delegated = d
 	}
+	var dial func(context.Context) (connection.Connection, error)
 	if !spec.Controller {
-		if failure := p.connect(ctx, t, h, mh, delegated, vars); failure != nil {
+		if dial, failure = p.connect(ctx, t, h, mh, delegated, vars); failure != nil {
 			return failure
 		}
+	}
+	if async > 0 {
+		return p.applyConditions(t, p.runAsync(ctx, asyncTask{gate: gate, t: t, rt: rt, mod: mod, mh: mh, args: args,
+			async: async, poll: poll, diff: diff, delegated: delegated, noLog: noLog, dial: dial}), vars)
 	}
 	res, plan, err := module.ExecuteGated(ctx, mod, mh, args, check, gate)
 	return p.applyConditions(t, executeOutcome(res, plan, err, diff, delegated), vars)
@@ -278,8 +293,9 @@ func (p *playRun) checkDiffModes(t *playbook.Task, vars map[string]any) (check, 
 }
 
 // connect gives a module that runs on a host its connection (to the
-// delegate when delegated), become and environment.
-func (p *playRun) connect(ctx context.Context, t *playbook.Task, h *hostState, mh *module.Host, delegated string, vars map[string]any) *outcome {
+// delegate when delegated), become and environment. dial gets the
+// connection again (a new one once it dropped), for async jobs.
+func (p *playRun) connect(ctx context.Context, t *playbook.Task, h *hostState, mh *module.Host, delegated string, vars map[string]any) (dial func(context.Context) (connection.Connection, error), failure *outcome) {
 	connHost, connVars := h.name, vars
 	if delegated != "" {
 		connHost = delegated
@@ -287,22 +303,25 @@ func (p *playRun) connect(ctx context.Context, t *playbook.Task, h *hostState, m
 	}
 	connVars, err := p.withConnKeywords(t, connVars)
 	if err != nil {
-		return &outcome{status: report.Failed, result: module.Failed("%s", err)}
+		return nil, &outcome{status: report.Failed, result: module.Failed("%s", err)}
 	}
-	conn, err := p.r.opts.Connector.Get(ctx, connHost, connVars)
+	dial = func(ctx context.Context) (connection.Connection, error) {
+		return p.r.opts.Connector.Get(ctx, connHost, connVars)
+	}
+	conn, err := dial(ctx)
 	if err != nil {
-		return &outcome{status: report.Unreachable, result: module.Result{"unreachable": true, "changed": false, "msg": err.Error()}}
+		return nil, &outcome{status: report.Unreachable, result: module.Result{"unreachable": true, "changed": false, "msg": err.Error()}}
 	}
 	mh.Conn = conn
 	mh.Become, err = p.become(t, connVars)
 	if err != nil {
-		return keywordFailure(t, err)
+		return nil, keywordFailure(t, err)
 	}
 	mh.Env, err = p.environment(t, vars)
 	if err != nil {
-		return p.templateFailure(t, "environment", err)
+		return nil, p.templateFailure(t, "environment", err)
 	}
-	return nil
+	return dial, nil
 }
 
 // executeOutcome turns what module.Execute returned into the task's

@@ -129,6 +129,7 @@ type runner struct {
 	taskSeq    atomic.Uint64
 	changes    atomic.Int64 // variable changes of any host (hostvars cache)
 	startMu    sync.Mutex
+	jobs       *jobTable // async jobs
 }
 
 // Run executes every play of pb.
@@ -183,6 +184,7 @@ func runPlaybook(ctx context.Context, pb *playbook.Playbook, opts Options, prev 
 		stats:     map[string]*report.Stats{},
 		hosts:     map[string]*hostState{},
 		startSeen: opts.StartAtTask == "",
+		jobs:      newJobTable(ctx),
 	}
 	if prev != nil {
 		for _, h := range prev.Hosts {
@@ -202,6 +204,7 @@ func runPlaybook(ctx context.Context, pb *playbook.Playbook, opts Options, prev 
 			break
 		}
 	}
+	r.jobs.finish()
 	opts.Reporter.Recap(r.statsOrder, r.stats, time.Since(r.started))
 	sum := &Summary{Hosts: r.statsOrder, Stats: r.stats, Interrupted: ctx.Err() != nil}
 	return sum, runErr

@@ -74,6 +74,8 @@ var cases = []playCase{
 	// ansible-playbook also prints "Pausing for 1 seconds" and the prompt,
 	// which tend's reporter does not show.
 	{name: "pause", playbook: "20_pause.yml", noOracle: true},
+	{name: "async", playbook: "21_async.yml"},
+	{name: "async_check", playbook: "22_async_check.yml", check: true},
 	{name: "several_playbooks_fail_second", playbook: "17_multi_ok.yml", more: []string{"16_multi_fail.yml", "17_multi_ok.yml"}},
 }
 
@@ -82,7 +84,12 @@ var cases = []playCase{
 // directory per run, so that cases can run at once.
 func run(t *testing.T, c playCase) (string, *executor.Summary) {
 	t.Helper()
-	scratch := t.TempDir()
+	return runIn(t, c, t.TempDir())
+}
+
+// runIn is run with the given scratch directory.
+func runIn(t *testing.T, c playCase, scratch string) (string, *executor.Summary) {
+	t.Helper()
 	reg := modules.Registry()
 	loader := playbook.NewLoader(reg, nil)
 	inv, err := inventory.Load([]string{"testdata/hosts.ini"})
@@ -134,12 +141,16 @@ func exitCode(s *executor.Summary) int {
 	return 0
 }
 
-var volatile = regexp.MustCompile(`"(delta|end|start)": "[^"]*"`)
+var (
+	volatile = regexp.MustCompile(`"(delta|end|start)": "[^"]*"|"(child_pid)": [0-9]+`)
+	jobID    = regexp.MustCompile(`\bj[0-9]{1,12}\.[0-9]+\b`)
+)
 
-// normalize removes what changes from run to run (timings) and the
-// absolute checkout path.
+// normalize removes what changes from run to run (timings, async job
+// ids) and the absolute checkout path.
 func normalize(s string) string {
-	s = volatile.ReplaceAllString(s, `"$1": "X"`)
+	s = volatile.ReplaceAllString(s, `"$1$2": "X"`)
+	s = jobID.ReplaceAllString(s, "JID")
 	if wd, err := os.Getwd(); err == nil {
 		s = strings.ReplaceAll(s, wd, "WD")
 	}

@@ -96,8 +96,8 @@ var taskKeywords = map[string]taskKeyword{
 	"block":       func(d *taskDecode, _, v *yaml.Node) { d.block = v },
 	"rescue":      func(d *taskDecode, _, v *yaml.Node) { d.rescue = v },
 	"always":      func(d *taskDecode, _, v *yaml.Node) { d.always = v },
-	"async":       unsupportedAsync,
-	"poll":        unsupportedAsync,
+	"async":       intTaskKeyword(func(t *Task) *any { return &t.Async }),
+	"poll":        intTaskKeyword(func(t *Task) *any { return &t.Poll }),
 	// Accepted, no effect in tend.
 	"collections":     ignoredKeyword,
 	"module_defaults": ignoredKeyword,
@@ -106,10 +106,6 @@ var taskKeywords = map[string]taskKeyword{
 }
 
 func ignoredKeyword(*taskDecode, *yaml.Node, *yaml.Node) {}
-
-func unsupportedAsync(d *taskDecode, k, _ *yaml.Node) {
-	d.l.errs.at(d.file, k, "run the task without async; tend runs hosts in parallel already", "%s is not supported by tend yet", k.Value)
-}
 
 func boolTaskKeyword(field func(*Task) *any) taskKeyword {
 	return func(d *taskDecode, k, v *yaml.Node) { *field(d.t) = d.l.boolKeyword(d.file, k.Value, v) }

@@ -122,8 +122,13 @@ type Task struct {
 	AnyErrorsFatal    any
 	Throttle          int
 	Timeout           any
-	RemoteUser        string
-	Connection        string
+	// Async is the async keyword (seconds, 0 or nil: run synchronously)
+	// and Poll the poll keyword (seconds between checks, nil: 15, 0: fire
+	// and forget); either may be a template.
+	Async      any
+	Poll       any
+	RemoteUser string
+	Connection string
 
 	// Handler is set on handlers.
 	Handler bool

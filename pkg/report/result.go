@@ -30,8 +30,18 @@ func Censor(r HostResult) HostResult {
 			res["include"] = v
 		}
 	}
+	msg := ""
+	if r.Status == Async {
+		// The job id and progress of an async task are tend's, not the task's.
+		for _, k := range []string{"ansible_job_id", "started", "finished"} {
+			if v, ok := r.Result[k]; ok {
+				res[k] = v
+			}
+		}
+		msg = r.Msg
+	}
 	r.Result = res
-	r.Item, r.Diff, r.Msg = nil, nil, ""
+	r.Item, r.Diff, r.Msg = nil, nil, msg
 	return r
 }
 
