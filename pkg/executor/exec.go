@@ -48,7 +48,7 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 
 	mod, ok := p.r.opts.Registry.Lookup(t.Action)
 	if !ok {
-		return &outcome{status: report.Failed, result: module.Failed("unknown module %q", t.Action)}
+		return unknownModule(t)
 	}
 	// attempts is Ansible's: retries+1 when retries is set, 3 when not.
 	retries, delay := 0, 5*time.Second
@@ -107,6 +107,19 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 		}
 	}
 	return o
+}
+
+// unknownModule is the failure of a task naming a module tend does not
+// have, which the loader warned about: Ansible's message for a module it
+// cannot find when the task runs, with the task's place and what to do.
+func unknownModule(t *playbook.Task) *outcome {
+	name := t.UnknownModule
+	if name == "" {
+		name = t.Action
+	}
+	return &outcome{status: report.Failed, result: module.Failed(
+		"The module %s was not found in configured module paths (tend has no module %s; task at %s: run 'tend doc --list' for the modules tend has)",
+		name, name, t.Pos)}
 }
 
 func (p *playRun) renderString(v any, vars map[string]any) (string, error) {
@@ -227,16 +240,55 @@ func (p *playRun) moduleArgs(t *playbook.Task, spec *module.Spec, vars map[strin
 		return nil, p.templateFailure(t, "args", err)
 	}
 	argMap, _ := rendered.(map[string]any)
-	for k, v := range argMap {
-		if s, ok := v.(string); ok && s == p.r.omit {
-			delete(argMap, k)
-		}
-	}
+	argMap = removeOmit(argMap, p.r.omit)
 	args, err := spec.Validate(argMap, false)
 	if err != nil {
 		return nil, &outcome{status: report.Failed, result: module.Failed("%v (task %q at %s)", err, t.DisplayName(), t.Pos)}
 	}
 	return args, nil
+}
+
+// removeOmit drops the arguments whose value is the omit placeholder, in
+// the mapping and in the mappings nested in it, directly or in lists, as
+// Ansible's remove_omit does (a list element that is omit stays, there as
+// in Ansible).
+func removeOmit(args map[string]any, omit string) map[string]any {
+	isOmit := func(v any) bool {
+		switch s := v.(type) {
+		case string:
+			return s == omit
+		case template.Unsafe:
+			return string(s) == omit
+		}
+		return false
+	}
+	var walk func(v any) any
+	walk = func(v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			out := make(map[string]any, len(x))
+			for k, e := range x {
+				if !isOmit(e) {
+					out[k] = walk(e)
+				}
+			}
+			return out
+		case []any:
+			out := make([]any, len(x))
+			for i, e := range x {
+				if _, isMap := e.(map[string]any); isMap {
+					e = walk(e)
+				}
+				out[i] = e
+			}
+			return out
+		}
+		return v
+	}
+	if args == nil {
+		return nil
+	}
+	return walk(args).(map[string]any)
 }
 
 // checkDiffModes are the task's check and diff modes: the run's, unless
