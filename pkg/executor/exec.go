@@ -46,6 +46,13 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 		return &outcome{status: report.OK, result: module.Result{"changed": false, "include_role": name}, includes: []*includeReq{{role: name, args: am, vars: t.Vars}}}
 	}
 
+	if template.IsTemplate(t.Action) {
+		rt, failure := p.resolveAction(t, vars)
+		if failure != nil {
+			return failure
+		}
+		t = rt
+	}
 	mod, ok := p.r.opts.Registry.Lookup(t.Action)
 	if !ok {
 		return unknownModule(t)
@@ -107,6 +114,32 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 		}
 	}
 	return o
+}
+
+// resolveAction renders a module name written as a template (action:
+// "{{ m }} x=1") and returns the task with that module and its arguments
+// read with the module's spec, or the task's failure: Ansible's message
+// for a module it cannot find.
+func (p *playRun) resolveAction(t *playbook.Task, vars map[string]any) (*playbook.Task, *outcome) {
+	name, err := p.renderString(t.Action, vars)
+	if err != nil {
+		return nil, p.templateFailure(t, "action", err)
+	}
+	name = strings.TrimSpace(name)
+	mod, ok := p.r.opts.Registry.Lookup(name)
+	if !ok {
+		return nil, &outcome{status: report.Failed, result: module.Failed("The module %s was not found in configured module paths", name)}
+	}
+	args, err := playbook.ModuleArgs(t.RawArgs, mod.Spec())
+	if err != nil {
+		return nil, &outcome{status: report.Failed, result: module.Failed("module %s: %v (task %q at %s)", name, err, t.DisplayName(), t.Pos)}
+	}
+	for k, v := range t.Args {
+		args[k] = v
+	}
+	rt := *t
+	rt.Action, rt.Args, rt.RawArgs = module.Canonical(name), args, nil
+	return &rt, nil
 }
 
 // unknownModule is the failure of a task naming a module tend does not
@@ -243,7 +276,11 @@ func (p *playRun) moduleArgs(t *playbook.Task, spec *module.Spec, vars map[strin
 	argMap = removeOmit(argMap, p.r.omit)
 	args, err := spec.Validate(argMap, false)
 	if err != nil {
-		return nil, &outcome{status: report.Failed, result: module.Failed("%v (task %q at %s)", err, t.DisplayName(), t.Pos)}
+		// In Ansible the module itself refuses its arguments: a module
+		// result, with "changed".
+		res := module.Failed("%v (task %q at %s)", err, t.DisplayName(), t.Pos)
+		res["changed"] = false
+		return nil, &outcome{status: report.Failed, result: res}
 	}
 	return args, nil
 }
@@ -363,6 +400,10 @@ func executeOutcome(res module.Result, plan *module.Plan, err error, diff bool, 
 	}
 	if o.status == report.Failed && o.result["msg"] == nil {
 		o.result["msg"] = "module failed"
+	}
+	// Ansible's task executor sets it on every module result.
+	if _, ok := o.result["changed"]; !ok {
+		o.result["changed"] = false
 	}
 	o.result["failed"] = o.status == report.Failed
 	return o

@@ -75,6 +75,7 @@ var cases = []playCase{
 	// which tend's reporter does not show.
 	{name: "pause", playbook: "20_pause.yml", noOracle: true},
 	{name: "several_playbooks_fail_second", playbook: "17_multi_ok.yml", more: []string{"16_multi_fail.yml", "17_multi_ok.yml"}},
+	{name: "lazy_validation", playbook: "21_lazy.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.

@@ -283,8 +283,8 @@ func (l *Loader) parseAction(ctx *taskCtx, t *Task, k, v, argsNode *yaml.Node) {
 	if name == "action" || name == "local_action" {
 		switch v.Kind {
 		case yaml.ScalarNode:
-			mod, rest, _ := strings.Cut(strings.TrimSpace(v.Value), " ")
-			name, raw = mod, strings.TrimSpace(rest)
+			mod, rest := splitAction(v.Value)
+			name, raw = mod, rest
 		case yaml.MappingNode:
 			m, _ := l.value(file, v).(map[string]any)
 			mod, _ := m["module"].(string)
@@ -303,12 +303,19 @@ func (l *Loader) parseAction(ctx *taskCtx, t *Task, k, v, argsNode *yaml.Node) {
 	}
 	canon := module.Canonical(name)
 	t.Action = canon
-	if includeActions[canon] || canon == "meta" {
+	switch {
+	case module.IsTemplated(name):
+		// The module is chosen when the task runs (action: "{{ m }}
+		// args"): its arguments are read then, with its spec.
+		t.Action, t.RawArgs, t.Args = name, raw, map[string]any{}
+	case includeActions[canon] || canon == "meta":
 		t.Args = l.includeArgs(file, v, canon, raw)
-	} else {
+	default:
 		mod, ok := l.Registry.Lookup(name)
 		if !ok {
-			l.unknownModule(file, k, t, name, raw)
+			if l.unknownModule(file, k, t, name, raw); t.Action == "" {
+				return
+			}
 		} else {
 			args, err := argsFrom(raw, mod.Spec())
 			if err != nil {
@@ -348,6 +355,12 @@ func (l *Loader) parseAction(ctx *taskCtx, t *Task, k, v, argsNode *yaml.Node) {
 // may never run on these hosts) and a failed task when it runs. Its
 // arguments are kept as written.
 func (l *Loader) unknownModule(file string, k *yaml.Node, t *Task, name string, raw any) {
+	if module.Canonical(name) == "import_playbook" {
+		// Ansible refuses it when it parses the play.
+		l.errs.at(file, k, "import_playbook is a play of its own, at the top level of a playbook", "import_playbook is not valid in a task list")
+		t.Action = ""
+		return
+	}
 	hint := ""
 	if c := closest(module.Canonical(name), append(l.Registry.Names(), keywordNames()...)); c != "" {
 		hint = fmt.Sprintf("did you mean %q?", c)
@@ -365,6 +378,27 @@ func (l *Loader) unknownModule(file string, k *yaml.Node, t *Task, name string, 
 		t.Args = map[string]any{}
 	}
 }
+
+// splitAction splits "action: module args" text into the module and its
+// arguments; the module may be a template ("{{ m }} x=1").
+func splitAction(s string) (mod, rest string) {
+	s = strings.TrimSpace(s)
+	from := 0
+	if strings.HasPrefix(s, "{{") {
+		if i := strings.Index(s, "}}"); i >= 0 {
+			from = i + 2
+		}
+	}
+	if i := strings.IndexAny(s[from:], " \t\n"); i >= 0 {
+		return s[:from+i], strings.TrimSpace(s[from+i:])
+	}
+	return s, ""
+}
+
+// ModuleArgs turns the arguments written for a module (a mapping, or
+// key=value text with the module's free-form part) into an argument map,
+// for a task whose module is known only when it runs.
+func ModuleArgs(raw any, spec *module.Spec) (map[string]any, error) { return argsFrom(raw, spec) }
 
 // argsFrom turns a module's raw value into an argument map.
 func argsFrom(raw any, spec *module.Spec) (map[string]any, error) {

@@ -95,6 +95,10 @@ type Task struct {
 	// UnknownModule is the module named as written when tend has no such
 	// module: the loader warned, and the task fails when it runs.
 	UnknownModule string
+	// RawArgs are the arguments as written when the module is a template
+	// (action: "{{ m }} x=1"): the executor reads them with the module's
+	// spec once the name is rendered. Args then holds only args:.
+	RawArgs any
 
 	Block, Rescue, Always []*Task
 
