@@ -41,7 +41,7 @@ type Case struct {
 	// PlayMatch must appear in the output of the run only: the failure of
 	// a task whose problem the syntax check reports as an error.
 	PlayMatch []*regexp.Regexp
-	Warn   []Expect         // locations a warning must name, whatever the outcome
+	Warn      []Expect // locations a warning must name, whatever the outcome
 	// PlayWarn are locations a warning of the run must name: files that a
 	// syntax check does not read (known_hosts).
 	PlayWarn []Expect
