@@ -277,10 +277,10 @@ func (p *playRun) moduleArgs(t *playbook.Task, spec *module.Spec, vars map[strin
 	args, err := spec.Validate(argMap, false)
 	if err != nil {
 		// In Ansible the module itself refuses its arguments: a module
-		// result, with "changed".
+		// result, with "changed", that changed_when and failed_when see.
 		res := module.Failed("%v (task %q at %s)", err, t.DisplayName(), t.Pos)
 		res["changed"] = false
-		return nil, &outcome{status: report.Failed, result: res}
+		return nil, p.applyConditions(t, &outcome{status: report.Failed, result: res}, vars)
 	}
 	return args, nil
 }
