@@ -36,6 +36,7 @@ type playOptions struct {
 	extraVars      []string
 	forks          int
 	syntaxCheck    bool
+	strict         bool
 	listHosts      bool
 	listTasks      bool
 	startAtTask    string
@@ -89,7 +90,8 @@ func playCommand() *ucli.Command {
 			&ucli.StringSliceFlag{Name: "skip-tags", Usage: "skip tasks with these tags"},
 			&ucli.StringSliceFlag{Name: "extra-vars", Aliases: []string{"e"}, Usage: "extra variables: k=v, @file.yml, or JSON/YAML (repeatable; highest precedence)"},
 			&ucli.IntFlag{Name: "forks", Aliases: []string{"f"}, Value: 50, Usage: "hosts worked on in parallel"},
-			&ucli.BoolFlag{Name: "syntax-check", Usage: "only load and validate the playbooks"},
+			&ucli.BoolFlag{Name: "syntax-check", Usage: "only load and validate the playbooks; exit 1 on any problem, including those a run only warns about"},
+			&ucli.BoolFlag{Name: "strict", Usage: "refuse to run when the playbooks have problems that are otherwise warnings (unknown modules or arguments, templates that do not parse), before any host is contacted"},
 			&ucli.BoolFlag{Name: "list-hosts", Usage: "list the hosts each play would run on"},
 			&ucli.BoolFlag{Name: "list-tasks", Usage: "list the tasks each play would run"},
 			&ucli.StringFlag{Name: "start-at-task", Usage: "start at the first task with this name"},
@@ -122,7 +124,7 @@ func playCommand() *ucli.Command {
 			o := playOptions{
 				inventories: c.StringSlice("inventory"), check: c.Bool("check"), diff: c.Bool("diff"),
 				limit: c.String("limit"), tags: splitCSV(c.StringSlice("tags")), skipTags: splitCSV(c.StringSlice("skip-tags")),
-				extraVars: c.StringSlice("extra-vars"), forks: c.Int("forks"), syntaxCheck: c.Bool("syntax-check"),
+				extraVars: c.StringSlice("extra-vars"), forks: c.Int("forks"), syntaxCheck: c.Bool("syntax-check"), strict: c.Bool("strict"),
 				listHosts: c.Bool("list-hosts"), listTasks: c.Bool("list-tasks"), startAtTask: c.String("start-at-task"),
 				output: c.String("output"), verbosity: c.Count("verbose"), detailedExit: c.Bool("detailed-exitcode"),
 				hostKeyPolicy: c.String("host-key-checking"), knownHosts: c.String("known-hosts"), sshConfig: c.String("ssh-config"),
@@ -251,18 +253,9 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	loader.Warn = warn
 	loader.Syntax = template.New(template.Options{})
 	o.plan.watchLoader(loader)
-	var pbs []*playbook.Playbook
-	var loadErrs []error
-	for _, p := range paths {
-		pb, err := loader.LoadPlaybook(p)
-		if err != nil {
-			loadErrs = append(loadErrs, err)
-			continue
-		}
-		pbs = append(pbs, pb)
-	}
-	if len(loadErrs) > 0 {
-		return exitWith(ExitError, fmt.Errorf("playbook validation failed:\n%w", errors.Join(loadErrs...)))
+	pbs, err := loadPlaybooks(loader, paths, o.syntaxCheck || o.strict, warn)
+	if err != nil {
+		return err
 	}
 	if o.syntaxCheck {
 		for _, p := range paths {
@@ -375,6 +368,35 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 		}
 	}
 	return savePlan(o, paths, runErr, total, exit, stderr)
+}
+
+// loadPlaybooks loads and validates the playbooks. Problems Ansible finds
+// only when a task runs are warnings, printed now with their place, and
+// the task fails if it runs; with strict (--strict, --syntax-check) they
+// are errors like the others.
+func loadPlaybooks(loader *playbook.Loader, paths []string, strict bool, warn func(string)) ([]*playbook.Playbook, error) {
+	var pbs []*playbook.Playbook
+	var loadErrs []error
+	for _, p := range paths {
+		pb, err := loader.LoadPlaybook(p)
+		if err != nil {
+			loadErrs = append(loadErrs, err)
+		}
+		if strict {
+			loadErrs = append(loadErrs, loader.Warnings()...)
+		} else {
+			for _, w := range loader.Warnings() {
+				warn(w.Error())
+			}
+		}
+		if err == nil {
+			pbs = append(pbs, pb)
+		}
+	}
+	if len(loadErrs) > 0 {
+		return nil, exitWith(ExitError, fmt.Errorf("playbook validation failed:\n%w", errors.Join(loadErrs...)))
+	}
+	return pbs, nil
 }
 
 // exitCode is the code Main exits with for err.

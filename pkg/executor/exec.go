@@ -51,9 +51,16 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 		return &outcome{status: report.OK, result: module.Result{"changed": false, "include_role": name}, includes: []*includeReq{{role: name, args: am, vars: t.Vars}}}
 	}
 
+	if template.IsTemplate(t.Action) {
+		rt, failure := p.resolveAction(t, vars)
+		if failure != nil {
+			return failure
+		}
+		t = rt
+	}
 	mod, ok := p.r.opts.Registry.Lookup(t.Action)
 	if !ok {
-		return &outcome{status: report.Failed, result: module.Failed("unknown module %q", t.Action)}
+		return unknownModule(t)
 	}
 	// attempts is Ansible's: retries+1 when retries is set, 3 when not.
 	retries, delay := 0, 5*time.Second
@@ -112,6 +119,45 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 		}
 	}
 	return o
+}
+
+// resolveAction renders a module name written as a template (action:
+// "{{ m }} x=1") and returns the task with that module and its arguments
+// read with the module's spec, or the task's failure: Ansible's message
+// for a module it cannot find.
+func (p *playRun) resolveAction(t *playbook.Task, vars map[string]any) (*playbook.Task, *outcome) {
+	name, err := p.renderString(t.Action, vars)
+	if err != nil {
+		return nil, p.templateFailure(t, "action", err)
+	}
+	name = strings.TrimSpace(name)
+	mod, ok := p.r.opts.Registry.Lookup(name)
+	if !ok {
+		return nil, &outcome{status: report.Failed, result: module.Failed("The module %s was not found in configured module paths", name)}
+	}
+	args, err := playbook.ModuleArgs(t.RawArgs, mod.Spec())
+	if err != nil {
+		return nil, &outcome{status: report.Failed, result: module.Failed("module %s: %v (task %q at %s)", name, err, t.DisplayName(), t.Pos)}
+	}
+	for k, v := range t.Args {
+		args[k] = v
+	}
+	rt := *t
+	rt.Action, rt.Args, rt.RawArgs = module.Canonical(name), args, nil
+	return &rt, nil
+}
+
+// unknownModule is the failure of a task naming a module tend does not
+// have, which the loader warned about: Ansible's message for a module it
+// cannot find when the task runs, with the task's place and what to do.
+func unknownModule(t *playbook.Task) *outcome {
+	name := t.UnknownModule
+	if name == "" {
+		name = t.Action
+	}
+	return &outcome{status: report.Failed, result: module.Failed(
+		"The module %s was not found in configured module paths (tend has no module %s; task at %s: run 'tend doc --list' for the modules tend has)",
+		name, name, t.Pos)}
 }
 
 func (p *playRun) renderString(v any, vars map[string]any) (string, error) {
@@ -261,16 +307,59 @@ func (p *playRun) moduleArgs(t *playbook.Task, spec *module.Spec, vars map[strin
 		return nil, p.templateFailure(t, "args", err)
 	}
 	argMap, _ := rendered.(map[string]any)
-	for k, v := range argMap {
-		if s, ok := v.(string); ok && s == p.r.omit {
-			delete(argMap, k)
-		}
-	}
+	argMap = removeOmit(argMap, p.r.omit)
 	args, err := spec.Validate(argMap, false)
 	if err != nil {
-		return nil, &outcome{status: report.Failed, result: module.Failed("%v (task %q at %s)", err, t.DisplayName(), t.Pos)}
+		// In Ansible the module itself refuses its arguments: a module
+		// result, with "changed", that changed_when and failed_when see.
+		res := module.Failed("%v (task %q at %s)", err, t.DisplayName(), t.Pos)
+		res["changed"] = false
+		return nil, p.applyConditions(t, &outcome{status: report.Failed, result: res}, vars)
 	}
 	return args, nil
+}
+
+// removeOmit drops the arguments whose value is the omit placeholder, in
+// the mapping and in the mappings nested in it, directly or in lists, as
+// Ansible's remove_omit does (a list element that is omit stays, there as
+// in Ansible).
+func removeOmit(args map[string]any, omit string) map[string]any {
+	isOmit := func(v any) bool {
+		switch s := v.(type) {
+		case string:
+			return s == omit
+		case template.Unsafe:
+			return string(s) == omit
+		}
+		return false
+	}
+	var walk func(v any) any
+	walk = func(v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			out := make(map[string]any, len(x))
+			for k, e := range x {
+				if !isOmit(e) {
+					out[k] = walk(e)
+				}
+			}
+			return out
+		case []any:
+			out := make([]any, len(x))
+			for i, e := range x {
+				if _, isMap := e.(map[string]any); isMap {
+					e = walk(e)
+				}
+				out[i] = e
+			}
+			return out
+		}
+		return v
+	}
+	if args == nil {
+		return nil
+	}
+	return walk(args).(map[string]any)
 }
 
 // checkDiffModes are the task's check and diff modes: the run's, unless
@@ -349,6 +438,10 @@ func executeOutcome(res module.Result, plan *module.Plan, err error, diff bool, 
 	}
 	if o.status == report.Failed && o.result["msg"] == nil {
 		o.result["msg"] = "module failed"
+	}
+	// Ansible's task executor sets it on every module result.
+	if _, ok := o.result["changed"]; !ok {
+		o.result["changed"] = false
 	}
 	o.result["failed"] = o.status == report.Failed
 	return o

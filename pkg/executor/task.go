@@ -208,6 +208,15 @@ func (p *playRun) anyErrorsFatal(t *playbook.Task) bool {
 // runInclude expands an include_tasks/include_role for the hosts that
 // asked for the same file.
 func (p *playRun) runInclude(ctx context.Context, t *playbook.Task, req *includeReq, hosts []*hostState) {
+	if depth := includeDepth(t); depth > maxIncludeDepth {
+		// A file that includes itself, directly or not, would never end.
+		rt := p.reportTask(t)
+		for _, h := range hosts {
+			p.markFailed(h, rt, t, module.Result{"failed": true,
+				"msg": fmt.Sprintf("%s: includes nested deeper than %d: does a file include itself? (task at %s)", t.Action, maxIncludeDepth, t.Pos)}, req.noLog)
+		}
+		return
+	}
 	p.r.loaderMu.Lock()
 	var tasks []*playbook.Task
 	var err error
@@ -226,13 +235,28 @@ func (p *playRun) runInclude(ctx context.Context, t *playbook.Task, req *include
 	if err != nil {
 		rt := p.reportTask(t)
 		for _, h := range hosts {
-			p.markFailed(h, rt, t, module.Result{"failed": true, "msg": err.Error()}, req.noLog)
+			p.markFailed(h, rt, t, module.Result{"failed": true, "msg": fmt.Sprintf("%v\n(%s at %s)", err, t.Action, t.Pos)}, req.noLog)
 		}
 		return
 	}
 	holder.Action = "block"
 	holder.Block = tasks
 	p.walkLinear(ctx, tasks, hosts)
+}
+
+// maxIncludeDepth is how deep include_tasks and include_role may nest at
+// run time, as import_tasks may when a playbook is loaded.
+const maxIncludeDepth = 50
+
+// includeDepth counts the includes t runs inside, t included.
+func includeDepth(t *playbook.Task) int {
+	n := 0
+	for a := t; a != nil; a = a.Parent {
+		if isInclude(a) {
+			n++
+		}
+	}
+	return n
 }
 
 func (p *playRun) addRoleHandlers(block *playbook.Task) {

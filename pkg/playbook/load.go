@@ -18,7 +18,8 @@ import (
 // Loader loads playbooks, task files and roles. It is not safe for
 // concurrent use; the executor serialises dynamic includes through it.
 type Loader struct {
-	// Registry knows the modules; tasks naming others are errors.
+	// Registry knows the modules; tasks naming others are warnings, and
+	// fail when they run.
 	Registry *module.Registry
 	// RolesPath are extra directories searched for roles, after the
 	// playbook's roles/ directory.
@@ -37,6 +38,7 @@ type Loader struct {
 	Read func(path string)
 
 	errs      errorList
+	warns     errorList
 	curPlay   *Play // the play being loaded: import_role adds its role there
 	roleCache map[string]*Role
 	loading   map[string]bool
@@ -55,9 +57,11 @@ func NewLoader(reg *module.Registry, rolesPath []string) *Loader {
 }
 
 // LoadPlaybook loads and validates a playbook file, with import_playbook
-// expanded. All problems found are returned together.
+// expanded. All problems that Ansible also refuses before a run (YAML,
+// keywords, structure) are returned together; those Ansible finds only
+// when a task runs are Warnings, and the task fails when it runs.
 func (l *Loader) LoadPlaybook(path string) (*Playbook, error) {
-	l.errs = errorList{}
+	l.errs, l.warns = errorList{}, errorList{}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
@@ -452,7 +456,7 @@ func (l *Loader) taskList(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool
 // LoadTaskFile loads a task file for include_tasks at run time (and for
 // validation at load time).
 func (l *Loader) LoadTaskFile(file, playDir string, role *Role, parent *Task, handler bool) ([]*Task, error) {
-	l.errs = errorList{}
+	l.errs, l.warns = errorList{}, errorList{}
 	doc := l.readYAML(file)
 	ctx := &taskCtx{file: file, dir: filepath.Dir(file), playDir: playDir, role: role}
 	tasks := l.taskList(ctx, doc, parent, handler)

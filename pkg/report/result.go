@@ -76,8 +76,9 @@ func isChanged(r HostResult) bool {
 // cleanResult is what Ansible's TaskResult.clean_copy hands to callbacks:
 // the censored stand-in for no_log results; otherwise a deep copy without
 // "failed" and "skipped" (the event says that) and without internal
-// "_ansible_" keys other than the ones callbacks use. "changed" is always
-// present, as Ansible's task executor guarantees.
+// "_ansible_" keys other than the ones callbacks use. "changed" is
+// present, as Ansible's task executor guarantees for every result of a
+// module; a failure raised before a module ran keeps it out, as there.
 func cleanResult(r HostResult) map[string]any {
 	changed := isChanged(r)
 	if r.NoLog {
@@ -98,7 +99,9 @@ func cleanResult(r HostResult) map[string]any {
 	if isDebug(r.Task) {
 		delete(out, "invocation")
 	}
-	if _, ok := out["changed"]; !ok || r.Status == Changed {
+	// A failure the executor raised before any module ran (a template
+	// error, a module not found) has no "changed" in Ansible either.
+	if _, ok := out["changed"]; (!ok && r.Status != Failed && r.Status != Ignored) || r.Status == Changed {
 		out["changed"] = changed
 	}
 	if _, ok := out["msg"]; !ok && r.Msg != "" {
