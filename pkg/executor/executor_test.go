@@ -145,6 +145,9 @@ func exitCode(s *executor.Summary) int {
 var (
 	volatile = regexp.MustCompile(`"(delta|end|start)": "[^"]*"|"(child_pid)": [0-9]+`)
 	jobID    = regexp.MustCompile(`\bj[0-9]{1,12}\.[0-9]+\b`)
+	// pause reports how long it waited: 1.0 seconds, or 1.01 on a loaded
+	// machine, and the whole seconds after it in 20_pause.yml's message.
+	paused = regexp.MustCompile(`Paused for [0-9.]+ (seconds|minutes)(?: [0-9]+)?`)
 )
 
 // normalize removes what changes from run to run (timings, async job
@@ -152,6 +155,7 @@ var (
 func normalize(s string) string {
 	s = volatile.ReplaceAllString(s, `"$1$2": "X"`)
 	s = jobID.ReplaceAllString(s, "JID")
+	s = paused.ReplaceAllString(s, "Paused for X $1")
 	if wd, err := os.Getwd(); err == nil {
 		s = strings.ReplaceAll(s, wd, "WD")
 	}
