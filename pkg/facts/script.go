@@ -64,12 +64,24 @@ func Resolve(subsets []string) ([]string, error) {
 	return out, nil
 }
 
+// DefaultFactPath is where local facts (*.fact files) are read from
+// unless setup's fact_path says otherwise, as in Ansible.
+const DefaultFactPath = "/etc/ansible/facts.d"
+
 // Script returns the /bin/sh script that prints the raw material of the
 // facts of subsets (resolved as by Resolve; an unknown subset is ignored
-// here, Gather reports it). Its output is a sequence of sections, each
-// introduced by a line "@@tend:NAME"; it always exits 0 and needs no
-// privileges.
+// here, Gather reports it), reading local facts from DefaultFactPath.
 func Script(subsets []string) string {
+	return ScriptWith(subsets, DefaultFactPath)
+}
+
+// ScriptWith is Script with local facts read from factPath. Its output is
+// a sequence of sections, each introduced by a line "@@tend:NAME"; it
+// always exits 0 and needs no privileges (some facts, such as DMI serial
+// numbers, need root, as under Ansible). It uses POSIX sh and tools, and
+// other tools (ip, stat, findmnt, lsblk, capsh, nproc, python3, vgs) only
+// when they are present.
+func ScriptWith(subsets []string, factPath string) string {
 	set, err := Resolve(subsets)
 	if err != nil {
 		set = []string{"min"}
@@ -79,52 +91,123 @@ func Script(subsets []string) string {
 		has[s] = true
 	}
 	var b strings.Builder
-	b.WriteString(`s() { printf '\n@@tend:%s\n' "$1"; }
-c() { command -v "$1" >/dev/null 2>&1; }
-printf '@@tend:version\n1\n'
-`)
+	b.WriteString(scriptHead)
 	// The environment is printed before LC_ALL is set for the tools.
 	if has["min"] {
 		b.WriteString("s env; env\n")
 	}
 	b.WriteString("LC_ALL=C; export LC_ALL\n")
 	if has["min"] {
-		b.WriteString(`s uname; uname -s; uname -n; uname -r; uname -m; uname -v
+		b.WriteString(scriptMin)
+		b.WriteString("s local; fp=" + shellQuote(factPath) + "\n" + scriptLocal)
+	}
+	if has["hardware"] {
+		b.WriteString(scriptHardware)
+	}
+	if has["network"] {
+		b.WriteString(scriptNetwork)
+	}
+	if has["virtual"] {
+		b.WriteString(scriptVirtual)
+	}
+	b.WriteString("s end\nexit 0\n")
+	return b.String()
+}
+
+// shellQuote quotes s for sh.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// scriptHead defines the helpers: s starts a section, c tests for a
+// command, r prints a file's first line (the shell's read: no process),
+// kv prints "KEY VALUE" for a file when it is readable.
+const scriptHead = `s() { printf '\n@@tend:%s\n' "$1"; }
+c() { command -v "$1" >/dev/null 2>&1; }
+r() { v=; [ -r "$1" ] && { IFS= read -r v <"$1" || [ -n "$v" ]; } 2>/dev/null; printf '%s\n' "$v"; }
+kv() { [ -r "$2" ] && { v=; { IFS= read -r v <"$2" || [ -n "$v" ]; } 2>/dev/null && printf '%s %s\n' "$1" "$v"; }; }
+printf '@@tend:version\n1\n'
+`
+
+const scriptMin = `s uname; uname -s; uname -n; uname -r; uname -m; uname -v
 s fqdn; hostname -f 2>/dev/null || uname -n
 s os-release; cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null
 s debian_version; cat /etc/debian_version 2>/dev/null
 s redhat-release; cat /etc/redhat-release 2>/dev/null
 s lsb-release; cat /etc/lsb-release 2>/dev/null
+s lsb_release; c lsb_release && lsb_release -a 2>/dev/null
 s pkg; for p in apt-get dnf5 dnf yum zypper apk pacman; do c $p && echo $p; done
 s init; cat /proc/1/comm 2>/dev/null; [ -d /run/systemd/system ] && echo @systemd; c openrc && echo @openrc; c initctl && echo @upstart
 s user; id -un; id -u; id -g; echo "$HOME"; u=$(id -un); (getent passwd "$u" 2>/dev/null || grep "^$u:" /etc/passwd 2>/dev/null) | head -n 1
-s machine-id; cat /etc/machine-id 2>/dev/null || cat /var/lib/dbus/machine-id 2>/dev/null
-s date; date '+%s %z %Z'
+s ids; id -ru; id -u; id -rg; id -g
+s machine-id; cat /var/lib/dbus/machine-id 2>/dev/null || cat /etc/machine-id 2>/dev/null
+s date; date '+%s %z %Z'; date '+%N'; date -d @962409600 '+%Z' 2>/dev/null
 s resolv; cat /etc/resolv.conf 2>/dev/null
-s selinux; if [ -r /sys/fs/selinux/enforce ]; then cat /sys/fs/selinux/enforce; fi
-`)
-	}
-	if has["hardware"] {
-		b.WriteString(`s cpuinfo; grep -E '^(processor|physical id|core id|cpu cores|siblings|model name)[[:space:]]*:' /proc/cpuinfo 2>/dev/null
-s meminfo; grep -E '^(MemTotal|MemFree|MemAvailable|SwapTotal|SwapFree):' /proc/meminfo 2>/dev/null
-s uptime; cat /proc/uptime 2>/dev/null
-`)
-	}
-	if has["network"] {
-		b.WriteString(`if c ip; then
-s ip-addr; ip -o -4 addr show 2>/dev/null
-s ip-route; ip -4 route show default 2>/dev/null
-s ip-link; ip -o link show 2>/dev/null
+s selinux; if [ -d /sys/fs/selinux ] && [ -r /sys/fs/selinux/enforce ]; then kv enforce /sys/fs/selinux/enforce; kv policyvers /sys/fs/selinux/policyvers; grep -E '^SELINUX(TYPE)?=' /etc/selinux/config 2>/dev/null; fi
+s apparmor; [ -e /sys/kernel/security/apparmor ] && echo enabled
+s fips; r /proc/sys/crypto/fips_enabled
+s cmdline; cat /proc/cmdline 2>/dev/null
+s caps; c capsh && capsh --print 2>/dev/null | grep '^Current:'
+s sshkeys; for d in /etc/ssh /etc/openssh /etc; do for a in dsa rsa ecdsa ed25519; do f=$d/ssh_host_${a}_key.pub; [ -r "$f" ] && { printf '%s ' "$a"; r "$f"; }; done; done
+s chroot; stat -c '%d %i' / /proc/1/root/. 2>/dev/null || ls -di / /proc/1/root/. 2>/dev/null
+s loadavg; r /proc/loadavg
+s bits; getconf LONG_BIT 2>/dev/null
+s python; if p=$(command -v python3 2>/dev/null); then echo "$p"; "$p" -V 2>&1; fi
+`
+
+// scriptLocal prints each *.fact file under $fp as "F NAME RC" followed
+// by its content (an executable file's output) with each line prefixed by
+// "|", so that no content can start a section.
+const scriptLocal = `if [ -d "$fp" ]; then for f in "$fp"/*.fact; do [ -f "$f" ] || continue; n=${f##*/}; n=${n%.fact}
+if [ -x "$f" ]; then o=$("$f" 2>/dev/null); rc=$?; else o=$(cat "$f" 2>/dev/null); rc=$?; [ $rc = 0 ] || rc=-1; fi
+printf 'F %s %s\n' "$n" "$rc"; printf '%s\n' "$o" | sed 's/^/|/'; done; fi
+`
+
+const scriptHardware = `s cpuinfo; grep -E '^(processor|Processor|vendor_id|cpu|Vendor|model name|physical id|core id|cpu cores|siblings|# processors|ncpus active)[[:space:]]*:' /proc/cpuinfo 2>/dev/null
+s nproc; nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null
+s meminfo; grep -E '^(MemTotal|MemFree|MemAvailable|SwapTotal|SwapFree|Buffers|Cached|SwapCached):' /proc/meminfo 2>/dev/null
+s uptime; r /proc/uptime
+s dmi; d=/sys/devices/virtual/dmi/id; if [ -e $d/product_name ]; then for k in bios_date bios_vendor bios_version board_asset_tag board_name board_serial board_vendor board_version chassis_asset_tag chassis_serial chassis_vendor chassis_version chassis_type product_name product_serial product_uuid product_version sys_vendor product_family; do kv $k $d/$k; done; fi
+s disklinks; for t in ids uuids labels; do case $t in ids) d=/dev/disk/by-id;; uuids) d=/dev/disk/by-uuid;; labels) d=/dev/disk/by-label;; esac; for l in "$d"/*; do [ -L "$l" ] || continue; x=$(readlink "$l"); printf '%s %s %s\n' "$t" "${l##*/}" "${x##*/}"; done; done
+for l in /sys/block/*/slaves/*; do [ -e "$l" ] || continue; x=${l#/sys/block/}; printf 'masters %s %s\n' "${x%%/*}" "${x##*/}"; done
+s blockdevs; for b in /sys/block/*; do [ -e "$b" ] || continue; n=${b##*/}; p=$(readlink "$b" 2>/dev/null); printf 'D %s %s\n' "$n" "$p"
+for k in device/vendor device/model device/sas_address device/sas_device_handle device/serial removable queue/discard_granularity queue/rotational queue/scheduler size queue/logical_block_size queue/hw_sector_size; do kv $k "$b/$k"; done
+for h in "$b"/holders/dm-*; do [ -e "$h" ] && { printf 'holder %s ' "${h##*/}"; r "$h/dm/name"; }; done
+for q in "$b"/"$n"*; do [ -d "$q" ] || continue; m=${q##*/}; printf 'P %s\n' "$m"; kv start "$q/start"; kv size "$q/size"; kv queue/logical_block_size "$q/queue/logical_block_size"; kv queue/hw_sector_size "$q/queue/hw_sector_size"
+for h in "$q"/holders/dm-*; do [ -e "$h" ] && { printf 'holder %s ' "${h##*/}"; r "$h/dm/name"; }; done; done; done
+s lsblk; c lsblk && lsblk --list --noheadings --paths --output NAME,UUID --exclude 2 2>/dev/null
+s findmnt; c findmnt && findmnt --list --noheadings --notruncate 2>/dev/null
+s mounts; m=/etc/mtab; [ -e $m ] || m=/proc/mounts; while read -r dev mnt fs opts rest; do case $dev in /*|\\*|*:/*) ;; *) continue;; esac; [ "$fs" = none ] && continue
+printf 'M %s %s %s %s\n' "$dev" "$mnt" "$fs" "$opts"; stat -f -c '%S %s %b %f %a %c %d' "$(printf '%b' "$mnt")" 2>/dev/null || echo x; done <$m
+s lvm; if [ "$(id -u)" = 0 ] && c vgs; then o='--noheadings --nosuffix --units g --separator ,'; echo @vgs; vgs $o 2>/dev/null; echo @lvs; lvs $o 2>/dev/null; echo @pvs; pvs $o 2>/dev/null; fi
+`
+
+const scriptNetwork = `if c ip; then
+s ip-addr; ip -o addr show 2>/dev/null
+s ip-route; ip -4 route get 8.8.8.8 2>/dev/null | head -n 1
+s ip-route6; ip -6 route get 2404:6800:400a:800::1012 2>/dev/null | head -n 1
+s sysnet; for n in /sys/class/net/*; do [ -d "$n" ] || continue; printf 'I %s\n' "${n##*/}"
+for k in address mtu operstate type speed flags; do kv $k "$n/$k"; done
+[ -e "$n/device" ] && { x=$(readlink "$n/device"); echo "pciid ${x##*/}"; }
+[ -e "$n/device/driver/module" ] && { x=$(readlink "$n/device/driver/module"); echo "module ${x##*/}"; }
+if [ -e "$n/bridge" ]; then echo bridge; kv bridge_id "$n/bridge/bridge_id"; kv stp_state "$n/bridge/stp_state"; for i in "$n"/brif/*; do [ -e "$i" ] && echo "brif ${i##*/}"; done; fi
+if [ -e "$n/bonding" ]; then echo bonding; for k in slaves mode miimon lacp_rate primary all_slaves_active; do kv $k "$n/bonding/$k"; done; fi
+[ -e "$n/bonding_slave" ] && kv perm_hwaddr "$n/bonding_slave/perm_hwaddr"; done
 else
 s proc-route; cat /proc/net/route 2>/dev/null
 s fib-trie; cat /proc/net/fib_trie 2>/dev/null
 fi
-`)
-	}
-	if has["virtual"] {
-		b.WriteString(`s virt; systemd-detect-virt 2>/dev/null; cat /run/systemd/container 2>/dev/null; [ -f /.dockerenv ] && echo docker; [ -f /run/.containerenv ] && echo podman
-`)
-	}
-	b.WriteString("s end\nexit 0\n")
-	return b.String()
-}
+s fc; for f in /sys/class/fc_host/*/port_name; do [ -r "$f" ] && cat "$f"; done
+s iscsi; cat /etc/iscsi/initiatorname.iscsi 2>/dev/null
+s nvme; cat /etc/nvme/hostnqn 2>/dev/null
+`
+
+const scriptVirtual = `s virt; cat /run/systemd/container 2>/dev/null
+s virt-cgroup; cat /proc/1/cgroup 2>/dev/null
+s virt-environ; tr '\000' '\n' </proc/1/environ 2>/dev/null | grep '^container='
+s virt-files; for f in /proc/vz /proc/bc /proc/lve /.dockerenv /.dockerinit /proc/xen /rhev /dev/kvm; do [ -e $f ] && echo $f; done; grep -q control_d /proc/xen/capabilities 2>/dev/null && echo xen-host; r /sys/hypervisor/type
+s virt-dmi; d=/sys/devices/virtual/dmi/id; for k in product_name sys_vendor product_family bios_vendor; do kv $k $d/$k; done
+s virt-status; grep '^VxID:' /proc/self/status 2>/dev/null
+s virt-cpuinfo; grep -E '^(model name|vendor_id|machine)' /proc/cpuinfo 2>/dev/null | sort -u
+s virt-modules; grep -E '^(kvm|vboxdrv|virtio) ' /proc/modules 2>/dev/null | cut -d' ' -f1
+`
