@@ -37,6 +37,22 @@ func (v *virt) hostTech(tech, typ string) {
 // parseVirtual reads the virt-* sections.
 func parseVirtual(f map[string]any, sec map[string][]string) {
 	v := &virt{guest: map[string]bool{}, host: map[string]bool{}}
+	files := virtContainers(v, sec)
+	virtDMI(v, sec["virt-dmi"])
+	virtLate(v, sec, files)
+	if !v.found {
+		v.typ, v.role = "NA", "NA"
+	}
+	f["virtualization_type"] = v.typ
+	f["virtualization_role"] = v.role
+	f["virtualization_tech_guest"] = sortedSet(v.guest)
+	f["virtualization_tech_host"] = sortedSet(v.host)
+}
+
+// virtContainers is the first part of the collector: containers (cgroup,
+// PID 1's environment, systemd, marker files), OpenVZ and Xen. It returns
+// the marker files found.
+func virtContainers(v *virt, sec map[string][]string) map[string]bool {
 	for _, l := range sec["virt-cgroup"] {
 		if dockerCgroup.MatchString(l) {
 			v.guestTech("docker", "docker")
@@ -95,7 +111,12 @@ func parseVirtual(f map[string]any, sec map[string][]string) {
 			v.guestTech("xen", "xen")
 		}
 	}
-	virtDMI(v, sec["virt-dmi"])
+	return files
+}
+
+// virtLate is the last part of the collector: Linux-VServer, CPU model,
+// kernel modules and /dev/kvm.
+func virtLate(v *virt, sec map[string][]string, files map[string]bool) {
 	for _, l := range sec["virt-status"] {
 		if !strings.HasPrefix(l, "VxID:") {
 			continue
@@ -136,13 +157,6 @@ func parseVirtual(f map[string]any, sec map[string][]string) {
 	if files["/dev/kvm"] {
 		v.hostTech("kvm", "kvm")
 	}
-	if !v.found {
-		v.typ, v.role = "NA", "NA"
-	}
-	f["virtualization_type"] = v.typ
-	f["virtualization_role"] = v.role
-	f["virtualization_tech_guest"] = sortedSet(v.guest)
-	f["virtualization_tech_host"] = sortedSet(v.host)
 }
 
 // virtDMI is the DMI part of the virtual collector: the guest technology
