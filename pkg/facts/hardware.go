@@ -466,8 +466,8 @@ func unescapeOctal(s string) string {
 	})
 }
 
-// mountFacts builds mounts from the mounts section ("M dev mnt fs opts"
-// then a stat -f line), with findmnt's bind mounts and lsblk's UUIDs. A
+// mountFacts builds mounts from the mounts section ("M dev mnt fs opts"),
+// the statfs section (stat -f of every mount point, the mount point last), findmnt's bind mounts and lsblk's UUIDs. A
 // mount point listed twice is reported once, with its last entry, as in
 // Ansible.
 func mountFacts(sec map[string][]string) []any {
@@ -487,11 +487,22 @@ func mountFacts(sec map[string][]string) []any {
 			}
 		}
 	}
+	stats := map[string][]int64{}
+	for _, l := range sec["statfs"] {
+		p := strings.SplitN(l, " ", 8)
+		if len(p) != 8 {
+			continue
+		}
+		n := make([]int64, 7)
+		for k := range n {
+			n[k], _ = strconv.ParseInt(p[k], 10, 64)
+		}
+		stats[p[7]] = n
+	}
 	var order []string
 	byMount := map[string]map[string]any{}
-	lines := sec["mounts"]
-	for i := 0; i < len(lines); i++ {
-		p := strings.Fields(lines[i])
+	for _, l := range sec["mounts"] {
+		p := strings.Fields(l)
 		if len(p) != 5 || p[0] != "M" {
 			continue
 		}
@@ -500,27 +511,17 @@ func mountFacts(sec map[string][]string) []any {
 		if binds[mnt] && !strings.Contains(opts, "bind") {
 			m["options"] = opts + ",bind"
 		}
-		if i+1 < len(lines) {
-			if st := strings.Fields(lines[i+1]); len(st) == 7 {
-				i++
-				n := make([]int64, 7)
-				for k, s := range st {
-					n[k], _ = strconv.ParseInt(s, 10, 64)
-				}
-				frsize, bsize, blocks, bfree, bavail, files, ffree := n[0], n[1], n[2], n[3], n[4], n[5], n[6]
-				_ = bfree
-				m["size_total"] = frsize * blocks
-				m["size_available"] = frsize * bavail
-				m["block_size"] = bsize
-				m["block_total"] = blocks
-				m["block_available"] = bavail
-				m["block_used"] = blocks - bavail
-				m["inode_total"] = files
-				m["inode_available"] = ffree
-				m["inode_used"] = files - ffree
-			} else if lines[i+1] == "x" {
-				i++
-			}
+		if n, ok := stats[mnt]; ok {
+			frsize, bsize, blocks, bavail, files, ffree := n[0], n[1], n[2], n[4], n[5], n[6]
+			m["size_total"] = frsize * blocks
+			m["size_available"] = frsize * bavail
+			m["block_size"] = bsize
+			m["block_total"] = blocks
+			m["block_available"] = bavail
+			m["block_used"] = blocks - bavail
+			m["inode_total"] = files
+			m["inode_available"] = ffree
+			m["inode_used"] = files - ffree
 		}
 		m["uuid"] = "N/A"
 		if u, ok := uuids[dev]; ok && u != "" {

@@ -104,6 +104,13 @@ func line(sec map[string][]string, name string, i int) string {
 }
 
 func parseMin(f map[string]any, sec map[string][]string) {
+	// uname -snrm on one line, then uname -v (older scripts: one value
+	// per line).
+	if u := sec["uname"]; len(u) == 2 {
+		if p := strings.Fields(u[0]); len(p) == 4 {
+			sec["uname"] = append(p, u[1])
+		}
+	}
 	f["system"] = line(sec, "uname", 0)
 	nodename := line(sec, "uname", 1)
 	f["nodename"] = nodename

@@ -121,32 +121,33 @@ func shellQuote(s string) string {
 
 // scriptHead defines the helpers: s starts a section, c tests for a
 // command, r prints a file's first line (the shell's read: no process),
-// kv prints "KEY VALUE" for a file when it is readable.
+// f prints a small file with the shell's read (no process), kv prints "KEY VALUE" for a file when it is readable.
 const scriptHead = `s() { printf '\n@@tend:%s\n' "$1"; }
 c() { command -v "$1" >/dev/null 2>&1; }
 r() { v=; [ -r "$1" ] && { IFS= read -r v <"$1" || [ -n "$v" ]; } 2>/dev/null; printf '%s\n' "$v"; }
+f() { [ -r "$1" ] && { while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "$l"; done <"$1"; } 2>/dev/null; }
 kv() { [ -r "$2" ] && { v=; { IFS= read -r v <"$2" || [ -n "$v" ]; } 2>/dev/null && printf '%s %s\n' "$1" "$v"; }; }
 printf '@@tend:version\n1\n'
 `
 
-const scriptMin = `s uname; uname -s; uname -n; uname -r; uname -m; uname -v
+const scriptMin = `s uname; uname -snrm; uname -v
 s fqdn; hostname -f 2>/dev/null || uname -n
-s os-release; cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null
-s debian_version; cat /etc/debian_version 2>/dev/null
-s redhat-release; cat /etc/redhat-release 2>/dev/null
-s lsb-release; cat /etc/lsb-release 2>/dev/null
+s os-release; if [ -r /etc/os-release ]; then f /etc/os-release; else f /usr/lib/os-release; fi
+s debian_version; f /etc/debian_version
+s redhat-release; f /etc/redhat-release
+s lsb-release; f /etc/lsb-release
 s lsb_release; c lsb_release && lsb_release -a 2>/dev/null
 s pkg; for p in apt-get dnf5 dnf yum zypper apk pacman; do c $p && echo $p; done
-s init; cat /proc/1/comm 2>/dev/null; [ -d /run/systemd/system ] && echo @systemd; c openrc && echo @openrc; c initctl && echo @upstart
-s user; id -un; id -u; id -g; echo "$HOME"; u=$(id -un); (getent passwd "$u" 2>/dev/null || grep "^$u:" /etc/passwd 2>/dev/null) | head -n 1
-s ids; id -ru; id -u; id -rg; id -g
-s machine-id; cat /var/lib/dbus/machine-id 2>/dev/null || cat /etc/machine-id 2>/dev/null
-s date; date '+%s %z %Z'; date '+%N'; date -d @962409600 '+%Z' 2>/dev/null
-s resolv; cat /etc/resolv.conf 2>/dev/null
+s init; f /proc/1/comm; [ -d /run/systemd/system ] && echo @systemd; c openrc && echo @openrc; c initctl && echo @upstart
+s user; u=$(id -un); echo "$u"; id -u; id -g; echo "$HOME"; (getent passwd "$u" 2>/dev/null || grep "^$u:" /etc/passwd 2>/dev/null) | head -n 1
+s ids; id -ru; id -rg
+s machine-id; if [ -s /var/lib/dbus/machine-id ]; then r /var/lib/dbus/machine-id; else r /etc/machine-id; fi
+s date; date '+%s %z %Z%n%N'; date -d @962409600 '+%Z' 2>/dev/null
+s resolv; f /etc/resolv.conf
 s selinux; if [ -d /sys/fs/selinux ] && [ -r /sys/fs/selinux/enforce ]; then kv enforce /sys/fs/selinux/enforce; kv policyvers /sys/fs/selinux/policyvers; grep -E '^SELINUX(TYPE)?=' /etc/selinux/config 2>/dev/null; fi
 s apparmor; [ -e /sys/kernel/security/apparmor ] && echo enabled
 s fips; r /proc/sys/crypto/fips_enabled
-s cmdline; cat /proc/cmdline 2>/dev/null
+s cmdline; f /proc/cmdline
 s caps; c capsh && capsh --print 2>/dev/null | grep '^Current:'
 s sshkeys; for d in /etc/ssh /etc/openssh /etc; do for a in dsa rsa ecdsa ed25519; do f=$d/ssh_host_${a}_key.pub; [ -r "$f" ] && { printf '%s ' "$a"; r "$f"; }; done; done
 s chroot; stat -c '%d %i' / /proc/1/root/. 2>/dev/null || ls -di / /proc/1/root/. 2>/dev/null
@@ -170,22 +171,23 @@ s uptime; r /proc/uptime
 s dmi; d=/sys/devices/virtual/dmi/id; if [ -e $d/product_name ]; then for k in bios_date bios_vendor bios_version board_asset_tag board_name board_serial board_vendor board_version chassis_asset_tag chassis_serial chassis_vendor chassis_version chassis_type product_name product_serial product_uuid product_version sys_vendor product_family; do kv $k $d/$k; done; fi
 s disklinks; for t in ids uuids labels; do case $t in ids) d=/dev/disk/by-id;; uuids) d=/dev/disk/by-uuid;; labels) d=/dev/disk/by-label;; esac; for l in "$d"/*; do [ -L "$l" ] || continue; x=$(readlink "$l"); printf '%s %s %s\n' "$t" "${l##*/}" "${x##*/}"; done; done
 for l in /sys/block/*/slaves/*; do [ -e "$l" ] || continue; x=${l#/sys/block/}; printf 'masters %s %s\n' "${x%%/*}" "${x##*/}"; done
-s blockdevs; for b in /sys/block/*; do [ -e "$b" ] || continue; n=${b##*/}; p=$(readlink "$b" 2>/dev/null); printf 'D %s %s\n' "$n" "$p"
+s blockdevs; for b in /sys/block/*; do [ -e "$b" ] || continue; n=${b##*/}; if [ -L "$b" ]; then printf 'D %s link\n' "$n"; else printf 'D %s\n' "$n"; fi
 for k in device/vendor device/model device/sas_address device/sas_device_handle device/serial removable queue/discard_granularity queue/rotational queue/scheduler size queue/logical_block_size queue/hw_sector_size; do kv $k "$b/$k"; done
 for h in "$b"/holders/dm-*; do [ -e "$h" ] && { printf 'holder %s ' "${h##*/}"; r "$h/dm/name"; }; done
 for q in "$b"/"$n"*; do [ -d "$q" ] || continue; m=${q##*/}; printf 'P %s\n' "$m"; kv start "$q/start"; kv size "$q/size"; kv queue/logical_block_size "$q/queue/logical_block_size"; kv queue/hw_sector_size "$q/queue/hw_sector_size"
 for h in "$q"/holders/dm-*; do [ -e "$h" ] && { printf 'holder %s ' "${h##*/}"; r "$h/dm/name"; }; done; done; done
 s lsblk; c lsblk && lsblk --list --noheadings --paths --output NAME,UUID --exclude 2 2>/dev/null
 s findmnt; c findmnt && findmnt --list --noheadings --notruncate 2>/dev/null
-s mounts; m=/etc/mtab; [ -e $m ] || m=/proc/mounts; while read -r dev mnt fs opts rest; do case $dev in /*|\\*|*:/*) ;; *) continue;; esac; [ "$fs" = none ] && continue
-printf 'M %s %s %s %s\n' "$dev" "$mnt" "$fs" "$opts"; stat -f -c '%S %s %b %f %a %c %d' "$(printf '%b' "$mnt")" 2>/dev/null || echo x; done <$m
+s mounts; m=/etc/mtab; [ -e $m ] || m=/proc/mounts; set --; while read -r dev mnt fs opts rest; do case $dev in /*|\\*|*:/*) ;; *) continue;; esac; [ "$fs" = none ] && continue
+printf 'M %s %s %s %s\n' "$dev" "$mnt" "$fs" "$opts"; case $mnt in *\\*) mnt=$(printf '%b' "$mnt");; esac; set -- "$@" "$mnt"; done <$m
+s statfs; [ $# -gt 0 ] && stat -f -c '%S %s %b %f %a %c %d %n' "$@" 2>/dev/null; set --
 s lvm; if [ "$(id -u)" = 0 ] && c vgs; then o='--noheadings --nosuffix --units g --separator ,'; echo @vgs; vgs $o 2>/dev/null; echo @lvs; lvs $o 2>/dev/null; echo @pvs; pvs $o 2>/dev/null; fi
 `
 
 const scriptNetwork = `if c ip; then
 s ip-addr; ip -o addr show 2>/dev/null
-s ip-route; ip -4 route get 8.8.8.8 2>/dev/null | head -n 1
-s ip-route6; ip -6 route get 2404:6800:400a:800::1012 2>/dev/null | head -n 1
+s ip-route; ip -4 route get 8.8.8.8 2>/dev/null
+s ip-route6; ip -6 route get 2404:6800:400a:800::1012 2>/dev/null
 s sysnet; for n in /sys/class/net/*; do [ -d "$n" ] || continue; printf 'I %s\n' "${n##*/}"
 for k in address mtu operstate type speed flags; do kv $k "$n/$k"; done
 [ -e "$n/device" ] && { x=$(readlink "$n/device"); echo "pciid ${x##*/}"; }
@@ -197,17 +199,17 @@ else
 s proc-route; cat /proc/net/route 2>/dev/null
 s fib-trie; cat /proc/net/fib_trie 2>/dev/null
 fi
-s fc; for f in /sys/class/fc_host/*/port_name; do [ -r "$f" ] && cat "$f"; done
-s iscsi; cat /etc/iscsi/initiatorname.iscsi 2>/dev/null
-s nvme; cat /etc/nvme/hostnqn 2>/dev/null
+s fc; for w in /sys/class/fc_host/*/port_name; do [ -r "$w" ] && r "$w"; done
+s iscsi; f /etc/iscsi/initiatorname.iscsi
+s nvme; f /etc/nvme/hostnqn
 `
 
-const scriptVirtual = `s virt; cat /run/systemd/container 2>/dev/null
-s virt-cgroup; cat /proc/1/cgroup 2>/dev/null
+const scriptVirtual = `s virt; f /run/systemd/container
+s virt-cgroup; f /proc/1/cgroup
 s virt-environ; tr '\000' '\n' </proc/1/environ 2>/dev/null | grep '^container='
 s virt-files; for f in /proc/vz /proc/bc /proc/lve /.dockerenv /.dockerinit /proc/xen /rhev /dev/kvm; do [ -e $f ] && echo $f; done; grep -q control_d /proc/xen/capabilities 2>/dev/null && echo xen-host; r /sys/hypervisor/type
 s virt-dmi; d=/sys/devices/virtual/dmi/id; for k in product_name sys_vendor product_family bios_vendor; do kv $k $d/$k; done
-s virt-status; grep '^VxID:' /proc/self/status 2>/dev/null
-s virt-cpuinfo; grep -E '^(model name|vendor_id|machine)' /proc/cpuinfo 2>/dev/null | sort -u
-s virt-modules; grep -E '^(kvm|vboxdrv|virtio) ' /proc/modules 2>/dev/null | cut -d' ' -f1
+s virt-status; f /proc/self/status
+s virt-cpuinfo; grep -E '^(model name|vendor_id|machine)' /proc/cpuinfo 2>/dev/null
+s virt-modules; grep -E '^(kvm|vboxdrv|virtio) ' /proc/modules 2>/dev/null
 `

@@ -58,12 +58,12 @@ func dateTimeExtra(dt map[string]any, nanos, summer string) {
 // parseSystem sets the facts of Ansible's min subset beyond platform,
 // distribution, user, date, dns, selinux and env.
 func parseSystem(f map[string]any, sec map[string][]string) {
-	if ids := sec["ids"]; len(ids) >= 4 {
+	if ids, u := sec["ids"], sec["user"]; len(ids) >= 2 && len(u) >= 2 {
 		f["real_user_id"] = atoi(ids[0])
-		f["effective_user_id"] = atoi(ids[1])
-		f["real_group_id"] = atoi(ids[2])
+		f["effective_user_id"] = atoi(u[1]) // id -u
+		f["real_group_id"] = atoi(ids[1])
 		// Ansible reports os.getgid() here, the real group.
-		f["effective_group_id"] = atoi(ids[2])
+		f["effective_group_id"] = atoi(ids[1])
 	}
 	if _, ok := sec["apparmor"]; ok {
 		status := "disabled"

@@ -140,7 +140,9 @@ func virtLate(v *virt, sec map[string][]string, files map[string]bool) {
 	}
 	mods := map[string]bool{}
 	for _, l := range sec["virt-modules"] {
-		mods[strings.TrimSpace(l)] = true
+		if name, _, _ := strings.Cut(l, " "); name != "" {
+			mods[name] = true
+		}
 	}
 	if mods["kvm"] {
 		v.hostTech("kvm", "kvm")
