@@ -39,6 +39,8 @@ func TestResolve(t *testing.T) {
 		{"comma list", []string{"!all,hardware"}, []string{"hardware", "min"}, false},
 		{"exclusion wins", []string{"all", "!network", "!virtual"}, []string{"hardware", "min"}, false},
 		{"unknown", []string{"facter2"}, nil, true},
+		{"facter and ohai gather nothing", []string{"!all", "facter", "ohai"}, []string{"min"}, false},
+		{"a collector name gathers its subset", []string{"!all", "interfaces", "distribution"}, []string{"min", "network"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

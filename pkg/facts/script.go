@@ -7,9 +7,20 @@ import (
 )
 
 // Subsets that can be gathered; "min" is always gathered unless excluded
-// with "!min". Ansible's other subsets (facter, ohai, ...) are not
-// supported and rejected.
+// with "!min". facter and ohai are accepted and gather nothing.
 var knownSubsets = map[string]bool{"min": true, "hardware": true, "network": true, "virtual": true}
+
+// collectorSubsets maps the names of Ansible's individual collectors,
+// which gather_subset also accepts, to the tend subset that gathers their
+// facts (a subset gathers more than the one collector: harmless extra
+// facts).
+var collectorSubsets = map[string]string{
+	"apparmor": "min", "caps": "min", "cmdline": "min", "date_time": "min", "distribution": "min", "dns": "min",
+	"env": "min", "fips": "min", "local": "min", "lsb": "min", "pkg_mgr": "min", "platform": "min", "python": "min",
+	"selinux": "min", "service_mgr": "min", "ssh_pub_keys": "min", "user": "min", "chroot": "min", "loadavg": "min",
+	"system": "min", "devices": "hardware", "dmi": "hardware", "mounts": "hardware", "interfaces": "network",
+	"fibre_channel_wwn": "network", "iscsi": "network", "nvme": "network",
+}
 
 // Resolve turns a gather_subset list (entries such as "all", "min",
 // "network", "!hardware", "!all"; an entry may also hold a comma-separated
@@ -28,8 +39,17 @@ func Resolve(subsets []string) ([]string, error) {
 				continue
 			}
 			name := strings.TrimPrefix(s, "!")
+			if name == "facter" || name == "ohai" {
+				continue // other tools' facts: Ansible gathers them only when the tool is installed
+			}
+			if sub, ok := collectorSubsets[name]; ok {
+				if strings.HasPrefix(s, "!") {
+					continue // excluding one collector: tend gathers its whole subset or none
+				}
+				name = sub
+			}
 			if name != "all" && !knownSubsets[name] {
-				return nil, fmt.Errorf("gather_subset: unknown subset %q (supported: all, min, hardware, network, virtual)", name)
+				return nil, fmt.Errorf("gather_subset: unknown subset %q (supported: all, min, hardware, network, virtual, facter, ohai and Ansible's collector names)", name)
 			}
 			if strings.HasPrefix(s, "!") {
 				neg[name] = true
