@@ -88,6 +88,74 @@ func sysInterfaces(lines []string) ([]string, map[string]map[string]any) {
 	return order, ifs
 }
 
+// sysnetOrder is the order in which sysInterfaces wants an interface's
+// attributes.
+var sysnetOrder = []string{"address", "mtu", "operstate", "type", "speed", "flags", "pciid", "module",
+	"bridge", "bridge_id", "stp_state", "brif", "bonding", "slaves", "mode", "miimon", "lacp_rate", "primary",
+	"all_slaves_active", "perm_hwaddr"}
+
+// sysnetLines turns the sysnet section (the names of the interfaces of
+// the host's network namespace, from /proc/net/dev; then for each, after
+// "@attr", grep's "NAME/ATTR:VALUE" lines for its /sys/class/net files
+// and after "@ls" ls -ld of its device links and bridge or bonding
+// directories) into "I NAME" lines each followed by "ATTR VALUE" lines.
+func sysnetLines(lines []string) []string {
+	var names []string
+	attrs := map[string]map[string][]string{}
+	add := func(name, k, v string) {
+		if attrs[name] != nil {
+			attrs[name][k] = append(attrs[name][k], v)
+		}
+	}
+	part := ""
+	for _, l := range lines {
+		if strings.HasPrefix(l, "@") {
+			part = l
+			continue
+		}
+		switch part {
+		case "":
+			if l != "" && attrs[l] == nil {
+				names = append(names, l)
+				attrs[l] = map[string][]string{}
+			}
+		case "@attr":
+			p, v, ok := strings.Cut(l, ":")
+			name, attr, ok2 := strings.Cut(p, "/")
+			if ok && ok2 {
+				add(name, attr[strings.LastIndex(attr, "/")+1:], v)
+			}
+		case "@ls":
+			// ls -ld: "... NAME/device -> TARGET" for links, "... NAME/bridge"
+			// for directories.
+			p, target, link := strings.Cut(l, " -> ")
+			p = p[strings.LastIndex(p, " ")+1:]
+			name, rest, _ := strings.Cut(p, "/")
+			base := target[strings.LastIndex(target, "/")+1:]
+			switch {
+			case link && rest == "device":
+				add(name, "pciid", base)
+			case link && rest == "device/driver/module":
+				add(name, "module", base)
+			case rest == "bridge" || rest == "bonding":
+				add(name, rest, "")
+			case strings.HasPrefix(rest, "brif/"):
+				add(name, "brif", strings.TrimPrefix(rest, "brif/"))
+			}
+		}
+	}
+	var out []string
+	for _, n := range names {
+		out = append(out, "I "+n)
+		for _, k := range sysnetOrder {
+			for _, v := range attrs[n][k] {
+				out = append(out, k+" "+v)
+			}
+		}
+	}
+	return out
+}
+
 // routeGet reads the first line of `ip route get ADDR` as Ansible does.
 func routeGet(l, target string) map[string]any {
 	m := map[string]any{}
@@ -114,7 +182,7 @@ func routeGet(l, target string) map[string]any {
 // interface the host's sysfs lists, as Ansible does) and the addresses
 // of `ip -o addr show`.
 func parseIPNetwork(f map[string]any, sec map[string][]string) {
-	order, ifs := sysInterfaces(sec["sysnet"])
+	order, ifs := sysInterfaces(sysnetLines(sec["sysnet"]))
 	get := func(name string) map[string]any {
 		if i, ok := ifs[name]; ok {
 			return i

@@ -208,13 +208,9 @@ const scriptNetwork = `if c ip; then
 s ip-addr; ip -o addr show 2>/dev/null
 s ip-route; ip -4 route get 8.8.8.8 2>/dev/null
 s ip-route6; ip -6 route get 2404:6800:400a:800::1012 2>/dev/null
-s sysnet; for n in /sys/class/net/*; do [ -d "$n" ] || continue; printf 'I %s\n' "${n##*/}"
-for k in address mtu operstate type speed flags; do kv $k "$n/$k"; done
-[ -e "$n/device" ] && { x=$(readlink "$n/device"); echo "pciid ${x##*/}"; }
-[ -e "$n/device/driver/module" ] && { x=$(readlink "$n/device/driver/module"); echo "module ${x##*/}"; }
-if [ -e "$n/bridge" ]; then echo bridge; kv bridge_id "$n/bridge/bridge_id"; kv stp_state "$n/bridge/stp_state"; for i in "$n"/brif/*; do [ -e "$i" ] && echo "brif ${i##*/}"; done; fi
-if [ -e "$n/bonding" ]; then echo bonding; for k in slaves mode miimon lacp_rate primary all_slaves_active; do kv $k "$n/bonding/$k"; done; fi
-[ -e "$n/bonding_slave" ] && kv perm_hwaddr "$n/bonding_slave/perm_hwaddr"; done
+s sysnet; if cd /sys/class/net 2>/dev/null; then set --; while IFS= read -r l; do case $l in *:*) n=${l%%:*}; n=${n##* }; [ -d "$n" ] && { echo "$n"; set -- "$@" "$n"; };; esac; done </proc/net/dev
+for n; do echo @attr; grep -s '' "$n/address" "$n/mtu" "$n/operstate" "$n/type" "$n/speed" "$n/flags" "$n/bridge/bridge_id" "$n/bridge/stp_state" "$n/bonding/slaves" "$n/bonding/mode" "$n/bonding/miimon" "$n/bonding/lacp_rate" "$n/bonding/primary" "$n/bonding/all_slaves_active" "$n/bonding_slave/perm_hwaddr"
+echo @ls; ls -ld "$n/device" "$n/device/driver/module" "$n/bridge" "$n/bonding" "$n/bonding_slave" "$n"/brif/* 2>/dev/null; done; set --; cd /; fi
 else
 s proc-route; cat /proc/net/route 2>/dev/null
 s fib-trie; cat /proc/net/fib_trie 2>/dev/null
