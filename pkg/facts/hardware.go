@@ -128,6 +128,11 @@ func memoryFacts(f map[string]any, lines []string) {
 		if !ok {
 			continue
 		}
+		switch k {
+		case "MemTotal", "MemFree", "SwapTotal", "SwapFree", "Buffers", "Cached", "SwapCached":
+		default:
+			continue
+		}
 		mb := atoi(strings.Fields(v + " 0")[0]) / 1024
 		m[k] = mb
 		switch k {

@@ -135,6 +135,10 @@ func parseMin(f map[string]any, sec map[string][]string) {
 	f["pkg_mgr"] = pkgMgr(f["os_family"].(string), sec["pkg"])
 	f["service_mgr"] = serviceMgr(sec["init"])
 
+	if u := sec["user"]; len(u) >= 3 && strings.HasPrefix(u[1], "uid=") {
+		// The user's name, id's output, $HOME and the passwd entry.
+		sec["user"] = userFromID(f, u)
+	}
 	if u := sec["user"]; len(u) >= 4 {
 		f["user_id"] = strings.TrimSpace(u[0])
 		f["user_uid"] = atoi(u[1])
@@ -142,6 +146,8 @@ func parseMin(f map[string]any, sec map[string][]string) {
 		f["user_dir"] = strings.TrimSpace(u[3])
 		if len(u) >= 5 {
 			if p := strings.Split(u[4], ":"); len(p) == 7 {
+				f["user_uid"] = atoi(p[2])
+				f["user_gid"] = atoi(p[3])
 				f["user_gecos"] = p[4]
 				f["user_dir"] = p[5]
 				f["user_shell"] = p[6]

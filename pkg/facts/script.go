@@ -159,8 +159,7 @@ s lsb-release; f /etc/lsb-release
 s lsb_release; c lsb_release && lsb_release -a 2>/dev/null
 s pkg; for p in apt-get dnf5 dnf yum zypper apk pacman; do c $p && echo $p; done
 s init; f /proc/1/comm; [ -d /run/systemd/system ] && echo @systemd; c openrc && echo @openrc; c initctl && echo @upstart
-s user; u=$(id -un); echo "$u"; id -u; id -g; echo "$HOME"; (getent passwd "$u" 2>/dev/null || grep "^$u:" /etc/passwd 2>/dev/null) | head -n 1
-s ids; id -ru; id -rg
+s user; u=$(id -un); echo "$u"; id; echo "$HOME"; getent passwd "$u" 2>/dev/null || grep "^$u:" /etc/passwd 2>/dev/null
 s machine-id; if [ -s /var/lib/dbus/machine-id ]; then r /var/lib/dbus/machine-id; else r /etc/machine-id; fi
 s date; date '+%s %z %Z%n%N'; date -d @962409600 '+%Z' 2>/dev/null
 s resolv; f /etc/resolv.conf
@@ -168,7 +167,7 @@ s selinux; if [ -d /sys/fs/selinux ] && [ -r /sys/fs/selinux/enforce ]; then kv 
 s apparmor; [ -e /sys/kernel/security/apparmor ] && echo enabled
 s fips; r /proc/sys/crypto/fips_enabled
 s cmdline; f /proc/cmdline
-s caps; c capsh && capsh --print 2>/dev/null | grep '^Current:'
+s caps; c capsh && capsh --print 2>/dev/null
 s sshkeys; for d in /etc/ssh /etc/openssh /etc; do for a in dsa rsa ecdsa ed25519; do f=$d/ssh_host_${a}_key.pub; [ -r "$f" ] && { printf '%s ' "$a"; r "$f"; }; done; done
 s chroot; stat -c '%d %i' / /proc/1/root/. 2>/dev/null || ls -di / /proc/1/root/. 2>/dev/null
 s loadavg; r /proc/loadavg
@@ -186,7 +185,7 @@ printf 'F %s %s\n' "$n" "$rc"; printf '%s\n' "$o" | sed 's/^/|/'; done; fi
 
 const scriptHardware = `s cpuinfo; grep -E '^(processor|Processor|vendor_id|cpu|Vendor|model name|physical id|core id|cpu cores|siblings|# processors|ncpus active)[[:space:]]*:' /proc/cpuinfo 2>/dev/null
 s nproc; nproc 2>/dev/null || getconf _NPROCESSORS_ONLN 2>/dev/null
-s meminfo; grep -E '^(MemTotal|MemFree|MemAvailable|SwapTotal|SwapFree|Buffers|Cached|SwapCached):' /proc/meminfo 2>/dev/null
+s meminfo; f /proc/meminfo
 s uptime; r /proc/uptime
 s dmi; d=/sys/devices/virtual/dmi/id; if [ -e $d/product_name ]; then for k in bios_date bios_vendor bios_version board_asset_tag board_name board_serial board_vendor board_version chassis_asset_tag chassis_serial chassis_vendor chassis_version chassis_type product_name product_serial product_uuid product_version sys_vendor product_family; do kv $k $d/$k; done; fi
 s disklinks; for t in ids uuids labels; do case $t in ids) d=/dev/disk/by-id;; uuids) d=/dev/disk/by-uuid;; labels) d=/dev/disk/by-label;; esac; for l in "$d"/*; do [ -L "$l" ] || continue; x=$(readlink "$l"); printf '%s %s %s\n' "$t" "${l##*/}" "${x##*/}"; done; done

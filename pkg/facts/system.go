@@ -41,6 +41,30 @@ func selinux(lines []string) map[string]any {
 	return m
 }
 
+var idField = regexp.MustCompile(`\b(uid|gid|euid|egid)=(\d+)`)
+
+// userFromID sets the real and effective ids from id's output ("uid=0(root)
+// gid=0(root) [euid=...] [egid=...] groups=...") and returns the user
+// section in the one-value-per-line form: name, uid, gid, home[, passwd].
+func userFromID(f map[string]any, u []string) []string {
+	ids := map[string]string{}
+	for _, m := range idField.FindAllStringSubmatch(u[1], -1) {
+		ids[m[1]] = m[2]
+	}
+	if ids["euid"] == "" {
+		ids["euid"] = ids["uid"]
+	}
+	if ids["egid"] == "" {
+		ids["egid"] = ids["gid"]
+	}
+	f["real_user_id"] = atoi(ids["uid"])
+	f["effective_user_id"] = atoi(ids["euid"])
+	f["real_group_id"] = atoi(ids["gid"])
+	// Ansible reports os.getgid() here, the real group.
+	f["effective_group_id"] = atoi(ids["gid"])
+	return append([]string{u[0], ids["euid"], ids["egid"]}, u[2:]...)
+}
+
 // dateTimeExtra adds what `date +%N` (nanoseconds, GNU date) and the
 // zone's summer name add to date_time.
 func dateTimeExtra(dt map[string]any, nanos, summer string) {
@@ -58,13 +82,6 @@ func dateTimeExtra(dt map[string]any, nanos, summer string) {
 // parseSystem sets the facts of Ansible's min subset beyond platform,
 // distribution, user, date, dns, selinux and env.
 func parseSystem(f map[string]any, sec map[string][]string) {
-	if ids, u := sec["ids"], sec["user"]; len(ids) >= 2 && len(u) >= 2 {
-		f["real_user_id"] = atoi(ids[0])
-		f["effective_user_id"] = atoi(u[1]) // id -u
-		f["real_group_id"] = atoi(ids[1])
-		// Ansible reports os.getgid() here, the real group.
-		f["effective_group_id"] = atoi(ids[1])
-	}
 	if _, ok := sec["apparmor"]; ok {
 		status := "disabled"
 		if line(sec, "apparmor", 0) == "enabled" {
