@@ -17,7 +17,7 @@ import (
 // and without the ansible_ prefix (Ansible's examples write
 // "ansible_distribution*"); empty keeps everything. The result also holds
 // "gather_subset" (the list asked for) and "module_setup": true, as
-// Ansible's setup module returns.
+// Ansible's setup module returns (unless the filter drops them).
 func Gather(ctx context.Context, conn connection.Connection, subsets []string, filter string) (map[string]any, error) {
 	run := func(ctx context.Context, cmd string) (connection.Result, error) {
 		return conn.Run(ctx, connection.Command{Cmd: cmd})
@@ -71,7 +71,6 @@ func Collect(ctx context.Context, run Runner, o Options) (map[string]any, error)
 	if err != nil {
 		return nil, fmt.Errorf("gather facts: %w", err)
 	}
-	f = Filter(f, o.Filter)
 	asked := []any{}
 	if len(o.Subsets) == 0 {
 		asked = append(asked, "all")
@@ -81,7 +80,8 @@ func Collect(ctx context.Context, run Runner, o Options) (map[string]any, error)
 	}
 	f["gather_subset"] = asked
 	f["module_setup"] = true
-	return f, nil
+	// As in Ansible, the filter applies to these two as well.
+	return Filter(f, o.Filter), nil
 }
 
 func splitFilter(filter string) []string {
