@@ -92,6 +92,54 @@ func TestFactParity(t *testing.T) {
 	got := normalize(t, gather(ctx, t, host))
 	own := ownInterfaces(ctx, t, bed, host.Name)
 	compareFacts(t, want, got, own)
+
+	t.Run("setup task", func(t *testing.T) { setupTask(ctx, t, bed, dir) })
+}
+
+// setupPlay runs setup as a task in check mode with a subset and a
+// filter; the message shows which facts it set.
+const setupPlay = `- hosts: all
+  gather_facts: false
+  tasks:
+    - setup:
+        gather_subset: ["!all", "network"]
+        filter: ["ansible_default_ipv4", "ansible_hostname", "ansible_distribution*"]
+      register: r
+    - debug:
+        msg: "{{ ansible_hostname }} {{ ansible_default_ipv4.address }} {{ ansible_facts.distribution_version }} {{ r.ansible_facts.keys() | sort | join(',') }} {{ ansible_memtotal_mb | default('no-mem') }}"
+`
+
+// setupTask runs setupPlay with ansible-playbook and with tend, both with
+// --check, and requires the same message.
+func setupTask(ctx context.Context, t *testing.T, bed *testbed.Bed, dir string) {
+	pb := filepath.Join(dir, "setup.yml")
+	if err := os.WriteFile(pb, []byte(setupPlay), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tend := filepath.Join(dir, "tend")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", tend, "../../cmd/tend").CombinedOutput(); err != nil {
+		t.Fatalf("build tend: %v\n%s", err, out)
+	}
+	msg := func(name string, args ...string) string {
+		cmd := exec.CommandContext(ctx, name, args...)
+		cmd.Env = append(os.Environ(), "NO_COLOR=1", "ANSIBLE_NOCOLOR=1", "ANSIBLE_HOST_KEY_CHECKING=1", "ANSIBLE_LOCAL_TEMP="+filepath.Join(dir, ".ansible-tmp"))
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, out)
+		}
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.Contains(l, `"msg":`) {
+				return strings.TrimSpace(l)
+			}
+		}
+		t.Fatalf("%s: no msg in\n%s", name, out)
+		return ""
+	}
+	want := msg("ansible-playbook", "-i", bed.InventoryINI, "--check", pb)
+	got := msg(tend, "play", "-i", bed.InventoryINI, "--check", pb)
+	if got != want {
+		t.Errorf("setup task:\nansible-playbook: %s\ntend:             %s", want, got)
+	}
 }
 
 // gather runs tend's gathering over SSH, as a play does.
