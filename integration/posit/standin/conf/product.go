@@ -2,6 +2,7 @@ package conf
 
 import (
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -50,10 +51,30 @@ type Repo struct {
 	From string `json:"from"` // file (and key) it came from
 }
 
+// TLS is an HTTPS listener as a product's configuration sets it.
+type TLS struct {
+	Listen      string `json:"listen"`
+	Certificate string `json:"certificate"`
+	Key         string `json:"key"`
+}
+
+// check loads the certificate and key (PEM, key without passphrase), as
+// the products do at start: a missing, unreadable or mismatched pair
+// stops them.
+func (t *TLS) check(root string) error {
+	if _, err := tls.LoadX509KeyPair(filepath.Join(root, t.Certificate), filepath.Join(root, t.Key)); err != nil {
+		return fmt.Errorf("TLS certificate %s and key %s: %w", t.Certificate, t.Key, err)
+	}
+	return nil
+}
+
 // Effective is what a stand-in reports about its configuration.
 type Effective struct {
-	Product  string            `json:"product"`
-	Listen   string            `json:"listen"`
+	Product string `json:"product"`
+	// Listen is the plain-HTTP address ("" when HTTP is off).
+	Listen string `json:"listen"`
+	// TLS is the HTTPS listener, nil when HTTPS is off.
+	TLS      *TLS              `json:"https,omitempty"`
 	DataDir  string            `json:"data_dir"`
 	Shared   string            `json:"shared_dir,omitempty"`
 	Metrics  string            `json:"metrics_dir,omitempty"`
