@@ -98,10 +98,9 @@ func readLocal(t *testing.T, file string) []byte {
 func clientQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // aptInstall installs Debian packages on host (through the bed's apt
-// proxy), without recommended packages.
-func (c realClients) aptInstall(t *testing.T, host string, pkgs ...string) {
-	t.Helper()
-	c.must(t, host, "export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends "+strings.Join(pkgs, " ")+" >/dev/null")
+// proxy), without recommended packages, and returns apt's errors.
+func (c realClients) aptInstall(ctx context.Context, host string, pkgs ...string) (string, error) {
+	return c.run(ctx, host, "export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends "+strings.Join(pkgs, " ")+" >/dev/null", nil)
 }
 
 // trustCA installs a CA root into host's trust store the Debian way
@@ -215,7 +214,7 @@ func TestPositStandinClients(t *testing.T) {
 	// proxy; install them while the Package Manager is set up.
 	clientDone := make(chan string, 1)
 	go func() {
-		out, err := c.run(ctx, "client", "export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends "+strings.Join(clientPackages, " ")+" >/dev/null", nil)
+		out, err := c.aptInstall(ctx, "client", clientPackages...)
 		if err != nil {
 			out = fmt.Sprintf("%v\n%s", err, out)
 		} else {
@@ -270,6 +269,11 @@ func TestPositStandinClients(t *testing.T) {
 		out, err := c.pipInstall(ctx, "client", "tend-hello")
 		if err == nil || !strings.Contains(out, "is not a trusted or secure host and is being ignored") {
 			t.Errorf("pip with a plain-http index: %v\n%s\nwant a failure and pip's warning", err, out)
+		}
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, "trusted or secure host") {
+				t.Logf("pip: %s", strings.TrimSpace(line))
+			}
 		}
 	})
 

@@ -72,7 +72,7 @@ func Wheel(name, version, greeting string) (string, []byte, error) {
 // NAME_VERSION.tar.gz.
 func RSource(name, version, greeting string) (map[string]string, error) {
 	if !rName.MatchString(name) || !regexp.MustCompile(`^[0-9]+([.-][0-9]+)+$`).MatchString(version) {
-		return nil, fmt.Errorf("R package %q %q: invalid name or version", name, version)
+		return nil, fmt.Errorf("source package %q %q: invalid R package name or version", name, version)
 	}
 	fn := strings.ReplaceAll(name, ".", "_") + "_hello"
 	return map[string]string{
