@@ -378,6 +378,13 @@ func (d *daemon) probeRepos(w http.ResponseWriter, r *http.Request) {
 			p.Fetched = u + "/src/contrib/PACKAGES"
 		} else {
 			p.Fetched = u + "/"
+			// The client that uses this URL is pip, which never asks a
+			// plain-HTTP index on another host: neither does the probe.
+			if why := conf.PipIgnores(repo.URL, repo.TrustedHosts); why != "" {
+				p.Error = why
+				out = append(out, p)
+				continue
+			}
 		}
 		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, p.Fetched, nil)
 		resp, err := client.Do(req)

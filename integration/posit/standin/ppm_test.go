@@ -260,3 +260,34 @@ func TestPipInstallsFromStandIn(t *testing.T) {
 		t.Errorf("import: %v %q", err, out)
 	}
 }
+
+// TestProbeLikePip: the wiring probe skips a Python index pip would
+// ignore (plain HTTP on a non-local host) and reports why, instead of
+// fetching it as a Go client would; R repositories and https or loopback
+// indexes are fetched.
+func TestProbeLikePip(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok " + r.URL.Path)) }))
+	defer srv.Close()
+	d := &daemon{p: productNamed(Workbench), node: "wb1", eff: &conf.Effective{Repos: []conf.Repo{
+		{Kind: "python", Name: "index-url", URL: "http://ppm.invalid:4242/pypi/latest/simple"},
+		{Kind: "python", Name: "trusted", URL: "http://ppm.invalid:4242/pypi/latest/simple", TrustedHosts: []string{"ppm.invalid"}},
+		{Kind: "python", Name: "loopback", URL: srv.URL + "/pypi/latest/simple"},
+		{Kind: "r", Name: "CRAN", URL: srv.URL + "/cran/latest"},
+	}}}
+	rec := httptest.NewRecorder()
+	d.probeRepos(rec, httptest.NewRequest("GET", "/__tend__/repos", nil))
+	body := rec.Body.String()
+	for _, want := range []string{
+		`"error": "pip ignores http://ppm.invalid:4242/pypi/latest/simple: \"ppm.invalid:4242\" is not a trusted or secure host`,
+		`"body": "ok /pypi/latest/simple/"`,
+		`"body": "ok /cran/latest/src/contrib/PACKAGES"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("probe lacks %s:\n%s", want, body)
+		}
+	}
+	// The trusted one was fetched (and failed on the name, not skipped).
+	if strings.Count(body, "pip ignores") != 1 {
+		t.Errorf("want exactly one skipped index:\n%s", body)
+	}
+}

@@ -193,3 +193,30 @@ func TestTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestPipIgnores: pip's secure origins (https, loopback) and trusted-host.
+func TestPipIgnores(t *testing.T) {
+	for u, c := range map[string]struct {
+		trusted []string
+		ignored bool
+	}{
+		"https://ppm/pypi/latest/simple":           {nil, false},
+		"http://ppm:4242/pypi/latest/simple":       {nil, true},
+		"http://ppm:4242/pypi/latest/simple/":      {[]string{"ppm"}, false},
+		"http://ppm:4242/pypi/latest/simple/x":     {[]string{"ppm:4242"}, false},
+		"http://ppm:4242/pypi/latest/simple/y":     {[]string{"ppm:80"}, true},
+		"http://localhost:4242/pypi/latest/simple": {nil, false},
+		"http://127.0.0.2:4242/pypi":               {nil, false},
+		"http://[::1]:4242/pypi":                   {nil, false},
+		"http://10.0.0.5:4242/pypi":                {nil, true},
+	} {
+		if got := PipIgnores(u, c.trusted) != ""; got != c.ignored {
+			t.Errorf("PipIgnores(%s, %v) = %v, want %v", u, c.trusted, got, c.ignored)
+		}
+	}
+	// trusted-host in pip.conf reaches the Python repositories.
+	eff, err := LoadWorkbench(write(t, map[string]string{"etc/pip.conf": "[global]\nindex-url = http://ppm:4242/pypi/latest/simple\ntrusted-host = ppm\n"}, nil))
+	if err != nil || len(eff.Repos) != 1 || PipIgnores(eff.Repos[0].URL, eff.Repos[0].TrustedHosts) != "" {
+		t.Errorf("repos = %+v, %v", eff, err)
+	}
+}

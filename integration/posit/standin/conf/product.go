@@ -49,6 +49,9 @@ type Repo struct {
 	Name string `json:"name"`
 	URL  string `json:"url"`
 	From string `json:"from"` // file (and key) it came from
+	// TrustedHosts are pip's trusted-host entries ([global] trusted-host
+	// in /etc/pip.conf) that apply to a Python index.
+	TrustedHosts []string `json:"trusted_hosts,omitempty"`
 }
 
 // TLS is an HTTPS listener as a product's configuration sets it.
@@ -190,15 +193,49 @@ func pipRepos(root string, eff *Effective) error {
 	}
 	info, _ := fileInfo(root, PipConfig)
 	eff.Files["/"+PipConfig] = info
+	trusted, _ := ini.Get("global", "trusted-host")
+	for i := range eff.Repos {
+		if eff.Repos[i].Kind == "python" {
+			eff.Repos[i].TrustedHosts = strings.Fields(trusted)
+		}
+	}
 	for _, k := range []string{"index-url", "extra-index-url"} {
 		if v, ok := ini.Get("global", k); ok && v != "" {
 			if err := checkHTTPURL("/"+PipConfig, k, v); err != nil {
 				return err
 			}
-			eff.Repos = append(eff.Repos, Repo{Kind: "python", Name: k, URL: v, From: "/etc/pip.conf [global] " + k})
+			eff.Repos = append(eff.Repos, Repo{Kind: "python", Name: k, URL: v, From: "/etc/pip.conf [global] " + k, TrustedHosts: strings.Fields(trusted)})
 		}
 	}
 	return nil
+}
+
+// PipIgnores says why pip (23, as Debian 12 ships it) would not use index
+// URL u at all, "" when it would: pip asks only secure origins, https or
+// a loopback host (pip/_internal/network/session.py, SECURE_ORIGINS), or
+// a host named in trusted-host; otherwise it warns "is not a trusted or
+// secure host and is being ignored" and sends no request.
+func PipIgnores(u string, trusted []string) string {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return "not a URL"
+	}
+	if pu.Scheme == "https" {
+		return ""
+	}
+	host := pu.Hostname()
+	if host == "localhost" {
+		return ""
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return ""
+	}
+	for _, t := range trusted {
+		if t == host || t == pu.Host {
+			return ""
+		}
+	}
+	return fmt.Sprintf("pip ignores %s: %q is not a trusted or secure host (plain %s, not loopback, not in trusted-host)", u, pu.Host, pu.Scheme)
 }
 
 // ListenPort returns the port of a listen address.
