@@ -352,7 +352,9 @@ func (e *env) checkDrift(t *testing.T) {
 	const file = "/etc/rstudio-connect/rstudio-connect.gcfg"
 	orig := e.ssh(host, "sha256sum "+file)
 	pids := e.mainPIDs()
-	e.ssh(host, `sed -i -E 's/^([[:space:]]*Listen[[:space:]]*=).*/\1 :3940/' `+file+` && grep -q ':3940' `+file)
+	// The one Listen on :3939: [HTTPS] on a single server, [HTTP] behind
+	// the load balancer.
+	e.ssh(host, `sed -i -E 's/^([[:space:]]*Listen[[:space:]]*=[[:space:]]*):3939$/\1:3940/' `+file+` && grep -q ':3940' `+file)
 
 	res := e.play("--check", "--diff", "--detailed-exitcode")
 	t.Logf("drift check run: %s", res.Duration.Round(100*time.Millisecond))
@@ -389,7 +391,7 @@ func (e *env) checkDrift(t *testing.T) {
 			t.Errorf("%s: MainPID %s -> %s (restart expected: %v)", k, pid, after[k], want)
 		}
 	}
-	if in := e.info(host); in.Config.Listen != ":3939" {
-		t.Errorf("%s listens on %s after repair", host, in.Config.Listen)
+	if code, body, _, err := get(e.client(), e.nodeURL(host, healthPath["connect"])); err != nil || code != 200 {
+		t.Errorf("%s does not answer on 3939 after repair: %d %v %s", host, code, err, body)
 	}
 }
