@@ -144,7 +144,9 @@ func (e *env) endState() map[string]string {
 	for _, n := range names {
 		sed = append(sed, "-e "+shq("s/"+regexp.QuoteMeta(e.addr(n))+"/"+n+"/g"))
 	}
-	script := `{ dpkg-query -W -f '${Package} ${Version} ${Status}\n' | sort
+	// Ansible's apt module installs python3-apt (and what it pulls in) on
+	// the host for itself: an engine requirement, not the roles' state.
+	script := `{ dpkg-query -W -f '${Package} ${Version} ${Status}\n' | grep -v -e '^python3-apt ' -e '^python-apt-common ' -e '^distro-info-data ' | sort
 for p in $(find ` + stateDirs + ` -xdev \( -type f -o -type l \) 2>/dev/null | sort); do
   printf '%s %s %s %s ' "$p" "$(stat -c %F "$p")" "$(stat -c '%U %G' "$p")" "$(stat -c %a "$p")"
   if printf '%s' "$p" | grep -Eq ` + shq(randomFiles.String()) + `; then echo random; else sed ` + strings.Join(sed, " ") + ` "$p" | sha256sum | cut -c1-16; fi
