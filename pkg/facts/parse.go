@@ -184,6 +184,10 @@ var families = map[string]string{
 var likeFamilies = map[string]string{"debian": "Debian", "ubuntu": "Debian", "rhel": "RedHat", "fedora": "RedHat", "centos": "RedHat", "suse": "Suse", "arch": "Archlinux"}
 
 // codename takes the release name from VERSION="9.3 (Blue Onyx)".
+// debianPoint finds the minor version in /etc/debian_version as Ansible's
+// parse_distribution_file_Debian does.
+var debianPoint = regexp.MustCompile(`\d+\.(\d+)`)
+
 var codename = regexp.MustCompile(`\(([^)]+)\)`)
 
 func parseDistribution(f map[string]any, sec map[string][]string) {
@@ -212,16 +216,18 @@ func parseDistribution(f map[string]any, sec map[string][]string) {
 			release = m[1]
 		}
 	}
-	// Debian's point release is only in /etc/debian_version ("12.10").
-	if dist == "Debian" {
-		if dv := line(sec, "debian_version", 0); dv != "" && dv[0] >= '0' && dv[0] <= '9' {
-			version = dv
-		}
-	}
 	if version == "" {
 		version = "NA"
 	}
 	major, minor, _ := strings.Cut(version, ".")
+	// Debian's point release is only in /etc/debian_version ("12.10"):
+	// Ansible 2.14 keeps distribution_version at os-release's "12" and
+	// takes only the minor version from there.
+	if dist == "Debian" {
+		if m := debianPoint.FindStringSubmatch(line(sec, "debian_version", 0)); m != nil {
+			minor = m[1]
+		}
+	}
 	family, ok := families[dist]
 	if !ok {
 		family = dist
