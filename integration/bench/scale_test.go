@@ -156,6 +156,21 @@ func memAvailable() int64 {
 	return 0
 }
 
+// useInventory takes the hosts of an INI inventory written by an earlier
+// growTo (or concatenated from beds' inventory.ini files).
+func (f *scaleFleet) useInventory(path string) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if line != "" && !strings.HasPrefix(line, "#") && !strings.HasPrefix(line, "[") {
+			f.hosts = append(f.hosts, line)
+		}
+	}
+	f.inv = path
+}
+
 // freeMem returns the "Mem:" line of free -m.
 func freeMem() string {
 	out, err := exec.Command("free", "-m").Output()
@@ -184,6 +199,7 @@ type measured struct {
 	cgroupMax int64 // peak of the run's memory cgroup (v1 max_usage_in_bytes: RSS + page cache it charged)
 	rssMax    int64 // peak of the cgroup's total_rss, sampled every 20 ms (all processes of the run)
 	mainRSS   int64 // maximum resident set of the command's own process (getrusage), file pages included
+	cpu       time.Duration // user + system CPU of the command and the children it waited for
 	load      string
 	recap     recap
 }
@@ -238,6 +254,7 @@ func measure(t *testing.T, env []string, name string, args ...string) measured {
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		m.mainRSS = ru.Maxrss << 10
 	}
+	m.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	if b, rerr := os.ReadFile(filepath.Join(cg, "memory.max_usage_in_bytes")); rerr == nil {
 		m.cgroupMax, _ = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 	}
@@ -280,7 +297,8 @@ func mb(n int64) string { return fmt.Sprintf("%.0f MB", float64(n)/(1<<20)) }
 //	TEND_BENCH=1 go test ./integration/bench -run TestScale -v -timeout 3h
 //
 // TEND_BENCH_SIZES (default 50,200,500) lists the host counts; hosts are
-// booted once and added to for each size, 240 per bed. TEND_BENCH_SKIP_ANSIBLE=1
+// booted once and added to for each size, 240 per bed.
+// TEND_BENCH_INVENTORY=FILE uses hosts already booted instead (one size). TEND_BENCH_SKIP_ANSIBLE=1
 // times tend only; TEND_BENCH_CPUPROFILE=FILE writes a CPU profile of an
 // in-process converged run at the largest size.
 func TestScale(t *testing.T) {
@@ -314,6 +332,11 @@ func TestScale(t *testing.T) {
 		prefix = "bench-scale"
 	}
 	fleet := &scaleFleet{t: t, prefix: prefix, dir: dir}
+	if inv := os.Getenv("TEND_BENCH_INVENTORY"); inv != "" {
+		// Hosts booted earlier (testbed up): one size, their count.
+		fleet.useInventory(inv)
+		sizes = []int{len(fleet.hosts)}
+	}
 	// Ansible as Debian ships it, 50 forks; its own temp and control dirs.
 	ansibleEnv := []string{
 		"ANSIBLE_FORKS=50",
@@ -354,8 +377,8 @@ func TestScale(t *testing.T) {
 		}
 		for _, r := range rows {
 			if r.hosts == n {
-				t.Logf("RESULT hosts=%d tool=%q run=%q wall=%.2fs main_rss=%s rss_peak=%s cgroup_peak=%s load=%q", r.hosts, r.tool, r.run,
-					r.m.wall.Seconds(), mb(r.m.mainRSS), mb(r.m.rssMax), mb(r.m.cgroupMax), r.m.load)
+				t.Logf("RESULT hosts=%d tool=%q run=%q wall=%.2fs cpu=%.2fs main_rss=%s rss_peak=%s cgroup_peak=%s load=%q", r.hosts, r.tool, r.run,
+					r.m.wall.Seconds(), r.m.cpu.Seconds(), mb(r.m.mainRSS), mb(r.m.rssMax), mb(r.m.cgroupMax), r.m.load)
 			}
 		}
 	}
@@ -363,9 +386,9 @@ func TestScale(t *testing.T) {
 		profileScale(t, path, fleet.inv, pb, dir, sizes[len(sizes)-1])
 	}
 	var s strings.Builder
-	fmt.Fprintf(&s, "\n| hosts | tool | run | wall | max RSS, main process | peak anon RSS, all processes | cgroup peak (RSS + cache) | load avg after |\n|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&s, "\n| hosts | tool | run | wall | controller CPU | max RSS, main process | peak anon RSS, all processes | cgroup peak (RSS + cache) | load avg after |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
-		fmt.Fprintf(&s, "| %d | %s | %s | %.2f s | %s | %s | %s | %s |\n", r.hosts, r.tool, r.run, r.m.wall.Seconds(), mb(r.m.mainRSS), mb(r.m.rssMax), mb(r.m.cgroupMax), r.m.load)
+		fmt.Fprintf(&s, "| %d | %s | %s | %.2f s | %.2f s | %s | %s | %s | %s |\n", r.hosts, r.tool, r.run, r.m.wall.Seconds(), r.m.cpu.Seconds(), mb(r.m.mainRSS), mb(r.m.rssMax), mb(r.m.cgroupMax), r.m.load)
 	}
 	for i, d := range fleet.bootTime {
 		fmt.Fprintf(&s, "\nbed %d booted in %s", i+1, d.Round(time.Millisecond))
