@@ -84,6 +84,7 @@ func New(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 		HideVersion:               true,
 		Commands: []*ucli.Command{
 			playCommand(),
+			scheduleCommand(),
 			inventoryCommand(),
 			vaultCommand(),
 			docCommand(),
