@@ -196,9 +196,9 @@ func loadAvg() string {
 // measured is one timed run.
 type measured struct {
 	wall      time.Duration
-	cgroupMax int64 // peak of the run's memory cgroup (v1 max_usage_in_bytes: RSS + page cache it charged)
-	rssMax    int64 // peak of the cgroup's total_rss, sampled every 20 ms (all processes of the run)
-	mainRSS   int64 // maximum resident set of the command's own process (getrusage), file pages included
+	cgroupMax int64         // peak of the run's memory cgroup (v1 max_usage_in_bytes: RSS + page cache it charged)
+	rssMax    int64         // peak of the cgroup's total_rss, sampled every 20 ms (all processes of the run)
+	mainRSS   int64         // maximum resident set of the command's own process (getrusage), file pages included
 	cpu       time.Duration // user + system CPU of the command and the children it waited for
 	load      string
 	recap     recap
