@@ -136,7 +136,7 @@ func TestSchedule(t *testing.T) {
 		t.Fatalf("cron line %q: want hourly as root", line)
 	}
 	command := strings.SplitN(line, " root ", 2)[1]
-	if out, err := sshTry("/bin/sh -c "+shellWord(command)); err != nil {
+	if out, err := sshTry("/bin/sh -c " + shellWord(command)); err != nil {
 		t.Fatalf("cron command %q: %v\n%s", command, err, out)
 	}
 	if got := ssh("cat /var/lib/tend/site-cron/latest/tend.prom"); !strings.Contains(got, "tend_last_run_exit_code 0") {
