@@ -93,6 +93,7 @@ func New(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 			playCommand(),
 			showCommand(),
 			applyCommand(),
+			scheduleCommand(),
 			inventoryCommand(),
 			vaultCommand(),
 			docCommand(),

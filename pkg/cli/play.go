@@ -69,6 +69,7 @@ type playOptions struct {
 	// the saved-plan machinery of --plan-out and tend apply.
 	planOut string
 	plan    *planHooks
+	noProgress     bool
 }
 
 func inventoryFlag() *ucli.StringSliceFlag {
@@ -119,6 +120,7 @@ func playCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "report-dir", Usage: "keep every run's reports (json, junit, prometheus, html) in a timestamped subdirectory of DIR, with a 'latest' link"},
 			&ucli.IntFlag{Name: "keep", Value: 10, Usage: "with --report-dir, the number of runs kept (0: all)"},
 			&ucli.StringFlag{Name: "plan-out", Usage: "with --check, save the plan to FILE for review (tend show) and for tend apply"},
+			&ucli.BoolFlag{Name: "no-progress", Usage: "no live status line of running hosts (it is shown only on a terminal, never with NO_COLOR, TERM=dumb or --output json)"},
 		}, vaultFlags()...),
 		Action: func(c *ucli.Context) error {
 			o := playOptions{
@@ -133,7 +135,7 @@ func playCommand() *ucli.Command {
 				user: c.String("user"), connection: c.String("connection"), become: c.Bool("become"), becomeUser: c.String("become-user"), becomeMethod: c.String("become-method"),
 				rolesPath: c.StringSlice("roles-path"), color: c.String("color"), vault: vaultSources(c),
 				waitLock: c.Duration("wait-lock"), noLock: c.Bool("no-lock"), reports: c.StringSlice("report"),
-				reportDir: c.String("report-dir"), keep: c.Int("keep"), planOut: c.String("plan-out"),
+				reportDir: c.String("report-dir"), keep: c.Int("keep"), planOut: c.String("plan-out"), noProgress: c.Bool("no-progress"),
 			}
 			o.args, _ = c.App.Metadata["args"].([]string)
 			if c.NArg() == 0 {
@@ -235,17 +237,9 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	if err != nil {
 		return exitWith(ExitError, err)
 	}
-	var reportSpecs []report.FileSpec
-	for _, r := range o.reports {
-		spec, err := report.ParseFileSpec(r)
-		if err != nil {
-			return exitWith(ExitError, err)
-		}
-		// Found out before the run, not after an hour of it.
-		if st, err := os.Stat(filepath.Dir(spec.Path)); err != nil || !st.IsDir() {
-			return exitWith(ExitError, fmt.Errorf("--report %s: directory %s does not exist", r, filepath.Dir(spec.Path)))
-		}
-		reportSpecs = append(reportSpecs, spec)
+	reportSpecs, err := parseReportSpecs(o.reports)
+	if err != nil {
+		return err
 	}
 	reg := modules.Registry()
 	loader := playbook.NewLoader(reg, o.rolesPath)
@@ -286,25 +280,7 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 		}
 		defer lock.Release()
 	}
-	cliVars := map[string]any{}
-	if o.user != "" {
-		cliVars["ansible_user"] = o.user
-	}
-	if o.connection != "" {
-		cliVars["ansible_connection"] = o.connection
-	}
-	if o.privateKey != "" {
-		cliVars["ansible_ssh_private_key_file"] = o.privateKey
-	}
-	if o.become {
-		cliVars["ansible_become"] = true
-	}
-	if o.becomeUser != "" {
-		cliVars["ansible_become_user"] = o.becomeUser
-	}
-	if o.becomeMethod != "" {
-		cliVars["ansible_become_method"] = o.becomeMethod
-	}
+	cliVars := commandLineVars(o)
 	askPass := func(prompt string) (string, error) { return readSecret(ctx, stdin, stderr, prompt) }
 	becomePass := ""
 	if o.askBecomePass {
@@ -314,16 +290,12 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 		}
 	}
 	repOpts := report.Options{Verbosity: o.verbosity, Diff: o.diff, Err: stderr, Color: useColor(o.color, stdout)}
-	var rep report.Reporter
-	switch o.output {
-	case "human", "":
-		rep = report.NewHuman(stdout, repOpts)
-	case "json":
-		rep = report.NewJSON(stdout, repOpts)
-	case "jsonl", "json-lines":
-		rep = report.NewJSONLines(stdout, repOpts)
-	default:
-		return exitWith(ExitError, fmt.Errorf("--output %q: expected human, json or jsonl", o.output))
+	rep, progress, err := outputReporter(o, stdout, stderr, repOpts)
+	if err != nil {
+		return err
+	}
+	if progress != nil {
+		defer progress.Stop()
 	}
 	var history *report.History
 	if o.reportDir != "" {
@@ -335,6 +307,9 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	}
 	steps, input, execDiff := o.plan.runHooks(o.diff)
 	rep = o.plan.reporter(rep, o.inventories, pbs)
+	if progress != nil {
+		rep = report.Multi(rep, progress)
+	}
 	pool := ssh.NewPool(ssh.Options{
 		SSHConfigFile:    o.sshConfig,
 		KnownHostsFile:   o.knownHosts,
@@ -357,6 +332,11 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	o.plan.done(total)
 	if err := rep.Close(); err != nil && runErr == nil {
 		runErr = err
+	}
+	if progress != nil {
+		// Everything is printed: remove the status line before the
+		// report files are written and errors are printed on stderr.
+		progress.Stop()
 	}
 	exit := exitFor(total, runErr, o.detailedExit)
 	if files != nil {
@@ -397,6 +377,74 @@ func loadPlaybooks(loader *playbook.Loader, paths []string, strict bool, warn fu
 		return nil, exitWith(ExitError, fmt.Errorf("playbook validation failed:\n%w", errors.Join(loadErrs...)))
 	}
 	return pbs, nil
+}
+
+// parseReportSpecs parses the --report flags and checks that their
+// directories exist: found out before the run, not after an hour of it.
+func parseReportSpecs(reports []string) ([]report.FileSpec, error) {
+	var specs []report.FileSpec
+	for _, r := range reports {
+		spec, err := report.ParseFileSpec(r)
+		if err != nil {
+			return nil, exitWith(ExitError, err)
+		}
+		if st, err := os.Stat(filepath.Dir(spec.Path)); err != nil || !st.IsDir() {
+			return nil, exitWith(ExitError, fmt.Errorf("--report %s: directory %s does not exist", r, filepath.Dir(spec.Path)))
+		}
+		specs = append(specs, spec)
+	}
+	return specs, nil
+}
+
+// commandLineVars are the connection variables set by flags, below the
+// inventory's.
+func commandLineVars(o playOptions) map[string]any {
+	cliVars := map[string]any{}
+	if o.user != "" {
+		cliVars["ansible_user"] = o.user
+	}
+	if o.connection != "" {
+		cliVars["ansible_connection"] = o.connection
+	}
+	if o.privateKey != "" {
+		cliVars["ansible_ssh_private_key_file"] = o.privateKey
+	}
+	if o.become {
+		cliVars["ansible_become"] = true
+	}
+	if o.becomeUser != "" {
+		cliVars["ansible_become_user"] = o.becomeUser
+	}
+	if o.becomeMethod != "" {
+		cliVars["ansible_become_method"] = o.becomeMethod
+	}
+	return cliVars
+}
+
+// outputReporter returns the reporter of --output and, on a terminal, the
+// live status line through which the human output is printed.
+func outputReporter(o playOptions, stdout, stderr io.Writer, repOpts report.Options) (report.Reporter, *report.Progress, error) {
+	var progress *report.Progress
+	switch o.output {
+	case "human", "":
+		out := stdout
+		if showProgress(o, stdout) {
+			// The normal output goes through the progress container, so
+			// its lines are printed above the status line; so do
+			// warnings when stderr is the same terminal.
+			progress = report.NewProgress(stdout)
+			out = progress.Writer()
+			if isTerminal(stderr) {
+				repOpts.Err = out
+			}
+		}
+		return report.NewHuman(out, repOpts), progress, nil
+	case "json":
+		return report.NewJSON(stdout, repOpts), nil, nil
+	case "jsonl", "json-lines":
+		return report.NewJSONLines(stdout, repOpts), nil, nil
+	}
+	return nil, nil, exitWith(ExitError, fmt.Errorf("--output %q: expected human, json or jsonl", o.output))
 }
 
 // exitCode is the code Main exits with for err.
@@ -447,8 +495,27 @@ func useColor(mode string, w io.Writer) bool {
 	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
 		return false
 	}
+	return isTerminal(w)
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// showProgress decides whether the live status line of running hosts is
+// shown: only for the human output on a terminal that can redraw a line
+// (not TERM=dumb, not without TERM as under cron), never with NO_COLOR,
+// and not with --no-progress.
+func showProgress(o playOptions, stdout io.Writer) bool {
+	if o.noProgress || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	if t := os.Getenv("TERM"); t == "" || t == "dumb" {
+		return false
+	}
+	return isTerminal(stdout)
 }
 
 // readSecret prompts on stderr and reads one line from stdin without

@@ -189,6 +189,7 @@ func (p *playRun) gather(ctx context.Context, hosts []*hostState) {
 		subset = []string{"all"}
 	}
 	p.forEachHost(ctx, active, 0, func(h *hostState) {
+		defer p.hostBusy(h.name, task)()
 		hv := p.taskVars(h, &playbook.Task{}, nil)
 		noLog := p.playNoLog(hv)
 		hv, err := p.withConnKeywords(&playbook.Task{}, hv)

@@ -55,6 +55,7 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 	outcomes := make(map[*hostState]*outcome, len(targets))
 	var mu = make(chan struct{}, 1)
 	p.forEachHost(ctx, targets, t.Throttle, func(h *hostState) {
+		defer p.hostBusy(h.name, rt)()
 		o := p.runOnHost(ctx, t, rt, h)
 		mu <- struct{}{}
 		outcomes[h] = o
@@ -276,6 +277,17 @@ func (p *playRun) addRoleHandlers(block *playbook.Task) {
 			p.play.Handlers = append(p.play.Handlers, hd)
 		}
 	}
+}
+
+// hostBusy tells a reporter that follows activity (the live progress
+// line) that host began task rt; the function returned says it ended.
+func (p *playRun) hostBusy(host string, rt report.Task) func() {
+	a, ok := p.r.opts.Reporter.(report.Activity)
+	if !ok {
+		return func() {}
+	}
+	a.HostStart(host, rt)
+	return func() { a.HostDone(host, rt) }
 }
 
 // runOnHost runs task t on host h, with its loop, conditions, retries,

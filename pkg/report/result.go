@@ -60,6 +60,20 @@ func Censoring(rep Reporter) Reporter {
 
 func (c censoring) HostResult(r HostResult) { c.Reporter.HostResult(Censor(r)) }
 
+// HostStart and HostDone carry host and task names only, which every
+// output shows; they are passed on to a reporter that follows activity.
+func (c censoring) HostStart(host string, t Task) {
+	if a, ok := c.Reporter.(Activity); ok {
+		a.HostStart(host, t)
+	}
+}
+
+func (c censoring) HostDone(host string, t Task) {
+	if a, ok := c.Reporter.(Activity); ok {
+		a.HostDone(host, t)
+	}
+}
+
 // isChanged reports whether r changed the host: its status says so, or
 // (for failures) the result does.
 func isChanged(r HostResult) bool {
