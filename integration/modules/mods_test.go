@@ -1,0 +1,102 @@
+package modules_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tend-dev/tend/integration/testbed"
+	"github.com/tend-dev/tend/pkg/connection/ssh"
+	"github.com/tend-dev/tend/pkg/module"
+)
+
+// newModsEnv boots one host for the tests of the facts, git and system
+// modules added to close the gaps public roles hit.
+func newModsEnv(t *testing.T) *sysEnv {
+	bed := testbed.Start(t, testbed.HostSpec{Name: "m1"})
+	host := bed.Hosts[0]
+	pool := ssh.NewPool(ssh.Options{KnownHostsFile: host.KnownHostsFile})
+	t.Cleanup(func() { pool.Close() })
+	conn, err := pool.Get(context.Background(), host.Name, map[string]any{
+		"ansible_host": host.Addr, "ansible_port": host.Port, "ansible_user": "root",
+		"ansible_ssh_private_key_file": host.KeyFile,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &sysEnv{t: t, bed: bed, name: host.Name, h: &module.Host{
+		Name: host.Name, Conn: conn, Vars: map[string]any{}, Diff: true, Warn: func(string) {},
+	}}
+}
+
+// readOnly runs a facts module normally and in check mode: both must
+// report ok with the same facts.
+func (e *sysEnv) readOnly(t *testing.T, mod string, args map[string]any) map[string]any {
+	t.Helper()
+	r, _ := e.run(t, mod, args, false)
+	if r["failed"] == true || r["changed"] != false {
+		t.Fatalf("%s: %v", mod, r)
+	}
+	rc, _ := e.run(t, mod, args, true)
+	if rc["failed"] == true || rc["changed"] != false {
+		t.Fatalf("%s in check mode: %v", mod, rc)
+	}
+	f, _ := r["ansible_facts"].(map[string]any)
+	return f
+}
+
+func TestModsModules(t *testing.T) {
+	e := newModsEnv(t)
+
+	t.Run("service_facts", func(t *testing.T) {
+		e.sh(t, "printf '[Unit]\\nDescription=tend facts\\n[Service]\\nExecStart=/bin/sleep infinity\\n[Install]\\nWantedBy=multi-user.target\\n' > /etc/systemd/system/tend-facts.service && systemctl daemon-reload && systemctl start tend-facts && systemctl mask tend-masked.service")
+		start := time.Now()
+		f := e.readOnly(t, "service_facts", nil)
+		t.Logf("service_facts twice: %v", time.Since(start))
+		services, _ := f["services"].(map[string]any)
+		want := map[string]map[string]any{
+			"tend-facts.service": {"name": "tend-facts.service", "state": "running", "status": "disabled", "source": "systemd"},
+			// Not loaded, so not in list-units: its ActiveState, as in Ansible.
+			"tend-masked.service": {"name": "tend-masked.service", "state": "inactive", "status": "masked", "source": "systemd"},
+			"getty@.service":      {"name": "getty@.service", "state": "unknown", "status": "enabled", "source": "systemd"},
+		}
+		for name, w := range want {
+			got, _ := services[name].(map[string]any)
+			for k, v := range w {
+				if got[k] != v {
+					t.Errorf("%s.%s = %v, want %v (%v)", name, k, got[k], v, got)
+				}
+			}
+		}
+		if s, _ := services["ssh.service"].(map[string]any); s["state"] != "running" || s["status"] != "enabled" {
+			t.Errorf("ssh.service = %v", s)
+		}
+		e.sh(t, "systemctl stop tend-facts")
+		f = e.readOnly(t, "service_facts", nil)
+		// A stopped unit is listed as stopped while loaded, by its
+		// ActiveState once systemd has unloaded it.
+		if s, _ := f["services"].(map[string]any)["tend-facts.service"].(map[string]any); s["state"] != "stopped" && s["state"] != "inactive" {
+			t.Errorf("stopped service: %v", s)
+		}
+	})
+
+	t.Run("package_facts", func(t *testing.T) {
+		f := e.readOnly(t, "package_facts", map[string]any{"manager": "auto"})
+		pkgs, _ := f["packages"].(map[string]any)
+		want := strings.TrimSpace(e.sh(t, "dpkg-query -W -f='${Version}' bash"))
+		l, _ := pkgs["bash"].([]any)
+		if len(l) != 1 {
+			t.Fatalf("bash = %v", pkgs["bash"])
+		}
+		if d := l[0].(map[string]any); d["version"] != want || d["source"] != "apt" || d["name"] != "bash" || d["category"] != "shells" {
+			t.Errorf("bash = %v, want version %s", d, want)
+		}
+		n := strings.TrimSpace(e.sh(t, "dpkg-query -W -f='${db:Status-Status}\\n' | grep -c '^installed$'"))
+		if got := strconv.Itoa(len(pkgs)); got != n {
+			t.Errorf("%s packages, dpkg has %s installed", got, n)
+		}
+		e.fails(t, "package_facts", map[string]any{"manager": "rpm"}, "Could not detect a supported package manager")
+	})
+}
