@@ -99,4 +99,60 @@ func TestModsModules(t *testing.T) {
 		}
 		e.fails(t, "package_facts", map[string]any{"manager": "rpm"}, "Could not detect a supported package manager")
 	})
+
+	t.Run("git", func(t *testing.T) {
+		e.sh(t, "command -v git >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q git >/dev/null 2>&1 || "+
+			"{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q git >/dev/null; }")
+		e.sh(t, `set -e; git init -q -b main /srv/origin; cd /srv/origin; git config user.email t@example.com; git config user.name t
+echo one > f; git add f; git commit -qm one; git tag -a v1 -m v1; git checkout -q -b dev; echo dev > f; git commit -qam dev; git checkout -q main`)
+		head := func(dir string) string { return strings.TrimSpace(e.sh(t, "git -C "+dir+" rev-parse HEAD")) }
+		state := "git -C /srv/app rev-parse HEAD 2>/dev/null; git -C /srv/app status --porcelain 2>/dev/null; git -C /srv/app remote -v 2>/dev/null; cat /srv/app/f 2>/dev/null; true"
+		args := map[string]any{"repo": "/srv/origin", "dest": "/srv/app"}
+		r := e.converge(t, "git", args, state)
+		if r["before"] != nil || r["after"] != head("/srv/origin") {
+			t.Errorf("clone result: %v", r)
+		}
+		e.sh(t, "cd /srv/origin && echo two > f && git commit -qam two")
+		r = e.converge(t, "git", args, state)
+		if r["after"] != head("/srv/origin") || r["before"] == r["after"] {
+			t.Errorf("update result: %v", r)
+		}
+		args["version"] = "dev"
+		e.converge(t, "git", args, state)
+		if got := strings.TrimSpace(e.sh(t, "cat /srv/app/f; git -C /srv/app symbolic-ref --short HEAD")); got != "dev\ndev" {
+			t.Errorf("branch dev: %q", got)
+		}
+		args["version"] = "v1"
+		r = e.converge(t, "git", args, state)
+		if r["after"] != strings.TrimSpace(e.sh(t, "git -C /srv/origin rev-parse v1^{commit}")) {
+			t.Errorf("tag: %v", r)
+		}
+		// Local modifications fail the task unless force discards them.
+		e.sh(t, "echo local > /srv/app/f")
+		args["version"] = "main"
+		e.fails(t, "git", args, "Local modifications exist in the destination: /srv/app (force=no).")
+		args["force"] = true
+		e.converge(t, "git", args, state)
+		if got := strings.TrimSpace(e.sh(t, "cat /srv/app/f")); got != "two" {
+			t.Errorf("after force: %q", got)
+		}
+		// A new URL for the same repository is a change.
+		e.sh(t, "ln -s /srv/origin /srv/origin-link")
+		args["repo"] = "/srv/origin-link"
+		r = e.converge(t, "git", args, state)
+		if r["remote_url_changed"] != true {
+			t.Errorf("url change: %v", r)
+		}
+		// update=no only reports the version.
+		if r, _ := e.run(t, "git", map[string]any{"repo": "/srv/origin", "dest": "/srv/app", "version": "dev", "update": false}, false); r["changed"] != false || r["after"] != head("/srv/app") {
+			t.Errorf("update=no: %v", r)
+		}
+		// A shallow clone of a branch.
+		e.converge(t, "git", map[string]any{"repo": "file:///srv/origin", "dest": "/srv/shallow", "version": "dev", "depth": 1},
+			"git -C /srv/shallow rev-parse HEAD 2>/dev/null; true")
+		if got := strings.TrimSpace(e.sh(t, "git -C /srv/shallow rev-list --count HEAD")); got != "1" {
+			t.Errorf("shallow clone has %s commits", got)
+		}
+		e.fails(t, "git", map[string]any{"repo": "/srv/nowhere", "dest": "/srv/x"}, "Failed to read the remote refs")
+	})
 }
