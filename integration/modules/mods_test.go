@@ -155,4 +155,84 @@ echo one > f; git add f; git commit -qm one; git tag -a v1 -m v1; git checkout -
 		}
 		e.fails(t, "git", map[string]any{"repo": "/srv/nowhere", "dest": "/srv/x"}, "Failed to read the remote refs")
 	})
+
+	t.Run("wait_for_connection", func(t *testing.T) {
+		ctx := context.Background()
+		if err := e.bed.PowerOff(ctx, e.name); err != nil {
+			t.Fatal(err)
+		}
+		on := make(chan error, 1)
+		go func() {
+			time.Sleep(3 * time.Second)
+			on <- e.bed.PowerOn(ctx, e.name)
+		}()
+		r, _ := e.run(t, "wait_for_connection", map[string]any{"timeout": 120, "sleep": 1}, false)
+		if err := <-on; err != nil {
+			t.Fatal(err)
+		}
+		if r["failed"] == true || r["changed"] != false || r["elapsed"].(int) < 2 {
+			t.Fatalf("wait_for_connection: %v", r)
+		}
+		// The new connection is in use: the module's host runs commands.
+		if r, _ := e.run(t, "command", map[string]any{"cmd": "true"}, false); r["rc"] != 0 {
+			t.Errorf("command after the wait: %v", r)
+		}
+		// A host that does not come back fails after the timeout.
+		if err := e.bed.PowerOff(ctx, e.name); err != nil {
+			t.Fatal(err)
+		}
+		r, _ = e.run(t, "wait_for_connection", map[string]any{"timeout": 3, "connect_timeout": 1}, false)
+		if r["failed"] != true || !strings.HasPrefix(r["msg"].(string), "timed out waiting for ping module test: ") {
+			t.Errorf("unreachable host: %v", r)
+		}
+		if err := e.bed.PowerOn(ctx, e.name); err != nil {
+			t.Fatal(err)
+		}
+		if r, _ := e.run(t, "wait_for_connection", map[string]any{"timeout": 60}, false); r["failed"] == true {
+			t.Fatalf("wait after power on: %v", r)
+		}
+	})
+
+	t.Run("reboot", func(t *testing.T) {
+		ctx := context.Background()
+		bootID := strings.TrimSpace(e.sh(t, "cat /proc/sys/kernel/random/boot_id"))
+		// systemd-nspawn ends when its container reboots; the test powers
+		// the host on again, as a machine's firmware would.
+		stop := make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			for {
+				select {
+				case <-stop:
+					done <- nil
+					return
+				case <-time.After(500 * time.Millisecond):
+				}
+				if _, err := e.bed.SSH(ctx, e.name, "true"); err != nil {
+					done <- e.bed.PowerOn(ctx, e.name)
+					return
+				}
+			}
+		}()
+		if r, _ := e.run(t, "reboot", nil, true); r["changed"] != true || r["rebooted"] != true {
+			t.Errorf("check mode: %v", r)
+		}
+		if got := strings.TrimSpace(e.sh(t, "cat /proc/sys/kernel/random/boot_id")); got != bootID {
+			t.Fatal("check mode rebooted the host")
+		}
+		r, _ := e.run(t, "reboot", map[string]any{"reboot_timeout": 120, "test_command": "test -d /root"}, false)
+		close(stop)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if r["failed"] == true || r["changed"] != true || r["rebooted"] != true {
+			t.Fatalf("reboot: %v", r)
+		}
+		if got := strings.TrimSpace(e.sh(t, "cat /proc/sys/kernel/random/boot_id")); got == bootID {
+			t.Errorf("boot id unchanged: %s", got)
+		}
+		if r, _ := e.run(t, "command", map[string]any{"cmd": "true"}, false); r["rc"] != 0 {
+			t.Errorf("command after the reboot: %v", r)
+		}
+	})
 }

@@ -18,7 +18,7 @@ func systemModules() []module.Module {
 		&Systemd{}, &SystemdService{}, &Service{},
 		&User{}, &Group{},
 		&Mount{}, &Sysctl{}, &Cron{}, &Hostname{}, &AuthorizedKey{}, &Timezone{}, &Getent{},
-		&ServiceFacts{}, &PackageFacts{}, &Git{},
+		&ServiceFacts{}, &PackageFacts{}, &Git{}, &WaitForConnection{}, &Reboot{},
 	}
 }
 
