@@ -235,4 +235,36 @@ echo one > f; git add f; git commit -qm one; git tag -a v1 -m v1; git checkout -
 			t.Errorf("command after the reboot: %v", r)
 		}
 	})
+
+	t.Run("locale_gen", func(t *testing.T) {
+		e.sh(t, "[ -f /etc/locale.gen ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -q locales >/dev/null 2>&1 || "+
+			"{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q locales >/dev/null; }")
+		state := "locale -a; grep -v '^#' /etc/locale.gen; true"
+		e.converge(t, "locale_gen", map[string]any{"name": "de_CH.UTF-8"}, state)
+		if !strings.Contains(e.sh(t, "locale -a"), "de_CH.utf8") {
+			t.Error("de_CH.utf8 not generated")
+		}
+		e.converge(t, "locale_gen", map[string]any{"name": "de_CH.UTF-8", "state": "absent"}, state)
+		e.fails(t, "locale_gen", map[string]any{"name": "xx_YY.UTF-8"}, "The locale you've entered is not available on your system.")
+	})
+
+	t.Run("pam_limits", func(t *testing.T) {
+		state := "cat /etc/security/limits.d/tend.conf 2>/dev/null; stat -c %a /etc/security/limits.d/tend.conf 2>/dev/null; true"
+		args := map[string]any{"domain": "postgres", "limit_type": "-", "limit_item": "nofile", "value": "65536",
+			"dest": "/etc/security/limits.d/tend.conf", "comment": "tend"}
+		e.converge(t, "pam_limits", args, state)
+		args["value"] = "4096"
+		args["use_max"] = true
+		if r, _ := e.run(t, "pam_limits", args, false); r["changed"] != false {
+			t.Errorf("use_max with a smaller value: %v", r)
+		}
+		args["use_max"] = false
+		e.sh(t, "chmod 600 /etc/security/limits.d/tend.conf")
+		e.converge(t, "pam_limits", args, state)
+		if got := e.sh(t, state); got != "postgres\t-\tnofile\t4096\t#tend\n600\n" {
+			t.Errorf("file: %q", got)
+		}
+		e.fails(t, "pam_limits", map[string]any{"domain": "*", "limit_type": "soft", "limit_item": "nice", "value": "40",
+			"dest": "/etc/security/limits.d/tend.conf"}, "range -20 to 19")
+	})
 }
