@@ -267,4 +267,20 @@ echo one > f; git add f; git commit -qm one; git tag -a v1 -m v1; git checkout -
 		e.fails(t, "pam_limits", map[string]any{"domain": "*", "limit_type": "soft", "limit_item": "nice", "value": "40",
 			"dest": "/etc/security/limits.d/tend.conf"}, "range -20 to 19")
 	})
+
+	t.Run("debconf", func(t *testing.T) {
+		state := "debconf-show debconf | sort"
+		r := e.converge(t, "debconf", map[string]any{"name": "debconf", "question": "debconf/priority", "vtype": "select", "value": "critical"}, state)
+		if cur, _ := r["current"].(map[string]any); cur["debconf/priority"] != "critical" {
+			t.Errorf("result: %v", r)
+		}
+		if got := e.sh(t, "echo GET debconf/priority | debconf-communicate debconf"); strings.TrimSpace(got) != "0 critical" {
+			t.Errorf("debconf-communicate: %q", got)
+		}
+		r, _ = e.run(t, "debconf", map[string]any{"name": "debconf"}, false)
+		if cur, _ := r["current"].(map[string]any); r["changed"] != false || cur["debconf/priority"] != "critical" {
+			t.Errorf("answers only: %v", r)
+		}
+		e.converge(t, "debconf", map[string]any{"name": "debconf", "question": "debconf/priority", "vtype": "select", "value": "high"}, state)
+	})
 }
