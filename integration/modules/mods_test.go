@@ -283,4 +283,20 @@ echo one > f; git add f; git commit -qm one; git tag -a v1 -m v1; git checkout -
 		}
 		e.converge(t, "debconf", map[string]any{"name": "debconf", "question": "debconf/priority", "vtype": "select", "value": "high"}, state)
 	})
+
+	t.Run("alternatives", func(t *testing.T) {
+		e.sh(t, "printf '#!/bin/sh\\necho one\\n' > /usr/local/bin/tend-one; printf '#!/bin/sh\\necho two\\n' > /usr/local/bin/tend-two; chmod 755 /usr/local/bin/tend-one /usr/local/bin/tend-two")
+		state := "update-alternatives --display tend 2>/dev/null; readlink /usr/bin/tend; true"
+		e.converge(t, "alternatives", map[string]any{"name": "tend", "path": "/usr/local/bin/tend-one", "link": "/usr/bin/tend", "priority": 10}, state)
+		e.converge(t, "alternatives", map[string]any{"name": "tend", "path": "/usr/local/bin/tend-two", "link": "/usr/bin/tend", "state": "present", "priority": 20}, state)
+		if got := strings.TrimSpace(e.sh(t, "tend")); got != "one" {
+			t.Errorf("manual selection lost: tend prints %q", got)
+		}
+		e.converge(t, "alternatives", map[string]any{"name": "tend", "path": "/usr/local/bin/tend-two", "state": "auto"}, state)
+		if got := strings.TrimSpace(e.sh(t, "tend")); got != "two" {
+			t.Errorf("auto mode: tend prints %q", got)
+		}
+		e.converge(t, "alternatives", map[string]any{"name": "tend", "path": "/usr/local/bin/tend-two", "state": "absent"}, state)
+		e.fails(t, "alternatives", map[string]any{"name": "tend", "path": "/usr/local/bin/tend-nope", "link": "/usr/bin/tend"}, "Specified path /usr/local/bin/tend-nope does not exist")
+	})
 }

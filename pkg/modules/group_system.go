@@ -19,7 +19,7 @@ func systemModules() []module.Module {
 		&User{}, &Group{},
 		&Mount{}, &Sysctl{}, &Cron{}, &Hostname{}, &AuthorizedKey{}, &Timezone{}, &Getent{},
 		&ServiceFacts{}, &PackageFacts{}, &Git{}, &WaitForConnection{}, &Reboot{},
-		&LocaleGen{}, &PamLimits{}, &Debconf{},
+		&LocaleGen{}, &PamLimits{}, &Debconf{}, &Alternatives{},
 	}
 }
 
