@@ -122,6 +122,38 @@ func altSubsEqual(a, b []altSub) bool {
 	return true
 }
 
+// altInstall is the update-alternatives --install command for the task's
+// path, with the link, priority and subcommands Ansible would use, or why
+// it cannot be run.
+func altInstall(a module.Args, d *altDisplay, ua string, pathExists bool, given []altSub) (string, string) {
+	name, p := a.String("name"), a.String("path")
+	if !pathExists {
+		return "", "Specified path " + p + " does not exist"
+	}
+	link := a.String("link")
+	if link == "" {
+		link = d.link
+	}
+	if link == "" {
+		return "", "Needed to install the alternative, but unable to do so as we are missing the link"
+	}
+	cur, installed := d.alts[p]
+	prio := 50
+	if installed {
+		prio = cur.priority
+	}
+	if a.Has("priority") {
+		prio = a.Int("priority")
+	}
+	c := ua + " --install " + shell.Quote(link) + " " + shell.Quote(name) + " " + shell.Quote(p) + " " + strconv.Itoa(prio)
+	if a.Has("subcommands") {
+		for _, s := range given {
+			c += " --slave " + shell.Quote(s.link) + " " + shell.Quote(s.name) + " " + shell.Quote(s.path)
+		}
+	}
+	return c, ""
+}
+
 // Plan implements module.Module.
 func (*Alternatives) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.Plan, error) {
 	name, p, state := a.String("name"), a.String("path"), a.String("state")
@@ -155,32 +187,9 @@ func (*Alternatives) Plan(ctx context.Context, h *module.Host, a module.Args) (*
 		}
 	default:
 		if !installed || (a.Has("priority") && cur.priority != a.Int("priority")) || (a.Has("subcommands") && !altSubsEqual(cur.subs, given)) {
-			if strings.TrimSpace(secs[1]) != "Y" {
-				return module.Unchanged(module.Failed("Specified path %s does not exist", p)), nil
-			}
-			link := a.String("link")
-			if link == "" {
-				link = d.link
-			}
-			if link == "" {
-				return module.Unchanged(module.Failed("Needed to install the alternative, but unable to do so as we are missing the link")), nil
-			}
-			prio := 50
-			if installed {
-				prio = cur.priority
-			}
-			if a.Has("priority") {
-				prio = a.Int("priority")
-			}
-			subs := given
-			if !a.Has("subcommands") && installed {
-				subs = cur.subs
-			}
-			c := ua + " --install " + shell.Quote(link) + " " + shell.Quote(name) + " " + shell.Quote(p) + " " + strconv.Itoa(prio)
-			if a.Has("subcommands") {
-				for _, s := range subs {
-					c += " --slave " + shell.Quote(s.link) + " " + shell.Quote(s.name) + " " + shell.Quote(s.path)
-				}
+			c, fail := altInstall(a, d, ua, strings.TrimSpace(secs[1]) == "Y", given)
+			if fail != "" {
+				return module.Unchanged(module.Failed("%s", fail)), nil
 			}
 			cmds = append(cmds, c)
 			msgs = append(msgs, fmt.Sprintf("Install alternative '%s' for '%s'.", p, name))

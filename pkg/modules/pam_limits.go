@@ -97,7 +97,6 @@ func editPamLimits(content string, w pamWant, dest string) (out string, changed 
 	found := false
 	newValue := w.value
 	comment := w.comment
-	unlimited := func(v string) bool { return v == "unlimited" || v == "infinity" || v == "-1" }
 	for _, line := range strings.SplitAfter(content, "\n") {
 		if line == "" {
 			continue
@@ -134,31 +133,7 @@ func editPamLimits(content string, w pamWant, dest string) (out string, changed 
 			b.WriteString(line)
 			continue
 		}
-		// Ansible tests the type, not the item, here: kept.
-		au, vu := unlimited(actual), unlimited(w.value)
-		if f[1] == "nice" || f[1] == "priority" {
-			au, vu = false, false
-		}
-		if w.useMax || w.useMin {
-			a, _ := strconv.Atoi(actual)
-			v, _ := strconv.Atoi(w.value)
-			switch {
-			case w.useMax && au:
-				newValue = actual
-			case w.useMax && vu:
-				newValue = w.value
-			case w.useMax:
-				newValue = strconv.Itoa(max(a, v))
-			case au && vu:
-				newValue = actual
-			case au:
-				newValue = w.value
-			case vu:
-				newValue = actual
-			default:
-				newValue = strconv.Itoa(min(a, v))
-			}
-		}
+		newValue = pamNewValue(w, f[1], actual, newValue)
 		if newValue == actual {
 			msg = line
 			b.WriteString(line)
@@ -180,6 +155,37 @@ func editPamLimits(content string, w pamWant, dest string) (out string, changed 
 		b.WriteString(msg)
 	}
 	return b.String(), changed, msg, ""
+}
+
+// pamNewValue is the value use_max or use_min keep for an entry of type
+// typ holding actual; otherwise cur (the task's value).
+func pamNewValue(w pamWant, typ, actual, cur string) string {
+	if !w.useMax && !w.useMin {
+		return cur
+	}
+	unlimited := func(v string) bool { return v == "unlimited" || v == "infinity" || v == "-1" }
+	// Ansible tests the type, not the item, here: kept.
+	au, vu := unlimited(actual), unlimited(w.value)
+	if typ == "nice" || typ == "priority" {
+		au, vu = false, false
+	}
+	a, _ := strconv.Atoi(actual)
+	v, _ := strconv.Atoi(w.value)
+	switch {
+	case w.useMax && au:
+		return actual
+	case w.useMax && vu:
+		return w.value
+	case w.useMax:
+		return strconv.Itoa(max(a, v))
+	case au && vu:
+		return actual
+	case au:
+		return w.value
+	case vu:
+		return actual
+	}
+	return strconv.Itoa(min(a, v))
 }
 
 // Plan implements module.Module.
