@@ -67,9 +67,9 @@ type playOptions struct {
 	keep           int
 	// planOut (--plan-out) saves the check run as a plan; plan carries
 	// the saved-plan machinery of --plan-out and tend apply.
-	planOut string
-	plan    *planHooks
-	noProgress     bool
+	planOut    string
+	plan       *planHooks
+	noProgress bool
 }
 
 func inventoryFlag() *ucli.StringSliceFlag {

@@ -18,6 +18,8 @@ func systemModules() []module.Module {
 		&Systemd{}, &SystemdService{}, &Service{},
 		&User{}, &Group{},
 		&Mount{}, &Sysctl{}, &Cron{}, &Hostname{}, &AuthorizedKey{}, &Timezone{}, &Getent{}, &Setup{},
+		&ServiceFacts{}, &PackageFacts{}, &Git{}, &WaitForConnection{}, &Reboot{},
+		&LocaleGen{}, &PamLimits{}, &Debconf{}, &Alternatives{},
 	}
 }
 

@@ -156,6 +156,9 @@ func (p *Pool) conn(ctx context.Context, e *endpoint) (*Conn, error) {
 // the run) unless ctx cut it short or the host had been reached before.
 func (p *Pool) dialEntry(ctx context.Context, e *endpoint, key string, en *entry) (*Conn, error) {
 	c, err := p.dial(ctx, e)
+	if err == nil {
+		c.pool, c.ep = p, e
+	}
 	p.mu.Lock()
 	if err != nil && (ctx.Err() != nil || p.lost[key]) {
 		delete(p.entries, key) // a later Get may try again
@@ -173,6 +176,42 @@ func (p *Pool) dialEntry(ctx context.Context, e *endpoint, key string, en *entry
 	p.mu.Unlock()
 	close(en.ready)
 	return c, err
+}
+
+// redial replaces old, the pool's connection for its endpoint (unless a
+// healthy replacement exists already, which is then shared), and returns
+// the new connection. A failed dial is forgotten so the next redial tries
+// again.
+func (p *Pool) redial(ctx context.Context, old *Conn) (connection.Connection, error) {
+	key := old.ep.key()
+	p.mu.Lock()
+	if en, ok := p.entries[key]; ok {
+		select {
+		case <-en.ready:
+			if en.conn == old || en.err != nil || en.conn.broken() != nil {
+				delete(p.entries, key)
+			}
+		default: // a dial under way is shared
+		}
+	}
+	p.mu.Unlock()
+	old.Close()
+	c, err := p.conn(ctx, old.ep)
+	if err != nil {
+		p.mu.Lock()
+		if en, ok := p.entries[key]; ok {
+			select {
+			case <-en.ready:
+				if en.err != nil {
+					delete(p.entries, key)
+				}
+			default:
+			}
+		}
+		p.mu.Unlock()
+		return nil, err
+	}
+	return c, nil
 }
 
 // dial connects to e, through its jump host if it has one, retrying
