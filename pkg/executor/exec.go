@@ -28,27 +28,8 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 			return o
 		}
 	}
-	switch t.Action {
-	case "meta":
-		return p.meta(h, t)
-	case "include_tasks":
-		file, err := p.renderString(t.Args["file"], vars)
-		if err != nil {
-			return p.templateFailure(t, "include_tasks file", err)
-		}
-		path, ok := playbook.ResolveTaskFile(file, filepath.Dir(t.Pos.File), p.play.Dir, roleOf(t))
-		if !ok {
-			return &outcome{status: report.Failed, result: module.Failed("include_tasks: cannot find task file %q (task at %s)", file, t.Pos)}
-		}
-		return &outcome{status: report.OK, result: module.Result{"changed": false, "include": path}, includes: []*includeReq{{file: path, vars: t.Vars}}}
-	case "include_role":
-		args, err := p.r.opts.Templates.RenderValue(map[string]any(t.Args), vars)
-		if err != nil {
-			return p.templateFailure(t, "include_role", err)
-		}
-		am, _ := args.(map[string]any)
-		name, _ := am["name"].(string)
-		return &outcome{status: report.OK, result: module.Result{"changed": false, "include_role": name}, includes: []*includeReq{{role: name, args: am, vars: t.Vars}}}
+	if o := p.controlAction(t, h, vars); o != nil {
+		return o
 	}
 
 	if template.IsTemplate(t.Action) {
@@ -62,26 +43,7 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 	if !ok {
 		return unknownModule(t)
 	}
-	// attempts is Ansible's: retries+1 when retries is set, 3 when not.
-	retries, delay := 0, 5*time.Second
-	if len(t.Until) > 0 {
-		retries = 3
-		if t.Retries != nil {
-			v, err := p.r.opts.Templates.RenderValue(t.Retries, vars)
-			if n, ok := module.ToInt(v); err == nil && ok {
-				retries = n + 1
-				if n <= 0 {
-					retries = 1
-				}
-			}
-		}
-		if t.Delay != nil {
-			v, err := p.r.opts.Templates.RenderValue(t.Delay, vars)
-			if n, ok := module.ToInt(v); err == nil && ok {
-				delay = time.Duration(n) * time.Second
-			}
-		}
-	}
+	retries, delay := p.untilSettings(t, vars)
 	var o *outcome
 	for attempt := 0; ; attempt++ {
 		o = p.runModule(ctx, t, rt, mod, h, vars, noLog, attempt > 0)
@@ -119,6 +81,60 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 		}
 	}
 	return o
+}
+
+// controlAction runs meta, include_tasks and include_role, which the
+// executor carries out itself; nil for any other action.
+func (p *playRun) controlAction(t *playbook.Task, h *hostState, vars map[string]any) *outcome {
+	switch t.Action {
+	case "meta":
+		return p.meta(h, t)
+	case "include_tasks":
+		file, err := p.renderString(t.Args["file"], vars)
+		if err != nil {
+			return p.templateFailure(t, "include_tasks file", err)
+		}
+		path, ok := playbook.ResolveTaskFile(file, filepath.Dir(t.Pos.File), p.play.Dir, roleOf(t))
+		if !ok {
+			return &outcome{status: report.Failed, result: module.Failed("include_tasks: cannot find task file %q (task at %s)", file, t.Pos)}
+		}
+		return &outcome{status: report.OK, result: module.Result{"changed": false, "include": path}, includes: []*includeReq{{file: path, vars: t.Vars}}}
+	case "include_role":
+		args, err := p.r.opts.Templates.RenderValue(map[string]any(t.Args), vars)
+		if err != nil {
+			return p.templateFailure(t, "include_role", err)
+		}
+		am, _ := args.(map[string]any)
+		name, _ := am["name"].(string)
+		return &outcome{status: report.OK, result: module.Result{"changed": false, "include_role": name}, includes: []*includeReq{{role: name, args: am, vars: t.Vars}}}
+	}
+
+	return nil
+}
+
+// untilSettings returns how many attempts a task with until gets and the
+// delay between them: Ansible's retries+1 when retries is set, 3 when not.
+func (p *playRun) untilSettings(t *playbook.Task, vars map[string]any) (int, time.Duration) {
+	retries, delay := 0, 5*time.Second
+	if len(t.Until) > 0 {
+		retries = 3
+		if t.Retries != nil {
+			v, err := p.r.opts.Templates.RenderValue(t.Retries, vars)
+			if n, ok := module.ToInt(v); err == nil && ok {
+				retries = n + 1
+				if n <= 0 {
+					retries = 1
+				}
+			}
+		}
+		if t.Delay != nil {
+			v, err := p.r.opts.Templates.RenderValue(t.Delay, vars)
+			if n, ok := module.ToInt(v); err == nil && ok {
+				delay = time.Duration(n) * time.Second
+			}
+		}
+	}
+	return retries, delay
 }
 
 // resolveAction renders a module name written as a template (action:
