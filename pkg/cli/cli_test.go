@@ -187,3 +187,22 @@ func TestConnectorChoosesTransport(t *testing.T) {
 		t.Errorf("ansible_connection=docker: error %v", err)
 	}
 }
+
+// TestForceHandlersFlag: --force-handlers runs a failed host's notified
+// handler, as the play keyword does (the keyword is compared with
+// ansible-playbook in pkg/executor's force_handlers case).
+func TestForceHandlersFlag(t *testing.T) {
+	dir := t.TempDir()
+	inv := writeFile(t, dir, "hosts", "a ansible_connection=local\n")
+	pb := writeFile(t, dir, "pb.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=x\n      changed_when: true\n      notify: h\n    - fail: msg=no\n  handlers:\n    - name: h\n      debug: msg=handler-ran\n")
+	for _, force := range []bool{false, true} {
+		args := []string{"play", "--no-lock", "-i", inv, pb}
+		if force {
+			args = append(args, "--force-handlers")
+		}
+		code, out, _ := runCLI(t, args...)
+		if code != ExitFailed || strings.Contains(out, "handler-ran") != force {
+			t.Errorf("force=%v: exit %d, handler ran = %v, want exit %d and %v:\n%s", force, code, strings.Contains(out, "handler-ran"), ExitFailed, force, out)
+		}
+	}
+}

@@ -43,6 +43,7 @@ type playOptions struct {
 	output         string
 	verbosity      int
 	detailedExit   bool
+	forceHandlers  bool
 	hostKeyPolicy  string
 	knownHosts     string
 	sshConfig      string
@@ -116,6 +117,7 @@ func playCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "color", Value: "auto", Usage: "colour output: auto, always or never"},
 			&ucli.DurationFlag{Name: "wait-lock", Usage: "wait this long for another run against the same inventory and playbooks to finish (0: exit 75 at once)"},
 			&ucli.BoolFlag{Name: "no-lock", Usage: "do not take the run lock"},
+			&ucli.BoolFlag{Name: "force-handlers", Usage: "run notified handlers even on hosts that failed afterwards (the play keyword force_handlers)"},
 			&ucli.StringSliceFlag{Name: "report", Usage: "also write a report file at the end of the run: json=PATH, junit=PATH, prometheus=PATH or html=PATH (repeatable)"},
 			&ucli.StringFlag{Name: "report-dir", Usage: "keep every run's reports (json, junit, prometheus, html) in a timestamped subdirectory of DIR, with a 'latest' link"},
 			&ucli.IntFlag{Name: "keep", Value: 10, Usage: "with --report-dir, the number of runs kept (0: all)"},
@@ -128,7 +130,7 @@ func playCommand() *ucli.Command {
 				limit: c.String("limit"), tags: splitCSV(c.StringSlice("tags")), skipTags: splitCSV(c.StringSlice("skip-tags")),
 				extraVars: c.StringSlice("extra-vars"), forks: c.Int("forks"), syntaxCheck: c.Bool("syntax-check"), strict: c.Bool("strict"),
 				listHosts: c.Bool("list-hosts"), listTasks: c.Bool("list-tasks"), startAtTask: c.String("start-at-task"),
-				output: c.String("output"), verbosity: c.Count("verbose"), detailedExit: c.Bool("detailed-exitcode"),
+				output: c.String("output"), verbosity: c.Count("verbose"), detailedExit: c.Bool("detailed-exitcode"), forceHandlers: c.Bool("force-handlers"),
 				hostKeyPolicy: c.String("host-key-checking"), knownHosts: c.String("known-hosts"), sshConfig: c.String("ssh-config"),
 				connectTimeout: c.Duration("timeout"), commandTimeout: c.Duration("task-timeout"),
 				askPass: c.Bool("ask-pass"), askBecomePass: c.Bool("ask-become-pass"), privateKey: c.String("private-key"),
@@ -325,7 +327,7 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	total, runErr := executor.RunPlaybooks(ctx, pbs, executor.Options{
 		Inventory: inv, Registry: reg, Loader: loader, Connector: connector, Reporter: rep,
 		Facts: facts.Gather,
-		Forks: o.forks, Check: o.check, Diff: execDiff, Limit: o.limit, Tags: o.tags, SkipTags: o.skipTags,
+		Forks: o.forks, Check: o.check, Diff: execDiff, ForceHandlers: o.forceHandlers, Limit: o.limit, Tags: o.tags, SkipTags: o.skipTags,
 		StartAtTask: o.startAtTask, ExtraVars: extra, DefaultVars: cliVars, Verbosity: o.verbosity, BecomePassword: becomePass, Version: Version,
 		Vault: kr, Steps: steps, Input: input,
 	})

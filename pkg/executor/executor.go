@@ -46,14 +46,18 @@ type Options struct {
 	// Facts gathers facts; nil disables fact gathering.
 	Facts FactGatherer
 
-	Forks       int // default 50
-	Check       bool
-	Diff        bool
-	Limit       string
-	Tags        []string
-	SkipTags    []string
-	StartAtTask string
-	ExtraVars   map[string]any
+	Forks int // default 50
+	Check bool
+	Diff  bool
+	// ForceHandlers (--force-handlers) runs the handlers a host was
+	// notified of even when the host failed afterwards, as the play
+	// keyword force_handlers does.
+	ForceHandlers bool
+	Limit         string
+	Tags          []string
+	SkipTags      []string
+	StartAtTask   string
+	ExtraVars     map[string]any
 	// DefaultVars are the lowest-precedence variables: command-line
 	// connection settings (-u, -b, --private-key) that inventory wins over.
 	DefaultVars map[string]any

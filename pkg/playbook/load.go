@@ -218,10 +218,9 @@ var playKeywords = map[string]playKeyword{
 	"connection":         strPlayKeyword(func(p *Play) *string { return &p.Connection }),
 	"no_log":             boolPlayKeyword(func(p *Play) *any { return &p.NoLog }),
 	"run_once":           boolPlayKeyword(func(p *Play) *any { return &p.RunOnce }),
-	// Checked like every boolean keyword; no effect in tend yet.
-	"force_handlers": func(d *playDecode, k, v *yaml.Node) { d.l.boolKeyword(d.file, k.Value, v) },
-	"port":           func(d *playDecode, k, v *yaml.Node) { d.l.intValue(d.file, v, k.Value) },
-	"throttle":       func(d *playDecode, k, v *yaml.Node) { d.l.intValue(d.file, v, k.Value) },
+	"force_handlers":     boolPlayKeyword(func(p *Play) *any { return &p.ForceHandlers }),
+	"port":               func(d *playDecode, k, v *yaml.Node) { d.l.intValue(d.file, v, k.Value) },
+	"throttle":           func(d *playDecode, k, v *yaml.Node) { d.l.intValue(d.file, v, k.Value) },
 	// Accepted; these have no effect in tend yet.
 	"collections":     ignoredPlayKeyword,
 	"module_defaults": ignoredPlayKeyword,

@@ -48,6 +48,7 @@ type Play struct {
 	Serial            []any // ints or "N%" strings
 	MaxFailPercentage *float64
 	AnyErrorsFatal    any
+	ForceHandlers     any
 	Strategy          string // linear | free
 	Order             string // inventory | reverse_inventory | sorted | reverse_sorted | shuffle
 	Tags              []string
