@@ -336,22 +336,35 @@ func emptyJobResult(jid string) module.Result {
 		"stdout": "", "stderr": "", "stdout_lines": []string{}, "stderr_lines": []string{}}
 }
 
-// Status implements module.AsyncJobs.
-func (jt *jobTable) Status(ctx context.Context, h *module.Host, jid string) (module.Result, error) {
-	res := emptyJobResult(jid)
+// findJob looks for job jid's directory on the host. When it is not there
+// (or jid is not a job id) found is false and res is async_status's
+// failed result, as Ansible reports it; otherwise res is the job's empty
+// result to fill.
+func findJob(ctx context.Context, h *module.Host, jid string) (res module.Result, dir string, found bool, err error) {
+	res = emptyJobResult(jid)
 	if !validJID(jid) {
 		res["failed"], res["msg"] = true, fmt.Sprintf("jid %q is not a job id (ansible_job_id of an async task's result)", jid)
-		return res, nil
+		return res, "", false, nil
 	}
 	dir, exists, err := lookDir(ctx, h, jid)
 	if err != nil {
-		return nil, err
+		return nil, "", false, err
+	}
+	if !exists {
+		res["started"], res["finished"], res["results_file"] = 1, 1, dir
+		res["failed"], res["msg"] = true, "could not find job"
+		return res, dir, false, nil
+	}
+	return res, dir, true, nil
+}
+
+// Status implements module.AsyncJobs.
+func (jt *jobTable) Status(ctx context.Context, h *module.Host, jid string) (module.Result, error) {
+	res, dir, found, err := findJob(ctx, h, jid)
+	if !found || err != nil {
+		return res, err
 	}
 	res["started"], res["results_file"] = 1, dir
-	if !exists {
-		res["finished"], res["failed"], res["msg"] = 1, true, "could not find job"
-		return res, nil
-	}
 	job := jt.get(jid)
 	if job == nil || job.host != h.Name {
 		res["finished"], res["failed"] = 1, true
@@ -403,19 +416,9 @@ func (jt *jobTable) wait(ctx context.Context, run func(context.Context, string) 
 
 // Cleanup implements module.AsyncJobs.
 func (jt *jobTable) Cleanup(ctx context.Context, h *module.Host, jid string) (module.Result, error) {
-	res := emptyJobResult(jid)
-	if !validJID(jid) {
-		res["failed"], res["msg"] = true, fmt.Sprintf("jid %q is not a job id (ansible_job_id of an async task's result)", jid)
-		return res, nil
-	}
-	dir, exists, err := lookDir(ctx, h, jid)
-	if err != nil {
-		return nil, err
-	}
-	if !exists {
-		res["started"], res["finished"], res["results_file"] = 1, 1, dir
-		res["failed"], res["msg"] = true, "could not find job"
-		return res, nil
+	res, dir, found, err := findJob(ctx, h, jid)
+	if !found || err != nil {
+		return res, err
 	}
 	r, err := h.Run(ctx, "rm -rf -- "+shell.Quote(dir))
 	if err != nil {

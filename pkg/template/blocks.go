@@ -45,15 +45,25 @@ func parseWith(p *parser.Parser, args *parser.Parser) (nodes.ControlStructure, e
 			return nil, args.Error("expected ',' or end of tag in with", args.Current())
 		}
 	}
-	body, end, err := p.WrapUntil("endwith")
+	body, err := wrapBody(p, "endwith")
+	if err != nil {
+		return nil, err
+	}
+	n.body = body
+	return n, nil
+}
+
+// wrapBody parses a statement's body up to its end tag, which takes no
+// arguments.
+func wrapBody(p *parser.Parser, endTag string) (*nodes.Wrapper, error) {
+	body, end, err := p.WrapUntil(endTag)
 	if err != nil {
 		return nil, err
 	}
 	if !end.End() {
-		return nil, end.Error("endwith takes no arguments", end.Current())
+		return nil, end.Error(endTag+" takes no arguments", end.Current())
 	}
-	n.body = body
-	return n, nil
+	return body, nil
 }
 
 // execWith evaluates the assignments in order, each seeing the ones
@@ -99,12 +109,9 @@ func parseFilterBlock(p *parser.Parser, args *parser.Parser) (nodes.ControlStruc
 	if err != nil {
 		return nil, err
 	}
-	body, end, err := p.WrapUntil("endfilter")
+	body, err := wrapBody(p, "endfilter")
 	if err != nil {
 		return nil, err
-	}
-	if !end.End() {
-		return nil, end.Error("endfilter takes no arguments", end.Current())
 	}
 	n.chain, n.body = chain, body
 	return n, nil
@@ -191,12 +198,9 @@ func parseCallBlock(p *parser.Parser, args *parser.Parser) (nodes.ControlStructu
 	if !ok || !args.End() {
 		return nil, args.Error("expected a macro call in call", args.Current())
 	}
-	body, end, err := p.WrapUntil("endcall")
+	body, err := wrapBody(p, "endcall")
 	if err != nil {
 		return nil, err
-	}
-	if !end.End() {
-		return nil, end.Error("endcall takes no arguments", end.Current())
 	}
 	caller.Wrapper = body
 	return &callNode{loc: loc, caller: caller, call: call}, nil

@@ -64,12 +64,9 @@ func parseSet(p *parser.Parser, args *parser.Parser) (nodes.ControlStructure, er
 		if !args.End() {
 			return nil, args.Error("expected '=' or end of tag in set", args.Current())
 		}
-		wrapper, endargs, err := p.WrapUntil("endset")
+		wrapper, err := wrapBody(p, "endset")
 		if err != nil {
 			return nil, err
-		}
-		if !endargs.End() {
-			return nil, endargs.Error("endset takes no arguments", endargs.Current())
 		}
 		cs.body = wrapper
 		return cs, nil
