@@ -348,10 +348,8 @@ func (s *state) execExtends(b *strings.Builder, n *extendsNode, root []nodes.Nod
 			}
 		}
 	}
-	for _, f := range s.files {
-		if f == p {
-			return fmt.Errorf("extends: %s extends itself (through %s)", p, strings.Join(s.files, " -> "))
-		}
+	if err := s.canEnter(p, "extends"); err != nil {
+		return fmt.Errorf("extends: %w", err)
 	}
 	c, err := s.e.compile(string(src))
 	if err != nil {

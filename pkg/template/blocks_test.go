@@ -33,6 +33,7 @@ func TestBlockStatements(t *testing.T) {
 		{"{% macro m() %}{% endmacro %}{{ m(**l) }}", "argument after ** must be a mapping"},
 		{"{% macro m() %}{% endmacro %}{{ m(*1) }}", "argument after * must be an iterable"},
 		{"{% extends 'nosuch.j2' %}", "extends"},
+		{"{% extends 'extends_self.j2' %}", "extends_self.j2 extends itself"},
 		{"{% block a %}{{ super() }}{% endblock %}", "no parent block a"},
 		{"{% block a %}x{% endblock b %}", "does not close block a"},
 	}

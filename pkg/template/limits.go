@@ -27,13 +27,20 @@ var errTooMuchWork = fmt.Errorf("template does too much work: more than %d loop 
 // it (lookup('template'), include) share it.
 type workBudget struct{ left int }
 
-// spend takes n steps from the render's budget.
-func (s *state) spend(n int) error {
+// budget is the render's work budget, made on first use and shared with
+// the renders it starts (renderFile).
+func (s *state) budget() *workBudget {
 	if s.work == nil {
 		s.work = &workBudget{left: s.e.workLimit}
 	}
-	s.work.left -= n
-	if s.work.left < 0 {
+	return s.work
+}
+
+// spend takes n steps from the render's budget.
+func (s *state) spend(n int) error {
+	w := s.budget()
+	w.left -= n
+	if w.left < 0 {
 		return errTooMuchWork
 	}
 	return nil
