@@ -175,7 +175,11 @@ func judge(c *Case, e Expect, syntaxOnly bool, r result) (kind, msg string) {
 		}
 		return kindUnlocated, "the message does not name " + want
 	}
-	for _, re := range c.Match {
+	matches := c.Match
+	if !syntaxOnly {
+		matches = append(matches[:len(matches):len(matches)], c.PlayMatch...)
+	}
+	for _, re := range matches {
 		if syntaxOnly && e.Outcome == OK {
 			break // a syntax check prints no results to match
 		}

@@ -38,7 +38,10 @@ type Case struct {
 	Play   Expect           // tend play
 	Args   []string         // extra arguments of both commands
 	Match  []*regexp.Regexp // must appear in the output of each command
-	Warn   []Expect         // locations a warning must name, whatever the outcome
+	// PlayMatch must appear in the output of the run only: the failure of
+	// a task whose problem the syntax check reports as an error.
+	PlayMatch []*regexp.Regexp
+	Warn      []Expect // locations a warning must name, whatever the outcome
 	// PlayWarn are locations a warning of the run must name: files that a
 	// syntax check does not read (known_hosts).
 	PlayWarn []Expect
@@ -81,12 +84,16 @@ func ParseCase(name string, data []byte) (*Case, error) {
 			play = val
 		case "args":
 			c.Args = strings.Fields(val)
-		case "match":
+		case "match", "playmatch":
 			re, err := regexp.Compile(val)
 			if err != nil {
-				return nil, fmt.Errorf("%s:%d: match: %w", name, i+1, err)
+				return nil, fmt.Errorf("%s:%d: %s: %w", name, i+1, key, err)
 			}
-			c.Match = append(c.Match, re)
+			if key == "match" {
+				c.Match = append(c.Match, re)
+			} else {
+				c.PlayMatch = append(c.PlayMatch, re)
+			}
 		case "warn", "playwarn":
 			w, err := parseExpect("ok " + val)
 			if err != nil || w.File == "" {

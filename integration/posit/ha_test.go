@@ -12,7 +12,7 @@ import (
 // lbURL is a product's URL through the load balancer (same port as the
 // product).
 func (e *env) lbURL(group, path string) string {
-	return fmt.Sprintf("http://%s:%s%s", e.addr(e.roles["load_balancer"][0]), productPort[group], path)
+	return fmt.Sprintf("https://%s:%s%s", e.addr(e.roles["load_balancer"][0]), productPort[group], path)
 }
 
 func (e *env) checkSharedData(t *testing.T) {
@@ -27,11 +27,11 @@ func (e *env) checkSharedData(t *testing.T) {
 	t.Logf("%s: DataDir %s on %s", cn[0], a.Config.DataDir, e.ssh(cn[0], "findmnt -n -o SOURCE,FSTYPE -T "+shq(a.Config.DataDir)))
 	name := fmt.Sprintf("written-via-%s-%d.txt", cn[0], time.Now().UnixNano())
 	body := "hello from " + cn[0]
-	req := fmt.Sprintf("http://%s:3939/__tend__/files/%s", e.addr(cn[0]), name)
-	if out, err := putFile(req, body); err != nil {
+	req := e.nodeURL(cn[0], "/__tend__/files/"+name)
+	if out, err := e.putFile(req, body); err != nil {
 		t.Fatalf("PUT %s: %v %s", req, err, out)
 	}
-	code, got, hdr, err := get(plainClient, fmt.Sprintf("http://%s:3939/__tend__/files/%s", e.addr(cn[1]), name))
+	code, got, hdr, err := get(e.client(), e.nodeURL(cn[1], "/__tend__/files/"+name))
 	if err != nil || code != 200 || got != body || hdr.Get("X-Tend-Node") != cn[1] {
 		t.Errorf("file written via %s read via %s: %d %q %v (node %s)", cn[0], cn[1], code, got, err, hdr.Get("X-Tend-Node"))
 	}
@@ -53,6 +53,30 @@ func (e *env) checkWorkbenchCluster(t *testing.T) {
 	if infos[0].Config.Settings["lb-www-host-name"] == infos[1].Config.Settings["lb-www-host-name"] {
 		t.Errorf("both nodes have www-host-name %v", infos[0].Config.Settings["lb-www-host-name"])
 	}
+	// Posit: /etc/rstudio identical on every node apart from the per-node
+	// www-host-name in load-balancer; launcher keys and the cookie key
+	// included.
+	const listing = `cd /etc/rstudio && for f in $(find . -type f | sort); do
+  if [ "$f" = ./load-balancer ]; then c=$(grep -v '^www-host-name=' "$f" | sha256sum | cut -c1-16); else c=$(sha256sum < "$f" | cut -c1-16); fi
+  echo "$f $(stat -c '%U %G %a' "$f") $c"; done`
+	a, b := e.ssh(wb[0], listing), e.ssh(wb[1], listing)
+	if d := lineDiff(a, b); d != "" {
+		t.Errorf("/etc/rstudio differs between %s (-) and %s (+) beyond www-host-name:\n%s", wb[0], wb[1], d)
+	}
+	for _, f := range []string{"./launcher.pem", "./launcher.pub", "./secure-cookie-key"} {
+		if !strings.Contains(a, f+" ") {
+			t.Errorf("%s: /etc/rstudio has no %s:\n%s", wb[0], f, a)
+		}
+	}
+	// The nodes reach each other on 8787 (rserver) and 5559 (launcher).
+	for i, h := range wb {
+		peer := wb[1-i]
+		for _, port := range []string{"8787", "5559"} {
+			if out, err := e.bed.SSH(e.ctx, h, fmt.Sprintf("timeout 5 bash -c 'exec 3<>/dev/tcp/%s/%s' && echo open", e.addr(peer), port)); err != nil {
+				t.Errorf("%s cannot reach %s:%s: %v %s", h, peer, port, err, out)
+			}
+		}
+	}
 	nodes := e.ssh(wb[0], "rstudio-server list-nodes")
 	for _, h := range wb {
 		if !strings.Contains(nodes, h) {
@@ -61,10 +85,10 @@ func (e *env) checkWorkbenchCluster(t *testing.T) {
 	}
 	// A file written through one node's shared storage path is on the other.
 	name := fmt.Sprintf("wb-%d.txt", time.Now().UnixNano())
-	if out, err := putFile(fmt.Sprintf("http://%s:8787/__tend__/files/%s", e.addr(wb[0]), name), "shared"); err != nil {
+	if out, err := e.putFile(e.nodeURL(wb[0], "/__tend__/files/"+name), "shared"); err != nil {
 		t.Fatalf("PUT: %v %s", err, out)
 	}
-	if code, got, _, _ := get(plainClient, fmt.Sprintf("http://%s:8787/__tend__/files/%s", e.addr(wb[1]), name)); code != 200 || got != "shared" {
+	if code, got, _, _ := get(e.client(), e.nodeURL(wb[1], "/__tend__/files/"+name)); code != 200 || got != "shared" {
 		t.Errorf("file written via %s not visible via %s: %d %q", wb[0], wb[1], code, got)
 	}
 }
@@ -74,7 +98,7 @@ func (e *env) checkBalancing(t *testing.T) {
 	for group, path := range paths {
 		seen := map[string]int{}
 		for i := 0; i < 30; i++ {
-			code, _, hdr, err := get(plainClient, e.lbURL(group, path))
+			code, _, hdr, err := get(e.client(), e.lbURL(group, path))
 			if err != nil || code != 200 {
 				t.Errorf("%s via load balancer: %d %v", group, code, err)
 				break
@@ -88,7 +112,7 @@ func (e *env) checkBalancing(t *testing.T) {
 		if group == "package_manager" {
 			continue
 		}
-		c := newJarClient()
+		c := e.jarClient()
 		sticky := map[string]int{}
 		for i := 0; i < 15; i++ {
 			code, _, hdr, err := get(c, e.lbURL(group, "/"))
@@ -123,7 +147,7 @@ func (e *env) checkFailover(t *testing.T) {
 			for {
 				seen := map[string]bool{}
 				for i := 0; i < 10; i++ {
-					if code, _, hdr, err := get(plainClient, e.lbURL(group, healthPath[group])); err == nil && code == 200 {
+					if code, _, hdr, err := get(e.client(), e.lbURL(group, healthPath[group])); err == nil && code == 200 {
 						seen[hdr.Get("X-Tend-Node")] = true
 					}
 				}
@@ -138,7 +162,7 @@ func (e *env) checkFailover(t *testing.T) {
 		ok, last := 0, ""
 		deadline := time.Now().Add(45 * time.Second)
 		for ok < 10 && time.Now().Before(deadline) {
-			code, body, hdr, err := get(plainClient, e.lbURL(group, healthPath[group]))
+			code, body, hdr, err := get(e.client(), e.lbURL(group, healthPath[group]))
 			if err == nil && code == 200 && hdr.Get("X-Tend-Node") != down {
 				ok++
 				continue
@@ -152,9 +176,9 @@ func (e *env) checkFailover(t *testing.T) {
 	}
 }
 
-func putFile(url, body string) (string, error) {
+func (e *env) putFile(url, body string) (string, error) {
 	req, _ := newPut(url, body)
-	resp, err := plainClient.Do(req)
+	resp, err := e.client().Do(req)
 	if err != nil {
 		return "", err
 	}

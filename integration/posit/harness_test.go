@@ -2,6 +2,8 @@ package posit_test
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -57,6 +59,8 @@ type env struct {
 	ctx       context.Context
 	hosts     map[string]*testbed.Host
 	roles     map[string][]string // inventory group -> hosts
+	caDir     string              // the roles' internal CA on the controller (posit_tls_ca_dir)
+	hc        *http.Client        // trusts that CA; made on first use, after the deploy created it
 }
 
 // newEnv boots a bed and prepares an inventory directory holding the
@@ -80,7 +84,12 @@ func newEnv(t *testing.T, playbook, exampleInv string, specs ...testbed.HostSpec
 	}
 	t.Cleanup(func() { srv.Close() })
 	vars := filepath.Join(t.TempDir(), "posit-vars.json")
-	if err := deploy.WriteVars(vars, built.ExtraVars(srv.URL)); err != nil {
+	extra := built.ExtraVars(srv.URL)
+	// The roles' internal CA (posit_tls role) lives on the controller, one
+	// per bed.
+	caDir := filepath.Join(t.TempDir(), "posit-tls")
+	extra["posit_tls_ca_dir"] = caDir
+	if err := deploy.WriteVars(vars, extra); err != nil {
 		t.Fatal(err)
 	}
 	inv := filepath.Join(t.TempDir(), "inventory")
@@ -98,7 +107,7 @@ func newEnv(t *testing.T, playbook, exampleInv string, specs ...testbed.HostSpec
 		t.Fatalf("inventory: %v", err)
 	}
 	e := &env{t: t, bed: bed, arts: built, vars: vars, inventory: filepath.Join(inv, "hosts.ini"), playbook: playbook, ctx: context.Background(),
-		hosts: map[string]*testbed.Host{}, roles: map[string][]string{}}
+		hosts: map[string]*testbed.Host{}, roles: map[string][]string{}, caDir: caDir}
 	for _, h := range bed.Hosts {
 		e.hosts[h.Name] = h
 		e.roles[h.Role] = append(e.roles[h.Role], h.Name)
@@ -147,12 +156,55 @@ func get(client *http.Client, url string) (int, string, http.Header, error) {
 	return resp.StatusCode, string(body), resp.Header, nil
 }
 
-var plainClient = &http.Client{Timeout: 10 * time.Second}
+// transport trusts the system roots and the roles' internal CA.
+func (e *env) transport() *http.Transport {
+	e.t.Helper()
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	ca, err := os.ReadFile(filepath.Join(e.caDir, "ca.crt"))
+	if err != nil {
+		e.t.Fatalf("the roles' internal CA: %v", err)
+	}
+	if !pool.AppendCertsFromPEM(ca) {
+		e.t.Fatalf("%s/ca.crt holds no certificate", e.caDir)
+	}
+	return &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+}
+
+// client is an HTTP client that verifies the products' certificates
+// against the roles' internal CA.
+func (e *env) client() *http.Client {
+	if e.hc == nil {
+		e.hc = &http.Client{Timeout: 10 * time.Second, Transport: e.transport()}
+	}
+	return e.hc
+}
+
+// jarClient is client with a cookie jar (sticky sessions).
+func (e *env) jarClient() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Timeout: 10 * time.Second, Jar: jar, Transport: e.transport()}
+}
+
+// ha says whether a load balancer terminates HTTPS in front of the nodes
+// (the nodes then speak HTTP); single servers serve HTTPS themselves.
+func (e *env) ha() bool { return len(e.roles["load_balancer"]) > 0 }
+
+// nodeURL is a URL on one product node, as the roles make it serve.
+func (e *env) nodeURL(host, path string) string {
+	scheme := "https"
+	if e.ha() {
+		scheme = "http"
+	}
+	return fmt.Sprintf("%s://%s:%s%s", scheme, e.addr(host), productPort[e.hosts[host].Role], path)
+}
 
 // getJSON fetches a stand-in's JSON endpoint.
 func (e *env) getJSON(url string, v any) {
 	e.t.Helper()
-	code, body, _, err := get(plainClient, url)
+	code, body, _, err := get(e.client(), url)
 	if err != nil || code != 200 {
 		e.t.Fatalf("GET %s: %d %v\n%s", url, code, err, body)
 	}
@@ -205,8 +257,7 @@ var services = map[string][]string{
 func (e *env) info(host string) standinInfo {
 	e.t.Helper()
 	var in standinInfo
-	role := e.hosts[host].Role
-	e.getJSON(fmt.Sprintf("http://%s:%s/__tend__/config", e.addr(host), productPort[role]), &in)
+	e.getJSON(e.nodeURL(host, "/__tend__/config"), &in)
 	return in
 }
 
@@ -260,11 +311,6 @@ func lineDiff(a, b string) string {
 	}
 	sort.Strings(out)
 	return strings.Join(out, "\n")
-}
-
-func newJarClient() *http.Client {
-	jar, _ := cookiejar.New(nil)
-	return &http.Client{Timeout: 10 * time.Second, Jar: jar}
 }
 
 func newPut(url, body string) (*http.Request, error) {

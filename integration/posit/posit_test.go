@@ -2,6 +2,7 @@ package posit_test
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -51,13 +52,21 @@ func (e *env) run(t *testing.T, ha bool) {
 			t.Skip("the deployment failed")
 		}
 	}
+	t.Run("no licence stops the product roles early", func(t *testing.T) {
+		e.t = t
+		e.checkNoLicence(t)
+	})
 	t.Run("check on fresh hosts leaves them untouched", func(t *testing.T) {
 		e.t = t
 		e.checkFresh(t)
 	})
 	t.Run("deploy", func(t *testing.T) {
 		e.t = t
-		res := e.play()
+		// --force-handlers: when the testbed flake below fails one
+		// service's restart, the host's other restarts (a changed
+		// rserver.conf) still run, so that the second run finds every
+		// product on its new configuration, as a careful operator would.
+		res := e.play("--force-handlers")
 		t.Logf("fresh deploy (%s): %s", e.playbook, res.Duration.Round(100*time.Millisecond))
 		if fails := res.Report.Failures(); len(fails) > 0 || res.ExitCode != 0 {
 			journals := e.journals()
@@ -69,7 +78,7 @@ func (e *env) run(t *testing.T, ha bool) {
 			// wrong; a second run must finish the deploy.
 			t.Logf("a service failed with 219/CGROUP (testbed flake, see README); running the deploy again:\n%s", res.Summary())
 			first := res
-			res = e.play()
+			res = e.play("--force-handlers")
 			if fails := res.Report.Failures(); len(fails) > 0 || res.ExitCode != 0 {
 				t.Fatalf("deploy failed twice:\n%s\n%s\nfirst run:\n%s", res.Summary(), e.journals(), first.Summary())
 			}
@@ -156,6 +165,36 @@ func (e *env) checkInvalidConfig(t *testing.T) {
 	}
 }
 
+// checkNoLicence runs the playbook in check mode on the fresh hosts with
+// every licence key emptied: each product role must stop with a message
+// naming the variables, before its package task, and the hosts stay as
+// they were.
+func (e *env) checkNoLicence(t *testing.T) {
+	empty := filepath.Join(t.TempDir(), "no-licence.json")
+	if err := deploy.WriteVars(empty, map[string]any{"workbench_license_key": "", "connect_license_key": "", "package_manager_license_key": ""}); err != nil {
+		t.Fatal(err)
+	}
+	res := e.play("--check", "-e", "@"+empty)
+	if res.ExitCode == 0 {
+		t.Fatalf("a run without licences succeeded:\n%s", res.Summary())
+	}
+	failed := map[string]string{}
+	for _, o := range res.Report.Outcomes() {
+		if o.Failed && o.Status != "ignored" {
+			failed[o.Host] = o.Task + ": " + o.Msg
+		}
+	}
+	for _, group := range []string{"workbench", "connect", "package_manager"} {
+		for _, h := range e.roles[group] {
+			msg := failed[h]
+			if !strings.Contains(msg, "has no licence") || !strings.Contains(msg, "_unlicensed_ok: true") {
+				t.Errorf("%s: want the licence check to stop the role, got %q", h, msg)
+			}
+		}
+	}
+	t.Logf("without licences: %v", failed)
+}
+
 func (e *env) checkFresh(t *testing.T) {
 	before := map[string]string{}
 	for _, h := range e.bed.Hosts {
@@ -189,10 +228,10 @@ func (e *env) checkFresh(t *testing.T) {
 }
 
 func (e *env) checkHealth(t *testing.T) {
-	for group, port := range productPort {
+	for group := range productPort {
 		for _, h := range e.roles[group] {
-			url := fmt.Sprintf("http://%s:%s%s", e.addr(h), port, healthPath[group])
-			code, body, hdr, err := get(plainClient, url)
+			url := e.nodeURL(h, healthPath[group])
+			code, body, hdr, err := get(e.client(), url)
 			if err != nil || code != 200 {
 				t.Errorf("%s: GET %s: %d %v %s", h, url, code, err, body)
 				continue
@@ -207,7 +246,7 @@ func (e *env) checkHealth(t *testing.T) {
 	}
 	for _, h := range e.roles["package_manager"] {
 		var st map[string]any
-		e.getJSON(fmt.Sprintf("http://%s:4242/__api__/status", e.addr(h)), &st)
+		e.getJSON(e.nodeURL(h, "/__api__/status"), &st)
 		if st["version"] != e.arts.Versions.PackageManager {
 			t.Errorf("%s: /__api__/status version %v, want %s", h, st["version"], e.arts.Versions.PackageManager)
 		}
@@ -289,7 +328,7 @@ func (e *env) checkWiring(t *testing.T) {
 				ServedBy                              string `json:"served_by"`
 				Body                                  string
 			}
-			e.getJSON(fmt.Sprintf("http://%s:%s/__tend__/repos", e.addr(h), productPort[group]), &probes)
+			e.getJSON(e.nodeURL(h, "/__tend__/repos"), &probes)
 			kinds := map[string]int{}
 			for _, p := range probes {
 				t.Logf("%s: %s repo %s (%s) -> %s: %d from %s", h, p.Kind, p.Name, p.From, p.Fetched, p.Status, p.ServedBy)
@@ -317,7 +356,9 @@ func (e *env) checkDrift(t *testing.T) {
 	const file = "/etc/rstudio-connect/rstudio-connect.gcfg"
 	orig := e.ssh(host, "sha256sum "+file)
 	pids := e.mainPIDs()
-	e.ssh(host, `sed -i -E 's/^([[:space:]]*Listen[[:space:]]*=).*/\1 :3940/' `+file+` && grep -q ':3940' `+file)
+	// The one Listen on :3939: [HTTPS] on a single server, [HTTP] behind
+	// the load balancer.
+	e.ssh(host, `sed -i -E 's/^([[:space:]]*Listen[[:space:]]*=[[:space:]]*):3939$/\1:3940/' `+file+` && grep -q ':3940' `+file)
 
 	res := e.play("--check", "--diff", "--detailed-exitcode")
 	t.Logf("drift check run: %s", res.Duration.Round(100*time.Millisecond))
@@ -354,7 +395,7 @@ func (e *env) checkDrift(t *testing.T) {
 			t.Errorf("%s: MainPID %s -> %s (restart expected: %v)", k, pid, after[k], want)
 		}
 	}
-	if in := e.info(host); in.Config.Listen != ":3939" {
-		t.Errorf("%s listens on %s after repair", host, in.Config.Listen)
+	if code, body, _, err := get(e.client(), e.nodeURL(host, healthPath["connect"])); err != nil || code != 200 {
+		t.Errorf("%s does not answer on 3939 after repair: %d %v %s", host, code, err, body)
 	}
 }

@@ -24,6 +24,13 @@ const (
 	ExitFailed      = 2 // some host failed (or, with --detailed-exitcode, changes)
 	ExitUnreachable = 4 // some host unreachable
 	ExitInterrupted = 99
+	// ExitPlanRefused: tend apply refused the plan before running anything
+	// (inputs changed, too old, unpredictable tasks without
+	// --allow-unpredictable, other -e arguments, another format version).
+	ExitPlanRefused = 10
+	// ExitPlanMismatch: a host's new plan differed from the saved one; that
+	// host (with --all-or-nothing, every host) stopped at that task.
+	ExitPlanMismatch = 11
 )
 
 // exitError carries an exit code through urfave/cli.
@@ -84,6 +91,9 @@ func New(stdin io.Reader, stdout, stderr io.Writer) *ucli.App {
 		HideVersion:               true,
 		Commands: []*ucli.Command{
 			playCommand(),
+			showCommand(),
+			applyCommand(),
+			scheduleCommand(),
 			inventoryCommand(),
 			vaultCommand(),
 			docCommand(),

@@ -40,7 +40,9 @@ func TestExitCodes(t *testing.T) {
 	ok := writeFile(t, dir, "ok.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n")
 	changes := writeFile(t, dir, "changes.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: 'true'\n")
 	fails := writeFile(t, dir, "fails.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - fail: msg=no\n      when: inventory_hostname == 'b'\n")
-	bad := writeFile(t, dir, "bad.yml", "- hosts: all\n  tasks:\n    - nosuchmodule: x=1\n")
+	bad := writeFile(t, dir, "bad.yml", "- hosts: all\n  tasks:\n    - debug: msg=a\n      command: 'true'\n")
+	unknown := writeFile(t, dir, "unknown.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - nosuchmodule: x=1\n")
+	skipped := writeFile(t, dir, "skipped.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - nosuchmodule: x=1\n      when: false\n")
 	unreach := writeFile(t, dir, "unreach", "u ansible_host=127.0.0.1 ansible_port=1 ansible_user=nobody\n")
 	ping := writeFile(t, dir, "ping.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - ping:\n")
 	tests := []struct {
@@ -66,6 +68,12 @@ func TestExitCodes(t *testing.T) {
 		{"flags after the playbook", []string{"play", ok, "-i", inv, "--check", "--detailed-exitcode"}, 0},
 		{"syntax check ok", []string{"play", "--syntax-check", ok}, 0},
 		{"syntax check bad", []string{"play", "--syntax-check", bad}, 1},
+		// A module tend does not have fails its task when it runs, and
+		// only then; --syntax-check and --strict refuse it before.
+		{"unknown module fails its task", []string{"play", "-i", inv, unknown}, ExitFailed},
+		{"unknown module never reached", []string{"play", "-i", inv, skipped}, ExitOK},
+		{"syntax check unknown module", []string{"play", "--syntax-check", skipped}, 1},
+		{"strict refuses an unknown module", []string{"play", "-i", inv, "--strict", skipped}, 1},
 		{"bad output format", []string{"play", "-i", inv, "--output", "xml", ok}, 1},
 		{"bad extra vars", []string{"play", "-i", inv, "-e", "@/nonexistent.yml", ok}, 1},
 	}
@@ -86,6 +94,30 @@ func TestSyntaxErrorNamesFileAndLine(t *testing.T) {
 	code, _, errOut := runCLI(t, "play", "--syntax-check", bad)
 	if code != ExitError || !strings.Contains(errOut, bad+":3:7:") || !strings.Contains(errOut, `unsupported argument "contnet"`) {
 		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
+	}
+}
+
+// TestLazyWarnings: a problem Ansible finds only when the task runs is a
+// warning naming file:line:col before the run, and the task's failure,
+// with the place, when it runs; --strict stops before any host is
+// contacted.
+func TestLazyWarnings(t *testing.T) {
+	dir := t.TempDir()
+	inv := writeFile(t, dir, "hosts", "a ansible_connection=local\n")
+	pb := writeFile(t, dir, "site.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - copy:\n        dest: /nonexistent/x\n        contnet: hi\n      ignore_errors: true\n    - debug: msg=after\n")
+	code, out, errOut := runCLI(t, "play", "-i", inv, pb)
+	if code != ExitOK {
+		t.Fatalf("exit %d, want 0 (the failure is ignored)\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "[WARNING]: "+pb+":4:7:") || !strings.Contains(errOut, `unsupported argument "contnet"`) {
+		t.Errorf("no located warning before the run; stderr:\n%s", errOut)
+	}
+	if !strings.Contains(out, `unsupported argument \"contnet\"`) || !strings.Contains(out, "...ignoring") || !strings.Contains(out, `"msg": "after"`) {
+		t.Errorf("the task did not fail (ignored) with the message; stdout:\n%s", out)
+	}
+	code, out, errOut = runCLI(t, "play", "-i", inv, "--strict", pb)
+	if code != ExitError || out != "" || !strings.Contains(errOut, pb+":4:7:") {
+		t.Errorf("--strict: exit %d, want 1 with the place and no run\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 }
 
@@ -153,5 +185,24 @@ func TestConnectorChoosesTransport(t *testing.T) {
 	_, err = c.Get(context.Background(), "d", map[string]any{"ansible_connection": "docker"})
 	if err == nil || !strings.Contains(err.Error(), `host d: ansible_connection "docker" is not supported`) {
 		t.Errorf("ansible_connection=docker: error %v", err)
+	}
+}
+
+// TestForceHandlersFlag: --force-handlers runs a failed host's notified
+// handler, as the play keyword does (the keyword is compared with
+// ansible-playbook in pkg/executor's force_handlers case).
+func TestForceHandlersFlag(t *testing.T) {
+	dir := t.TempDir()
+	inv := writeFile(t, dir, "hosts", "a ansible_connection=local\n")
+	pb := writeFile(t, dir, "pb.yml", "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=x\n      changed_when: true\n      notify: h\n    - fail: msg=no\n  handlers:\n    - name: h\n      debug: msg=handler-ran\n")
+	for _, force := range []bool{false, true} {
+		args := []string{"play", "--no-lock", "-i", inv, pb}
+		if force {
+			args = append(args, "--force-handlers")
+		}
+		code, out, _ := runCLI(t, args...)
+		if code != ExitFailed || strings.Contains(out, "handler-ran") != force {
+			t.Errorf("force=%v: exit %d, handler ran = %v, want exit %d and %v:\n%s", force, code, strings.Contains(out, "handler-ran"), ExitFailed, force, out)
+		}
 	}
 }

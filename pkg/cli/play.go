@@ -36,12 +36,14 @@ type playOptions struct {
 	extraVars      []string
 	forks          int
 	syntaxCheck    bool
+	strict         bool
 	listHosts      bool
 	listTasks      bool
 	startAtTask    string
 	output         string
 	verbosity      int
 	detailedExit   bool
+	forceHandlers  bool
 	hostKeyPolicy  string
 	knownHosts     string
 	sshConfig      string
@@ -64,6 +66,11 @@ type playOptions struct {
 	reportDir      string
 	args           []string
 	keep           int
+	// planOut (--plan-out) saves the check run as a plan; plan carries
+	// the saved-plan machinery of --plan-out and tend apply.
+	planOut    string
+	plan       *planHooks
+	noProgress bool
 }
 
 func inventoryFlag() *ucli.StringSliceFlag {
@@ -85,7 +92,8 @@ func playCommand() *ucli.Command {
 			&ucli.StringSliceFlag{Name: "skip-tags", Usage: "skip tasks with these tags"},
 			&ucli.StringSliceFlag{Name: "extra-vars", Aliases: []string{"e"}, Usage: "extra variables: k=v, @file.yml, or JSON/YAML (repeatable; highest precedence)"},
 			&ucli.IntFlag{Name: "forks", Aliases: []string{"f"}, Value: 50, Usage: "hosts worked on in parallel"},
-			&ucli.BoolFlag{Name: "syntax-check", Usage: "only load and validate the playbooks"},
+			&ucli.BoolFlag{Name: "syntax-check", Usage: "only load and validate the playbooks; exit 1 on any problem, including those a run only warns about"},
+			&ucli.BoolFlag{Name: "strict", Usage: "refuse to run when the playbooks have problems that are otherwise warnings (unknown modules or arguments, templates that do not parse), before any host is contacted"},
 			&ucli.BoolFlag{Name: "list-hosts", Usage: "list the hosts each play would run on"},
 			&ucli.BoolFlag{Name: "list-tasks", Usage: "list the tasks each play would run"},
 			&ucli.StringFlag{Name: "start-at-task", Usage: "start at the first task with this name"},
@@ -109,30 +117,40 @@ func playCommand() *ucli.Command {
 			&ucli.StringFlag{Name: "color", Value: "auto", Usage: "colour output: auto, always or never"},
 			&ucli.DurationFlag{Name: "wait-lock", Usage: "wait this long for another run against the same inventory and playbooks to finish (0: exit 75 at once)"},
 			&ucli.BoolFlag{Name: "no-lock", Usage: "do not take the run lock"},
+			&ucli.BoolFlag{Name: "force-handlers", Usage: "run notified handlers even on hosts that failed afterwards (the play keyword force_handlers)"},
 			&ucli.StringSliceFlag{Name: "report", Usage: "also write a report file at the end of the run: json=PATH, junit=PATH, prometheus=PATH or html=PATH (repeatable)"},
 			&ucli.StringFlag{Name: "report-dir", Usage: "keep every run's reports (json, junit, prometheus, html) in a timestamped subdirectory of DIR, with a 'latest' link"},
 			&ucli.IntFlag{Name: "keep", Value: 10, Usage: "with --report-dir, the number of runs kept (0: all)"},
+			&ucli.StringFlag{Name: "plan-out", Usage: "with --check, save the plan to FILE for review (tend show) and for tend apply"},
+			&ucli.BoolFlag{Name: "no-progress", Usage: "no live status line of running hosts (it is shown only on a terminal, never with NO_COLOR, TERM=dumb or --output json)"},
 		}, vaultFlags()...),
 		Action: func(c *ucli.Context) error {
 			o := playOptions{
 				inventories: c.StringSlice("inventory"), check: c.Bool("check"), diff: c.Bool("diff"),
 				limit: c.String("limit"), tags: splitCSV(c.StringSlice("tags")), skipTags: splitCSV(c.StringSlice("skip-tags")),
-				extraVars: c.StringSlice("extra-vars"), forks: c.Int("forks"), syntaxCheck: c.Bool("syntax-check"),
+				extraVars: c.StringSlice("extra-vars"), forks: c.Int("forks"), syntaxCheck: c.Bool("syntax-check"), strict: c.Bool("strict"),
 				listHosts: c.Bool("list-hosts"), listTasks: c.Bool("list-tasks"), startAtTask: c.String("start-at-task"),
-				output: c.String("output"), verbosity: c.Count("verbose"), detailedExit: c.Bool("detailed-exitcode"),
+				output: c.String("output"), verbosity: c.Count("verbose"), detailedExit: c.Bool("detailed-exitcode"), forceHandlers: c.Bool("force-handlers"),
 				hostKeyPolicy: c.String("host-key-checking"), knownHosts: c.String("known-hosts"), sshConfig: c.String("ssh-config"),
 				connectTimeout: c.Duration("timeout"), commandTimeout: c.Duration("task-timeout"),
 				askPass: c.Bool("ask-pass"), askBecomePass: c.Bool("ask-become-pass"), privateKey: c.String("private-key"),
 				user: c.String("user"), connection: c.String("connection"), become: c.Bool("become"), becomeUser: c.String("become-user"), becomeMethod: c.String("become-method"),
 				rolesPath: c.StringSlice("roles-path"), color: c.String("color"), vault: vaultSources(c),
 				waitLock: c.Duration("wait-lock"), noLock: c.Bool("no-lock"), reports: c.StringSlice("report"),
-				reportDir: c.String("report-dir"), keep: c.Int("keep"),
+				reportDir: c.String("report-dir"), keep: c.Int("keep"), planOut: c.String("plan-out"), noProgress: c.Bool("no-progress"),
 			}
 			o.args, _ = c.App.Metadata["args"].([]string)
 			if c.NArg() == 0 {
 				return exitWith(ExitError, errors.New("play: no playbook given (usage: tend play [-i INVENTORY] PLAYBOOK...)"))
 			}
-			return runPlay(c.Context, o, c.Args().Slice(), c.App.Reader, c.App.Writer, c.App.ErrWriter)
+			paths := c.Args().Slice()
+			if o.planOut != "" {
+				var err error
+				if paths, err = startPlan(&o, paths); err != nil {
+					return err
+				}
+			}
+			return runPlay(c.Context, o, paths, c.App.Reader, c.App.Writer, c.App.ErrWriter)
 		},
 	}
 }
@@ -221,35 +239,19 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	if err != nil {
 		return exitWith(ExitError, err)
 	}
-	var reportSpecs []report.FileSpec
-	for _, r := range o.reports {
-		spec, err := report.ParseFileSpec(r)
-		if err != nil {
-			return exitWith(ExitError, err)
-		}
-		// Found out before the run, not after an hour of it.
-		if st, err := os.Stat(filepath.Dir(spec.Path)); err != nil || !st.IsDir() {
-			return exitWith(ExitError, fmt.Errorf("--report %s: directory %s does not exist", r, filepath.Dir(spec.Path)))
-		}
-		reportSpecs = append(reportSpecs, spec)
+	reportSpecs, err := parseReportSpecs(o.reports)
+	if err != nil {
+		return err
 	}
 	reg := modules.Registry()
 	loader := playbook.NewLoader(reg, o.rolesPath)
 	loader.Vault = kr
 	loader.Warn = warn
 	loader.Syntax = template.New(template.Options{})
-	var pbs []*playbook.Playbook
-	var loadErrs []error
-	for _, p := range paths {
-		pb, err := loader.LoadPlaybook(p)
-		if err != nil {
-			loadErrs = append(loadErrs, err)
-			continue
-		}
-		pbs = append(pbs, pb)
-	}
-	if len(loadErrs) > 0 {
-		return exitWith(ExitError, fmt.Errorf("playbook validation failed:\n%w", errors.Join(loadErrs...)))
+	o.plan.watchLoader(loader)
+	pbs, err := loadPlaybooks(loader, paths, o.syntaxCheck || o.strict, warn)
+	if err != nil {
+		return err
 	}
 	if o.syntaxCheck {
 		for _, p := range paths {
@@ -280,6 +282,125 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 		}
 		defer lock.Release()
 	}
+	cliVars := commandLineVars(o)
+	askPass := func(prompt string) (string, error) { return readSecret(ctx, stdin, stderr, prompt) }
+	becomePass := ""
+	if o.askBecomePass {
+		becomePass, err = askPass("BECOME password: ")
+		if err != nil {
+			return exitWith(ExitError, err)
+		}
+	}
+	repOpts := report.Options{Verbosity: o.verbosity, Diff: o.diff, Err: stderr, Color: useColor(o.color, stdout)}
+	rep, progress, err := outputReporter(o, stdout, stderr, repOpts)
+	if err != nil {
+		return err
+	}
+	if progress != nil {
+		defer progress.Stop()
+	}
+	var history *report.History
+	if o.reportDir != "" {
+		history = &report.History{Dir: o.reportDir, Keep: o.keep}
+	}
+	files := report.NewFiles(reportSpecs, history, repOpts)
+	if files != nil {
+		rep = report.Multi(rep, files)
+	}
+	steps, input, execDiff := o.plan.runHooks(o.diff)
+	rep = o.plan.reporter(rep, o.inventories, pbs)
+	if progress != nil {
+		rep = report.Multi(rep, progress)
+	}
+	pool := ssh.NewPool(ssh.Options{
+		SSHConfigFile:    o.sshConfig,
+		KnownHostsFile:   o.knownHosts,
+		HostKeyPolicy:    o.hostKeyPolicy,
+		ConnectTimeout:   o.connectTimeout,
+		CommandTimeout:   o.commandTimeout,
+		AskPass:          askPass,
+		AskLoginPassword: o.askPass,
+		Warn:             func(msg string) { rep.Warn("", msg) },
+	})
+	defer pool.Close()
+	connector := &cliConnector{pool: pool}
+	total, runErr := executor.RunPlaybooks(ctx, pbs, executor.Options{
+		Inventory: inv, Registry: reg, Loader: loader, Connector: connector, Reporter: rep,
+		Facts: facts.Gather,
+		Forks: o.forks, Check: o.check, Diff: execDiff, ForceHandlers: o.forceHandlers, Limit: o.limit, Tags: o.tags, SkipTags: o.skipTags,
+		StartAtTask: o.startAtTask, ExtraVars: extra, DefaultVars: cliVars, Verbosity: o.verbosity, BecomePassword: becomePass, Version: Version,
+		Vault: kr, Steps: steps, Input: input,
+	})
+	o.plan.done(total)
+	if err := rep.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	if progress != nil {
+		// Everything is printed: remove the status line before the
+		// report files are written and errors are printed on stderr.
+		progress.Stop()
+	}
+	exit := exitFor(total, runErr, o.detailedExit)
+	if files != nil {
+		if err := files.Write(report.RunInfo{
+			Finished: time.Now(), ExitCode: exitCode(exit),
+			Command: hideExtraVars(o.args), Inventories: o.inventories,
+		}); err != nil {
+			return exitWith(ExitError, errors.Join(errors.Unwrap(exit), err))
+		}
+	}
+	return savePlan(o, paths, runErr, total, exit, stderr)
+}
+
+// loadPlaybooks loads and validates the playbooks. Problems Ansible finds
+// only when a task runs are warnings, printed now with their place, and
+// the task fails if it runs; with strict (--strict, --syntax-check) they
+// are errors like the others.
+func loadPlaybooks(loader *playbook.Loader, paths []string, strict bool, warn func(string)) ([]*playbook.Playbook, error) {
+	var pbs []*playbook.Playbook
+	var loadErrs []error
+	for _, p := range paths {
+		pb, err := loader.LoadPlaybook(p)
+		if err != nil {
+			loadErrs = append(loadErrs, err)
+		}
+		if strict {
+			loadErrs = append(loadErrs, loader.Warnings()...)
+		} else {
+			for _, w := range loader.Warnings() {
+				warn(w.Error())
+			}
+		}
+		if err == nil {
+			pbs = append(pbs, pb)
+		}
+	}
+	if len(loadErrs) > 0 {
+		return nil, exitWith(ExitError, fmt.Errorf("playbook validation failed:\n%w", errors.Join(loadErrs...)))
+	}
+	return pbs, nil
+}
+
+// parseReportSpecs parses the --report flags and checks that their
+// directories exist: found out before the run, not after an hour of it.
+func parseReportSpecs(reports []string) ([]report.FileSpec, error) {
+	var specs []report.FileSpec
+	for _, r := range reports {
+		spec, err := report.ParseFileSpec(r)
+		if err != nil {
+			return nil, exitWith(ExitError, err)
+		}
+		if st, err := os.Stat(filepath.Dir(spec.Path)); err != nil || !st.IsDir() {
+			return nil, exitWith(ExitError, fmt.Errorf("--report %s: directory %s does not exist", r, filepath.Dir(spec.Path)))
+		}
+		specs = append(specs, spec)
+	}
+	return specs, nil
+}
+
+// commandLineVars are the connection variables set by flags, below the
+// inventory's.
+func commandLineVars(o playOptions) map[string]any {
 	cliVars := map[string]any{}
 	if o.user != "" {
 		cliVars["ansible_user"] = o.user
@@ -299,66 +420,33 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 	if o.becomeMethod != "" {
 		cliVars["ansible_become_method"] = o.becomeMethod
 	}
-	askPass := func(prompt string) (string, error) { return readSecret(ctx, stdin, stderr, prompt) }
-	becomePass := ""
-	if o.askBecomePass {
-		becomePass, err = askPass("BECOME password: ")
-		if err != nil {
-			return exitWith(ExitError, err)
-		}
-	}
-	repOpts := report.Options{Verbosity: o.verbosity, Diff: o.diff, Err: stderr, Color: useColor(o.color, stdout)}
-	var rep report.Reporter
+	return cliVars
+}
+
+// outputReporter returns the reporter of --output and, on a terminal, the
+// live status line through which the human output is printed.
+func outputReporter(o playOptions, stdout, stderr io.Writer, repOpts report.Options) (report.Reporter, *report.Progress, error) {
+	var progress *report.Progress
 	switch o.output {
 	case "human", "":
-		rep = report.NewHuman(stdout, repOpts)
-	case "json":
-		rep = report.NewJSON(stdout, repOpts)
-	case "jsonl", "json-lines":
-		rep = report.NewJSONLines(stdout, repOpts)
-	default:
-		return exitWith(ExitError, fmt.Errorf("--output %q: expected human, json or jsonl", o.output))
-	}
-	var history *report.History
-	if o.reportDir != "" {
-		history = &report.History{Dir: o.reportDir, Keep: o.keep}
-	}
-	files := report.NewFiles(reportSpecs, history, repOpts)
-	if files != nil {
-		rep = report.Multi(rep, files)
-	}
-	pool := ssh.NewPool(ssh.Options{
-		SSHConfigFile:    o.sshConfig,
-		KnownHostsFile:   o.knownHosts,
-		HostKeyPolicy:    o.hostKeyPolicy,
-		ConnectTimeout:   o.connectTimeout,
-		CommandTimeout:   o.commandTimeout,
-		AskPass:          askPass,
-		AskLoginPassword: o.askPass,
-		Warn:             func(msg string) { rep.Warn("", msg) },
-	})
-	defer pool.Close()
-	connector := &cliConnector{pool: pool}
-	total, runErr := executor.RunPlaybooks(ctx, pbs, executor.Options{
-		Inventory: inv, Registry: reg, Loader: loader, Connector: connector, Reporter: rep,
-		Facts: facts.Gather,
-		Forks: o.forks, Check: o.check, Diff: o.diff, Limit: o.limit, Tags: o.tags, SkipTags: o.skipTags,
-		StartAtTask: o.startAtTask, ExtraVars: extra, DefaultVars: cliVars, Verbosity: o.verbosity, BecomePassword: becomePass, Version: Version,
-		Vault: kr,
-	})
-	if err := rep.Close(); err != nil && runErr == nil {
-		runErr = err
-	}
-	exit := exitFor(total, runErr, o.detailedExit)
-	if files != nil {
-		if err := files.Write(report.RunInfo{
-			Finished: time.Now(), ExitCode: exitCode(exit),
-			Command: hideExtraVars(o.args), Inventories: o.inventories,
-		}); err != nil {
-			return exitWith(ExitError, errors.Join(errors.Unwrap(exit), err))
+		out := stdout
+		if showProgress(o, stdout) {
+			// The normal output goes through the progress container, so
+			// its lines are printed above the status line; so do
+			// warnings when stderr is the same terminal.
+			progress = report.NewProgress(stdout)
+			out = progress.Writer()
+			if isTerminal(stderr) {
+				repOpts.Err = out
+			}
 		}
+		return report.NewHuman(out, repOpts), progress, nil
+	case "json":
+		return report.NewJSON(stdout, repOpts), nil, nil
+	case "jsonl", "json-lines":
+		return report.NewJSONLines(stdout, repOpts), nil, nil
 	}
-	return exit
+	return nil, nil, exitWith(ExitError, fmt.Errorf("--output %q: expected human, json or jsonl", o.output))
 }
 
 // exitCode is the code Main exits with for err.
@@ -409,8 +497,27 @@ func useColor(mode string, w io.Writer) bool {
 	if os.Getenv("NO_COLOR") != "" || os.Getenv("TERM") == "dumb" {
 		return false
 	}
+	return isTerminal(w)
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// showProgress decides whether the live status line of running hosts is
+// shown: only for the human output on a terminal that can redraw a line
+// (not TERM=dumb, not without TERM as under cron), never with NO_COLOR,
+// and not with --no-progress.
+func showProgress(o playOptions, stdout io.Writer) bool {
+	if o.noProgress || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	if t := os.Getenv("TERM"); t == "" || t == "dumb" {
+		return false
+	}
+	return isTerminal(stdout)
 }
 
 // readSecret prompts on stderr and reads one line from stdin without

@@ -42,6 +42,16 @@ type Connection interface {
 	Close() error
 }
 
+// Redialer is implemented by connections that can be replaced by a new
+// one to the same host, for modules that wait for a host to come back
+// (reboot, wait_for_connection). Redial closes the old connection; from
+// then on the new one is what the connection's pool hands out for the
+// host. It fails (wrapping ErrUnreachable) while the host cannot be
+// reached, and may be called again.
+type Redialer interface {
+	Redial(ctx context.Context) (Connection, error)
+}
+
 // Become describes privilege escalation for one command or transfer.
 // A nil *Become means run as the login user.
 type Become struct {

@@ -23,56 +23,30 @@ import (
 // actions, or a module with until/retries, changed_when and failed_when.
 // noLog censors what it reports itself (retries, warnings).
 func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task, h *hostState, vars map[string]any, noLog bool) *outcome {
-	switch t.Action {
-	case "meta":
-		return p.meta(h, t)
-	case "include_tasks":
-		file, err := p.renderString(t.Args["file"], vars)
-		if err != nil {
-			return p.templateFailure(t, "include_tasks file", err)
+	if isInclude(t) {
+		if o := p.includeStep(t, h, vars, noLog); o != nil {
+			return o
 		}
-		path, ok := playbook.ResolveTaskFile(file, filepath.Dir(t.Pos.File), p.play.Dir, roleOf(t))
-		if !ok {
-			return &outcome{status: report.Failed, result: module.Failed("include_tasks: cannot find task file %q (task at %s)", file, t.Pos)}
-		}
-		return &outcome{status: report.OK, result: module.Result{"changed": false, "include": path}, includes: []*includeReq{{file: path, vars: t.Vars}}}
-	case "include_role":
-		args, err := p.r.opts.Templates.RenderValue(map[string]any(t.Args), vars)
-		if err != nil {
-			return p.templateFailure(t, "include_role", err)
-		}
-		am, _ := args.(map[string]any)
-		name, _ := am["name"].(string)
-		return &outcome{status: report.OK, result: module.Result{"changed": false, "include_role": name}, includes: []*includeReq{{role: name, args: am, vars: t.Vars}}}
+	}
+	if o := p.controlAction(t, h, vars); o != nil {
+		return o
 	}
 
+	if template.IsTemplate(t.Action) {
+		rt, failure := p.resolveAction(t, vars)
+		if failure != nil {
+			return failure
+		}
+		t = rt
+	}
 	mod, ok := p.r.opts.Registry.Lookup(t.Action)
 	if !ok {
-		return &outcome{status: report.Failed, result: module.Failed("unknown module %q", t.Action)}
+		return unknownModule(t)
 	}
-	// attempts is Ansible's: retries+1 when retries is set, 3 when not.
-	retries, delay := 0, 5*time.Second
-	if len(t.Until) > 0 {
-		retries = 3
-		if t.Retries != nil {
-			v, err := p.r.opts.Templates.RenderValue(t.Retries, vars)
-			if n, ok := module.ToInt(v); err == nil && ok {
-				retries = n + 1
-				if n <= 0 {
-					retries = 1
-				}
-			}
-		}
-		if t.Delay != nil {
-			v, err := p.r.opts.Templates.RenderValue(t.Delay, vars)
-			if n, ok := module.ToInt(v); err == nil && ok {
-				delay = time.Duration(n) * time.Second
-			}
-		}
-	}
+	retries, delay := p.untilSettings(t, vars)
 	var o *outcome
 	for attempt := 0; ; attempt++ {
-		o = p.runModule(ctx, t, mod, h, vars, noLog)
+		o = p.runModule(ctx, t, rt, mod, h, vars, noLog, attempt > 0)
 		if o.status == report.Unreachable || len(t.Until) == 0 {
 			break
 		}
@@ -107,6 +81,99 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 		}
 	}
 	return o
+}
+
+// controlAction runs meta, include_tasks and include_role, which the
+// executor carries out itself; nil for any other action.
+func (p *playRun) controlAction(t *playbook.Task, h *hostState, vars map[string]any) *outcome {
+	switch t.Action {
+	case "meta":
+		return p.meta(h, t)
+	case "include_tasks":
+		file, err := p.renderString(t.Args["file"], vars)
+		if err != nil {
+			return p.templateFailure(t, "include_tasks file", err)
+		}
+		path, ok := playbook.ResolveTaskFile(file, filepath.Dir(t.Pos.File), p.play.Dir, roleOf(t))
+		if !ok {
+			return &outcome{status: report.Failed, result: module.Failed("include_tasks: cannot find task file %q (task at %s)", file, t.Pos)}
+		}
+		return &outcome{status: report.OK, result: module.Result{"changed": false, "include": path}, includes: []*includeReq{{file: path, vars: t.Vars}}}
+	case "include_role":
+		args, err := p.r.opts.Templates.RenderValue(map[string]any(t.Args), vars)
+		if err != nil {
+			return p.templateFailure(t, "include_role", err)
+		}
+		am, _ := args.(map[string]any)
+		name, _ := am["name"].(string)
+		return &outcome{status: report.OK, result: module.Result{"changed": false, "include_role": name}, includes: []*includeReq{{role: name, args: am, vars: t.Vars}}}
+	}
+
+	return nil
+}
+
+// untilSettings returns how many attempts a task with until gets and the
+// delay between them: Ansible's retries+1 when retries is set, 3 when not.
+func (p *playRun) untilSettings(t *playbook.Task, vars map[string]any) (int, time.Duration) {
+	retries, delay := 0, 5*time.Second
+	if len(t.Until) > 0 {
+		retries = 3
+		if t.Retries != nil {
+			v, err := p.r.opts.Templates.RenderValue(t.Retries, vars)
+			if n, ok := module.ToInt(v); err == nil && ok {
+				retries = n + 1
+				if n <= 0 {
+					retries = 1
+				}
+			}
+		}
+		if t.Delay != nil {
+			v, err := p.r.opts.Templates.RenderValue(t.Delay, vars)
+			if n, ok := module.ToInt(v); err == nil && ok {
+				delay = time.Duration(n) * time.Second
+			}
+		}
+	}
+	return retries, delay
+}
+
+// resolveAction renders a module name written as a template (action:
+// "{{ m }} x=1") and returns the task with that module and its arguments
+// read with the module's spec, or the task's failure: Ansible's message
+// for a module it cannot find.
+func (p *playRun) resolveAction(t *playbook.Task, vars map[string]any) (*playbook.Task, *outcome) {
+	name, err := p.renderString(t.Action, vars)
+	if err != nil {
+		return nil, p.templateFailure(t, "action", err)
+	}
+	name = strings.TrimSpace(name)
+	mod, ok := p.r.opts.Registry.Lookup(name)
+	if !ok {
+		return nil, &outcome{status: report.Failed, result: module.Failed("The module %s was not found in configured module paths", name)}
+	}
+	args, err := playbook.ModuleArgs(t.RawArgs, mod.Spec())
+	if err != nil {
+		return nil, &outcome{status: report.Failed, result: module.Failed("module %s: %v (task %q at %s)", name, err, t.DisplayName(), t.Pos)}
+	}
+	for k, v := range t.Args {
+		args[k] = v
+	}
+	rt := *t
+	rt.Action, rt.Args, rt.RawArgs = module.Canonical(name), args, nil
+	return &rt, nil
+}
+
+// unknownModule is the failure of a task naming a module tend does not
+// have, which the loader warned about: Ansible's message for a module it
+// cannot find when the task runs, with the task's place and what to do.
+func unknownModule(t *playbook.Task) *outcome {
+	name := t.UnknownModule
+	if name == "" {
+		name = t.Action
+	}
+	return &outcome{status: report.Failed, result: module.Failed(
+		"The module %s was not found in configured module paths (tend has no module %s; task at %s: run 'tend doc --list' for the modules tend has)",
+		name, name, t.Pos)}
 }
 
 func (p *playRun) renderString(v any, vars map[string]any) (string, error) {
@@ -158,7 +225,7 @@ func (p *playRun) meta(h *hostState, t *playbook.Task) *outcome {
 
 // runModule templates the arguments, plans, applies unless in check mode,
 // and evaluates changed_when/failed_when.
-func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Module, h *hostState, vars map[string]any, noLog bool) *outcome {
+func (p *playRun) runModule(ctx context.Context, t *playbook.Task, rt report.Task, mod module.Module, h *hostState, vars map[string]any, noLog, retry bool) *outcome {
 	spec := mod.Spec()
 	args, failure := p.moduleArgs(t, spec, vars)
 	if failure != nil {
@@ -168,7 +235,29 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Mo
 	if err != nil {
 		return keywordFailure(t, err)
 	}
+	async, poll, failure := p.asyncKeywords(t, vars)
+	if failure != nil {
+		return failure
+	}
+	if async > 0 {
+		if refused := asyncRefusal(spec, check); refused != nil {
+			return refused
+		}
+	}
+	var gate func(*module.Plan) error
+	if g := p.r.opts.Steps; g != nil && !spec.Controller {
+		key := stepKey(t, vars)
+		gate = func(pl *module.Plan) error {
+			return g.Step(h.name, key, pl, StepMeta{NoLog: noLog, Retry: retry, Check: check, PlanFailed: pl == nil})
+		}
+	}
 	if check && spec.Check == module.CheckNone {
+		if gate != nil {
+			// What a module without check mode would do cannot be known.
+			if err := gate(&module.Plan{Changed: true, Unpredictable: true}); err != nil {
+				return &outcome{status: report.Failed, result: module.Failed("%v", err)}
+			}
+		}
 		return &outcome{status: report.Skipped, result: module.Result{"changed": false, "skipped": true, "msg": "remote module (" + spec.Name + ") does not support check mode"}}
 	}
 
@@ -180,8 +269,10 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Mo
 		Diff:    diff,
 		Warn:    p.warner(h, noLog),
 		Vault:   p.r.opts.Vault,
+		Jobs:    p.r.jobs,
 	}
 	mh.Templar = p.templarFor(mh.Files.(*fileFinder), vars)
+	mh.Files.(*fileFinder).input = p.r.opts.Input
 	// Controller actions (set_fact, include_vars, debug) are delegated too:
 	// the delegate is where delegate_facts puts their facts.
 	delegated := ""
@@ -192,12 +283,17 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, mod module.Mo
 		}
 		delegated = d
 	}
+	var dial func(context.Context) (connection.Connection, error)
 	if !spec.Controller {
-		if failure := p.connect(ctx, t, h, mh, delegated, vars); failure != nil {
+		if dial, failure = p.connect(ctx, t, h, mh, delegated, vars); failure != nil {
 			return failure
 		}
 	}
-	res, plan, err := module.Execute(ctx, mod, mh, args, check)
+	if async > 0 {
+		return p.applyConditions(t, p.runAsync(ctx, asyncTask{gate: gate, t: t, rt: rt, mod: mod, mh: mh, args: args,
+			async: async, poll: poll, diff: diff, delegated: delegated, noLog: noLog, dial: dial}), vars)
+	}
+	res, plan, err := module.ExecuteGated(ctx, mod, mh, args, check, gate)
 	return p.applyConditions(t, executeOutcome(res, plan, err, diff, delegated), vars)
 }
 
@@ -227,16 +323,59 @@ func (p *playRun) moduleArgs(t *playbook.Task, spec *module.Spec, vars map[strin
 		return nil, p.templateFailure(t, "args", err)
 	}
 	argMap, _ := rendered.(map[string]any)
-	for k, v := range argMap {
-		if s, ok := v.(string); ok && s == p.r.omit {
-			delete(argMap, k)
-		}
-	}
+	argMap = removeOmit(argMap, p.r.omit)
 	args, err := spec.Validate(argMap, false)
 	if err != nil {
-		return nil, &outcome{status: report.Failed, result: module.Failed("%v (task %q at %s)", err, t.DisplayName(), t.Pos)}
+		// In Ansible the module itself refuses its arguments: a module
+		// result, with "changed", that changed_when and failed_when see.
+		res := module.Failed("%v (task %q at %s)", err, t.DisplayName(), t.Pos)
+		res["changed"] = false
+		return nil, p.applyConditions(t, &outcome{status: report.Failed, result: res}, vars)
 	}
 	return args, nil
+}
+
+// removeOmit drops the arguments whose value is the omit placeholder, in
+// the mapping and in the mappings nested in it, directly or in lists, as
+// Ansible's remove_omit does (a list element that is omit stays, there as
+// in Ansible).
+func removeOmit(args map[string]any, omit string) map[string]any {
+	isOmit := func(v any) bool {
+		switch s := v.(type) {
+		case string:
+			return s == omit
+		case template.Unsafe:
+			return string(s) == omit
+		}
+		return false
+	}
+	var walk func(v any) any
+	walk = func(v any) any {
+		switch x := v.(type) {
+		case map[string]any:
+			out := make(map[string]any, len(x))
+			for k, e := range x {
+				if !isOmit(e) {
+					out[k] = walk(e)
+				}
+			}
+			return out
+		case []any:
+			out := make([]any, len(x))
+			for i, e := range x {
+				if _, isMap := e.(map[string]any); isMap {
+					e = walk(e)
+				}
+				out[i] = e
+			}
+			return out
+		}
+		return v
+	}
+	if args == nil {
+		return nil
+	}
+	return walk(args).(map[string]any)
 }
 
 // checkDiffModes are the task's check and diff modes: the run's, unless
@@ -259,8 +398,9 @@ func (p *playRun) checkDiffModes(t *playbook.Task, vars map[string]any) (check, 
 }
 
 // connect gives a module that runs on a host its connection (to the
-// delegate when delegated), become and environment.
-func (p *playRun) connect(ctx context.Context, t *playbook.Task, h *hostState, mh *module.Host, delegated string, vars map[string]any) *outcome {
+// delegate when delegated), become and environment. dial gets the
+// connection again (a new one once it dropped), for async jobs.
+func (p *playRun) connect(ctx context.Context, t *playbook.Task, h *hostState, mh *module.Host, delegated string, vars map[string]any) (dial func(context.Context) (connection.Connection, error), failure *outcome) {
 	connHost, connVars := h.name, vars
 	if delegated != "" {
 		connHost = delegated
@@ -268,22 +408,25 @@ func (p *playRun) connect(ctx context.Context, t *playbook.Task, h *hostState, m
 	}
 	connVars, err := p.withConnKeywords(t, connVars)
 	if err != nil {
-		return &outcome{status: report.Failed, result: module.Failed("%s", err)}
+		return nil, &outcome{status: report.Failed, result: module.Failed("%s", err)}
 	}
-	conn, err := p.r.opts.Connector.Get(ctx, connHost, connVars)
+	dial = func(ctx context.Context) (connection.Connection, error) {
+		return p.r.opts.Connector.Get(ctx, connHost, connVars)
+	}
+	conn, err := dial(ctx)
 	if err != nil {
-		return &outcome{status: report.Unreachable, result: module.Result{"unreachable": true, "changed": false, "msg": err.Error()}}
+		return nil, &outcome{status: report.Unreachable, result: module.Result{"unreachable": true, "changed": false, "msg": err.Error()}}
 	}
 	mh.Conn = conn
 	mh.Become, err = p.become(t, connVars)
 	if err != nil {
-		return keywordFailure(t, err)
+		return nil, keywordFailure(t, err)
 	}
 	mh.Env, err = p.environment(t, vars)
 	if err != nil {
-		return p.templateFailure(t, "environment", err)
+		return nil, p.templateFailure(t, "environment", err)
 	}
-	return nil
+	return dial, nil
 }
 
 // executeOutcome turns what module.Execute returned into the task's
@@ -311,6 +454,10 @@ func executeOutcome(res module.Result, plan *module.Plan, err error, diff bool, 
 	}
 	if o.status == report.Failed && o.result["msg"] == nil {
 		o.result["msg"] = "module failed"
+	}
+	// Ansible's task executor sets it on every module result.
+	if _, ok := o.result["changed"]; !ok {
+		o.result["changed"] = false
 	}
 	o.result["failed"] = o.status == report.Failed
 	return o
@@ -601,9 +748,18 @@ type fileFinder struct {
 	play  *playbook.Play
 	role  *playbook.Role
 	stack []string
+	input func(path string) // Options.Input, or nil
 }
 
 func (f *fileFinder) Find(kind, name string) (string, error) {
+	p, err := f.find(kind, name)
+	if err == nil && f.input != nil {
+		f.input(p)
+	}
+	return p, err
+}
+
+func (f *fileFinder) find(kind, name string) (string, error) {
 	if filepath.IsAbs(name) {
 		if _, err := os.Stat(name); err != nil {
 			return "", fmt.Errorf("could not find %s: %w", name, err)

@@ -46,14 +46,18 @@ type Options struct {
 	// Facts gathers facts; nil disables fact gathering.
 	Facts FactGatherer
 
-	Forks       int // default 50
-	Check       bool
-	Diff        bool
-	Limit       string
-	Tags        []string
-	SkipTags    []string
-	StartAtTask string
-	ExtraVars   map[string]any
+	Forks int // default 50
+	Check bool
+	Diff  bool
+	// ForceHandlers (--force-handlers) runs the handlers a host was
+	// notified of even when the host failed afterwards, as the play
+	// keyword force_handlers does.
+	ForceHandlers bool
+	Limit         string
+	Tags          []string
+	SkipTags      []string
+	StartAtTask   string
+	ExtraVars     map[string]any
 	// DefaultVars are the lowest-precedence variables: command-line
 	// connection settings (-u, -b, --private-key) that inventory wins over.
 	DefaultVars map[string]any
@@ -65,6 +69,13 @@ type Options struct {
 	// Vault decrypts vault-encrypted vars_files and include_vars files
 	// (*vault.Keyring); nil refuses them with an error naming the file.
 	Vault vars.Decrypter
+	// Steps, when set, sees every host module's plan before it is applied
+	// (saved plans: tend play --plan-out, tend apply).
+	Steps StepGate
+	// Input, when set, is told each controller file a task reads by path
+	// (vars_files, src: of copy and template, include_vars), so a saved
+	// plan can be bound to it. It is called from many goroutines.
+	Input func(path string)
 }
 
 // Summary is the outcome of a run.
@@ -122,6 +133,7 @@ type runner struct {
 	taskSeq    atomic.Uint64
 	changes    atomic.Int64 // variable changes of any host (hostvars cache)
 	startMu    sync.Mutex
+	jobs       *jobTable // async jobs
 }
 
 // Run executes every play of pb.
@@ -176,6 +188,7 @@ func runPlaybook(ctx context.Context, pb *playbook.Playbook, opts Options, prev 
 		stats:     map[string]*report.Stats{},
 		hosts:     map[string]*hostState{},
 		startSeen: opts.StartAtTask == "",
+		jobs:      newJobTable(ctx),
 	}
 	if prev != nil {
 		for _, h := range prev.Hosts {
@@ -195,6 +208,7 @@ func runPlaybook(ctx context.Context, pb *playbook.Playbook, opts Options, prev 
 			break
 		}
 	}
+	r.jobs.finish()
 	opts.Reporter.Recap(r.statsOrder, r.stats, time.Since(r.started))
 	sum := &Summary{Hosts: r.statsOrder, Stats: r.stats, Interrupted: ctx.Err() != nil}
 	return sum, runErr

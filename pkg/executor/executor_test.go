@@ -74,7 +74,11 @@ var cases = []playCase{
 	// ansible-playbook also prints "Pausing for 1 seconds" and the prompt,
 	// which tend's reporter does not show.
 	{name: "pause", playbook: "20_pause.yml", noOracle: true},
+	{name: "async", playbook: "21_async.yml"},
+	{name: "async_check", playbook: "22_async_check.yml", check: true},
 	{name: "several_playbooks_fail_second", playbook: "17_multi_ok.yml", more: []string{"16_multi_fail.yml", "17_multi_ok.yml"}},
+	{name: "lazy_validation", playbook: "21_lazy.yml"},
+	{name: "force_handlers", playbook: "25_force_handlers.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.
@@ -82,7 +86,12 @@ var cases = []playCase{
 // directory per run, so that cases can run at once.
 func run(t *testing.T, c playCase) (string, *executor.Summary) {
 	t.Helper()
-	scratch := t.TempDir()
+	return runIn(t, c, t.TempDir())
+}
+
+// runIn is run with the given scratch directory.
+func runIn(t *testing.T, c playCase, scratch string) (string, *executor.Summary) {
+	t.Helper()
 	reg := modules.Registry()
 	loader := playbook.NewLoader(reg, nil)
 	inv, err := inventory.Load([]string{"testdata/hosts.ini"})
@@ -134,12 +143,20 @@ func exitCode(s *executor.Summary) int {
 	return 0
 }
 
-var volatile = regexp.MustCompile(`"(delta|end|start)": "[^"]*"`)
+var (
+	volatile = regexp.MustCompile(`"(delta|end|start)": "[^"]*"|"(child_pid)": [0-9]+`)
+	jobID    = regexp.MustCompile(`\bj[0-9]{1,12}\.[0-9]+\b`)
+	// pause reports how long it waited: 1.0 seconds, or 1.01 on a loaded
+	// machine, and the whole seconds after it in 20_pause.yml's message.
+	paused = regexp.MustCompile(`Paused for [0-9.]+ (seconds|minutes)(?: [0-9]+)?`)
+)
 
-// normalize removes what changes from run to run (timings) and the
-// absolute checkout path.
+// normalize removes what changes from run to run (timings, async job
+// ids) and the absolute checkout path.
 func normalize(s string) string {
-	s = volatile.ReplaceAllString(s, `"$1": "X"`)
+	s = volatile.ReplaceAllString(s, `"$1$2": "X"`)
+	s = jobID.ReplaceAllString(s, "JID")
+	s = paused.ReplaceAllString(s, "Paused for X $1")
 	if wd, err := os.Getwd(); err == nil {
 		s = strings.ReplaceAll(s, wd, "WD")
 	}

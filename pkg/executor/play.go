@@ -189,6 +189,7 @@ func (p *playRun) gather(ctx context.Context, hosts []*hostState) {
 		subset = []string{"all"}
 	}
 	p.forEachHost(ctx, active, 0, func(h *hostState) {
+		defer p.hostBusy(h.name, task)()
 		hv := p.taskVars(h, &playbook.Task{}, nil)
 		noLog := p.playNoLog(hv)
 		hv, err := p.withConnKeywords(&playbook.Task{}, hv)
@@ -257,6 +258,9 @@ func (p *playRun) loadVarsFiles(h *hostState) error {
 			}
 			path := resolvePath(p.play.Dir, name)
 			m, err := vars.Loader{Vault: p.r.opts.Vault}.LoadFile(path)
+			if err == nil {
+				p.r.recordInput(path)
+			}
 			if err != nil {
 				lastErr = err
 				continue

@@ -55,6 +55,7 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 	outcomes := make(map[*hostState]*outcome, len(targets))
 	var mu = make(chan struct{}, 1)
 	p.forEachHost(ctx, targets, t.Throttle, func(h *hostState) {
+		defer p.hostBusy(h.name, rt)()
 		o := p.runOnHost(ctx, t, rt, h)
 		mu <- struct{}{}
 		outcomes[h] = o
@@ -208,6 +209,15 @@ func (p *playRun) anyErrorsFatal(t *playbook.Task) bool {
 // runInclude expands an include_tasks/include_role for the hosts that
 // asked for the same file.
 func (p *playRun) runInclude(ctx context.Context, t *playbook.Task, req *includeReq, hosts []*hostState) {
+	if depth := includeDepth(t); depth > maxIncludeDepth {
+		// A file that includes itself, directly or not, would never end.
+		rt := p.reportTask(t)
+		for _, h := range hosts {
+			p.markFailed(h, rt, t, module.Result{"failed": true,
+				"msg": fmt.Sprintf("%s: includes nested deeper than %d: does a file include itself? (task at %s)", t.Action, maxIncludeDepth, t.Pos)}, req.noLog)
+		}
+		return
+	}
 	p.r.loaderMu.Lock()
 	var tasks []*playbook.Task
 	var err error
@@ -226,13 +236,28 @@ func (p *playRun) runInclude(ctx context.Context, t *playbook.Task, req *include
 	if err != nil {
 		rt := p.reportTask(t)
 		for _, h := range hosts {
-			p.markFailed(h, rt, t, module.Result{"failed": true, "msg": err.Error()}, req.noLog)
+			p.markFailed(h, rt, t, module.Result{"failed": true, "msg": fmt.Sprintf("%v\n(%s at %s)", err, t.Action, t.Pos)}, req.noLog)
 		}
 		return
 	}
 	holder.Action = "block"
 	holder.Block = tasks
 	p.walkLinear(ctx, tasks, hosts)
+}
+
+// maxIncludeDepth is how deep include_tasks and include_role may nest at
+// run time, as import_tasks may when a playbook is loaded.
+const maxIncludeDepth = 50
+
+// includeDepth counts the includes t runs inside, t included.
+func includeDepth(t *playbook.Task) int {
+	n := 0
+	for a := t; a != nil; a = a.Parent {
+		if isInclude(a) {
+			n++
+		}
+	}
+	return n
 }
 
 func (p *playRun) addRoleHandlers(block *playbook.Task) {
@@ -252,6 +277,17 @@ func (p *playRun) addRoleHandlers(block *playbook.Task) {
 			p.play.Handlers = append(p.play.Handlers, hd)
 		}
 	}
+}
+
+// hostBusy tells a reporter that follows activity (the live progress
+// line) that host began task rt; the function returned says it ended.
+func (p *playRun) hostBusy(host string, rt report.Task) func() {
+	a, ok := p.r.opts.Reporter.(report.Activity)
+	if !ok {
+		return func() {}
+	}
+	a.HostStart(host, rt)
+	return func() { a.HostDone(host, rt) }
 }
 
 // runOnHost runs task t on host h, with its loop, conditions, retries,
@@ -283,7 +319,7 @@ func (p *playRun) runSingle(ctx context.Context, t *playbook.Task, rt report.Tas
 		return p.finish(h, t, rt, p.templateFailure(t, "when", err), nil, f, start)
 	}
 	if !ok {
-		return p.finish(h, t, rt, conditionSkipped(t), nil, f, start)
+		return p.finish(h, t, rt, p.skippedStep(t, h, vars, f.noLog), nil, f, start)
 	}
 	if flagErr != nil {
 		return p.finish(h, t, rt, keywordFailure(t, flagErr), nil, f, start)
@@ -383,7 +419,7 @@ func (p *playRun) runItem(ctx context.Context, t *playbook.Task, rt report.Task,
 	case err != nil:
 		o = p.templateFailure(t, "when", err)
 	case !ok:
-		o = conditionSkipped(t)
+		o = p.skippedStep(t, h, ivars, noLog)
 	default:
 		o = p.execute(ctx, t, rt, h, ivars, noLog)
 	}

@@ -263,14 +263,16 @@ func (p *playRun) forEachHost(ctx context.Context, hosts []*hostState, throttle 
 }
 
 // flushHandlers runs notified handlers in definition order, repeating
-// while handlers notify further handlers.
+// while handlers notify further handlers. With force_handlers, hosts that
+// failed run theirs too (not unreachable ones), as in Ansible.
 func (p *playRun) flushHandlers(ctx context.Context, hosts []*hostState) {
+	force := p.forceHandlers()
 	for round := 0; round < 100; round++ {
 		ran := false
 		for _, hd := range p.play.Handlers {
 			key := handlerKey(hd)
 			var targets []*hostState
-			for _, h := range p.activeHosts(hosts) {
+			for _, h := range p.handlerHosts(hosts, force) {
 				h.mu.Lock()
 				if h.notified[key] {
 					delete(h.notified, key)
@@ -292,6 +294,34 @@ func (p *playRun) flushHandlers(ctx context.Context, hosts []*hostState) {
 			return
 		}
 	}
+}
+
+// forceHandlers is --force-handlers or the play's force_handlers keyword
+// (a template sees the extra vars; a value that cannot be read is false).
+func (p *playRun) forceHandlers() bool {
+	if p.r.opts.ForceHandlers {
+		return true
+	}
+	force, err := p.boolKeyword(&playbook.Task{}, "force_handlers", func(*playbook.Task) any { return nil }, p.play.ForceHandlers, p.r.opts.ExtraVars)
+	return force && err == nil
+}
+
+// handlerHosts are the hosts that run notified handlers: those still in
+// the play, and with force those that failed in it.
+func (p *playRun) handlerHosts(hosts []*hostState, force bool) []*hostState {
+	if !force {
+		return p.activeHosts(hosts)
+	}
+	var out []*hostState
+	for _, h := range hosts {
+		h.mu.Lock()
+		ok := !h.unreachable && !h.ended
+		h.mu.Unlock()
+		if ok {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 func handlerKey(t *playbook.Task) string {

@@ -39,6 +39,8 @@ func TestResolve(t *testing.T) {
 		{"comma list", []string{"!all,hardware"}, []string{"hardware", "min"}, false},
 		{"exclusion wins", []string{"all", "!network", "!virtual"}, []string{"hardware", "min"}, false},
 		{"unknown", []string{"facter2"}, nil, true},
+		{"facter and ohai gather nothing", []string{"!all", "facter", "ohai"}, []string{"min"}, false},
+		{"a collector name gathers its subset", []string{"!all", "interfaces", "distribution"}, []string{"min", "network"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,7 +123,7 @@ func TestParseDistributions(t *testing.T) {
 		dist, version, major, release, family, pkgMgr string
 		svc, addr, iface, gw                          string
 	}{
-		{"debian12-testbed", "Debian", "12.15", "12", "bookworm", "Debian", "apt", "systemd", "10.231.247.10", "eth0", "10.231.247.1"},
+		{"debian12-testbed", "Debian", "12", "12", "bookworm", "Debian", "apt", "systemd", "10.231.79.10", "eth0", "10.231.79.1"},
 		{"ubuntu2204", "Ubuntu", "22.04", "22", "jammy", "Debian", "apt", "systemd", "10.0.2.15", "enp0s3", "10.0.2.2"},
 		{"ubuntu2404", "Ubuntu", "24.04", "24", "noble", "Debian", "apt", "systemd", "172.31.5.20", "ens5", "172.31.0.1"},
 		{"rhel9", "RedHat", "9.4", "9", "Plow", "RedHat", "dnf", "systemd", "192.168.122.50", "eth0", "192.168.122.1"},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/tend-dev/tend/pkg/connection"
 )
@@ -16,18 +17,51 @@ import (
 // and without the ansible_ prefix (Ansible's examples write
 // "ansible_distribution*"); empty keeps everything. The result also holds
 // "gather_subset" (the list asked for) and "module_setup": true, as
-// Ansible's setup module returns.
+// Ansible's setup module returns (unless the filter drops them).
 func Gather(ctx context.Context, conn connection.Connection, subsets []string, filter string) (map[string]any, error) {
-	if _, err := Resolve(subsets); err != nil {
+	run := func(ctx context.Context, cmd string) (connection.Result, error) {
+		return conn.Run(ctx, connection.Command{Cmd: cmd})
+	}
+	return Collect(ctx, run, Options{Subsets: subsets, Filter: filter})
+}
+
+// Options are the setup module's arguments.
+type Options struct {
+	Subsets  []string      // gather_subset; nil means all
+	Filter   string        // comma-separated shell patterns; empty keeps all
+	FactPath string        // where local facts are; default DefaultFactPath
+	Timeout  time.Duration // for the whole gathering; 0 means none
+}
+
+// Runner runs a shell command on the host.
+type Runner func(ctx context.Context, cmd string) (connection.Result, error)
+
+// Collect is Gather with a runner of its own (the setup module runs the
+// script with the task's become and environment) and all of setup's
+// options.
+func Collect(ctx context.Context, run Runner, o Options) (map[string]any, error) {
+	if _, err := Resolve(o.Subsets); err != nil {
 		return nil, err
 	}
-	for _, p := range splitFilter(filter) {
+	for _, p := range splitFilter(o.Filter) {
 		if _, err := path.Match(p, ""); err != nil {
 			return nil, fmt.Errorf("gather facts: filter %q: %w", p, err)
 		}
 	}
-	res, err := conn.Run(connection.ReadOnly(ctx), connection.Command{Cmd: Script(subsets)})
+	fp := o.FactPath
+	if fp == "" {
+		fp = DefaultFactPath
+	}
+	if o.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.Timeout)
+		defer cancel()
+	}
+	res, err := run(connection.ReadOnly(ctx), ScriptWith(o.Subsets, fp))
 	if err != nil {
+		if ctx.Err() == context.DeadlineExceeded {
+			return nil, fmt.Errorf("gather facts: timed out after %v (gather_timeout): %w", o.Timeout, err)
+		}
 		return nil, fmt.Errorf("gather facts: %w", err)
 	}
 	if res.ExitCode != 0 {
@@ -37,17 +71,17 @@ func Gather(ctx context.Context, conn connection.Connection, subsets []string, f
 	if err != nil {
 		return nil, fmt.Errorf("gather facts: %w", err)
 	}
-	f = Filter(f, filter)
 	asked := []any{}
-	if len(subsets) == 0 {
+	if len(o.Subsets) == 0 {
 		asked = append(asked, "all")
 	}
-	for _, s := range subsets {
+	for _, s := range o.Subsets {
 		asked = append(asked, s)
 	}
 	f["gather_subset"] = asked
 	f["module_setup"] = true
-	return f, nil
+	// As in Ansible, the filter applies to these two as well.
+	return Filter(f, o.Filter), nil
 }
 
 func splitFilter(filter string) []string {

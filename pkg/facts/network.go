@@ -37,81 +37,6 @@ func (a ifaddr) facts() map[string]any {
 	return m
 }
 
-// parseIPNetwork reads `ip -o -4 addr`, `ip -4 route show default` and
-// `ip -o link`.
-func parseIPNetwork(f map[string]any, sec map[string][]string) {
-	ifs := map[string]*iface{}
-	var order []string
-	get := func(name string) *iface {
-		name, _, _ = strings.Cut(name, "@") // eth0@if5: the peer index is not part of the name
-		if i, ok := ifs[name]; ok {
-			return i
-		}
-		i := &iface{name: name}
-		ifs[name] = i
-		order = append(order, name)
-		return i
-	}
-	for _, l := range sec["ip-link"] {
-		p := strings.Fields(l)
-		if len(p) < 3 {
-			continue
-		}
-		i := get(strings.TrimSuffix(p[1], ":"))
-		i.up = strings.Contains(p[2], ",UP") || strings.Contains(p[2], "<UP")
-		for k := 3; k+1 < len(p); k++ {
-			switch {
-			case p[k] == "mtu":
-				i.mtu, _ = strconv.Atoi(p[k+1])
-			case strings.HasPrefix(p[k], "link/"):
-				i.typ = strings.TrimPrefix(p[k], "link/")
-				if i.typ == "ether" {
-					i.mac = p[k+1]
-				}
-			}
-		}
-	}
-	for _, l := range sec["ip-addr"] {
-		p := strings.Fields(l)
-		if len(p) < 4 || p[2] != "inet" {
-			continue
-		}
-		i := get(strings.TrimSuffix(p[1], ":"))
-		ip, ipn, err := net.ParseCIDR(p[3])
-		if err != nil {
-			continue
-		}
-		ones, _ := ipn.Mask.Size()
-		a := ifaddr{ip: ip.To4(), prefix: ones}
-		for k := 4; k+1 < len(p); k++ {
-			if p[k] == "brd" {
-				a.broadcast = p[k+1]
-			}
-		}
-		i.addrs = append(i.addrs, a)
-	}
-	gw, dev := "", ""
-	for _, l := range sec["ip-route"] {
-		p := strings.Fields(l)
-		for k := 0; k+1 < len(p); k++ {
-			switch p[k] {
-			case "via":
-				if gw == "" {
-					gw = p[k+1]
-				}
-			case "dev":
-				if dev == "" {
-					dev = p[k+1]
-				}
-			}
-		}
-		if dev != "" {
-			break
-		}
-	}
-	networkFacts(f, ifs, order, gw, dev)
-}
-
 // networkFacts sets default_ipv4, all_ipv4_addresses, interfaces and one
 // fact per interface (dashes in names become underscores, as in Ansible).
 func networkFacts(f map[string]any, ifs map[string]*iface, order []string, gw, dev string) {
@@ -151,7 +76,7 @@ func networkFacts(f map[string]any, ifs map[string]*iface, order []string, gw, d
 				all = append(all, a.ip.String())
 			}
 		}
-		f[strings.NewReplacer("-", "_", ".", "_", ":", "_").Replace(n)] = d
+		f[ifaceKey(n)] = d
 	}
 	f["interfaces"] = names
 	f["all_ipv4_addresses"] = all
@@ -173,7 +98,7 @@ func networkFacts(f map[string]any, ifs map[string]*iface, order []string, gw, d
 		if i.mtu > 0 {
 			def["mtu"] = i.mtu
 		}
-		if t, ok := f[strings.NewReplacer("-", "_", ".", "_", ":", "_").Replace(dev)].(map[string]any)["type"]; ok {
+		if t, ok := f[ifaceKey(dev)].(map[string]any)["type"]; ok {
 			def["type"] = t
 		}
 	}

@@ -29,13 +29,16 @@ func Parse(out []byte) (map[string]any, error) {
 	if _, ok := sec["cpuinfo"]; ok {
 		parseHardware(f, sec)
 	}
+	if _, ok := sec["fc"]; ok {
+		parseStorageNetwork(f, sec)
+	}
 	if _, ok := sec["ip-addr"]; ok {
 		parseIPNetwork(f, sec)
 	} else if _, ok := sec["proc-route"]; ok {
 		parseProcNetwork(f, sec)
 	}
-	if v, ok := sec["virt"]; ok {
-		parseVirtual(f, v)
+	if _, ok := sec["virt"]; ok {
+		parseVirtual(f, sec)
 	}
 	return f, nil
 }
@@ -101,6 +104,13 @@ func line(sec map[string][]string, name string, i int) string {
 }
 
 func parseMin(f map[string]any, sec map[string][]string) {
+	// uname -snrm on one line, then uname -v (older scripts: one value
+	// per line).
+	if u := sec["uname"]; len(u) == 2 {
+		if p := strings.Fields(u[0]); len(p) == 4 {
+			sec["uname"] = append(p, u[1])
+		}
+	}
 	f["system"] = line(sec, "uname", 0)
 	nodename := line(sec, "uname", 1)
 	f["nodename"] = nodename
@@ -125,6 +135,10 @@ func parseMin(f map[string]any, sec map[string][]string) {
 	f["pkg_mgr"] = pkgMgr(f["os_family"].(string), sec["pkg"])
 	f["service_mgr"] = serviceMgr(sec["init"])
 
+	if u := sec["user"]; len(u) >= 3 && strings.HasPrefix(u[1], "uid=") {
+		// The user's name, id's output, $HOME and the passwd entry.
+		sec["user"] = userFromID(f, u)
+	}
 	if u := sec["user"]; len(u) >= 4 {
 		f["user_id"] = strings.TrimSpace(u[0])
 		f["user_uid"] = atoi(u[1])
@@ -132,6 +146,8 @@ func parseMin(f map[string]any, sec map[string][]string) {
 		f["user_dir"] = strings.TrimSpace(u[3])
 		if len(u) >= 5 {
 			if p := strings.Split(u[4], ":"); len(p) == 7 {
+				f["user_uid"] = atoi(p[2])
+				f["user_gid"] = atoi(p[3])
 				f["user_gecos"] = p[4]
 				f["user_dir"] = p[5]
 				f["user_shell"] = p[6]
@@ -142,18 +158,13 @@ func parseMin(f map[string]any, sec map[string][]string) {
 		f["machine_id"] = id
 	}
 	if dt, ok := dateTime(line(sec, "date", 0)); ok {
+		dateTimeExtra(dt, line(sec, "date", 1), line(sec, "date", 2))
 		f["date_time"] = dt
 	}
 	f["dns"] = dns(sec["resolv"])
-	switch line(sec, "selinux", 0) {
-	case "1":
-		f["selinux"] = map[string]any{"status": "enabled", "mode": "enforcing"}
-	case "0":
-		f["selinux"] = map[string]any{"status": "enabled", "mode": "permissive"}
-	default:
-		f["selinux"] = map[string]any{"status": "disabled"}
-	}
+	f["selinux"] = selinux(sec["selinux"])
 	f["env"] = env(sec["env"])
+	parseSystem(f, sec)
 }
 
 // architecture maps uname -m the way Ansible does.
@@ -186,6 +197,9 @@ var likeFamilies = map[string]string{"debian": "Debian", "ubuntu": "Debian", "rh
 // codename takes the release name from VERSION="9.3 (Blue Onyx)".
 var codename = regexp.MustCompile(`\(([^)]+)\)`)
 
+// debianPoint finds the point release in /etc/debian_version.
+var debianPoint = regexp.MustCompile(`(\d+)\.(\d+)`)
+
 func parseDistribution(f map[string]any, sec map[string][]string) {
 	osr := keyValues(sec["os-release"])
 	lsb := keyValues(sec["lsb-release"])
@@ -212,16 +226,17 @@ func parseDistribution(f map[string]any, sec map[string][]string) {
 			release = m[1]
 		}
 	}
-	// Debian's point release is only in /etc/debian_version ("12.10").
-	if dist == "Debian" {
-		if dv := line(sec, "debian_version", 0); dv != "" && dv[0] >= '0' && dv[0] <= '9' {
-			version = dv
-		}
-	}
 	if version == "" {
 		version = "NA"
 	}
 	major, minor, _ := strings.Cut(version, ".")
+	// Debian's os-release says "12"; Ansible takes the minor version from
+	// the point release in /etc/debian_version ("12.10").
+	if dist == "Debian" {
+		if m := debianPoint.FindStringSubmatch(line(sec, "debian_version", 0)); m != nil {
+			minor = m[2]
+		}
+	}
 	family, ok := families[dist]
 	if !ok {
 		family = dist
@@ -243,6 +258,16 @@ func parseDistribution(f map[string]any, sec map[string][]string) {
 	}
 	f["distribution_release"] = release
 	f["os_family"] = family
+	switch {
+	case family == "Debian" && len(sec["os-release"]) > 0:
+		f["distribution_file_path"] = "/etc/os-release"
+		f["distribution_file_variety"] = "Debian"
+		f["distribution_file_parsed"] = true
+	case family == "RedHat" && len(sec["redhat-release"]) > 0:
+		f["distribution_file_path"] = "/etc/redhat-release"
+		f["distribution_file_variety"] = "RedHat"
+		f["distribution_file_parsed"] = true
+	}
 }
 
 // pkgMgr picks the package manager Ansible would report: the family's own
@@ -402,91 +427,4 @@ func env(lines []string) map[string]any {
 func atoi(s string) int {
 	n, _ := strconv.Atoi(strings.TrimSpace(s))
 	return n
-}
-
-func parseHardware(f map[string]any, sec map[string][]string) {
-	vcpus := 0
-	physical := map[string]bool{}
-	cores, siblings := 0, 0
-	var models []any
-	for _, l := range sec["cpuinfo"] {
-		k, v, ok := strings.Cut(l, ":")
-		if !ok {
-			continue
-		}
-		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
-		switch k {
-		case "processor":
-			vcpus++
-		case "physical id":
-			physical[v] = true
-		case "cpu cores":
-			cores = atoi(v)
-		case "siblings":
-			siblings = atoi(v)
-		case "model name":
-			models = append(models, v)
-		}
-	}
-	if vcpus > 0 {
-		f["processor_vcpus"] = vcpus
-		sockets := len(physical)
-		if sockets == 0 {
-			sockets = 1
-		}
-		if cores == 0 {
-			cores = vcpus / sockets
-		}
-		f["processor_count"] = sockets
-		f["processor_cores"] = cores
-		tpc := 1
-		if siblings > 0 && cores > 0 {
-			tpc = siblings / cores
-		}
-		f["processor_threads_per_core"] = tpc
-		f["processor_nproc"] = vcpus
-		f["processor"] = models
-	}
-	for _, l := range sec["meminfo"] {
-		k, v, ok := strings.Cut(l, ":")
-		if !ok {
-			continue
-		}
-		kb := atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
-		switch k {
-		case "MemTotal":
-			f["memtotal_mb"] = kb / 1024
-		case "MemFree":
-			f["memfree_mb"] = kb / 1024
-		case "SwapTotal":
-			f["swaptotal_mb"] = kb / 1024
-		case "SwapFree":
-			f["swapfree_mb"] = kb / 1024
-		}
-	}
-	if up := strings.Fields(line(sec, "uptime", 0)); len(up) > 0 {
-		if s, err := strconv.ParseFloat(up[0], 64); err == nil {
-			f["uptime_seconds"] = int(s)
-		}
-	}
-}
-
-func parseVirtual(f map[string]any, lines []string) {
-	typ, role := "", "NA"
-	for _, l := range lines {
-		l = strings.TrimSpace(l)
-		if l == "" || l == "none" {
-			continue
-		}
-		if typ == "" {
-			typ = l
-		}
-	}
-	if typ == "" {
-		typ = "NA"
-	} else {
-		role = "guest"
-	}
-	f["virtualization_type"] = typ
-	f["virtualization_role"] = role
 }

@@ -16,9 +16,29 @@ import (
 // them in its long-lived shell; Apply's run in sessions of their own, since
 // they may start services that outlive the command.
 func Execute(ctx context.Context, m Module, h *Host, args Args, check bool) (Result, *Plan, error) {
+	return ExecuteGated(ctx, m, h, args, check, nil)
+}
+
+// ExecuteGated is Execute with a gate called between Plan and anything
+// else (housekeeping, Apply, the check-mode result): an error from gate
+// fails the task before the host is changed, and is returned with the
+// plan. Saved plans (tend apply) use it to apply only what was reviewed.
+// When Plan fails, gate is called with nil, and the error it returns, if
+// any, is returned instead of Plan's.
+func ExecuteGated(ctx context.Context, m Module, h *Host, args Args, check bool, gate func(*Plan) error) (Result, *Plan, error) {
 	plan, err := m.Plan(connection.ReadOnly(ctx), h, args)
 	if err != nil {
+		if gate != nil {
+			if gerr := gate(nil); gerr != nil {
+				return nil, nil, gerr
+			}
+		}
 		return nil, nil, err
+	}
+	if gate != nil {
+		if err := gate(plan); err != nil {
+			return nil, plan, err
+		}
 	}
 	if plan.Housekeeping != nil && !check {
 		res, err := plan.Housekeeping(ctx)

@@ -78,6 +78,19 @@ type Host struct {
 	// Vault decrypts vault-encrypted controller files (include_vars); nil
 	// when no vault password was given.
 	Vault Decrypter
+	// Jobs are the run's async jobs, for async_status; nil outside a run.
+	Jobs AsyncJobs
+}
+
+// AsyncJobs are the jobs of tasks run with async, as async_status sees
+// them. Both methods reach the host through h.Conn as h.Become.
+type AsyncJobs interface {
+	// Status returns the job's result when it has finished (with
+	// finished=1), or started=1 finished=0 while it runs; a job that
+	// does not exist on the host is a failed result, as in Ansible.
+	Status(ctx context.Context, h *Host, jid string) (Result, error)
+	// Cleanup removes the job's directory from the host.
+	Cleanup(ctx context.Context, h *Host, jid string) (Result, error)
 }
 
 // Decrypter decrypts vault-encrypted data read from file (the name is for

@@ -92,6 +92,10 @@ type Spec struct {
 	Examples string
 	// AnyArgs accepts arguments of any name (set_fact), unvalidated.
 	AnyArgs bool
+	// PassThrough keeps arguments not in Args as given, for the module
+	// to hand on (package passes them to apt, dnf or yum, which validate
+	// them); those in Args are validated as usual.
+	PassThrough bool
 }
 
 // Arg returns the spec of the named argument (or alias).
@@ -192,6 +196,10 @@ func (s *Spec) Validate(raw map[string]any, static bool) (Args, error) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		a, ok := s.Arg(k)
+		if !ok && s.PassThrough {
+			out[k] = raw[k]
+			continue
+		}
 		if !ok {
 			errs = append(errs, s.unsupported(k))
 			continue
@@ -218,7 +226,7 @@ func (s *Spec) Validate(raw map[string]any, static bool) (Args, error) {
 			out[a.Name] = a.Default
 		}
 	}
-	errs = append(errs, s.checkGroups(raw)...)
+	errs = append(errs, s.checkGroups(raw, static)...)
 	if len(errs) > 0 {
 		return out, &ArgError{Module: s.Name, Msg: strings.Join(errs, "; ")}
 	}
@@ -269,10 +277,10 @@ func (s *Spec) validateValue(a *Arg, v any, static bool) (any, string) {
 }
 
 // given reports whether argument n, or one of its aliases when n itself
-// is not there, has a value in raw.
-func (s *Spec) given(raw map[string]any, n string) bool {
+// is not there, has a value in raw, and whether that value is a template.
+func (s *Spec) given(raw map[string]any, n string) (given, templated bool) {
 	if v, ok := raw[n]; ok {
-		return v != nil
+		return v != nil, IsTemplated(v)
 	}
 	for _, a := range s.Args {
 		if a.Name != n {
@@ -280,39 +288,46 @@ func (s *Spec) given(raw map[string]any, n string) bool {
 		}
 		for _, al := range a.Aliases {
 			if v, ok := raw[al]; ok {
-				return v != nil
+				return v != nil, IsTemplated(v)
 			}
 		}
 	}
-	return false
+	return false, false
 }
 
 // checkGroups checks the spec's MutuallyExclusive, RequiredTogether and
-// RequiredOneOf groups against the arguments given.
-func (s *Spec) checkGroups(raw map[string]any) []string {
+// RequiredOneOf groups against the arguments given. With static set, a
+// value that is still a template may turn out to be omit (the argument
+// vanishes) or anything else: it neither conflicts with another argument
+// nor leaves a group incomplete, and is checked again once rendered.
+func (s *Spec) checkGroups(raw map[string]any, static bool) []string {
 	var errs []string
-	split := func(group []string) (set, unset []string) {
+	split := func(group []string) (set, unset []string, unsure bool) {
 		for _, n := range group {
-			if s.given(raw, n) {
+			given, templated := s.given(raw, n)
+			switch {
+			case given && templated && static:
+				unsure = true
+			case given:
 				set = append(set, n)
-			} else {
+			default:
 				unset = append(unset, n)
 			}
 		}
-		return set, unset
+		return set, unset, unsure
 	}
 	for _, group := range s.MutuallyExclusive {
-		if set, _ := split(group); len(set) > 1 {
+		if set, _, _ := split(group); len(set) > 1 {
 			errs = append(errs, fmt.Sprintf("arguments are mutually exclusive: %s", strings.Join(set, ", ")))
 		}
 	}
 	for _, group := range s.RequiredTogether {
-		if set, unset := split(group); len(set) > 0 && len(unset) > 0 {
+		if set, unset, unsure := split(group); !unsure && len(set) > 0 && len(unset) > 0 {
 			errs = append(errs, fmt.Sprintf("arguments must be given together: %s (missing %s)", strings.Join(group, ", "), strings.Join(unset, ", ")))
 		}
 	}
 	for _, group := range s.RequiredOneOf {
-		if set, _ := split(group); len(set) == 0 {
+		if set, _, unsure := split(group); len(set) == 0 && !unsure {
 			errs = append(errs, fmt.Sprintf("one of these arguments is required: %s", strings.Join(group, ", ")))
 		}
 	}

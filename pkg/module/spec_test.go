@@ -168,18 +168,25 @@ func TestCheckGroups(t *testing.T) {
 		RequiredOneOf:     [][]string{{"src", "content"}},
 	}
 	tests := []struct {
-		name string
-		raw  map[string]any
-		want []string
+		name   string
+		static bool
+		raw    map[string]any
+		want   []string
 	}{
 		{name: "one of", raw: map[string]any{"content": "x"}},
 		{name: "alias counts", raw: map[string]any{"from": "x", "content": "y"}, want: []string{"arguments are mutually exclusive: src, content"}},
 		{name: "null is not given", raw: map[string]any{"src": nil}, want: []string{"one of these arguments is required: src, content"}},
 		{name: "together", raw: map[string]any{"src": "x", "password": "p"}, want: []string{"arguments must be given together: user, password (missing user)"}},
+		// Before the run, a template may turn out to be omit: it neither
+		// conflicts nor leaves a group incomplete.
+		{name: "static omit exclusive", static: true, raw: map[string]any{"src": "{{ a | default(omit) }}", "content": "{{ b | default(omit) }}"}},
+		{name: "static omit together", static: true, raw: map[string]any{"src": "x", "user": "{{ u | default(omit) }}"}},
+		{name: "static literal exclusive", static: true, raw: map[string]any{"src": "x", "content": "y"}, want: []string{"arguments are mutually exclusive: src, content"}},
+		{name: "rendered omit counts", raw: map[string]any{"src": "{{ a }}", "content": "{{ b }}"}, want: []string{"arguments are mutually exclusive: src, content"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if d := cmp.Diff(tc.want, s.checkGroups(tc.raw)); d != "" {
+			if d := cmp.Diff(tc.want, s.checkGroups(tc.raw, tc.static)); d != "" {
 				t.Errorf("checkGroups(%v) (-want +got):\n%s", tc.raw, d)
 			}
 		})

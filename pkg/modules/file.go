@@ -162,7 +162,7 @@ func fileWantedState(state, prev string, recurse bool, src string) (want, fail s
 		return state, "src option requires state to be 'link' or 'hard'"
 	}
 	if src == "" && (state == "link" || state == "hard") {
-		return state, fmt.Sprintf("src is required for creating new %ss", map[string]string{"link": "symlink", "hard": "hard link"}[state])
+		return state, fmt.Sprintf("src is required for creating new %ss", map[string]string{"link": "symlink", "hard": "hardlink"}[state])
 	}
 	return state, ""
 }

@@ -487,7 +487,7 @@ func TestFileWantedState(t *testing.T) {
 		{name: "recurse needs a directory", state: "file", prev: "absent", recurse: true, want: "file", fail: "recurse option requires state to be 'directory'"},
 		{name: "src needs a link", state: "file", prev: "absent", src: "/x", want: "file", fail: "src option requires state to be 'link' or 'hard'"},
 		{name: "link needs src", state: "link", prev: "absent", want: "link", fail: "src is required for creating new symlinks"},
-		{name: "hard needs src", state: "hard", prev: "file", want: "hard", fail: "src is required for creating new hard links"},
+		{name: "hard needs src", state: "hard", prev: "file", want: "hard", fail: "src is required for creating new hardlinks"},
 		{name: "hard with src", state: "hard", prev: "file", src: "/x", want: "hard"},
 	}
 	for _, tt := range tests {

@@ -17,7 +17,9 @@ func systemModules() []module.Module {
 		&Dnf{}, &Yum{}, &Package{},
 		&Systemd{}, &SystemdService{}, &Service{},
 		&User{}, &Group{},
-		&Mount{}, &Sysctl{}, &Cron{}, &Hostname{}, &AuthorizedKey{}, &Timezone{}, &Getent{},
+		&Mount{}, &Sysctl{}, &Cron{}, &Hostname{}, &AuthorizedKey{}, &Timezone{}, &Getent{}, &Setup{},
+		&ServiceFacts{}, &PackageFacts{}, &Git{}, &WaitForConnection{}, &Reboot{},
+		&LocaleGen{}, &PamLimits{}, &Debconf{}, &Alternatives{},
 	}
 }
 

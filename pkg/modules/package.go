@@ -18,17 +18,20 @@ func (Package) Spec() *module.Spec {
 	return &module.Spec{
 		Name:  "package",
 		Short: "Manage packages with the host's package manager",
-		Description: "A generic front end: passes name and state to the apt, dnf or yum module, chosen " +
-			"by the `ansible_pkg_mgr` fact (gathered facts) or the `use` argument. Package names often " +
-			"differ between distributions; only name and state are portable.",
+		Description: "A generic front end: passes its arguments to the apt, dnf or yum module, chosen " +
+			"by the `ansible_pkg_mgr` fact (gathered facts) or the `use` argument. Arguments other than " +
+			"name, state and use go to that module as they are, as in Ansible: one it does not know " +
+			"fails the task when it runs. Package names often differ between distributions; only name " +
+			"and state are portable.",
 		Args: []module.Arg{
 			{Name: "name", Required: true, Type: module.List, NotOption: true, Elements: module.String, Doc: "Package names."},
-			{Name: "state", Required: true, Type: module.String, Choices: []string{"present", "installed", "latest", "absent", "removed"},
+			{Name: "state", Type: module.String, Choices: []string{"present", "installed", "latest", "absent", "removed"},
 				Doc: "Desired state."},
 			{Name: "use", Type: module.String, Default: "auto", Doc: "`auto` (the fact), `apt`, `dnf` or `yum`."},
 		},
-		Check: module.CheckFull,
-		Diff:  true,
+		PassThrough: true,
+		Check:       module.CheckFull,
+		Diff:        true,
 		Examples: `- name: Portable install
   package:
     name: rsync
@@ -63,7 +66,12 @@ func (Package) Plan(ctx context.Context, h *module.Host, args module.Args) (*mod
 	if !ok {
 		return module.Unchanged(module.Failed("package manager %q is not supported (apt, dnf, yum)", mgr)), nil
 	}
-	raw := map[string]any{"name": args["name"], "state": args.String("state")}
+	raw := make(map[string]any, len(args))
+	for k, v := range args {
+		if k != "use" {
+			raw[k] = v
+		}
+	}
 	bargs, err := m.Spec().Validate(raw, false)
 	if err != nil {
 		return module.Unchanged(module.Failed("%v", err)), nil

@@ -89,5 +89,42 @@ func (l *errorList) err() error {
 	return errors.Join(l.errs...)
 }
 
+// warnAt records a problem that does not stop the run: Ansible finds it
+// only when the task runs (an unknown module or argument, a template that
+// does not parse) or never, when the task is not reached. The task fails
+// when it runs; --strict and --syntax-check make these errors.
+func (l *Loader) warnAt(file string, n *yaml.Node, hint, format string, a ...any) {
+	l.warns.at(file, n, hint, format, a...)
+}
+
+// Warnings returns the problems found by the last LoadPlaybook,
+// LoadTaskFile or IncludeRole that do not stop a run (see warnAt), each an
+// *Error naming its file:line:col.
+func (l *Loader) Warnings() []error { return l.warns.errs }
+
+// lazily runs load, which reads files that Ansible reads only when a task
+// reaches them (include_tasks, include_role): every problem it finds,
+// structural ones included, becomes a warning, and the include fails when
+// it runs. Roles cached while loading with problems are dropped from the
+// cache, so that a static import of the same role reports them as errors.
+func (l *Loader) lazily(load func()) {
+	saved := l.errs
+	cached := make(map[string]bool, len(l.roleCache))
+	for k := range l.roleCache {
+		cached[k] = true
+	}
+	l.errs = errorList{sources: saved.sources}
+	load()
+	if len(l.errs.errs) > 0 {
+		l.warns.errs = append(l.warns.errs, l.errs.errs...)
+		for k := range l.roleCache {
+			if !cached[k] {
+				delete(l.roleCache, k)
+			}
+		}
+	}
+	l.errs = saved
+}
+
 // closest returns the candidate nearest to s by edit distance, if close.
 func closest(s string, candidates []string) string { return module.Closest(s, candidates) }

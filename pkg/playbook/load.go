@@ -18,7 +18,8 @@ import (
 // Loader loads playbooks, task files and roles. It is not safe for
 // concurrent use; the executor serialises dynamic includes through it.
 type Loader struct {
-	// Registry knows the modules; tasks naming others are errors.
+	// Registry knows the modules; tasks naming others are warnings, and
+	// fail when they run.
 	Registry *module.Registry
 	// RolesPath are extra directories searched for roles, after the
 	// playbook's roles/ directory.
@@ -32,8 +33,12 @@ type Loader struct {
 	// Warn, if set, receives warnings about the files loaded (a key given
 	// twice in a mapping), each starting with file:line:col.
 	Warn func(msg string)
+	// Read, if set, is told every file the loader reads and every role
+	// directory it loads a role from (saved plans are bound to them).
+	Read func(path string)
 
 	errs      errorList
+	warns     errorList
 	curPlay   *Play // the play being loaded: import_role adds its role there
 	roleCache map[string]*Role
 	loading   map[string]bool
@@ -52,9 +57,11 @@ func NewLoader(reg *module.Registry, rolesPath []string) *Loader {
 }
 
 // LoadPlaybook loads and validates a playbook file, with import_playbook
-// expanded. All problems found are returned together.
+// expanded. All problems that Ansible also refuses before a run (YAML,
+// keywords, structure) are returned together; those Ansible finds only
+// when a task runs are Warnings, and the task fails when it runs.
 func (l *Loader) LoadPlaybook(path string) (*Playbook, error) {
-	l.errs = errorList{}
+	l.errs, l.warns = errorList{}, errorList{}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, err
@@ -72,6 +79,9 @@ func (l *Loader) readYAML(file string) *yaml.Node {
 	if err != nil {
 		l.errs.add(fmt.Errorf("%s: %w", file, err))
 		return nil
+	}
+	if l.Read != nil {
+		l.Read(file)
 	}
 	n, err := vars.Loader{Vault: l.Vault, Warn: l.Warn}.ParseYAML(file, src)
 	if err != nil {
@@ -208,10 +218,9 @@ var playKeywords = map[string]playKeyword{
 	"connection":         strPlayKeyword(func(p *Play) *string { return &p.Connection }),
 	"no_log":             boolPlayKeyword(func(p *Play) *any { return &p.NoLog }),
 	"run_once":           boolPlayKeyword(func(p *Play) *any { return &p.RunOnce }),
-	// Checked like every boolean keyword; no effect in tend yet.
-	"force_handlers": func(d *playDecode, k, v *yaml.Node) { d.l.boolKeyword(d.file, k.Value, v) },
-	"port":           func(d *playDecode, k, v *yaml.Node) { d.l.intValue(d.file, v, k.Value) },
-	"throttle":       func(d *playDecode, k, v *yaml.Node) { d.l.intValue(d.file, v, k.Value) },
+	"force_handlers":     boolPlayKeyword(func(p *Play) *any { return &p.ForceHandlers }),
+	"port":               func(d *playDecode, k, v *yaml.Node) { d.l.intValue(d.file, v, k.Value) },
+	"throttle":           func(d *playDecode, k, v *yaml.Node) { d.l.intValue(d.file, v, k.Value) },
 	// Accepted; these have no effect in tend yet.
 	"collections":     ignoredPlayKeyword,
 	"module_defaults": ignoredPlayKeyword,
@@ -446,7 +455,7 @@ func (l *Loader) taskList(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool
 // LoadTaskFile loads a task file for include_tasks at run time (and for
 // validation at load time).
 func (l *Loader) LoadTaskFile(file, playDir string, role *Role, parent *Task, handler bool) ([]*Task, error) {
-	l.errs = errorList{}
+	l.errs, l.warns = errorList{}, errorList{}
 	doc := l.readYAML(file)
 	ctx := &taskCtx{file: file, dir: filepath.Dir(file), playDir: playDir, role: role}
 	tasks := l.taskList(ctx, doc, parent, handler)

@@ -2,6 +2,7 @@ package playbook_test
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,8 +15,10 @@ import (
 	"github.com/tend-dev/tend/pkg/template"
 )
 
-// Every file in testdata/bad starts with "# want: FILE:LINE:COL: message":
-// loading it must fail with an error that contains exactly that text.
+// Every file in testdata/bad starts with "# want: FILE:LINE:COL: message"
+// (loading it must fail with an error that contains exactly that text) or
+// "# warn: FILE:LINE:COL: message" (a problem Ansible finds only when the
+// task runs: loading succeeds, and a warning contains that text).
 func TestMalformedPlaybooks(t *testing.T) {
 	files, err := filepath.Glob("testdata/bad/*.yml")
 	if err != nil || len(files) < 15 {
@@ -23,21 +26,30 @@ func TestMalformedPlaybooks(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			want := wantLine(t, f)
+			kind, want := wantLine(t, f)
 			l := playbook.NewLoader(modules.Registry(), nil)
 			l.Syntax = template.New(template.Options{})
 			_, err := l.LoadPlaybook(f)
-			if err == nil {
+			if kind == "warn" {
+				if err != nil {
+					t.Fatalf("loading %s failed; want a warning %q, not an error:\n%v", f, want, err)
+				}
+				err = errors.Join(l.Warnings()...)
+				if err == nil {
+					t.Fatalf("loading %s gave no warning; want %q", f, want)
+				}
+			} else if err == nil {
 				t.Fatalf("loading %s succeeded; want error %q", f, want)
 			}
 			if !strings.Contains(err.Error(), "testdata/bad/"+want) {
-				t.Fatalf("error mismatch\nwant substring: testdata/bad/%s\ngot:\n%v", want, err)
+				t.Fatalf("%s mismatch\nwant substring: testdata/bad/%s\ngot:\n%v", kind, want, err)
 			}
 		})
 	}
 }
 
-func wantLine(t *testing.T, file string) string {
+// wantLine reads the first line of file: "# want: ..." or "# warn: ...".
+func wantLine(t *testing.T, file string) (kind, want string) {
 	f, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)
@@ -46,11 +58,13 @@ func wantLine(t *testing.T, file string) string {
 	sc := bufio.NewScanner(f)
 	sc.Scan()
 	line := sc.Text()
-	want, ok := strings.CutPrefix(line, "# want: ")
-	if !ok {
-		t.Fatalf("%s: first line must be '# want: ...'", file)
+	for _, kind := range []string{"want", "warn"} {
+		if want, ok := strings.CutPrefix(line, "# "+kind+": "); ok {
+			return kind, want
+		}
 	}
-	return want
+	t.Fatalf("%s: first line must be '# want: ...' or '# warn: ...'", file)
+	return "", ""
 }
 
 func TestLoadSample(t *testing.T) {

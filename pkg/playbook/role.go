@@ -86,6 +86,9 @@ func (l *Loader) loadRole(ctx *taskCtx, at *yaml.Node, name string, opts roleOpt
 	l.loading[key] = true
 	defer delete(l.loading, key)
 	r := &Role{Name: filepath.Base(name), Path: dir}
+	if l.Read != nil {
+		l.Read(dir)
+	}
 	for _, part := range []struct {
 		sub, from string
 		dst       *map[string]any
@@ -335,7 +338,7 @@ func cloneTree(t *Task, parent *Task) *Task {
 
 // IncludeRole loads a role for include_role at run time.
 func (l *Loader) IncludeRole(name, playDir string, args map[string]any, parent *Task) (*Task, error) {
-	l.errs = errorList{}
+	l.errs, l.warns = errorList{}, errorList{}
 	ctx := &taskCtx{file: parent.Pos.File, playDir: playDir, role: parent.Role}
 	opts := roleOpts{tasksFrom: str(args["tasks_from"]), varsFrom: str(args["vars_from"]), defaultsFrom: str(args["defaults_from"]), handlersFrom: str(args["handlers_from"])}
 	r := l.loadRole(ctx, nil, name, opts)

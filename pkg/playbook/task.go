@@ -96,8 +96,8 @@ var taskKeywords = map[string]taskKeyword{
 	"block":       func(d *taskDecode, _, v *yaml.Node) { d.block = v },
 	"rescue":      func(d *taskDecode, _, v *yaml.Node) { d.rescue = v },
 	"always":      func(d *taskDecode, _, v *yaml.Node) { d.always = v },
-	"async":       unsupportedAsync,
-	"poll":        unsupportedAsync,
+	"async":       intTaskKeyword(func(t *Task) *any { return &t.Async }),
+	"poll":        intTaskKeyword(func(t *Task) *any { return &t.Poll }),
 	// Accepted, no effect in tend.
 	"collections":     ignoredKeyword,
 	"module_defaults": ignoredKeyword,
@@ -106,10 +106,6 @@ var taskKeywords = map[string]taskKeyword{
 }
 
 func ignoredKeyword(*taskDecode, *yaml.Node, *yaml.Node) {}
-
-func unsupportedAsync(d *taskDecode, k, _ *yaml.Node) {
-	d.l.errs.at(d.file, k, "run the task without async; tend runs hosts in parallel already", "%s is not supported by tend yet", k.Value)
-}
 
 func boolTaskKeyword(field func(*Task) *any) taskKeyword {
 	return func(d *taskDecode, k, v *yaml.Node) { *field(d.t) = d.l.boolKeyword(d.file, k.Value, v) }
@@ -283,8 +279,8 @@ func (l *Loader) parseAction(ctx *taskCtx, t *Task, k, v, argsNode *yaml.Node) {
 	if name == "action" || name == "local_action" {
 		switch v.Kind {
 		case yaml.ScalarNode:
-			mod, rest, _ := strings.Cut(strings.TrimSpace(v.Value), " ")
-			name, raw = mod, strings.TrimSpace(rest)
+			mod, rest := splitAction(v.Value)
+			name, raw = mod, rest
 		case yaml.MappingNode:
 			m, _ := l.value(file, v).(map[string]any)
 			mod, _ := m["module"].(string)
@@ -303,29 +299,28 @@ func (l *Loader) parseAction(ctx *taskCtx, t *Task, k, v, argsNode *yaml.Node) {
 	}
 	canon := module.Canonical(name)
 	t.Action = canon
-	if includeActions[canon] || canon == "meta" {
+	switch {
+	case module.IsTemplated(name):
+		// The module is chosen when the task runs (action: "{{ m }}
+		// args"): its arguments are read then, with its spec.
+		t.Action, t.RawArgs, t.Args = name, raw, map[string]any{}
+	case includeActions[canon] || canon == "meta":
 		t.Args = l.includeArgs(file, v, canon, raw)
-	} else {
+	default:
 		mod, ok := l.Registry.Lookup(name)
 		if !ok {
-			hint := ""
-			if c := closest(canon, append(l.Registry.Names(), keywordNames()...)); c != "" {
-				hint = fmt.Sprintf("did you mean %q?", c)
-			} else {
-				hint = "run 'tend doc --list' to see the modules tend has"
+			if l.unknownModule(file, k, t, name, raw); t.Action == "" {
+				return
 			}
-			l.errs.at(file, k, hint, "unknown module or task keyword %q", name)
-			t.Action = ""
-			return
+		} else {
+			args, err := argsFrom(raw, mod.Spec())
+			if err != nil {
+				l.errs.at(file, v, "", "module %s: %v", canon, err)
+				t.Action = ""
+				return
+			}
+			t.Args = args
 		}
-		spec := mod.Spec()
-		args, err := argsFrom(raw, spec)
-		if err != nil {
-			l.errs.at(file, v, "", "module %s: %v", canon, err)
-			t.Action = ""
-			return
-		}
-		t.Args = args
 	}
 	if argsNode != nil {
 		extra, ok := l.value(file, argsNode).(map[string]any)
@@ -343,12 +338,63 @@ func (l *Loader) parseAction(ctx *taskCtx, t *Task, k, v, argsNode *yaml.Node) {
 	if mod, ok := l.Registry.Lookup(canon); ok && !includeActions[canon] {
 		if _, templated := t.Args["_args_template"]; !templated {
 			if _, err := mod.Spec().Validate(t.Args, true); err != nil {
-				l.errs.at(file, k, "run 'tend doc "+canon+"' for its arguments", "%v", err)
-				t.Action = ""
+				// Ansible checks arguments when the task runs: so does
+				// tend, and the task fails then (if it runs at all).
+				l.warnAt(file, k, "run 'tend doc "+canon+"' for its arguments", "%v", err)
 			}
 		}
 	}
 }
+
+// unknownModule records a task naming a module tend does not have: a
+// warning now (Ansible, with its collections, may have it, and the task
+// may never run on these hosts) and a failed task when it runs. Its
+// arguments are kept as written.
+func (l *Loader) unknownModule(file string, k *yaml.Node, t *Task, name string, raw any) {
+	if module.Canonical(name) == "import_playbook" {
+		// Ansible refuses it when it parses the play.
+		l.errs.at(file, k, "import_playbook is a play of its own, at the top level of a playbook", "import_playbook is not valid in a task list")
+		t.Action = ""
+		return
+	}
+	hint := ""
+	if c := closest(module.Canonical(name), append(l.Registry.Names(), keywordNames()...)); c != "" {
+		hint = fmt.Sprintf("did you mean %q?", c)
+	} else {
+		hint = "run 'tend doc --list' to see the modules tend has"
+	}
+	l.warnAt(file, k, hint, "unknown module or task keyword %q: the task fails if it runs", name)
+	t.UnknownModule = name
+	switch x := raw.(type) {
+	case map[string]any:
+		t.Args = x
+	case string:
+		t.Args = map[string]any{"_raw_params": x}
+	default:
+		t.Args = map[string]any{}
+	}
+}
+
+// splitAction splits "action: module args" text into the module and its
+// arguments; the module may be a template ("{{ m }} x=1").
+func splitAction(s string) (mod, rest string) {
+	s = strings.TrimSpace(s)
+	from := 0
+	if strings.HasPrefix(s, "{{") {
+		if i := strings.Index(s, "}}"); i >= 0 {
+			from = i + 2
+		}
+	}
+	if i := strings.IndexAny(s[from:], " \t\n"); i >= 0 {
+		return s[:from+i], strings.TrimSpace(s[from+i:])
+	}
+	return s, ""
+}
+
+// ModuleArgs turns the arguments written for a module (a mapping, or
+// key=value text with the module's free-form part) into an argument map,
+// for a task whose module is known only when it runs.
+func ModuleArgs(raw any, spec *module.Spec) (map[string]any, error) { return argsFrom(raw, spec) }
 
 // argsFrom turns a module's raw value into an argument map.
 func argsFrom(raw any, spec *module.Spec) (map[string]any, error) {
@@ -418,7 +464,7 @@ func (l *Loader) includeArgs(file string, n *yaml.Node, action string, raw any) 
 
 // expandImports replaces import_tasks/import_role with an implicit block
 // holding the imported tasks; include_* stay dynamic but their static
-// targets are validated now.
+// targets are checked now, their problems reported as warnings.
 func (l *Loader) expandImports(ctx *taskCtx, t *Task, at *yaml.Node) *Task {
 	switch t.Action {
 	case "import_tasks", "include_tasks", "include":
@@ -440,9 +486,16 @@ func (l *Loader) expandImports(ctx *taskCtx, t *Task, at *yaml.Node) *Task {
 			}
 			return t
 		}
+		const where = "paths are relative to the including file, the role's tasks/ dir or the playbook dir"
 		path, ok := ResolveTaskFile(name, ctx.dir, ctx.playDir, ctx.role)
+		if !ok && t.Action == "include_tasks" {
+			// Ansible looks for the file when the include runs, and
+			// fails it then: the include may never run on these hosts.
+			l.warnAt(ctx.file, at, where, "%s: cannot find task file %q: the include fails if it runs", t.Action, name)
+			return t
+		}
 		if !ok {
-			l.errs.at(ctx.file, at, "paths are relative to the including file, the role's tasks/ dir or the playbook dir", "%s: cannot find task file %q", t.Action, name)
+			l.errs.at(ctx.file, at, where, "%s: cannot find task file %q", t.Action, name)
 			return nil
 		}
 		if abs, err := filepath.Abs(path); err == nil {
@@ -450,8 +503,9 @@ func (l *Loader) expandImports(ctx *taskCtx, t *Task, at *yaml.Node) *Task {
 		}
 		t.Args["file"] = path
 		if t.Action == "include_tasks" {
-			// Validate now; the executor loads it again at run time.
-			l.loadTaskFileInto(ctx, at, path, t, t.Handler)
+			// Validate now, as warnings: Ansible reads the file only when
+			// the include runs. The executor loads it again then.
+			l.lazily(func() { l.loadTaskFileInto(ctx, at, path, t, t.Handler) })
 			return t
 		}
 		if t.HasLoop {
@@ -481,12 +535,15 @@ func (l *Loader) expandImports(ctx *taskCtx, t *Task, at *yaml.Node) *Task {
 			defaultsFrom: str(t.Args["defaults_from"]),
 			handlersFrom: str(t.Args["handlers_from"]),
 		}
+		if t.Action == "include_role" {
+			// Checked as warnings: Ansible loads the role when the
+			// include runs, and fails the include then.
+			l.lazily(func() { l.loadRole(ctx, at, name, opts) })
+			return t
+		}
 		role := l.loadRole(ctx, at, name, opts)
 		if role == nil {
 			return nil
-		}
-		if t.Action == "include_role" {
-			return t
 		}
 		if t.HasLoop {
 			l.errs.at(ctx.file, at, "use include_role to loop over a role", "import_role cannot have a loop")
@@ -575,20 +632,23 @@ func (l *Loader) loopControl(file string, n *yaml.Node) LoopControl {
 // RoleFile is a helper for role-relative paths.
 func RoleFile(r *Role, dir, name string) string { return filepath.Join(r.Path, dir, name) }
 
-// checkConds reports conditions that do not parse, at their node.
+// checkConds reports conditions that do not parse, at their node, as
+// warnings: Ansible parses them when the task runs, and so the task fails
+// then.
 func (l *Loader) checkConds(file string, n *yaml.Node, conds []any) {
 	if l.Syntax == nil {
 		return
 	}
 	for _, c := range conds {
 		if err := l.Syntax.CheckCondition(c); err != nil {
-			l.errs.at(file, n, "conditions are bare Jinja2 expressions, like: result.rc == 0 and x is defined", "invalid condition %q: %v", fmt.Sprint(c), err)
+			l.warnAt(file, n, "conditions are bare Jinja2 expressions, like: result.rc == 0 and x is defined", "invalid condition %q: %v", fmt.Sprint(c), err)
 		}
 	}
 }
 
 // checkNodeTemplates reports template strings under n that do not parse,
-// each at its own position.
+// each at its own position, as warnings: Ansible parses templates only
+// when it renders them, and so the task fails then.
 func (l *Loader) checkNodeTemplates(file string, n *yaml.Node) {
 	if l.Syntax == nil || n == nil {
 		return
@@ -596,7 +656,7 @@ func (l *Loader) checkNodeTemplates(file string, n *yaml.Node) {
 	switch n.Kind {
 	case yaml.ScalarNode:
 		if err := l.Syntax.Check(n.Value); err != nil {
-			l.errs.at(file, n, "", "invalid template %q: %v", n.Value, err)
+			l.warnAt(file, n, "", "invalid template %q: %v", n.Value, err)
 		}
 	case yaml.MappingNode:
 		for i := 1; i < len(n.Content); i += 2 {

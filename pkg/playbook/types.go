@@ -1,7 +1,11 @@
 // Package playbook loads Ansible playbooks, task files and roles into a
 // validated model. Everything static (YAML, keywords, module names and
 // arguments, roles, imported files) is checked before any host is
-// contacted; every error names file:line:column and what was expected.
+// contacted; every problem names file:line:column and what was expected.
+// Problems Ansible also refuses before a run are errors; those it finds
+// only when a task runs (an unknown module or argument, a template that
+// does not parse, anything in a file include_tasks or include_role reads)
+// are warnings (Loader.Warnings), and the task fails when it runs.
 package playbook
 
 import "fmt"
@@ -44,6 +48,7 @@ type Play struct {
 	Serial            []any // ints or "N%" strings
 	MaxFailPercentage *float64
 	AnyErrorsFatal    any
+	ForceHandlers     any
 	Strategy          string // linear | free
 	Order             string // inventory | reverse_inventory | sorted | reverse_sorted | shuffle
 	Tags              []string
@@ -88,6 +93,13 @@ type Task struct {
 	Name   string
 	Action string // canonical module name, or block, include_tasks, include_role, meta
 	Args   map[string]any
+	// UnknownModule is the module named as written when tend has no such
+	// module: the loader warned, and the task fails when it runs.
+	UnknownModule string
+	// RawArgs are the arguments as written when the module is a template
+	// (action: "{{ m }} x=1"): the executor reads them with the module's
+	// spec once the name is rendered. Args then holds only args:.
+	RawArgs any
 
 	Block, Rescue, Always []*Task
 
@@ -122,8 +134,13 @@ type Task struct {
 	AnyErrorsFatal    any
 	Throttle          int
 	Timeout           any
-	RemoteUser        string
-	Connection        string
+	// Async is the async keyword (seconds, 0 or nil: run synchronously)
+	// and Poll the poll keyword (seconds between checks, nil: 15, 0: fire
+	// and forget); either may be a template.
+	Async      any
+	Poll       any
+	RemoteUser string
+	Connection string
 
 	// Handler is set on handlers.
 	Handler bool

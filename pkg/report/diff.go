@@ -129,3 +129,6 @@ func pySplitLines(s string) []string {
 	}
 	return lines
 }
+
+// UnifiedDiff formats diffs as --diff shows them, without colour.
+func UnifiedDiff(diffs []module.Diff) string { return renderDiffs(painter{}, diffs) }

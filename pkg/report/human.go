@@ -216,6 +216,9 @@ func (h *human) renderResult(e *emission, r HostResult) {
 		}
 		h.display(e, msg, colorDebug)
 		return
+	case Async:
+		h.display(e, asyncLine(r), colorDebug)
+		return
 	case Unreachable:
 		h.display(e, fmt.Sprintf("fatal: [%s]: UNREACHABLE! => %s", label, h.dump(r, res)), colorUnreachable)
 		return
@@ -491,4 +494,17 @@ func (h *human) NoHostsLeft() {
 	defer h.mu.Unlock()
 	h.hasLast = false
 	h.flush(&e)
+}
+
+// asyncLine is Ansible's v2_runner_on_async_poll, _ok or _failed line.
+// The job id is shown even for no_log tasks, as Ansible does.
+func asyncLine(r HostResult) string {
+	jid := pyStr(r.Result["ansible_job_id"])
+	switch r.Msg {
+	case "ok":
+		return fmt.Sprintf("ASYNC OK on %s: jid=%s", r.Host, jid)
+	case "failed":
+		return fmt.Sprintf("ASYNC FAILED on %s: jid=%s", r.Host, jid)
+	}
+	return fmt.Sprintf("ASYNC POLL on %s: jid=%s started=%s finished=%s", r.Host, jid, pyStr(r.Result["started"]), pyStr(r.Result["finished"]))
 }

@@ -277,8 +277,8 @@ func (j *jsonReporter) TaskStart(t Task) {
 }
 
 func (j *jsonReporter) HostResult(r HostResult) {
-	if r.Status == Retrying {
-		return // an attempt, not an outcome; the final result carries Attempts
+	if r.Status == Retrying || r.Status == Async {
+		return // an attempt or a poll, not an outcome; the final result carries Attempts
 	}
 	r = Censor(r)
 	o := outcome(r, j.opts.Diff)

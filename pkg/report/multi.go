@@ -47,6 +47,23 @@ func (m multi) HostResult(res HostResult) {
 	}
 }
 
+// HostStart and HostDone go to the reporters that follow activity.
+func (m multi) HostStart(host string, t Task) {
+	for _, r := range m {
+		if a, ok := r.(Activity); ok {
+			a.HostStart(host, t)
+		}
+	}
+}
+
+func (m multi) HostDone(host string, t Task) {
+	for _, r := range m {
+		if a, ok := r.(Activity); ok {
+			a.HostDone(host, t)
+		}
+	}
+}
+
 func (m multi) Warn(host, msg string) {
 	for _, r := range m {
 		r.Warn(host, msg)

@@ -24,6 +24,11 @@ const (
 	// left are Result["retries"] minus Result["attempts"] as in Ansible;
 	// without "attempts" in Result, HostResult.Retries is used.
 	Retrying Status = "retrying"
+	// Async is a progress line of a task run with async and poll > 0:
+	// Msg is "poll" (still running, shown every poll seconds), "ok" or
+	// "failed" (finished; the task's own result follows), and Result
+	// holds ansible_job_id, started and finished. Shown, never counted.
+	Async Status = "async"
 	// Included is an include_tasks that loaded a file for some hosts:
 	// Host holds the host names joined with ", ", Result["include"] the
 	// file. Not counted in the recap.

@@ -30,8 +30,18 @@ func Censor(r HostResult) HostResult {
 			res["include"] = v
 		}
 	}
+	msg := ""
+	if r.Status == Async {
+		// The job id and progress of an async task are tend's, not the task's.
+		for _, k := range []string{"ansible_job_id", "started", "finished"} {
+			if v, ok := r.Result[k]; ok {
+				res[k] = v
+			}
+		}
+		msg = r.Msg
+	}
 	r.Result = res
-	r.Item, r.Diff, r.Msg = nil, nil, ""
+	r.Item, r.Diff, r.Msg = nil, nil, msg
 	return r
 }
 
@@ -50,6 +60,20 @@ func Censoring(rep Reporter) Reporter {
 
 func (c censoring) HostResult(r HostResult) { c.Reporter.HostResult(Censor(r)) }
 
+// HostStart and HostDone carry host and task names only, which every
+// output shows; they are passed on to a reporter that follows activity.
+func (c censoring) HostStart(host string, t Task) {
+	if a, ok := c.Reporter.(Activity); ok {
+		a.HostStart(host, t)
+	}
+}
+
+func (c censoring) HostDone(host string, t Task) {
+	if a, ok := c.Reporter.(Activity); ok {
+		a.HostDone(host, t)
+	}
+}
+
 // isChanged reports whether r changed the host: its status says so, or
 // (for failures) the result does.
 func isChanged(r HostResult) bool {
@@ -66,8 +90,9 @@ func isChanged(r HostResult) bool {
 // cleanResult is what Ansible's TaskResult.clean_copy hands to callbacks:
 // the censored stand-in for no_log results; otherwise a deep copy without
 // "failed" and "skipped" (the event says that) and without internal
-// "_ansible_" keys other than the ones callbacks use. "changed" is always
-// present, as Ansible's task executor guarantees.
+// "_ansible_" keys other than the ones callbacks use. "changed" is
+// present, as Ansible's task executor guarantees for every result of a
+// module; a failure raised before a module ran keeps it out, as there.
 func cleanResult(r HostResult) map[string]any {
 	changed := isChanged(r)
 	if r.NoLog {
@@ -88,7 +113,9 @@ func cleanResult(r HostResult) map[string]any {
 	if isDebug(r.Task) {
 		delete(out, "invocation")
 	}
-	if _, ok := out["changed"]; !ok || r.Status == Changed {
+	// A failure the executor raised before any module ran (a template
+	// error, a module not found) has no "changed" in Ansible either.
+	if _, ok := out["changed"]; (!ok && r.Status != Failed && r.Status != Ignored) || r.Status == Changed {
 		out["changed"] = changed
 	}
 	if _, ok := out["msg"]; !ok && r.Msg != "" {

@@ -145,8 +145,10 @@ func loopScenario(r Reporter) {
 	ignoredLoop := taskLoop
 	ignoredLoop.Name = "remove packages"
 	r.TaskStart(ignoredLoop)
-	r.HostResult(HostResult{Host: "web1", Task: ignoredLoop, IsItem: true, Item: 42, Status: Ignored, Result: module.Result{"failed": true, "msg": "boom"}})
-	r.HostResult(HostResult{Host: "web1", Task: ignoredLoop, Status: Ignored, Result: module.Result{"failed": true, "results": []any{}}})
+	// Module results carry "changed" (the executor sets it, as Ansible's
+	// task executor does); a failure raised before any module ran has none.
+	r.HostResult(HostResult{Host: "web1", Task: ignoredLoop, IsItem: true, Item: 42, Status: Ignored, Result: module.Result{"changed": false, "failed": true, "msg": "boom"}})
+	r.HostResult(HostResult{Host: "web1", Task: ignoredLoop, Status: Ignored, Result: module.Result{"changed": false, "failed": true, "results": []any{}}})
 
 	debugLoop := Task{Name: "show items", Module: "ansible.builtin.debug", Loop: true}
 	r.TaskStart(debugLoop)

@@ -14,7 +14,7 @@ package report
 // Tally is not safe for concurrent use on the same map; the caller
 // serialises (the executor counts under its own lock).
 func Tally(stats map[string]*Stats, r HostResult) {
-	if r.IsItem || r.Status == Retrying {
+	if r.IsItem || r.Status == Retrying || r.Status == Async {
 		return
 	}
 	s := stats[r.Host]

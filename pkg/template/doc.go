@@ -14,10 +14,12 @@
 //
 // Engine.compile (engine.go) strips Ansible's FQCN prefixes
 // (ansible.builtin.to_json is to_json), rewrites the token stream where
-// gonja's grammar is narrower than Jinja2's (an inline if anywhere in an
-// expression, rewrite.go) and parses with the statements of structures.go:
-// gonja's own where their nodes expose their fields, set, raw and include
-// parsed here. Compiled templates are cached by source, shared by the
+// gonja's grammar is narrower than Jinja2's (rewrite.go: an inline if
+// anywhere in an expression, word operators before a line break, the right
+// operand of in, *args and **kwargs in calls) and parses with the
+// statements of structures.go and blocks.go: gonja's own where their nodes
+// expose their fields; set, raw, include, with, filter, call, block and
+// extends parsed here. Compiled templates are cached by source, shared by the
 // engines made with WithSearchPath and WithContext.
 //
 // # Evaluate
@@ -26,7 +28,8 @@
 // Python semantics differ from Ansible's. Each Render creates a state
 // (eval.go) holding the variables, the template-local scopes ({% set %},
 // loop variables, macro arguments) and what is being rendered. The
-// statements (text, if, for, set, macro, include, break, continue, do) are in
+// statements (text, if, for, set, macro, include, break, continue, do;
+// with, filter, call and template inheritance in blocks.go) are in
 // eval_stmt.go; expressions, operators with Python's semantics (integers
 // do not overflow: bigint.go) and calls in eval_expr.go; the Python
 // methods templates call ('a,b'.split(','), d.items()) in pymethods.go;
@@ -61,8 +64,11 @@
 // failing like Python's MemoryError rather than exhausting the controller:
 // repetition (maxRepeat), rendered text (maxRendered), nesting (maxDepth
 // for lazy rendering and macro calls, maxNesting for data), integer size
-// (maxIntBits) and the counts in limits.go. WithContext makes loops, macro
-// calls and lookup commands stop when the run is interrupted.
+// (maxIntBits), the counts in limits.go and the work one render may do
+// (maxWork: loop iterations, macro calls, range items and the size of
+// operator results, so that loops with an empty body cannot run for hours).
+// WithContext makes loops, macro calls and lookup commands stop when the
+// run is interrupted.
 //
 // # Filters, tests and lookups
 //

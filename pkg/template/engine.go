@@ -44,6 +44,9 @@ type Engine struct {
 	// ctx, when set, stops loops, macro calls and commands of lookups
 	// once it is cancelled (see WithContext).
 	ctx context.Context
+	// workLimit is maxWork; tests of cancellation raise it so that only
+	// the context stops their endless templates.
+	workLimit int
 }
 
 type shared struct {
@@ -72,9 +75,10 @@ func New(opts Options) *Engine {
 	cfg.TrimBlocks = true
 	cfg.KeepTrailingNewline = false
 	e := &Engine{
-		opts:   opts,
-		search: append([]string(nil), opts.SearchPath...),
-		shared: &shared{cache: map[string]*compiled{}, cfg: cfg, cs: newControlStructures()},
+		opts:      opts,
+		search:    append([]string(nil), opts.SearchPath...),
+		shared:    &shared{cache: map[string]*compiled{}, cfg: cfg, cs: newControlStructures()},
+		workLimit: maxWork,
 	}
 	e.filters = builtinFilters()
 	e.tests = builtinTests()
@@ -220,6 +224,19 @@ func (e *Engine) renderWalk(v any, vars map[string]any, leaf func(string, map[st
 	}
 }
 
+// canEnter refuses to render the template file path from s when it is
+// already being rendered (it includes or extends itself, verb says which)
+// or lookups nest too deep.
+func (s *state) canEnter(path, verb string) error {
+	if slices.Contains(s.files, path) {
+		return fmt.Errorf("template %s %s itself (through %s)", path, verb, strings.Join(append(slices.Clip(s.files), path), " -> "))
+	}
+	if s.depth >= maxDepth {
+		return fmt.Errorf("template lookups nested more than %d deep", maxDepth)
+	}
+	return nil
+}
+
 // renderFile renders src, the content of the template file path, for a
 // lookup made while rendering parent: nesting depth and the files being
 // rendered carry over, so a template that looks itself up is an error.
@@ -227,11 +244,8 @@ func (e *Engine) renderWalk(v any, vars map[string]any, leaf func(string, map[st
 // A lookup keeps the file's trailing newlines, as Ansible's template lookup
 // does; an include drops the final one, as Jinja2 does with every template.
 func (e *Engine) renderFile(parent *state, path, src string, vars map[string]any, lookup bool) (string, error) {
-	if slices.Contains(parent.files, path) {
-		return "", fmt.Errorf("template %s includes itself (through %s)", path, strings.Join(append(parent.files, path), " -> "))
-	}
-	if parent.depth >= maxDepth {
-		return "", fmt.Errorf("template lookups nested more than %d deep", maxDepth)
+	if err := parent.canEnter(path, "includes"); err != nil {
+		return "", err
 	}
 	if !IsTemplate(src) {
 		if lookup {
@@ -246,6 +260,7 @@ func (e *Engine) renderFile(parent *state, path, src string, vars map[string]any
 	st := e.newState(vars, src)
 	st.depth = parent.depth + 1
 	st.files = append(slices.Clip(parent.files), path)
+	st.work = parent.budget()
 	v, err := st.run(c, false)
 	// What the file read from host data makes the including render host
 	// data too, as for any other value it reads.
@@ -428,7 +443,7 @@ func parse(src string, cond bool, cfg *config.Config, cs csGetter) (c *compiled,
 			c, err = nil, &SyntaxError{Msg: fmt.Sprint(r), Src: src}
 		}
 	}()
-	toks := lexAll(src, cfg)
+	toks := rewriteStarArgs(rewriteInOperand(rewriteKeywords(lexAll(src, cfg), src)))
 	if err := checkNesting(toks, src); err != nil {
 		return nil, err
 	}

@@ -36,6 +36,10 @@ type state struct {
 	src    string
 	depth  int
 	files  []string // template files being rendered by lookup('template')
+	work   *workBudget
+	// blocks are the {% block %} definitions of the templates extending
+	// the one being rendered, most derived first.
+	blocks map[string][]*blockNode
 	// tainted is set once the render read an Unsafe value: its result is
 	// then host data too (see seal and RenderMarked).
 	tainted bool
@@ -75,7 +79,7 @@ func (s *state) run(c *compiled, native bool) (v any, err error) {
 		return b.String(), nil
 	}
 	var b strings.Builder
-	if err := s.renderNodes(&b, c.root.Nodes); err != nil {
+	if err := s.renderTemplate(&b, c.root.Nodes); err != nil {
 		if errors.Is(err, errBreak) || errors.Is(err, errContinue) {
 			return nil, fmt.Errorf("template error in %q: %w", truncate(c.src, 200), err)
 		}

@@ -6,6 +6,7 @@ package template
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"strings"
@@ -461,6 +462,9 @@ func (s *state) evalBinary(n *nodes.BinaryExpression) (any, error) {
 		return toStr(left) + toStr(right), nil
 	}
 	v, err := arith(op.Val, left, right)
+	if err == nil {
+		err = s.spendOnResult(v)
+	}
 	return s.seal(v), err
 }
 
@@ -692,17 +696,29 @@ func pyFormat(format string, arg any) (any, error) {
 // filter or test.
 func (s *state) evalArgs(args []nodes.Expression, kwargs map[string]nodes.Expression) ([]any, map[string]any, error) {
 	var out []any
-	if len(args) > 0 {
-		out = make([]any, len(args))
-		for i, a := range args {
-			v, err := s.evalDefined(a)
-			if err != nil {
-				return nil, nil, err
-			}
-			if out[i], err = s.deepResolve(v, 0); err != nil {
-				return nil, nil, err
+	for _, a := range args {
+		star := false
+		if c, ok := a.(*nodes.Call); ok && len(c.Args) == 1 {
+			if f, ok := c.Func.(*nodes.Name); ok && f.Name.Val == starArg {
+				a, star = c.Args[0], true
 			}
 		}
+		v, err := s.evalDefined(a)
+		if err != nil {
+			return nil, nil, err
+		}
+		if v, err = s.deepResolve(v, 0); err != nil {
+			return nil, nil, err
+		}
+		if !star {
+			out = append(out, v)
+			continue
+		}
+		items, err := iterate(v)
+		if err != nil {
+			return nil, nil, fmt.Errorf("argument after * must be an iterable: %w", err)
+		}
+		out = append(out, items...)
 	}
 	var kw map[string]any
 	if len(kwargs) > 0 {
@@ -712,9 +728,18 @@ func (s *state) evalArgs(args []nodes.Expression, kwargs map[string]nodes.Expres
 			if err != nil {
 				return nil, nil, err
 			}
-			if kw[k], err = s.deepResolve(v, 0); err != nil {
+			if v, err = s.deepResolve(v, 0); err != nil {
 				return nil, nil, err
 			}
+			if !strings.HasPrefix(k, dstarArgs) {
+				kw[k] = v
+				continue
+			}
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil, nil, fmt.Errorf("argument after ** must be a mapping, not %s", typeName(v))
+			}
+			maps.Copy(kw, m)
 		}
 	}
 	return out, kw, nil
@@ -752,6 +777,9 @@ func (s *state) evalCall(n *nodes.Call) (any, error) {
 			if m, ok := v.(*macro); ok {
 				return s.callMacro(m, args, kw)
 			}
+			if sb, ok := v.(*superBlock); ok {
+				return s.callSuper(sb)
+			}
 		}
 		v, err := s.callGlobal(name, args, kw)
 		return s.seal(v), err
@@ -778,7 +806,11 @@ func (s *state) callGlobal(name string, args []any, kw map[string]any) (any, err
 	case "query", "q":
 		return s.lookup(args, kw, true)
 	case "range":
-		return pyRange(args)
+		r, err := pyRange(args)
+		if err == nil {
+			err = s.spend(len(r.([]any)))
+		}
+		return r, err
 	case "dict":
 		out := map[string]any{}
 		if len(args) > 0 {

@@ -135,6 +135,17 @@ func (s *state) execStructure(b *strings.Builder, cs nodes.ControlStructure) err
 		return nil
 	case *includeNode:
 		return s.execInclude(b, n)
+	case *withNode:
+		return s.execWith(b, n)
+	case *filterNode:
+		return s.execFilterBlock(b, n)
+	case *callNode:
+		return s.execCallBlock(b, n)
+	case *blockNode:
+		return s.execBlock(b, n)
+	case *extendsNode:
+		// Reached only below the top level, where Jinja2 also refuses it.
+		return fmt.Errorf("extends must be a top-level statement")
 	case *controlStructures.MacroControlStructure:
 		s.setLocal(n.Name, &macro{node: n.Macro})
 		return nil
@@ -217,6 +228,9 @@ func (s *state) execFor(b *strings.Builder, n *controlStructures.ForControlStruc
 	}
 	for i, it := range items {
 		if err := s.canceled(); err != nil {
+			return err
+		}
+		if err := s.spend(1); err != nil {
 			return err
 		}
 		if b.Len() > maxRendered {
@@ -421,6 +435,9 @@ func (s *state) callMacro(m *macro, args []any, kw map[string]any) (any, error) 
 	if err := s.canceled(); err != nil {
 		return nil, err
 	}
+	if err := s.spend(1); err != nil {
+		return nil, err
+	}
 	scope := map[string]any{}
 	for i, p := range m.node.Kwargs {
 		name := ""
@@ -440,8 +457,26 @@ func (s *state) callMacro(m *macro, args []any, kw map[string]any) (any, error) 
 			scope[name] = v
 		}
 	}
-	if m.node.VarArgsName != "" && len(args) > len(m.node.Kwargs) {
-		scope[m.node.VarArgsName] = args[len(m.node.Kwargs):]
+	// Jinja2 binds the positional and keyword arguments the parameters
+	// do not take to varargs and kwargs, and a {% call %} body to caller.
+	extra := []any{}
+	if len(args) > len(m.node.Kwargs) {
+		extra = args[len(m.node.Kwargs):]
+	}
+	if m.node.VarArgsName != "" {
+		scope[m.node.VarArgsName] = extra
+	} else {
+		scope["varargs"] = extra
+	}
+	extraKw := map[string]any{}
+	for k, v := range kw {
+		if _, isParam := scope[k]; !isParam && k != "caller" {
+			extraKw[k] = s.seal(v)
+		}
+	}
+	scope["kwargs"] = extraKw
+	if c, ok := kw["caller"]; ok {
+		scope["caller"] = c
 	}
 	s.depth++
 	s.scopes = append(s.scopes, scope)

@@ -694,7 +694,7 @@ func filterZipLongest(_ *state, in any, args []any, kw map[string]any) (any, err
 	return zipLists(in, args, true, kw["fillvalue"])
 }
 
-func filterProduct(_ *state, in any, args []any, _ map[string]any) (any, error) {
+func filterProduct(s *state, in any, args []any, _ map[string]any) (any, error) {
 	result := [][]any{{}}
 	for _, v := range append([]any{in}, args...) {
 		l, err := asList(v, "product")
@@ -703,6 +703,10 @@ func filterProduct(_ *state, in any, args []any, _ map[string]any) (any, error) 
 		}
 		if tooLong(len(result), len(l)) {
 			return nil, fmt.Errorf("product too large (MemoryError): more than %d items", maxRepeat)
+		}
+		// Each row is built item by item: charge the render's work budget.
+		if err := s.spend(len(result) * len(l)); err != nil {
+			return nil, err
 		}
 		var next [][]any
 		for _, prefix := range result {

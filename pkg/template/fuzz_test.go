@@ -20,12 +20,20 @@ func FuzzRender(f *testing.F) {
 		strings.Repeat("(", 2000) + strings.Repeat(")", 2000), "{{ " + strings.Repeat("[", 1001) + " }}",
 		"{{ ([] * 10**12) | length }}", "{{ 'ab' * 2**62 }}", "{{ range(10**12) }}", "{{ range(99) | product(range(99), range(99)) | length }}",
 		"{% for i in range(99) %}{% for j in range(99) %}{{ i }}{% endfor %}{% endfor %}",
+		"{% for i in range(999) %}{% for j in range(999) %}{% for k in range(999) %}{% endfor %}{% endfor %}{% endfor %}",
+		"{% with a = 1, b = a %}{{ b }}{% endwith %}", "{% filter upper | replace('A', 'b') %}a{% endfilter %}",
+		"{% macro m() %}{{ caller(1) }}{{ varargs }}{{ kwargs }}{% endmacro %}{% call(x) m(*l, **m) %}{{ x }}{% endcall %}",
+		"{% extends 'recursive/self.j2' %}{% block a %}{{ super() }}{% endblock %}", "{{ a and\n b or(c) }}", "{{ a in l | map('x') if a else b }}",
 	}
 	for _, s := range seeds {
 		f.Add(s)
 	}
 	e := New(Options{BaseDir: "testdata"})
 	e.noCommands = true
+	// A smaller work budget keeps each input well inside the watchdog on
+	// a loaded machine (coverage instrumentation makes steps slower); the
+	// budget itself is tested in TestRuntimeErrors.
+	e.workLimit = maxWork / 10
 	f.Fuzz(func(t *testing.T, src string) {
 		// A hang would stall the fuzzer silently; crashing saves the input.
 		watchdog := time.AfterFunc(10*time.Second, func() { panic(fmt.Sprintf("rendering %q took more than 10 s", src)) })

@@ -11,7 +11,40 @@ import (
 const (
 	// maxRange bounds the length of range(), which tend builds as a list.
 	maxRange = 1_000_000
+	// maxWork bounds the steps of one render, its lookup('template') and
+	// {% include %} renders included: loop iterations, macro calls and
+	// range() items. Output and memory are bounded elsewhere, but nested
+	// loops with an empty body produce neither and would run for hours
+	// (three nested range(1000) loops are 10^9 iterations); a few million
+	// steps take seconds, far more than any configuration file needs.
+	maxWork = 2_000_000
 )
+
+// errTooMuchWork is returned once a render has used up maxWork.
+var errTooMuchWork = fmt.Errorf("template does too much work: more than %d loop iterations, macro calls and range() items in one render", maxWork)
+
+// workBudget is what is left of maxWork for one render; renders started by
+// it (lookup('template'), include) share it.
+type workBudget struct{ left int }
+
+// budget is the render's work budget, made on first use and shared with
+// the renders it starts (renderFile).
+func (s *state) budget() *workBudget {
+	if s.work == nil {
+		s.work = &workBudget{left: s.e.workLimit}
+	}
+	return s.work
+}
+
+// spend takes n steps from the render's budget.
+func (s *state) spend(n int) error {
+	w := s.budget()
+	w.left -= n
+	if w.left < 0 {
+		return errTooMuchWork
+	}
+	return nil
+}
 
 // tooLong reports whether n copies of something of length size exceed
 // maxRepeat, without overflowing.
@@ -38,6 +71,19 @@ func rangeLen(start, stop, step int) uint64 {
 func (s *state) canceled() error {
 	if s.e.ctx != nil && s.e.ctx.Err() != nil {
 		return fmt.Errorf("rendering stopped: %w", context.Cause(s.e.ctx))
+	}
+	return nil
+}
+
+// spendOnResult charges what building an operator's result cost: one step
+// per list item, one per KiB of text, so that a loop repeating a large
+// 'x' * n or [x] * n (each bounded by maxRepeat) is bounded as a whole.
+func (s *state) spendOnResult(v any) error {
+	switch v := v.(type) {
+	case []any:
+		return s.spend(len(v))
+	case string:
+		return s.spend(len(v) >> 10)
 	}
 	return nil
 }

@@ -47,7 +47,7 @@ func TestAnsibleOracle(t *testing.T) {
 		t.Fatal(err)
 	}
 	vars := normalizeDeep(pb[0]["vars"]).(map[string]any)
-	e := New(Options{})
+	e := New(Options{BaseDir: "testdata/oracle"})
 	gotJSON, err := e.Render("{{ cases | to_json }}", vars)
 	if err != nil {
 		t.Fatal(err)

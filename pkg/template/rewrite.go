@@ -230,3 +230,224 @@ func pyUnescape(s string) string {
 	}
 	return b.String()
 }
+
+// keywordTokens are the word operators gonja recognises only when a space
+// or tab follows them; Jinja2 recognises them whatever follows.
+var keywordTokens = map[string]tokens.Type{"and": tokens.And, "or": tokens.Or, "not": tokens.Not, "in": tokens.In, "is": tokens.Is}
+
+// rewriteKeywords turns the names and, or, not, in and is into their
+// operators where gonja lexed them as plain names because a line break or
+// an opening bracket or quote follows ("a and\n b", "x or(y)"), as Jinja2
+// reads them: long conditions are commonly broken after an operator. A name
+// after a dot (an attribute) or after "is" (a test such as "is in") stays
+// a name, and gonja's operator there becomes the attribute's name again
+// ("d.and").
+func rewriteKeywords(toks []*tokens.Token, src string) []*tokens.Token {
+	for i, tok := range toks {
+		typ, ok := keywordTokens[tok.Val]
+		if !ok {
+			continue
+		}
+		if i > 0 && toks[i-1].Type == tokens.Dot {
+			if tok.Type != tokens.Name {
+				copied := *tok
+				copied.Type = tokens.Name
+				toks[i] = &copied
+			}
+			continue
+		}
+		if tok.Type != tokens.Name || (i > 0 && toks[i-1].Type == tokens.Is) {
+			continue
+		}
+		end := tok.Pos + len(tok.Val)
+		if end >= len(src) || !strings.ContainsRune("\n\r([{'\"", rune(src[end])) {
+			continue
+		}
+		copied := *tok
+		copied.Type = typ
+		toks[i] = &copied
+	}
+	return toks
+}
+
+// rewriteInOperand wraps the right operand of "in" and "not in" in
+// parentheses when it holds a filter or an operator: gonja reads
+// `x in l | map(...)` as `(x in l) | map(...)`, Jinja2 as
+// `x in (l | map(...))`, because filters, tests and arithmetic bind tighter
+// than comparisons. The common `inventory_hostname in groups['db'] |
+// default([])` depends on it. The operand ends, as in Jinja2's
+// parse_compare, at the next comparison, and, or, not, inline if/else,
+// comma, colon or closing bracket outside brackets. The "in" of a
+// {% for %} header is left alone (its target ends differently).
+func rewriteInOperand(toks []*tokens.Token) []*tokens.Token {
+	var out []*tokens.Token
+	forHeader := false
+	for i := 0; i < len(toks); i++ {
+		tok := toks[i]
+		out = append(out, tok)
+		switch tok.Type {
+		case tokens.BlockBegin:
+			forHeader = i+1 < len(toks) && toks[i+1].Type == tokens.Name && toks[i+1].Val == "for"
+			continue
+		case tokens.BlockEnd, tokens.VariableEnd:
+			forHeader = false
+			continue
+		case tokens.In:
+		default:
+			continue
+		}
+		if forHeader {
+			forHeader = false
+			continue
+		}
+		if i > 0 && toks[i-1].Type == tokens.Is {
+			continue
+		}
+		end, compound := inOperandEnd(toks, i+1)
+		if !compound {
+			continue
+		}
+		open := *toks[i+1]
+		open.Type, open.Val = tokens.LeftParenthesis, "("
+		shut := *toks[end-1]
+		shut.Type, shut.Val = tokens.RightParenthesis, ")"
+		out = append(out, &open)
+		out = append(out, toks[i+1:end]...)
+		out = append(out, &shut)
+		i = end - 1
+	}
+	return out
+}
+
+// inOperandEnd returns the index just past the operand of "in" starting at
+// start, and whether it is more than one term (a filter or an operator
+// outside brackets).
+func inOperandEnd(toks []*tokens.Token, start int) (end int, compound bool) {
+	depth := 0
+	for k := start; k < len(toks); k++ {
+		t := toks[k]
+		switch {
+		case isOpener(t.Type):
+			depth++
+			continue
+		case isCloser(t.Type):
+			if depth == 0 {
+				return k, compound && k > start
+			}
+			depth--
+			continue
+		}
+		if depth > 0 {
+			continue
+		}
+		switch t.Type {
+		case tokens.Equals, tokens.Ne, tokens.GreaterThan, tokens.GreaterThanOrEqual, tokens.LowerThan,
+			tokens.LowerThanOrEqual, tokens.In, tokens.Not, tokens.And, tokens.Or, tokens.Comma, tokens.Colon,
+			tokens.Assign, tokens.Semicolon, tokens.VariableEnd, tokens.BlockEnd, tokens.EOF, tokens.Error:
+			return k, compound && k > start
+		case tokens.Pipe, tokens.Addition, tokens.Subtraction, tokens.Multiply, tokens.Division,
+			tokens.FloorDivision, tokens.Modulo, tokens.Power, tokens.Tilde, tokens.Is:
+			compound = compound || k > start
+		case tokens.Name:
+			if t.Val == "if" || t.Val == "else" || t.Val == "recursive" {
+				return k, compound && k > start
+			}
+		}
+	}
+	return len(toks), false
+}
+
+// Names that rewriteStarArgs gives unpacked arguments; evalArgs expands them.
+const (
+	starArg   = "__tend_star__"
+	dstarArgs = "__tend_dstar_"
+)
+
+// rewriteStarArgs turns the unpacking of call arguments, which gonja does
+// not parse, into forms it does: `f(a, *l)` into `f(a, __tend_star__((l)))`
+// and `f(**d)` into `f(__tend_dstar_0=(d))`; evalArgs expands them as
+// Python does (lookup('list', *phrases) is a common use). Macro headers
+// ({% macro m(*args) %}) are left to gonja's own parser.
+func rewriteStarArgs(toks []*tokens.Token) []*tokens.Token {
+	var out []*tokens.Token
+	macroHeader, n := false, 0
+	for i := 0; i < len(toks); i++ {
+		tok := toks[i]
+		switch tok.Type {
+		case tokens.BlockBegin:
+			macroHeader = i+1 < len(toks) && toks[i+1].Type == tokens.Name && toks[i+1].Val == "macro"
+		case tokens.BlockEnd:
+			macroHeader = false
+		}
+		unpack := (tok.Type == tokens.Multiply || tok.Type == tokens.Power) && !macroHeader && i > 0 &&
+			(toks[i-1].Type == tokens.LeftParenthesis || toks[i-1].Type == tokens.Comma) && inCall(toks, i)
+		if !unpack {
+			out = append(out, tok)
+			continue
+		}
+		end := argEnd(toks, i+1)
+		mk := func(typ tokens.Type, val string) *tokens.Token {
+			t := *tok
+			t.Type, t.Val = typ, val
+			return &t
+		}
+		if tok.Type == tokens.Multiply {
+			out = append(out, mk(tokens.Name, starArg), mk(tokens.LeftParenthesis, "("))
+		} else {
+			out = append(out, mk(tokens.Name, dstarArgs+strconv.Itoa(n)), mk(tokens.Assign, "="))
+			n++
+		}
+		out = append(out, mk(tokens.LeftParenthesis, "("))
+		out = append(out, toks[i+1:end]...)
+		out = append(out, mk(tokens.RightParenthesis, ")"))
+		if tok.Type == tokens.Multiply {
+			out = append(out, mk(tokens.RightParenthesis, ")"))
+		}
+		i = end - 1
+	}
+	return out
+}
+
+// inCall reports whether the argument list that token i is in belongs to a
+// call: the innermost open parenthesis before it follows a name or a
+// closing bracket.
+func inCall(toks []*tokens.Token, i int) bool {
+	depth := 0
+	for k := i - 1; k >= 0; k-- {
+		switch {
+		case isCloser(toks[k].Type):
+			depth++
+		case isOpener(toks[k].Type):
+			if depth > 0 {
+				depth--
+				continue
+			}
+			if toks[k].Type != tokens.LeftParenthesis || k == 0 {
+				return false
+			}
+			prev := toks[k-1].Type
+			return prev == tokens.Name || prev == tokens.RightParenthesis || prev == tokens.RightBracket
+		}
+	}
+	return false
+}
+
+// argEnd returns the index of the comma or closing bracket that ends the
+// call argument starting at start.
+func argEnd(toks []*tokens.Token, start int) int {
+	depth := 0
+	for k := start; k < len(toks); k++ {
+		switch {
+		case isOpener(toks[k].Type):
+			depth++
+		case isCloser(toks[k].Type):
+			if depth == 0 {
+				return k
+			}
+			depth--
+		case depth == 0 && (toks[k].Type == tokens.Comma || toks[k].Type == tokens.VariableEnd || toks[k].Type == tokens.BlockEnd || toks[k].Type == tokens.EOF):
+			return k
+		}
+	}
+	return len(toks)
+}

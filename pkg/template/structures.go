@@ -25,7 +25,8 @@ func (g csGetter) Get(name string) (parser.ControlStructureParser, bool) {
 }
 
 func newControlStructures() csGetter {
-	g := csGetter{"set": parseSet, "raw": parseRaw, "include": parseInclude}
+	g := csGetter{"set": parseSet, "raw": parseRaw, "include": parseInclude, "with": parseWith, "filter": parseFilterBlock,
+		"call": parseCallBlock, "block": parseBlock, "extends": parseExtends}
 	for _, name := range []string{"for", "if", "macro", "break", "continue", "do"} {
 		if p, ok := controlStructures.All.Get(name); ok {
 			g[name] = p
@@ -63,12 +64,9 @@ func parseSet(p *parser.Parser, args *parser.Parser) (nodes.ControlStructure, er
 		if !args.End() {
 			return nil, args.Error("expected '=' or end of tag in set", args.Current())
 		}
-		wrapper, endargs, err := p.WrapUntil("endset")
+		wrapper, err := wrapBody(p, "endset")
 		if err != nil {
 			return nil, err
-		}
-		if !endargs.End() {
-			return nil, endargs.Error("endset takes no arguments", endargs.Current())
 		}
 		cs.body = wrapper
 		return cs, nil

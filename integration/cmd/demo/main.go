@@ -110,16 +110,19 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, `Posit Team (tend stand-ins) deployed in %s:
 
-  Posit Workbench        http://%s:8787/            (health: /health-check)
-  Posit Connect          http://%s:3939/            (health: /__ping__)
-  Posit Package Manager  http://%s:4242/            (CRAN: /cran/latest, PyPI: /pypi/latest/simple/)
+  Posit Workbench        https://%s:8787/            (health: /health-check)
+  Posit Connect          https://%s:3939/            (health: /__ping__)
+  Posit Package Manager  https://%s:4242/            (CRAN: /cran/latest, PyPI: /pypi/latest/simple/)
   PostgreSQL             %s:5432 (databases rstudio, connect, rstudio_pm)
-  Effective configuration of each product: http://HOST:PORT/__tend__/config
+  Effective configuration of each product: https://HOST:PORT/__tend__/config
+  TLS: certificates from the internal CA the roles created, %s/posit-tls/ca.crt
+       (trusted on every host; here: curl --cacert %s/posit-tls/ca.crt https://...)
 
 Log in:     sudo go run ./integration/cmd/testbed ssh -n %s workbench   (or db, ppm, connect)
 Inventory:  %s
 Re-run:     %s play -i %s --known-hosts %s --ssh-config none -e @%s playbooks/site.yml
 Tear down:  sudo go run ./integration/cmd/demo --down   (or: go run ./integration/cmd/testbed down -n %s)
-`, time.Since(start).Round(time.Second), addr["workbench"], addr["connect"], addr["ppm"], addr["db"], o.name, bed.InventoryINI, arts.Tend, bed.InventoryINI, bed.KnownHostsFile, rerunVars, o.name)
+`, time.Since(start).Round(time.Second), addr["workbench"], addr["connect"], addr["ppm"], addr["db"],
+		filepath.Dir(bed.InventoryINI), filepath.Dir(bed.InventoryINI), o.name, bed.InventoryINI, arts.Tend, bed.InventoryINI, bed.KnownHostsFile, rerunVars, o.name)
 	return nil
 }

@@ -260,7 +260,13 @@ func (r *Report) TotalChanged() int {
 // Play runs `tend play --output json ARGS...` in the checkout (so
 // playbooks/ and roles/ resolve) and parses the report.
 func (a *Artifacts) Play(ctx context.Context, args ...string) (*Result, error) {
-	full := append([]string{"play", "--output", "json", "--color", "never"}, args...)
+	return a.Run(ctx, "play", args...)
+}
+
+// Run runs a tend command that reports a run (play, apply) with JSON
+// output, as Play does.
+func (a *Artifacts) Run(ctx context.Context, command string, args ...string) (*Result, error) {
+	full := append([]string{command, "--output", "json", "--color", "never"}, args...)
 	cmd := exec.CommandContext(ctx, a.Tend, full...)
 	cmd.Dir = a.Root
 	var stdout, stderr bytes.Buffer

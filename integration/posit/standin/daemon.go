@@ -3,6 +3,7 @@ package standin
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -102,19 +103,21 @@ func runDaemon(name string, stderr io.Writer) int {
 		lg.Printf("ERROR write heartbeat to the database: %v", err)
 		return 1
 	}
-	ln, err := net.Listen("tcp", eff.Listen)
+	lns, err := listen(eff)
 	if err != nil {
-		lg.Printf("ERROR listen on %s: %v", eff.Listen, err)
+		lg.Printf("ERROR %v", err)
 		return 1
 	}
 	srv := &http.Server{Handler: d.routes(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			lg.Printf("ERROR serve: %v", err)
-			stop()
-		}
-	}()
-	lg.Printf("%s %s (tend stand-in) listening on %s, database %s %s, data dir %s", p.name, p.installedVersion(), eff.Listen, eff.Database.Provider, eff.Database.Name, eff.DataDir)
+	for _, ln := range lns {
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				lg.Printf("ERROR serve: %v", err)
+				stop()
+			}
+		}()
+	}
+	lg.Printf("%s %s (tend stand-in) listening on %s, database %s %s, data dir %s", p.name, p.installedVersion(), listenSummary(eff), eff.Database.Provider, eff.Database.Name, eff.DataDir)
 	sdNotify("READY=1")
 	tick := time.NewTicker(10 * time.Second)
 	defer tick.Stop()
@@ -133,6 +136,61 @@ func runDaemon(name string, stderr io.Writer) int {
 			}
 		}
 	}
+}
+
+// listen opens the plain-HTTP listener (eff.Listen, when set) and the
+// HTTPS one (eff.TLS, when set) with the configured certificate.
+func listen(eff *conf.Effective) ([]net.Listener, error) {
+	var lns []net.Listener
+	fail := func(err error) ([]net.Listener, error) {
+		for _, ln := range lns {
+			ln.Close()
+		}
+		return nil, err
+	}
+	if eff.Listen != "" {
+		ln, err := net.Listen("tcp", eff.Listen)
+		if err != nil {
+			return fail(fmt.Errorf("listen on %s: %w", eff.Listen, err))
+		}
+		lns = append(lns, ln)
+	}
+	if eff.TLS != nil {
+		cert, err := tls.LoadX509KeyPair(eff.TLS.Certificate, eff.TLS.Key)
+		if err != nil {
+			return fail(fmt.Errorf("TLS certificate %s and key %s: %w", eff.TLS.Certificate, eff.TLS.Key, err))
+		}
+		ln, err := net.Listen("tcp", eff.TLS.Listen)
+		if err != nil {
+			return fail(fmt.Errorf("listen on %s: %w", eff.TLS.Listen, err))
+		}
+		lns = append(lns, tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
+	}
+	if len(lns) == 0 {
+		return nil, errors.New("no HTTP or HTTPS listener configured")
+	}
+	return lns, nil
+}
+
+// address is the node's listen address for its heartbeat: the HTTP one,
+// or the HTTPS one when HTTP is off.
+func (d *daemon) address() string {
+	if d.eff.Listen == "" && d.eff.TLS != nil {
+		return d.eff.TLS.Listen
+	}
+	return d.eff.Listen
+}
+
+// listenSummary says where a product listens, for its log and heartbeat.
+func listenSummary(eff *conf.Effective) string {
+	var parts []string
+	if eff.Listen != "" {
+		parts = append(parts, "http "+eff.Listen)
+	}
+	if eff.TLS != nil {
+		parts = append(parts, "https "+eff.TLS.Listen)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // checkDirs creates the data directories like the products do and proves
@@ -171,7 +229,7 @@ func (d *daemon) checkDirs() error {
 func (d *daemon) beat(ctx context.Context) error {
 	bctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	return d.store.Beat(bctx, Heartbeat{Node: d.node, Product: d.p.name, Version: d.p.installedVersion(), PID: os.Getpid(), Address: d.eff.Listen, Started: d.started})
+	return d.store.Beat(bctx, Heartbeat{Node: d.node, Product: d.p.name, Version: d.p.installedVersion(), PID: os.Getpid(), Address: d.address(), Started: d.started})
 }
 
 // sdNotify tells systemd about readiness (Type=notify units).
@@ -320,6 +378,13 @@ func (d *daemon) probeRepos(w http.ResponseWriter, r *http.Request) {
 			p.Fetched = u + "/src/contrib/PACKAGES"
 		} else {
 			p.Fetched = u + "/"
+			// The client that uses this URL is pip, which never asks a
+			// plain-HTTP index on another host: neither does the probe.
+			if why := conf.PipIgnores(repo.URL, repo.TrustedHosts); why != "" {
+				p.Error = why
+				out = append(out, p)
+				continue
+			}
 		}
 		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, p.Fetched, nil)
 		resp, err := client.Do(req)

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"html"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -39,9 +42,34 @@ var (
 	snapshot = `(latest|\d{4}-\d{2}-\d{2}|\d+)`
 	rSource  = regexp.MustCompile(`^/([A-Za-z0-9._-]+)/` + snapshot + `/src/contrib/(PACKAGES|PACKAGES\.gz)$`)
 	rBinary  = regexp.MustCompile(`^/([A-Za-z0-9._-]+)/__linux__/([a-z0-9]+)/` + snapshot + `/src/contrib/(PACKAGES|PACKAGES\.gz)$`)
+	rFile    = regexp.MustCompile(`^/([A-Za-z0-9._-]+)/(?:__linux__/[a-z0-9]+/)?` + snapshot + `/src/contrib/([A-Za-z][A-Za-z0-9.]*_[0-9.-]+\.tar\.gz)$`)
 	pySimple = regexp.MustCompile(`^/([A-Za-z0-9._-]+)/` + snapshot + `/simple/?$`)
 	pyProj   = regexp.MustCompile(`^/([A-Za-z0-9._-]+)/` + snapshot + `/simple/([A-Za-z0-9._-]+)/?$`)
+	pyFile   = regexp.MustCompile(`^/([A-Za-z0-9._-]+)/` + snapshot + `/packages/([A-Za-z0-9._+-]+\.whl)$`)
 )
+
+// repoRoute is one URL shape of a repository: the repository type it
+// belongs to and what answers it (m: the submatches, m[1] the repository).
+type repoRoute struct {
+	re    *regexp.Regexp
+	kind  string
+	serve func(d *daemon, w http.ResponseWriter, r *http.Request, m []string)
+}
+
+var repoRoutes = []repoRoute{
+	{rBinary, "r", func(d *daemon, w http.ResponseWriter, r *http.Request, m []string) {
+		d.servePackages(w, m[4], "Built: R 4.4.1; x86_64-pc-linux-gnu ("+m[2]+")\n")
+	}},
+	{rSource, "r", func(d *daemon, w http.ResponseWriter, r *http.Request, m []string) { d.servePackages(w, m[3], "") }},
+	{rFile, "r", func(d *daemon, w http.ResponseWriter, r *http.Request, m []string) {
+		serveFile(w, r, PackagesDir(d.eff.DataDir, "r"), m[3], "application/x-gzip")
+	}},
+	{pySimple, "python", (*daemon).serveSimpleIndex},
+	{pyProj, "python", (*daemon).serveSimpleProject},
+	{pyFile, "python", func(d *daemon, w http.ResponseWriter, r *http.Request, m []string) {
+		serveFile(w, r, PackagesDir(d.eff.DataDir, "python"), m[3], "application/octet-stream")
+	}},
+}
 
 // serveRepo answers the package URLs of repositories created with rspm,
 // looking them up in the database on every request (other nodes may have
@@ -57,52 +85,82 @@ func (d *daemon) serveRepo(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "database: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
-	find := func(name, kind string) *RepoRecord {
-		for i := range repos {
-			if repos[i].Name == name && sources[repos[i].Source] == kind && repos[i].Type == kind {
-				return &repos[i]
-			}
+	for _, rt := range repoRoutes {
+		m := rt.re.FindStringSubmatch(p)
+		if m == nil {
+			continue
 		}
-		return nil
+		if !subscribed(repos, m[1], rt.kind) {
+			http.NotFound(w, r)
+			return
+		}
+		rt.serve(d, w, r, m)
+		return
 	}
-	var m []string
-	switch {
-	case func() bool { m = rBinary.FindStringSubmatch(p); return m != nil }():
-		if find(m[1], "r") == nil {
-			http.NotFound(w, r)
-			return
+	http.NotFound(w, r)
+}
+
+// subscribed reports whether repository name exists with type kind and a
+// source of that type.
+func subscribed(repos []RepoRecord, name, kind string) bool {
+	for _, r := range repos {
+		if r.Name == name && sources[r.Source] == kind && r.Type == kind {
+			return true
 		}
-		servePackages(w, m[4], "Built: R 4.4.1; x86_64-pc-linux-gnu ("+m[2]+")\n")
-	case func() bool { m = rSource.FindStringSubmatch(p); return m != nil }():
-		if find(m[1], "r") == nil {
-			http.NotFound(w, r)
-			return
+	}
+	return false
+}
+
+// serveSimpleIndex lists the projects of a PyPI repository (PEP 503 root
+// page): the placeholder projects and those of the wheels on disk.
+func (d *daemon) serveSimpleIndex(w http.ResponseWriter, r *http.Request, m []string) {
+	projects := map[string]bool{}
+	for _, p := range pypiProjects {
+		projects[p] = true
+	}
+	wheels, err := listWheels(PackagesDir(d.eff.DataDir, "python"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	for _, wh := range wheels {
+		projects[wh.Project] = true
+	}
+	w.Header().Set("Content-Type", "text/html")
+	var b strings.Builder
+	b.WriteString("<!DOCTYPE html>\n<html><head><title>Simple index</title></head><body>\n")
+	for _, proj := range slices.Sorted(maps.Keys(projects)) {
+		fmt.Fprintf(&b, "<a href=\"/%s/%s/simple/%s/\">%s</a><br/>\n", m[1], m[2], proj, html.EscapeString(proj))
+	}
+	b.WriteString("</body></html>\n")
+	w.Write([]byte(b.String()))
+}
+
+// serveSimpleProject lists a project's files (PEP 503 project page):
+// its wheels on disk, each linked with its sha256 (PEP 503 "#sha256=");
+// a placeholder project gets one link to a file that is not served.
+func (d *daemon) serveSimpleProject(w http.ResponseWriter, r *http.Request, m []string) {
+	proj := normalizeProject(m[3])
+	wheels, err := listWheels(PackagesDir(d.eff.DataDir, "python"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	var links strings.Builder
+	for _, wh := range wheels {
+		if wh.Project == proj {
+			fmt.Fprintf(&links, "<a href=\"/%s/%s/packages/%s#sha256=%s\">%s</a><br/>\n", m[1], m[2], wh.File, wh.SHA256, html.EscapeString(wh.File))
 		}
-		servePackages(w, m[3], "")
-	case func() bool { m = pySimple.FindStringSubmatch(p); return m != nil }():
-		if find(m[1], "python") == nil {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "text/html")
-		var b strings.Builder
-		b.WriteString("<!DOCTYPE html>\n<html><head><title>Simple index</title></head><body>\n")
-		for _, proj := range pypiProjects {
-			fmt.Fprintf(&b, "<a href=\"/%s/%s/simple/%s/\">%s</a><br/>\n", m[1], m[2], proj, proj)
-		}
-		b.WriteString("</body></html>\n")
-		w.Write([]byte(b.String()))
-	case func() bool { m = pyProj.FindStringSubmatch(p); return m != nil }():
-		if find(m[1], "python") == nil || !known(m[3]) {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><title>Links for %s</title></head><body>\n<h1>Links for %s</h1>\n<a href=\"/%s/%s/packages/%s/%s-1.0.0-py3-none-any.whl#sha256=%s\">%s-1.0.0-py3-none-any.whl</a><br/>\n</body></html>\n",
-			m[3], m[3], m[1], m[2], m[3], m[3], strings.Repeat("0", 64), m[3])
-	default:
+	}
+	if links.Len() == 0 && known(proj) {
+		fmt.Fprintf(&links, "<a href=\"/%s/%s/packages/%s/%s-1.0.0-py3-none-any.whl#sha256=%s\">%s-1.0.0-py3-none-any.whl</a><br/>\n", m[1], m[2], proj, proj, strings.Repeat("0", 64), proj)
+	}
+	if links.Len() == 0 {
 		http.NotFound(w, r)
+		return
 	}
+	w.Header().Set("Content-Type", "text/html")
+	fmt.Fprintf(w, "<!DOCTYPE html>\n<html><head><title>Links for %s</title></head><body>\n<h1>Links for %s</h1>\n%s</body></html>\n", proj, proj, links.String())
 }
 
 func known(proj string) bool {
@@ -114,8 +172,15 @@ func known(proj string) bool {
 	return false
 }
 
-func servePackages(w http.ResponseWriter, file, extra string) {
-	body := cranPackages
+// servePackages answers PACKAGES or PACKAGES.gz: the placeholder entries
+// and one entry per source tarball on disk; extra is added to each entry.
+func (d *daemon) servePackages(w http.ResponseWriter, file, extra string) {
+	own, err := rIndex(PackagesDir(d.eff.DataDir, "r"))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	body := cranPackages + own
 	if extra != "" {
 		body = strings.ReplaceAll(body, "NeedsCompilation: no\n", "NeedsCompilation: no\n"+extra)
 	}

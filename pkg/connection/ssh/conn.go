@@ -46,6 +46,23 @@ type Conn struct {
 	shellMu sync.Mutex
 	shells  map[string]*sharedShell // by shellKey
 	noShell map[string]bool         // escalations whose shell would not start
+
+	// pool and ep are the pool that dialed this connection and what it
+	// dialed, for Redial; set before the pool hands the connection out.
+	pool *Pool
+	ep   *endpoint
+}
+
+var _ connection.Redialer = (*Conn)(nil)
+
+// Redial implements connection.Redialer: c is closed and a new connection
+// to the same endpoint is dialed through c's pool, which hands it out for
+// the host from now on.
+func (c *Conn) Redial(ctx context.Context) (connection.Connection, error) {
+	if c.pool == nil {
+		return nil, fmt.Errorf("host %s: cannot redial a connection that no pool made", c.host)
+	}
+	return c.pool.redial(ctx, c)
 }
 
 var _ connection.Connection = (*Conn)(nil)

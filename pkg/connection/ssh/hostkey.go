@@ -69,6 +69,13 @@ type hostKeys struct {
 
 	mu     sync.Mutex // guards warned only; never held during I/O
 	warned map[string]bool
+
+	// The file is read for every dial (accept-new may have added a line
+	// since), but parsed again only when its content changed: parsing
+	// every key of a 500-host file for each of 500 dials took seconds.
+	cacheMu   sync.Mutex
+	cacheData []byte
+	cacheDB   *knownHostsDB
 }
 
 func newHostKeys(file, policy string, warn func(string)) (*hostKeys, error) {
@@ -100,8 +107,18 @@ func (h *hostKeys) load() (*knownHostsDB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read known_hosts %s: %w", h.file, err)
 	}
+	h.cacheMu.Lock()
+	if h.cacheDB != nil && bytes.Equal(h.cacheData, data) {
+		db := h.cacheDB
+		h.cacheMu.Unlock()
+		return db, nil
+	}
+	h.cacheMu.Unlock()
 	db := parseKnownHosts(h.file, data)
 	h.reportSkipped(db)
+	h.cacheMu.Lock()
+	h.cacheData, h.cacheDB = data, db
+	h.cacheMu.Unlock()
 	return db, nil
 }
 

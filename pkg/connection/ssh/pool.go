@@ -33,7 +33,8 @@ type Pool struct {
 
 	mu      sync.Mutex
 	entries map[string]*entry
-	order   []*Conn // dialed connections, bastions before the hosts behind them
+	lost    map[string]bool // endpoints whose connection was lost: dialed again on failure
+	order   []*Conn         // dialed connections, bastions before the hosts behind them
 	closed  bool
 }
 
@@ -46,7 +47,7 @@ type entry struct {
 
 // NewPool returns an empty pool. Nothing is read or dialed until Get.
 func NewPool(opts Options) *Pool {
-	return &Pool{opts: opts.withDefaults(), entries: map[string]*entry{}}
+	return &Pool{opts: opts.withDefaults(), entries: map[string]*entry{}, lost: map[string]bool{}}
 }
 
 func (p *Pool) init() error {
@@ -109,38 +110,57 @@ func Serves(connectionType string) bool {
 }
 
 // conn returns the shared connection for e, dialing it (and its jump hosts)
-// at most once. A dial cut short by ctx is not remembered.
+// at most once while it lasts. A dial cut short by ctx is not remembered;
+// a connection that was lost (the host rebooted, the network dropped it)
+// is dialed again by the next Get, as Ansible connects again for the next
+// task, so an async task's polls reach the host once it is back.
 func (p *Pool) conn(ctx context.Context, e *endpoint) (*Conn, error) {
 	key := e.key()
-	p.mu.Lock()
-	if p.closed {
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return nil, fmt.Errorf("host %s: connection pool is closed", e.name)
+		}
+		en, ok := p.entries[key]
+		if !ok {
+			en = &entry{ready: make(chan struct{})}
+			p.entries[key] = en
+		}
 		p.mu.Unlock()
-		return nil, fmt.Errorf("host %s: connection pool is closed", e.name)
-	}
-	en, ok := p.entries[key]
-	if !ok {
-		en = &entry{ready: make(chan struct{})}
-		p.entries[key] = en
-	}
-	p.mu.Unlock()
-	if ok {
+		if !ok {
+			return p.dialEntry(ctx, e, key, en)
+		}
 		select {
 		case <-en.ready:
-			if en.err != nil {
-				return nil, en.err
-			}
-			if err := en.conn.broken(); err != nil {
-				return nil, &connection.UnreachableError{Host: e.name, Err: err}
-			}
-			return en.conn, nil
 		case <-ctx.Done():
 			return nil, fmt.Errorf("host %s: %w", e.name, ctx.Err())
 		}
+		if en.err != nil {
+			return nil, en.err
+		}
+		if en.conn.broken() == nil {
+			return en.conn, nil
+		}
+		p.mu.Lock()
+		if p.entries[key] == en {
+			delete(p.entries, key)
+			p.lost[key] = true
+		}
+		p.mu.Unlock()
 	}
+}
 
+// dialEntry dials e for the pool entry en, which it fills and readies.
+// A failed dial is remembered (the host is unreachable for the rest of
+// the run) unless ctx cut it short or the host had been reached before.
+func (p *Pool) dialEntry(ctx context.Context, e *endpoint, key string, en *entry) (*Conn, error) {
 	c, err := p.dial(ctx, e)
+	if err == nil {
+		c.pool, c.ep = p, e
+	}
 	p.mu.Lock()
-	if err != nil && ctx.Err() != nil {
+	if err != nil && (ctx.Err() != nil || p.lost[key]) {
 		delete(p.entries, key) // a later Get may try again
 	}
 	if err == nil {
@@ -156,6 +176,42 @@ func (p *Pool) conn(ctx context.Context, e *endpoint) (*Conn, error) {
 	p.mu.Unlock()
 	close(en.ready)
 	return c, err
+}
+
+// redial replaces old, the pool's connection for its endpoint (unless a
+// healthy replacement exists already, which is then shared), and returns
+// the new connection. A failed dial is forgotten so the next redial tries
+// again.
+func (p *Pool) redial(ctx context.Context, old *Conn) (connection.Connection, error) {
+	key := old.ep.key()
+	p.mu.Lock()
+	if en, ok := p.entries[key]; ok {
+		select {
+		case <-en.ready:
+			if en.conn == old || en.err != nil || en.conn.broken() != nil {
+				delete(p.entries, key)
+			}
+		default: // a dial under way is shared
+		}
+	}
+	p.mu.Unlock()
+	old.Close()
+	c, err := p.conn(ctx, old.ep)
+	if err != nil {
+		p.mu.Lock()
+		if en, ok := p.entries[key]; ok {
+			select {
+			case <-en.ready:
+				if en.err != nil {
+					delete(p.entries, key)
+				}
+			default:
+			}
+		}
+		p.mu.Unlock()
+		return nil, err
+	}
+	return c, nil
 }
 
 // dial connects to e, through its jump host if it has one, retrying

@@ -153,19 +153,20 @@ func TestLoadWorkbench(t *testing.T) {
 		modes  map[string]os.FileMode
 		want   string
 	}{
-		"syntax":              {map[string]string{"etc/rstudio/rserver.conf": "www-port 8787\n"}, nil, "rserver.conf:1: expected key=value"},
-		"bad port":            {map[string]string{"etc/rstudio/rserver.conf": "www-port=eighty\n"}, nil, "www-port=eighty"},
-		"bad bool":            {map[string]string{"etc/rstudio/rserver.conf": "server-health-check-enabled=yes please\n"}, nil, "want 0 or 1"},
-		"database mode":       {nil, map[string]os.FileMode{"etc/rstudio/database.conf": 0o644}, "must have mode 0600"},
-		"database provider":   {map[string]string{"etc/rstudio/database.conf": "provider=mysql\n"}, nil, "want sqlite or postgresql"},
-		"database incomplete": {map[string]string{"etc/rstudio/database.conf": "provider=postgresql\nhost=db\n"}, nil, "needs host, database and username"},
-		"database unknown":    {map[string]string{"etc/rstudio/database.conf": "provider=postgresql\nhots=db\n"}, nil, "unknown option \"hots\""},
-		"repos without CRAN":  {map[string]string{"etc/rstudio/repos.conf": "PPM=http://ppm:4242/cran/latest\n"}, nil, "CRAN=URL line is required"},
-		"repos bad url":       {map[string]string{"etc/rstudio/repos.conf": "CRAN=ppm:4242\n"}, nil, "not an http(s) URL"},
-		"balancer":            {map[string]string{"etc/rstudio/load-balancer": "[config]\nbalancer=random\n"}, nil, "want sessions or user-sessions"},
-		"cookie key mode":     {nil, map[string]os.FileMode{"etc/rstudio/secure-cookie-key": 0o644}, "must not be readable"},
-		"cookie key empty":    {map[string]string{"etc/rstudio/secure-cookie-key": "\n"}, nil, "secure cookie key is empty"},
-		"pip.conf":            {map[string]string{"etc/pip.conf": "[global]\nindex-url = pypi\n"}, nil, "not an http(s) URL"},
+		"syntax":                {map[string]string{"etc/rstudio/rserver.conf": "www-port 8787\n"}, nil, "rserver.conf:1: expected key=value"},
+		"bad port":              {map[string]string{"etc/rstudio/rserver.conf": "www-port=eighty\n"}, nil, "www-port=eighty"},
+		"bad bool":              {map[string]string{"etc/rstudio/rserver.conf": "server-health-check-enabled=yes please\n"}, nil, "want 0 or 1"},
+		"database mode":         {nil, map[string]os.FileMode{"etc/rstudio/database.conf": 0o644}, "must have mode 0600"},
+		"database provider":     {map[string]string{"etc/rstudio/database.conf": "provider=mysql\n"}, nil, "want sqlite or postgresql"},
+		"database incomplete":   {map[string]string{"etc/rstudio/database.conf": "provider=postgresql\nhost=db\n"}, nil, "needs host, database and username"},
+		"database unknown":      {map[string]string{"etc/rstudio/database.conf": "provider=postgresql\nhots=db\n"}, nil, "unknown option \"hots\""},
+		"repos without CRAN":    {map[string]string{"etc/rstudio/repos.conf": "PPM=http://ppm:4242/cran/latest\n"}, nil, "CRAN=URL line is required"},
+		"repos bad url":         {map[string]string{"etc/rstudio/repos.conf": "CRAN=ppm:4242\n"}, nil, "not an http(s) URL"},
+		"balancer":              {map[string]string{"etc/rstudio/load-balancer": "[config]\nbalancer=random\n"}, nil, "want one of sessions, system-load, user-hash, custom"},
+		"balancer undocumented": {map[string]string{"etc/rstudio/load-balancer": "[config]\nbalancer=user-sessions\n"}, nil, "balancer=user-sessions"},
+		"cookie key mode":       {nil, map[string]os.FileMode{"etc/rstudio/secure-cookie-key": 0o644}, "must not be readable"},
+		"cookie key empty":      {map[string]string{"etc/rstudio/secure-cookie-key": "\n"}, nil, "secure cookie key is empty"},
+		"pip.conf":              {map[string]string{"etc/pip.conf": "[global]\nindex-url = pypi\n"}, nil, "not an http(s) URL"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			files, m := map[string]string{}, map[string]os.FileMode{}
@@ -225,8 +226,13 @@ URL = http://ppm:4242/cran/__linux__/bookworm/latest
 	}
 	if eff.Listen != ":3939" || eff.DataDir != "/shared/connect" || eff.Metrics != "/var/lib/rstudio-connect-metrics" ||
 		eff.Database.DSN != "postgres://connect:s3;cret@db:5432/connect?sslmode=disable" ||
-		eff.Database.ExtraNames["InstrumentationURL"] != "connect_instrumentation" || len(eff.Repos) != 2 {
+		len(eff.Database.Extra) != 0 || len(eff.Repos) != 2 {
 		t.Errorf("connect = %+v", eff)
+	}
+	// InstrumentationURL is not in Connect's docs (docConnectPG): not
+	// read, and said so.
+	if len(eff.Warnings) != 1 || !strings.Contains(eff.Warnings[0], ":11: [Postgres] InstrumentationURL is not a documented Connect setting") {
+		t.Errorf("warnings = %q", eff.Warnings)
 	}
 	if eff.Settings["Postgres.Password"] != "(set)" {
 		t.Errorf("password not masked in settings: %v", eff.Settings["Postgres.Password"])

@@ -25,14 +25,70 @@ func words(s string) map[string]bool {
 
 // gcfgCommon checks what Connect and Package Manager share: sections,
 // [HTTP] Listen, [Server] DataDir/Address, booleans, and the database.
-func gcfgCommon(file string, g *Gcfg, known map[string]bool, eff *Effective, defListen, defData string, extraDB []string) error {
+func gcfgCommon(root, file string, g *Gcfg, known map[string]bool, eff *Effective, defListen, defData string, extraDB []extraDB) error {
 	if err := gcfgSettings(file, g, known, eff); err != nil {
 		return err
 	}
 	if err := gcfgServer(file, g, eff, defListen, defData); err != nil {
 		return err
 	}
+	if err := gcfgHTTPS(root, file, g, eff); err != nil {
+		return err
+	}
+	if eff.Listen == "" && eff.TLS == nil {
+		return fmt.Errorf("%s: [HTTP] Listen is empty and [HTTPS] is not configured: nothing to listen on", file)
+	}
 	return gcfgDatabase(file, g, eff, extraDB)
+}
+
+// extraDB is a further database a product keeps beside its main one: the
+// gcfg key of its URL and of its password. Without a password key of its
+// own, or (fallback) when that key is unset, [Postgres] Password applies.
+type extraDB struct {
+	url, password string
+	fallback      bool
+}
+
+// gcfgHTTPS reads [HTTPS] Listen, Certificate and Key, the same keys in
+// Package Manager (docPPMNetworking: "[HTTPS] Listen = :443, Certificate
+// = ..., Key = ...", HTTPS on 443 by default, "Listen =" empty turns a
+// protocol off; keys without passphrase) and Connect (docConnectHTTPS).
+// HTTPS is on when Certificate and Key are set; Listen alone, or one of
+// Certificate and Key alone, is an error, as the products refuse it.
+func gcfgHTTPS(root, file string, g *Gcfg, eff *Effective) error {
+	listen, hasListen := g.Get("HTTPS", "", "Listen")
+	cert, _ := g.Get("HTTPS", "", "Certificate")
+	key, _ := g.Get("HTTPS", "", "Key")
+	line := g.Line("HTTPS", "", "Listen")
+	if cert == "" && key == "" {
+		if hasListen && listen != "" {
+			return &Error{File: file, Line: line, Msg: "[HTTPS] Listen needs Certificate and Key (" + docPPMNetworking + ")"}
+		}
+		return nil
+	}
+	if cert == "" || key == "" {
+		return &Error{File: file, Line: g.Line("HTTPS", "", "Certificate") + g.Line("HTTPS", "", "Key"), Msg: "[HTTPS] needs both Certificate and Key (" + docPPMNetworking + ")"}
+	}
+	if hasListen && listen == "" {
+		return nil // HTTPS turned off
+	}
+	if !hasListen {
+		listen = ":443"
+	}
+	if err := checkListen("", "[HTTPS] Listen", listen); err != nil {
+		return &Error{File: file, Line: line, Msg: err.Error()}
+	}
+	for _, p := range []string{cert, key} {
+		if !path.IsAbs(p) {
+			return &Error{File: file, Line: g.Line("HTTPS", "", "Certificate"), Msg: fmt.Sprintf("[HTTPS] %q: want an absolute path", p)}
+		}
+	}
+	t := &TLS{Listen: listen, Certificate: cert, Key: key}
+	if err := t.check(root); err != nil {
+		return &Error{File: file, Line: g.Line("HTTPS", "", "Certificate"), Msg: err.Error()}
+	}
+	eff.TLS = t
+	return nil
 }
 
 // gcfgSettings records every setting (secrets as "(set)", repeated keys
@@ -77,7 +133,9 @@ func gcfgSettings(file string, g *Gcfg, known map[string]bool, eff *Effective) e
 // gcfgServer reads [HTTP] Listen and [Server] DataDir and Address.
 func gcfgServer(file string, g *Gcfg, eff *Effective, defListen, defData string) error {
 	eff.Listen = defListen
-	if v, ok := g.Get("HTTP", "", "Listen"); ok {
+	if v, ok := g.Get("HTTP", "", "Listen"); ok && v == "" {
+		eff.Listen = "" // HTTP turned off (docPPMNetworking)
+	} else if ok {
 		if err := checkListen("", "[HTTP] Listen", v); err != nil {
 			return &Error{File: file, Line: g.Line("HTTP", "", "Listen"), Msg: err.Error()}
 		}
@@ -101,7 +159,7 @@ func gcfgServer(file string, g *Gcfg, eff *Effective, defListen, defData string)
 
 // gcfgDatabase reads [Database] Provider and, for postgres, the
 // [Postgres] URL and the product's extra database URLs (extraDB).
-func gcfgDatabase(file string, g *Gcfg, eff *Effective, extraDB []string) error {
+func gcfgDatabase(file string, g *Gcfg, eff *Effective, extra []extraDB) error {
 	provider, _ := g.Get("Database", "", "Provider")
 	switch strings.ToLower(provider) {
 	case "", "sqlite":
@@ -121,12 +179,17 @@ func gcfgDatabase(file string, g *Gcfg, eff *Effective, extraDB []string) error 
 		return &Error{File: file, Line: g.Line("Postgres", "", "URL"), Msg: err.Error()}
 	}
 	eff.Database = dbFromURL(u, dsn, password != "")
-	for _, k := range extraDB {
+	for _, x := range extra {
+		k := x.url
 		raw, ok := g.Get("Postgres", "", k)
 		if !ok || raw == "" {
 			continue
 		}
-		dsn, u, err := pgDSN("", "[Postgres] "+k, raw, password)
+		pw, ok := g.Get("Postgres", "", x.password)
+		if !ok && x.fallback {
+			pw = password
+		}
+		dsn, u, err := pgDSN("", "[Postgres] "+k, raw, pw)
 		if err != nil {
 			return &Error{File: file, Line: g.Line("Postgres", "", k), Msg: err.Error()}
 		}
@@ -162,8 +225,13 @@ func LoadConnect(root string) (*Effective, error) {
 	}
 	info, _ := fileInfo(root, ConnectConfig)
 	eff.Files[file] = info
-	if err := gcfgCommon(file, g, connectSections, eff, ":3939", "/var/lib/rstudio-connect", []string{"InstrumentationURL"}); err != nil {
+	if err := gcfgCommon(root, file, g, connectSections, eff, ":3939", "/var/lib/rstudio-connect", nil); err != nil {
 		return nil, err
+	}
+	// Connect's PostgreSQL page (docConnectPG) documents [Postgres] URL
+	// and Password only: no separate instrumentation database is read.
+	if _, ok := g.Get("Postgres", "", "InstrumentationURL"); ok {
+		eff.Warnings = append(eff.Warnings, fmt.Sprintf("%s:%d: [Postgres] InstrumentationURL is not a documented Connect setting (%s); ignored", file, g.Line("Postgres", "", "InstrumentationURL"), docConnectPG))
 	}
 	eff.Health = true
 	eff.Metrics = path.Join(eff.DataDir, "metrics")
@@ -198,7 +266,15 @@ func LoadPackageManager(root string) (*Effective, error) {
 	}
 	info, _ := fileInfo(root, PPMConfig)
 	eff.Files[file] = info
-	if err := gcfgCommon(file, g, ppmSections, eff, ":4242", "/var/lib/rstudio-pm", []string{"UsageDataURL"}); err != nil {
+	// The usage database (docPPMDatabase: [Postgres] UsageDataURL) has
+	// its own password, [Postgres] UsageDataPassword; releases before
+	// 2024.08.2 used [Postgres] Password when it was unset, later ones do
+	// not (issue 12's reading of the Package Manager release notes).
+	usage := extraDB{url: "UsageDataURL", password: "UsageDataPassword"}
+	if v := installedVersion(root, PPMVersionFile); v != "" && CompareVersions(v, "2024.08.2") < 0 {
+		usage.fallback = true
+	}
+	if err := gcfgCommon(root, file, g, ppmSections, eff, ":4242", "/var/lib/rstudio-pm", []extraDB{usage}); err != nil {
 		return nil, err
 	}
 	eff.Health = true

@@ -2,6 +2,7 @@ package conf
 
 import (
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -48,12 +49,35 @@ type Repo struct {
 	Name string `json:"name"`
 	URL  string `json:"url"`
 	From string `json:"from"` // file (and key) it came from
+	// TrustedHosts are pip's trusted-host entries ([global] trusted-host
+	// in /etc/pip.conf) that apply to a Python index.
+	TrustedHosts []string `json:"trusted_hosts,omitempty"`
+}
+
+// TLS is an HTTPS listener as a product's configuration sets it.
+type TLS struct {
+	Listen      string `json:"listen"`
+	Certificate string `json:"certificate"`
+	Key         string `json:"key"`
+}
+
+// check loads the certificate and key (PEM, key without passphrase), as
+// the products do at start: a missing, unreadable or mismatched pair
+// stops them.
+func (t *TLS) check(root string) error {
+	if _, err := tls.LoadX509KeyPair(filepath.Join(root, t.Certificate), filepath.Join(root, t.Key)); err != nil {
+		return fmt.Errorf("TLS certificate %s and key %s: %w", t.Certificate, t.Key, err)
+	}
+	return nil
 }
 
 // Effective is what a stand-in reports about its configuration.
 type Effective struct {
-	Product  string            `json:"product"`
-	Listen   string            `json:"listen"`
+	Product string `json:"product"`
+	// Listen is the plain-HTTP address ("" when HTTP is off).
+	Listen string `json:"listen"`
+	// TLS is the HTTPS listener, nil when HTTPS is off.
+	TLS      *TLS              `json:"https,omitempty"`
 	DataDir  string            `json:"data_dir"`
 	Shared   string            `json:"shared_dir,omitempty"`
 	Metrics  string            `json:"metrics_dir,omitempty"`
@@ -169,15 +193,49 @@ func pipRepos(root string, eff *Effective) error {
 	}
 	info, _ := fileInfo(root, PipConfig)
 	eff.Files["/"+PipConfig] = info
+	trusted, _ := ini.Get("global", "trusted-host")
+	for i := range eff.Repos {
+		if eff.Repos[i].Kind == "python" {
+			eff.Repos[i].TrustedHosts = strings.Fields(trusted)
+		}
+	}
 	for _, k := range []string{"index-url", "extra-index-url"} {
 		if v, ok := ini.Get("global", k); ok && v != "" {
 			if err := checkHTTPURL("/"+PipConfig, k, v); err != nil {
 				return err
 			}
-			eff.Repos = append(eff.Repos, Repo{Kind: "python", Name: k, URL: v, From: "/etc/pip.conf [global] " + k})
+			eff.Repos = append(eff.Repos, Repo{Kind: "python", Name: k, URL: v, From: "/etc/pip.conf [global] " + k, TrustedHosts: strings.Fields(trusted)})
 		}
 	}
 	return nil
+}
+
+// PipIgnores says why pip (23, as Debian 12 ships it) would not use index
+// URL u at all, "" when it would: pip asks only secure origins, https or
+// a loopback host (pip/_internal/network/session.py, SECURE_ORIGINS), or
+// a host named in trusted-host; otherwise it warns "is not a trusted or
+// secure host and is being ignored" and sends no request.
+func PipIgnores(u string, trusted []string) string {
+	pu, err := url.Parse(u)
+	if err != nil {
+		return "not a URL"
+	}
+	if pu.Scheme == "https" {
+		return ""
+	}
+	host := pu.Hostname()
+	if host == "localhost" {
+		return ""
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return ""
+	}
+	for _, t := range trusted {
+		if t == host || t == pu.Host {
+			return ""
+		}
+	}
+	return fmt.Sprintf("pip ignores %s: %q is not a trusted or secure host (plain %s, not loopback, not in trusted-host)", u, pu.Host, pu.Scheme)
 }
 
 // ListenPort returns the port of a listen address.

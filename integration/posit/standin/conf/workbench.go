@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -42,46 +43,6 @@ func absPathOption(v string) error {
 }
 
 func urlOption(v string) error { return checkHTTPURL("", "", v) }
-
-// rserverOptions are the rserver.conf options the stand-in knows; other
-// keys are accepted with a warning (the real product knows hundreds).
-var rserverOptions = map[string]rserverOption{
-	"www-port":                           intOption(1, 65535),
-	"www-address":                        func(v string) error { return ipOption(v) },
-	"www-host-name":                      nil,
-	"www-root-path":                      nil,
-	"www-frame-origin":                   nil,
-	"www-enable-origin-check":            boolOption,
-	"server-health-check-enabled":        boolOption,
-	"server-shared-storage-path":         absPathOption,
-	"server-data-dir":                    absPathOption,
-	"server-user":                        nil,
-	"server-daemonize":                   boolOption,
-	"server-project-sharing":             boolOption,
-	"server-access-log":                  boolOption,
-	"load-balancing-enabled":             boolOption,
-	"launcher-sessions-enabled":          boolOption,
-	"launcher-address":                   nil,
-	"launcher-port":                      intOption(1, 65535),
-	"launcher-default-cluster":           nil,
-	"launcher-sessions-callback-address": nil,
-	"auth-pam-sessions-enabled":          boolOption,
-	"auth-required-user-group":           nil,
-	"auth-timeout-minutes":               intOption(0, 1<<30),
-	"auth-cookies-force-secure":          boolOption,
-	"admin-enabled":                      boolOption,
-	"admin-group":                        nil,
-	"admin-superuser-group":              nil,
-	"ssl-enabled":                        boolOption,
-	"ssl-certificate":                    absPathOption,
-	"ssl-certificate-key":                absPathOption,
-	"secure-cookie-key-file":             absPathOption,
-	"database-config-file":               absPathOption,
-	"rsession-which-r":                   absPathOption,
-	"session-python-index-url":           urlOption,
-	"copilot-enabled":                    boolOption,
-	"metrics-enabled":                    boolOption,
-}
 
 func ipOption(v string) error {
 	if net.ParseIP(v) == nil {
@@ -156,27 +117,15 @@ func workbenchServer(root string, eff *Effective) (*KV, error) {
 	if info, err := fileInfo(root, rel); err == nil {
 		eff.Files[file] = info
 	}
+	if err := checkOptions(file, rs, rserverOptions, installedVersion(root, WorkbenchVersionFile)); err != nil {
+		return nil, err
+	}
 	for _, k := range rs.Keys {
-		v := rs.Values[k]
-		check, known := rserverOptions[k]
-		if !known {
-			eff.Warnings = append(eff.Warnings, fmt.Sprintf("%s:%d: option %q unknown to the stand-in", file, rs.Lines[k], k))
-		} else if check != nil {
-			if err := check(v); err != nil {
-				return nil, &Error{File: file, Line: rs.Lines[k], Msg: fmt.Sprintf("%s=%s: %v", k, v, err)}
-			}
-		}
-		eff.Settings[k] = v
+		eff.Settings[k] = rs.Values[k]
 	}
-	port := "8787"
-	if v, ok := rs.Get("www-port"); ok {
-		port = v
+	if err := workbenchTLS(root, file, rs, eff); err != nil {
+		return nil, err
 	}
-	addr := "0.0.0.0"
-	if v, ok := rs.Get("www-address"); ok {
-		addr = v
-	}
-	eff.Listen = net.JoinHostPort(addr, port)
 	eff.DataDir = "/var/lib/rstudio-server"
 	if v, ok := rs.Get("server-data-dir"); ok {
 		eff.DataDir = v
@@ -204,8 +153,8 @@ func workbenchLoadBalancer(root string, rs *KV, eff *Effective) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if b, ok := ini.Get("config", "balancer"); ok && b != "sessions" && b != "user-sessions" {
-		return false, fmt.Errorf("%s: balancer=%s: want sessions or user-sessions", file, b)
+	if b, ok := ini.Get("config", "balancer"); ok && !slices.Contains(balancers, b) {
+		return false, fmt.Errorf("%s: balancer=%s: want one of %s (%s)", file, b, strings.Join(balancers, ", "), docBalancing)
 	}
 	host, _ := ini.Get("config", "www-host-name")
 	eff.Settings["lb-www-host-name"] = host
@@ -279,10 +228,10 @@ func workbenchRepos(root string, eff *Effective) error {
 	if err != nil {
 		return err
 	}
+	if err := checkOptions(file, kv, rsessionOptions, installedVersion(root, WorkbenchVersionFile)); err != nil {
+		return err
+	}
 	if v, ok := kv.Get("r-cran-repos"); ok {
-		if err := checkHTTPURL(file, "r-cran-repos", v); err != nil {
-			return err
-		}
 		eff.Repos = append(eff.Repos, Repo{Kind: "r", Name: "CRAN", URL: v, From: file + " r-cran-repos"})
 	}
 	return nil
@@ -357,5 +306,42 @@ func workbenchDatabase(root, rel string, data []byte, eff *Effective) error {
 		u.User = url.User(user)
 	}
 	eff.Database = dbFromURL(u, u.String(), password != "")
+	return nil
+}
+
+// workbenchTLS sets the listen address from www-address and www-port and,
+// with ssl-enabled=1, serves HTTPS there with ssl-certificate and
+// ssl-certificate-key, both required (docSecureSockets). Without a
+// www-port, Workbench listens on 443 with SSL (docRserverConf, www-port:
+// "determined based on your SSL settings") and on 8787 without, as the
+// packaged rserver.conf sets it.
+func workbenchTLS(root, file string, rs *KV, eff *Effective) error {
+	addr := "0.0.0.0"
+	if v, ok := rs.Get("www-address"); ok {
+		addr = v
+	}
+	ssl := isOne(rs.Values["ssl-enabled"])
+	port := "8787"
+	if ssl {
+		port = "443"
+	}
+	if v, ok := rs.Get("www-port"); ok {
+		port = v
+	}
+	listen := net.JoinHostPort(addr, port)
+	if !ssl {
+		eff.Listen = listen
+		return nil
+	}
+	cert, certOK := rs.Get("ssl-certificate")
+	key, keyOK := rs.Get("ssl-certificate-key")
+	if !certOK || !keyOK {
+		return &Error{File: file, Line: rs.Lines["ssl-enabled"], Msg: "ssl-enabled=1 needs ssl-certificate and ssl-certificate-key (" + docSecureSockets + ")"}
+	}
+	t := &TLS{Listen: listen, Certificate: cert, Key: key}
+	if err := t.check(root); err != nil {
+		return &Error{File: file, Line: rs.Lines["ssl-certificate"], Msg: err.Error()}
+	}
+	eff.TLS = t
 	return nil
 }
