@@ -35,6 +35,8 @@ type helmRun struct {
 	cfg      *action.Configuration
 	args     module.Args
 	timeout  time.Duration
+	// forceConflicts takes back fields that someone else changed.
+	forceConflicts bool
 }
 
 // Plan works out what the task would change; Apply does it.
@@ -86,6 +88,7 @@ func newHelmRun(a module.Args) (*helmRun, error) {
 	}
 	s.SetNamespace(r.ns)
 	r.settings = s
+	kube.ManagedFieldsManager = helmFieldManager
 	// Helm logs through slog: keep it off tend's output.
 	r.cfg = action.NewConfiguration(action.ConfigurationSetLogger(slog.NewTextHandler(io.Discard, nil)))
 	if err := r.cfg.Init(s.RESTClientGetter(), r.ns, "secret"); err != nil {
@@ -176,6 +179,14 @@ func (r *helmRun) planPresent(ctx context.Context, h *module.Host, current *rele
 	changed, diffs, err := r.compare(current, rendered, vals)
 	if err != nil {
 		return nil, err
+	}
+	// The release as recorded matches; the cluster may not.
+	if !changed && current != nil {
+		if diffs, err = r.liveDrift(ctx, current); err != nil {
+			return nil, fmt.Errorf("comparing the release's objects with the cluster: %w", err)
+		}
+		// Putting them back overrides whoever changed them.
+		changed, r.forceConflicts = len(diffs) > 0, len(diffs) > 0
 	}
 	res := module.Result{"status": releaseInfo(rendered)}
 	if !changed {
@@ -269,7 +280,7 @@ func (r *helmRun) run(ctx context.Context, ch *chart.Chart, vals map[string]any,
 		in.RollbackOnFailure = r.args.Bool("atomic")
 		in.DisableHooks = r.args.Bool("disable_hook")
 		in.SkipCRDs = r.args.Bool("skip_crds")
-		in.ForceConflicts = r.args.Bool("force")
+		in.ForceConflicts = r.args.Bool("force") || r.forceConflicts
 		in.Version = r.args.String("chart_version")
 		rel, err = in.RunWithContext(ctx, ch, vals)
 	} else {
@@ -280,7 +291,7 @@ func (r *helmRun) run(ctx context.Context, ch *chart.Chart, vals map[string]any,
 		up.Timeout = r.timeout
 		up.RollbackOnFailure = r.args.Bool("atomic")
 		up.DisableHooks = r.args.Bool("disable_hook")
-		up.ForceConflicts = r.args.Bool("force")
+		up.ForceConflicts = r.args.Bool("force") || r.forceConflicts
 		up.Version = r.args.String("chart_version")
 		up.MaxHistory = r.args.Int("history_max")
 		up.ResetValues = true
