@@ -15,8 +15,22 @@ import (
 	"time"
 )
 
-// charts is where Posit's charts are (test input, read-only).
-const charts = "/work/shared/posit-helm/charts"
+// chartsDir is where Posit's charts are (test input, read-only, not in
+// the repository): $TEND_POSIT_HELM_CHARTS, else shared/posit-helm/charts
+// beside the repository or one of its parents, else /work/shared's.
+func chartsDir() string {
+	if d := os.Getenv("TEND_POSIT_HELM_CHARTS"); d != "" {
+		return d
+	}
+	_, file, _, _ := runtime.Caller(0)
+	for dir := filepath.Dir(file); dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
+		c := filepath.Join(dir, "shared", "posit-helm", "charts")
+		if _, err := os.Stat(c); err == nil {
+			return c
+		}
+	}
+	return "/work/shared/posit-helm/charts"
+}
 
 // tendBinary builds tend, and tend-kube beside it, into a temporary
 // directory and returns tend's path.
@@ -38,6 +52,7 @@ func tendBinary(t *testing.T) string {
 // build` does (the repository cannot be reached here).
 func chartCopy(t *testing.T, name string) string {
 	t.Helper()
+	charts := chartsDir()
 	if _, err := os.Stat(filepath.Join(charts, name, "Chart.yaml")); err != nil {
 		t.Skipf("Posit's charts are not at %s (%v): skipping", charts, err)
 	}

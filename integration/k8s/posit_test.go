@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
-	"encoding/base64"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -67,9 +67,15 @@ type positEnv struct {
 
 func newPositEnv(t *testing.T) *positEnv {
 	t.Helper()
+	return newPositEnvWith(t, testbed.HostSpec{Name: "db", Role: "postgresql"})
+}
+
+// newPositEnvWith is newPositEnv with the database host's spec.
+func newPositEnvWith(t *testing.T, db testbed.HostSpec) *positEnv {
+	t.Helper()
 	repo := chartRepository(t)
 	c := Start(t, 2)
-	bed := testbed.Start(t, testbed.HostSpec{Name: "db", Role: "postgresql"})
+	bed := testbed.Start(t, db)
 	_, file, _, _ := runtime.Caller(0)
 	e := &positEnv{t: t, c: c, bed: bed, tend: tendBinary(t), root: filepath.Join(filepath.Dir(file), "..", ".."), dir: t.TempDir(),
 		passwords: map[string]string{"workbench": "wb-Secret-4711", "connect": "rsc-Secret-4712", "package_manager": "ppm-Secret-4713"}}
