@@ -156,7 +156,7 @@ func TestHelmPackageManager(t *testing.T) {
 		t.Errorf("ConfigMap lacks the configured address: %s", b)
 	}
 
-	out, code = e.play(helmTask("rspm", chart, c.Kubeconfig, values))
+	out, code = e.play(helmTask("rspm", chart, c.Kubeconfig, values), "--diff")
 	if code != 0 || recap(t, out) != "ok=1 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0" {
 		t.Fatalf("second run: exit %d\n%s", code, out)
 	}

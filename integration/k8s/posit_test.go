@@ -359,7 +359,7 @@ func TestPositTeamOnKubernetes(t *testing.T) {
 		}
 	})
 
-	out, code = e.play()
+	out, code = e.play("--diff")
 	if code != 0 || !strings.Contains(recapOf(t, out, "cluster"), "changed=0 ") || !strings.Contains(recapOf(t, out, "db"), "changed=0 ") {
 		t.Fatalf("second run: exit %d, want no change\n%s", code, out)
 	}

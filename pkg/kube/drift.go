@@ -73,6 +73,10 @@ func (r *helmRun) objectDrift(ctx context.Context, c *kubeClient, obj map[string
 	if ns != "" {
 		wmd["namespace"] = ns
 	}
+	// Helm adds its ownership marks when it applies an object; they are
+	// not in the stored manifest, and applying without them would drop them.
+	wmd["labels"] = withEntries(wmd["labels"], map[string]any{"app.kubernetes.io/managed-by": "Helm"})
+	wmd["annotations"] = withEntries(wmd["annotations"], map[string]any{"meta.helm.sh/release-name": r.name, "meta.helm.sh/release-namespace": r.ns})
 	want["metadata"] = wmd
 	key := "release " + r.name + ": " + objectKey(want)
 	live, err := ri.Get(ctx, name, metav1.GetOptions{})
@@ -97,4 +101,18 @@ func (r *helmRun) objectDrift(ctx context.Context, c *kubeClient, obj map[string
 		return nil, nil
 	}
 	return []module.Diff{{BeforeHeader: key + " (live)", AfterHeader: key + " (deployed)", Before: mustYAML(before), After: mustYAML(afterObj)}}, nil
+}
+
+// withEntries returns a copy of the string map m with add's entries.
+func withEntries(m any, add map[string]any) map[string]any {
+	out := map[string]any{}
+	if old, ok := m.(map[string]any); ok {
+		for k, v := range old {
+			out[k] = v
+		}
+	}
+	for k, v := range add {
+		out[k] = v
+	}
+	return out
 }
