@@ -3,8 +3,9 @@ GO ?= go
 
 .PHONY: build test unit demo demo-down testbed bench
 
+# tend, and tend-kube beside it (the Kubernetes modules run in it).
 build:
-	$(GO) build -o bin/tend ./cmd/tend
+	$(GO) build -o bin/ ./cmd/tend ./cmd/tend-kube
 
 # The full test suite: vet, staticcheck, unit tests, brief fuzzing, then the integration
 # suite on testbed hosts (needs root; skipped with a message otherwise).

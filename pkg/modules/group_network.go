@@ -16,5 +16,9 @@ func networkModules() []module.Module {
 		URI{},
 		GetURL{},
 		Unarchive{},
+		Helm{},
+		HelmRepository{},
+		K8s{},
+		K8sInfo{},
 	}
 }
