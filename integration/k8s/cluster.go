@@ -168,10 +168,10 @@ func (c *Cluster) start(ctx context.Context, nodes int) error {
 			"--root-ca-file=" + f("serving.crt"), "--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=0",
 			"--use-service-account-credentials=false",
 			"--controllers=*,-nodeipam",
-			// kwok's node heartbeats can lag on a loaded machine; the node
+			// kwok does not keep the nodes' heartbeats fresh on a loaded machine; the node
 			// lifecycle controller would then mark the simulated nodes and their
 			// pods not ready, and kwok does not make the pods ready again.
-			"--node-monitor-grace-period=10m"},
+			"--node-monitor-grace-period=1h"},
 		{"kube-scheduler", "--kubeconfig=" + kc, "--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=0"},
 		{"kwok", "--kubeconfig=" + kc, "--manage-all-nodes=true", "--config=" + filepath.Join(c.bins, "kwok-stages.yaml")},
 	} {
