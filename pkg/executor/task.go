@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -795,16 +794,6 @@ func (p *playRun) markUnreachable(h *hostState, rt report.Task, msg string, noLo
 	h.mu.Unlock()
 	p.r.countStats(h.name, func(s *report.Stats) { s.Unreachable++ })
 	p.r.opts.Reporter.HostResult(report.HostResult{Host: h.name, Task: rt, Status: report.Unreachable, Result: module.Result{"unreachable": true, "changed": false, "msg": msg}, NoLog: noLog})
-}
-
-// sortedKeys returns the keys of m in order.
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func isUnreachable(err error) bool { return errors.Is(err, connection.ErrUnreachable) }

@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/odict"
 	"github.com/tend-dev/tend/pkg/vars"
 )
 
@@ -504,7 +505,19 @@ func mapGet(n *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
+// value decodes a node. A mapping at the top comes back as a
+// map[string]any (keywords, arguments and variable names, whose order does
+// not matter); mappings below it keep their order (*odict.Dict).
 func (l *Loader) value(file string, n *yaml.Node) any {
+	v := l.orderedValue(file, n)
+	if d, ok := v.(*odict.Dict); ok {
+		return d.Map()
+	}
+	return v
+}
+
+// orderedValue decodes a node, every mapping keeping its order.
+func (l *Loader) orderedValue(file string, n *yaml.Node) any {
 	v, err := vars.Decode(file, n)
 	if err != nil {
 		l.errs.add(err)
@@ -611,7 +624,7 @@ func (l *Loader) varsMap(file string, n *yaml.Node) map[string]any {
 		// Old style: a list of one-key mappings.
 		out := map[string]any{}
 		for _, e := range x {
-			m, ok := e.(map[string]any)
+			m, ok := odict.AsMap(e)
 			if !ok {
 				l.errs.at(file, n, "", "vars must be a mapping")
 				return nil

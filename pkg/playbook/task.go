@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/odict"
 	"github.com/tend-dev/tend/pkg/vars"
 )
 
@@ -39,7 +40,7 @@ var taskKeywords = map[string]taskKeyword{
 	"args":         func(d *taskDecode, _, v *yaml.Node) { d.args = v },
 	"when":         condKeyword(func(t *Task) *[]any { return &t.When }),
 	"loop": func(d *taskDecode, _, v *yaml.Node) {
-		d.t.HasLoop, d.t.Loop, d.t.LoopKind = true, d.l.value(d.file, v), "loop"
+		d.t.HasLoop, d.t.Loop, d.t.LoopKind = true, d.l.orderedValue(d.file, v), "loop"
 		d.l.checkNodeTemplates(d.file, v)
 	},
 	"loop_control": func(d *taskDecode, _, v *yaml.Node) { d.t.LoopControl = d.l.loopControl(d.file, v) },
@@ -160,7 +161,7 @@ func (d *taskDecode) withLoop(k, v *yaml.Node) {
 	if d.t.HasLoop {
 		d.l.errs.at(d.file, k, "", "a task can have only one loop (loop or with_*)")
 	}
-	d.t.HasLoop, d.t.Loop, d.t.LoopKind = true, d.l.value(d.file, v), kind
+	d.t.HasLoop, d.t.Loop, d.t.LoopKind = true, d.l.orderedValue(d.file, v), kind
 }
 
 var loopKinds = []string{"items", "dict", "list", "sequence", "together", "nested", "subelements", "indexed_items", "flattened", "fileglob", "first_found", "random_choice"}
@@ -583,7 +584,7 @@ func (l *Loader) conds(file string, n *yaml.Node) []any {
 	switch x := v.(type) {
 	case []any:
 		for _, c := range x {
-			if _, ok := c.(map[string]any); ok {
+			if odict.IsDict(c) {
 				l.errs.at(file, n, "quote conditions that contain ': '", "a condition must be an expression, not a mapping")
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/nikolalohinski/gonja/v2/nodes"
 	"github.com/nikolalohinski/gonja/v2/parser"
 	"github.com/nikolalohinski/gonja/v2/tokens"
+	"github.com/tend-dev/tend/pkg/odict"
 )
 
 // Options configure an Engine.
@@ -217,6 +218,20 @@ func (e *Engine) renderWalk(v any, vars map[string]any, leaf func(string, map[st
 				return nil, err
 			}
 			out[key] = r
+		}
+		return out, nil
+	case *odict.Dict:
+		out := odict.New(x.Len())
+		for k, item := range x.All() {
+			key, err := e.RenderString(k, vars)
+			if err != nil {
+				return nil, err
+			}
+			r, err := e.renderWalk(item, vars, leaf, keepUnsafe)
+			if err != nil {
+				return nil, err
+			}
+			out.Set(key, r)
 		}
 		return out, nil
 	default:

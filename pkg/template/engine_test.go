@@ -277,7 +277,7 @@ func TestRenderValue(t *testing.T) {
 		"list":  []any{1, "plain", 3},
 		"x_key": map[string]any{"deep": []any{1, 2, 3}},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, dictAsMap); diff != "" {
 		t.Errorf("RenderValue mismatch (-want +got):\n%s", diff)
 	}
 	if in["name"] != "{{ b }}" {
@@ -317,7 +317,7 @@ func TestEval(t *testing.T) {
 			t.Errorf("Eval(%q): %v", tc.expr, err)
 			continue
 		}
-		if diff := cmp.Diff(tc.want, got); diff != "" {
+		if diff := cmp.Diff(tc.want, got, dictAsMap); diff != "" {
 			t.Errorf("Eval(%q) mismatch (-want +got):\n%s", tc.expr, diff)
 		}
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tend-dev/tend/pkg/odict"
 )
 
 // resolvePath makes p absolute against BaseDir (Ansible reports absolute
@@ -253,7 +255,7 @@ func (s *state) lookupTemplate(terms []any, kw map[string]any) ([]any, error) {
 			return nil, err
 		}
 		vars := s.vars
-		if tv, ok := kw["template_vars"].(map[string]any); ok && len(tv) > 0 {
+		if tv, ok := odict.AsMap(kw["template_vars"]); ok && len(tv) > 0 {
 			vars = maps.Clone(s.vars)
 			maps.Copy(vars, tv)
 		}
@@ -329,16 +331,19 @@ func (s *state) lookupVars(terms []any, kw map[string]any) ([]any, error) {
 	return out, nil
 }
 
-// lookupDict turns dicts into {key, value} items, keys sorted.
+// lookupDict turns dicts into {key, value} items, in the dict's order.
 func lookupDict(_ *state, terms []any, _ map[string]any) ([]any, error) {
 	out := []any{}
 	for _, t := range terms {
-		m, err := asMap(t, "dict lookup")
+		keys, m, err := asDict(t, "dict lookup")
 		if err != nil {
 			return nil, err
 		}
-		for _, k := range sortedKeys(m) {
-			out = append(out, map[string]any{"key": k, "value": m[k]})
+		for _, k := range keys {
+			item := odict.New(2)
+			item.Set("key", k)
+			item.Set("value", m[k])
+			out = append(out, item)
 		}
 	}
 	return out, nil

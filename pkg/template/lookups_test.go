@@ -126,7 +126,7 @@ func TestTemplateLookupGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v (run go test -update to create it)", err)
 			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
+			if diff := cmp.Diff(string(want), got, dictAsMap); diff != "" {
 				t.Errorf("%s mismatch (-want +got):\n%s", name, diff)
 			}
 		})
