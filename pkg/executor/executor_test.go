@@ -81,6 +81,7 @@ var cases = []playCase{
 	{name: "force_handlers", playbook: "25_force_handlers.yml"},
 	{name: "dict_order", playbook: "26_dict_order.yml"},
 	{name: "set_fact_templated_keys", playbook: "27_set_fact_keys.yml"},
+	{name: "fqcn_lookups", playbook: "28_fqcn_lookups.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tend-dev/tend/pkg/module"
 	"github.com/tend-dev/tend/pkg/odict"
+	"github.com/tend-dev/tend/pkg/template"
 	"github.com/tend-dev/tend/pkg/vars"
 )
 
@@ -153,7 +154,9 @@ func (d *taskDecode) action(k, v *yaml.Node) {
 
 // withLoop decodes a with_<kind> loop.
 func (d *taskDecode) withLoop(k, v *yaml.Node) {
-	kind := strings.TrimPrefix(k.Value, "with_")
+	// with_<fully qualified lookup> (with_community.general.flattened,
+	// with_ansible.builtin.items) is the loop of that lookup.
+	kind := template.LookupName(strings.TrimPrefix(k.Value, "with_"))
 	if !contains(loopKinds, kind) {
 		d.l.errs.at(d.file, k, "supported: loop, "+strings.Join(prefixed(loopKinds), ", "), "unknown loop %q", k.Value)
 		return

@@ -81,7 +81,7 @@ func (s *state) lookup(args []any, kw map[string]any, wantList bool) (any, error
 	if len(args) == 0 {
 		return nil, fmt.Errorf("lookup needs a plugin name")
 	}
-	name := strings.TrimPrefix(toStr(args[0]), "ansible.builtin.")
+	name := LookupName(toStr(args[0]))
 	terms := args[1:]
 	if toBool(kw["wantlist"]) {
 		wantList = true
@@ -147,6 +147,32 @@ func flattenTerms(terms []any) []any {
 		}
 	}
 	return out
+}
+
+// lookupCollections maps the names of lookup plugins that live outside
+// ansible.builtin (Ansible redirects the short names there) to the name
+// tend implements them under: cartesian is nested's product.
+var lookupCollections = map[string]string{
+	"community.general.flattened": "flattened",
+	"community.general.cartesian": "nested",
+	"cartesian":                   "nested",
+}
+
+// LookupName returns the name tend knows a lookup plugin by, for lookup(),
+// query() and with_<name>: ansible.builtin.X and ansible.legacy.X are X,
+// and the community.general lookups tend implements (flattened,
+// cartesian) are found by their full names too. Other names are returned
+// unchanged.
+func LookupName(name string) string {
+	if short, ok := lookupCollections[name]; ok {
+		return short
+	}
+	for _, prefix := range []string{"ansible.builtin.", "ansible.legacy."} {
+		if rest, ok := strings.CutPrefix(name, prefix); ok {
+			return rest
+		}
+	}
+	return name
 }
 
 // runLookup runs the lookup plugin name (see builtinLookups).

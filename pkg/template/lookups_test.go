@@ -132,3 +132,19 @@ func TestTemplateLookupGolden(t *testing.T) {
 		})
 	}
 }
+
+func TestLookupName(t *testing.T) {
+	for in, want := range map[string]string{
+		"ansible.builtin.file":        "file",
+		"ansible.legacy.items":        "items",
+		"community.general.flattened": "flattened",
+		"community.general.cartesian": "nested",
+		"cartesian":                   "nested",
+		"env":                         "env",
+		"community.general.dig":       "community.general.dig",
+	} {
+		if got := LookupName(in); got != want {
+			t.Errorf("LookupName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
