@@ -503,7 +503,7 @@ func (p *playRun) applyConditions(t *playbook.Task, o *outcome, vars map[string]
 	if len(t.ChangedWhen) > 0 && o.status != report.Skipped {
 		changed, err := p.allTrue(t.ChangedWhen, cvars)
 		if err != nil {
-			return p.templateFailure(t, "changed_when", err)
+			return conditionFailed(o, "changed_when", err)
 		}
 		o.result["changed"] = changed
 		if o.status != report.Failed {
@@ -516,7 +516,7 @@ func (p *playRun) applyConditions(t *playbook.Task, o *outcome, vars map[string]
 	if len(t.FailedWhen) > 0 && o.status != report.Skipped {
 		failed, err := p.allTrue(t.FailedWhen, cvars)
 		if err != nil {
-			return p.templateFailure(t, "failed_when", err)
+			return conditionFailed(o, "failed_when", err)
 		}
 		o.result["failed_when_result"] = failed
 		o.result["failed"] = failed
@@ -529,6 +529,16 @@ func (p *playRun) applyConditions(t *playbook.Task, o *outcome, vars map[string]
 			}
 		}
 	}
+	return o
+}
+
+// conditionFailed is a changed_when or failed_when that could not be
+// evaluated (an undefined variable, omit): as in Ansible, the module's
+// result stays, failed, with the error as KEYWORD_result.
+func conditionFailed(o *outcome, keyword string, err error) *outcome {
+	o.result["failed"] = true
+	o.result[keyword+"_result"] = conditionalResultMessage(err)
+	o.status = report.Failed
 	return o
 }
 

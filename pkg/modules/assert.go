@@ -36,6 +36,11 @@ func (*Assert) Spec() *module.Spec {
 // Plan implements module.Module.
 func (*Assert) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.Plan, error) {
 	that, _ := a["that"].([]any)
+	res := module.Result{}
+	if !a.Bool("quiet") {
+		// Ansible's assert shows its result in full unless quiet.
+		res["_ansible_verbose_always"] = true
+	}
 	for _, c := range that {
 		ok, err := truthy(h, c)
 		if err != nil {
@@ -46,14 +51,16 @@ func (*Assert) Plan(ctx context.Context, h *module.Host, a module.Args) (*module
 			if a.Has("fail_msg") {
 				msg = a["fail_msg"]
 			}
-			return module.Unchanged(module.Result{"failed": true, "assertion": fmt.Sprint(c), "evaluated_to": false, "msg": msg}), nil
+			res["failed"], res["assertion"], res["evaluated_to"], res["msg"] = true, c, false, msg
+			return module.Unchanged(res), nil
 		}
 	}
 	msg := any("All assertions passed")
 	if a.Has("success_msg") {
 		msg = a["success_msg"]
 	}
-	return module.Unchanged(module.Result{"msg": msg}), nil
+	res["msg"] = msg
+	return module.Unchanged(res), nil
 }
 
 // truthy evaluates a condition with the task's templar.

@@ -27,6 +27,7 @@ type taskDecode struct {
 	args                  *yaml.Node
 	block, rescue, always *yaml.Node
 	extraActions          []string
+	collections           *yaml.Node
 }
 
 // A taskKeyword decodes the value v of one task keyword k into d.
@@ -101,7 +102,7 @@ var taskKeywords = map[string]taskKeyword{
 	"async":       intTaskKeyword(func(t *Task) *any { return &t.Async }),
 	"poll":        intTaskKeyword(func(t *Task) *any { return &t.Poll }),
 	// Accepted, no effect in tend.
-	"collections":     ignoredKeyword,
+	"collections":     func(d *taskDecode, _, v *yaml.Node) { d.collections = v },
 	"module_defaults": ignoredKeyword,
 	"debugger":        ignoredKeyword,
 	"become_exe":      ignoredKeyword,
@@ -195,7 +196,7 @@ func (l *Loader) task(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool) *T
 		return nil
 	}
 	d := &taskDecode{l: l, file: file, handler: handler,
-		t: &Task{Pos: Pos{File: file, Line: n.Line, Col: n.Column}, Parent: parent, Handler: handler, Role: ctx.role}}
+		t: &Task{Pos: Pos{File: file, Line: n.Line, Col: n.Column}, Parent: parent, Handler: handler, Role: ctx.role, Collections: ctx.collectionList()}}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		switch kw, ok := taskKeywords[k.Value]; {
@@ -218,9 +219,16 @@ func (l *Loader) task(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool) *T
 			return nil
 		}
 		t.Action = "block"
-		t.Block = l.taskList(ctx, d.block, t, handler)
-		t.Rescue = l.taskList(ctx, d.rescue, t, handler)
-		t.Always = l.taskList(ctx, d.always, t, handler)
+		bctx := ctx
+		if d.collections != nil {
+			// The block's collections: hold for the tasks in it.
+			c := *ctx
+			c.collections = l.strList(file, d.collections)
+			bctx = &c
+		}
+		t.Block = l.taskList(bctx, d.block, t, handler)
+		t.Rescue = l.taskList(bctx, d.rescue, t, handler)
+		t.Always = l.taskList(bctx, d.always, t, handler)
 		if t.HasLoop {
 			l.errs.at(file, n, "loop over an include_tasks instead", "a block cannot have a loop")
 		}

@@ -359,13 +359,21 @@ func (e *Engine) Truthy(cond any, vars map[string]any) (bool, error) {
 				return false, errUnsafeCondition
 			}
 			if str, ok := v.(string); ok {
-				// The rendered text is itself a condition ("{{ a }} == 1").
+				// The rendered text is itself a condition ("{{ a }} == 1"),
+				// evaluated as Ansible does: text that is not an expression
+				// (omit's placeholder, a bare word) is an undefined
+				// variable or a syntax error, not a true string.
 				if b, ok := boolWord(str); ok {
 					return b, nil
 				}
-				if r, err := e.eval(str, vars, true); err == nil {
-					v = r
+				if strings.TrimSpace(str) == "" {
+					return false, nil
 				}
+				r, err := e.eval(str, vars, true)
+				if err != nil {
+					return false, fmt.Errorf("evaluating condition %q: %w", str, err)
+				}
+				v = r
 			}
 		} else {
 			v, err = e.eval(s, vars, true)

@@ -370,6 +370,17 @@ func TestTruthy(t *testing.T) {
 	if _, err := e.Truthy("nope == 1", commonVars()); err == nil {
 		t.Errorf("Truthy on an undefined variable succeeded")
 	}
+	// A rendered condition is evaluated as an expression, as Ansible does:
+	// omit's placeholder or a bare word is an undefined variable, not a
+	// true string.
+	vars := commonVars()
+	vars["omit"] = "__omit_place_holder__0123"
+	vars["word"] = "enabled"
+	for _, cond := range []string{"{{ omit }}", "{{ word }}"} {
+		if got, err := e.Truthy(cond, vars); err == nil {
+			t.Errorf("Truthy(%q) = %v, want an undefined-variable error", cond, got)
+		}
+	}
 }
 
 func TestWithSearchPathSharesCache(t *testing.T) {
