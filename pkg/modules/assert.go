@@ -2,9 +2,11 @@ package modules
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/template"
 )
 
 // Assert fails the task unless every condition holds.
@@ -44,7 +46,17 @@ func (*Assert) Plan(ctx context.Context, h *module.Host, a module.Args) (*module
 	for _, c := range that {
 		ok, err := truthy(h, c)
 		if err != nil {
-			return module.Unchanged(module.Result{"failed": true, "assertion": fmt.Sprint(c), "evaluated_to": false, "msg": fmt.Sprintf("the conditional check '%v' failed: %v", c, err)}), nil
+			// Ansible's assert fails with the conditional's error alone.
+			reason := err.Error()
+			var ue *template.UndefinedError
+			if errors.As(err, &ue) {
+				reason = ue.Hint
+				if reason == "" {
+					reason = fmt.Sprintf("'%s' is undefined", ue.Name)
+				}
+				reason += ". " + reason
+			}
+			return module.Unchanged(module.Result{"failed": true, "msg": fmt.Sprintf("The conditional check '%v' failed. The error was: error while evaluating conditional (%v): %s", c, c, reason)}), nil
 		}
 		if !ok {
 			msg := any("Assertion failed")
