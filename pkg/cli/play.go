@@ -20,6 +20,7 @@ import (
 	"github.com/tend-dev/tend/pkg/facts"
 	"github.com/tend-dev/tend/pkg/inventory"
 	"github.com/tend-dev/tend/pkg/modules"
+	"github.com/tend-dev/tend/pkg/odict"
 	"github.com/tend-dev/tend/pkg/playbook"
 	"github.com/tend-dev/tend/pkg/report"
 	"github.com/tend-dev/tend/pkg/template"
@@ -194,11 +195,11 @@ func parseExtraVarsWith(specs []string, loader vars.Loader) (map[string]any, err
 			if err != nil {
 				return nil, err
 			}
-			mm, ok := v.(map[string]any)
+			mm, ok := v.(*odict.Dict)
 			if !ok {
 				return nil, fmt.Errorf("extra vars %q: expected a mapping", s)
 			}
-			m = mm
+			m = mm.Map()
 		default:
 			kv, _, err := playbook.ParseKV(s, false, nil)
 			if err != nil {

@@ -28,16 +28,35 @@ func undefinedMessage(t *playbook.Task, err error) string {
 
 // conditionalMessage formats a when/changed_when/failed_when/until failure.
 func conditionalMessage(t *playbook.Task, cond any, err error) string {
-	var ue *template.UndefinedError
-	reason := err.Error()
-	if errors.As(err, &ue) {
-		reason = ue.Hint
-		if reason == "" {
-			reason = fmt.Sprintf("'%s' is undefined", ue.Name)
-		}
-	}
 	c := fmt.Sprint(cond)
-	return fmt.Sprintf("The conditional check '%s' failed. The error was: error while evaluating conditional (%s): %s", c, c, reason) + errorLocation(t)
+	return fmt.Sprintf("The conditional check '%s' failed. The error was: error while evaluating conditional (%s): %s", c, c, conditionReason(err)) + errorLocation(t)
+}
+
+// conditionReason is why a condition failed to evaluate, as Ansible words
+// it: an undefined variable's message comes twice (Ansible's
+// AnsibleUndefinedVariable appends its cause, the same text).
+func conditionReason(err error) string {
+	var ue *template.UndefinedError
+	if !errors.As(err, &ue) {
+		return err.Error()
+	}
+	reason := ue.Hint
+	if reason == "" {
+		reason = fmt.Sprintf("'%s' is undefined", ue.Name)
+	}
+	return reason + ". " + reason
+}
+
+// conditionalResultMessage is the text Ansible stores as
+// changed_when_result/failed_when_result when the condition fails to
+// evaluate: the AnsibleError's message, its cause repeated after it.
+func conditionalResultMessage(err error) string {
+	var ce *condError
+	if !errors.As(err, &ce) {
+		return err.Error()
+	}
+	c := fmt.Sprint(ce.cond)
+	return fmt.Sprintf("The conditional check '%s' failed. The error was: error while evaluating conditional (%s): %s", c, c, conditionReason(ce.err))
 }
 
 // errorLocation is Ansible's extended error text: where the task is, and

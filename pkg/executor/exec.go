@@ -12,6 +12,7 @@ import (
 
 	"github.com/tend-dev/tend/pkg/connection"
 	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/odict"
 	"github.com/tend-dev/tend/pkg/playbook"
 	"github.com/tend-dev/tend/pkg/pyfmt"
 	"github.com/tend-dev/tend/pkg/report"
@@ -306,7 +307,7 @@ func (p *playRun) moduleArgs(t *playbook.Task, spec *module.Spec, vars map[strin
 		if err != nil {
 			return nil, p.templateFailure(t, "args", err)
 		}
-		m, ok := v.(map[string]any)
+		m, ok := odict.AsMap(v)
 		if !ok {
 			return nil, &outcome{status: report.Failed, result: module.Failed("args template %q did not produce a mapping (task at %s)", tmpl, t.Pos)}
 		}
@@ -324,6 +325,11 @@ func (p *playRun) moduleArgs(t *playbook.Task, spec *module.Spec, vars map[strin
 	}
 	argMap, _ := rendered.(map[string]any)
 	argMap = removeOmit(argMap, p.r.omit)
+	if !spec.AnyArgs && argMap != nil {
+		// Modules know Go maps; the order of the keys of a dict argument
+		// is not theirs to see. set_fact's values keep theirs.
+		argMap = odict.Plain(argMap).(map[string]any)
+	}
 	args, err := spec.Validate(argMap, false)
 	if err != nil {
 		// In Ansible the module itself refuses its arguments: a module
@@ -360,10 +366,18 @@ func removeOmit(args map[string]any, omit string) map[string]any {
 				}
 			}
 			return out
+		case *odict.Dict:
+			out := odict.New(x.Len())
+			for k, e := range x.All() {
+				if !isOmit(e) {
+					out.Set(k, walk(e))
+				}
+			}
+			return out
 		case []any:
 			out := make([]any, len(x))
 			for i, e := range x {
-				if _, isMap := e.(map[string]any); isMap {
+				if odict.IsDict(e) {
 					e = walk(e)
 				}
 				out[i] = e
@@ -489,7 +503,7 @@ func (p *playRun) applyConditions(t *playbook.Task, o *outcome, vars map[string]
 	if len(t.ChangedWhen) > 0 && o.status != report.Skipped {
 		changed, err := p.allTrue(t.ChangedWhen, cvars)
 		if err != nil {
-			return p.templateFailure(t, "changed_when", err)
+			return conditionFailed(o, "changed_when", err)
 		}
 		o.result["changed"] = changed
 		if o.status != report.Failed {
@@ -502,7 +516,7 @@ func (p *playRun) applyConditions(t *playbook.Task, o *outcome, vars map[string]
 	if len(t.FailedWhen) > 0 && o.status != report.Skipped {
 		failed, err := p.allTrue(t.FailedWhen, cvars)
 		if err != nil {
-			return p.templateFailure(t, "failed_when", err)
+			return conditionFailed(o, "failed_when", err)
 		}
 		o.result["failed_when_result"] = failed
 		o.result["failed"] = failed
@@ -515,6 +529,16 @@ func (p *playRun) applyConditions(t *playbook.Task, o *outcome, vars map[string]
 			}
 		}
 	}
+	return o
+}
+
+// conditionFailed is a changed_when or failed_when that could not be
+// evaluated (an undefined variable, omit): as in Ansible, the module's
+// result stays, failed, with the error as KEYWORD_result.
+func conditionFailed(o *outcome, keyword string, err error) *outcome {
+	o.result["failed"] = true
+	o.result[keyword+"_result"] = conditionalResultMessage(err)
+	o.status = report.Failed
 	return o
 }
 
@@ -665,7 +689,7 @@ func (p *playRun) environment(t *playbook.Task, vars map[string]any) (map[string
 		if err != nil {
 			return nil, err
 		}
-		m, ok := v.(map[string]any)
+		m, ok := odict.AsMap(v)
 		if !ok {
 			// Ansible warns and runs the task without this layer.
 			p.r.opts.Reporter.Warn("", fmt.Sprintf("could not parse environment value, skipping: %s", pyfmt.Repr(v)))

@@ -79,6 +79,11 @@ var cases = []playCase{
 	{name: "several_playbooks_fail_second", playbook: "17_multi_ok.yml", more: []string{"16_multi_fail.yml", "17_multi_ok.yml"}},
 	{name: "lazy_validation", playbook: "21_lazy.yml"},
 	{name: "force_handlers", playbook: "25_force_handlers.yml"},
+	{name: "dict_order", playbook: "26_dict_order.yml"},
+	{name: "set_fact_templated_keys", playbook: "27_set_fact_keys.yml"},
+	{name: "fqcn_lookups", playbook: "28_fqcn_lookups.yml"},
+	{name: "collection_roles", playbook: "29_collection_roles.yml"},
+	{name: "condition_errors", playbook: "30_conditions.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.

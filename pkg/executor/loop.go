@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/odict"
 	"github.com/tend-dev/tend/pkg/playbook"
 	"github.com/tend-dev/tend/pkg/report"
 )
@@ -91,15 +92,18 @@ var loopKinds = map[string]func(raw any) ([]any, error){
 	},
 }
 
-// withDict is with_dict: {key, value} items, keys sorted.
+// withDict is with_dict: {key, value} items, in the dict's order.
 func withDict(raw any) ([]any, error) {
-	m, ok := raw.(map[string]any)
+	keys, m, ok := odict.As(raw)
 	if !ok {
 		return nil, fmt.Errorf("with_dict expects a dict, got %T", raw)
 	}
 	var out []any
-	for _, k := range sortedKeys(m) {
-		out = append(out, map[string]any{"key": k, "value": m[k]})
+	for _, k := range keys {
+		item := odict.New(2)
+		item.Set("key", k)
+		item.Set("value", m[k])
+		out = append(out, item)
 	}
 	return out, nil
 }
@@ -148,12 +152,12 @@ func withSubelements(raw any) ([]any, error) {
 	key := fmt.Sprint(l[1])
 	var out []any
 	for _, e := range asList(l[0]) {
-		m, ok := e.(map[string]any)
+		m, ok := odict.AsMap(e)
 		if !ok {
 			return nil, fmt.Errorf("with_subelements: element %v is not a mapping", e)
 		}
 		for _, sub := range asList(m[key]) {
-			out = append(out, []any{m, sub})
+			out = append(out, []any{e, sub})
 		}
 	}
 	return out, nil

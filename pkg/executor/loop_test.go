@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tend-dev/tend/pkg/odict"
 	"github.com/tend-dev/tend/pkg/report"
 )
 
@@ -33,7 +34,7 @@ func TestLoopKinds(t *testing.T) {
 			t.Errorf("%s: %v", c.kind, err)
 			continue
 		}
-		if diff := cmp.Diff(c.want, got); diff != "" {
+		if diff := cmp.Diff(c.want, odict.Plain(got)); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", c.kind, diff)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -221,7 +220,7 @@ func (p *playRun) runInclude(ctx context.Context, t *playbook.Task, req *include
 	p.r.loaderMu.Lock()
 	var tasks []*playbook.Task
 	var err error
-	holder := &playbook.Task{Pos: t.Pos, Action: t.Action, Parent: t, Vars: req.vars, Role: t.Role, Implicit: true}
+	holder := &playbook.Task{Pos: t.Pos, Action: t.Action, Parent: t, Vars: req.vars, Role: t.Role, Implicit: true, Collections: t.Collections}
 	if req.role != "" {
 		var block *playbook.Task
 		block, err = p.r.opts.Loader.IncludeRole(req.role, p.play.Dir, req.args, holder)
@@ -610,9 +609,16 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 			// Ansible neither prints nor counts a meta action's result.
 			return o
 		}
+		if t.Action == "include_role" && o.status == report.OK {
+			// Ansible neither prints nor counts include_role's own result.
+			return o
+		}
 		if isInclude(t) && o.status == report.OK {
-			// Counted, but shown as "included:" lines by the coordinator.
-			p.countAndReport(h, rt, report.HostResult{Host: h.name, Task: rt, Status: o.status, Result: o.result}, false)
+			// Counted once per file included (per loop item), but shown
+			// as "included:" lines by the coordinator.
+			for range max(1, len(o.includes)) {
+				p.countAndReport(h, rt, report.HostResult{Host: h.name, Task: rt, Status: o.status, Result: o.result}, false)
+			}
 			return o
 		}
 		hr := report.HostResult{Host: h.name, Delegated: delegatedName(o), Task: rt, Status: o.status, Result: o.result, NoLog: noLog, Diff: diffsOf(o.result), Duration: time.Since(start), CheckMode: p.r.opts.Check}
@@ -795,16 +801,6 @@ func (p *playRun) markUnreachable(h *hostState, rt report.Task, msg string, noLo
 	h.mu.Unlock()
 	p.r.countStats(h.name, func(s *report.Stats) { s.Unreachable++ })
 	p.r.opts.Reporter.HostResult(report.HostResult{Host: h.name, Task: rt, Status: report.Unreachable, Result: module.Result{"unreachable": true, "changed": false, "msg": msg}, NoLog: noLog})
-}
-
-// sortedKeys returns the keys of m in order.
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func isUnreachable(err error) bool { return errors.Is(err, connection.ErrUnreachable) }

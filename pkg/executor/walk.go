@@ -222,6 +222,14 @@ func (p *playRun) reportTask(t *playbook.Task) report.Task {
 	if r := roleOf(t); r != nil {
 		rt.Role = r.Name
 	}
+	if t.Action == "include_role" {
+		// Ansible's IncludeRole names itself, without the role it is in:
+		// its name, else "include_role : ROLE".
+		rt.Role = ""
+		if t.Name == "" {
+			rt.Name = fmt.Sprintf("include_role : %v", t.Args["name"])
+		}
+	}
 	return rt
 }
 

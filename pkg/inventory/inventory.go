@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+
+	"github.com/tend-dev/tend/pkg/odict"
 )
 
 // Host is one inventory host.
@@ -562,6 +564,8 @@ func deepCopy(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
 		return deepCopyMap(t)
+	case *odict.Dict:
+		return t.MapValues(deepCopy)
 	case []any:
 		out := make([]any, len(t))
 		for i, e := range t {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tend-dev/tend/pkg/odict"
 )
 
 func mustLoad(t *testing.T, sources ...string) *Inventory {
@@ -171,7 +172,7 @@ func TestHostVarsPrecedence(t *testing.T) {
 		"dict": map[string]any{"c": 3}, // replaced, not merged
 	}
 	for k, want := range checks {
-		if diff := cmp.Diff(want, got[k]); diff != "" {
+		if diff := cmp.Diff(want, odict.Plain(got[k])); diff != "" {
 			t.Errorf("HostVars(h1)[%s] (-want +got):\n%s", k, diff)
 		}
 	}
@@ -200,8 +201,8 @@ func TestHostVarsPrecedence(t *testing.T) {
 		t.Errorf("group a Vars = %v", a.Vars)
 	}
 	// A fresh deep copy every call.
-	got["dict"].(map[string]any)["c"] = 99
-	if inv.HostVars("h1")["dict"].(map[string]any)["c"] != 3 {
+	got["dict"].(*odict.Dict).Set("c", 99)
+	if c, _ := inv.HostVars("h1")["dict"].(*odict.Dict).Get("c"); c != 3 {
 		t.Error("HostVars returned shared state")
 	}
 	if err := inv.AddVarsDir("testdata/nope"); err == nil {
@@ -275,5 +276,27 @@ func TestFormatDetection(t *testing.T) {
 	_, err := Load([]string{write("broken", "all:\n  hosts:\n    a: [\n")})
 	if err == nil || !strings.Contains(err.Error(), "invalid YAML") {
 		t.Errorf("Load(broken YAML) error = %v, want the YAML error", err)
+	}
+}
+
+// Dicts in inventory variables keep the order their keys are written in,
+// as Ansible's do (with_dict over a group_vars dict).
+func TestYAMLVarsKeepKeyOrder(t *testing.T) {
+	dir := t.TempDir()
+	inv := filepath.Join(dir, "hosts.yml")
+	src := "all:\n  hosts:\n    h1:\n      users: {zed: 1, amy: 2, <<: {bob: 3}}\n  vars:\n    ports: {https: 443, http: 80}\n"
+	if err := os.WriteFile(inv, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	i, err := Load([]string{inv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hv := i.HostVars("h1")
+	for name, want := range map[string]string{"users": "zed,amy,bob", "ports": "https,http"} {
+		d, ok := hv[name].(*odict.Dict)
+		if !ok || strings.Join(d.Keys(), ",") != want {
+			t.Errorf("%s: %#v, want keys %s", name, hv[name], want)
+		}
 	}
 }

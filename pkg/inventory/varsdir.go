@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tend-dev/tend/pkg/odict"
 	"github.com/tend-dev/tend/pkg/vault"
 )
 
@@ -167,6 +168,8 @@ func loadVarsFile(path string, dec Decrypter) (map[string]any, error) {
 		return nil, nil
 	case map[string]any:
 		return m, nil
+	case *odict.Dict:
+		return m.Map(), nil
 	}
 	top := deref(doc.Content[0])
 	return nil, conv.errorf(top, "vars file must hold a dictionary of variables, got %s", yamlKindName(top))

@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/tend-dev/tend/pkg/odict"
 	"github.com/tend-dev/tend/pkg/vars"
 )
 
@@ -67,11 +68,41 @@ func (c *yamlConverter) value(n *yaml.Node, depth int) (any, error) {
 		}
 		return out, nil
 	case yaml.MappingNode:
-		return c.mapping(n, depth)
+		return c.orderedMapping(n, depth)
 	case yaml.ScalarNode:
 		return c.scalar(n)
 	}
 	return nil, c.errorf(n, "unsupported YAML node")
+}
+
+// orderedMapping is mapping for a value: a dict that keeps its keys in the
+// order they are written (merged keys after them, sorted), as Ansible's
+// dicts do.
+func (c *yamlConverter) orderedMapping(n *yaml.Node, depth int) (*odict.Dict, error) {
+	m, err := c.mapping(n, depth)
+	if err != nil {
+		return nil, err
+	}
+	out := odict.New(len(m))
+	// The keys were converted (and counted) already.
+	defer func(nodes int) { c.nodes = nodes }(c.nodes)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" && k.Style&yaml.TaggedStyle == 0 {
+			continue
+		}
+		if key, err := c.key(k, depth); err == nil {
+			if v, ok := m[key]; ok {
+				out.Set(key, v)
+			}
+		}
+	}
+	for _, k := range odict.SortedKeys(m) {
+		if _, ok := out.Get(k); !ok {
+			out.Set(k, m[k])
+		}
+	}
+	return out, nil
 }
 
 func (c *yamlConverter) mapping(n *yaml.Node, depth int) (map[string]any, error) {
@@ -119,7 +150,7 @@ func (c *yamlConverter) merge(out map[string]any, explicit map[string]bool, v *y
 		if err != nil {
 			return err
 		}
-		m, ok := val.(map[string]any)
+		m, ok := odict.AsMap(val)
 		if !ok {
 			return c.errorf(s, "merge key \"<<\" expects a mapping or a list of mappings")
 		}

@@ -2,9 +2,11 @@ package modules
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/template"
 )
 
 // Assert fails the task unless every condition holds.
@@ -36,24 +38,41 @@ func (*Assert) Spec() *module.Spec {
 // Plan implements module.Module.
 func (*Assert) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.Plan, error) {
 	that, _ := a["that"].([]any)
+	res := module.Result{}
+	if !a.Bool("quiet") {
+		// Ansible's assert shows its result in full unless quiet.
+		res["_ansible_verbose_always"] = true
+	}
 	for _, c := range that {
 		ok, err := truthy(h, c)
 		if err != nil {
-			return module.Unchanged(module.Result{"failed": true, "assertion": fmt.Sprint(c), "evaluated_to": false, "msg": fmt.Sprintf("the conditional check '%v' failed: %v", c, err)}), nil
+			// Ansible's assert fails with the conditional's error alone.
+			reason := err.Error()
+			var ue *template.UndefinedError
+			if errors.As(err, &ue) {
+				reason = ue.Hint
+				if reason == "" {
+					reason = fmt.Sprintf("'%s' is undefined", ue.Name)
+				}
+				reason += ". " + reason
+			}
+			return module.Unchanged(module.Result{"failed": true, "msg": fmt.Sprintf("The conditional check '%v' failed. The error was: error while evaluating conditional (%v): %s", c, c, reason)}), nil
 		}
 		if !ok {
 			msg := any("Assertion failed")
 			if a.Has("fail_msg") {
 				msg = a["fail_msg"]
 			}
-			return module.Unchanged(module.Result{"failed": true, "assertion": fmt.Sprint(c), "evaluated_to": false, "msg": msg}), nil
+			res["failed"], res["assertion"], res["evaluated_to"], res["msg"] = true, c, false, msg
+			return module.Unchanged(res), nil
 		}
 	}
 	msg := any("All assertions passed")
 	if a.Has("success_msg") {
 		msg = a["success_msg"]
 	}
-	return module.Unchanged(module.Result{"msg": msg}), nil
+	res["msg"] = msg
+	return module.Unchanged(res), nil
 }
 
 // truthy evaluates a condition with the task's templar.

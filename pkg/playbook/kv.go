@@ -98,7 +98,9 @@ func ParseKV(s string, freeForm bool, allowed func(string) bool) (map[string]any
 	last := 0
 	for i, w := range words {
 		k, v, ok := strings.Cut(w, "=")
-		if ok && isIdent(k) && (!freeForm || allowed(k)) {
+		// A templated key ("{{ name }}_dir=x", for set_fact) is rendered
+		// when the task runs, as Ansible's parse_kv allows.
+		if ok && (isIdent(k) || !freeForm && isTemplatedKey(k)) && (!freeForm || allowed(k)) {
 			out[k] = unquote(v)
 			free.WriteString(s[last:spans[i][0]])
 			last = spans[i][1]
@@ -110,6 +112,11 @@ func ParseKV(s string, freeForm bool, allowed func(string) bool) (map[string]any
 	}
 	free.WriteString(s[last:])
 	return out, strings.TrimSpace(free.String()), nil
+}
+
+// isTemplatedKey reports whether a key=value key holds template markup.
+func isTemplatedKey(s string) bool {
+	return strings.Contains(s, "{{") || strings.Contains(s, "{%")
 }
 
 func isIdent(s string) bool {

@@ -18,6 +18,9 @@ func TestParseKV(t *testing.T) {
 		{in: "a=1 b='two words' c=\"x y\"", want: map[string]any{"a": "1", "b": "two words", "c": "x y"}},
 		{in: "msg={{ a | default('x y') }} v=2", want: map[string]any{"msg": "{{ a | default('x y') }}", "v": "2"}},
 		{in: "nokey", wantErr: true},
+		// set_fact's keys may be templates, rendered when the task runs.
+		{in: "{{ k }}_dir=/x {{ k }}=1", want: map[string]any{"{{ k }}_dir": "/x", "{{ k }}": "1"}},
+		{in: "echo {{ x }}=1", freeForm: true, want: map[string]any{}, wantFree: "echo {{ x }}=1"},
 		{in: "ls -l /tmp chdir=/ creates=/x", freeForm: true, want: map[string]any{"chdir": "/", "creates": "/x"}, wantFree: "ls -l /tmp"},
 		{in: "echo a=b", freeForm: true, want: map[string]any{}, wantFree: "echo a=b"},
 		// A multi-line script keeps its lines and spacing.

@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/odict"
 	"github.com/tend-dev/tend/pkg/vars"
 )
 
@@ -24,6 +25,10 @@ type Loader struct {
 	// RolesPath are extra directories searched for roles, after the
 	// playbook's roles/ directory.
 	RolesPath []string
+	// CollectionsPath are the directories holding ansible_collections/
+	// searched for roles named ns.collection.role, after the playbook's
+	// collections/ directory (NewLoader sets DefaultCollectionsPaths).
+	CollectionsPath []string
 	// Syntax, if set, checks template and condition syntax at load time.
 	Syntax SyntaxChecker
 	// Vault decrypts vault-encrypted playbooks, task files and role
@@ -53,7 +58,7 @@ type SyntaxChecker interface {
 
 // NewLoader returns a loader using reg to validate module names and args.
 func NewLoader(reg *module.Registry, rolesPath []string) *Loader {
-	return &Loader{Registry: reg, RolesPath: rolesPath, roleCache: map[string]*Role{}, loading: map[string]bool{}}
+	return &Loader{Registry: reg, RolesPath: rolesPath, CollectionsPath: DefaultCollectionsPaths(), roleCache: map[string]*Role{}, loading: map[string]bool{}}
 }
 
 // LoadPlaybook loads and validates a playbook file, with import_playbook
@@ -222,7 +227,7 @@ var playKeywords = map[string]playKeyword{
 	"port":               func(d *playDecode, k, v *yaml.Node) { d.l.intValue(d.file, v, k.Value) },
 	"throttle":           func(d *playDecode, k, v *yaml.Node) { d.l.intValue(d.file, v, k.Value) },
 	// Accepted; these have no effect in tend yet.
-	"collections":     ignoredPlayKeyword,
+	"collections":     func(d *playDecode, _, v *yaml.Node) { d.p.Collections = d.l.strList(d.file, v) },
 	"module_defaults": ignoredPlayKeyword,
 	"timeout":         ignoredPlayKeyword,
 	"debugger":        ignoredPlayKeyword,
@@ -290,7 +295,7 @@ func (l *Loader) loadPlay(file string, pn *yaml.Node) *Play {
 	if mapGet(pn, "hosts") == nil {
 		l.errs.at(file, pn, "add hosts: all (or a group or host pattern)", "play has no hosts")
 	}
-	ctx := &taskCtx{file: file, dir: filepath.Dir(file), playDir: p.Dir}
+	ctx := &taskCtx{file: file, dir: filepath.Dir(file), playDir: p.Dir, collections: p.Collections}
 	l.curPlay = p
 	defer func() { l.curPlay = nil }()
 	if d.roles != nil {
@@ -427,6 +432,9 @@ type taskCtx struct {
 	playDir string
 	role    *Role
 	depth   int
+	// collections, when set, are the play's or block's collections:
+	// (see collectionList).
+	collections []string
 }
 
 func (l *Loader) taskList(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool) []*Task {
@@ -468,7 +476,7 @@ func (l *Loader) loadTaskFileInto(ctx *taskCtx, at *yaml.Node, file string, pare
 		return nil
 	}
 	doc := l.readYAML(file)
-	sub := &taskCtx{file: file, dir: filepath.Dir(file), playDir: ctx.playDir, role: ctx.role, depth: ctx.depth + 1}
+	sub := &taskCtx{file: file, dir: filepath.Dir(file), playDir: ctx.playDir, role: ctx.role, depth: ctx.depth + 1, collections: ctx.collections}
 	return l.taskList(sub, doc, parent, handler)
 }
 
@@ -504,7 +512,19 @@ func mapGet(n *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
+// value decodes a node. A mapping at the top comes back as a
+// map[string]any (keywords, arguments and variable names, whose order does
+// not matter); mappings below it keep their order (*odict.Dict).
 func (l *Loader) value(file string, n *yaml.Node) any {
+	v := l.orderedValue(file, n)
+	if d, ok := v.(*odict.Dict); ok {
+		return d.Map()
+	}
+	return v
+}
+
+// orderedValue decodes a node, every mapping keeping its order.
+func (l *Loader) orderedValue(file string, n *yaml.Node) any {
 	v, err := vars.Decode(file, n)
 	if err != nil {
 		l.errs.add(err)
@@ -611,7 +631,7 @@ func (l *Loader) varsMap(file string, n *yaml.Node) map[string]any {
 		// Old style: a list of one-key mappings.
 		out := map[string]any{}
 		for _, e := range x {
-			m, ok := e.(map[string]any)
+			m, ok := odict.AsMap(e)
 			if !ok {
 				l.errs.at(file, n, "", "vars must be a mapping")
 				return nil

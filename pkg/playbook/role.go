@@ -19,12 +19,34 @@ func (o roleOpts) key() string {
 	return o.tasksFrom + "|" + o.varsFrom + "|" + o.defaultsFrom + "|" + o.handlersFrom
 }
 
-// findRole locates a role directory by name.
-func (l *Loader) findRole(name, playDir, fromDir string) (string, []string) {
+// findRole locates a role directory by name, and the collection it is in
+// (ns.coll) when it is a collection's role: ns.coll.role in collections
+// only; a short name in the collections colls first, then in roles/
+// directories.
+func (l *Loader) findRole(name, playDir, fromDir string, colls []string) (dir, coll string, tried []string) {
 	if filepath.IsAbs(name) {
-		return name, []string{name}
+		return name, "", []string{name}
 	}
-	var cands []string
+	if c, short, ok := splitFQCN(name); ok {
+		if d := l.findCollectionRole(c, short, playDir, &tried); d != "" {
+			return d, c, tried
+		}
+		if c == "ansible.builtin" || c == "ansible.legacy" {
+			name = short
+		} else {
+			return "", "", tried
+		}
+	} else {
+		for _, c := range colls {
+			if c == "ansible.builtin" || c == "ansible.legacy" {
+				continue
+			}
+			if d := l.findCollectionRole(c, name, playDir, &tried); d != "" {
+				return d, c, tried
+			}
+		}
+	}
+	cands := tried
 	if fromDir != "" {
 		cands = append(cands, filepath.Join(fromDir, "roles", name))
 	}
@@ -38,12 +60,12 @@ func (l *Loader) findRole(name, playDir, fromDir string) (string, []string) {
 		}
 	}
 	cands = append(cands, filepath.Join(playDir, name))
-	for _, c := range cands {
+	for _, c := range cands[len(tried):] {
 		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c, cands
+			return c, "", cands
 		}
 	}
-	return "", cands
+	return "", "", cands
 }
 
 // mainFile finds DIR/NAME(.yml|.yaml|) in a role.
@@ -70,7 +92,7 @@ func (l *Loader) loadRole(ctx *taskCtx, at *yaml.Node, name string, opts roleOpt
 	if ctx.role != nil {
 		fromDir = filepath.Dir(ctx.role.Path)
 	}
-	dir, tried := l.findRole(name, ctx.playDir, fromDir)
+	dir, coll, tried := l.findRole(name, ctx.playDir, fromDir, ctx.collectionList())
 	if dir == "" {
 		l.errs.at(ctx.file, at, "looked in: "+strings.Join(tried, ", "), "role %q not found", name)
 		return nil
@@ -85,7 +107,13 @@ func (l *Loader) loadRole(ctx *taskCtx, at *yaml.Node, name string, opts roleOpt
 	}
 	l.loading[key] = true
 	defer delete(l.loading, key)
-	r := &Role{Name: filepath.Base(name), Path: dir}
+	r := &Role{Name: filepath.Base(name), Path: dir, Collection: coll}
+	if coll != "" {
+		// Ansible names a collection's role by its full name, however
+		// it was found.
+		r.Name = coll + "." + filepath.Base(dir)
+		r.Collections = []string{coll}
+	}
 	if l.Read != nil {
 		l.Read(dir)
 	}
@@ -133,6 +161,9 @@ func (l *Loader) roleMeta(ctx *taskCtx, file string, r *Role) {
 	if n.Kind != yaml.MappingNode {
 		l.errs.at(file, n, "", "meta/main.yml must be a mapping")
 		return
+	}
+	if c := mapGet(n, "collections"); c != nil {
+		r.Collections = append(r.Collections, l.strList(file, c)...)
 	}
 	if ad := mapGet(n, "allow_duplicates"); ad != nil {
 		if b := l.boolPtr(file, ad); b != nil {
@@ -339,7 +370,7 @@ func cloneTree(t *Task, parent *Task) *Task {
 // IncludeRole loads a role for include_role at run time.
 func (l *Loader) IncludeRole(name, playDir string, args map[string]any, parent *Task) (*Task, error) {
 	l.errs, l.warns = errorList{}, errorList{}
-	ctx := &taskCtx{file: parent.Pos.File, playDir: playDir, role: parent.Role}
+	ctx := &taskCtx{file: parent.Pos.File, playDir: playDir, role: parent.Role, collections: parent.Collections}
 	opts := roleOpts{tasksFrom: str(args["tasks_from"]), varsFrom: str(args["vars_from"]), defaultsFrom: str(args["defaults_from"]), handlersFrom: str(args["handlers_from"])}
 	r := l.loadRole(ctx, nil, name, opts)
 	if err := l.errs.err(); err != nil {

@@ -9,6 +9,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/odict"
+	"github.com/tend-dev/tend/pkg/template"
 	"github.com/tend-dev/tend/pkg/vars"
 )
 
@@ -25,6 +27,7 @@ type taskDecode struct {
 	args                  *yaml.Node
 	block, rescue, always *yaml.Node
 	extraActions          []string
+	collections           *yaml.Node
 }
 
 // A taskKeyword decodes the value v of one task keyword k into d.
@@ -39,7 +42,7 @@ var taskKeywords = map[string]taskKeyword{
 	"args":         func(d *taskDecode, _, v *yaml.Node) { d.args = v },
 	"when":         condKeyword(func(t *Task) *[]any { return &t.When }),
 	"loop": func(d *taskDecode, _, v *yaml.Node) {
-		d.t.HasLoop, d.t.Loop, d.t.LoopKind = true, d.l.value(d.file, v), "loop"
+		d.t.HasLoop, d.t.Loop, d.t.LoopKind = true, d.l.orderedValue(d.file, v), "loop"
 		d.l.checkNodeTemplates(d.file, v)
 	},
 	"loop_control": func(d *taskDecode, _, v *yaml.Node) { d.t.LoopControl = d.l.loopControl(d.file, v) },
@@ -99,7 +102,7 @@ var taskKeywords = map[string]taskKeyword{
 	"async":       intTaskKeyword(func(t *Task) *any { return &t.Async }),
 	"poll":        intTaskKeyword(func(t *Task) *any { return &t.Poll }),
 	// Accepted, no effect in tend.
-	"collections":     ignoredKeyword,
+	"collections":     func(d *taskDecode, _, v *yaml.Node) { d.collections = v },
 	"module_defaults": ignoredKeyword,
 	"debugger":        ignoredKeyword,
 	"become_exe":      ignoredKeyword,
@@ -152,7 +155,9 @@ func (d *taskDecode) action(k, v *yaml.Node) {
 
 // withLoop decodes a with_<kind> loop.
 func (d *taskDecode) withLoop(k, v *yaml.Node) {
-	kind := strings.TrimPrefix(k.Value, "with_")
+	// with_<fully qualified lookup> (with_community.general.flattened,
+	// with_ansible.builtin.items) is the loop of that lookup.
+	kind := template.LookupName(strings.TrimPrefix(k.Value, "with_"))
 	if !contains(loopKinds, kind) {
 		d.l.errs.at(d.file, k, "supported: loop, "+strings.Join(prefixed(loopKinds), ", "), "unknown loop %q", k.Value)
 		return
@@ -160,7 +165,7 @@ func (d *taskDecode) withLoop(k, v *yaml.Node) {
 	if d.t.HasLoop {
 		d.l.errs.at(d.file, k, "", "a task can have only one loop (loop or with_*)")
 	}
-	d.t.HasLoop, d.t.Loop, d.t.LoopKind = true, d.l.value(d.file, v), kind
+	d.t.HasLoop, d.t.Loop, d.t.LoopKind = true, d.l.orderedValue(d.file, v), kind
 }
 
 var loopKinds = []string{"items", "dict", "list", "sequence", "together", "nested", "subelements", "indexed_items", "flattened", "fileglob", "first_found", "random_choice"}
@@ -191,7 +196,7 @@ func (l *Loader) task(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool) *T
 		return nil
 	}
 	d := &taskDecode{l: l, file: file, handler: handler,
-		t: &Task{Pos: Pos{File: file, Line: n.Line, Col: n.Column}, Parent: parent, Handler: handler, Role: ctx.role}}
+		t: &Task{Pos: Pos{File: file, Line: n.Line, Col: n.Column}, Parent: parent, Handler: handler, Role: ctx.role, Collections: ctx.collectionList()}}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		switch kw, ok := taskKeywords[k.Value]; {
@@ -214,9 +219,16 @@ func (l *Loader) task(ctx *taskCtx, n *yaml.Node, parent *Task, handler bool) *T
 			return nil
 		}
 		t.Action = "block"
-		t.Block = l.taskList(ctx, d.block, t, handler)
-		t.Rescue = l.taskList(ctx, d.rescue, t, handler)
-		t.Always = l.taskList(ctx, d.always, t, handler)
+		bctx := ctx
+		if d.collections != nil {
+			// The block's collections: hold for the tasks in it.
+			c := *ctx
+			c.collections = l.strList(file, d.collections)
+			bctx = &c
+		}
+		t.Block = l.taskList(bctx, d.block, t, handler)
+		t.Rescue = l.taskList(bctx, d.rescue, t, handler)
+		t.Always = l.taskList(bctx, d.always, t, handler)
 		if t.HasLoop {
 			l.errs.at(file, n, "loop over an include_tasks instead", "a block cannot have a loop")
 		}
@@ -583,7 +595,7 @@ func (l *Loader) conds(file string, n *yaml.Node) []any {
 	switch x := v.(type) {
 	case []any:
 		for _, c := range x {
-			if _, ok := c.(map[string]any); ok {
+			if odict.IsDict(c) {
 				l.errs.at(file, n, "quote conditions that contain ': '", "a condition must be an expression, not a mapping")
 			}
 		}

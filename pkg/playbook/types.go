@@ -71,6 +71,9 @@ type Play struct {
 	Handlers []*Task
 	// RoleList are the roles used in the play (for their defaults/vars).
 	RoleList []*Role
+	// Collections is the play's collections: list, through which short
+	// role names are also looked up.
+	Collections []string
 }
 
 // LoopControl is a task's loop_control.
@@ -93,6 +96,9 @@ type Task struct {
 	Name   string
 	Action string // canonical module name, or block, include_tasks, include_role, meta
 	Args   map[string]any
+	// Collections are the collections short role names resolve through
+	// where the task is (for include_role at run time).
+	Collections []string
 	// UnknownModule is the module named as written when tend has no such
 	// module: the loader warned, and the task fails when it runs.
 	UnknownModule string
@@ -172,10 +178,15 @@ func (t *Task) DisplayName() string {
 
 // Role is a loaded role.
 type Role struct {
-	Name     string
-	Path     string
-	Defaults map[string]any
-	Vars     map[string]any
+	Name string
+	Path string
+	// Collection is the collection (ns.coll) the role comes from, if any.
+	Collection string
+	// Collections are the collections its short role names resolve
+	// through: its own collection, then its meta/main.yml collections:.
+	Collections []string
+	Defaults    map[string]any
+	Vars        map[string]any
 	// Deps are the role's meta/main.yml dependencies, as role blocks.
 	Deps            []*Task
 	Tasks           []*Task

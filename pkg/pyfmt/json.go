@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/tend-dev/tend/pkg/odict"
 )
 
 // JSONOptions selects the dialect of WriteJSON: the arguments of Python's
@@ -24,6 +27,10 @@ type JSONOptions struct {
 	// Strict writes NaN and ±Inf as null, so that the output is RFC 8259
 	// JSON; Python writes NaN, Infinity and -Infinity.
 	Strict bool
+	// KeepOrder writes an ordered dict's keys in its order, as json.dumps
+	// without sort_keys does; by default keys are sorted. Plain Go maps
+	// are always sorted.
+	KeepOrder bool
 	// Other converts a value of a type WriteJSON does not know (anything
 	// but nil, bool, int, int64, float64, json.Number, string, []any,
 	// []string and map[string]any) into one it does, or fails. Nil means
@@ -87,6 +94,13 @@ func (e *jsonEncoder) encode(v any, level int) error {
 		}
 		sort.Strings(keys)
 		return e.object(keys, func(k string) any { return x[k] }, level)
+	case *odict.Dict:
+		keys := x.Keys()
+		if !e.o.KeepOrder {
+			keys = slices.Sorted(slices.Values(keys))
+		}
+		m := x.Map()
+		return e.object(keys, func(k string) any { return m[k] }, level)
 	default:
 		n, err := e.o.Other(v)
 		if err != nil {

@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/tend-dev/tend/pkg/odict"
 )
 
 // Reprer is implemented by values with their own Python repr (the template
@@ -89,6 +91,18 @@ func WriteRepr(b *strings.Builder, v any) {
 			WriteQuoted(b, k)
 			b.WriteString(": ")
 			WriteRepr(b, x[k])
+		}
+		b.WriteByte('}')
+	case *odict.Dict:
+		b.WriteByte('{')
+		for i, k := range x.Keys() {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			WriteQuoted(b, k)
+			b.WriteString(": ")
+			v, _ := x.Get(k)
+			WriteRepr(b, v)
 		}
 		b.WriteByte('}')
 	default:

@@ -32,5 +32,6 @@ func strictJSON(v any) []byte {
 
 // pyStr is Python's str(v) for the values a loop item can hold: strings
 // as they are, containers in repr form. Python keeps a dict's insertion
-// order; Go maps have none, so keys are sorted.
+// order, and so does an ordered dict (*odict.Dict); a plain Go map has
+// none, so its keys are sorted.
 func pyStr(v any) string { return pyfmt.Str(v) }

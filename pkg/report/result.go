@@ -1,7 +1,10 @@
 package report
 
 import (
+	"slices"
 	"strings"
+
+	"github.com/tend-dev/tend/pkg/odict"
 )
 
 // CensoredMessage is the text Ansible puts in place of a no_log result.
@@ -147,6 +150,15 @@ func stripInternal(v any, keepCallback bool) {
 			}
 			stripInternal(val, keepCallback)
 		}
+	case *odict.Dict:
+		for _, k := range slices.Clone(x.Keys()) {
+			if strings.HasPrefix(k, "_ansible_") && !(keepCallback && isCallbackKey(k)) {
+				x.Delete(k)
+				continue
+			}
+			val, _ := x.Get(k)
+			stripInternal(val, keepCallback)
+		}
 	case []any:
 		for _, e := range x {
 			stripInternal(e, keepCallback)
@@ -167,6 +179,8 @@ func deepCopy(v any) any {
 			m[k] = deepCopy(e)
 		}
 		return m
+	case *odict.Dict:
+		return x.MapValues(deepCopy)
 	case []any:
 		s := make([]any, len(x))
 		for i, e := range x {

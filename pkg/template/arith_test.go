@@ -48,7 +48,7 @@ func TestArith(t *testing.T) {
 			t.Errorf("%v %s %v: %v", c.left, c.op, c.right, err)
 			continue
 		}
-		if diff := cmp.Diff(c.want, got); diff != "" {
+		if diff := cmp.Diff(c.want, got, dictAsMap); diff != "" {
 			t.Errorf("%v %s %v (-want +got):\n%s", c.left, c.op, c.right, diff)
 		}
 	}

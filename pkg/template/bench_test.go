@@ -68,3 +68,18 @@ func BenchmarkRenderLoop(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRenderDict builds, combines and walks dicts: the work whose cost
+// keeping key order adds to.
+func BenchmarkRenderDict(b *testing.B) {
+	e := New(Options{})
+	vars := benchVars()
+	src := "{% set d = {'zeta': 1, 'alpha': 2, 'mid': 3, 'beta': 4} | combine({'omega': 5, 'alpha': 6}) %}" +
+		"{% for k, v in d.items() %}{{ k }}={{ v }} {% endfor %}{{ d | dict2items | items2dict | to_json }}"
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.Render(src, vars); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

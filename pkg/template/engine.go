@@ -12,6 +12,7 @@ import (
 	"github.com/nikolalohinski/gonja/v2/nodes"
 	"github.com/nikolalohinski/gonja/v2/parser"
 	"github.com/nikolalohinski/gonja/v2/tokens"
+	"github.com/tend-dev/tend/pkg/odict"
 )
 
 // Options configure an Engine.
@@ -219,6 +220,20 @@ func (e *Engine) renderWalk(v any, vars map[string]any, leaf func(string, map[st
 			out[key] = r
 		}
 		return out, nil
+	case *odict.Dict:
+		out := odict.New(x.Len())
+		for k, item := range x.All() {
+			key, err := e.RenderString(k, vars)
+			if err != nil {
+				return nil, err
+			}
+			r, err := e.renderWalk(item, vars, leaf, keepUnsafe)
+			if err != nil {
+				return nil, err
+			}
+			out.Set(key, r)
+		}
+		return out, nil
 	default:
 		return x, nil
 	}
@@ -344,13 +359,21 @@ func (e *Engine) Truthy(cond any, vars map[string]any) (bool, error) {
 				return false, errUnsafeCondition
 			}
 			if str, ok := v.(string); ok {
-				// The rendered text is itself a condition ("{{ a }} == 1").
+				// The rendered text is itself a condition ("{{ a }} == 1"),
+				// evaluated as Ansible does: text that is not an expression
+				// (omit's placeholder, a bare word) is an undefined
+				// variable or a syntax error, not a true string.
 				if b, ok := boolWord(str); ok {
 					return b, nil
 				}
-				if r, err := e.eval(str, vars, true); err == nil {
-					v = r
+				if strings.TrimSpace(str) == "" {
+					return false, nil
 				}
+				r, err := e.eval(str, vars, true)
+				if err != nil {
+					return false, fmt.Errorf("evaluating condition %q: %w", str, err)
+				}
+				v = r
 			}
 		} else {
 			v, err = e.eval(s, vars, true)

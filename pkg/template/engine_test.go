@@ -277,7 +277,7 @@ func TestRenderValue(t *testing.T) {
 		"list":  []any{1, "plain", 3},
 		"x_key": map[string]any{"deep": []any{1, 2, 3}},
 	}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, dictAsMap); diff != "" {
 		t.Errorf("RenderValue mismatch (-want +got):\n%s", diff)
 	}
 	if in["name"] != "{{ b }}" {
@@ -317,7 +317,7 @@ func TestEval(t *testing.T) {
 			t.Errorf("Eval(%q): %v", tc.expr, err)
 			continue
 		}
-		if diff := cmp.Diff(tc.want, got); diff != "" {
+		if diff := cmp.Diff(tc.want, got, dictAsMap); diff != "" {
 			t.Errorf("Eval(%q) mismatch (-want +got):\n%s", tc.expr, diff)
 		}
 	}
@@ -369,6 +369,17 @@ func TestTruthy(t *testing.T) {
 	}
 	if _, err := e.Truthy("nope == 1", commonVars()); err == nil {
 		t.Errorf("Truthy on an undefined variable succeeded")
+	}
+	// A rendered condition is evaluated as an expression, as Ansible does:
+	// omit's placeholder or a bare word is an undefined variable, not a
+	// true string.
+	vars := commonVars()
+	vars["omit"] = "__omit_place_holder__0123"
+	vars["word"] = "enabled"
+	for _, cond := range []string{"{{ omit }}", "{{ word }}"} {
+		if got, err := e.Truthy(cond, vars); err == nil {
+			t.Errorf("Truthy(%q) = %v, want an undefined-variable error", cond, got)
+		}
 	}
 }
 

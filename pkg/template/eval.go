@@ -12,6 +12,7 @@ import (
 
 	"github.com/nikolalohinski/gonja/v2/nodes"
 	"github.com/nikolalohinski/gonja/v2/tokens"
+	"github.com/tend-dev/tend/pkg/odict"
 )
 
 // maxDepth bounds nested lazy rendering and macro calls.
@@ -285,12 +286,14 @@ func (s *state) deepResolveC(v any, depth int) (any, bool, error) {
 			return out, true, nil
 		}
 		return x, false, nil
+	case *odict.Dict:
+		return x.Update(func(item any) (any, bool, error) { return s.deepResolveC(item, depth+1) })
 	case *undefined:
 		return nil, false, x.err("")
 	}
 	n := normalize(v)
 	switch n.(type) {
-	case []any, map[string]any, string:
+	case []any, map[string]any, *odict.Dict, string:
 		r, _, err := s.deepResolveC(n, depth+1)
 		return r, true, err
 	}

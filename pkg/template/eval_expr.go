@@ -13,6 +13,7 @@ import (
 
 	"github.com/nikolalohinski/gonja/v2/nodes"
 	"github.com/nikolalohinski/gonja/v2/tokens"
+	"github.com/tend-dev/tend/pkg/odict"
 )
 
 // evalDefined evaluates an expression and fails if the result is undefined.
@@ -85,7 +86,7 @@ func (s *state) eval(node nodes.Node) (any, error) {
 
 // evalDict builds a dict literal; keys are strings, as in YAML.
 func (s *state) evalDict(n *nodes.Dict) (any, error) {
-	out := make(map[string]any, len(n.Pairs))
+	out := odict.New(len(n.Pairs))
 	for _, p := range n.Pairs {
 		k, err := s.evalDefined(p.Key)
 		if err != nil {
@@ -95,7 +96,7 @@ func (s *state) evalDict(n *nodes.Dict) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[toStr(k)] = v
+		out.Set(toStr(k), v)
 	}
 	return s.sealShallow(out), nil
 }
@@ -220,6 +221,11 @@ func (s *state) getAttr(baseNode nodes.Node, base any, attr string) (any, error)
 			return s.resolveLazy(v)
 		}
 		return &undefined{name: exprName(baseNode) + "." + attr, hint: fmt.Sprintf("'dict object' has no attribute '%s'", attr)}, nil
+	case *odict.Dict:
+		if v, ok := b.Get(attr); ok {
+			return s.resolveLazy(v)
+		}
+		return &undefined{name: exprName(baseNode) + "." + attr, hint: fmt.Sprintf("'dict object' has no attribute '%s'", attr)}, nil
 	case *loopInfo:
 		if v, ok := b.attr(attr); ok {
 			return v, nil
@@ -236,9 +242,10 @@ func (s *state) getItem(baseNode nodes.Node, base any, key any) (any, error) {
 	switch b := base.(type) {
 	case *undefined:
 		return &undefined{name: b.name + "[" + toStr(key) + "]", hint: b.hint}, nil
-	case map[string]any:
+	case map[string]any, *odict.Dict:
 		k := toStr(key)
-		if v, ok := b[k]; ok {
+		m, _ := odict.AsMap(b)
+		if v, ok := m[k]; ok {
 			return s.resolveLazy(v)
 		}
 		return &undefined{name: exprName(baseNode) + "[" + pyQuote(k) + "]", hint: fmt.Sprintf("'dict object' has no attribute %s", pyQuote(k))}, nil
@@ -735,7 +742,7 @@ func (s *state) evalArgs(args []nodes.Expression, kwargs map[string]nodes.Expres
 				kw[k] = v
 				continue
 			}
-			m, ok := v.(map[string]any)
+			m, ok := odict.AsMap(v)
 			if !ok {
 				return nil, nil, fmt.Errorf("argument after ** must be a mapping, not %s", typeName(v))
 			}
@@ -812,18 +819,18 @@ func (s *state) callGlobal(name string, args []any, kw map[string]any) (any, err
 		}
 		return r, err
 	case "dict":
-		out := map[string]any{}
+		out := odict.New(len(kw))
 		if len(args) > 0 {
 			d, err := filterDict(s, args[0], nil, nil)
 			if err != nil {
 				return nil, err
 			}
-			for k, v := range d.(map[string]any) {
-				out[k] = v
+			for k, v := range d.(*odict.Dict).All() {
+				out.Set(k, v)
 			}
 		}
-		for k, v := range kw {
-			out[k] = v
+		for _, k := range odict.SortedKeys(kw) {
+			out.Set(k, kw[k])
 		}
 		return out, nil
 	case "namespace":

@@ -11,6 +11,7 @@ import (
 
 	controlStructures "github.com/nikolalohinski/gonja/v2/builtins/control_structures"
 	"github.com/nikolalohinski/gonja/v2/nodes"
+	"github.com/tend-dev/tend/pkg/odict"
 )
 
 // renderNodes renders a list of nodes into b, stopping once the output
@@ -278,7 +279,7 @@ func (it forBinding) loopValue(n *controlStructures.ForControlStructure) any {
 	return it.key
 }
 
-// forItems evaluates what a for loop iterates over: a dict's sorted keys
+// forItems evaluates what a for loop iterates over: a dict's keys
 // and values for "for k, v in dict", else the items of a sequence, each
 // unpacked into two variables when the loop names two.
 func (s *state) forItems(n *controlStructures.ForControlStructure) ([]forBinding, error) {
@@ -287,8 +288,8 @@ func (s *state) forItems(n *controlStructures.ForControlStructure) ([]forBinding
 		return nil, err
 	}
 	var items []forBinding
-	if m, ok := obj.(map[string]any); ok && n.Value != "" {
-		for _, k := range sortedKeys(m) {
+	if keys, m, ok := odict.As(obj); ok && n.Value != "" {
+		for _, k := range keys {
 			v, err := s.resolveLazy(m[k])
 			if err != nil {
 				return nil, err
@@ -398,6 +399,10 @@ func (s *state) execSet(n *setNode) error {
 		if err != nil {
 			return err
 		}
+		if d, ok := base.(*odict.Dict); ok {
+			d.Set(t.Attribute, v)
+			return nil
+		}
 		m, ok := base.(map[string]any)
 		if !ok {
 			return fmt.Errorf("cannot assign attribute on %s", typeName(base))
@@ -412,6 +417,10 @@ func (s *state) execSet(n *setNode) error {
 		key, err := s.evalDefined(t.Arg)
 		if err != nil {
 			return err
+		}
+		if d, ok := base.(*odict.Dict); ok {
+			d.Set(toStr(key), v)
+			return nil
 		}
 		m, ok := base.(map[string]any)
 		if !ok {

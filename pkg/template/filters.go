@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/nikolalohinski/gonja/v2/nodes"
+	"github.com/tend-dev/tend/pkg/odict"
 )
 
 // filterFunc implements a filter: in | name(args..., kw=...).
@@ -82,7 +83,7 @@ func asList(v any, what string) ([]any, error) {
 	switch x := v.(type) {
 	case []any:
 		return x, nil
-	case map[string]any, string:
+	case map[string]any, *odict.Dict, string:
 		return iterate(x)
 	case nil:
 		return nil, fmt.Errorf("%s: expected a list, got None", what)
@@ -90,12 +91,24 @@ func asList(v any, what string) ([]any, error) {
 	return nil, fmt.Errorf("%s: expected a list, got %s", what, typeName(v))
 }
 
+// asMap returns a dict's entries, unordered; the caller must not modify
+// them.
 func asMap(v any, what string) (map[string]any, error) {
-	m, ok := v.(map[string]any)
+	m, ok := odict.AsMap(v)
 	if !ok {
 		return nil, fmt.Errorf("%s: expected a dict, got %s", what, typeName(v))
 	}
 	return m, nil
+}
+
+// asDict returns a dict's keys in order and its entries; the caller must
+// not modify them.
+func asDict(v any, what string) ([]string, map[string]any, error) {
+	keys, m, ok := odict.As(v)
+	if !ok {
+		return nil, nil, fmt.Errorf("%s: expected a dict, got %s", what, typeName(v))
+	}
+	return keys, m, nil
 }
 
 func builtinFilters() map[string]filterFunc {
@@ -138,7 +151,7 @@ func builtinFilters() map[string]filterFunc {
 		"zip_longest":          filterZipLongest,
 		"product":              filterProduct,
 		"items":                filterItems,
-		"dictsort":             filterItems,
+		"dictsort":             filterDictsort,
 		"indent":               filterIndent,
 		"center":               filterCenter,
 		"wordcount":            filterWordcount,
@@ -338,16 +351,18 @@ func filterList(_ *state, in any, _ []any, _ map[string]any) (any, error) {
 
 func filterDict(_ *state, in any, _ []any, _ map[string]any) (any, error) {
 	switch x := in.(type) {
-	case map[string]any:
+	case *odict.Dict:
 		return x, nil
+	case map[string]any:
+		return odict.FromMap(x), nil
 	case []any:
-		out := map[string]any{}
+		out := odict.New(len(x))
 		for _, e := range x {
 			pair, ok := e.([]any)
 			if !ok || len(pair) != 2 {
 				return nil, fmt.Errorf("dict: element %s is not a key/value pair", repr(e))
 			}
-			out[toStr(pair[0])] = pair[1]
+			out.Set(toStr(pair[0]), pair[1])
 		}
 		return out, nil
 	}
@@ -725,15 +740,50 @@ func filterProduct(s *state, in any, args []any, _ map[string]any) (any, error) 
 }
 
 func filterItems(_ *state, in any, _ []any, _ map[string]any) (any, error) {
-	m, err := asMap(in, "items")
+	keys, m, err := asDict(in, "items")
 	if err != nil {
 		return nil, err
 	}
 	out := make([]any, 0, len(m))
-	for _, k := range sortedKeys(m) {
+	for _, k := range keys {
 		out = append(out, []any{k, m[k]})
 	}
 	return out, nil
+}
+
+// filterDictsort is Jinja2's dictsort: (key, value) pairs sorted by key
+// (by="value": by value), case-insensitively unless case_sensitive.
+func filterDictsort(s *state, in any, args []any, kw map[string]any) (any, error) {
+	items, err := filterItems(s, in, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	pairs := items.([]any)
+	caseSensitive := argBool(args, kw, 0, "case_sensitive", false)
+	pos := 0
+	if toStr(arg(args, kw, 1, "by", "key")) == "value" {
+		pos = 1
+	}
+	reverse := argBool(args, kw, 2, "reverse", false)
+	keyOf := func(i int) any {
+		v := pairs[i].([]any)[pos]
+		if str, ok := v.(string); ok && !caseSensitive {
+			return strings.ToLower(str)
+		}
+		return v
+	}
+	var cmpErr error
+	sort.SliceStable(pairs, func(a, b int) bool {
+		c, err := compare(keyOf(a), keyOf(b))
+		if err != nil && cmpErr == nil {
+			cmpErr = err
+		}
+		if reverse {
+			return c > 0
+		}
+		return c < 0
+	})
+	return pairs, cmpErr
 }
 
 func filterIndent(_ *state, in any, args []any, kw map[string]any) (any, error) {
@@ -870,8 +920,9 @@ func (s *state) attrPath(v any, path string) (any, error) {
 	for _, part := range strings.Split(path, ".") {
 		var next any
 		switch x := v.(type) {
-		case map[string]any:
-			r, ok := x[part]
+		case map[string]any, *odict.Dict:
+			m, _ := odict.AsMap(x)
+			r, ok := m[part]
 			if !ok {
 				return &undefined{name: path, hint: fmt.Sprintf("'dict object' has no attribute '%s'", part)}, nil
 			}
@@ -897,7 +948,7 @@ func filterAttr(s *state, in any, args []any, _ map[string]any) (any, error) {
 	if len(args) == 0 {
 		return nil, fmt.Errorf("attr needs a name")
 	}
-	m, ok := in.(map[string]any)
+	m, ok := odict.AsMap(in)
 	if !ok {
 		return &undefined{name: toStr(args[0])}, nil
 	}
@@ -1044,25 +1095,28 @@ func filterSelect(keep, byAttr bool) filterFunc {
 	}
 }
 
-func combineMaps(a, b map[string]any, recursive bool, listMerge string) (map[string]any, error) {
-	out := make(map[string]any, len(a)+len(b))
-	for k, v := range a {
-		out[k] = v
+// combineMaps is Ansible's merge_hash: a's keys in a's order, then b's new
+// keys in b's order.
+func combineMaps(a, b any, recursive bool, listMerge string) (*odict.Dict, error) {
+	akeys, am, _ := odict.As(a)
+	bkeys, bm, _ := odict.As(b)
+	out := odict.New(len(akeys) + len(bkeys))
+	for _, k := range akeys {
+		out.Set(k, am[k])
 	}
-	for k, bv := range b {
-		av, exists := out[k]
+	for _, k := range bkeys {
+		bv := bm[k]
+		av, exists := out.Get(k)
 		if !exists {
-			out[k] = bv
+			out.Set(k, bv)
 			continue
 		}
-		am, aIsMap := av.(map[string]any)
-		bm, bIsMap := bv.(map[string]any)
-		if recursive && aIsMap && bIsMap {
-			m, err := combineMaps(am, bm, recursive, listMerge)
+		if recursive && odict.IsDict(av) && odict.IsDict(bv) {
+			m, err := combineMaps(av, bv, recursive, listMerge)
 			if err != nil {
 				return nil, err
 			}
-			out[k] = m
+			out.Set(k, m)
 			continue
 		}
 		al, aIsList := av.([]any)
@@ -1070,13 +1124,13 @@ func combineMaps(a, b map[string]any, recursive bool, listMerge string) (map[str
 		if aIsList && bIsList {
 			switch listMerge {
 			case "replace", "":
-				out[k] = bv
+				out.Set(k, bv)
 			case "keep":
-				out[k] = av
+				out.Set(k, av)
 			case "append":
-				out[k] = append(append([]any{}, al...), bl...)
+				out.Set(k, append(append([]any{}, al...), bl...))
 			case "prepend":
-				out[k] = append(append([]any{}, bl...), al...)
+				out.Set(k, append(append([]any{}, bl...), al...))
 			case "append_rp":
 				merged := []any{}
 				for _, e := range al {
@@ -1084,7 +1138,7 @@ func combineMaps(a, b map[string]any, recursive bool, listMerge string) (map[str
 						merged = append(merged, e)
 					}
 				}
-				out[k] = append(merged, bl...)
+				out.Set(k, append(merged, bl...))
 			case "prepend_rp":
 				merged := append([]any{}, bl...)
 				for _, e := range al {
@@ -1092,13 +1146,13 @@ func combineMaps(a, b map[string]any, recursive bool, listMerge string) (map[str
 						merged = append(merged, e)
 					}
 				}
-				out[k] = merged
+				out.Set(k, merged)
 			default:
 				return nil, fmt.Errorf("combine: unknown list_merge %q", listMerge)
 			}
 			continue
 		}
-		out[k] = bv
+		out.Set(k, bv)
 	}
 	return out, nil
 }
@@ -1122,13 +1176,13 @@ func filterCombine(_ *state, in any, args []any, kw map[string]any) (any, error)
 			dicts = append(dicts, a)
 		}
 	}
-	out := map[string]any{}
+	out := odict.New(0)
 	for _, d := range dicts {
-		m, err := asMap(d, "combine")
-		if err != nil {
+		if _, err := asMap(d, "combine"); err != nil {
 			return nil, err
 		}
-		if out, err = combineMaps(out, m, recursive, listMerge); err != nil {
+		var err error
+		if out, err = combineMaps(out, d, recursive, listMerge); err != nil {
 			return nil, err
 		}
 	}
@@ -1136,15 +1190,18 @@ func filterCombine(_ *state, in any, args []any, kw map[string]any) (any, error)
 }
 
 func filterDict2Items(_ *state, in any, args []any, kw map[string]any) (any, error) {
-	m, err := asMap(in, "dict2items")
+	keys, m, err := asDict(in, "dict2items")
 	if err != nil {
 		return nil, err
 	}
 	kn := argStr(args, kw, 0, "key_name", "key")
 	vn := argStr(args, kw, 1, "value_name", "value")
 	out := make([]any, 0, len(m))
-	for _, k := range sortedKeys(m) {
-		out = append(out, map[string]any{kn: k, vn: m[k]})
+	for _, k := range keys {
+		item := odict.New(2)
+		item.Set(kn, k)
+		item.Set(vn, m[k])
+		out = append(out, item)
 	}
 	return out, nil
 }
@@ -1156,7 +1213,7 @@ func filterItems2Dict(_ *state, in any, args []any, kw map[string]any) (any, err
 	}
 	kn := argStr(args, kw, 0, "key_name", "key")
 	vn := argStr(args, kw, 1, "value_name", "value")
-	out := map[string]any{}
+	out := odict.New(len(list))
 	for _, e := range list {
 		m, err := asMap(e, "items2dict")
 		if err != nil {
@@ -1170,7 +1227,7 @@ func filterItems2Dict(_ *state, in any, args []any, kw map[string]any) (any, err
 		if !ok {
 			return nil, fmt.Errorf("items2dict: item %s has no key %q", repr(e), vn)
 		}
-		out[toStr(k)] = v
+		out.Set(toStr(k), v)
 	}
 	return out, nil
 }

@@ -101,7 +101,7 @@ func TestFiltersRegex(t *testing.T) {
 
 func TestFiltersData(t *testing.T) {
 	runCases(t, []renderCase{
-		{"to_json", "{{ {'b': [1, 'x', none, true], 'a': 1.5} | to_json }}", `{"a": 1.5, "b": [1, "x", null, true]}`},
+		{"to_json", "{{ {'b': [1, 'x', none, true], 'a': 1.5} | to_json }}", `{"b": [1, "x", null, true], "a": 1.5}`},
 		{"to_json unicode", "{{ 'é' | to_json }}", `"\u00e9"`},
 		{"to_nice_json", "{{ {'b': 1, 'a': [1, 2]} | to_nice_json }}", "{\n    \"a\": [\n        1,\n        2\n    ],\n    \"b\": 1\n}"},
 		{"to_nice_json indent", "{{ {'a': 1} | to_nice_json(indent=2) }}", "{\n  \"a\": 1\n}"},
@@ -121,11 +121,11 @@ func TestFiltersData(t *testing.T) {
 		{"combine list_merge keep", "{{ {'a': [1]} | combine({'a': [2]}, list_merge='keep') }}", map[string]any{"a": []any{1}}},
 		{"combine several", "{{ {'a': 1} | combine({'b': 2}, {'c': 3}) }}", map[string]any{"a": 1, "b": 2, "c": 3}},
 		{"combine list input", "{{ [{'a': 1}, {'a': 2}] | combine }}", map[string]any{"a": 2}},
-		{"dict2items", "{{ {'b': 2, 'a': 1} | dict2items }}", []any{map[string]any{"key": "a", "value": 1}, map[string]any{"key": "b", "value": 2}}},
+		{"dict2items", "{{ {'b': 2, 'a': 1} | dict2items }}", []any{map[string]any{"key": "b", "value": 2}, map[string]any{"key": "a", "value": 1}}},
 		{"dict2items names", "{{ {'a': 1} | dict2items(key_name='k', value_name='v') }}", []any{map[string]any{"k": "a", "v": 1}}},
 		{"items2dict", "{{ [{'key': 'a', 'value': 1}] | items2dict }}", map[string]any{"a": 1}},
 		{"items2dict names", "{{ [{'n': 'a', 'v': 1}] | items2dict(key_name='n', value_name='v') }}", map[string]any{"a": 1}},
-		{"items filter", "{{ {'b': 2, 'a': 1} | items | list }}", []any{[]any{"a", 1}, []any{"b", 2}}},
+		{"items filter", "{{ {'b': 2, 'a': 1} | items | list }}", []any{[]any{"b", 2}, []any{"a", 1}}},
 		{"map attribute", "{{ users | map(attribute='name') | list }}", []any{"alice", "bob"}},
 		{"map attribute default", "{{ users | map(attribute='shell', default='sh') | list }}", []any{"sh", "sh"}},
 		{"map filter", "{{ sl | map('upper') | list }}", []any{"B", "A", "C"}},

@@ -23,6 +23,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/tend-dev/tend/pkg/odict"
 	"github.com/tend-dev/tend/pkg/pyfmt"
 	"gopkg.in/yaml.v3"
 )
@@ -253,9 +254,9 @@ func filterRegexEscape(_ *state, in any, args []any, kw map[string]any) (any, er
 
 // pyJSON encodes like Python's json.dumps (keys sorted: a Go map has no
 // order to keep). A value of a type with no JSON form fails as in Python.
-func pyJSON(v any, indent int, ensureASCII bool, itemSep, keySep string) (string, error) {
+func pyJSON(v any, indent int, ensureASCII, keepOrder bool, itemSep, keySep string) (string, error) {
 	return pyfmt.JSON(v, pyfmt.JSONOptions{
-		Indent: indent, ItemSep: itemSep, KeySep: keySep, EnsureASCII: ensureASCII,
+		Indent: indent, ItemSep: itemSep, KeySep: keySep, EnsureASCII: ensureASCII, KeepOrder: keepOrder,
 		Other: func(v any) (any, error) {
 			n := normalize(v)
 			if fmt.Sprintf("%T", n) == fmt.Sprintf("%T", v) {
@@ -324,17 +325,19 @@ func yamlNode(v any, flowLeaves bool) *yaml.Node {
 			n.Style = yaml.FlowStyle
 		}
 		return n
-	case map[string]any:
+	case map[string]any, *odict.Dict:
+		// PyYAML's dump sorts keys (sort_keys=True by default).
+		_, m, _ := odict.As(x)
 		n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 		leaf := true
-		for _, k := range sortedKeys(x) {
-			c := yamlNode(x[k], flowLeaves)
+		for _, k := range sortedKeys(m) {
+			c := yamlNode(m[k], flowLeaves)
 			if c.Kind != yaml.ScalarNode || c.Style == yaml.LiteralStyle {
 				leaf = false
 			}
 			n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k}, c)
 		}
-		if flowLeaves && (leaf || len(x) == 0) {
+		if flowLeaves && (leaf || len(m) == 0) {
 			n.Style = yaml.FlowStyle
 		}
 		return n
@@ -430,7 +433,9 @@ func encodingFilters() map[string]filterFunc {
 			if a, ok := kw["ensure_ascii"]; ok {
 				ascii = toBool(a)
 			}
-			return pyJSON(in, indent, ascii, itemSep, ": ")
+			// Ansible's to_json is json.dumps without sort_keys: dicts
+			// keep their order.
+			return pyJSON(in, indent, ascii, true, itemSep, ": ")
 		},
 		"to_nice_json": func(_ *state, in any, args []any, kw map[string]any) (any, error) {
 			indent := toInt(arg(args, kw, 0, "indent", 4), 4, 10)
@@ -438,16 +443,15 @@ func encodingFilters() map[string]filterFunc {
 			if a, ok := kw["ensure_ascii"]; ok {
 				ascii = toBool(a)
 			}
-			return pyJSON(in, indent, ascii, ",", ": ")
+			// to_nice_json passes sort_keys=True.
+			return pyJSON(in, indent, ascii, false, ",", ": ")
 		},
 		"from_json": func(_ *state, in any, _ []any, _ map[string]any) (any, error) {
-			dec := json.NewDecoder(strings.NewReader(toStr(in)))
-			dec.UseNumber()
-			var v any
-			if err := dec.Decode(&v); err != nil {
+			v, err := decodeJSONOrdered(toStr(in))
+			if err != nil {
 				return nil, fmt.Errorf("from_json: %w", err)
 			}
-			return normalizeDeep(v), nil
+			return v, nil
 		},
 		"to_yaml": func(_ *state, in any, args []any, kw map[string]any) (any, error) {
 			return toYAML(in, toInt(arg(args, kw, -1, "indent", 2), 2, 10), true)
@@ -456,25 +460,33 @@ func encodingFilters() map[string]filterFunc {
 			return toYAML(in, toInt(arg(args, kw, 0, "indent", 4), 4, 10), false)
 		},
 		"from_yaml": func(_ *state, in any, _ []any, _ map[string]any) (any, error) {
-			var v any
-			if err := yaml.Unmarshal([]byte(toStr(in)), &v); err != nil {
+			var n yaml.Node
+			if err := yaml.Unmarshal([]byte(toStr(in)), &n); err != nil {
 				return nil, fmt.Errorf("from_yaml: %w", err)
 			}
-			return normalizeDeep(v), nil
+			v, err := yamlOrdered(&n)
+			if err != nil {
+				return nil, fmt.Errorf("from_yaml: %w", err)
+			}
+			return v, nil
 		},
 		"from_yaml_all": func(_ *state, in any, _ []any, _ map[string]any) (any, error) {
 			dec := yaml.NewDecoder(strings.NewReader(toStr(in)))
 			out := []any{}
 			for {
-				var v any
-				err := dec.Decode(&v)
+				var n yaml.Node
+				err := dec.Decode(&n)
 				if err != nil {
 					if err.Error() == "EOF" {
 						return out, nil
 					}
 					return nil, fmt.Errorf("from_yaml_all: %w", err)
 				}
-				out = append(out, normalizeDeep(v))
+				v, err := yamlOrdered(&n)
+				if err != nil {
+					return nil, fmt.Errorf("from_yaml_all: %w", err)
+				}
+				out = append(out, v)
 			}
 		},
 		"b64encode": func(_ *state, in any, _ []any, _ map[string]any) (any, error) {
@@ -511,10 +523,11 @@ func encodingFilters() map[string]filterFunc {
 		},
 		"urlencode": func(_ *state, in any, _ []any, _ map[string]any) (any, error) {
 			switch x := in.(type) {
-			case map[string]any:
+			case map[string]any, *odict.Dict:
+				keys, m, _ := odict.As(x)
 				parts := []string{}
-				for _, k := range sortedKeys(x) {
-					parts = append(parts, pyQuotePlus(k)+"="+pyQuotePlus(toStr(x[k])))
+				for _, k := range keys {
+					parts = append(parts, pyQuotePlus(k)+"="+pyQuotePlus(toStr(m[k])))
 				}
 				return strings.Join(parts, "&"), nil
 			case []any:

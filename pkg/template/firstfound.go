@@ -3,6 +3,8 @@ package template
 import (
 	"fmt"
 	"strings"
+
+	"github.com/tend-dev/tend/pkg/odict"
 )
 
 // FirstFoundNames turns the terms of the first_found lookup (and of a
@@ -22,6 +24,8 @@ func FirstFoundNames(terms []any, kw map[string]any) ([]string, bool, error) {
 		switch x := term.(type) {
 		case map[string]any:
 			opts = x
+		case *odict.Dict:
+			opts = x.Map()
 		case string, Unsafe:
 			opts = kw
 		case []any:
@@ -48,7 +52,7 @@ func FirstFoundNames(terms []any, kw map[string]any) ([]string, bool, error) {
 		case len(files) > 0:
 			names = files
 		default:
-			if _, ok := term.(map[string]any); ok {
+			if odict.IsDict(term) {
 				return nil, false, fmt.Errorf("first_found: a mapping term needs 'files' (got %v)", term)
 			}
 			names = append(names, toStr(term))

@@ -32,7 +32,7 @@ func TestFirstFoundNames(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d := cmp.Diff(c.want, got); d != "" || skip != c.skip {
+			if d := cmp.Diff(c.want, got, dictAsMap); d != "" || skip != c.skip {
 				t.Errorf("names (-want +got):\n%s skip=%v want %v", d, skip, c.skip)
 			}
 		})

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tend-dev/tend/pkg/odict"
 )
 
 // renderCase is one template and the value Render must return.
@@ -59,7 +60,7 @@ func runCases(t *testing.T, cases []renderCase) {
 			if err != nil {
 				t.Fatalf("Render(%q): %v", tc.src, err)
 			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
+			if diff := cmp.Diff(tc.want, got, dictAsMap); diff != "" {
 				t.Errorf("Render(%q) mismatch (-want +got):\n%s", tc.src, diff)
 			}
 		})
@@ -72,3 +73,11 @@ func runCmd(name string, args ...string) (string, error) {
 	out, err := exec.Command(name, args...).Output()
 	return strings.TrimSpace(string(out)), err
 }
+
+// dictAsMap lets tests compare dicts by content: an ordered dict equals the
+// map with the same entries.
+var dictAsMap = cmp.FilterValues(func(a, b any) bool {
+	_, da := a.(*odict.Dict)
+	_, db := b.(*odict.Dict)
+	return da || db
+}, cmp.Transformer("dict", odict.Plain))

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tend-dev/tend/pkg/odict"
 )
 
 // resolvePath makes p absolute against BaseDir (Ansible reports absolute
@@ -79,7 +81,7 @@ func (s *state) lookup(args []any, kw map[string]any, wantList bool) (any, error
 	if len(args) == 0 {
 		return nil, fmt.Errorf("lookup needs a plugin name")
 	}
-	name := strings.TrimPrefix(toStr(args[0]), "ansible.builtin.")
+	name := LookupName(toStr(args[0]))
 	terms := args[1:]
 	if toBool(kw["wantlist"]) {
 		wantList = true
@@ -145,6 +147,32 @@ func flattenTerms(terms []any) []any {
 		}
 	}
 	return out
+}
+
+// lookupCollections maps the names of lookup plugins that live outside
+// ansible.builtin (Ansible redirects the short names there) to the name
+// tend implements them under: cartesian is nested's product.
+var lookupCollections = map[string]string{
+	"community.general.flattened": "flattened",
+	"community.general.cartesian": "nested",
+	"cartesian":                   "nested",
+}
+
+// LookupName returns the name tend knows a lookup plugin by, for lookup(),
+// query() and with_<name>: ansible.builtin.X and ansible.legacy.X are X,
+// and the community.general lookups tend implements (flattened,
+// cartesian) are found by their full names too. Other names are returned
+// unchanged.
+func LookupName(name string) string {
+	if short, ok := lookupCollections[name]; ok {
+		return short
+	}
+	for _, prefix := range []string{"ansible.builtin.", "ansible.legacy."} {
+		if rest, ok := strings.CutPrefix(name, prefix); ok {
+			return rest
+		}
+	}
+	return name
 }
 
 // runLookup runs the lookup plugin name (see builtinLookups).
@@ -253,7 +281,7 @@ func (s *state) lookupTemplate(terms []any, kw map[string]any) ([]any, error) {
 			return nil, err
 		}
 		vars := s.vars
-		if tv, ok := kw["template_vars"].(map[string]any); ok && len(tv) > 0 {
+		if tv, ok := odict.AsMap(kw["template_vars"]); ok && len(tv) > 0 {
 			vars = maps.Clone(s.vars)
 			maps.Copy(vars, tv)
 		}
@@ -329,16 +357,19 @@ func (s *state) lookupVars(terms []any, kw map[string]any) ([]any, error) {
 	return out, nil
 }
 
-// lookupDict turns dicts into {key, value} items, keys sorted.
+// lookupDict turns dicts into {key, value} items, in the dict's order.
 func lookupDict(_ *state, terms []any, _ map[string]any) ([]any, error) {
 	out := []any{}
 	for _, t := range terms {
-		m, err := asMap(t, "dict lookup")
+		keys, m, err := asDict(t, "dict lookup")
 		if err != nil {
 			return nil, err
 		}
-		for _, k := range sortedKeys(m) {
-			out = append(out, map[string]any{"key": k, "value": m[k]})
+		for _, k := range keys {
+			item := odict.New(2)
+			item.Set("key", k)
+			item.Set("value", m[k])
+			out = append(out, item)
 		}
 	}
 	return out, nil

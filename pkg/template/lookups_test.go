@@ -126,9 +126,25 @@ func TestTemplateLookupGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v (run go test -update to create it)", err)
 			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
+			if diff := cmp.Diff(string(want), got, dictAsMap); diff != "" {
 				t.Errorf("%s mismatch (-want +got):\n%s", name, diff)
 			}
 		})
+	}
+}
+
+func TestLookupName(t *testing.T) {
+	for in, want := range map[string]string{
+		"ansible.builtin.file":        "file",
+		"ansible.legacy.items":        "items",
+		"community.general.flattened": "flattened",
+		"community.general.cartesian": "nested",
+		"cartesian":                   "nested",
+		"env":                         "env",
+		"community.general.dig":       "community.general.dig",
+	} {
+		if got := LookupName(in); got != want {
+			t.Errorf("LookupName(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

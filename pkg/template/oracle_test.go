@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tend-dev/tend/pkg/odict"
 	"gopkg.in/yaml.v3"
 )
 
@@ -42,11 +43,18 @@ func TestAnsibleOracle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pb []map[string]any
-	if err := yaml.Unmarshal(src, &pb); err != nil {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
 		t.Fatal(err)
 	}
-	vars := normalizeDeep(pb[0]["vars"]).(map[string]any)
+	pb, err := yamlOrdered(&doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The variables keep their order, as Ansible's loader keeps it.
+	play := pb.([]any)[0].(*odict.Dict)
+	playVars, _ := play.Get("vars")
+	vars := playVars.(*odict.Dict).Map()
 	e := New(Options{BaseDir: "testdata/oracle"})
 	gotJSON, err := e.Render("{{ cases | to_json }}", vars)
 	if err != nil {
@@ -57,8 +65,8 @@ func TestAnsibleOracle(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, w := range want {
-		if diff := cmp.Diff(w, got[name]); diff != "" {
-			t.Errorf("case %s %q differs from Ansible (-ansible +tend):\n%s", name, vars["cases"].(map[string]any)[name], diff)
+		if diff := cmp.Diff(w, got[name], dictAsMap); diff != "" {
+			t.Errorf("case %s %q differs from Ansible (-ansible +tend):\n%s", name, vars["cases"].(*odict.Dict).Map()[name], diff)
 		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/tend-dev/tend/pkg/odict"
 )
 
 // callMethod implements the Python str/list/dict methods templates use.
@@ -22,9 +24,10 @@ func callMethod(base any, name string, args []any, kw map[string]any) (any, erro
 		if m, ok := listMethods[name]; ok {
 			return m(b, a)
 		}
-	case map[string]any:
+	case map[string]any, *odict.Dict:
 		if m, ok := dictMethods[name]; ok {
-			return m(b, a)
+			keys, d, _ := odict.As(b)
+			return m(keys, d, a)
 		}
 	}
 	return nil, fmt.Errorf("'%s object' has no attribute '%s'", typeName(base), name)
@@ -178,30 +181,31 @@ var listMethods = map[string]func(l []any, a methodArgs) (any, error){
 }
 
 // dictMethods are Python's dict methods that do not modify the dict. Keys
-// come sorted, so output does not depend on map order.
-var dictMethods = map[string]func(d map[string]any, a methodArgs) (any, error){
-	"items": func(d map[string]any, _ methodArgs) (any, error) {
+// come in the dict's order (sorted for a plain map, so that output does not
+// depend on Go's map order).
+var dictMethods = map[string]func(keys []string, d map[string]any, a methodArgs) (any, error){
+	"items": func(keys []string, d map[string]any, _ methodArgs) (any, error) {
 		out := make([]any, 0, len(d))
-		for _, k := range sortedKeys(d) {
+		for _, k := range keys {
 			out = append(out, []any{k, d[k]})
 		}
 		return out, nil
 	},
-	"keys": func(d map[string]any, _ methodArgs) (any, error) {
+	"keys": func(keys []string, d map[string]any, _ methodArgs) (any, error) {
 		out := make([]any, 0, len(d))
-		for _, k := range sortedKeys(d) {
+		for _, k := range keys {
 			out = append(out, k)
 		}
 		return out, nil
 	},
-	"values": func(d map[string]any, _ methodArgs) (any, error) {
+	"values": func(keys []string, d map[string]any, _ methodArgs) (any, error) {
 		out := make([]any, 0, len(d))
-		for _, k := range sortedKeys(d) {
+		for _, k := range keys {
 			out = append(out, d[k])
 		}
 		return out, nil
 	},
-	"get": func(d map[string]any, a methodArgs) (any, error) {
+	"get": func(_ []string, d map[string]any, a methodArgs) (any, error) {
 		if v, ok := d[a.str(0)]; ok {
 			return v, nil
 		}

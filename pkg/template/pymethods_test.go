@@ -65,7 +65,7 @@ func TestCallMethod(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", c.method, err)
 			}
-			if diff := cmp.Diff(c.want, got); diff != "" {
+			if diff := cmp.Diff(c.want, got, dictAsMap); diff != "" {
 				t.Errorf("%s (-want +got):\n%s", c.method, diff)
 			}
 		})

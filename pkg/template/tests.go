@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/nikolalohinski/gonja/v2/nodes"
+	"github.com/tend-dev/tend/pkg/odict"
 )
 
 // testFunc implements a test: value is name(args..., kw=...).
@@ -148,19 +149,19 @@ func typeTests() map[string]testFunc {
 		}),
 		"integer": typeTest(func(v any) bool { _, ok := v.(int); return ok }),
 		"float":   typeTest(func(v any) bool { _, ok := v.(float64); return ok }),
-		"mapping": typeTest(func(v any) bool { _, ok := v.(map[string]any); return ok }),
-		"dict":    typeTest(func(v any) bool { _, ok := v.(map[string]any); return ok }),
+		"mapping": typeTest(odict.IsDict),
+		"dict":    typeTest(odict.IsDict),
 		"list":    typeTest(func(v any) bool { _, ok := v.([]any); return ok }),
 		"iterable": typeTest(func(v any) bool {
 			switch v.(type) {
-			case string, []any, map[string]any:
+			case string, []any, map[string]any, *odict.Dict:
 				return true
 			}
 			return false
 		}),
 		"sequence": typeTest(func(v any) bool {
 			switch v.(type) {
-			case string, []any, map[string]any:
+			case string, []any, map[string]any, *odict.Dict:
 				return true
 			}
 			return false
@@ -307,7 +308,7 @@ func typeTest(pred func(any) bool) testFunc {
 // result; a loop result with "results" counts its items as Ansible does.
 func resultTest(key string, negate bool) testFunc {
 	return func(_ *state, v any, _ []any, _ map[string]any) (bool, error) {
-		m, ok := v.(map[string]any)
+		m, ok := odict.AsMap(v)
 		if !ok {
 			return false, fmt.Errorf("the test expects a dictionary (a registered result), got %s", typeName(v))
 		}
@@ -315,7 +316,7 @@ func resultTest(key string, negate bool) testFunc {
 		if !hit && key != "skipped" {
 			if results, ok := m["results"].([]any); ok {
 				for _, r := range results {
-					if rm, ok := r.(map[string]any); ok && toBool(rm[key]) {
+					if rm, ok := odict.AsMap(r); ok && toBool(rm[key]) {
 						hit = true
 						break
 					}

@@ -3,6 +3,7 @@ package template
 import (
 	"reflect"
 
+	"github.com/tend-dev/tend/pkg/odict"
 	"github.com/tend-dev/tend/pkg/pyfmt"
 )
 
@@ -33,6 +34,8 @@ func MarkUnsafe(v any) any {
 			out[k] = MarkUnsafe(e)
 		}
 		return out
+	case *odict.Dict:
+		return x.MapValues(MarkUnsafe)
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
@@ -95,7 +98,7 @@ func (s *state) seal(v any) any {
 		return v
 	}
 	switch v.(type) {
-	case []any, map[string]any:
+	case []any, map[string]any, *odict.Dict:
 		r, _ := sealNested(v)
 		return r
 	}
@@ -120,6 +123,12 @@ func (s *state) sealShallow(v any) any {
 		for k, e := range x {
 			if str, ok := e.(string); ok && IsTemplate(str) {
 				x[k] = Unsafe(str)
+			}
+		}
+	case *odict.Dict:
+		for k, e := range x.All() {
+			if str, ok := e.(string); ok && IsTemplate(str) {
+				x.Set(k, Unsafe(str))
 			}
 		}
 	}
@@ -166,6 +175,12 @@ func sealNested(v any) (any, bool) {
 		if out != nil {
 			return out, true
 		}
+	case *odict.Dict:
+		out, changed, _ := x.Update(func(e any) (any, bool, error) {
+			r, changed := sealNested(e)
+			return r, changed, nil
+		})
+		return out, changed
 	}
 	return v, false
 }
@@ -182,6 +197,8 @@ func Unmark(v any) any {
 			out[k] = Unmark(e)
 		}
 		return out
+	case *odict.Dict:
+		return x.MapValues(Unmark)
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {

@@ -51,7 +51,7 @@ func TestUnsafeTaint(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d := cmp.Diff(c.want, got); d != "" {
+			if d := cmp.Diff(c.want, got, dictAsMap); d != "" {
 				t.Errorf("Render(%q) (-want +got):\n%s", c.src, d)
 			}
 		})
@@ -77,7 +77,7 @@ func TestRenderMarked(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d := cmp.Diff(c.want, got); d != "" {
+			if d := cmp.Diff(c.want, got, dictAsMap); d != "" {
 				t.Errorf("RenderMarked(%q) (-want +got):\n%s", c.src, d)
 			}
 		})
@@ -87,7 +87,7 @@ func TestRenderMarked(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]any{"x": Unsafe("{{ secret }}"), "y": "LEAKED", "z": Unsafe("{{ secret }}")}
-	if d := cmp.Diff(want, got); d != "" {
+	if d := cmp.Diff(want, got, dictAsMap); d != "" {
 		t.Errorf("RenderValueMarked (-want +got):\n%s", d)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tend-dev/tend/pkg/odict"
 	"github.com/tend-dev/tend/pkg/pyfmt"
 )
 
@@ -62,7 +63,7 @@ func truncate(s string, n int) string {
 // typed slices) to the small set the evaluator works on. It is shallow.
 func normalize(v any) any {
 	switch x := v.(type) {
-	case nil, string, int, *big.Int, float64, bool, []any, map[string]any:
+	case nil, string, int, *big.Int, float64, bool, []any, map[string]any, *odict.Dict:
 		return v
 	case Lazy:
 		return normalize(x())
@@ -137,6 +138,8 @@ func truthy(v any) (bool, error) {
 		return len(x) > 0, nil
 	case map[string]any:
 		return len(x) > 0, nil
+	case *odict.Dict:
+		return x.Len() > 0, nil
 	case *undefined:
 		return false, x.err("")
 	}
@@ -158,7 +161,7 @@ func typeName(v any) string {
 		return "str"
 	case []any:
 		return "list"
-	case map[string]any:
+	case map[string]any, *odict.Dict:
 		return "dict"
 	case *undefined:
 		return "AnsibleUndefined"
@@ -251,12 +254,13 @@ func equal(a, b any) bool {
 			}
 		}
 		return true
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
+	case map[string]any, *odict.Dict:
+		xm, _ := odict.AsMap(x)
+		y, ok := odict.AsMap(b)
+		if !ok || len(xm) != len(y) {
 			return false
 		}
-		for k, v := range x {
+		for k, v := range xm {
 			w, ok := y[k]
 			if !ok || !equal(v, w) {
 				return false
@@ -339,12 +343,13 @@ func contains(haystack, needle any) (bool, error) {
 			}
 		}
 		return false, nil
-	case map[string]any:
+	case map[string]any, *odict.Dict:
 		k, ok := needle.(string)
 		if !ok {
 			return false, nil
 		}
-		_, found := h[k]
+		m, _ := odict.AsMap(h)
+		_, found := m[k]
 		return found, nil
 	case *undefined:
 		return false, h.err("")
@@ -361,6 +366,8 @@ func length(v any) (int, error) {
 		return len(x), nil
 	case map[string]any:
 		return len(x), nil
+	case *odict.Dict:
+		return x.Len(), nil
 	case *undefined:
 		return 0, x.err("")
 	}
@@ -368,13 +375,13 @@ func length(v any) (int, error) {
 }
 
 // iterate returns the items a Python for loop would see: list items, string
-// characters, or (sorted) dict keys.
+// characters, or dict keys (in order; sorted for a plain map).
 func iterate(v any) ([]any, error) {
 	switch x := v.(type) {
 	case []any:
 		return x, nil
-	case map[string]any:
-		keys := sortedKeys(x)
+	case map[string]any, *odict.Dict:
+		keys, _, _ := odict.As(x)
 		out := make([]any, len(keys))
 		for i, k := range keys {
 			out[i] = k
@@ -485,6 +492,13 @@ func deepCopy(v any) any {
 		out := make(map[string]any, len(x))
 		for k, e := range x {
 			out[k] = deepCopy(e)
+		}
+		return out
+	case *odict.Dict:
+		out := odict.New(x.Len())
+		for _, k := range x.Keys() {
+			e, _ := x.Get(k)
+			out.Set(k, deepCopy(e))
 		}
 		return out
 	}

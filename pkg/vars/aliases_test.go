@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tend-dev/tend/pkg/odict"
 	"gopkg.in/yaml.v3"
 )
 
@@ -102,7 +103,7 @@ func TestResolveAliases(t *testing.T) {
 		"m": map[string]any{"x": 1, "y": 3, "z": 2}, "n": map[string]any{"x": 2, "y": 4, "z": 2},
 		"l": []any{1, 2}, "k": []any{1, 2},
 	}
-	if d := cmp.Diff(want, got); d != "" {
+	if d := cmp.Diff(want, odict.Plain(got)); d != "" {
 		t.Fatalf("decode mismatch (-want +got):\n%s", d)
 	}
 	if _, err := ParseYAML("t.yml", []byte("a: {<<: [1]}\n")); err == nil || !strings.Contains(err.Error(), "t.yml:1:10: merge key << needs a mapping") {

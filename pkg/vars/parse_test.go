@@ -3,6 +3,8 @@ package vars
 import (
 	"strings"
 	"testing"
+
+	"github.com/tend-dev/tend/pkg/odict"
 )
 
 // TestParseYAMLLocatesEveryError: the YAML parser reports some errors
@@ -39,7 +41,7 @@ func TestDuplicateKeysKeepTheLast(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := v.(map[string]any)
+	m := odict.Plain(v).(map[string]any)
 	if m["a"] != 2 || m["b"].(map[string]any)["c"] != "y" || len(m) != 2 {
 		t.Errorf("decoded %v, want a=2 and b.c=y", m)
 	}

@@ -2,8 +2,9 @@
 // decoded with YAML 1.1 scalar rules (yes/no are booleans, 0644 is octal),
 // vars files loaded from disk, and layers merged by precedence.
 //
-// Values are plain Go: string, int, float64, bool, nil, []any and
-// map[string]any.
+// Values are plain Go: string, int, float64, bool, nil, []any and, for
+// mappings, *odict.Dict, which keeps the keys in the order they were
+// written (a namespace of variable names is a map[string]any).
 package vars
 
 import (
@@ -22,6 +23,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/tend-dev/tend/pkg/odict"
 	"github.com/tend-dev/tend/pkg/vault"
 )
 
@@ -280,7 +282,8 @@ func firstBadLine(src []byte, from int) int {
 }
 
 // Decode converts a YAML node to a plain Go value with YAML 1.1 scalar
-// rules, as Ansible's loader does. Merge keys (<<) are honoured.
+// rules, as Ansible's loader does. Mappings become *odict.Dict, keeping
+// their keys' order. Merge keys (<<) are honoured.
 func Decode(file string, n *yaml.Node) (any, error) {
 	if n == nil {
 		return nil, nil
@@ -306,7 +309,7 @@ func Decode(file string, n *yaml.Node) (any, error) {
 		}
 		return out, nil
 	case yaml.MappingNode:
-		out := make(map[string]any, len(n.Content)/2)
+		out := odict.New(len(n.Content) / 2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Tag == "!!merge" || (k.Kind == yaml.ScalarNode && k.Value == "<<" && k.Style == 0) {
@@ -322,14 +325,14 @@ func Decode(file string, n *yaml.Node) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			out[KeyString(k)] = val
+			out.Set(KeyString(k), val)
 		}
 		return out, nil
 	}
 	return nil, &PosError{File: file, Line: n.Line, Col: n.Column, Msg: "unsupported YAML node"}
 }
 
-func mergeInto(file string, out map[string]any, v *yaml.Node) error {
+func mergeInto(file string, out *odict.Dict, v *yaml.Node) error {
 	if v.Kind == yaml.AliasNode {
 		v = v.Alias
 	}
@@ -344,13 +347,13 @@ func mergeInto(file string, out map[string]any, v *yaml.Node) error {
 		if err != nil {
 			return err
 		}
-		mm, ok := m.(map[string]any)
+		mm, ok := m.(*odict.Dict)
 		if !ok {
 			return &PosError{File: file, Line: s.Line, Col: s.Column, Msg: "merge key << needs a mapping"}
 		}
-		for k, val := range mm {
-			if _, exists := out[k]; !exists {
-				out[k] = val
+		for k, val := range mm.All() {
+			if _, exists := out.Get(k); !exists {
+				out.Set(k, val)
 			}
 		}
 	}
@@ -473,11 +476,11 @@ func (l Loader) LoadFile(path string) (map[string]any, error) {
 	if v == nil {
 		return map[string]any{}, nil
 	}
-	m, ok := v.(map[string]any)
+	m, ok := v.(*odict.Dict)
 	if !ok {
 		return nil, &PosError{File: path, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf("a vars file must hold a mapping of variable names to values, not a %s", KindName(n))}
 	}
-	return m, nil
+	return m.Map(), nil
 }
 
 // LoadDirOrFile loads a vars file, or every file in a vars directory in

@@ -1,9 +1,11 @@
 package vars
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tend-dev/tend/pkg/odict"
 )
 
 func TestDecodeYAML11(t *testing.T) {
@@ -42,7 +44,7 @@ merged:
 		"m": 1000.0, "n": -12, "o": "1.2.3",
 		"base": map[string]any{"p": 1, "q": 2}, "merged": map[string]any{"p": 1, "q": 3},
 	}
-	if d := cmp.Diff(want, got); d != "" {
+	if d := cmp.Diff(want, odict.Plain(got)); d != "" {
 		t.Fatalf("decode mismatch (-want +got):\n%s", d)
 	}
 }
@@ -63,5 +65,21 @@ func TestMergeLaterWins(t *testing.T) {
 	want := map[string]any{"a": 2, "d": map[string]any{"y": 2}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatal(d)
+	}
+}
+
+func TestDecodeKeepsKeyOrder(t *testing.T) {
+	n, err := ParseYAML("t.yml", []byte("zeta: 1\nalpha: {y: 1, x: 2}\nmid: 3\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode("t.yml", n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := got.(*odict.Dict)
+	inner, _ := d.Get("alpha")
+	if k, ik := strings.Join(d.Keys(), ","), strings.Join(inner.(*odict.Dict).Keys(), ","); k != "zeta,alpha,mid" || ik != "y,x" {
+		t.Fatalf("keys %s and %s, want zeta,alpha,mid and y,x (as written)", k, ik)
 	}
 }
