@@ -103,7 +103,7 @@ var laterModules = map[string]string{
 }
 
 // collections are searched in this order for a module's documentation.
-var collections = []string{"ansible.builtin", "ansible.posix", "community.general", "community.postgresql"}
+var collections = []string{"ansible.builtin", "ansible.posix", "community.general", "community.postgresql", "community.crypto"}
 
 // queryAnsibleDoc asks ansible-doc for every name in each collection (one
 // call per collection: missing modules are only warnings) and keeps the
