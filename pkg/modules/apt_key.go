@@ -125,10 +125,48 @@ func fetchKey(ctx context.Context, h *module.Host, url string, verify bool) ([]b
 	return base64.StdEncoding.DecodeString(strings.TrimSpace(string(res.Stdout)))
 }
 
+// aptKeyIDFromKey reads the id of the key in file, data or url (which it
+// downloads: the data is returned), as Ansible does when id is not given.
+func aptKeyIDFromKey(ctx context.Context, h *module.Host, a module.Args, keyData []byte) (string, []byte, module.Result, error) {
+	url, file := a.String("url"), a.String("file")
+	if a.String("keyserver") != "" {
+		return "", nil, module.Failed("Missing key_id, required with keyserver."), nil
+	}
+	if url != "" {
+		b, err := fetchKey(ctx, h, url, a.Bool("validate_certs"))
+		if err != nil {
+			return "", nil, module.Failed("error getting key id from url: %s: %v", url, err), nil
+		}
+		keyData = b
+	}
+	var cmd, what string
+	switch {
+	case file != "":
+		cmd, what = "LC_ALL=C gpg --with-colons "+shell.Path(file), file
+	case keyData != nil:
+		cmd, what = "printf '%s' "+shell.Quote(base64.StdEncoding.EncodeToString(keyData))+" | base64 -d | LC_ALL=C gpg --with-colons -", "inline data"
+	default:
+		return "", keyData, nil, nil
+	}
+	res, err := h.Run(ctx, cmd)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("read key id on %s: %w", h.Name, err)
+	}
+	if res.ExitCode != 0 {
+		f := module.Failed("Unable to extract key from '%s'", what)
+		f["stdout"], f["stderr"] = string(res.Stdout), string(res.Stderr)
+		return "", nil, f, nil
+	}
+	if keys := parseAptKeys(string(res.Stdout), false); len(keys) > 0 {
+		return keys[0], keyData, nil, nil
+	}
+	return "", keyData, nil, nil
+}
+
 // Plan implements module.Module.
 func (*AptKey) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.Plan, error) {
-	keyID, url, data, file := a.String("id"), a.String("url"), a.String("data"), a.String("file")
-	keyring, keyserver, state := a.String("keyring"), a.String("keyserver"), a.String("state")
+	keyID, data := a.String("id"), a.String("data")
+	keyring, state := a.String("keyring"), a.String("state")
 	aptKey := "apt-key"
 	if keyring != "" {
 		aptKey += " --keyring " + shell.Path(keyring)
@@ -144,36 +182,11 @@ func (*AptKey) Plan(ctx context.Context, h *module.Host, a module.Args) (*module
 	}
 	r := module.Result{}
 	if keyID == "" {
-		if keyserver != "" {
-			return module.Unchanged(module.Failed("Missing key_id, required with keyserver.")), nil
-		}
-		if url != "" {
-			b, err := fetchKey(ctx, h, url, a.Bool("validate_certs"))
-			if err != nil {
-				return module.Unchanged(module.Failed("error getting key id from url: %s: %v", url, err)), nil
-			}
-			keyData = b
-		}
-		var cmd, what string
-		switch {
-		case file != "":
-			cmd, what = "LC_ALL=C gpg --with-colons "+shell.Path(file), file
-		case keyData != nil:
-			cmd, what = "printf '%s' "+shell.Quote(base64.StdEncoding.EncodeToString(keyData))+" | base64 -d | LC_ALL=C gpg --with-colons -", "inline data"
-		}
-		if cmd != "" {
-			res, err := h.Run(ctx, cmd)
-			if err != nil {
-				return nil, fmt.Errorf("read key id on %s: %w", h.Name, err)
-			}
-			if res.ExitCode != 0 {
-				f := module.Failed("Unable to extract key from '%s'", what)
-				f["stdout"], f["stderr"] = string(res.Stdout), string(res.Stderr)
-				return module.Unchanged(f), nil
-			}
-			if keys := parseAptKeys(string(res.Stdout), false); len(keys) > 0 {
-				keyID = keys[0]
-			}
+		var fail module.Result
+		var err error
+		keyID, keyData, fail, err = aptKeyIDFromKey(ctx, h, a, keyData)
+		if err != nil || fail != nil {
+			return module.Unchanged(fail), err
 		}
 	}
 	r["id"] = keyID
@@ -213,28 +226,9 @@ func (*AptKey) Plan(ctx context.Context, h *module.Host, a module.Args) (*module
 		return module.Unchanged(r), nil
 	}
 	return &module.Plan{Changed: true, Result: r, Apply: func(ctx context.Context) (module.Result, error) {
-		var cmd, msg string
-		switch {
-		case state == "absent":
-			cmd, msg = aptKey+" del "+shell.Quote(short), "Unable to remove a key with id "+short
-		case file != "":
-			cmd, msg = aptKey+" add "+shell.Path(file), "Unable to add a key from file "+file
-		case keyserver != "":
-			cmd, msg = "LC_ALL=C "+aptKey+" adv --no-tty --keyserver "+shell.Quote(keyserver)+" --recv "+shell.Quote(full),
-				"Error fetching key "+full+" from keyserver: "+keyserver
-		default:
-			if keyData == nil && url != "" {
-				b, err := fetchKey(ctx, h, url, a.Bool("validate_certs"))
-				if err != nil {
-					return module.Failed("Failed to download key at %s: %v", url, err), nil
-				}
-				keyData = b
-			}
-			if keyData == nil {
-				return module.Failed("No key to add ... how did i get here?!?!"), nil
-			}
-			cmd = "printf '%s' " + shell.Quote(base64.StdEncoding.EncodeToString(keyData)) + " | base64 -d | " + aptKey + " add -"
-			msg = "Unable to add a key from binary data"
+		cmd, msg, fail := aptKeyCommand(ctx, h, a, aptKey, short, full, keyData)
+		if fail != nil {
+			return fail, nil
 		}
 		res, err := h.Run(ctx, cmd)
 		if err != nil {
@@ -262,6 +256,33 @@ func (*AptKey) Plan(ctx context.Context, h *module.Host, a module.Args) (*module
 		}
 		return out, nil
 	}}, nil
+}
+
+// aptKeyCommand is the apt-key command that adds or removes the key, and
+// the message of its failure.
+func aptKeyCommand(ctx context.Context, h *module.Host, a module.Args, aptKey, short, full string, keyData []byte) (string, string, module.Result) {
+	file, keyserver, url := a.String("file"), a.String("keyserver"), a.String("url")
+	switch {
+	case a.String("state") == "absent":
+		return aptKey + " del " + shell.Quote(short), "Unable to remove a key with id " + short, nil
+	case file != "":
+		return aptKey + " add " + shell.Path(file), "Unable to add a key from file " + file, nil
+	case keyserver != "":
+		return "LC_ALL=C " + aptKey + " adv --no-tty --keyserver " + shell.Quote(keyserver) + " --recv " + shell.Quote(full),
+			"Error fetching key " + full + " from keyserver: " + keyserver, nil
+	}
+	if keyData == nil && url != "" {
+		b, err := fetchKey(ctx, h, url, a.Bool("validate_certs"))
+		if err != nil {
+			return "", "", module.Failed("Failed to download key at %s: %v", url, err)
+		}
+		keyData = b
+	}
+	if keyData == nil {
+		return "", "", module.Failed("No key to add ... how did i get here?!?!")
+	}
+	return "printf '%s' " + shell.Quote(base64.StdEncoding.EncodeToString(keyData)) + " | base64 -d | " + aptKey + " add -",
+		"Unable to add a key from binary data", nil
 }
 
 // httpGetTLS fetches u on the controller; verify=false skips the TLS

@@ -145,25 +145,54 @@ func knownHostsEdit(before string, line int, replaceOrAdd bool, state, key strin
 	return strings.Join(lines, "")
 }
 
+// knownHostsLookup reads `ssh-keygen -F` output (stdout then "rc=N",
+// and stderr) as Ansible's search_for_host_key does.
+func knownHostsLookup(outRC, stderr, key string) (found, replaceOrAdd bool, line int, fail module.Result) {
+	out, rcLine, _ := strings.Cut(outRC, "rc=")
+	rc, _ := strconv.Atoi(strings.TrimSpace(rcLine))
+	switch {
+	case out == "" && stderr == "" && (rc == 0 || rc == 1):
+		return false, false, 0, nil
+	case rc != 0:
+		return false, false, 0, module.Failed("ssh-keygen failed (rc=%d, stdout='%s',stderr='%s')", rc, out, stderr)
+	}
+	found, replaceOrAdd, line = searchKnownHosts(out, key)
+	return found, replaceOrAdd, line, nil
+}
+
+// knownHostsKey is the key line to write (hashed, with its newline), or
+// the task's failure.
+func knownHostsKey(host string, a module.Args) (string, module.Result, error) {
+	key := a.String("key")
+	if key == "" && a.String("state") != "absent" {
+		return "", module.Failed("No key specified when adding a host"), nil
+	}
+	if key == "" {
+		return "", nil, nil
+	}
+	if a.Bool("hash_host") {
+		var err error
+		if key, err = hashKnownHost(host, key); err != nil {
+			return "", nil, err
+		}
+	}
+	if !strings.HasSuffix(key, "\n") {
+		key += "\n"
+	}
+	if knownHostsCommaList.MatchString(host) {
+		return "", module.Failed("Comma separated list of names is not supported. " +
+			"Please pass a single name to lookup in the known_hosts file."), nil
+	}
+	return key, nil, nil
+}
+
 // Plan implements module.Module.
 func (*KnownHosts) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.Plan, error) {
 	host := strings.ToLower(a.String("name"))
-	key, state := a.String("key"), a.String("state")
-	if key == "" && state != "absent" {
-		return module.Unchanged(module.Failed("No key specified when adding a host")), nil
-	}
-	if key != "" && a.Bool("hash_host") {
-		var err error
-		if key, err = hashKnownHost(host, key); err != nil {
-			return nil, err
-		}
-	}
-	if key != "" && !strings.HasSuffix(key, "\n") {
-		key += "\n"
-	}
-	if key != "" && knownHostsCommaList.MatchString(host) {
-		return module.Unchanged(module.Failed("Comma separated list of names is not supported. " +
-			"Please pass a single name to lookup in the known_hosts file.")), nil
+	state := a.String("state")
+	key, fail, err := knownHostsKey(host, a)
+	if err != nil || fail != nil {
+		return module.Unchanged(fail), err
 	}
 	st, err := inspectRemote(ctx, h, a.String("path"), statOptions{Content: true})
 	if err != nil {
@@ -191,15 +220,9 @@ func (*KnownHosts) Plan(ctx context.Context, h *module.Host, a module.Args) (*mo
 	}
 	found, replaceOrAdd, line := false, false, 0
 	if st.Exists {
-		out, rcLine, _ := strings.Cut(secs[2], "rc=")
-		rc, _ := strconv.Atoi(strings.TrimSpace(rcLine))
-		stderr := secs[3]
-		switch {
-		case out == "" && stderr == "" && (rc == 0 || rc == 1):
-		case rc != 0:
-			return module.Unchanged(module.Failed("ssh-keygen failed (rc=%d, stdout='%s',stderr='%s')", rc, out, stderr)), nil
-		default:
-			found, replaceOrAdd, line = searchKnownHosts(out, key)
+		var fail module.Result
+		if found, replaceOrAdd, line, fail = knownHostsLookup(secs[2], secs[3], key); fail != nil {
+			return module.Unchanged(fail), nil
 		}
 	}
 	before := string(st.Content)

@@ -168,27 +168,169 @@ func probeKeypair(ctx context.Context, h *module.Host, p string) (keypairProbe, 
 	return k, nil
 }
 
-// Plan implements module.Module.
-func (*OpensshKeypair) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.Plan, error) {
+// keypairTask is an openssh_keypair task's arguments, checked.
+type keypairTask struct {
+	a                 module.Args
+	typ, state, regen string
+	size              int
+	mode              Mode
+	comment           string
+	hasComment        bool
+	owner, group      string
+}
+
+// newKeypairTask checks the arguments; a non-empty message is the task's
+// failure.
+func newKeypairTask(a module.Args) (*keypairTask, string) {
 	if a.String("passphrase") != "" || a.String("backend") == "cryptography" {
-		return module.Unchanged(module.Failed("openssh_keypair: a passphrase needs community.crypto's cryptography backend " +
-			"(the Python cryptography library on the host), which tend does not use; generate the key without one")), nil
+		return nil, "openssh_keypair: a passphrase needs community.crypto's cryptography backend " +
+			"(the Python cryptography library on the host), which tend does not use; generate the key without one"
 	}
 	if a.String("private_key_format") != "auto" {
-		return module.Unchanged(module.Failed("'auto' is the only valid option for 'private_key_format' when 'backend' is not 'cryptography'")), nil
+		return nil, "'auto' is the only valid option for 'private_key_format' when 'backend' is not 'cryptography'"
 	}
-	typ, state := a.String("type"), a.String("state")
-	size, msg := sshKeySize(typ, a.Int("size"), a.Has("size"))
+	t := &keypairTask{a: a, typ: a.String("type"), state: a.String("state"), regen: a.String("regenerate"),
+		comment: a.String("comment"), hasComment: a.Has("comment"), owner: a.String("owner"), group: a.String("group")}
+	var msg string
+	if t.size, msg = sshKeySize(t.typ, a.Int("size"), a.Has("size")); msg != "" {
+		return nil, msg
+	}
+	if a.Bool("force") {
+		t.regen = "always"
+	}
+	var err error
+	if t.mode, err = parseMode(a["mode"]); err != nil {
+		return nil, err.Error()
+	}
+	return t, ""
+}
+
+func (t *keypairTask) result(p string, priv *sshPrivInfo, pub *sshPub) module.Result {
+	r := module.Result{"size": t.size, "type": t.typ, "filename": p, "fingerprint": "", "public_key": "", "comment": ""}
+	if priv != nil {
+		r["fingerprint"] = priv.fingerprint
+	}
+	if pub != nil {
+		r["public_key"] = pub.typ + " " + pub.data
+		r["comment"] = pub.comment
+	}
+	return r
+}
+
+// decide is community.crypto's _validate_key_load and _should_generate,
+// then _public_key_valid: whether to generate a new key or rewrite the
+// public key, or a failure message.
+func (t *keypairTask) decide(k keypairProbe) (generate, restorePub bool, fail string) {
+	if k.privExists && (t.regen == "never" || t.regen == "fail" || t.regen == "partial_idempotence") && (k.priv == nil || !k.readable) {
+		return false, false, "Unable to read the key. The key is protected with a passphrase or broken. " +
+			"Will not proceed. To force regeneration, call the module with `generate` set to `full_idempotence` or `always`, or with `force=true`."
+	}
+	valid := k.priv != nil && k.priv.size == t.size && k.priv.typ == t.typ
+	switch {
+	case k.priv == nil:
+		generate = true
+	case t.regen == "never":
+	case t.regen == "fail":
+		if !valid {
+			return false, false, "Key has wrong type and/or size. Will not proceed. To force regeneration, " +
+				"call the module with `generate` set to `partial_idempotence`, `full_idempotence` or `always`, or with `force=true`."
+		}
+	case t.regen == "partial_idempotence" || t.regen == "full_idempotence":
+		generate = !valid
+	default:
+		generate = true
+	}
+	if generate {
+		return true, false, ""
+	}
+	restorePub = true
+	if k.pub != nil && k.derived != nil {
+		d := *k.derived
+		restorePub = !(d.typ == k.pub.typ && d.data == k.pub.data && (!t.hasComment || t.comment == k.pub.comment))
+	}
+	return false, restorePub, ""
+}
+
+// attrCommands returns the commands that give both files the requested
+// owner, group and mode, and whether any is needed.
+func (t *keypairTask) attrCommands(ctx context.Context, h *module.Host, st *RemoteStat) ([]string, bool, error) {
+	var cmds []string
+	changed := false
+	for _, f := range []string{st.Path, st.Path + ".pub"} {
+		fst := st
+		if f != st.Path {
+			var err error
+			if fst, err = inspectRemote(ctx, h, f, statOptions{}); err != nil {
+				return nil, false, err
+			}
+		}
+		if fst.Exists {
+			ap, err := planAttrs(fst, t.owner, t.group, t.mode)
+			if err != nil {
+				return nil, false, err
+			}
+			if ap.Changed() {
+				changed = true
+				cmds = append(cmds, ap.Command(f, false))
+			}
+			continue
+		}
+		// Created by this task: the attributes are set after.
+		if !t.mode.IsSet() && t.owner == "" && t.group == "" {
+			continue
+		}
+		changed = true
+		bits := uint32(0)
+		if t.mode.IsSet() {
+			def := uint32(0o600)
+			if f != st.Path {
+				def = 0o644
+			}
+			var err error
+			if bits, err = t.mode.Apply(def, false, st.Umask); err != nil {
+				return nil, false, err
+			}
+		}
+		cmds = append(cmds, attrCommand(f, t.owner, t.group, bits, t.mode.IsSet(), false, false))
+	}
+	return cmds, changed, nil
+}
+
+// script is the shell script that generates the key or restores the
+// public key, then applies the attributes.
+func (t *keypairTask) script(p string, generate, restorePub bool, attrCmds []string) string {
+	q := shell.Quote(p)
+	var script []string
+	switch {
+	case generate:
+		// Generated beside the key, so the move is a rename; an existing
+		// file's mode and owner are kept, as Ansible's atomic_move does.
+		script = append(script, "t=$(mktemp -d "+shell.Quote(path.Dir(p)+"/.tend-keygen.XXXXXX")+") || exit 1",
+			"trap 'rm -rf \"$t\"' EXIT",
+			"ssh-keygen -q -N '' -b "+strconv.Itoa(t.size)+" -t "+shell.Quote(t.typ)+" -f \"$t/k\" -C "+shell.Quote(t.comment)+" </dev/null || exit 1",
+			"for s in '' .pub; do if [ -e "+q+"$s ]; then chmod --reference="+q+"$s \"$t/k$s\" && chown --reference="+q+"$s \"$t/k$s\" || exit 1; fi; done",
+			"mv -f -- \"$t/k\" "+q+" && mv -f -- \"$t/k.pub\" "+q+".pub || exit 1")
+	case restorePub:
+		script = append(script, "o=$(ssh-keygen -P '' -y -f "+q+") || exit 1",
+			"t=$(mktemp "+shell.Quote(p+".pub.XXXXXX")+") || exit 1",
+			"printf '%s\\n' \"$o\" > \"$t\" || { rm -f \"$t\"; exit 1; }",
+			"if [ -e "+q+".pub ]; then chmod --reference="+q+".pub \"$t\"; chown --reference="+q+".pub \"$t\"; else chmod 0644 \"$t\"; fi",
+			"mv -f -- \"$t\" "+q+".pub || exit 1")
+		if t.comment != "" {
+			script = append(script, "ssh-keygen -q -o -c -C "+shell.Quote(t.comment)+" -f "+q+" >/dev/null || exit 1")
+		}
+	}
+	for _, c := range attrCmds {
+		script = append(script, c+" || exit 1")
+	}
+	return strings.Join(script, "\n")
+}
+
+// Plan implements module.Module.
+func (*OpensshKeypair) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.Plan, error) {
+	t, msg := newKeypairTask(a)
 	if msg != "" {
 		return module.Unchanged(module.Failed("%s", msg)), nil
-	}
-	regenerate := a.String("regenerate")
-	if a.Bool("force") {
-		regenerate = "always"
-	}
-	mode, err := parseMode(a["mode"])
-	if err != nil {
-		return module.Unchanged(module.Failed("%v", err)), nil
 	}
 	st, err := inspectRemote(ctx, h, a.String("path"), statOptions{})
 	if err != nil {
@@ -199,153 +341,60 @@ func (*OpensshKeypair) Plan(ctx context.Context, h *module.Host, a module.Args) 
 	if err != nil {
 		return nil, err
 	}
-	if !k.hasKeygen {
+	switch {
+	case !k.hasKeygen:
 		return module.Unchanged(module.Failed("Cannot find the OpenSSH binary in the PATH")), nil
-	}
-	if !k.baseDir {
+	case !k.baseDir:
 		r := module.Failed("The directory %s does not exist or the file is not a directory", path.Dir(p))
 		r["name"] = path.Dir(p)
 		return module.Unchanged(r), nil
-	}
-	if k.isDir {
+	case k.isDir:
 		return module.Unchanged(module.Failed("%s is a directory. Please specify a path to a file.", p)), nil
 	}
 	before := keypairDict(k.priv, k.pub)
-	result := func(priv *sshPrivInfo, pub *sshPub) module.Result {
-		r := module.Result{"size": size, "type": typ, "filename": p, "fingerprint": "", "public_key": "", "comment": ""}
-		if priv != nil {
-			r["fingerprint"] = priv.fingerprint
-		}
-		if pub != nil {
-			r["public_key"] = pub.typ + " " + pub.data
-			r["comment"] = pub.comment
-		}
-		return r
-	}
-	if state == "absent" {
+	if t.state == "absent" {
 		if !k.privExists && !k.pubExists {
-			return module.Unchanged(result(k.priv, k.pub)), nil
+			return module.Unchanged(t.result(p, k.priv, k.pub)), nil
 		}
-		return &module.Plan{Changed: true, Result: result(k.priv, k.pub),
+		return &module.Plan{Changed: true, Result: t.result(p, k.priv, k.pub),
 			Diff: []module.Diff{{Before: dictDiffText(p, before), After: dictDiffText(p, map[string]any{})}},
 			Apply: func(ctx context.Context) (module.Result, error) {
 				if err := runOK(ctx, h, "rm -f -- "+shell.Quote(p)+" "+shell.Quote(p+".pub"), "remove "+p); err != nil {
 					return nil, err
 				}
-				return result(k.priv, k.pub), nil
+				return t.result(p, k.priv, k.pub), nil
 			}}, nil
 	}
-	if k.privExists && (regenerate == "never" || regenerate == "fail" || regenerate == "partial_idempotence") && (k.priv == nil || !k.readable) {
-		return module.Unchanged(module.Failed("Unable to read the key. The key is protected with a passphrase or broken. " +
-			"Will not proceed. To force regeneration, call the module with `generate` set to `full_idempotence` or `always`, or with `force=true`.")), nil
+	generate, restorePub, fail := t.decide(k)
+	if fail != "" {
+		return module.Unchanged(module.Failed("%s", fail)), nil
 	}
-	valid := k.priv != nil && k.priv.size == size && k.priv.typ == typ
-	generate := false
-	switch {
-	case k.priv == nil:
-		generate = true
-	case regenerate == "never":
-	case regenerate == "fail":
-		if !valid {
-			return module.Unchanged(module.Failed("Key has wrong type and/or size. Will not proceed. To force regeneration, " +
-				"call the module with `generate` set to `partial_idempotence`, `full_idempotence` or `always`, or with `force=true`.")), nil
-		}
-	case regenerate == "partial_idempotence" || regenerate == "full_idempotence":
-		generate = !valid
-	default:
-		generate = true
+	attrCmds, attrChanged, err := t.attrCommands(ctx, h, st)
+	if err != nil {
+		return module.Unchanged(module.Failed("%v", err)), nil
 	}
-	comment, hasComment := a.String("comment"), a.Has("comment")
-	restorePub := false
-	if !generate {
-		restorePub = true
-		if k.pub != nil && k.derived != nil {
-			d := *k.derived
-			restorePub = !(d.typ == k.pub.typ && d.data == k.pub.data && (!hasComment || comment == k.pub.comment))
-		}
+	if !generate && !restorePub && !attrChanged {
+		return module.Unchanged(t.result(p, k.priv, k.pub)), nil
 	}
-	// Owner, group and mode of both files, as they are now (or will be).
-	var attrCmds []string
-	attrChanged := generate || restorePub
-	for _, f := range []string{p, p + ".pub"} {
-		fst := st
-		if f != p {
-			if fst, err = inspectRemote(ctx, h, f, statOptions{}); err != nil {
-				return nil, err
-			}
-		}
-		if !fst.Exists {
-			// Created by this task: the attributes are set after.
-			if mode.IsSet() || a.String("owner") != "" || a.String("group") != "" {
-				attrChanged = true
-				bits, setMode := uint32(0), mode.IsSet()
-				if setMode {
-					def := uint32(0o600)
-					if f != p {
-						def = 0o644
-					}
-					if bits, err = mode.Apply(def, false, st.Umask); err != nil {
-						return module.Unchanged(module.Failed("%v", err)), nil
-					}
-				}
-				attrCmds = append(attrCmds, attrCommand(f, a.String("owner"), a.String("group"), bits, setMode, false, false))
-			}
-			continue
-		}
-		ap, err := planAttrs(fst, a.String("owner"), a.String("group"), mode)
-		if err != nil {
-			return module.Unchanged(module.Failed("%v", err)), nil
-		}
-		if ap.Changed() {
-			attrChanged = true
-			attrCmds = append(attrCmds, ap.Command(f, false))
-		}
-	}
-	if !attrChanged {
-		return module.Unchanged(result(k.priv, k.pub)), nil
-	}
-	after := map[string]any{"size": size, "type": typ, "fingerprint": "(new key)", "format": ""}
+	after := map[string]any{"size": t.size, "type": t.typ, "fingerprint": "(new key)", "format": ""}
 	if !generate {
 		after = keypairDict(k.priv, k.derived)
 	}
-	if hasComment {
-		after["comment"] = comment
+	if t.hasComment {
+		after["comment"] = t.comment
 	}
-	q := shell.Quote(p)
-	var script []string
-	switch {
-	case generate:
-		// Generated beside the key, so the move is a rename; an existing
-		// file's mode and owner are kept, as Ansible's atomic_move does.
-		script = append(script, "t=$(mktemp -d "+shell.Quote(path.Dir(p)+"/.tend-keygen.XXXXXX")+") || exit 1",
-			"trap 'rm -rf \"$t\"' EXIT",
-			"ssh-keygen -q -N '' -b "+strconv.Itoa(size)+" -t "+shell.Quote(typ)+" -f \"$t/k\" -C "+shell.Quote(comment)+" </dev/null || exit 1",
-			"for s in '' .pub; do if [ -e "+q+"$s ]; then chmod --reference="+q+"$s \"$t/k$s\" && chown --reference="+q+"$s \"$t/k$s\" || exit 1; fi; done",
-			"mv -f -- \"$t/k\" "+q+" && mv -f -- \"$t/k.pub\" "+q+".pub || exit 1")
-	case restorePub:
-		script = append(script, "o=$(ssh-keygen -P '' -y -f "+q+") || exit 1",
-			"t=$(mktemp "+shell.Quote(p+".pub.XXXXXX")+") || exit 1",
-			"printf '%s\\n' \"$o\" > \"$t\" || { rm -f \"$t\"; exit 1; }",
-			"if [ -e "+q+".pub ]; then chmod --reference="+q+".pub \"$t\"; chown --reference="+q+".pub \"$t\"; else chmod 0644 \"$t\"; fi",
-			"mv -f -- \"$t\" "+q+".pub || exit 1")
-		if comment != "" {
-			script = append(script, "ssh-keygen -q -o -c -C "+shell.Quote(comment)+" -f "+q+" >/dev/null || exit 1")
-		}
-	}
-	for _, c := range attrCmds {
-		script = append(script, c+" || exit 1")
-	}
-	return &module.Plan{Changed: true, Result: result(k.priv, k.pub),
+	script := t.script(p, generate, restorePub, attrCmds)
+	return &module.Plan{Changed: true, Result: t.result(p, k.priv, k.pub),
 		Diff: []module.Diff{{Before: dictDiffText(p, before), After: dictDiffText(p, after)}},
 		Apply: func(ctx context.Context) (module.Result, error) {
-			if r, ok, err := runCmd(ctx, h, "ssh-keygen", strings.Join(script, "\n")); err != nil || !ok {
+			if r, ok, err := runCmd(ctx, h, "ssh-keygen", script); err != nil || !ok {
 				return r, err
 			}
 			k2, err := probeKeypair(ctx, h, p)
 			if err != nil {
 				return nil, err
 			}
-			return result(k2.priv, k2.pub), nil
+			return t.result(p, k2.priv, k2.pub), nil
 		}}, nil
 }
 

@@ -211,6 +211,73 @@ func ufwRuleChanged(a module.Args, dry, preRules string) bool {
 	return preRules != dry
 }
 
+// ufwDefault is the command of a default policy and whether it changes
+// anything, or a failure message.
+func ufwDefault(a module.Args, def, preState string) ([]string, bool, string) {
+	dir := a.String("direction")
+	if dir != "" && dir != "outgoing" && dir != "incoming" && dir != "routed" {
+		return nil, false, `For default, direction must be one of "outgoing", "incoming" and "routed", or direction must not be specified.`
+	}
+	changed := true
+	if m := ufwDefaults.FindStringSubmatch(preState); m != nil {
+		cur := map[string]string{"incoming": m[1], "outgoing": m[2], "routed": m[3]}[orDefault(dir, "incoming")]
+		// A real run changes a disabled routed policy too (Ansible's
+		// check mode misses that one).
+		changed = cur != def
+	}
+	words := []string{"default", def}
+	if dir != "" {
+		words = append(words, dir)
+	}
+	return words, changed, ""
+}
+
+// ufwLoggingChanges is community.general's check-mode test of logging.
+func ufwLoggingChanges(lg, preState string) bool {
+	m := ufwLogging.FindStringSubmatch(preState)
+	if m == nil {
+		return true
+	}
+	level, onOff := m[2], m[1]
+	if lg != "off" {
+		return onOff == "off" || (lg != "on" && lg != level)
+	}
+	return onOff != "off"
+}
+
+// ufwRule is the command of a rule and whether it changes the rules (from
+// a dry run), or a failed result.
+func ufwRule(ctx context.Context, h *module.Host, a module.Args, version, numbered, preRules string) ([]string, bool, module.Result, error) {
+	dir := a.String("direction")
+	if dir != "" && dir != "in" && dir != "out" {
+		return nil, false, module.Failed(`For rules, direction must be one of "in" and "out", or direction must not be specified.`), nil
+	}
+	if !a.Bool("route") && a.String("interface_in") != "" && a.String("interface_out") != "" {
+		return nil, false, module.Failed("Only route rules can combine interface_in and interface_out"), nil
+	}
+	insertAt, doInsert := 0, false
+	if a.Has("insert") && !a.Bool("delete") {
+		insertAt, doInsert = ufwInsertAt(a.Int("insert"), a.String("insert_relative_to"), numbered)
+	}
+	lines := strings.Split(strings.TrimSpace(version), "\n")
+	m := ufwVersion.FindStringSubmatch(strings.TrimSpace(lines[0]))
+	if m == nil {
+		return nil, false, module.Failed("Failed to get ufw version."), nil
+	}
+	major, _ := strconv.Atoi(m[1])
+	minor, _ := strconv.Atoi(m[2])
+	words := ufwRuleWords(a, insertAt, doInsert, major > 0 || minor >= 35)
+	_, dryCmd := ufwCommand(append([]string{"--dry-run"}, words...)...)
+	res, err := h.Run(ctx, dryCmd)
+	if err != nil {
+		return nil, false, nil, fmt.Errorf("ufw --dry-run on %s: %w", h.Name, err)
+	}
+	if res.ExitCode != 0 {
+		return nil, false, module.Failed("%s", orDefault(string(res.Stderr), string(res.Stdout))), nil
+	}
+	return words, ufwRuleChanged(a, string(res.Stdout), preRules), nil, nil
+}
+
 // ufwStep is one ufw command of a task.
 type ufwStep struct{ display, cmd string }
 
@@ -251,74 +318,27 @@ func (*Ufw) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.Pl
 		addStep("-f", verb)
 	}
 	if def := a.String("default"); def != "" {
-		dir := a.String("direction")
-		if dir != "" && dir != "outgoing" && dir != "incoming" && dir != "routed" {
-			return module.Unchanged(module.Failed(`For default, direction must be one of "outgoing", "incoming" and "routed", or direction must not be specified.`)), nil
+		words, ch, fail := ufwDefault(a, def, preState)
+		if fail != "" {
+			return module.Unchanged(module.Failed("%s", fail)), nil
 		}
-		if m := ufwDefaults.FindStringSubmatch(preState); m != nil {
-			cur := map[string]string{"incoming": m[1], "outgoing": m[2], "routed": m[3]}[orDefault(dir, "incoming")]
-			// A real run changes a disabled routed policy too (Ansible's
-			// check mode misses that one).
-			if cur != def {
-				changed = true
-			}
-		} else {
-			changed = true
-		}
-		words := []string{"default", def}
-		if dir != "" {
-			words = append(words, dir)
-		}
+		changed = changed || ch
 		addStep(words...)
 	}
 	if a.String("rule") != "" {
-		dir := a.String("direction")
-		if dir != "" && dir != "in" && dir != "out" {
-			return module.Unchanged(module.Failed(`For rules, direction must be one of "in" and "out", or direction must not be specified.`)), nil
-		}
-		if !a.Bool("route") && a.String("interface_in") != "" && a.String("interface_out") != "" {
-			return module.Unchanged(module.Failed("Only route rules can combine interface_in and interface_out")), nil
-		}
-		insertAt, doInsert := 0, false
-		if a.Has("insert") && !a.Bool("delete") {
-			insertAt, doInsert = ufwInsertAt(a.Int("insert"), a.String("insert_relative_to"), secs[4])
-		}
-		lines := strings.Split(strings.TrimSpace(secs[3]), "\n")
-		m := ufwVersion.FindStringSubmatch(strings.TrimSpace(lines[0]))
-		if m == nil {
-			return module.Unchanged(module.Failed("Failed to get ufw version.")), nil
-		}
-		major, _ := strconv.Atoi(m[1])
-		minor, _ := strconv.Atoi(m[2])
-		words := ufwRuleWords(a, insertAt, doInsert, major > 0 || minor >= 35)
-		_, dryCmd := ufwCommand(append([]string{"--dry-run"}, words...)...)
-		res, err := h.Run(ctx, dryCmd)
+		words, ch, fail, err := ufwRule(ctx, h, a, secs[3], secs[4], preRules)
 		if err != nil {
-			return nil, fmt.Errorf("ufw --dry-run on %s: %w", h.Name, err)
+			return nil, err
 		}
-		if res.ExitCode != 0 {
-			r := module.Failed("%s", orDefault(string(res.Stderr), string(res.Stdout)))
-			r["commands"] = append(commands, "ufw --dry-run "+strings.Join(words, " "))
-			return module.Unchanged(r), nil
+		if fail != nil {
+			fail["commands"] = commands
+			return module.Unchanged(fail), nil
 		}
-		if ufwRuleChanged(a, string(res.Stdout), preRules) {
-			changed = true
-		}
+		changed = changed || ch
 		addStep(words...)
 	}
 	if lg := a.String("logging"); lg != "" {
-		if m := ufwLogging.FindStringSubmatch(preState); m != nil {
-			level, onOff := m[2], m[1]
-			if lg != "off" {
-				if onOff == "off" || (lg != "on" && lg != level) {
-					changed = true
-				}
-			} else if onOff != "off" {
-				changed = true
-			}
-		} else {
-			changed = true
-		}
+		changed = changed || ufwLoggingChanges(lg, preState)
 		addStep("logging", lg)
 	}
 	result := module.Result{"commands": commands}
