@@ -3,6 +3,7 @@ package modules
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/tend-dev/tend/pkg/module"
@@ -21,7 +22,8 @@ func (*Capabilities) Spec() *module.Spec {
 		Short: "Manage Linux capabilities",
 		Description: "Adds or removes one capability of a file, as community.general.capabilities does: the file's " +
 			"capabilities are read with `getcap -v`, and the new set (the others kept, the named one replaced or " +
-			"dropped) is written with `setcap`. Needs getcap and setcap (Debian: libcap2-bin) on the host.",
+			"dropped) is written with `setcap`. A wanted `+flags` matches the same flags getcap prints with `=` " +
+			"(community.general 6.6.2 reports those as changed on every run). Needs getcap and setcap (Debian: libcap2-bin) on the host.",
 		Args: []module.Arg{
 			{Name: "path", Aliases: []string{"key"}, Required: true, Type: module.String, Doc: "The file."},
 			{Name: "capability", Aliases: []string{"cap"}, Required: true, Type: module.String,
@@ -54,6 +56,25 @@ func parseCap(s string, opRequired bool) (fileCap, bool) {
 		return fileCap{}, false
 	}
 	return fileCap{name: s}, true
+}
+
+// sameCap compares a capability of the file with the wanted one. getcap
+// prints "=": a wanted "+" is the same when the flags are (community.general
+// 6.6.2 compares the operators too, so `cap_net_raw+ep` is changed on
+// every run there; tend reports it once).
+func sameCap(have, want fileCap) bool {
+	if have.name != want.name {
+		return false
+	}
+	if have == want {
+		return true
+	}
+	sorted := func(s string) string {
+		b := []byte(s)
+		sort.Slice(b, func(i, j int) bool { return b[i] < b[j] })
+		return string(b)
+	}
+	return have.op == "=" && want.op == "+" && sorted(have.flags) == sorted(want.flags)
 }
 
 // parseGetcap reads `getcap -v PATH` output into capabilities.
@@ -112,7 +133,7 @@ func (*Capabilities) Plan(ctx context.Context, h *module.Host, a module.Args) (*
 	var keep []fileCap
 	has, exact := false, false
 	for _, c := range current {
-		if c == want {
+		if sameCap(c, want) {
 			exact = true
 		}
 		if c.name == want.name {

@@ -131,3 +131,12 @@ func TestUfwRules(t *testing.T) {
 		t.Error("skipped rule reported changed")
 	}
 }
+
+func TestSameCap(t *testing.T) {
+	if !sameCap(fileCap{"cap_net_raw", "=", "ep"}, fileCap{"cap_net_raw", "+", "pe"}) {
+		t.Error("+pe differs from =ep")
+	}
+	if sameCap(fileCap{"cap_net_raw", "=", "ep"}, fileCap{"cap_net_raw", "+", "eip"}) || sameCap(fileCap{"cap_net_raw", "=", "ep"}, fileCap{"cap_net_raw", "-", "ep"}) {
+		t.Error("different flags or operator match")
+	}
+}

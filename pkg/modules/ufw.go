@@ -286,8 +286,16 @@ func (*Ufw) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.Pl
 	if a.String("interface") != "" && a.String("direction") == "" {
 		return module.Unchanged(module.Failed("missing parameter(s) required by 'interface': direction")), nil
 	}
+	// ufw is a Python program: only the calls this task needs are made.
+	version, numbered := "true", "true"
+	if a.String("rule") != "" {
+		version = "LANG=C ufw --version"
+		if a.Has("insert") && a.String("insert_relative_to") != "zero" {
+			numbered = "LANG=C ufw status numbered"
+		}
+	}
 	secs, err := runProbe(ctx, h, "ufw", "command -v ufw", "LANG=C ufw status verbose; echo \"@rc=$?\"", ufwRulesCmd+"; true",
-		"LANG=C ufw --version", "LANG=C ufw status numbered")
+		version, numbered)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,172 @@
+package modules_test
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tend-dev/tend/integration/testbed"
+	"github.com/tend-dev/tend/pkg/module"
+)
+
+// TestMods11Modules checks known_hosts, modprobe, apt_key, capabilities,
+// openssh_keypair, pamd, ufw and synchronize on one real Debian host: the
+// check run predicts the change and leaves the host alone, the first run
+// changes it, the second run and a check run are ok.
+func TestMods11Modules(t *testing.T) {
+	// The python image variant has python3 already, which ufw needs;
+	// CAP_NET_ADMIN lets ufw's iptables work in the host's namespace.
+	bed := testbed.Start(t, testbed.HostSpec{Name: "m1", Python: true, NetAdmin: true})
+	host := bed.Hosts[0]
+	e := &sysEnv{t: t, bed: bed, name: host.Name, h: &module.Host{
+		Name: host.Name, Conn: bedConn(t, host, ""), Vars: map[string]any{}, Diff: true, Warn: func(string) {},
+	}}
+	start := time.Now()
+	e.sh(t, "export DEBIAN_FRONTEND=noninteractive; pk='rsync libcap2-bin ufw gpg gpg-agent kmod'; "+
+		"apt-get install -y -q --no-install-recommends $pk >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $pk >/dev/null; }")
+	t.Logf("packages installed in %v", time.Since(start).Round(time.Second))
+
+	t.Run("known_hosts", func(t *testing.T) {
+		key := strings.TrimSpace(e.sh(t, "cat /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f1,2"))
+		state := "cat /root/.ssh/known_hosts 2>/dev/null; stat -c %a /root/.ssh/known_hosts 2>/dev/null; true"
+		e.converge(t, "known_hosts", map[string]any{"name": "git.example.com", "key": "git.example.com " + key}, state)
+		if got := e.sh(t, "ssh-keygen -F git.example.com -f /root/.ssh/known_hosts | grep -c ssh-ed25519"); strings.TrimSpace(got) != "1" {
+			t.Errorf("ssh-keygen -F finds %s keys", got)
+		}
+		e.converge(t, "known_hosts", map[string]any{"name": "git.example.com", "state": "absent"}, state)
+	})
+
+	t.Run("modprobe", func(t *testing.T) {
+		// Containers cannot load modules (and this kernel has none): a
+		// module listed as built in is loaded, and made persistent.
+		e.sh(t, `d=/lib/modules/$(uname -r); mkdir -p $d && echo kernel/net/bridge/bridge.ko >> $d/modules.builtin`)
+		state := "cat /etc/modules-load.d/* /etc/modprobe.d/* 2>/dev/null; true"
+		r := e.converge(t, "modprobe", map[string]any{"name": "bridge", "persistent": "present"}, state)
+		if r["name"] != "bridge" || e.sh(t, "cat /etc/modules-load.d/bridge.conf") != "bridge\n" {
+			t.Errorf("result %v", r)
+		}
+		e.converge(t, "modprobe", map[string]any{"name": "bridge", "persistent": "absent"}, state)
+		if got := e.sh(t, "cat /etc/modules-load.d/bridge.conf"); got != "#bridge\n" {
+			t.Errorf("absent: %q", got)
+		}
+		e.fails(t, "modprobe", map[string]any{"name": "tend_no_such_module"}, "tend_no_such_module")
+	})
+
+	t.Run("apt_key", func(t *testing.T) {
+		keyFile := "/usr/share/keyrings/debian-archive-bookworm-automatic.gpg"
+		ring := "/etc/apt/trusted.gpg.d/tend-test.gpg"
+		state := "gpg --no-default-keyring --keyring " + ring + " --list-keys --with-colons 2>/dev/null | grep ^pub; true"
+		r := e.converge(t, "apt_key", map[string]any{"file": keyFile, "keyring": ring}, state)
+		id, _ := r["id"].(string)
+		if len(id) != 16 || !strings.Contains(e.sh(t, state), id) {
+			t.Errorf("result %v", r)
+		}
+		e.converge(t, "apt_key", map[string]any{"id": id, "keyring": ring, "state": "absent"}, state)
+		// A url is fetched by the controller (the host reaches nothing).
+		key := e.sh(t, "base64 -w0 "+keyFile)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			b, _ := decodeB64(key)
+			w.Write(b)
+		}))
+		defer srv.Close()
+		e.converge(t, "apt_key", map[string]any{"url": srv.URL + "/key.gpg", "keyring": ring}, state)
+		e.fails(t, "apt_key", map[string]any{"id": "0x123", "keyring": ring}, "Invalid key_id")
+	})
+
+	t.Run("capabilities", func(t *testing.T) {
+		e.sh(t, "cp /usr/bin/true /usr/local/bin/tend-cap")
+		state := "getcap /usr/local/bin/tend-cap"
+		e.sh(t, "setcap cap_net_raw=ep /usr/local/bin/tend-cap")
+		e.converge(t, "capabilities", map[string]any{"path": "/usr/local/bin/tend-cap", "capability": "cap_net_bind_service+ep"}, state)
+		if got := strings.TrimSpace(e.sh(t, state)); got != "/usr/local/bin/tend-cap cap_net_bind_service,cap_net_raw=ep" {
+			t.Errorf("getcap: %q", got)
+		}
+		e.converge(t, "capabilities", map[string]any{"path": "/usr/local/bin/tend-cap", "capability": "cap_net_raw", "state": "absent"}, state)
+		e.fails(t, "capabilities", map[string]any{"path": "/nonexistent", "capability": "cap_net_raw+ep"}, "Unable to get capabilities of /nonexistent")
+	})
+
+	t.Run("openssh_keypair", func(t *testing.T) {
+		state := "cat /root/.ssh/id_tend.pub 2>/dev/null; stat -c '%a %U' /root/.ssh/id_tend /root/.ssh/id_tend.pub 2>/dev/null; true"
+		r := e.converge(t, "openssh_keypair", map[string]any{"path": "/root/.ssh/id_tend", "type": "ed25519", "comment": "tend"}, state)
+		if !strings.HasPrefix(e.sh(t, "cat /root/.ssh/id_tend.pub"), r["public_key"].(string)+" tend") {
+			t.Errorf("result %v", r)
+		}
+		e.converge(t, "openssh_keypair", map[string]any{"path": "/root/.ssh/id_tend", "state": "absent"}, state)
+	})
+
+	t.Run("pamd", func(t *testing.T) {
+		state := "cat /etc/pam.d/login"
+		base := map[string]any{"name": "login", "type": "session", "control": "required", "module_path": "pam_env.so"}
+		with := func(extra map[string]any) map[string]any {
+			m := map[string]any{}
+			for k, v := range base {
+				m[k] = v
+			}
+			for k, v := range extra {
+				m[k] = v
+			}
+			return m
+		}
+		e.converge(t, "pamd", with(map[string]any{"state": "args_present", "module_arguments": []any{"user_readenv=0"}}), state)
+		e.converge(t, "pamd", with(map[string]any{"state": "after", "new_type": "session", "new_control": "optional", "new_module_path": "pam_tend.so"}), state)
+		if got := e.sh(t, "grep -A1 'pam_env.so readenv=1 user_readenv=0' /etc/pam.d/login | tail -1"); got != "session    optional pam_tend.so\n" {
+			t.Errorf("inserted rule: %q", got)
+		}
+		e.converge(t, "pamd", map[string]any{"name": "login", "type": "session", "control": "optional", "module_path": "pam_tend.so", "state": "absent"}, state)
+	})
+
+	t.Run("ufw", func(t *testing.T) {
+		state := "ufw status verbose; grep -h '^### tuple' /etc/ufw/user.rules /etc/ufw/user6.rules; true"
+		e.converge(t, "ufw", map[string]any{"rule": "allow", "port": "22", "proto": "tcp", "comment": "ssh in"}, state)
+		r := e.converge(t, "ufw", map[string]any{"state": "enabled", "policy": "deny", "logging": "medium"}, state)
+		if !strings.Contains(r["msg"].(string), "Status: active") || !strings.Contains(r["msg"].(string), "Logging: on (medium)") {
+			t.Errorf("enable: %v", r)
+		}
+		// The host is still reachable through the allowed port.
+		e.sh(t, "true")
+		e.converge(t, "ufw", map[string]any{"state": "disabled"}, state)
+		e.converge(t, "ufw", map[string]any{"rule": "allow", "port": "22", "proto": "tcp", "comment": "ssh in", "delete": true}, state)
+	})
+
+	t.Run("synchronize", func(t *testing.T) {
+		src := t.TempDir()
+		os.MkdirAll(filepath.Join(src, "sub"), 0o755)
+		os.WriteFile(filepath.Join(src, "index.html"), []byte("hello\n"), 0o644)
+		os.WriteFile(filepath.Join(src, "sub", "a.txt"), []byte("a\n"), 0o600)
+		os.WriteFile(filepath.Join(src, "skip.tmp"), []byte("x\n"), 0o644)
+		state := "cd /srv/sync 2>/dev/null && find . -printf '%p %m %s\\n' | sort; true"
+		args := map[string]any{"src": src + "/", "dest": "/srv/sync", "rsync_opts": []any{"--exclude=*.tmp"}}
+		e.converge(t, "synchronize", args, state)
+		if got := e.sh(t, "cat /srv/sync/index.html /srv/sync/sub/a.txt; stat -c %a /srv/sync/sub/a.txt; ls /srv/sync"); got != "hello\na\n600\nindex.html\nsub\n" {
+			t.Errorf("pushed: %q", got)
+		}
+		e.sh(t, "echo stale > /srv/sync/stale")
+		args["delete"] = true
+		e.converge(t, "synchronize", args, state)
+		dest := t.TempDir()
+		r, _ := e.run(t, "synchronize", map[string]any{"mode": "pull", "src": "/srv/sync/", "dest": dest + "/"}, false)
+		if r["changed"] != true || readFile(t, filepath.Join(dest, "index.html")) != "hello\n" {
+			t.Errorf("pull: %v", r)
+		}
+		if r, _ := e.run(t, "synchronize", map[string]any{"mode": "pull", "src": "/srv/sync/", "dest": dest + "/"}, false); r["changed"] != false {
+			t.Errorf("second pull: %v", r)
+		}
+	})
+}
+
+func readFile(t *testing.T, p string) string {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func decodeB64(s string) ([]byte, error) {
+	return base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+}
