@@ -1,7 +1,9 @@
 package modules_test
 
 import (
+	"context"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -26,12 +28,30 @@ func TestMods11Modules(t *testing.T) {
 	e := &sysEnv{t: t, bed: bed, name: host.Name, h: &module.Host{
 		Name: host.Name, Conn: bedConn(t, host, ""), Vars: map[string]any{}, Diff: true, Warn: func(string) {},
 	}}
-	start := time.Now()
-	e.sh(t, "export DEBIAN_FRONTEND=noninteractive; pk='rsync libcap2-bin ufw gpg gpg-agent kmod'; "+
-		"apt-get install -y -q --no-install-recommends $pk >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $pk >/dev/null; }")
-	t.Logf("packages installed in %v", time.Since(start).Round(time.Second))
+	// The tools some modules need are installed while the modules that
+	// need nothing more run; the subtests run in parallel.
+	installed := make(chan struct{})
+	var installErr error
+	go func() {
+		defer close(installed)
+		start := time.Now()
+		out, err := bed.SSH(context.Background(), host.Name, "export DEBIAN_FRONTEND=noninteractive; pk='rsync libcap2-bin ufw gpg gpg-agent kmod'; "+
+			"apt-get install -y -q --no-install-recommends $pk >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $pk >/dev/null; }")
+		if err != nil {
+			installErr = fmt.Errorf("install packages: %v: %s", err, out)
+		}
+		t.Logf("packages installed in %v", time.Since(start).Round(time.Second))
+	}()
+	needPackages := func(t *testing.T) {
+		t.Helper()
+		<-installed
+		if installErr != nil {
+			t.Fatal(installErr)
+		}
+	}
 
 	t.Run("known_hosts", func(t *testing.T) {
+		t.Parallel()
 		key := strings.TrimSpace(e.sh(t, "cat /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f1,2"))
 		state := "cat /root/.ssh/known_hosts 2>/dev/null; stat -c %a /root/.ssh/known_hosts 2>/dev/null; true"
 		e.converge(t, "known_hosts", map[string]any{"name": "git.example.com", "key": "git.example.com " + key}, state)
@@ -42,6 +62,8 @@ func TestMods11Modules(t *testing.T) {
 	})
 
 	t.Run("modprobe", func(t *testing.T) {
+		t.Parallel()
+		needPackages(t)
 		// Containers cannot load modules (and this kernel has none): a
 		// module listed as built in is loaded, and made persistent.
 		e.sh(t, `d=/lib/modules/$(uname -r); mkdir -p $d && echo kernel/net/bridge/bridge.ko >> $d/modules.builtin`)
@@ -58,6 +80,8 @@ func TestMods11Modules(t *testing.T) {
 	})
 
 	t.Run("apt_key", func(t *testing.T) {
+		t.Parallel()
+		needPackages(t)
 		keyFile := "/usr/share/keyrings/debian-archive-bookworm-automatic.gpg"
 		ring := "/etc/apt/trusted.gpg.d/tend-test.gpg"
 		state := "gpg --no-default-keyring --keyring " + ring + " --list-keys --with-colons 2>/dev/null | grep ^pub; true"
@@ -79,6 +103,8 @@ func TestMods11Modules(t *testing.T) {
 	})
 
 	t.Run("capabilities", func(t *testing.T) {
+		t.Parallel()
+		needPackages(t)
 		e.sh(t, "cp /usr/bin/true /usr/local/bin/tend-cap")
 		state := "getcap /usr/local/bin/tend-cap"
 		e.sh(t, "setcap cap_net_raw=ep /usr/local/bin/tend-cap")
@@ -91,6 +117,7 @@ func TestMods11Modules(t *testing.T) {
 	})
 
 	t.Run("openssh_keypair", func(t *testing.T) {
+		t.Parallel()
 		state := "cat /root/.ssh/id_tend.pub 2>/dev/null; stat -c '%a %U' /root/.ssh/id_tend /root/.ssh/id_tend.pub 2>/dev/null; true"
 		r := e.converge(t, "openssh_keypair", map[string]any{"path": "/root/.ssh/id_tend", "type": "ed25519", "comment": "tend"}, state)
 		if !strings.HasPrefix(e.sh(t, "cat /root/.ssh/id_tend.pub"), r["public_key"].(string)+" tend") {
@@ -100,6 +127,7 @@ func TestMods11Modules(t *testing.T) {
 	})
 
 	t.Run("pamd", func(t *testing.T) {
+		t.Parallel()
 		state := "cat /etc/pam.d/login"
 		base := map[string]any{"name": "login", "type": "session", "control": "required", "module_path": "pam_env.so"}
 		with := func(extra map[string]any) map[string]any {
@@ -121,6 +149,8 @@ func TestMods11Modules(t *testing.T) {
 	})
 
 	t.Run("ufw", func(t *testing.T) {
+		t.Parallel()
+		needPackages(t)
 		state := "ufw status verbose; grep -h '^### tuple' /etc/ufw/user.rules /etc/ufw/user6.rules; true"
 		e.converge(t, "ufw", map[string]any{"rule": "allow", "port": "22", "proto": "tcp", "comment": "ssh in"}, state)
 		r := e.converge(t, "ufw", map[string]any{"state": "enabled", "policy": "deny", "logging": "medium"}, state)
@@ -134,6 +164,8 @@ func TestMods11Modules(t *testing.T) {
 	})
 
 	t.Run("synchronize", func(t *testing.T) {
+		t.Parallel()
+		needPackages(t)
 		src := t.TempDir()
 		os.MkdirAll(filepath.Join(src, "sub"), 0o755)
 		os.WriteFile(filepath.Join(src, "index.html"), []byte("hello\n"), 0o644)
