@@ -148,6 +148,16 @@ func TestMods11Modules(t *testing.T) {
 		e.converge(t, "pamd", map[string]any{"name": "login", "type": "session", "control": "optional", "module_path": "pam_tend.so", "state": "absent"}, state)
 	})
 
+	t.Run("user password aging", func(t *testing.T) {
+		t.Parallel()
+		state := "getent shadow agetest | cut -d: -f4-6; true"
+		e.converge(t, "user", map[string]any{"name": "agetest", "create_home": false, "password_expire_max": 90, "password_expire_min": 1}, state)
+		e.converge(t, "user", map[string]any{"name": "agetest", "password_expire_max": 60, "password_expire_warn": 14}, state)
+		if got := strings.TrimSpace(e.sh(t, state)); got != "1:60:14" {
+			t.Errorf("shadow min:max:warn = %q", got)
+		}
+	})
+
 	t.Run("ufw", func(t *testing.T) {
 		t.Parallel()
 		needPackages(t)

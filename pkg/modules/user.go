@@ -51,6 +51,9 @@ func (User) Spec() *module.Spec {
 			{Name: "password_lock", Type: module.Bool, Doc: "Lock (true) or unlock (false) the password (usermod -L/-U)."},
 			{Name: "expires", Type: module.Float,
 				Doc: "Account expiry as seconds since the epoch (the day counts); a negative value removes the expiry."},
+			{Name: "password_expire_max", Type: module.Int, Doc: "Maximum days between password changes (chage -M)."},
+			{Name: "password_expire_min", Type: module.Int, Doc: "Minimum days between password changes (chage -m)."},
+			{Name: "password_expire_warn", Type: module.Int, Doc: "Days of warning before the password expires (chage -W; Ansible 2.16 and later)."},
 			{Name: "state", Type: module.String, Default: "present", Choices: []string{"present", "absent"}, Doc: "Whether the account exists."},
 			{Name: "remove", Type: module.Bool, Default: false, Doc: "With state=absent, also remove the home directory and mail spool (userdel -r)."},
 			{Name: "force", Type: module.Bool, Default: false, Doc: "With state=absent, remove even if the user is logged in (userdel -f)."},
@@ -103,6 +106,9 @@ type userState struct {
 	hash       string // "" when the shadow entry is unreadable
 	hashKnown  bool
 	expireDays int // -1: none
+	// aging holds the shadow file's minimum, maximum and warning days
+	// (-1: empty), by argument name.
+	aging      map[string]int
 	groups     []string
 	homeExists bool
 	// resolved maps requested group names or GIDs to their entries.
@@ -125,7 +131,7 @@ func userProbe(name string, groups []string) []string {
 	}
 	return []string{
 		"_p=$(getent passwd " + q + "); echo \"$_p\"",
-		"[ -n \"$_p\" ] && getent shadow " + q + " | cut -d: -f2,8",
+		"[ -n \"$_p\" ] && getent shadow " + q + " | cut -d: -f2,4,5,6,8",
 		"[ -n \"$_p\" ] && id -Gn " + q,
 		"[ -n \"$_p\" ] && { [ -d \"$(echo \"$_p\" | cut -d: -f6)\" ] && echo Y || echo N; }",
 		"[ -n \"$_p\" ] && getent group \"$(echo \"$_p\" | cut -d: -f4)\"",
@@ -142,12 +148,21 @@ func parseUserProbe(secs []string) (userState, error) {
 		return s, err
 	}
 	s.expireDays = -1
+	s.aging = map[string]int{}
 	if sh := strings.TrimSpace(secs[1]); sh != "" && !strings.Contains(sh, " ") {
-		hash, exp, _ := strings.Cut(sh, ":")
-		s.hash, s.hashKnown = hash, true
-		if d, err := strconv.Atoi(exp); err == nil {
-			s.expireDays = d
+		f := strings.Split(sh, ":")
+		for len(f) < 5 {
+			f = append(f, "")
 		}
+		s.hash, s.hashKnown = f[0], true
+		num := func(v string) int {
+			if d, err := strconv.Atoi(v); err == nil {
+				return d
+			}
+			return -1
+		}
+		s.aging["password_expire_min"], s.aging["password_expire_max"], s.aging["password_expire_warn"] = num(f[1]), num(f[2]), num(f[3])
+		s.expireDays = num(f[4])
 	}
 	primary := ""
 	if g, ok, _ := parseGetentGroup(secs[4]); ok {
@@ -303,6 +318,10 @@ func decideUserCreate(args module.Args, name string, gid int, groups []string) u
 	if args.Has("password_lock") && args.Bool("password_lock") {
 		p.cmds = append(p.cmds, shell.Join("usermod", "-L", name))
 	}
+	if cmd, changed := userChageCmd(args, name, nil); cmd != "" {
+		p.cmds = append(p.cmds, cmd)
+		p.changes = append(p.changes, changed...)
+	}
 	return p
 }
 
@@ -355,6 +374,10 @@ func decideUserModify(args module.Args, name string, s userState, gid int, group
 	if cmd := userLockCmd(args, name, s, p.changes); cmd != "" {
 		p.cmds = append(p.cmds, cmd)
 		p.changes = append(p.changes, "password_lock")
+	}
+	if cmd, changed := userChageCmd(args, name, s.aging); cmd != "" {
+		p.cmds = append(p.cmds, cmd)
+		p.changes = append(p.changes, changed...)
 	}
 	if cmd := userCreateHomeCmd(args, s.homeExists, p); cmd != "" {
 		p.cmds = append(p.cmds, cmd)
@@ -417,6 +440,28 @@ func userLockCmd(args module.Args, name string, s userState, changes []string) s
 		return shell.Join("usermod", "-U", name)
 	}
 	return ""
+}
+
+// userChageCmd returns the chage command that sets the password aging
+// arguments that differ from the shadow file's values (all given ones for
+// a new user: aging is nil), and the changed arguments.
+func userChageCmd(args module.Args, name string, aging map[string]int) (string, []string) {
+	cmd := []string{"chage"}
+	var changed []string
+	for _, a := range []struct{ arg, opt string }{{"password_expire_min", "-m"}, {"password_expire_max", "-M"}, {"password_expire_warn", "-W"}} {
+		if !args.Has(a.arg) {
+			continue
+		}
+		if cur, ok := aging[a.arg]; ok && cur == args.Int(a.arg) {
+			continue
+		}
+		cmd = append(cmd, a.opt, strconv.Itoa(args.Int(a.arg)))
+		changed = append(changed, a.arg)
+	}
+	if len(changed) == 0 {
+		return "", nil
+	}
+	return shell.Join(append(cmd, name)...), changed
 }
 
 // userCreateHomeCmd returns the commands that create a missing home from

@@ -24,7 +24,7 @@ func TestParseGetentPasswd(t *testing.T) {
 // userFixture is userProbe output for an existing user.
 var userFixture = []string{
 	"app:x:1500:1500:App:/srv/app:/bin/sh\n",
-	"$6$salt$hash:19000\n",
+	"$6$salt$hash:0:99999:7:19000\n",
 	"app adm users\n",
 	"Y\n",
 	"app:x:1500:\n",
@@ -85,6 +85,11 @@ func TestDecideUser(t *testing.T) {
 		{name: "expires", raw: map[string]any{"name": "app", "expires": 1700000000}, st: s, cmds: []string{"usermod -e 2023-11-14 app"}},
 		{name: "expires same day", raw: map[string]any{"name": "app", "expires": 19000*86400 + 100}, st: s},
 		{name: "missing group", raw: map[string]any{"name": "app", "groups": []any{"missing"}}, st: s, fail: "Group missing does not exist"},
+		{name: "aging", raw: map[string]any{"name": "app", "password_expire_max": 90, "password_expire_min": 0, "password_expire_warn": 14}, st: s,
+			cmds: []string{"chage -M 90 -W 14 app"}},
+		{name: "aging same", raw: map[string]any{"name": "app", "password_expire_max": 99999, "password_expire_min": 0, "password_expire_warn": 7}, st: s},
+		{name: "create with aging", raw: map[string]any{"name": "new", "create_home": false, "password_expire_max": 30}, st: absent,
+			cmds: []string{"useradd -M new", "chage -M 30 new"}},
 		{name: "create", raw: map[string]any{"name": "new", "uid": 2000, "group": "users", "groups": []any{"adm"}, "shell": "/bin/bash", "system": true, "password": "$6$p"}, st: absent,
 			cmds: []string{"useradd -u 2000 -g 100 -G adm -s /bin/bash -p '$6$p' -r -m new"}},
 		{name: "create no home", raw: map[string]any{"name": "new", "create_home": false}, st: absent, cmds: []string{"useradd -M new"}},
