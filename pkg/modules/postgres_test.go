@@ -555,3 +555,10 @@ func TestPgPrivChanges(t *testing.T) {
 		})
 	}
 }
+
+func TestConninfoSessionRole(t *testing.T) {
+	c := pgConn{User: "postgres", SessionRole: "app owner"}
+	if got := c.conninfo("d"); !strings.Contains(got, ` options='-c role=app\\ owner' `) {
+		t.Errorf("conninfo %s", got)
+	}
+}
