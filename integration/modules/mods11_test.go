@@ -158,6 +158,33 @@ func TestMods11Modules(t *testing.T) {
 		}
 	})
 
+	t.Run("apt arguments", func(t *testing.T) {
+		t.Parallel()
+		needPackages(t)
+		// only_upgrade skips a package that is not installed.
+		if r, _ := e.run(t, "apt", map[string]any{"name": "nano", "only_upgrade": true}, false); r["changed"] != false || r["failed"] == true {
+			t.Errorf("only_upgrade: %v", r)
+		}
+		if got := e.sh(t, "dpkg-query -W -f='${Status}' nano 2>/dev/null; true"); strings.Contains(got, "install ok installed") {
+			t.Error("only_upgrade installed nano")
+		}
+		// Everything is current after the install: upgrade and autoclean
+		// change nothing, in check mode either.
+		for _, args := range []map[string]any{{"upgrade": "dist"}, {"upgrade": "yes"}, {"autoclean": true}} {
+			for _, check := range []bool{true, false} {
+				if r, _ := e.run(t, "apt", args, check); r["changed"] != false || r["failed"] == true {
+					t.Errorf("%v (check %v): %v", args, check, r)
+				}
+			}
+		}
+		// policy_rc_d keeps an existing policy-rc.d in place afterwards.
+		e.sh(t, "printf '#!/bin/sh\\nexit 0\\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d")
+		r, _ := e.run(t, "apt", map[string]any{"name": "nano", "policy_rc_d": 101}, false)
+		if r["changed"] != true || e.sh(t, "cat /usr/sbin/policy-rc.d") != "#!/bin/sh\nexit 0\n" {
+			t.Errorf("policy_rc_d: %v", r)
+		}
+	})
+
 	t.Run("ufw", func(t *testing.T) {
 		t.Parallel()
 		needPackages(t)
