@@ -3,11 +3,14 @@ package modules_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -185,6 +188,15 @@ func TestMods11Modules(t *testing.T) {
 		}
 	})
 
+	t.Run("same as ansible-playbook", func(t *testing.T) {
+		t.Parallel()
+		if _, err := exec.LookPath("ansible-playbook"); err != nil {
+			t.Skip("ansible-playbook not installed")
+		}
+		needPackages(t)
+		compareWithAnsible(t, e, bed)
+	})
+
 	t.Run("ufw", func(t *testing.T) {
 		t.Parallel()
 		needPackages(t)
@@ -238,4 +250,84 @@ func readFile(t *testing.T, p string) string {
 
 func decodeB64(s string) ([]byte, error) {
 	return base64.StdEncoding.DecodeString(strings.TrimSpace(s))
+}
+
+// mods11Tasks are tasks of the new modules whose paths end in SFX, run by
+// ansible-playbook with SFX=a and by tend with SFX=t. Not modprobe:
+// community.general's fails on a kernel without /proc/modules (this one);
+// not ufw: one firewall per host, tested above.
+func mods11Tasks(sfx, hostKey string) []map[string]map[string]any {
+	return []map[string]map[string]any{
+		{"known_hosts": {"name": "git.example.com", "key": "git.example.com " + hostKey, "path": "/root/kh_" + sfx}},
+		{"community.general.pamd": {"name": "cp_" + sfx, "type": "password", "control": "[success=1 default=ignore]",
+			"module_path": "pam_unix.so", "state": "args_present", "module_arguments": []any{"rounds=65536", "nullok"}}},
+		{"community.general.capabilities": {"path": "/usr/local/bin/cap_" + sfx, "capability": "cap_net_raw=ep"}},
+		{"community.crypto.openssh_keypair": {"path": "/root/id_" + sfx, "type": "ed25519", "comment": "tend"}},
+		{"apt_key": {"file": "/usr/share/keyrings/debian-archive-bookworm-automatic.gpg", "keyring": "/etc/apt/trusted.gpg.d/cmp_" + sfx + ".gpg"}},
+	}
+}
+
+// mods11State prints what the tasks leave on the host for one suffix,
+// with the suffix and the pamd time stamp taken out.
+func mods11State(sfx string) string {
+	return strings.ReplaceAll(`cat /root/kh_S; stat -c %a /root/kh_S
+grep -v '^# Updated by Ansible' /etc/pam.d/cp_S; stat -c %a /etc/pam.d/cp_S
+getcap /usr/local/bin/cap_S | cut -d' ' -f2
+cut -d' ' -f1,3 /root/id_S.pub; stat -c '%a %U' /root/id_S /root/id_S.pub
+gpg --no-default-keyring --keyring /etc/apt/trusted.gpg.d/cmp_S.gpg --list-keys --with-colons 2>/dev/null | grep ^pub | cut -d: -f5
+stat -c %a /etc/apt/trusted.gpg.d/cmp_S.gpg`, "_S", "_"+sfx)
+}
+
+// compareWithAnsible runs the same tasks with ansible-playbook 2.14 and
+// with tend on the same host (other paths) and requires the same end
+// state, a change on the first run and none on the second, from both.
+func compareWithAnsible(t *testing.T, e *sysEnv, bed *testbed.Bed) {
+	key := strings.TrimSpace(e.sh(t, "cut -d' ' -f1,2 /etc/ssh/ssh_host_ed25519_key.pub"))
+	prep := func(sfx string) string {
+		return strings.ReplaceAll("cp /etc/pam.d/common-password /etc/pam.d/cp_S && cp /usr/bin/true /usr/local/bin/cap_S", "_S", "_"+sfx)
+	}
+	e.sh(t, prep("a")+" && "+prep("t"))
+	dir := t.TempDir()
+	play := []map[string]any{{"hosts": "all", "gather_facts": false, "tasks": mods11Tasks("a", key)}}
+	b, _ := json.Marshal(play)
+	pb := filepath.Join(dir, "play.yml")
+	if err := os.WriteFile(pb, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	recap := regexp.MustCompile(`changed=(\d+)\s+unreachable=0\s+failed=(\d+)`)
+	ansible := func() string {
+		cmd := exec.Command("ansible-playbook", "-i", bed.InventoryINI, pb)
+		cmd.Env = append(os.Environ(), "NO_COLOR=1", "ANSIBLE_NOCOLOR=1", "ANSIBLE_LOCAL_TEMP="+filepath.Join(dir, ".ansible-tmp"))
+		out, err := cmd.CombinedOutput()
+		m := recap.FindStringSubmatch(string(out))
+		if err != nil || m == nil || m[2] != "0" {
+			t.Fatalf("ansible-playbook: %v\n%s", err, out)
+		}
+		return m[1]
+	}
+	if got := ansible(); got != fmt.Sprint(len(play[0]["tasks"].([]map[string]map[string]any))) {
+		t.Errorf("ansible-playbook first run: changed=%s", got)
+	}
+	if got := ansible(); got != "0" {
+		t.Errorf("ansible-playbook second run: changed=%s", got)
+	}
+	for _, task := range mods11Tasks("t", key) {
+		for mod, args := range task {
+			if r, _ := e.run(t, mod, args, false); r["changed"] != true || r["failed"] == true {
+				t.Errorf("tend %s: %v", mod, r)
+			}
+			if r, _ := e.run(t, mod, args, false); r["changed"] != false || r["failed"] == true {
+				t.Errorf("tend %s second run: %v", mod, r)
+			}
+		}
+	}
+	want, got := e.sh(t, mods11State("a")), e.sh(t, mods11State("t"))
+	for _, w := range []string{"git.example.com ssh-ed25519", "pam_unix.so obscure yescrypt rounds=65536 nullok", "cap_net_raw=ep", "ssh-ed25519 tend"} {
+		if !strings.Contains(want, w) {
+			t.Errorf("ansible-playbook's end state lacks %q:\n%s", w, want)
+		}
+	}
+	if got != want {
+		t.Errorf("end state differs\nansible-playbook:\n%s\ntend:\n%s", want, got)
+	}
 }
