@@ -264,6 +264,7 @@ func mods11Tasks(sfx, hostKey string) []map[string]map[string]any {
 		{"community.general.capabilities": {"path": "/usr/local/bin/cap_" + sfx, "capability": "cap_net_raw=ep"}},
 		{"community.crypto.openssh_keypair": {"path": "/root/id_" + sfx, "type": "ed25519", "comment": "tend"}},
 		{"apt_key": {"file": "/usr/share/keyrings/debian-archive-bookworm-automatic.gpg", "keyring": "/etc/apt/trusted.gpg.d/cmp_" + sfx + ".gpg"}},
+		{"user": {"name": "kg_" + sfx, "generate_ssh_key": true, "ssh_key_type": "ed25519", "password_expire_max": 90}},
 	}
 }
 
@@ -275,7 +276,10 @@ grep -v '^# Updated by Ansible' /etc/pam.d/cp_S; stat -c %a /etc/pam.d/cp_S
 getcap /usr/local/bin/cap_S | cut -d' ' -f2
 cut -d' ' -f1,3 /root/id_S.pub; stat -c '%a %U' /root/id_S /root/id_S.pub
 gpg --no-default-keyring --keyring /etc/apt/trusted.gpg.d/cmp_S.gpg --list-keys --with-colons 2>/dev/null | grep ^pub | cut -d: -f5
-stat -c %a /etc/apt/trusted.gpg.d/cmp_S.gpg`, "_S", "_"+sfx)
+stat -c %a /etc/apt/trusted.gpg.d/cmp_S.gpg
+stat -c '%n %a %U' /home/kg_S/.ssh /home/kg_S/.ssh/id_ed25519 /home/kg_S/.ssh/id_ed25519.pub | sed 's/kg_S/kg/g'
+cut -d' ' -f1,3- /home/kg_S/.ssh/id_ed25519.pub
+getent shadow kg_S | cut -d: -f2,4-`, "_S", "_"+sfx)
 }
 
 // compareWithAnsible runs the same tasks with ansible-playbook 2.14 and
@@ -322,7 +326,8 @@ func compareWithAnsible(t *testing.T, e *sysEnv, bed *testbed.Bed) {
 		}
 	}
 	want, got := e.sh(t, mods11State("a")), e.sh(t, mods11State("t"))
-	for _, w := range []string{"git.example.com ssh-ed25519", "pam_unix.so obscure yescrypt rounds=65536 nullok", "cap_net_raw=ep", "ssh-ed25519 tend"} {
+	for _, w := range []string{"git.example.com ssh-ed25519", "pam_unix.so obscure yescrypt rounds=65536 nullok", "cap_net_raw=ep", "ssh-ed25519 tend",
+		"/home/kg/.ssh 700 kg_a", "ssh-ed25519 ansible-generated on m1"} {
 		if !strings.Contains(want, w) {
 			t.Errorf("ansible-playbook's end state lacks %q:\n%s", w, want)
 		}

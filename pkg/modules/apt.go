@@ -407,14 +407,8 @@ func (Apt) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.
 			}
 		}
 	}
-	if up := args.String("upgrade"); up != "no" || (state == "latest" && len(pkgs) == 1 && pkgs[0].name == "*") {
-		if up == "no" {
-			up = "yes"
-		}
-		return planAptUpgrade(ctx, h, args, up)
-	}
-	if len(pkgs) == 0 && args.String("deb") == "" && (args.Bool("clean") || args.Bool("autoclean")) {
-		return planAptClean(ctx, h, args)
+	if plan, err, ok := planAptMaintenance(ctx, h, args, pkgs, state); ok {
+		return plan, err
 	}
 	var deb *debSource
 	if src := args.String("deb"); src != "" {
@@ -484,6 +478,24 @@ func (Apt) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.
 		deb: deb, d: d, doUpdate: doUpdate, cacheTime: cacheTime}
 	plan.Apply = a.apply
 	return plan, nil
+}
+
+// planAptMaintenance plans the tasks that upgrade or clean instead of
+// installing (ok true): upgrade, `name: "*"` with state=latest (an
+// upgrade, as in Ansible), and clean or autoclean without packages.
+func planAptMaintenance(ctx context.Context, h *module.Host, args module.Args, pkgs []aptPkg, state string) (*module.Plan, error, bool) {
+	if up := args.String("upgrade"); up != "no" || (state == "latest" && len(pkgs) == 1 && pkgs[0].name == "*") {
+		if up == "no" {
+			up = "yes"
+		}
+		plan, err := planAptUpgrade(ctx, h, args, up)
+		return plan, err, true
+	}
+	if len(pkgs) == 0 && args.String("deb") == "" && (args.Bool("clean") || args.Bool("autoclean")) {
+		plan, err := planAptClean(ctx, h, args)
+		return plan, err, true
+	}
+	return nil, nil, false
 }
 
 // aptCleanFirst runs apt-get clean before anything else, as Ansible does

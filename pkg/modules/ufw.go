@@ -211,6 +211,14 @@ func ufwRuleChanged(a module.Args, dry, preRules string) bool {
 	return preRules != dry
 }
 
+// ufwState is the ufw verb of a state and whether it changes anything
+// (reloaded and reset always do).
+func ufwState(st, preState string) (string, bool) {
+	verb := map[string]string{"enabled": "enable", "disabled": "disable", "reloaded": "reload", "reset": "reset"}[st]
+	enabled := strings.Contains(preState, " active")
+	return verb, st == "reloaded" || st == "reset" || (st == "disabled" && enabled) || (st == "enabled" && !enabled)
+}
+
 // ufwDefault is the command of a default policy and whether it changes
 // anything, or a failure message.
 func ufwDefault(a module.Args, def, preState string) ([]string, bool, string) {
@@ -318,11 +326,8 @@ func (*Ufw) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.Pl
 		commands = append(commands, d)
 	}
 	if st := a.String("state"); st != "" {
-		verb := map[string]string{"enabled": "enable", "disabled": "disable", "reloaded": "reload", "reset": "reset"}[st]
-		enabled := strings.Contains(preState, " active")
-		if st == "reloaded" || st == "reset" || (st == "disabled" && enabled) || (st == "enabled" && !enabled) {
-			changed = true
-		}
+		verb, ch := ufwState(st, preState)
+		changed = changed || ch
 		addStep("-f", verb)
 	}
 	if def := a.String("default"); def != "" {

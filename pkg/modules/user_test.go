@@ -1,10 +1,16 @@
 package modules
 
 import (
+	"context"
+	"os"
+	"os/exec"
+	osuser "os/user"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tend-dev/tend/pkg/connection"
 )
 
 func TestParseGetentPasswd(t *testing.T) {
@@ -148,5 +154,38 @@ func TestGroupCommand(t *testing.T) {
 	}
 	if g, ok, err := parseGetentGroup("adm:x:4:syslog,app"); err != nil || !ok || g.GID != 4 || len(g.Members) != 2 {
 		t.Errorf("parseGetentGroup = %+v %v %v", g, ok, err)
+	}
+}
+
+func TestUserSSHKey(t *testing.T) {
+	needTool(t, "ssh-keygen")
+	u, err := osuser.Current()
+	if err != nil {
+		t.Skip(err)
+	}
+	home := t.TempDir()
+	h := testHost(home, connection.Local{})
+	args, err := (User{}).Spec().Validate(map[string]any{"name": u.Username, "generate_ssh_key": true, "ssh_key_type": "ed25519", "ssh_key_comment": "k@tend"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := userState{exists: true, pw: passwdEntry{Name: u.Username, Home: home}}
+	k, err := planUserKey(context.Background(), h, args, s)
+	if err != nil || k.cmd == "" || k.path != filepath.Join(home, ".ssh/id_ed25519") {
+		t.Fatalf("first plan: %+v %v", k, err)
+	}
+	if out, err := exec.Command("sh", "-c", k.cmd).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", k.cmd, err, out)
+	}
+	k, err = planUserKey(context.Background(), h, args, s)
+	if err != nil || k.cmd != "" || !strings.HasPrefix(k.public, "ssh-ed25519 ") || !strings.HasSuffix(k.public, " k@tend") || !strings.Contains(k.fingerprint, "SHA256:") {
+		t.Fatalf("second plan: %+v %v", k, err)
+	}
+	if fi, err := os.Stat(filepath.Join(home, ".ssh")); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf(".ssh: %v %v", fi, err)
+	}
+	args["force"] = true
+	if k, _ := planUserKey(context.Background(), h, args, s); k.cmd == "" {
+		t.Error("force does not regenerate")
 	}
 }
