@@ -326,7 +326,7 @@ func compareWithAnsible(t *testing.T, e *sysEnv, bed *testbed.Bed) {
 		}
 	}
 	want, got := e.sh(t, mods11State("a")), e.sh(t, mods11State("t"))
-	for _, w := range []string{"git.example.com ssh-ed25519", "pam_unix.so obscure yescrypt rounds=65536 nullok", "cap_net_raw=ep", "ssh-ed25519 tend",
+	for _, w := range []string{"git.example.com ssh-ed25519", "pam_unix.so obscure yescrypt nullok rounds=65536", "cap_net_raw=ep", "ssh-ed25519 tend",
 		"/home/kg/.ssh 700 kg", "ssh-ed25519 ansible-generated on m1"} {
 		if !strings.Contains(want, w) {
 			t.Errorf("ansible-playbook's end state lacks %q:\n%s", w, want)
