@@ -60,6 +60,9 @@ the same: a request may change the remote side).`,
 			{Name: "follow_redirects", Type: module.String, Default: "safe", Choices: []string{"all", "safe", "none", "yes", "no", "urllib2"},
 				Doc: "safe follows redirects of GET and HEAD only; all (yes) follows every redirect; none (no) none."},
 			{Name: "validate_certs", Type: module.Bool, Default: true, Doc: "Check the server's TLS certificate."},
+			{Name: "http_agent", Type: module.String, Doc: "User-Agent header, unless headers set one (default tend-uri)."},
+			{Name: "use_proxy", Type: module.Bool, Default: true, Doc: "Use the proxy the host's environment names (http_proxy...); false ignores it (curl noproxy)."},
+			{Name: "ca_path", Type: module.Path, Doc: "CA certificate bundle on the host used to check the server (curl cacert)."},
 			{Name: "url_username", Aliases: []string{"user"}, Type: module.String, Doc: "User for Basic authentication."},
 			{Name: "url_password", Aliases: []string{"password"}, Type: module.String, NoLog: true, Doc: "Password for Basic authentication."},
 			{Name: "force_basic_auth", Type: module.Bool, Default: false, Doc: "Accepted for compatibility: credentials are always sent preemptively."},
@@ -98,6 +101,10 @@ type uriRequest struct {
 	Follow                      bool
 	Insecure                    bool
 	Timeout                     int
+	// NoProxy ignores the proxy environment (use_proxy: false); CAPath is
+	// a CA bundle on the host (ca_path).
+	NoProxy bool
+	CAPath  string
 }
 
 var methodRe = regexp.MustCompile(`^[A-Z]+$`)
@@ -134,6 +141,11 @@ func uriBuildRequest(args module.Args) (*uriRequest, error) {
 		}
 		return false
 	}
+	if a := args.String("http_agent"); a != "" && !hasHeader("User-Agent") {
+		hdrs["User-Agent"] = a
+	}
+	r.NoProxy = args.Has("use_proxy") && !args.Bool("use_proxy")
+	r.CAPath = args.String("ca_path")
 	if body, ok := args["body"]; ok && body != nil {
 		r.HasBody = true
 		switch args.String("body_format") {
@@ -208,6 +220,12 @@ func (r *uriRequest) curlConfig() string {
 	}
 	if r.Insecure {
 		b.WriteString("insecure\n")
+	}
+	if r.NoProxy {
+		line("noproxy", "*")
+	}
+	if r.CAPath != "" {
+		line("cacert", r.CAPath)
 	}
 	if r.User != "" || r.Password != "" {
 		line("user", r.User+":"+r.Password)
