@@ -105,9 +105,27 @@ type uriRequest struct {
 	// a CA bundle on the host (ca_path).
 	NoProxy bool
 	CAPath  string
+	// Agent is the User-Agent sent unless a header sets one.
+	Agent string
 }
 
 var methodRe = regexp.MustCompile(`^[A-Z]+$`)
+
+// uriHeaders returns the headers argument, checked: no newline may reach
+// the request (the agent included).
+func uriHeaders(args module.Args) (map[string]string, error) {
+	if strings.ContainsAny(args.String("http_agent"), "\r\n") {
+		return nil, fmt.Errorf("http_agent must not hold newlines")
+	}
+	hdrs := map[string]string{}
+	for k, v := range args.Dict("headers") {
+		if strings.ContainsAny(k, "\r\n:") || strings.ContainsAny(fmt.Sprint(v), "\r\n") {
+			return nil, fmt.Errorf("header %q: names and values must not hold newlines", k)
+		}
+		hdrs[k] = fmt.Sprint(v)
+	}
+	return hdrs, nil
+}
 
 // uriBuildRequest validates the arguments and encodes the body.
 func uriBuildRequest(args module.Args) (*uriRequest, error) {
@@ -115,6 +133,8 @@ func uriBuildRequest(args module.Args) (*uriRequest, error) {
 		URL: args.String("url"), Method: args.String("method"),
 		User: args.String("url_username"), Password: args.String("url_password"),
 		Insecure: !args.Bool("validate_certs"), Timeout: args.Int("timeout"),
+		Agent:   orDefault(args.String("http_agent"), "tend-uri"),
+		NoProxy: args.Has("use_proxy") && !args.Bool("use_proxy"), CAPath: args.String("ca_path"),
 	}
 	u, err := url.Parse(r.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -126,12 +146,9 @@ func uriBuildRequest(args module.Args) (*uriRequest, error) {
 	if r.Timeout <= 0 {
 		r.Timeout = 30
 	}
-	hdrs := map[string]string{}
-	for k, v := range args.Dict("headers") {
-		if strings.ContainsAny(k, "\r\n:") || strings.ContainsAny(fmt.Sprint(v), "\r\n") {
-			return nil, fmt.Errorf("header %q: names and values must not hold newlines", k)
-		}
-		hdrs[k] = fmt.Sprint(v)
+	hdrs, err := uriHeaders(args)
+	if err != nil {
+		return nil, err
 	}
 	hasHeader := func(name string) bool {
 		for k := range hdrs {
@@ -141,11 +158,6 @@ func uriBuildRequest(args module.Args) (*uriRequest, error) {
 		}
 		return false
 	}
-	if a := args.String("http_agent"); a != "" && !hasHeader("User-Agent") {
-		hdrs["User-Agent"] = a
-	}
-	r.NoProxy = args.Has("use_proxy") && !args.Bool("use_proxy")
-	r.CAPath = args.String("ca_path")
 	if body, ok := args["body"]; ok && body != nil {
 		r.HasBody = true
 		switch args.String("body_format") {
@@ -236,7 +248,7 @@ func (r *uriRequest) curlConfig() string {
 		hasUA = hasUA || strings.EqualFold(h[0], "User-Agent")
 	}
 	if !hasUA {
-		line("user-agent", "tend-uri")
+		line("user-agent", r.Agent)
 	}
 	if r.HasBody {
 		// data-raw: a body starting with @ is not a file name.
@@ -324,7 +336,7 @@ func (r *uriRequest) tcpRequest(u *url.URL) []byte {
 		fmt.Fprintf(&b, "%s: %s\r\n", h[0], h[1])
 	}
 	if !hasUA {
-		b.WriteString("User-Agent: tend-uri\r\n")
+		b.WriteString("User-Agent: " + r.Agent + "\r\n")
 	}
 	if !hasAccept {
 		b.WriteString("Accept: */*\r\n")

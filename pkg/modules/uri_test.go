@@ -178,7 +178,7 @@ func TestURIAgentProxyCA(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := r.curlConfig()
-	for _, want := range []string{`header = "User-Agent: probe/1"`, `noproxy = "*"`, `cacert = "/etc/ssl/my-ca.pem"`} {
+	for _, want := range []string{`user-agent = "probe/1"`, `noproxy = "*"`, `cacert = "/etc/ssl/my-ca.pem"`} {
 		if !strings.Contains(cfg, want) {
 			t.Errorf("curl config lacks %s:\n%s", want, cfg)
 		}
