@@ -108,11 +108,11 @@ var laterModules = map[string]string{
 
 // kubernetesCore explains the Kubernetes modules' row: the collection is
 // not installed with ansible-core, so the arguments were compared by hand.
-const kubernetesCore = "kubernetes.core is not installed with ansible-core 2.14 here; names, aliases and defaults " +
-	"follow the kubernetes.core 2.4 documentation, and -refresh compares them where the collection is installed"
+const kubernetesCore = "kubernetes.core is not in this extract; names, aliases and defaults " +
+	"follow the kubernetes.core 2.4 documentation (-refresh compares them where the collection is installed, as with Debian's ansible package)"
 
 // collections are searched in this order for a module's documentation.
-var collections = []string{"ansible.builtin", "ansible.posix", "community.general", "community.postgresql", "kubernetes.core"}
+var collections = []string{"ansible.builtin", "ansible.posix", "community.general", "community.postgresql", "community.crypto", "kubernetes.core"}
 
 // queryAnsibleDoc asks ansible-doc for every name in each collection (one
 // call per collection: missing modules are only warnings) and keeps the

@@ -1,6 +1,7 @@
 package modules_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +53,14 @@ func TestPostgresModules(t *testing.T) {
 	mustNet(t, pg, "postgresql_db", db, false, true)
 	mustNet(t, pg, "postgresql_db", db, false, false)
 	mustNet(t, pg, "postgresql_user", map[string]any{"name": "reporting"}, false, true)
+	// groups grants a membership once; session_role acts as that role.
+	member := map[string]any{"name": "analyst", "groups": []any{"reporting"}}
+	mustNet(t, pg, "postgresql_user", member, true, true)
+	mustNet(t, pg, "postgresql_user", member, false, true)
+	mustNet(t, pg, "postgresql_user", member, false, false)
+	if r := mustNet(t, pg, "postgresql_query", map[string]any{"query": "SELECT current_user", "session_role": "reporting"}, false, false); fmt.Sprint(r["query_result"]) != "[map[current_user:reporting]]" {
+		t.Errorf("session_role: %v", r["query_result"])
+	}
 	mustNet(t, pg, "postgresql_query", map[string]any{"db": "connect_db", "query": "CREATE TABLE IF NOT EXISTS jobs (id int, name text)"}, false, true)
 	privs := map[string]any{"database": "connect_db", "type": "table", "objs": "ALL_IN_SCHEMA", "privs": "SELECT", "roles": "reporting"}
 	mustNet(t, pg, "postgresql_privs", privs, true, true)

@@ -24,6 +24,9 @@ type HostSpec struct {
 	// Python builds the host from the image variant with python3, for
 	// reference Ansible runs (tend itself needs no Python on a target).
 	Python bool
+	// NetAdmin gives the host CAP_NET_ADMIN in its own network namespace,
+	// for firewall tests (ufw, iptables); the bed's network is unaffected.
+	NetAdmin bool
 }
 
 // Host is one booted host of a bed, as a client reaches it.
@@ -31,6 +34,7 @@ type Host struct {
 	Name           string
 	Role           string `json:",omitempty"`
 	Python         bool   `json:",omitempty"`
+	NetAdmin       bool   `json:",omitempty"`
 	Addr           string // IPv4 address on the bed's bridge
 	Port           int    // SSH port
 	User           string // login user (root)
@@ -142,15 +146,19 @@ func (h *Host) boot() error {
 	defer log.Close()
 	// --register=no --keep-unit: this machine does not run systemd, so there
 	// is no machined and no unit to create.
-	cmd := exec.Command("systemd-nspawn", "-q", "-b",
+	args := []string{"-q", "-b",
 		"-D", h.merged(),
-		"--network-namespace-path=/run/netns/"+h.NetnsName,
-		"--machine="+h.Name,
+		"--network-namespace-path=/run/netns/" + h.NetnsName,
+		"--machine=" + h.Name,
 		"--register=no", "--keep-unit",
 		"--bind=/dev/fuse",
 		"--resolv-conf=off", "--timezone=off", "--link-journal=no",
 		"--console=read-only",
-	)
+	}
+	if h.NetAdmin {
+		args = append(args, "--capability=CAP_NET_ADMIN")
+	}
+	cmd := exec.Command("systemd-nspawn", args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

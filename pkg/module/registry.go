@@ -25,7 +25,7 @@ func NewRegistry(mods ...Module) *Registry {
 // is "postgresql_db".
 var collectionPrefixes = []string{
 	"ansible.builtin.", "ansible.legacy.", "ansible.posix.",
-	"community.general.", "community.postgresql.", "kubernetes.core.",
+	"community.general.", "community.postgresql.", "community.crypto.", "kubernetes.core.",
 }
 
 // Canonical returns name without a known collection prefix.

@@ -73,9 +73,20 @@ func (Apt) Spec() *module.Spec {
 				Doc: "Comma-separated dpkg options, each passed as `-o Dpkg::Options::=--OPTION`."},
 			{Name: "lock_timeout", Type: module.Int, Default: 60,
 				Doc: "Seconds to wait for the dpkg/apt lock held by another process."},
+			{Name: "upgrade", Type: module.String, Default: "no", Choices: []string{"dist", "full", "no", "safe", "yes"},
+				Doc: "Upgrade the installed packages: yes/safe `apt-get upgrade --with-new-pkgs`, full/dist `apt-get dist-upgrade` (tend always uses apt-get, never aptitude). Plan simulates it (`apt-get -s`); changed unless apt-get reports 0 upgraded, 0 newly installed. Packages named in the same task are ignored, as in Ansible."},
+			{Name: "only_upgrade", Type: module.Bool, Default: false, Doc: "Only upgrade packages that are installed; others named are skipped (--only-upgrade)."},
+			{Name: "autoclean", Type: module.Bool, Default: false, Doc: "Without packages: remove package files that can no longer be downloaded (apt-get autoclean); changed when it deletes any."},
+			{Name: "clean", Type: module.Bool, Default: false, Doc: "Run apt-get clean first; on its own it always reports changed, as in Ansible."},
+			{Name: "force", Type: module.Bool, Default: false, Doc: "apt-get --force-yes (deprecated by apt; prefer the allow_* options)."},
+			{Name: "allow_change_held_packages", Type: module.Bool, Default: false, Doc: "Allow installing or upgrading packages that are held (--allow-change-held-packages)."},
+			{Name: "fail_on_autoremove", Type: module.Bool, Default: false, Doc: "Fail instead of removing packages an install or upgrade would remove (--no-remove)."},
+			{Name: "policy_rc_d", Type: module.Int, Doc: "While apt-get runs, /usr/sbin/policy-rc.d exits with this code (101: installed services are not started); an existing one is restored afterwards."},
+			{Name: "update_cache_retries", Type: module.Int, Default: 5, Doc: "How many times apt-get update is tried."},
+			{Name: "update_cache_retry_max_delay", Type: module.Int, Default: 12, Doc: "Longest wait in seconds between apt-get update attempts (exponential backoff from 1 s)."},
 		},
 		MutuallyExclusive: [][]string{{"deb", "name"}},
-		RequiredOneOf:     [][]string{{"name", "deb", "update_cache", "autoremove", "cache_valid_time"}},
+		RequiredOneOf:     [][]string{{"name", "deb", "update_cache", "autoremove", "cache_valid_time", "upgrade", "autoclean", "clean"}},
 		Check:             module.CheckFull,
 		Diff:              true,
 		Examples: `- name: Install tools, refreshing the lists at most hourly
@@ -321,30 +332,54 @@ func aptGetCommand(args module.Args, sub string, pkgs []string) string {
 			parts = append(parts, "--no-install-recommends")
 		}
 	}
-	if args.Bool("allow_downgrade") && sub == "install" {
+	if args.Bool("allow_downgrade") && upgradeOrInstall(sub) {
 		parts = append(parts, "--allow-downgrades")
 	}
 	if args.Bool("allow_unauthenticated") {
 		parts = append(parts, "--allow-unauthenticated")
 	}
-	if r := args.String("default_release"); r != "" && sub == "install" {
+	if args.Bool("force") {
+		parts = append(parts, "--force-yes")
+	}
+	upgrading := sub == "install" || sub == "upgrade" || sub == "dist-upgrade"
+	if args.Bool("allow_change_held_packages") && upgrading {
+		parts = append(parts, "--allow-change-held-packages")
+	}
+	if args.Bool("fail_on_autoremove") && upgrading {
+		parts = append(parts, "--no-remove")
+	}
+	if args.Bool("only_upgrade") && sub == "install" {
+		parts = append(parts, "--only-upgrade")
+	}
+	if r := args.String("default_release"); r != "" && upgradeOrInstall(sub) {
 		parts = append(parts, "-t", r)
 	}
 	switch sub {
-	case "remove":
+	case "remove", "autoremove", "autoclean":
 		if args.Bool("purge") {
 			parts = append(parts, "--purge")
 		}
+		if args.Bool("autoremove") && sub == "remove" {
+			parts = append(parts, "--auto-remove")
+		}
+	case "upgrade", "dist-upgrade":
 		if args.Bool("autoremove") {
 			parts = append(parts, "--auto-remove")
 		}
 	}
 	parts = append(parts, sub)
+	if sub == "upgrade" {
+		parts = append(parts, "--with-new-pkgs")
+	}
 	if len(pkgs) > 0 {
 		parts = append(parts, "--")
 		parts = append(parts, pkgs...)
 	}
 	return shell.Join(parts...)
+}
+
+func upgradeOrInstall(sub string) bool {
+	return sub == "install" || sub == "upgrade" || sub == "dist-upgrade"
 }
 
 // aptNothingChanged is apt-get's summary when it did nothing.
@@ -372,6 +407,9 @@ func (Apt) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.
 			}
 		}
 	}
+	if plan, err, ok := planAptMaintenance(ctx, h, args, pkgs, state); ok {
+		return plan, err
+	}
 	var deb *debSource
 	if src := args.String("deb"); src != "" {
 		deb, err = openDebSource(ctx, h, src)
@@ -395,6 +433,9 @@ func (Apt) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.
 		d = decideDeb(deb.info, p.dpkg)
 	} else {
 		d = decideApt(pkgs, state, args.Bool("purge"), p.dpkg, p.policy)
+		if args.Bool("only_upgrade") {
+			d = onlyUpgrades(d, p.dpkg)
+		}
 	}
 	if len(d.missing) > 0 && !cacheStale {
 		return module.Unchanged(module.Failed("No package matching '%s' is available", strings.Join(d.missing, "', '"))), nil
@@ -424,6 +465,9 @@ func (Apt) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.
 	doUpdate, changed := aptRefresh(cacheStale, d, len(pkgs) == 0, state)
 	result := module.Result{"cache_updated": doUpdate, "cache_update_time": cacheTime}
 	plan := &module.Plan{Changed: changed, Result: result}
+	if args.Bool("clean") {
+		plan.Housekeeping = aptCleanFirst(h, args)
+	}
 	if d.changed() {
 		plan.Diff = aptDiff(d)
 	}
@@ -434,6 +478,171 @@ func (Apt) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.
 		deb: deb, d: d, doUpdate: doUpdate, cacheTime: cacheTime}
 	plan.Apply = a.apply
 	return plan, nil
+}
+
+// planAptMaintenance plans the tasks that upgrade or clean instead of
+// installing (ok true): upgrade, `name: "*"` with state=latest (an
+// upgrade, as in Ansible), and clean or autoclean without packages.
+func planAptMaintenance(ctx context.Context, h *module.Host, args module.Args, pkgs []aptPkg, state string) (*module.Plan, error, bool) {
+	if up := args.String("upgrade"); up != "no" || (state == "latest" && len(pkgs) == 1 && pkgs[0].name == "*") {
+		if up == "no" {
+			up = "yes"
+		}
+		plan, err := planAptUpgrade(ctx, h, args, up)
+		return plan, err, true
+	}
+	if len(pkgs) == 0 && args.String("deb") == "" && (args.Bool("clean") || args.Bool("autoclean")) {
+		plan, err := planAptClean(ctx, h, args)
+		return plan, err, true
+	}
+	return nil, nil, false
+}
+
+// aptCleanFirst runs apt-get clean before anything else, as Ansible does
+// for clean=yes with packages; it is not counted as a change.
+func aptCleanFirst(h *module.Host, args module.Args) func(context.Context) (module.Result, error) {
+	return func(ctx context.Context) (module.Result, error) {
+		r, ok, err := runCmd(ctx, h, "apt-get clean", aptLockWrap("apt-get clean", args.Int("lock_timeout")))
+		if err != nil || !ok {
+			return r, err
+		}
+		return nil, nil
+	}
+}
+
+// planAptClean plans clean (always a change, as in Ansible) or autoclean
+// (a change when apt-get would delete package files) without packages.
+func planAptClean(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
+	timeout := args.Int("lock_timeout")
+	if args.Bool("clean") {
+		return &module.Plan{Changed: true, Result: module.Result{}, Apply: func(ctx context.Context) (module.Result, error) {
+			r, ok, err := runCmd(ctx, h, "apt-get clean", aptLockWrap("apt-get clean", timeout))
+			if err != nil || !ok {
+				return r, err
+			}
+			r["msg"] = r["stdout"]
+			return r, nil
+		}}, nil
+	}
+	cmd := aptGetCommand(args, "autoclean", nil)
+	r, ok, err := runCmd(ctx, h, "apt-get autoclean", strings.Replace(cmd, " autoclean", " -s autoclean", 1))
+	if err != nil || !ok {
+		return module.Unchanged(r), err
+	}
+	if !strings.Contains(r["stdout"].(string), "Del ") {
+		return module.Unchanged(r), nil
+	}
+	return &module.Plan{Changed: true, Result: r, Apply: func(ctx context.Context) (module.Result, error) {
+		r, ok, err := runCmd(ctx, h, "apt-get autoclean", aptLockWrap(cmd, timeout))
+		if err != nil || !ok {
+			return r, err
+		}
+		return withChanged(r, strings.Contains(r["stdout"].(string), "Del ")), nil
+	}}, nil
+}
+
+// planAptUpgrade plans upgrade=yes/safe/full/dist: apt-get simulates the
+// upgrade (with the lists as they are); the lists are refreshed first
+// when update_cache asks and they are stale, and the real run's own
+// summary says whether anything changed.
+func planAptUpgrade(ctx context.Context, h *module.Host, args module.Args, mode string) (*module.Plan, error) {
+	sub := "upgrade"
+	if mode == "full" || mode == "dist" {
+		sub = "dist-upgrade"
+	}
+	cmd := aptGetCommand(args, sub, nil)
+	stale := false
+	if args.Bool("update_cache") || args.Int("cache_valid_time") > 0 {
+		res, err := h.Run(ctx, "date +%s; stat -c %Y /var/lib/apt/periodic/update-success-stamp 2>/dev/null || stat -c %Y /var/lib/apt/lists 2>/dev/null || echo 0")
+		if err != nil {
+			return nil, fmt.Errorf("read the apt lists' age on %s: %w", h.Name, err)
+		}
+		stale, _ = aptCacheState(strings.ReplaceAll(string(res.Stdout), "\n", " "), args.Int("cache_valid_time"))
+	}
+	sim, ok, err := runCmd(ctx, h, "apt-get "+sub, strings.Replace(cmd, " "+sub, " -s "+sub, 1))
+	if err != nil || !ok {
+		return module.Unchanged(sim), err
+	}
+	simOut := sim["stdout"].(string)
+	changes := !strings.Contains("\n"+simOut, "\n"+aptNothingChanged)
+	result := module.Result{"msg": simOut, "stdout": simOut, "stderr": sim["stderr"]}
+	if !changes && !stale {
+		return module.Unchanged(result), nil
+	}
+	plan := &module.Plan{Changed: true, Result: result, Apply: func(ctx context.Context) (module.Result, error) {
+		if stale {
+			if r, ok, err := aptUpdate(ctx, h, args); err != nil || !ok {
+				return r, err
+			}
+		}
+		r, ok, err := runCmd(ctx, h, "apt-get "+sub, aptLockWrap(aptPolicyRcD(args, cmd), args.Int("lock_timeout")))
+		if err != nil || !ok {
+			return r, err
+		}
+		out := r["stdout"].(string)
+		r["msg"] = out
+		return withChanged(r, !strings.Contains("\n"+out, "\n"+aptNothingChanged)), nil
+	}}
+	if args.Bool("clean") {
+		plan.Housekeeping = aptCleanFirst(h, args)
+	}
+	return plan, nil
+}
+
+// aptUpdate runs apt-get update, tried update_cache_retries times with an
+// exponential backoff of at most update_cache_retry_max_delay seconds.
+func aptUpdate(ctx context.Context, h *module.Host, args module.Args) (module.Result, bool, error) {
+	tries := max(args.Int("update_cache_retries"), 1)
+	maxDelay := args.Int("update_cache_retry_max_delay")
+	var r module.Result
+	for i := 0; i < tries; i++ {
+		var ok bool
+		var err error
+		r, ok, err = runCmd(ctx, h, "apt-get update", aptLockWrap("apt-get -q update", args.Int("lock_timeout")))
+		if err != nil || ok {
+			return r, ok, err
+		}
+		if i == tries-1 {
+			break
+		}
+		delay := min(1<<i, maxDelay)
+		select {
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		case <-time.After(time.Duration(delay) * time.Second):
+		}
+	}
+	r["msg"] = "Failed to update apt cache: " + fmt.Sprint(r["msg"])
+	return r, false, nil
+}
+
+// aptPolicyRcD wraps cmd so that, with policy_rc_d set, invoke-rc.d asks
+// /usr/sbin/policy-rc.d (exiting with that code) while it runs; an
+// existing policy-rc.d is put back afterwards.
+func aptPolicyRcD(args module.Args, cmd string) string {
+	if !args.Has("policy_rc_d") {
+		return cmd
+	}
+	const p = "/usr/sbin/policy-rc.d"
+	return "_s=; if [ -e " + p + " ]; then _s=" + p + ".tend-saved; mv -f " + p + " \"$_s\" || exit 1; fi; " +
+		"printf '#!/bin/sh\\nexit %d\\n' " + strconv.Itoa(args.Int("policy_rc_d")) + " > " + p + " && chmod 0755 " + p + " || exit 1; " +
+		"( " + cmd + " ); _rc=$?; rm -f " + p + "; [ -z \"$_s\" ] || mv -f \"$_s\" " + p + "; exit $_rc"
+}
+
+// onlyUpgrades drops the installs of packages that are not installed
+// (only_upgrade).
+func onlyUpgrades(d aptDecision, dpkg map[string]dpkgState) aptDecision {
+	var keep []aptPkg
+	for _, p := range d.install {
+		if st, ok := dpkg[p.base()]; ok && st.Installed() {
+			keep = append(keep, p)
+			continue
+		}
+		delete(d.before, p.name)
+		delete(d.after, p.name)
+	}
+	d.install = keep
+	return d
 }
 
 // aptProbed is what Plan reads from the host in one round trip.
@@ -588,6 +797,9 @@ type aptApply struct {
 // run runs one apt-get command under the lock wrapper; a failure's result
 // fields go into the module's result.
 func (a *aptApply) run(ctx context.Context, msg, cmd string) (bool, string, error) {
+	if msg != "apt-get update" {
+		cmd = aptPolicyRcD(a.args, cmd)
+	}
 	r, ok, err := runCmd(ctx, a.h, msg, aptLockWrap(cmd, a.timeout))
 	if err != nil {
 		return false, "", err
@@ -600,6 +812,24 @@ func (a *aptApply) run(ctx context.Context, msg, cmd string) (bool, string, erro
 		}
 	}
 	return ok, r["stdout"].(string), nil
+}
+
+// update runs apt-get update up to update_cache_retries times, waiting
+// 1, 2, 4... seconds (at most update_cache_retry_max_delay) in between.
+func (a *aptApply) update(ctx context.Context) (bool, error) {
+	tries := max(a.args.Int("update_cache_retries"), 1)
+	for i := 0; ; i++ {
+		ok, _, err := a.run(ctx, "apt-get update", "apt-get -q update")
+		if err != nil || ok || i >= tries-1 {
+			return ok, err
+		}
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(time.Duration(min(1<<i, a.args.Int("update_cache_retry_max_delay"))) * time.Second):
+		}
+		delete(a.out, "failed")
+	}
 }
 
 func (a *aptApply) finish(changed bool) (module.Result, error) {
@@ -616,7 +846,7 @@ func (a *aptApply) apply(ctx context.Context) (module.Result, error) {
 	run := func(msg, cmd string) (bool, string, error) { return a.run(ctx, msg, cmd) }
 	didChange := false
 	if a.doUpdate {
-		ok, _, err := run("apt-get update", "apt-get -q update")
+		ok, err := a.update(ctx)
 		if err != nil || !ok {
 			return a.out, err
 		}

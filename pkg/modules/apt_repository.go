@@ -36,6 +36,7 @@ func (AptRepository) Spec() *module.Spec {
 			{Name: "mode", Type: module.Raw, Doc: "Mode of a new sources file; default 0644."},
 			{Name: "update_cache", Aliases: []string{"update-cache"}, Type: module.Bool, Default: true, Doc: "Run `apt-get update` after a change."},
 			{Name: "update_cache_retries", Type: module.Int, Default: 5, Doc: "Attempts at `apt-get update`."},
+			{Name: "update_cache_retry_max_delay", Type: module.Int, Default: 12, Doc: "Longest wait in seconds between attempts (1, 2, 4... seconds)."},
 			{Name: "validate_certs", Type: module.Bool, Default: true, Doc: "Accepted for compatibility; ignored."},
 			{Name: "codename", Type: module.String, Doc: "Accepted for compatibility (PPA only); ignored."},
 			{Name: "install_python_apt", Type: module.Bool, Default: true, Doc: "Accepted for compatibility; tend needs no python-apt."},
@@ -263,7 +264,10 @@ func (AptRepository) Plan(ctx context.Context, h *module.Host, args module.Args)
 				if retries < 1 {
 					retries = 1
 				}
-				cmd := "_n=0; until " + aptGetUpdateCmd + "; do _n=$((_n+1)); [ $_n -ge " + strconv.Itoa(retries) + " ] && exit 1; sleep 1; done"
+				// Backoff 1, 2, 4... seconds, at most update_cache_retry_max_delay.
+				maxDelay := strconv.Itoa(max(args.Int("update_cache_retry_max_delay"), 1))
+				cmd := "_n=0; _d=1; until " + aptGetUpdateCmd + "; do _n=$((_n+1)); [ $_n -ge " + strconv.Itoa(retries) + " ] && exit 1; " +
+					"sleep $_d; _d=$((_d*2)); [ $_d -gt " + maxDelay + " ] && _d=" + maxDelay + "; done"
 				r, ok, err := runCmd(ctx, h, "apt-get update", aptLockWrap(cmd, 60))
 				if err != nil || !ok {
 					return r, err

@@ -425,3 +425,33 @@ func TestAptInstallAndRemoveCommands(t *testing.T) {
 		t.Errorf("removals = %q %v; want remove [bash]", sub, names)
 	}
 }
+
+func TestAptGetCommandOptions(t *testing.T) {
+	args, err := (Apt{}).Spec().Validate(map[string]any{"upgrade": "dist", "force": true, "allow_change_held_packages": true,
+		"fail_on_autoremove": true, "autoremove": true, "default_release": "bookworm-backports", "dpkg_options": "force-confold"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := aptGetCommand(args, "dist-upgrade", nil), "apt-get -y -q -o Dpkg::Options::=--force-confold --force-yes --allow-change-held-packages --no-remove -t bookworm-backports --auto-remove dist-upgrade"; got != want {
+		t.Errorf("dist-upgrade:\n%s\nwant\n%s", got, want)
+	}
+	args["only_upgrade"] = true
+	if got := aptGetCommand(args, "install", []string{"curl"}); !strings.Contains(got, " --only-upgrade ") || !strings.HasSuffix(got, " install -- curl") {
+		t.Errorf("install: %s", got)
+	}
+	if got := aptGetCommand(args, "upgrade", nil); !strings.HasSuffix(got, " upgrade --with-new-pkgs") {
+		t.Errorf("upgrade: %s", got)
+	}
+	if got := aptPolicyRcD(args, "apt-get install x"); got != "apt-get install x" {
+		t.Errorf("no policy_rc_d: %s", got)
+	}
+	args["policy_rc_d"] = 101
+	if got := aptPolicyRcD(args, "apt-get install x"); !strings.Contains(got, "exit %d\\n' 101 > /usr/sbin/policy-rc.d") || !strings.Contains(got, "( apt-get install x ); _rc=$?") {
+		t.Errorf("policy_rc_d: %s", got)
+	}
+	d := aptDecision{install: []aptPkg{{name: "curl"}, {name: "jq"}}, before: map[string]string{"curl": "1", "jq": "not installed"}, after: map[string]string{"curl": "2", "jq": "installed"}}
+	d = onlyUpgrades(d, map[string]dpkgState{"curl": {Status: "installed", Version: "1"}})
+	if len(d.install) != 1 || d.install[0].name != "curl" || len(d.before) != 1 {
+		t.Errorf("only_upgrade: %+v", d)
+	}
+}

@@ -30,7 +30,8 @@ one extra round trip). Returns files (stat-like dictionaries), matched and exami
 		{Name: "paths", Aliases: []string{"name", "path"}, Type: module.List, Elements: module.String, Required: true, Doc: "Directories to search."},
 		{Name: "patterns", Aliases: []string{"pattern"}, Type: module.List, Elements: module.String, Doc: "Base-name globs (or regexps with use_regex); any may match. Default: everything."},
 		{Name: "excludes", Aliases: []string{"exclude"}, Type: module.List, Elements: module.String, Doc: "Base-name globs (or regexps) to leave out."},
-		{Name: "contains", Type: module.String, Doc: "Regular expression (POSIX extended) the content of regular files must contain."},
+		{Name: "contains", Type: module.String, Doc: "Regular expression (POSIX extended) a line of regular files must match from its start (Python's re.match, as in Ansible), or with read_whole_file that the whole content must contain."},
+		{Name: "read_whole_file", Type: module.Bool, Default: false, Doc: "Search contains in the whole file (grep -z) instead of matching it at the start of each line."},
 		{Name: "file_type", Type: module.String, Default: "file", Choices: []string{"any", "directory", "file", "link"}, Doc: "Type of entries to return."},
 		{Name: "recurse", Type: module.Bool, Default: false, Doc: "Descend into subdirectories."},
 		{Name: "depth", Type: module.Int, Doc: "Maximum depth with recurse (1: only the paths' direct entries)."},
@@ -149,7 +150,7 @@ func (*Find) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 		}
 	}
 	if c := args.String("contains"); c != "" {
-		if files, err = findContaining(ctx, h, c, files, regular); err != nil {
+		if files, err = findContaining(ctx, h, c, args.Bool("read_whole_file"), files, regular); err != nil {
 			return nil, err
 		}
 	}
@@ -287,10 +288,16 @@ func (r findRecord) entry() map[string]any {
 
 // findContaining keeps the regular files among files whose content
 // matches the extended regexp c.
-func findContaining(ctx context.Context, h *module.Host, c string, files []any, regular []string) ([]any, error) {
+func findContaining(ctx context.Context, h *module.Host, c string, whole bool, files []any, regular []string) ([]any, error) {
 	keep := map[string]bool{}
 	if len(regular) > 0 {
-		res, err := h.Run(ctx, "grep -l -E -- "+shell.Quote(c)+" "+shellJoin(regular)+" 2>/dev/null; true")
+		// Ansible matches each line from its start (re.match), or searches
+		// the whole content with read_whole_file.
+		grep := "grep -l -E -- " + shell.Quote("^("+c+")")
+		if whole {
+			grep = "grep -l -z -E -- " + shell.Quote(c)
+		}
+		res, err := h.Run(ctx, grep+" "+shellJoin(regular)+" 2>/dev/null; true")
 		if err != nil {
 			return nil, fmt.Errorf("find contains %q: %w", c, err)
 		}

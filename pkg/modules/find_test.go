@@ -41,6 +41,10 @@ func TestFindModule(t *testing.T) {
 		{"excludes", map[string]any{"paths": dir, "excludes": "a.*"}, "[b.log c.txt]"},
 		{"regex", map[string]any{"paths": dir, "patterns": `^[ab]\.log$`, "use_regex": true}, "[a.log b.log]"},
 		{"contains", map[string]any{"paths": dir, "contains": "^error", "recurse": true}, "[a.log c.txt d.log]"},
+		// Ansible matches from the start of a line (re.match)...
+		{"contains from a line's start", map[string]any{"paths": dir, "contains": "here"}, "[]"},
+		// ...or searches the whole file.
+		{"read_whole_file", map[string]any{"paths": dir, "contains": "here", "read_whole_file": true}, "[a.log]"},
 		{"age older than 2d", map[string]any{"paths": dir, "age": "2d"}, "[b.log]"},
 		{"age younger than 1d", map[string]any{"paths": dir, "age": "-1d"}, "[a.log c.txt]"},
 		{"size at least 1k", map[string]any{"paths": dir, "size": "1k", "recurse": true}, "[d.log]"},

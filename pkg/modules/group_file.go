@@ -7,6 +7,6 @@ func fileModules() []module.Module {
 	return []module.Module{
 		&File{}, &Copy{}, &Template{}, &Stat{},
 		&LineInFile{}, &BlockInFile{}, &Replace{}, &IniFile{},
-		&Slurp{}, &Fetch{}, &TempFile{}, &Find{},
+		&Slurp{}, &Fetch{}, &TempFile{}, &Find{}, &Synchronize{},
 	}
 }

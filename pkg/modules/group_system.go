@@ -20,6 +20,7 @@ func systemModules() []module.Module {
 		&Mount{}, &Sysctl{}, &Cron{}, &Hostname{}, &AuthorizedKey{}, &Timezone{}, &Getent{}, &Setup{},
 		&ServiceFacts{}, &PackageFacts{}, &Git{}, &WaitForConnection{}, &Reboot{},
 		&LocaleGen{}, &PamLimits{}, &Debconf{}, &Alternatives{},
+		&KnownHosts{}, &Modprobe{}, &AptKey{}, &Capabilities{}, &OpensshKeypair{}, &Pamd{}, &Ufw{},
 	}
 }
 

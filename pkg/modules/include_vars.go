@@ -27,12 +27,13 @@ func (*IncludeVars) Spec() *module.Spec {
 			"variables for the rest of the play (above play and role vars, below set_fact and extra vars). " +
 			"Relative paths are searched in the role's vars/ directory, then next to the playbook.",
 		Args: []module.Arg{
-			{Name: "file", Aliases: []string{"_raw_params"}, Type: module.Path, Doc: "The vars file."},
+			{Name: "file", Aliases: []string{"_raw_params", "free-form"}, Type: module.Path, Doc: "The vars file."},
 			{Name: "dir", Type: module.Path, Doc: "A directory of vars files."},
 			{Name: "name", Type: module.String, Doc: "Put the variables under this one variable."},
 			{Name: "files_matching", Type: module.String, Doc: "With dir: only files whose name matches this regexp."},
 			{Name: "ignore_files", Type: module.List, Elements: module.String, Doc: "With dir: file names to skip (regexps)."},
 			{Name: "extensions", Type: module.List, Elements: module.String, Default: []any{"json", "yaml", "yml"}, Doc: "With dir: file extensions to load."},
+			{Name: "ignore_unknown_extensions", Type: module.Bool, Default: false, Doc: "With dir: skip files whose extension is not in extensions; without it such a file fails the task, as in Ansible."},
 			{Name: "depth", Type: module.Int, Default: 0, Doc: "With dir: how deep to recurse (0 = no limit)."},
 			{Name: "hash_behaviour", Type: module.String, Choices: []string{"replace", "merge"}, Doc: "Accepted; files replace earlier keys."},
 		},
@@ -99,7 +100,8 @@ func varsDirFiles(dir string, a module.Args) ([]string, error) {
 	}
 	var ignore []*regexp.Regexp
 	for _, p := range a.List("ignore_files") {
-		re, err := regexp.Compile(p)
+		// Ansible searches for the pattern at the end of the name.
+		re, err := regexp.Compile("(?:" + p + ")$")
 		if err != nil {
 			return nil, fmt.Errorf("ignore_files: %w", err)
 		}
@@ -121,14 +123,19 @@ func varsDirFiles(dir string, a module.Args) ([]string, error) {
 			return nil
 		}
 		name := d.Name()
-		ext := strings.TrimPrefix(filepath.Ext(name), ".")
-		if !inList(exts, ext) || (match != nil && !match.MatchString(name)) {
+		if match != nil && !match.MatchString(name) {
 			return nil
 		}
 		for _, re := range ignore {
 			if re.MatchString(name) {
 				return nil
 			}
+		}
+		if ext := strings.TrimPrefix(filepath.Ext(name), "."); !inList(exts, ext) || filepath.Ext(name) == "" {
+			if a.Bool("ignore_unknown_extensions") {
+				return nil
+			}
+			return fmt.Errorf("%s does not have a valid extension: %s", p, strings.Join(exts, ", "))
 		}
 		files = append(files, p)
 		return nil

@@ -39,6 +39,10 @@ func pgConnArgs() []module.Arg {
 			Doc:     "libpq sslmode for TCP connections."},
 		{Name: "ca_cert", Aliases: []string{"ssl_rootcert"}, Type: module.String,
 			Doc: "Path on the target of the CA certificate(s) checked with verify-ca/verify-full."},
+		{Name: "session_role", Type: module.String,
+			Doc: "Switch to this role after connecting (libpq options -c role=...; the same as SET ROLE): login_user must be a member of it, and privileges are checked as that role's."},
+		{Name: "trust_input", Type: module.Bool, Default: true,
+			Doc: "Accepted for compatibility: tend always quotes identifiers and literals, so no input can inject SQL."},
 	}
 }
 
@@ -46,6 +50,8 @@ func pgConnArgs() []module.Arg {
 type pgConn struct {
 	User, Password, Host, Socket, SSLMode, CACert string
 	Port                                          int
+	// SessionRole is set as the role at connection start ("" for none).
+	SessionRole string
 }
 
 func newPgConn(args module.Args) pgConn {
@@ -57,6 +63,8 @@ func newPgConn(args module.Args) pgConn {
 		SSLMode:  args.String("ssl_mode"),
 		CACert:   args.String("ca_cert"),
 		Port:     args.Int("port"),
+
+		SessionRole: args.String("session_role"),
 	}
 }
 
@@ -89,6 +97,11 @@ func (c pgConn) conninfo(db string) string {
 	}
 	if c.Port != 0 {
 		parts = append(parts, "port="+strconv.Itoa(c.Port))
+	}
+	if c.SessionRole != "" {
+		// libpq options: backslash escapes spaces and backslashes.
+		role := strings.NewReplacer(`\`, `\\`, " ", `\ `).Replace(c.SessionRole)
+		parts = append(parts, "options="+conninfoValue("-c role="+role))
 	}
 	parts = append(parts, "client_encoding='UTF8'", "application_name='tend'")
 	return strings.Join(parts, " ")

@@ -191,6 +191,12 @@ func TestPgUserStatements(t *testing.T) {
 	if _, err := parsePrivList("table:SELECT"); err == nil {
 		t.Error("table privileges accepted in priv")
 	}
+	// groups: only the memberships the role lacks are granted.
+	args["groups"] = []any{"readers", "writers"}
+	p, _ = pgUserStatements(args, pgRoleInfo{Exists: true, Password: &stored, Flags: map[string]bool{"LOGIN": true, "CREATEDB": true}, ExpiresEqual: true, Groups: []string{"readers"}}, flags)
+	if len(p.stmts) != 1 || p.stmts[0] != `GRANT "writers" TO "a""pp"` {
+		t.Errorf("groups: stmts = %q", p.stmts)
+	}
 }
 
 func TestPgDBStatements(t *testing.T) {
@@ -553,5 +559,12 @@ func TestPgPrivChanges(t *testing.T) {
 				t.Errorf("grant/revokeOpt/revoke = %q, want %q", got, want)
 			}
 		})
+	}
+}
+
+func TestConninfoSessionRole(t *testing.T) {
+	c := pgConn{User: "postgres", SessionRole: "app owner"}
+	if got := c.conninfo("d"); !strings.Contains(got, ` options='-c role=app\\ owner' `) {
+		t.Errorf("conninfo %s", got)
 	}
 }

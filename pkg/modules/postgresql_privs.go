@@ -32,6 +32,7 @@ func (PostgresqlPrivs) Spec() *module.Spec {
 		{Name: "grant_option", Aliases: []string{"admin_option"}, Type: module.Bool,
 			Doc: "With state=present: yes grants WITH GRANT OPTION, no removes an existing grant option. With state=absent: yes revokes only the grant option."},
 		{Name: "fail_on_role", Type: module.Bool, Default: true, Doc: "Fail when a role does not exist; with no, such roles are skipped with a warning."},
+		{Name: "target_roles", Type: module.String, Doc: "Roles whose default privileges type=default_privs changes; Ansible uses it with that type only, which tend does not support yet, so it has no effect."},
 	}
 	return &module.Spec{
 		Name:  "postgresql_privs",

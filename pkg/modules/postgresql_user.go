@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,6 +41,7 @@ func (PostgresqlUser) Spec() *module.Spec {
 		{Name: "priv", Type: module.String,
 			Doc: "Deprecated in Ansible (use postgresql_privs): database privileges to grant on db, separated by commas (CONNECT,TEMPORARY,CREATE or ALL). The table:PRIVS form is not supported."},
 		{Name: "comment", Type: module.String, Doc: "COMMENT ON ROLE; set when it differs."},
+		{Name: "groups", Type: module.List, Elements: module.String, Doc: "Roles to grant to this role (GRANT group TO role) when it is not a member yet; other memberships are kept, as in Ansible."},
 	}
 	return &module.Spec{
 		Name:  "postgresql_user",
@@ -110,6 +112,8 @@ type pgRoleInfo struct {
 	Comment      *string         `json:"comment"`
 	// MissingPrivs are the database privileges of priv the role lacks.
 	MissingPrivs []string `json:"missing_privs"`
+	// Groups are the roles this role is a member of.
+	Groups []string `json:"groups"`
 	// PasswordUnknown is set when pg_authid could not be read (a login
 	// that is not superuser, managed services): a given password is then
 	// always set again, as Ansible does.
@@ -139,7 +143,8 @@ func pgRoleInfoSQL(name, expires, db string, privs []string, authid bool) (strin
  'flags', json_build_object(` + strings.Join(flags, ", ") + `),
  'password', rolpassword, 'conn_limit', rolconnlimit, 'valid_until', rolvaliduntil::text,
  'expires_equal', ` + expEq + `, 'comment', shobj_description(a.oid, 'pg_authid'),
- 'missing_privs', ` + missing + `)
+ 'missing_privs', ` + missing + `,
+ 'groups', (SELECT coalesce(json_agg(g.rolname), '[]'::json) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = a.oid))
  FROM pg_authid a WHERE rolname = ` + q.lit(name) + `), '{"exists": false}'::json)`
 	if !authid {
 		sql = strings.Replace(sql, "'password', rolpassword", "'password', NULL::text", 1)
@@ -276,6 +281,12 @@ func pgUserStatements(args module.Args, cur pgRoleInfo, flags map[string]bool) (
 	if c, ok := args["comment"].(string); ok && (cur.Comment == nil || *cur.Comment != c) {
 		s := "COMMENT ON ROLE " + role + " IS " + q.lit(c)
 		p.add(s, s, "comment changed")
+	}
+	for _, g := range args.List("groups") {
+		if g = strings.TrimSpace(g); g != "" && !(cur.Exists && slices.Contains(cur.Groups, g)) {
+			s := "GRANT " + q.ident(g) + " TO " + role
+			p.add(s, s, "grant "+g)
+		}
 	}
 	if privs, _ := parsePrivList(args.String("priv")); len(privs) > 0 {
 		missing := privs

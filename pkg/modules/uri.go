@@ -60,6 +60,9 @@ the same: a request may change the remote side).`,
 			{Name: "follow_redirects", Type: module.String, Default: "safe", Choices: []string{"all", "safe", "none", "yes", "no", "urllib2"},
 				Doc: "safe follows redirects of GET and HEAD only; all (yes) follows every redirect; none (no) none."},
 			{Name: "validate_certs", Type: module.Bool, Default: true, Doc: "Check the server's TLS certificate."},
+			{Name: "http_agent", Type: module.String, Doc: "User-Agent header, unless headers set one (default tend-uri)."},
+			{Name: "use_proxy", Type: module.Bool, Default: true, Doc: "Use the proxy the host's environment names (http_proxy...); false ignores it (curl noproxy)."},
+			{Name: "ca_path", Type: module.Path, Doc: "CA certificate bundle on the host used to check the server (curl cacert)."},
 			{Name: "url_username", Aliases: []string{"user"}, Type: module.String, Doc: "User for Basic authentication."},
 			{Name: "url_password", Aliases: []string{"password"}, Type: module.String, NoLog: true, Doc: "Password for Basic authentication."},
 			{Name: "force_basic_auth", Type: module.Bool, Default: false, Doc: "Accepted for compatibility: credentials are always sent preemptively."},
@@ -98,9 +101,31 @@ type uriRequest struct {
 	Follow                      bool
 	Insecure                    bool
 	Timeout                     int
+	// NoProxy ignores the proxy environment (use_proxy: false); CAPath is
+	// a CA bundle on the host (ca_path).
+	NoProxy bool
+	CAPath  string
+	// Agent is the User-Agent sent unless a header sets one.
+	Agent string
 }
 
 var methodRe = regexp.MustCompile(`^[A-Z]+$`)
+
+// uriHeaders returns the headers argument, checked: no newline may reach
+// the request (the agent included).
+func uriHeaders(args module.Args) (map[string]string, error) {
+	if strings.ContainsAny(args.String("http_agent"), "\r\n") {
+		return nil, fmt.Errorf("http_agent must not hold newlines")
+	}
+	hdrs := map[string]string{}
+	for k, v := range args.Dict("headers") {
+		if strings.ContainsAny(k, "\r\n:") || strings.ContainsAny(fmt.Sprint(v), "\r\n") {
+			return nil, fmt.Errorf("header %q: names and values must not hold newlines", k)
+		}
+		hdrs[k] = fmt.Sprint(v)
+	}
+	return hdrs, nil
+}
 
 // uriBuildRequest validates the arguments and encodes the body.
 func uriBuildRequest(args module.Args) (*uriRequest, error) {
@@ -108,6 +133,8 @@ func uriBuildRequest(args module.Args) (*uriRequest, error) {
 		URL: args.String("url"), Method: args.String("method"),
 		User: args.String("url_username"), Password: args.String("url_password"),
 		Insecure: !args.Bool("validate_certs"), Timeout: args.Int("timeout"),
+		Agent:   orDefault(args.String("http_agent"), "tend-uri"),
+		NoProxy: args.Has("use_proxy") && !args.Bool("use_proxy"), CAPath: args.String("ca_path"),
 	}
 	u, err := url.Parse(r.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -119,12 +146,9 @@ func uriBuildRequest(args module.Args) (*uriRequest, error) {
 	if r.Timeout <= 0 {
 		r.Timeout = 30
 	}
-	hdrs := map[string]string{}
-	for k, v := range args.Dict("headers") {
-		if strings.ContainsAny(k, "\r\n:") || strings.ContainsAny(fmt.Sprint(v), "\r\n") {
-			return nil, fmt.Errorf("header %q: names and values must not hold newlines", k)
-		}
-		hdrs[k] = fmt.Sprint(v)
+	hdrs, err := uriHeaders(args)
+	if err != nil {
+		return nil, err
 	}
 	hasHeader := func(name string) bool {
 		for k := range hdrs {
@@ -209,6 +233,12 @@ func (r *uriRequest) curlConfig() string {
 	if r.Insecure {
 		b.WriteString("insecure\n")
 	}
+	if r.NoProxy {
+		line("noproxy", "*")
+	}
+	if r.CAPath != "" {
+		line("cacert", r.CAPath)
+	}
 	if r.User != "" || r.Password != "" {
 		line("user", r.User+":"+r.Password)
 	}
@@ -218,7 +248,7 @@ func (r *uriRequest) curlConfig() string {
 		hasUA = hasUA || strings.EqualFold(h[0], "User-Agent")
 	}
 	if !hasUA {
-		line("user-agent", "tend-uri")
+		line("user-agent", r.Agent)
 	}
 	if r.HasBody {
 		// data-raw: a body starting with @ is not a file name.
@@ -306,7 +336,7 @@ func (r *uriRequest) tcpRequest(u *url.URL) []byte {
 		fmt.Fprintf(&b, "%s: %s\r\n", h[0], h[1])
 	}
 	if !hasUA {
-		b.WriteString("User-Agent: tend-uri\r\n")
+		b.WriteString("User-Agent: " + r.Agent + "\r\n")
 	}
 	if !hasAccept {
 		b.WriteString("Accept: */*\r\n")

@@ -167,3 +167,23 @@ func TestURI(t *testing.T) {
 		t.Errorf("https without curl: %v", r)
 	}
 }
+
+func TestURIAgentProxyCA(t *testing.T) {
+	args, err := (&URI{}).Spec().Validate(map[string]any{"url": "https://example.com/", "http_agent": "probe/1", "use_proxy": false, "ca_path": "/etc/ssl/my-ca.pem"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := uriBuildRequest(args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := r.curlConfig()
+	for _, want := range []string{`user-agent = "probe/1"`, `noproxy = "*"`, `cacert = "/etc/ssl/my-ca.pem"`} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("curl config lacks %s:\n%s", want, cfg)
+		}
+	}
+	if strings.Contains(cfg, "tend-uri") {
+		t.Errorf("default agent kept:\n%s", cfg)
+	}
+}

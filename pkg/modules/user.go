@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"path"
 	"slices"
 	"sort"
 	"strconv"
@@ -51,9 +52,18 @@ func (User) Spec() *module.Spec {
 			{Name: "password_lock", Type: module.Bool, Doc: "Lock (true) or unlock (false) the password (usermod -L/-U)."},
 			{Name: "expires", Type: module.Float,
 				Doc: "Account expiry as seconds since the epoch (the day counts); a negative value removes the expiry."},
+			{Name: "generate_ssh_key", Type: module.Bool, Default: false, Doc: "Generate an SSH key pair for the user (ssh-keygen on the host) when neither key file exists; with force, replace it. The result has ssh_fingerprint, ssh_key_file and ssh_public_key."},
+			{Name: "ssh_key_type", Type: module.String, Default: "rsa", Doc: "Type of the generated key."},
+			{Name: "ssh_key_bits", Type: module.Int, Default: 0, Doc: "Bits of the generated key; 0: ssh-keygen's default."},
+			{Name: "ssh_key_file", Type: module.Path, Doc: "The key file, relative to the home directory unless absolute; default .ssh/id_TYPE."},
+			{Name: "ssh_key_comment", Type: module.String, Doc: "Comment of the key; default `ansible-generated on HOSTNAME`, as in Ansible."},
+			{Name: "ssh_key_passphrase", Type: module.String, NoLog: true, Doc: "Not supported: ssh-keygen reads a passphrase only from a terminal, and tend does not put it on a command line; a task with one fails."},
+			{Name: "password_expire_max", Type: module.Int, Doc: "Maximum days between password changes (chage -M)."},
+			{Name: "password_expire_min", Type: module.Int, Doc: "Minimum days between password changes (chage -m)."},
+			{Name: "password_expire_warn", Type: module.Int, Doc: "Days of warning before the password expires (chage -W; Ansible 2.16 and later)."},
 			{Name: "state", Type: module.String, Default: "present", Choices: []string{"present", "absent"}, Doc: "Whether the account exists."},
 			{Name: "remove", Type: module.Bool, Default: false, Doc: "With state=absent, also remove the home directory and mail spool (userdel -r)."},
-			{Name: "force", Type: module.Bool, Default: false, Doc: "With state=absent, remove even if the user is logged in (userdel -f)."},
+			{Name: "force", Type: module.Bool, Default: false, Doc: "With state=absent, remove even if the user is logged in (userdel -f); with generate_ssh_key, replace an existing key."},
 			{Name: "local", Type: module.Bool, Default: false, Doc: "Accepted for compatibility; accounts are always managed with the shadow tools."},
 		},
 		Check: module.CheckFull,
@@ -103,6 +113,9 @@ type userState struct {
 	hash       string // "" when the shadow entry is unreadable
 	hashKnown  bool
 	expireDays int // -1: none
+	// aging holds the shadow file's minimum, maximum and warning days
+	// (-1: empty), by argument name.
+	aging      map[string]int
 	groups     []string
 	homeExists bool
 	// resolved maps requested group names or GIDs to their entries.
@@ -125,7 +138,7 @@ func userProbe(name string, groups []string) []string {
 	}
 	return []string{
 		"_p=$(getent passwd " + q + "); echo \"$_p\"",
-		"[ -n \"$_p\" ] && getent shadow " + q + " | cut -d: -f2,8",
+		"[ -n \"$_p\" ] && getent shadow " + q + " | cut -d: -f2,4,5,6,8",
 		"[ -n \"$_p\" ] && id -Gn " + q,
 		"[ -n \"$_p\" ] && { [ -d \"$(echo \"$_p\" | cut -d: -f6)\" ] && echo Y || echo N; }",
 		"[ -n \"$_p\" ] && getent group \"$(echo \"$_p\" | cut -d: -f4)\"",
@@ -142,12 +155,21 @@ func parseUserProbe(secs []string) (userState, error) {
 		return s, err
 	}
 	s.expireDays = -1
+	s.aging = map[string]int{}
 	if sh := strings.TrimSpace(secs[1]); sh != "" && !strings.Contains(sh, " ") {
-		hash, exp, _ := strings.Cut(sh, ":")
-		s.hash, s.hashKnown = hash, true
-		if d, err := strconv.Atoi(exp); err == nil {
-			s.expireDays = d
+		f := strings.Split(sh, ":")
+		for len(f) < 5 {
+			f = append(f, "")
 		}
+		s.hash, s.hashKnown = f[0], true
+		num := func(v string) int {
+			if d, err := strconv.Atoi(v); err == nil {
+				return d
+			}
+			return -1
+		}
+		s.aging["password_expire_min"], s.aging["password_expire_max"], s.aging["password_expire_warn"] = num(f[1]), num(f[2]), num(f[3])
+		s.expireDays = num(f[4])
 	}
 	primary := ""
 	if g, ok, _ := parseGetentGroup(secs[4]); ok {
@@ -303,6 +325,10 @@ func decideUserCreate(args module.Args, name string, gid int, groups []string) u
 	if args.Has("password_lock") && args.Bool("password_lock") {
 		p.cmds = append(p.cmds, shell.Join("usermod", "-L", name))
 	}
+	if cmd, changed := userChageCmd(args, name, nil); cmd != "" {
+		p.cmds = append(p.cmds, cmd)
+		p.changes = append(p.changes, changed...)
+	}
 	return p
 }
 
@@ -355,6 +381,10 @@ func decideUserModify(args module.Args, name string, s userState, gid int, group
 	if cmd := userLockCmd(args, name, s, p.changes); cmd != "" {
 		p.cmds = append(p.cmds, cmd)
 		p.changes = append(p.changes, "password_lock")
+	}
+	if cmd, changed := userChageCmd(args, name, s.aging); cmd != "" {
+		p.cmds = append(p.cmds, cmd)
+		p.changes = append(p.changes, changed...)
 	}
 	if cmd := userCreateHomeCmd(args, s.homeExists, p); cmd != "" {
 		p.cmds = append(p.cmds, cmd)
@@ -417,6 +447,90 @@ func userLockCmd(args module.Args, name string, s userState, changes []string) s
 		return shell.Join("usermod", "-U", name)
 	}
 	return ""
+}
+
+// userKey is what generate_ssh_key finds and would do.
+type userKey struct {
+	path, fingerprint, public string
+	cmd, fail                 string
+}
+
+func (k userKey) addTo(r module.Result) {
+	if k.path == "" {
+		return
+	}
+	r["ssh_key_file"], r["ssh_fingerprint"], r["ssh_public_key"] = k.path, k.fingerprint, k.public
+}
+
+// planUserKey looks at the user's key files and returns the commands that
+// generate a key when neither exists (or with force), as Ansible's user
+// module does: ~/.ssh is created 0700 and both files belong to the user.
+func planUserKey(ctx context.Context, h *module.Host, args module.Args, s userState) (userKey, error) {
+	name := args.String("name")
+	home := s.pw.Home
+	if !s.exists {
+		home = args.String("home")
+		if home == "" {
+			home = "/home/" + name
+		}
+	}
+	file := args.String("ssh_key_file")
+	if file == "" {
+		file = ".ssh/id_" + args.String("ssh_key_type")
+	}
+	if !path.IsAbs(file) {
+		file = path.Join(home, file)
+	}
+	k := userKey{path: file}
+	q, qp, qd := shell.Quote(file), shell.Quote(file+".pub"), shell.Quote(path.Dir(file))
+	secs, err := runProbe(ctx, h, "ssh key "+file, "[ -e "+q+" ] && echo P; [ -e "+qp+" ] && echo U; [ -d "+qd+" ] && echo D; true",
+		"[ -e "+q+" ] && ssh-keygen -l -f "+q+" 2>&1; true", "[ -e "+qp+" ] && cat -- "+qp+"; true", "hostname")
+	if err != nil {
+		return k, err
+	}
+	k.fingerprint, k.public = strings.TrimSpace(secs[1]), strings.TrimSpace(secs[2])
+	priv, pub, dir := strings.Contains(secs[0], "P"), strings.Contains(secs[0], "U"), strings.Contains(secs[0], "D")
+	if (priv || pub) && !args.Bool("force") {
+		return k, nil
+	}
+	comment := args.String("ssh_key_comment")
+	if !args.Has("ssh_key_comment") {
+		comment = "ansible-generated on " + strings.TrimSpace(secs[3])
+	}
+	var cmds []string
+	if !dir {
+		cmds = append(cmds, "mkdir -m 0700 -- "+qd+" && chown -- "+shell.Quote(name+":")+" "+qd)
+	}
+	gen := []string{"ssh-keygen", "-q", "-t", args.String("ssh_key_type")}
+	if b := args.Int("ssh_key_bits"); b > 0 {
+		gen = append(gen, "-b", strconv.Itoa(b))
+	}
+	gen = append(gen, "-C", comment, "-f", file, "-N", "")
+	cmds = append(cmds, "rm -f -- "+q+" "+qp, shell.Join(gen...)+" </dev/null >/dev/null", "chown -- "+shell.Quote(name+":")+" "+q+" "+qp)
+	k.cmd = strings.Join(cmds, " && ")
+	return k, nil
+}
+
+// userChageCmd returns the chage command that sets the password aging
+// arguments that differ from the shadow file's values (all given ones for
+// a new user: aging is nil), and the changed arguments.
+func userChageCmd(args module.Args, name string, aging map[string]int) (string, []string) {
+	cmd := []string{"chage"}
+	var changed []string
+	for _, a := range []struct{ arg, opt string }{{"password_expire_min", "-m"}, {"password_expire_max", "-M"}, {"password_expire_warn", "-W"}} {
+		if !args.Has(a.arg) {
+			continue
+		}
+		if cur, ok := aging[a.arg]; ok && cur == args.Int(a.arg) {
+			continue
+		}
+		cmd = append(cmd, a.opt, strconv.Itoa(args.Int(a.arg)))
+		changed = append(changed, a.arg)
+	}
+	if len(changed) == 0 {
+		return "", nil
+	}
+	return shell.Join(append(cmd, name)...), changed
 }
 
 // userCreateHomeCmd returns the commands that create a missing home from
@@ -518,6 +632,23 @@ func (User) Plan(ctx context.Context, h *module.Host, args module.Args) (*module
 	if p.fail != "" {
 		return module.Unchanged(module.Failed("%s", p.fail)), nil
 	}
+	var key userKey
+	if args.Bool("generate_ssh_key") && args.String("state") == "present" {
+		if args.String("ssh_key_passphrase") != "" {
+			return module.Unchanged(module.Failed("ssh_key_passphrase is not supported: ssh-keygen reads a passphrase only from a terminal, " +
+				"and tend does not put one on a command line; generate the key without it")), nil
+		}
+		if key, err = planUserKey(ctx, h, args, s); err != nil {
+			return nil, err
+		}
+		if key.fail != "" {
+			return module.Unchanged(module.Failed("%s", key.fail)), nil
+		}
+		if key.cmd != "" {
+			p.cmds = append(p.cmds, key.cmd)
+			p.changes = append(p.changes, "ssh_key")
+		}
+	}
 	state := args.String("state")
 	var result module.Result
 	if state == "absent" {
@@ -527,6 +658,7 @@ func (User) Plan(ctx context.Context, h *module.Host, args module.Args) (*module
 	} else {
 		result = module.Result{"name": name, "state": "present"}
 	}
+	key.addTo(result)
 	if len(p.cmds) == 0 {
 		return module.Unchanged(result), nil
 	}
@@ -568,6 +700,14 @@ func (User) Plan(ctx context.Context, h *module.Host, args module.Args) (*module
 			if err != nil {
 				return nil, fmt.Errorf("inspect user %s on %s: %w", name, h.Name, err)
 			}
-			return userResult(args, s2.pw, s2.groups), nil
+			r = userResult(args, s2.pw, s2.groups)
+			if key.path != "" {
+				k2, err := planUserKey(ctx, h, args, s2)
+				if err != nil {
+					return nil, err
+				}
+				k2.addTo(r)
+			}
+			return r, nil
 		}}, nil
 }

@@ -1,10 +1,16 @@
 package modules
 
 import (
+	"context"
+	"os"
+	"os/exec"
+	osuser "os/user"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tend-dev/tend/pkg/connection"
 )
 
 func TestParseGetentPasswd(t *testing.T) {
@@ -24,7 +30,7 @@ func TestParseGetentPasswd(t *testing.T) {
 // userFixture is userProbe output for an existing user.
 var userFixture = []string{
 	"app:x:1500:1500:App:/srv/app:/bin/sh\n",
-	"$6$salt$hash:19000\n",
+	"$6$salt$hash:0:99999:7:19000\n",
 	"app adm users\n",
 	"Y\n",
 	"app:x:1500:\n",
@@ -85,6 +91,11 @@ func TestDecideUser(t *testing.T) {
 		{name: "expires", raw: map[string]any{"name": "app", "expires": 1700000000}, st: s, cmds: []string{"usermod -e 2023-11-14 app"}},
 		{name: "expires same day", raw: map[string]any{"name": "app", "expires": 19000*86400 + 100}, st: s},
 		{name: "missing group", raw: map[string]any{"name": "app", "groups": []any{"missing"}}, st: s, fail: "Group missing does not exist"},
+		{name: "aging", raw: map[string]any{"name": "app", "password_expire_max": 90, "password_expire_min": 0, "password_expire_warn": 14}, st: s,
+			cmds: []string{"chage -M 90 -W 14 app"}},
+		{name: "aging same", raw: map[string]any{"name": "app", "password_expire_max": 99999, "password_expire_min": 0, "password_expire_warn": 7}, st: s},
+		{name: "create with aging", raw: map[string]any{"name": "new", "create_home": false, "password_expire_max": 30}, st: absent,
+			cmds: []string{"useradd -M new", "chage -M 30 new"}},
 		{name: "create", raw: map[string]any{"name": "new", "uid": 2000, "group": "users", "groups": []any{"adm"}, "shell": "/bin/bash", "system": true, "password": "$6$p"}, st: absent,
 			cmds: []string{"useradd -u 2000 -g 100 -G adm -s /bin/bash -p '$6$p' -r -m new"}},
 		{name: "create no home", raw: map[string]any{"name": "new", "create_home": false}, st: absent, cmds: []string{"useradd -M new"}},
@@ -143,5 +154,38 @@ func TestGroupCommand(t *testing.T) {
 	}
 	if g, ok, err := parseGetentGroup("adm:x:4:syslog,app"); err != nil || !ok || g.GID != 4 || len(g.Members) != 2 {
 		t.Errorf("parseGetentGroup = %+v %v %v", g, ok, err)
+	}
+}
+
+func TestUserSSHKey(t *testing.T) {
+	needTool(t, "ssh-keygen")
+	u, err := osuser.Current()
+	if err != nil {
+		t.Skip(err)
+	}
+	home := t.TempDir()
+	h := testHost(home, connection.Local{})
+	args, err := (User{}).Spec().Validate(map[string]any{"name": u.Username, "generate_ssh_key": true, "ssh_key_type": "ed25519", "ssh_key_comment": "k@tend"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := userState{exists: true, pw: passwdEntry{Name: u.Username, Home: home}}
+	k, err := planUserKey(context.Background(), h, args, s)
+	if err != nil || k.cmd == "" || k.path != filepath.Join(home, ".ssh/id_ed25519") {
+		t.Fatalf("first plan: %+v %v", k, err)
+	}
+	if out, err := exec.Command("sh", "-c", k.cmd).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", k.cmd, err, out)
+	}
+	k, err = planUserKey(context.Background(), h, args, s)
+	if err != nil || k.cmd != "" || !strings.HasPrefix(k.public, "ssh-ed25519 ") || !strings.HasSuffix(k.public, " k@tend") || !strings.Contains(k.fingerprint, "SHA256:") {
+		t.Fatalf("second plan: %+v %v", k, err)
+	}
+	if fi, err := os.Stat(filepath.Join(home, ".ssh")); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf(".ssh: %v %v", fi, err)
+	}
+	args["force"] = true
+	if k, _ := planUserKey(context.Background(), h, args, s); k.cmd == "" {
+		t.Error("force does not regenerate")
 	}
 }
