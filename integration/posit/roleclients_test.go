@@ -56,12 +56,18 @@ type aptJobs struct {
 func (e *env) startApt(ctx context.Context, cs clientSet, downloadOnly bool) *aptJobs {
 	j := &aptJobs{start: time.Now()}
 	c := realClients{bed: e.bed}
-	cmd := "export DEBIAN_FRONTEND=noninteractive; apt-get install -y -qq --no-install-recommends " + strings.Join(cs.pkgs, " ") + " >/dev/null"
-	if downloadOnly {
-		// Into apt's cache only (/var/cache/apt, /var/lib/apt/lists): no
-		// dpkg lock held during the deploy, and outside what the
-		// check-mode snapshot compares.
-		cmd = "export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends --download-only " + strings.Join(cs.pkgs, " ") + " >/dev/null"
+	// apt's package lists and downloads in a directory of their own, so
+	// that the download running beside the playbook's check-mode runs never
+	// rewrites the lists those runs read (seen: "No package matching 'curl'
+	// is available" while apt-get update replaced them), and outside what
+	// the check-mode snapshot compares. dpkg's lock is taken only by the
+	// install after the deploy.
+	const dir = "/var/cache/tend-test-clients"
+	opts := "-o Dir::State::Lists=" + dir + "/lists -o Dir::Cache::Archives=" + dir + "/archives -o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache="
+	update := "mkdir -p " + dir + "/lists/partial " + dir + "/archives/partial && apt-get " + opts + " update -qq"
+	cmd := "export DEBIAN_FRONTEND=noninteractive; " + update + " && apt-get " + opts + " install -y -qq --no-install-recommends --download-only " + strings.Join(cs.pkgs, " ") + " >/dev/null"
+	if !downloadOnly {
+		cmd = "export DEBIAN_FRONTEND=noninteractive; { ls " + dir + "/lists/*_Packages* >/dev/null 2>&1 || " + update + "; } && apt-get " + opts + " install -y -qq --no-install-recommends " + strings.Join(cs.pkgs, " ") + " >/dev/null"
 	}
 	for _, h := range cs.hosts {
 		j.wg.Add(1)
