@@ -146,12 +146,16 @@ func (e *env) endState() map[string]string {
 	}
 	// Ansible's apt module installs python3-apt (and what it pulls in) on
 	// the host for itself: an engine requirement, not the roles' state.
+	// run-credentials-*.mount units are systemd's runtime mounts of a
+	// unit's credentials (systemd-sysusers run by a package's postinst),
+	// present or gone depending on when the state is read (seen once on
+	// the HA storage host, tend side only).
 	script := `{ dpkg-query -W -f '${Package} ${Version} ${Status}\n' | grep -v -e '^python3-apt ' -e '^python-apt-common ' -e '^distro-info-data ' | sort
 for p in $(find ` + stateDirs + ` -xdev \( -type f -o -type l \) 2>/dev/null | sort); do
   printf '%s %s %s %s ' "$p" "$(stat -c %F "$p")" "$(stat -c '%U %G' "$p")" "$(stat -c %a "$p")"
   if printf '%s' "$p" | grep -Eq ` + shq(randomFiles.String()) + `; then echo random; else sed ` + strings.Join(sed, " ") + ` "$p" | sha256sum | cut -c1-16; fi
 done
-systemctl list-units --all --no-legend --plain --type=service,mount | awk '{print $1, $3, $4}' | grep -v -e '^systemd-' -e '^user@' -e '^session-' | sort
+systemctl list-units --all --no-legend --plain --type=service,mount | awk '{print $1, $3, $4}' | grep -v -e '^systemd-' -e '^user@' -e '^session-' -e '^run-credentials-' | sort
 getent passwd | cut -d: -f1,3,4,6,7 | sort; getent group | cut -d: -f1,3 | sort; } 2>&1`
 	out := map[string]string{}
 	for _, h := range e.bed.Hosts {

@@ -1,6 +1,7 @@
 package posit_test
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -52,6 +53,15 @@ func (e *env) run(t *testing.T, ha bool) {
 			t.Skip("the deployment failed")
 		}
 	}
+	// The real clients' packages (cs) download into apt's cache on the
+	// client hosts while the check-mode steps run, and install after the
+	// deploy while the checks below run (apt must not race the deploy's
+	// own package tasks on those hosts).
+	cs := e.clientSet()
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	download := e.startApt(ctx, cs, true)
+	var install *aptJobs
 	t.Run("no licence stops the product roles early", func(t *testing.T) {
 		e.t = t
 		e.checkNoLicence(t)
@@ -66,6 +76,11 @@ func (e *env) run(t *testing.T, ha bool) {
 		// service's restart, the host's other restarts (a changed
 		// rserver.conf) still run, so that the second run finds every
 		// product on its new configuration, as a careful operator would.
+		if took, err := download.wait(); err != nil {
+			t.Logf("downloading the client packages failed (the client step will try again): %v", err)
+		} else {
+			t.Logf("client packages %v downloaded in %s", cs.pkgs, took.Round(100*time.Millisecond))
+		}
 		res := e.play("--force-handlers")
 		t.Logf("fresh deploy (%s): %s", e.playbook, res.Duration.Round(100*time.Millisecond))
 		if fails := res.Report.Failures(); len(fails) > 0 || res.ExitCode != 0 {
@@ -97,6 +112,7 @@ func (e *env) run(t *testing.T, ha bool) {
 			}
 		}
 		deployed = true
+		install = e.startApt(ctx, cs, false)
 		// Secrets never reach the report (no_log).
 		for name, secret := range deploy.Passwords() {
 			if strings.Contains(res.Stdout, secret) || strings.Contains(res.Stderr, secret) {
@@ -110,6 +126,11 @@ func (e *env) run(t *testing.T, ha bool) {
 	t.Run("health endpoints", func(t *testing.T) { need(t); e.t = t; e.checkHealth(t) })
 	t.Run("databases", func(t *testing.T) { need(t); e.t = t; e.checkDatabases(t) })
 	t.Run("package manager wiring", func(t *testing.T) { need(t); e.t = t; e.checkWiring(t) })
+	t.Run("pip, R and curl through the roles' configuration", func(t *testing.T) {
+		need(t)
+		e.t = t
+		e.checkRoleClients(t, cs, install)
+	})
 	if ha {
 		t.Run("shared connect data", func(t *testing.T) { need(t); e.t = t; e.checkSharedData(t) })
 		t.Run("workbench cluster", func(t *testing.T) { need(t); e.t = t; e.checkWorkbenchCluster(t) })
@@ -139,6 +160,7 @@ func (e *env) run(t *testing.T, ha bool) {
 	})
 	t.Run("drift is detected and repaired on one node only", func(t *testing.T) { need(t); e.t = t; e.checkDrift(t) })
 	t.Run("products refuse an invalid configuration", func(t *testing.T) { need(t); e.t = t; e.checkInvalidConfig(t) })
+	t.Run("a new CA and certificates restart the products", func(t *testing.T) { need(t); e.t = t; e.checkRenewal(t) })
 }
 
 // checkInvalidConfig breaks each product's configuration on one node and
