@@ -152,7 +152,7 @@ func (e *positEnv) clusterState() map[string]any {
 			// the values it renders with, Helm 4 (tend) drops the key: the
 			// one difference this makes is in Workbench's launcher
 			// template data.
-			v = strings.ReplaceAll(v, `"ttlSecondsAfterFinished":null,`, "")
+			v = strings.ReplaceAll(strings.ReplaceAll(v, `,"ttlSecondsAfterFinished":null`, ""), `"ttlSecondsAfterFinished":null,`, "")
 			state[ns+"/"+k] = strings.ReplaceAll(v, host, "DBHOST")
 		}
 		for _, kind := range []string{"apps/v1/deployments", "networking.k8s.io/v1/ingresses", "v1/persistentvolumeclaims", "v1/secrets"} {
