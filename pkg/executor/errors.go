@@ -28,6 +28,14 @@ func undefinedMessage(t *playbook.Task, err error) string {
 
 // conditionalMessage formats a when/changed_when/failed_when/until failure.
 func conditionalMessage(t *playbook.Task, cond any, err error) string {
+	return conditionalError(cond, err) + errorLocation(t)
+}
+
+// conditionalError is conditionalMessage without the task's location, as
+// Ansible records it under changed_when_result or failed_when_result. An
+// undefined variable's reason comes twice, as in Ansible 2.14 (its
+// AnsibleUndefinedVariable repeats the message of the error it wraps).
+func conditionalError(cond any, err error) string {
 	var ue *template.UndefinedError
 	reason := err.Error()
 	if errors.As(err, &ue) {
@@ -35,9 +43,10 @@ func conditionalMessage(t *playbook.Task, cond any, err error) string {
 		if reason == "" {
 			reason = fmt.Sprintf("'%s' is undefined", ue.Name)
 		}
+		reason += ". " + reason
 	}
 	c := fmt.Sprint(cond)
-	return fmt.Sprintf("The conditional check '%s' failed. The error was: error while evaluating conditional (%s): %s", c, c, reason) + errorLocation(t)
+	return fmt.Sprintf("The conditional check '%s' failed. The error was: error while evaluating conditional (%s): %s", c, c, reason)
 }
 
 // errorLocation is Ansible's extended error text: where the task is, and

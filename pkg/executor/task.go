@@ -582,15 +582,18 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 	for _, inc := range o.includes {
 		inc.noLog = noLog
 	}
+	if !t.HasLoop {
+		// Before registering: the inventory change makes the result changed.
+		p.applyInventory(h, t, o)
+	}
 	if t.Register != "" {
 		// The registered result keeps ansible_facts, as in Ansible.
-		h.setFacts("register", map[string]any{t.Register: template.MarkUnsafe(copyMap(o.result))})
+		reg := copyMap(o.result)
+		delete(reg, "_ansible_verbose_always") // output only, as in Ansible
+		h.setFacts("register", map[string]any{t.Register: template.MarkUnsafe(reg)})
 	}
 	o.delegateFacts = f.delegateFacts
 	p.applyFacts(t, o, []*hostState{h})
-	if !t.HasLoop {
-		p.applyInventory(h, t, o)
-	}
 	if o.status != report.Failed && o.status != report.Unreachable && o.status != report.Skipped {
 		if o.status == report.Changed && len(t.Notify) > 0 {
 			p.notify(h, t, t.Notify, vars)

@@ -46,14 +46,24 @@ func (*Assert) Plan(ctx context.Context, h *module.Host, a module.Args) (*module
 			if a.Has("fail_msg") {
 				msg = a["fail_msg"]
 			}
-			return module.Unchanged(module.Result{"failed": true, "assertion": fmt.Sprint(c), "evaluated_to": false, "msg": msg}), nil
+			return module.Unchanged(verbose(a, module.Result{"failed": true, "assertion": fmt.Sprint(c), "evaluated_to": false, "msg": msg})), nil
 		}
 	}
 	msg := any("All assertions passed")
 	if a.Has("success_msg") {
 		msg = a["success_msg"]
 	}
-	return module.Unchanged(module.Result{"msg": msg}), nil
+	return module.Unchanged(verbose(a, module.Result{"msg": msg})), nil
+}
+
+// verbose marks the result to be shown in full, as Ansible's assert does
+// unless quiet: the output then shows the message of a passing assert and
+// the failed assertion, indented.
+func verbose(a module.Args, r module.Result) module.Result {
+	if !a.Bool("quiet") {
+		r["_ansible_verbose_always"] = true
+	}
+	return r
 }
 
 // truthy evaluates a condition with the task's templar.

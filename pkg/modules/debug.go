@@ -36,7 +36,9 @@ func (*Debug) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.
 	if want, have := a.Int("verbosity"), verbosityOf(h.Vars); want > have {
 		return module.Unchanged(module.Result{"skipped": true, "skipped_reason": "Verbosity threshold not met."}), nil
 	}
-	r := module.Result{}
+	// Shown in full at any verbosity, failed too (by changed_when or
+	// failed_when), as Ansible's debug action marks its results.
+	r := module.Result{"_ansible_verbose_always": true}
 	if a.Has("var") {
 		expr := a.String("var")
 		v, err := h.Templar.Eval(expr)

@@ -65,7 +65,7 @@ func TestRenderCore(t *testing.T) {
 		{"in map", "{{ 'k' in m }}", true},
 		{"concat", "{{ a ~ b ~ n }}", "1xNone"},
 		{"inline if", "{{ 'yes' if t else 'no' }}", "yes"},
-		{"inline if false no else", "[{{ 'yes' if f }}]", "[]"},
+		{"inline if false no else", "[{{ 'yes' if f }}]", []any{}},
 		{"arithmetic", "{{ 7 // 2 }} {{ 7 / 2 }} {{ -7 % 3 }} {{ 2 ** 10 }} {{ 3 * 'ab' }}", "3 3.5 2 1024 ababab"},
 		{"list concat", "{{ l + [4] }}", []any{1, 2, 3, 4}},
 		// Python's integers do not overflow; Jinja2's ** is left-associative.
