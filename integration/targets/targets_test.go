@@ -479,7 +479,9 @@ twin (python3 taken away). Regenerate with
 Columns: **failed** is the recap's failed (+ unreachable) count; "-" means no recap (the run was
 refused or killed). **before** is tend before the fixes made while bringing these targets up,
 **after** is tend now. **stopped at** is the task whose failure stopped the host under tend now
-(its name and message). Times are wall-clock seconds of a whole run, facts included.
+(its name and message). Times are wall-clock seconds of a whole run, facts included. The
+"before" runs gave tend's inventory neither ansible_connection nor ansible_python_interpreter
+(ansible-test's inventory sets both, and so does the runner now), which some targets read.
 
 `)
 	names := make([]string, 0, len(all))

@@ -80,3 +80,13 @@ func TestPyLiteral(t *testing.T) {
 		}
 	}
 }
+
+// TestNoneInText: None prints as nothing in text, as Ansible's finalize
+// makes it ("x{{ None }}y" is "xy").
+func TestNoneInText(t *testing.T) {
+	e := New(Options{})
+	got, err := e.Render("x{{ None }}y{{ n }}z", map[string]any{"n": nil})
+	if err != nil || got != "xyz" {
+		t.Errorf("got %q, %v; want xyz", got, err)
+	}
+}
