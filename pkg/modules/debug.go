@@ -2,9 +2,11 @@ package modules
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/template"
 )
 
 // Debug prints a message or a variable's value.
@@ -43,6 +45,12 @@ func (*Debug) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.
 		expr := a.String("var")
 		v, err := h.Templar.Eval(expr)
 		if err != nil {
+			// Only an undefined variable is shown; any other error (a
+			// filter's) fails the task, as in Ansible.
+			var ue *template.UndefinedError
+			if !errors.As(err, &ue) {
+				return module.Unchanged(module.Failed("%v", err)), nil
+			}
 			v = fmt.Sprintf("VARIABLE IS NOT DEFINED!: %v", err)
 		}
 		r[expr] = v
