@@ -223,6 +223,9 @@ func selection(t *testing.T) (sel []target, record bool) {
 		return sel, false
 	case "all":
 		return targets, true
+	case "doc":
+		// Only regenerate docs/ansible-targets.md from results.json.
+		return nil, true
 	}
 	for _, n := range strings.Split(env, ",") {
 		tg, ok := byName[strings.TrimSpace(n)]
@@ -290,7 +293,7 @@ func TestTargets(t *testing.T) {
 			})
 		}
 	})
-	if rec && len(results) > 0 {
+	if rec && (len(results) > 0 || len(sel) == 0) {
 		if err := recordResults(results); err != nil {
 			t.Fatal(err)
 		}
