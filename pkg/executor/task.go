@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -328,6 +329,23 @@ func (p *playRun) runSingle(ctx context.Context, t *playbook.Task, rt report.Tas
 	return p.finish(h, t, rt, o, vars, f, start)
 }
 
+// loopPause is loop_control.pause (seconds, a number or a template giving
+// one) as a duration; 0 when unset or not a number.
+func (p *playRun) loopPause(t *playbook.Task, vars map[string]any) time.Duration {
+	if t.LoopControl.Pause == nil {
+		return 0
+	}
+	v, err := p.r.opts.Templates.RenderValue(t.LoopControl.Pause, vars)
+	if err != nil {
+		return 0
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(fmt.Sprint(v)), 64)
+	if err != nil || f <= 0 {
+		return 0
+	}
+	return time.Duration(f * float64(time.Second))
+}
+
 // runLoop runs a task once per loop item, reports each item, and returns
 // the aggregate result Ansible registers for a loop.
 func (p *playRun) runLoop(ctx context.Context, t *playbook.Task, rt report.Task, h *hostState, vars map[string]any, f taskFlags, start time.Time) *outcome {
@@ -345,9 +363,17 @@ func (p *playRun) runLoop(ctx context.Context, t *playbook.Task, rt report.Task,
 	// What earlier items registered or set: Ansible updates the loop's
 	// variables after every item, so `foo: "{{ foo + [item] }}"` builds up.
 	carried := map[string]any{}
+	pause := p.loopPause(t, vars)
 	for i, item := range items {
 		if ctx.Err() != nil {
 			break
+		}
+		if i > 0 && pause > 0 {
+			// loop_control.pause: seconds between items, as in Ansible.
+			select {
+			case <-ctx.Done():
+			case <-time.After(pause):
+			}
 		}
 		extra := loopItemVars(t, loopVar, items, i)
 		ivars := p.taskVars(h, t, mergeVars(carried, extra))
