@@ -47,16 +47,11 @@ func conditionReason(err error) string {
 	return reason + ". " + reason
 }
 
-// conditionalResultMessage is the text Ansible stores as
-// changed_when_result/failed_when_result when the condition fails to
-// evaluate: the AnsibleError's message, its cause repeated after it.
-func conditionalResultMessage(err error) string {
-	var ce *condError
-	if !errors.As(err, &ce) {
-		return err.Error()
-	}
-	c := fmt.Sprint(ce.cond)
-	return fmt.Sprintf("The conditional check '%s' failed. The error was: error while evaluating conditional (%s): %s", c, c, conditionReason(ce.err))
+// conditionalError is conditionalMessage without the task's location, as
+// Ansible records it under changed_when_result or failed_when_result.
+func conditionalError(cond any, err error) string {
+	c := fmt.Sprint(cond)
+	return fmt.Sprintf("The conditional check '%s' failed. The error was: error while evaluating conditional (%s): %s", c, c, conditionReason(err))
 }
 
 // errorLocation is Ansible's extended error text: where the task is, and

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,6 +29,9 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 		if o := p.includeStep(t, h, vars, noLog); o != nil {
 			return o
 		}
+	}
+	if t.ArgsError != "" {
+		return &outcome{status: report.Failed, result: module.Failed("%s (task at %s)", t.ArgsError, t.Pos)}
 	}
 	if o := p.controlAction(t, h, vars); o != nil {
 		return o
@@ -503,7 +507,7 @@ func (p *playRun) applyConditions(t *playbook.Task, o *outcome, vars map[string]
 	if len(t.ChangedWhen) > 0 && o.status != report.Skipped {
 		changed, err := p.allTrue(t.ChangedWhen, cvars)
 		if err != nil {
-			return conditionFailed(o, "changed_when", err)
+			return p.conditionFailure(t, o, "changed_when", err)
 		}
 		o.result["changed"] = changed
 		if o.status != report.Failed {
@@ -516,7 +520,7 @@ func (p *playRun) applyConditions(t *playbook.Task, o *outcome, vars map[string]
 	if len(t.FailedWhen) > 0 && o.status != report.Skipped {
 		failed, err := p.allTrue(t.FailedWhen, cvars)
 		if err != nil {
-			return conditionFailed(o, "failed_when", err)
+			return p.conditionFailure(t, o, "failed_when", err)
 		}
 		o.result["failed_when_result"] = failed
 		o.result["failed"] = failed
@@ -532,12 +536,17 @@ func (p *playRun) applyConditions(t *playbook.Task, o *outcome, vars map[string]
 	return o
 }
 
-// conditionFailed is a changed_when or failed_when that could not be
-// evaluated (an undefined variable, omit): as in Ansible, the module's
-// result stays, failed, with the error as KEYWORD_result.
-func conditionFailed(o *outcome, keyword string, err error) *outcome {
+// conditionFailure fails a task whose changed_when or failed_when could
+// not be evaluated as Ansible's task executor does: the module's result
+// stays (registered with it), failed is set and the error is recorded
+// under changed_when_result or failed_when_result.
+func (p *playRun) conditionFailure(t *playbook.Task, o *outcome, keyword string, err error) *outcome {
+	var ce *condError
+	if !errors.As(err, &ce) {
+		return p.templateFailure(t, keyword, err)
+	}
 	o.result["failed"] = true
-	o.result[keyword+"_result"] = conditionalResultMessage(err)
+	o.result[keyword+"_result"] = conditionalError(ce.cond, ce.err)
 	o.status = report.Failed
 	return o
 }

@@ -84,6 +84,7 @@ var cases = []playCase{
 	{name: "fqcn_lookups", playbook: "28_fqcn_lookups.yml"},
 	{name: "collection_roles", playbook: "29_collection_roles.yml"},
 	{name: "condition_errors", playbook: "30_conditions.yml"},
+	{name: "integration_targets", playbook: "30_targets.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.

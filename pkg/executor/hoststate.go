@@ -138,8 +138,11 @@ func (h *hostState) plainFacts() map[string]bool {
 }
 
 // hostvars returns this host's entry of the hostvars magic variable:
-// inventory vars, facts, include_vars, set_fact and registered vars.
-func (h *hostState) hostvars(extra map[string]any) map[string]any {
+// inventory vars, facts, include_vars, set_fact and registered vars, and
+// the host's own magic variables (groupNames gives its group_names, called
+// only when the entry is rebuilt: a change of the host's groups reloads
+// its inventory, which bumps its version).
+func (h *hostState) hostvars(extra map[string]any, groupNames func(string) []any) map[string]any {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.snapVersion == h.version && h.snapshot != nil {
@@ -147,6 +150,9 @@ func (h *hostState) hostvars(extra map[string]any) map[string]any {
 	}
 	m := vars.Merge(h.inv, factVarsOf(h.facts, h.plain), h.includeVars, h.factVars, extra)
 	m["inventory_hostname"] = h.name
+	short, _, _ := strings.Cut(h.name, ".")
+	m["inventory_hostname_short"] = short
+	m["group_names"] = groupNames(h.name)
 	h.snapshot, h.snapVersion = m, h.version
 	return m
 }

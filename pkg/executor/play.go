@@ -298,7 +298,7 @@ func (p *playRun) hostvars() map[string]any {
 	// Rebuild the outer map; entries of unchanged hosts are reused.
 	next := make(map[string]any, len(p.invHosts))
 	for _, name := range p.invHosts {
-		next[name] = p.r.host(name).hostvars(p.r.opts.ExtraVars)
+		next[name] = p.r.host(name).hostvars(p.r.opts.ExtraVars, p.hostGroupNames)
 	}
 	p.hvCache, p.hvChanges = next, changes
 	return next
@@ -327,6 +327,14 @@ func (p *playRun) inventoryChanged(hosts ...string) {
 	for _, n := range hosts {
 		p.r.host(n).reloadInventory(inv)
 	}
+}
+
+// hostGroupNames is a host's group_names for its hostvars entry; unlike
+// groupNames it does not take p.mu (hostvars holds it).
+func (p *playRun) hostGroupNames(host string) []any {
+	names := p.r.opts.Inventory.GroupNamesOf(host)
+	sort.Strings(names)
+	return toAnyList(names)
 }
 
 func (p *playRun) groupNames(host string) []any {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -327,6 +328,23 @@ func (p *playRun) runSingle(ctx context.Context, t *playbook.Task, rt report.Tas
 	return p.finish(h, t, rt, o, vars, f, start)
 }
 
+// loopPause is loop_control.pause (seconds, a number or a template giving
+// one) as a duration; 0 when unset or not a number.
+func (p *playRun) loopPause(t *playbook.Task, vars map[string]any) time.Duration {
+	if t.LoopControl.Pause == nil {
+		return 0
+	}
+	v, err := p.r.opts.Templates.RenderValue(t.LoopControl.Pause, vars)
+	if err != nil {
+		return 0
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(fmt.Sprint(v)), 64)
+	if err != nil || f <= 0 {
+		return 0
+	}
+	return time.Duration(f * float64(time.Second))
+}
+
 // runLoop runs a task once per loop item, reports each item, and returns
 // the aggregate result Ansible registers for a loop.
 func (p *playRun) runLoop(ctx context.Context, t *playbook.Task, rt report.Task, h *hostState, vars map[string]any, f taskFlags, start time.Time) *outcome {
@@ -344,9 +362,17 @@ func (p *playRun) runLoop(ctx context.Context, t *playbook.Task, rt report.Task,
 	// What earlier items registered or set: Ansible updates the loop's
 	// variables after every item, so `foo: "{{ foo + [item] }}"` builds up.
 	carried := map[string]any{}
+	pause := p.loopPause(t, vars)
 	for i, item := range items {
 		if ctx.Err() != nil {
 			break
+		}
+		if i > 0 && pause > 0 {
+			// loop_control.pause: seconds between items, as in Ansible.
+			select {
+			case <-ctx.Done():
+			case <-time.After(pause):
+			}
 		}
 		extra := loopItemVars(t, loopVar, items, i)
 		ivars := p.taskVars(h, t, mergeVars(carried, extra))
@@ -581,15 +607,18 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 	for _, inc := range o.includes {
 		inc.noLog = noLog
 	}
+	if !t.HasLoop {
+		// Before registering: the inventory change makes the result changed.
+		p.applyInventory(h, t, o)
+	}
 	if t.Register != "" {
 		// The registered result keeps ansible_facts, as in Ansible.
-		h.setFacts("register", map[string]any{t.Register: template.MarkUnsafe(copyMap(o.result))})
+		reg := copyMap(o.result)
+		delete(reg, "_ansible_verbose_always") // output only, as in Ansible
+		h.setFacts("register", map[string]any{t.Register: template.MarkUnsafe(reg)})
 	}
 	o.delegateFacts = f.delegateFacts
 	p.applyFacts(t, o, []*hostState{h})
-	if !t.HasLoop {
-		p.applyInventory(h, t, o)
-	}
 	if o.status != report.Failed && o.status != report.Unreachable && o.status != report.Skipped {
 		if o.status == report.Changed && len(t.Notify) > 0 {
 			p.notify(h, t, t.Notify, vars)

@@ -3,6 +3,7 @@ package inventory
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 )
 
@@ -65,10 +66,9 @@ func (inv *Inventory) AddHost(host string, groups []string, vars map[string]any)
 		changed = true
 	}
 	info := inv.hostInfo[host]
-	if len(vars) > 0 {
-		// Ansible compares the host's variables with its magic variables
-		// included against the merge, so any host variable given counts
-		// as a change.
+	if len(vars) > 0 && !hasVars(info.inline, vars) {
+		// Ansible compares the host's own variables before and after the
+		// merge: giving the same values again changes nothing.
 		info.inline = maps.Clone(info.inline)
 		maps.Copy(info.inline, vars)
 		changed = true
@@ -89,4 +89,16 @@ func (inv *Inventory) AddHost(host string, groups []string, vars map[string]any)
 		h.Vars = deepCopyMap(inv.ownHostVars(host, info.inline))
 	}
 	return changed, nil
+}
+
+// hasVars reports whether have already holds every variable of want with
+// an equal value.
+func hasVars(have, want map[string]any) bool {
+	for k, v := range want {
+		hv, ok := have[k]
+		if !ok || !reflect.DeepEqual(hv, v) {
+			return false
+		}
+	}
+	return true
 }

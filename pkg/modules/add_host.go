@@ -19,7 +19,7 @@ func (*AddHost) Spec() *module.Spec {
 	return &module.Spec{
 		Name:  "add_host",
 		Short: "Add a host to the inventory during the run",
-		Description: "Adds the host name (host:port sets ansible_port) to the inventory for the rest of the run, " +
+		Description: "Adds the host name (host:port sets ansible_ssh_port, as in Ansible) to the inventory for the rest of the run, " +
 			"in groups, with every other argument as a host variable (ansible_host, ansible_user...). " +
 			"Runs once per task, not once per host, as in Ansible; reports changed when the inventory changed.",
 		Args: []module.Arg{
@@ -56,7 +56,7 @@ func (*AddHost) Plan(ctx context.Context, h *module.Host, a module.Args) (*modul
 	}
 	if host, port, ok := splitHostPort(name); ok {
 		name = host
-		vars["ansible_port"] = port
+		vars["ansible_ssh_port"] = port
 	}
 	return module.Unchanged(module.Result{
 		"add_host": map[string]any{"host_name": name, "groups": groups, "host_vars": vars},

@@ -2,9 +2,11 @@ package modules
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/template"
 )
 
 // Debug prints a message or a variable's value.
@@ -36,11 +38,19 @@ func (*Debug) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.
 	if want, have := a.Int("verbosity"), verbosityOf(h.Vars); want > have {
 		return module.Unchanged(module.Result{"skipped": true, "skipped_reason": "Verbosity threshold not met."}), nil
 	}
-	r := module.Result{}
+	// Shown in full at any verbosity, failed too (by changed_when or
+	// failed_when), as Ansible's debug action marks its results.
+	r := module.Result{"_ansible_verbose_always": true}
 	if a.Has("var") {
 		expr := a.String("var")
 		v, err := h.Templar.Eval(expr)
 		if err != nil {
+			// Only an undefined variable is shown; any other error (a
+			// filter's) fails the task, as in Ansible.
+			var ue *template.UndefinedError
+			if !errors.As(err, &ue) {
+				return module.Unchanged(module.Failed("%v", err)), nil
+			}
 			v = fmt.Sprintf("VARIABLE IS NOT DEFINED!: %v", err)
 		}
 		r[expr] = v

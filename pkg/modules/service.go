@@ -27,7 +27,8 @@ func (Service) Spec() *module.Spec {
 			"tend checks for /run/systemd/system on the host. On systemd this behaves exactly like the " +
 			"`systemd` module. Elsewhere it runs `service NAME ACTION` and manages boot links with " +
 			"update-rc.d (Debian) or chkconfig (RHEL); running state comes from `service NAME status` " +
-			"or, with `pattern`, from the process table.",
+			"or, with `pattern`, from the process table. On systemd, arguments of the `systemd` module " +
+			"(daemon_reload, ...) are passed to it, as in Ansible.",
 		Args: []module.Arg{
 			{Name: "name", Required: true, Type: module.String, NotOption: true, Doc: "Service name."},
 			{Name: "state", Type: module.String, Choices: []string{"started", "stopped", "restarted", "reloaded"},
@@ -44,7 +45,10 @@ func (Service) Spec() *module.Spec {
 				Doc: "Service manager to use: `auto` (the fact), `systemd`, `sysvinit` or `service`."},
 		},
 		RequiredOneOf: [][]string{{"state", "enabled"}},
-		Check:         module.CheckFull,
+		// On systemd, arguments of the systemd module (daemon_reload...)
+		// pass to it, as in Ansible.
+		PassThrough: true,
+		Check:       module.CheckFull,
 		Examples: `- name: Make sure cron runs and starts at boot
   service:
     name: cron
@@ -67,15 +71,33 @@ func (Service) Plan(ctx context.Context, h *module.Host, args module.Args) (*mod
 		}
 		mgr = strings.TrimSpace(string(res.Stdout))
 	}
+	own := Service{}.Spec()
 	if mgr == "systemd" {
-		sargs := module.Args{"name": args.String("name"), "scope": "system"}
+		raw := map[string]any{"name": args.String("name"), "scope": "system"}
 		if args.Has("state") {
-			sargs["state"] = args.String("state")
+			raw["state"] = args.String("state")
 		}
 		if args.Has("enabled") {
-			sargs["enabled"] = args.Bool("enabled")
+			raw["enabled"] = args.Bool("enabled")
+		}
+		// Other arguments go to the systemd module as they are
+		// (daemon_reload...), as Ansible's service action passes them;
+		// the SysV-only ones are dropped, as it drops them.
+		for k, v := range args {
+			if _, known := own.Arg(k); !known {
+				raw[k] = v
+			}
+		}
+		sargs, err := Systemd{}.Spec().Validate(raw, false)
+		if err != nil {
+			return module.Unchanged(module.Failed("%v", err)), nil
 		}
 		return planSystemd(ctx, h, sargs)
+	}
+	for k := range args {
+		if _, known := own.Arg(k); !known {
+			return module.Unchanged(module.Failed("Unsupported parameters for (service) module: %s", k)), nil
+		}
 	}
 	return planSysV(ctx, h, args)
 }

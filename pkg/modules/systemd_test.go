@@ -1,10 +1,12 @@
 package modules
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tend-dev/tend/pkg/module"
 )
 
 const systemctlShowFixture = `Type=simple
@@ -127,5 +129,35 @@ func TestSysVCommands(t *testing.T) {
 	}
 	if !strings.Contains(sysvProbe("ntp", "ntpd -g"), "grep -F -- 'ntpd -g'") {
 		t.Error("pattern not used in the probe")
+	}
+}
+
+// TestServicePassesSystemdArgs: service takes the systemd module's
+// arguments (daemon-reload, as ansible-core's setup_cron target writes)
+// and hands them to it on systemd; one systemd does not know, or any
+// unknown one on SysV, fails the task. None of these reach the host.
+func TestServicePassesSystemdArgs(t *testing.T) {
+	spec := Service{}.Spec()
+	if _, err := spec.Validate(map[string]any{"name": "cron", "state": "restarted", "daemon-reload": true}, false); err != nil {
+		t.Fatalf("daemon-reload refused: %v", err)
+	}
+	for _, c := range []struct {
+		args map[string]any
+		want string
+	}{
+		{map[string]any{"name": "cron", "state": "started", "use": "systemd", "bogus": 1}, `module systemd: unsupported argument "bogus"`},
+		{map[string]any{"name": "cron", "state": "started", "use": "sysvinit", "daemon_reload": true}, "Unsupported parameters for (service) module: daemon_reload"},
+	} {
+		args, err := spec.Validate(c.args, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := Service{}.Plan(context.Background(), &module.Host{Name: "x"}, args)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if msg, _ := p.Result["msg"].(string); !strings.Contains(msg, c.want) {
+			t.Errorf("%v: msg %q, want %q", c.args, msg, c.want)
+		}
 	}
 }

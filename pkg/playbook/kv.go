@@ -2,7 +2,9 @@ package playbook
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // SplitArgs splits a free-form argument string into words the way
@@ -97,7 +99,10 @@ func ParseKV(s string, freeForm bool, allowed func(string) bool) (map[string]any
 	var free strings.Builder
 	last := 0
 	for i, w := range words {
-		k, v, ok := strings.Cut(w, "=")
+		// Ansible's parse_kv decodes Python escapes in each word
+		// (regexp='\\b' is a backspace, '\\\\b' a word boundary); free-form
+		// words are kept as written.
+		k, v, ok := strings.Cut(decodeEscapes(w), "=")
 		// A templated key ("{{ name }}_dir=x", for set_fact) is rendered
 		// when the task runs, as Ansible's parse_kv allows.
 		if ok && (isIdent(k) || !freeForm && isTemplatedKey(k)) && (!freeForm || allowed(k)) {
@@ -131,13 +136,60 @@ func isIdent(s string) bool {
 	return true
 }
 
+// unquote is Ansible's: a value quoted at both ends (the closing quote not
+// escaped) loses its quotes.
 func unquote(v string) string {
-	if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
-		inner := v[1 : len(v)-1]
-		if v[0] == '"' {
-			inner = strings.ReplaceAll(inner, `\"`, `"`)
-		}
-		return inner
+	if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] && v[len(v)-2] != '\\' {
+		return v[1 : len(v)-1]
 	}
 	return v
+}
+
+// decodeEscapes is Ansible's _decode_escapes: Python's backslash escapes
+// (\\, \', \", \a \b \f \n \r \t \v, \xHH, \uHHHH, \UHHHHHHHH) become the
+// characters they name; anything else (octal too, which ansible-core 2.14
+// keeps) stays as written.
+func decodeEscapes(s string) string {
+	if !strings.Contains(s, "\\") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 >= len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		c := s[i+1]
+		if r, ok := simpleEscapes[c]; ok {
+			b.WriteByte(r)
+			i++
+			continue
+		}
+		n := 0
+		switch c {
+		case 'x':
+			n = 2
+		case 'u':
+			n = 4
+		case 'U':
+			n = 8
+		}
+		if n > 0 {
+			if i+2+n <= len(s) {
+				if cp, err := strconv.ParseUint(s[i+2:i+2+n], 16, 32); err == nil && utf8.ValidRune(rune(cp)) {
+					b.WriteRune(rune(cp))
+					i += 1 + n
+					continue
+				}
+			}
+			b.WriteByte(s[i])
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+var simpleEscapes = map[byte]byte{
+	'\\': '\\', '\'': '\'', '"': '"', 'a': '\a', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t', 'v': '\v',
 }

@@ -27,6 +27,11 @@ func TestParseKV(t *testing.T) {
 		{in: "set -e\nif true; then\n  echo  'two  spaces'\nfi\n", freeForm: true, want: map[string]any{}, wantFree: "set -e\nif true; then\n  echo  'two  spaces'\nfi"},
 		{in: "chdir=/srv\nmake  install", freeForm: true, want: map[string]any{"chdir": "/srv"}, wantFree: "make  install"},
 		{in: "echo 'unbalanced", freeForm: true, wantErr: true},
+		// Python escapes are decoded in key=value words, as Ansible's
+		// parse_kv does (ansible-core's replace target: regexp='\b' is a
+		// backspace, '\\b' a word boundary); free-form text keeps them.
+		{in: `a='\b(.+)\b' b="\\b x\x41\u00e9 \101 say \"hi\""`, want: map[string]any{"a": "\b(.+)\b", "b": `\b xAé \101 say "hi"`}},
+		{in: `echo a\tb chdir=C:\temp`, freeForm: true, want: map[string]any{"chdir": "C:\temp"}, wantFree: `echo a\tb`},
 	}
 	for _, tc := range tests {
 		got, free, err := ParseKV(tc.in, tc.freeForm, allowed)

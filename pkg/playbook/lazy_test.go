@@ -76,6 +76,13 @@ func TestLazyValidation(t *testing.T) {
 			warns: []string{"site.yml:4:13: invalid condition", "site.yml:3:14: invalid template"},
 		},
 		{
+			// ansible-core's add_host target gives bad input on purpose,
+			// under ignore_errors: the task fails when it runs.
+			name:  "free-form arguments that are not key=value",
+			files: map[string]string{"site.yml": "- hosts: all\n  tasks:\n    - add_host: namenewdynamichost groupsnewdynamicgroup\n      ignore_errors: true\n"},
+			warns: []string{`site.yml:3:17: module add_host: expected key=value, got "namenewdynamichost"`},
+		},
+		{
 			name:  "import_playbook in a task list stays an error",
 			files: map[string]string{"site.yml": "- hosts: all\n  tasks:\n    - import_playbook: other.yml\n"},
 			err:   "site.yml:3:7: import_playbook is not valid in a task list",

@@ -327,9 +327,11 @@ func (l *Loader) parseAction(ctx *taskCtx, t *Task, k, v, argsNode *yaml.Node) {
 		} else {
 			args, err := argsFrom(raw, mod.Spec())
 			if err != nil {
-				l.errs.at(file, v, "", "module %s: %v", canon, err)
-				t.Action = ""
-				return
+				// Ansible reads them when the task runs: a warning now,
+				// the task's failure then (if it runs at all).
+				l.warnAt(file, v, "run 'tend doc "+canon+"' for its arguments", "module %s: %v", canon, err)
+				t.ArgsError = fmt.Sprintf("module %s: %v", canon, err)
+				args = map[string]any{}
 			}
 			t.Args = args
 		}
@@ -347,7 +349,7 @@ func (l *Loader) parseAction(ctx *taskCtx, t *Task, k, v, argsNode *yaml.Node) {
 			t.Args[ak] = av
 		}
 	}
-	if mod, ok := l.Registry.Lookup(canon); ok && !includeActions[canon] {
+	if mod, ok := l.Registry.Lookup(canon); ok && !includeActions[canon] && t.ArgsError == "" {
 		if _, templated := t.Args["_args_template"]; !templated {
 			if _, err := mod.Spec().Validate(t.Args, true); err != nil {
 				// Ansible checks arguments when the task runs: so does

@@ -102,6 +102,10 @@ type Task struct {
 	// UnknownModule is the module named as written when tend has no such
 	// module: the loader warned, and the task fails when it runs.
 	UnknownModule string
+	// ArgsError is why the module's arguments as written could not be
+	// read (free-form text that is not key=value): the loader warned, and
+	// the task fails with it when it runs, as in Ansible.
+	ArgsError string
 	// RawArgs are the arguments as written when the module is a template
 	// (action: "{{ m }} x=1"): the executor reads them with the module's
 	// spec once the name is rendered. Args then holds only args:.

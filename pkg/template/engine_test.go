@@ -42,7 +42,7 @@ func TestRenderCore(t *testing.T) {
 		{"mixed is string", "a={{ a }}", "a=1"},
 		{"list printed python style", "x {{ sl }}", "x ['b', 'a', 'c']"},
 		{"map printed python style", "x {{ m }}", "x {'k': 'v', 'n': {'z': 1}}"},
-		{"bool printed python style", "{{ t }} {{ f }} {{ n }}", "True False None"},
+		{"bool printed python style", "{{ t }} {{ f }} {{ n }}", "True False "}, // None prints as nothing (Ansible's finalize)
 		{"float printing", "{{ 1.0 }} {{ 0.1 + 0.2 }} {{ 1e20 }}", "1.0 0.30000000000000004 1e+20"},
 		{"dot access on map", "{{ m.k }}", "v"},
 		{"item access on map", "{{ m['k'] }}", "v"},
@@ -65,7 +65,7 @@ func TestRenderCore(t *testing.T) {
 		{"in map", "{{ 'k' in m }}", true},
 		{"concat", "{{ a ~ b ~ n }}", "1xNone"},
 		{"inline if", "{{ 'yes' if t else 'no' }}", "yes"},
-		{"inline if false no else", "[{{ 'yes' if f }}]", "[]"},
+		{"inline if false no else", "[{{ 'yes' if f }}]", []any{}},
 		{"arithmetic", "{{ 7 // 2 }} {{ 7 / 2 }} {{ -7 % 3 }} {{ 2 ** 10 }} {{ 3 * 'ab' }}", "3 3.5 2 1024 ababab"},
 		{"list concat", "{{ l + [4] }}", []any{1, 2, 3, 4}},
 		// Python's integers do not overflow; Jinja2's ** is left-associative.

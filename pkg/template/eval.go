@@ -53,8 +53,24 @@ func (e *Engine) newState(vars map[string]any, src string) *state {
 }
 
 // run executes a compiled template. With native set and a single-expression
-// template, the expression's value is returned instead of text.
-func (s *state) run(c *compiled, native bool) (v any, err error) {
+// template, the expression's value is returned instead of text; with native
+// set, text joined from several parts that is a Python literal list, dict
+// or boolean becomes that value, as in Ansible (pyLiteral).
+func (s *state) run(c *compiled, native bool) (any, error) {
+	v, err := s.runTemplate(c, native)
+	// Only text joined from several parts: the value of a single
+	// expression may come from to_json and the other filters whose text
+	// Ansible keeps (NativeJinjaText), which tend does not track.
+	if str, ok := v.(string); ok && native && err == nil && c.single == nil {
+		if lv, ok := s.e.pyLiteral(str); ok {
+			return lv, nil
+		}
+	}
+	return v, err
+}
+
+// runTemplate is run without the conversion of a native result.
+func (s *state) runTemplate(c *compiled, native bool) (v any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			v, err = nil, fmt.Errorf("template error in %q: internal error: %v", truncate(c.src, 200), r)

@@ -60,7 +60,12 @@ func (s *state) renderNode(b *strings.Builder, node nodes.Node) error {
 		if err != nil {
 			return s.wrap(err, n.Start)
 		}
-		out := toStr(v)
+		// Ansible's finalize prints None as nothing ("x{{ None }}y" is
+		// "xy"), in templates and template files alike.
+		out := ""
+		if v != nil {
+			out = toStr(v)
+		}
 		if b.Len()+len(out) > maxRendered {
 			return s.wrap(errTooLong, n.Start)
 		}

@@ -201,6 +201,8 @@ func builtinLookups() map[string]lookupFunc {
 		"lines":       (*state).lookupLines,
 		"first_found": (*state).firstFound,
 		"vars":        (*state).lookupVars,
+		"password":    (*state).lookupPassword,
+		"varnames":    (*state).lookupVarnames,
 		"items":       func(_ *state, terms []any, _ map[string]any) ([]any, error) { return flattenTerms(terms), nil },
 		"list": func(_ *state, terms []any, _ map[string]any) ([]any, error) {
 			if len(terms) == 1 {

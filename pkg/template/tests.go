@@ -3,6 +3,7 @@ package template
 import (
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -71,7 +72,7 @@ func builtinTests() map[string]testFunc {
 	aliases := map[string]string{
 		"change": "changed", "failure": "failed", "success": "succeeded", "successful": "succeeded",
 		"skip": "skipped", "is_file": "file", "is_dir": "directory", "is_link": "link", "is_abs": "abs",
-		"issubset": "subset", "issuperset": "superset", "mapping_type": "mapping",
+		"issubset": "subset", "issuperset": "superset", "mapping_type": "mapping", "isnan": "nan",
 	}
 	for alias, name := range aliases {
 		t[alias] = t[name]
@@ -221,6 +222,12 @@ func pathTests() map[string]testFunc {
 // sameas, any, all.
 func collectionTests() map[string]testFunc {
 	return map[string]testFunc{
+		// Ansible's mathstuff "nan": a float that is NaN; anything that is
+		// not a number is not NaN.
+		"nan": func(_ *state, v any, _ []any, _ map[string]any) (bool, error) {
+			f, ok := v.(float64)
+			return ok && math.IsNaN(f), nil
+		},
 		"subset": func(_ *state, v any, args []any, _ map[string]any) (bool, error) {
 			a, b, err := twoLists(v, args, "subset")
 			if err != nil {

@@ -42,6 +42,7 @@ func TestJinjaTests(t *testing.T) {
 		{"skipped", "{{ res_skipped is skipped }} {{ res_changed is skip }}", "True False"},
 		{"not failed", "{{ res_changed is not failed }}", true},
 		{"subset superset", "{{ [1, 2] is subset(l) }} {{ l is superset([3]) }} {{ [9] is subset(l) }}", "True True False"},
+		{"nan", "{{ 'bad' is nan }} {{ 1.1 | float is nan }} {{ 'nan' | float is nan }} {{ 'nan' | float is isnan }} {{ 3 is not nan }}", "False False True True True"},
 		{"equalto eq sameas", "{{ a is equalto 1 }} {{ a is eq(1) }} {{ t is sameas true }} {{ 1 is sameas true }}", "True True True False"},
 		{"comparison tests", "{{ a is lt 2 }} {{ a is gt 0 }} {{ a is ge 1 }} {{ a is le 0 }} {{ a is ne 1 }}", "True True True False False"},
 		{"odd even divisibleby", "{{ 3 is odd }} {{ 4 is even }} {{ 9 is divisibleby 3 }}", "True True True"},

@@ -1,9 +1,12 @@
 package template
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/big"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -117,6 +120,69 @@ func normalize(v any) any {
 		return string(x)
 	case fmt.Stringer:
 		return x.String()
+	}
+	return plainValue(v)
+}
+
+// plainValue converts other typed values (a module's typed slices, maps
+// and structs in a registered result, such as a diff) to the evaluator's
+// types: slices and arrays to lists, maps with string keys to dicts
+// (shallow, like normalize) and structs to dicts of their JSON form, so
+// that templates see what Ansible would have registered.
+func plainValue(v any) any {
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Slice, reflect.Array:
+		out := make([]any, rv.Len())
+		for i := range out {
+			out[i] = rv.Index(i).Interface()
+		}
+		return out
+	case reflect.Map:
+		if rv.Type().Key().Kind() != reflect.String {
+			return v
+		}
+		out := make(map[string]any, rv.Len())
+		for it := rv.MapRange(); it.Next(); {
+			out[it.Key().String()] = it.Value().Interface()
+		}
+		return out
+	case reflect.Struct, reflect.Pointer:
+		if rv.Kind() == reflect.Pointer && (rv.IsNil() || rv.Elem().Kind() != reflect.Struct) {
+			return v
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return v
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		var out any
+		if dec.Decode(&out) != nil {
+			return v
+		}
+		return jsonNumbers(out)
+	}
+	return v
+}
+
+// jsonNumbers replaces json.Number values with ints or floats.
+func jsonNumbers(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if i, err := strconv.Atoi(string(x)); err == nil {
+			return i
+		}
+		f, _ := x.Float64()
+		return f
+	case []any:
+		for i := range x {
+			x[i] = jsonNumbers(x[i])
+		}
+	case map[string]any:
+		for k := range x {
+			x[k] = jsonNumbers(x[k])
+		}
 	}
 	return v
 }

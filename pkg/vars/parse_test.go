@@ -2,6 +2,9 @@ package vars
 
 import (
 	"strings"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/tend-dev/tend/pkg/template"
 	"testing"
 
 	"github.com/tend-dev/tend/pkg/odict"
@@ -51,5 +54,45 @@ func TestDuplicateKeysKeepTheLast(t *testing.T) {
 	}
 	if strings.Join(warnings, "\n") != strings.Join(want, "\n") {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(warnings, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestSlashEscape: "\/" in a double-quoted scalar is "/", as PyYAML reads
+// it (ansible-core's unarchive target writes a regex so); elsewhere the
+// backslash stays, and other unknown escapes are still errors.
+func TestSlashEscape(t *testing.T) {
+	src := "a: \"[^A-Za-z](\\/usr\\/bin:?)\"\nb: 'x\\/y'\nc: |\n  p\\/q\nd:\n  - \"e\\\\/\\\"\\/\"\n  - \"multi\n    line \\/ end\"\n"
+	n, err := ParseYAML("f.yml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode("f.yml", n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"a": "[^A-Za-z](/usr/bin:?)", "b": `x\/y`, "c": "p\\/q\n", "d": []any{`e\/"/`, "multi line / end"}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	if _, err := ParseYAML("f.yml", []byte("a: \"\\q\"\n")); err == nil || !strings.Contains(err.Error(), "unknown escape") {
+		t.Errorf("\\q: error %v, want unknown escape", err)
+	}
+}
+
+// TestUnsafeTag: a !unsafe scalar, quoted or not, is text never rendered
+// as a template (ansible-core's templating target compares command output
+// with !unsafe '{{ foo }}').
+func TestUnsafeTag(t *testing.T) {
+	n, err := ParseYAML("f.yml", []byte("a: !unsafe '{{ foo }}'\nb: !unsafe x{{y}}\nc: '{{ foo }}'\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode("f.yml", n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"a": template.Unsafe("{{ foo }}"), "b": template.Unsafe("x{{y}}"), "c": "{{ foo }}"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/tend-dev/tend/pkg/odict"
+	"github.com/tend-dev/tend/pkg/template"
 	"github.com/tend-dev/tend/pkg/vault"
 )
 
@@ -205,7 +206,34 @@ func (l Loader) dedupeKeys(file string, n *yaml.Node, depth int) {
 // rather than being ignored.
 func decodeSingle(src []byte, doc *yaml.Node) error {
 	dec := yaml.NewDecoder(bytes.NewReader(src))
-	if err := dec.Decode(doc); err != nil {
+	err := dec.Decode(doc)
+	// PyYAML reads "\/" in a double-quoted scalar as "/" (YAML 1.2's
+	// JSON-compatible escape); gopkg.in/yaml.v3 refuses it. Each scalar
+	// the parser stops at gets its "\/" rewritten, then the file is read
+	// again from the start.
+	for tries := 0; err != nil && tries < 100; tries++ {
+		m := badEscapeRe.FindStringSubmatch(err.Error())
+		if m == nil {
+			break
+		}
+		// No line: the scalar starts on the first line (yaml.v3 counts
+		// from 0 and prints no line 0).
+		line := 1
+		if m[1] != "" {
+			line, _ = strconv.Atoi(m[1])
+		}
+		fixed, ok := unescapeSlashes(src, line)
+		if !ok {
+			if fixed, ok = unescapeSlashes(src, 1); !ok {
+				break
+			}
+		}
+		src = fixed
+		*doc = yaml.Node{}
+		dec = yaml.NewDecoder(bytes.NewReader(src))
+		err = dec.Decode(doc)
+	}
+	if err != nil {
 		if err == io.EOF {
 			*doc = yaml.Node{}
 			return nil
@@ -220,6 +248,60 @@ func decodeSingle(src []byte, doc *yaml.Node) error {
 		return err
 	}
 	return &PosError{Line: next.Line, Col: next.Column, Msg: "a second YAML document (after ---): a playbook, task or vars file holds exactly one"}
+}
+
+var badEscapeRe = regexp.MustCompile(`^yaml: (?:line (\d+): )?found unknown escape character`)
+
+// unescapeSlashes rewrites "\/" as "/" in the first double-quoted scalar
+// starting on the given line (1-based) that holds one, and reports
+// whether it found one.
+func unescapeSlashes(src []byte, line int) ([]byte, bool) {
+	start := 0
+	for i := 1; i < line; i++ {
+		j := bytes.IndexByte(src[start:], '\n')
+		if j < 0 {
+			return nil, false
+		}
+		start += j + 1
+	}
+	end := len(src)
+	if j := bytes.IndexByte(src[start:], '\n'); j >= 0 {
+		end = start + j
+	}
+	for q := start; q < end; q++ {
+		if src[q] != '"' {
+			continue
+		}
+		// Walk the scalar from its opening quote to its closing one.
+		var out []byte
+		found := false
+		i := q + 1
+		for ; i < len(src) && src[i] != '"'; i++ {
+			if src[i] == '\\' && i+1 < len(src) {
+				if src[i+1] == '/' {
+					if out == nil {
+						out = append(out, src[:i]...)
+					}
+					out = append(out, '/')
+					found = true
+					i++
+					continue
+				}
+				if out != nil {
+					out = append(out, src[i])
+				}
+				i++
+			}
+			if out != nil {
+				out = append(out, src[i])
+			}
+		}
+		if found {
+			return append(out, src[i:]...), true
+		}
+		q = i
+	}
+	return nil, false
 }
 
 var unknownAnchorRe = regexp.MustCompile(`unknown anchor '([^']*)' referenced`)
@@ -379,6 +461,10 @@ var (
 // Scalar resolves a scalar node with YAML 1.1 rules.
 func Scalar(n *yaml.Node) any {
 	v := n.Value
+	if n.Tag == "!unsafe" {
+		// Never rendered as a template, as Ansible's AnsibleUnsafeText.
+		return template.Unsafe(v)
+	}
 	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle|yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
 		return v
 	}
@@ -387,7 +473,7 @@ func Scalar(n *yaml.Node) any {
 		case "!!int", "!!float", "!!bool", "!!null":
 			return ResolvePlain(v)
 		}
-		// !!str, !unsafe, !vault and other explicit tags keep the text.
+		// !!str, !vault and other explicit tags keep the text.
 		return v
 	}
 	return ResolvePlain(v)
