@@ -81,6 +81,7 @@ func succeeded(e Engine) bool {
 func Render(roles []*Role, rs Results) string {
 	var b strings.Builder
 	counts := map[string]int{}
+	rs = refiltered(roles, rs)
 	for _, r := range roles {
 		counts[Verdict(rs[r.Name])]++
 	}
@@ -219,4 +220,26 @@ func cell(s string) string {
 	s = strings.ReplaceAll(s, "|", "\\|")
 	s = strings.ReplaceAll(s, "\n", " ")
 	return s
+}
+
+// refiltered applies today's ignore rules and each role's random keys to
+// the saved end-state differences.
+func refiltered(roles []*Role, rs Results) Results {
+	out := Results{}
+	for _, r := range roles {
+		res, ok := rs[r.Name]
+		if !ok {
+			continue
+		}
+		random, _ := r.randomRE()
+		c := *res
+		c.StateDiff = nil
+		for _, d := range res.StateDiff {
+			if Keep(d, random) {
+				c.StateDiff = append(c.StateDiff, d)
+			}
+		}
+		out[r.Name] = &c
+	}
+	return out
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -228,6 +229,14 @@ func side(ctx context.Context, r *Role, o Options, dir, pb, s string, python boo
 		}
 		return parseState(out), nil
 	}
+	save := func(name string, st State) {
+		var b strings.Builder
+		for _, k := range sortedKeys(st) {
+			b.WriteString(k + " " + st[k] + "\n")
+		}
+		_ = os.WriteFile(filepath.Join(dir, engine+"-"+name+".state"), []byte(b.String()), 0o644)
+	}
+	defer func() { save("before", before); save("after", after) }()
 	if before, err = snap(); err != nil {
 		e.Error = "snapshot: " + err.Error()
 		return nil, nil, err
@@ -328,4 +337,13 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " / ")
+}
+
+func sortedKeys(s State) []string {
+	keys := make([]string, 0, len(s))
+	for k := range s {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

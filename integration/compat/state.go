@@ -52,10 +52,12 @@ func parseState(out string) State {
 		case "sum":
 			sum, path, ok := strings.Cut(rest, "  ")
 			if ok {
+				path = backupName.ReplaceAllString(path, ".BACKUP~")
 				sums[path] = sum[:min(16, len(sum))]
 			}
 		case "pkg", "file", "unitfile", "unit", "user", "group":
 			name, val, _ := strings.Cut(rest, " ")
+			name = backupName.ReplaceAllString(name, ".BACKUP~")
 			s[kind+" "+name] = strings.TrimSpace(val)
 		}
 	}
@@ -67,10 +69,30 @@ func parseState(out string) State {
 	return s
 }
 
+// backupName is the suffix of a backup file Ansible's and tend's
+// `backup: true` leave (FILE.PID.DATE@TIME~): the same in both runs but for
+// the process and the time.
+var backupName = regexp.MustCompile(`\.\d+\.\d{4}-\d\d-\d\d@\d\d:\d\d:\d\d~$`)
+
+// Keep reports whether a difference line of Compare still counts under
+// the current ignore rules and the role's random keys, so results of an
+// earlier run can be rendered again after those rules change.
+func Keep(line string, random *regexp.Regexp) bool {
+	key, _, _ := strings.Cut(line, ": ansible=")
+	key = backupName.ReplaceAllString(key, ".BACKUP~")
+	if ignoredKeys.MatchString(key) {
+		return false
+	}
+	if random != nil && random.MatchString(key) && !strings.Contains(line, "(absent)") {
+		return false
+	}
+	return true
+}
+
 // ignoredKeys are differences that come from the engines themselves, not
 // from the roles: Ansible's apt module installs python3-apt (and what it
 // pulls in) for itself, units of a login session, transient units.
-var ignoredKeys = regexp.MustCompile(`^(pkg (python3-apt|python-apt-common|distro-info-data|lsb-release|python3-debian|python3-debconf|python3-chardet|python3-distro-info)(:\S+)?|unit (session-|user@|user-runtime-dir@|systemd-|run-|ssh@|sshd@|getty@|serial-getty@|apt-daily|dpkg-db-backup|e2scrub|fstrim|man-db|logrotate\.service|phpsessionclean\.service).*|unitfile (systemd-|apt-daily|e2scrub|fstrim|man-db|dpkg-db-backup).*|file /etc/ssh/ssh_host_.*|file /etc/machine-id|file /etc/(passwd|group|shadow|gshadow|subuid|subgid)-|file /etc/apt/apt\.conf\.d/.*proxy.*|file /var/lib/[^/]+/?)$`)
+var ignoredKeys = regexp.MustCompile(`^(file /etc/(passwd|group|shadow|gshadow)|file /etc/ssl/private/ssl-cert-snakeoil\.key|pkg (python3-apt|python-apt-common|distro-info-data|lsb-release|python3-debian|python3-debconf|python3-chardet|python3-distro-info)(:\S+)?|unit (session-|user@|user-runtime-dir@|systemd-|run-|ssh@|sshd@|getty@|serial-getty@|apt-daily|dpkg-db-backup|e2scrub|fstrim|man-db|logrotate\.service|phpsessionclean\.service).*|unitfile (systemd-|apt-daily|e2scrub|fstrim|man-db|dpkg-db-backup).*|file /etc/ssh/ssh_host_.*|file /etc/machine-id|file /etc/(passwd|group|shadow|gshadow|subuid|subgid)-|file /etc/apt/apt\.conf\.d/.*proxy.*|file /var/lib/[^/]+/?)$`)
 
 // Changes lists the keys whose value differs between before and after.
 func Changes(before, after State) map[string]bool {
