@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -173,6 +175,7 @@ func builtinLookups() map[string]lookupFunc {
 		"lines":       (*state).lookupLines,
 		"first_found": (*state).firstFound,
 		"vars":        (*state).lookupVars,
+		"varnames":    (*state).lookupVarnames,
 		"items":       func(_ *state, terms []any, _ map[string]any) ([]any, error) { return flattenTerms(terms), nil },
 		"list": func(_ *state, terms []any, _ map[string]any) ([]any, error) {
 			if len(terms) == 1 {
@@ -325,6 +328,39 @@ func (s *state) lookupVars(terms []any, kw map[string]any) ([]any, error) {
 			return nil, err
 		}
 		out = append(out, v)
+	}
+	return out, nil
+}
+
+// lookupVarnames lists the names of the variables that match any of the
+// terms, regular expressions searched anywhere in the name (Python's
+// re.search; RE2 syntax here), as Ansible's varnames lookup does. Names
+// come out sorted within each term (Ansible's follow the order variables
+// were defined in).
+func (s *state) lookupVarnames(terms []any, _ map[string]any) ([]any, error) {
+	names := make([]string, 0, len(s.vars))
+	for n := range s.vars {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := []any{}
+	for _, t := range flattenTerms(terms) {
+		str, ok := t.(string)
+		if u, isUnsafe := t.(Unsafe); isUnsafe {
+			str, ok = string(u), true
+		}
+		if !ok {
+			return nil, fmt.Errorf("invalid setting identifier, \"%s\" is not a string, it is a %s", toStr(t), typeName(t))
+		}
+		re, err := regexp.Compile(str)
+		if err != nil {
+			return nil, fmt.Errorf("unable to use \"%s\" as a search parameter: %w", str, err)
+		}
+		for _, n := range names {
+			if re.MatchString(n) {
+				out = append(out, n)
+			}
+		}
 	}
 	return out, nil
 }
