@@ -92,7 +92,7 @@ func Render(roles []*Role, rs Results) string {
 integration/compat/results.json; do not edit (a test fails when it is stale). -->
 
 Public roles, pinned by commit in [integration/compat/corpus](../integration/compat/corpus), each
-applied by a one-role play (after an ` + "`apt: update_cache`" + ` pre-task) to a fresh Debian 12 testbed
+applied by a one-role play (after an ` + "`apt: update_cache`" + ` pre-task not counted as a change) to a fresh Debian 12 testbed
 host twice with ansible-playbook 2.14 (host with python3, ` + "`ANSIBLE_PIPELINING=1`" + `) and twice
 with tend on its twin (no Python). A role **passes** when both engines succeed with the same recap
 counts on both runs, the second runs report changed=0, and the end state is the same: packages,
