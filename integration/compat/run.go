@@ -121,7 +121,7 @@ func writePlaybook(r *Role, dir string) (string, error) {
 	play := map[string]any{
 		"name":      "compatibility corpus: " + r.Name,
 		"hosts":     "all",
-		"pre_tasks": []any{map[string]any{"name": "refresh apt lists", "apt": map[string]any{"update_cache": true}, "changed_when": false}},
+		"pre_tasks": []any{map[string]any{"name": "refresh apt lists", "apt": map[string]any{"update_cache": true, "cache_valid_time": 3600}, "changed_when": false}},
 		"roles":     []any{r.Name},
 	}
 	if len(r.Vars) > 0 {
