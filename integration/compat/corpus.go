@@ -28,6 +28,9 @@ type Role struct {
 	// Vars are the play variables the run uses (to keep it to Debian's apt,
 	// with no other download).
 	Vars map[string]any `yaml:"vars,omitempty"`
+	// ExtraVars are given with -e to both engines: for what a role sets
+	// in its vars/ (which play variables do not override).
+	ExtraVars map[string]any `yaml:"extra_vars,omitempty"`
 	// CI puts the role in the fast subset CI runs.
 	CI bool `yaml:"ci,omitempty"`
 	// Random matches end-state keys ("file /etc/x") whose content differs

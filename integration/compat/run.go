@@ -3,6 +3,7 @@ package compat
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -132,7 +133,18 @@ func writePlaybook(r *Role, dir string) (string, error) {
 		return "", err
 	}
 	pb := filepath.Join(dir, "play.yml")
-	return pb, os.WriteFile(pb, raw, 0o644)
+	if err := os.WriteFile(pb, raw, 0o644); err != nil {
+		return "", err
+	}
+	ev := r.ExtraVars
+	if ev == nil {
+		ev = map[string]any{}
+	}
+	extra, err := json.Marshal(ev)
+	if err != nil {
+		return "", err
+	}
+	return pb, os.WriteFile(filepath.Join(dir, "extra-vars.json"), extra, 0o644)
 }
 
 // bedName is the testbed name of a role's twin ("a" Ansible, "t" tend).
@@ -277,9 +289,9 @@ func runEngine(ctx context.Context, engine string, o Options, dir, pb, inv strin
 	defer cancel()
 	var cmd *exec.Cmd
 	if engine == "ansible" {
-		cmd = exec.CommandContext(rctx, o.Ansible, "-i", inv, pb)
+		cmd = exec.CommandContext(rctx, o.Ansible, "-i", inv, "-e", "@extra-vars.json", pb)
 	} else {
-		cmd = exec.CommandContext(rctx, o.Tend, "play", "--no-lock", "-i", inv, pb)
+		cmd = exec.CommandContext(rctx, o.Tend, "play", "--no-lock", "-i", inv, "-e", "@extra-vars.json", pb)
 	}
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "ANSIBLE_NOCOLOR=1", "NO_COLOR=1", "ANSIBLE_RETRY_FILES_ENABLED=0",
