@@ -79,6 +79,7 @@ var cases = []playCase{
 	{name: "several_playbooks_fail_second", playbook: "17_multi_ok.yml", more: []string{"16_multi_fail.yml", "17_multi_ok.yml"}},
 	{name: "lazy_validation", playbook: "21_lazy.yml"},
 	{name: "force_handlers", playbook: "25_force_handlers.yml"},
+	{name: "loop_undefined", playbook: "26_loop_undefined.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.

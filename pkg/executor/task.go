@@ -333,6 +333,21 @@ func (p *playRun) runSingle(ctx context.Context, t *playbook.Task, rt report.Tas
 func (p *playRun) runLoop(ctx context.Context, t *playbook.Task, rt report.Task, h *hostState, vars map[string]any, f taskFlags, start time.Time) *outcome {
 	items, err := p.loopItems(t, vars)
 	if err != nil {
+		// As in Ansible, a loop over an undefined variable is an error only
+		// when the task's condition, evaluated without the item, holds:
+		// `loop: "{{ x }}"` with `when: x is defined` is skipped.
+		var undef *template.UndefinedError
+		if errors.As(err, &undef) {
+			if ok, cerr := p.conditionsHold(t, vars); cerr == nil && !ok {
+				return p.finish(h, t, rt, p.skippedStep(t, h, vars, f.noLog), nil, f, start)
+			}
+			// Ansible's message for it: the error twice, without location.
+			msg := undef.Hint
+			if msg == "" {
+				msg = fmt.Sprintf("'%s' is undefined", undef.Name)
+			}
+			err = plainError(msg + ". " + msg)
+		}
 		return p.finish(h, t, rt, p.templateFailure(t, "loop", err), nil, f, start)
 	}
 	loopVar := t.LoopControl.LoopVar
