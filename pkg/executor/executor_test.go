@@ -80,6 +80,7 @@ var cases = []playCase{
 	{name: "lazy_validation", playbook: "21_lazy.yml"},
 	{name: "force_handlers", playbook: "25_force_handlers.yml"},
 	{name: "loop_undefined", playbook: "26_loop_undefined.yml"},
+	{name: "handler_block", playbook: "27_handler_block.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.
