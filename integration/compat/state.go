@@ -93,8 +93,9 @@ func Keep(line string, random *regexp.Regexp) bool {
 // from the roles: Ansible's apt module installs python3-apt (and what it
 // pulls in) for itself, without its recommended packages (lsb-release,
 // iso-codes), which a role installing python3-apt later gets on tend's
-// host only; units of a login session, transient units.
-var ignoredKeys = regexp.MustCompile(`^(file /etc/(passwd|group|shadow|gshadow)|file /etc/ssl/private/ssl-cert-snakeoil\.key|pkg (python3-apt|python-apt-common|distro-info-data|lsb-release|python3-debian|python3-debconf|python3-chardet|python3-distro-info|iso-codes)(:\S+)?|unit (session-|user@|user-runtime-dir@|systemd-|run-|ssh@|sshd@|getty@|serial-getty@|apt-daily|dpkg-db-backup|e2scrub|fstrim|man-db|logrotate\.service|phpsessionclean\.service).*|unitfile (systemd-|apt-daily|e2scrub|fstrim|man-db|dpkg-db-backup).*|file /etc/ssh/ssh_host_.*|file /etc/machine-id|file /etc/(passwd|group|shadow|gshadow|subuid|subgid)-|file /etc/apt/apt\.conf\.d/.*proxy.*|file /var/lib/[^/]+/?)$`)
+// host only; Ansible's temporary folder in a become_user's home
+// (~postgres/.ansible); units of a login session, transient units.
+var ignoredKeys = regexp.MustCompile(`^(file .*/\.ansible(/.*)?|file /etc/(passwd|group|shadow|gshadow)|file /etc/ssl/private/ssl-cert-snakeoil\.key|pkg (python3-apt|python-apt-common|distro-info-data|lsb-release|python3-debian|python3-debconf|python3-chardet|python3-distro-info|iso-codes)(:\S+)?|unit (session-|user@|user-runtime-dir@|systemd-|run-|ssh@|sshd@|getty@|serial-getty@|apt-daily|dpkg-db-backup|e2scrub|fstrim|man-db|logrotate\.service|phpsessionclean\.service).*|unitfile (systemd-|apt-daily|e2scrub|fstrim|man-db|dpkg-db-backup).*|file /etc/ssh/ssh_host_.*|file /etc/machine-id|file /etc/(passwd|group|shadow|gshadow|subuid|subgid)-|file /etc/apt/apt\.conf\.d/.*proxy.*|file /var/lib/[^/]+/?)$`)
 
 // Changes lists the keys whose value differs between before and after.
 func Changes(before, after State) map[string]bool {
