@@ -81,6 +81,7 @@ var cases = []playCase{
 	{name: "force_handlers", playbook: "25_force_handlers.yml"},
 	{name: "loop_undefined", playbook: "26_loop_undefined.yml"},
 	{name: "handler_block", playbook: "27_handler_block.yml"},
+	{name: "include_counts", playbook: "28_include_counts.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.

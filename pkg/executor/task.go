@@ -121,6 +121,14 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 			Result: module.Result{"include": req.file}, Item: req.item, IsItem: req.hasIt, NoLog: req.noLog})
 	}
 	for _, key := range includeOrder {
+		if reqs[key].file == "" {
+			continue // include_role: not counted, as in Ansible
+		}
+		for _, h := range includes[key] {
+			p.countAndReport(h, rt, report.HostResult{Host: h.name, Task: rt, Status: report.OK}, false)
+		}
+	}
+	for _, key := range includeOrder {
 		p.runInclude(ctx, t, reqs[key], includes[key])
 	}
 	p.checkFailureLimits(t, hosts)
@@ -626,8 +634,9 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 			return o
 		}
 		if isInclude(t) && o.status == report.OK {
-			// Counted, but shown as "included:" lines by the coordinator.
-			p.countAndReport(h, rt, report.HostResult{Host: h.name, Task: rt, Status: o.status, Result: o.result}, false)
+			// Shown as "included:" lines and counted by the coordinator:
+			// Ansible counts one ok per file include_tasks includes (per
+			// loop item and host) and none for include_role.
 			return o
 		}
 		hr := report.HostResult{Host: h.name, Delegated: delegatedName(o), Task: rt, Status: o.status, Result: o.result, NoLog: noLog, Diff: diffsOf(o.result), Duration: time.Since(start), CheckMode: p.r.opts.Check}
