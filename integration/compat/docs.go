@@ -103,7 +103,7 @@ compared over everything either run changed. How to run it: [integration/compat/
 `)
 	fmt.Fprintf(&b, "**%d of %d roles pass** (%s of the %d that ansible-playbook itself runs cleanly here); %d differ, %d fail under ansible-playbook too, %d not run.\n\n",
 		counts["pass"], len(roles), pct(counts["pass"], ref), ref, counts["differs"], counts["ansible fails"], counts["not run"])
-	b.WriteString("No-change run: the second run's wall time (the one a scheduled drift check pays). The twin hosts ran at the same time on a shared 2-core machine, so times are indicative.\n\n")
+	b.WriteString("No-change run: the second run's wall time (the one a scheduled drift check pays). The twin hosts ran at the same time on a 2-core machine shared with other jobs (load 5 to 30 during this run, so a role's two times are comparable with each other, not with other rows).\n\n")
 	b.WriteString("| role | commit | result | ansible-playbook recap (1st / 2nd run) | tend recap (1st / 2nd run) | same end state | no-change run: ansible-playbook | tend | speed-up | difference and cause |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range roles {
