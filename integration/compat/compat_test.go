@@ -88,7 +88,7 @@ func TestCorpus(t *testing.T) {
 	work := t.TempDir()
 	tend := filepath.Join(work, "tend")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
+	t.Cleanup(cancel) // after the parallel subtests, which run once this function returns
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", tend, "../../cmd/tend").CombinedOutput(); err != nil {
 		t.Fatalf("build tend: %v\n%s", err, out)
 	}
