@@ -121,6 +121,14 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 			Result: module.Result{"include": req.file}, Item: req.item, IsItem: req.hasIt, NoLog: req.noLog})
 	}
 	for _, key := range includeOrder {
+		if reqs[key].file == "" {
+			continue // include_role: not counted, as in Ansible
+		}
+		for _, h := range includes[key] {
+			p.countAndReport(h, rt, report.HostResult{Host: h.name, Task: rt, Status: report.OK}, false)
+		}
+	}
+	for _, key := range includeOrder {
 		p.runInclude(ctx, t, reqs[key], includes[key])
 	}
 	p.checkFailureLimits(t, hosts)
@@ -350,6 +358,21 @@ func (p *playRun) loopPause(t *playbook.Task, vars map[string]any) time.Duration
 func (p *playRun) runLoop(ctx context.Context, t *playbook.Task, rt report.Task, h *hostState, vars map[string]any, f taskFlags, start time.Time) *outcome {
 	items, err := p.loopItems(t, vars)
 	if err != nil {
+		// As in Ansible, a loop over an undefined variable is an error only
+		// when the task's condition, evaluated without the item, holds:
+		// `loop: "{{ x }}"` with `when: x is defined` is skipped.
+		var undef *template.UndefinedError
+		if errors.As(err, &undef) {
+			if ok, cerr := p.conditionsHold(t, vars); cerr == nil && !ok {
+				return p.finish(h, t, rt, p.skippedStep(t, h, vars, f.noLog), nil, f, start)
+			}
+			// Ansible's message for it: the error twice, without location.
+			msg := undef.Hint
+			if msg == "" {
+				msg = fmt.Sprintf("'%s' is undefined", undef.Name)
+			}
+			err = plainError(msg + ". " + msg)
+		}
 		return p.finish(h, t, rt, p.templateFailure(t, "loop", err), nil, f, start)
 	}
 	loopVar := t.LoopControl.LoopVar
@@ -643,11 +666,9 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 			return o
 		}
 		if isInclude(t) && o.status == report.OK {
-			// Counted once per file included (per loop item), but shown
-			// as "included:" lines by the coordinator.
-			for range max(1, len(o.includes)) {
-				p.countAndReport(h, rt, report.HostResult{Host: h.name, Task: rt, Status: o.status, Result: o.result}, false)
-			}
+			// Shown as "included:" lines and counted by the coordinator:
+			// Ansible counts one ok per file include_tasks includes (per
+			// loop item and host) and none for include_role.
 			return o
 		}
 		hr := report.HostResult{Host: h.name, Delegated: delegatedName(o), Task: rt, Status: o.status, Result: o.result, NoLog: noLog, Diff: diffsOf(o.result), Duration: time.Since(start), CheckMode: p.r.opts.Check}

@@ -359,7 +359,28 @@ func (p *playRun) notify(h *hostState, t *playbook.Task, names []string, vars ma
 	}
 }
 
+// handlerMatches says whether notifying name runs handler hd. A handler
+// that is a block also answers to the names (and listen topics) of the
+// tasks in it, which is how Ansible matches handler blocks; tend then runs
+// the whole block, so its rescue and always apply.
 func handlerMatches(hd *playbook.Task, name string) bool {
+	if handlerNamed(hd, name) {
+		return true
+	}
+	if !hd.IsBlock() {
+		return false
+	}
+	for _, list := range [][]*playbook.Task{hd.Block, hd.Rescue, hd.Always} {
+		for _, t := range list {
+			if handlerMatches(t, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func handlerNamed(hd *playbook.Task, name string) bool {
 	if hd.Name == name {
 		return true
 	}

@@ -46,8 +46,9 @@ func (Apt) Spec() *module.Spec {
 			"Every apt-get runs with DEBIAN_FRONTEND=noninteractive and waits up to `lock_timeout` " +
 			"seconds for the dpkg lock.\n\n" +
 			"`update_cache` with names: the cache is refreshed when packages change, or always for " +
-			"`state: latest` (which needs fresh lists to decide); on its own it reports a change when the " +
-			"lists are refreshed (older than `cache_valid_time`), as Ansible does.",
+			"`state: latest` (which needs fresh lists to decide); on its own it refreshes them when they are " +
+			"older than `cache_valid_time` (always without it) and, as in Ansible, reports a change only when " +
+			"the refresh brought new lists (their time stamp moved; check mode predicts a change).",
 		Args: []module.Arg{
 			{Name: "name", Aliases: []string{"pkg", "package"}, Type: module.List, NotOption: true, Elements: module.String,
 				Doc: "Package names, optionally `name=version` or `name=version*`."},
@@ -663,7 +664,7 @@ func probeApt(ctx context.Context, h *module.Host, pkgs []aptPkg, latest bool) (
 		}
 		probes[0] = shell.Join(q...)
 	}
-	probes = append(probes, "date +%s; stat -c %Y /var/lib/apt/periodic/update-success-stamp 2>/dev/null || stat -c %Y /var/lib/apt/lists 2>/dev/null || echo 0")
+	probes = append(probes, "date +%s; "+aptListsMtime)
 	if latest && len(pkgs) > 0 {
 		q := []string{"apt-cache", "policy", "--"}
 		for _, p := range pkgs {
@@ -680,6 +681,22 @@ func probeApt(ctx context.Context, h *module.Host, pkgs []aptPkg, latest bool) (
 		p.policy = parseAptCachePolicy(secs[2])
 	}
 	return p, nil
+}
+
+// aptListsMtime prints when the package lists were last updated, as
+// Ansible's apt module reads it: the update-success stamp, else the lists
+// folder.
+const aptListsMtime = "stat -c %Y /var/lib/apt/periodic/update-success-stamp 2>/dev/null || stat -c %Y /var/lib/apt/lists 2>/dev/null || echo 0"
+
+// aptListsMoved reads aptListsMtime's output after an update and says
+// whether the lists changed since before (their time stamp then) and when
+// they were last updated; unreadable output counts as updated now.
+func aptListsMoved(before int, out string) (updated bool, mtime int) {
+	after, err := strconv.Atoi(strings.TrimSpace(out))
+	if err != nil {
+		return true, before
+	}
+	return after != before, after
 }
 
 // aptCacheState reads "NOW MTIME" and says whether the lists are older
@@ -850,12 +867,16 @@ func (a *aptApply) apply(ctx context.Context) (module.Result, error) {
 		if err != nil || !ok {
 			return a.out, err
 		}
-		a.out["cache_updated"] = true
-		if r, err := a.h.Run(ctx, "date +%s"); err == nil {
-			a.out["cache_update_time"], _ = strconv.Atoi(strings.TrimSpace(string(r.Stdout)))
+		// As in Ansible, the lists count as updated (and a refresh alone as
+		// a change) only when their time stamp moved: an update that
+		// fetched nothing new changes nothing.
+		updated, mtime := true, a.cacheTime
+		if r, err := a.h.Run(ctx, aptListsMtime); err == nil {
+			updated, mtime = aptListsMoved(a.cacheTime, string(r.Stdout))
 		}
+		a.out["cache_updated"], a.out["cache_update_time"] = updated, mtime
 		if len(a.pkgs) == 0 {
-			didChange = true
+			didChange = updated
 		}
 	}
 	if a.deb != nil {

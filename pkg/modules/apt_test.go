@@ -455,3 +455,25 @@ func TestAptGetCommandOptions(t *testing.T) {
 		t.Errorf("only_upgrade: %+v", d)
 	}
 }
+
+// TestAptListsMoved: after an update, the lists count as updated only when
+// their time stamp moved, as Ansible's apt module decides (an update that
+// fetched nothing new is no change).
+func TestAptListsMoved(t *testing.T) {
+	for _, tt := range []struct {
+		before  int
+		out     string
+		updated bool
+		mtime   int
+	}{
+		{before: 990, out: "990\n", updated: false, mtime: 990},
+		{before: 990, out: "1000\n", updated: true, mtime: 1000},
+		{before: 0, out: "1000", updated: true, mtime: 1000},
+		{before: 990, out: "", updated: true, mtime: 990},
+	} {
+		updated, mtime := aptListsMoved(tt.before, tt.out)
+		if updated != tt.updated || mtime != tt.mtime {
+			t.Errorf("aptListsMoved(%d, %q) = %v, %d; want %v, %d", tt.before, tt.out, updated, mtime, tt.updated, tt.mtime)
+		}
+	}
+}

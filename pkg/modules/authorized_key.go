@@ -56,16 +56,15 @@ type authKey struct {
 	options, typ, blob, comment string
 }
 
+// line is the key as Ansible's authorized_key writes it: "[options ]type
+// blob comment", with the space before the comment even when the comment
+// is empty, so a file either engine wrote is the same.
 func (k authKey) line() string {
-	parts := []string{}
+	opts := ""
 	if k.options != "" {
-		parts = append(parts, k.options)
+		opts = k.options + " "
 	}
-	parts = append(parts, k.typ, k.blob)
-	if k.comment != "" {
-		parts = append(parts, k.comment)
-	}
-	return strings.Join(parts, " ")
+	return opts + k.typ + " " + k.blob + " " + k.comment
 }
 
 // isKeyType reports whether s looks like an SSH key type.
@@ -144,6 +143,10 @@ func editAuthorizedKeys(content string, keys []authKey, state string, exclusive 
 				continue // duplicate of a managed key
 			}
 			seen[k.blob] = true
+			if k == w {
+				out = append(out, line) // already as wanted: left as written
+				continue
+			}
 			out = append(out, w.line())
 		case exclusive:
 			continue

@@ -55,6 +55,19 @@ func TestEditAuthorizedKeys(t *testing.T) {
 			}
 		})
 	}
+	// A key without a comment is written as Ansible writes it ("type blob
+	// ", with the space before the empty comment); a line already holding
+	// the key, with or without that space, is left as it is.
+	bare, _ := parseAuthKey("ssh-rsa ABC123")
+	for _, tc := range []struct{ in, want string }{
+		{"", "ssh-rsa ABC123 \n"},
+		{"ssh-rsa ABC123 \n", "ssh-rsa ABC123 \n"},
+		{"ssh-rsa ABC123\n", "ssh-rsa ABC123\n"},
+	} {
+		if got := editAuthorizedKeys(tc.in, []authKey{bare}, "present", false); got != tc.want {
+			t.Errorf("key without comment into %q: got %q, want %q", tc.in, got, tc.want)
+		}
+	}
 	if _, err := requestedKeys("not a key", "", nil); err == nil {
 		t.Error("invalid key accepted")
 	}

@@ -168,6 +168,8 @@ func TestUndefined(t *testing.T) {
 		{"{{ nope | mandatory }}", "nope", "Mandatory variable 'nope' not defined."},
 		{"{{ nope | mandatory('set nope!') }}", "nope", "set nope!"},
 		{"{{ lookup('vars', 'nope') }}", "nope", "No variable found with this name: nope"},
+		{"{{ nope | default(m.missing) }}", "m.missing", "'dict object' has no attribute 'missing'"},
+		{"{{ nope | default(m.missing) | upper }}", "m.missing", "'dict object' has no attribute 'missing'"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.src, func(t *testing.T) {
@@ -190,6 +192,8 @@ func TestUndefined(t *testing.T) {
 		{"d alias", "{{ nope | d(5) }}", 5},
 		{"default on missing attr", "{{ m.missing | default('d') }}", "d"},
 		{"default on chain", "{{ nope.a.b | default('d') }}", "d"},
+		{"undefined default value, defaulted again", "{{ m.g | default(m.missing) | default('root') }}", "root"},
+		{"undefined default value not used", "{{ a | default(m.missing) }}", 1},
 		{"default falsy", "{{ '' | default('d', true) }}", "d"},
 		{"default keeps falsy", "{{ '' | default('d') }}", ""},
 		{"is defined", "{{ nope is defined }} {{ a is defined }}", "False True"},

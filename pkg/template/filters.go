@@ -22,11 +22,34 @@ var undefinedOK = map[string]bool{"default": true, "d": true, "mandatory": true,
 const testFilter = "__test__"
 
 func (s *state) applyFilterCall(f *nodes.FilterCall, v any) (any, error) {
+	if name := strings.TrimPrefix(f.Name, "ansible.builtin."); (name == "default" || name == "d") && len(f.Args) > 0 {
+		return s.applyDefault(f, v)
+	}
 	args, kw, err := s.evalArgs(f.Args, f.Kwargs)
 	if err != nil {
 		return nil, err
 	}
 	return s.applyFilter(f.Name, v, args, kw)
+}
+
+// applyDefault runs default/d, whose default value may itself be
+// undefined, as in Jinja2: `x | default(y.missing) | default('z')` is
+// 'z', and the undefined value is an error only when it is used.
+func (s *state) applyDefault(f *nodes.FilterCall, v any) (any, error) {
+	first, err := s.eval(f.Args[0])
+	if err != nil {
+		return nil, err
+	}
+	if _, undef := first.(*undefined); !undef {
+		if first, err = s.deepResolve(first, 0); err != nil {
+			return nil, err
+		}
+	}
+	rest, kw, err := s.evalArgs(f.Args[1:], f.Kwargs)
+	if err != nil {
+		return nil, err
+	}
+	return s.applyFilter(f.Name, v, append([]any{first}, rest...), kw)
 }
 
 func (s *state) applyFilter(name string, v any, args []any, kw map[string]any) (any, error) {

@@ -55,7 +55,7 @@ func FirstFoundNames(terms []any, kw map[string]any) ([]string, bool, error) {
 			if odict.IsDict(term) {
 				return nil, false, fmt.Errorf("first_found: a mapping term needs 'files' (got %v)", term)
 			}
-			names = append(names, toStr(term))
+			names = append(names, plainStr(term))
 		}
 	}
 	return names, skip, nil
@@ -69,20 +69,29 @@ func optionList(v any) []string {
 		return nil
 	case string, Unsafe:
 		var out []string
-		for _, s := range strings.Split(toStr(x), ",") {
+		for _, s := range strings.Split(plainStr(x), ",") {
 			out = append(out, strings.TrimSpace(s))
 		}
 		return out
 	case []any:
 		out := make([]string, 0, len(x))
 		for _, e := range x {
-			out = append(out, toStr(e))
+			out = append(out, plainStr(e))
 		}
 		return out
 	case []string:
 		return x
 	}
-	return []string{toStr(v)}
+	return []string{plainStr(v)}
+}
+
+// plainStr is a term's text: a name rendered from host data (facts) is
+// Unsafe, which is text too, not its repr.
+func plainStr(v any) string {
+	if u, ok := v.(Unsafe); ok {
+		return string(u)
+	}
+	return toStr(v)
 }
 
 // splitOn splits every value on any of chars, as first_found's _split_on

@@ -25,6 +25,9 @@ func TestFirstFoundNames(t *testing.T) {
 		{name: "files without paths replace earlier names", terms: []any{"first.yml", map[string]any{"files": []any{"x.yml"}}}, want: []string{"x.yml"}},
 		{name: "nested list", terms: []any{[]any{"a.yml", "b.yml"}, "c.yml"}, want: []string{"a.yml", "b.yml", "c.yml"}},
 		{name: "skip from the last term", terms: []any{map[string]any{"files": []any{"x"}, "paths": []any{"p"}, "skip": true}}, want: []string{"p/x"}, skip: true},
+		{name: "names rendered from facts (unsafe) are text", terms: []any{Unsafe("Debian-12.yml"), map[string]any{"files": []any{Unsafe("Debian.yml")}, "paths": []any{Unsafe("vars")}}},
+			want: []string{"Debian-12.yml", "vars/Debian.yml"}},
+		{name: "unsafe string term", terms: []any{Unsafe("Debian-12.yml"), Unsafe("Debian.yml")}, want: []string{"Debian-12.yml", "Debian.yml"}},
 		{name: "keyword files apply to string terms", terms: []any{"ignored"}, kw: map[string]any{"files": []any{"k.yml"}, "paths": []any{"d"}}, want: []string{"d/k.yml"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

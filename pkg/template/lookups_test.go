@@ -41,6 +41,11 @@ func TestLookups(t *testing.T) {
 		{"vars native", "{{ lookup('vars', 'l') }}", []any{1, 2, 3}},
 		{"vars dynamic name", "{{ lookup('vars', 'res_' ~ 'changed').rc }}", 0},
 		{"vars default", "{{ lookup('vars', 'nope', default='d') }}", "d"},
+		{"varnames exact", "{{ query('varnames', '^b$') }}", []any{"b"}},
+		{"varnames search, sorted", "{{ query('varnames', '^lazy') }}", []any{"lazy", "lazy2", "lazylist", "lazymap", "lazynative"}},
+		{"varnames several terms", "{{ query('varnames', '^b$', '^fl$') }}", []any{"b", "fl"}},
+		{"varnames none is falsy", "{{ not lookup('varnames', '^nope$') }}", true},
+		{"varnames found is truthy", "{{ not lookup('varnames', '^' + 'b' + '$') }}", false},
 		{"items", "{{ query('items', [1, [2]], 3) }}", []any{1, []any{2}, 3}},
 		{"list", "{{ query('list', [1, 2]) }}", []any{1, 2}},
 		{"items lookup joined", "{{ lookup('items', ['a', 'b']) }}", "a,b"},
@@ -75,6 +80,8 @@ func TestLookupErrors(t *testing.T) {
 		{"{{ lookup('pipe', 'exit 3') }}", "exit status 3"},
 		{"{{ lookup('first_found', ['x', 'y']) }}", "no file was found when using first_found"},
 		{"{{ lookup('nosuchplugin', 'x') }}", "lookup plugin 'nosuchplugin' not found"},
+		{"{{ lookup('varnames', '(') }}", `unable to use "(" as a search parameter`},
+		{"{{ lookup('varnames', 1) }}", `"1" is not a string`},
 	}
 	for _, tc := range cases {
 		_, err := e.Render(tc.src, commonVars())
