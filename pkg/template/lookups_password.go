@@ -163,7 +163,9 @@ func randomPassword(n int, alphabet []rune) (string, error) {
 }
 
 // lookupVarnames lists the names of the variables matching each term, a
-// Python regular expression searched from the start of the name.
+// regular expression searched anywhere in the name (Python's re.search, as
+// Ansible's varnames lookup; RE2 syntax here). Names come out sorted within
+// each term (Ansible's follow the order variables were defined in).
 func (s *state) lookupVarnames(terms []any, _ map[string]any) ([]any, error) {
 	names := make([]string, 0, len(s.vars))
 	for k := range s.vars {
@@ -175,9 +177,9 @@ func (s *state) lookupVarnames(terms []any, _ map[string]any) ([]any, error) {
 		if _, ok := normalize(t).(string); !ok {
 			return nil, fmt.Errorf("lookup varnames: invalid setting identifier, %q is not a string", toStr(t))
 		}
-		re, err := regexp.Compile("^(?:" + toStr(t) + ")")
+		re, err := regexp.Compile(toStr(t))
 		if err != nil {
-			return nil, fmt.Errorf("lookup varnames: invalid regular expression %q: %w", toStr(t), err)
+			return nil, fmt.Errorf("lookup varnames: Unable to use \"%s\" as a search parameter: %w", toStr(t), err)
 		}
 		for _, n := range names {
 			if re.MatchString(n) {

@@ -80,7 +80,7 @@ func TestLookupErrors(t *testing.T) {
 		{"{{ lookup('pipe', 'exit 3') }}", "exit status 3"},
 		{"{{ lookup('first_found', ['x', 'y']) }}", "no file was found when using first_found"},
 		{"{{ lookup('nosuchplugin', 'x') }}", "lookup plugin 'nosuchplugin' not found"},
-		{"{{ lookup('varnames', '(') }}", `unable to use "(" as a search parameter`},
+		{"{{ lookup('varnames', '(') }}", `Unable to use "(" as a search parameter`},
 		{"{{ lookup('varnames', 1) }}", `"1" is not a string`},
 	}
 	for _, tc := range cases {
