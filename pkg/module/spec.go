@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/tend-dev/tend/pkg/odict"
 )
 
 // CheckSupport says how a module behaves in check mode.
@@ -425,6 +427,11 @@ func contains(l []string, s string) bool {
 
 // Coerce converts v to type t the way Ansible's argument spec does.
 func Coerce(t, elem Type, v any) (any, error) {
+	// Mappings from YAML and templates keep their key order; modules take
+	// plain maps.
+	if d, ok := v.(*odict.Dict); ok {
+		v = odict.Plain(d)
+	}
 	switch t {
 	case "", Raw:
 		return v, nil

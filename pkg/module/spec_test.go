@@ -2,6 +2,7 @@ package module
 
 import (
 	"context"
+	"github.com/tend-dev/tend/pkg/odict"
 	"strings"
 	"testing"
 
@@ -213,6 +214,8 @@ func TestCoerce(t *testing.T) {
 		{name: "list from scalar", t: List, v: 7, want: []any{7}},
 		{name: "list bad element", t: List, elem: Int, v: []any{"1", "x"}, wantErr: "element 1: expected an integer"},
 		{name: "list not a mapping", t: List, v: map[string]any{}, wantErr: "expected a list, got a mapping"},
+		{name: "list not an ordered mapping", t: List, v: odict.FromMap(map[string]any{"a": 1}), wantErr: "expected a list, got a mapping"},
+		{name: "dict from an ordered mapping", t: Dict, v: odict.FromMap(map[string]any{"a": 1}), want: map[string]any{"a": 1}},
 		{name: "dict from k=v", t: Dict, v: "a=1 b=2", want: map[string]any{"a": "1", "b": "2"}},
 		{name: "dict from blank", t: Dict, v: " ", want: map[string]any{}},
 		{name: "dict bad", t: Dict, v: "a", wantErr: `expected a mapping, got "a"`},

@@ -1,6 +1,7 @@
 package template
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -243,5 +244,25 @@ func TestPasswordHashOracle(t *testing.T) {
 				t.Errorf("shaCrypt(%q, %q, %s) = %q, openssl says %q", in.pw, in.salt, flag, got, out)
 			}
 		}
+	}
+}
+
+// TestFromYAMLAliasBomb: from_yaml expands aliases within a bound, so a
+// document whose anchors each list the previous one many times fails
+// instead of growing without end.
+func TestFromYAMLAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i < 12; i++ {
+		fmt.Fprintf(&b, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+	}
+	e := New(Options{})
+	_, err := e.Render("{{ doc | from_yaml }}", map[string]any{"doc": b.String()})
+	if err == nil || !strings.Contains(err.Error(), "excessive aliasing") {
+		t.Fatalf("from_yaml on an alias bomb: error %v, want excessive aliasing", err)
+	}
+	got, err := e.Render("{{ (doc | from_yaml).b | length }}", map[string]any{"doc": "a: &a [1, 2]\nb: [*a, *a]\n"})
+	if err != nil || fmt.Sprint(got) != "2" {
+		t.Fatalf("from_yaml with aliases: %v, %v", got, err)
 	}
 }

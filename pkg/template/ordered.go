@@ -81,13 +81,38 @@ func decodeJSONValue(dec *json.Decoder, depth int) (any, error) {
 
 // yamlOrdered converts a YAML node to the evaluator's values, mappings
 // becoming dicts that keep their keys' order, as PyYAML's loader does.
+// Aliases are expanded, within a bound: a document may become at most
+// maxYAMLExpansion values larger than it is written (an "alias bomb", each
+// anchor a list of aliases to the previous one, grows exponentially).
 func yamlOrdered(n *yaml.Node) (any, error) {
-	return yamlOrderedDepth(n, 0)
+	w := &yamlWalk{budget: countYAMLNodes(n) + maxYAMLExpansion}
+	return w.node(n, 0)
 }
 
-func yamlOrderedDepth(n *yaml.Node, depth int) (any, error) {
+// maxYAMLExpansion is how many more values than written alias expansion may
+// produce (the same bound as vars.MaxAliasExpansion for files).
+const maxYAMLExpansion = 1 << 20
+
+// countYAMLNodes counts the nodes of a document as written (aliases not
+// followed).
+func countYAMLNodes(n *yaml.Node) int {
+	c := 1
+	if n.Kind != yaml.AliasNode {
+		for _, k := range n.Content {
+			c += countYAMLNodes(k)
+		}
+	}
+	return c
+}
+
+type yamlWalk struct{ budget int }
+
+func (w *yamlWalk) node(n *yaml.Node, depth int) (any, error) {
 	if depth > 10000 {
 		return nil, errors.New("document nested too deeply")
+	}
+	if w.budget--; w.budget < 0 {
+		return nil, errors.New("document contains excessive aliasing")
 	}
 	switch n.Kind {
 	case 0:
@@ -96,13 +121,13 @@ func yamlOrderedDepth(n *yaml.Node, depth int) (any, error) {
 		if len(n.Content) == 0 {
 			return nil, nil
 		}
-		return yamlOrderedDepth(n.Content[0], depth+1)
+		return w.node(n.Content[0], depth+1)
 	case yaml.AliasNode:
-		return yamlOrderedDepth(n.Alias, depth+1)
+		return w.node(n.Alias, depth+1)
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
 		for _, c := range n.Content {
-			v, err := yamlOrderedDepth(c, depth+1)
+			v, err := w.node(c, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -115,7 +140,7 @@ func yamlOrderedDepth(n *yaml.Node, depth int) (any, error) {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, vn := n.Content[i], n.Content[i+1]
 			if k.Tag == "!!merge" {
-				m, err := yamlOrderedDepth(vn, depth+1)
+				m, err := w.node(vn, depth+1)
 				if err != nil {
 					return nil, err
 				}
@@ -131,11 +156,11 @@ func yamlOrderedDepth(n *yaml.Node, depth int) (any, error) {
 				}
 				continue
 			}
-			kv, err := yamlOrderedDepth(k, depth+1)
+			kv, err := w.node(k, depth+1)
 			if err != nil {
 				return nil, err
 			}
-			v, err := yamlOrderedDepth(vn, depth+1)
+			v, err := w.node(vn, depth+1)
 			if err != nil {
 				return nil, err
 			}
