@@ -326,9 +326,18 @@ func (l *Loader) parseAction(ctx *taskCtx, t *Task, k, v, argsNode *yaml.Node) {
 			}
 		} else {
 			args, err := argsFrom(raw, mod.Spec())
+			if err != nil && !hasTemplate(raw) && !rawParamModules[canon] {
+				// Ansible's parser refuses these too (a number or a list,
+				// unbalanced quotes, extra words for a module without
+				// free-form text) before anything runs.
+				l.errs.at(file, v, "", "module %s: %v", canon, err)
+				t.Action = ""
+				return
+			}
 			if err != nil {
-				// Ansible reads them when the task runs: a warning now,
-				// the task's failure then (if it runs at all).
+				// Templated text is read when the task runs (Ansible's
+				// _variable_params): a warning now, the task's failure then
+				// (if it runs at all).
 				l.warnAt(file, v, "run 'tend doc "+canon+"' for its arguments", "module %s: %v", canon, err)
 				t.ArgsError = fmt.Sprintf("module %s: %v", canon, err)
 				args = map[string]any{}
@@ -681,4 +690,18 @@ func (l *Loader) checkNodeTemplates(file string, n *yaml.Node) {
 			l.checkNodeTemplates(file, c)
 		}
 	}
+}
+
+// rawParamModules take free-form words at parse time in Ansible 2.14
+// (mod_args.RAW_PARAM_MODULES beyond the free-form modules): words that are
+// not key=value fail the task when it runs, not the playbook.
+var rawParamModules = map[string]bool{
+	"add_host": true, "group_by": true, "set_fact": true, "include_vars": true, "meta": true,
+	"include_tasks": true, "include_role": true, "import_tasks": true, "import_role": true,
+}
+
+// hasTemplate says whether raw module arguments hold template text.
+func hasTemplate(raw any) bool {
+	s, ok := raw.(string)
+	return ok && (strings.Contains(s, "{{") || strings.Contains(s, "{%"))
 }
