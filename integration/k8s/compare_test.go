@@ -2,7 +2,6 @@ package k8s
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -84,20 +83,8 @@ func TestAnsibleComparison(t *testing.T) {
 				play = func(flags ...string) (string, int) {
 					args := append([]string{"-i", e.inventory, "-e", "@" + e.varsFile}, flags...)
 					args = append(args, filepath.Join(e.root, "playbooks", "kubernetes.yml"))
-					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-					defer cancel()
-					cmd := exec.CommandContext(ctx, ap, args...)
-					cmd.Env = append(os.Environ(), "HOME="+e.dir, "PATH="+filepath.Dir(helm)+":"+os.Getenv("PATH"),
-						"ANSIBLE_NOCOLOR=1", "ANSIBLE_RETRY_FILES_ENABLED=0", "ANSIBLE_HOST_KEY_CHECKING=0")
-					var out bytes.Buffer
-					cmd.Stdout, cmd.Stderr = &out, &out
-					err := cmd.Run()
-					if ee, ok := err.(*exec.ExitError); ok {
-						return out.String(), ee.ExitCode()
-					} else if err != nil {
-						t.Fatal(err)
-					}
-					return out.String(), 0
+					return runCommand(t, 30*time.Minute, []string{"HOME=" + e.dir, "PATH=" + filepath.Dir(helm) + ":" + os.Getenv("PATH"),
+						"ANSIBLE_NOCOLOR=1", "ANSIBLE_RETRY_FILES_ENABLED=0", "ANSIBLE_HOST_KEY_CHECKING=0"}, ap, args...)
 				}
 			}
 			start := time.Now()

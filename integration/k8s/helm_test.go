@@ -84,20 +84,26 @@ func (e *playEnv) play(task string, flags ...string) (string, int) {
 	if err := os.WriteFile(pb, []byte(text), 0o644); err != nil {
 		e.t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	return runCommand(e.t, 10*time.Minute, []string{"HOME=" + e.dir, "NO_COLOR=1"}, e.tend, append([]string{"play", "-i", "localhost,", pb}, flags...)...)
+}
+
+// runCommand runs bin with args and env added to the test's, for at most
+// limit, and returns its combined output and exit code.
+func runCommand(t *testing.T, limit time.Duration, env []string, bin string, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, e.tend, append([]string{"play", "-i", "localhost,", pb}, flags...)...)
-	cmd.Env = append(os.Environ(), "HOME="+e.dir, "NO_COLOR=1")
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
-	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
+		return out.String(), ee.ExitCode()
 	} else if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
-	return out.String(), code
+	return out.String(), 0
 }
 
 func helmTask(name, chart, kubeconfig, values string) string {

@@ -1,7 +1,6 @@
 package k8s
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"database/sql"
@@ -125,20 +124,7 @@ func (e *positEnv) play(flags ...string) (string, int) {
 	args := append([]string{"play", "-i", e.inventory, "--known-hosts", e.bed.KnownHostsFile, "--ssh-config", "none",
 		"-e", "@" + e.varsFile}, flags...)
 	args = append(args, filepath.Join(e.root, "playbooks", "kubernetes.yml"))
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, e.tend, args...)
-	cmd.Env = append(os.Environ(), "HOME="+e.dir, "NO_COLOR=1")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		e.t.Fatal(err)
-	}
-	return out.String(), code
+	return runCommand(e.t, 20*time.Minute, []string{"HOME=" + e.dir, "NO_COLOR=1"}, e.tend, args...)
 }
 
 // get reads one object (or list) from the API server.

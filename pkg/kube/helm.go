@@ -73,18 +73,9 @@ func newHelmRun(a module.Args) (*helmRun, error) {
 			r.timeout = d
 		}
 	}
-	k := kubeAuthFrom(a)
-	s := cli.New()
-	s.KubeConfig = or(k.kubeconfig, s.KubeConfig)
-	s.KubeContext = or(k.context, s.KubeContext)
-	s.KubeAPIServer = or(k.host, s.KubeAPIServer)
-	s.KubeToken = or(k.token, s.KubeToken)
-	s.KubeCaFile = or(k.caFile, s.KubeCaFile)
-	s.KubeInsecureSkipTLSVerify = s.KubeInsecureSkipTLSVerify || k.insecure
-	if k.kubeconfig != "" {
-		if _, err := os.Stat(k.kubeconfig); err != nil {
-			return r, fmt.Errorf("kubeconfig: %w", err)
-		}
+	s, err := kubeAuthFrom(a).settings()
+	if err != nil {
+		return r, err
 	}
 	s.SetNamespace(r.ns)
 	r.settings = s

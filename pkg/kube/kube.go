@@ -180,9 +180,10 @@ type kubeClient struct {
 	namespace string // the kubeconfig context's namespace, or "default"
 }
 
-// newKubeClient connects as the auth arguments say. Nothing is contacted
-// yet; the first request fails when the server is unreachable.
-func newKubeClient(k kubeAuth) (*kubeClient, error) {
+// settings are Helm's and client-go's connection settings for k: the
+// task's arguments over the environment (KUBECONFIG...). A kubeconfig
+// named but missing is an error now rather than a default connection.
+func (k kubeAuth) settings() (*cli.EnvSettings, error) {
 	if k.kubeconfig != "" {
 		if _, err := os.Stat(k.kubeconfig); err != nil {
 			return nil, fmt.Errorf("kubeconfig: %w", err)
@@ -195,6 +196,16 @@ func newKubeClient(k kubeAuth) (*kubeClient, error) {
 	s.KubeToken = or(k.token, s.KubeToken)
 	s.KubeCaFile = or(k.caFile, s.KubeCaFile)
 	s.KubeInsecureSkipTLSVerify = s.KubeInsecureSkipTLSVerify || k.insecure
+	return s, nil
+}
+
+// newKubeClient connects as the auth arguments say. Nothing is contacted
+// yet; the first request fails when the server is unreachable.
+func newKubeClient(k kubeAuth) (*kubeClient, error) {
+	s, err := k.settings()
+	if err != nil {
+		return nil, err
+	}
 	g := s.RESTClientGetter()
 	rc, err := g.ToRESTConfig()
 	if err != nil {
