@@ -2,6 +2,7 @@ package k8s
 
 import (
 	"bytes"
+	stdcmp "cmp"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -22,7 +23,7 @@ const helmV3 = "v3.22.1"
 
 func helmBinary(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join(or(os.Getenv("TEND_K8S_CACHE"), "/var/cache/tend-k8s"), "helm-"+helmV3)
+	dir := filepath.Join(stdcmp.Or(os.Getenv("TEND_K8S_CACHE"), "/var/cache/tend-k8s"), "helm-"+helmV3)
 	bin := filepath.Join(dir, "helm")
 	if _, err := os.Stat(bin); err == nil {
 		return bin
@@ -33,13 +34,6 @@ func helmBinary(t *testing.T) string {
 		t.Fatalf("building helm %s: %v\n%s", helmV3, err, out)
 	}
 	return bin
-}
-
-func or(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // TestAnsibleComparison deploys playbooks/kubernetes.yml with

@@ -1,11 +1,13 @@
 package kube
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -36,13 +38,8 @@ func (r *helmRun) liveDrift(ctx context.Context, rel *release.Release) ([]module
 	if err != nil {
 		return nil, err
 	}
-	keys := make([]string, 0, len(objs))
-	for k := range objs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var diffs []module.Diff
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(objs)) {
 		d, err := r.objectDrift(ctx, c, objs[k])
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", k, err)
@@ -58,7 +55,7 @@ func (r *helmRun) objectDrift(ctx context.Context, c *kubeClient, obj map[string
 	ns, _ := md["namespace"].(string)
 	apiVersion, _ := obj["apiVersion"].(string)
 	kind, _ := obj["kind"].(string)
-	ri, ns, err := c.resource(apiVersion, kind, or(ns, r.ns))
+	ri, ns, err := c.resource(apiVersion, kind, cmp.Or(ns, r.ns))
 	if err != nil {
 		return nil, err
 	}

@@ -93,13 +93,6 @@ func newHelmRun(a module.Args) (*helmRun, error) {
 	return r, nil
 }
 
-func or(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 func (r *helmRun) failed(err error) module.Result {
 	return module.Failed("helm release %s in namespace %s: %v", r.name, r.ns, err)
 }

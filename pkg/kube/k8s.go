@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -124,7 +125,7 @@ func planObject(ctx context.Context, c *kubeClient, a module.Args, o map[string]
 	if name == "" || kind == "" {
 		return nil, errors.New("the object needs kind and metadata.name")
 	}
-	ri, ns, err := c.resource(apiVersion, kind, or(ns, a.String("namespace")))
+	ri, ns, err := c.resource(apiVersion, kind, cmp.Or(ns, a.String("namespace")))
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +158,7 @@ func planObject(ctx context.Context, c *kubeClient, a module.Args, o map[string]
 	ssa := a.Dict("server_side_apply")
 	manager, _ := ssa["field_manager"].(string)
 	force, _ := module.ToBool(ssa["force_conflicts"])
-	opts := metav1.PatchOptions{FieldManager: or(manager, "tend"), Force: ptr(force || a.Bool("force")), FieldValidation: "Strict"}
+	opts := metav1.PatchOptions{FieldManager: cmp.Or(manager, "tend"), Force: ptr(force || a.Bool("force")), FieldValidation: "Strict"}
 	dry := opts
 	dry.DryRun = []string{metav1.DryRunAll}
 	after, err := ri.Patch(ctx, name, types.ApplyPatchType, body, dry)

@@ -6,10 +6,12 @@
 package kube
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 
 	"helm.sh/helm/v4/pkg/cli"
@@ -28,18 +30,13 @@ type kubeAuth struct {
 }
 
 func kubeAuthFrom(a module.Args) kubeAuth {
-	or := func(arg, env string) string {
-		if v := a.String(arg); v != "" {
-			return v
-		}
-		return os.Getenv(env)
-	}
+	argOrEnv := func(arg, env string) string { return cmp.Or(a.String(arg), os.Getenv(env)) }
 	k := kubeAuth{
-		kubeconfig: or("kubeconfig", "K8S_AUTH_KUBECONFIG"),
-		context:    or("context", "K8S_AUTH_CONTEXT"),
-		host:       or("host", "K8S_AUTH_HOST"),
-		token:      or("api_key", "K8S_AUTH_API_KEY"),
-		caFile:     or("ca_cert", "K8S_AUTH_SSL_CA_CERT"),
+		kubeconfig: argOrEnv("kubeconfig", "K8S_AUTH_KUBECONFIG"),
+		context:    argOrEnv("context", "K8S_AUTH_CONTEXT"),
+		host:       argOrEnv("host", "K8S_AUTH_HOST"),
+		token:      argOrEnv("api_key", "K8S_AUTH_API_KEY"),
+		caFile:     argOrEnv("ca_cert", "K8S_AUTH_SSL_CA_CERT"),
 	}
 	if a.Has("validate_certs") {
 		k.insecure = !a.Bool("validate_certs")
@@ -102,13 +99,8 @@ func objectDiffs(before, after map[string]map[string]any, header string) ([]modu
 	for k := range after {
 		keys[k] = true
 	}
-	sorted := make([]string, 0, len(keys))
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	sort.Strings(sorted)
 	var diffs []module.Diff
-	for _, k := range sorted {
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		b, a := before[k], after[k]
 		if reflect.DeepEqual(normalizeJSON(b), normalizeJSON(a)) {
 			continue
@@ -190,11 +182,11 @@ func (k kubeAuth) settings() (*cli.EnvSettings, error) {
 		}
 	}
 	s := cli.New()
-	s.KubeConfig = or(k.kubeconfig, s.KubeConfig)
-	s.KubeContext = or(k.context, s.KubeContext)
-	s.KubeAPIServer = or(k.host, s.KubeAPIServer)
-	s.KubeToken = or(k.token, s.KubeToken)
-	s.KubeCaFile = or(k.caFile, s.KubeCaFile)
+	s.KubeConfig = cmp.Or(k.kubeconfig, s.KubeConfig)
+	s.KubeContext = cmp.Or(k.context, s.KubeContext)
+	s.KubeAPIServer = cmp.Or(k.host, s.KubeAPIServer)
+	s.KubeToken = cmp.Or(k.token, s.KubeToken)
+	s.KubeCaFile = cmp.Or(k.caFile, s.KubeCaFile)
 	s.KubeInsecureSkipTLSVerify = s.KubeInsecureSkipTLSVerify || k.insecure
 	return s, nil
 }

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tend-dev/tend/pkg/module"
 )
 
 // SplitArgs splits a free-form argument string into words the way
@@ -105,7 +107,7 @@ func ParseKV(s string, freeForm bool, allowed func(string) bool) (map[string]any
 		k, v, ok := strings.Cut(decodeEscapes(w), "=")
 		// A templated key ("{{ name }}_dir=x", for set_fact) is rendered
 		// when the task runs, as Ansible's parse_kv allows.
-		if ok && (isIdent(k) || !freeForm && isTemplatedKey(k)) && (!freeForm || allowed(k)) {
+		if ok && (isIdent(k) || !freeForm && module.IsTemplated(k)) && (!freeForm || allowed(k)) {
 			out[k] = unquote(v)
 			free.WriteString(s[last:spans[i][0]])
 			last = spans[i][1]
@@ -117,11 +119,6 @@ func ParseKV(s string, freeForm bool, allowed func(string) bool) (map[string]any
 	}
 	free.WriteString(s[last:])
 	return out, strings.TrimSpace(free.String()), nil
-}
-
-// isTemplatedKey reports whether a key=value key holds template markup.
-func isTemplatedKey(s string) bool {
-	return strings.Contains(s, "{{") || strings.Contains(s, "{%")
 }
 
 func isIdent(s string) bool {

@@ -326,7 +326,7 @@ func (l *Loader) parseAction(ctx *taskCtx, t *Task, k, v, argsNode *yaml.Node) {
 			}
 		} else {
 			args, err := argsFrom(raw, mod.Spec())
-			if err != nil && !hasTemplate(raw) && !rawParamModules[canon] {
+			if err != nil && !module.IsTemplated(raw) && !includeActions[canon] && !rawParamActions[canon] {
 				// Ansible's parser refuses these too (a number or a list,
 				// unbalanced quotes, extra words for a module without
 				// free-form text) before anything runs.
@@ -692,16 +692,10 @@ func (l *Loader) checkNodeTemplates(file string, n *yaml.Node) {
 	}
 }
 
-// rawParamModules take free-form words at parse time in Ansible 2.14
-// (mod_args.RAW_PARAM_MODULES beyond the free-form modules): words that are
-// not key=value fail the task when it runs, not the playbook.
-var rawParamModules = map[string]bool{
+// rawParamActions, with includeActions, take free-form words at parse time
+// in Ansible 2.14 (mod_args.RAW_PARAM_MODULES beyond the free-form
+// modules): words that are not key=value fail the task when it runs, not
+// the playbook.
+var rawParamActions = map[string]bool{
 	"add_host": true, "group_by": true, "set_fact": true, "include_vars": true, "meta": true,
-	"include_tasks": true, "include_role": true, "import_tasks": true, "import_role": true,
-}
-
-// hasTemplate says whether raw module arguments hold template text.
-func hasTemplate(raw any) bool {
-	s, ok := raw.(string)
-	return ok && (strings.Contains(s, "{{") || strings.Contains(s, "{%"))
 }
