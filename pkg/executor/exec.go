@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -125,7 +126,7 @@ func (p *playRun) untilSettings(t *playbook.Task, vars map[string]any) (int, tim
 		retries = 3
 		if t.Retries != nil {
 			v, err := p.r.opts.Templates.RenderValue(t.Retries, vars)
-			if n, ok := module.ToInt(v); err == nil && ok {
+			if n, ok := intField(v); err == nil && ok {
 				retries = n + 1
 				if n <= 0 {
 					retries = 1
@@ -134,12 +135,25 @@ func (p *playRun) untilSettings(t *playbook.Task, vars map[string]any) (int, tim
 		}
 		if t.Delay != nil {
 			v, err := p.r.opts.Templates.RenderValue(t.Delay, vars)
-			if n, ok := module.ToInt(v); err == nil && ok {
+			if n, ok := intField(v); err == nil && ok {
 				delay = time.Duration(n) * time.Second
+				if n < 0 {
+					delay = time.Second
+				}
 			}
 		}
 	}
 	return retries, delay
+}
+
+// intField reads a playbook keyword Ansible declares as an integer
+// (retries, delay): Python's int() truncates a float, so `delay: 0.5` is
+// no delay at all, not the default five seconds.
+func intField(v any) (int, bool) {
+	if f, ok := v.(float64); ok && !math.IsNaN(f) && !math.IsInf(f, 0) {
+		return int(f), true
+	}
+	return module.ToInt(v)
 }
 
 // resolveAction renders a module name written as a template (action:
