@@ -52,8 +52,10 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 	retries, delay := p.untilSettings(t, vars)
 	var o *outcome
 	for attempt := 0; ; attempt++ {
-		o = p.runModule(ctx, t, rt, mod, h, vars, noLog, attempt > 0)
-		if o.status == report.Unreachable || len(t.Until) == 0 {
+		o = p.runModule(ctx, t, rt, mod, h, vars, noLog, attempt)
+		// As Ansible: with a single attempt (retries: 0) until is not even
+		// evaluated.
+		if o.status == report.Unreachable || len(t.Until) == 0 || retries <= 1 {
 			break
 		}
 		uvars := vars
@@ -73,9 +75,9 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 		if attempt >= retries-1 {
 			o.status = report.Failed
 			o.result["failed"] = true
-			if _, has := o.result["msg"]; !has || o.result["msg"] == "" {
-				o.result["msg"] = "Retries exhausted"
-			}
+			// Ansible reports the retries asked for, one fewer than the
+			// attempts made.
+			o.result["attempts"] = retries - 1
 			break
 		}
 		o.result["retries"] = retries
@@ -244,7 +246,8 @@ func (p *playRun) meta(h *hostState, t *playbook.Task) *outcome {
 
 // runModule templates the arguments, plans, applies unless in check mode,
 // and evaluates changed_when/failed_when.
-func (p *playRun) runModule(ctx context.Context, t *playbook.Task, rt report.Task, mod module.Module, h *hostState, vars map[string]any, noLog, retry bool) *outcome {
+func (p *playRun) runModule(ctx context.Context, t *playbook.Task, rt report.Task, mod module.Module, h *hostState, vars map[string]any, noLog bool, attempt int) *outcome {
+	retry := attempt > 0
 	spec := mod.Spec()
 	args, failure := p.moduleArgs(t, spec, vars)
 	if failure != nil {
@@ -309,11 +312,20 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, rt report.Tas
 		}
 	}
 	if async > 0 {
-		return p.applyConditions(t, p.runAsync(ctx, asyncTask{gate: gate, t: t, rt: rt, mod: mod, mh: mh, args: args,
-			async: async, poll: poll, diff: diff, delegated: delegated, noLog: noLog, dial: dial}), vars)
+		return p.applyConditions(t, withAttempts(t, p.runAsync(ctx, asyncTask{gate: gate, t: t, rt: rt, mod: mod, mh: mh, args: args,
+			async: async, poll: poll, diff: diff, delegated: delegated, noLog: noLog, dial: dial}), attempt), vars)
 	}
 	res, plan, err := module.ExecuteGated(ctx, mod, mh, args, check, gate)
-	return p.applyConditions(t, executeOutcome(res, plan, err, diff, delegated), vars)
+	return p.applyConditions(t, withAttempts(t, executeOutcome(res, plan, err, diff, delegated), attempt), vars)
+}
+
+// withAttempts puts the attempt number in the result of a task with
+// until before changed_when and failed_when see it, as Ansible does.
+func withAttempts(t *playbook.Task, o *outcome, attempt int) *outcome {
+	if len(t.Until) > 0 && o != nil && o.result != nil {
+		o.result["attempts"] = attempt + 1
+	}
+	return o
 }
 
 // moduleArgs renders a task's arguments (a templated args: mapping first),
