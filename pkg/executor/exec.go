@@ -73,7 +73,11 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 			break
 		}
 		if attempt >= retries-1 {
-			o.status = report.Failed
+			// The result says failed, but as in Ansible's TaskResult a
+			// failed_when that held false decides the task's status.
+			if fw, has := o.result["failed_when_result"].(bool); !has || fw {
+				o.status = report.Failed
+			}
 			o.result["failed"] = true
 			// Ansible reports the retries asked for, one fewer than the
 			// attempts made.
