@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tend-dev/tend/integration/recap"
 	"github.com/tend-dev/tend/integration/testbed"
 )
 
@@ -390,7 +391,6 @@ var (
 	taskHeader = regexp.MustCompile(`^(TASK|RUNNING HANDLER) \[(.*)\] \**$`)
 	failLine   = regexp.MustCompile(`^(fatal|failed): \[testhost\]`)
 	jsonString = regexp.MustCompile(`^"(\\.|[^"\\])*"`)
-	recapRe    = regexp.MustCompile(`(?m)^testhost\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)\s+rescued=(\d+)\s+ignored=(\d+)`)
 )
 
 // parseOutput reads the recap and the failure that stopped the host (the
@@ -398,13 +398,9 @@ var (
 // Ansible-shaped human output.
 func parseOutput(out string) engineResult {
 	var r engineResult
-	if m := recapRe.FindStringSubmatch(out); m != nil {
+	if c, ok := recap.Of(out, "testhost"); ok {
 		r.Recap = true
-		n := make([]int, 7)
-		for i := range n {
-			n[i], _ = strconv.Atoi(m[i+1])
-		}
-		r.OK, r.Changed, r.Unreachable, r.Failed, r.Skipped, r.Rescued, r.Ignored = n[0], n[1], n[2], n[3], n[4], n[5], n[6]
+		r.OK, r.Changed, r.Unreachable, r.Failed, r.Skipped, r.Rescued, r.Ignored = c.OK, c.Changed, c.Unreachable, c.Failed, c.Skipped, c.Rescued, c.Ignored
 	}
 	lines := strings.Split(out, "\n")
 	task, failure, ignored := "", "", false
