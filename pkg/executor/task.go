@@ -186,6 +186,7 @@ func (p *playRun) checkFailureLimits(t *playbook.Task, hosts []*hostState) {
 	if abort {
 		p.mu.Lock()
 		p.endPlay = true
+		p.stopRun = true
 		p.mu.Unlock()
 		for _, h := range p.batch {
 			h.mu.Lock()
