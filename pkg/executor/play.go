@@ -39,9 +39,9 @@ type playRun struct {
 	// stopRun ends the playbook after this play, as Ansible's break_play:
 	// any_errors_fatal, max_fail_percentage or a batch in which every
 	// host failed.
-	stopRun bool
-	endBatch  bool
-	groupsOf  map[string][]any
+	stopRun  bool
+	endBatch bool
+	groupsOf map[string][]any
 }
 
 // runPlay runs one play; stop says the playbook ends with it.
