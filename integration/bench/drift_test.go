@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -27,6 +26,8 @@ import (
 	"github.com/tend-dev/tend/pkg/playbook"
 	"github.com/tend-dev/tend/pkg/report"
 	"github.com/tend-dev/tend/pkg/template"
+
+	playrecap "github.com/tend-dev/tend/integration/recap"
 )
 
 // driftKinds are the modules of the drift playbook, 10 tasks each.
@@ -110,24 +111,12 @@ func writeDriftPlaybook(tb testing.TB, dir string) string {
 	return path
 }
 
-// recapRe matches one host line of the PLAY RECAP, which tend and Ansible
-// print alike.
-var recapRe = regexp.MustCompile(`(?m)^\S+\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)`)
-
 // recap sums the recap's counters over hosts.
 type recap struct{ ok, changed, unreachable, failed, hosts int }
 
 func parseRecap(out string) recap {
-	var r recap
-	for _, m := range recapRe.FindAllStringSubmatch(out, -1) {
-		n := func(i int) int { v, _ := strconv.Atoi(m[i]); return v }
-		r.ok += n(1)
-		r.changed += n(2)
-		r.unreachable += n(3)
-		r.failed += n(4)
-		r.hosts++
-	}
-	return r
+	c, hosts := playrecap.Sum(out)
+	return recap{ok: c.OK, changed: c.Changed, unreachable: c.Unreachable, failed: c.Failed, hosts: hosts}
 }
 
 // timedRun runs a command and returns its wall time and recap.

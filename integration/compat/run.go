@@ -11,13 +11,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/tend-dev/tend/integration/recap"
 	"github.com/tend-dev/tend/integration/testbed"
 )
 
@@ -44,21 +44,10 @@ func extra(r Recap) string {
 	return s
 }
 
-var recapRE = regexp.MustCompile(`(?m)^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)\s+skipped=(\d+)\s+rescued=(\d+)\s+ignored=(\d+)`)
-
 // parseRecap finds host's recap line in a run's output.
 func parseRecap(out, host string) (Recap, bool) {
-	for _, m := range recapRE.FindAllStringSubmatch(out, -1) {
-		if m[1] != host {
-			continue
-		}
-		n := make([]int, 7)
-		for i := range n {
-			n[i], _ = strconv.Atoi(m[i+2])
-		}
-		return Recap{n[0], n[1], n[2], n[3], n[4], n[5], n[6]}, true
-	}
-	return Recap{}, false
+	c, ok := recap.Of(out, host)
+	return Recap{c.OK, c.Changed, c.Unreachable, c.Failed, c.Skipped, c.Rescued, c.Ignored}, ok
 }
 
 // Run is one run of one engine.

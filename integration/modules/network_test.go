@@ -146,7 +146,12 @@ func TestNetworkModules(t *testing.T) {
 		if r["failed"] != true || !strings.Contains(fmt.Sprint(r["msg"]), "Timeout when waiting for 127.0.0.1:2") {
 			t.Errorf("timeout: %v", r)
 		}
-		t.Logf("wait_for: 5 waits in %v", time.Since(start).Round(time.Millisecond))
+		// Neither port nor path: sleep delay, then timeout, and succeed.
+		r = mustNet(t, h, "wait_for", map[string]any{"timeout": 1, "delay": 1}, false, false)
+		if e, _ := r["elapsed"].(int); e < 2 {
+			t.Errorf("wait_for timeout=1 delay=1: elapsed %v, want at least 2 (delay then timeout)", r["elapsed"])
+		}
+		t.Logf("wait_for: 6 waits in %v", time.Since(start).Round(time.Millisecond))
 	})
 	t.Run("script and raw", func(t *testing.T) {
 		dir := t.TempDir()

@@ -276,6 +276,7 @@ func TestSystemModules(t *testing.T) {
 		state := "getent group tendgrp; getent passwd tenduser; id -Gn tenduser 2>/dev/null; getent shadow tenduser | cut -d: -f2,8; ls -d /home/tenduser 2>/dev/null; true"
 		e.converge(t, "group", map[string]any{"name": "tendgrp", "gid": 2345}, state)
 		e.converge(t, "group", map[string]any{"name": "tendgrp", "gid": 2346}, state)
+		e.fails(t, "group", map[string]any{"name": "tendgrp2", "non_unique": true}, "non_unique is True but all of the following are missing: gid")
 		hash := "$6$tendsalt$Zx0wUQ5nV5Y8g9v0m0M9b0lJg9.5m9QWmBkI5m2b0bq3N5QO1yGx1o2xJX4Q0pQXl6p6m6yZc2i7u0VvH8n1/"
 		r := e.converge(t, "user", map[string]any{"name": "tenduser", "uid": 2345, "group": "tendgrp", "groups": []any{"adm"},
 			"shell": "/bin/sh", "comment": "Tend User", "password": hash}, state)

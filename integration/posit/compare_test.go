@@ -2,6 +2,7 @@ package posit_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/tend-dev/tend/integration/testbed"
+
+	"github.com/tend-dev/tend/integration/recap"
 )
 
 // TestAnsibleComparison runs playbooks/site.yml (single servers) and
@@ -106,15 +109,12 @@ func TestAnsibleComparison(t *testing.T) {
 	}
 }
 
-// recapLine is one host's line of ansible-playbook's PLAY RECAP.
-var recapLine = regexp.MustCompile(`(?m)^(\S+)\s+: ok=\d+\s+changed=(\d+)`)
-
 // changedInRecap lists "host changed=N" for the hosts with changes.
 func changedInRecap(out string) []string {
 	var changed []string
-	for _, m := range recapLine.FindAllStringSubmatch(out, -1) {
-		if m[2] != "0" {
-			changed = append(changed, m[1]+" changed="+m[2])
+	for _, h := range recap.Parse(out) {
+		if h.Changed != 0 {
+			changed = append(changed, fmt.Sprintf("%s changed=%d", h.Name, h.Changed))
 		}
 	}
 	return changed

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -51,8 +52,10 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 	retries, delay := p.untilSettings(t, vars)
 	var o *outcome
 	for attempt := 0; ; attempt++ {
-		o = p.runModule(ctx, t, rt, mod, h, vars, noLog, attempt > 0)
-		if o.status == report.Unreachable || len(t.Until) == 0 {
+		o = p.runModule(ctx, t, rt, mod, h, vars, noLog, attempt)
+		// As Ansible: with a single attempt (retries: 0) until is not even
+		// evaluated.
+		if o.status == report.Unreachable || len(t.Until) == 0 || retries <= 1 {
 			break
 		}
 		uvars := vars
@@ -70,11 +73,15 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 			break
 		}
 		if attempt >= retries-1 {
-			o.status = report.Failed
-			o.result["failed"] = true
-			if _, has := o.result["msg"]; !has || o.result["msg"] == "" {
-				o.result["msg"] = "Retries exhausted"
+			// The result says failed, but as in Ansible's TaskResult a
+			// failed_when that held false decides the task's status.
+			if fw, has := o.result["failed_when_result"].(bool); !has || fw {
+				o.status = report.Failed
 			}
+			o.result["failed"] = true
+			// Ansible reports the retries asked for, one fewer than the
+			// attempts made.
+			o.result["attempts"] = retries - 1
 			break
 		}
 		o.result["retries"] = retries
@@ -125,7 +132,7 @@ func (p *playRun) untilSettings(t *playbook.Task, vars map[string]any) (int, tim
 		retries = 3
 		if t.Retries != nil {
 			v, err := p.r.opts.Templates.RenderValue(t.Retries, vars)
-			if n, ok := module.ToInt(v); err == nil && ok {
+			if n, ok := intField(v); err == nil && ok {
 				retries = n + 1
 				if n <= 0 {
 					retries = 1
@@ -134,12 +141,25 @@ func (p *playRun) untilSettings(t *playbook.Task, vars map[string]any) (int, tim
 		}
 		if t.Delay != nil {
 			v, err := p.r.opts.Templates.RenderValue(t.Delay, vars)
-			if n, ok := module.ToInt(v); err == nil && ok {
+			if n, ok := intField(v); err == nil && ok {
 				delay = time.Duration(n) * time.Second
+				if n < 0 {
+					delay = time.Second
+				}
 			}
 		}
 	}
 	return retries, delay
+}
+
+// intField reads a playbook keyword Ansible declares as an integer
+// (retries, delay): Python's int() truncates a float, so `delay: 0.5` is
+// no delay at all, not the default five seconds.
+func intField(v any) (int, bool) {
+	if f, ok := v.(float64); ok && !math.IsNaN(f) && !math.IsInf(f, 0) {
+		return int(f), true
+	}
+	return module.ToInt(v)
 }
 
 // resolveAction renders a module name written as a template (action:
@@ -230,7 +250,8 @@ func (p *playRun) meta(h *hostState, t *playbook.Task) *outcome {
 
 // runModule templates the arguments, plans, applies unless in check mode,
 // and evaluates changed_when/failed_when.
-func (p *playRun) runModule(ctx context.Context, t *playbook.Task, rt report.Task, mod module.Module, h *hostState, vars map[string]any, noLog, retry bool) *outcome {
+func (p *playRun) runModule(ctx context.Context, t *playbook.Task, rt report.Task, mod module.Module, h *hostState, vars map[string]any, noLog bool, attempt int) *outcome {
+	retry := attempt > 0
 	spec := mod.Spec()
 	args, failure := p.moduleArgs(t, spec, vars)
 	if failure != nil {
@@ -295,11 +316,20 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, rt report.Tas
 		}
 	}
 	if async > 0 {
-		return p.applyConditions(t, p.runAsync(ctx, asyncTask{gate: gate, t: t, rt: rt, mod: mod, mh: mh, args: args,
-			async: async, poll: poll, diff: diff, delegated: delegated, noLog: noLog, dial: dial}), vars)
+		return p.applyConditions(t, withAttempts(t, p.runAsync(ctx, asyncTask{gate: gate, t: t, rt: rt, mod: mod, mh: mh, args: args,
+			async: async, poll: poll, diff: diff, delegated: delegated, noLog: noLog, dial: dial}), attempt), vars)
 	}
 	res, plan, err := module.ExecuteGated(ctx, mod, mh, args, check, gate)
-	return p.applyConditions(t, executeOutcome(res, plan, err, diff, delegated), vars)
+	return p.applyConditions(t, withAttempts(t, executeOutcome(res, plan, err, diff, delegated), attempt), vars)
+}
+
+// withAttempts puts the attempt number in the result of a task with
+// until before changed_when and failed_when see it, as Ansible does.
+func withAttempts(t *playbook.Task, o *outcome, attempt int) *outcome {
+	if len(t.Until) > 0 && o != nil && o.result != nil {
+		o.result["attempts"] = attempt + 1
+	}
+	return o
 }
 
 // moduleArgs renders a task's arguments (a templated args: mapping first),

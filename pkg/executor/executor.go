@@ -203,8 +203,12 @@ func runPlaybook(ctx context.Context, pb *playbook.Playbook, opts Options, prev 
 		if ctx.Err() != nil {
 			break
 		}
-		if err := r.runPlay(ctx, play); err != nil {
+		stop, err := r.runPlay(ctx, play)
+		if err != nil {
 			runErr = err
+			break
+		}
+		if stop {
 			break
 		}
 	}

@@ -85,6 +85,8 @@ var cases = []playCase{
 	{name: "collection_roles", playbook: "29_collection_roles.yml"},
 	{name: "condition_errors", playbook: "30_conditions.yml"},
 	{name: "integration_targets", playbook: "30_targets.yml"},
+	{name: "break_play", playbook: "31_break_play.yml"},
+	{name: "end_host_batch", playbook: "31_end_host_batch.yml"},
 	{name: "loop_undefined", playbook: "26_loop_undefined.yml"},
 	{name: "handler_block", playbook: "27_handler_block.yml"},
 	{name: "include_counts", playbook: "28_include_counts.yml"},

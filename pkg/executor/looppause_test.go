@@ -26,3 +26,28 @@ func TestLoopPause(t *testing.T) {
 		}
 	}
 }
+
+// TestUntilSettings: retries and delay are Ansible integer keywords read
+// with Python's int(), so a float truncates (loop-until's `delay: 0.5` is
+// no delay; it was the five-second default, minutes over a loop).
+func TestUntilSettings(t *testing.T) {
+	p := &playRun{r: &runner{opts: Options{Templates: template.New(template.Options{})}}}
+	vars := map[string]any{"d": 2}
+	for _, c := range []struct {
+		retries, delay any
+		wantTries      int
+		wantDelay      time.Duration
+	}{
+		{nil, nil, 3, 5 * time.Second},
+		{4, 0.5, 5, 0},
+		{2.7, "{{ d }}", 3, 2 * time.Second},
+		{0, -3, 1, time.Second},
+		{"x", "y", 3, 5 * time.Second},
+	} {
+		task := &playbook.Task{Until: []any{"false"}, Retries: c.retries, Delay: c.delay}
+		tries, delay := p.untilSettings(task, vars)
+		if tries != c.wantTries || delay != c.wantDelay {
+			t.Errorf("retries %v delay %v: %d tries, delay %v; want %d, %v", c.retries, c.delay, tries, delay, c.wantTries, c.wantDelay)
+		}
+	}
+}

@@ -36,27 +36,32 @@ type playRun struct {
 	active    []any          // ansible_play_hosts at the start of the current task
 	magic     map[string]any // magic variables shared by all hosts and tasks
 	endPlay   bool
-	endBatch  bool
-	groupsOf  map[string][]any
+	// stopRun ends the playbook after this play, as Ansible's break_play:
+	// any_errors_fatal, max_fail_percentage or a batch in which every
+	// host failed.
+	stopRun  bool
+	endBatch bool
+	groupsOf map[string][]any
 }
 
-func (r *runner) runPlay(ctx context.Context, play *playbook.Play) error {
+// runPlay runs one play; stop says the playbook ends with it.
+func (r *runner) runPlay(ctx context.Context, play *playbook.Play) (stop bool, err error) {
 	pattern := play.Hosts
 	if module.IsTemplated(pattern) {
 		v, err := r.opts.Templates.RenderString(pattern, vars.Merge(play.Vars, r.opts.ExtraVars))
 		if err != nil {
-			return fmt.Errorf("%s: play hosts: %w", play.Pos, err)
+			return false, fmt.Errorf("%s: play hosts: %w", play.Pos, err)
 		}
 		pattern = v
 	}
 	names, err := r.selectHosts(play, pattern)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if len(names) == 0 {
 		r.opts.Reporter.PlayStart(playName(play), names, r.opts.Check)
 		r.opts.Reporter.Warn("", fmt.Sprintf("no hosts matched %q; skipping play %q", pattern, playName(play)))
-		return nil
+		return false, nil
 	}
 	p := &playRun{r: r, play: play, varsFiles: map[string]map[string]any{}, hvVersion: map[string]int{}, groupsOf: map[string][]any{}}
 	p.groups = r.opts.Inventory.GroupsVar()
@@ -88,7 +93,7 @@ func (r *runner) runPlay(ctx context.Context, play *playbook.Play) error {
 	}
 	bs, err := batches(live, play.Serial)
 	if err != nil {
-		return fmt.Errorf("%s: %w", play.Pos, err)
+		return false, fmt.Errorf("%s: %w", play.Pos, err)
 	}
 	for _, b := range bs {
 		if ctx.Err() != nil || p.endPlay {
@@ -104,20 +109,26 @@ func (r *runner) runPlay(ctx context.Context, play *playbook.Play) error {
 		// Ansible prints the play banner again for every serial batch.
 		r.opts.Reporter.PlayStart(playName(play), b, r.opts.Check)
 		p.runBatch(ctx)
-		// A batch in which every host failed ends the play, as in Ansible.
-		if len(p.activeHosts(p.batch)) == 0 && len(b) > 0 {
-			anyFailed := false
-			for _, h := range p.batch {
-				if !h.ended {
-					anyFailed = true
-				}
-			}
-			if anyFailed {
-				break
-			}
+		if p.stopRun || p.batchFailed() {
+			// Ansible's break_play: the play and the playbook end here.
+			return true, nil
 		}
 	}
-	return nil
+	return false, nil
+}
+
+// batchFailed reports whether every host of the batch failed or was
+// unreachable (hosts that ended with meta end_host did not fail).
+func (p *playRun) batchFailed() bool {
+	for _, h := range p.batch {
+		h.mu.Lock()
+		failed := h.failed || h.unreachable
+		h.mu.Unlock()
+		if !failed {
+			return false
+		}
+	}
+	return len(p.batch) > 0
 }
 
 func playName(p *playbook.Play) string {

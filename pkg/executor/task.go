@@ -186,6 +186,7 @@ func (p *playRun) checkFailureLimits(t *playbook.Task, hosts []*hostState) {
 	if abort {
 		p.mu.Lock()
 		p.endPlay = true
+		p.stopRun = true
 		p.mu.Unlock()
 		for _, h := range p.batch {
 			h.mu.Lock()
@@ -638,6 +639,7 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 		// The registered result keeps ansible_facts, as in Ansible.
 		reg := copyMap(o.result)
 		delete(reg, "_ansible_verbose_always") // output only, as in Ansible
+		delete(reg, module.FactsCacheable)
 		h.setFacts("register", map[string]any{t.Register: template.MarkUnsafe(reg)})
 	}
 	o.delegateFacts = f.delegateFacts
@@ -706,6 +708,10 @@ func (p *playRun) applyFacts(t *playbook.Task, o *outcome, hosts []*hostState) {
 			if factLayer(t) == "facts" {
 				target.setModuleFacts(storedFacts(t, f))
 				continue
+			}
+			if res[module.FactsCacheable] == true {
+				// set_fact's cacheable: a fact too, as in Ansible.
+				target.setModuleFacts(f)
 			}
 			target.setFacts(factLayer(t), storedFacts(t, f))
 		}

@@ -123,6 +123,10 @@ type FileFinder interface {
 // The special key "ansible_facts" holds facts for the host.
 type Result map[string]any
 
+// FactsCacheable marks the result of a set_fact whose values are also host
+// facts (cacheable: true); an internal key, neither registered nor shown.
+const FactsCacheable = "_ansible_facts_cacheable"
+
 // Failed returns a Result with failed=true and msg.
 func Failed(format string, a ...any) Result {
 	return Result{"failed": true, "msg": fmt.Sprintf(format, a...)}

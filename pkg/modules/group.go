@@ -109,6 +109,10 @@ func groupCommand(args module.Args, cur groupEntry, exists bool) string {
 // Plan implements module.Module.
 func (Group) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
 	name := args.String("name")
+	if _, hasGID := args["gid"]; args.Bool("non_unique") && !hasGID {
+		// Ansible's required_if: a non-unique group needs the GID to share.
+		return module.Unchanged(module.Failed("non_unique is True but all of the following are missing: gid")), nil
+	}
 	res, err := h.Run(ctx, "getent group "+shell.Quote(name))
 	if err != nil {
 		return nil, fmt.Errorf("look up group %s on %s: %w", name, h.Name, err)

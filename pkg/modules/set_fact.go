@@ -18,7 +18,8 @@ func (*SetFact) Spec() *module.Spec {
 		Name:  "set_fact",
 		Short: "Set host variables",
 		Description: "Each key=value becomes a variable of the host for the rest of the playbook run, above play " +
-			"and inventory variables and below extra vars. cacheable is accepted and has no effect (tend keeps no fact cache).",
+			"and inventory variables and below extra vars. With cacheable: true the values are also host facts " +
+			"(ansible_facts.NAME), as in Ansible; tend keeps no fact cache between runs.",
 		AnyArgs:    true,
 		Controller: true,
 		Examples: `- set_fact:
@@ -29,8 +30,10 @@ func (*SetFact) Spec() *module.Spec {
 // Plan implements module.Module.
 func (*SetFact) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.Plan, error) {
 	facts := map[string]any{}
+	cacheable := false
 	for k, v := range a {
 		if k == "cacheable" {
+			cacheable, _ = module.ToBool(v)
 			continue
 		}
 		if !vars.ValidName(k) {
@@ -41,5 +44,9 @@ func (*SetFact) Plan(ctx context.Context, h *module.Host, a module.Args) (*modul
 	if len(facts) == 0 {
 		return module.Unchanged(module.Failed("set_fact needs at least one key=value")), nil
 	}
-	return module.Unchanged(module.Result{"ansible_facts": facts}), nil
+	res := module.Result{"ansible_facts": facts}
+	if cacheable {
+		res[module.FactsCacheable] = true
+	}
+	return module.Unchanged(res), nil
 }

@@ -150,8 +150,11 @@ esac; }
 	case hasPath:
 		probe = `[ ! -e "$path" ]`
 	default:
-		// Neither port nor path: just wait out the timeout.
-		probe = "false"
+		// Neither port nor path: Ansible sleeps delay, then timeout, and
+		// succeeds (elapsed is their sum).
+		b.WriteString("sleep " + strconv.Itoa(max(args.Int("delay"), 0)) + "; sleep " + strconv.Itoa(max(args.Int("timeout"), 0)) + "\n")
+		b.WriteString("echo \"TEND_OK $(( $(date +%s) - start ))\"\n")
+		return b.String(), nil
 	}
 	b.WriteString("sleep " + strconv.Itoa(args.Int("delay")) + "\n")
 	b.WriteString("while :; do\n  if " + probe + "; then echo \"TEND_OK $(( $(date +%s) - start ))\"")

@@ -470,12 +470,14 @@ func parse(src string, cond bool, cfg *config.Config, cs csGetter) (c *compiled,
 	if err := checkNesting(toks, src); err != nil {
 		return nil, err
 	}
-	stream := tokens.NewStream(rewriteInlineIf(rewriteStrings(rewriteTestKwargs(toks), cond)))
+	final := rewriteInlineIf(rewriteStrings(rewriteTestKwargs(toks), cond))
+	stream := tokens.NewStream(final)
 	p := parser.NewParser("template", stream, cfg, nil, cs)
 	root, perr := p.Parse()
 	if perr != nil {
 		return nil, syntaxError(perr, src, cfg, stream)
 	}
+	unchainComparisons(root, final)
 	c = &compiled{src: src, root: root}
 	for _, n := range root.Nodes {
 		switch x := n.(type) {
