@@ -710,10 +710,10 @@ func convertDict(v any) (any, error) {
 		fields = append(fields, buf.String())
 	}
 	out := odict.New(len(fields))
-	for _, f := range fields {
+	for i, f := range fields {
 		k, val, ok := strings.Cut(f, "=")
 		if !ok {
-			return nil, fmt.Errorf("dictionary update sequence element has length 1; 2 is required")
+			return nil, fmt.Errorf("dictionary update sequence element #%d has length 1; 2 is required", i)
 		}
 		out.Set(k, val)
 	}
