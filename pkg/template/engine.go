@@ -487,21 +487,22 @@ func overrides(src string, cfg *config.Config) (string, *config.Config, error) {
 			return "", nil, fmt.Errorf("failed to parse jinja2 override '%s'. Did you use something different from colon as key-value separator?", strings.TrimSpace(pair))
 		}
 		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
-		var b bool
-		switch val {
-		case "True":
-			b = true
-		case "False":
-		default:
-			return "", nil, fmt.Errorf("jinja2 override %s: value %q: tend supports only True or False here", key, val)
-		}
+		var dst *bool
 		switch key {
 		case "trim_blocks":
-			cfg.TrimBlocks = b
+			dst = &cfg.TrimBlocks
 		case "lstrip_blocks":
-			cfg.LeftStripBlocks = b
+			dst = &cfg.LeftStripBlocks
 		default:
 			return "", nil, fmt.Errorf("jinja2 override %q is not supported by tend (only trim_blocks and lstrip_blocks are)", key)
+		}
+		switch val {
+		case "True":
+			*dst = true
+		case "False":
+			*dst = false
+		default:
+			return "", nil, fmt.Errorf("jinja2 override %s: value %q: write True or False", key, val)
 		}
 	}
 	return src, cfg, nil
@@ -741,5 +742,12 @@ func padNewlines(src, out string) string {
 // without template markup: Jinja2 still turns its line endings into "\n"
 // and drops the final newline, which padNewlines then restores.
 func RenderText(src string) string {
+	if strings.HasPrefix(src, jinjaOverride) {
+		// The template module renders every file: its "#jinja2:" line
+		// goes even when nothing else is markup.
+		if body, _, err := overrides(src, config.New()); err == nil {
+			src = body
+		}
+	}
 	return padNewlines(src, strings.TrimSuffix(crlf.Replace(src), "\n"))
 }
