@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,8 +37,8 @@ func (*ValidateArgumentSpec) Spec() *module.Spec {
 			"defaults are not set as variables (as in ansible-core 2.14). A role with meta/argument_specs.yml " +
 			"(or argument_specs: in meta/main.yml) gets this task first, named \"Validating arguments against " +
 			"arg spec 'ENTRY'\", for its entry point (main or tasks_from), tagged always. Limits: the Python type " +
-			"named in a type error is that of a value read from YAML (AnsibleUnicode, AnsibleMapping, " +
-			"AnsibleSequence) even when the value came from a template; bytes and bits are not converted; " +
+			"named in a type error for a string is AnsibleUnicode (a string read from YAML) even when a " +
+			"template made it; " +
 			"path expands ~ but not environment variables.",
 		Args: []module.Arg{
 			{Name: "argument_spec", Type: module.Ordered, Required: true, Doc: "The spec: option names mapped to their attributes (type, required, choices, default, elements, options...)."},
@@ -419,6 +420,10 @@ func (v *specValidator) validate(keys []string, spec, a map[string]any, params *
 	// required, types, choices, the other group checks, defaults, nested.
 	excl := map[string]any{"mutually_exclusive": a["mutually_exclusive"]}
 	rest := map[string]any{"required_together": a["required_together"], "required_one_of": a["required_one_of"], "required_if": a["required_if"], "required_by": a["required_by"]}
+	v.resolveAliases(keys, spec, params)
+	if msg := subParamsCheck(keys, spec, params); msg != "" {
+		v.errorf("%s", msg)
+	}
 	v.checkUnsupported(keys, spec, params, optCtx)
 	v.groupChecks(excl, params, optCtx)
 	setDefaults(keys, spec, params, false)
@@ -441,8 +446,68 @@ func (v *specValidator) validate(keys []string, spec, a map[string]any, params *
 	v.subSpecs(keys, spec, params, optCtx)
 }
 
-// checkUnsupported resolves aliases and records names the spec does not
-// know.
+// resolveAliases gives each option the value given under one of its
+// aliases.
+func (v *specValidator) resolveAliases(keys []string, spec map[string]any, params *odict.Dict) {
+	for _, k := range keys {
+		for _, al := range strList(attrs(spec[k])["aliases"]) {
+			if val, ok := params.Get(al); ok {
+				if _, has := params.Get(k); !has {
+					params.Set(k, val)
+				}
+			}
+		}
+	}
+}
+
+// subParamsCheck is the check Ansible makes of nested options' values
+// while it collects no_log values, before any other: a string must read
+// as a dict, anything else must be a mapping. It stops at the first
+// problem, as Ansible's exception does.
+func subParamsCheck(keys []string, spec map[string]any, params *odict.Dict) string {
+	for _, k := range keys {
+		a := attrs(spec[k])
+		subKeys, sub, ok := odict.As(a["options"])
+		val, given := params.Get(k)
+		if !ok || !given || val == nil {
+			continue
+		}
+		want := typeName(a["type"])
+		if a["type"] == nil {
+			want = ""
+		}
+		if want != "dict" && !(want == "list" && typeName(a["elements"]) == "dict") {
+			continue
+		}
+		elems, isList := val.([]any)
+		if !isList {
+			elems = []any{val}
+		}
+		for _, e := range elems {
+			if s, isStr := e.(string); isStr {
+				d, err := convertDict(s)
+				if err != nil {
+					return err.Error()
+				}
+				e = d
+			}
+			ek, em, ok := odict.As(e)
+			if !ok {
+				return fmt.Sprintf("Value '%s' in the sub parameter field '%s' must by a %s, not '%s'", pyfmt.Str(e), k, want, pyClass(e))
+			}
+			sp := odict.New(len(ek))
+			for _, x := range ek {
+				sp.Set(x, em[x])
+			}
+			if msg := subParamsCheck(subKeys, sub, sp); msg != "" {
+				return msg
+			}
+		}
+	}
+	return ""
+}
+
+// checkUnsupported records names the spec does not know.
 func (v *specValidator) checkUnsupported(keys []string, spec map[string]any, params *odict.Dict, optCtx []string) {
 	legal := map[string]bool{}
 	var aliasNames []string
@@ -451,11 +516,6 @@ func (v *specValidator) checkUnsupported(keys []string, spec map[string]any, par
 		for _, al := range strList(attrs(spec[k])["aliases"]) {
 			legal[al] = true
 			aliasNames = append(aliasNames, al)
-			if val, ok := params.Get(al); ok {
-				if _, has := params.Get(k); !has {
-					params.Set(k, val)
-				}
-			}
 		}
 	}
 	for _, k := range params.Keys() {
@@ -488,25 +548,29 @@ func typeName(t any) string {
 	return "str"
 }
 
-// pyType names the Python class Ansible reports for a value read from
-// YAML.
-func pyType(v any) string {
+// pyType names the Python class of a value as Ansible's messages show it:
+// strings are as read from YAML (templating leaves them so), lists and
+// dicts are the plain ones templating builds.
+func pyType(v any) string { return "<class '" + pyClass(v) + "'>" }
+
+// pyClass is the name of the Python class of a value (see pyType).
+func pyClass(v any) string {
 	switch v.(type) {
 	case nil:
-		return "<class 'NoneType'>"
+		return "NoneType"
 	case bool:
-		return "<class 'bool'>"
+		return "bool"
 	case int, int64, uint64:
-		return "<class 'int'>"
+		return "int"
 	case float64:
-		return "<class 'float'>"
+		return "float"
 	case []any:
-		return "<class 'ansible.parsing.yaml.objects.AnsibleSequence'>"
+		return "list"
 	}
 	if odict.IsDict(v) {
-		return "<class 'ansible.parsing.yaml.objects.AnsibleMapping'>"
+		return "dict"
 	}
-	return "<class 'ansible.parsing.yaml.objects.AnsibleUnicode'>"
+	return "ansible.parsing.yaml.objects.AnsibleUnicode"
 }
 
 // pyEqual compares two values as Python's == does for the scalars of a
@@ -575,8 +639,10 @@ func convert(want string, v any) (any, error) {
 		return convertFloat(v)
 	case "json", "jsonarg":
 		return convertJSON(v)
-	case "bytes", "bits":
-		return v, nil
+	case "bytes":
+		return humanToBytes(v, false)
+	case "bits":
+		return humanToBytes(v, true)
 	}
 	return nil, fmt.Errorf("unknown type %s", want)
 }
@@ -637,6 +703,40 @@ func convertJSON(v any) (any, error) {
 		return string(b), nil
 	}
 	return nil, fmt.Errorf("%s cannot be converted to a json string", pyType(v))
+}
+
+var humanSize = regexp.MustCompile(`^\s*(\d*\.?\d*)\s*([A-Za-z]+)?`)
+
+// humanToBytes is Ansible's human_to_bytes for the bytes and bits types:
+// "2K" is 2048, "1Mb" (bits) 1048576.
+func humanToBytes(v any, bits bool) (any, error) {
+	what := "Byte"
+	unitClass, unitName := "B", "byte"
+	if bits {
+		what, unitClass, unitName = "Bit", "b", "bit"
+	}
+	fail := fmt.Errorf("%s cannot be converted to a %s value", pyType(v), what)
+	m := humanSize.FindStringSubmatch(pyfmt.Str(v))
+	if m == nil {
+		return nil, fail
+	}
+	num, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return nil, fail
+	}
+	unit := m[2]
+	if unit == "" {
+		return int(math.RoundToEven(num)), nil
+	}
+	key := strings.ToUpper(unit[:1])
+	shift := strings.Index("BKMGTPEZY", key)
+	if shift < 0 {
+		return nil, fail
+	}
+	if len(unit) > 1 && !strings.Contains(strings.ToLower(unit), unitName) && unit[1:2] != unitClass {
+		return nil, fail
+	}
+	return int(math.RoundToEven(num * math.Pow(2, float64(10*shift)))), nil
 }
 
 func convertBool(v any) (any, error) {

@@ -49,6 +49,28 @@ func TestValidateArgumentSpecMessages(t *testing.T) {
 				"Elements value for option 'l' is of type <class 'str'> and we were unable to convert to int: <class 'str'> cannot be converted to an int",
 				"one of the following is required: a, b found in conf",
 			}},
+		{"dict, list and float values; bytes and bits", `{tidy: {type: list}, sdict: {type: dict}, sint: {type: int}, sbits: {type: bits}, sbytes: {type: bytes}, sb2: {type: bytes}}`,
+			`{tidy: {k: v}, sdict: [a], sint: 37.0, sbits: foo, sbytes: 2K, sb2: 1Mb}`, []string{
+				"argument 'tidy' is of type <class 'dict'> and we were unable to convert to list: <class 'dict'> cannot be converted to a list",
+				"argument 'sdict' is of type <class 'list'> and we were unable to convert to dict: <class 'list'> cannot be converted to a dict",
+				"argument 'sint' is of type <class 'float'> and we were unable to convert to int: <class 'float'> cannot be converted to an int",
+				"argument 'sbits' is of type <class 'str'> and we were unable to convert to bits: <class 'str'> cannot be converted to a Bit value",
+				"argument 'sb2' is of type <class 'str'> and we were unable to convert to bytes: <class 'str'> cannot be converted to a Byte value",
+			}},
+		{"nested option values that are not dicts", `{lst: {type: list, elements: dict, options: {n: {}}}, more: {type: dict, options: {l: {}}}}`,
+			`{lst: [5], more: x}`, []string{
+				"Value '5' in the sub parameter field 'lst' must by a list, not 'int'",
+				"Elements value for option 'lst' is of type <class 'int'> and we were unable to convert to dict: <class 'int'> cannot be converted to a dict",
+				"argument 'more' is of type <class 'str'> and we were unable to convert to dict: dictionary requested, could not parse JSON or key=value",
+				"value of 'more' must be of type dict or list of dicts",
+			}},
+		{"a string for nested options stops the first check", `{more: {type: dict, options: {l: {}}}, lst: {type: list, elements: dict, options: {n: {}}}}`,
+			`{lst: [5], more: x}`, []string{
+				"dictionary requested, could not parse JSON or key=value",
+				"argument 'more' is of type <class 'str'> and we were unable to convert to dict: dictionary requested, could not parse JSON or key=value",
+				"Elements value for option 'lst' is of type <class 'int'> and we were unable to convert to dict: <class 'int'> cannot be converted to a dict",
+				"value of 'more' must be of type dict or list of dicts",
+			}},
 	}
 	decode := func(t *testing.T, src string) any {
 		t.Helper()
