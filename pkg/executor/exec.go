@@ -361,8 +361,16 @@ func (p *playRun) moduleArgs(t *playbook.Task, spec *module.Spec, vars map[strin
 	argMap = removeOmit(argMap, p.r.omit)
 	if !spec.AnyArgs && argMap != nil {
 		// Modules know Go maps; the order of the keys of a dict argument
-		// is not theirs to see. set_fact's values keep theirs.
-		argMap = odict.Plain(argMap).(map[string]any)
+		// is not theirs to see. set_fact's values keep theirs, and so do
+		// arguments of type Ordered.
+		plain := make(map[string]any, len(argMap))
+		for k, v := range argMap {
+			if a, ok := spec.Arg(k); !ok || a.Type != module.Ordered {
+				v = odict.Plain(v)
+			}
+			plain[k] = v
+		}
+		argMap = plain
 	}
 	args, err := spec.Validate(argMap, false)
 	if err != nil {

@@ -90,6 +90,8 @@ var cases = []playCase{
 	{name: "loop_undefined", playbook: "26_loop_undefined.yml"},
 	{name: "handler_block", playbook: "27_handler_block.yml"},
 	{name: "include_counts", playbook: "28_include_counts.yml"},
+	{name: "role_argument_specs", playbook: "31_argspec.yml"},
+	{name: "template_block_options", playbook: "32_template_options.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.

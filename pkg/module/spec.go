@@ -49,6 +49,9 @@ const (
 	Dict   Type = "dict"
 	Path   Type = "path"
 	Raw    Type = "raw"
+	// Ordered is Raw whose mappings keep their key order (*odict.Dict),
+	// for a module that reports in the order the task wrote them.
+	Ordered Type = "ordered"
 )
 
 // Arg describes one module argument.
@@ -427,6 +430,9 @@ func contains(l []string, s string) bool {
 
 // Coerce converts v to type t the way Ansible's argument spec does.
 func Coerce(t, elem Type, v any) (any, error) {
+	if t == Ordered {
+		return v, nil
+	}
 	// Mappings from YAML and templates keep their key order; modules take
 	// plain maps.
 	if d, ok := v.(*odict.Dict); ok {

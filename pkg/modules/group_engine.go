@@ -5,6 +5,6 @@ import "github.com/tend-dev/tend/pkg/module"
 // engineModules are the modules the engine itself relies on.
 func engineModules() []module.Module {
 	return []module.Module{
-		&Command{}, newShell(), &Debug{}, &SetFact{}, &Assert{}, &Fail{}, &Meta{}, &IncludeVars{}, &Ping{}, &GroupBy{}, &AddHost{}, &Pause{}, &AsyncStatus{},
+		&Command{}, newShell(), &Debug{}, &ValidateArgumentSpec{}, &SetFact{}, &Assert{}, &Fail{}, &Meta{}, &IncludeVars{}, &Ping{}, &GroupBy{}, &AddHost{}, &Pause{}, &AsyncStatus{},
 	}
 }

@@ -29,14 +29,15 @@ playbook directory) on the controller with the task's variables plus template_ho
 template_path, template_fullpath, template_uid, template_run_date and ansible_managed
 ("Ansible managed" unless the ansible_managed variable says otherwise), then writes it to
 dest exactly like copy: compared by SHA-1 in one round trip, written atomically only when it
-differs. trim_blocks is on and a trailing newline is kept, as in Ansible; the Jinja2
-environment options block_start_string, variable_start_string... are accepted but only
-Ansible's defaults are supported.`,
+differs. trim_blocks is on and a trailing newline is kept, as in Ansible; trim_blocks,
+lstrip_blocks and a "#jinja2: trim_blocks: ..., lstrip_blocks: ..." first line in the file
+change that; the Jinja2 environment options block_start_string, variable_start_string... are
+accepted but only Ansible's defaults are supported.`,
 	Args: append(append([]module.Arg{
 		{Name: "src", Type: module.Path, Required: true, Doc: "Controller path of the Jinja2 template (relative: role templates/, then the playbook directory)."},
 		{Name: "newline_sequence", Type: module.String, Default: "\n", Choices: []string{"\n", "\r", "\r\n"}, Doc: "Line ending of the rendered file."},
-		{Name: "trim_blocks", Type: module.Bool, Default: true, Doc: "Remove the first newline after a block tag. Only the default (true) is supported."},
-		{Name: "lstrip_blocks", Type: module.Bool, Default: false, Doc: "Strip whitespace before block tags. Only the default (false) is supported."},
+		{Name: "trim_blocks", Type: module.Bool, Default: true, Doc: "Remove the first newline after a block tag."},
+		{Name: "lstrip_blocks", Type: module.Bool, Default: false, Doc: "Strip spaces and tabs before a block tag at the start of a line."},
 		{Name: "block_start_string", Type: module.String, Default: "{%", Doc: "Only the default is supported."},
 		{Name: "block_end_string", Type: module.String, Default: "%}", Doc: "Only the default is supported."},
 		{Name: "variable_start_string", Type: module.String, Default: "{{", Doc: "Only the default is supported."},
@@ -74,9 +75,6 @@ func (*Template) Plan(ctx context.Context, h *module.Host, args module.Args) (*m
 			return module.Unchanged(module.Failed("%s other than %q is not supported by tend", name, def)), nil
 		}
 	}
-	if args.Has("lstrip_blocks") && args.Bool("lstrip_blocks") || args.Has("trim_blocks") && !args.Bool("trim_blocks") {
-		return module.Unchanged(module.Failed("trim_blocks=false and lstrip_blocks=true are not supported by tend")), nil
-	}
 	if h.Files == nil || h.Templar == nil {
 		return nil, fmt.Errorf("template: no controller file finder or templar to render %q", src)
 	}
@@ -95,7 +93,7 @@ func (*Template) Plan(ctx context.Context, h *module.Host, args module.Args) (*m
 	if err != nil {
 		return module.Unchanged(module.Failed("Could not read '%s': %v", local, err)), nil
 	}
-	rendered, err := h.Templar.RenderWith(string(raw), templateVars(h, local, fi))
+	rendered, err := h.Templar.RenderWith(withBlockOptions(string(raw), args), templateVars(h, local, fi))
 	if !template.IsTemplate(string(raw)) {
 		// Ansible renders the file even without markup.
 		rendered = template.RenderText(string(raw))
@@ -107,6 +105,23 @@ func (*Template) Plan(ctx context.Context, h *module.Host, args module.Args) (*m
 		rendered = strings.ReplaceAll(rendered, "\n", nl)
 	}
 	return planWrite(ctx, h, args, writeItem{Content: []byte(rendered), Base: templateBase(local), SrcMode: uint32(fi.Mode().Perm()), SrcHeader: local})
+}
+
+// withBlockOptions passes trim_blocks and lstrip_blocks, when not
+// Ansible's defaults, to the template engine as a "#jinja2:" first line;
+// a "#jinja2:" line of the file's own comes after them and wins, as in
+// Ansible.
+func withBlockOptions(src string, args module.Args) string {
+	trim, lstrip := args.Bool("trim_blocks") || !args.Has("trim_blocks"), args.Bool("lstrip_blocks")
+	if trim && !lstrip {
+		return src
+	}
+	py := map[bool]string{true: "True", false: "False"}
+	line := "#jinja2: trim_blocks: " + py[trim] + ", lstrip_blocks: " + py[lstrip]
+	if own, ok := strings.CutPrefix(src, "#jinja2:"); ok {
+		return line + "," + own
+	}
+	return line + "\n" + src
 }
 
 // templateBase is the file name a template gets in a destination

@@ -2,12 +2,14 @@ package playbook
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/tend-dev/tend/pkg/odict"
 	"github.com/tend-dev/tend/pkg/vars"
 )
 
@@ -145,12 +147,78 @@ func (l *Loader) loadRole(ctx *taskCtx, at *yaml.Node, name string, opts roleOpt
 	} else if opts.tasksFrom != "" {
 		l.errs.at(ctx.file, at, "", "role %s: no tasks/%s file", name, opts.tasksFrom)
 	}
+	if vt := l.validationTask(dir, r, opts.tasksFrom); vt != nil {
+		r.Tasks = append([]*Task{vt}, r.Tasks...)
+	}
 	if f := mainFile(dir, "handlers", opts.handlersFrom); f != "" {
 		rctx.file, rctx.dir = f, filepath.Dir(f)
 		r.Handlers = l.taskList(rctx, l.readYAML(f), nil, true)
 	}
 	l.roleCache[key] = r
 	return r
+}
+
+// validationTask is the task Ansible puts first in a role that has an
+// argument spec for the entry point (main, or tasks_from): the spec is in
+// meta/argument_specs.yml, else under argument_specs: in meta/main.yml.
+func (l *Loader) validationTask(dir string, r *Role, tasksFrom string) *Task {
+	file := mainFile(dir, "meta", "argument_specs")
+	if file == "" {
+		file = mainFile(dir, "meta", "")
+	}
+	if file == "" {
+		return nil
+	}
+	n := l.readYAML(file)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	specs := mapGet(n, "argument_specs")
+	if specs == nil || specs.Kind != yaml.MappingNode {
+		return nil
+	}
+	entry := tasksFrom
+	if entry == "" {
+		entry = "main"
+	}
+	en := mapGet(specs, entry)
+	if en == nil || en.Kind != yaml.MappingNode || len(en.Content) == 0 {
+		return nil
+	}
+	name := fmt.Sprintf("Validating arguments against arg spec '%s'", entry)
+	if sd := mapGet(en, "short_description"); sd != nil {
+		name += " - " + fmt.Sprint(l.value(file, sd))
+	}
+	var options any = odict.New(0)
+	if o := mapGet(en, "options"); o != nil {
+		if options = l.orderedValue(file, o); options == nil {
+			options = odict.New(0)
+		}
+	}
+	return &Task{
+		Pos:    Pos{File: file, Line: en.Line, Col: en.Column},
+		Name:   name,
+		Action: "validate_argument_spec",
+		Args: map[string]any{
+			"argument_spec":      options,
+			"provided_arguments": map[string]any{},
+			"validate_args_context": map[string]any{
+				"type": "role", "name": r.Name, "argument_spec_name": entry, "path": dir,
+			},
+		},
+		Tags: []string{"always"},
+		Role: r,
+	}
+}
+
+// isValidationTask reports whether t is a role's implicit argument spec
+// check.
+func isValidationTask(t *Task) bool {
+	if t.Action != "validate_argument_spec" {
+		return false
+	}
+	_, ok := t.Args["validate_args_context"]
+	return ok && strings.HasPrefix(t.Name, "Validating arguments against arg spec ")
 }
 
 func (l *Loader) roleMeta(ctx *taskCtx, file string, r *Role) {
@@ -335,7 +403,14 @@ func (l *Loader) roleBlock(r *Role, params map[string]any, ref *Task) *Task {
 		b.Block = append(b.Block, cloneTree(d, b))
 	}
 	for _, t := range r.Tasks {
-		b.Block = append(b.Block, cloneTree(t, b))
+		c := cloneTree(t, b)
+		if isValidationTask(c) {
+			// Ansible validates the role's parameters on top of its
+			// variables.
+			c.Args = maps.Clone(c.Args)
+			c.Args["provided_arguments"] = maps.Clone(params)
+		}
+		b.Block = append(b.Block, c)
 	}
 	// Handlers see the role's parameters and the reference's vars, but
 	// not its when or tags.

@@ -446,7 +446,14 @@ func (e *Engine) compile(src string) (*compiled, error) {
 	if strings.Contains(parsed, "ansible.") {
 		parsed = fqcnPrefix.Replace(parsed)
 	}
-	c, err := parse(parsed, cond, sh.cfg, sh.cs)
+	cfg := sh.cfg
+	if strings.HasPrefix(parsed, jinjaOverride) {
+		var err error
+		if parsed, cfg, err = overrides(parsed, cfg); err != nil {
+			return nil, err
+		}
+	}
+	c, err := parse(parsed, cond, cfg, sh.cs)
 	if err != nil {
 		return nil, err
 	}
@@ -457,6 +464,48 @@ func (e *Engine) compile(src string) (*compiled, error) {
 	sh.cache[src] = c
 	sh.mu.Unlock()
 	return c, nil
+}
+
+// jinjaOverride starts a template's first line that sets Jinja2's
+// environment options for that template (Ansible's JINJA2_OVERRIDE):
+// "#jinja2: trim_blocks: True, lstrip_blocks: True".
+const jinjaOverride = "#jinja2:"
+
+// overrides applies the options of src's "#jinja2:" line to a copy of cfg
+// and returns src without that line, as Ansible's Templar does. Options
+// tend's parser has no switch for are an error naming them.
+func overrides(src string, cfg *config.Config) (string, *config.Config, error) {
+	eol := strings.IndexByte(src, '\n')
+	line := src[len(jinjaOverride):]
+	if eol >= 0 {
+		line, src = src[len(jinjaOverride):eol], src[eol+1:]
+	}
+	cfg = cfg.Inherit()
+	for _, pair := range strings.Split(line, ",") {
+		key, val, ok := strings.Cut(pair, ":")
+		if !ok {
+			return "", nil, fmt.Errorf("failed to parse jinja2 override '%s'. Did you use something different from colon as key-value separator?", strings.TrimSpace(pair))
+		}
+		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
+		var dst *bool
+		switch key {
+		case "trim_blocks":
+			dst = &cfg.TrimBlocks
+		case "lstrip_blocks":
+			dst = &cfg.LeftStripBlocks
+		default:
+			return "", nil, fmt.Errorf("jinja2 override %q is not supported by tend (only trim_blocks and lstrip_blocks are)", key)
+		}
+		switch val {
+		case "True":
+			*dst = true
+		case "False":
+			*dst = false
+		default:
+			return "", nil, fmt.Errorf("jinja2 override %s: value %q: write True or False", key, val)
+		}
+	}
+	return src, cfg, nil
 }
 
 // parse compiles src, turning gonja's panics into errors.
@@ -695,5 +744,12 @@ func padNewlines(src, out string) string {
 // without template markup: Jinja2 still turns its line endings into "\n"
 // and drops the final newline, which padNewlines then restores.
 func RenderText(src string) string {
+	if strings.HasPrefix(src, jinjaOverride) {
+		// The template module renders every file: its "#jinja2:" line
+		// goes even when nothing else is markup.
+		if body, _, err := overrides(src, config.New()); err == nil {
+			src = body
+		}
+	}
 	return padNewlines(src, strings.TrimSuffix(crlf.Replace(src), "\n"))
 }
