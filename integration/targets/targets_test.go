@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,13 +26,17 @@ import (
 )
 
 // target is one integration target; na says why it is not run here.
-// pythonTool marks targets whose tasks run Python on the host themselves
-// (`{{ ansible_python.executable }} script.py` in a command, a test service
-// written in Python): tend's twin keeps python3 for them. tend does not use
-// it; its python facts describe it, as Ansible's do.
+// pythonTool marks targets whose tasks run Python themselves with the
+// interpreter the python facts name (`{{ ansible_python.executable }}
+// script.py` in a command or a pipe lookup, a test service written in
+// Python): tend's twin keeps python3 for them. tend does not use it; its
+// python facts describe it, as Ansible's do.
+// packages are Debian packages ansible-test's test containers have and
+// the testbed image does not; they are installed on both hosts first.
 type target struct {
 	name, na   string
 	pythonTool bool
+	packages   []string
 }
 
 // targets are ansible-core's role-shaped integration targets for what tend
@@ -92,6 +97,7 @@ var targets = []target{
 	{name: "systemd"},
 	{name: "task_ordering"},
 	{name: "tempfile"},
+	{name: "template", pythonTool: true, packages: []string{"bsdextrautils"}}, // hexdump
 	{name: "templating"},
 	{name: "test_files"},
 	{name: "test_mathstuff"},
@@ -107,8 +113,9 @@ var targets = []target{
 // otherTargets are ansible-core 2.14 targets for modules or features tend
 // has that are not run here, with the reason; they are listed in the doc.
 var otherTargets = []target{
-	{name: "template, handlers, blocks, include_import, includes, loop_control, register, tags, when (conditionals), set_fact, assert, debug, fail, module_defaults, environment, become, check_mode, delegate_to, args, omit, var_precedence, async, fetch, script, raw, setup_*, gathering_facts, pause, reboot, meta_tasks, any_errors_fatal, ...",
+	{name: "handlers, blocks, include_import, includes, loop_control, register, tags, when (conditionals), set_fact, assert, debug, fail, module_defaults, environment, become, check_mode, delegate_to, args, omit, var_precedence, async, fetch, script, raw, setup_*, gathering_facts, pause, reboot, meta_tasks, any_errors_fatal, ...",
 		na: "script targets: runme.sh drives ansible-playbook (and ansible, ansible-inventory) with the target's own playbooks, inventories, ansible.cfg and command-line options and checks their output with shell; not a role ansible-test applies"},
+	{name: "template: the playbooks of its runme.sh after template.yml", na: "script part (ansible_managed.cfg, corner cases, filter plugins written in Python...); the role part, template.yml, is run as the target template"},
 	{name: "get_url, uri, lookup_url, module_utils_urls", na: "need ansible-test's httptester (a container serving httpbin and TLS test sites)"},
 	{name: "git", na: "clones from github.com (internet)"},
 	{name: "apt_key", na: "fetches keys from keyserver.ubuntu.com and ansible's CI servers (internet)"},
@@ -140,6 +147,7 @@ var causes = map[string]string{
 	"dict_transformations": "runs a Python module shipped in the target's library/ (convert_snake_case)",
 	"undefined":            "checks the Python repr of Ansible's undefined object (\"%r\"|format(undefined_variable))",
 	// tend differences not fixed yet.
+	"template":           "a lookup term that is itself a template (lookup('pipe', '{{ ansible_python.executable }} -c ...')) is not rendered; Ansible renders lookup terms",
 	"find":               "find: read_whole_file is not implemented",
 	"file":               "file's registered result has no diff unless in diff mode (Ansible's file module always returns it)",
 	"lookup_template":    "lookup('template'): variable_start_string/variable_end_string are not supported",
@@ -311,37 +319,51 @@ func TestTargets(t *testing.T) {
 // or only tend's host when ansible-playbook's result is given.
 func runTarget(t *testing.T, ap string, tg target, ansible *engineResult) pair {
 	name := tg.name
-	specs := []testbed.HostSpec{{Name: "ansible", Python: true}, {Name: "tend", Python: true}}
+	// ansible-test runs the controller on the target itself: tasks read
+	// {{ role_path }}/files/... on the host and lookup('file') reads what
+	// a task wrote to output_dir. Each host gets a copy of the targets and
+	// its engine's folder (holding output_dir) bound at the same path as
+	// on this machine, so both hold for the twin hosts too.
+	dir := t.TempDir()
+	rolesPath := filepath.Join(dir, "targets")
+	if err := os.CopyFS(rolesPath, os.DirFS("ansible/targets")); err != nil {
+		t.Fatal(err)
+	}
 	engines := []string{"ansible", "tend"}
 	if ansible != nil {
-		specs, engines = specs[1:], engines[1:]
+		engines = engines[1:]
+	}
+	var specs []testbed.HostSpec
+	playbooks := map[string]string{}
+	for _, e := range engines {
+		engineDir := filepath.Join(dir, e)
+		outDir := filepath.Join(engineDir, "output_dir")
+		if err := os.MkdirAll(outDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		playbooks[e] = filepath.Join(engineDir, name+".yml")
+		play := fmt.Sprintf("- hosts: testhost\n  gather_facts: true\n  vars:\n    output_dir: %s\n  roles:\n    - %q\n", outDir, name)
+		if err := os.WriteFile(playbooks[e], []byte(play), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		specs = append(specs, testbed.HostSpec{Name: e, Python: true, Binds: []string{rolesPath, engineDir}})
 	}
 	bed := testbed.Start(t, specs...)
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
 	defer cancel()
-	dir := t.TempDir()
-	outDir := filepath.Join(dir, "output_dir")
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, h := range engines {
-		script := "mkdir -p " + outDir
-		if h == "tend" && !tg.pythonTool {
-			// tend needs no Python on a host: take it away.
-			script += " && mkdir -p /usr/local/lib/python-hidden && mv /usr/bin/python3* /usr/local/lib/python-hidden/ && ! command -v python3"
-		}
-		if out, err := bed.SSH(ctx, h, script); err != nil {
-			t.Fatalf("prepare %s: %v\n%s", h, err, out)
+	if len(tg.packages) > 0 {
+		for _, e := range engines {
+			if out, err := bed.SSH(ctx, e, "DEBIAN_FRONTEND=noninteractive apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get -qq install -y "+strings.Join(tg.packages, " ")); err != nil {
+				t.Fatalf("install %v on %s: %v\n%s", tg.packages, e, err, out)
+			}
 		}
 	}
-	playbook := filepath.Join(dir, name+".yml")
-	play := fmt.Sprintf("- hosts: testhost\n  gather_facts: true\n  vars:\n    output_dir: %s\n  roles:\n    - %q\n", outDir, name)
-	if err := os.WriteFile(playbook, []byte(play), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	rolesPath, err := filepath.Abs("ansible/targets")
-	if err != nil {
-		t.Fatal(err)
+	if !tg.pythonTool && slices.Contains(engines, "tend") {
+		// tend needs no Python on a host: take it away.
+		script := "mkdir -p /usr/local/lib/python-hidden && mv /usr/bin/python3* /usr/local/lib/python-hidden/ && ! command -v python3"
+		if out, err := bed.SSH(ctx, "tend", script); err != nil {
+			t.Fatalf("prepare tend: %v\n%s", err, out)
+		}
 	}
 	inventory := func(h string) string {
 		var addr string
@@ -365,7 +387,9 @@ func runTarget(t *testing.T, ap string, tg target, ansible *engineResult) pair {
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "ANSIBLE_ROLES_PATH="+rolesPath, "ANSIBLE_NOCOLOR=1", "NO_COLOR=1",
 			"ANSIBLE_RETRY_FILES_ENABLED=0", "ANSIBLE_DEPRECATION_WARNINGS=0",
-			"ANSIBLE_LOCAL_TEMP="+filepath.Join(dir, ".ansible-tmp"))
+			"ANSIBLE_LOCAL_TEMP="+filepath.Join(dir, ".ansible-tmp"),
+			// ansible-test's environment names output_dir too.
+			"OUTPUT_DIR="+filepath.Join(dir, engine, "output_dir"))
 		start := time.Now()
 		out, _ := cmd.CombinedOutput()
 		r := parseOutput(string(out))
@@ -380,9 +404,9 @@ func runTarget(t *testing.T, ap string, tg target, ansible *engineResult) pair {
 	if ansible != nil {
 		p.Ansible = *ansible
 	} else {
-		p.Ansible = run("ansible", ap, "-i", inventory("ansible"), playbook)
+		p.Ansible = run("ansible", ap, "-i", inventory("ansible"), playbooks["ansible"])
 	}
-	p.Tend = run("tend", tendBinary, "play", "--no-lock", "-i", inventory("tend"), playbook)
+	p.Tend = run("tend", tendBinary, "play", "--no-lock", "-i", inventory("tend"), playbooks["tend"])
 	p.Date = time.Now().UTC().Format("2006-01-02")
 	return p
 }

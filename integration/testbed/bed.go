@@ -187,7 +187,7 @@ func (b *Bed) up(ctx context.Context, opts Options, images map[bool]string, spec
 	prefix := gw[:strings.LastIndexByte(gw, '.')+1]
 	for i, s := range specs {
 		b.Hosts = append(b.Hosts, &Host{
-			Name: s.Name, Role: s.Role, Python: s.Python, NetAdmin: s.NetAdmin,
+			Name: s.Name, Role: s.Role, Python: s.Python, NetAdmin: s.NetAdmin, Binds: s.Binds,
 			Addr: fmt.Sprintf("%s%d", prefix, 10+i), Port: 22, User: "root",
 			KeyFile: b.KeyFile, KnownHostsFile: b.KnownHostsFile,
 			NetnsName: n.netns(s.Name), Veth: n.veth(i),

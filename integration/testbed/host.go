@@ -27,21 +27,26 @@ type HostSpec struct {
 	// NetAdmin gives the host CAP_NET_ADMIN in its own network namespace,
 	// for firewall tests (ufw, iptables); the bed's network is unaffected.
 	NetAdmin bool
+	// Binds are folders of this machine mounted at the same path in the
+	// host (read-write), for tests that, like ansible-test's local runs,
+	// need the controller's files and the host's to be the same.
+	Binds []string
 }
 
 // Host is one booted host of a bed, as a client reaches it.
 type Host struct {
 	Name           string
-	Role           string `json:",omitempty"`
-	Python         bool   `json:",omitempty"`
-	NetAdmin       bool   `json:",omitempty"`
-	Addr           string // IPv4 address on the bed's bridge
-	Port           int    // SSH port
-	User           string // login user (root)
-	KeyFile        string // private key the host accepts
-	KnownHostsFile string // known_hosts with the keys of every bed host
-	NetnsName      string // network namespace under /run/netns
-	Veth           string // controller-side end of the host's veth pair
+	Role           string   `json:",omitempty"`
+	Python         bool     `json:",omitempty"`
+	NetAdmin       bool     `json:",omitempty"`
+	Binds          []string `json:",omitempty"`
+	Addr           string   // IPv4 address on the bed's bridge
+	Port           int      // SSH port
+	User           string   // login user (root)
+	KeyFile        string   // private key the host accepts
+	KnownHostsFile string   // known_hosts with the keys of every bed host
+	NetnsName      string   // network namespace under /run/netns
+	Veth           string   // controller-side end of the host's veth pair
 
 	// Dir holds the host's overlay (upper, work, merged) and console log.
 	Dir string
@@ -157,6 +162,9 @@ func (h *Host) boot() error {
 	}
 	if h.NetAdmin {
 		args = append(args, "--capability=CAP_NET_ADMIN")
+	}
+	for _, dir := range h.Binds {
+		args = append(args, "--bind="+dir)
 	}
 	cmd := exec.Command("systemd-nspawn", args...)
 	cmd.Stdout, cmd.Stderr = log, log
