@@ -50,7 +50,7 @@ var targets = []target{
 	{name: "blockinfile"},
 	{name: "changed_when"},
 	{name: "command_shell"},
-	{name: "copy"},
+	{name: "copy", packages: []string{"acl"}}, // getfacl
 	{name: "cron"},
 	{name: "debconf"},
 	{name: "dict_transformations"},
