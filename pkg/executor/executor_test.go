@@ -88,6 +88,7 @@ var cases = []playCase{
 	{name: "loop_undefined", playbook: "26_loop_undefined.yml"},
 	{name: "handler_block", playbook: "27_handler_block.yml"},
 	{name: "include_counts", playbook: "28_include_counts.yml"},
+	{name: "lookup_loops", playbook: "31_lookup_loops.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.

@@ -378,6 +378,14 @@ func (p *playRun) runLoop(ctx context.Context, t *playbook.Task, rt report.Task,
 	loopVar := t.LoopControl.LoopVar
 	if loopVar == "" {
 		loopVar = "item"
+	} else if module.IsTemplated(loopVar) {
+		// loop_control is templated with the task's variables, as
+		// Ansible does: loop_var: "{{ name }}".
+		lv, err := p.renderString(loopVar, vars)
+		if err != nil {
+			return p.finish(h, t, rt, p.templateFailure(t, "loop_control", err), nil, f, start)
+		}
+		loopVar = lv
 	}
 	agg := loopAggregate{allSkipped: true}
 	loopNoLog := len(items) == 0 && f.noLog
@@ -430,18 +438,28 @@ func (p *playRun) runLoop(ctx context.Context, t *playbook.Task, rt report.Task,
 }
 
 // loopItemVars are the variables one loop item adds: the loop variable,
-// the index variable and ansible_loop (set whether or not
-// loop_control.extended is).
+// the index variable and, with loop_control.extended, ansible_loop.
 func loopItemVars(t *playbook.Task, loopVar string, items []any, i int) map[string]any {
 	extra := map[string]any{loopVar: items[i], "ansible_loop_var": loopVar}
 	if t.LoopControl.IndexVar != "" {
 		extra[t.LoopControl.IndexVar] = i
+		extra["ansible_index_var"] = t.LoopControl.IndexVar
 	}
-	extra["ansible_loop"] = map[string]any{
+	if !t.LoopControl.Extended {
+		return extra
+	}
+	// As in Ansible, previtem and nextitem are undefined at the ends.
+	loop := map[string]any{
 		"index": i + 1, "index0": i, "revindex": len(items) - i, "revindex0": len(items) - i - 1,
 		"first": i == 0, "last": i == len(items)-1, "length": len(items), "allitems": items,
-		"previtem": itemAt(items, i-1), "nextitem": itemAt(items, i+1),
 	}
+	if i > 0 {
+		loop["previtem"] = items[i-1]
+	}
+	if i+1 < len(items) {
+		loop["nextitem"] = items[i+1]
+	}
+	extra["ansible_loop"] = loop
 	return extra
 }
 
