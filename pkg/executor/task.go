@@ -549,13 +549,6 @@ func (a *loopAggregate) outcome(n int) (report.Status, module.Result) {
 	return status, agg
 }
 
-func itemAt(items []any, i int) any {
-	if i < 0 || i >= len(items) {
-		return nil
-	}
-	return items[i]
-}
-
 func mergeVars(a, b map[string]any) map[string]any {
 	out := map[string]any{}
 	for k, v := range a {
