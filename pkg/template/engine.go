@@ -48,6 +48,9 @@ type Engine struct {
 	// workLimit is maxWork; tests of cancellation raise it so that only
 	// the context stops their endless templates.
 	workLimit int
+	// delims, when set, are the Jinja2 delimiters of the templates this
+	// engine renders (the template lookup's variable_start_string...).
+	delims *Delims
 }
 
 type shared struct {
@@ -85,6 +88,53 @@ func New(opts Options) *Engine {
 	e.tests = builtinTests()
 	e.lookups = builtinLookups()
 	return e
+}
+
+// Delims are Jinja2's delimiters, as the template lookup and module name
+// them (variable_start_string...); an empty field keeps the default.
+type Delims struct {
+	BlockStart, BlockEnd, VariableStart, VariableEnd, CommentStart, CommentEnd string
+}
+
+// WithDelims returns a copy of the engine whose templates use d's
+// delimiters. The copy shares the template cache (keyed by delimiters).
+func (e *Engine) WithDelims(d Delims) *Engine {
+	c := *e
+	c.delims = nil
+	if d != (Delims{}) {
+		c.delims = &d
+	}
+	return &c
+}
+
+// config is the gonja configuration for d's delimiters over base.
+func (d *Delims) config(base *config.Config) *config.Config {
+	cfg := base.Inherit()
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{{&cfg.BlockStartString, d.BlockStart}, {&cfg.BlockEndString, d.BlockEnd},
+		{&cfg.VariableStartString, d.VariableStart}, {&cfg.VariableEndString, d.VariableEnd},
+		{&cfg.CommentStartString, d.CommentStart}, {&cfg.CommentEndString, d.CommentEnd}} {
+		if f.v != "" {
+			*f.dst = f.v
+		}
+	}
+	return cfg
+}
+
+// isTemplate is IsTemplate for the engine's delimiters.
+func (e *Engine) isTemplate(s string) bool {
+	if e.delims == nil {
+		return IsTemplate(s)
+	}
+	cfg := e.delims.config(e.shared.cfg)
+	for _, m := range []string{cfg.BlockStartString, cfg.VariableStartString, cfg.CommentStartString} {
+		if strings.Contains(s, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // WithSearchPath returns a copy of the engine with dirs searched first by
@@ -262,7 +312,7 @@ func (e *Engine) renderFile(parent *state, path, src string, vars map[string]any
 	if err := parent.canEnter(path, "includes"); err != nil {
 		return "", err
 	}
-	if !IsTemplate(src) {
+	if !e.isTemplate(src) {
 		if lookup {
 			return src, nil
 		}
@@ -433,8 +483,14 @@ const condPrefix = "\x00cond\x00"
 
 func (e *Engine) compile(src string) (*compiled, error) {
 	sh := e.shared
+	key, cfg := src, sh.cfg
+	if e.delims != nil {
+		d := e.delims
+		key = strings.Join([]string{"\x00delims", d.BlockStart, d.BlockEnd, d.VariableStart, d.VariableEnd, d.CommentStart, d.CommentEnd, src}, "\x00")
+		cfg = d.config(sh.cfg)
+	}
 	sh.mu.RLock()
-	c, ok := sh.cache[src]
+	c, ok := sh.cache[key]
 	sh.mu.RUnlock()
 	if ok {
 		return c, nil
@@ -446,7 +502,7 @@ func (e *Engine) compile(src string) (*compiled, error) {
 	if strings.Contains(parsed, "ansible.") {
 		parsed = fqcnPrefix.Replace(parsed)
 	}
-	c, err := parse(parsed, cond, sh.cfg, sh.cs)
+	c, err := parse(parsed, cond, cfg, sh.cs)
 	if err != nil {
 		return nil, err
 	}
@@ -454,7 +510,7 @@ func (e *Engine) compile(src string) (*compiled, error) {
 	if len(sh.cache) >= maxCached {
 		sh.cache = map[string]*compiled{}
 	}
-	sh.cache[src] = c
+	sh.cache[key] = c
 	sh.mu.Unlock()
 	return c, nil
 }

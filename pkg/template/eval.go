@@ -202,7 +202,9 @@ func (s *state) renderNested(src string) (any, error) {
 	if s.depth >= maxDepth {
 		return nil, fmt.Errorf("recursive loop detected in template %q", truncate(src, 100))
 	}
-	c, err := s.e.compile(src)
+	// Variables are templated with the default delimiters whatever the
+	// template being rendered uses, as in Ansible.
+	c, err := s.e.WithDelims(Delims{}).compile(src)
 	if err != nil {
 		return nil, err
 	}

@@ -280,7 +280,9 @@ func lookupEnv(_ *state, terms []any, kw map[string]any) ([]any, error) {
 }
 
 // lookupTemplate renders controller template files (templates/ of the
-// role first) with the current variables plus template_vars.
+// role first) with the current variables plus template_vars, with the
+// delimiters of variable_start_string, variable_end_string,
+// comment_start_string and comment_end_string.
 func (s *state) lookupTemplate(terms []any, kw map[string]any) ([]any, error) {
 	out := []any{}
 	for _, t := range flattenTerms(terms) {
@@ -300,10 +302,22 @@ func (s *state) lookupTemplate(terms []any, kw map[string]any) ([]any, error) {
 		if abs, err := filepath.Abs(p); err == nil {
 			p = abs
 		}
-		sub := s.e.WithSearchPath(filepath.Dir(p))
+		sub := s.e.WithSearchPath(filepath.Dir(p)).WithDelims(Delims{
+			VariableStart: toStrOr(kw["variable_start_string"]), VariableEnd: toStrOr(kw["variable_end_string"]),
+			CommentStart: toStrOr(kw["comment_start_string"]), CommentEnd: toStrOr(kw["comment_end_string"]),
+		})
 		r, err := sub.renderFile(s, p, string(b), vars, true)
 		if err != nil {
 			return nil, fmt.Errorf("rendering %s: %w", p, err)
+		}
+		// convert_data (the default): like any template Ansible renders,
+		// output that reads as a Python literal ({...}, [...], True) is
+		// that value.
+		if toBoolDefault(kw["convert_data"], true) {
+			if lv, ok := s.e.pyLiteral(r); ok {
+				out = append(out, lv)
+				continue
+			}
 		}
 		out = append(out, r)
 	}
@@ -433,6 +447,14 @@ func globFiles(pattern string) ([]any, error) {
 		}
 	}
 	return out, nil
+}
+
+// toStrOr is a keyword argument as a string, "" when it is not given.
+func toStrOr(v any) string {
+	if v == nil {
+		return ""
+	}
+	return toStr(v)
 }
 
 func toBoolDefault(v any, def bool) bool {
