@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -69,7 +70,13 @@ type compiled struct {
 	// single is set when the template is one {{ expr }} with only whitespace
 	// around it: Render then returns the expression's native value.
 	single *nodes.Output
+	// bareVar is the name when the template is exactly "{{ name }}":
+	// Ansible returns such a variable's None as it is.
+	bareVar string
 }
+
+// bareVarRe is Ansible's Templar.SINGLE_VAR.
+var bareVarRe = regexp.MustCompile(`^\{\{\s*(\w*)\s*\}\}$`)
 
 // New returns an Engine.
 func New(opts Options) *Engine {
@@ -198,6 +205,7 @@ func (e *Engine) render(s string, vars map[string]any) (any, bool, error) {
 		return nil, false, err
 	}
 	st := e.newState(vars, s)
+	st.finalize = true
 	v, err := st.run(c, true)
 	if err != nil {
 		return nil, false, err
@@ -505,6 +513,9 @@ func (e *Engine) compile(src string) (*compiled, error) {
 	c, err := parse(parsed, cond, cfg, sh.cs)
 	if err != nil {
 		return nil, err
+	}
+	if m := bareVarRe.FindStringSubmatch(parsed); m != nil && e.delims == nil {
+		c.bareVar = m[1]
 	}
 	sh.mu.Lock()
 	if len(sh.cache) >= maxCached {

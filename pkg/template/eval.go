@@ -44,6 +44,10 @@ type state struct {
 	// tainted is set once the render read an Unsafe value: its result is
 	// then host data too (see seal and RenderMarked).
 	tainted bool
+	// finalize makes a single expression whose value is None render as
+	// '', as Ansible's finalize does, unless the template is just
+	// "{{ name }}" of a defined variable (Render, not Eval).
+	finalize bool
 }
 
 // newState starts one render of src with vars; a state is never shared
@@ -80,6 +84,11 @@ func (s *state) runTemplate(c *compiled, native bool) (v any, err error) {
 		v, err := s.evalOutput(c.single)
 		if err != nil {
 			return nil, s.wrap(err, c.single.Start)
+		}
+		if v == nil && s.finalize {
+			if _, isVar := s.vars[c.bareVar]; !isVar || c.bareVar == "" {
+				v = ""
+			}
 		}
 		if _, isStr := v.(string); !isStr || len(c.root.Nodes) == 1 {
 			return v, nil

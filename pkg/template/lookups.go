@@ -115,7 +115,9 @@ func (s *state) lookup(args []any, kw map[string]any, wantList bool) (any, error
 		}
 		return nil, fmt.Errorf("lookup %s: %w", name, err)
 	}
-	if wantList {
+	if wantList || len(results) == 0 {
+		// An empty result is the empty list even without wantlist, as
+		// Ansible joins only a non-empty one.
 		return s.seal(results), nil
 	}
 	// Ansible joins string results with commas; otherwise a single result is
@@ -364,6 +366,10 @@ func (s *state) lookupVars(terms []any, kw map[string]any) ([]any, error) {
 	out := []any{}
 	def, hasDef := kw["default"]
 	for _, t := range flattenTerms(terms) {
+		if _, ok := normalize(t).(string); !ok {
+			//lint:ignore ST1005 Ansible's own message, word for word
+			return nil, fmt.Errorf("Invalid setting identifier, \"%s\" is not a string, its a <class '%s'>", toStr(t), typeName(normalize(t)))
+		}
 		n := toStr(t)
 		v, err := s.lookupName(n)
 		if err != nil {
