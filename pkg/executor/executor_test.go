@@ -89,6 +89,7 @@ var cases = []playCase{
 	{name: "handler_block", playbook: "27_handler_block.yml"},
 	{name: "include_counts", playbook: "28_include_counts.yml"},
 	{name: "lookup_loops", playbook: "31_lookup_loops.yml"},
+	{name: "template_language", playbook: "32_template_language.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.

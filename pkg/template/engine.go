@@ -61,8 +61,6 @@ type shared struct {
 	cs    csGetter
 }
 
-var fqcnPrefix = strings.NewReplacer("ansible.builtin.", "", "ansible.utils.", "", "ansible.netcommon.", "")
-
 // compiled is a parsed template.
 type compiled struct {
 	src  string
@@ -507,9 +505,6 @@ func (e *Engine) compile(src string) (*compiled, error) {
 	// prefixes name the same builtins.
 	parsed, cond := strings.CutPrefix(src, condPrefix)
 	parsed = crlf.Replace(parsed)
-	if strings.Contains(parsed, "ansible.") {
-		parsed = fqcnPrefix.Replace(parsed)
-	}
 	c, err := parse(parsed, cond, cfg, sh.cs)
 	if err != nil {
 		return nil, err
@@ -533,7 +528,7 @@ func parse(src string, cond bool, cfg *config.Config, cs csGetter) (c *compiled,
 			c, err = nil, &SyntaxError{Msg: fmt.Sprint(r), Src: src}
 		}
 	}()
-	toks := rewriteStarArgs(rewriteInOperand(rewriteKeywords(lexAll(src, cfg), src)))
+	toks := rewriteStarArgs(rewriteInOperand(rewriteKeywords(rewriteFQCN(lexAll(src, cfg)), src)))
 	if err := checkNesting(toks, src); err != nil {
 		return nil, err
 	}
