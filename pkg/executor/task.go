@@ -421,7 +421,7 @@ func (p *playRun) runLoop(ctx context.Context, t *playbook.Task, rt report.Task,
 			f.noLog = loopNoLog
 			return p.finish(h, t, rt, o, ivars, f, start)
 		}
-		p.applyInventory(h, t, o)
+		p.applyInventory(h, t, o, ivars)
 		markItem(o.result, t, loopVar, item, i)
 		if o.status != report.Skipped {
 			p.carryItem(h, t, carried, o.result)
@@ -643,7 +643,7 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 	}
 	if !t.HasLoop {
 		// Before registering: the inventory change makes the result changed.
-		p.applyInventory(h, t, o)
+		p.applyInventory(h, t, o, vars)
 	}
 	if t.Register != "" {
 		// The registered result keeps ansible_facts, as in Ansible.
@@ -842,7 +842,9 @@ func (p *playRun) markFailed(h *hostState, rt report.Task, t *playbook.Task, res
 	h.failed = true
 	if t != nil {
 		h.failedTask = map[string]any{"name": t.Name, "action": t.Action}
-		h.failedRes = map[string]any(res)
+		// Like a registered result, data: never templated again (its msg
+		// may quote the template that failed).
+		h.failedRes = template.MarkUnsafe(map[string]any(res)).(map[string]any)
 	}
 	h.mu.Unlock()
 	rescued := t != nil && inRescuedBlock(t)
