@@ -9,7 +9,6 @@ import (
 	"github.com/tend-dev/tend/pkg/module"
 	"github.com/tend-dev/tend/pkg/playbook"
 	"github.com/tend-dev/tend/pkg/report"
-	"github.com/tend-dev/tend/pkg/template"
 )
 
 // loopItems renders a task's loop (loop: or with_*) into its items.
@@ -27,7 +26,7 @@ func (p *playRun) loopItems(t *playbook.Task, vars map[string]any) ([]any, error
 	if t.LoopKind == "loop" {
 		return loopList(raw)
 	}
-	out, err := template.LoopLookup(t.LoopKind, raw)
+	out, err := p.r.opts.Templates.LoopLookup(t.LoopKind, raw, vars)
 	if err != nil {
 		// The lookup's own message, as Ansible reports it.
 		return nil, plainError(err.Error())

@@ -103,12 +103,39 @@ var loopLookups = map[string]func(terms any) ([]any, error){
 
 // LoopLookup runs the lookup plugin name for with_<name>: raw is the
 // task's rendered with_<name> value, made a list as Ansible's
-// listify_lookup_plugin_terms does.
-func LoopLookup(name string, raw any) ([]any, error) {
+// listify_lookup_plugin_terms does; vars are the task's variables, which
+// the lookups reading files or running commands use (role_path,
+// ansible_search_path). What those return is host-independent data read
+// by the controller: marked Unsafe, as Ansible wraps loop items.
+func (e *Engine) LoopLookup(name string, raw any, vars map[string]any) ([]any, error) {
+	terms := Listify(raw)
 	if f, ok := loopLookups[name]; ok {
-		return f(Listify(raw))
+		return f(terms)
 	}
-	return nil, fmt.Errorf("unsupported loop kind %q", name)
+	if _, ok := e.lookups[name]; !ok {
+		return nil, fmt.Errorf("lookup plugin '%s' not found", name)
+	}
+	list, ok := terms.([]any)
+	if !ok {
+		list = pyIter(terms)
+	}
+	s := e.newState(vars, "")
+	out, err := s.runLookup(name, list, nil)
+	if err != nil {
+		return nil, err
+	}
+	return MarkUnsafe(out).([]any), nil
+}
+
+// IsLookup reports whether tend has the lookup plugin name (short or
+// fully qualified), for with_<name>.
+func IsLookup(name string) bool {
+	name = LookupName(name)
+	if _, ok := loopLookups[name]; ok {
+		return true
+	}
+	_, ok := builtinLookups()[name]
+	return ok
 }
 
 // flattenDeep flattens nested lists all the way down.

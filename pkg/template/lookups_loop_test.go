@@ -46,7 +46,7 @@ func TestLoopLookup(t *testing.T) {
 		{"random_choice", []any{}, []any{}},
 	}
 	for _, c := range cases {
-		got, err := LoopLookup(c.kind, c.raw)
+		got, err := New(Options{}).LoopLookup(c.kind, c.raw, nil)
 		if err != nil {
 			t.Errorf("%s %v: %v", c.kind, c.raw, err)
 			continue
@@ -86,7 +86,7 @@ func TestLoopLookupErrors(t *testing.T) {
 		{"sequence", "start=010 end=12", "can't parse start=010 as integer"},
 	}
 	for _, c := range cases {
-		_, err := LoopLookup(c.kind, c.raw)
+		_, err := New(Options{}).LoopLookup(c.kind, c.raw, nil)
 		if err == nil || err.Error() != c.want {
 			t.Errorf("%s %v: error %v, want %q", c.kind, c.raw, err, c.want)
 		}
