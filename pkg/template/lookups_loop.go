@@ -12,7 +12,7 @@ import (
 // listify is Ansible's listify_lookup_plugin_terms after templating: a
 // list or a mapping stays as it is, anything else (a string, a number,
 // None) becomes a list of that one value.
-func Listify(v any) any {
+func listify(v any) any {
 	switch v.(type) {
 	case []any:
 		return v
@@ -105,10 +105,10 @@ var loopLookups = map[string]func(terms any) ([]any, error){
 // task's rendered with_<name> value, made a list as Ansible's
 // listify_lookup_plugin_terms does; vars are the task's variables, which
 // the lookups reading files or running commands use (role_path,
-// ansible_search_path). What those return is host-independent data read
-// by the controller: marked Unsafe, as Ansible wraps loop items.
+// ansible_search_path). What those return (file contents, command
+// output) is data, marked Unsafe as Ansible wraps loop items.
 func (e *Engine) LoopLookup(name string, raw any, vars map[string]any) ([]any, error) {
-	terms := Listify(raw)
+	terms := listify(raw)
 	if f, ok := loopLookups[name]; ok {
 		return f(terms)
 	}
@@ -178,7 +178,7 @@ func withDict(raw any) ([]any, error) {
 func withTogether(raw any) ([]any, error) {
 	var lists [][]any
 	for _, l := range pyIter(raw) {
-		lists = append(lists, pyIter(Listify(l)))
+		lists = append(lists, pyIter(listify(l)))
 	}
 	if len(lists) == 0 {
 		return nil, fmt.Errorf("with_together requires at least one element in each list")
@@ -202,7 +202,7 @@ func withTogether(raw any) ([]any, error) {
 func withNested(raw any) ([]any, error) {
 	var lists [][]any
 	for _, l := range pyIter(raw) {
-		lists = append(lists, pyIter(Listify(l)))
+		lists = append(lists, pyIter(listify(l)))
 	}
 	if len(lists) == 0 {
 		return nil, fmt.Errorf("with_nested requires at least one element in the nested list")
@@ -236,7 +236,7 @@ func withSubelements(raw any) ([]any, error) {
 	if !ok || len(terms) < 2 || len(terms) > 3 {
 		return nil, termsErr("")
 	}
-	first := Listify(terms[0])
+	first := listify(terms[0])
 	path, isStr := terms[1].(string)
 	if !isStr {
 		return nil, termsErr("first a dict or a list, second a string pointing to the subkey")
