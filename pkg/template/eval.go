@@ -217,12 +217,15 @@ func (s *state) renderNested(src string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	savedScopes, savedSrc := s.scopes, s.src
-	s.scopes, s.src = nil, src
+	// A variable's value is rendered as Ansible's lazy templating does,
+	// its None finalized to '' (see state.finalize), whatever the
+	// outer render.
+	savedScopes, savedSrc, savedFinalize := s.scopes, s.src, s.finalize
+	s.scopes, s.src, s.finalize = nil, src, true
 	s.depth++
 	v, err := s.run(c, true)
 	s.depth--
-	s.scopes, s.src = savedScopes, savedSrc
+	s.scopes, s.src, s.finalize = savedScopes, savedSrc, savedFinalize
 	return s.seal(v), err
 }
 
