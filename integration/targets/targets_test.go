@@ -126,7 +126,7 @@ var causes = map[string]string{
 	"shell":                "runs a Python module shipped in the target's library/ (test_shell)",
 	"dict_transformations": "runs a Python module shipped in the target's library/ (convert_snake_case)",
 	// tend differences not fixed yet.
-	"loops":           "set_fact in a with_dict loop of a value read through hostvars (issue 64169): Ansible renders hostvars[host][name] with that host's variables only (no play or role vars), leaves 'foo{{ version_64169 }}' as text and never renders it again; tend renders it with the task's variables (foo1.0)",
+	"loops":           "issue 64169's with_dict case: set_fact \"{{ item.key }}={{ hostvars[inventory_hostname][item.value] }}\" of a list holding 'foo{{ version_64169 }}' (version_64169 a role variable) keeps that text unrendered under Ansible, while the same task with loop: gives 'foo1.0' (as tend does for both); how Ansible keeps it is not found yet. With that one task left out, tend runs the rest of the target to failed=0",
 	"lookup_varnames": "lookup('varnames') lists names in the order Ansible's variables were defined (qz_1, qz_2, qa_1 set in that order); tend's variables are maps, so it sorts them; '*' also gives Go's regexp error, not Python's 'nothing to repeat' (the Python-compatible regex change fixes that part)",
 	"find":            "find: read_whole_file is not implemented",
 	"file":            "file's registered result has no diff unless in diff mode (Ansible's file module always returns it)",
