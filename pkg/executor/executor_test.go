@@ -92,6 +92,8 @@ var cases = []playCase{
 	{name: "include_counts", playbook: "28_include_counts.yml"},
 	{name: "role_argument_specs", playbook: "31_argspec.yml"},
 	{name: "template_block_options", playbook: "32_template_options.yml"},
+	{name: "lookup_loops", playbook: "31_lookup_loops.yml"},
+	{name: "template_language", playbook: "32_template_language.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.

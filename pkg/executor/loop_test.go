@@ -3,61 +3,8 @@ package executor
 import (
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
-	"github.com/tend-dev/tend/pkg/odict"
 	"github.com/tend-dev/tend/pkg/report"
 )
-
-func TestLoopKinds(t *testing.T) {
-	cases := []struct {
-		kind string
-		raw  any
-		want []any
-	}{
-		{"loop", []any{1, 2}, []any{1, 2}},
-		{"items", []any{1, []any{2, []any{3}}}, []any{1, 2, []any{3}}},
-		{"list", "a", []any{"a"}},
-		{"flattened", []any{1, []any{2, []any{3}}}, []any{1, 2, 3}},
-		{"indexed_items", []any{"a", "b"}, []any{[]any{0, "a"}, []any{1, "b"}}},
-		{"dict", map[string]any{"b": 2, "a": 1}, []any{map[string]any{"key": "a", "value": 1}, map[string]any{"key": "b", "value": 2}}},
-		{"together", []any{[]any{1, 2}, []any{"a"}}, []any{[]any{1, "a"}, []any{2, nil}}},
-		{"nested", []any{[]any{1, 2}, []any{"a", "b"}}, []any{[]any{1, "a"}, []any{1, "b"}, []any{2, "a"}, []any{2, "b"}}},
-		{"subelements", []any{[]any{map[string]any{"n": 1, "l": []any{"x", "y"}}}, "l"},
-			[]any{[]any{map[string]any{"n": 1, "l": []any{"x", "y"}}, "x"}, []any{map[string]any{"n": 1, "l": []any{"x", "y"}}, "y"}}},
-		{"random_choice", []any{"only"}, []any{"only"}},
-		{"random_choice", []any{}, nil},
-	}
-	for _, c := range cases {
-		got, err := loopKinds[c.kind](c.raw)
-		if err != nil {
-			t.Errorf("%s: %v", c.kind, err)
-			continue
-		}
-		if diff := cmp.Diff(c.want, odict.Plain(got)); diff != "" {
-			t.Errorf("%s (-want +got):\n%s", c.kind, diff)
-		}
-	}
-}
-
-func TestLoopKindErrors(t *testing.T) {
-	cases := []struct {
-		kind string
-		raw  any
-		want string
-	}{
-		{"loop", nil, "loop value is empty (null); expected a list"},
-		{"dict", []any{}, "with_dict expects a dict, got []interface {}"},
-		{"subelements", []any{[]any{}}, "with_subelements expects [list, subkey]"},
-		{"subelements", []any{[]any{"x"}, "k"}, "with_subelements: element x is not a mapping"},
-	}
-	for _, c := range cases {
-		_, err := loopKinds[c.kind](c.raw)
-		if err == nil || err.Error() != c.want {
-			t.Errorf("%s: error %v, want %q", c.kind, err, c.want)
-		}
-	}
-}
 
 func TestLoopAggregate(t *testing.T) {
 	cases := []struct {

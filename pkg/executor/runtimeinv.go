@@ -6,13 +6,17 @@ import (
 	"github.com/tend-dev/tend/pkg/module"
 	"github.com/tend-dev/tend/pkg/playbook"
 	"github.com/tend-dev/tend/pkg/report"
+	"github.com/tend-dev/tend/pkg/template"
 )
 
 // applyInventory applies what group_by or add_host asked for (one task
 // or one loop item) to the run's inventory, which modules cannot reach,
 // and reports it changed when the inventory changed, as Ansible's
-// strategy does.
-func (p *playRun) applyInventory(h *hostState, t *playbook.Task, o *outcome) {
+// strategy does. With changed_when or failed_when, the strategy then
+// evaluates them again, the result (changed as the inventory says)
+// registered under the task's register name: vars are the task's (or
+// the item's) variables for that.
+func (p *playRun) applyInventory(h *hostState, t *playbook.Task, o *outcome, vars map[string]any) {
 	if t.Action != "group_by" && t.Action != "add_host" {
 		return
 	}
@@ -25,12 +29,40 @@ func (p *playRun) applyInventory(h *hostState, t *playbook.Task, o *outcome) {
 		o.result = module.Failed("%v (task at %s)", err, t.Pos)
 		return
 	}
-	if !changed {
+	if changed {
+		p.inventoryChanged(host)
+	}
+	if (len(t.ChangedWhen) == 0 && len(t.FailedWhen) == 0) || vars == nil {
+		if changed && len(t.ChangedWhen) == 0 {
+			o.result["changed"] = true
+			o.status = report.Changed
+		}
 		return
 	}
-	p.inventoryChanged(host)
-	if len(t.ChangedWhen) == 0 {
-		o.result["changed"] = true
+	o.result["changed"] = changed
+	if t.Register != "" {
+		vars = mergeVars(vars, map[string]any{t.Register: template.MarkUnsafe(copyMap(o.result))})
+	}
+	if len(t.ChangedWhen) > 0 {
+		c, err := p.allTrue(t.ChangedWhen, vars)
+		if err != nil {
+			*o = *p.conditionFailure(t, o, "changed_when", err)
+			return
+		}
+		o.result["changed"] = c
+	}
+	if len(t.FailedWhen) > 0 {
+		// Ansible's strategy records it in the result only: the task's
+		// status was settled before.
+		f, err := p.allTrue(t.FailedWhen, vars)
+		if err != nil {
+			*o = *p.conditionFailure(t, o, "failed_when", err)
+			return
+		}
+		o.result["failed_when_result"], o.result["failed"] = f, f
+	}
+	o.status = report.OK
+	if c, _ := o.result["changed"].(bool); c {
 		o.status = report.Changed
 	}
 }

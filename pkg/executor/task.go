@@ -379,6 +379,14 @@ func (p *playRun) runLoop(ctx context.Context, t *playbook.Task, rt report.Task,
 	loopVar := t.LoopControl.LoopVar
 	if loopVar == "" {
 		loopVar = "item"
+	} else if module.IsTemplated(loopVar) {
+		// loop_control is templated with the task's variables, as
+		// Ansible does: loop_var: "{{ name }}".
+		lv, err := p.renderString(loopVar, vars)
+		if err != nil {
+			return p.finish(h, t, rt, p.templateFailure(t, "loop_control", err), nil, f, start)
+		}
+		loopVar = lv
 	}
 	agg := loopAggregate{allSkipped: true}
 	loopNoLog := len(items) == 0 && f.noLog
@@ -414,7 +422,7 @@ func (p *playRun) runLoop(ctx context.Context, t *playbook.Task, rt report.Task,
 			f.noLog = loopNoLog
 			return p.finish(h, t, rt, o, ivars, f, start)
 		}
-		p.applyInventory(h, t, o)
+		p.applyInventory(h, t, o, ivars)
 		markItem(o.result, t, loopVar, item, i)
 		if o.status != report.Skipped {
 			p.carryItem(h, t, carried, o.result)
@@ -431,18 +439,28 @@ func (p *playRun) runLoop(ctx context.Context, t *playbook.Task, rt report.Task,
 }
 
 // loopItemVars are the variables one loop item adds: the loop variable,
-// the index variable and ansible_loop (set whether or not
-// loop_control.extended is).
+// the index variable and, with loop_control.extended, ansible_loop.
 func loopItemVars(t *playbook.Task, loopVar string, items []any, i int) map[string]any {
 	extra := map[string]any{loopVar: items[i], "ansible_loop_var": loopVar}
 	if t.LoopControl.IndexVar != "" {
 		extra[t.LoopControl.IndexVar] = i
+		extra["ansible_index_var"] = t.LoopControl.IndexVar
 	}
-	extra["ansible_loop"] = map[string]any{
+	if !t.LoopControl.Extended {
+		return extra
+	}
+	// As in Ansible, previtem and nextitem are undefined at the ends.
+	loop := map[string]any{
 		"index": i + 1, "index0": i, "revindex": len(items) - i, "revindex0": len(items) - i - 1,
 		"first": i == 0, "last": i == len(items)-1, "length": len(items), "allitems": items,
-		"previtem": itemAt(items, i-1), "nextitem": itemAt(items, i+1),
 	}
+	if i > 0 {
+		loop["previtem"] = items[i-1]
+	}
+	if i+1 < len(items) {
+		loop["nextitem"] = items[i+1]
+	}
+	extra["ansible_loop"] = loop
 	return extra
 }
 
@@ -530,13 +548,6 @@ func (a *loopAggregate) outcome(n int) (report.Status, module.Result) {
 		status = report.Changed
 	}
 	return status, agg
-}
-
-func itemAt(items []any, i int) any {
-	if i < 0 || i >= len(items) {
-		return nil
-	}
-	return items[i]
 }
 
 func mergeVars(a, b map[string]any) map[string]any {
@@ -633,7 +644,7 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 	}
 	if !t.HasLoop {
 		// Before registering: the inventory change makes the result changed.
-		p.applyInventory(h, t, o)
+		p.applyInventory(h, t, o, vars)
 	}
 	if t.Register != "" {
 		// The registered result keeps ansible_facts, as in Ansible.
@@ -837,7 +848,9 @@ func (p *playRun) markFailed(h *hostState, rt report.Task, t *playbook.Task, res
 	h.failed = true
 	if t != nil {
 		h.failedTask = map[string]any{"name": t.Name, "action": t.Action}
-		h.failedRes = map[string]any(res)
+		// Like a registered result, data: never templated again (its msg
+		// may quote the template that failed).
+		h.failedRes = template.MarkUnsafe(map[string]any(res)).(map[string]any)
 	}
 	h.mu.Unlock()
 	rescued := t != nil && inRescuedBlock(t)

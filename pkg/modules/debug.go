@@ -56,8 +56,9 @@ func (*Debug) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.
 		r[expr] = v
 		return module.Unchanged(r), nil
 	}
-	if a.Has("msg") {
-		r["msg"] = a["msg"]
+	if m, ok := a["msg"]; ok {
+		// msg: null prints null, as in Ansible.
+		r["msg"] = m
 	} else {
 		r["msg"] = "Hello world!"
 	}

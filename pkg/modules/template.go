@@ -2,6 +2,7 @@ package modules
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/user"
@@ -97,6 +98,11 @@ func (*Template) Plan(ctx context.Context, h *module.Host, args module.Args) (*m
 	if !template.IsTemplate(string(raw)) {
 		// Ansible renders the file even without markup.
 		rendered = template.RenderText(string(raw))
+	}
+	var ple *template.PluginLoadError
+	if errors.As(err, &ple) {
+		// Ansible's action reports the exception's class and text.
+		return module.Unchanged(module.Failed("TemplateSyntaxError: %s\n  line 0", ple.Ansible())), nil
 	}
 	if err != nil {
 		return module.Unchanged(module.Failed("AnsibleError: template error while templating %s: %v", src, err)), nil

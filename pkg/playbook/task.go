@@ -156,9 +156,10 @@ func (d *taskDecode) action(k, v *yaml.Node) {
 // withLoop decodes a with_<kind> loop.
 func (d *taskDecode) withLoop(k, v *yaml.Node) {
 	// with_<fully qualified lookup> (with_community.general.flattened,
-	// with_ansible.builtin.items) is the loop of that lookup.
+	// with_ansible.builtin.items) is the loop of that lookup; any lookup
+	// tend has makes a loop (with_lines, with_file...).
 	kind := template.LookupName(strings.TrimPrefix(k.Value, "with_"))
-	if !contains(loopKinds, kind) {
+	if !contains(loopKinds, kind) && !template.IsLookup(kind) {
 		d.l.errs.at(d.file, k, "supported: loop, "+strings.Join(prefixed(loopKinds), ", "), "unknown loop %q", k.Value)
 		return
 	}

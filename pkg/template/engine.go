@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -48,6 +49,9 @@ type Engine struct {
 	// workLimit is maxWork; tests of cancellation raise it so that only
 	// the context stops their endless templates.
 	workLimit int
+	// delims, when set, are the Jinja2 delimiters of the templates this
+	// engine renders (the template lookup's variable_start_string...).
+	delims *Delims
 }
 
 type shared struct {
@@ -57,8 +61,6 @@ type shared struct {
 	cs    csGetter
 }
 
-var fqcnPrefix = strings.NewReplacer("ansible.builtin.", "", "ansible.utils.", "", "ansible.netcommon.", "")
-
 // compiled is a parsed template.
 type compiled struct {
 	src  string
@@ -66,7 +68,13 @@ type compiled struct {
 	// single is set when the template is one {{ expr }} with only whitespace
 	// around it: Render then returns the expression's native value.
 	single *nodes.Output
+	// bareVar is the name when the template is exactly "{{ name }}":
+	// Ansible returns such a variable's None as it is.
+	bareVar string
 }
+
+// bareVarRe is Ansible's Templar.SINGLE_VAR.
+var bareVarRe = regexp.MustCompile(`^\{\{\s*(\w*)\s*\}\}$`)
 
 // New returns an Engine.
 func New(opts Options) *Engine {
@@ -85,6 +93,53 @@ func New(opts Options) *Engine {
 	e.tests = builtinTests()
 	e.lookups = builtinLookups()
 	return e
+}
+
+// Delims are Jinja2's delimiters, as the template lookup and module name
+// them (variable_start_string...); an empty field keeps the default.
+type Delims struct {
+	BlockStart, BlockEnd, VariableStart, VariableEnd, CommentStart, CommentEnd string
+}
+
+// WithDelims returns a copy of the engine whose templates use d's
+// delimiters. The copy shares the template cache (keyed by delimiters).
+func (e *Engine) WithDelims(d Delims) *Engine {
+	c := *e
+	c.delims = nil
+	if d != (Delims{}) {
+		c.delims = &d
+	}
+	return &c
+}
+
+// config is the gonja configuration for d's delimiters over base.
+func (d *Delims) config(base *config.Config) *config.Config {
+	cfg := base.Inherit()
+	for _, f := range []struct {
+		dst *string
+		v   string
+	}{{&cfg.BlockStartString, d.BlockStart}, {&cfg.BlockEndString, d.BlockEnd},
+		{&cfg.VariableStartString, d.VariableStart}, {&cfg.VariableEndString, d.VariableEnd},
+		{&cfg.CommentStartString, d.CommentStart}, {&cfg.CommentEndString, d.CommentEnd}} {
+		if f.v != "" {
+			*f.dst = f.v
+		}
+	}
+	return cfg
+}
+
+// isTemplate is IsTemplate for the engine's delimiters.
+func (e *Engine) isTemplate(s string) bool {
+	if e.delims == nil {
+		return IsTemplate(s)
+	}
+	cfg := e.delims.config(e.shared.cfg)
+	for _, m := range []string{cfg.BlockStartString, cfg.VariableStartString, cfg.CommentStartString} {
+		if strings.Contains(s, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // WithSearchPath returns a copy of the engine with dirs searched first by
@@ -148,6 +203,7 @@ func (e *Engine) render(s string, vars map[string]any) (any, bool, error) {
 		return nil, false, err
 	}
 	st := e.newState(vars, s)
+	st.finalize = true
 	v, err := st.run(c, true)
 	if err != nil {
 		return nil, false, err
@@ -262,7 +318,7 @@ func (e *Engine) renderFile(parent *state, path, src string, vars map[string]any
 	if err := parent.canEnter(path, "includes"); err != nil {
 		return "", err
 	}
-	if !IsTemplate(src) {
+	if !e.isTemplate(src) {
 		if lookup {
 			return src, nil
 		}
@@ -433,8 +489,14 @@ const condPrefix = "\x00cond\x00"
 
 func (e *Engine) compile(src string) (*compiled, error) {
 	sh := e.shared
+	key, cfg := src, sh.cfg
+	if e.delims != nil {
+		d := e.delims
+		key = strings.Join([]string{"\x00delims", d.BlockStart, d.BlockEnd, d.VariableStart, d.VariableEnd, d.CommentStart, d.CommentEnd, src}, "\x00")
+		cfg = d.config(sh.cfg)
+	}
 	sh.mu.RLock()
-	c, ok := sh.cache[src]
+	c, ok := sh.cache[key]
 	sh.mu.RUnlock()
 	if ok {
 		return c, nil
@@ -443,10 +505,6 @@ func (e *Engine) compile(src string) (*compiled, error) {
 	// prefixes name the same builtins.
 	parsed, cond := strings.CutPrefix(src, condPrefix)
 	parsed = crlf.Replace(parsed)
-	if strings.Contains(parsed, "ansible.") {
-		parsed = fqcnPrefix.Replace(parsed)
-	}
-	cfg := sh.cfg
 	if strings.HasPrefix(parsed, jinjaOverride) {
 		var err error
 		if parsed, cfg, err = overrides(parsed, cfg); err != nil {
@@ -457,11 +515,14 @@ func (e *Engine) compile(src string) (*compiled, error) {
 	if err != nil {
 		return nil, err
 	}
+	if m := bareVarRe.FindStringSubmatch(parsed); m != nil && e.delims == nil {
+		c.bareVar = m[1]
+	}
 	sh.mu.Lock()
 	if len(sh.cache) >= maxCached {
 		sh.cache = map[string]*compiled{}
 	}
-	sh.cache[src] = c
+	sh.cache[key] = c
 	sh.mu.Unlock()
 	return c, nil
 }
@@ -515,7 +576,7 @@ func parse(src string, cond bool, cfg *config.Config, cs csGetter) (c *compiled,
 			c, err = nil, &SyntaxError{Msg: fmt.Sprint(r), Src: src}
 		}
 	}()
-	toks := rewriteStarArgs(rewriteInOperand(rewriteKeywords(lexAll(src, cfg), src)))
+	toks := rewriteStarArgs(rewriteInOperand(rewriteKeywords(rewriteFQCN(lexAll(src, cfg)), src)))
 	if err := checkNesting(toks, src); err != nil {
 		return nil, err
 	}

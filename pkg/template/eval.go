@@ -44,6 +44,10 @@ type state struct {
 	// tainted is set once the render read an Unsafe value: its result is
 	// then host data too (see seal and RenderMarked).
 	tainted bool
+	// finalize makes a single expression whose value is None render as
+	// '', as Ansible's finalize does, unless the template is just
+	// "{{ name }}" of a defined variable (Render, not Eval).
+	finalize bool
 }
 
 // newState starts one render of src with vars; a state is never shared
@@ -80,6 +84,11 @@ func (s *state) runTemplate(c *compiled, native bool) (v any, err error) {
 		v, err := s.evalOutput(c.single)
 		if err != nil {
 			return nil, s.wrap(err, c.single.Start)
+		}
+		if v == nil && s.finalize {
+			if _, isVar := s.vars[c.bareVar]; !isVar || c.bareVar == "" {
+				v = ""
+			}
 		}
 		if _, isStr := v.(string); !isStr || len(c.root.Nodes) == 1 {
 			return v, nil
@@ -202,16 +211,21 @@ func (s *state) renderNested(src string) (any, error) {
 	if s.depth >= maxDepth {
 		return nil, fmt.Errorf("recursive loop detected in template %q", truncate(src, 100))
 	}
-	c, err := s.e.compile(src)
+	// Variables are templated with the default delimiters whatever the
+	// template being rendered uses, as in Ansible.
+	c, err := s.e.WithDelims(Delims{}).compile(src)
 	if err != nil {
 		return nil, err
 	}
-	savedScopes, savedSrc := s.scopes, s.src
-	s.scopes, s.src = nil, src
+	// A variable's value is rendered as Ansible's lazy templating does,
+	// its None finalized to '' (see state.finalize), whatever the
+	// outer render.
+	savedScopes, savedSrc, savedFinalize := s.scopes, s.src, s.finalize
+	s.scopes, s.src, s.finalize = nil, src, true
 	s.depth++
 	v, err := s.run(c, true)
 	s.depth--
-	s.scopes, s.src = savedScopes, savedSrc
+	s.scopes, s.src, s.finalize = savedScopes, savedSrc, savedFinalize
 	return s.seal(v), err
 }
 

@@ -642,6 +642,16 @@ func floatArith(op string, l, r float64) (any, error) {
 }
 
 // pyFormat implements the common cases of Python's "fmt" % args.
+// undefinedRepr prints Ansible's undefined object as Python's repr()
+// does: AnsibleUndefined(hint=None, obj=missing, name='x').
+type undefinedRepr struct{ u *undefined }
+
+func (r undefinedRepr) String() string {
+	name, _, _ := strings.Cut(r.u.name, ".")
+	name, _, _ = strings.Cut(name, "[")
+	return fmt.Sprintf("AnsibleUndefined(hint=None, obj=missing, name=%s)", repr(name))
+}
+
 func pyFormat(format string, arg any) (any, error) {
 	args, ok := arg.([]any)
 	if !ok {
@@ -677,10 +687,22 @@ func pyFormat(format string, arg any) (any, error) {
 		}
 		a := args[ai]
 		ai++
+		if u, isUndef := a.(*undefined); isUndef {
+			// Only repr() of Ansible's undefined object works; any other
+			// use of it is the undefined error.
+			if verb != 'r' {
+				return nil, u.err("")
+			}
+			a = undefinedRepr{u}
+		}
 		switch verb {
 		case 's':
 			fmt.Fprintf(&b, "%"+flags+"s", toStr(a))
 		case 'r':
+			if ur, ok := a.(undefinedRepr); ok {
+				fmt.Fprintf(&b, "%"+flags+"s", ur.String())
+				break
+			}
 			fmt.Fprintf(&b, "%"+flags+"s", repr(a))
 		case 'd', 'i':
 			fmt.Fprintf(&b, "%"+flags+"d", toInt(a, 0, 10))

@@ -25,11 +25,34 @@ func (s *state) applyFilterCall(f *nodes.FilterCall, v any) (any, error) {
 	if name := strings.TrimPrefix(f.Name, "ansible.builtin."); (name == "default" || name == "d") && len(f.Args) > 0 {
 		return s.applyDefault(f, v)
 	}
+	if name := strings.TrimPrefix(f.Name, "ansible.builtin."); name == "format" && len(f.Kwargs) == 0 {
+		return s.applyFormat(f, v)
+	}
 	args, kw, err := s.evalArgs(f.Args, f.Kwargs)
 	if err != nil {
 		return nil, err
 	}
 	return s.applyFilter(f.Name, v, args, kw)
+}
+
+// applyFormat runs "%r" | format(x), whose arguments may be undefined:
+// as in Jinja2, an undefined value is an error only when it is used, and
+// its repr is Ansible's undefined object (pyFormat).
+func (s *state) applyFormat(f *nodes.FilterCall, v any) (any, error) {
+	args := make([]any, 0, len(f.Args))
+	for _, a := range f.Args {
+		x, err := s.eval(a)
+		if err != nil {
+			return nil, err
+		}
+		if _, undef := x.(*undefined); !undef {
+			if x, err = s.deepResolve(x, 0); err != nil {
+				return nil, err
+			}
+		}
+		args = append(args, x)
+	}
+	return s.applyFilter(f.Name, v, args, nil)
 }
 
 // applyDefault runs default/d, whose default value may itself be

@@ -88,7 +88,7 @@ func TestFiltersRegex(t *testing.T) {
 		{"regex_replace multiline", "{{ 'a\nb' | regex_replace('^', '> ', multiline=true) }}", "> a\n> b"},
 		{"regex_replace count", "{{ 'aaa' | regex_replace('a', 'b', count=1) }}", "baa"},
 		{"regex_search match", "{{ 'server1.example.com' | regex_search('server[0-9]+') }}", "server1"},
-		{"regex_search none", "{{ 'foo' | regex_search('bar') }}", nil},
+		{"regex_search none", "{{ 'foo' | regex_search('bar') }}", ""}, // None, finalized as Ansible does
 		{"regex_search groups", "{{ 'ab12cd' | regex_search('([a-z]+)([0-9]+)', '\\2', '\\1') }}", []any{"12", "ab"}},
 		{"regex_search named group", "{{ 'ab12' | regex_search('(?P<num>[0-9]+)', '\\g<num>') }}", []any{"12"}},
 		{"regex_search ignorecase", "{{ 'FOO' | regex_search('foo', ignorecase=true) }}", "FOO"},

@@ -8,12 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/tend-dev/tend/pkg/odict"
+	"github.com/tend-dev/tend/pkg/pyfmt"
 )
 
 // resolvePath makes p absolute against BaseDir (Ansible reports absolute
@@ -113,7 +115,9 @@ func (s *state) lookup(args []any, kw map[string]any, wantList bool) (any, error
 		}
 		return nil, fmt.Errorf("lookup %s: %w", name, err)
 	}
-	if wantList {
+	if wantList || len(results) == 0 {
+		// An empty result is the empty list even without wantlist, as
+		// Ansible joins only a non-empty one.
 		return s.seal(results), nil
 	}
 	// Ansible joins string results with commas; otherwise a single result is
@@ -193,7 +197,7 @@ type lookupFunc func(s *state, terms []any, kw map[string]any) ([]any, error)
 
 // builtinLookups are the lookup plugins tend implements, by name.
 func builtinLookups() map[string]lookupFunc {
-	return map[string]lookupFunc{
+	m := map[string]lookupFunc{
 		"file":        (*state).lookupFile,
 		"env":         lookupEnv,
 		"template":    (*state).lookupTemplate,
@@ -223,6 +227,14 @@ func builtinLookups() map[string]lookupFunc {
 		"fileglob": (*state).lookupFileglob,
 		"sequence": func(_ *state, terms []any, kw map[string]any) ([]any, error) { return lookupSequence(terms, kw) },
 	}
+	// The other lookups that reshape their terms: lookup('nested', a, b)
+	// runs as with_nested: [a, b] does.
+	for name, f := range loopLookups {
+		if _, ok := m[name]; !ok {
+			m[name] = func(_ *state, terms []any, _ map[string]any) ([]any, error) { return f(terms) }
+		}
+	}
+	return m
 }
 
 // lookupFile reads controller files (files/ of the role first), stripped
@@ -270,7 +282,9 @@ func lookupEnv(_ *state, terms []any, kw map[string]any) ([]any, error) {
 }
 
 // lookupTemplate renders controller template files (templates/ of the
-// role first) with the current variables plus template_vars.
+// role first) with the current variables plus template_vars, with the
+// delimiters of variable_start_string, variable_end_string,
+// comment_start_string and comment_end_string.
 func (s *state) lookupTemplate(terms []any, kw map[string]any) ([]any, error) {
 	out := []any{}
 	for _, t := range flattenTerms(terms) {
@@ -290,10 +304,22 @@ func (s *state) lookupTemplate(terms []any, kw map[string]any) ([]any, error) {
 		if abs, err := filepath.Abs(p); err == nil {
 			p = abs
 		}
-		sub := s.e.WithSearchPath(filepath.Dir(p))
+		sub := s.e.WithSearchPath(filepath.Dir(p)).WithDelims(Delims{
+			VariableStart: toStrOr(kw["variable_start_string"]), VariableEnd: toStrOr(kw["variable_end_string"]),
+			CommentStart: toStrOr(kw["comment_start_string"]), CommentEnd: toStrOr(kw["comment_end_string"]),
+		})
 		r, err := sub.renderFile(s, p, string(b), vars, true)
 		if err != nil {
 			return nil, fmt.Errorf("rendering %s: %w", p, err)
+		}
+		// convert_data (the default): like any template Ansible renders,
+		// output that reads as a Python literal ({...}, [...], True) is
+		// that value.
+		if toBoolDefault(kw["convert_data"], true) {
+			if lv, ok := s.e.pyLiteral(r); ok {
+				out = append(out, lv)
+				continue
+			}
 		}
 		out = append(out, r)
 	}
@@ -340,6 +366,10 @@ func (s *state) lookupVars(terms []any, kw map[string]any) ([]any, error) {
 	out := []any{}
 	def, hasDef := kw["default"]
 	for _, t := range flattenTerms(terms) {
+		if _, ok := normalize(t).(string); !ok {
+			//lint:ignore ST1005 Ansible's own message, word for word
+			return nil, fmt.Errorf("Invalid setting identifier, \"%s\" is not a string, its a <class '%s'>", toStr(t), typeName(normalize(t)))
+		}
 		n := toStr(t)
 		v, err := s.lookupName(n)
 		if err != nil {
@@ -425,6 +455,14 @@ func globFiles(pattern string) ([]any, error) {
 	return out, nil
 }
 
+// toStrOr is a keyword argument as a string, "" when it is not given.
+func toStrOr(v any) string {
+	if v == nil {
+		return ""
+	}
+	return toStr(v)
+}
+
 func toBoolDefault(v any, def bool) bool {
 	if v == nil {
 		return def
@@ -451,84 +489,184 @@ func (s *state) firstFound(terms []any, kw map[string]any) ([]any, error) {
 }
 
 // lookupSequence implements lookup('sequence', 'start=1 end=5 format=x%02d')
-// and the keyword form.
+// and, beyond Ansible (which ignores them), the keyword form
+// lookup('sequence', start=1, end=5).
 func lookupSequence(terms []any, kw map[string]any) ([]any, error) {
-	opts := map[string]string{}
-	for k, v := range kw {
-		opts[k] = toStr(v)
+	if len(kw) > 0 {
+		var b strings.Builder
+		for k, v := range kw {
+			fmt.Fprintf(&b, "%s=%s ", k, toStr(v))
+		}
+		terms = append(terms, b.String())
 	}
-	for _, t := range flattenTerms(terms) {
-		str := strings.TrimSpace(toStr(t))
-		if !strings.Contains(str, "=") {
-			// Shortcut form: [start-]end[/stride][:format]
-			if i := strings.IndexByte(str, ':'); i >= 0 {
-				opts["format"] = str[i+1:]
-				str = str[:i]
+	return Sequence(flattenTerms(terms))
+}
+
+// sequenceShortcut is the sequence lookup's [start-]end[/stride][:format].
+var sequenceShortcut = regexp.MustCompile(`(?i)^((0?x?[0-9a-f]+)-)?(0?x?[0-9a-f]+)(/(0?x?[0-9a-f]+))?(:(.+))?$`)
+
+// sequenceSpec is one term of the sequence lookup.
+type sequenceSpec struct {
+	start, stride int
+	end, count    *int
+	format        string
+}
+
+// Sequence is Ansible's sequence lookup (and with_sequence): each term is
+// "start=N end=N|count=N stride=N format=F" or the shortcut
+// "[start-]end[/stride][:format]"; numbers are read as Python's int(x, 0)
+// does. Errors carry Ansible's messages, which content asserts on.
+func Sequence(terms []any) ([]any, error) {
+	out := []any{}
+	for _, t := range terms {
+		sp := sequenceSpec{start: 1, stride: 1, format: "%d"}
+		term := toStr(t)
+		if m := sequenceShortcut.FindStringSubmatch(term); m != nil {
+			if err := sp.parseShortcut(m); err != nil {
+				return nil, err
 			}
-			if i := strings.IndexByte(str, '/'); i >= 0 {
-				opts["stride"] = str[i+1:]
-				str = str[:i]
-			}
-			if i := strings.IndexByte(str, '-'); i > 0 {
-				opts["start"] = str[:i]
-				str = str[i+1:]
-			}
-			opts["end"] = str
+		} else if err := sp.parseKV(term); err != nil {
+			return nil, err
+		}
+		if err := sp.check(); err != nil {
+			return nil, err
+		}
+		if sp.stride == 0 {
 			continue
 		}
-		for _, f := range strings.Fields(str) {
-			k, v, _ := strings.Cut(f, "=")
-			opts[k] = v
+		adjust := 1
+		if sp.stride < 0 {
+			adjust = -1
 		}
-	}
-	num := func(k string, def int) (int, error) {
-		v, ok := opts[k]
-		if !ok {
-			return def, nil
-		}
-		n, err := strconv.ParseInt(v, 0, 64)
-		if err != nil {
-			return 0, fmt.Errorf("bad %s %q", k, v)
-		}
-		return int(n), nil
-	}
-	start, err := num("start", 1)
-	if err != nil {
-		return nil, err
-	}
-	stride, err := num("stride", 1)
-	if err != nil {
-		return nil, err
-	}
-	var end int
-	if _, ok := opts["count"]; ok {
-		count, err := num("count", 0)
-		if err != nil {
-			return nil, err
-		}
-		end = start + (count-1)*stride
-	} else if end, err = num("end", 0); err != nil {
-		return nil, err
-	}
-	if stride == 0 || (stride > 0 && end < start) || (stride < 0 && end > start) {
-		return []any{}, nil
-	}
-	format := opts["format"]
-	if format == "" {
-		format = "%d"
-	}
-	out := []any{}
-	for i := start; (stride > 0 && i <= end) || (stride < 0 && i >= end); i += stride {
-		r, err := pyFormat(format, i)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-		if len(out) > 1_000_000 {
-			return nil, fmt.Errorf("sequence too long")
+		end := *sp.end + adjust
+		for i := sp.start; (sp.stride > 0 && i < end) || (sp.stride < 0 && i > end); i += sp.stride {
+			r, err := pyFormat(sp.format, i)
+			if err != nil {
+				return nil, fmt.Errorf("problem formatting %d with %s", i, pyfmt.Repr(sp.format))
+			}
+			out = append(out, r)
+			if len(out) > 1_000_000 {
+				return nil, fmt.Errorf("sequence too long")
+			}
 		}
 	}
 	return out, nil
+}
+
+func (sp *sequenceSpec) parseShortcut(m []string) error {
+	for _, f := range []struct {
+		name, v string
+		dst     *int
+	}{{"start", m[2], &sp.start}, {"end", m[3], nil}, {"stride", m[5], &sp.stride}} {
+		if f.v == "" {
+			continue
+		}
+		n, err := pyInt0(f.v)
+		if err != nil {
+			return fmt.Errorf("can't parse %s=%s as integer", f.name, f.v)
+		}
+		if f.dst == nil {
+			sp.end = &n
+		} else {
+			*f.dst = n
+		}
+	}
+	if m[6] != "" {
+		sp.format = m[7]
+	}
+	return nil
+}
+
+func (sp *sequenceSpec) parseKV(term string) error {
+	args := map[string]string{}
+	var order []string
+	for _, w := range strings.Fields(term) {
+		k, v, ok := strings.Cut(w, "=")
+		if !ok {
+			k, v = "_raw_params", w
+		}
+		if _, seen := args[k]; !seen {
+			order = append(order, k)
+		}
+		args[k] = v
+	}
+	for _, k := range []string{"start", "end", "count", "stride"} {
+		v, ok := args[k]
+		if !ok {
+			continue
+		}
+		delete(args, k)
+		n, err := pyInt0(v)
+		if err != nil {
+			return fmt.Errorf("can't parse %s=%s as integer", k, v)
+		}
+		switch k {
+		case "start":
+			sp.start = n
+		case "end":
+			sp.end = &n
+		case "count":
+			sp.count = &n
+		case "stride":
+			sp.stride = n
+		}
+	}
+	if v, ok := args["format"]; ok {
+		sp.format = v
+		delete(args, "format")
+	}
+	if len(args) > 0 {
+		var rest []any
+		for _, k := range order {
+			if _, ok := args[k]; ok {
+				rest = append(rest, k)
+			}
+		}
+		return fmt.Errorf("unrecognized arguments to with_sequence: %s", pyfmt.Repr(rest))
+	}
+	return nil
+}
+
+func (sp *sequenceSpec) check() error {
+	switch {
+	case sp.count == nil && sp.end == nil:
+		return fmt.Errorf("must specify count or end in with_sequence")
+	case sp.count != nil && sp.end != nil:
+		return fmt.Errorf("can't specify both count and end in with_sequence")
+	case sp.count != nil:
+		end := 0
+		if *sp.count != 0 {
+			end = sp.start + *sp.count*sp.stride - 1
+		} else {
+			sp.start, sp.stride = 0, 0
+		}
+		sp.end = &end
+	}
+	if sp.stride > 0 && *sp.end < sp.start {
+		return fmt.Errorf("to count backwards make stride negative")
+	}
+	if sp.stride < 0 && *sp.end > sp.start {
+		return fmt.Errorf("to count forward don't make stride negative")
+	}
+	if strings.Count(sp.format, "%") != 1 {
+		return fmt.Errorf("bad formatting string: %s", sp.format)
+	}
+	return nil
+}
+
+// pyInt0 reads an integer as Python's int(s, 0): 0x, 0o and 0b prefixes,
+// underscores between digits, and no leading zero on a decimal number.
+func pyInt0(s string) (int, error) {
+	s = strings.TrimSpace(s)
+	digits := strings.TrimLeft(s, "+-")
+	if len(digits) > 1 && digits[0] == '0' && strings.Trim(digits, "0_") != "" && !strings.ContainsAny(digits[1:2], "xXoObB") {
+		return 0, fmt.Errorf("invalid literal for int() with base 0: %s", pyfmt.Repr(s))
+	}
+	n, err := strconv.ParseInt(s, 0, 64)
+	if err != nil {
+		return 0, fmt.Errorf("invalid literal for int() with base 0: %s", pyfmt.Repr(s))
+	}
+	return int(n), nil
 }
 
 // command returns a shell running script for the pipe and lines lookups.

@@ -175,11 +175,13 @@ func (s *state) lookupVarnames(terms []any, _ map[string]any) ([]any, error) {
 	out := []any{}
 	for _, t := range flattenTerms(terms) {
 		if _, ok := normalize(t).(string); !ok {
-			return nil, fmt.Errorf("lookup varnames: invalid setting identifier, %q is not a string", toStr(t))
+			//lint:ignore ST1005 Ansible's own message, word for word
+			return nil, fmt.Errorf("Invalid setting identifier, \"%s\" is not a string, it is a <class '%s'>", toStr(t), typeName(normalize(t)))
 		}
 		re, err := regexp.Compile(toStr(t))
 		if err != nil {
-			return nil, fmt.Errorf("lookup varnames: Unable to use \"%s\" as a search parameter: %w", toStr(t), err)
+			//lint:ignore ST1005 Ansible's own message, word for word
+			return nil, fmt.Errorf("Unable to use \"%s\" as a search parameter: %w", toStr(t), err)
 		}
 		for _, n := range names {
 			if re.MatchString(n) {

@@ -7,7 +7,7 @@ import (
 
 // TestJinjaOverrides: a "#jinja2:" first line sets options for that
 // template and is not part of the output (results as ansible-playbook
-// renders them; oracle case c54 compares with Ansible itself).
+// renders them; oracle case a54 compares with Ansible itself).
 func TestJinjaOverrides(t *testing.T) {
 	e := New(Options{})
 	for _, c := range []struct{ src, want, err string }{

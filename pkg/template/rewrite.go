@@ -270,6 +270,28 @@ func rewriteKeywords(toks []*tokens.Token, src string) []*tokens.Token {
 	return toks
 }
 
+// fqcnCollections are the collections whose filters and tests tend has
+// under their short names.
+var fqcnCollections = map[string]bool{"builtin": true, "utils": true, "netcommon": true}
+
+// rewriteFQCN drops the "ansible.builtin." (and ansible.utils.,
+// ansible.netcommon.) prefix of filter and test names: gonja's parser
+// does not accept dotted ones, and they name the same plugins. Only code
+// tokens change, never string literals or template text.
+func rewriteFQCN(toks []*tokens.Token) []*tokens.Token {
+	out := toks[:0:0]
+	for i := 0; i < len(toks); i++ {
+		if i+4 < len(toks) && toks[i].Type == tokens.Name && toks[i].Val == "ansible" &&
+			toks[i+1].Type == tokens.Dot && toks[i+2].Type == tokens.Name && fqcnCollections[toks[i+2].Val] &&
+			toks[i+3].Type == tokens.Dot && toks[i+4].Type == tokens.Name {
+			i += 3
+			continue
+		}
+		out = append(out, toks[i])
+	}
+	return out
+}
+
 // rewriteInOperand wraps the right operand of "in" and "not in" in
 // parentheses when it holds a filter or an operator: gonja reads
 // `x in l | map(...)` as `(x in l) | map(...)`, Jinja2 as

@@ -37,11 +37,35 @@ func (s *state) applyTestCall(tc *nodes.TestCall, v any) (any, error) {
 	return s.applyTest(tc.Name, v, args, kw)
 }
 
+// PluginLoadError is a filter or test name that names no plugin. Ansible
+// raises it as a TemplateSyntaxError saying the name "could not load",
+// and whether the name is not a valid plugin name at all.
+type PluginLoadError struct {
+	Kind, Name string
+}
+
+// pluginNameRe is a name Ansible's plugin loader accepts (a Python
+// identifier, or dotted ones for a collection's plugin).
+var pluginNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
+
+func (e *PluginLoadError) Error() string {
+	return fmt.Sprintf("no %s named '%s'", e.Kind, e.Name)
+}
+
+// Ansible is the error's message as Ansible words it.
+func (e *PluginLoadError) Ansible() string {
+	why := e.Name
+	if !pluginNameRe.MatchString(e.Name) {
+		why = "invalid plugin name: ansible.builtin." + e.Name
+	}
+	return fmt.Sprintf("Could not load \"%s\": '%s'", e.Name, why)
+}
+
 func (s *state) applyTest(name string, v any, args []any, kw map[string]any) (bool, error) {
 	name = strings.TrimPrefix(name, "ansible.builtin.")
 	fn, ok := s.e.tests[name]
 	if !ok {
-		return false, fmt.Errorf("no test named '%s'", name)
+		return false, &PluginLoadError{Kind: "test", Name: name}
 	}
 	if err := s.canceled(); err != nil {
 		return false, err
