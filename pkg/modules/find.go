@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/pyre"
 	"github.com/tend-dev/tend/pkg/shell"
 )
 
@@ -22,15 +22,16 @@ var findSpec = &module.Spec{
 	Name:  "find",
 	Short: "Return a list of files based on specific criteria",
 	Description: `Lists the entries below paths (one level, or all with recurse/depth) and keeps those
-matching every criterion: patterns/excludes on the base name (shell globs, or Python-style
+matching every criterion: patterns/excludes on the base name (shell globs, or Python
 regular expressions matched at the start with use_regex), file_type, age, size, hidden and
-contains (a regular expression searched in regular files' content with grep -E on the host,
-one extra round trip). Returns files (stat-like dictionaries), matched and examined.`,
+contains (a regular expression searched in regular files' content with grep -P on the host,
+Perl-compatible, which is nearest to Python's; grep -E where grep has no -P; one extra
+round trip). Returns files (stat-like dictionaries), matched and examined.`,
 	Args: []module.Arg{
 		{Name: "paths", Aliases: []string{"name", "path"}, Type: module.List, Elements: module.String, Required: true, Doc: "Directories to search."},
 		{Name: "patterns", Aliases: []string{"pattern"}, Type: module.List, Elements: module.String, Doc: "Base-name globs (or regexps with use_regex); any may match. Default: everything."},
 		{Name: "excludes", Aliases: []string{"exclude"}, Type: module.List, Elements: module.String, Doc: "Base-name globs (or regexps) to leave out."},
-		{Name: "contains", Type: module.String, Doc: "Regular expression (POSIX extended) a line of regular files must match from its start (Python's re.match, as in Ansible), or with read_whole_file that the whole content must contain."},
+		{Name: "contains", Type: module.String, Doc: "Regular expression (Perl-compatible, by grep -P on the host) a line of regular files must match from its start (Python's re.match, as in Ansible), or with read_whole_file that the whole content must contain."},
 		{Name: "read_whole_file", Type: module.Bool, Default: false, Doc: "Search contains in the whole file (grep -z) instead of matching it at the start of each line."},
 		{Name: "file_type", Type: module.String, Default: "file", Choices: []string{"any", "directory", "file", "link"}, Doc: "Type of entries to return."},
 		{Name: "recurse", Type: module.Bool, Default: false, Doc: "Descend into subdirectories."},
@@ -83,12 +84,15 @@ func parseUnit(s string, units map[byte]float64) (float64, error) {
 	return n * mult, nil
 }
 
-// nameMatcher compiles patterns as globs or Python-style regexps.
-func nameMatcher(pats []string, useRegex bool) (func(string) bool, error) {
-	var res []*regexp.Regexp
+// nameMatcher compiles patterns as globs or Python regexps (matched at the
+// start of the name, Python's re.match, as Ansible does). A regexp that
+// fails to match (a timeout) counts as no match and its error is kept in
+// *matchErr.
+func nameMatcher(pats []string, useRegex bool, matchErr *error) (func(string) bool, error) {
+	var res []*pyre.Regexp
 	for _, p := range pats {
 		if useRegex {
-			re, err := compilePyRegexp("pattern", "^(?:"+p+")")
+			re, err := compilePyRegexp("pattern", p, 0)
 			if err != nil {
 				return nil, err
 			}
@@ -100,7 +104,11 @@ func nameMatcher(pats []string, useRegex bool) (func(string) bool, error) {
 	return func(name string) bool {
 		for i, p := range pats {
 			if useRegex {
-				if res[i].MatchString(name) {
+				m, err := res[i].Match(name)
+				if err != nil && *matchErr == nil {
+					*matchErr = err
+				}
+				if m != nil {
 					return true
 				}
 			} else if ok, _ := path.Match(p, name); ok {
@@ -149,6 +157,9 @@ func (*Find) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 			regular = append(regular, rec.path)
 		}
 	}
+	if filter.matchErr != nil {
+		return module.Unchanged(module.Failed("%v", filter.matchErr)), nil
+	}
 	if c := args.String("contains"); c != "" {
 		if files, err = findContaining(ctx, h, c, args.Bool("read_whole_file"), files, regular); err != nil {
 			return nil, err
@@ -183,6 +194,8 @@ func findCommand(paths []string, follow bool, depth int) string {
 // findFilter is the task's choice of entries, but for contains.
 type findFilter struct {
 	include, exclude func(string) bool
+	// matchErr is the first error of a patterns/excludes regexp.
+	matchErr error
 	hasPats, hasExcl bool
 	hidden           bool
 	fileType         string
@@ -205,10 +218,10 @@ func newFindFilter(args module.Args) (f *findFilter, fail string) {
 	f = &findFilter{hasPats: len(pats) > 0, hasExcl: len(excl) > 0, hidden: args.Bool("hidden"),
 		fileType: args.String("file_type"), ageStamp: args.String("age_stamp")}
 	var err error
-	if f.include, err = nameMatcher(pats, args.Bool("use_regex")); err != nil {
+	if f.include, err = nameMatcher(pats, args.Bool("use_regex"), &f.matchErr); err != nil {
 		return nil, err.Error()
 	}
-	if f.exclude, err = nameMatcher(excl, args.Bool("use_regex")); err != nil {
+	if f.exclude, err = nameMatcher(excl, args.Bool("use_regex"), &f.matchErr); err != nil {
 		return nil, err.Error()
 	}
 	if a := args.String("age"); a != "" {
@@ -287,17 +300,23 @@ func (r findRecord) entry() map[string]any {
 }
 
 // findContaining keeps the regular files among files whose content
-// matches the extended regexp c.
+// matches the regexp c, matched by grep -P on the host (grep -E where grep
+// has no -P).
 func findContaining(ctx context.Context, h *module.Host, c string, whole bool, files []any, regular []string) ([]any, error) {
 	keep := map[string]bool{}
 	if len(regular) > 0 {
 		// Ansible matches each line from its start (re.match), or searches
 		// the whole content with read_whole_file.
-		grep := "grep -l -E -- " + shell.Quote("^("+c+")")
+		// Perl-compatible expressions (grep -P) are the nearest to
+		// Python's that the host has; extended ones where grep lacks -P.
+		pat, z := "^(?:"+c+")", ""
 		if whole {
-			grep = "grep -l -z -E -- " + shell.Quote(c)
+			pat, z = c, "-z "
 		}
-		res, err := h.Run(ctx, grep+" "+shellJoin(regular)+" 2>/dev/null; true")
+		files := shellJoin(regular)
+		grep := "if grep -P '' /dev/null 2>/dev/null; [ $? -le 1 ]; then grep -l " + z + "-P -- " + shell.Quote(pat) + " " + files +
+			"; else grep -l " + z + "-E -- " + shell.Quote(strings.Replace(pat, "(?:", "(", 1)) + " " + files + "; fi"
+		res, err := h.Run(ctx, "{ "+grep+"; } 2>/dev/null; true")
 		if err != nil {
 			return nil, fmt.Errorf("find contains %q: %w", c, err)
 		}
