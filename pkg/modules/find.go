@@ -195,7 +195,7 @@ func findCommand(paths []string, follow bool, depth int) string {
 type findFilter struct {
 	include, exclude func(string) bool
 	// matchErr is the first error of a patterns/excludes regexp.
-	matchErr error
+	matchErr         error
 	hasPats, hasExcl bool
 	hidden           bool
 	fileType         string
