@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/tend-dev/tend/pkg/pyre"
 )
 
 // Character sets of Python's string module, by the names Ansible's
@@ -177,12 +179,16 @@ func (s *state) lookupVarnames(terms []any, _ map[string]any) ([]any, error) {
 		if _, ok := normalize(t).(string); !ok {
 			return nil, fmt.Errorf("lookup varnames: invalid setting identifier, %q is not a string", toStr(t))
 		}
-		re, err := regexp.Compile(toStr(t))
+		re, err := pyre.Compile(toStr(t), 0)
 		if err != nil {
 			return nil, fmt.Errorf("lookup varnames: Unable to use \"%s\" as a search parameter: %w", toStr(t), err)
 		}
 		for _, n := range names {
-			if re.MatchString(n) {
+			ok, err := re.MatchString(n)
+			if err != nil {
+				return nil, fmt.Errorf("lookup varnames: %w", err)
+			}
+			if ok {
 				out = append(out, n)
 			}
 		}
