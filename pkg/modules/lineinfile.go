@@ -312,10 +312,18 @@ func (*LineInFile) Plan(ctx context.Context, h *module.Host, args module.Args) (
 		Backrefs:     args.Bool("backrefs"),
 		FirstMatch:   args.Bool("firstmatch"),
 	}
+	// Ansible's warnings about empty patterns go in the result, where
+	// content reads them (result.warnings) and the report prints them.
+	var warnings []any
+	if re := optString(args, "regexp"); re != nil && *re == "" {
+		warnings = append(warnings, "The regular expression is an empty string, which will match every line in the file. "+
+			"This may have unintended consequences, such as replacing the last line in the file rather than appending. "+
+			"If this is desired, use '^' to match every line in the file and avoid this warning.")
+	} else if e.SearchString != nil && *e.SearchString == "" {
+		warnings = append(warnings, "The search string is an empty string, which will match every line in the file. "+
+			"This may have unintended consequences, such as replacing the last line in the file rather than appending.")
+	}
 	if re := optString(args, "regexp"); re != nil {
-		if *re == "" && h.Warn != nil {
-			h.Warn("The regular expression is an empty string, which will match every line in the file. This may have unintended consequences, such as replacing the last line in the file rather than appending.")
-		}
 		r, err := compilePyRegexp("regexp", *re, 0)
 		if err != nil {
 			return module.Unchanged(module.Failed("%v", err)), nil
@@ -349,6 +357,9 @@ func (*LineInFile) Plan(ctx context.Context, h *module.Host, args module.Args) (
 		return module.Unchanged(module.Failed("cannot read %s: not a readable regular file", path)), nil
 	}
 	result := module.Result{"backup": "", "msg": ""}
+	if warnings != nil {
+		result["warnings"] = warnings
+	}
 	var after string
 	var changed bool
 	var msg string

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tend-dev/tend/pkg/connection"
 	"github.com/tend-dev/tend/pkg/pyre"
 )
 
@@ -296,5 +297,20 @@ func TestBlockInsertAt(t *testing.T) {
 				t.Errorf("blockInsertAt = %d, want %d", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestLineinfileEmptyPatternWarnings: Ansible's warnings about an empty
+// regexp or search_string are in the result, where content reads them.
+func TestLineinfileEmptyPatternWarnings(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir+"/f", "a\n", 0o644)
+	h := testHost(dir, connection.Local{})
+	for arg, want := range map[string]string{"regexp": "The regular expression is an empty string", "search_string": "The search string is an empty string"} {
+		res, _ := runModule(t, h, "lineinfile", map[string]any{"path": dir + "/f", arg: "", "line": "b"}, true)
+		w, _ := res["warnings"].([]any)
+		if len(w) != 1 || !strings.HasPrefix(fmt.Sprint(w[0]), want) {
+			t.Errorf("%s '': warnings %v, want one starting %q", arg, res["warnings"], want)
+		}
 	}
 }
