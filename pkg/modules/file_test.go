@@ -30,7 +30,7 @@ func (t testTemplar) RenderWith(s string, extra map[string]any) (string, error) 
 	for k, x := range extra {
 		v[k] = x
 	}
-	return t.e.RenderString(s, v)
+	return t.e.RenderFile(s, v)
 }
 
 // dirFinder finds controller files under a directory laid out like a

@@ -166,7 +166,7 @@ func randomPassword(n int, alphabet []rune) (string, error) {
 
 // lookupVarnames lists the names of the variables matching each term, a
 // regular expression searched anywhere in the name (Python's re.search, as
-// Ansible's varnames lookup; RE2 syntax here). Names come out sorted within
+// Ansible's varnames lookup). Names come out sorted within
 // each term (Ansible's follow the order variables were defined in).
 func (s *state) lookupVarnames(terms []any, _ map[string]any) ([]any, error) {
 	names := make([]string, 0, len(s.vars))
