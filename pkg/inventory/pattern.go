@@ -16,7 +16,7 @@ import (
 // A pattern is a list of parts separated by ',' (or by ':' when the whole
 // pattern is not a host:port address). Each part is a host or group name,
 // "all", a shell glob ("web*", "db[12]"), a regular expression "~re"
-// (matched at the start of names, Go RE2 syntax), optionally subscripted
+// (matched at the start of names, Python syntax), optionally subscripted
 // ("web[0]", "web[1:3]", "web[-1]"), or "@file" naming a file with one
 // pattern per line (such as a .retry file). Parts starting with '&'
 // intersect and parts starting with '!' exclude; as in Ansible, all plain
