@@ -335,9 +335,6 @@ func (r *Regexp) ParseTemplate(tmpl string) (*Template, error) {
 			lit.Reset()
 		}
 	}
-	bad := func(format string, a ...any) (*Template, error) {
-		return nil, &Error{Pattern: r.pattern, Err: fmt.Errorf("replacement %q: "+format, append([]any{tmpl}, a...)...)}
-	}
 	for i := 0; i < len(tmpl); i++ {
 		c := tmpl[i]
 		if c != '\\' {
@@ -345,65 +342,28 @@ func (r *Regexp) ParseTemplate(tmpl string) (*Template, error) {
 			continue
 		}
 		if i+1 == len(tmpl) {
-			return bad("bad escape (end of pattern)")
+			return nil, r.badTemplate(tmpl, "bad escape (end of pattern)")
 		}
 		i++
 		c = tmpl[i]
 		switch {
-		case c == 'g':
-			end := strings.IndexByte(tmpl[i:], '>')
-			if i+1 >= len(tmpl) || tmpl[i+1] != '<' || end < 0 {
-				return bad("missing group name after \\g")
+		case c == 'g' || c >= '1' && c <= '9' || c == '0':
+			n, used, octal, err := r.templateRef(tmpl[i:])
+			if err != nil {
+				return nil, r.badTemplate(tmpl, "%v", err)
 			}
-			name := tmpl[i+2 : i+end]
-			n, err := strconv.Atoi(name)
-			switch {
-			case name == "":
-				return bad("missing group name after \\g")
-			case err == nil && (n < 0 || n > r.ngroups):
-				return bad("invalid group reference %d", n)
-			case err != nil:
-				if n = r.GroupIndex(name); n < 0 {
-					return bad("unknown group name %q", name)
-				}
+			if octal {
+				lit.WriteRune(rune(n))
+			} else {
+				flush()
+				t.parts = append(t.parts, tmplPart{group: n})
 			}
-			flush()
-			t.parts = append(t.parts, tmplPart{group: n})
-			i += end
-		case c == '0':
-			j := i + 1
-			for j < len(tmpl) && j < i+3 && isOctal(tmpl[j]) {
-				j++
-			}
-			v, _ := strconv.ParseUint(tmpl[i:j], 8, 32)
-			lit.WriteRune(rune(v))
-			i = j - 1
-		case c >= '1' && c <= '9':
-			if i+2 < len(tmpl) && isOctal(c) && isOctal(tmpl[i+1]) && isOctal(tmpl[i+2]) {
-				v, _ := strconv.ParseUint(tmpl[i:i+3], 8, 32)
-				if v > 0o377 {
-					return bad("octal escape value \\%s outside of range 0-0o377", tmpl[i:i+3])
-				}
-				lit.WriteRune(rune(v))
-				i += 2
-				continue
-			}
-			j := i + 1
-			if j < len(tmpl) && tmpl[j] >= '0' && tmpl[j] <= '9' {
-				j++
-			}
-			n, _ := strconv.Atoi(tmpl[i:j])
-			if n > r.ngroups {
-				return bad("invalid group reference %d", n)
-			}
-			flush()
-			t.parts = append(t.parts, tmplPart{group: n})
-			i = j - 1
+			i += used - 1
 		default:
 			if e, ok := simpleEscapes[c]; ok {
 				lit.WriteByte(e)
 			} else if isASCIILetter(c) {
-				return bad("bad escape \\%c", c)
+				return nil, r.badTemplate(tmpl, "bad escape \\%c", c)
 			} else {
 				lit.WriteByte('\\')
 				lit.WriteByte(c)
@@ -412,6 +372,56 @@ func (r *Regexp) ParseTemplate(tmpl string) (*Template, error) {
 	}
 	flush()
 	return t, nil
+}
+
+func (r *Regexp) badTemplate(tmpl, format string, a ...any) error {
+	return &Error{Pattern: r.pattern, Err: fmt.Errorf("replacement %q: "+format, append([]any{tmpl}, a...)...)}
+}
+
+// templateRef reads what follows a backslash in a template when it is a
+// group reference (g<...>, digits) or an octal escape (0, or three octal
+// digits): the group number or character, the bytes of ref used, and
+// whether it is an octal character.
+func (r *Regexp) templateRef(ref string) (n, used int, octal bool, err error) {
+	switch {
+	case ref[0] == 'g':
+		end := strings.IndexByte(ref, '>')
+		if len(ref) < 2 || ref[1] != '<' || end < 3 {
+			return 0, 0, false, fmt.Errorf("missing group name after \\g")
+		}
+		name := ref[2:end]
+		n, err := strconv.Atoi(name)
+		if err != nil {
+			if n = r.GroupIndex(name); n < 0 {
+				return 0, 0, false, fmt.Errorf("unknown group name %q", name)
+			}
+		} else if n < 0 || n > r.ngroups {
+			return 0, 0, false, fmt.Errorf("invalid group reference %d", n)
+		}
+		return n, end + 1, false, nil
+	case ref[0] == '0':
+		j := 1
+		for j < len(ref) && j < 3 && isOctal(ref[j]) {
+			j++
+		}
+		v, _ := strconv.ParseUint(ref[:j], 8, 32)
+		return int(v), j, true, nil
+	case len(ref) >= 3 && isOctal(ref[0]) && isOctal(ref[1]) && isOctal(ref[2]):
+		v, _ := strconv.ParseUint(ref[:3], 8, 32)
+		if v > 0o377 {
+			return 0, 0, false, fmt.Errorf("octal escape value \\%s outside of range 0-0o377", ref[:3])
+		}
+		return int(v), 3, true, nil
+	}
+	j := 1
+	if j < len(ref) && ref[j] >= '0' && ref[j] <= '9' {
+		j++
+	}
+	n, _ = strconv.Atoi(ref[:j])
+	if n > r.ngroups {
+		return 0, 0, false, fmt.Errorf("invalid group reference %d", n)
+	}
+	return n, j, false, nil
 }
 
 var simpleEscapes = map[byte]byte{'n': '\n', 't': '\t', 'r': '\r', 'f': '\f', 'v': '\v', 'a': '\a', 'b': '\b', '\\': '\\'}
