@@ -96,9 +96,9 @@ func blockApply(content string, exists bool, e BlockEdit) (string, string, error
 	var err error
 	switch {
 	case e.InsertAfter != nil && *e.InsertAfter != "EOF":
-		insRe, err = compilePyRegexp("insertafter", *e.InsertAfter, 0)
+		insRe, err = compilePyRegexp("insertafter", *e.InsertAfter, bytesPattern)
 	case e.InsertBefore != nil && *e.InsertBefore != "BOF":
-		insRe, err = compilePyRegexp("insertbefore", *e.InsertBefore, 0)
+		insRe, err = compilePyRegexp("insertbefore", *e.InsertBefore, bytesPattern)
 	}
 	if err != nil {
 		return "", "", err

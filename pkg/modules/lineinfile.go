@@ -109,9 +109,9 @@ func linePresent(content string, e LineEdit) (string, bool, string, error) {
 	var err error
 	switch {
 	case e.InsertAfter != nil && *e.InsertAfter != "BOF" && *e.InsertAfter != "EOF":
-		ins, err = compilePyRegexp("insertafter", *e.InsertAfter, 0)
+		ins, err = compilePyRegexp("insertafter", *e.InsertAfter, bytesPattern)
 	case e.InsertBefore != nil && *e.InsertBefore != "BOF":
-		ins, err = compilePyRegexp("insertbefore", *e.InsertBefore, 0)
+		ins, err = compilePyRegexp("insertbefore", *e.InsertBefore, bytesPattern)
 	}
 	if err != nil {
 		return "", false, "", err
@@ -324,7 +324,7 @@ func (*LineInFile) Plan(ctx context.Context, h *module.Host, args module.Args) (
 			"This may have unintended consequences, such as replacing the last line in the file rather than appending.")
 	}
 	if re := optString(args, "regexp"); re != nil {
-		r, err := compilePyRegexp("regexp", *re, 0)
+		r, err := compilePyRegexp("regexp", *re, bytesPattern)
 		if err != nil {
 			return module.Unchanged(module.Failed("%v", err)), nil
 		}
@@ -443,6 +443,10 @@ func planEdit(h *module.Host, cc *contentChange, result module.Result, msg strin
 	}
 	return plan, nil
 }
+
+// bytesPattern is how lineinfile and blockinfile compile their patterns:
+// Ansible compiles them as bytes, where \w \d \s are ASCII-only.
+const bytesPattern = pyre.ASCII
 
 // compilePyRegexp compiles a regular expression written for Python's re
 // module (as Ansible's lineinfile, replace, blockinfile and find take

@@ -141,7 +141,7 @@ func runEditCase(tc editCase) (editResult, error) {
 			InsertAfter: argp(a, "insertafter"), InsertBefore: argp(a, "insertbefore"),
 			Backrefs: argb(a, "backrefs", false), FirstMatch: argb(a, "firstmatch", false)}
 		if re := argp(a, "regexp"); re != nil {
-			r, err := compilePyRegexp("regexp", *re, 0)
+			r, err := compilePyRegexp("regexp", *re, bytesPattern)
 			if err != nil {
 				return editResult{}, err
 			}

@@ -9,8 +9,9 @@
 //     order, named or not, as in Python;
 //   - \Z is the absolute end (regexp2's \z), "$" matches at the end or
 //     before a trailing newline (as both engines do), x{,n} means x{0,n};
-//   - Python's inline flags (?aiLmsux): a, L and u are accepted and have no
-//     effect (str patterns are Unicode in Python 3, and so are these);
+//   - Python's inline flags (?aiLmsux): (?a) and the ASCII flag make \w \d
+//     \s (and their complements outside classes) ASCII-only; L and u have
+//     no effect (str patterns are Unicode in Python 3, and so are these);
 //   - Match, Search and FullMatch as Python's re.match, re.search and
 //     re.fullmatch; FindAll and Subn with Python 3.7's empty-match rules;
 //   - replacement templates in Python syntax (Expand): \1, \g<1>,
@@ -19,8 +20,9 @@
 // Every match runs under a timeout (Timeout), so a pattern that backtracks
 // catastrophically fails the task with an error naming the pattern instead
 // of hanging the run. Known differences: lookbehind may be of variable
-// width (Python refuses it), \w \d \s are Unicode also where Ansible
-// matches bytes (lineinfile), and (?a) does not make them ASCII.
+// width (Python refuses it); under ASCII, \b and case folding stay
+// Unicode and \W \D \S inside a class too; bytes patterns are matched on
+// characters (a multibyte character is one "." where Python sees bytes).
 package pyre
 
 import (
@@ -44,6 +46,9 @@ const (
 	Multiline                    // re.M
 	DotAll                       // re.S
 	Verbose                      // re.X
+	// ASCII is re.A: \w \d \s match ASCII characters only, as in Python's
+	// bytes patterns (lineinfile and blockinfile compile bytes).
+	ASCII
 )
 
 // Timeout bounds one match call (one search, one step of FindAll or Subn).
@@ -85,12 +90,15 @@ var ErrTimeout = errors.New("matching took longer than " + Timeout.String() + " 
 
 // Compile parses a Python regular expression with flags.
 func Compile(pattern string, flags Flags) (*Regexp, error) {
-	t, err := translate(pattern, flags&Verbose != 0)
+	t, err := translate(pattern, flags)
 	if err != nil {
 		return nil, &Error{Pattern: pattern, Err: err}
 	}
 	if t.verbose {
 		flags |= Verbose
+	}
+	if t.ascii {
+		flags |= ASCII
 	}
 	re, err := compile(t.expr, flags)
 	if err != nil {
@@ -222,7 +230,7 @@ func (r *Regexp) Match(s string) ([]int, error) {
 // FullMatch is Python's re.fullmatch: a match spanning all of s.
 func (r *Regexp) FullMatch(s string) ([]int, error) {
 	r.fullOnce.Do(func() {
-		t, _ := translate(r.pattern, r.verbose)
+		t, _ := translate(r.pattern, r.flags)
 		end := ")\\z"
 		if r.verbose {
 			end = "\n)\\z"

@@ -28,7 +28,7 @@ type golden struct {
 func parseFlags(s string) Flags {
 	var f Flags
 	for _, c := range s {
-		f |= map[rune]Flags{'i': IgnoreCase, 'm': Multiline, 's': DotAll, 'x': Verbose}[c]
+		f |= map[rune]Flags{'i': IgnoreCase, 'm': Multiline, 's': DotAll, 'x': Verbose, 'a': ASCII}[c]
 	}
 	return f
 }

@@ -10,13 +10,14 @@ import (
 // translated is a Python pattern rewritten for regexp2.
 type translated struct {
 	expr string
-	// verbose is set by a global (?x) flag.
-	verbose bool
+	// verbose and ascii are set by a global (?x) or (?a) flag.
+	verbose, ascii bool
 }
 
 // translate rewrites the Python syntax that regexp2 reads differently or
 // not at all; everything else is passed through as written.
-func translate(p string, verbose bool) (translated, error) {
+func translate(p string, flags Flags) (translated, error) {
+	verbose := flags&Verbose != 0
 	var b strings.Builder
 	t := translated{}
 	inClass := false
@@ -28,7 +29,7 @@ func translate(p string, verbose bool) (translated, error) {
 			if i+1 == len(p) {
 				return t, fmt.Errorf("bad escape (end of pattern)")
 			}
-			n, err := translateEscape(&b, p[i+1:], inClass)
+			n, err := translateEscape(&b, p[i+1:], inClass, flags&ASCII != 0 || t.ascii)
 			if err != nil {
 				return t, err
 			}
@@ -92,8 +93,17 @@ func translate(p string, verbose bool) (translated, error) {
 
 // translateEscape writes the escape that follows a backslash (rest) and
 // returns how many bytes of rest it used.
-func translateEscape(b *strings.Builder, rest string, inClass bool) (int, error) {
+func translateEscape(b *strings.Builder, rest string, inClass, ascii bool) (int, error) {
 	c := rest[0]
+	if ascii {
+		if class, ok := asciiClasses[c]; ok && (!inClass || class[1] != '^') {
+			if inClass {
+				class = class[1 : len(class)-1]
+			}
+			b.WriteString(class)
+			return 1, nil
+		}
+	}
 	switch {
 	case c == 'Z' && !inClass:
 		b.WriteString(`\z`)
@@ -119,6 +129,14 @@ func translateEscape(b *strings.Builder, rest string, inClass bool) (int, error)
 	b.WriteByte('\\')
 	b.WriteString(rest[:size])
 	return size, nil
+}
+
+// asciiClasses are \w \d \s and their complements under re.ASCII (and
+// in bytes patterns); inside a class only the positive ones are rewritten.
+var asciiClasses = map[byte]string{
+	'w': `[a-zA-Z0-9_]`, 'W': `[^a-zA-Z0-9_]`,
+	'd': `[0-9]`, 'D': `[^0-9]`,
+	's': `[ \t\n\r\f\v]`, 'S': `[^ \t\n\r\f\v]`,
 }
 
 // translateGroup handles a group opening "(?..." at the start of rest:
@@ -165,8 +183,9 @@ func translateGroup(b *strings.Builder, rest string, atStart bool, t *translated
 	}
 	flags := strings.TrimSuffix(kept.String(), "-")
 	if rest[j] == ')' {
-		if atStart && strings.Contains(flags, "x") && !strings.Contains(flags, "-") {
-			t.verbose = true
+		if atStart && !strings.Contains(rest[2:j], "-") {
+			t.verbose = t.verbose || strings.Contains(flags, "x")
+			t.ascii = t.ascii || strings.Contains(rest[2:j], "a")
 		}
 		if flags == "" {
 			return j + 1, nil

@@ -9,7 +9,7 @@ import sys
 
 warnings.simplefilter("ignore")
 I, M, S, X = re.I, re.M, re.S, re.X
-FLAGS = {"i": I, "m": M, "s": S, "x": X}
+FLAGS = {"i": I, "m": M, "s": S, "x": X, "a": re.A}
 
 # (op, pattern, flags, input[, replacement])
 CASES = [
@@ -59,6 +59,15 @@ CASES = [
     ("search", r"^\s*#?\s*PermitRootLogin\s", "", "#PermitRootLogin yes"),
     ("search", r"(?:a|(b))+", "", "ab"),
     ("search", r"^(?P<key>[^=]+)=(?P<val>.*)$", "", "key=value"),
+    # re.ASCII (lineinfile's bytes patterns) and (?a)
+    ("search", r"\w+", "a", "héllo"),
+    ("search", r"\w+", "", "héllo"),
+    ("search", r"(?a)\w+", "", "héllo"),
+    ("search", r"[\w.]+", "a", "é.ab"),
+    ("search", r"\W", "a", "aéb"),
+    ("search", r"\d+", "a", "\u0661\u0662 12"),
+    ("search", r"\s", "a", "a\u00a0b c"),
+    ("search", r"[^\d]+", "a", "12ab"),
     # match and fullmatch
     ("match", r"b", "", "ab"),
     ("match", r"a", "", "ab"),
