@@ -801,7 +801,7 @@ type templar struct {
 func (t *templar) Render(s string) (string, error) { return t.e.RenderString(s, t.vars) }
 func (t *templar) Eval(expr string) (any, error)   { return t.e.Eval(expr, t.vars) }
 func (t *templar) RenderWith(s string, extra map[string]any) (string, error) {
-	return t.e.RenderString(s, mergeVars(t.vars, extra))
+	return t.e.RenderFile(s, mergeVars(t.vars, extra))
 }
 
 func (p *playRun) templarFor(ff *fileFinder, vars map[string]any) module.Templater {

@@ -228,7 +228,7 @@ func TestPendingChildCreated(t *testing.T) {
 
 func TestSelectErrors(t *testing.T) {
 	inv := mustLoad(t, "testdata/select/hosts")
-	for _, p := range []string{"~web(", "~(?<=x)web", "@testdata/select/missing.retry"} {
+	for _, p := range []string{"~web(", "~*web", "@testdata/select/missing.retry"} {
 		if _, err := inv.Select(p); err == nil {
 			t.Errorf("Select(%q) succeeded, want an error", p)
 		}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/tend-dev/tend/pkg/pyre"
 )
 
 // Select resolves an Ansible host pattern and returns the matching hosts.
@@ -14,7 +16,7 @@ import (
 // A pattern is a list of parts separated by ',' (or by ':' when the whole
 // pattern is not a host:port address). Each part is a host or group name,
 // "all", a shell glob ("web*", "db[12]"), a regular expression "~re"
-// (matched at the start of names, Go RE2 syntax), optionally subscripted
+// (matched at the start of names, Python syntax), optionally subscripted
 // ("web[0]", "web[1:3]", "web[-1]"), or "@file" naming a file with one
 // pattern per line (such as a .retry file). Parts starting with '&'
 // intersect and parts starting with '!' exclude; as in Ansible, all plain
@@ -197,7 +199,7 @@ func (inv *Inventory) matchOne(pattern string) ([]*Host, error) {
 // (with their children) and, for globs, regexes or when no group matched,
 // the matching hosts themselves.
 func (inv *Inventory) enumerate(pattern string) ([]*Host, error) {
-	re, err := compileHostPattern(pattern)
+	match, err := compileHostPattern(pattern)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +213,11 @@ func (inv *Inventory) enumerate(pattern string) ([]*Host, error) {
 	}
 	matchedGroup := false
 	for _, g := range inv.groupList {
-		if re.MatchString(g.Name) {
+		ok, err := match(g.Name)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
 			matchedGroup = true
 			for _, h := range inv.groupHosts(g.Name) {
 				add(inv.hostIdx[h])
@@ -220,7 +226,11 @@ func (inv *Inventory) enumerate(pattern string) ([]*Host, error) {
 	}
 	if !matchedGroup || pattern[0] == '~' || strings.ContainsAny(pattern, ".?*[") {
 		for _, h := range inv.hosts {
-			if re.MatchString(h.Name) {
+			ok, err := match(h.Name)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
 				add(h)
 			}
 		}
@@ -233,21 +243,25 @@ func (inv *Inventory) enumerate(pattern string) ([]*Host, error) {
 	return out, nil
 }
 
-// compileHostPattern turns "~regex" (anchored at the start, like Python's
-// re.match) or a shell glob (anchored at both ends, like fnmatch) into a
-// regular expression.
-func compileHostPattern(pattern string) (*regexp.Regexp, error) {
-	src := ""
+// compileHostPattern turns "~regex" (a Python regular expression matched
+// at the start, re.match, as Ansible does) or a shell glob (anchored at
+// both ends, like fnmatch) into a matcher of names.
+func compileHostPattern(pattern string) (func(string) (bool, error), error) {
 	if pattern[0] == '~' {
-		src = `^(?:` + pattern[1:] + `)`
-	} else {
-		src = globToRegexp(pattern)
+		re, err := pyre.Compile(pattern[1:], 0)
+		if err != nil {
+			return nil, fmt.Errorf("invalid host pattern %q: %w", pattern, err)
+		}
+		return func(s string) (bool, error) {
+			m, err := re.Match(s)
+			return m != nil, err
+		}, nil
 	}
-	re, err := regexp.Compile(src)
+	re, err := regexp.Compile(globToRegexp(pattern))
 	if err != nil {
 		return nil, fmt.Errorf("invalid host pattern %q: %w", pattern, err)
 	}
-	return re, nil
+	return func(s string) (bool, error) { return re.MatchString(s), nil }, nil
 }
 
 // globToRegexp ports Python's fnmatch.translate for *, ?, [seq] and [!seq].

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/pyre"
 )
 
 // BlockInFile is Ansible's blockinfile module: insert, update or remove a
@@ -91,13 +92,13 @@ func blockApply(content string, exists bool, e BlockEdit) (string, string, error
 		eof := "EOF"
 		e.InsertAfter = &eof
 	}
-	var insRe *regexp.Regexp
+	var insRe *pyre.Regexp
 	var err error
 	switch {
 	case e.InsertAfter != nil && *e.InsertAfter != "EOF":
-		insRe, err = compilePyRegexp("insertafter", *e.InsertAfter)
+		insRe, err = compilePyRegexp("insertafter", *e.InsertAfter, bytesPattern)
 	case e.InsertBefore != nil && *e.InsertBefore != "BOF":
-		insRe, err = compilePyRegexp("insertbefore", *e.InsertBefore)
+		insRe, err = compilePyRegexp("insertbefore", *e.InsertBefore, bytesPattern)
 	}
 	if err != nil {
 		return "", "", err
@@ -124,7 +125,9 @@ func blockApply(content string, exists bool, e BlockEdit) (string, string, error
 	}
 	switch {
 	case n0 == -1 || n1 == -1:
-		n0 = blockInsertAt(content, lines, insRe, e)
+		if n0, err = blockInsertAt(content, lines, insRe, e); err != nil {
+			return "", "", err
+		}
 	case n0 < n1:
 		lines = append(lines[:n0], lines[n1+1:]...)
 	default:
@@ -151,16 +154,20 @@ func blockApply(content string, exists bool, e BlockEdit) (string, string, error
 // insertbefore), at the end when nothing matches, at the top for
 // insertbefore=BOF. A pattern with the (?m) flag is matched against the
 // whole content, as Python's re.search would.
-func blockInsertAt(content string, lines []string, insRe *regexp.Regexp, e BlockEdit) int {
+func blockInsertAt(content string, lines []string, insRe *pyre.Regexp, e BlockEdit) (int, error) {
 	if insRe == nil {
 		if e.InsertBefore != nil {
-			return 0
+			return 0, nil
 		}
-		return len(lines)
+		return len(lines), nil
 	}
 	n := -1
 	if multilineFlag.MatchString(insRe.String()) {
-		if m := insRe.FindStringIndex(content); m != nil {
+		m, err := insRe.Search(content)
+		if err != nil {
+			return 0, err
+		}
+		if m != nil {
 			if e.InsertAfter != nil && *e.InsertAfter != "" {
 				n = strings.Count(content[:m[1]], "\n")
 			} else if e.InsertBefore != nil && *e.InsertBefore != "" {
@@ -169,18 +176,22 @@ func blockInsertAt(content string, lines []string, insRe *regexp.Regexp, e Block
 		}
 	} else {
 		for i, l := range lines {
-			if insRe.MatchString(strings.TrimSuffix(l, "\n")) {
+			hit, err := insRe.MatchString(l)
+			if err != nil {
+				return 0, err
+			}
+			if hit {
 				n = i
 			}
 		}
 	}
 	switch {
 	case n == -1:
-		return len(lines)
+		return len(lines), nil
 	case e.InsertAfter != nil:
-		return n + 1
+		return n + 1, nil
 	}
-	return n
+	return n, nil
 }
 
 // placeBlock inserts blockLines at line n, ending the line before with a

@@ -30,7 +30,7 @@ func (t testTemplar) RenderWith(s string, extra map[string]any) (string, error) 
 	for k, x := range extra {
 		v[k] = x
 	}
-	return t.e.RenderString(s, v)
+	return t.e.RenderFile(s, v)
 }
 
 // dirFinder finds controller files under a directory laid out like a
@@ -417,7 +417,7 @@ func TestBadArguments(t *testing.T) {
 		{"lineinfile", map[string]any{"path": dir + "/none", "line": "x"}, "does not exist"},
 		{"lineinfile", map[string]any{"path": dir, "line": "x"}, "is a directory"},
 		{"lineinfile", map[string]any{"path": dir + "/f", "line": "x", "backrefs": true, "create": true}, "regexp is required with backrefs"},
-		{"lineinfile", map[string]any{"path": dir + "/f", "regexp": "(?<=a)", "line": "x", "create": true}, "RE2"},
+		{"lineinfile", map[string]any{"path": dir + "/f", "regexp": "(?<=a", "line": "x", "create": true}, "regexp: regular expression \"(?<=a\""},
 		{"lineinfile", map[string]any{"path": dir + "/f", "state": "absent"}, "one of line, search_string, or regexp"},
 		{"ini_file", map[string]any{"path": dir + "/i", "section": "s", "option": "o"}, "must be defined"},
 		{"file", map[string]any{"path": dir + "/nope"}, "is absent, cannot continue"},

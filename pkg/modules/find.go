@@ -2,13 +2,15 @@ package modules
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/pyre"
 	"github.com/tend-dev/tend/pkg/shell"
 )
 
@@ -22,16 +24,18 @@ var findSpec = &module.Spec{
 	Name:  "find",
 	Short: "Return a list of files based on specific criteria",
 	Description: `Lists the entries below paths (one level, or all with recurse/depth) and keeps those
-matching every criterion: patterns/excludes on the base name (shell globs, or Python-style
+matching every criterion: patterns/excludes on the base name (shell globs, or Python
 regular expressions matched at the start with use_regex), file_type, age, size, hidden and
-contains (a regular expression searched in regular files' content with grep -E on the host,
-one extra round trip). Returns files (stat-like dictionaries), matched and examined.`,
+contains (a Python regular expression matched at the start of a line of regular files, or
+searched in their whole content with read_whole_file; their content is read in one extra
+round trip and matched on the controller). Returns files (stat-like dictionaries), matched
+and examined.`,
 	Args: []module.Arg{
 		{Name: "paths", Aliases: []string{"name", "path"}, Type: module.List, Elements: module.String, Required: true, Doc: "Directories to search."},
 		{Name: "patterns", Aliases: []string{"pattern"}, Type: module.List, Elements: module.String, Doc: "Base-name globs (or regexps with use_regex); any may match. Default: everything."},
 		{Name: "excludes", Aliases: []string{"exclude"}, Type: module.List, Elements: module.String, Doc: "Base-name globs (or regexps) to leave out."},
-		{Name: "contains", Type: module.String, Doc: "Regular expression (POSIX extended) a line of regular files must match from its start (Python's re.match, as in Ansible), or with read_whole_file that the whole content must contain."},
-		{Name: "read_whole_file", Type: module.Bool, Default: false, Doc: "Search contains in the whole file (grep -z) instead of matching it at the start of each line."},
+		{Name: "contains", Type: module.String, Doc: "Python regular expression a line of regular files must match from its start (Python's re.match, as in Ansible), or with read_whole_file that the whole content must contain."},
+		{Name: "read_whole_file", Type: module.Bool, Default: false, Doc: "Search contains in the whole content (re.search) instead of matching it at the start of each line."},
 		{Name: "file_type", Type: module.String, Default: "file", Choices: []string{"any", "directory", "file", "link"}, Doc: "Type of entries to return."},
 		{Name: "recurse", Type: module.Bool, Default: false, Doc: "Descend into subdirectories."},
 		{Name: "depth", Type: module.Int, Doc: "Maximum depth with recurse (1: only the paths' direct entries)."},
@@ -63,7 +67,7 @@ one extra round trip). Returns files (stat-like dictionaries), matched and exami
 func (*Find) Spec() *module.Spec { return findSpec }
 
 // findFormat prints one entry per NUL-terminated record.
-const findFormat = `%y\t%m\t%U\t%G\t%u\t%g\t%s\t%T@\t%A@\t%C@\t%i\t%n\t%l\t%p\0`
+const findFormat = `%y\t%m\t%U\t%G\t%u\t%g\t%s\t%T@\t%A@\t%C@\t%i\t%n\t%l\t%d\t%p\0`
 
 // parseUnit parses "2d", "-10k" with the given unit table.
 func parseUnit(s string, units map[byte]float64) (float64, error) {
@@ -83,12 +87,15 @@ func parseUnit(s string, units map[byte]float64) (float64, error) {
 	return n * mult, nil
 }
 
-// nameMatcher compiles patterns as globs or Python-style regexps.
-func nameMatcher(pats []string, useRegex bool) (func(string) bool, error) {
-	var res []*regexp.Regexp
+// nameMatcher compiles patterns as globs or Python regexps (matched at the
+// start of the name, Python's re.match, as Ansible does). A regexp that
+// fails to match (a timeout) counts as no match and its error is kept in
+// *matchErr.
+func nameMatcher(pats []string, useRegex bool, matchErr *error) (func(string) bool, error) {
+	var res []*pyre.Regexp
 	for _, p := range pats {
 		if useRegex {
-			re, err := compilePyRegexp("pattern", "^(?:"+p+")")
+			re, err := compilePyRegexp("pattern", p, 0)
 			if err != nil {
 				return nil, err
 			}
@@ -100,7 +107,11 @@ func nameMatcher(pats []string, useRegex bool) (func(string) bool, error) {
 	return func(name string) bool {
 		for i, p := range pats {
 			if useRegex {
-				if res[i].MatchString(name) {
+				m, err := res[i].Match(name)
+				if err != nil && *matchErr == nil {
+					*matchErr = err
+				}
+				if m != nil {
 					return true
 				}
 			} else if ok, _ := path.Match(p, name); ok {
@@ -122,11 +133,17 @@ func (*Find) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 	if fail != "" {
 		return module.Unchanged(module.Failed("%s", fail)), nil
 	}
-	depth := 1
+	depth, listDepth := 1, 1
 	if args.Bool("recurse") {
 		depth = args.Int("depth")
+		// Ansible's walk looks into the directories at depth, so their
+		// entries count as examined without being kept.
+		listDepth = depth
+		if depth > 0 {
+			listDepth = depth + 1
+		}
 	}
-	res, err := h.Run(ctx, findCommand(args.List("paths"), args.Bool("follow"), depth))
+	res, err := h.Run(ctx, findCommand(args.List("paths"), args.Bool("follow"), listDepth))
 	if err != nil {
 		return nil, fmt.Errorf("find in %s: %w", strings.Join(args.List("paths"), ", "), err)
 	}
@@ -135,19 +152,31 @@ func (*Find) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 	examined := 0
 	var files []any
 	var regular []string
+	skipped := map[string]any{}
+	var warnings []any
 	for _, line := range strings.Split(records, "\x00") {
+		if p, ok := strings.CutPrefix(line, "\x01"); ok {
+			// Ansible's message for a path that is not a directory.
+			msg := p + " was skipped as it does not seem to be a valid directory or it cannot be accessed\n"
+			skipped[p] = msg
+			warnings = append(warnings, msg)
+			continue
+		}
 		rec, ok := parseFindRecord(line)
 		if !ok {
 			continue
 		}
 		examined++
-		if !filter.keep(rec, now) {
+		if depth > 0 && rec.depth > depth || !filter.keep(rec, now) {
 			continue
 		}
 		files = append(files, rec.entry())
 		if rec.typ == "file" {
 			regular = append(regular, rec.path)
 		}
+	}
+	if filter.matchErr != nil {
+		return module.Unchanged(module.Failed("%v", filter.matchErr)), nil
 	}
 	if c := args.String("contains"); c != "" {
 		if files, err = findContaining(ctx, h, c, args.Bool("read_whole_file"), files, regular); err != nil {
@@ -157,15 +186,23 @@ func (*Find) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 	if files == nil {
 		files = []any{}
 	}
-	return module.Unchanged(module.Result{"files": files, "matched": len(files), "examined": examined, "msg": "All paths examined", "skipped_paths": map[string]any{}}), nil
+	r := module.Result{"files": files, "matched": len(files), "examined": examined, "msg": "All paths examined", "skipped_paths": skipped}
+	if len(skipped) > 0 {
+		r["msg"] = "Not all paths examined, check warnings for details"
+		r["warnings"] = warnings
+	}
+	return module.Unchanged(r), nil
 }
 
 // findCommand lists the entries below each path, after the host's time,
-// in findFormat records.
+// in findFormat records; a path that is not a directory gives a record of
+// \x01 and the path.
 func findCommand(paths []string, follow bool, depth int) string {
 	var b strings.Builder
 	b.WriteString("date +%s; ")
 	for _, p := range paths {
+		w := remoteWord(p)
+		b.WriteString("if [ ! -d " + w + " ]; then printf '\\001%s\\000' " + w + "; else ")
 		b.WriteString("find ")
 		if follow {
 			b.WriteString("-L ")
@@ -174,7 +211,7 @@ func findCommand(paths []string, follow bool, depth int) string {
 		if depth > 0 {
 			b.WriteString("-maxdepth " + strconv.Itoa(depth) + " ")
 		}
-		b.WriteString("-printf " + shell.Quote(findFormat) + " 2>/dev/null; ")
+		b.WriteString("-printf " + shell.Quote(findFormat) + " 2>/dev/null; fi; ")
 	}
 	b.WriteString("true")
 	return b.String()
@@ -183,6 +220,8 @@ func findCommand(paths []string, follow bool, depth int) string {
 // findFilter is the task's choice of entries, but for contains.
 type findFilter struct {
 	include, exclude func(string) bool
+	// matchErr is the first error of a patterns/excludes regexp.
+	matchErr         error
 	hasPats, hasExcl bool
 	hidden           bool
 	fileType         string
@@ -205,10 +244,10 @@ func newFindFilter(args module.Args) (f *findFilter, fail string) {
 	f = &findFilter{hasPats: len(pats) > 0, hasExcl: len(excl) > 0, hidden: args.Bool("hidden"),
 		fileType: args.String("file_type"), ageStamp: args.String("age_stamp")}
 	var err error
-	if f.include, err = nameMatcher(pats, args.Bool("use_regex")); err != nil {
+	if f.include, err = nameMatcher(pats, args.Bool("use_regex"), &f.matchErr); err != nil {
 		return nil, err.Error()
 	}
-	if f.exclude, err = nameMatcher(excl, args.Bool("use_regex")); err != nil {
+	if f.exclude, err = nameMatcher(excl, args.Bool("use_regex"), &f.matchErr); err != nil {
 		return nil, err.Error()
 	}
 	if a := args.String("age"); a != "" {
@@ -246,18 +285,20 @@ func (f *findFilter) keep(rec findRecord, now float64) bool {
 
 // findRecord is one findFormat record.
 type findRecord struct {
-	typ  string // file, directory, link or "" for others
-	path string
-	f    []string
+	typ   string // file, directory, link or "" for others
+	path  string
+	depth int // below the searched path: 1 for its entries
+	f     []string
 }
 
 func parseFindRecord(line string) (findRecord, bool) {
 	f := strings.Split(line, "\t")
-	if len(f) < 14 {
+	if len(f) < 15 {
 		return findRecord{}, false
 	}
 	typ := map[string]string{"f": "file", "d": "directory", "l": "link"}[f[0]]
-	return findRecord{typ: typ, path: strings.Join(f[13:], "\t"), f: f}, true
+	depth, _ := strconv.Atoi(f[13])
+	return findRecord{typ: typ, path: strings.Join(f[14:], "\t"), depth: depth, f: f}, true
 }
 
 func (r findRecord) num(i int) float64 {
@@ -287,22 +328,36 @@ func (r findRecord) entry() map[string]any {
 }
 
 // findContaining keeps the regular files among files whose content
-// matches the extended regexp c.
+// matches the Python regexp c as Ansible's contentfilter does: re.match
+// on each line, or re.search on the whole content with read_whole_file,
+// text read as UTF-8 with universal newlines (a file that is not UTF-8 or
+// cannot be read does not match). The contents come to the controller in
+// one round trip (base64, one line per file) and are only matched.
 func findContaining(ctx context.Context, h *module.Host, c string, whole bool, files []any, regular []string) ([]any, error) {
+	re, err := compilePyRegexp("contains", c, 0)
+	if err != nil {
+		return nil, err
+	}
 	keep := map[string]bool{}
 	if len(regular) > 0 {
-		// Ansible matches each line from its start (re.match), or searches
-		// the whole content with read_whole_file.
-		grep := "grep -l -E -- " + shell.Quote("^("+c+")")
-		if whole {
-			grep = "grep -l -z -E -- " + shell.Quote(c)
-		}
-		res, err := h.Run(ctx, grep+" "+shellJoin(regular)+" 2>/dev/null; true")
+		script := "for f in " + shellJoin(regular) + `; do if [ -r "$f" ]; then base64 -w0 < "$f" 2>/dev/null || printf '!'; else printf '!'; fi; echo; done`
+		res, err := h.Run(ctx, script)
 		if err != nil {
 			return nil, fmt.Errorf("find contains %q: %w", c, err)
 		}
-		for _, l := range strings.Split(string(res.Stdout), "\n") {
-			keep[l] = true
+		if res.ExitCode != 0 {
+			return nil, fmt.Errorf("find contains %q: reading the files failed (exit %d): %s", c, res.ExitCode, strings.TrimSpace(string(res.Stderr)))
+		}
+		encoded := strings.Split(strings.TrimSuffix(string(res.Stdout), "\n"), "\n")
+		if len(encoded) != len(regular) {
+			return nil, fmt.Errorf("find contains %q: read %d files of %d", c, len(encoded), len(regular))
+		}
+		for i, enc := range encoded {
+			ok, err := contentMatches(re, enc, whole)
+			if err != nil {
+				return nil, fmt.Errorf("find contains on %s: %w", regular[i], err)
+			}
+			keep[regular[i]] = ok
 		}
 	}
 	var kept []any
@@ -313,6 +368,26 @@ func findContaining(ctx context.Context, h *module.Host, c string, whole bool, f
 		}
 	}
 	return kept, nil
+}
+
+// contentMatches applies contentfilter's test to one file's base64
+// content ("!" for a file that could not be read).
+func contentMatches(re *pyre.Regexp, enc string, whole bool) (bool, error) {
+	raw, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil || !utf8.Valid(raw) {
+		return false, nil
+	}
+	text := strings.ReplaceAll(strings.ReplaceAll(string(raw), "\r\n", "\n"), "\r", "\n")
+	if whole {
+		return re.MatchString(text)
+	}
+	for _, l := range splitLinesKeep(text) {
+		m, err := re.Match(l)
+		if m != nil || err != nil {
+			return m != nil, err
+		}
+	}
+	return false, nil
 }
 
 // splitPatterns splits a comma-separated pattern string as Ansible does

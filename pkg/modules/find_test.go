@@ -45,6 +45,10 @@ func TestFindModule(t *testing.T) {
 		{"contains from a line's start", map[string]any{"paths": dir, "contains": "here"}, "[]"},
 		// ...or searches the whole file.
 		{"read_whole_file", map[string]any{"paths": dir, "contains": "here", "read_whole_file": true}, "[a.log]"},
+		// Python regular expressions: lookahead, and "$" before the last newline.
+		{"contains with lookahead", map[string]any{"paths": dir, "contains": "error(?! here)", "recurse": true}, "[c.txt d.log]"},
+		{"read_whole_file and $", map[string]any{"paths": dir, "contains": "here$", "read_whole_file": true}, "[a.log]"},
+		{"regex with lookahead", map[string]any{"paths": dir, "patterns": `(?!a)\w\.log`, "use_regex": true}, "[b.log]"},
 		{"age older than 2d", map[string]any{"paths": dir, "age": "2d"}, "[b.log]"},
 		{"age younger than 1d", map[string]any{"paths": dir, "age": "-1d"}, "[a.log c.txt]"},
 		{"size at least 1k", map[string]any{"paths": dir, "size": "1k", "recurse": true}, "[d.log]"},
@@ -60,6 +64,25 @@ func TestFindModule(t *testing.T) {
 				t.Errorf("result %v", res)
 			}
 		})
+	}
+}
+
+// TestFindSkippedPathsAndDepth covers Ansible's report of a path that is
+// not a directory and its count of examined entries with depth (the
+// entries one level below depth are looked at, not kept).
+func TestFindSkippedPathsAndDepth(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir+"/a/b/c/f", "x\n", 0o644)
+	h := testHost(dir, connection.Local{})
+	res, _ := runModule(t, h, "find", map[string]any{"paths": []any{dir, dir + "/nope"}, "file_type": "any", "recurse": true, "depth": 2}, false)
+	if res["matched"] != 2 || res["examined"] != 3 {
+		t.Errorf("depth 2: matched %v examined %v, want 2 and 3 (a, a/b; a/b/c looked at)", res["matched"], res["examined"])
+	}
+	if res["msg"] != "Not all paths examined, check warnings for details" {
+		t.Errorf("msg = %q", res["msg"])
+	}
+	if sk, _ := res["skipped_paths"].(map[string]any); sk[dir+"/nope"] == nil {
+		t.Errorf("skipped_paths = %v, want %s/nope", res["skipped_paths"], dir)
 	}
 }
 
@@ -114,7 +137,7 @@ func TestSlurpFetchTempfile(t *testing.T) {
 // TestFindFilter covers the filters find applies to each record.
 func TestFindFilter(t *testing.T) {
 	rec := func(typ, path string, size, mtime int) findRecord {
-		line := fmt.Sprintf("%s\t644\t0\t0\troot\troot\t%d\t%d\t%d\t%d\t1\t1\t\t%s", typ, size, mtime, mtime, mtime, path)
+		line := fmt.Sprintf("%s\t644\t0\t0\troot\troot\t%d\t%d\t%d\t%d\t1\t1\t\t1\t%s", typ, size, mtime, mtime, mtime, path)
 		r, ok := parseFindRecord(line)
 		if !ok {
 			t.Fatalf("parseFindRecord(%q) failed", line)

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/pyre"
 	"github.com/tend-dev/tend/pkg/vars"
 )
 
@@ -90,18 +90,19 @@ func (*IncludeVars) Plan(ctx context.Context, h *module.Host, a module.Args) (*m
 }
 
 func varsDirFiles(dir string, a module.Args) ([]string, error) {
-	var match *regexp.Regexp
+	var match *pyre.Regexp
 	if p := a.String("files_matching"); p != "" {
-		re, err := regexp.Compile(p)
+		re, err := pyre.Compile(p, 0)
 		if err != nil {
 			return nil, fmt.Errorf("files_matching: %w", err)
 		}
 		match = re
 	}
-	var ignore []*regexp.Regexp
+	var ignore []*pyre.Regexp
 	for _, p := range a.List("ignore_files") {
-		// Ansible searches for the pattern at the end of the name.
-		re, err := regexp.Compile("(?:" + p + ")$")
+		// Ansible searches for the pattern followed by "$" (appended as
+		// it is, not grouped).
+		re, err := pyre.Compile(p+"$", 0)
 		if err != nil {
 			return nil, fmt.Errorf("ignore_files: %w", err)
 		}
@@ -123,12 +124,14 @@ func varsDirFiles(dir string, a module.Args) ([]string, error) {
 			return nil
 		}
 		name := d.Name()
-		if match != nil && !match.MatchString(name) {
-			return nil
+		if match != nil {
+			if ok, err := match.MatchString(name); err != nil || !ok {
+				return err
+			}
 		}
 		for _, re := range ignore {
-			if re.MatchString(name) {
-				return nil
+			if ok, err := re.MatchString(name); err != nil || ok {
+				return err
 			}
 		}
 		if ext := strings.TrimPrefix(filepath.Ext(name), "."); !inList(exts, ext) || filepath.Ext(name) == "" {

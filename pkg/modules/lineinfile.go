@@ -3,11 +3,10 @@ package modules
 import (
 	"context"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/pyre"
 )
 
 // LineInFile is Ansible's lineinfile module: ensure one line is present in
@@ -25,10 +24,10 @@ regular expression (regexp) or a fixed string (search_string). With state=absent
 matching line is removed. The file is read and edited on the controller and written back
 atomically only when it changes; a converged file costs one round trip.
 
-Regular expressions use Python syntax as far as Go's RE2 allows it: (?P<name>...) groups
-and inline flags work, lookarounds and backreferences inside the pattern do not. Lines are
-matched without their trailing newline, so "$" anchors at the end of the line as in Ansible.
-In line with backrefs=true, \1 and \g<name> insert groups.`,
+Regular expressions are Python's (re.search on each line, its newline included, as in
+Ansible): lookarounds, backreferences, (?P<name>...) groups and inline flags work, and
+"$" matches before the line's newline. In line with backrefs=true, \1 and \g<name> insert
+groups.`,
 	Args: append([]module.Arg{
 		{Name: "path", Aliases: []string{"dest", "destfile", "name"}, Type: module.Path, Required: true, Doc: "The file to modify."},
 		{Name: "regexp", Aliases: []string{"regex"}, Type: module.String, Doc: "Regular expression looked for in every line. With state=present the last matching line (or the first, with firstmatch) is replaced; with state=absent all matching lines are removed."},
@@ -82,7 +81,7 @@ func (*LineInFile) Spec() *module.Spec { return lineInFileSpec }
 // LineEdit holds lineinfile's edit arguments. Nil pointers are arguments
 // that were not given (Python's None); they differ from empty strings.
 type LineEdit struct {
-	Regexp       *regexp.Regexp
+	Regexp       *pyre.Regexp
 	SearchString *string
 	Line         *string
 	InsertAfter  *string
@@ -106,18 +105,21 @@ func linePresent(content string, e LineEdit) (string, bool, string, error) {
 		eof := "EOF"
 		e.InsertAfter = &eof
 	}
-	var ins *regexp.Regexp
+	var ins *pyre.Regexp
 	var err error
 	switch {
 	case e.InsertAfter != nil && *e.InsertAfter != "BOF" && *e.InsertAfter != "EOF":
-		ins, err = compilePyRegexp("insertafter", *e.InsertAfter)
+		ins, err = compilePyRegexp("insertafter", *e.InsertAfter, bytesPattern)
 	case e.InsertBefore != nil && *e.InsertBefore != "BOF":
-		ins, err = compilePyRegexp("insertbefore", *e.InsertBefore)
+		ins, err = compilePyRegexp("insertbefore", *e.InsertBefore, bytesPattern)
 	}
 	if err != nil {
 		return "", false, "", err
 	}
-	f := findLine(lines, e, line, ins)
+	f, err := findLine(lines, e, line, ins)
+	if err != nil {
+		return "", false, "", err
+	}
 	if f.index != -1 {
 		return replaceLine(lines, e, line, f)
 	}
@@ -153,11 +155,15 @@ func given(p *string) bool { return p != nil && *p != "" }
 // last (or with firstmatch the first) line matching regexp or containing
 // search_string; without one, a line equal to line, and the anchor ins
 // matches.
-func findLine(lines []string, e LineEdit, line string, ins *regexp.Regexp) lineFound {
+func findLine(lines []string, e LineEdit, line string, ins *pyre.Regexp) (lineFound, error) {
 	f := lineFound{index: -1, anchor: -1}
 	if e.Regexp != nil {
 		for i, l := range lines {
-			if m := e.Regexp.FindStringSubmatchIndex(strings.TrimSuffix(l, "\n")); m != nil {
+			m, err := e.Regexp.Search(l)
+			if err != nil {
+				return f, err
+			}
+			if m != nil {
 				f.index, f.match, f.matched = i, m, true
 				if e.FirstMatch {
 					break
@@ -176,14 +182,19 @@ func findLine(lines []string, e LineEdit, line string, ins *regexp.Regexp) lineF
 		}
 	}
 	if f.matched {
-		return f
+		return f, nil
 	}
 	for i, l := range lines {
 		if line == trimEOL(l) {
 			f.index = i
 			continue
 		}
-		if ins == nil || !ins.MatchString(strings.TrimSuffix(l, "\n")) {
+		if ins == nil {
+			continue
+		}
+		if hit, err := ins.MatchString(l); err != nil {
+			return f, err
+		} else if !hit {
 			continue
 		}
 		if given(e.InsertAfter) {
@@ -199,7 +210,7 @@ func findLine(lines []string, e LineEdit, line string, ins *regexp.Regexp) lineF
 			}
 		}
 	}
-	return f
+	return f, nil
 }
 
 // replaceLine puts line (expanded with the regexp's groups for backrefs)
@@ -208,7 +219,7 @@ func replaceLine(lines []string, e LineEdit, line string, f lineFound) (string, 
 	newLine := line
 	if e.Backrefs && f.matched && f.match != nil {
 		var err error
-		newLine, err = pyExpand(e.Regexp, line, strings.TrimSuffix(lines[f.index], "\n"), f.match)
+		newLine, err = e.Regexp.Expand(line, lines[f.index], f.match)
 		if err != nil {
 			return "", false, "", fmt.Errorf("line: %w", err)
 		}
@@ -256,14 +267,17 @@ func insertLine(lines []string, e LineEdit, line string, anchor int) ([]string, 
 // lineAbsent applies lineinfile state=absent: every line matching
 // regexp, containing search_string, or equal to line is removed. It
 // returns the new content and the number of lines removed.
-func lineAbsent(content string, e LineEdit) (string, int) {
+func lineAbsent(content string, e LineEdit) (string, int, error) {
 	var kept []string
 	found := 0
 	for _, l := range splitLinesKeep(content) {
 		var hit bool
 		switch {
 		case e.Regexp != nil:
-			hit = e.Regexp.MatchString(strings.TrimSuffix(l, "\n"))
+			var err error
+			if hit, err = e.Regexp.MatchString(l); err != nil {
+				return "", 0, err
+			}
 		case e.SearchString != nil:
 			hit = strings.Contains(l, *e.SearchString)
 		case e.Line != nil:
@@ -275,7 +289,7 @@ func lineAbsent(content string, e LineEdit) (string, int) {
 		}
 		kept = append(kept, l)
 	}
-	return strings.Join(kept, ""), found
+	return strings.Join(kept, ""), found, nil
 }
 
 func optString(a module.Args, name string) *string {
@@ -298,11 +312,19 @@ func (*LineInFile) Plan(ctx context.Context, h *module.Host, args module.Args) (
 		Backrefs:     args.Bool("backrefs"),
 		FirstMatch:   args.Bool("firstmatch"),
 	}
+	// Ansible's warnings about empty patterns go in the result, where
+	// content reads them (result.warnings) and the report prints them.
+	var warnings []any
+	if re := optString(args, "regexp"); re != nil && *re == "" {
+		warnings = append(warnings, "The regular expression is an empty string, which will match every line in the file. "+
+			"This may have unintended consequences, such as replacing the last line in the file rather than appending. "+
+			"If this is desired, use '^' to match every line in the file and avoid this warning.")
+	} else if e.SearchString != nil && *e.SearchString == "" {
+		warnings = append(warnings, "The search string is an empty string, which will match every line in the file. "+
+			"This may have unintended consequences, such as replacing the last line in the file rather than appending.")
+	}
 	if re := optString(args, "regexp"); re != nil {
-		if *re == "" && h.Warn != nil {
-			h.Warn("The regular expression is an empty string, which will match every line in the file. This may have unintended consequences, such as replacing the last line in the file rather than appending.")
-		}
-		r, err := compilePyRegexp("regexp", *re)
+		r, err := compilePyRegexp("regexp", *re, bytesPattern)
 		if err != nil {
 			return module.Unchanged(module.Failed("%v", err)), nil
 		}
@@ -335,6 +357,9 @@ func (*LineInFile) Plan(ctx context.Context, h *module.Host, args module.Args) (
 		return module.Unchanged(module.Failed("cannot read %s: not a readable regular file", path)), nil
 	}
 	result := module.Result{"backup": "", "msg": ""}
+	if warnings != nil {
+		result["warnings"] = warnings
+	}
 	var after string
 	var changed bool
 	var msg string
@@ -351,7 +376,10 @@ func (*LineInFile) Plan(ctx context.Context, h *module.Host, args module.Args) (
 			return module.Unchanged(module.Result{"msg": "file not present"}), nil
 		}
 		var found int
-		after, found = lineAbsent(string(st.Content), e)
+		after, found, err = lineAbsent(string(st.Content), e)
+		if err != nil {
+			return module.Unchanged(module.Failed("%v", err)), nil
+		}
 		changed = found > 0
 		if changed {
 			msg = fmt.Sprintf("%d line(s) removed", found)
@@ -416,88 +444,19 @@ func planEdit(h *module.Host, cc *contentChange, result module.Result, msg strin
 	return plan, nil
 }
 
+// bytesPattern is how lineinfile and blockinfile compile their patterns:
+// Ansible compiles them as bytes, where \w \d \s are ASCII-only.
+const bytesPattern = pyre.ASCII
+
 // compilePyRegexp compiles a regular expression written for Python's re
-// module (as Ansible's lineinfile, replace and blockinfile take them). Go's
-// RE2 accepts most of that syntax, including (?P<name>...) groups; \Z is
-// translated to \z. Lookarounds and backreferences inside the pattern are
-// not supported and give a clear error.
-func compilePyRegexp(arg, pattern string) (*regexp.Regexp, error) {
-	translated := strings.ReplaceAll(pattern, `\Z`, `\z`)
-	re, err := regexp.Compile(translated)
+// module (as Ansible's lineinfile, replace, blockinfile and find take
+// them); arg names the argument in the error.
+func compilePyRegexp(arg, pattern string, flags pyre.Flags) (*pyre.Regexp, error) {
+	re, err := pyre.Compile(pattern, flags)
 	if err != nil {
-		return nil, fmt.Errorf("%s %q is not a valid regular expression for tend (Go RE2 syntax: no lookaround, no backreferences in the pattern): %w", arg, pattern, err)
+		return nil, fmt.Errorf("%s: %w", arg, err)
 	}
 	return re, nil
-}
-
-// pyExpand expands a Python re replacement template (match.expand) for
-// the match m (submatch indexes into s): \1 .. \99 and \g<n> / \g<name>
-// insert groups (an unmatched group inserts nothing), \n \t \r \f \v \a
-// and \\ are escapes, any other backslash sequence is kept as it is.
-func pyExpand(re *regexp.Regexp, tmpl, s string, m []int) (string, error) {
-	var b strings.Builder
-	group := func(i int) {
-		if 2*i+1 < len(m) && m[2*i] >= 0 {
-			b.WriteString(s[m[2*i]:m[2*i+1]])
-		}
-	}
-	for i := 0; i < len(tmpl); i++ {
-		c := tmpl[i]
-		if c != '\\' || i+1 == len(tmpl) {
-			b.WriteByte(c)
-			continue
-		}
-		i++
-		c = tmpl[i]
-		switch {
-		case c >= '0' && c <= '9':
-			j := i + 1
-			if j < len(tmpl) && tmpl[j] >= '0' && tmpl[j] <= '9' {
-				j++
-			}
-			n, _ := strconv.Atoi(tmpl[i:j])
-			if n >= re.NumSubexp()+1 {
-				return "", fmt.Errorf("invalid group reference %d in %q", n, tmpl)
-			}
-			group(n)
-			i = j - 1
-		case c == 'g':
-			end := strings.IndexByte(tmpl[i:], '>')
-			if i+1 >= len(tmpl) || tmpl[i+1] != '<' || end < 0 {
-				return "", fmt.Errorf("missing group name in %q", tmpl)
-			}
-			name := tmpl[i+2 : i+end]
-			n, err := strconv.Atoi(name)
-			if err != nil {
-				n = re.SubexpIndex(name)
-				if n < 0 {
-					return "", fmt.Errorf("unknown group name %q in %q", name, tmpl)
-				}
-			} else if n > re.NumSubexp() {
-				return "", fmt.Errorf("invalid group reference %d in %q", n, tmpl)
-			}
-			group(n)
-			i += end
-		case c == 'n':
-			b.WriteByte('\n')
-		case c == 't':
-			b.WriteByte('\t')
-		case c == 'r':
-			b.WriteByte('\r')
-		case c == 'f':
-			b.WriteByte('\f')
-		case c == 'v':
-			b.WriteByte('\v')
-		case c == 'a':
-			b.WriteByte('\a')
-		case c == '\\':
-			b.WriteByte('\\')
-		default:
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		}
-	}
-	return b.String(), nil
 }
 
 // splitLinesKeep splits s after each "\n", keeping the line endings, like

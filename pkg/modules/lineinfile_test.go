@@ -8,9 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/tend-dev/tend/pkg/connection"
+	"github.com/tend-dev/tend/pkg/pyre"
 )
 
 var update = flag.Bool("update", false, "regenerate golden files (edit_cases.golden.json needs ansible-core for /usr/bin/python3)")
@@ -139,14 +141,17 @@ func runEditCase(tc editCase) (editResult, error) {
 			InsertAfter: argp(a, "insertafter"), InsertBefore: argp(a, "insertbefore"),
 			Backrefs: argb(a, "backrefs", false), FirstMatch: argb(a, "firstmatch", false)}
 		if re := argp(a, "regexp"); re != nil {
-			r, err := compilePyRegexp("regexp", *re)
+			r, err := compilePyRegexp("regexp", *re, bytesPattern)
 			if err != nil {
 				return editResult{}, err
 			}
 			e.Regexp = r
 		}
 		if args(a, "state", "present") == "absent" {
-			out, n := lineAbsent(content, e)
+			out, n, err := lineAbsent(content, e)
+			if err != nil {
+				return editResult{}, err
+			}
 			msg := ""
 			if n > 0 {
 				msg = fmt.Sprintf("%d line(s) removed", n)
@@ -187,35 +192,39 @@ func runEditCase(tc editCase) (editResult, error) {
 	return editResult{}, fmt.Errorf("unknown module %q", tc.Module)
 }
 
-func TestPyExpand(t *testing.T) {
-	re, err := compilePyRegexp("regexp", `^(?P<k>\w+)=(\w+)?(x)?$`)
+func TestBackrefsExpand(t *testing.T) {
+	re, err := compilePyRegexp("regexp", `^(?P<k>\w+)=(\w+)?(x)?$`, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := "key=val"
-	m := re.FindStringSubmatchIndex(s)
+	s := "key=val\n"
+	m, err := re.Search(s)
+	if err != nil || m == nil {
+		t.Fatalf("Search(%q) = %v, %v", s, m, err)
+	}
 	tests := []struct{ tmpl, want, err string }{
 		{tmpl: `\1:\2`, want: "key:val"},
 		{tmpl: `\g<k>\g<2>`, want: "keyval"},
 		{tmpl: `[\3]`, want: "[]"},
-		{tmpl: `a\tb\\c\qd`, want: "a\tb\\c\\qd"},
+		{tmpl: `a\tb\\c\.d$1`, want: "a\tb\\c\\.d$1"},
+		{tmpl: `\q`, err: "bad escape"},
 		{tmpl: `\9`, err: "invalid group reference"},
 		{tmpl: `\g<nope>`, err: "unknown group name"},
 	}
 	for _, tc := range tests {
-		got, err := pyExpand(re, tc.tmpl, s, m)
+		got, err := re.Expand(tc.tmpl, s, m)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("pyExpand(%q) error %v, want %q", tc.tmpl, err, tc.err)
+				t.Errorf("Expand(%q) error %v, want %q", tc.tmpl, err, tc.err)
 			}
 			continue
 		}
 		if err != nil || got != tc.want {
-			t.Errorf("pyExpand(%q) = %q, %v; want %q", tc.tmpl, got, err, tc.want)
+			t.Errorf("Expand(%q) = %q, %v; want %q", tc.tmpl, got, err, tc.want)
 		}
 	}
-	if _, err := compilePyRegexp("regexp", `(?<=a)b`); err == nil || !strings.Contains(err.Error(), "RE2") {
-		t.Errorf("lookbehind should give a clear error, got %v", err)
+	if _, err := compilePyRegexp("regexp", `(?<=a)b(`, 0); err == nil || !strings.Contains(err.Error(), "regexp: ") {
+		t.Errorf("a bad pattern should give an error naming the argument, got %v", err)
 	}
 }
 
@@ -232,22 +241,25 @@ func TestFindLine(t *testing.T) {
 		index, anchor int
 		matched       bool
 	}{
-		{name: "regexp last match", e: LineEdit{Regexp: regexp.MustCompile(`^a=`)}, line: "a=9", index: 3, anchor: -1, matched: true},
-		{name: "regexp first match", e: LineEdit{Regexp: regexp.MustCompile(`^a=`), FirstMatch: true}, line: "a=9", index: 0, anchor: -1, matched: true},
+		{name: "regexp last match", e: LineEdit{Regexp: pyre.MustCompile(`^a=`, 0)}, line: "a=9", index: 3, anchor: -1, matched: true},
+		{name: "regexp first match", e: LineEdit{Regexp: pyre.MustCompile(`^a=`, 0), FirstMatch: true}, line: "a=9", index: 0, anchor: -1, matched: true},
 		{name: "search string", e: LineEdit{SearchString: str("b=")}, line: "b=9", index: 2, anchor: -1, matched: true},
 		{name: "equal line", e: LineEdit{}, line: "b=2", index: 2, anchor: -1},
 		{name: "insertafter last anchor", e: LineEdit{InsertAfter: str(`^\[s\]`)}, line: "c=1", ins: `^\[s\]`, index: -1, anchor: 5},
 		{name: "insertafter first anchor", e: LineEdit{InsertAfter: str(`^\[s\]`), FirstMatch: true}, line: "c=1", ins: `^\[s\]`, index: -1, anchor: 2},
 		{name: "insertbefore", e: LineEdit{InsertBefore: str(`^\[s\]`)}, line: "c=1", ins: `^\[s\]`, index: -1, anchor: 4},
-		{name: "regexp miss finds the anchor", e: LineEdit{Regexp: regexp.MustCompile(`^c=`), InsertBefore: str(`^\[s\]`), FirstMatch: true}, line: "c=1", ins: `^\[s\]`, index: -1, anchor: 1},
+		{name: "regexp miss finds the anchor", e: LineEdit{Regexp: pyre.MustCompile(`^c=`, 0), InsertBefore: str(`^\[s\]`), FirstMatch: true}, line: "c=1", ins: `^\[s\]`, index: -1, anchor: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var ins *regexp.Regexp
+			var ins *pyre.Regexp
 			if tt.ins != "" {
-				ins = regexp.MustCompile(tt.ins)
+				ins = pyre.MustCompile(tt.ins, 0)
 			}
-			f := findLine(lines, tt.e, tt.line, ins)
+			f, err := findLine(lines, tt.e, tt.line, ins)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if f.index != tt.index || f.anchor != tt.anchor || f.matched != tt.matched {
 				t.Errorf("findLine = index %d anchor %d matched %v; want %d %d %v", f.index, f.anchor, f.matched, tt.index, tt.anchor, tt.matched)
 			}
@@ -277,13 +289,28 @@ func TestBlockInsertAt(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var re *regexp.Regexp
+			var re *pyre.Regexp
 			if tt.insRe != "" {
-				re = regexp.MustCompile(tt.insRe)
+				re = pyre.MustCompile(tt.insRe, 0)
 			}
-			if got := blockInsertAt(content, lines, re, tt.e); got != tt.want {
+			if got, err := blockInsertAt(content, lines, re, tt.e); err != nil || got != tt.want {
 				t.Errorf("blockInsertAt = %d, want %d", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestLineinfileEmptyPatternWarnings: Ansible's warnings about an empty
+// regexp or search_string are in the result, where content reads them.
+func TestLineinfileEmptyPatternWarnings(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir+"/f", "a\n", 0o644)
+	h := testHost(dir, connection.Local{})
+	for arg, want := range map[string]string{"regexp": "The regular expression is an empty string", "search_string": "The search string is an empty string"} {
+		res, _ := runModule(t, h, "lineinfile", map[string]any{"path": dir + "/f", arg: "", "line": "b"}, true)
+		w, _ := res["warnings"].([]any)
+		if len(w) != 1 || !strings.HasPrefix(fmt.Sprint(w[0]), want) {
+			t.Errorf("%s '': warnings %v, want one starting %q", arg, res["warnings"], want)
+		}
 	}
 }

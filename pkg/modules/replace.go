@@ -3,10 +3,9 @@ package modules
 import (
 	"context"
 	"fmt"
-	"regexp"
-	"strings"
 
 	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/pyre"
 )
 
 // Replace is Ansible's replace module: replace every match of a regular
@@ -24,8 +23,8 @@ replacement to the text between the first match of after and the following match
 before (both are regular expressions, matched with "." matching newlines). The file is
 edited on the controller and written back atomically only when it changes.
 
-Regular expressions use Go's RE2 syntax, which covers Python's except lookarounds and
-backreferences in the pattern.`,
+Regular expressions are Python's, lookarounds and backreferences included; in replace,
+\1, \g<1> and \g<name> insert groups and "$" is literal, as in Python's re.sub.`,
 	Args: append([]module.Arg{
 		{Name: "path", Aliases: []string{"dest", "destfile", "name"}, Type: module.Path, Required: true, Doc: "The file to modify."},
 		{Name: "regexp", Type: module.String, Required: true, Doc: "The regular expression to look for."},
@@ -73,23 +72,26 @@ func replaceApply(content, pattern, repl string, after, before *string) (string,
 		sect = "(?P<subsection>.*)" + *before
 	}
 	if sect != "" {
-		re, err := compilePyRegexp("after/before", "(?s)"+sect)
+		re, err := compilePyRegexp("after/before", sect, pyre.DotAll)
 		if err != nil {
 			return "", 0, "", err
 		}
-		m := re.FindStringSubmatchIndex(content)
+		m, err := re.Search(content)
+		if err != nil {
+			return "", 0, "", err
+		}
 		if m == nil {
 			return content, 0, "Pattern for before/after params did not match the given file: " + sect, nil
 		}
-		g := re.SubexpIndex("subsection")
+		g := re.GroupIndex("subsection")
 		start, end = m[2*g], m[2*g+1]
 		section = content[start:end]
 	}
-	re, err := compilePyRegexp("regexp", "(?m)"+pattern)
+	re, err := compilePyRegexp("regexp", pattern, pyre.Multiline)
 	if err != nil {
 		return "", 0, "", err
 	}
-	out, n, err := pySubn(re, repl, section)
+	out, n, err := re.Subn(section, repl, 0)
 	if err != nil {
 		return "", 0, "", err
 	}
@@ -97,24 +99,6 @@ func replaceApply(content, pattern, repl string, after, before *string) (string,
 		return content, n, "", nil
 	}
 	return content[:start] + out + content[end:], n, "", nil
-}
-
-// pySubn replaces every match like Python's re.subn with a template.
-func pySubn(re *regexp.Regexp, tmpl, s string) (string, int, error) {
-	var b strings.Builder
-	last, n := 0, 0
-	for _, m := range re.FindAllStringSubmatchIndex(s, -1) {
-		r, err := pyExpand(re, tmpl, s, m)
-		if err != nil {
-			return "", 0, fmt.Errorf("replace: %w", err)
-		}
-		b.WriteString(s[last:m[0]])
-		b.WriteString(r)
-		last = m[1]
-		n++
-	}
-	b.WriteString(s[last:])
-	return b.String(), n, nil
 }
 
 // Plan implements module.Module.

@@ -3,13 +3,13 @@ package modules
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tend-dev/tend/pkg/connection"
 	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/pyre"
 	"github.com/tend-dev/tend/pkg/shell"
 )
 
@@ -37,7 +37,7 @@ Paths: present/started waits for the path to exist (and, with search_regex, for 
 regex to match a line; grep -P when the host's grep has it, else grep -E, so use
 syntax both understand), absent/stopped for it to disappear. With neither port nor path,
 wait_for just waits timeout seconds. match_groups holds the groups of search_regex
-matched (by Go's regexp) against the first matching line.
+matched (Python's re, multiline) against the first matching line.
 Check mode runs the wait (it changes nothing), as Ansible does.`,
 		Args: []module.Arg{
 			{Name: "host", Type: module.String, Default: "127.0.0.1", Doc: "Host to connect to, as seen from the managed host."},
@@ -223,18 +223,23 @@ func (WaitFor) Plan(ctx context.Context, h *module.Host, args module.Args) (*mod
 // matchGroups applies re to line and returns its groups and named groups.
 func matchGroups(re, line string) ([]any, map[string]any) {
 	groups, named := []any{}, map[string]any{}
-	rx, err := regexp.Compile(re)
+	rx, err := pyre.Compile(re, pyre.Multiline)
 	if err != nil {
 		return groups, named
 	}
-	m := rx.FindStringSubmatch(line)
-	if m == nil {
+	m, err := rx.Search(line)
+	if m == nil || err != nil {
 		return groups, named
 	}
-	for i, g := range m[1:] {
+	names := rx.GroupNames()
+	for i := 1; i < len(m)/2; i++ {
+		var g any
+		if m[2*i] >= 0 {
+			g = line[m[2*i]:m[2*i+1]]
+		}
 		groups = append(groups, g)
-		if n := rx.SubexpNames()[i+1]; n != "" {
-			named[n] = g
+		if names[i] != "" {
+			named[names[i]] = g
 		}
 	}
 	return groups, named

@@ -217,10 +217,22 @@ func (e *Engine) render(s string, vars map[string]any) (any, bool, error) {
 // RenderString renders s to a string; native values are printed the way
 // Jinja2 prints them.
 func (e *Engine) RenderString(s string, vars map[string]any) (string, error) {
+	return e.renderString(s, "", vars)
+}
+
+// RenderFile renders the content of a template file (the template module)
+// to a string. Ansible renders files without doubling backslashes
+// (escape_backslashes=False), so string literals follow Python's escapes
+// everywhere: "\n".join(x) joins with newlines.
+func (e *Engine) RenderFile(s string, vars map[string]any) (string, error) {
+	return e.renderString(s, condPrefix, vars)
+}
+
+func (e *Engine) renderString(s, mode string, vars map[string]any) (string, error) {
 	if !IsTemplate(s) {
 		return s, nil
 	}
-	c, err := e.compile(s)
+	c, err := e.compile(mode + s)
 	if err != nil {
 		return "", err
 	}
@@ -324,7 +336,8 @@ func (e *Engine) renderFile(parent *state, path, src string, vars map[string]any
 		}
 		return strings.TrimSuffix(crlf.Replace(src), "\n"), nil
 	}
-	c, err := e.compile(src)
+	// A file is rendered with Python's string escapes (see RenderFile).
+	c, err := e.compile(condPrefix + src)
 	if err != nil {
 		return "", err
 	}
@@ -484,7 +497,8 @@ func (e *SyntaxError) Error() string {
 	return msg
 }
 
-// condPrefix marks a cache key compiled as a condition (see rewriteStrings).
+// condPrefix marks a cache key compiled as a condition or a template
+// file: string literals with Python's escapes (see rewriteStrings).
 const condPrefix = "\x00cond\x00"
 
 func (e *Engine) compile(src string) (*compiled, error) {

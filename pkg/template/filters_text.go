@@ -17,7 +17,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -25,78 +24,21 @@ import (
 
 	"github.com/tend-dev/tend/pkg/odict"
 	"github.com/tend-dev/tend/pkg/pyfmt"
+	"github.com/tend-dev/tend/pkg/pyre"
 	"gopkg.in/yaml.v3"
 )
 
-// compileRegex turns a Python regular expression into a Go one. RE2 lacks
-// look-around and backreferences; such patterns fail with a clear error.
-func compileRegex(pattern string, ignorecase, multiline bool) (*regexp.Regexp, error) {
-	flags := ""
+// compileRegex compiles a Python regular expression (pkg/pyre) with the
+// flags Ansible's filters and tests take as arguments.
+func compileRegex(pattern string, ignorecase, multiline bool) (*pyre.Regexp, error) {
+	var flags pyre.Flags
 	if ignorecase {
-		flags += "i"
+		flags |= pyre.IgnoreCase
 	}
 	if multiline {
-		flags += "m"
+		flags |= pyre.Multiline
 	}
-	if flags != "" {
-		pattern = "(?" + flags + ")" + pattern
-	}
-	re, err := regexp.Compile(pattern)
-	if err != nil {
-		return nil, fmt.Errorf("invalid regular expression %q: %w", pattern, err)
-	}
-	return re, nil
-}
-
-// goReplacement converts a Python re.sub replacement to Go's Expand
-// syntax: \1 and \g<name> become ${1} and ${name}, \\ a backslash, \n and
-// \t their characters; literal dollars are escaped.
-func goReplacement(repl string) string {
-	var b strings.Builder
-	for i := 0; i < len(repl); i++ {
-		c := repl[i]
-		if c == '$' {
-			b.WriteString("$$")
-			continue
-		}
-		if c != '\\' || i+1 >= len(repl) {
-			b.WriteByte(c)
-			continue
-		}
-		n := repl[i+1]
-		switch {
-		case n >= '0' && n <= '9':
-			j := i + 1
-			for j < len(repl) && j < i+3 && repl[j] >= '0' && repl[j] <= '9' {
-				j++
-			}
-			b.WriteString("${" + repl[i+1:j] + "}")
-			i = j - 1
-		case n == 'g' && i+2 < len(repl) && repl[i+2] == '<':
-			if k := strings.IndexByte(repl[i+3:], '>'); k >= 0 {
-				b.WriteString("${" + repl[i+3:i+3+k] + "}")
-				i += 3 + k
-				continue
-			}
-			b.WriteString(`\g`)
-			i++
-		case n == '\\':
-			b.WriteByte('\\')
-			i++
-		case n == 'n':
-			b.WriteByte('\n')
-			i++
-		case n == 't':
-			b.WriteByte('\t')
-			i++
-		case n == 'r':
-			b.WriteByte('\r')
-			i++
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
+	return pyre.Compile(pattern, flags)
 }
 
 func regexFlags(args []any, kw map[string]any, pos int) (bool, bool) {
@@ -113,7 +55,9 @@ func regexFilters() map[string]filterFunc {
 }
 
 // filterRegexReplace is regex_replace(pattern, replacement, ignorecase,
-// multiline, count): count > 0 replaces only the first count matches.
+// multiline, count, mandatory_count): Python's re.subn, where count > 0
+// replaces only the first count matches and a mandatory_count other than
+// the number of replacements is an error.
 func filterRegexReplace(_ *state, in any, args []any, kw map[string]any) (any, error) {
 	pattern := argStr(args, kw, 0, "pattern", "")
 	repl := argStr(args, kw, 1, "replacement", "")
@@ -124,24 +68,14 @@ func filterRegexReplace(_ *state, in any, args []any, kw map[string]any) (any, e
 	}
 	count := toInt(arg(args, kw, 4, "count", 0), 0, 10)
 	str := toStr(in)
-	goRepl := goReplacement(repl)
-	if count <= 0 {
-		return re.ReplaceAllString(str, goRepl), nil
+	out, n, err := re.Subn(str, repl, count)
+	if err != nil {
+		return nil, err
 	}
-	n := 0
-	var b strings.Builder
-	last := 0
-	for _, m := range re.FindAllStringSubmatchIndex(str, -1) {
-		if n >= count {
-			break
-		}
-		b.WriteString(str[last:m[0]])
-		b.Write(re.ExpandString(nil, goRepl, str, m))
-		last = m[1]
-		n++
+	if want := toInt(arg(args, kw, 5, "mandatory_count", 0), 0, 10); want != 0 && want != n {
+		return nil, fmt.Errorf("'%s' should match %d times, but matches %d times in '%s'", pattern, want, n, str)
 	}
-	b.WriteString(str[last:])
-	return b.String(), nil
+	return out, nil
 }
 
 // filterRegexSearch is regex_search(pattern, '\1', '\g<name>'...): the
@@ -157,9 +91,9 @@ func filterRegexSearch(_ *state, in any, args []any, kw map[string]any) (any, er
 		return nil, err
 	}
 	str := toStr(in)
-	m := re.FindStringSubmatchIndex(str)
-	if m == nil {
-		return nil, nil
+	m, err := re.Search(str)
+	if m == nil || err != nil {
+		return nil, err
 	}
 	if len(args) == 1 {
 		return str[m[0]:m[1]], nil
@@ -185,11 +119,11 @@ func filterRegexSearch(_ *state, in any, args []any, kw map[string]any) (any, er
 
 // regexGroupIndex reads a group reference of regex_search: \N, \g<N> or
 // \g<name>.
-func regexGroupIndex(re *regexp.Regexp, ref string) (int, error) {
+func regexGroupIndex(re *pyre.Regexp, ref string) (int, error) {
 	switch {
 	case strings.HasPrefix(ref, `\g<`) && strings.HasSuffix(ref, ">"):
 		name := ref[3 : len(ref)-1]
-		if idx := re.SubexpIndex(name); idx >= 0 {
+		if idx := re.GroupIndex(name); idx >= 0 {
 			return idx, nil
 		}
 		idx, err := strconv.Atoi(name)
@@ -207,23 +141,40 @@ func regexGroupIndex(re *regexp.Regexp, ref string) (int, error) {
 	return 0, fmt.Errorf("unknown argument %q", ref)
 }
 
-// filterRegexFindall is regex_findall: every match, as Python's
-// re.findall returns them (the match, its one group, or a list of groups).
+// filterRegexFindall is regex_findall(pattern, multiline, ignorecase):
+// every match, as Python's re.findall returns them (the match, its one
+// group, or a list of groups; an unmatched group is "").
 func filterRegexFindall(_ *state, in any, args []any, kw map[string]any) (any, error) {
-	ic, ml := regexFlags(args, kw, 1)
+	ml := argBool(args, kw, 1, "multiline", false)
+	ic := argBool(args, kw, 2, "ignorecase", false)
 	re, err := compileRegex(argStr(args, kw, 0, "pattern", ""), ic, ml)
 	if err != nil {
 		return nil, err
 	}
+	str := toStr(in)
+	ms, err := re.FindAll(str)
+	if err != nil {
+		return nil, err
+	}
+	group := func(m []int, i int) string {
+		if m[2*i] < 0 {
+			return ""
+		}
+		return str[m[2*i]:m[2*i+1]]
+	}
 	out := []any{}
-	for _, m := range re.FindAllStringSubmatch(toStr(in), -1) {
-		switch re.NumSubexp() {
+	for _, m := range ms {
+		switch re.NumGroups() {
 		case 0:
-			out = append(out, m[0])
+			out = append(out, group(m, 0))
 		case 1:
-			out = append(out, m[1])
+			out = append(out, group(m, 1))
 		default:
-			out = append(out, strsToList(m[1:]))
+			gs := make([]string, re.NumGroups())
+			for i := range gs {
+				gs[i] = group(m, i+1)
+			}
+			out = append(out, strsToList(gs))
 		}
 	}
 	return out, nil
@@ -231,7 +182,10 @@ func filterRegexFindall(_ *state, in any, args []any, kw map[string]any) (any, e
 
 // filterRegexEscape is regex_escape(re_type='python'|'posix_basic').
 func filterRegexEscape(_ *state, in any, args []any, kw map[string]any) (any, error) {
-	if argStr(args, kw, 0, "re_type", "python") == "posix_basic" {
+	switch t := argStr(args, kw, 0, "re_type", "python"); t {
+	case "python":
+		return pyre.Escape(toStr(in)), nil
+	case "posix_basic":
 		var b strings.Builder
 		for _, r := range toStr(in) {
 			if strings.ContainsRune(`.[]\*^$`, r) {
@@ -240,16 +194,11 @@ func filterRegexEscape(_ *state, in any, args []any, kw map[string]any) (any, er
 			b.WriteRune(r)
 		}
 		return b.String(), nil
+	case "posix_extended":
+		return nil, fmt.Errorf("regex_escape: regex type (%s) not yet implemented", t)
+	default:
+		return nil, fmt.Errorf("regex_escape: invalid regex type (%s)", t)
 	}
-	// Python's re.escape escapes everything but [A-Za-z0-9_].
-	var b strings.Builder
-	for _, r := range toStr(in) {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r >= 0x80) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String(), nil
 }
 
 // pyJSON encodes like Python's json.dumps (keys sorted: a Go map has no

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/tend-dev/tend/pkg/pyre"
 )
 
 // Character sets of Python's string module, by the names Ansible's
@@ -164,7 +166,7 @@ func randomPassword(n int, alphabet []rune) (string, error) {
 
 // lookupVarnames lists the names of the variables matching each term, a
 // regular expression searched anywhere in the name (Python's re.search, as
-// Ansible's varnames lookup; RE2 syntax here). Names come out sorted within
+// Ansible's varnames lookup). Names come out sorted within
 // each term (Ansible's follow the order variables were defined in).
 func (s *state) lookupVarnames(terms []any, _ map[string]any) ([]any, error) {
 	names := make([]string, 0, len(s.vars))
@@ -178,13 +180,17 @@ func (s *state) lookupVarnames(terms []any, _ map[string]any) ([]any, error) {
 			//lint:ignore ST1005 Ansible's own message, word for word
 			return nil, fmt.Errorf("Invalid setting identifier, \"%s\" is not a string, it is a <class '%s'>", toStr(t), typeName(normalize(t)))
 		}
-		re, err := regexp.Compile(toStr(t))
+		re, err := pyre.Compile(toStr(t), 0)
 		if err != nil {
 			//lint:ignore ST1005 Ansible's own message, word for word
 			return nil, fmt.Errorf("Unable to use \"%s\" as a search parameter: %w", toStr(t), err)
 		}
 		for _, n := range names {
-			if re.MatchString(n) {
+			ok, err := re.MatchString(n)
+			if err != nil {
+				return nil, fmt.Errorf("lookup varnames: %w", err)
+			}
+			if ok {
 				out = append(out, n)
 			}
 		}

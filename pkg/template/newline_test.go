@@ -91,3 +91,20 @@ func TestNewlinesAnsibleOracle(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderFileEscapes: a template file (the template module) is rendered
+// as Ansible renders it, without doubling backslashes, so string literals
+// have Python's escapes; a template string in a task keeps "\n" as a
+// backslash and an n (devsec.os_hardening's securetty.j2 joins with "\n").
+func TestRenderFileEscapes(t *testing.T) {
+	e := New(Options{})
+	src := `{{ "\n".join(["a", "b"]) }}|{{ "x\d" }}`
+	got, err := e.RenderFile(src, nil)
+	if want := "a\nb|x\\d"; err != nil || got != want {
+		t.Errorf("RenderFile = %q, %v; want %q", got, err, want)
+	}
+	got, err = e.RenderString(src, nil)
+	if want := "a\\nb|x\\d"; err != nil || got != want {
+		t.Errorf("RenderString = %q, %v; want %q", got, err, want)
+	}
+}

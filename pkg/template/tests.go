@@ -12,6 +12,7 @@ import (
 
 	"github.com/nikolalohinski/gonja/v2/nodes"
 	"github.com/tend-dev/tend/pkg/odict"
+	"github.com/tend-dev/tend/pkg/pyre"
 )
 
 // testFunc implements a test: value is name(args..., kw=...).
@@ -136,8 +137,8 @@ func valueTests() map[string]testFunc {
 		},
 		"version":         testVersion,
 		"version_compare": testVersion,
-		"match":           regexTest(func(re *regexp.Regexp, s string) bool { return matchAt(re, s, false) }),
-		"search":          regexTest(func(re *regexp.Regexp, s string) bool { return re.MatchString(s) }),
+		"match":           regexTest((*pyre.Regexp).Match),
+		"search":          regexTest((*pyre.Regexp).Search),
 		"regex":           testRegex,
 		"in": func(_ *state, v any, args []any, _ map[string]any) (bool, error) {
 			if len(args) == 0 {
@@ -378,45 +379,35 @@ func statTest(pred func(os.FileInfo) bool, lstat bool) testFunc {
 	}
 }
 
-// matchAt reports whether re matches at the start of s (Python re.match).
-func matchAt(re *regexp.Regexp, s string, full bool) bool {
-	loc := re.FindStringIndex(s)
-	if loc == nil || loc[0] != 0 {
-		// The leftmost match may not start at 0 while another does.
-		anchored, err := regexp.Compile(`^(?:` + re.String() + `)`)
-		if err != nil {
-			return false
-		}
-		loc = anchored.FindStringIndex(s)
-		if loc == nil {
-			return false
-		}
-	}
-	return !full || loc[1] == len(s)
-}
-
-func regexTest(match func(*regexp.Regexp, string) bool) testFunc {
+// regexTest is the match and search tests: Python's re.match and
+// re.search with the pattern and flags the test takes.
+func regexTest(match func(*pyre.Regexp, string) ([]int, error)) testFunc {
 	return func(_ *state, v any, args []any, kw map[string]any) (bool, error) {
 		re, err := compileRegex(argStr(args, kw, 0, "pattern", ""), argBool(args, kw, 1, "ignorecase", false), argBool(args, kw, 2, "multiline", false))
 		if err != nil {
 			return false, err
 		}
-		return match(re, toStr(v)), nil
+		m, err := match(re, toStr(v))
+		return m != nil, err
 	}
 }
 
+// testRegex is the regex test: match_type names the re function
+// (search, match or fullmatch).
 func testRegex(_ *state, v any, args []any, kw map[string]any) (bool, error) {
 	re, err := compileRegex(argStr(args, kw, 0, "pattern", ""), argBool(args, kw, 1, "ignorecase", false), argBool(args, kw, 2, "multiline", false))
 	if err != nil {
 		return false, err
 	}
+	f := re.Search
 	switch argStr(args, kw, 3, "match_type", "search") {
 	case "match":
-		return matchAt(re, toStr(v), false), nil
+		f = re.Match
 	case "fullmatch":
-		return matchAt(re, toStr(v), true), nil
+		f = re.FullMatch
 	}
-	return re.MatchString(toStr(v)), nil
+	m, err := f(toStr(v))
+	return m != nil, err
 }
 
 var (
