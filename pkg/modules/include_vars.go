@@ -34,7 +34,7 @@ func (*IncludeVars) Spec() *module.Spec {
 			{Name: "ignore_files", Type: module.List, Elements: module.String, Doc: "With dir: file names to skip (regexps)."},
 			{Name: "extensions", Type: module.List, Elements: module.String, Default: []any{"json", "yaml", "yml"}, Doc: "With dir: file extensions to load."},
 			{Name: "ignore_unknown_extensions", Type: module.Bool, Default: false, Doc: "With dir: skip files whose extension is not in extensions; without it such a file fails the task, as in Ansible."},
-			{Name: "depth", Type: module.Int, Default: 0, Doc: "With dir: how deep to recurse (0 = no limit)."},
+			{Name: "depth", Type: module.Int, Default: 0, Doc: "With dir: read only the first depth directories, in path order (0 = all), as Ansible counts it."},
 			{Name: "hash_behaviour", Type: module.String, Choices: []string{"replace", "merge"}, Doc: "Accepted; files replace earlier keys."},
 		},
 		FreeForm:          "file",
@@ -54,17 +54,17 @@ func (*IncludeVars) Plan(ctx context.Context, h *module.Host, a module.Args) (*m
 	if a.Has("file") {
 		p, err := h.Files.Find("vars", a.String("file"))
 		if err != nil {
-			return module.Unchanged(module.Failed("include_vars: %v", err)), nil
+			return module.Unchanged(includeVarsFailed(err)), nil
 		}
 		files = []string{p}
 	} else {
 		dir, err := h.Files.Find("vars", a.String("dir"))
 		if err != nil {
-			return module.Unchanged(module.Failed("include_vars: %v", err)), nil
+			return module.Unchanged(includeVarsFailed(err)), nil
 		}
 		files, err = varsDirFiles(dir, a)
 		if err != nil {
-			return module.Unchanged(module.Failed("include_vars: %v", err)), nil
+			return module.Unchanged(includeVarsFailed(err)), nil
 		}
 	}
 	loaded := map[string]any{}
@@ -72,7 +72,7 @@ func (*IncludeVars) Plan(ctx context.Context, h *module.Host, a module.Args) (*m
 	for _, f := range files {
 		m, err := loader.LoadFile(f)
 		if err != nil {
-			return module.Unchanged(module.Failed("include_vars: %v", err)), nil
+			return module.Unchanged(includeVarsFailed(err)), nil
 		}
 		for k, v := range m {
 			loaded[k] = v
@@ -109,39 +109,72 @@ func varsDirFiles(dir string, a module.Args) ([]string, error) {
 	}
 	exts := a.List("extensions")
 	depth := a.Int("depth")
-	var files []string
+	// Ansible walks the tree, sorts the directories by path and loads
+	// each one's files in name order; depth counts directories in that
+	// order (the first depth of them are read).
+	filesOf := map[string][]string{}
+	var dirs []string
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(dir, p)
-		level := strings.Count(rel, string(filepath.Separator)) + 1
 		if d.IsDir() {
-			if p != dir && depth > 0 && level > depth {
-				return filepath.SkipDir
-			}
+			dirs = append(dirs, p)
 			return nil
 		}
-		name := d.Name()
-		if match != nil && !match.MatchString(name) {
-			return nil
-		}
-		for _, re := range ignore {
-			if re.MatchString(name) {
-				return nil
-			}
-		}
-		if ext := strings.TrimPrefix(filepath.Ext(name), "."); !inList(exts, ext) || filepath.Ext(name) == "" {
-			if a.Bool("ignore_unknown_extensions") {
-				return nil
-			}
-			return fmt.Errorf("%s does not have a valid extension: %s", p, strings.Join(exts, ", "))
-		}
-		files = append(files, p)
+		filesOf[filepath.Dir(p)] = append(filesOf[filepath.Dir(p)], d.Name())
 		return nil
 	})
-	sort.Strings(files)
-	return files, err
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(dirs)
+	var files []string
+	for i, d := range dirs {
+		if depth > 0 && i >= depth {
+			break
+		}
+		names := filesOf[d]
+		sort.Strings(names)
+		for _, name := range names {
+			if !varsFileWanted(name, match, ignore) {
+				continue
+			}
+			p := filepath.Join(d, name)
+			// Python's splitext: the extension of "name" is "", which
+			// extensions may list.
+			if ext := strings.TrimPrefix(filepath.Ext(name), "."); !inList(exts, ext) {
+				if a.Bool("ignore_unknown_extensions") {
+					continue
+				}
+				return files, fmt.Errorf("%s does not have a valid extension: %s", p, strings.Join(exts, ", "))
+			}
+			files = append(files, p)
+		}
+	}
+	return files, nil
+}
+
+// varsFileWanted applies files_matching (searched in the name) and
+// ignore_files to a file name.
+func varsFileWanted(name string, match *regexp.Regexp, ignore []*regexp.Regexp) bool {
+	if match != nil && !match.MatchString(name) {
+		return false
+	}
+	for _, re := range ignore {
+		if re.MatchString(name) {
+			return false
+		}
+	}
+	return true
+}
+
+// includeVarsFailed is a failure as Ansible's include_vars reports it:
+// the text in message (msg too, for tend's output).
+func includeVarsFailed(err error) module.Result {
+	r := module.Failed("include_vars: %v", err)
+	r["message"] = err.Error()
+	return r
 }
 
 func inList(l []string, s string) bool {

@@ -36,3 +36,41 @@ func TestIncludeVarsDir(t *testing.T) {
 		t.Errorf("files_matching and extensions: %v", r)
 	}
 }
+
+// TestIncludeVarsDirOrder: as Ansible, a file without an extension is
+// loaded when extensions lists "", the directories are read sorted by
+// path (a directory's own files before its subdirectories'), and a
+// failure is in message.
+func TestIncludeVarsDirOrder(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"vars/tree/z.yml":        "v: z\n",
+		"vars/tree/a/deep/x.yml": "v: deep\n",
+		"vars/tree/a/b.yml":      "v: ab\n",
+		"vars/tree/b/noext":      "v: noext\nnoext: 1\n",
+	} {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(content), 0o644)
+	}
+	h := testHost(dir, connection.Local{})
+	r := execModule(t, h, "include_vars", map[string]any{"dir": "tree", "extensions": []any{"", "yml"}}, false)
+	f, _ := r["ansible_facts"].(map[string]any)
+	files, _ := r["ansible_included_var_files"].([]any)
+	var rel []string
+	for _, p := range files {
+		r, _ := filepath.Rel(filepath.Join(dir, "vars", "tree"), p.(string))
+		rel = append(rel, r)
+	}
+	if got, want := strings.Join(rel, " "), "z.yml a/b.yml a/deep/x.yml b/noext"; got != want || f["noext"] != 1 || f["v"] != "noext" {
+		t.Errorf("files %q, want %q; facts %v (%v)", got, want, f, r)
+	}
+	r = execModule(t, h, "include_vars", map[string]any{"dir": "tree", "depth": 2, "ignore_unknown_extensions": true}, false)
+	if files, _ := r["ansible_included_var_files"].([]any); len(files) != 2 {
+		t.Errorf("depth 2 reads the first two directories: %v", r)
+	}
+	r = execModule(t, h, "include_vars", map[string]any{"dir": "tree"}, false)
+	if m, _ := r["message"].(string); r["failed"] != true || !strings.HasSuffix(m, "b/noext does not have a valid extension: json, yaml, yml") {
+		t.Errorf("unknown extension: %v", r)
+	}
+}
