@@ -35,6 +35,7 @@ func commandArgs(useShell bool) []module.Arg {
 		args = append(args,
 			module.Arg{Name: "argv", Type: module.List, Elements: module.String, Doc: "The command as a list of words; nothing is split or interpreted."},
 			module.Arg{Name: "expand_argument_vars", Type: module.Bool, Default: true, Doc: "Accepted for compatibility; variables in arguments are never expanded by tend's command module."},
+			module.Arg{Name: "executable", Type: module.Path, Doc: "Ignored with a warning, as in Ansible since 2.4 (use shell to choose the shell)."},
 		)
 	}
 	return args
@@ -88,6 +89,9 @@ func (m *Command) Spec() *module.Spec {
 
 // Plan implements module.Module.
 func (m *Command) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.Plan, error) {
+	if exe := a.String("executable"); !m.useShell && exe != "" && h.Warn != nil {
+		h.Warn("As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '" + exe + "'.")
+	}
 	line, err := m.commandLine(a)
 	if err != nil {
 		return module.Unchanged(module.Failed("%v", err)), nil

@@ -2,6 +2,7 @@ package modules
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -122,6 +123,17 @@ func (*File) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 	if fst := sts[len(sts)-1]; args.Bool("follow") && t.lst.Type == "link" && fst.Exists {
 		t.target = fst
 	}
+	plan, err := t.statePlan(ctx, state)
+	if err != nil || plan == nil {
+		return plan, err
+	}
+	if err := t.addResultDiff(ctx, plan, state); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+func (t *fileTask) statePlan(ctx context.Context, state string) (*module.Plan, error) {
 	switch state {
 	case "absent":
 		return t.absent(), nil
@@ -137,6 +149,80 @@ func (*File) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 		return t.hard(ctx)
 	}
 	return module.Unchanged(module.Failed("unsupported state %q", state)), nil
+}
+
+// addResultDiff puts in the result the diff Ansible's file module always
+// returns, diff mode or not: before and after dicts with the path, the
+// state when it changes (with path_content, the tree removed, for a
+// directory made absent), the link's src when it changes, and the
+// attributes that change. An absent path left absent has none.
+func (t *fileTask) addResultDiff(ctx context.Context, plan *module.Plan, state string) error {
+	r := plan.Result
+	if r == nil || r["failed"] == true || (state == "absent" && !plan.Changed) {
+		return nil
+	}
+	before, after := map[string]any{"path": t.lst.Path}, map[string]any{"path": t.lst.Path}
+	for _, d := range plan.Diff {
+		for _, x := range []struct {
+			text string
+			into map[string]any
+		}{{d.Before, before}, {d.After, after}} {
+			var m map[string]any
+			if json.Unmarshal([]byte(x.text), &m) == nil {
+				for k, v := range m {
+					x.into[k] = v
+				}
+			}
+		}
+	}
+	if before["state"] == after["state"] {
+		// Ansible names the state only when it changes.
+		delete(before, "state")
+		delete(after, "state")
+	}
+	if state == "link" && t.prev == "link" && plan.Changed && t.lst.LinkTarget != t.src {
+		before["src"], after["src"] = t.lst.LinkTarget, t.src
+	}
+	if state == "absent" && t.prev == "directory" {
+		content, err := dirContent(ctx, t.h, t.lst.Path)
+		if err != nil {
+			return err
+		}
+		before["path_content"] = content
+	}
+	diff := map[string]any{"before": before, "after": after}
+	r["diff"] = diff
+	if apply := plan.Apply; apply != nil {
+		plan.Apply = func(ctx context.Context) (module.Result, error) {
+			res, err := apply(ctx)
+			if res != nil {
+				if _, ok := res["diff"]; !ok {
+					res["diff"] = diff
+				}
+			}
+			return res, err
+		}
+	}
+	return nil
+}
+
+// dirContent lists the directories and files below dir, as the
+// path_content of Ansible's file diff.
+func dirContent(ctx context.Context, h *module.Host, dir string) (map[string]any, error) {
+	res, err := h.Run(ctx, "find "+shell.Path(dir)+" -mindepth 1 \\( -type d -printf 'd%p\\0' \\) -o -printf 'f%p\\0'")
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dir, err)
+	}
+	dirs, files := []any{}, []any{}
+	for _, e := range strings.Split(string(res.Stdout), "\x00") {
+		switch {
+		case strings.HasPrefix(e, "d"):
+			dirs = append(dirs, e[1:])
+		case strings.HasPrefix(e, "f"):
+			files = append(files, e[1:])
+		}
+	}
+	return map[string]any{"directories": dirs, "files": files}, nil
 }
 
 // fileWantedState returns the state a task asks for: the given one or,

@@ -499,3 +499,50 @@ func TestFileWantedState(t *testing.T) {
 		})
 	}
 }
+
+// TestFileResultDiff: Ansible's file module returns diff (before/after
+// dicts) in its result whether or not diff mode is on.
+func TestFileResultDiff(t *testing.T) {
+	h := localHost()
+	dir := t.TempDir()
+	f := filepath.Join(dir, "f")
+	write(t, f, "x", 0o644)
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(f, link); err != nil {
+		t.Fatal(err)
+	}
+	side := func(r module.Result, which string) map[string]any {
+		d, _ := r["diff"].(map[string]any)
+		m, _ := d[which].(map[string]any)
+		return m
+	}
+	r := execModule(t, h, "file", map[string]any{"path": f, "state": "file"}, false)
+	if b, a := side(r, "before"), side(r, "after"); len(b) != 1 || b["path"] != f || len(a) != 1 {
+		t.Errorf("unchanged file: diff %v", r["diff"])
+	}
+	for _, check := range []bool{true, false} {
+		r = execModule(t, h, "file", map[string]any{"path": link, "src": "f", "state": "link"}, check)
+		if b, a := side(r, "before"), side(r, "after"); b["src"] != f || a["src"] != "f" || b["path"] != link {
+			t.Errorf("link src change (check %v): diff %v", check, r["diff"])
+		}
+	}
+	r = execModule(t, h, "file", map[string]any{"path": f, "mode": "0600"}, false)
+	if b, a := side(r, "before"), side(r, "after"); b["mode"] != "0644" || a["mode"] != "0600" {
+		t.Errorf("mode change: diff %v", r["diff"])
+	}
+	sub := filepath.Join(dir, "d", "e")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(sub, "g"), "y", 0o644)
+	r = execModule(t, h, "file", map[string]any{"path": filepath.Join(dir, "d"), "state": "absent"}, false)
+	pc, _ := side(r, "before")["path_content"].(map[string]any)
+	if b, a := side(r, "before"), side(r, "after"); b["state"] != "directory" || a["state"] != "absent" ||
+		fmt.Sprint(pc["directories"]) != "["+sub+"]" || fmt.Sprint(pc["files"]) != "["+filepath.Join(sub, "g")+"]" {
+		t.Errorf("directory removed: diff %v", r["diff"])
+	}
+	r = execModule(t, h, "file", map[string]any{"path": filepath.Join(dir, "d"), "state": "absent"}, false)
+	if _, ok := r["diff"]; ok {
+		t.Errorf("absent stays absent: no diff, got %v", r["diff"])
+	}
+}
