@@ -489,7 +489,8 @@ func executeOutcome(res module.Result, plan *module.Plan, err error, diff bool, 
 		}
 		o.status = statusOf(o.result)
 	}
-	if o.status == report.Failed && o.result["msg"] == nil {
+	if o.status == report.Failed && o.result["msg"] == nil && o.result["message"] == nil {
+		// (include_vars reports its failures in message only.)
 		o.result["msg"] = "module failed"
 	}
 	// Ansible's task executor sets it on every module result.

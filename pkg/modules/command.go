@@ -53,6 +53,7 @@ func (m *Command) Spec() *module.Spec {
 			Args:          commandArgs(true),
 			FreeForm:      "cmd",
 			RequiredOneOf: [][]string{{"cmd"}},
+			GroupsAtRun:   true,
 			Check:         module.CheckPartial,
 			Examples: `- name: Count processes
   shell: ps -e | wc -l
@@ -76,7 +77,10 @@ func (m *Command) Spec() *module.Spec {
 		FreeForm:          "cmd",
 		MutuallyExclusive: [][]string{{"cmd", "argv"}},
 		RequiredOneOf:     [][]string{{"cmd", "argv"}},
-		Check:             module.CheckPartial,
+		// A missing command, or both cmd and argv, fail when the task
+		// runs with Ansible's result (rc 256).
+		GroupsAtRun: true,
+		Check:       module.CheckPartial,
 		Examples: `- name: Show the kernel
   command: uname -r
   register: kernel
@@ -94,13 +98,13 @@ func (m *Command) Plan(ctx context.Context, h *module.Host, a module.Args) (*mod
 	}
 	line, err := m.commandLine(a)
 	if err != nil {
-		return module.Unchanged(module.Failed("%v", err)), nil
+		return module.Unchanged(commandFailed(err.Error())), nil
 	}
 	// Ansible reports command's cmd as its argument list, shell's as text.
 	var display any = a.String("cmd")
 	if !m.useShell {
 		words := a.List("argv")
-		if !a.Has("argv") {
+		if len(words) == 0 {
 			words, _ = splitShellWords(a.String("cmd"))
 		}
 		list := make([]any, len(words))
@@ -172,6 +176,13 @@ func (m *Command) apply(h *module.Host, a module.Args, line string, display any)
 	}
 }
 
+// commandFailed is Ansible's result for a command that cannot start
+// (none given, or both cmd and argv): rc 256, nothing run.
+func commandFailed(msg string) module.Result {
+	return module.Result{"failed": true, "msg": msg, "rc": 256, "cmd": nil, "start": nil, "end": nil, "delta": nil,
+		"stdout": "", "stderr": "", "stdout_lines": []string{}, "stderr_lines": []string{}}
+}
+
 func formatDelta(d time.Duration) string {
 	h := int(d.Hours())
 	mnt := int(d.Minutes()) % 60
@@ -191,8 +202,11 @@ func (m *Command) commandLine(a module.Args) (string, error) {
 		}
 		return cmd, nil
 	}
+	if strings.TrimSpace(a.String("cmd")) != "" && len(a.List("argv")) > 0 {
+		return "", fmt.Errorf("only command or argv can be given, not both")
+	}
 	var words []string
-	if a.Has("argv") {
+	if len(a.List("argv")) > 0 {
 		words = a.List("argv")
 	} else {
 		var err error

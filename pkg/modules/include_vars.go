@@ -40,7 +40,9 @@ func (*IncludeVars) Spec() *module.Spec {
 		FreeForm:          "file",
 		MutuallyExclusive: [][]string{{"file", "dir"}},
 		RequiredOneOf:     [][]string{{"file", "dir"}},
-		Controller:        true,
+		// A file that templates to nothing fails as Ansible's does.
+		GroupsAtRun: true,
+		Controller:  true,
 		Examples: `- include_vars: "{{ ansible_os_family }}.yml"
 - include_vars:
     dir: vars/site
@@ -51,6 +53,17 @@ func (*IncludeVars) Spec() *module.Spec {
 // Plan implements module.Module.
 func (*IncludeVars) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.Plan, error) {
 	var files []string
+	if !a.Has("dir") && a.String("file") == "" {
+		// A file that templated to nothing (first_found with
+		// errors=ignore): Ansible's lookup of a null file.
+		if h.Warn != nil {
+			h.Warn(`Invalid request to find a file that matches a "null" value`)
+		}
+		const msg = "Could not find file on the Ansible Controller.\nIf you are using a module and expect the file to exist on the remote, see the remote_src option"
+		r := module.Result{"failed": true, "message": msg}
+		r["ansible_facts"], r["ansible_included_var_files"] = map[string]any{}, []any{}
+		return module.Unchanged(r), nil
+	}
 	if a.Has("file") {
 		p, err := h.Files.Find("vars", a.String("file"))
 		if err != nil {
@@ -170,11 +183,9 @@ func varsFileWanted(name string, match *regexp.Regexp, ignore []*regexp.Regexp) 
 }
 
 // includeVarsFailed is a failure as Ansible's include_vars reports it:
-// the text in message (msg too, for tend's output).
+// the text in message.
 func includeVarsFailed(err error) module.Result {
-	r := module.Failed("include_vars: %v", err)
-	r["message"] = err.Error()
-	return r
+	return module.Result{"failed": true, "message": err.Error()}
 }
 
 func inList(l []string, s string) bool {

@@ -18,7 +18,7 @@ func TestIncludeVarsDir(t *testing.T) {
 	}
 	h := testHost(dir, connection.Local{})
 	r := execModule(t, h, "include_vars", map[string]any{"dir": "conf"}, false)
-	if r["failed"] != true || !strings.Contains(r["msg"].(string), "does not have a valid extension: json, yaml, yml") {
+	if r["failed"] != true || !strings.Contains(r["message"].(string), "does not have a valid extension: json, yaml, yml") {
 		t.Errorf("unknown extension: %v", r)
 	}
 	r = execModule(t, h, "include_vars", map[string]any{"dir": "conf", "ignore_unknown_extensions": true, "ignore_files": []any{"skip.yml", "ml.bak"}}, false)
