@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/tend-dev/tend/pkg/module"
@@ -104,14 +105,26 @@ func (*File) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 	if src != "" && args.String("state") == "hard" {
 		paths = append(paths, src)
 	}
+	opts := make([]statOptions, len(paths), len(paths)+3)
+	// A symbolic link's src must exist unless force, relative to path
+	// when path is a directory, else to its directory: both, as path's
+	// type is not known yet.
+	linkSrcAt := -1
+	if src != "" && args.String("state") != "hard" && !args.Bool("force") {
+		linkSrcAt = len(paths)
+		paths = append(paths, linkSource(p, src, false), linkSource(p, src, true))
+		opts = append(opts, statOptions{Follow: true, TypeOnly: true}, statOptions{Follow: true, TypeOnly: true})
+	}
 	// The link itself and, for follow, its target in the same round trip.
-	opts := make([]statOptions, len(paths), len(paths)+1)
 	sts, err := statEach(ctx, h, append(paths, p), append(opts, statOptions{Follow: true}))
 	if err != nil {
 		return nil, err
 	}
 	t := &fileTask{h: h, args: args, path: p, src: src, owner: args.String("owner"), group: args.String("group"),
 		mode: mode, lst: sts[0], sst: sts[1]}
+	if linkSrcAt >= 0 {
+		t.linkSrc = sts[linkSrcAt : linkSrcAt+2]
+	}
 	t.prev = stateOf(t.lst)
 	state, fail := fileWantedState(args.String("state"), t.prev, args.Bool("recurse"), src)
 	if fail != "" {
@@ -263,7 +276,10 @@ type fileTask struct {
 	// lst is the path itself, target the stat attributes apply to (the
 	// link's target with follow), sst the hard link's src.
 	lst, target, sst *RemoteStat
-	prev             string
+	// linkSrc are a symbolic link's src as found from path's directory
+	// and from path itself (a directory); nil with force.
+	linkSrc []*RemoteStat
+	prev    string
 	result           module.Result
 }
 
@@ -360,8 +376,31 @@ func (t *fileTask) touch() (*module.Plan, error) {
 	}), nil
 }
 
+// linkSource is where a symbolic link's src is, as Ansible's file
+// module finds it: relative to path when path is a directory, else to
+// path's directory.
+func linkSource(path, src string, inDir bool) string {
+	if strings.HasPrefix(src, "/") {
+		return src
+	}
+	if inDir {
+		return strings.TrimSuffix(path, "/") + "/" + src
+	}
+	return filepath.Join(filepath.Dir(path), src)
+}
+
 func (t *fileTask) link(ctx context.Context) (*module.Plan, error) {
 	lst, src := t.lst, t.src
+	if len(t.linkSrc) == 2 {
+		abs, st := linkSource(t.path, src, false), t.linkSrc[0]
+		if lst.Exists && lst.Type == "directory" {
+			abs, st = linkSource(t.path, src, true), t.linkSrc[1]
+		}
+		if !st.Exists {
+			t.result["src"] = src
+			return module.Unchanged(fileFail(t.result, `src file does not exist, use "force=yes" if you really want to create the link: `+abs)), nil
+		}
+	}
 	if lst.Type == "link" && lst.LinkTarget == src {
 		return attrOnlyLink(ctx, t.h, t.result, lst, t.owner, t.group)
 	}

@@ -546,3 +546,26 @@ func TestFileResultDiff(t *testing.T) {
 		t.Errorf("absent stays absent: no diff, got %v", r["diff"])
 	}
 }
+
+// TestFileLinkMissingSrc: without force, a symbolic link's src must
+// exist (relative to path's directory, or to path when it is a
+// directory), as in Ansible; with force the link is made dangling.
+func TestFileLinkMissingSrc(t *testing.T) {
+	h := localHost()
+	dir := t.TempDir()
+	l := filepath.Join(dir, "l")
+	r := execModule(t, h, "file", map[string]any{"path": l, "src": "/nonexistent", "state": "link"}, false)
+	if r["failed"] != true || r["msg"] != `src file does not exist, use "force=yes" if you really want to create the link: /nonexistent` {
+		t.Errorf("missing src: %v", r)
+	}
+	if _, err := os.Lstat(l); !os.IsNotExist(err) {
+		t.Errorf("link made: %v", err)
+	}
+	write(t, filepath.Join(dir, "f"), "x", 0o644)
+	if r := execModule(t, h, "file", map[string]any{"path": l, "src": "f", "state": "link"}, false); r["failed"] == true || r["changed"] != true {
+		t.Errorf("relative src next to the link: %v", r)
+	}
+	if r := execModule(t, h, "file", map[string]any{"path": filepath.Join(dir, "dangling"), "src": "/nonexistent", "state": "link", "force": true}, false); r["failed"] == true {
+		t.Errorf("force: %v", r)
+	}
+}
