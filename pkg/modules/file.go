@@ -280,7 +280,7 @@ type fileTask struct {
 	// and from path itself (a directory); nil with force.
 	linkSrc []*RemoteStat
 	prev    string
-	result           module.Result
+	result  module.Result
 }
 
 func (t *fileTask) stateDiff(before, after string) module.Diff {
