@@ -213,6 +213,10 @@ func (Cron) Plan(ctx context.Context, h *module.Host, args module.Args) (*module
 	if file != "" && !strings.HasPrefix(file, "/") {
 		file = "/etc/cron.d/" + file
 	}
+	if file == "/etc/crontab" {
+		// The system crontab has a user column and is the distribution's.
+		return module.Unchanged(module.Failed("Will not manage /etc/crontab via cron_file, see documentation.")), nil
+	}
 	if fail := cronArgsFail(args, name, state); fail != "" {
 		return module.Unchanged(module.Failed("%s", fail)), nil
 	}

@@ -241,3 +241,12 @@ func TestCronFileBlankRemoved(t *testing.T) {
 		t.Errorf("an empty cron file without the job is kept: %v", err)
 	}
 }
+
+// TestCronSystemCrontab: /etc/crontab is never managed as a cron_file
+// (Ansible refuses it), and nothing is read or written.
+func TestCronSystemCrontab(t *testing.T) {
+	r, p := runLocal(t, Cron{}, map[string]any{"name": "x", "job": "ls", "cron_file": "/etc/crontab", "user": "root"}, true)
+	if r["failed"] != true || r["msg"] != "Will not manage /etc/crontab via cron_file, see documentation." || p.Changed {
+		t.Errorf("got %v", r)
+	}
+}
