@@ -260,7 +260,8 @@ func fileWantedState(state, prev string, recurse bool, src string) (want, fail s
 	if src != "" && state != "link" && state != "hard" {
 		return state, "src option requires state to be 'link' or 'hard'"
 	}
-	if src == "" && (state == "link" || state == "hard") {
+	// A link without src keeps its target (Ansible's ensure_symlink).
+	if src == "" && (state == "link" && prev != "link" || state == "hard") {
 		return state, fmt.Sprintf("src is required for creating new %ss", map[string]string{"link": "symlink", "hard": "hardlink"}[state])
 	}
 	return state, ""
@@ -391,6 +392,10 @@ func linkSource(path, src string, inDir bool) string {
 
 func (t *fileTask) link(ctx context.Context) (*module.Plan, error) {
 	lst, src := t.lst, t.src
+	if src == "" {
+		// An existing link, given without src: its attributes only.
+		src = lst.LinkTarget
+	}
 	if len(t.linkSrc) == 2 {
 		abs, st := linkSource(t.path, src, false), t.linkSrc[0]
 		if lst.Exists && lst.Type == "directory" {
@@ -402,6 +407,10 @@ func (t *fileTask) link(ctx context.Context) (*module.Plan, error) {
 		}
 	}
 	if lst.Type == "link" && lst.LinkTarget == src {
+		if t.target != lst {
+			// follow: the attributes are the existing target's.
+			return attrOnlyPlan(ctx, t.h, t.result, t.target, t.attrsPlan)
+		}
 		return attrOnlyLink(ctx, t.h, t.result, lst, t.owner, t.group)
 	}
 	if lst.Exists && lst.Type != "link" && !t.args.Bool("force") {

@@ -480,7 +480,7 @@ func TestFileWantedState(t *testing.T) {
 	}{
 		{name: "given", state: "directory", prev: "file", want: "directory"},
 		{name: "keeps what is there", prev: "directory", want: "directory"},
-		{name: "a link kept needs src", prev: "link", want: "link", fail: "src is required for creating new symlinks"},
+		{name: "a link kept keeps its target (Ansible reads it)", prev: "link", want: "link"},
 		{name: "missing is a file", prev: "absent", want: "file"},
 		{name: "missing with recurse is a directory", prev: "absent", recurse: true, want: "directory"},
 		{name: "missing with src is a link", prev: "absent", src: "/x", want: "link"},
@@ -567,5 +567,28 @@ func TestFileLinkMissingSrc(t *testing.T) {
 	}
 	if r := execModule(t, h, "file", map[string]any{"path": filepath.Join(dir, "dangling"), "src": "/nonexistent", "state": "link", "force": true}, false); r["failed"] == true {
 		t.Errorf("force: %v", r)
+	}
+}
+
+// TestFileLinkFollowAttrs: on an existing link, without src, follow
+// (the default) sets the attributes of the link's target, as Ansible.
+func TestFileLinkFollowAttrs(t *testing.T) {
+	h := localHost()
+	dir := t.TempDir()
+	f := filepath.Join(dir, "f")
+	write(t, f, "x", 0o666)
+	l := filepath.Join(dir, "l")
+	if err := os.Symlink("./f", l); err != nil {
+		t.Fatal(err)
+	}
+	r := execModule(t, h, "file", map[string]any{"path": l, "mode": "0644", "follow": true}, false)
+	if r["failed"] == true || r["changed"] != true {
+		t.Fatalf("got %v", r)
+	}
+	if st, _ := os.Stat(f); st.Mode().Perm() != 0o644 {
+		t.Errorf("target mode %o", st.Mode().Perm())
+	}
+	if target, _ := os.Readlink(l); target != "./f" {
+		t.Errorf("link now points to %q", target)
 	}
 }
