@@ -145,7 +145,13 @@ func (m *Command) Plan(ctx context.Context, h *module.Host, a module.Args) (*mod
 
 func (m *Command) apply(h *module.Host, a module.Args, line string, display any) func(context.Context) (module.Result, error) {
 	return func(ctx context.Context) (module.Result, error) {
-		c := connection.Command{Cmd: line, Dir: a.String("chdir")}
+		c := connection.Command{Cmd: line}
+		if dir := a.String("chdir"); dir != "" {
+			// Ansible fails before running anything when chdir fails.
+			q := shell.Path(dir)
+			c.Cmd = "if ! cd " + q + " 2>/dev/null; then if [ ! -e " + q + " ]; then e=2; elif [ ! -d " + q + " ]; then e=20; else e=13; fi; " +
+				"printf '" + chdirFailed + "%s' $e >&2; exit 254; fi; " + line
+		}
 		if a.Has("stdin") {
 			in := a.String("stdin")
 			if a.Bool("stdin_add_newline") {
@@ -158,6 +164,11 @@ func (m *Command) apply(h *module.Host, a module.Args, line string, display any)
 		end := time.Now()
 		if err != nil {
 			return nil, err
+		}
+		if e, ok := strings.CutPrefix(string(res.Stderr), chdirFailed); ok && res.ExitCode == 254 {
+			r := commandFailed(fmt.Sprintf("Unable to change directory before execution: [Errno %s] %s: b'%s'", e, errnoText[e], a.String("chdir")))
+			r["cmd"], r["rc"], r["changed"] = display, nil, false
+			return r, nil
 		}
 		r := module.CommandResult(res)
 		if !a.Bool("strip_empty_ends") {
@@ -175,6 +186,11 @@ func (m *Command) apply(h *module.Host, a module.Args, line string, display any)
 		return r, nil
 	}
 }
+
+// chdirFailed marks, on stderr, a chdir that failed (the errno after it).
+const chdirFailed = "tend-chdir-failed:"
+
+var errnoText = map[string]string{"2": "No such file or directory", "20": "Not a directory", "13": "Permission denied"}
 
 // commandFailed is Ansible's result for a command that cannot start
 // (none given, or both cmd and argv): rc 256, nothing run.
