@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/odict"
 	"github.com/tend-dev/tend/pkg/vars"
 )
 
@@ -35,7 +36,7 @@ func (*IncludeVars) Spec() *module.Spec {
 			{Name: "extensions", Type: module.List, Elements: module.String, Default: []any{"json", "yaml", "yml"}, Doc: "With dir: file extensions to load."},
 			{Name: "ignore_unknown_extensions", Type: module.Bool, Default: false, Doc: "With dir: skip files whose extension is not in extensions; without it such a file fails the task, as in Ansible."},
 			{Name: "depth", Type: module.Int, Default: 0, Doc: "With dir: read only the first depth directories, in path order (0 = all), as Ansible counts it."},
-			{Name: "hash_behaviour", Type: module.String, Choices: []string{"replace", "merge"}, Doc: "Accepted; files replace earlier keys."},
+			{Name: "hash_behaviour", Type: module.String, Choices: []string{"replace", "merge"}, Doc: "merge: each variable loaded is merged recursively into its current value (both must be dicts); replace (the default): it replaces it."},
 		},
 		FreeForm:          "file",
 		MutuallyExclusive: [][]string{{"file", "dir"}},
@@ -94,6 +95,17 @@ func (*IncludeVars) Plan(ctx context.Context, h *module.Host, a module.Args) (*m
 	facts := loaded
 	if name := a.String("name"); name != "" {
 		facts = map[string]any{name: loaded}
+	}
+	if a.String("hash_behaviour") == "merge" {
+		// Ansible's combine_vars: each variable merged recursively
+		// into the value it has for the task.
+		for k, v := range facts {
+			merged, err := mergeHash(h.Vars[k], v)
+			if err != nil {
+				return module.Unchanged(includeVarsFailed(err)), nil
+			}
+			facts[k] = merged
+		}
 	}
 	fileList := make([]any, len(files))
 	for i, f := range files {
@@ -195,4 +207,53 @@ func inList(l []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// mergeHash is Ansible's merge_hash(x, y) (recursive, lists replaced):
+// x's keys in x's order, then y's new ones; both must be dicts.
+func mergeHash(x, y any) (*odict.Dict, error) {
+	xkeys, xm, xok := odict.As(x)
+	ykeys, ym, yok := odict.As(y)
+	if !xok || !yok {
+		return nil, fmt.Errorf("failed to combine variables, expected dicts but got a '%s' and a '%s'", pyTypeName(x), pyTypeName(y))
+	}
+	out := odict.New(len(xkeys) + len(ykeys))
+	for _, k := range xkeys {
+		out.Set(k, xm[k])
+	}
+	for _, k := range ykeys {
+		yv := ym[k]
+		if xv, ok := out.Get(k); ok && odict.IsDict(xv) && odict.IsDict(yv) {
+			m, err := mergeHash(xv, yv)
+			if err != nil {
+				return nil, err
+			}
+			out.Set(k, m)
+			continue
+		}
+		out.Set(k, yv)
+	}
+	return out, nil
+}
+
+// pyTypeName names a value's type as Python would.
+func pyTypeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "NoneType"
+	case string:
+		return "str"
+	case bool:
+		return "bool"
+	case int, int64:
+		return "int"
+	case float64:
+		return "float"
+	case []any:
+		return "list"
+	}
+	if odict.IsDict(v) {
+		return "dict"
+	}
+	return fmt.Sprintf("%T", v)
 }

@@ -1,12 +1,14 @@
 package modules
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tend-dev/tend/pkg/connection"
+	"github.com/tend-dev/tend/pkg/odict"
 )
 
 func TestIncludeVarsDir(t *testing.T) {
@@ -72,5 +74,30 @@ func TestIncludeVarsDirOrder(t *testing.T) {
 	r = execModule(t, h, "include_vars", map[string]any{"dir": "tree"}, false)
 	if m, _ := r["message"].(string); r["failed"] != true || !strings.HasSuffix(m, "b/noext does not have a valid extension: json, yaml, yml") {
 		t.Errorf("unknown extension: %v", r)
+	}
+}
+
+// TestIncludeVarsHashMerge: hash_behaviour=merge merges each variable
+// recursively into its current value, as Ansible's combine_vars.
+func TestIncludeVarsHashMerge(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "vars"), 0o755)
+	os.WriteFile(filepath.Join(dir, "vars", "h2.yml"), []byte("config:\n  key1: 1\n  key2: {b: 22}\n  key3: 3\n"), 0o644)
+	h := testHost(dir, connection.Local{})
+	h.Vars = map[string]any{"config": map[string]any{"key0": 0, "key1": 0, "key2": map[string]any{"a": 21}}}
+	r := execModule(t, h, "include_vars", map[string]any{"file": "h2.yml", "hash_behaviour": "merge"}, false)
+	f, _ := r["ansible_facts"].(map[string]any)
+	c, ok := f["config"].(*odict.Dict)
+	if !ok {
+		t.Fatalf("config = %#v (%v)", f["config"], r)
+	}
+	k2, _ := c.Get("key2")
+	if got := fmt.Sprint(c.Keys(), " ", odict.Plain(k2)); got != "[key0 key1 key2 key3] map[a:21 b:22]" {
+		t.Errorf("merged: %s", got)
+	}
+	h.Vars = map[string]any{}
+	r = execModule(t, h, "include_vars", map[string]any{"file": "h2.yml", "hash_behaviour": "merge"}, false)
+	if m, _ := r["message"].(string); r["failed"] != true || !strings.Contains(m, "expected dicts but got a 'NoneType' and a 'dict'") {
+		t.Errorf("merge into an undefined variable: %v", r)
 	}
 }
