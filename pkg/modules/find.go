@@ -293,11 +293,15 @@ func findContaining(ctx context.Context, h *module.Host, c string, whole bool, f
 	if len(regular) > 0 {
 		// Ansible matches each line from its start (re.match), or searches
 		// the whole content with read_whole_file.
-		grep := "grep -l -E -- " + shell.Quote("^("+c+")")
+		cmd := "grep -l -E -- " + shell.Quote("^("+c+")") + " " + shellJoin(regular) + " 2>/dev/null; true"
 		if whole {
-			grep = "grep -l -z -E -- " + shell.Quote(c)
+			// Python's $ also matches before a final newline: the content
+			// without it is searched too.
+			re := shell.Quote(c)
+			cmd = "for f in " + shellJoin(regular) + "; do { grep -q -z -E -- " + re + ` "$f" || sed -z '$ s/\n$//' "$f" | grep -q -z -E -- ` + re +
+				`; } 2>/dev/null && printf '%s\n' "$f"; done; true`
 		}
-		res, err := h.Run(ctx, grep+" "+shellJoin(regular)+" 2>/dev/null; true")
+		res, err := h.Run(ctx, cmd)
 		if err != nil {
 			return nil, fmt.Errorf("find contains %q: %w", c, err)
 		}

@@ -45,6 +45,9 @@ func TestFindModule(t *testing.T) {
 		{"contains from a line's start", map[string]any{"paths": dir, "contains": "here"}, "[]"},
 		// ...or searches the whole file.
 		{"read_whole_file", map[string]any{"paths": dir, "contains": "here", "read_whole_file": true}, "[a.log]"},
+		// $ is the end of the file, or just before its final newline (Python's re.search).
+		{"read_whole_file $", map[string]any{"paths": dir, "contains": "here$", "read_whole_file": true}, "[a.log]"},
+		{"read_whole_file $ not a line's end", map[string]any{"paths": dir, "contains": "error$", "read_whole_file": true}, "[c.txt]"},
 		{"age older than 2d", map[string]any{"paths": dir, "age": "2d"}, "[b.log]"},
 		{"age younger than 1d", map[string]any{"paths": dir, "age": "-1d"}, "[a.log c.txt]"},
 		{"size at least 1k", map[string]any{"paths": dir, "size": "1k", "recurse": true}, "[d.log]"},
