@@ -377,6 +377,23 @@ func (t *fileTask) touch() (*module.Plan, error) {
 	}), nil
 }
 
+// followAttrCommand sets owner, group and mode of what the link at path
+// points to (chown and chmod follow links).
+func followAttrCommand(path, owner, group string, mode Mode) string {
+	c := attrCommand(path, owner, group, 0, false, false, false)
+	if !mode.IsSet() {
+		return c
+	}
+	m := mode.String()
+	if !mode.IsSymbolic() {
+		m = fmt.Sprintf("%04o", mode.octal&permBits)
+	}
+	if c != "" {
+		c += " && "
+	}
+	return c + "chmod -- " + shell.Quote(m) + " " + shell.Quote(path)
+}
+
 // linkSource is where a symbolic link's src is, as Ansible's file
 // module finds it: relative to path when path is a directory, else to
 // path's directory.
@@ -425,7 +442,13 @@ func (t *fileTask) link(ctx context.Context) (*module.Plan, error) {
 	if lst.Type == "directory" {
 		cmd = "rm -rf -- " + shell.Quote(lst.Path) + " && " + cmd
 	}
-	if t.owner != "" || t.group != "" {
+	if t.args.Bool("follow") {
+		// As Ansible: the attributes go to the link's target, when it
+		// exists once the link is made.
+		if c := followAttrCommand(lst.Path, t.owner, t.group, t.mode); c != "" {
+			cmd += " && { if [ -e " + shell.Quote(lst.Path) + " ]; then " + c + "; fi; }"
+		}
+	} else if t.owner != "" || t.group != "" {
 		cmd += " && " + attrCommand(lst.Path, t.owner, t.group, 0, false, true, false)
 	}
 	return changedPlan(t.result, "link", []module.Diff{t.stateDiff(t.prev, "link")}, func(ctx context.Context) error {

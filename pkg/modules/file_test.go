@@ -592,3 +592,23 @@ func TestFileLinkFollowAttrs(t *testing.T) {
 		t.Errorf("link now points to %q", target)
 	}
 }
+
+// TestFileNewLinkFollowMode: a new link made with mode (follow, the
+// default) sets the mode of its target, as Ansible.
+func TestFileNewLinkFollowMode(t *testing.T) {
+	h := localHost()
+	dir := t.TempDir()
+	f := filepath.Join(dir, "f")
+	write(t, f, "x", 0o644)
+	r := execModule(t, h, "file", map[string]any{"path": filepath.Join(dir, "l"), "src": f, "state": "link", "mode": "0700"}, false)
+	if r["failed"] == true || r["changed"] != true {
+		t.Fatalf("got %v", r)
+	}
+	if st, _ := os.Stat(f); st.Mode().Perm() != 0o700 {
+		t.Errorf("target mode %o", st.Mode().Perm())
+	}
+	r = execModule(t, h, "file", map[string]any{"path": filepath.Join(dir, "l2"), "src": f, "state": "link", "mode": "u-x", "follow": true}, false)
+	if st, _ := os.Stat(f); r["failed"] == true || st.Mode().Perm() != 0o600 {
+		t.Errorf("symbolic mode: target mode %o (%v)", st.Mode().Perm(), r)
+	}
+}
