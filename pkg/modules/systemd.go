@@ -3,6 +3,7 @@ package modules
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tend-dev/tend/pkg/module"
@@ -247,7 +248,25 @@ func planSystemd(ctx context.Context, h *module.Host, args module.Args) (*module
 	}
 	result["name"] = name
 	result["status"] = status
+	offline := systemctlIgnored(string(res.Stdout), string(res.Stderr))
+	if offline {
+		// systemd is not running (a chroot, SYSTEMD_OFFLINE=1): show
+		// says nothing, the unit files say whether the unit exists.
+		if st, err = offlineUnitStatus(ctx, h, base, name); err != nil {
+			return nil, err
+		}
+	}
 	p, fail := decideSystemd(args, st)
+	if offline && fail == "" && args.Has("state") {
+		// Its state cannot be known or changed: Ansible warns.
+		p.actions = slices.DeleteFunc(p.actions, func(a string) bool {
+			verb, _, _ := strings.Cut(a, " ")
+			return verb == "start" || verb == "stop" || verb == "restart" || verb == "reload"
+		})
+		if h.Warn != nil {
+			h.Warn("Target is a chroot or systemd is offline. This can lead to false positives or prevent the init system tools from working.")
+		}
+	}
 	if fail != "" {
 		result["failed"] = true
 		result["msg"] = fail
@@ -276,6 +295,37 @@ func planSystemd(ctx context.Context, h *module.Host, args module.Args) (*module
 		}
 	}
 	return plan, nil
+}
+
+// systemctlIgnored reports whether systemctl ignored the request (it
+// runs in a chroot or offline), as Ansible's request_was_ignored.
+func systemctlIgnored(out, errOut string) bool {
+	ignored := func(s string) bool {
+		return !strings.Contains(s, "=") && (strings.Contains(s, "ignoring request") || strings.Contains(s, "ignoring command"))
+	}
+	return ignored(out) || ignored(errOut)
+}
+
+// offlineUnitStatus is what can be known of a unit without a running
+// systemd: whether its unit file exists and is enabled (is-enabled, else
+// list-unit-files), as Ansible's systemd module falls back to.
+func offlineUnitStatus(ctx context.Context, h *module.Host, base, name string) (unitStatus, error) {
+	q := shell.Quote(name)
+	res, err := h.Run(ctx, "s=$("+base+" is-enabled -- "+q+" 2>/dev/null); printf '%s\n' \"$s\"; "+base+" list-unit-files -- "+q+" >/dev/null 2>&1; echo $?")
+	if err != nil {
+		return nil, fmt.Errorf("systemctl is-enabled %s on %s: %w", name, h.Name, err)
+	}
+	state, rc, _ := strings.Cut(strings.TrimSpace(string(res.Stdout)), "\n")
+	st := unitStatus{}
+	switch state = strings.TrimSpace(state); state {
+	case "enabled", "enabled-runtime", "linked", "linked-runtime", "masked", "masked-runtime", "static", "indirect", "disabled", "generated", "transient":
+		st["LoadState"], st["UnitFileState"] = "loaded", state
+	default:
+		if strings.TrimSpace(rc) == "0" {
+			st["LoadState"] = "loaded"
+		}
+	}
+	return st, nil
 }
 
 // systemctlHousekeeping runs daemon-reload or daemon-reexec: nil when they
