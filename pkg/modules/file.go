@@ -240,7 +240,8 @@ func dirContent(ctx context.Context, h *module.Host, dir string) (map[string]any
 
 // fileWantedState returns the state a task asks for: the given one or,
 // without one, the path's current state (absent: a directory for recurse,
-// a link for src, else a file). fail is why the arguments do not fit it.
+// else a file, so that src alone is refused, as in Ansible). fail is why
+// the arguments do not fit it.
 func fileWantedState(state, prev string, recurse bool, src string) (want, fail string) {
 	if state == "" {
 		switch {
@@ -248,8 +249,6 @@ func fileWantedState(state, prev string, recurse bool, src string) (want, fail s
 			state = prev
 		case recurse:
 			state = "directory"
-		case src != "":
-			state = "link"
 		default:
 			state = "file"
 		}

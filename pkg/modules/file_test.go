@@ -483,7 +483,7 @@ func TestFileWantedState(t *testing.T) {
 		{name: "a link kept keeps its target (Ansible reads it)", prev: "link", want: "link"},
 		{name: "missing is a file", prev: "absent", want: "file"},
 		{name: "missing with recurse is a directory", prev: "absent", recurse: true, want: "directory"},
-		{name: "missing with src is a link", prev: "absent", src: "/x", want: "link"},
+		{name: "missing with src and no state is refused, as Ansible", prev: "absent", src: "/x", want: "file", fail: "src option requires state to be 'link' or 'hard'"},
 		{name: "recurse needs a directory", state: "file", prev: "absent", recurse: true, want: "file", fail: "recurse option requires state to be 'directory'"},
 		{name: "src needs a link", state: "file", prev: "absent", src: "/x", want: "file", fail: "src option requires state to be 'link' or 'hard'"},
 		{name: "link needs src", state: "link", prev: "absent", want: "link", fail: "src is required for creating new symlinks"},

@@ -135,7 +135,15 @@ func (*Find) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 	examined := 0
 	var files []any
 	var regular []string
+	skipped := map[string]any{}
 	for _, line := range strings.Split(records, "\x00") {
+		if p, ok := strings.CutPrefix(line, findSkipped); ok {
+			skipped[p] = fmt.Sprintf("'%s' is not a directory", p)
+			if h.Warn != nil {
+				h.Warn(fmt.Sprintf("Skipped '%s' path due to this access issue: '%s' is not a directory\n", p, p))
+			}
+			continue
+		}
 		rec, ok := parseFindRecord(line)
 		if !ok {
 			continue
@@ -157,15 +165,24 @@ func (*Find) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 	if files == nil {
 		files = []any{}
 	}
-	return module.Unchanged(module.Result{"files": files, "matched": len(files), "examined": examined, "msg": "All paths examined", "skipped_paths": map[string]any{}}), nil
+	msg := "All paths examined"
+	if len(skipped) > 0 {
+		msg = "Not all paths examined, check warnings for details"
+	}
+	return module.Unchanged(module.Result{"files": files, "matched": len(files), "examined": examined, "msg": msg, "skipped_paths": skipped}), nil
 }
 
 // findCommand lists the entries below each path, after the host's time,
 // in findFormat records.
+// findSkipped starts the record of a path that is not a directory.
+const findSkipped = "tend-skip:"
+
 func findCommand(paths []string, follow bool, depth int) string {
 	var b strings.Builder
 	b.WriteString("date +%s; ")
 	for _, p := range paths {
+		// A path that is not a directory is skipped, named in a record.
+		b.WriteString("if [ -d " + remoteWord(p) + " ]; then ")
 		b.WriteString("find ")
 		if follow {
 			b.WriteString("-L ")
@@ -175,6 +192,7 @@ func findCommand(paths []string, follow bool, depth int) string {
 			b.WriteString("-maxdepth " + strconv.Itoa(depth) + " ")
 		}
 		b.WriteString("-printf " + shell.Quote(findFormat) + " 2>/dev/null; ")
+		b.WriteString(`else printf '\0` + findSkipped + `%s\0' ` + remoteWord(p) + "; fi; ")
 	}
 	b.WriteString("true")
 	return b.String()

@@ -166,3 +166,24 @@ func TestFindFilter(t *testing.T) {
 		})
 	}
 }
+
+// TestFindSkippedPath: a path that is not a directory is skipped with a
+// warning and named in skipped_paths, as in Ansible.
+func TestFindSkippedPath(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir+"/a", "x", 0o644)
+	var warnings []string
+	h := testHost(dir, connection.Local{})
+	h.Warn = func(m string) { warnings = append(warnings, m) }
+	missing := dir + "/nope"
+	res, _ := runModule(t, h, "find", map[string]any{"paths": []any{missing, dir}}, false)
+	sp, _ := res["skipped_paths"].(map[string]any)
+	if res["msg"] != "Not all paths examined, check warnings for details" || res["matched"] != 1 ||
+		sp[missing] != "'"+missing+"' is not a directory" || len(warnings) != 1 {
+		t.Errorf("result %v, warnings %q", res, warnings)
+	}
+	res, _ = runModule(t, h, "find", map[string]any{"paths": dir}, false)
+	if res["msg"] != "All paths examined" || len(res["skipped_paths"].(map[string]any)) != 0 {
+		t.Errorf("result %v", res)
+	}
+}
