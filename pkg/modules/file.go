@@ -430,16 +430,20 @@ func (t *fileTask) link(ctx context.Context) (*module.Plan, error) {
 		return attrOnlyLink(ctx, t.h, t.result, lst, t.owner, t.group)
 	}
 	if lst.Exists && lst.Type != "link" && !t.args.Bool("force") {
-		if lst.Type == "directory" {
-			return module.Unchanged(fileFail(t.result, fmt.Sprintf("the directory %s is not empty or force is not set, refusing to convert it", t.path))), nil
-		}
 		return module.Unchanged(fileFail(t.result, fmt.Sprintf("refusing to convert from %s to symlink for %s", t.prev, t.path))), nil
 	}
-	// Ansible checks the source exists unless force; the link is made as
-	// given.
+	// The link is made as given; only an empty directory is replaced by
+	// it (with force), as in Ansible.
 	cmd := "ln -sfn -- " + shell.Quote(src) + " " + shell.Quote(lst.Path)
 	if lst.Type == "directory" {
-		cmd = "rm -rf -- " + shell.Quote(lst.Path) + " && " + cmd
+		res, err := t.h.Run(ctx, "find "+shell.Path(lst.Path)+" -mindepth 1 -print -quit")
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", lst.Path, err)
+		}
+		if len(res.Stdout) > 0 || res.ExitCode != 0 {
+			return module.Unchanged(fileFail(t.result, fmt.Sprintf("the directory %s is not empty, refusing to convert it", t.path))), nil
+		}
+		cmd = "rmdir -- " + shell.Quote(lst.Path) + " && " + cmd
 	}
 	if t.args.Bool("follow") {
 		// As Ansible: the attributes go to the link's target, when it

@@ -612,3 +612,32 @@ func TestFileNewLinkFollowMode(t *testing.T) {
 		t.Errorf("symbolic mode: target mode %o (%v)", st.Mode().Perm(), r)
 	}
 }
+
+// TestFileLinkOverDirectory: a link replaces a directory only with force
+// and only when it is empty, as in Ansible (never its content).
+func TestFileLinkOverDirectory(t *testing.T) {
+	h := localHost()
+	dir := t.TempDir()
+	f := filepath.Join(dir, "f")
+	write(t, f, "x", 0o644)
+	sub := filepath.Join(dir, "sub")
+	write(t, filepath.Join(sub, "keep"), "y", 0o644)
+	args := map[string]any{"path": sub, "src": f, "state": "link"}
+	if r := execModule(t, h, "file", args, false); r["msg"] != "refusing to convert from directory to symlink for "+sub {
+		t.Errorf("without force: %v", r)
+	}
+	args["force"] = true
+	if r := execModule(t, h, "file", args, false); r["msg"] != "the directory "+sub+" is not empty, refusing to convert it" {
+		t.Errorf("not empty: %v", r)
+	}
+	if _, err := os.Stat(filepath.Join(sub, "keep")); err != nil {
+		t.Fatalf("directory content removed: %v", err)
+	}
+	os.Remove(filepath.Join(sub, "keep"))
+	if r := execModule(t, h, "file", args, false); r["failed"] == true || r["changed"] != true {
+		t.Errorf("empty directory with force: %v", r)
+	}
+	if target, _ := os.Readlink(sub); target != f {
+		t.Errorf("link to %q", target)
+	}
+}
