@@ -256,6 +256,17 @@ func planSystemd(ctx context.Context, h *module.Host, args module.Args) (*module
 			return nil, err
 		}
 	}
+	if args.Has("enabled") && (st["UnitFileState"] == "indirect" || st["UnitFileState"] == "alias") {
+		// Ansible's is-enabled --full: an indirect unit (enabled through
+		// Also= or an alias) is enabled once its install symlinks exist.
+		res, err := h.Run(ctx, base+" is-enabled --full -- "+shell.Quote(name))
+		if err != nil {
+			return nil, fmt.Errorf("systemctl is-enabled %s on %s: %w", name, h.Name, err)
+		}
+		if lines := strings.Fields(strings.TrimSpace(string(res.Stdout))); res.ExitCode == 0 && len(lines) > 1 {
+			st["UnitFileState"] = "enabled"
+		}
+	}
 	p, fail := decideSystemd(args, st)
 	if offline && fail == "" && args.Has("state") {
 		// Its state cannot be known or changed: Ansible warns.
