@@ -126,7 +126,7 @@ func (*Find) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 	if args.Bool("recurse") {
 		depth = args.Int("depth")
 	}
-	res, err := h.Run(ctx, findCommand(args.List("paths"), args.Bool("follow"), depth))
+	res, err := h.Run(ctx, findCommand(args.List("paths"), args.Bool("follow"), depth, args.Bool("recurse")))
 	if err != nil {
 		return nil, fmt.Errorf("find in %s: %w", strings.Join(args.List("paths"), ", "), err)
 	}
@@ -137,6 +137,10 @@ func (*Find) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 	var regular []string
 	skipped := map[string]any{}
 	for _, line := range strings.Split(records, "\x00") {
+		if x, ok := strings.CutPrefix(line, findDeeper); ok {
+			examined += len(x)
+			continue
+		}
 		if p, ok := strings.CutPrefix(line, findSkipped); ok {
 			skipped[p] = fmt.Sprintf("'%s' is not a directory", p)
 			if h.Warn != nil {
@@ -177,7 +181,11 @@ func (*Find) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 // findSkipped starts the record of a path that is not a directory.
 const findSkipped = "tend-skip:"
 
-func findCommand(paths []string, follow bool, depth int) string {
+// findDeeper starts the count (one x each) of the entries one level
+// below depth, which Ansible counts in examined.
+const findDeeper = "tend-deeper:"
+
+func findCommand(paths []string, follow bool, depth int, recurse bool) string {
 	var b strings.Builder
 	b.WriteString("date +%s; ")
 	for _, p := range paths {
@@ -192,6 +200,14 @@ func findCommand(paths []string, follow bool, depth int) string {
 			b.WriteString("-maxdepth " + strconv.Itoa(depth) + " ")
 		}
 		b.WriteString("-printf " + shell.Quote(findFormat) + " 2>/dev/null; ")
+		if depth > 0 && recurse {
+			// Ansible examines (counts) the entries one level deeper.
+			b.WriteString(`printf '\0` + findDeeper + `'; find `)
+			if follow {
+				b.WriteString("-L ")
+			}
+			b.WriteString(remoteWord(p) + " -mindepth " + strconv.Itoa(depth+1) + " -maxdepth " + strconv.Itoa(depth+1) + ` -printf x 2>/dev/null; printf '\0'; `)
+		}
 		b.WriteString(`else printf '\0` + findSkipped + `%s\0' ` + remoteWord(p) + "; fi; ")
 	}
 	b.WriteString("true")

@@ -187,3 +187,23 @@ func TestFindSkippedPath(t *testing.T) {
 		t.Errorf("result %v", res)
 	}
 }
+
+// TestFindDepthExamined: with depth, Ansible examines (counts) the
+// entries one level below depth too, and matches none of them.
+func TestFindDepthExamined(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir+"/a", "x", 0o644)
+	write(t, dir+"/d/b", "x", 0o644)
+	write(t, dir+"/d/e/c", "x", 0o644)
+	write(t, dir+"/d/e/f/g", "x", 0o644)
+	h := testHost(dir, connection.Local{})
+	res, _ := runModule(t, h, "find", map[string]any{"paths": dir, "recurse": true, "file_type": "any", "depth": 2}, false)
+	// depth 1: a, d; depth 2: d/b, d/e; depth 3 (examined only): d/e/c, d/e/f.
+	if res["matched"] != 4 || res["examined"] != 6 {
+		t.Errorf("matched %v examined %v, want 4 and 6", res["matched"], res["examined"])
+	}
+	res, _ = runModule(t, h, "find", map[string]any{"paths": dir, "recurse": true, "file_type": "any"}, false)
+	if res["matched"] != 7 || res["examined"] != 7 {
+		t.Errorf("no depth: matched %v examined %v", res["matched"], res["examined"])
+	}
+}
