@@ -203,14 +203,24 @@ func (t *fileTask) addResultDiff(ctx context.Context, plan *module.Plan, state s
 		}
 		before["path_content"] = content
 	}
-	diff := map[string]any{"before": before, "after": after}
-	r["diff"] = diff
+	extra := map[string]any{"diff": map[string]any{"before": before, "after": after}}
+	if state == "link" || state == "hard" {
+		// Ansible names a link's path dest, with its src.
+		src := t.src
+		if src == "" {
+			src = t.lst.LinkTarget
+		}
+		extra["dest"], extra["src"] = t.lst.Path, src
+	}
+	for k, v := range extra {
+		r[k] = v
+	}
 	if apply := plan.Apply; apply != nil {
 		plan.Apply = func(ctx context.Context) (module.Result, error) {
 			res, err := apply(ctx)
-			if res != nil {
-				if _, ok := res["diff"]; !ok {
-					res["diff"] = diff
+			for k, v := range extra {
+				if _, ok := res[k]; !ok && res != nil {
+					res[k] = v
 				}
 			}
 			return res, err

@@ -525,6 +525,9 @@ func TestFileResultDiff(t *testing.T) {
 		if b, a := side(r, "before"), side(r, "after"); b["src"] != f || a["src"] != "f" || b["path"] != link {
 			t.Errorf("link src change (check %v): diff %v", check, r["diff"])
 		}
+		if r["dest"] != link || r["src"] != "f" {
+			t.Errorf("link result (check %v): dest %v src %v, want Ansible's keys", check, r["dest"], r["src"])
+		}
 	}
 	r = execModule(t, h, "file", map[string]any{"path": f, "mode": "0600"}, false)
 	if b, a := side(r, "before"), side(r, "after"); b["mode"] != "0644" || a["mode"] != "0600" {
