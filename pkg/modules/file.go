@@ -31,6 +31,7 @@ recurse).`,
 		{Name: "state", Type: module.String, Choices: []string{"absent", "directory", "file", "hard", "link", "touch"}, Doc: "What path should be. Default: its current state, or file when it does not exist."},
 		{Name: "src", Type: module.Path, Doc: "Target of the link for state=link and state=hard (relative link targets are kept as given)."},
 		{Name: "recurse", Type: module.Bool, Default: false, Doc: "With state=directory, apply owner, group and mode to everything below path."},
+		{Name: "_diff_peek", Type: module.Bool, Doc: "Internal to Ansible's action plugins: only report whether path looks binary (appears_binary); nothing changes."},
 		{Name: "force", Type: module.Bool, Default: false, Doc: "For links: replace an existing file or directory at path, or create a link to a missing src."},
 		{Name: "follow", Type: module.Bool, Default: true, Doc: "When path is a symbolic link, set attributes of its target."},
 		{Name: "access_time", Type: module.String, Doc: "preserve (default, except touch: now) or now; other times are not supported yet."},
@@ -91,6 +92,14 @@ func stateOf(st *RemoteStat) string {
 // the state asked for (fileTask's methods).
 func (*File) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
 	p := args.String("path")
+	if args["_diff_peek"] != nil {
+		// Ansible's execute_diff_peek: a NUL in the first 8 KiB.
+		res, err := h.Run(ctx, "head -c 8192 -- "+shell.Path(p)+" 2>/dev/null | tr -d -c '\\000' | wc -c")
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", p, err)
+		}
+		return module.Unchanged(module.Result{"path": p, "appears_binary": strings.TrimSpace(string(res.Stdout)) != "0"}), nil
+	}
 	src := args.String("src")
 	mode, err := parseMode(args["mode"])
 	if err != nil {

@@ -644,3 +644,18 @@ func TestFileLinkOverDirectory(t *testing.T) {
 		t.Errorf("link to %q", target)
 	}
 }
+
+// TestFileDiffPeek: _diff_peek (used by Ansible's action plugins) only
+// says whether the file looks binary.
+func TestFileDiffPeek(t *testing.T) {
+	h := localHost()
+	dir := t.TempDir()
+	write(t, dir+"/text", "hello\n", 0o644)
+	write(t, dir+"/bin", "a\x00b", 0o644)
+	for name, want := range map[string]bool{"text": false, "bin": true, "missing": false} {
+		r := execModule(t, h, "file", map[string]any{"path": dir + "/" + name, "_diff_peek": true}, false)
+		if r["appears_binary"] != want || r["changed"] != false || r["failed"] == true {
+			t.Errorf("%s: %v", name, r)
+		}
+	}
+}
