@@ -34,10 +34,10 @@ recurse).`,
 		{Name: "_diff_peek", Type: module.Bool, Doc: "Internal to Ansible's action plugins: only report whether path looks binary (appears_binary); nothing changes."},
 		{Name: "force", Type: module.Bool, Default: false, Doc: "For links: replace an existing file or directory at path, or create a link to a missing src."},
 		{Name: "follow", Type: module.Bool, Default: true, Doc: "When path is a symbolic link, set attributes of its target."},
-		{Name: "access_time", Type: module.String, Doc: "preserve (default, except touch: now) or now; other times are not supported yet."},
-		{Name: "access_time_format", Type: module.String, Default: "%Y%m%d%H%M.%S", Doc: "Accepted for compatibility."},
-		{Name: "modification_time", Type: module.String, Doc: "preserve (default, except touch: now) or now."},
-		{Name: "modification_time_format", Type: module.String, Default: "%Y%m%d%H%M.%S", Doc: "Accepted for compatibility."},
+		{Name: "access_time", Type: module.String, Doc: "preserve (default, except touch: now), now, or a time in access_time_format (states file and touch)."},
+		{Name: "access_time_format", Type: module.String, Default: "%Y%m%d%H%M.%S", Doc: "Python strptime format of access_time (directives %Y %y %m %d %H %M %S), read in the host's time zone."},
+		{Name: "modification_time", Type: module.String, Doc: "preserve (default, except touch: now), now, or a time in modification_time_format (states file and touch)."},
+		{Name: "modification_time_format", Type: module.String, Default: "%Y%m%d%H%M.%S", Doc: "Python strptime format of modification_time (directives %Y %y %m %d %H %M %S), read in the host's time zone."},
 	}, fileAttrArgs()...),
 	Check: module.CheckFull,
 	Diff:  true,
@@ -105,11 +105,6 @@ func (*File) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 	if err != nil {
 		return module.Unchanged(module.Failed("%v", err)), nil
 	}
-	for _, t := range []string{"access_time", "modification_time"} {
-		if v := args.String(t); v != "" && v != "preserve" && v != "now" {
-			return module.Unchanged(module.Failed("%s=%s: only preserve and now are supported by tend", t, v)), nil
-		}
-	}
 	paths := []string{p}
 	if src != "" && args.String("state") == "hard" {
 		paths = append(paths, src)
@@ -160,17 +155,74 @@ func (t *fileTask) statePlan(ctx context.Context, state string) (*module.Plan, e
 	case "absent":
 		return t.absent(), nil
 	case "file":
-		return t.file(ctx)
+		plan, err := t.file(ctx)
+		if err != nil || plan == nil || plan.Result["failed"] == true {
+			return plan, err
+		}
+		return t.addTimes(ctx, plan, state)
 	case "directory":
 		return t.directory(ctx)
 	case "touch":
-		return t.touch()
+		plan, err := t.touch()
+		if err != nil || plan == nil || plan.Result["failed"] == true {
+			return plan, err
+		}
+		return t.addTimes(ctx, plan, state)
 	case "link":
 		return t.link(ctx)
 	case "hard":
 		return t.hard(ctx)
 	}
 	return module.Unchanged(module.Failed("unsupported state %q", state)), nil
+}
+
+// addTimes sets modification_time and access_time on the target (its
+// state file or touch), as Ansible's update_timestamp_for_file: an
+// explicit time changes the file when it differs; touch itself already
+// sets "now".
+func (t *fileTask) addTimes(ctx context.Context, plan *module.Plan, state string) (*module.Plan, error) {
+	mt, at, err := fileTimes(ctx, t.h, t.args, state)
+	if err != nil {
+		return module.Unchanged(fileFail(plan.Result, err.Error())), nil
+	}
+	if !mt.set && !at.set {
+		return plan, nil
+	}
+	st := t.target
+	if state == "touch" {
+		if mt.now {
+			mt = fileTime{}
+		}
+		if at.now {
+			at = fileTime{}
+		}
+		if !st.Exists {
+			// Just created: every explicit time changes it.
+			st = &RemoteStat{Path: st.Path, Mtime: -1, Atime: -1}
+		}
+	}
+	cmd, before, after := timesPlan(st, mt, at)
+	if cmd == "" {
+		return plan, nil
+	}
+	plan.Changed = true
+	plan.Diff = append(plan.Diff, attrDiff(st.Path, before, after))
+	prev := plan.Apply
+	result := plan.Result
+	plan.Apply = func(ctx context.Context) (module.Result, error) {
+		r := result
+		if prev != nil {
+			var err error
+			if r, err = prev(ctx); err != nil || r["failed"] == true {
+				return r, err
+			}
+		}
+		if err := runOK(ctx, t.h, cmd, "set the times of "+st.Path); err != nil {
+			return nil, err
+		}
+		return r, nil
+	}
+	return plan, nil
 }
 
 // addResultDiff puts in the result the diff Ansible's file module always

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tend-dev/tend/pkg/connection"
 	"github.com/tend-dev/tend/pkg/module"
@@ -657,5 +658,49 @@ func TestFileDiffPeek(t *testing.T) {
 		if r["appears_binary"] != want || r["changed"] != false || r["failed"] == true {
 			t.Errorf("%s: %v", name, r)
 		}
+	}
+}
+
+// TestFileTimes: modification_time and access_time in a strptime format,
+// read in the host's time zone, as Ansible; converged once set.
+func TestFileTimes(t *testing.T) {
+	if _, err := strptimeLocal("202001011200.0", "%Y%m%d%H%M.%S"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := strptimeLocal("202202081414.00", "%Y%m%d%H%M.%S"); got != "2022-02-08 14:14:00" {
+		t.Errorf("strptimeLocal = %q", got)
+	}
+	if _, err := strptimeLocal("2022-13", "%Y-%m"); err == nil {
+		t.Error("month 13 accepted")
+	}
+	h := localHost()
+	dir := t.TempDir()
+	f := filepath.Join(dir, "f")
+	write(t, f, "x", 0o644)
+	want := time.Date(2022, 2, 8, 14, 14, 0, 0, time.Local)
+	args := map[string]any{"path": f, "modification_time": "202202081414.00", "modification_time_format": "%Y%m%d%H%M.%S"}
+	r := execModule(t, h, "file", args, true)
+	if st, _ := os.Stat(f); r["changed"] != true || st.ModTime().Equal(want) {
+		t.Fatalf("check mode: %v", r)
+	}
+	if a, _ := r["diff"].(map[string]any)["after"].(map[string]any); len(a) < 2 {
+		t.Errorf("diff %v", r["diff"])
+	}
+	if r = execModule(t, h, "file", args, false); r["changed"] != true {
+		t.Fatalf("first run: %v", r)
+	}
+	if st, _ := os.Stat(f); !st.ModTime().Equal(want) {
+		t.Errorf("mtime %v, want %v", st.ModTime(), want)
+	}
+	if r = execModule(t, h, "file", args, false); r["changed"] != false {
+		t.Errorf("second run: %v", r)
+	}
+	if a, _ := r["diff"].(map[string]any)["after"].(map[string]any); len(a) != 1 {
+		t.Errorf("second run diff %v", r["diff"])
+	}
+	g := filepath.Join(dir, "g")
+	r = execModule(t, h, "file", map[string]any{"path": g, "state": "touch", "modification_time": "202001011200.0"}, false)
+	if st, err := os.Stat(g); err != nil || r["changed"] != true || !st.ModTime().Equal(time.Date(2020, 1, 1, 12, 0, 0, 0, time.Local)) {
+		t.Errorf("touch with a time: %v (%v)", r, err)
 	}
 }
