@@ -376,10 +376,9 @@ func (t *fileTask) absent() *module.Plan {
 }
 
 func (t *fileTask) file(ctx context.Context) (*module.Plan, error) {
-	if !t.target.Exists {
-		return module.Unchanged(fileFail(t.result, fmt.Sprintf("file (%s) is absent, cannot continue", t.path))), nil
-	}
-	if t.target.Type != "file" {
+	if !t.target.Exists || t.target.Type != "file" {
+		// Ansible's result names the state found.
+		t.result["state"] = stateOf(t.target)
 		return module.Unchanged(fileFail(t.result, fmt.Sprintf("file (%s) is %s, cannot continue", t.path, stateOf(t.target)))), nil
 	}
 	return attrOnlyPlan(ctx, t.h, t.result, t.target, t.attrsPlan)

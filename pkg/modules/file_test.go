@@ -545,6 +545,10 @@ func TestFileResultDiff(t *testing.T) {
 		fmt.Sprint(pc["directories"]) != "["+sub+"]" || fmt.Sprint(pc["files"]) != "["+filepath.Join(sub, "g")+"]" {
 		t.Errorf("directory removed: diff %v", r["diff"])
 	}
+	r = execModule(t, h, "file", map[string]any{"path": filepath.Join(dir, "ghost"), "state": "file"}, false)
+	if r["failed"] != true || r["state"] != "absent" || r["msg"] != "file ("+filepath.Join(dir, "ghost")+") is absent, cannot continue" {
+		t.Errorf("state=file of a missing file: %v", r)
+	}
 	r = execModule(t, h, "file", map[string]any{"path": filepath.Join(dir, "d"), "state": "absent"}, false)
 	if _, ok := r["diff"]; ok {
 		t.Errorf("absent stays absent: no diff, got %v", r["diff"])
