@@ -41,7 +41,7 @@ one extra round trip). Returns files (stat-like dictionaries), matched and exami
 		{Name: "hidden", Type: module.Bool, Default: false, Doc: "Include entries whose name starts with a dot."},
 		{Name: "use_regex", Type: module.Bool, Default: false, Doc: "patterns and excludes are regular expressions instead of globs."},
 		{Name: "follow", Type: module.Bool, Default: false, Doc: "Follow symbolic links."},
-		{Name: "get_checksum", Type: module.Bool, Default: false, Doc: "Not supported yet; accepted when false."},
+		{Name: "get_checksum", Type: module.Bool, Default: false, Doc: "Add the SHA1 checksum of each regular file found (checksum)."},
 	},
 	Check: module.CheckFull,
 	Examples: `- name: Old log files
@@ -115,9 +115,6 @@ func nameMatcher(pats []string, useRegex bool) (func(string) bool, error) {
 // (findCommand), each entry parsed (parseFindRecord) and kept by the
 // task's filters (findFilter.keep), then a grep for contains.
 func (*Find) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
-	if args.Bool("get_checksum") {
-		return module.Unchanged(module.Failed("get_checksum=true is not supported by tend yet")), nil
-	}
 	filter, fail := newFindFilter(args)
 	if fail != "" {
 		return module.Unchanged(module.Failed("%s", fail)), nil
@@ -168,6 +165,11 @@ func (*Find) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 	}
 	if files == nil {
 		files = []any{}
+	}
+	if args.Bool("get_checksum") {
+		if err := findChecksums(ctx, h, files); err != nil {
+			return nil, err
+		}
 	}
 	msg := "All paths examined"
 	if len(skipped) > 0 {
@@ -351,6 +353,45 @@ func findContaining(ctx context.Context, h *module.Host, c string, whole bool, f
 		}
 	}
 	return kept, nil
+}
+
+// findChecksums adds the SHA1 checksum of each regular file found, in
+// one round trip.
+func findChecksums(ctx context.Context, h *module.Host, files []any) error {
+	var paths []string
+	for _, e := range files {
+		if m := e.(map[string]any); m["isreg"] == true {
+			paths = append(paths, m["path"].(string))
+		}
+	}
+	if len(paths) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	for _, p := range paths {
+		b.WriteString("{ sha1sum < " + shell.Quote(p) + " || echo -; } 2>/dev/null; ")
+	}
+	res, err := h.Run(ctx, b.String())
+	if err != nil {
+		return fmt.Errorf("find checksums: %w", err)
+	}
+	sums := strings.Split(strings.TrimSpace(string(res.Stdout)), "\n")
+	if len(sums) != len(paths) {
+		return fmt.Errorf("find checksums: unexpected output")
+	}
+	sumOf := map[string]string{}
+	for i, p := range paths {
+		if s, _, _ := strings.Cut(sums[i], " "); s != "-" {
+			sumOf[p] = s
+		}
+	}
+	for _, e := range files {
+		m := e.(map[string]any)
+		if s, ok := sumOf[fmt.Sprint(m["path"])]; ok {
+			m["checksum"] = s
+		}
+	}
+	return nil
 }
 
 // splitPatterns splits a comma-separated pattern string as Ansible does

@@ -207,3 +207,15 @@ func TestFindDepthExamined(t *testing.T) {
 		t.Errorf("no depth: matched %v examined %v", res["matched"], res["examined"])
 	}
 }
+
+// TestFindChecksum: get_checksum adds the SHA1 of regular files.
+func TestFindChecksum(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir+"/a", "hello\n", 0o644)
+	h := testHost(dir, connection.Local{})
+	res, _ := runModule(t, h, "find", map[string]any{"paths": dir, "file_type": "any", "get_checksum": true}, false)
+	files, _ := res["files"].([]any)
+	if len(files) != 1 || files[0].(map[string]any)["checksum"] != "f572d396fae9206628714fb2ce00f72e94f2258f" {
+		t.Errorf("result %v", res)
+	}
+}
