@@ -441,9 +441,15 @@ func (t *fileTask) touch() (*module.Plan, error) {
 			diffs = append(diffs, attrDiff(target.Path, a.Before, a.After))
 		}
 	}
-	return changedPlan(t.result, "", diffs, func(ctx context.Context) error {
-		return runOK(ctx, t.h, cmd, "touch "+target.Path)
-	}), nil
+	plan := changedPlan(t.result, "", diffs, nil)
+	plan.Apply = func(ctx context.Context) (module.Result, error) {
+		if err := runOK(ctx, t.h, cmd, "touch "+target.Path); err != nil {
+			return nil, err
+		}
+		// As Ansible, the result has the touched file's attributes.
+		return finalFileResult(ctx, t.h, target.Path, t.result, "")
+	}
+	return plan, nil
 }
 
 // followAttrCommand sets owner, group and mode of what the link at path

@@ -703,7 +703,10 @@ func TestFileTimes(t *testing.T) {
 		t.Errorf("second run diff %v", r["diff"])
 	}
 	g := filepath.Join(dir, "g")
-	r = execModule(t, h, "file", map[string]any{"path": g, "state": "touch", "modification_time": "202001011200.0"}, false)
+	r = execModule(t, h, "file", map[string]any{"path": g, "state": "touch", "modification_time": "202001011200.0", "mode": "0640"}, false)
+	if r["state"] != "file" || r["mode"] != "0640" {
+		t.Errorf("touch result has the file's attributes: %v", r)
+	}
 	if st, err := os.Stat(g); err != nil || r["changed"] != true || !st.ModTime().Equal(time.Date(2020, 1, 1, 12, 0, 0, 0, time.Local)) {
 		t.Errorf("touch with a time: %v (%v)", r, err)
 	}
