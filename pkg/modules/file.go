@@ -430,7 +430,9 @@ func (t *fileTask) touch() (*module.Plan, error) {
 			return module.Unchanged(module.Failed("%v", err)), nil
 		}
 		if c := attrCommand(target.Path, t.owner, t.group, m, t.mode.IsSet(), false, false); c != "" {
-			cmd += " && " + c
+			// As Ansible: a file it created goes again when its
+			// attributes cannot be set.
+			cmd += " && { " + c + " || { rm -f -- " + shell.Quote(target.Path) + "; exit 1; }; }"
 		}
 		diffs = append(diffs, t.stateDiff("absent", "touch"))
 	} else {

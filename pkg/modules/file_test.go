@@ -711,3 +711,31 @@ func TestFileTimes(t *testing.T) {
 		t.Errorf("touch with a time: %v (%v)", r, err)
 	}
 }
+
+// TestFileTouchRemovedOnFailure: a file touch created is removed when
+// its attributes cannot be set (here: chown to root as nobody).
+func TestFileTouchRemovedOnFailure(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root (su to nobody)")
+	}
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Dir(dir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	nobody := &module.Host{Name: "localhost", Conn: connection.Local{}, Become: &connection.Become{Method: "su", User: "nobody", Flags: "-s /bin/sh"}}
+	p := filepath.Join(dir, "baz.txt")
+	m, _ := Registry().Lookup("file")
+	args, err := m.Spec().Validate(map[string]any{"path": p, "state": "touch", "owner": "root"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _, err := module.Execute(context.Background(), m, nobody, args, false); err == nil && r["failed"] != true {
+		t.Errorf("chown to root as nobody: %v", r)
+	}
+	if _, err := os.Lstat(p); !os.IsNotExist(err) {
+		t.Errorf("the file touch made is left: %v", err)
+	}
+}
