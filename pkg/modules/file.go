@@ -330,8 +330,9 @@ func fileWantedState(state, prev string, recurse bool, src string) (want, fail s
 	if src != "" && state != "link" && state != "hard" {
 		return state, "src option requires state to be 'link' or 'hard'"
 	}
-	// A link without src keeps its target (Ansible's ensure_symlink).
-	if src == "" && (state == "link" && prev != "link" || state == "hard") {
+	// A link without src keeps its target (Ansible's ensure_symlink and
+	// ensure_hardlink).
+	if src == "" && (state == "link" && prev != "link" || state == "hard" && prev != "hard") {
 		return state, fmt.Sprintf("src is required for creating new %ss", map[string]string{"link": "symlink", "hard": "hardlink"}[state])
 	}
 	return state, ""
@@ -539,6 +540,10 @@ func (t *fileTask) link(ctx context.Context) (*module.Plan, error) {
 
 func (t *fileTask) hard(ctx context.Context) (*module.Plan, error) {
 	lst, sst, src := t.lst, t.sst, t.src
+	if src == "" {
+		// An existing hard link, given without src: its attributes.
+		return attrOnlyPlan(ctx, t.h, t.result, lst, t.attrsPlan)
+	}
 	if !sst.Exists {
 		return module.Unchanged(fileFail(t.result, fmt.Sprintf("src does not exist: %s", src))), nil
 	}

@@ -482,6 +482,7 @@ func TestFileWantedState(t *testing.T) {
 		{name: "given", state: "directory", prev: "file", want: "directory"},
 		{name: "keeps what is there", prev: "directory", want: "directory"},
 		{name: "a link kept keeps its target (Ansible reads it)", prev: "link", want: "link"},
+		{name: "a hard link kept keeps its target", prev: "hard", want: "hard"},
 		{name: "missing is a file", prev: "absent", want: "file"},
 		{name: "missing with recurse is a directory", prev: "absent", recurse: true, want: "directory"},
 		{name: "missing with src and no state is refused, as Ansible", prev: "absent", src: "/x", want: "file", fail: "src option requires state to be 'link' or 'hard'"},
@@ -737,5 +738,21 @@ func TestFileTouchRemovedOnFailure(t *testing.T) {
 	}
 	if _, err := os.Lstat(p); !os.IsNotExist(err) {
 		t.Errorf("the file touch made is left: %v", err)
+	}
+}
+
+// TestFileHardLinkAttrs: an existing hard link without src gets its
+// attributes, as Ansible's ensure_hardlink.
+func TestFileHardLinkAttrs(t *testing.T) {
+	h := localHost()
+	dir := t.TempDir()
+	f := filepath.Join(dir, "f")
+	write(t, f, "x", 0o644)
+	if err := os.Link(f, filepath.Join(dir, "hard")); err != nil {
+		t.Fatal(err)
+	}
+	r := execModule(t, h, "file", map[string]any{"path": filepath.Join(dir, "hard"), "mode": "0701"}, false)
+	if st, _ := os.Stat(f); r["failed"] == true || r["changed"] != true || st.Mode().Perm() != 0o701 {
+		t.Errorf("got %v", r)
 	}
 }
