@@ -249,34 +249,12 @@ func planSystemd(ctx context.Context, h *module.Host, args module.Args) (*module
 	result["name"] = name
 	result["status"] = status
 	offline := systemctlIgnored(string(res.Stdout), string(res.Stderr))
-	if offline {
-		// systemd is not running (a chroot, SYSTEMD_OFFLINE=1): show
-		// says nothing, the unit files say whether the unit exists.
-		if st, err = offlineUnitStatus(ctx, h, base, name); err != nil {
-			return nil, err
-		}
-	}
-	if args.Has("enabled") && (st["UnitFileState"] == "indirect" || st["UnitFileState"] == "alias") {
-		// Ansible's is-enabled --full: an indirect unit (enabled through
-		// Also= or an alias) is enabled once its install symlinks exist.
-		res, err := h.Run(ctx, base+" is-enabled --full -- "+shell.Quote(name))
-		if err != nil {
-			return nil, fmt.Errorf("systemctl is-enabled %s on %s: %w", name, h.Name, err)
-		}
-		if lines := strings.Fields(strings.TrimSpace(string(res.Stdout))); res.ExitCode == 0 && len(lines) > 1 {
-			st["UnitFileState"] = "enabled"
-		}
+	if st, err = unitStatusFor(ctx, h, args, base, name, st, offline); err != nil {
+		return nil, err
 	}
 	p, fail := decideSystemd(args, st)
 	if offline && fail == "" && args.Has("state") {
-		// Its state cannot be known or changed: Ansible warns.
-		p.actions = slices.DeleteFunc(p.actions, func(a string) bool {
-			verb, _, _ := strings.Cut(a, " ")
-			return verb == "start" || verb == "stop" || verb == "restart" || verb == "reload"
-		})
-		if h.Warn != nil {
-			h.Warn("Target is a chroot or systemd is offline. This can lead to false positives or prevent the init system tools from working.")
-		}
+		p.actions = offlineActions(h, p.actions)
 	}
 	if fail != "" {
 		result["failed"] = true
@@ -306,6 +284,44 @@ func planSystemd(ctx context.Context, h *module.Host, args module.Args) (*module
 		}
 	}
 	return plan, nil
+}
+
+// unitStatusFor completes what systemctl show said of the unit: with
+// systemd offline, what its unit file says; for an indirect unit,
+// whether its install links exist.
+func unitStatusFor(ctx context.Context, h *module.Host, args module.Args, base, name string, st unitStatus, offline bool) (unitStatus, error) {
+	if offline {
+		// systemd is not running (a chroot, SYSTEMD_OFFLINE=1): show
+		// says nothing, the unit files say whether the unit exists.
+		var err error
+		if st, err = offlineUnitStatus(ctx, h, base, name); err != nil {
+			return nil, err
+		}
+	}
+	if args.Has("enabled") && (st["UnitFileState"] == "indirect" || st["UnitFileState"] == "alias") {
+		// Ansible's is-enabled --full: an indirect unit (enabled through
+		// Also= or an alias) is enabled once its install symlinks exist.
+		res, err := h.Run(ctx, base+" is-enabled --full -- "+shell.Quote(name))
+		if err != nil {
+			return nil, fmt.Errorf("systemctl is-enabled %s on %s: %w", name, h.Name, err)
+		}
+		if lines := strings.Fields(strings.TrimSpace(string(res.Stdout))); res.ExitCode == 0 && len(lines) > 1 {
+			st["UnitFileState"] = "enabled"
+		}
+	}
+	return st, nil
+}
+
+// offlineActions drops the state changes (start, stop...) systemd
+// offline cannot make or report, with Ansible's warning.
+func offlineActions(h *module.Host, actions []string) []string {
+	if h.Warn != nil {
+		h.Warn("Target is a chroot or systemd is offline. This can lead to false positives or prevent the init system tools from working.")
+	}
+	return slices.DeleteFunc(actions, func(a string) bool {
+		verb, _, _ := strings.Cut(a, " ")
+		return verb == "start" || verb == "stop" || verb == "restart" || verb == "reload"
+	})
 }
 
 // systemctlIgnored reports whether systemctl ignored the request (it
