@@ -272,6 +272,30 @@ func TestSystemModules(t *testing.T) {
 		e.fails(t, "systemd", map[string]any{"name": "tend-nope", "state": "started"}, "Could not find the requested service")
 	})
 
+	t.Run("systemd indirect unit", func(t *testing.T) {
+		// A service enabled through Also= stays "indirect"; Ansible reads
+		// is-enabled --full to know it is enabled, so a second run is ok.
+		e.sh(t, "printf '[Unit]\nDescription=tend dummy\nRequires=tend-dummy.socket\n[Service]\nExecStart=/bin/yes\nStandardInput=socket\n[Install]\nAlso=tend-dummy.socket\n' > /etc/systemd/system/tend-dummy.service && "+
+			"printf '[Unit]\nDescription=tend dummy socket\n[Socket]\nListenDatagram=6969\n[Install]\nWantedBy=sockets.target\n' > /etc/systemd/system/tend-dummy.socket && systemctl daemon-reload")
+		state := "systemctl is-enabled --full tend-dummy; true"
+		if r, _ := e.run(t, "systemd", map[string]any{"name": "tend-dummy", "enabled": false}, false); r["changed"] != false || r["failed"] == true {
+			t.Errorf("indirect unit not enabled yet: %v", r)
+		}
+		e.converge(t, "systemd", map[string]any{"name": "tend-dummy", "enabled": true}, state)
+		if got := e.sh(t, "systemctl is-enabled tend-dummy.socket"); got != "enabled\n" {
+			t.Errorf("socket %q", got)
+		}
+	})
+
+	t.Run("systemd offline", func(t *testing.T) {
+		h := *e.h
+		h.Env = map[string]string{"SYSTEMD_OFFLINE": "1"}
+		r, _ := runModule(t, &h, "systemd", map[string]any{"name": "ssh", "state": "started"}, false)
+		if r["failed"] == true || r["changed"] == true {
+			t.Errorf("offline: %v", r)
+		}
+	})
+
 	t.Run("group and user", func(t *testing.T) {
 		state := "getent group tendgrp; getent passwd tenduser; id -Gn tenduser 2>/dev/null; getent shadow tenduser | cut -d: -f2,8; ls -d /home/tenduser 2>/dev/null; true"
 		e.converge(t, "group", map[string]any{"name": "tendgrp", "gid": 2345}, state)

@@ -319,8 +319,21 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, rt report.Tas
 		return p.applyConditions(t, withAttempts(t, p.runAsync(ctx, asyncTask{gate: gate, t: t, rt: rt, mod: mod, mh: mh, args: args,
 			async: async, poll: poll, diff: diff, delegated: delegated, noLog: noLog, dial: dial}), attempt), vars)
 	}
+	// A module's warnings are in its result (registered, and shown by
+	// the reporter from there), as in Ansible.
+	var warnings []any
+	if !noLog {
+		mh.Warn = func(msg string) { warnings = append(warnings, msg) }
+	}
 	res, plan, err := module.ExecuteGated(ctx, mod, mh, args, check, gate)
-	return p.applyConditions(t, withAttempts(t, executeOutcome(res, plan, err, diff, delegated), attempt), vars)
+	o := executeOutcome(res, plan, err, diff, delegated)
+	if len(warnings) > 0 && o.result != nil {
+		if prev, ok := o.result["warnings"].([]any); ok {
+			warnings = append(prev, warnings...)
+		}
+		o.result["warnings"] = warnings
+	}
+	return p.applyConditions(t, withAttempts(t, o, attempt), vars)
 }
 
 // withAttempts puts the attempt number in the result of a task with
@@ -501,14 +514,21 @@ func executeOutcome(res module.Result, plan *module.Plan, err error, diff bool, 
 	}
 	if o.status == "" {
 		if diff && plan != nil && len(plan.Diff) > 0 {
-			o.result["diff"] = plan.Diff
+			if _, own := o.result["diff"]; own {
+				// The module returns its own diff (file's before/after
+				// dicts), registered as Ansible's; the text is for output.
+				o.result[displayDiffKey] = plan.Diff
+			} else {
+				o.result["diff"] = plan.Diff
+			}
 		}
 		if delegated != "" {
 			o.result["_ansible_delegated_vars"] = delegated
 		}
 		o.status = statusOf(o.result)
 	}
-	if o.status == report.Failed && o.result["msg"] == nil {
+	if o.status == report.Failed && o.result["msg"] == nil && o.result["message"] == nil {
+		// (include_vars reports its failures in message only.)
 		o.result["msg"] = "module failed"
 	}
 	// Ansible's task executor sets it on every module result.
@@ -518,6 +538,10 @@ func executeOutcome(res module.Result, plan *module.Plan, err error, diff bool, 
 	o.result["failed"] = o.status == report.Failed
 	return o
 }
+
+// displayDiffKey holds the diff shown in diff mode when the module's
+// result has a diff of its own; internal, never registered.
+const displayDiffKey = "_ansible_tend_diff"
 
 func statusOf(r module.Result) report.Status {
 	if f, _ := r["failed"].(bool); f {

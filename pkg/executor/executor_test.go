@@ -94,6 +94,7 @@ var cases = []playCase{
 	{name: "template_block_options", playbook: "32_template_options.yml"},
 	{name: "lookup_loops", playbook: "31_lookup_loops.yml"},
 	{name: "template_language", playbook: "32_template_language.yml"},
+	{name: "module_results", playbook: "31_module_results.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.
@@ -124,8 +125,8 @@ func runIn(t *testing.T, c playCase, scratch string) (string, *executor.Summary)
 		}
 		pbs = append(pbs, pb)
 	}
-	var out bytes.Buffer
-	rep := report.NewHuman(&out, report.Options{})
+	var out, stderr bytes.Buffer
+	rep := report.NewHuman(&out, report.Options{Err: &stderr})
 	sum, err := executor.RunPlaybooks(context.Background(), pbs, executor.Options{
 		Inventory: inv, Registry: reg, Loader: loader, Connector: localConnector{}, Reporter: rep,
 		Forks: 1, Check: c.check, Tags: c.tags, SkipTags: c.skipTags, ExtraVars: withScratch(c.extra, scratch),
@@ -134,8 +135,16 @@ func runIn(t *testing.T, c playCase, scratch string) (string, *executor.Summary)
 		t.Fatalf("run: %v", err)
 	}
 	rep.Close()
+	if stderr.Len() > 0 {
+		out.WriteString(stderrMark + stderr.String())
+	}
 	return normalize(out.String()), sum
 }
+
+// stderrMark separates, in a case's output, what the reporter writes to
+// standard error (warnings): ansible-playbook writes them there too, and
+// the oracle compares standard output.
+const stderrMark = "--- standard error ---\n"
 
 // withScratch returns extra plus the scratch variable.
 func withScratch(extra map[string]any, scratch string) map[string]any {
@@ -223,6 +232,7 @@ func TestAnsibleOracle(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			got, sum := run(t, c)
+			got, _, _ = strings.Cut(got, stderrMark)
 			args := []string{"-i", "testdata/hosts.ini", "-f", "1", "-e", "scratch=" + t.TempDir()}
 			for _, name := range append([]string{c.playbook}, c.more...) {
 				args = append(args, filepath.Join("testdata", name))

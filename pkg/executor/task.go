@@ -569,6 +569,9 @@ func delegatedName(o *outcome) string {
 }
 
 func diffsOf(r module.Result) []module.Diff {
+	if d, ok := r[displayDiffKey].([]module.Diff); ok {
+		return d
+	}
 	d, _ := r["diff"].([]module.Diff)
 	return d
 }
@@ -651,6 +654,7 @@ func (p *playRun) finish(h *hostState, t *playbook.Task, rt report.Task, o *outc
 		reg := copyMap(o.result)
 		delete(reg, "_ansible_verbose_always") // output only, as in Ansible
 		delete(reg, module.FactsCacheable)
+		delete(reg, displayDiffKey)
 		h.setFacts("register", map[string]any{t.Register: template.MarkUnsafe(reg)})
 	}
 	o.delegateFacts = f.delegateFacts

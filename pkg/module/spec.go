@@ -88,8 +88,13 @@ type Spec struct {
 	MutuallyExclusive [][]string
 	RequiredTogether  [][]string
 	RequiredOneOf     [][]string
-	Check             CheckSupport
-	Diff              bool
+	// GroupsAtRun: the module itself reports a broken MutuallyExclusive or
+	// RequiredOneOf group when it runs, with Ansible's result (command's
+	// rc 256 "no command given"); Validate checks the groups statically
+	// only (syntax check, warnings before the run).
+	GroupsAtRun bool
+	Check       CheckSupport
+	Diff        bool
 	// Controller marks modules that run on the controller only and need
 	// no connection (debug, set_fact, assert...).
 	Controller bool
@@ -306,6 +311,9 @@ func (s *Spec) given(raw map[string]any, n string) (given, templated bool) {
 // vanishes) or anything else: it neither conflicts with another argument
 // nor leaves a group incomplete, and is checked again once rendered.
 func (s *Spec) checkGroups(raw map[string]any, static bool) []string {
+	if s.GroupsAtRun && !static {
+		return nil
+	}
 	var errs []string
 	split := func(group []string) (set, unset []string, unsure bool) {
 		for _, n := range group {

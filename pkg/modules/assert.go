@@ -21,7 +21,7 @@ func (*Assert) Spec() *module.Spec {
 		Short:       "Fail unless conditions hold",
 		Description: "Evaluates each expression in that (bare Jinja2 expressions, like when). Fails with fail_msg (or msg) at the first false one.",
 		Args: []module.Arg{
-			{Name: "that", Type: module.List, Required: true, Doc: "Expressions that must all be true."},
+			{Name: "that", Type: module.Raw, Required: true, Doc: "Expressions that must all be true (a list, or one expression: a string is never split at commas)."},
 			{Name: "fail_msg", Aliases: []string{"msg"}, Type: module.Raw, Doc: "Message on failure."},
 			{Name: "success_msg", Type: module.Raw, Doc: "Message on success (default \"All assertions passed\")."},
 			{Name: "quiet", Type: module.Bool, Default: false, Doc: "Show less output."},
@@ -37,7 +37,11 @@ func (*Assert) Spec() *module.Spec {
 
 // Plan implements module.Module.
 func (*Assert) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.Plan, error) {
-	that, _ := a["that"].([]any)
+	// As Ansible's assert: one string is one expression, commas and all.
+	that, ok := a["that"].([]any)
+	if !ok && a["that"] != nil {
+		that = []any{a["that"]}
+	}
 	res := module.Result{}
 	if !a.Bool("quiet") {
 		// Ansible's assert shows its result in full unless quiet.

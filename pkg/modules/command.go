@@ -35,6 +35,7 @@ func commandArgs(useShell bool) []module.Arg {
 		args = append(args,
 			module.Arg{Name: "argv", Type: module.List, Elements: module.String, Doc: "The command as a list of words; nothing is split or interpreted."},
 			module.Arg{Name: "expand_argument_vars", Type: module.Bool, Default: true, Doc: "Accepted for compatibility; variables in arguments are never expanded by tend's command module."},
+			module.Arg{Name: "executable", Type: module.Path, Doc: "Ignored with a warning, as in Ansible since 2.4 (use shell to choose the shell)."},
 		)
 	}
 	return args
@@ -52,6 +53,7 @@ func (m *Command) Spec() *module.Spec {
 			Args:          commandArgs(true),
 			FreeForm:      "cmd",
 			RequiredOneOf: [][]string{{"cmd"}},
+			GroupsAtRun:   true,
 			Check:         module.CheckPartial,
 			Examples: `- name: Count processes
   shell: ps -e | wc -l
@@ -75,7 +77,10 @@ func (m *Command) Spec() *module.Spec {
 		FreeForm:          "cmd",
 		MutuallyExclusive: [][]string{{"cmd", "argv"}},
 		RequiredOneOf:     [][]string{{"cmd", "argv"}},
-		Check:             module.CheckPartial,
+		// A missing command, or both cmd and argv, fail when the task
+		// runs with Ansible's result (rc 256).
+		GroupsAtRun: true,
+		Check:       module.CheckPartial,
 		Examples: `- name: Show the kernel
   command: uname -r
   register: kernel
@@ -88,15 +93,18 @@ func (m *Command) Spec() *module.Spec {
 
 // Plan implements module.Module.
 func (m *Command) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.Plan, error) {
+	if exe := a.String("executable"); !m.useShell && exe != "" && h.Warn != nil {
+		h.Warn("As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '" + exe + "'.")
+	}
 	line, err := m.commandLine(a)
 	if err != nil {
-		return module.Unchanged(module.Failed("%v", err)), nil
+		return module.Unchanged(commandFailed(err.Error())), nil
 	}
 	// Ansible reports command's cmd as its argument list, shell's as text.
 	var display any = a.String("cmd")
 	if !m.useShell {
 		words := a.List("argv")
-		if !a.Has("argv") {
+		if len(words) == 0 {
 			words, _ = splitShellWords(a.String("cmd"))
 		}
 		list := make([]any, len(words))
@@ -137,7 +145,13 @@ func (m *Command) Plan(ctx context.Context, h *module.Host, a module.Args) (*mod
 
 func (m *Command) apply(h *module.Host, a module.Args, line string, display any) func(context.Context) (module.Result, error) {
 	return func(ctx context.Context) (module.Result, error) {
-		c := connection.Command{Cmd: line, Dir: a.String("chdir")}
+		c := connection.Command{Cmd: line}
+		if dir := a.String("chdir"); dir != "" {
+			// Ansible fails before running anything when chdir fails.
+			q := shell.Path(dir)
+			c.Cmd = "if ! cd " + q + " 2>/dev/null; then if [ ! -e " + q + " ]; then e=2; elif [ ! -d " + q + " ]; then e=20; else e=13; fi; " +
+				"printf '" + chdirFailed + "%s' $e >&2; exit 254; fi; " + line
+		}
 		if a.Has("stdin") {
 			in := a.String("stdin")
 			if a.Bool("stdin_add_newline") {
@@ -150,6 +164,11 @@ func (m *Command) apply(h *module.Host, a module.Args, line string, display any)
 		end := time.Now()
 		if err != nil {
 			return nil, err
+		}
+		if e, ok := strings.CutPrefix(string(res.Stderr), chdirFailed); ok && res.ExitCode == 254 {
+			r := commandFailed(fmt.Sprintf("Unable to change directory before execution: [Errno %s] %s: b'%s'", e, errnoText[e], a.String("chdir")))
+			r["cmd"], r["rc"], r["changed"] = display, nil, false
+			return r, nil
 		}
 		r := module.CommandResult(res)
 		if !a.Bool("strip_empty_ends") {
@@ -166,6 +185,18 @@ func (m *Command) apply(h *module.Host, a module.Args, line string, display any)
 		}
 		return r, nil
 	}
+}
+
+// chdirFailed marks, on stderr, a chdir that failed (the errno after it).
+const chdirFailed = "tend-chdir-failed:"
+
+var errnoText = map[string]string{"2": "No such file or directory", "20": "Not a directory", "13": "Permission denied"}
+
+// commandFailed is Ansible's result for a command that cannot start
+// (none given, or both cmd and argv): rc 256, nothing run.
+func commandFailed(msg string) module.Result {
+	return module.Result{"failed": true, "msg": msg, "rc": 256, "cmd": nil, "start": nil, "end": nil, "delta": nil,
+		"stdout": "", "stderr": "", "stdout_lines": []string{}, "stderr_lines": []string{}}
 }
 
 func formatDelta(d time.Duration) string {
@@ -187,8 +218,11 @@ func (m *Command) commandLine(a module.Args) (string, error) {
 		}
 		return cmd, nil
 	}
+	if strings.TrimSpace(a.String("cmd")) != "" && len(a.List("argv")) > 0 {
+		return "", fmt.Errorf("only command or argv can be given, not both")
+	}
 	var words []string
-	if a.Has("argv") {
+	if len(a.List("argv")) > 0 {
 		words = a.List("argv")
 	} else {
 		var err error

@@ -213,6 +213,10 @@ func (Cron) Plan(ctx context.Context, h *module.Host, args module.Args) (*module
 	if file != "" && !strings.HasPrefix(file, "/") {
 		file = "/etc/cron.d/" + file
 	}
+	if file == "/etc/crontab" {
+		// The system crontab has a user column and is the distribution's.
+		return module.Unchanged(module.Failed("Will not manage /etc/crontab via cron_file, see documentation.")), nil
+	}
 	if fail := cronArgsFail(args, name, state); fail != "" {
 		return module.Unchanged(module.Failed("%s", fail)), nil
 	}
@@ -229,7 +233,9 @@ func (Cron) Plan(ctx context.Context, h *module.Host, args module.Args) (*module
 	if file != "" {
 		result["cron_file"] = file
 	}
-	removeFile := file != "" && exists && after == "" && state == "absent"
+	// Ansible removes a cron file once removing a job leaves only blank
+	// lines in it.
+	removeFile := file != "" && exists && state == "absent" && !args.Bool("env") && before != after && blankLines(newLines)
 	if before == after && !removeFile {
 		return module.Unchanged(result), nil
 	}
@@ -244,6 +250,16 @@ func (Cron) Plan(ctx context.Context, h *module.Host, args module.Args) (*module
 		Apply: func(ctx context.Context) (module.Result, error) {
 			return applyCron(ctx, h, result, file, user, after, removeFile)
 		}}, nil
+}
+
+// blankLines reports whether every line is blank (or there are none).
+func blankLines(lines []string) bool {
+	for _, l := range lines {
+		if strings.TrimSpace(l) != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // cronArgsFail says what is wrong with the arguments, as Ansible words

@@ -211,3 +211,42 @@ func TestCronArgsFail(t *testing.T) {
 		}
 	}
 }
+
+// TestCronFileBlankRemoved: removing the last job of a cron file that
+// has blank lines left removes the file; a file without the job, empty
+// or not, is left alone (Ansible removes the file only when it removes
+// a job).
+func TestCronFileBlankRemoved(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "tend-job")
+	if r, _ := runLocal(t, Cron{}, map[string]any{"name": "tick", "job": "ls", "cron_file": file, "user": "root"}, false); r["changed"] != true {
+		t.Fatalf("create: %v", r)
+	}
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("\n    \n\t\n")
+	f.Close()
+	if r, _ := runLocal(t, Cron{}, map[string]any{"name": "tick", "state": "absent", "cron_file": file}, false); r["changed"] != true {
+		t.Fatalf("absent: %v", r)
+	}
+	if _, err := os.Stat(file); !os.IsNotExist(err) {
+		t.Error("cron file with only blank lines left not removed")
+	}
+	write(t, file, "", 0o644)
+	if r, _ := runLocal(t, Cron{}, map[string]any{"name": "tick", "state": "absent", "cron_file": file}, false); r["changed"] != false {
+		t.Errorf("absent job in an empty file: %v", r)
+	}
+	if _, err := os.Stat(file); err != nil {
+		t.Errorf("an empty cron file without the job is kept: %v", err)
+	}
+}
+
+// TestCronSystemCrontab: /etc/crontab is never managed as a cron_file
+// (Ansible refuses it), and nothing is read or written.
+func TestCronSystemCrontab(t *testing.T) {
+	r, p := runLocal(t, Cron{}, map[string]any{"name": "x", "job": "ls", "cron_file": "/etc/crontab", "user": "root"}, true)
+	if r["failed"] != true || r["msg"] != "Will not manage /etc/crontab via cron_file, see documentation." || p.Changed {
+		t.Errorf("got %v", r)
+	}
+}

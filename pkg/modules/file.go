@@ -2,7 +2,9 @@ package modules
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/tend-dev/tend/pkg/module"
@@ -29,12 +31,13 @@ recurse).`,
 		{Name: "state", Type: module.String, Choices: []string{"absent", "directory", "file", "hard", "link", "touch"}, Doc: "What path should be. Default: its current state, or file when it does not exist."},
 		{Name: "src", Type: module.Path, Doc: "Target of the link for state=link and state=hard (relative link targets are kept as given)."},
 		{Name: "recurse", Type: module.Bool, Default: false, Doc: "With state=directory, apply owner, group and mode to everything below path."},
+		{Name: "_diff_peek", Type: module.Bool, Doc: "Internal to Ansible's action plugins: only report whether path looks binary (appears_binary); nothing changes."},
 		{Name: "force", Type: module.Bool, Default: false, Doc: "For links: replace an existing file or directory at path, or create a link to a missing src."},
 		{Name: "follow", Type: module.Bool, Default: true, Doc: "When path is a symbolic link, set attributes of its target."},
-		{Name: "access_time", Type: module.String, Doc: "preserve (default, except touch: now) or now; other times are not supported yet."},
-		{Name: "access_time_format", Type: module.String, Default: "%Y%m%d%H%M.%S", Doc: "Accepted for compatibility."},
-		{Name: "modification_time", Type: module.String, Doc: "preserve (default, except touch: now) or now."},
-		{Name: "modification_time_format", Type: module.String, Default: "%Y%m%d%H%M.%S", Doc: "Accepted for compatibility."},
+		{Name: "access_time", Type: module.String, Doc: "preserve (default, except touch: now), now, or a time in access_time_format (states file and touch)."},
+		{Name: "access_time_format", Type: module.String, Default: "%Y%m%d%H%M.%S", Doc: "Python strptime format of access_time (directives %Y %y %m %d %H %M %S), read in the host's time zone."},
+		{Name: "modification_time", Type: module.String, Doc: "preserve (default, except touch: now), now, or a time in modification_time_format (states file and touch)."},
+		{Name: "modification_time_format", Type: module.String, Default: "%Y%m%d%H%M.%S", Doc: "Python strptime format of modification_time (directives %Y %y %m %d %H %M %S), read in the host's time zone."},
 	}, fileAttrArgs()...),
 	Check: module.CheckFull,
 	Diff:  true,
@@ -89,28 +92,43 @@ func stateOf(st *RemoteStat) string {
 // the state asked for (fileTask's methods).
 func (*File) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
 	p := args.String("path")
+	if args["_diff_peek"] != nil {
+		// Ansible's execute_diff_peek: a NUL in the first 8 KiB.
+		res, err := h.Run(ctx, "head -c 8192 -- "+shell.Path(p)+" 2>/dev/null | tr -d -c '\\000' | wc -c")
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", p, err)
+		}
+		return module.Unchanged(module.Result{"path": p, "appears_binary": strings.TrimSpace(string(res.Stdout)) != "0"}), nil
+	}
 	src := args.String("src")
 	mode, err := parseMode(args["mode"])
 	if err != nil {
 		return module.Unchanged(module.Failed("%v", err)), nil
 	}
-	for _, t := range []string{"access_time", "modification_time"} {
-		if v := args.String(t); v != "" && v != "preserve" && v != "now" {
-			return module.Unchanged(module.Failed("%s=%s: only preserve and now are supported by tend", t, v)), nil
-		}
-	}
 	paths := []string{p}
 	if src != "" && args.String("state") == "hard" {
 		paths = append(paths, src)
 	}
+	opts := make([]statOptions, len(paths), len(paths)+3)
+	// A symbolic link's src must exist unless force, relative to path
+	// when path is a directory, else to its directory: both, as path's
+	// type is not known yet.
+	linkSrcAt := -1
+	if src != "" && args.String("state") != "hard" && !args.Bool("force") {
+		linkSrcAt = len(paths)
+		paths = append(paths, linkSource(p, src, false), linkSource(p, src, true))
+		opts = append(opts, statOptions{Follow: true, TypeOnly: true}, statOptions{Follow: true, TypeOnly: true})
+	}
 	// The link itself and, for follow, its target in the same round trip.
-	opts := make([]statOptions, len(paths), len(paths)+1)
 	sts, err := statEach(ctx, h, append(paths, p), append(opts, statOptions{Follow: true}))
 	if err != nil {
 		return nil, err
 	}
 	t := &fileTask{h: h, args: args, path: p, src: src, owner: args.String("owner"), group: args.String("group"),
 		mode: mode, lst: sts[0], sst: sts[1]}
+	if linkSrcAt >= 0 {
+		t.linkSrc = sts[linkSrcAt : linkSrcAt+2]
+	}
 	t.prev = stateOf(t.lst)
 	state, fail := fileWantedState(args.String("state"), t.prev, args.Bool("recurse"), src)
 	if fail != "" {
@@ -122,15 +140,34 @@ func (*File) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 	if fst := sts[len(sts)-1]; args.Bool("follow") && t.lst.Type == "link" && fst.Exists {
 		t.target = fst
 	}
+	plan, err := t.statePlan(ctx, state)
+	if err != nil || plan == nil {
+		return plan, err
+	}
+	if err := t.addResultDiff(ctx, plan, state); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+func (t *fileTask) statePlan(ctx context.Context, state string) (*module.Plan, error) {
 	switch state {
 	case "absent":
 		return t.absent(), nil
 	case "file":
-		return t.file(ctx)
+		plan, err := t.file(ctx)
+		if err != nil || plan == nil || plan.Result["failed"] == true {
+			return plan, err
+		}
+		return t.addTimes(ctx, plan, state)
 	case "directory":
 		return t.directory(ctx)
 	case "touch":
-		return t.touch()
+		plan, err := t.touch()
+		if err != nil || plan == nil || plan.Result["failed"] == true {
+			return plan, err
+		}
+		return t.addTimes(ctx, plan, state)
 	case "link":
 		return t.link(ctx)
 	case "hard":
@@ -139,9 +176,143 @@ func (*File) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 	return module.Unchanged(module.Failed("unsupported state %q", state)), nil
 }
 
+// addTimes sets modification_time and access_time on the target (its
+// state file or touch), as Ansible's update_timestamp_for_file: an
+// explicit time changes the file when it differs; touch itself already
+// sets "now".
+func (t *fileTask) addTimes(ctx context.Context, plan *module.Plan, state string) (*module.Plan, error) {
+	mt, at, err := fileTimes(ctx, t.h, t.args, state)
+	if err != nil {
+		return module.Unchanged(fileFail(plan.Result, err.Error())), nil
+	}
+	if !mt.set && !at.set {
+		return plan, nil
+	}
+	st := t.target
+	if state == "touch" {
+		if mt.now {
+			mt = fileTime{}
+		}
+		if at.now {
+			at = fileTime{}
+		}
+		if !st.Exists {
+			// Just created: every explicit time changes it.
+			st = &RemoteStat{Path: st.Path, Mtime: -1, Atime: -1}
+		}
+	}
+	cmd, before, after := timesPlan(st, mt, at)
+	if cmd == "" {
+		return plan, nil
+	}
+	plan.Changed = true
+	plan.Diff = append(plan.Diff, attrDiff(st.Path, before, after))
+	prev := plan.Apply
+	result := plan.Result
+	plan.Apply = func(ctx context.Context) (module.Result, error) {
+		r := result
+		if prev != nil {
+			var err error
+			if r, err = prev(ctx); err != nil || r["failed"] == true {
+				return r, err
+			}
+		}
+		if err := runOK(ctx, t.h, cmd, "set the times of "+st.Path); err != nil {
+			return nil, err
+		}
+		return r, nil
+	}
+	return plan, nil
+}
+
+// addResultDiff puts in the result the diff Ansible's file module always
+// returns, diff mode or not: before and after dicts with the path, the
+// state when it changes (with path_content, the tree removed, for a
+// directory made absent), the link's src when it changes, and the
+// attributes that change. An absent path left absent has none.
+func (t *fileTask) addResultDiff(ctx context.Context, plan *module.Plan, state string) error {
+	r := plan.Result
+	if r == nil || r["failed"] == true || (state == "absent" && !plan.Changed) {
+		return nil
+	}
+	before, after := map[string]any{"path": t.lst.Path}, map[string]any{"path": t.lst.Path}
+	for _, d := range plan.Diff {
+		for _, x := range []struct {
+			text string
+			into map[string]any
+		}{{d.Before, before}, {d.After, after}} {
+			var m map[string]any
+			if json.Unmarshal([]byte(x.text), &m) == nil {
+				for k, v := range m {
+					x.into[k] = v
+				}
+			}
+		}
+	}
+	if before["state"] == after["state"] {
+		// Ansible names the state only when it changes.
+		delete(before, "state")
+		delete(after, "state")
+	}
+	if state == "link" && t.prev == "link" && plan.Changed && t.lst.LinkTarget != t.src {
+		before["src"], after["src"] = t.lst.LinkTarget, t.src
+	}
+	if state == "absent" && t.prev == "directory" {
+		content, err := dirContent(ctx, t.h, t.lst.Path)
+		if err != nil {
+			return err
+		}
+		before["path_content"] = content
+	}
+	extra := map[string]any{"diff": map[string]any{"before": before, "after": after}}
+	if state == "link" || state == "hard" {
+		// Ansible names a link's path dest, with its src.
+		src := t.src
+		if src == "" {
+			src = t.lst.LinkTarget
+		}
+		extra["dest"], extra["src"] = t.lst.Path, src
+	}
+	for k, v := range extra {
+		r[k] = v
+	}
+	if apply := plan.Apply; apply != nil {
+		plan.Apply = func(ctx context.Context) (module.Result, error) {
+			res, err := apply(ctx)
+			for k, v := range extra {
+				if _, ok := res[k]; !ok && res != nil {
+					res[k] = v
+				}
+			}
+			return res, err
+		}
+	}
+	return nil
+}
+
+// dirContent lists the directories and files below dir, as the
+// path_content of Ansible's file diff.
+func dirContent(ctx context.Context, h *module.Host, dir string) (map[string]any, error) {
+	res, err := h.Run(ctx, "find "+shell.Path(dir)+" -mindepth 1 \\( -type d -printf 'd%p\\0' \\) -o -printf 'f%p\\0'")
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", dir, err)
+	}
+	dirs, files := []any{}, []any{}
+	for _, e := range strings.Split(string(res.Stdout), "\x00") {
+		switch {
+		case strings.HasPrefix(e, "d"):
+			dirs = append(dirs, e[1:])
+		case strings.HasPrefix(e, "f"):
+			files = append(files, e[1:])
+		}
+	}
+	return map[string]any{"directories": dirs, "files": files}, nil
+}
+
 // fileWantedState returns the state a task asks for: the given one or,
 // without one, the path's current state (absent: a directory for recurse,
-// a link for src, else a file). fail is why the arguments do not fit it.
+// else a file, so that src alone is refused, as in Ansible). fail is why
+// the arguments do not fit it.
 func fileWantedState(state, prev string, recurse bool, src string) (want, fail string) {
 	if state == "" {
 		switch {
@@ -149,8 +320,6 @@ func fileWantedState(state, prev string, recurse bool, src string) (want, fail s
 			state = prev
 		case recurse:
 			state = "directory"
-		case src != "":
-			state = "link"
 		default:
 			state = "file"
 		}
@@ -161,7 +330,9 @@ func fileWantedState(state, prev string, recurse bool, src string) (want, fail s
 	if src != "" && state != "link" && state != "hard" {
 		return state, "src option requires state to be 'link' or 'hard'"
 	}
-	if src == "" && (state == "link" || state == "hard") {
+	// A link without src keeps its target (Ansible's ensure_symlink and
+	// ensure_hardlink).
+	if src == "" && (state == "link" && prev != "link" || state == "hard" && prev != "hard") {
 		return state, fmt.Sprintf("src is required for creating new %ss", map[string]string{"link": "symlink", "hard": "hardlink"}[state])
 	}
 	return state, ""
@@ -177,8 +348,11 @@ type fileTask struct {
 	// lst is the path itself, target the stat attributes apply to (the
 	// link's target with follow), sst the hard link's src.
 	lst, target, sst *RemoteStat
-	prev             string
-	result           module.Result
+	// linkSrc are a symbolic link's src as found from path's directory
+	// and from path itself (a directory); nil with force.
+	linkSrc []*RemoteStat
+	prev    string
+	result  module.Result
 }
 
 func (t *fileTask) stateDiff(before, after string) module.Diff {
@@ -203,10 +377,9 @@ func (t *fileTask) absent() *module.Plan {
 }
 
 func (t *fileTask) file(ctx context.Context) (*module.Plan, error) {
-	if !t.target.Exists {
-		return module.Unchanged(fileFail(t.result, fmt.Sprintf("file (%s) is absent, cannot continue", t.path))), nil
-	}
-	if t.target.Type != "file" {
+	if !t.target.Exists || t.target.Type != "file" {
+		// Ansible's result names the state found.
+		t.result["state"] = stateOf(t.target)
 		return module.Unchanged(fileFail(t.result, fmt.Sprintf("file (%s) is %s, cannot continue", t.path, stateOf(t.target)))), nil
 	}
 	return attrOnlyPlan(ctx, t.h, t.result, t.target, t.attrsPlan)
@@ -258,7 +431,9 @@ func (t *fileTask) touch() (*module.Plan, error) {
 			return module.Unchanged(module.Failed("%v", err)), nil
 		}
 		if c := attrCommand(target.Path, t.owner, t.group, m, t.mode.IsSet(), false, false); c != "" {
-			cmd += " && " + c
+			// As Ansible: a file it created goes again when its
+			// attributes cannot be set.
+			cmd += " && { " + c + " || { rm -f -- " + shell.Quote(target.Path) + "; exit 1; }; }"
 		}
 		diffs = append(diffs, t.stateDiff("absent", "touch"))
 	} else {
@@ -269,29 +444,93 @@ func (t *fileTask) touch() (*module.Plan, error) {
 			diffs = append(diffs, attrDiff(target.Path, a.Before, a.After))
 		}
 	}
-	return changedPlan(t.result, "", diffs, func(ctx context.Context) error {
-		return runOK(ctx, t.h, cmd, "touch "+target.Path)
-	}), nil
+	plan := changedPlan(t.result, "", diffs, nil)
+	plan.Apply = func(ctx context.Context) (module.Result, error) {
+		if err := runOK(ctx, t.h, cmd, "touch "+target.Path); err != nil {
+			return nil, err
+		}
+		// As Ansible, the result has the touched file's attributes.
+		return finalFileResult(ctx, t.h, target.Path, t.result, "")
+	}
+	return plan, nil
+}
+
+// followAttrCommand sets owner, group and mode of what the link at path
+// points to (chown and chmod follow links).
+func followAttrCommand(path, owner, group string, mode Mode) string {
+	c := attrCommand(path, owner, group, 0, false, false, false)
+	if !mode.IsSet() {
+		return c
+	}
+	m := mode.String()
+	if !mode.IsSymbolic() {
+		m = fmt.Sprintf("%04o", mode.octal&permBits)
+	}
+	if c != "" {
+		c += " && "
+	}
+	return c + "chmod -- " + shell.Quote(m) + " " + shell.Quote(path)
+}
+
+// linkSource is where a symbolic link's src is, as Ansible's file
+// module finds it: relative to path when path is a directory, else to
+// path's directory.
+func linkSource(path, src string, inDir bool) string {
+	if strings.HasPrefix(src, "/") {
+		return src
+	}
+	if inDir {
+		return strings.TrimSuffix(path, "/") + "/" + src
+	}
+	return filepath.Join(filepath.Dir(path), src)
 }
 
 func (t *fileTask) link(ctx context.Context) (*module.Plan, error) {
 	lst, src := t.lst, t.src
+	if src == "" {
+		// An existing link, given without src: its attributes only.
+		src = lst.LinkTarget
+	}
+	if len(t.linkSrc) == 2 {
+		abs, st := linkSource(t.path, src, false), t.linkSrc[0]
+		if lst.Exists && lst.Type == "directory" {
+			abs, st = linkSource(t.path, src, true), t.linkSrc[1]
+		}
+		if !st.Exists {
+			t.result["src"] = src
+			return module.Unchanged(fileFail(t.result, `src file does not exist, use "force=yes" if you really want to create the link: `+abs)), nil
+		}
+	}
 	if lst.Type == "link" && lst.LinkTarget == src {
+		if t.target != lst {
+			// follow: the attributes are the existing target's.
+			return attrOnlyPlan(ctx, t.h, t.result, t.target, t.attrsPlan)
+		}
 		return attrOnlyLink(ctx, t.h, t.result, lst, t.owner, t.group)
 	}
 	if lst.Exists && lst.Type != "link" && !t.args.Bool("force") {
-		if lst.Type == "directory" {
-			return module.Unchanged(fileFail(t.result, fmt.Sprintf("the directory %s is not empty or force is not set, refusing to convert it", t.path))), nil
-		}
 		return module.Unchanged(fileFail(t.result, fmt.Sprintf("refusing to convert from %s to symlink for %s", t.prev, t.path))), nil
 	}
-	// Ansible checks the source exists unless force; the link is made as
-	// given.
+	// The link is made as given; only an empty directory is replaced by
+	// it (with force), as in Ansible.
 	cmd := "ln -sfn -- " + shell.Quote(src) + " " + shell.Quote(lst.Path)
 	if lst.Type == "directory" {
-		cmd = "rm -rf -- " + shell.Quote(lst.Path) + " && " + cmd
+		res, err := t.h.Run(ctx, "find "+shell.Path(lst.Path)+" -mindepth 1 -print -quit")
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", lst.Path, err)
+		}
+		if len(res.Stdout) > 0 || res.ExitCode != 0 {
+			return module.Unchanged(fileFail(t.result, fmt.Sprintf("the directory %s is not empty, refusing to convert it", t.path))), nil
+		}
+		cmd = "rmdir -- " + shell.Quote(lst.Path) + " && " + cmd
 	}
-	if t.owner != "" || t.group != "" {
+	if t.args.Bool("follow") {
+		// As Ansible: the attributes go to the link's target, when it
+		// exists once the link is made.
+		if c := followAttrCommand(lst.Path, t.owner, t.group, t.mode); c != "" {
+			cmd += " && { if [ -e " + shell.Quote(lst.Path) + " ]; then " + c + "; fi; }"
+		}
+	} else if t.owner != "" || t.group != "" {
 		cmd += " && " + attrCommand(lst.Path, t.owner, t.group, 0, false, true, false)
 	}
 	return changedPlan(t.result, "link", []module.Diff{t.stateDiff(t.prev, "link")}, func(ctx context.Context) error {
@@ -301,6 +540,10 @@ func (t *fileTask) link(ctx context.Context) (*module.Plan, error) {
 
 func (t *fileTask) hard(ctx context.Context) (*module.Plan, error) {
 	lst, sst, src := t.lst, t.sst, t.src
+	if src == "" {
+		// An existing hard link, given without src: its attributes.
+		return attrOnlyPlan(ctx, t.h, t.result, lst, t.attrsPlan)
+	}
 	if !sst.Exists {
 		return module.Unchanged(fileFail(t.result, fmt.Sprintf("src does not exist: %s", src))), nil
 	}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tend-dev/tend/pkg/connection"
 	"github.com/tend-dev/tend/pkg/module"
@@ -480,10 +481,11 @@ func TestFileWantedState(t *testing.T) {
 	}{
 		{name: "given", state: "directory", prev: "file", want: "directory"},
 		{name: "keeps what is there", prev: "directory", want: "directory"},
-		{name: "a link kept needs src", prev: "link", want: "link", fail: "src is required for creating new symlinks"},
+		{name: "a link kept keeps its target (Ansible reads it)", prev: "link", want: "link"},
+		{name: "a hard link kept keeps its target", prev: "hard", want: "hard"},
 		{name: "missing is a file", prev: "absent", want: "file"},
 		{name: "missing with recurse is a directory", prev: "absent", recurse: true, want: "directory"},
-		{name: "missing with src is a link", prev: "absent", src: "/x", want: "link"},
+		{name: "missing with src and no state is refused, as Ansible", prev: "absent", src: "/x", want: "file", fail: "src option requires state to be 'link' or 'hard'"},
 		{name: "recurse needs a directory", state: "file", prev: "absent", recurse: true, want: "file", fail: "recurse option requires state to be 'directory'"},
 		{name: "src needs a link", state: "file", prev: "absent", src: "/x", want: "file", fail: "src option requires state to be 'link' or 'hard'"},
 		{name: "link needs src", state: "link", prev: "absent", want: "link", fail: "src is required for creating new symlinks"},
@@ -497,5 +499,260 @@ func TestFileWantedState(t *testing.T) {
 				t.Errorf("fileWantedState(%q, %q, %v, %q) = %q, %q; want %q, %q", tt.state, tt.prev, tt.recurse, tt.src, want, fail, tt.want, tt.fail)
 			}
 		})
+	}
+}
+
+// TestFileResultDiff: Ansible's file module returns diff (before/after
+// dicts) in its result whether or not diff mode is on.
+func TestFileResultDiff(t *testing.T) {
+	h := localHost()
+	dir := t.TempDir()
+	f := filepath.Join(dir, "f")
+	write(t, f, "x", 0o644)
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(f, link); err != nil {
+		t.Fatal(err)
+	}
+	side := func(r module.Result, which string) map[string]any {
+		d, _ := r["diff"].(map[string]any)
+		m, _ := d[which].(map[string]any)
+		return m
+	}
+	r := execModule(t, h, "file", map[string]any{"path": f, "state": "file"}, false)
+	if b, a := side(r, "before"), side(r, "after"); len(b) != 1 || b["path"] != f || len(a) != 1 {
+		t.Errorf("unchanged file: diff %v", r["diff"])
+	}
+	for _, check := range []bool{true, false} {
+		r = execModule(t, h, "file", map[string]any{"path": link, "src": "f", "state": "link"}, check)
+		if b, a := side(r, "before"), side(r, "after"); b["src"] != f || a["src"] != "f" || b["path"] != link {
+			t.Errorf("link src change (check %v): diff %v", check, r["diff"])
+		}
+		if r["dest"] != link || r["src"] != "f" {
+			t.Errorf("link result (check %v): dest %v src %v, want Ansible's keys", check, r["dest"], r["src"])
+		}
+	}
+	r = execModule(t, h, "file", map[string]any{"path": f, "mode": "0600"}, false)
+	if b, a := side(r, "before"), side(r, "after"); b["mode"] != "0644" || a["mode"] != "0600" {
+		t.Errorf("mode change: diff %v", r["diff"])
+	}
+	sub := filepath.Join(dir, "d", "e")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(sub, "g"), "y", 0o644)
+	r = execModule(t, h, "file", map[string]any{"path": filepath.Join(dir, "d"), "state": "absent"}, false)
+	pc, _ := side(r, "before")["path_content"].(map[string]any)
+	if b, a := side(r, "before"), side(r, "after"); b["state"] != "directory" || a["state"] != "absent" ||
+		fmt.Sprint(pc["directories"]) != "["+sub+"]" || fmt.Sprint(pc["files"]) != "["+filepath.Join(sub, "g")+"]" {
+		t.Errorf("directory removed: diff %v", r["diff"])
+	}
+	r = execModule(t, h, "file", map[string]any{"path": filepath.Join(dir, "ghost"), "state": "file"}, false)
+	if r["failed"] != true || r["state"] != "absent" || r["msg"] != "file ("+filepath.Join(dir, "ghost")+") is absent, cannot continue" {
+		t.Errorf("state=file of a missing file: %v", r)
+	}
+	r = execModule(t, h, "file", map[string]any{"path": filepath.Join(dir, "d"), "state": "absent"}, false)
+	if _, ok := r["diff"]; ok {
+		t.Errorf("absent stays absent: no diff, got %v", r["diff"])
+	}
+}
+
+// TestFileLinkMissingSrc: without force, a symbolic link's src must
+// exist (relative to path's directory, or to path when it is a
+// directory), as in Ansible; with force the link is made dangling.
+func TestFileLinkMissingSrc(t *testing.T) {
+	h := localHost()
+	dir := t.TempDir()
+	l := filepath.Join(dir, "l")
+	r := execModule(t, h, "file", map[string]any{"path": l, "src": "/nonexistent", "state": "link"}, false)
+	if r["failed"] != true || r["msg"] != `src file does not exist, use "force=yes" if you really want to create the link: /nonexistent` {
+		t.Errorf("missing src: %v", r)
+	}
+	if _, err := os.Lstat(l); !os.IsNotExist(err) {
+		t.Errorf("link made: %v", err)
+	}
+	write(t, filepath.Join(dir, "f"), "x", 0o644)
+	if r := execModule(t, h, "file", map[string]any{"path": l, "src": "f", "state": "link"}, false); r["failed"] == true || r["changed"] != true {
+		t.Errorf("relative src next to the link: %v", r)
+	}
+	if r := execModule(t, h, "file", map[string]any{"path": filepath.Join(dir, "dangling"), "src": "/nonexistent", "state": "link", "force": true}, false); r["failed"] == true {
+		t.Errorf("force: %v", r)
+	}
+}
+
+// TestFileLinkFollowAttrs: on an existing link, without src, follow
+// (the default) sets the attributes of the link's target, as Ansible.
+func TestFileLinkFollowAttrs(t *testing.T) {
+	h := localHost()
+	dir := t.TempDir()
+	f := filepath.Join(dir, "f")
+	write(t, f, "x", 0o666)
+	l := filepath.Join(dir, "l")
+	if err := os.Symlink("./f", l); err != nil {
+		t.Fatal(err)
+	}
+	r := execModule(t, h, "file", map[string]any{"path": l, "mode": "0644", "follow": true}, false)
+	if r["failed"] == true || r["changed"] != true {
+		t.Fatalf("got %v", r)
+	}
+	if st, _ := os.Stat(f); st.Mode().Perm() != 0o644 {
+		t.Errorf("target mode %o", st.Mode().Perm())
+	}
+	if target, _ := os.Readlink(l); target != "./f" {
+		t.Errorf("link now points to %q", target)
+	}
+}
+
+// TestFileNewLinkFollowMode: a new link made with mode (follow, the
+// default) sets the mode of its target, as Ansible.
+func TestFileNewLinkFollowMode(t *testing.T) {
+	h := localHost()
+	dir := t.TempDir()
+	f := filepath.Join(dir, "f")
+	write(t, f, "x", 0o644)
+	r := execModule(t, h, "file", map[string]any{"path": filepath.Join(dir, "l"), "src": f, "state": "link", "mode": "0700"}, false)
+	if r["failed"] == true || r["changed"] != true {
+		t.Fatalf("got %v", r)
+	}
+	if st, _ := os.Stat(f); st.Mode().Perm() != 0o700 {
+		t.Errorf("target mode %o", st.Mode().Perm())
+	}
+	r = execModule(t, h, "file", map[string]any{"path": filepath.Join(dir, "l2"), "src": f, "state": "link", "mode": "u-x", "follow": true}, false)
+	if st, _ := os.Stat(f); r["failed"] == true || st.Mode().Perm() != 0o600 {
+		t.Errorf("symbolic mode: target mode %o (%v)", st.Mode().Perm(), r)
+	}
+}
+
+// TestFileLinkOverDirectory: a link replaces a directory only with force
+// and only when it is empty, as in Ansible (never its content).
+func TestFileLinkOverDirectory(t *testing.T) {
+	h := localHost()
+	dir := t.TempDir()
+	f := filepath.Join(dir, "f")
+	write(t, f, "x", 0o644)
+	sub := filepath.Join(dir, "sub")
+	write(t, filepath.Join(sub, "keep"), "y", 0o644)
+	args := map[string]any{"path": sub, "src": f, "state": "link"}
+	if r := execModule(t, h, "file", args, false); r["msg"] != "refusing to convert from directory to symlink for "+sub {
+		t.Errorf("without force: %v", r)
+	}
+	args["force"] = true
+	if r := execModule(t, h, "file", args, false); r["msg"] != "the directory "+sub+" is not empty, refusing to convert it" {
+		t.Errorf("not empty: %v", r)
+	}
+	if _, err := os.Stat(filepath.Join(sub, "keep")); err != nil {
+		t.Fatalf("directory content removed: %v", err)
+	}
+	os.Remove(filepath.Join(sub, "keep"))
+	if r := execModule(t, h, "file", args, false); r["failed"] == true || r["changed"] != true {
+		t.Errorf("empty directory with force: %v", r)
+	}
+	if target, _ := os.Readlink(sub); target != f {
+		t.Errorf("link to %q", target)
+	}
+}
+
+// TestFileDiffPeek: _diff_peek (used by Ansible's action plugins) only
+// says whether the file looks binary.
+func TestFileDiffPeek(t *testing.T) {
+	h := localHost()
+	dir := t.TempDir()
+	write(t, dir+"/text", "hello\n", 0o644)
+	write(t, dir+"/bin", "a\x00b", 0o644)
+	for name, want := range map[string]bool{"text": false, "bin": true, "missing": false} {
+		r := execModule(t, h, "file", map[string]any{"path": dir + "/" + name, "_diff_peek": true}, false)
+		if r["appears_binary"] != want || r["changed"] != false || r["failed"] == true {
+			t.Errorf("%s: %v", name, r)
+		}
+	}
+}
+
+// TestFileTimes: modification_time and access_time in a strptime format,
+// read in the host's time zone, as Ansible; converged once set.
+func TestFileTimes(t *testing.T) {
+	if _, err := strptimeLocal("202001011200.0", "%Y%m%d%H%M.%S"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := strptimeLocal("202202081414.00", "%Y%m%d%H%M.%S"); got != "2022-02-08 14:14:00" {
+		t.Errorf("strptimeLocal = %q", got)
+	}
+	if _, err := strptimeLocal("2022-13", "%Y-%m"); err == nil {
+		t.Error("month 13 accepted")
+	}
+	h := localHost()
+	dir := t.TempDir()
+	f := filepath.Join(dir, "f")
+	write(t, f, "x", 0o644)
+	want := time.Date(2022, 2, 8, 14, 14, 0, 0, time.Local)
+	args := map[string]any{"path": f, "modification_time": "202202081414.00", "modification_time_format": "%Y%m%d%H%M.%S"}
+	r := execModule(t, h, "file", args, true)
+	if st, _ := os.Stat(f); r["changed"] != true || st.ModTime().Equal(want) {
+		t.Fatalf("check mode: %v", r)
+	}
+	if a, _ := r["diff"].(map[string]any)["after"].(map[string]any); len(a) < 2 {
+		t.Errorf("diff %v", r["diff"])
+	}
+	if r = execModule(t, h, "file", args, false); r["changed"] != true {
+		t.Fatalf("first run: %v", r)
+	}
+	if st, _ := os.Stat(f); !st.ModTime().Equal(want) {
+		t.Errorf("mtime %v, want %v", st.ModTime(), want)
+	}
+	if r = execModule(t, h, "file", args, false); r["changed"] != false {
+		t.Errorf("second run: %v", r)
+	}
+	if a, _ := r["diff"].(map[string]any)["after"].(map[string]any); len(a) != 1 {
+		t.Errorf("second run diff %v", r["diff"])
+	}
+	g := filepath.Join(dir, "g")
+	r = execModule(t, h, "file", map[string]any{"path": g, "state": "touch", "modification_time": "202001011200.0", "mode": "0640"}, false)
+	if r["state"] != "file" || r["mode"] != "0640" {
+		t.Errorf("touch result has the file's attributes: %v", r)
+	}
+	if st, err := os.Stat(g); err != nil || r["changed"] != true || !st.ModTime().Equal(time.Date(2020, 1, 1, 12, 0, 0, 0, time.Local)) {
+		t.Errorf("touch with a time: %v (%v)", r, err)
+	}
+}
+
+// TestFileTouchRemovedOnFailure: a file touch created is removed when
+// its attributes cannot be set (here: chown to root as nobody).
+func TestFileTouchRemovedOnFailure(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root (su to nobody)")
+	}
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Dir(dir), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	nobody := &module.Host{Name: "localhost", Conn: connection.Local{}, Become: &connection.Become{Method: "su", User: "nobody", Flags: "-s /bin/sh"}}
+	p := filepath.Join(dir, "baz.txt")
+	m, _ := Registry().Lookup("file")
+	args, err := m.Spec().Validate(map[string]any{"path": p, "state": "touch", "owner": "root"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _, err := module.Execute(context.Background(), m, nobody, args, false); err == nil && r["failed"] != true {
+		t.Errorf("chown to root as nobody: %v", r)
+	}
+	if _, err := os.Lstat(p); !os.IsNotExist(err) {
+		t.Errorf("the file touch made is left: %v", err)
+	}
+}
+
+// TestFileHardLinkAttrs: an existing hard link without src gets its
+// attributes, as Ansible's ensure_hardlink.
+func TestFileHardLinkAttrs(t *testing.T) {
+	h := localHost()
+	dir := t.TempDir()
+	f := filepath.Join(dir, "f")
+	write(t, f, "x", 0o644)
+	if err := os.Link(f, filepath.Join(dir, "hard")); err != nil {
+		t.Fatal(err)
+	}
+	r := execModule(t, h, "file", map[string]any{"path": filepath.Join(dir, "hard"), "mode": "0701"}, false)
+	if st, _ := os.Stat(f); r["failed"] == true || r["changed"] != true || st.Mode().Perm() != 0o701 {
+		t.Errorf("got %v", r)
 	}
 }

@@ -45,7 +45,7 @@ and examined.`,
 		{Name: "hidden", Type: module.Bool, Default: false, Doc: "Include entries whose name starts with a dot."},
 		{Name: "use_regex", Type: module.Bool, Default: false, Doc: "patterns and excludes are regular expressions instead of globs."},
 		{Name: "follow", Type: module.Bool, Default: false, Doc: "Follow symbolic links."},
-		{Name: "get_checksum", Type: module.Bool, Default: false, Doc: "Not supported yet; accepted when false."},
+		{Name: "get_checksum", Type: module.Bool, Default: false, Doc: "Add the SHA1 checksum of each regular file found (checksum)."},
 	},
 	Check: module.CheckFull,
 	Examples: `- name: Old log files
@@ -126,9 +126,6 @@ func nameMatcher(pats []string, useRegex bool, matchErr *error) (func(string) bo
 // (findCommand), each entry parsed (parseFindRecord) and kept by the
 // task's filters (findFilter.keep), then a grep for contains.
 func (*Find) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
-	if args.Bool("get_checksum") {
-		return module.Unchanged(module.Failed("get_checksum=true is not supported by tend yet")), nil
-	}
 	filter, fail := newFindFilter(args)
 	if fail != "" {
 		return module.Unchanged(module.Failed("%s", fail)), nil
@@ -153,13 +150,13 @@ func (*Find) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 	var files []any
 	var regular []string
 	skipped := map[string]any{}
-	var warnings []any
 	for _, line := range strings.Split(records, "\x00") {
 		if p, ok := strings.CutPrefix(line, "\x01"); ok {
-			// Ansible's message for a path that is not a directory.
-			msg := p + " was skipped as it does not seem to be a valid directory or it cannot be accessed\n"
-			skipped[p] = msg
-			warnings = append(warnings, msg)
+			// Ansible 2.14's messages for a path that is not a directory.
+			skipped[p] = fmt.Sprintf("'%s' is not a directory", p)
+			if h.Warn != nil {
+				h.Warn(fmt.Sprintf("Skipped '%s' path due to this access issue: %s\n", p, skipped[p]))
+			}
 			continue
 		}
 		rec, ok := parseFindRecord(line)
@@ -186,10 +183,14 @@ func (*Find) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 	if files == nil {
 		files = []any{}
 	}
+	if args.Bool("get_checksum") {
+		if err := findChecksums(ctx, h, files); err != nil {
+			return nil, err
+		}
+	}
 	r := module.Result{"files": files, "matched": len(files), "examined": examined, "msg": "All paths examined", "skipped_paths": skipped}
 	if len(skipped) > 0 {
 		r["msg"] = "Not all paths examined, check warnings for details"
-		r["warnings"] = warnings
 	}
 	return module.Unchanged(r), nil
 }
@@ -388,6 +389,45 @@ func contentMatches(re *pyre.Regexp, enc string, whole bool) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// findChecksums adds the SHA1 checksum of each regular file found, in
+// one round trip.
+func findChecksums(ctx context.Context, h *module.Host, files []any) error {
+	var paths []string
+	for _, e := range files {
+		if m := e.(map[string]any); m["isreg"] == true {
+			paths = append(paths, m["path"].(string))
+		}
+	}
+	if len(paths) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	for _, p := range paths {
+		b.WriteString("{ sha1sum < " + shell.Quote(p) + " || echo -; } 2>/dev/null; ")
+	}
+	res, err := h.Run(ctx, b.String())
+	if err != nil {
+		return fmt.Errorf("find checksums: %w", err)
+	}
+	sums := strings.Split(strings.TrimSpace(string(res.Stdout)), "\n")
+	if len(sums) != len(paths) {
+		return fmt.Errorf("find checksums: unexpected output")
+	}
+	sumOf := map[string]string{}
+	for i, p := range paths {
+		if s, _, _ := strings.Cut(sums[i], " "); s != "-" {
+			sumOf[p] = s
+		}
+	}
+	for _, e := range files {
+		m := e.(map[string]any)
+		if s, ok := sumOf[fmt.Sprint(m["path"])]; ok {
+			m["checksum"] = s
+		}
+	}
+	return nil
 }
 
 // splitPatterns splits a comma-separated pattern string as Ansible does

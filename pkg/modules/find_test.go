@@ -49,6 +49,7 @@ func TestFindModule(t *testing.T) {
 		{"contains with lookahead", map[string]any{"paths": dir, "contains": "error(?! here)", "recurse": true}, "[c.txt d.log]"},
 		{"read_whole_file and $", map[string]any{"paths": dir, "contains": "here$", "read_whole_file": true}, "[a.log]"},
 		{"regex with lookahead", map[string]any{"paths": dir, "patterns": `(?!a)\w\.log`, "use_regex": true}, "[b.log]"},
+		{"read_whole_file $ not a line's end", map[string]any{"paths": dir, "contains": "error$", "read_whole_file": true}, "[c.txt]"},
 		{"age older than 2d", map[string]any{"paths": dir, "age": "2d"}, "[b.log]"},
 		{"age younger than 1d", map[string]any{"paths": dir, "age": "-1d"}, "[a.log c.txt]"},
 		{"size at least 1k", map[string]any{"paths": dir, "size": "1k", "recurse": true}, "[d.log]"},
@@ -184,5 +185,58 @@ func TestFindFilter(t *testing.T) {
 				t.Errorf("keep(%s) = %v, want %v", tt.rec.path, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestFindSkippedPath: a path that is not a directory is skipped with a
+// warning and named in skipped_paths, as in Ansible.
+func TestFindSkippedPath(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir+"/a", "x", 0o644)
+	var warnings []string
+	h := testHost(dir, connection.Local{})
+	h.Warn = func(m string) { warnings = append(warnings, m) }
+	missing := dir + "/nope"
+	res, _ := runModule(t, h, "find", map[string]any{"paths": []any{missing, dir}}, false)
+	sp, _ := res["skipped_paths"].(map[string]any)
+	if res["msg"] != "Not all paths examined, check warnings for details" || res["matched"] != 1 ||
+		sp[missing] != "'"+missing+"' is not a directory" || len(warnings) != 1 {
+		t.Errorf("result %v, warnings %q", res, warnings)
+	}
+	res, _ = runModule(t, h, "find", map[string]any{"paths": dir}, false)
+	if res["msg"] != "All paths examined" || len(res["skipped_paths"].(map[string]any)) != 0 {
+		t.Errorf("result %v", res)
+	}
+}
+
+// TestFindDepthExamined: with depth, Ansible examines (counts) the
+// entries one level below depth too, and matches none of them.
+func TestFindDepthExamined(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir+"/a", "x", 0o644)
+	write(t, dir+"/d/b", "x", 0o644)
+	write(t, dir+"/d/e/c", "x", 0o644)
+	write(t, dir+"/d/e/f/g", "x", 0o644)
+	h := testHost(dir, connection.Local{})
+	res, _ := runModule(t, h, "find", map[string]any{"paths": dir, "recurse": true, "file_type": "any", "depth": 2}, false)
+	// depth 1: a, d; depth 2: d/b, d/e; depth 3 (examined only): d/e/c, d/e/f.
+	if res["matched"] != 4 || res["examined"] != 6 {
+		t.Errorf("matched %v examined %v, want 4 and 6", res["matched"], res["examined"])
+	}
+	res, _ = runModule(t, h, "find", map[string]any{"paths": dir, "recurse": true, "file_type": "any"}, false)
+	if res["matched"] != 7 || res["examined"] != 7 {
+		t.Errorf("no depth: matched %v examined %v", res["matched"], res["examined"])
+	}
+}
+
+// TestFindChecksum: get_checksum adds the SHA1 of regular files.
+func TestFindChecksum(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir+"/a", "hello\n", 0o644)
+	h := testHost(dir, connection.Local{})
+	res, _ := runModule(t, h, "find", map[string]any{"paths": dir, "file_type": "any", "get_checksum": true}, false)
+	files, _ := res["files"].([]any)
+	if len(files) != 1 || files[0].(map[string]any)["checksum"] != "f572d396fae9206628714fb2ce00f72e94f2258f" {
+		t.Errorf("result %v", res)
 	}
 }

@@ -116,8 +116,9 @@ func expandHome(path, home string) string {
 	return path
 }
 
-// statFormat is GNU stat's format: raw mode in hex first, names last.
-const statFormat = "%f %u %g %s %Y %X %Z %i %h %d %U %G"
+// statFormat is GNU stat's format: raw mode in hex first, times with
+// nanoseconds (floats, as Python's os.stat), names last.
+const statFormat = "%f %u %g %s %.9Y %.9X %.9Z %i %h %d %U %G"
 
 // inspectCommand builds the inspection script. Its output is a series of
 // "K:value" lines, then optionally "--" and the file's raw content.

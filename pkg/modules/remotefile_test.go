@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/tend-dev/tend/pkg/connection"
 	"github.com/tend-dev/tend/pkg/module"
@@ -116,5 +117,26 @@ func TestWriteRemoteAndBackup(t *testing.T) {
 	got, err := readRemote(ctx, h, p)
 	if err != nil || string(got) != "one\n" {
 		t.Errorf("readRemote = %q, %v", got, err)
+	}
+}
+
+// TestInspectRemoteSubsecondTimes: times are floats with their fraction
+// of a second, as Python's os.stat (a change within a second shows).
+func TestInspectRemoteSubsecondTimes(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(f, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Unix(1600000000, 250000000)
+	mt := time.Unix(1600000000, 750000000)
+	if err := os.Chtimes(f, at, mt); err != nil {
+		t.Fatal(err)
+	}
+	st, err := inspectRemote(context.Background(), localHost(), f, statOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mtime != 1600000000.75 || st.Atime != 1600000000.25 {
+		t.Errorf("mtime %v atime %v", st.Mtime, st.Atime)
 	}
 }

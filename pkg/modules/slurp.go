@@ -1,8 +1,11 @@
 package modules
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
+	"strings"
 
 	"github.com/tend-dev/tend/pkg/module"
 )
@@ -30,22 +33,49 @@ var slurpSpec = &module.Spec{
 // Spec implements module.Module.
 func (*Slurp) Spec() *module.Spec { return slurpSpec }
 
-// Plan implements module.Module.
+// Plan implements module.Module. Like Ansible's, it opens the file and
+// names the error the open gives (as the task's become user).
 func (*Slurp) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
 	src := args.String("src")
-	st, err := inspectRemote(ctx, h, src, statOptions{Follow: true, Content: true})
+	// The path as the host expands it (~), then the content.
+	res, err := h.Run(ctx, "p="+remoteWord(src)+`; printf '%s\0' "$p"; LC_ALL=C exec cat -- "$p"`)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read %s: %w", src, err)
 	}
-	switch {
-	case !st.Exists:
-		return module.Unchanged(module.Failed("file not found: %s", src)), nil
-	case st.IsDir():
-		return module.Unchanged(module.Failed("source is a directory and must be a file: %s", src)), nil
-	case !st.HasContent:
-		return module.Unchanged(module.Failed("file is not readable: %s", src)), nil
+	path, content, ok := bytes.Cut(res.Stdout, []byte{0})
+	if !ok {
+		return nil, fmt.Errorf("read %s: unexpected output %q", src, res.Stdout)
+	}
+	res.Stdout = content
+	src = string(path)
+	if res.ExitCode != 0 {
+		return module.Unchanged(module.Failed("%s", slurpError(src, string(res.Stderr)))), nil
 	}
 	return module.Unchanged(module.Result{
-		"content": base64.StdEncoding.EncodeToString(st.Content), "encoding": "base64", "source": st.Path,
+		"content": base64.StdEncoding.EncodeToString(res.Stdout), "encoding": "base64", "source": src,
 	}), nil
+}
+
+// slurpError is Ansible's message for the error cat printed.
+func slurpError(path, stderr string) string {
+	switch {
+	case strings.Contains(stderr, "No such file or directory"):
+		return "file not found: " + path
+	case strings.Contains(stderr, "Permission denied"):
+		return "file is not readable: " + path
+	case strings.Contains(stderr, "Is a directory"):
+		return "source is a directory and must be a file: " + path
+	}
+	// Python's OSError text: [Errno N] strerror: 'path'.
+	for _, e := range []struct {
+		no  int
+		msg string
+	}{{20, "Not a directory"}, {40, "Too many levels of symbolic links"}, {36, "File name too long"}} {
+		if strings.Contains(stderr, e.msg) {
+			return fmt.Sprintf("unable to slurp file: [Errno %d] %s: '%s'", e.no, e.msg, path)
+		}
+	}
+	msg := strings.TrimSpace(stderr)
+	msg = strings.TrimPrefix(msg, "cat: "+path+": ")
+	return "unable to slurp file: " + msg
 }

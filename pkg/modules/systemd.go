@@ -3,6 +3,7 @@ package modules
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tend-dev/tend/pkg/module"
@@ -247,7 +248,14 @@ func planSystemd(ctx context.Context, h *module.Host, args module.Args) (*module
 	}
 	result["name"] = name
 	result["status"] = status
+	offline := systemctlIgnored(string(res.Stdout), string(res.Stderr))
+	if st, err = unitStatusFor(ctx, h, args, base, name, st, offline); err != nil {
+		return nil, err
+	}
 	p, fail := decideSystemd(args, st)
+	if offline && fail == "" && args.Has("state") {
+		p.actions = offlineActions(h, p.actions)
+	}
 	if fail != "" {
 		result["failed"] = true
 		result["msg"] = fail
@@ -276,6 +284,75 @@ func planSystemd(ctx context.Context, h *module.Host, args module.Args) (*module
 		}
 	}
 	return plan, nil
+}
+
+// unitStatusFor completes what systemctl show said of the unit: with
+// systemd offline, what its unit file says; for an indirect unit,
+// whether its install links exist.
+func unitStatusFor(ctx context.Context, h *module.Host, args module.Args, base, name string, st unitStatus, offline bool) (unitStatus, error) {
+	if offline {
+		// systemd is not running (a chroot, SYSTEMD_OFFLINE=1): show
+		// says nothing, the unit files say whether the unit exists.
+		var err error
+		if st, err = offlineUnitStatus(ctx, h, base, name); err != nil {
+			return nil, err
+		}
+	}
+	if args.Has("enabled") && (st["UnitFileState"] == "indirect" || st["UnitFileState"] == "alias") {
+		// Ansible's is-enabled --full: an indirect unit (enabled through
+		// Also= or an alias) is enabled once its install symlinks exist.
+		res, err := h.Run(ctx, base+" is-enabled --full -- "+shell.Quote(name))
+		if err != nil {
+			return nil, fmt.Errorf("systemctl is-enabled %s on %s: %w", name, h.Name, err)
+		}
+		if lines := strings.Fields(strings.TrimSpace(string(res.Stdout))); res.ExitCode == 0 && len(lines) > 1 {
+			st["UnitFileState"] = "enabled"
+		}
+	}
+	return st, nil
+}
+
+// offlineActions drops the state changes (start, stop...) systemd
+// offline cannot make or report, with Ansible's warning.
+func offlineActions(h *module.Host, actions []string) []string {
+	if h.Warn != nil {
+		h.Warn("Target is a chroot or systemd is offline. This can lead to false positives or prevent the init system tools from working.")
+	}
+	return slices.DeleteFunc(actions, func(a string) bool {
+		verb, _, _ := strings.Cut(a, " ")
+		return verb == "start" || verb == "stop" || verb == "restart" || verb == "reload"
+	})
+}
+
+// systemctlIgnored reports whether systemctl ignored the request (it
+// runs in a chroot or offline), as Ansible's request_was_ignored.
+func systemctlIgnored(out, errOut string) bool {
+	ignored := func(s string) bool {
+		return !strings.Contains(s, "=") && (strings.Contains(s, "ignoring request") || strings.Contains(s, "ignoring command"))
+	}
+	return ignored(out) || ignored(errOut)
+}
+
+// offlineUnitStatus is what can be known of a unit without a running
+// systemd: whether its unit file exists and is enabled (is-enabled, else
+// list-unit-files), as Ansible's systemd module falls back to.
+func offlineUnitStatus(ctx context.Context, h *module.Host, base, name string) (unitStatus, error) {
+	q := shell.Quote(name)
+	res, err := h.Run(ctx, "s=$("+base+" is-enabled -- "+q+" 2>/dev/null); printf '%s\n' \"$s\"; "+base+" list-unit-files -- "+q+" >/dev/null 2>&1; echo $?")
+	if err != nil {
+		return nil, fmt.Errorf("systemctl is-enabled %s on %s: %w", name, h.Name, err)
+	}
+	state, rc, _ := strings.Cut(strings.TrimSpace(string(res.Stdout)), "\n")
+	st := unitStatus{}
+	switch state = strings.TrimSpace(state); state {
+	case "enabled", "enabled-runtime", "linked", "linked-runtime", "masked", "masked-runtime", "static", "indirect", "disabled", "generated", "transient":
+		st["LoadState"], st["UnitFileState"] = "loaded", state
+	default:
+		if strings.TrimSpace(rc) == "0" {
+			st["LoadState"] = "loaded"
+		}
+	}
+	return st, nil
 }
 
 // systemctlHousekeeping runs daemon-reload or daemon-reexec: nil when they

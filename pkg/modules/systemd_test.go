@@ -2,10 +2,12 @@ package modules
 
 import (
 	"context"
+	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/tend-dev/tend/pkg/connection"
 	"github.com/tend-dev/tend/pkg/module"
 )
 
@@ -159,5 +161,35 @@ func TestServicePassesSystemdArgs(t *testing.T) {
 		if msg, _ := p.Result["msg"].(string); !strings.Contains(msg, c.want) {
 			t.Errorf("%v: msg %q, want %q", c.args, msg, c.want)
 		}
+	}
+}
+
+// TestSystemdOffline: with systemd offline (SYSTEMD_OFFLINE=1, or a
+// chroot) systemctl show says nothing; the unit is found from its unit
+// file and state is left alone with Ansible's warning.
+func TestSystemdOffline(t *testing.T) {
+	if _, err := exec.LookPath("systemctl"); err != nil {
+		t.Skip("no systemctl")
+	}
+	if out, _ := exec.Command("systemctl", "is-enabled", "systemd-journald").Output(); len(out) == 0 {
+		t.Skip("no systemd-journald unit here")
+	}
+	var warnings []string
+	h := &module.Host{Name: "localhost", Conn: connection.Local{}, Env: map[string]string{"SYSTEMD_OFFLINE": "1"},
+		Warn: func(m string) { warnings = append(warnings, m) }}
+	args, err := Systemd{}.Spec().Validate(map[string]any{"name": "systemd-journald", "state": "started"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Systemd{}.Plan(context.Background(), h, args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Result["failed"] == true || p.Changed || len(warnings) != 1 || !strings.Contains(warnings[0], "systemd is offline") {
+		t.Errorf("plan %+v, warnings %q", p.Result, warnings)
+	}
+	args, _ = Systemd{}.Spec().Validate(map[string]any{"name": "tend-no-such-unit", "state": "started"}, false)
+	if p, err := (Systemd{}).Plan(context.Background(), h, args); err != nil || p.Result["msg"] != "Could not find the requested service tend-no-such-unit: host" {
+		t.Errorf("missing unit offline: %v %v", p.Result, err)
 	}
 }

@@ -611,6 +611,9 @@ func userResult(args module.Args, pw passwdEntry, groups []string) module.Result
 // Plan implements module.Module.
 func (User) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
 	name := args.String("name")
+	if h.Warn != nil && userPasswordNotHashed(args.String("password")) {
+		h.Warn("The input password appears not to have been hashed. The 'password' argument must be encrypted for this module to work properly.")
+	}
 	var resolve []string
 	if args.Has("group") {
 		resolve = append(resolve, args.String("group"))
@@ -710,4 +713,32 @@ func (User) Plan(ctx context.Context, h *module.Host, args module.Args) (*module
 			}
 			return r, nil
 		}}, nil
+}
+
+// userPasswordNotHashed is Ansible's check_password_encrypted: whether a
+// password does not look like a crypt(3) hash (the values that disable
+// an account aside).
+func userPasswordNotHashed(pw string) bool {
+	switch pw {
+	case "", "*", "!", "*************":
+		return false
+	}
+	if strings.ContainsAny(pw, ":*!") || !strings.Contains(pw, "$") {
+		return true
+	}
+	fields := strings.Split(pw, "$")
+	if len(fields) < 3 {
+		return true
+	}
+	last := fields[len(fields)-1]
+	for _, c := range last {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '/' || c == '=') {
+			return true
+		}
+	}
+	want := map[string]int{"1": 22, "5": 43, "6": 86}
+	if n, ok := want[fields[1]]; ok && len(last) != n {
+		return true
+	}
+	return false
 }

@@ -189,3 +189,25 @@ func TestUserSSHKey(t *testing.T) {
 		t.Error("force does not regenerate")
 	}
 }
+
+// TestUserPasswordNotHashed: Ansible's check of a password that looks
+// clear-text (it warns then).
+func TestUserPasswordNotHashed(t *testing.T) {
+	sha512 := "$6$rounds=656000$tgK3gYTyRLUmhyv2$" + strings.Repeat("aZ09./", 14) + "ab"
+	for pw, want := range map[string]bool{
+		"plaintextpassword":             true,
+		"*":                             false,
+		"!":                             false,
+		"":                              false,
+		sha512:                          false,
+		sha512 + "+++++":                true,
+		sha512[:len(sha512)-1]:          true,
+		"$1$abc$0123456789012345678901": false,
+		"!" + sha512:                    true,
+		"$y$j9T$salt$hash":              false,
+	} {
+		if got := userPasswordNotHashed(pw); got != want {
+			t.Errorf("userPasswordNotHashed(%q) = %v, want %v", pw, got, want)
+		}
+	}
+}
