@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/tend-dev/tend/pkg/module"
-	"github.com/tend-dev/tend/pkg/pyre"
 	"github.com/tend-dev/tend/pkg/odict"
+	"github.com/tend-dev/tend/pkg/pyre"
 	"github.com/tend-dev/tend/pkg/vars"
 )
 
