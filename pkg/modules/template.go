@@ -27,7 +27,7 @@ var templateSpec = &module.Spec{
 	Short: "Template a file out to a target host",
 	Description: `Renders a Jinja2 template (src, looked up in the role's templates/ directory and the
 playbook directory) on the controller with the task's variables plus template_host,
-template_path, template_fullpath, template_uid, template_run_date and ansible_managed
+template_path, template_fullpath, template_uid, template_run_date, template_mtime, template_destpath and ansible_managed
 ("Ansible managed" unless the ansible_managed variable says otherwise), then writes it to
 dest exactly like copy: compared by SHA-1 in one round trip, written atomically only when it
 differs. trim_blocks is on and a trailing newline is kept, as in Ansible; trim_blocks,
@@ -94,7 +94,7 @@ func (*Template) Plan(ctx context.Context, h *module.Host, args module.Args) (*m
 	if err != nil {
 		return module.Unchanged(module.Failed("Could not read '%s': %v", local, err)), nil
 	}
-	rendered, err := h.Templar.RenderWith(withBlockOptions(string(raw), args), templateVars(h, local, fi))
+	rendered, err := h.Templar.RenderWith(withBlockOptions(string(raw), args), templateVars(h, local, fi, args.String("dest")))
 	if !template.IsTemplate(string(raw)) {
 		// Ansible renders the file even without markup.
 		rendered = template.RenderText(string(raw))
@@ -135,7 +135,7 @@ func withBlockOptions(src string, args module.Args) string {
 func templateBase(local string) string { return filepath.Base(local) }
 
 // templateVars are the extra variables Ansible's template module defines.
-func templateVars(h *module.Host, local string, fi os.FileInfo) map[string]any {
+func templateVars(h *module.Host, local string, fi os.FileInfo, dest string) map[string]any {
 	host, _ := os.Hostname()
 	owner := ""
 	if u, err := user.Current(); err == nil {
@@ -155,9 +155,21 @@ func templateVars(h *module.Host, local string, fi os.FileInfo) map[string]any {
 		"template_path":     local,
 		"template_fullpath": local,
 		"template_uid":      owner,
-		"template_run_date": time.Now().Format("2006-01-02 15:04:05.000000"),
+		"template_run_date": pyDatetime(time.Now()),
+		"template_mtime":    pyDatetime(fi.ModTime()),
+		"template_destpath": dest,
 		"ansible_managed":   managed,
 	}
+}
+
+// pyDatetime is str() of Python's datetime (template_run_date and
+// template_mtime are datetimes in Ansible): local time, microseconds only
+// when there are some.
+func pyDatetime(t time.Time) string {
+	if t.Nanosecond()/1000 == 0 {
+		return t.Format("2006-01-02 15:04:05")
+	}
+	return t.Format("2006-01-02 15:04:05.000000")
 }
 
 // fileOwner returns the uid owning a controller file.

@@ -810,6 +810,11 @@ func (s *state) evalCall(n *nodes.Call) (any, error) {
 				return s.callSuper(sb)
 			}
 		}
+		if name == "lookup" || name == "query" || name == "q" {
+			if err := s.renderLiteralTerms(n.Args, args); err != nil {
+				return nil, err
+			}
+		}
 		v, err := s.callGlobal(name, args, kw)
 		return s.seal(v), err
 	case *nodes.GetAttribute:
@@ -824,6 +829,37 @@ func (s *state) evalCall(n *nodes.Call) (any, error) {
 		return s.seal(v), err
 	}
 	return nil, fmt.Errorf("%s is not callable", exprName(n.Func))
+}
+
+// renderLiteralTerms renders the lookup terms written as string literals
+// that hold a template (lookup('pipe', '{{ python }} -c ...')): Ansible
+// templates a lookup's terms before the plugin runs. Only literals of the
+// template itself are rendered, so a term computed from host data is never
+// templated.
+func (s *state) renderLiteralTerms(nodesArgs []nodes.Expression, args []any) error {
+	for i := 1; i < len(nodesArgs) && i < len(args); i++ {
+		lit, ok := nodesArgs[i].(*nodes.String)
+		if !ok || !IsTemplate(lit.Val) {
+			continue
+		}
+		v, err := s.renderNested(lit.Val)
+		if err != nil {
+			return err
+		}
+		// Ansible renders terms as text, turning back into values only
+		// text that reads as a list, dict or boolean.
+		switch v.(type) {
+		case nil:
+			v = ""
+		case string, Unsafe, bool, []any:
+		default:
+			if _, _, isDict := odict.As(v); !isDict {
+				v = toStr(v)
+			}
+		}
+		args[i] = v
+	}
+	return nil
 }
 
 // callGlobal calls the global functions Ansible's templates see: lookup,
