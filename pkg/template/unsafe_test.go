@@ -42,7 +42,11 @@ func TestUnsafeTaint(t *testing.T) {
 		{"variable holding a template over host data", "{{ wrapped[0] }}", "{{ secret }}"},
 		{"variable holding a dict over host data", "{{ inDict.k }}", "{{ secret }}"},
 		{"b64decode in a list", "{{ [u | b64encode | b64decode] }}", []any{"{{ secret }}"}},
-		{"lookup results are unsafe", "{{ query('items', '{{ secret }}') }}", []any{"{{ secret }}"}},
+		// A term computed by the template (not a literal) is not rendered
+		// before the lookup, and what the lookup returns is data.
+		{"lookup results are unsafe", "{{ query('items', '{' ~ '{ secret }}') }}", []any{"{{ secret }}"}},
+		// Ansible renders a lookup's terms: a literal holding a template.
+		{"literal lookup terms render", "{{ query('items', '{{ safe }}') }}", []any{"LEAKED"}},
 		{"controller templates still render", "{{ [safe] }}", []any{"LEAKED"}},
 		{"unsafe acts as a string", "{{ u == '{{ secret }}' and 'secret' in u and u | length == 12 and u.startswith('{{') }}", true},
 	} {
