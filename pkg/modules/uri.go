@@ -3,6 +3,7 @@ package modules
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -81,8 +82,8 @@ the same: a request may change the remote side).`,
 			{Name: "remote_src", Type: module.Bool, Default: false, Doc: "src is a path on the host."},
 			{Name: "force", Type: module.Bool, Default: false, Doc: "Send Cache-Control: no-cache and no If-Modified-Since (dest is fetched again)."},
 			{Name: "unix_socket", Type: module.Path, Doc: "Connect to this Unix domain socket on the host instead of the URL's host and port (curl --unix-socket; needs curl on the host)."},
-			{Name: "decompress", Type: module.Bool, Default: true, Doc: "Ask for a compressed response and decompress it (curl --compressed). " +
-				"Without curl (bash fallback) no compression is asked for, so the body arrives plain either way."},
+			{Name: "decompress", Type: module.Bool, Default: true, Doc: "Decompress a response sent with Content-Encoding: gzip, as Ansible does " +
+				"(no Accept-Encoding is added: send one in headers to ask for compression). false keeps the body as sent."},
 			{Name: "ciphers", Type: module.List, Elements: module.String, Doc: "OpenSSL cipher names or strings for TLS 1.2 and below, joined with ':' (curl --ciphers)."},
 			{Name: "client_cert", Type: module.Path, Doc: "PEM client certificate (may include the key) on the host, for TLS client authentication (curl --cert)."},
 			{Name: "client_key", Type: module.Path, Doc: "PEM private key on the host for client_cert (curl --key)."},
@@ -145,8 +146,8 @@ type uriRequest struct {
 	// UnixSocket, Ciphers, Cert and Key are curl's --unix-socket,
 	// --ciphers, --cert and --key.
 	UnixSocket, Ciphers, Cert, Key string
-	// Compressed asks for and decodes a compressed body; Netrc reads
-	// ~/.netrc; Negotiate authenticates with SPNEGO.
+	// Compressed decodes a gzip body; Netrc reads ~/.netrc; Negotiate
+	// authenticates with SPNEGO.
 	Compressed, Netrc, Negotiate bool
 	// Unredirected are headers sent with the first request only.
 	Unredirected []string
@@ -321,9 +322,6 @@ func (r *uriRequest) curlExtras(line func(k, v string), b *strings.Builder) {
 		if o[1] != "" {
 			line(o[0], o[1])
 		}
-	}
-	if r.Compressed && r.Method != "HEAD" {
-		b.WriteString("compressed\n")
 	}
 	if r.Netrc {
 		b.WriteString("netrc-optional\n")
@@ -661,6 +659,12 @@ func (URI) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.
 	if err != nil {
 		return nil, err
 	}
+	if resp != nil && req.Compressed && req.Method != "HEAD" {
+		resp.Body, err = gunzipBody(resp.Header.Get("Content-Encoding"), resp.Body)
+		if err != nil {
+			resp, failMsg = nil, "Request failed: "+err.Error()
+		}
+	}
 	result := uriResult(args, resp, failMsg, int(time.Since(start).Seconds()))
 	if dest == "" || resp == nil {
 		return module.Unchanged(result), nil
@@ -768,4 +772,21 @@ func uriDestPlan(ctx context.Context, h *module.Host, args module.Args, result m
 		result["changed"] = true
 		return result, nil
 	}}, nil
+}
+
+// gunzipBody decodes a body sent with Content-Encoding: gzip (decompress,
+// as Ansible's fetch_url: other encodings are kept as they are).
+func gunzipBody(encoding string, body []byte) ([]byte, error) {
+	if !strings.EqualFold(strings.TrimSpace(encoding), "gzip") || len(body) == 0 {
+		return body, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("decompressing the gzip body: %w", err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, fmt.Errorf("decompressing the gzip body: %w", err)
+	}
+	return out, nil
 }
