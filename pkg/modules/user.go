@@ -65,6 +65,13 @@ func (User) Spec() *module.Spec {
 			{Name: "remove", Type: module.Bool, Default: false, Doc: "With state=absent, also remove the home directory and mail spool (userdel -r)."},
 			{Name: "force", Type: module.Bool, Default: false, Doc: "With state=absent, remove even if the user is logged in (userdel -f); with generate_ssh_key, replace an existing key."},
 			{Name: "local", Type: module.Bool, Default: false, Doc: "Accepted for compatibility; accounts are always managed with the shadow tools."},
+			{Name: "umask", Type: module.String, Doc: "Umask for the new home directory and the files copied into it (useradd -K UMASK=..., when creating with create_home); not with local, as in Ansible."},
+			{Name: "seuser", Type: module.String, Doc: "SELinux user of a new account (useradd -Z, as Ansible does on Linux; useradd fails where SELinux is not enabled). Existing accounts are not changed."},
+			{Name: "login_class", Type: module.String, Doc: "Ignored on Linux, as Ansible's user module does (FreeBSD, OpenBSD and NetBSD only)."},
+			{Name: "hidden", Type: module.Bool, Doc: "Ignored on Linux, as Ansible's user module does (macOS only)."},
+			{Name: "profile", Type: module.String, Doc: "Ignored on Linux, as Ansible's user module does (illumos/Solaris only)."},
+			{Name: "authorization", Type: module.String, Doc: "Ignored on Linux, as Ansible's user module does (illumos/Solaris only)."},
+			{Name: "role", Type: module.String, Doc: "Ignored on Linux, as Ansible's user module does (illumos/Solaris only)."},
 		},
 		Check: module.CheckFull,
 		Diff:  true,
@@ -290,6 +297,9 @@ func decideUserCreate(args module.Args, name string, gid int, groups []string) u
 			o.opts = append(o.opts, "-o")
 		}
 	}
+	if args.Has("seuser") {
+		o.opts = append(o.opts, "-Z", args.String("seuser"))
+	}
 	if args.Has("group") {
 		o.add("group", "-g", strconv.Itoa(gid))
 	}
@@ -316,6 +326,9 @@ func decideUserCreate(args module.Args, name string, gid int, groups []string) u
 		o.opts = append(o.opts, "-m")
 		if args.Has("skeleton") {
 			o.opts = append(o.opts, "-k", args.String("skeleton"))
+		}
+		if args.Has("umask") {
+			o.opts = append(o.opts, "-K", "UMASK="+args.String("umask"))
 		}
 	} else {
 		o.opts = append(o.opts, "-M")
@@ -610,6 +623,9 @@ func userResult(args module.Args, pw passwdEntry, groups []string) module.Result
 
 // Plan implements module.Module.
 func (User) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
+	if args.Has("umask") && args.Bool("local") {
+		return module.Unchanged(module.Failed("'umask' can not be used with 'local'")), nil
+	}
 	name := args.String("name")
 	var resolve []string
 	if args.Has("group") {
