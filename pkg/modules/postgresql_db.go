@@ -156,7 +156,10 @@ func pgDBStatements(args module.Args, cur pgDBInfo) (stmts []string, fail string
 
 // Plan implements module.Module.
 func (PostgresqlDB) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
-	c := newPgConn(args)
+	c, err := pgConnFromArgs(args)
+	if err != nil {
+		return module.Unchanged(module.Failed("%v", err)), nil
+	}
 	name := args.String("name")
 	base := module.Result{"db": name}
 	sql, err := pgDBInfoSQL(name)
