@@ -171,6 +171,23 @@ func uriHeaders(args module.Args) (map[string]string, error) {
 	return hdrs, nil
 }
 
+// transportArgs reads unix_socket, client_cert, client_key, decompress,
+// use_gssapi, use_netrc, ciphers and unredirected_headers.
+func (r *uriRequest) transportArgs(args module.Args) {
+	r.UnixSocket, r.Cert, r.Key = args.String("unix_socket"), args.String("client_cert"), args.String("client_key")
+	r.Compressed = !args.Has("decompress") || args.Bool("decompress")
+	r.Negotiate = args.Bool("use_gssapi")
+	r.Netrc = (!args.Has("use_netrc") || args.Bool("use_netrc")) && args.String("url_username") == ""
+	var ciphers []string
+	for _, c := range args.List("ciphers") {
+		ciphers = append(ciphers, fmt.Sprint(c))
+	}
+	r.Ciphers = strings.Join(ciphers, ":")
+	for _, hd := range args.List("unredirected_headers") {
+		r.Unredirected = append(r.Unredirected, fmt.Sprint(hd))
+	}
+}
+
 // uriBuildRequest validates the arguments and encodes the body.
 func uriBuildRequest(args module.Args) (*uriRequest, error) {
 	r := &uriRequest{
@@ -179,17 +196,8 @@ func uriBuildRequest(args module.Args) (*uriRequest, error) {
 		Insecure: !args.Bool("validate_certs"), Timeout: args.Int("timeout"),
 		Agent:   orDefault(args.String("http_agent"), "tend-uri"),
 		NoProxy: args.Has("use_proxy") && !args.Bool("use_proxy"), CAPath: args.String("ca_path"),
-		UnixSocket: args.String("unix_socket"), Cert: args.String("client_cert"), Key: args.String("client_key"),
-		Compressed: !args.Has("decompress") || args.Bool("decompress"), Negotiate: args.Bool("use_gssapi"),
-		Netrc: (!args.Has("use_netrc") || args.Bool("use_netrc")) && args.String("url_username") == "",
 	}
-	for _, c := range args.List("ciphers") {
-		r.Ciphers = strings.Join(append(strings.Split(r.Ciphers, ":"), fmt.Sprint(c)), ":")
-	}
-	r.Ciphers = strings.TrimPrefix(r.Ciphers, ":")
-	for _, hd := range args.List("unredirected_headers") {
-		r.Unredirected = append(r.Unredirected, fmt.Sprint(hd))
-	}
+	r.transportArgs(args)
 	u, err := url.Parse(r.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("url %q is not an http:// or https:// URL", r.URL)
@@ -447,23 +455,7 @@ func (r *uriRequest) run(ctx context.Context, h *module.Host, tool string) (*uri
 		if len(r.Unredirected) == 0 || !r.Follow {
 			return r.runCurl(ctx, h, timeout)
 		}
-		// unredirected_headers: the first request alone carries them;
-		// curl follows the rest of the chain.
-		first := *r
-		first.Follow = false
-		resp, msg, err := first.runCurl(ctx, h, timeout)
-		if resp == nil || resp.Status < 300 || resp.Status > 399 || resp.Status == 304 || resp.Header.Get("Location") == "" {
-			return resp, msg, err
-		}
-		next := r.redirected(r.URL, resp.Status, resp.Header.Get("Location"))
-		if next == nil {
-			return nil, "Request failed: bad redirect location " + resp.Header.Get("Location"), nil
-		}
-		resp, msg, err = next.runCurl(ctx, h, timeout)
-		if resp != nil {
-			resp.Redirects++
-		}
-		return resp, msg, err
+		return r.runCurlUnredirected(ctx, h, timeout)
 	}
 	if r.UnixSocket != "" || r.Negotiate {
 		return nil, "Request failed: unix_socket and use_gssapi need curl on the host", nil
@@ -511,6 +503,26 @@ func (r *uriRequest) run(ctx context.Context, h *module.Host, tool string) (*uri
 		}
 		r.Headers = withoutHeaders(r.Headers, r.Unredirected)
 	}
+}
+
+// runCurlUnredirected makes the first request alone with the
+// unredirected_headers; curl follows the rest of the chain without them.
+func (r *uriRequest) runCurlUnredirected(ctx context.Context, h *module.Host, timeout time.Duration) (*uriResponse, string, error) {
+	first := *r
+	first.Follow = false
+	resp, msg, err := first.runCurl(ctx, h, timeout)
+	if resp == nil || resp.Status < 300 || resp.Status > 399 || resp.Status == 304 || resp.Header.Get("Location") == "" {
+		return resp, msg, err
+	}
+	next := r.redirected(r.URL, resp.Status, resp.Header.Get("Location"))
+	if next == nil {
+		return nil, "Request failed: bad redirect location " + resp.Header.Get("Location"), nil
+	}
+	resp, msg, err = next.runCurl(ctx, h, timeout)
+	if resp != nil {
+		resp.Redirects++
+	}
+	return resp, msg, err
 }
 
 // runCurl makes the request with curl, reading the config on stdin.
