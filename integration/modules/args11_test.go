@@ -86,6 +86,19 @@ func TestArgs11(t *testing.T) {
 		}
 	})
 
+	t.Run("git archive and separate_git_dir", func(t *testing.T) {
+		e.sh(t, "command -v git >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q git >/dev/null 2>&1 || "+
+			"{ apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q git >/dev/null; }")
+		e.sh(t, `set -e; git init -q -b main /srv/gorigin; cd /srv/gorigin; git config user.email t@example.com; git config user.name t
+echo one > f; git add f; git commit -qm one; mkdir -p /srv/gitdirs`)
+		args := map[string]any{"repo": "/srv/gorigin", "dest": "/srv/gapp", "separate_git_dir": "/srv/gitdirs/gapp.git",
+			"archive": "/srv/gapp.tgz", "archive_prefix": "gapp/"}
+		e.converge(t, "git", args, "cat /srv/gapp/.git 2>/dev/null; ls /srv/gitdirs; sha1sum /srv/gapp.tgz 2>/dev/null; true")
+		if got := e.sh(t, "tar -tzf /srv/gapp.tgz"); !strings.Contains(got, "gapp/f") {
+			t.Errorf("archive members %q", got)
+		}
+	})
+
 	t.Run("wait_for exclude_hosts", func(t *testing.T) {
 		// sshd's port holds the test's own connection from the gateway.
 		r, _ := e.run(t, "wait_for", map[string]any{"port": 22, "state": "drained", "timeout": 2}, false)
