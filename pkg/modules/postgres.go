@@ -67,6 +67,8 @@ type pgConn struct {
 	// Encoding is the session's client encoding when not UTF-8
 	// (postgresql_query's encoding); nil: UTF-8.
 	Encoding *pgEncoding
+	// RawEncoding leaves client_encoding to the client (pg_dump).
+	RawEncoding bool
 }
 
 func newPgConn(args module.Args) pgConn {
@@ -158,7 +160,10 @@ func (c pgConn) conninfo(db string) string {
 	if c.Encoding != nil {
 		enc = c.Encoding.Name
 	}
-	parts = append(parts, "client_encoding="+conninfoValue(enc), "application_name='tend'")
+	if !c.RawEncoding {
+		parts = append(parts, "client_encoding="+conninfoValue(enc))
+	}
+	parts = append(parts, "application_name='tend'")
 	keys := make([]string, 0, len(c.Params))
 	for k := range c.Params {
 		keys = append(keys, k)
