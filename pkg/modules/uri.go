@@ -75,12 +75,13 @@ the same: a request may change the remote side).`,
 			{Name: "dest", Type: module.Path, Doc: "Write the response body to this file on the host (atomically, with owner, group and mode), " +
 				"or into this directory under the name Content-Disposition or the URL's last path segment gives (else index.html). " +
 				"Written only when the status is in status_code and is not 304; when the file exists the request carries " +
-				"If-Modified-Since with its modification time (unless force), so an unchanged remote file gives 304. changed " +
+				"If-Modified-Since with its modification time, so an unchanged remote file gives 304 (list 304 in status_code). changed " +
 				"when the content or the attributes change (Ansible 2.14 reports changed on every 2xx write). The result has path."},
 			{Name: "src", Type: module.Path, Doc: "Send this file as the body: a controller file (role files/, then the playbook directory), " +
 				"or with remote_src a file on the host. Not with body."},
 			{Name: "remote_src", Type: module.Bool, Default: false, Doc: "src is a path on the host."},
-			{Name: "force", Type: module.Bool, Default: false, Doc: "Send Cache-Control: no-cache and no If-Modified-Since (dest is fetched again)."},
+			{Name: "force", Type: module.Bool, Default: false, Doc: "Accepted for compatibility: Ansible 2.14's uri documents it (\"do not get a cached copy\") " +
+				"but does not pass it to its HTTP client, so an existing dest still sends If-Modified-Since; tend does the same."},
 			{Name: "unix_socket", Type: module.Path, Doc: "Connect to this Unix domain socket on the host instead of the URL's host and port (curl --unix-socket; needs curl on the host)."},
 			{Name: "decompress", Type: module.Bool, Default: true, Doc: "Decompress a response sent with Content-Encoding: gzip, as Ansible does " +
 				"(no Accept-Encoding is added: send one in headers to ask for compression). false keeps the body as sent."},
@@ -664,7 +665,7 @@ func (URI) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.
 		if destSt, err = statRemote(ctx, h, dest, false); err != nil {
 			return nil, fmt.Errorf("uri on %s: %w", h.Name, err)
 		}
-		uriCacheHeaders(req, destSt, args.Bool("force"))
+		uriCacheHeaders(req, destSt)
 	}
 	start := time.Now()
 	resp, failMsg, err := req.run(ctx, h, tool)
@@ -732,19 +733,14 @@ func uriBodySource(ctx context.Context, h *module.Host, args module.Args, req *u
 	return cleanup, nil, nil
 }
 
-// uriCacheHeaders adds what Ansible's fetch_url sends for dest: with
-// force Cache-Control: no-cache, else If-Modified-Since with the mtime of
-// an existing dest file.
-func uriCacheHeaders(req *uriRequest, st *RemoteStat, force bool) {
-	switch {
-	case force:
-		req.Headers = append(req.Headers, [2]string{"Cache-Control", "no-cache"})
-	case st.IsReg():
-		sec := int64(st.Mtime)
-		req.Headers = append(req.Headers, [2]string{"If-Modified-Since", time.Unix(sec, 0).UTC().Format(http.TimeFormat)})
-	default:
+// uriCacheHeaders adds what Ansible's uri sends for dest: If-Modified-Since
+// with the mtime of an existing dest file (force is not passed on there).
+func uriCacheHeaders(req *uriRequest, st *RemoteStat) {
+	if !st.IsReg() {
 		return
 	}
+	sec := int64(st.Mtime)
+	req.Headers = append(req.Headers, [2]string{"If-Modified-Since", time.Unix(sec, 0).UTC().Format(http.TimeFormat)})
 	sort.Slice(req.Headers, func(i, j int) bool { return req.Headers[i][0] < req.Headers[j][0] })
 }
 
