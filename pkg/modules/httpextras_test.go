@@ -10,6 +10,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -117,6 +119,7 @@ func TestGetURLTransportArgs(t *testing.T) {
 	pool.AddCert(parsed)
 	tlsSrv.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool, MaxVersion: tls.VersionTLS12,
 		CipherSuites: []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}}
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are expected
 	tlsSrv.StartTLS()
 	defer tlsSrv.Close()
 	base := map[string]any{"url": tlsSrv.URL + "/show", "validate_certs": false, "use_netrc": false}
