@@ -94,6 +94,36 @@ func TestPostgresModules(t *testing.T) {
 	login["login_password"] = "n3w"
 	mustNet(t, h, "postgresql_query", login, false, false)
 
+	// Issue 11 arguments: fail_on_user, path_to_script, encoding,
+	// connect_params, dump, restore and rename.
+	if r := netModule(t, pg, "postgresql_user", map[string]any{"name": "connect", "state": "absent"}, false); r["failed"] != true ||
+		!strings.HasPrefix(fmt.Sprint(r["msg"]), "Unable to remove user") {
+		t.Errorf("drop of a database owner: %v", r)
+	}
+	if r := netModule(t, pg, "postgresql_user", map[string]any{"name": "connect", "state": "absent", "fail_on_user": false}, false); r["failed"] == true || r["changed"] != false || r["user_removed"] != false {
+		t.Errorf("fail_on_user false: %v", r)
+	}
+	root(`printf "INSERT INTO jobs VALUES (1, 'é');\nINSERT INTO jobs VALUES (2, %%s);\n" > /tmp/jobs.sql && chmod 644 /tmp/jobs.sql`)
+	mustNet(t, pg, "postgresql_query", map[string]any{"db": "connect_db", "path_to_script": "/tmp/jobs.sql", "positional_args": []any{"ü"}}, false, true)
+	r = mustNet(t, pg, "postgresql_query", map[string]any{"db": "connect_db", "query": "SELECT string_agg(name, ',' ORDER BY id) AS n FROM jobs",
+		"encoding": "LATIN1", "connect_params": map[string]any{"connect_timeout": 5}}, false, false)
+	if r["query_result"].([]any)[0].(map[string]any)["n"] != "é,ü" {
+		t.Errorf("path_to_script and encoding: %v", r["query_result"])
+	}
+	root("mkdir -p /srv/dumps && chown postgres /srv/dumps")
+	mustNet(t, pg, "postgresql_db", map[string]any{"name": "connect_db", "state": "dump", "target": "/srv/dumps/c.pgc"}, false, true)
+	mustNet(t, pg, "postgresql_db", map[string]any{"name": "restored_db"}, false, true)
+	mustNet(t, pg, "postgresql_db", map[string]any{"name": "restored_db", "state": "restore", "target": "/srv/dumps/c.pgc"}, false, true)
+	mustNet(t, pg, "postgresql_db", map[string]any{"name": "restored_db", "state": "rename", "target": "renamed_db"}, false, true)
+	mustNet(t, pg, "postgresql_db", map[string]any{"name": "restored_db", "state": "rename", "target": "renamed_db"}, false, false)
+	if got := psql("SELECT count(*) FROM pg_database WHERE datname = 'renamed_db'"); got != "1" {
+		t.Errorf("renamed database: %s", got)
+	}
+	if got := root("cd / && sudo -u postgres psql -XAtq -d renamed_db -c 'SELECT count(*) FROM jobs'"); got != "2" {
+		t.Errorf("restored rows: %s", got)
+	}
+	mustNet(t, pg, "postgresql_db", map[string]any{"name": "renamed_db", "state": "absent"}, false, true)
+
 	// Teardown through the modules, converging too.
 	mustNet(t, pg, "postgresql_db", map[string]any{"name": "connect_db", "state": "absent"}, false, true)
 	mustNet(t, pg, "postgresql_db", map[string]any{"name": "connect_db", "state": "absent"}, false, false)

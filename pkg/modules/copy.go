@@ -15,6 +15,7 @@ import (
 	"github.com/tend-dev/tend/pkg/connection"
 	"github.com/tend-dev/tend/pkg/module"
 	"github.com/tend-dev/tend/pkg/shell"
+	"github.com/tend-dev/tend/pkg/vault"
 )
 
 // Copy is Ansible's copy module: put a file (from the controller, from
@@ -50,7 +51,7 @@ directory itself.`,
 		{Name: "directory_mode", Type: module.Raw, Doc: "Mode of directories created by a recursive copy (default: umask-based)."},
 		{Name: "checksum", Type: module.String, Doc: "Expected SHA-1 of src; the task fails when the file to copy does not match."},
 		{Name: "local_follow", Type: module.Bool, Default: true, Doc: "Follow symbolic links in src on the controller (always done)."},
-		{Name: "decrypt", Type: module.Bool, Default: true, Doc: "Accepted for compatibility (vault-encrypted sources are not supported yet)."},
+		{Name: "decrypt", Type: module.Bool, Default: true, Doc: "Decrypt vault-encrypted source files (every file of a directory src too) with the run's vault password, as Ansible does; false copies them as they are. Not for content or remote_src."},
 	}, writeArgs()...), fileAttrArgs()...),
 	MutuallyExclusive: [][]string{{"content", "src"}},
 	RequiredOneOf:     [][]string{{"content", "src"}},
@@ -126,6 +127,11 @@ func (*Copy) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 	data, err := os.ReadFile(local)
 	if err != nil {
 		return module.Unchanged(module.Failed("Could not read '%s': %v", local, err)), nil
+	}
+	if args.Bool("decrypt") && vault.IsEncrypted(data) {
+		if data, err = decryptControllerFile(h, local, data); err != nil {
+			return module.Unchanged(module.Failed("%v", err)), nil
+		}
 	}
 	if want := args.String("checksum"); want != "" {
 		if got := sha1Hex(data); got != strings.ToLower(want) {
@@ -368,6 +374,11 @@ func planDirCopy(ctx context.Context, h *module.Host, args module.Args, src, loc
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return err
+		}
+		if args.Bool("decrypt") && vault.IsEncrypted(data) {
+			if data, err = decryptControllerFile(h, p, data); err != nil {
+				return err
+			}
 		}
 		entries = append(entries, entry{rel: filepath.ToSlash(rel), data: data, perm: uint32(fi.Mode().Perm()), local: p})
 		return nil

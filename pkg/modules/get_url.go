@@ -2,6 +2,7 @@ package modules
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
 	"crypto/md5"
 	"crypto/sha1"
@@ -49,6 +50,7 @@ func (GetURL) Spec() *module.Spec {
 		{Name: "http_agent", Type: module.String, Default: "tend-get_url", Doc: "User-Agent header."},
 		{Name: "tmp_dest", Type: module.Path, Doc: "Accepted for compatibility and ignored: the download is staged on the controller."},
 	}
+	args = append(args, httpExtraArgs()...)
 	return &module.Spec{
 		Name:  "get_url",
 		Short: "Download a file from a URL to the host",
@@ -160,6 +162,7 @@ type httpFetch struct {
 	Headers                        map[string]any
 	Timeout                        time.Duration
 	Insecure, NoProxy              bool
+	Extras                         httpExtras
 }
 
 func fetchFromArgs(args module.Args, u string) httpFetch {
@@ -202,6 +205,7 @@ func (f httpFetch) open(ctx context.Context) (io.ReadCloser, *http.Response, err
 		tr.Proxy = nil
 	}
 	client := &http.Client{Transport: tr, Timeout: f.Timeout}
+	f.Extras.configure(tr, client)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.URL, nil)
 	if err != nil {
 		return nil, nil, err
@@ -214,6 +218,8 @@ func (f httpFetch) open(ctx context.Context) (io.ReadCloser, *http.Response, err
 	}
 	if f.Username != "" || f.Password != "" {
 		req.SetBasicAuth(f.Username, f.Password)
+	} else if user, pass, ok := netrcAuth(u.Hostname()); ok && f.Extras.Netrc {
+		req.SetBasicAuth(user, pass)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -222,6 +228,14 @@ func (f httpFetch) open(ctx context.Context) (io.ReadCloser, *http.Response, err
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
 		return nil, resp, fmt.Errorf("HTTP Error %d: %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+	}
+	if f.Extras.Decompress && strings.EqualFold(resp.Header.Get("Content-Encoding"), "gzip") {
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			resp.Body.Close()
+			return nil, resp, fmt.Errorf("decompressing the gzip response: %w", err)
+		}
+		return gzipReadCloser{zr, resp.Body}, resp, nil
 	}
 	return resp.Body, resp, nil
 }
@@ -330,8 +344,12 @@ func (GetURL) Plan(ctx context.Context, h *module.Host, args module.Args) (*modu
 		return module.Unchanged(module.Failed("%v", err)), nil
 	}
 	fetch := fetchFromArgs(args, rawURL)
+	var fail module.Result
+	if fetch.Extras, fail = loadHTTPExtras(ctx, h, args); fail != nil {
+		return module.Unchanged(fail), nil
+	}
 	if cs != nil && cs.URL != "" {
-		if fail := resolveChecksumURL(ctx, args, rawURL, cs); fail != nil {
+		if fail := resolveChecksumURL(ctx, fetch, rawURL, cs); fail != nil {
 			return module.Unchanged(fail), nil
 		}
 	}
@@ -402,8 +420,9 @@ func (GetURL) Plan(ctx context.Context, h *module.Host, args module.Args) (*modu
 // resolveChecksumURL fetches the checksum file cs names and takes the
 // checksum of the URL's file name from it; a non-nil result is the
 // task's failure.
-func resolveChecksumURL(ctx context.Context, args module.Args, rawURL string, cs *checksumSpec) module.Result {
-	text, err := fetchFromArgs(args, cs.URL).fetchSmall(ctx)
+func resolveChecksumURL(ctx context.Context, fetch httpFetch, rawURL string, cs *checksumSpec) module.Result {
+	fetch.URL = cs.URL
+	text, err := fetch.fetchSmall(ctx)
 	if err != nil {
 		return module.Failed("fetching the checksum file %s: %v", cs.URL, err)
 	}

@@ -32,9 +32,9 @@ func (*Git) Spec() *module.Spec {
 			"--recursive` when the checkout has submodules. ssh uses BatchMode with key_file, ssh_opts, " +
 			"accept_hostkey and accept_newhostkey through GIT_SSH_COMMAND. Returns before, after and " +
 			"remote_url_changed. Limits: a change of submodules alone is not predicted; a commit version " +
-			"not fetched yet is reported as a change; verify_commit, gpg_whitelist, archive, " +
-			"archive_prefix, separate_git_dir and track_submodules are not supported.",
-		Args: []module.Arg{
+			"not fetched yet is reported as a change. separate_git_dir, verify_commit/gpg_whitelist, archive/" +
+			"archive_prefix and track_submodules as in Ansible (see each).",
+		Args: append([]module.Arg{
 			{Name: "repo", Aliases: []string{"name"}, Required: true, Type: module.String, NotOption: true, Doc: "git, SSH or HTTP(S) URL of the repository, or a path on the host."},
 			{Name: "dest", Type: module.Path, NotOption: true, Doc: "Path of the checkout; required unless clone=no."},
 			{Name: "version", Type: module.String, Default: "HEAD", NotOption: true, Doc: "Branch, tag, commit (full SHA-1) or HEAD."},
@@ -54,7 +54,7 @@ func (*Git) Spec() *module.Spec {
 			{Name: "recursive", Type: module.Bool, Default: true, Doc: "Update submodules after the checkout."},
 			{Name: "single_branch", Type: module.Bool, Default: false, Doc: "Clone only the history leading to version."},
 			{Name: "umask", Type: module.Raw, Doc: "Quoted octal umask for the git commands, e.g. \"0022\"."},
-		},
+		}, gitExtraArgs()...),
 		MutuallyExclusive: [][]string{{"accept_hostkey", "accept_newhostkey"}},
 		Check:             module.CheckFull,
 		Diff:              true,
@@ -218,8 +218,20 @@ func (*Git) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.Pl
 		result["failed"], result["msg"] = true, d.fail
 		return module.Unchanged(result), nil
 	}
-	if !d.changed {
+	ex, fail, err := planGitExtras(ctx, h, a, g, dest, st, d)
+	if err != nil {
+		return nil, err
+	}
+	if fail != "" {
+		result["failed"], result["msg"] = true, fail
 		return module.Unchanged(result), nil
+	}
+	if !d.changed && !ex.changed() {
+		p := module.Unchanged(result)
+		if ex.verify && st.exists {
+			p.Housekeeping = func(ctx context.Context) (module.Result, error) { return ex.verifyResult(ctx, h, a, g, dest) }
+		}
+		return p, nil
 	}
 	before := ""
 	if st.exists {
@@ -228,10 +240,13 @@ func (*Git) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.Pl
 	diff := module.Diff{BeforeHeader: dest, AfterHeader: dest, Before: before, After: d.after + "\n"}
 	plan := &module.Plan{Changed: true, Result: result, Diff: []module.Diff{diff}}
 	if !d.clone && !d.update && !d.reset {
+		if ex.changed() {
+			plan.Apply = ex.wrap(h, a, g, dest, result, nil)
+		}
 		return plan, nil // clone=no and no checkout: reported only
 	}
 	script := gitApplyScript(a, g, dest, repo, d)
-	plan.Apply = func(ctx context.Context) (module.Result, error) {
+	checkout := func(ctx context.Context) (module.Result, error) {
 		r, ok, err := runCmd(ctx, h, "git "+map[bool]string{true: "clone", false: "update"}[d.clone]+" of "+dest, script)
 		if err != nil || !ok {
 			return r, err
@@ -247,6 +262,7 @@ func (*Git) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.Pl
 		}
 		return out, nil
 	}
+	plan.Apply = ex.wrap(h, a, g, dest, result, checkout)
 	return plan, nil
 }
 
@@ -398,6 +414,9 @@ func gitApplyScript(a module.Args, g, dest, repo string, d gitDecision) string {
 		if a.Has("reference") {
 			c += " --reference " + q(a.String("reference"))
 		}
+		if a.Has("separate_git_dir") {
+			c += " --separate-git-dir=" + q(a.String("separate_git_dir"))
+		}
 		if a.Bool("single_branch") {
 			c += " --single-branch"
 			if branchOrTag {
@@ -431,6 +450,9 @@ func gitApplyScript(a module.Args, g, dest, repo string, d gitDecision) string {
 			sub := g + " submodule update --init --recursive"
 			if a.Bool("force") {
 				sub += " --force"
+			}
+			if a.Bool("track_submodules") {
+				sub += " --remote"
 			}
 			s = append(s, "if [ -f .gitmodules ]; then "+sub+"; fi")
 		}

@@ -122,7 +122,7 @@ func TestNetworkSpecs(t *testing.T) {
 		raw  map[string]any
 		want string
 	}{
-		{PostgresqlDB{}, map[string]any{"name": "d", "state": "dump"}, `value "dump" is not one of`},
+		{PostgresqlDB{}, map[string]any{"name": "d", "state": "backup"}, `value "backup" is not one of`},
 		{PostgresqlUser{}, map[string]any{}, `missing required argument "name"`},
 		{PostgresqlPrivs{}, map[string]any{"database": "d", "privs": "ALL", "roles": "r", "type": "function"}, `"type"`},
 		{PostgresqlQuery{}, map[string]any{"query": "x", "positional_args": []any{1}, "named_args": map[string]any{"a": 1}}, "mutually exclusive"},

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -39,6 +41,12 @@ func pgConnArgs() []module.Arg {
 			Doc:     "libpq sslmode for TCP connections."},
 		{Name: "ca_cert", Aliases: []string{"ssl_rootcert"}, Type: module.String,
 			Doc: "Path on the target of the CA certificate(s) checked with verify-ca/verify-full."},
+		{Name: "ssl_cert", Type: module.Path,
+			Doc: "Path on the target of the client certificate for TCP connections (libpq sslcert)."},
+		{Name: "ssl_key", Type: module.Path,
+			Doc: "Path on the target of the client certificate's private key (libpq sslkey)."},
+		{Name: "connect_params", Type: module.Dict,
+			Doc: "More libpq connection parameters (connect_timeout, target_session_attrs, sslcrl...), added last so they override the others, as in Ansible. A password given here travels like login_password (standard input), never on the command line."},
 		{Name: "session_role", Type: module.String,
 			Doc: "Switch to this role after connecting (libpq options -c role=...; the same as SET ROLE): login_user must be a member of it, and privileges are checked as that role's."},
 		{Name: "trust_input", Type: module.Bool, Default: true,
@@ -52,6 +60,15 @@ type pgConn struct {
 	Port                                          int
 	// SessionRole is set as the role at connection start ("" for none).
 	SessionRole string
+	// SSLCert and SSLKey are libpq's sslcert and sslkey; Params are
+	// connect_params (keys checked by newPgConn), added last.
+	SSLCert, SSLKey string
+	Params          map[string]string
+	// Encoding is the session's client encoding when not UTF-8
+	// (postgresql_query's encoding); nil: UTF-8.
+	Encoding *pgEncoding
+	// RawEncoding leaves client_encoding to the client (pg_dump).
+	RawEncoding bool
 }
 
 func newPgConn(args module.Args) pgConn {
@@ -65,7 +82,37 @@ func newPgConn(args module.Args) pgConn {
 		Port:     args.Int("port"),
 
 		SessionRole: args.String("session_role"),
+		SSLCert:     args.String("ssl_cert"),
+		SSLKey:      args.String("ssl_key"),
 	}
+}
+
+// pgParamRe is a libpq connection keyword.
+var pgParamRe = regexp.MustCompile(`^[a-z_]+$`)
+
+// pgConnFromArgs is newPgConn with connect_params checked: a key that is
+// not a libpq keyword is an error; password moves to Password so that it
+// goes through standard input.
+func pgConnFromArgs(args module.Args) (pgConn, error) {
+	c := newPgConn(args)
+	for k, v := range args.Dict("connect_params") {
+		if !pgParamRe.MatchString(k) {
+			return c, fmt.Errorf("connect_params: %q is not a libpq connection parameter name", k)
+		}
+		val := fmt.Sprint(v)
+		if b, ok := v.(bool); ok {
+			val = map[bool]string{true: "1", false: "0"}[b]
+		}
+		if k == "password" {
+			c.Password = val
+			continue
+		}
+		if c.Params == nil {
+			c.Params = map[string]string{}
+		}
+		c.Params[k] = val
+	}
+	return c, nil
 }
 
 // conninfoValue quotes v for a libpq connection string.
@@ -92,6 +139,12 @@ func (c pgConn) conninfo(db string) string {
 		if c.CACert != "" {
 			parts = append(parts, "sslrootcert="+conninfoValue(c.CACert))
 		}
+		if c.SSLCert != "" {
+			parts = append(parts, "sslcert="+conninfoValue(c.SSLCert))
+		}
+		if c.SSLKey != "" {
+			parts = append(parts, "sslkey="+conninfoValue(c.SSLKey))
+		}
 	case c.Socket != "":
 		parts = append(parts, "host="+conninfoValue(c.Socket))
 	}
@@ -103,7 +156,22 @@ func (c pgConn) conninfo(db string) string {
 		role := strings.NewReplacer(`\`, `\\`, " ", `\ `).Replace(c.SessionRole)
 		parts = append(parts, "options="+conninfoValue("-c role="+role))
 	}
-	parts = append(parts, "client_encoding='UTF8'", "application_name='tend'")
+	enc := "UTF8"
+	if c.Encoding != nil {
+		enc = c.Encoding.Name
+	}
+	if !c.RawEncoding {
+		parts = append(parts, "client_encoding="+conninfoValue(enc))
+	}
+	parts = append(parts, "application_name='tend'")
+	keys := make([]string, 0, len(c.Params))
+	for k := range c.Params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		parts = append(parts, k+"="+conninfoValue(c.Params[k]))
+	}
 	return strings.Join(parts, " ")
 }
 
@@ -122,6 +190,12 @@ func (c pgConn) psqlCommand(db, sql string, quiet bool) (connection.Command, err
 		flags += " -q"
 	}
 	line := "psql " + flags + " -v ON_ERROR_STOP=1 -d " + shell.Quote(c.conninfo(db))
+	if c.Encoding != nil {
+		var err error
+		if sql, err = c.Encoding.encode(sql); err != nil {
+			return connection.Command{}, err
+		}
+	}
 	stdin := sql
 	if c.Password != "" {
 		line = "IFS= read -r PGPASSWORD || exit 2; export PGPASSWORD; exec " + line
@@ -149,6 +223,9 @@ func psql(ctx context.Context, h *module.Host, c pgConn, db, sql string, quiet b
 	res, err := h.RunWith(ctx, cmd)
 	if err != nil {
 		return "", fmt.Errorf("psql on %s: %w", h.Name, err)
+	}
+	if c.Encoding != nil {
+		res.Stdout, res.Stderr = c.Encoding.decode(res.Stdout), c.Encoding.decode(res.Stderr)
 	}
 	if res.ExitCode != 0 {
 		msg := strings.TrimSpace(string(res.Stderr))

@@ -19,8 +19,10 @@ func (PostgresqlDB) Spec() *module.Spec {
 	args := []module.Arg{
 		{Name: "name", Aliases: []string{"db", "datname"}, Type: module.String, Required: true,
 			Doc: "Name of the database."},
-		{Name: "state", Type: module.String, Default: "present", Choices: []string{"present", "absent"},
-			Doc: "present creates the database (and fixes owner and conn_limit); absent drops it. dump/restore are not supported."},
+		{Name: "state", Type: module.String, Default: "present", Choices: []string{"present", "absent", "dump", "restore", "rename"},
+			Doc: "present creates the database (and fixes owner and conn_limit); absent drops it; dump writes it to target with pg_dump, " +
+				"restore loads target with psql or pg_restore (both always report changed, as in Ansible; check mode runs nothing); " +
+				"rename renames it to target (ok when only target exists)."},
 		{Name: "owner", Type: module.String, Doc: "Role owning the database; changed with ALTER DATABASE when it differs."},
 		{Name: "encoding", Type: module.String, Doc: "Encoding of a new database (UTF8...). An existing database with another encoding is a failure: it cannot be changed."},
 		{Name: "lc_collate", Type: module.String, Doc: "LC_COLLATE of a new database; like encoding, never changed."},
@@ -44,7 +46,7 @@ and connection limit; only what differs is changed. Encoding, lc_collate and lc_
 an existing database cannot be changed: a mismatch is reported as a failure.
 Identifiers and literals are quoted for SQL, so any name is safe. Returns db and
 queries (also as executed_commands), the statements run or, in check mode, that would run.`,
-		Args:  append(args, pgConnArgs()...),
+		Args:  append(append(args, pgDumpArgs()...), pgConnArgs()...),
 		Check: module.CheckFull,
 		Examples: `- name: Application database
   community.postgresql.postgresql_db:
@@ -156,7 +158,16 @@ func pgDBStatements(args module.Args, cur pgDBInfo) (stmts []string, fail string
 
 // Plan implements module.Module.
 func (PostgresqlDB) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
-	c := newPgConn(args)
+	c, err := pgConnFromArgs(args)
+	if err != nil {
+		return module.Unchanged(module.Failed("%v", err)), nil
+	}
+	switch args.String("state") {
+	case "dump", "restore":
+		return planPgDump(h, args, c)
+	case "rename":
+		return planPgRename(ctx, h, args, c)
+	}
 	name := args.String("name")
 	base := module.Result{"db": name}
 	sql, err := pgDBInfoSQL(name)

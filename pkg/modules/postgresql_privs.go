@@ -32,6 +32,9 @@ func (PostgresqlPrivs) Spec() *module.Spec {
 		{Name: "grant_option", Aliases: []string{"admin_option"}, Type: module.Bool,
 			Doc: "With state=present: yes grants WITH GRANT OPTION, no removes an existing grant option. With state=absent: yes revokes only the grant option."},
 		{Name: "fail_on_role", Type: module.Bool, Default: true, Doc: "Fail when a role does not exist; with no, such roles are skipped with a warning."},
+		{Name: "usage_on_types", Type: module.Bool, Default: true, Doc: "Accepted for compatibility (deprecated in Ansible): Ansible uses it only with " +
+			"type=default_privs, to add USAGE ON TYPES, which tend does not support yet; ignored otherwise, as in Ansible."},
+		{Name: "password", Type: module.String, NoLog: true, Doc: "Deprecated spelling of login_password (the password to log in with); not both."},
 		{Name: "target_roles", Type: module.String, Doc: "Roles whose default privileges type=default_privs changes; Ansible uses it with that type only, which tend does not support yet, so it has no effect."},
 	}
 	return &module.Spec{
@@ -47,8 +50,9 @@ each role with what is asked, so a privilege a role has only through PUBLIC or a
 is still granted, as in Ansible. Only missing grants are granted and only present
 grants are revoked, so a converged run changes nothing. ALL expands to every privilege
 of the object type. Returns queries (the statements run or, in check mode, that would run).`,
-		Args:  append(args, pgConnArgs()...),
-		Check: module.CheckFull,
+		Args:              append(args, pgConnArgs()...),
+		MutuallyExclusive: [][]string{{"password", "login_password"}},
+		Check:             module.CheckFull,
 		Examples: `- name: Let the application connect
   community.postgresql.postgresql_privs:
     database: connect
@@ -290,7 +294,13 @@ func (PostgresqlPrivs) Plan(ctx context.Context, h *module.Host, args module.Arg
 		b := args.Bool("grant_option")
 		grantOpt = &b
 	}
-	c := newPgConn(args)
+	c, err := pgConnFromArgs(args)
+	if err != nil {
+		return module.Unchanged(module.Failed("%v", err)), nil
+	}
+	if pw := args.String("password"); pw != "" {
+		c.Password = pw
+	}
 	sql, err := pgPrivsSQL(kind, schema, objs, roles, allInSchema)
 	if err != nil {
 		return module.Unchanged(module.Failed("%v", err)), nil

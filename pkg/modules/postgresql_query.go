@@ -22,7 +22,16 @@ var _ module.Module = (*PostgresqlQuery)(nil)
 func (PostgresqlQuery) Spec() *module.Spec {
 	args := []module.Arg{
 		{Name: "db", Aliases: []string{"login_db"}, Type: module.String, Default: "postgres", Doc: "Database to run the query in."},
-		{Name: "query", Type: module.String, Required: true, Doc: "SQL to run: one statement, or several separated by semicolons."},
+		{Name: "query", Type: module.String, Doc: "SQL to run: one statement, or several separated by semicolons. Not with path_to_script."},
+		{Name: "path_to_script", Type: module.Path, Doc: "Path ON THE TARGET of an SQL script to run instead of query (deprecated in Ansible for postgresql_script); " +
+			"the placeholders and results are those of query."},
+		{Name: "as_single_query", Type: module.Bool, Default: true, Doc: "With path_to_script, Ansible runs the file as one query (true) or splits it at every " +
+			"semicolon (false, which breaks function bodies). tend always splits scripts with its SQL-aware splitter (quotes, dollar quoting and comments kept " +
+			"whole) and runs them in one psql session, so both values run the same statements; results follow the last statement, as with true " +
+			"(with false Ansible also lists every statement's rows in query_all_results)."},
+		{Name: "encoding", Type: module.String, Doc: "Client encoding of the session (UTF-8, LATIN1, WIN1252, KOI8R, EUC_JP, SJIS, GBK, BIG5...; " +
+			"PostgreSQL's names): the server converts to and from it, as in Ansible, and tend converts the SQL and the results between it and UTF-8. " +
+			"Default: UTF-8."},
 		{Name: "positional_args", Type: module.List, Doc: "Values for %s placeholders, in order (psycopg2 style; %% is a literal %)."},
 		{Name: "named_args", Type: module.Dict, Doc: "Values for %(name)s placeholders."},
 		{Name: "autocommit", Type: module.Bool, Default: false,
@@ -56,7 +65,8 @@ its rows are returned; DDL is reported as changed without running; data-modifyin
 statements, whose effect cannot be known without running them, are skipped (Ansible
 runs them and rolls back).`,
 		Args:              append(args, pgConnArgs()...),
-		MutuallyExclusive: [][]string{{"positional_args", "named_args"}},
+		MutuallyExclusive: [][]string{{"positional_args", "named_args"}, {"query", "path_to_script"}},
+		RequiredOneOf:     [][]string{{"query", "path_to_script"}},
 		Check:             module.CheckPartial,
 		Examples: `- name: Count sessions
   community.postgresql.postgresql_query:
@@ -430,7 +440,15 @@ func (PostgresqlQuery) Plan(ctx context.Context, h *module.Host, args module.Arg
 		}
 	}
 	named := args.Dict("named_args")
-	query, err := bindArgs(args.String("query"), positional, named)
+	text := args.String("query")
+	if script := args.String("path_to_script"); script != "" {
+		b, err := readRemote(ctx, h, script)
+		if err != nil {
+			return module.Unchanged(module.Failed("Cannot read file '%s' : %v", script, err)), nil
+		}
+		text = string(b)
+	}
+	query, err := bindArgs(text, positional, named)
 	if err != nil {
 		return module.Unchanged(module.Failed("binding arguments: %v", err)), nil
 	}
@@ -444,7 +462,13 @@ func (PostgresqlQuery) Plan(ctx context.Context, h *module.Host, args module.Arg
 	}
 	base := module.Result{"query": query, "query_list": list}
 	kind := classify(stmts)
-	c := newPgConn(args)
+	c, err := pgConnFromArgs(args)
+	if err != nil {
+		return module.Unchanged(module.Failed("%v", err)), nil
+	}
+	if c.Encoding, err = pgClientEncoding(args.String("encoding")); err != nil {
+		return module.Unchanged(module.Failed("%v", err)), nil
+	}
 	db := args.String("db")
 	searchPath := args.List("search_path")
 	autocommit := args.Bool("autocommit")

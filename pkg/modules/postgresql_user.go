@@ -42,6 +42,8 @@ func (PostgresqlUser) Spec() *module.Spec {
 			Doc: "Deprecated in Ansible (use postgresql_privs): database privileges to grant on db, separated by commas (CONNECT,TEMPORARY,CREATE or ALL). The table:PRIVS form is not supported."},
 		{Name: "comment", Type: module.String, Doc: "COMMENT ON ROLE; set when it differs."},
 		{Name: "groups", Type: module.List, Elements: module.String, Doc: "Roles to grant to this role (GRANT group TO role) when it is not a member yet; other memberships are kept, as in Ansible."},
+		{Name: "fail_on_user", Aliases: []string{"fail_on_role"}, Type: module.Bool, Default: true, Doc: "With state=absent, fail (\"Unable to remove user\") " +
+			"when the role cannot be dropped (it still owns objects or holds privileges); false reports ok with user_removed: false instead."},
 	}
 	return &module.Spec{
 		Name:  "postgresql_user",
@@ -410,7 +412,10 @@ func (PostgresqlUser) Plan(ctx context.Context, h *module.Host, args module.Args
 	if err != nil {
 		return module.Unchanged(module.Failed("%v", err)), nil
 	}
-	c := newPgConn(args)
+	c, err := pgConnFromArgs(args)
+	if err != nil {
+		return module.Unchanged(module.Failed("%v", err)), nil
+	}
 	db := args.String("db")
 	sql, err := pgRoleInfoSQL(name, args.String("expires"), db, privs, true)
 	if err != nil {
@@ -435,6 +440,9 @@ func (PostgresqlUser) Plan(ctx context.Context, h *module.Host, args module.Args
 	if len(p.stmts) == 0 {
 		return module.Unchanged(base), nil
 	}
+	if args.String("state") == "absent" {
+		base["user_removed"] = true
+	}
 	before := "state: absent\n"
 	if cur.Exists {
 		before = "state: present\n"
@@ -444,6 +452,32 @@ func (PostgresqlUser) Plan(ctx context.Context, h *module.Host, args module.Args
 		Changed: true,
 		Result:  base,
 		Diff:    []module.Diff{{BeforeHeader: "role " + name, AfterHeader: "role " + name, Before: before, After: after}},
-		Apply:   pgApply(h, c, db, p.stmts, p.shown, module.Result{"user": name}, args.String("password")),
+		Apply:   pgUserApply(h, c, db, p, args),
 	}, nil
+}
+
+// pgUserApply runs the statements; dropping a role reports user_removed,
+// and a failed drop follows fail_on_user as in Ansible.
+func pgUserApply(h *module.Host, c pgConn, db string, p *pgUserPlan, args module.Args) func(context.Context) (module.Result, error) {
+	apply := pgApply(h, c, db, p.stmts, p.shown, module.Result{"user": args.String("name")}, args.String("password"))
+	if args.String("state") != "absent" {
+		return apply
+	}
+	return func(ctx context.Context) (module.Result, error) {
+		r, err := apply(ctx)
+		if err != nil {
+			return r, err
+		}
+		failed, _ := r["failed"].(bool)
+		r["user_removed"] = !failed
+		switch {
+		case failed && args.Bool("fail_on_user"):
+			r["msg"] = "Unable to remove user: " + fmt.Sprint(r["msg"])
+		case failed:
+			delete(r, "failed")
+			r["msg"] = "Unable to remove user " + args.String("name") + ": " + fmt.Sprint(r["msg"])
+			r["changed"], r["executed_queries"] = false, []string{}
+		}
+		return r, nil
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/tend-dev/tend/pkg/connection"
 	"github.com/tend-dev/tend/pkg/module"
 	"github.com/tend-dev/tend/pkg/shell"
+	"github.com/tend-dev/tend/pkg/vault"
 )
 
 // Script uploads a controller script to the host and runs it.
@@ -37,6 +38,7 @@ the task is skipped in check mode. A non-zero exit code fails the task.`,
 			{Name: "creates", Type: module.Path, Doc: "A path on the host: when it exists, the script is not run."},
 			{Name: "removes", Type: module.Path, Doc: "A path on the host: when it does not exist, the script is not run."},
 			{Name: "executable", Type: module.String, Doc: "Interpreter to run the script with (python3, /bin/bash...); default: run the script itself, so its #! line counts."},
+			{Name: "decrypt", Type: module.Bool, Default: true, Doc: "Decrypt a vault-encrypted script with the run's vault password before uploading it, as Ansible does; false uploads it as it is."},
 		},
 		FreeForm: "cmd",
 		Check:    module.CheckPartial,
@@ -70,6 +72,11 @@ func (Script) Plan(ctx context.Context, h *module.Host, args module.Args) (*modu
 	content, err := os.ReadFile(local)
 	if err != nil {
 		return module.Unchanged(module.Failed("reading script: %v", err)), nil
+	}
+	if args.Bool("decrypt") && vault.IsEncrypted(content) {
+		if content, err = decryptControllerFile(h, local, content); err != nil {
+			return module.Unchanged(module.Failed("%v", err)), nil
+		}
 	}
 	creates, removes := args.String("creates"), args.String("removes")
 	if skip, msg, err := createsRemoves(ctx, h, creates, removes); err != nil {

@@ -20,6 +20,13 @@ func (*SetFact) Spec() *module.Spec {
 		Description: "Each key=value becomes a variable of the host for the rest of the playbook run, above play " +
 			"and inventory variables and below extra vars. With cacheable: true the values are also host facts " +
 			"(ansible_facts.NAME), as in Ansible; tend keeps no fact cache between runs.",
+		// cacheable is the one argument with a meaning of its own; every
+		// other key is a variable (AnyArgs).
+		Args: []module.Arg{
+			{Name: "cacheable", Type: module.Bool, Default: false, Doc: "Also make the values host facts (ansible_facts.NAME), " +
+				"as Ansible does for its fact cache; tend keeps no fact cache between runs, so within the run the values " +
+				"are both variables and facts."},
+		},
 		AnyArgs:    true,
 		Controller: true,
 		Examples: `- set_fact:

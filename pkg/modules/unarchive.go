@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,6 +44,12 @@ func (Unarchive) Spec() *module.Spec {
 		{Name: "keep_newer", Type: module.Bool, Default: false, Doc: "Do not replace files on the host that are newer than the archive's (tar --keep-newer-files)."},
 		{Name: "validate_certs", Type: module.Bool, Default: true, Doc: "Check TLS certificates when src is an https URL."},
 		{Name: "copy", Type: module.Bool, Doc: "Deprecated Ansible spelling of remote_src: no (copy: no means remote_src: yes)."},
+		{Name: "include", Type: module.List, Elements: module.String, Doc: "Unpack only these members: a name, a directory (with everything under it) " +
+			"or a shell pattern (path.Match: * does not cross /). Not with exclude. Idempotence and list_files then look at these members only."},
+		{Name: "io_buffer_size", Type: module.Int, Default: 65536, Doc: "Accepted for compatibility and ignored: the buffer size of Ansible's " +
+			"zip CRC checks on the host, which tend does not run (the controller reads the archive); results are the same."},
+		{Name: "decrypt", Type: module.Bool, Default: true, Doc: "Decrypt a vault-encrypted controller src with the run's vault password, " +
+			"as Ansible does; false sends the file as it is. Not for remote_src or URLs (never decrypted, as in Ansible)."},
 	}
 	return &module.Spec{
 		Name:  "unarchive",
@@ -64,7 +71,7 @@ the archive is unpacked only when something differs or is missing. creates skips
 everything when the path exists. Check mode reports whether it would unpack.
 owner, group and mode, when given, are applied to every unpacked member.`,
 		Args:              append(args, fileAttrArgs()...),
-		MutuallyExclusive: [][]string{{"remote_src", "copy"}},
+		MutuallyExclusive: [][]string{{"remote_src", "copy"}, {"include", "exclude"}},
 		Check:             module.CheckFull,
 		Examples: `- name: Unpack the release shipped with the role
   unarchive:
@@ -163,7 +170,7 @@ type preparedArchive struct {
 
 // prepareArchive reads the archive at local and writes a sanitized plain
 // tar of its members, minus excluded ones, to a temporary file.
-func prepareArchive(ctx context.Context, local string, exclude []string) (*preparedArchive, error) {
+func prepareArchive(ctx context.Context, local string, exclude, include []string) (*preparedArchive, error) {
 	f, err := os.Open(local)
 	if err != nil {
 		return nil, err
@@ -191,9 +198,12 @@ func prepareArchive(ctx context.Context, local string, exclude []string) (*prepa
 			return err
 		}
 		for _, pat := range exclude {
-			if ok, _ := path.Match(pat, name); ok || name == strings.TrimSuffix(pat, "/") || strings.HasPrefix(name, strings.TrimSuffix(pat, "/")+"/") {
+			if memberMatches(pat, name) {
 				return nil
 			}
+		}
+		if len(include) > 0 && !slices.ContainsFunc(include, func(pat string) bool { return memberMatches(pat, name) }) {
+			return nil
 		}
 		switch hdr.Typeflag {
 		case tar.TypeReg, tar.TypeDir, tar.TypeSymlink, tar.TypeLink, tar.TypeFifo, tar.TypeChar, tar.TypeBlock:
@@ -398,6 +408,14 @@ func unarchiveDiffers(entries []archiveEntry, have map[string]destState, owner, 
 	return diff, nil
 }
 
+// memberMatches reports whether an exclude or include entry names the
+// member: the same name, a directory above it, or a path.Match pattern.
+func memberMatches(pat, name string) bool {
+	ok, _ := path.Match(pat, name)
+	dir := strings.TrimSuffix(pat, "/")
+	return ok || name == dir || strings.HasPrefix(name, dir+"/")
+}
+
 // unarchiveSource makes the archive available as a controller file.
 func unarchiveSource(ctx context.Context, h *module.Host, args module.Args) (local string, cleanup func(), err error) {
 	src := args.String("src")
@@ -432,7 +450,7 @@ func unarchiveSource(ctx context.Context, h *module.Host, args module.Args) (loc
 		}
 		src = p
 	}
-	return src, func() {}, nil
+	return plainControllerFile(h, src, !args.Has("decrypt") || args.Bool("decrypt"))
 }
 
 // Plan implements module.Module: dest and creates are checked, the
@@ -551,7 +569,7 @@ func (a *unarchiveApply) prepare(ctx context.Context) (*preparedArchive, error) 
 		return nil, err
 	}
 	defer cleanup()
-	return prepareArchive(ctx, local, a.args.List("exclude"))
+	return prepareArchive(ctx, local, a.args.List("exclude"), a.args.List("include"))
 }
 
 func (a *unarchiveApply) apply(ctx context.Context) (module.Result, error) {

@@ -3,6 +3,7 @@ package modules
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,7 +11,10 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"os"
+	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,7 +32,7 @@ var _ module.Module = (*URI)(nil)
 
 // Spec implements module.Module.
 func (URI) Spec() *module.Spec {
-	return &module.Spec{
+	spec := &module.Spec{
 		Name:  "uri",
 		Short: "Make an HTTP request from the host (health checks, REST calls)",
 		Description: `Makes an HTTP or HTTPS request from the managed host, as Ansible does, so
@@ -68,8 +72,31 @@ the same: a request may change the remote side).`,
 			{Name: "force_basic_auth", Type: module.Bool, Default: false, Doc: "Accepted for compatibility: credentials are always sent preemptively."},
 			{Name: "creates", Type: module.Path, Doc: "Skip the request when this path exists on the host."},
 			{Name: "removes", Type: module.Path, Doc: "Skip the request when this path does not exist on the host."},
+			{Name: "dest", Type: module.Path, Doc: "Write the response body to this file on the host (atomically, with owner, group and mode), " +
+				"or into this directory under the name Content-Disposition or the URL's last path segment gives (else index.html). " +
+				"Written only when the status is in status_code and is not 304; when the file exists the request carries " +
+				"If-Modified-Since with its modification time, so an unchanged remote file gives 304 (list 304 in status_code). changed " +
+				"when the content or the attributes change (Ansible 2.14 reports changed on every 2xx write). The result has path."},
+			{Name: "src", Type: module.Path, Doc: "Send this file as the body: a controller file (role files/, then the playbook directory), " +
+				"or with remote_src a file on the host. Not with body."},
+			{Name: "remote_src", Type: module.Bool, Default: false, Doc: "src is a path on the host."},
+			{Name: "force", Type: module.Bool, Default: false, Doc: "Accepted for compatibility: Ansible 2.14's uri documents it (\"do not get a cached copy\") " +
+				"but does not pass it to its HTTP client, so an existing dest still sends If-Modified-Since; tend does the same."},
+			{Name: "unix_socket", Type: module.Path, Doc: "Connect to this Unix domain socket on the host instead of the URL's host and port (curl --unix-socket; needs curl on the host)."},
+			{Name: "decompress", Type: module.Bool, Default: true, Doc: "Decompress a response sent with Content-Encoding: gzip, as Ansible does " +
+				"(no Accept-Encoding is added: send one in headers to ask for compression). false keeps the body as sent."},
+			{Name: "ciphers", Type: module.List, Elements: module.String, Doc: "OpenSSL cipher names or strings for TLS 1.2 and below, joined with ':' (curl --ciphers)."},
+			{Name: "client_cert", Type: module.Path, Doc: "PEM client certificate (may include the key) on the host, for TLS client authentication (curl --cert)."},
+			{Name: "client_key", Type: module.Path, Doc: "PEM private key on the host for client_cert (curl --key)."},
+			{Name: "unredirected_headers", Type: module.List, Elements: module.String, Doc: "Headers sent with the first request only, never to a redirect's target."},
+			{Name: "use_gssapi", Type: module.Bool, Default: false, Doc: "Authenticate with GSSAPI/Kerberos SPNEGO (curl --negotiate, with the host's Kerberos " +
+				"credential cache; needs a curl built with GSS-API, as Debian's is). url_username/url_password do not obtain a ticket here: " +
+				"use kinit first."},
+			{Name: "use_netrc", Type: module.Bool, Default: true, Doc: "Without url_username, take credentials for the URL's host from the host user's ~/.netrc " +
+				"(curl --netrc-optional; the NETRC variable is not read; not with the bash fallback)."},
 		},
-		Check: module.CheckNone,
+		MutuallyExclusive: [][]string{{"body", "src"}},
+		Check:             module.CheckNone,
 		Examples: `- name: Health check
   uri:
     url: http://localhost:4242/__ping__
@@ -88,8 +115,16 @@ the same: a request may change the remote side).`,
     headers:
       Authorization: "Key {{ api_key }}"
     status_code: [200, 201]
-    return_content: true`,
+    return_content: true
+
+- name: Save a document
+  ansible.builtin.uri:
+    url: https://example.com/config.json
+    dest: /etc/app/config.json
+    mode: "0640"`,
 	}
+	spec.Args = append(spec.Args, fileAttrArgs()...)
+	return spec
 }
 
 // uriRequest is a request with everything resolved on the controller.
@@ -107,6 +142,16 @@ type uriRequest struct {
 	CAPath  string
 	// Agent is the User-Agent sent unless a header sets one.
 	Agent string
+	// BodyFile is a host file sent as the body (src), instead of Body.
+	BodyFile string
+	// UnixSocket, Ciphers, Cert and Key are curl's --unix-socket,
+	// --ciphers, --cert and --key.
+	UnixSocket, Ciphers, Cert, Key string
+	// Compressed decodes a gzip body; Netrc reads ~/.netrc; Negotiate
+	// authenticates with SPNEGO.
+	Compressed, Netrc, Negotiate bool
+	// Unredirected are headers sent with the first request only.
+	Unredirected []string
 }
 
 var methodRe = regexp.MustCompile(`^[A-Z]+$`)
@@ -127,6 +172,23 @@ func uriHeaders(args module.Args) (map[string]string, error) {
 	return hdrs, nil
 }
 
+// transportArgs reads unix_socket, client_cert, client_key, decompress,
+// use_gssapi, use_netrc, ciphers and unredirected_headers.
+func (r *uriRequest) transportArgs(args module.Args) {
+	r.UnixSocket, r.Cert, r.Key = args.String("unix_socket"), args.String("client_cert"), args.String("client_key")
+	r.Compressed = !args.Has("decompress") || args.Bool("decompress")
+	r.Negotiate = args.Bool("use_gssapi")
+	r.Netrc = (!args.Has("use_netrc") || args.Bool("use_netrc")) && args.String("url_username") == ""
+	var ciphers []string
+	for _, c := range args.List("ciphers") {
+		ciphers = append(ciphers, fmt.Sprint(c))
+	}
+	r.Ciphers = strings.Join(ciphers, ":")
+	for _, hd := range args.List("unredirected_headers") {
+		r.Unredirected = append(r.Unredirected, fmt.Sprint(hd))
+	}
+}
+
 // uriBuildRequest validates the arguments and encodes the body.
 func uriBuildRequest(args module.Args) (*uriRequest, error) {
 	r := &uriRequest{
@@ -136,6 +198,7 @@ func uriBuildRequest(args module.Args) (*uriRequest, error) {
 		Agent:   orDefault(args.String("http_agent"), "tend-uri"),
 		NoProxy: args.Has("use_proxy") && !args.Bool("use_proxy"), CAPath: args.String("ca_path"),
 	}
+	r.transportArgs(args)
 	u, err := url.Parse(r.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("url %q is not an http:// or https:// URL", r.URL)
@@ -242,6 +305,7 @@ func (r *uriRequest) curlConfig() string {
 	if r.User != "" || r.Password != "" {
 		line("user", r.User+":"+r.Password)
 	}
+	r.curlExtras(line, &b)
 	hasUA := false
 	for _, h := range r.Headers {
 		line("header", h[0]+": "+h[1])
@@ -250,11 +314,33 @@ func (r *uriRequest) curlConfig() string {
 	if !hasUA {
 		line("user-agent", r.Agent)
 	}
-	if r.HasBody {
+	switch {
+	case r.BodyFile != "":
+		line("data-binary", "@"+r.BodyFile)
+	case r.HasBody:
 		// data-raw: a body starting with @ is not a file name.
 		line("data-raw", string(r.Body))
 	}
 	return b.String()
+}
+
+// curlExtras adds the options of unix_socket, ciphers, client_cert,
+// client_key, decompress, use_netrc and use_gssapi.
+func (r *uriRequest) curlExtras(line func(k, v string), b *strings.Builder) {
+	for _, o := range [][2]string{{"unix-socket", r.UnixSocket}, {"ciphers", r.Ciphers}, {"cert", r.Cert}, {"key", r.Key}} {
+		if o[1] != "" {
+			line(o[0], o[1])
+		}
+	}
+	if r.Netrc {
+		b.WriteString("netrc-optional\n")
+	}
+	if r.Negotiate {
+		b.WriteString("negotiate\n")
+		if r.User == "" && r.Password == "" {
+			line("user", ":")
+		}
+	}
 }
 
 // uriResponse is what came back.
@@ -367,18 +453,13 @@ func tcpHostPort(u *url.URL) (string, string) {
 func (r *uriRequest) run(ctx context.Context, h *module.Host, tool string) (*uriResponse, string, error) {
 	timeout := time.Duration(r.Timeout+30) * time.Second
 	if tool == "curl" {
-		res, err := h.RunWith(ctx, connection.Command{Cmd: "curl -K -", Stdin: strings.NewReader(r.curlConfig()), Timeout: timeout})
-		if err != nil {
-			return nil, "", fmt.Errorf("uri on %s: %w", h.Name, err)
+		if len(r.Unredirected) == 0 || !r.Follow {
+			return r.runCurl(ctx, h, timeout)
 		}
-		if res.ExitCode != 0 {
-			return nil, fmt.Sprintf("Request failed: curl exit %d: %s", res.ExitCode, strings.TrimSpace(string(res.Stderr))), nil
-		}
-		resp, err := parseCurlOutput(res.Stdout)
-		if err != nil {
-			return nil, "Request failed: " + err.Error(), nil
-		}
-		return resp, "", nil
+		return r.runCurlUnredirected(ctx, h, timeout)
+	}
+	if r.UnixSocket != "" || r.Negotiate {
+		return nil, "Request failed: unix_socket and use_gssapi need curl on the host", nil
 	}
 	cur := r.URL
 	for redirects := 0; ; redirects++ {
@@ -421,7 +502,79 @@ func (r *uriRequest) run(ctx context.Context, h *module.Host, tool string) (*uri
 		if hr.StatusCode == 303 || (hr.StatusCode == 301 || hr.StatusCode == 302) && r.Method == "POST" {
 			r.Method, r.Body, r.HasBody = "GET", nil, false
 		}
+		r.Headers = withoutHeaders(r.Headers, r.Unredirected)
 	}
+}
+
+// runCurlUnredirected makes the first request alone with the
+// unredirected_headers; curl follows the rest of the chain without them.
+func (r *uriRequest) runCurlUnredirected(ctx context.Context, h *module.Host, timeout time.Duration) (*uriResponse, string, error) {
+	first := *r
+	first.Follow = false
+	resp, msg, err := first.runCurl(ctx, h, timeout)
+	if resp == nil || resp.Status < 300 || resp.Status > 399 || resp.Status == 304 || resp.Header.Get("Location") == "" {
+		return resp, msg, err
+	}
+	next := r.redirected(r.URL, resp.Status, resp.Header.Get("Location"))
+	if next == nil {
+		return nil, "Request failed: bad redirect location " + resp.Header.Get("Location"), nil
+	}
+	resp, msg, err = next.runCurl(ctx, h, timeout)
+	if resp != nil {
+		resp.Redirects++
+	}
+	return resp, msg, err
+}
+
+// runCurl makes the request with curl, reading the config on stdin.
+func (r *uriRequest) runCurl(ctx context.Context, h *module.Host, timeout time.Duration) (*uriResponse, string, error) {
+	res, err := h.RunWith(ctx, connection.Command{Cmd: "curl -K -", Stdin: strings.NewReader(r.curlConfig()), Timeout: timeout})
+	if err != nil {
+		return nil, "", fmt.Errorf("uri on %s: %w", h.Name, err)
+	}
+	if res.ExitCode != 0 {
+		return nil, fmt.Sprintf("Request failed: curl exit %d: %s", res.ExitCode, strings.TrimSpace(string(res.Stderr))), nil
+	}
+	resp, err := parseCurlOutput(res.Stdout)
+	if err != nil {
+		return nil, "Request failed: " + err.Error(), nil
+	}
+	if resp.URL == "" {
+		resp.URL = r.URL
+	}
+	return resp, "", nil
+}
+
+// redirected is the request that follows a redirect from cur to loc:
+// without the unredirected headers, and as GET after a 303 (or a 301/302
+// answering a POST), as browsers and Python do.
+func (r *uriRequest) redirected(cur string, status int, loc string) *uriRequest {
+	base, err := url.Parse(cur)
+	if err != nil {
+		return nil
+	}
+	u, err := base.Parse(loc)
+	if err != nil {
+		return nil
+	}
+	next := *r
+	next.URL = u.String()
+	next.Headers = withoutHeaders(r.Headers, r.Unredirected)
+	if status == 303 || (status == 301 || status == 302) && r.Method == "POST" {
+		next.Method, next.Body, next.HasBody, next.BodyFile = "GET", nil, false, ""
+	}
+	return &next
+}
+
+// withoutHeaders drops the named headers (case-insensitively).
+func withoutHeaders(hdrs [][2]string, names []string) [][2]string {
+	var out [][2]string
+	for _, h := range hdrs {
+		if !slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, h[0]) }) {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // uriResult builds Ansible's result from a response.
@@ -474,7 +627,8 @@ func uriResult(args module.Args, resp *uriResponse, failMsg string, elapsed int)
 }
 
 // Plan implements module.Module. The request is made here (uri reports
-// no change and is skipped in check mode by its Spec).
+// no change and is skipped in check mode by its Spec); with dest, the
+// write of the body is planned from the response (uriDestPlan).
 func (URI) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
 	req, err := uriBuildRequest(args)
 	if err != nil {
@@ -498,10 +652,149 @@ func (URI) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.
 	default:
 		return module.Unchanged(module.Failed("uri needs curl, or bash for http:// URLs, on the host")), nil
 	}
+	cleanup, fail, err := uriBodySource(ctx, h, args, req, tool)
+	if cleanup != nil {
+		defer cleanup()
+	}
+	if err != nil || fail != nil {
+		return module.Unchanged(fail), err
+	}
+	dest := args.String("dest")
+	var destSt *RemoteStat
+	if dest != "" {
+		if destSt, err = statRemote(ctx, h, dest, false); err != nil {
+			return nil, fmt.Errorf("uri on %s: %w", h.Name, err)
+		}
+		uriCacheHeaders(req, destSt)
+	}
 	start := time.Now()
 	resp, failMsg, err := req.run(ctx, h, tool)
 	if err != nil {
 		return nil, err
 	}
-	return module.Unchanged(uriResult(args, resp, failMsg, int(time.Since(start).Seconds()))), nil
+	if resp != nil && req.Compressed && req.Method != "HEAD" {
+		resp.Body, err = gunzipBody(resp.Header.Get("Content-Encoding"), resp.Body)
+		if err != nil {
+			resp, failMsg = nil, "Request failed: "+err.Error()
+		}
+	}
+	result := uriResult(args, resp, failMsg, int(time.Since(start).Seconds()))
+	if dest == "" || resp == nil {
+		return module.Unchanged(result), nil
+	}
+	return uriDestPlan(ctx, h, args, result, resp, destSt)
+}
+
+// uriBodySource sets the body from src: a host file (remote_src) is sent
+// by curl itself or read for the bash fallback; a controller file is
+// read, and for curl staged in a temporary file on the host (a body may
+// hold any byte, which curl's config cannot carry). cleanup removes it.
+func uriBodySource(ctx context.Context, h *module.Host, args module.Args, req *uriRequest, tool string) (cleanup func(), fail module.Result, err error) {
+	src := args.String("src")
+	if src == "" {
+		return nil, nil, nil
+	}
+	req.HasBody = true
+	if args.Bool("remote_src") {
+		if tool == "curl" {
+			req.BodyFile = src
+			return nil, nil, nil
+		}
+		if req.Body, err = readRemote(ctx, h, src); err != nil {
+			return nil, module.Failed("Unable to open source file %s: %v", src, err), nil
+		}
+		return nil, nil, nil
+	}
+	local := src
+	if h.Files != nil {
+		if local, err = h.Files.Find("files", src); err != nil {
+			return nil, module.Failed("Could not find or access '%s' on the Ansible Controller: %v", src, err), nil
+		}
+	}
+	if req.Body, err = os.ReadFile(local); err != nil {
+		return nil, module.Failed("Unable to open source file %s: %v", src, err), nil
+	}
+	if tool != "curl" {
+		return nil, nil, nil
+	}
+	res, err := h.Run(ctx, `mktemp "${TMPDIR:-/tmp}/tend-uri-XXXXXXXX"`)
+	if err != nil {
+		return nil, nil, fmt.Errorf("uri on %s: temporary file: %w", h.Name, err)
+	}
+	tmp := strings.TrimSpace(string(res.Stdout))
+	if res.ExitCode != 0 || tmp == "" {
+		return nil, module.Failed("creating a temporary file on the host: %s", strings.TrimSpace(string(res.Stderr))), nil
+	}
+	cleanup = func() { _, _ = h.Run(context.WithoutCancel(ctx), "rm -f -- "+shell.Quote(tmp)) }
+	if err := h.Conn.Put(ctx, bytes.NewReader(req.Body), tmp, connection.PutOptions{Mode: 0o600, Become: h.Become}); err != nil {
+		return cleanup, nil, fmt.Errorf("uri on %s: upload %s: %w", h.Name, src, err)
+	}
+	req.BodyFile, req.Body = tmp, nil
+	return cleanup, nil, nil
+}
+
+// uriCacheHeaders adds what Ansible's uri sends for dest: If-Modified-Since
+// with the mtime of an existing dest file (force is not passed on there).
+func uriCacheHeaders(req *uriRequest, st *RemoteStat) {
+	if !st.IsReg() {
+		return
+	}
+	sec := int64(st.Mtime)
+	req.Headers = append(req.Headers, [2]string{"If-Modified-Since", time.Unix(sec, 0).UTC().Format(http.TimeFormat)})
+	sort.Slice(req.Headers, func(i, j int) bool { return req.Headers[i][0] < req.Headers[j][0] })
+}
+
+// uriDestPlan plans writing the response body to dest (a directory gets
+// the response's file name), when the status is wanted and not 304.
+func uriDestPlan(ctx context.Context, h *module.Host, args module.Args, result module.Result, resp *uriResponse, st *RemoteStat) (*module.Plan, error) {
+	dest := args.String("dest")
+	if st.IsDir() {
+		dest = path.Join(st.Path, downloadName(&downloaded{Disposition: resp.Header.Get("Content-Disposition"), FinalURL: resp.URL}))
+	}
+	result["path"] = dest
+	if failed, _ := result["failed"].(bool); failed || resp.Status == 304 {
+		return module.Unchanged(result), nil
+	}
+	mode, err := parseMode(args["mode"])
+	if err != nil {
+		return module.Unchanged(failWith(result, "mode: %v", err)), nil
+	}
+	if st, err = statRemote(ctx, h, dest, true); err != nil {
+		return nil, fmt.Errorf("uri on %s: %w", h.Name, err)
+	}
+	if st.Exists && !st.IsReg() {
+		return module.Unchanged(failWith(result, "dest %s exists and is not a regular file", dest)), nil
+	}
+	cc := &contentChange{Path: dest, St: st, After: resp.Body, Owner: args.String("owner"), Group: args.String("group"), Mode: mode, DiffHeader: dest}
+	cp, err := cc.plan()
+	if err != nil {
+		return module.Unchanged(failWith(result, "%v", err)), nil
+	}
+	if !cp.Changed() {
+		return module.Unchanged(result), nil
+	}
+	return &module.Plan{Changed: true, Result: result, Diff: cp.Diffs, Apply: func(ctx context.Context) (module.Result, error) {
+		if _, _, err := cc.apply(ctx, h, cp); err != nil {
+			return failWith(result, "failed to write %s: %v", dest, err), nil
+		}
+		result["changed"] = true
+		return result, nil
+	}}, nil
+}
+
+// gunzipBody decodes a body sent with Content-Encoding: gzip (decompress,
+// as Ansible's fetch_url: other encodings are kept as they are).
+func gunzipBody(encoding string, body []byte) ([]byte, error) {
+	if !strings.EqualFold(strings.TrimSpace(encoding), "gzip") || len(body) == 0 {
+		return body, nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("decompressing the gzip body: %w", err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		return nil, fmt.Errorf("decompressing the gzip body: %w", err)
+	}
+	return out, nil
 }

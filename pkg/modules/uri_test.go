@@ -1,9 +1,11 @@
 package modules
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tend-dev/tend/pkg/connection"
 	"github.com/tend-dev/tend/pkg/module"
@@ -186,4 +189,153 @@ func TestURIAgentProxyCA(t *testing.T) {
 	if strings.Contains(cfg, "tend-uri") {
 		t.Errorf("default agent kept:\n%s", cfg)
 	}
+}
+
+// TestURIDestSrcAndTransportArgs covers dest (written only when the body
+// or the attributes change, If-Modified-Since, directory dest), src and
+// remote_src bodies, unredirected_headers, decompress and unix_socket,
+// with curl and (where it applies) the bash fallback.
+func TestURIDestSrcAndTransportArgs(t *testing.T) {
+	stamp := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/doc.txt":
+			w.Header().Set("Content-Type", "text/plain")
+			http.ServeContent(w, r, "doc.txt", stamp, strings.NewReader("document\n"))
+		case "/named":
+			w.Header().Set("Content-Disposition", `attachment; filename="given.txt"`)
+			fmt.Fprint(w, "named\n")
+		case "/echo":
+			b, _ := io.ReadAll(r.Body)
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(map[string]string{"body": string(b), "x": r.Header.Get("X-Secret"), "cc": r.Header.Get("Cache-Control")})
+		case "/hop":
+			http.Redirect(w, r, "/echo", http.StatusFound)
+		case "/gz":
+			w.Header().Set("Content-Encoding", "gzip")
+			gz := gzip.NewWriter(w)
+			fmt.Fprint(gz, "zipped")
+			gz.Close()
+		}
+	})
+	srv := httptest.NewServer(handler)
+	defer srv.Close()
+	hosts := map[string]*module.Host{"bash": {Name: "localhost", Conn: connection.Local{}, Env: map[string]string{"PATH": allButCurlPath(t)}}}
+	if _, err := exec.LookPath("curl"); err == nil {
+		hosts["curl"] = &module.Host{Name: "localhost", Conn: connection.Local{}}
+	}
+	for tool, h := range hosts {
+		t.Run(tool, func(t *testing.T) {
+			dir := t.TempDir()
+			dest := filepath.Join(dir, "doc.txt")
+			r, _ := netRun(t, h, URI{}, map[string]any{"url": srv.URL + "/doc.txt", "dest": dest, "mode": "0640"}, false)
+			got, _ := os.ReadFile(dest)
+			fi, _ := os.Stat(dest)
+			if r["changed"] != true || string(got) != "document\n" || fi == nil || fi.Mode().Perm() != 0o640 || r["path"] != dest {
+				t.Fatalf("first write: %v, file %q", r, got)
+			}
+			// The file is newer than the document: 304, nothing written.
+			r, _ = netRun(t, h, URI{}, map[string]any{"url": srv.URL + "/doc.txt", "dest": dest, "mode": "0640", "status_code": []any{200, 304}}, false)
+			if r["changed"] != false || r["status"] != 304 {
+				t.Errorf("second run: %v", r)
+			}
+			// force changes nothing in Ansible 2.14's uri: still 304.
+			r, _ = netRun(t, h, URI{}, map[string]any{"url": srv.URL + "/doc.txt", "dest": dest, "mode": "0640", "force": true, "status_code": []any{304}}, false)
+			if r["changed"] != false || r["status"] != 304 {
+				t.Errorf("force: %v", r)
+			}
+			// A file older than the document is fetched; same content and
+			// mode: not changed (Ansible 2.14 reports changed here).
+			os.Chtimes(dest, stamp.Add(-time.Hour), stamp.Add(-time.Hour))
+			r, _ = netRun(t, h, URI{}, map[string]any{"url": srv.URL + "/doc.txt", "dest": dest, "mode": "0640"}, false)
+			if r["changed"] != false || r["status"] != 200 {
+				t.Errorf("older file, same content: %v", r)
+			}
+			os.WriteFile(dest, []byte("old"), 0o644)
+			os.Chtimes(dest, stamp.Add(-time.Hour), stamp.Add(-time.Hour))
+			r, _ = netRun(t, h, URI{}, map[string]any{"url": srv.URL + "/doc.txt", "dest": dest}, false)
+			if got, _ := os.ReadFile(dest); r["changed"] != true || string(got) != "document\n" {
+				t.Errorf("older file replaced: %v %q", r, got)
+			}
+			r, _ = netRun(t, h, URI{}, map[string]any{"url": srv.URL + "/named", "dest": dir}, false)
+			if got, _ := os.ReadFile(filepath.Join(dir, "given.txt")); r["changed"] != true || string(got) != "named\n" || r["path"] != filepath.Join(dir, "given.txt") {
+				t.Errorf("directory dest: %v %q", r, got)
+			}
+			body := filepath.Join(dir, "body.bin")
+			os.WriteFile(body, []byte("a\x00b@c"), 0o600)
+			for _, remote := range []bool{false, true} {
+				r, _ = netRun(t, h, URI{}, map[string]any{"url": srv.URL + "/echo", "method": "POST", "src": body, "remote_src": remote}, false)
+				if js, _ := r["json"].(map[string]any); js["body"] != "a\x00b@c" {
+					t.Errorf("src remote_src=%v: %v", remote, r)
+				}
+			}
+			r, _ = netRun(t, h, URI{}, map[string]any{"url": srv.URL + "/hop", "headers": map[string]any{"X-Secret": "s"}, "unredirected_headers": []any{"x-secret"}}, false)
+			if js, _ := r["json"].(map[string]any); r["status"] != 200 || js["x"] != "" || r["redirected"] != true {
+				t.Errorf("unredirected_headers: %v", r)
+			}
+			r, _ = netRun(t, h, URI{}, map[string]any{"url": srv.URL + "/hop", "headers": map[string]any{"X-Secret": "s"}}, false)
+			if js, _ := r["json"].(map[string]any); js["x"] != "s" {
+				t.Errorf("headers kept on redirect: %v", r)
+			}
+			r, _ = netRun(t, h, URI{}, map[string]any{"url": srv.URL + "/gz", "return_content": true}, false)
+			if r["content"] != "zipped" {
+				t.Errorf("decompress: %v", r)
+			}
+			r, _ = netRun(t, h, URI{}, map[string]any{"url": srv.URL + "/gz", "return_content": true, "decompress": false}, false)
+			if c, _ := r["content"].(string); !strings.HasPrefix(c, "\x1f\x8b") {
+				t.Errorf("decompress false: %v", r)
+			}
+			if tool != "curl" {
+				return
+			}
+			sock := filepath.Join(dir, "s.sock")
+			l, err := net.Listen("unix", sock)
+			if err != nil {
+				t.Fatal(err)
+			}
+			us := &http.Server{Handler: handler}
+			go us.Serve(l)
+			defer us.Close()
+			r, _ = netRun(t, h, URI{}, map[string]any{"url": "http://localhost/named", "unix_socket": sock, "return_content": true}, false)
+			if r["content"] != "named\n" {
+				t.Errorf("unix_socket: %v", r)
+			}
+		})
+	}
+}
+
+func TestURICurlExtras(t *testing.T) {
+	args, err := (&URI{}).Spec().Validate(map[string]any{"url": "https://example.com/", "ciphers": []any{"ECDHE-RSA-AES128-GCM-SHA256", "AES256-SHA"},
+		"client_cert": "/etc/c.pem", "client_key": "/etc/k.pem", "use_gssapi": true}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := uriBuildRequest(args)
+	cfg := r.curlConfig()
+	for _, want := range []string{`ciphers = "ECDHE-RSA-AES128-GCM-SHA256:AES256-SHA"`, `cert = "/etc/c.pem"`, `key = "/etc/k.pem"`, "negotiate\n", `user = ":"`, "netrc-optional\n"} {
+		if !strings.Contains(cfg, want) {
+			t.Errorf("curl config lacks %s:\n%s", want, cfg)
+		}
+	}
+	args, _ = (&URI{}).Spec().Validate(map[string]any{"url": "https://example.com/", "url_username": "u", "use_netrc": true}, false)
+	r, _ = uriBuildRequest(args)
+	if strings.Contains(r.curlConfig(), "netrc") {
+		t.Errorf("netrc read although url_username is given")
+	}
+}
+
+// allButCurlPath is a PATH with every tool of /usr/bin but curl.
+func allButCurlPath(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	ents, err := os.ReadDir("/usr/bin")
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, e := range ents {
+		if e.Name() != "curl" {
+			_ = os.Symlink(filepath.Join("/usr/bin", e.Name()), filepath.Join(dir, e.Name()))
+		}
+	}
+	return dir
 }

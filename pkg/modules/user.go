@@ -65,6 +65,13 @@ func (User) Spec() *module.Spec {
 			{Name: "remove", Type: module.Bool, Default: false, Doc: "With state=absent, also remove the home directory and mail spool (userdel -r)."},
 			{Name: "force", Type: module.Bool, Default: false, Doc: "With state=absent, remove even if the user is logged in (userdel -f); with generate_ssh_key, replace an existing key."},
 			{Name: "local", Type: module.Bool, Default: false, Doc: "Accepted for compatibility; accounts are always managed with the shadow tools."},
+			{Name: "umask", Type: module.String, Doc: "Umask for the new home directory and the files copied into it (useradd -K UMASK=..., when creating with create_home); not with local, as in Ansible."},
+			{Name: "seuser", Type: module.String, Doc: "SELinux user of a new account (useradd -Z, as Ansible does on Linux; useradd fails where SELinux is not enabled). Existing accounts are not changed."},
+			{Name: "login_class", Type: module.String, Doc: "Ignored on Linux, as Ansible's user module does (FreeBSD, OpenBSD and NetBSD only)."},
+			{Name: "hidden", Type: module.Bool, Doc: "Ignored on Linux, as Ansible's user module does (macOS only)."},
+			{Name: "profile", Type: module.String, Doc: "Ignored on Linux, as Ansible's user module does (illumos/Solaris only)."},
+			{Name: "authorization", Type: module.String, Doc: "Ignored on Linux, as Ansible's user module does (illumos/Solaris only)."},
+			{Name: "role", Type: module.String, Doc: "Ignored on Linux, as Ansible's user module does (illumos/Solaris only)."},
 		},
 		Check: module.CheckFull,
 		Diff:  true,
@@ -290,6 +297,9 @@ func decideUserCreate(args module.Args, name string, gid int, groups []string) u
 			o.opts = append(o.opts, "-o")
 		}
 	}
+	if args.Has("seuser") {
+		o.opts = append(o.opts, "-Z", args.String("seuser"))
+	}
 	if args.Has("group") {
 		o.add("group", "-g", strconv.Itoa(gid))
 	}
@@ -316,6 +326,9 @@ func decideUserCreate(args module.Args, name string, gid int, groups []string) u
 		o.opts = append(o.opts, "-m")
 		if args.Has("skeleton") {
 			o.opts = append(o.opts, "-k", args.String("skeleton"))
+		}
+		if args.Has("umask") {
+			o.opts = append(o.opts, "-K", "UMASK="+args.String("umask"))
 		}
 	} else {
 		o.opts = append(o.opts, "-M")
@@ -608,22 +621,58 @@ func userResult(args module.Args, pw passwdEntry, groups []string) module.Result
 	return r
 }
 
+// userGroupNames are the groups the task names, to look up on the host.
+func userGroupNames(args module.Args) []string {
+	var names []string
+	if args.Has("group") {
+		names = append(names, args.String("group"))
+	}
+	for _, g := range args.List("groups") {
+		if g = strings.TrimSpace(g); g != "" {
+			names = append(names, g)
+		}
+	}
+	return names
+}
+
+// userPlanDiff is the diff of a user change: the account before and
+// after, the password only named.
+func userPlanDiff(args module.Args, s userState, p userPlan) module.Diff {
+	name := args.String("name")
+	diff := module.Diff{BeforeHeader: "user " + name, AfterHeader: "user " + name,
+		Before: userDiffText(s.exists, s.pw, s.groups)}
+	if args.String("state") == "present" {
+		after := p.after
+		if !s.exists {
+			uid, gid := "(assigned)", "(assigned)"
+			if args.Has("uid") {
+				uid = strconv.Itoa(args.Int("uid"))
+			}
+			if g, ok := s.resolved[args.String("group")]; ok {
+				gid = strconv.Itoa(g.GID)
+			}
+			diff.After = fmt.Sprintf("uid: %s\ngroup: %s\ngroups: %s\ncomment: %s\nhome: %s\nshell: %s\n",
+				uid, gid, strings.Join(p.groups, ","), args.String("comment"), args.String("home"), args.String("shell"))
+		} else {
+			diff.After = userDiffText(true, after, p.groups)
+		}
+		if containsStr(p.changes, "password") {
+			diff.After += "password: (changed)\n"
+		}
+	}
+	return diff
+}
+
 // Plan implements module.Module.
 func (User) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
+	if args.Has("umask") && args.Bool("local") {
+		return module.Unchanged(module.Failed("'umask' can not be used with 'local'")), nil
+	}
 	name := args.String("name")
 	if h.Warn != nil && userPasswordNotHashed(args.String("password")) {
 		h.Warn("The input password appears not to have been hashed. The 'password' argument must be encrypted for this module to work properly.")
 	}
-	var resolve []string
-	if args.Has("group") {
-		resolve = append(resolve, args.String("group"))
-	}
-	for _, g := range args.List("groups") {
-		if g = strings.TrimSpace(g); g != "" {
-			resolve = append(resolve, g)
-		}
-	}
-	secs, err := runProbe(ctx, h, "user "+name, userProbe(name, resolve)...)
+	secs, err := runProbe(ctx, h, "user "+name, userProbe(name, userGroupNames(args))...)
 	if err != nil {
 		return nil, err
 	}
@@ -665,27 +714,7 @@ func (User) Plan(ctx context.Context, h *module.Host, args module.Args) (*module
 	if len(p.cmds) == 0 {
 		return module.Unchanged(result), nil
 	}
-	diff := module.Diff{BeforeHeader: "user " + name, AfterHeader: "user " + name,
-		Before: userDiffText(s.exists, s.pw, s.groups)}
-	if state == "present" {
-		after := p.after
-		if !s.exists {
-			uid, gid := "(assigned)", "(assigned)"
-			if args.Has("uid") {
-				uid = strconv.Itoa(args.Int("uid"))
-			}
-			if g, ok := s.resolved[args.String("group")]; ok {
-				gid = strconv.Itoa(g.GID)
-			}
-			diff.After = fmt.Sprintf("uid: %s\ngroup: %s\ngroups: %s\ncomment: %s\nhome: %s\nshell: %s\n",
-				uid, gid, strings.Join(p.groups, ","), args.String("comment"), args.String("home"), args.String("shell"))
-		} else {
-			diff.After = userDiffText(true, after, p.groups)
-		}
-		if containsStr(p.changes, "password") {
-			diff.After += "password: (changed)\n"
-		}
-	}
+	diff := userPlanDiff(args, s, p)
 	return &module.Plan{Changed: true, Result: result, Diff: []module.Diff{diff},
 		Apply: func(ctx context.Context) (module.Result, error) {
 			r, ok, err := runCmd(ctx, h, "change user "+name, strings.Join(p.cmds, " && "))

@@ -54,6 +54,8 @@ Check mode runs the wait (it changes nothing), as Ansible does.`,
 				Default: []any{"ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2", "SYN_RECV", "SYN_SENT", "TIME_WAIT"},
 				Doc:     "TCP states that count as active for state=drained."},
 			{Name: "msg", Type: module.String, Doc: "Message of the failure on timeout, instead of the default."},
+			{Name: "exclude_hosts", Type: module.List, Elements: module.String, Doc: "With state=drained, connections from these hosts or IPs do not count " +
+				"(names are resolved on the host with getent ahosts, IPv4 addresses also match their ::ffff: IPv6 form, as in Ansible)."},
 		},
 		MutuallyExclusive: [][]string{{"port", "path"}},
 		Check:             module.CheckFull,
@@ -90,7 +92,7 @@ func isLocalHost(h string) bool {
 // waitForScript builds the one shell loop that waits on the host. It
 // prints "TEND_OK <elapsed>" and, for a path with search_regex, the first
 // matching line; or "TEND_TIMEOUT <elapsed>"; or "TEND_ERR <message>".
-func waitForScript(args module.Args) (string, error) {
+func waitForScript(args module.Args, exclude ...string) (string, error) {
 	state := args.String("state")
 	hasPort, hasPath := args.Has("port"), args.Has("path")
 	regex := args.String("search_regex")
@@ -103,13 +105,14 @@ func waitForScript(args module.Args) (string, error) {
 	set("regex", regex)
 	set("ct", strconv.Itoa(max(args.Int("connect_timeout"), 1)))
 	set("local", strconv.FormatBool(isLocalHost(host)))
+	set("excl", strings.Join(exclude, " "))
 	b.WriteString(`start=$(date +%s); deadline=$((start + ` + strconv.Itoa(args.Int("timeout")) + `))
 if echo x | grep -P x >/dev/null 2>&1; then g='grep -P'; else g='grep -E'; fi
 if command -v bash >/dev/null 2>&1; then m=bash; elif command -v nc >/dev/null 2>&1; then m=nc; else m=proc; fi
 hex=$(printf '%04X' "$port")
 # sockets on the local port in the given hex states, from /proc/net/tcp{,6}
 sockets() { cat /proc/net/tcp /proc/net/tcp6 2>/dev/null | while read -r sl l r st rest; do
-  case "$l" in *:"$hex") case " $1 " in *" $st "*) echo y ;; esac ;; esac; done; }
+  case "$l" in *:"$hex") case " $excl " in *" ${r%:*} "*) ;; *) case " $1 " in *" $st "*) echo y ;; esac ;; esac ;; esac; done; }
 connect() { case $m in
   bash) timeout "$ct" bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$host" "$port" 2>/dev/null ;;
   nc) nc -z -w "$ct" "$host" "$port" >/dev/null 2>&1 ;;
@@ -173,7 +176,11 @@ func (WaitFor) Plan(ctx context.Context, h *module.Host, args module.Args) (*mod
 	if args.Has("search_regex") && !args.Has("path") && !args.Has("port") {
 		return module.Unchanged(module.Failed("search_regex needs path or port")), nil
 	}
-	script, err := waitForScript(args)
+	exclude, fail, err := waitForExcludes(ctx, h, args)
+	if err != nil || fail != nil {
+		return module.Unchanged(fail), err
+	}
+	script, err := waitForScript(args, exclude...)
 	if err != nil {
 		return module.Unchanged(module.Failed("%v", err)), nil
 	}

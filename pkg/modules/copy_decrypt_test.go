@@ -1,0 +1,43 @@
+package modules
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tend-dev/tend/pkg/connection"
+	"github.com/tend-dev/tend/pkg/module"
+	"github.com/tend-dev/tend/pkg/vault"
+)
+
+// TestCopyDecrypt: copy writes the plain text of a vault-encrypted source
+// file (alone or in a directory), or the ciphertext with decrypt: false.
+func TestCopyDecrypt(t *testing.T) {
+	src := t.TempDir()
+	keys := vault.NewKeyring()
+	if err := keys.Add("", []byte("pw")); err != nil {
+		t.Fatal(err)
+	}
+	enc, _ := keys.Encrypt([]byte("secret=1\n"), "")
+	os.MkdirAll(filepath.Join(src, "files", "dir"), 0o755)
+	os.WriteFile(filepath.Join(src, "files", "s.conf"), enc, 0o644)
+	os.WriteFile(filepath.Join(src, "files", "dir", "d.conf"), enc, 0o644)
+	h := &module.Host{Name: "localhost", Conn: connection.Local{}, Files: netDirFinder(src), Vault: keys}
+	dest := t.TempDir()
+	r, _ := netRun(t, h, &Copy{}, map[string]any{"src": "s.conf", "dest": filepath.Join(dest, "s.conf")}, false)
+	if b, _ := os.ReadFile(filepath.Join(dest, "s.conf")); netFailed(r) || string(b) != "secret=1\n" {
+		t.Errorf("decrypted copy: %v %q", r, b)
+	}
+	r, _ = netRun(t, h, &Copy{}, map[string]any{"src": "s.conf", "dest": filepath.Join(dest, "s.conf")}, false)
+	if r["changed"] != false {
+		t.Errorf("second run: %v", r)
+	}
+	r, _ = netRun(t, h, &Copy{}, map[string]any{"src": "dir/", "dest": dest + "/"}, false)
+	if b, _ := os.ReadFile(filepath.Join(dest, "d.conf")); netFailed(r) || string(b) != "secret=1\n" {
+		t.Errorf("decrypted directory copy: %v %q", r, b)
+	}
+	r, _ = netRun(t, h, &Copy{}, map[string]any{"src": "s.conf", "dest": filepath.Join(dest, "raw"), "decrypt": false}, false)
+	if b, _ := os.ReadFile(filepath.Join(dest, "raw")); netFailed(r) || !vault.IsEncrypted(b) {
+		t.Errorf("decrypt false: %v %q", r, b)
+	}
+}
