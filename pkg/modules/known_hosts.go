@@ -231,8 +231,11 @@ func (*KnownHosts) Plan(ctx context.Context, h *module.Host, a module.Args) (*mo
 	if !st.Exists {
 		diff.BeforeHeader = "/dev/null"
 	}
+	// Ansible's known_hosts returns its diff in every result, diff mode
+	// or not (the module's target checks it).
 	result := module.Result{"name": a.String("name"), "key": a.String("key"), "path": st.Path,
-		"hash_host": a.Bool("hash_host"), "state": state}
+		"hash_host": a.Bool("hash_host"), "state": state,
+		"diff": map[string]any{"before": diff.Before, "after": diff.After, "before_header": diff.BeforeHeader, "after_header": diff.AfterHeader}}
 	if state == "absent" && line == 0 && key != "" {
 		return module.Unchanged(result), nil
 	}

@@ -93,7 +93,15 @@ func TestKnownHosts(t *testing.T) {
 	if got := state(); strings.Contains(got, key1) || !strings.Contains(got, key2) {
 		t.Errorf("replaced: %q", got)
 	}
-	// Another type is added beside it.
+	// Another type is added beside it. The result carries the diff, as
+	// Ansible's does in every run (diff mode or not): check mode's
+	// predicts the key at the end.
+	before := state()
+	res := execModule(t, h, "known_hosts", map[string]any{"name": "git.example.com", "key": rsa, "path": kh}, true)
+	d, _ := res["diff"].(map[string]any)
+	if d["before_header"] != kh || d["after_header"] != kh || d["before"] != before || d["after"] != before+rsa+"\n" {
+		t.Errorf("check mode result diff: %v", res["diff"])
+	}
 	converges(t, h, "known_hosts", map[string]any{"name": "git.example.com", "key": rsa, "path": kh}, state)
 	// Removing one key.
 	converges(t, h, "known_hosts", map[string]any{"name": "git.example.com", "key": rsa, "path": kh, "state": "absent"}, state)
