@@ -138,7 +138,6 @@ var causes = map[string]string{
 	"loops":           "issue 64169's with_dict case: set_fact \"{{ item.key }}={{ hostvars[inventory_hostname][item.value] }}\" of a list holding 'foo{{ version_64169 }}' (version_64169 a role variable) keeps that text unrendered under Ansible, while the same task with loop: gives 'foo1.0' (as tend does for both); how Ansible keeps it is not found yet. With that one task left out, tend runs the rest of the target to failed=0",
 	"lookup_varnames": "lookup('varnames') lists names in the order Ansible's variables were defined (qz_1, qz_2, qa_1 set in that order); tend's variables are maps, so it sorts them",
 	"file":            "file in check mode: a missing owner or group gives Ansible's warning (failed to look up user ...); tend's plan does not look them up",
-	"service":         "the module_defaults keyword is not applied (a service task without name relies on it)",
 	"unarchive":       "ansible-playbook fails too (downloads from the internet); tend stops at an assertion on a missing binary's message",
 }
 

@@ -372,6 +372,18 @@ func (p *playRun) moduleArgs(t *playbook.Task, spec *module.Spec, vars map[strin
 	}
 	argMap, _ := rendered.(map[string]any)
 	argMap = removeOmit(argMap, p.r.omit)
+	defaults, err := p.moduleDefaults(t, vars)
+	if err != nil {
+		return nil, p.templateFailure(t, "module_defaults", err)
+	}
+	if len(defaults) > 0 {
+		// The task's own arguments win over the defaults.
+		merged := removeOmit(defaults, p.r.omit)
+		for k, v := range argMap {
+			merged[k] = v
+		}
+		argMap = merged
+	}
 	if !spec.AnyArgs && argMap != nil {
 		// Modules know Go maps; the order of the keys of a dict argument
 		// is not theirs to see. set_fact's values keep theirs, and so do
@@ -738,6 +750,64 @@ func (p *playRun) become(t *playbook.Task, vars map[string]any) (*connection.Bec
 // boolean is vars.Boolean, for functions whose vars parameter hides the
 // package.
 func boolean(v any) (bool, error) { return vars.Boolean(v) }
+
+// moduleDefaults merges the module_defaults keyword from the play down to
+// t for t's module: entries named by its short or fully qualified name,
+// inner levels winning. service also takes the defaults of the service
+// manager module it runs (systemd, sysvinit), as Ansible's service action
+// does. Action groups (group/NAME) come from collections' metadata, which
+// tend does not read: they are skipped.
+func (p *playRun) moduleDefaults(t *playbook.Task, vars map[string]any) (map[string]any, error) {
+	var layers []any
+	if p.play.ModuleDefaults != nil {
+		layers = append(layers, p.play.ModuleDefaults)
+	}
+	ch := chain(t)
+	for i := len(ch) - 1; i >= 0; i-- {
+		if ch[i].ModuleDefaults != nil {
+			layers = append(layers, ch[i].ModuleDefaults)
+		}
+	}
+	if len(layers) == 0 {
+		return nil, nil
+	}
+	names := map[string]bool{t.Action: true}
+	if t.Action == "service" {
+		if mgr, _ := vars["ansible_service_mgr"].(string); mgr != "" {
+			names[mgr] = true
+		}
+	}
+	out := map[string]any{}
+	for _, l := range layers {
+		v, err := p.r.opts.Templates.RenderValue(l, vars)
+		if err != nil {
+			return nil, err
+		}
+		dicts, ok := v.([]any) // Ansible also takes a list of mappings
+		if !ok {
+			dicts = []any{v}
+		}
+		for _, d := range dicts {
+			m, ok := odict.AsMap(d)
+			if !ok {
+				return nil, fmt.Errorf("module_defaults must be a mapping of module names to arguments, not %s", pyfmt.Repr(d))
+			}
+			for name, args := range m {
+				if !names[module.Canonical(name)] {
+					continue
+				}
+				am, ok := odict.AsMap(args)
+				if !ok {
+					return nil, fmt.Errorf("module_defaults for %s must be a mapping of arguments, not %s", name, pyfmt.Repr(args))
+				}
+				for k, av := range am {
+					out[k] = odict.Plain(av)
+				}
+			}
+		}
+	}
+	return out, nil
+}
 
 // environment merges the environment keyword from the play down to t.
 func (p *playRun) environment(t *playbook.Task, vars map[string]any) (map[string]string, error) {

@@ -215,6 +215,7 @@ var playKeywords = map[string]playKeyword{
 	},
 	"tags":               func(d *playDecode, _, v *yaml.Node) { d.p.Tags = d.l.tags(d.file, v) },
 	"environment":        func(d *playDecode, _, v *yaml.Node) { d.p.Environment = d.l.value(d.file, v) },
+	"module_defaults":    func(d *playDecode, _, v *yaml.Node) { d.p.ModuleDefaults = d.l.value(d.file, v) },
 	"check_mode":         boolPlayKeyword(func(p *Play) *any { return &p.CheckMode }),
 	"diff":               boolPlayKeyword(func(p *Play) *any { return &p.Diff }),
 	"ignore_errors":      boolPlayKeyword(func(p *Play) *any { return &p.IgnoreErrors }),
@@ -227,13 +228,12 @@ var playKeywords = map[string]playKeyword{
 	"port":               func(d *playDecode, k, v *yaml.Node) { d.l.intValue(d.file, v, k.Value) },
 	"throttle":           func(d *playDecode, k, v *yaml.Node) { d.l.intValue(d.file, v, k.Value) },
 	// Accepted; these have no effect in tend yet.
-	"collections":     func(d *playDecode, _, v *yaml.Node) { d.p.Collections = d.l.strList(d.file, v) },
-	"module_defaults": ignoredPlayKeyword,
-	"timeout":         ignoredPlayKeyword,
-	"debugger":        ignoredPlayKeyword,
-	"fact_path":       ignoredPlayKeyword,
-	"gather_timeout":  ignoredPlayKeyword,
-	"become_exe":      ignoredPlayKeyword,
+	"collections":    func(d *playDecode, _, v *yaml.Node) { d.p.Collections = d.l.strList(d.file, v) },
+	"timeout":        ignoredPlayKeyword,
+	"debugger":       ignoredPlayKeyword,
+	"fact_path":      ignoredPlayKeyword,
+	"gather_timeout": ignoredPlayKeyword,
+	"become_exe":     ignoredPlayKeyword,
 }
 
 func ignoredPlayKeyword(*playDecode, *yaml.Node, *yaml.Node) {}

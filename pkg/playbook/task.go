@@ -83,6 +83,7 @@ var taskKeywords = map[string]taskKeyword{
 	"delay":            intTaskKeyword(func(t *Task) *any { return &t.Delay }),
 	"port":             func(d *taskDecode, k, v *yaml.Node) { d.l.intValue(d.file, v, k.Value) },
 	"environment":      func(d *taskDecode, _, v *yaml.Node) { d.t.Environment = d.l.value(d.file, v) },
+	"module_defaults":  func(d *taskDecode, _, v *yaml.Node) { d.t.ModuleDefaults = d.l.value(d.file, v) },
 	"no_log":           boolTaskKeyword(func(t *Task) *any { return &t.NoLog }),
 	"vars":             func(d *taskDecode, _, v *yaml.Node) { d.t.Vars = d.l.varsMap(d.file, v) },
 	"any_errors_fatal": boolTaskKeyword(func(t *Task) *any { return &t.AnyErrorsFatal }),
@@ -102,10 +103,9 @@ var taskKeywords = map[string]taskKeyword{
 	"async":       intTaskKeyword(func(t *Task) *any { return &t.Async }),
 	"poll":        intTaskKeyword(func(t *Task) *any { return &t.Poll }),
 	// Accepted, no effect in tend.
-	"collections":     func(d *taskDecode, _, v *yaml.Node) { d.collections = v },
-	"module_defaults": ignoredKeyword,
-	"debugger":        ignoredKeyword,
-	"become_exe":      ignoredKeyword,
+	"collections": func(d *taskDecode, _, v *yaml.Node) { d.collections = v },
+	"debugger":    ignoredKeyword,
+	"become_exe":  ignoredKeyword,
 }
 
 func ignoredKeyword(*taskDecode, *yaml.Node, *yaml.Node) {}
@@ -359,7 +359,9 @@ func (l *Loader) parseAction(ctx *taskCtx, t *Task, k, v, argsNode *yaml.Node) {
 			t.Args[ak] = av
 		}
 	}
-	if mod, ok := l.Registry.Lookup(canon); ok && !includeActions[canon] && t.ArgsError == "" {
+	// With module_defaults of its own the task's arguments are complete
+	// only when it runs.
+	if mod, ok := l.Registry.Lookup(canon); ok && !includeActions[canon] && t.ArgsError == "" && t.ModuleDefaults == nil {
 		if _, templated := t.Args["_args_template"]; !templated {
 			if _, err := mod.Spec().Validate(t.Args, true); err != nil {
 				// Ansible checks arguments when the task runs: so does

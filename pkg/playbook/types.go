@@ -53,6 +53,9 @@ type Play struct {
 	Order             string // inventory | reverse_inventory | sorted | reverse_sorted | shuffle
 	Tags              []string
 	Environment       any
+	// ModuleDefaults is the module_defaults keyword as written: module
+	// names (short or fully qualified) to default arguments.
+	ModuleDefaults    any
 	CheckMode         any
 	Diff              any
 	IgnoreErrors      any
@@ -139,11 +142,14 @@ type Task struct {
 	Until             []any
 	Delay             any
 	Environment       any
-	NoLog             any
-	Vars              map[string]any
-	AnyErrorsFatal    any
-	Throttle          int
-	Timeout           any
+	// ModuleDefaults is the module_defaults keyword as written: module
+	// names (short or fully qualified) to default arguments.
+	ModuleDefaults any
+	NoLog          any
+	Vars           map[string]any
+	AnyErrorsFatal any
+	Throttle       int
+	Timeout        any
 	// Async is the async keyword (seconds, 0 or nil: run synchronously)
 	// and Poll the poll keyword (seconds between checks, nil: 15, 0: fire
 	// and forget); either may be a template.
