@@ -101,6 +101,13 @@ func ParseKV(s string, freeForm bool, allowed func(string) bool) (map[string]any
 	var free strings.Builder
 	last := 0
 	for i, w := range words {
+		if freeForm && w == "\\" {
+			// A lone backslash is Ansible's line continuation: split_args
+			// drops it and the newline that ends its line.
+			free.WriteString(s[last:spans[i][0]])
+			last = skipToNextLine(s, spans[i][1])
+			continue
+		}
 		// Ansible's parse_kv decodes Python escapes in each word
 		// (regexp='\\b' is a backspace, '\\\\b' a word boundary); free-form
 		// words are kept as written.
@@ -111,6 +118,10 @@ func ParseKV(s string, freeForm bool, allowed func(string) bool) (map[string]any
 			out[k] = unquote(v)
 			free.WriteString(s[last:spans[i][0]])
 			last = spans[i][1]
+			if last < len(s) && s[last] == '\n' {
+				// split_args ties the newline to the word before it.
+				last++
+			}
 			continue
 		}
 		if !freeForm {
@@ -118,7 +129,27 @@ func ParseKV(s string, freeForm bool, allowed func(string) bool) (map[string]any
 		}
 	}
 	free.WriteString(s[last:])
-	return out, strings.TrimSpace(free.String()), nil
+	// join_args drops leading blanks and keeps the text's final newlines
+	// (a YAML block's), not trailing spaces where key=value words were.
+	return out, strings.TrimRight(strings.TrimLeft(free.String(), " \t\n"), " \t"), nil
+}
+
+// skipToNextLine returns the offset after the blanks from i, the newline
+// that follows them and the next line's first space (join_args puts one
+// space back), or i if something else follows.
+func skipToNextLine(s string, i int) int {
+	j := i
+	for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
+		j++
+	}
+	if j >= len(s) || s[j] != '\n' {
+		return i
+	}
+	j++
+	if j < len(s) && s[j] == ' ' {
+		j++
+	}
+	return j
 }
 
 func isIdent(s string) bool {
