@@ -2,6 +2,7 @@ package modules_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -385,7 +386,11 @@ func TestSystemModules(t *testing.T) {
 		if got := e.sh(t, "date +%Z"); got != "CET\n" && got != "CEST\n" {
 			t.Errorf("date +%%Z = %q", got)
 		}
-		e.converge(t, "timezone", map[string]any{"name": "Etc/UTC"}, state)
+		r := e.converge(t, "timezone", map[string]any{"name": "Etc/UTC"}, state)
+		// The result's diff names the zone replaced, as Ansible's does.
+		if d, _ := r["diff"].(map[string]any); fmt.Sprint(d["before"]) != "map[name:Europe/Paris]" || fmt.Sprint(d["after"]) != "map[name:Etc/UTC]" {
+			t.Errorf("timezone result diff: %v", r["diff"])
+		}
 		e.fails(t, "timezone", map[string]any{"name": "Mars/Olympus_Mons"}, "not available")
 	})
 

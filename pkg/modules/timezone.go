@@ -54,7 +54,13 @@ func (Timezone) Plan(ctx context.Context, h *module.Host, args module.Args) (*mo
 		return module.Unchanged(module.Failed("given timezone %q is not available", name)), nil
 	}
 	curName := strings.TrimPrefix(strings.TrimPrefix(link, "/usr/share/zoneinfo/"), "../usr/share/zoneinfo/")
-	result := module.Result{"name": name}
+	before := curName
+	if cur != "" {
+		before = cur
+	}
+	// Ansible's timezone returns its diff in every result (content reads
+	// the zone it replaced from diff.before.name).
+	result := module.Result{"name": name, "diff": map[string]any{"before": map[string]any{"name": before}, "after": map[string]any{"name": name}}}
 	if (link == zone || link == "../usr/share/zoneinfo/"+name) && cur == name {
 		return module.Unchanged(result), nil
 	}
