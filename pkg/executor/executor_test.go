@@ -87,6 +87,7 @@ var cases = []playCase{
 	{name: "integration_targets", playbook: "30_targets.yml"},
 	{name: "break_play", playbook: "31_break_play.yml"},
 	{name: "module_defaults", playbook: "33_module_defaults.yml"},
+	{name: "role_names", playbook: "34_role_names.yml"},
 	{name: "end_host_batch", playbook: "31_end_host_batch.yml"},
 	{name: "loop_undefined", playbook: "26_loop_undefined.yml"},
 	{name: "handler_block", playbook: "27_handler_block.yml"},

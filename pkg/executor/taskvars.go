@@ -1,7 +1,9 @@
 package executor
 
 import (
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/tend-dev/tend/pkg/playbook"
@@ -111,21 +113,82 @@ func (p *playRun) taskVars(h *hostState, t *playbook.Task, extra map[string]any)
 // playMagic builds the magic variables that are the same for every host
 // and task of the play.
 func (p *playRun) playMagic() map[string]any {
+	playRoles, allRoles, depRoles := p.roleNames()
 	return map[string]any{
-		"groups":                 template.Lazy(func() any { return p.groupsVar() }),
-		"hostvars":               template.Lazy(func() any { return p.hostvars() }),
-		"ansible_play_hosts_all": p.allList,
-		"ansible_play_name":      p.play.Name,
-		"ansible_check_mode":     p.r.opts.Check,
-		"ansible_diff_mode":      p.r.opts.Diff,
-		"ansible_verbosity":      p.r.opts.Verbosity,
-		"ansible_forks":          p.r.opts.Forks,
-		"ansible_run_tags":       toAnyList(orDefault(p.r.opts.Tags, []string{"all"})),
-		"ansible_skip_tags":      toAnyList(p.r.opts.SkipTags),
-		"ansible_version":        map[string]any{"full": p.r.opts.Version, "string": p.r.opts.Version},
-		"playbook_dir":           p.play.Dir,
-		"omit":                   p.r.omit,
+		"role_names":                   playRoles,
+		"ansible_play_role_names":      playRoles,
+		"ansible_role_names":           allRoles,
+		"ansible_dependent_role_names": depRoles,
+		"groups":                       template.Lazy(func() any { return p.groupsVar() }),
+		"hostvars":                     template.Lazy(func() any { return p.hostvars() }),
+		"ansible_play_hosts_all":       p.allList,
+		"ansible_play_name":            p.play.Name,
+		"ansible_check_mode":           p.r.opts.Check,
+		"ansible_diff_mode":            p.r.opts.Diff,
+		"ansible_verbosity":            p.r.opts.Verbosity,
+		"ansible_forks":                p.r.opts.Forks,
+		"ansible_run_tags":             toAnyList(orDefault(p.r.opts.Tags, []string{"all"})),
+		"ansible_skip_tags":            toAnyList(p.r.opts.SkipTags),
+		"ansible_version":              map[string]any{"full": p.r.opts.Version, "string": p.r.opts.Version},
+		"playbook_dir":                 p.play.Dir,
+		"omit":                         p.r.omit,
 	}
+}
+
+// roleNames are the play's role names as Ansible's magic variables list
+// them: the roles of roles: and import_role, every role they depend on,
+// and both. (Ansible
+// builds the last two from sets; they are sorted here.)
+func (p *playRun) roleNames() (play, all, deps []any) {
+	play = []any{}
+	seen, depSeen := map[string]bool{}, map[string]bool{}
+	var walkDeps func(r *playbook.Role)
+	walkDeps = func(r *playbook.Role) {
+		for _, d := range r.Deps {
+			if d.Role != nil && !depSeen[d.Role.Name] {
+				depSeen[d.Role.Name] = true
+				walkDeps(d.Role)
+			}
+		}
+	}
+	for _, r := range p.play.PlayRoles {
+		play = append(play, r.Name)
+		seen[r.Name] = true
+		walkDeps(r)
+	}
+	for n := range depSeen {
+		seen[n] = true
+	}
+	all = []any{}
+	for _, n := range slices.Sorted(maps.Keys(seen)) {
+		all = append(all, n)
+	}
+	deps = []any{}
+	for _, n := range slices.Sorted(maps.Keys(depSeen)) {
+		deps = append(deps, n)
+	}
+	return play, all, deps
+}
+
+// parentRoles are the roles that brought t's role in with import_role or
+// include_role, the nearest first (Ansible's ansible_parent_role_names and
+// _paths); none for a role of roles: or a dependency.
+func parentRoles(t *playbook.Task) (names, paths []any) {
+	for c := t; c != nil; c = c.Parent {
+		if !c.RoleBlock {
+			continue
+		}
+		if c.RoleVia == "" {
+			return nil, nil
+		}
+		parent := roleOf(c.Parent)
+		if parent == nil {
+			return nil, nil
+		}
+		names, paths = parentRoles(c.Parent)
+		return append([]any{parent.Name}, names...), append([]any{parent.Path}, paths...)
+	}
+	return nil, nil
 }
 
 // addMagic sets the variables Ansible defines itself; they cannot be
@@ -153,6 +216,10 @@ func (p *playRun) addMagic(m map[string]any, h *hostState, t *playbook.Task) {
 		m["role_path"] = r.Path
 		m["role_name"] = r.Name
 		m["ansible_role_name"] = r.Name
+	}
+	if names, paths := parentRoles(t); len(names) > 0 {
+		m["ansible_parent_role_names"] = names
+		m["ansible_parent_role_paths"] = paths
 	}
 	m["ansible_search_path"] = toAnyList(searchPath(t, p.play.Dir))
 	if t != nil && t.Pos.File != "" {

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -341,6 +342,12 @@ func (l *Loader) roleRefs(ctx *taskCtx, n *yaml.Node, p *Play) []*Task {
 				delete(params, k)
 			}
 		}
+		// The role comes before any role its tasks import, as in Ansible's
+		// play roles.
+		at := 0
+		if p != nil {
+			at = len(p.PlayRoles)
+		}
 		r := l.loadRole(ctx, rn, name, opts)
 		if r == nil {
 			continue
@@ -348,6 +355,7 @@ func (l *Loader) roleRefs(ctx *taskCtx, n *yaml.Node, p *Play) []*Task {
 		block := l.roleBlock(r, params, ref)
 		if p != nil {
 			l.addPlayRole(p, block)
+			p.PlayRoles = slices.Insert(p.PlayRoles, at, block.Role)
 		}
 		out = append(out, block)
 	}
@@ -398,6 +406,10 @@ func (l *Loader) roleBlock(r *Role, params map[string]any, ref *Task) *Task {
 		AnyErrorsFatal:    ref.AnyErrorsFatal,
 		Vars:              ref.Vars,
 		Parent:            ref.Parent,
+	}
+	b.RoleBlock = true
+	if ref.Action == "import_role" || ref.Action == "include_role" {
+		b.RoleVia = ref.Action
 	}
 	for _, d := range r.Deps {
 		b.Block = append(b.Block, cloneTree(d, b))

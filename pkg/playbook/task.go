@@ -578,6 +578,7 @@ func (l *Loader) expandImports(ctx *taskCtx, t *Task, at *yaml.Node) *Task {
 		block.Pos = t.Pos
 		if l.curPlay != nil {
 			l.addPlayRole(l.curPlay, block)
+			l.curPlay.PlayRoles = append(l.curPlay.PlayRoles, block.Role)
 		}
 		return block
 	}

@@ -74,6 +74,9 @@ type Play struct {
 	Handlers []*Task
 	// RoleList are the roles used in the play (for their defaults/vars).
 	RoleList []*Role
+	// PlayRoles are the roles of roles: and of import_role tasks, in order:
+	// Ansible's play roles (role_names), without their dependencies.
+	PlayRoles []*Role
 	// Collections is the play's collections: list, through which short
 	// role names are also looked up.
 	Collections []string
@@ -173,6 +176,10 @@ type Task struct {
 	// Implicit marks blocks tend made itself (roles, import_tasks): they
 	// carry keywords for their children but are not user blocks.
 	Implicit bool
+	// RoleBlock marks the implicit block holding a role's tasks; RoleVia
+	// is "import_role" or "include_role" when those brought the role in.
+	RoleBlock bool
+	RoleVia   string
 }
 
 // IsBlock reports whether t is a block.
