@@ -178,7 +178,7 @@ func parentRoles(t *playbook.Task) (names, paths []any) {
 		if !c.RoleBlock {
 			continue
 		}
-		if c.RoleVia == "" {
+		if c.RoleVia == "" || c.Parent == nil {
 			return nil, nil
 		}
 		parent := roleOf(c.Parent)
