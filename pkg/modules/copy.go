@@ -2,6 +2,7 @@ package modules
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
@@ -146,6 +147,12 @@ func sha1Hex(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
+// md5Hex is the md5 Ansible's copy and template report as md5sum.
+func md5Hex(b []byte) string {
+	s := md5.Sum(b)
+	return hex.EncodeToString(s[:])
+}
+
 // modeArg parses the mode argument, resolving "preserve" to the source's.
 func modeArg(args module.Args, srcMode uint32) (Mode, error) {
 	if s, ok := args["mode"].(string); ok && s == "preserve" {
@@ -232,6 +239,8 @@ func planWrite(ctx context.Context, h *module.Host, args module.Args, it writeIt
 			cp, _ = cc.plan()
 		}
 	}
+	// Ansible's copy reports the md5 of what it wrote when it writes.
+	result["md5sum"] = md5Hex(it.Content)
 	plan := &module.Plan{Changed: true, Result: result, Diff: cp.Diffs}
 	plan.Apply = func(ctx context.Context) (module.Result, error) {
 		if !parent.IsDir() {

@@ -41,3 +41,19 @@ func TestCopyDecrypt(t *testing.T) {
 		t.Errorf("decrypt false: %v %q", r, b)
 	}
 }
+
+// TestCopyResultKeys: a copy that writes reports md5sum beside checksum,
+// as Ansible's copy and template do (ansible-core's template target
+// asserts on both).
+func TestCopyResultKeys(t *testing.T) {
+	dir := t.TempDir()
+	h := testHost(dir, connection.Local{})
+	res, _ := runModule(t, h, "copy", map[string]any{"content": "hello\n", "dest": dir + "/x"}, false)
+	if res["md5sum"] != "b1946ac92492d2347c6235b4d2611184" || res["checksum"] != "f572d396fae9206628714fb2ce00f72e94f2258f" {
+		t.Errorf("result %v", res)
+	}
+	res, _ = runModule(t, h, "copy", map[string]any{"content": "hello\n", "dest": dir + "/x"}, false)
+	if _, has := res["md5sum"]; has || res["changed"] == true {
+		t.Errorf("unchanged copy: %v", res)
+	}
+}
