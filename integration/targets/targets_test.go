@@ -133,6 +133,9 @@ var causes = map[string]string{
 	"ping":                 "asserts on the traceback a Python module prints (module_stdout of ping data=boom)",
 	"shell":                "runs a Python module shipped in the target's library/ (test_shell)",
 	"dict_transformations": "runs a Python module shipped in the target's library/ (convert_snake_case)",
+	"until":                "runs a Python module shipped in the target's library/ (shell_no_failed)",
+	// Messages tend words otherwise on purpose.
+	"wait_for_connection": "asserts on Ansible's message for an unknown argument ('Invalid options for wait_for_connection: foo'); tend's names the closest argument and the task's file:line",
 	// tend differences not fixed yet.
 	"template":        "a lookup term that is itself a template (lookup('pipe', '{{ ansible_python.executable }} -c ...')) is not rendered; Ansible renders lookup terms",
 	"loops":           "issue 64169's with_dict case: set_fact \"{{ item.key }}={{ hostvars[inventory_hostname][item.value] }}\" of a list holding 'foo{{ version_64169 }}' (version_64169 a role variable) keeps that text unrendered under Ansible, while the same task with loop: gives 'foo1.0' (as tend does for both); how Ansible keeps it is not found yet. With that one task left out, tend runs the rest of the target to failed=0",
