@@ -15,8 +15,9 @@ import (
 // fileTemplar renders with tend's template engine.
 type fileTemplar struct{ e *template.Engine }
 
-func (t fileTemplar) Render(s string) (string, error) { return t.e.RenderString(s, nil) }
-func (t fileTemplar) Eval(expr string) (any, error)   { return t.e.Render("{{ "+expr+" }}", nil) }
+func (t fileTemplar) Render(s string) (string, error)    { return t.e.RenderString(s, nil) }
+func (t fileTemplar) Eval(expr string) (any, error)      { return t.e.Render("{{ "+expr+" }}", nil) }
+func (t fileTemplar) Condition(expr string) (any, error) { return t.e.EvalCondition(expr, nil) }
 func (t fileTemplar) RenderWith(s string, extra map[string]any) (string, error) {
 	return t.e.RenderString(s, extra)
 }

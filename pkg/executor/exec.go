@@ -894,6 +894,9 @@ type templar struct {
 
 func (t *templar) Render(s string) (string, error) { return t.e.RenderString(s, t.vars) }
 func (t *templar) Eval(expr string) (any, error)   { return t.e.Eval(expr, t.vars) }
+func (t *templar) Condition(expr string) (any, error) {
+	return t.e.EvalCondition(expr, t.vars)
+}
 func (t *templar) RenderWith(s string, extra map[string]any) (string, error) {
 	return t.e.RenderFile(s, mergeVars(t.vars, extra))
 }

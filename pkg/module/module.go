@@ -105,6 +105,9 @@ type Templater interface {
 	Render(s string) (string, error)
 	// Eval evaluates a bare Jinja2 expression ("x is defined and x > 1").
 	Eval(expr string) (any, error)
+	// Condition evaluates an expression as Ansible evaluates conditions
+	// (when, assert's that): Python's escapes in string literals apply.
+	Condition(expr string) (any, error)
 	// RenderWith renders the template file content s with extra variables
 	// layered on top (template module: template_host, template_path...).
 	RenderWith(s string, extra map[string]any) (string, error)

@@ -85,7 +85,7 @@ func truthy(h *module.Host, c any) (bool, error) {
 	case bool:
 		return x, nil
 	case string:
-		v, err := h.Templar.Eval(x)
+		v, err := h.Templar.Condition(x)
 		if err != nil {
 			return false, err
 		}

@@ -440,6 +440,12 @@ func argsFrom(raw any, spec *module.Spec) (map[string]any, error) {
 			if err != nil {
 				return nil, err
 			}
+			if spec.FreeForm != "cmd" && spec.FreeForm != "free_form" {
+				// Only a command keeps a YAML block's final newline (its
+				// cmd shows it); a file name loses it, as include_vars'
+				// action strips it in Ansible.
+				free = strings.TrimRight(free, "\n")
+			}
 			if free != "" {
 				kv[spec.FreeForm] = free
 			}
@@ -476,7 +482,7 @@ func (l *Loader) includeArgs(file string, n *yaml.Node, action string, raw any) 
 			if err != nil {
 				l.errs.at(file, n, "", "%s: %v", action, err)
 			}
-			if free != "" {
+			if free = strings.TrimRight(free, "\n"); free != "" {
 				kv["file"] = free
 			}
 			return kv

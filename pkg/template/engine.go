@@ -364,6 +364,12 @@ func (e *Engine) Eval(expr string, vars map[string]any) (any, error) {
 	return e.eval(expr, vars, false)
 }
 
+// EvalCondition is Eval with the string-escape rules of conditions
+// (Ansible evaluates them as {% if %}: '\n' is a newline).
+func (e *Engine) EvalCondition(expr string, vars map[string]any) (any, error) {
+	return e.eval(expr, vars, true)
+}
+
 // eval evaluates expr; cond selects condition string-escape rules.
 func (e *Engine) eval(expr string, vars map[string]any, cond bool) (any, error) {
 	src := "{{ " + expr + " }}"
