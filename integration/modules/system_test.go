@@ -245,8 +245,11 @@ func TestSystemModules(t *testing.T) {
 		if got := e.sh(t, state); got != "active\nenabled\n" {
 			t.Errorf("state %q", got)
 		}
-		if r, _ := e.run(t, "systemd", map[string]any{"name": "tend-test", "state": "reloaded"}, false); r["changed"] != true || r["failed"] == true {
-			t.Errorf("reloaded: %v", r)
+		if r, _ := e.run(t, "systemd", map[string]any{"name": "tend-test", "state": "reloaded"}, false); r["changed"] != true || r["failed"] == true || r["state"] != "started" {
+			t.Errorf("reloaded: %v (state: the unit's, started, as Ansible's)", r)
+		}
+		if r, _ := e.run(t, "service", map[string]any{"name": "tend-test", "state": "restarted"}, false); r["changed"] != true || r["state"] != "started" {
+			t.Errorf("service restarted: %v, want changed and state started", r)
 		}
 		// daemon_reload alone runs outside check mode but is no change, as
 		// in Ansible: a drift check must not report it every time.

@@ -773,7 +773,8 @@ func (p *playRun) moduleDefaults(t *playbook.Task, vars map[string]any) (map[str
 	}
 	names := map[string]bool{t.Action: true}
 	if t.Action == "service" {
-		if mgr, _ := vars["ansible_service_mgr"].(string); mgr != "" {
+		// A fact: host data, so maybe marked unsafe.
+		if mgr := fmt.Sprint(vars["ansible_service_mgr"]); vars["ansible_service_mgr"] != nil && mgr != "" {
 			names[mgr] = true
 		}
 	}

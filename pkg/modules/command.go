@@ -137,8 +137,10 @@ func (m *Command) Plan(ctx context.Context, h *module.Host, a module.Args) (*mod
 			return module.Unchanged(module.Result{"cmd": display, "rc": 0, "stdout": fmt.Sprintf("skipped, since %s does not exist", removes), "stdout_lines": []string{fmt.Sprintf("skipped, since %s does not exist", removes)}, "stderr": "", "msg": "Did not run command since '" + removes + "' does not exist"}), nil
 		}
 		// creates/removes decided that the command runs: check mode can
-		// say "changed" with confidence.
-		return &module.Plan{Changed: true, Result: module.Result{"cmd": display}, Apply: m.apply(h, a, line, display)}, nil
+		// say "changed" with confidence, with Ansible's words (a run
+		// reports the command's own result instead).
+		return &module.Plan{Changed: true, Result: module.Result{"cmd": display, "rc": 0, "msg": "Command would have run if not in check mode"},
+			Apply: m.apply(h, a, line, display)}, nil
 	}
 	return &module.Plan{Changed: true, Unpredictable: true, Result: module.Result{"cmd": display}, Apply: m.apply(h, a, line, display)}, nil
 }

@@ -263,6 +263,10 @@ func planSystemd(ctx context.Context, h *module.Host, args module.Args) (*module
 	}
 	if p.state != "" {
 		result["state"] = p.state
+		if p.state == "restarted" || p.state == "reloaded" {
+			// Ansible's systemd reports the state the unit is left in.
+			result["state"] = "started"
+		}
 	}
 	if p.enabled != nil {
 		result["enabled"] = *p.enabled
