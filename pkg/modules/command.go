@@ -151,7 +151,9 @@ func (m *Command) apply(h *module.Host, a module.Args, line string, display any)
 		if dir := a.String("chdir"); dir != "" {
 			// Ansible fails before running anything when chdir fails.
 			q := shell.Path(dir)
-			c.Cmd = "if ! cd " + q + " 2>/dev/null; then if [ ! -e " + q + " ]; then e=2; elif [ ! -d " + q + " ]; then e=20; else e=13; fi; " +
+			// cd -P: the process's directory is the resolved one, as after
+			// Python's os.chdir, so $PWD names no symbolic link.
+			c.Cmd = "if ! cd -P " + q + " 2>/dev/null; then if [ ! -e " + q + " ]; then e=2; elif [ ! -d " + q + " ]; then e=20; else e=13; fi; " +
 				"printf '" + chdirFailed + "%s' $e >&2; exit 254; fi; " + line
 		}
 		if a.Has("stdin") {
