@@ -57,7 +57,7 @@ func (User) Spec() *module.Spec {
 			{Name: "ssh_key_bits", Type: module.Int, Default: 0, Doc: "Bits of the generated key; 0: ssh-keygen's default."},
 			{Name: "ssh_key_file", Type: module.Path, Doc: "The key file, relative to the home directory unless absolute; default .ssh/id_TYPE."},
 			{Name: "ssh_key_comment", Type: module.String, Doc: "Comment of the key; default `ansible-generated on HOSTNAME`, as in Ansible."},
-			{Name: "ssh_key_passphrase", Type: module.String, NoLog: true, Doc: "Not supported: ssh-keygen reads a passphrase only from a terminal, and tend does not put it on a command line; a task with one fails."},
+			{Name: "ssh_key_passphrase", Type: module.String, NoLog: true, Doc: "Passphrase of the generated key: the key pair (rsa, ed25519 or ecdsa) is then made on the controller and written encrypted in OpenSSH's format, as ssh-keygen makes only from a command line (seen by every process) or a terminal."},
 			{Name: "password_expire_max", Type: module.Int, Doc: "Maximum days between password changes (chage -M)."},
 			{Name: "password_expire_min", Type: module.Int, Doc: "Minimum days between password changes (chage -m)."},
 			{Name: "password_expire_warn", Type: module.Int, Doc: "Days of warning before the password expires (chage -W; Ansible 2.16 and later)."},
@@ -466,6 +466,9 @@ func userLockCmd(args module.Args, name string, s userState, changes []string) s
 type userKey struct {
 	path, fingerprint, public string
 	cmd, fail                 string
+	// private and pub are a key pair made on the controller (with a
+	// passphrase), written after cmd.
+	private, pub []byte
 }
 
 func (k userKey) addTo(r module.Result) {
@@ -513,6 +516,16 @@ func planUserKey(ctx context.Context, h *module.Host, args module.Args, s userSt
 	var cmds []string
 	if !dir {
 		cmds = append(cmds, "mkdir -m 0700 -- "+qd+" && chown -- "+shell.Quote(name+":")+" "+qd)
+	}
+	if pass := args.String("ssh_key_passphrase"); pass != "" {
+		priv, pub, err := encryptedUserKey(args.String("ssh_key_type"), args.Int("ssh_key_bits"), comment, pass)
+		if err != nil {
+			k.fail = err.Error()
+			return k, nil
+		}
+		k.private, k.pub = priv, pub
+		k.cmd = strings.Join(append(cmds, "rm -f -- "+q+" "+qp), " && ")
+		return k, nil
 	}
 	gen := []string{"ssh-keygen", "-q", "-t", args.String("ssh_key_type")}
 	if b := args.Int("ssh_key_bits"); b > 0 {
@@ -686,10 +699,6 @@ func (User) Plan(ctx context.Context, h *module.Host, args module.Args) (*module
 	}
 	var key userKey
 	if args.Bool("generate_ssh_key") && args.String("state") == "present" {
-		if args.String("ssh_key_passphrase") != "" {
-			return module.Unchanged(module.Failed("ssh_key_passphrase is not supported: ssh-keygen reads a passphrase only from a terminal, " +
-				"and tend does not put one on a command line; generate the key without it")), nil
-		}
 		if key, err = planUserKey(ctx, h, args, s); err != nil {
 			return nil, err
 		}
@@ -720,6 +729,11 @@ func (User) Plan(ctx context.Context, h *module.Host, args module.Args) (*module
 			r, ok, err := runCmd(ctx, h, "change user "+name, strings.Join(p.cmds, " && "))
 			if err != nil || !ok {
 				return r, err
+			}
+			if key.private != nil {
+				if err := writeUserKey(ctx, h, name, key.path, key.private, key.pub); err != nil {
+					return nil, err
+				}
 			}
 			if state == "absent" {
 				return result, nil

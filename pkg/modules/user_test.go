@@ -211,3 +211,49 @@ func TestUserPasswordNotHashed(t *testing.T) {
 		}
 	}
 }
+
+// TestUserSSHKeyPassphrase: with ssh_key_passphrase the key pair is made
+// on the controller and written encrypted; ssh-keygen opens it with the
+// passphrase only, and reads the same public key.
+func TestUserSSHKeyPassphrase(t *testing.T) {
+	needTool(t, "ssh-keygen")
+	u, err := osuser.Current()
+	if err != nil {
+		t.Skip(err)
+	}
+	home := t.TempDir()
+	h := testHost(home, connection.Local{})
+	for _, typ := range []string{"ed25519", "rsa", "ecdsa"} {
+		file := ".ssh/id_" + typ
+		args, err := (User{}).Spec().Validate(map[string]any{"name": u.Username, "generate_ssh_key": true, "ssh_key_type": typ,
+			"ssh_key_bits": map[string]int{"rsa": 2048}[typ], "ssh_key_comment": "k@tend", "ssh_key_passphrase": "s3cret pass", "ssh_key_file": file}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := userState{exists: true, pw: passwdEntry{Name: u.Username, Home: home}}
+		k, err := planUserKey(context.Background(), h, args, s)
+		if err != nil || k.private == nil || strings.Contains(k.cmd, "s3cret") {
+			t.Fatalf("%s plan: %+v %v", typ, k, err)
+		}
+		if out, err := exec.Command("sh", "-c", k.cmd).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", k.cmd, err, out)
+		}
+		if err := writeUserKey(context.Background(), h, u.Username, k.path, k.private, k.pub); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(home, file)
+		if out, err := exec.Command("ssh-keygen", "-y", "-P", "wrong", "-f", path).CombinedOutput(); err == nil {
+			t.Errorf("%s: the key opens with a wrong passphrase: %s", typ, out)
+		}
+		out, err := exec.Command("ssh-keygen", "-y", "-P", "s3cret pass", "-f", path).Output()
+		if err != nil || !strings.HasPrefix(string(k.pub), strings.TrimSpace(string(out))) {
+			t.Errorf("%s: ssh-keygen -y: %q %v, public file %q", typ, out, err, k.pub)
+		}
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: private key mode %v %v", typ, fi, err)
+		}
+		if k, _ := planUserKey(context.Background(), h, args, s); k.cmd != "" || k.private != nil || !strings.HasSuffix(k.public, " k@tend") {
+			t.Errorf("%s: second plan changes: %+v", typ, k)
+		}
+	}
+}
