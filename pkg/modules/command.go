@@ -175,7 +175,11 @@ func (m *Command) apply(h *module.Host, a module.Args, line string, display any)
 			return r, nil
 		}
 		r := module.CommandResult(res)
-		if !a.Bool("strip_empty_ends") {
+		if a.Bool("strip_empty_ends") {
+			// Ansible's rstrip("\r\n"): carriage returns go too.
+			out, errOut := strings.TrimRight(string(res.Stdout), "\r\n"), strings.TrimRight(string(res.Stderr), "\r\n")
+			r["stdout"], r["stderr"], r["stdout_lines"], r["stderr_lines"] = out, errOut, module.Lines(out), module.Lines(errOut)
+		} else {
 			r["stdout"], r["stderr"] = string(res.Stdout), string(res.Stderr)
 		}
 		r["cmd"] = display
