@@ -634,6 +634,20 @@ func userResult(args module.Args, pw passwdEntry, groups []string) module.Result
 	return r
 }
 
+// userArgWarnings are Ansible's user module warnings about its arguments.
+func userArgWarnings(h *module.Host, args module.Args) {
+	if h.Warn == nil {
+		return
+	}
+	if args.Bool("append") && !args.Has("groups") {
+		h.Warn("'append' is set, but no 'groups' are specified. Use 'groups' for appending new groups." +
+			"This will change to an error in Ansible 2.14.")
+	}
+	if userPasswordNotHashed(args.String("password")) {
+		h.Warn("The input password appears not to have been hashed. The 'password' argument must be encrypted for this module to work properly.")
+	}
+}
+
 // userGroupNames are the groups the task names, to look up on the host.
 func userGroupNames(args module.Args) []string {
 	var names []string
@@ -682,9 +696,7 @@ func (User) Plan(ctx context.Context, h *module.Host, args module.Args) (*module
 		return module.Unchanged(module.Failed("'umask' can not be used with 'local'")), nil
 	}
 	name := args.String("name")
-	if h.Warn != nil && userPasswordNotHashed(args.String("password")) {
-		h.Warn("The input password appears not to have been hashed. The 'password' argument must be encrypted for this module to work properly.")
-	}
+	userArgWarnings(h, args)
 	secs, err := runProbe(ctx, h, "user "+name, userProbe(name, userGroupNames(args))...)
 	if err != nil {
 		return nil, err
@@ -692,6 +704,10 @@ func (User) Plan(ctx context.Context, h *module.Host, args module.Args) (*module
 	s, err := parseUserProbe(secs)
 	if err != nil {
 		return nil, fmt.Errorf("inspect user %s on %s: %w", name, h.Name, err)
+	}
+	if h.Warn != nil && args.Bool("local") && !s.exists {
+		h.Warn(fmt.Sprintf("'local: true' specified and user '%s' was not found in /etc/passwd. "+
+			"The local user account may already exist if the local account database exists somewhere other than /etc/passwd.", name))
 	}
 	p := decideUser(args, s)
 	if p.fail != "" {

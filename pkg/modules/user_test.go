@@ -257,3 +257,18 @@ func TestUserSSHKeyPassphrase(t *testing.T) {
 		}
 	}
 }
+
+// TestUserLocalAndAppendWarnings: Ansible's user module warns about
+// local: true for a user /etc/passwd does not have, and about append
+// without groups.
+func TestUserLocalAndAppendWarnings(t *testing.T) {
+	needTool(t, "getent")
+	var warnings []string
+	h := testHost(t.TempDir(), connection.Local{})
+	h.Warn = func(m string) { warnings = append(warnings, m) }
+	execModule(t, h, "user", map[string]any{"name": "tend-no-such-user-x", "local": true, "append": true}, true)
+	if len(warnings) != 2 || !strings.Contains(warnings[0], "'append' is set, but no 'groups'") ||
+		!strings.Contains(warnings[1], "The local user account may already exist") {
+		t.Errorf("warnings %q", warnings)
+	}
+}
