@@ -111,6 +111,12 @@ func (s *state) evalGetAttribute(n *nodes.GetAttribute) (any, error) {
 	if n.Attribute == "" {
 		return s.getItem(n.Node, base, n.Index)
 	}
+	if mod, ok := base.(*templateModule); ok {
+		if v, ok := mod.macros[n.Attribute]; ok {
+			return v, nil
+		}
+		return &undefined{name: mod.file + "." + n.Attribute}, nil
+	}
 	return s.getAttr(n.Node, base, n.Attribute)
 }
 
@@ -821,6 +827,9 @@ func (s *state) evalCall(n *nodes.Call) (any, error) {
 		base, err := s.evalDefined(f.Node)
 		if err != nil {
 			return nil, err
+		}
+		if mod, ok := base.(*templateModule); ok {
+			return s.callModuleMacro(mod, f.Attribute, args, kw)
 		}
 		if base, err = s.deepResolve(base, 0); err != nil {
 			return nil, err

@@ -141,6 +141,8 @@ func (s *state) execStructure(b *strings.Builder, cs nodes.ControlStructure) err
 		return nil
 	case *includeNode:
 		return s.execInclude(b, n)
+	case *importNode:
+		return s.execImport(n)
 	case *withNode:
 		return s.execWith(b, n)
 	case *filterNode:
@@ -438,7 +440,12 @@ func (s *state) execSet(n *setNode) error {
 }
 
 // macro is a {% macro %} definition bound as a template-local value.
-type macro struct{ node *nodes.Macro }
+// macro is a {% macro %}; module holds the macros of the template it was
+// imported from (it may call them), nil for the template's own.
+type macro struct {
+	node   *nodes.Macro
+	module map[string]any
+}
 
 // callMacro calls a macro with its arguments bound in a scope of their own,
 // defaults filled in; the call depth counts towards maxDepth.
@@ -493,10 +500,14 @@ func (s *state) callMacro(m *macro, args []any, kw map[string]any) (any, error) 
 		scope["caller"] = c
 	}
 	s.depth++
+	saved := len(s.scopes)
+	if m.module != nil {
+		s.scopes = append(s.scopes, m.module)
+	}
 	s.scopes = append(s.scopes, scope)
 	var b strings.Builder
 	err := s.renderNodes(&b, m.node.Wrapper.Nodes)
-	s.scopes = s.scopes[:len(s.scopes)-1]
+	s.scopes = s.scopes[:saved]
 	s.depth--
 	return b.String(), err
 }

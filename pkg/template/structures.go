@@ -26,7 +26,7 @@ func (g csGetter) Get(name string) (parser.ControlStructureParser, bool) {
 
 func newControlStructures() csGetter {
 	g := csGetter{"set": parseSet, "raw": parseRaw, "include": parseInclude, "with": parseWith, "filter": parseFilterBlock,
-		"call": parseCallBlock, "block": parseBlock, "extends": parseExtends}
+		"call": parseCallBlock, "block": parseBlock, "extends": parseExtends, "import": parseImport, "from": parseFromImport}
 	for _, name := range []string{"for", "if", "macro", "break", "continue", "do"} {
 		if p, ok := controlStructures.All.Get(name); ok {
 			g[name] = p
