@@ -32,19 +32,19 @@ template_path, template_fullpath, template_uid, template_run_date, template_mtim
 dest exactly like copy: compared by SHA-1 in one round trip, written atomically only when it
 differs. trim_blocks is on and a trailing newline is kept, as in Ansible; trim_blocks,
 lstrip_blocks and a "#jinja2: trim_blocks: ..., lstrip_blocks: ..." first line in the file
-change that; the Jinja2 environment options block_start_string, variable_start_string... are
-accepted but only Ansible's defaults are supported.`,
+change that, and so do the delimiter options (block_start_string, variable_start_string,
+comment_start_string and their _end_string) and the same options on that first line.`,
 	Args: append(append([]module.Arg{
 		{Name: "src", Type: module.Path, Required: true, Doc: "Controller path of the Jinja2 template (relative: role templates/, then the playbook directory)."},
 		{Name: "newline_sequence", Type: module.String, Default: "\n", Choices: []string{"\n", "\r", "\r\n"}, Doc: "Line ending of the rendered file."},
 		{Name: "trim_blocks", Type: module.Bool, Default: true, Doc: "Remove the first newline after a block tag."},
 		{Name: "lstrip_blocks", Type: module.Bool, Default: false, Doc: "Strip spaces and tabs before a block tag at the start of a line."},
-		{Name: "block_start_string", Type: module.String, Default: "{%", Doc: "Only the default is supported."},
-		{Name: "block_end_string", Type: module.String, Default: "%}", Doc: "Only the default is supported."},
-		{Name: "variable_start_string", Type: module.String, Default: "{{", Doc: "Only the default is supported."},
-		{Name: "variable_end_string", Type: module.String, Default: "}}", Doc: "Only the default is supported."},
-		{Name: "comment_start_string", Type: module.String, Doc: "Only the default is supported."},
-		{Name: "comment_end_string", Type: module.String, Doc: "Only the default is supported."},
+		{Name: "block_start_string", Type: module.String, Default: "{%", Doc: "A Jinja2 delimiter other than the default, for this file."},
+		{Name: "block_end_string", Type: module.String, Default: "%}", Doc: "A Jinja2 delimiter other than the default, for this file."},
+		{Name: "variable_start_string", Type: module.String, Default: "{{", Doc: "A Jinja2 delimiter other than the default, for this file."},
+		{Name: "variable_end_string", Type: module.String, Default: "}}", Doc: "A Jinja2 delimiter other than the default, for this file."},
+		{Name: "comment_start_string", Type: module.String, Doc: "A Jinja2 delimiter other than the default, for this file."},
+		{Name: "comment_end_string", Type: module.String, Doc: "A Jinja2 delimiter other than the default, for this file."},
 		{Name: "output_encoding", Type: module.String, Default: "utf-8", Doc: "Only utf-8 is supported."},
 	}, writeArgs()...), fileAttrArgs()...),
 	Check: module.CheckFull,
@@ -71,11 +71,6 @@ func (*Template) Spec() *module.Spec { return templateSpec }
 // Plan implements module.Module.
 func (*Template) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
 	src := args.String("src")
-	for name, def := range map[string]string{"block_start_string": "{%", "block_end_string": "%}", "variable_start_string": "{{", "variable_end_string": "}}"} {
-		if args.Has(name) && args.String(name) != def {
-			return module.Unchanged(module.Failed("%s other than %q is not supported by tend", name, def)), nil
-		}
-	}
 	if h.Files == nil || h.Templar == nil {
 		return nil, fmt.Errorf("template: no controller file finder or templar to render %q", src)
 	}
@@ -95,7 +90,7 @@ func (*Template) Plan(ctx context.Context, h *module.Host, args module.Args) (*m
 		return module.Unchanged(module.Failed("Could not read '%s': %v", local, err)), nil
 	}
 	rendered, err := h.Templar.RenderWith(withBlockOptions(string(raw), args), templateVars(h, local, fi, args.String("dest")))
-	if !template.IsTemplate(string(raw)) {
+	if !template.IsTemplate(string(raw)) && len(delimOptions(args)) == 0 {
 		// Ansible renders the file even without markup.
 		rendered = template.RenderText(string(raw))
 	}
@@ -113,17 +108,38 @@ func (*Template) Plan(ctx context.Context, h *module.Host, args module.Args) (*m
 	return planWrite(ctx, h, args, writeItem{Content: []byte(rendered), Base: templateBase(local), SrcMode: uint32(fi.Mode().Perm()), SrcHeader: local})
 }
 
+// delimOptions are the delimiter options given other than Jinja2's
+// defaults, as "#jinja2:" options (name: 'value').
+func delimOptions(args module.Args) []string {
+	var out []string
+	for _, d := range [][2]string{{"block_start_string", "{%"}, {"block_end_string", "%}"}, {"variable_start_string", "{{"},
+		{"variable_end_string", "}}"}, {"comment_start_string", "{#"}, {"comment_end_string", "#}"}} {
+		if v := args.String(d[0]); args.Has(d[0]) && v != d[1] && v != "" {
+			q := "'"
+			if strings.Contains(v, q) {
+				q = `"`
+			}
+			out = append(out, d[0]+": "+q+v+q)
+		}
+	}
+	return out
+}
+
 // withBlockOptions passes trim_blocks and lstrip_blocks, when not
 // Ansible's defaults, to the template engine as a "#jinja2:" first line;
 // a "#jinja2:" line of the file's own comes after them and wins, as in
 // Ansible.
 func withBlockOptions(src string, args module.Args) string {
 	trim, lstrip := args.Bool("trim_blocks") || !args.Has("trim_blocks"), args.Bool("lstrip_blocks")
-	if trim && !lstrip {
+	delims := delimOptions(args)
+	if trim && !lstrip && len(delims) == 0 {
 		return src
 	}
 	py := map[bool]string{true: "True", false: "False"}
 	line := "#jinja2: trim_blocks: " + py[trim] + ", lstrip_blocks: " + py[lstrip]
+	for _, d := range delims {
+		line += ", " + d
+	}
 	if own, ok := strings.CutPrefix(src, "#jinja2:"); ok {
 		return line + "," + own
 	}

@@ -229,7 +229,7 @@ func (e *Engine) RenderFile(s string, vars map[string]any) (string, error) {
 }
 
 func (e *Engine) renderString(s, mode string, vars map[string]any) (string, error) {
-	if !IsTemplate(s) {
+	if !IsTemplate(s) && !strings.HasPrefix(s, jinjaOverride) {
 		return s, nil
 	}
 	c, err := e.compile(mode + s)
@@ -568,6 +568,14 @@ func overrides(src string, cfg *config.Config) (string, *config.Config, error) {
 			return "", nil, fmt.Errorf("failed to parse jinja2 override '%s'. Did you use something different from colon as key-value separator?", strings.TrimSpace(pair))
 		}
 		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
+		if delim := delimOverride(cfg, key); delim != nil {
+			// A Python string literal, as Ansible reads it.
+			if len(val) < 2 || (val[0] != '\'' && val[0] != '"') || val[len(val)-1] != val[0] {
+				return "", nil, fmt.Errorf("jinja2 override %s: value %s: write a quoted string", key, val)
+			}
+			*delim = val[1 : len(val)-1]
+			continue
+		}
 		var dst *bool
 		switch key {
 		case "trim_blocks":
@@ -575,7 +583,7 @@ func overrides(src string, cfg *config.Config) (string, *config.Config, error) {
 		case "lstrip_blocks":
 			dst = &cfg.LeftStripBlocks
 		default:
-			return "", nil, fmt.Errorf("jinja2 override %q is not supported by tend (only trim_blocks and lstrip_blocks are)", key)
+			return "", nil, fmt.Errorf("jinja2 override %q is not supported by tend (trim_blocks, lstrip_blocks and the *_start_string/*_end_string delimiters are)", key)
 		}
 		switch val {
 		case "True":
@@ -587,6 +595,26 @@ func overrides(src string, cfg *config.Config) (string, *config.Config, error) {
 		}
 	}
 	return src, cfg, nil
+}
+
+// delimOverride is the configuration field a "#jinja2:" delimiter option
+// sets, nil for another option.
+func delimOverride(cfg *config.Config, key string) *string {
+	switch key {
+	case "block_start_string":
+		return &cfg.BlockStartString
+	case "block_end_string":
+		return &cfg.BlockEndString
+	case "variable_start_string":
+		return &cfg.VariableStartString
+	case "variable_end_string":
+		return &cfg.VariableEndString
+	case "comment_start_string":
+		return &cfg.CommentStartString
+	case "comment_end_string":
+		return &cfg.CommentEndString
+	}
+	return nil
 }
 
 // parse compiles src, turning gonja's panics into errors.

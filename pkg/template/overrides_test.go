@@ -14,7 +14,9 @@ func TestJinjaOverrides(t *testing.T) {
 		{"#jinja2: trim_blocks:True, lstrip_blocks:True\n# h\n  {% if x %}\n  y\n  {% endif %}\nz", "# h\n  y\nz", ""},
 		{"#jinja2:lstrip_blocks: False\n  {% if x %}y{% endif %}", "  y", ""},
 		{"#jinja2:trim_blocks: False\n{% if x %}\ny\n{% endif %}", "\ny\n", ""},
-		{"#jinja2: variable_start_string: '[['\n[[ x ]] {{ x }}", "", "not supported by tend"},
+		{"#jinja2: variable_start_string: '[[', variable_end_string: \"]]\"\n[[ x ]] {{ x }}", "True {{ x }}", ""},
+		{"#jinja2: variable_start_string: [[\n{{ x }}", "", "write a quoted string"},
+		{"#jinja2: autoescape: True\n{{ x }}", "", "not supported by tend"},
 		{"#jinja2: trim_blocks True\n{{ x }}", "", "failed to parse jinja2 override 'trim_blocks True'"},
 	} {
 		got, err := e.Render(c.src, map[string]any{"x": true})
