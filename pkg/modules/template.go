@@ -36,7 +36,8 @@ change that, and so do the delimiter options (block_start_string, variable_start
 comment_start_string and their _end_string) and the same options on that first line.`,
 	Args: append(append([]module.Arg{
 		{Name: "src", Type: module.Path, Required: true, Doc: "Controller path of the Jinja2 template (relative: role templates/, then the playbook directory)."},
-		{Name: "newline_sequence", Type: module.String, Default: "\n", Choices: []string{"\n", "\r", "\r\n"}, Doc: "Line ending of the rendered file."},
+		{Name: "newline_sequence", Type: module.String, Default: "\n", Choices: []string{"\n", "\r", "\r\n", `\n`, `\r`, `\r\n`},
+			Doc: "Line ending of the rendered file (written escaped, '\\r\\n' in single quotes, as well)."},
 		{Name: "trim_blocks", Type: module.Bool, Default: true, Doc: "Remove the first newline after a block tag."},
 		{Name: "lstrip_blocks", Type: module.Bool, Default: false, Doc: "Strip spaces and tabs before a block tag at the start of a line."},
 		{Name: "block_start_string", Type: module.String, Default: "{%", Doc: "A Jinja2 delimiter other than the default, for this file."},
@@ -102,7 +103,9 @@ func (*Template) Plan(ctx context.Context, h *module.Host, args module.Args) (*m
 	if err != nil {
 		return module.Unchanged(module.Failed("AnsibleError: template error while templating %s: %v", src, err)), nil
 	}
-	if nl := args.String("newline_sequence"); nl != "" && nl != "\n" {
+	// Ansible's template action takes the escaped spellings too.
+	nl := strings.NewReplacer(`\r`, "\r", `\n`, "\n").Replace(args.String("newline_sequence"))
+	if nl != "" && nl != "\n" {
 		rendered = strings.ReplaceAll(rendered, "\n", nl)
 	}
 	return planWrite(ctx, h, args, writeItem{Content: []byte(rendered), Base: templateBase(local), SrcMode: uint32(fi.Mode().Perm()), SrcHeader: local})
