@@ -14,6 +14,8 @@ import (
 
 	"github.com/tend-dev/tend/pkg/module"
 	"github.com/tend-dev/tend/pkg/template"
+	"golang.org/x/text/encoding/htmlindex"
+	"golang.org/x/text/encoding/ianaindex"
 )
 
 // Template is Ansible's template module: render a Jinja2 template on the
@@ -46,7 +48,7 @@ comment_start_string and their _end_string) and the same options on that first l
 		{Name: "variable_end_string", Type: module.String, Default: "}}", Doc: "A Jinja2 delimiter other than the default, for this file."},
 		{Name: "comment_start_string", Type: module.String, Doc: "A Jinja2 delimiter other than the default, for this file."},
 		{Name: "comment_end_string", Type: module.String, Doc: "A Jinja2 delimiter other than the default, for this file."},
-		{Name: "output_encoding", Type: module.String, Default: "utf-8", Doc: "Only utf-8 is supported."},
+		{Name: "output_encoding", Type: module.String, Default: "utf-8", Doc: "Encoding of the written file (IANA and WHATWG names: utf-8, windows-1252, iso-8859-1, utf-16...); the template file itself is read as utf-8."},
 	}, writeArgs()...), fileAttrArgs()...),
 	Check: module.CheckFull,
 	Diff:  true,
@@ -108,7 +110,31 @@ func (*Template) Plan(ctx context.Context, h *module.Host, args module.Args) (*m
 	if nl != "" && nl != "\n" {
 		rendered = strings.ReplaceAll(rendered, "\n", nl)
 	}
-	return planWrite(ctx, h, args, writeItem{Content: []byte(rendered), Base: templateBase(local), SrcMode: uint32(fi.Mode().Perm()), SrcHeader: local})
+	content, err := encodeOutput(rendered, args.String("output_encoding"))
+	if err != nil {
+		return module.Unchanged(module.Failed("%v", err)), nil
+	}
+	return planWrite(ctx, h, args, writeItem{Content: content, Base: templateBase(local), SrcMode: uint32(fi.Mode().Perm()), SrcHeader: local})
+}
+
+// encodeOutput encodes the rendered text in output_encoding (utf-8 when
+// empty, as in Ansible).
+func encodeOutput(text, name string) ([]byte, error) {
+	switch strings.ToLower(strings.ReplaceAll(name, "_", "-")) {
+	case "", "utf-8", "utf8":
+		return []byte(text), nil
+	}
+	enc, err := ianaindex.IANA.Encoding(name)
+	if err != nil || enc == nil {
+		if enc, err = htmlindex.Get(name); err != nil {
+			return nil, fmt.Errorf("output_encoding %q: unknown encoding", name)
+		}
+	}
+	out, err := enc.NewEncoder().String(text)
+	if err != nil {
+		return nil, fmt.Errorf("output_encoding %q: %v", name, err)
+	}
+	return []byte(out), nil
 }
 
 // delimOptions are the delimiter options given other than Jinja2's

@@ -3,6 +3,7 @@ package modules
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,5 +37,30 @@ func TestTemplateVarsAnsibleNames(t *testing.T) {
 	}
 	if got := pyDatetime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.Local)); got != "2026-01-02 03:04:05" {
 		t.Errorf("whole seconds: %q", got)
+	}
+}
+
+// TestEncodeOutput: output_encoding as Python's codecs name them; text
+// the encoding cannot hold is an error.
+func TestEncodeOutput(t *testing.T) {
+	for _, c := range []struct{ name, text, want, err string }{
+		{"", "é", "\xc3\xa9", ""},
+		{"utf-8", "é", "\xc3\xa9", ""},
+		{"windows-1252", "é€", "\xe9\x80", ""},
+		{"iso-8859-1", "é", "\xe9", ""},
+		{"latin1", "é", "\xe9", ""},
+		{"windows-1252", "☃", "", "output_encoding"},
+		{"no-such-codec", "x", "", "unknown encoding"},
+	} {
+		got, err := encodeOutput(c.text, c.name)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: %q, %v; want error with %q", c.name, got, err, c.err)
+			}
+			continue
+		}
+		if err != nil || string(got) != c.want {
+			t.Errorf("%s: %q, %v; want %q", c.name, got, err, c.want)
+		}
 	}
 }
