@@ -1,6 +1,7 @@
 package template
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -562,13 +563,21 @@ func overrides(src string, cfg *config.Config) (string, *config.Config, error) {
 		line, src = src[len(jinjaOverride):eol], src[eol+1:]
 	}
 	cfg = cfg.Inherit()
+	var stmtPrefix, commentPrefix string
 	for _, pair := range strings.Split(line, ",") {
 		key, val, ok := strings.Cut(pair, ":")
 		if !ok {
 			return "", nil, fmt.Errorf("failed to parse jinja2 override '%s'. Did you use something different from colon as key-value separator?", strings.TrimSpace(pair))
 		}
 		key, val = strings.TrimSpace(key), strings.TrimSpace(val)
-		if delim := delimOverride(cfg, key); delim != nil {
+		linePrefix := (*string)(nil)
+		switch key {
+		case "line_statement_prefix":
+			linePrefix = &stmtPrefix
+		case "line_comment_prefix":
+			linePrefix = &commentPrefix
+		}
+		if delim := cmp.Or(delimOverride(cfg, key), linePrefix); delim != nil {
 			// A Python string literal, as Ansible reads it.
 			if len(val) < 2 || (val[0] != '\'' && val[0] != '"') || val[len(val)-1] != val[0] {
 				return "", nil, fmt.Errorf("jinja2 override %s: value %s: write a quoted string", key, val)
@@ -583,7 +592,7 @@ func overrides(src string, cfg *config.Config) (string, *config.Config, error) {
 		case "lstrip_blocks":
 			dst = &cfg.LeftStripBlocks
 		default:
-			return "", nil, fmt.Errorf("jinja2 override %q is not supported by tend (trim_blocks, lstrip_blocks and the *_start_string/*_end_string delimiters are)", key)
+			return "", nil, fmt.Errorf("jinja2 override %q is not supported by tend (trim_blocks, lstrip_blocks, the *_start_string/*_end_string delimiters and line_statement_prefix/line_comment_prefix are)", key)
 		}
 		switch val {
 		case "True":
@@ -594,7 +603,31 @@ func overrides(src string, cfg *config.Config) (string, *config.Config, error) {
 			return "", nil, fmt.Errorf("jinja2 override %s: value %q: write True or False", key, val)
 		}
 	}
-	return src, cfg, nil
+	return lineSyntax(src, cfg, stmtPrefix, commentPrefix), cfg, nil
+}
+
+// lineSyntax rewrites Jinja2's line statements (a line starting with
+// stmt, "# for x in y", whole, newline included) into block tags, and drops
+// line comments (from comment to the end of a line).
+func lineSyntax(src string, cfg *config.Config, stmt, comment string) string {
+	if stmt == "" && comment == "" {
+		return src
+	}
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(src, "\n") {
+		body := strings.TrimRight(line, "\n")
+		if trimmed := strings.TrimLeft(body, " \t"); stmt != "" && strings.HasPrefix(trimmed, stmt) {
+			b.WriteString(cfg.BlockStartString + " " + strings.TrimSpace(trimmed[len(stmt):]) + " " + cfg.BlockEndString)
+			continue
+		}
+		if comment != "" {
+			if i := strings.Index(body, comment); i >= 0 {
+				line = body[:i] + line[len(body):]
+			}
+		}
+		b.WriteString(line)
+	}
+	return b.String()
 }
 
 // delimOverride is the configuration field a "#jinja2:" delimiter option

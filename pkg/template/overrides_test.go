@@ -17,6 +17,9 @@ func TestJinjaOverrides(t *testing.T) {
 		{"#jinja2: variable_start_string: '[[', variable_end_string: \"]]\"\n[[ x ]] {{ x }}", "True {{ x }}", ""},
 		{"#jinja2: variable_start_string: [[\n{{ x }}", "", "write a quoted string"},
 		{"#jinja2: autoescape: True\n{{ x }}", "", "not supported by tend"},
+		// ansible-core's template target: a colon as line statement prefix.
+		{"#jinja2: line_statement_prefix:\":\"\n: if x\nfoo\n  : endif\n{{ x }}", "foo\nTrue", ""},
+		{"#jinja2: line_comment_prefix: '##'\na ## gone\n{{ x }} ##\nb", "a \nTrue \nb", ""},
 		{"#jinja2: trim_blocks True\n{{ x }}", "", "failed to parse jinja2 override 'trim_blocks True'"},
 	} {
 		got, err := e.Render(c.src, map[string]any{"x": true})
