@@ -93,7 +93,7 @@ func (*Template) Plan(ctx context.Context, h *module.Host, args module.Args) (*m
 		return module.Unchanged(module.Failed("Could not read '%s': %v", local, err)), nil
 	}
 	rendered, err := h.Templar.RenderWith(withBlockOptions(string(raw), args), templateVars(h, local, fi, args.String("dest")))
-	if !template.IsTemplate(string(raw)) && len(delimOptions(args)) == 0 {
+	if !template.IsTemplate(string(raw)) && len(delimOptions(args)) == 0 && !strings.HasPrefix(string(raw), "#jinja2:") {
 		// Ansible renders the file even without markup.
 		rendered = template.RenderText(string(raw))
 	}
