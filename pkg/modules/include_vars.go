@@ -10,6 +10,7 @@ import (
 
 	"github.com/tend-dev/tend/pkg/module"
 	"github.com/tend-dev/tend/pkg/odict"
+	"github.com/tend-dev/tend/pkg/pyfmt"
 	"github.com/tend-dev/tend/pkg/pyre"
 	"github.com/tend-dev/tend/pkg/vars"
 )
@@ -222,7 +223,7 @@ func mergeHash(x, y any) (*odict.Dict, error) {
 	xkeys, xm, xok := odict.As(x)
 	ykeys, ym, yok := odict.As(y)
 	if !xok || !yok {
-		return nil, fmt.Errorf("failed to combine variables, expected dicts but got a '%s' and a '%s'", pyTypeName(x), pyTypeName(y))
+		return nil, fmt.Errorf("failed to combine variables, expected dicts but got a '%s' and a '%s'", pyfmt.TypeName(x), pyfmt.TypeName(y))
 	}
 	out := odict.New(len(xkeys) + len(ykeys))
 	for _, k := range xkeys {
@@ -241,26 +242,4 @@ func mergeHash(x, y any) (*odict.Dict, error) {
 		out.Set(k, yv)
 	}
 	return out, nil
-}
-
-// pyTypeName names a value's type as Python would.
-func pyTypeName(v any) string {
-	switch v.(type) {
-	case nil:
-		return "NoneType"
-	case string:
-		return "str"
-	case bool:
-		return "bool"
-	case int, int64:
-		return "int"
-	case float64:
-		return "float"
-	case []any:
-		return "list"
-	}
-	if odict.IsDict(v) {
-		return "dict"
-	}
-	return fmt.Sprintf("%T", v)
 }

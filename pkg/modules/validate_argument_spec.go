@@ -555,22 +555,10 @@ func pyType(v any) string { return "<class '" + pyClass(v) + "'>" }
 
 // pyClass is the name of the Python class of a value (see pyType).
 func pyClass(v any) string {
-	switch v.(type) {
-	case nil:
-		return "NoneType"
-	case bool:
-		return "bool"
-	case int, int64, uint64:
-		return "int"
-	case float64:
-		return "float"
-	case []any:
-		return "list"
+	if _, ok := v.(string); ok {
+		return "ansible.parsing.yaml.objects.AnsibleUnicode"
 	}
-	if odict.IsDict(v) {
-		return "dict"
-	}
-	return "ansible.parsing.yaml.objects.AnsibleUnicode"
+	return pyfmt.TypeName(v)
 }
 
 // pyEqual compares two values as Python's == does for the scalars of a

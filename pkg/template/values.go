@@ -214,25 +214,10 @@ func truthy(v any) (bool, error) {
 
 // typeName returns the Python type name Ansible prints (type_debug).
 func typeName(v any) string {
-	switch v.(type) {
-	case nil:
-		return "NoneType"
-	case bool:
-		return "bool"
-	case int, *big.Int:
-		return "int"
-	case float64:
-		return "float"
-	case string:
-		return "str"
-	case []any:
-		return "list"
-	case map[string]any, *odict.Dict:
-		return "dict"
-	case *undefined:
+	if _, ok := v.(*undefined); ok {
 		return "AnsibleUndefined"
 	}
-	return fmt.Sprintf("%T", v)
+	return pyfmt.TypeName(v)
 }
 
 // toStr converts a value the way Python's str() does, which is how Jinja2
