@@ -14,6 +14,7 @@ import (
 	"github.com/tend-dev/tend/pkg/module"
 	"github.com/tend-dev/tend/pkg/odict"
 	"github.com/tend-dev/tend/pkg/pyfmt"
+	"github.com/tend-dev/tend/pkg/vars"
 )
 
 // ValidateArgumentSpec checks values against an Ansible argument spec: the
@@ -728,25 +729,13 @@ func humanToBytes(v any, bits bool) (any, error) {
 }
 
 func convertBool(v any) (any, error) {
-	switch x := v.(type) {
-	case bool:
-		return x, nil
-	case string:
-		switch strings.ToLower(strings.TrimSpace(x)) {
-		case "y", "yes", "on", "1", "true", "t":
-			return true, nil
-		case "n", "no", "off", "0", "false", "f":
-			return false, nil
-		}
-	case int, float64:
-		if pyEqual(x, 1) {
-			return true, nil
-		}
-		if pyEqual(x, 0) {
-			return false, nil
-		}
+	switch v.(type) {
+	case bool, string, int, float64:
 	default:
 		return nil, fmt.Errorf("%s cannot be converted to a bool", pyType(v))
+	}
+	if b, err := vars.Boolean(v); err == nil {
+		return b, nil
 	}
 	//lint:ignore ST1005 Ansible's own message, word for word
 	return nil, fmt.Errorf("The value '%s' is not a valid boolean.  Valid booleans include: %s", pyfmt.Str(v), errBoolWords)

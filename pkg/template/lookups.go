@@ -141,18 +141,6 @@ func (s *state) lookup(args []any, kw map[string]any, wantList bool) (any, error
 	return s.seal(results), nil
 }
 
-func flattenTerms(terms []any) []any {
-	var out []any
-	for _, t := range terms {
-		if l, ok := t.([]any); ok {
-			out = append(out, l...)
-		} else {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
 // lookupCollections maps the names of lookup plugins that live outside
 // ansible.builtin (Ansible redirects the short names there) to the name
 // tend implements them under: cartesian is nested's product.
@@ -207,7 +195,7 @@ func builtinLookups() map[string]lookupFunc {
 		"vars":        (*state).lookupVars,
 		"password":    (*state).lookupPassword,
 		"varnames":    (*state).lookupVarnames,
-		"items":       func(_ *state, terms []any, _ map[string]any) ([]any, error) { return flattenTerms(terms), nil },
+		"items":       func(_ *state, terms []any, _ map[string]any) ([]any, error) { return pyFlatten(terms), nil },
 		"list": func(_ *state, terms []any, _ map[string]any) ([]any, error) {
 			if len(terms) == 1 {
 				if l, ok := terms[0].([]any); ok {
@@ -218,7 +206,7 @@ func builtinLookups() map[string]lookupFunc {
 		},
 		"indexed_items": func(_ *state, terms []any, _ map[string]any) ([]any, error) {
 			out := []any{}
-			for i, t := range flattenTerms(terms) {
+			for i, t := range pyFlatten(terms) {
 				out = append(out, []any{i, t})
 			}
 			return out, nil
@@ -241,7 +229,7 @@ func builtinLookups() map[string]lookupFunc {
 // of trailing whitespace unless rstrip=False.
 func (s *state) lookupFile(terms []any, kw map[string]any) ([]any, error) {
 	out := []any{}
-	for _, t := range flattenTerms(terms) {
+	for _, t := range pyFlatten(terms) {
 		p, err := s.findFile(toStr(t), "files")
 		if err != nil {
 			return nil, err
@@ -267,7 +255,7 @@ func (s *state) lookupFile(terms []any, kw map[string]any) ([]any, error) {
 func lookupEnv(_ *state, terms []any, kw map[string]any) ([]any, error) {
 	out := []any{}
 	def, hasDef := kw["default"]
-	for _, t := range flattenTerms(terms) {
+	for _, t := range pyFlatten(terms) {
 		v, ok := os.LookupEnv(toStr(t))
 		switch {
 		case ok:
@@ -287,7 +275,7 @@ func lookupEnv(_ *state, terms []any, kw map[string]any) ([]any, error) {
 // comment_start_string and comment_end_string.
 func (s *state) lookupTemplate(terms []any, kw map[string]any) ([]any, error) {
 	out := []any{}
-	for _, t := range flattenTerms(terms) {
+	for _, t := range pyFlatten(terms) {
 		p, err := s.findFile(toStr(t), "templates")
 		if err != nil {
 			return nil, err
@@ -330,7 +318,7 @@ func (s *state) lookupTemplate(terms []any, kw map[string]any) ([]any, error) {
 // returns its output without trailing whitespace.
 func (s *state) lookupPipe(terms []any, _ map[string]any) ([]any, error) {
 	out := []any{}
-	for _, t := range flattenTerms(terms) {
+	for _, t := range pyFlatten(terms) {
 		cmd := s.command(toStr(t))
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
@@ -347,7 +335,7 @@ func (s *state) lookupPipe(terms []any, _ map[string]any) ([]any, error) {
 // returns its output lines.
 func (s *state) lookupLines(terms []any, _ map[string]any) ([]any, error) {
 	out := []any{}
-	for _, t := range flattenTerms(terms) {
+	for _, t := range pyFlatten(terms) {
 		cmd := s.command(toStr(t))
 		b, err := cmd.Output()
 		if err != nil {
@@ -365,7 +353,7 @@ func (s *state) lookupLines(terms []any, _ map[string]any) ([]any, error) {
 func (s *state) lookupVars(terms []any, kw map[string]any) ([]any, error) {
 	out := []any{}
 	def, hasDef := kw["default"]
-	for _, t := range flattenTerms(terms) {
+	for _, t := range pyFlatten(terms) {
 		if _, ok := normalize(t).(string); !ok {
 			//lint:ignore ST1005 Ansible's own message, word for word
 			return nil, fmt.Errorf("Invalid setting identifier, \"%s\" is not a string, its a <class '%s'>", toStr(t), typeName(normalize(t)))
@@ -412,7 +400,7 @@ func lookupDict(_ *state, terms []any, _ map[string]any) ([]any, error) {
 // (the role's, then the playbook's); the first directory with a match wins.
 func (s *state) lookupFileglob(terms []any, _ map[string]any) ([]any, error) {
 	out := []any{}
-	for _, t := range flattenTerms(terms) {
+	for _, t := range pyFlatten(terms) {
 		pattern := toStr(t)
 		dirs := []string{}
 		if filepath.IsAbs(pattern) {
@@ -499,7 +487,7 @@ func lookupSequence(terms []any, kw map[string]any) ([]any, error) {
 		}
 		terms = append(terms, b.String())
 	}
-	return Sequence(flattenTerms(terms))
+	return Sequence(pyFlatten(terms))
 }
 
 // sequenceShortcut is the sequence lookup's [start-]end[/stride][:format].

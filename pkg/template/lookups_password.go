@@ -35,7 +35,7 @@ var passwordCharsets = map[string]string{
 // is relative to the playbook's directory. encrypt= is not supported.
 func (s *state) lookupPassword(terms []any, kw map[string]any) ([]any, error) {
 	out := []any{}
-	for _, t := range flattenTerms(terms) {
+	for _, t := range pyFlatten(terms) {
 		path, opts, err := passwordTerm(toStr(t), kw)
 		if err != nil {
 			return nil, err
@@ -175,7 +175,7 @@ func (s *state) lookupVarnames(terms []any, _ map[string]any) ([]any, error) {
 	}
 	sort.Strings(names)
 	out := []any{}
-	for _, t := range flattenTerms(terms) {
+	for _, t := range pyFlatten(terms) {
 		if _, ok := normalize(t).(string); !ok {
 			//lint:ignore ST1005 Ansible's own message, word for word
 			return nil, fmt.Errorf("Invalid setting identifier, \"%s\" is not a string, it is a <class '%s'>", toStr(t), typeName(normalize(t)))
