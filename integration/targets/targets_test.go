@@ -134,8 +134,6 @@ var causes = map[string]string{
 	"shell":                "runs a Python module shipped in the target's library/ (test_shell)",
 	"dict_transformations": "runs a Python module shipped in the target's library/ (convert_snake_case)",
 	"until":                "runs a Python module shipped in the target's library/ (shell_no_failed)",
-	// Messages tend words otherwise on purpose.
-	"wait_for_connection": "asserts on Ansible's message for an unknown argument ('Invalid options for wait_for_connection: foo'); tend's names the closest argument and the task's file:line",
 	// tend differences not fixed yet.
 	"template":        "asserts on Python's type names of rendered values (data_not_converted | type_debug == 'NativeJinjaUnsafeText'); the tasks before it (imports, delimiters, line statements, output encodings, newline sequences...) pass",
 	"service":         "intermittent (passes on most runs): right after state=stopped, the next task sometimes still finds the test service's process in /proc; tend starts that task within milliseconds of systemctl's return, ansible-playbook a second later",

@@ -88,6 +88,7 @@ var cases = []playCase{
 	{name: "break_play", playbook: "31_break_play.yml"},
 	{name: "module_defaults", playbook: "33_module_defaults.yml"},
 	{name: "role_names", playbook: "34_role_names.yml"},
+	{name: "action_options", playbook: "35_action_options.yml", noOracle: true},
 	{name: "end_host_batch", playbook: "31_end_host_batch.yml"},
 	{name: "loop_undefined", playbook: "26_loop_undefined.yml"},
 	{name: "handler_block", playbook: "27_handler_block.yml"},

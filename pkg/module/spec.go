@@ -102,6 +102,11 @@ type Spec struct {
 	Examples string
 	// AnyArgs accepts arguments of any name (set_fact), unvalidated.
 	AnyArgs bool
+	// ActionPlugin marks modules Ansible runs as action plugins that check
+	// their own options: an unknown one fails with "Invalid options for
+	// NAME: a,b" (debug, fail, assert, group_by, reboot,
+	// wait_for_connection).
+	ActionPlugin bool
 	// PassThrough keeps arguments not in Args as given, for the module
 	// to hand on (package passes them to apt, dnf or yum, which validate
 	// them); those in Args are validated as usual.
@@ -174,6 +179,8 @@ func (a Args) Dict(name string) map[string]any {
 type ArgError struct {
 	Module string
 	Msg    string
+	// Unknown are the arguments the module does not take, in name order.
+	Unknown []string
 }
 
 func (e *ArgError) Error() string { return fmt.Sprintf("module %s: %s", e.Module, e.Msg) }
@@ -198,7 +205,7 @@ func (s *Spec) Validate(raw map[string]any, static bool) (Args, error) {
 		}
 		return out, nil
 	}
-	var errs []string
+	var errs, unknown []string
 	keys := make([]string, 0, len(raw))
 	for k := range raw {
 		keys = append(keys, k)
@@ -212,6 +219,7 @@ func (s *Spec) Validate(raw map[string]any, static bool) (Args, error) {
 		}
 		if !ok {
 			errs = append(errs, s.unsupported(k))
+			unknown = append(unknown, k)
 			continue
 		}
 		if _, dup := out[a.Name]; dup {
@@ -238,7 +246,7 @@ func (s *Spec) Validate(raw map[string]any, static bool) (Args, error) {
 	}
 	errs = append(errs, s.checkGroups(raw, static)...)
 	if len(errs) > 0 {
-		return out, &ArgError{Module: s.Name, Msg: strings.Join(errs, "; ")}
+		return out, &ArgError{Module: s.Name, Msg: strings.Join(errs, "; "), Unknown: unknown}
 	}
 	return out, nil
 }

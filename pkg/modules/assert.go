@@ -17,9 +17,10 @@ var _ module.Module = (*Assert)(nil)
 // Spec implements module.Module.
 func (*Assert) Spec() *module.Spec {
 	return &module.Spec{
-		Name:        "assert",
-		Short:       "Fail unless conditions hold",
-		Description: "Evaluates each expression in that (bare Jinja2 expressions, like when). Fails with fail_msg (or msg) at the first false one.",
+		Name:         "assert",
+		ActionPlugin: true,
+		Short:        "Fail unless conditions hold",
+		Description:  "Evaluates each expression in that (bare Jinja2 expressions, like when). Fails with fail_msg (or msg) at the first false one.",
 		Args: []module.Arg{
 			{Name: "that", Type: module.Raw, Required: true, Doc: "Expressions that must all be true (a list, or one expression: a string is never split at commas)."},
 			{Name: "fail_msg", Aliases: []string{"msg"}, Type: module.Raw, Doc: "Message on failure."},

@@ -17,9 +17,10 @@ var _ module.Module = (*Debug)(nil)
 // Spec implements module.Module.
 func (*Debug) Spec() *module.Spec {
 	return &module.Spec{
-		Name:        "debug",
-		Short:       "Print a message or a variable",
-		Description: "Prints msg, or the value of the expression in var. verbosity hides the output below that many -v. Runs on the controller; never changes anything.",
+		Name:         "debug",
+		ActionPlugin: true,
+		Short:        "Print a message or a variable",
+		Description:  "Prints msg, or the value of the expression in var. verbosity hides the output below that many -v. Runs on the controller; never changes anything.",
 		Args: []module.Arg{
 			{Name: "msg", Type: module.Raw, Doc: "The message to print (default \"Hello world!\")."},
 			{Name: "var", Type: module.String, Doc: "A variable name or expression whose value is printed."},

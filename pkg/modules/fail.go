@@ -14,9 +14,10 @@ var _ module.Module = (*Fail)(nil)
 // Spec implements module.Module.
 func (*Fail) Spec() *module.Spec {
 	return &module.Spec{
-		Name:        "fail",
-		Short:       "Fail with a message",
-		Description: "Fails the task with msg. Use with when to stop a host on a condition.",
+		Name:         "fail",
+		ActionPlugin: true,
+		Short:        "Fail with a message",
+		Description:  "Fails the task with msg. Use with when to stop a host on a condition.",
 		Args: []module.Arg{
 			{Name: "msg", Type: module.Raw, Default: "Failed as requested from task", Doc: "The failure message."},
 		},

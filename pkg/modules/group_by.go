@@ -15,8 +15,9 @@ var _ module.Module = (*GroupBy)(nil)
 // Spec implements module.Module.
 func (*GroupBy) Spec() *module.Spec {
 	return &module.Spec{
-		Name:  "group_by",
-		Short: "Create inventory groups from host data during the run",
+		Name:         "group_by",
+		ActionPlugin: true,
+		Short:        "Create inventory groups from host data during the run",
 		Description: "Adds the host to the group named key (spaces become dashes), creating it and its parents as " +
 			"needed, for the rest of the run: later plays' host patterns, groups and group_names see it. " +
 			"Reports changed when the inventory changed. Runs on the controller.",

@@ -21,8 +21,9 @@ var _ module.Module = (*Reboot)(nil)
 // Spec implements module.Module.
 func (*Reboot) Spec() *module.Spec {
 	return &module.Spec{
-		Name:  "reboot",
-		Short: "Reboot a machine and wait for it to come back",
+		Name:         "reboot",
+		ActionPlugin: true,
+		Short:        "Reboot a machine and wait for it to come back",
 		Description: "Reads the boot id (`boot_time_command`), runs `shutdown -r MINUTES \"MSG\"` (MINUTES is " +
 			"pre_reboot_delay divided by 60, as Ansible does on Linux) or `reboot_command`, waits " +
 			"post_reboot_delay seconds, then dials the host again until the boot id has changed and " +

@@ -19,8 +19,9 @@ var _ module.Module = (*WaitForConnection)(nil)
 // Spec implements module.Module.
 func (*WaitForConnection) Spec() *module.Spec {
 	return &module.Spec{
-		Name:  "wait_for_connection",
-		Short: "Wait until a remote system is reachable and usable",
+		Name:         "wait_for_connection",
+		ActionPlugin: true,
+		Short:        "Wait until a remote system is reachable and usable",
 		Description: "Waits `delay` seconds, then runs `echo pong` on the host (tend's counterpart of the ping " +
 			"module) until it answers or `timeout` seconds have passed, `sleep` seconds apart. After a " +
 			"failure the connection is dialed again (at most `connect_timeout` seconds per try), so a host " +
