@@ -55,7 +55,10 @@ func (*IncludeVars) Spec() *module.Spec {
 // Plan implements module.Module.
 func (*IncludeVars) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.Plan, error) {
 	var files []string
-	if !a.Has("dir") && a.String("file") == "" {
+	// A free-form file name keeps a YAML block's final newline; Ansible's
+	// include_vars action strips it.
+	file := strings.TrimRight(a.String("file"), "\n")
+	if !a.Has("dir") && file == "" {
 		// A file that templated to nothing (first_found with
 		// errors=ignore): Ansible's lookup of a null file.
 		if h.Warn != nil {
@@ -67,7 +70,7 @@ func (*IncludeVars) Plan(ctx context.Context, h *module.Host, a module.Args) (*m
 		return module.Unchanged(r), nil
 	}
 	if a.Has("file") {
-		p, err := h.Files.Find("vars", a.String("file"))
+		p, err := h.Files.Find("vars", file)
 		if err != nil {
 			return module.Unchanged(includeVarsFailed(err)), nil
 		}

@@ -101,3 +101,16 @@ func TestIncludeVarsHashMerge(t *testing.T) {
 		t.Errorf("merge into an undefined variable: %v", r)
 	}
 }
+
+// TestIncludeVarsFreeFormNewline: `include_vars: >` gives the file name a
+// final newline, which Ansible's include_vars action strips.
+func TestIncludeVarsFreeFormNewline(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "vars", "services"), 0o755)
+	os.WriteFile(filepath.Join(dir, "vars", "services", "v.yml"), []byte("svc: 1\n"), 0o644)
+	h := testHost(dir, connection.Local{})
+	r := execModule(t, h, "include_vars", map[string]any{"_raw_params": "services/v.yml\n"}, false)
+	if f, _ := r["ansible_facts"].(map[string]any); r["failed"] == true || f["svc"] != 1 {
+		t.Errorf("free-form file with a final newline: %v", r)
+	}
+}

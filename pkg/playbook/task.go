@@ -440,12 +440,6 @@ func argsFrom(raw any, spec *module.Spec) (map[string]any, error) {
 			if err != nil {
 				return nil, err
 			}
-			if spec.FreeForm != "cmd" && spec.FreeForm != "free_form" {
-				// Only a command keeps a YAML block's final newline (its
-				// cmd shows it); a file name loses it, as include_vars'
-				// action strips it in Ansible.
-				free = strings.TrimRight(free, "\n")
-			}
 			if free != "" {
 				kv[spec.FreeForm] = free
 			}
