@@ -92,8 +92,9 @@ func (*Template) Plan(ctx context.Context, h *module.Host, args module.Args) (*m
 	if err != nil {
 		return module.Unchanged(module.Failed("Could not read '%s': %v", local, err)), nil
 	}
-	rendered, err := h.Templar.RenderWith(withBlockOptions(string(raw), args), templateVars(h, local, fi, args.String("dest")))
-	if !template.IsTemplate(string(raw)) && len(delimOptions(args)) == 0 && !strings.HasPrefix(string(raw), "#jinja2:") {
+	delims := delimOptions(args)
+	rendered, err := h.Templar.RenderWith(withBlockOptions(string(raw), args, delims), templateVars(h, local, fi, args.String("dest")))
+	if !template.IsTemplate(string(raw)) && len(delims) == 0 && !strings.HasPrefix(string(raw), "#jinja2:") {
 		// Ansible renders the file even without markup.
 		rendered = template.RenderText(string(raw))
 	}
@@ -155,12 +156,11 @@ func delimOptions(args module.Args) []string {
 }
 
 // withBlockOptions passes trim_blocks and lstrip_blocks, when not
-// Ansible's defaults, to the template engine as a "#jinja2:" first line;
-// a "#jinja2:" line of the file's own comes after them and wins, as in
-// Ansible.
-func withBlockOptions(src string, args module.Args) string {
+// Ansible's defaults, and the delimiter options (see delimOptions) to the
+// template engine as a "#jinja2:" first line; a "#jinja2:" line of the
+// file's own comes after them and wins, as in Ansible.
+func withBlockOptions(src string, args module.Args, delims []string) string {
 	trim, lstrip := args.Bool("trim_blocks") || !args.Has("trim_blocks"), args.Bool("lstrip_blocks")
-	delims := delimOptions(args)
 	if trim && !lstrip && len(delims) == 0 {
 		return src
 	}

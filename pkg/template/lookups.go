@@ -385,14 +385,21 @@ func lookupDict(_ *state, terms []any, _ map[string]any) ([]any, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, k := range keys {
-			item := odict.New(2)
-			item.Set("key", k)
-			item.Set("value", m[k])
-			out = append(out, item)
-		}
+		out = appendDictItems(out, keys, m)
 	}
 	return out, nil
+}
+
+// appendDictItems appends a {key, value} item for each key, in order, as
+// the dict lookup and with_dict give them.
+func appendDictItems(out []any, keys []string, m map[string]any) []any {
+	for _, k := range keys {
+		item := odict.New(2)
+		item.Set("key", k)
+		item.Set("value", m[k])
+		out = append(out, item)
+	}
+	return out
 }
 
 // lookupFileglob returns the absolute paths of the regular files matching

@@ -163,12 +163,7 @@ func withDict(raw any) ([]any, error) {
 		if !ok {
 			return nil, fmt.Errorf("with_dict expects a dict")
 		}
-		for _, k := range keys {
-			item := odict.New(2)
-			item.Set("key", k)
-			item.Set("value", m[k])
-			out = append(out, item)
-		}
+		out = appendDictItems(out, keys, m)
 	}
 	return out, nil
 }
