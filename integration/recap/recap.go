@@ -9,7 +9,13 @@ import (
 
 // Counts are one host's counters.
 type Counts struct {
-	OK, Changed, Unreachable, Failed, Skipped, Rescued, Ignored int
+	OK          int `json:"ok"`
+	Changed     int `json:"changed"`
+	Unreachable int `json:"unreachable"`
+	Failed      int `json:"failed"`
+	Skipped     int `json:"skipped"`
+	Rescued     int `json:"rescued"`
+	Ignored     int `json:"ignored"`
 }
 
 // Host is one host's line of the recap.

@@ -146,16 +146,10 @@ var causes = map[string]string{
 
 // engineResult is one engine's run of one target.
 type engineResult struct {
-	Recap       bool    `json:"recap"` // false: no PLAY RECAP (refused before the run, or killed)
-	OK          int     `json:"ok"`
-	Changed     int     `json:"changed"`
-	Unreachable int     `json:"unreachable"`
-	Failed      int     `json:"failed"`
-	Skipped     int     `json:"skipped"`
-	Rescued     int     `json:"rescued"`
-	Ignored     int     `json:"ignored"`
-	Failure     string  `json:"failure,omitempty"` // the failure that stopped the host: task and message
-	Seconds     float64 `json:"seconds"`
+	Recap bool `json:"recap"` // false: no PLAY RECAP (refused before the run, or killed)
+	recap.Counts
+	Failure string  `json:"failure,omitempty"` // the failure that stopped the host: task and message
+	Seconds float64 `json:"seconds"`
 }
 
 // failedCount is the recap's failed count, or -1 without a recap.
@@ -400,10 +394,7 @@ var (
 // Ansible-shaped human output.
 func parseOutput(out string) engineResult {
 	var r engineResult
-	if c, ok := recap.Of(out, "testhost"); ok {
-		r.Recap = true
-		r.OK, r.Changed, r.Unreachable, r.Failed, r.Skipped, r.Rescued, r.Ignored = c.OK, c.Changed, c.Unreachable, c.Failed, c.Skipped, c.Rescued, c.Ignored
-	}
+	r.Counts, r.Recap = recap.Of(out, "testhost")
 	lines := strings.Split(out, "\n")
 	task, failure, ignored := "", "", false
 	last := ""
