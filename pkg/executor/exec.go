@@ -901,6 +901,7 @@ type templar struct {
 
 func (t *templar) Render(s string) (string, error) { return t.e.RenderString(s, t.vars) }
 func (t *templar) Eval(expr string) (any, error)   { return t.e.Eval(expr, t.vars) }
+func (t *templar) Value(expr string) (any, error)  { return t.e.EvalValue(expr, t.vars) }
 func (t *templar) Condition(expr string) (any, error) {
 	return t.e.EvalCondition(expr, t.vars)
 }

@@ -108,6 +108,10 @@ type Templater interface {
 	// Condition evaluates an expression as Ansible evaluates conditions
 	// (when, assert's that): Python's escapes in string literals apply.
 	Condition(expr string) (any, error)
+	// Value evaluates a bare expression to the value Ansible gives
+	// "{{ expr }}" (debug's var): numbers become text, text reading as a
+	// list, dict or boolean becomes one.
+	Value(expr string) (any, error)
 	// RenderWith renders the template file content s with extra variables
 	// layered on top (template module: template_host, template_path...).
 	RenderWith(s string, extra map[string]any) (string, error)

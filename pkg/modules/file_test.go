@@ -24,6 +24,7 @@ type testTemplar struct {
 func (t testTemplar) Render(s string) (string, error)    { return t.e.RenderString(s, t.vars) }
 func (t testTemplar) Eval(expr string) (any, error)      { return t.e.Render("{{ "+expr+" }}", t.vars) }
 func (t testTemplar) Condition(expr string) (any, error) { return t.e.EvalCondition(expr, t.vars) }
+func (t testTemplar) Value(expr string) (any, error)     { return t.e.EvalValue(expr, t.vars) }
 func (t testTemplar) RenderWith(s string, extra map[string]any) (string, error) {
 	v := map[string]any{}
 	for k, x := range t.vars {
