@@ -91,7 +91,11 @@ func (r *runner) runPlay(ctx context.Context, play *playbook.Play) (stop bool, e
 			live = append(live, n)
 		}
 	}
-	bs, err := batches(live, play.Serial)
+	serial, err := p.serial()
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", play.Pos, err)
+	}
+	bs, err := batches(live, serial)
 	if err != nil {
 		return false, fmt.Errorf("%s: %w", play.Pos, err)
 	}
@@ -398,4 +402,24 @@ func (p *playRun) computeActive() []any {
 		}
 	}
 	return out
+}
+
+// serial renders the play's serial keyword, a template or a list of them
+// giving numbers or percentages, with the play's variables (as Ansible
+// does when it splits the play into batches).
+func (p *playRun) serial() ([]any, error) {
+	out := make([]any, len(p.play.Serial))
+	for i, s := range p.play.Serial {
+		str, ok := s.(string)
+		if !ok {
+			out[i] = s
+			continue
+		}
+		v, err := p.r.opts.Templates.Render(str, vars.Merge(p.play.Vars, p.r.opts.ExtraVars))
+		if err != nil {
+			return nil, fmt.Errorf("serial: %w", err)
+		}
+		out[i] = v
+	}
+	return out, nil
 }

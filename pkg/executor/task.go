@@ -52,9 +52,14 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 	if once {
 		targets = hosts[:1]
 	}
+	throttle, err := p.throttle(t, hosts)
+	if err != nil {
+		p.failAll(t, rt, hosts, err)
+		return
+	}
 	outcomes := make(map[*hostState]*outcome, len(targets))
 	var mu = make(chan struct{}, 1)
-	p.forEachHost(ctx, targets, t.Throttle, func(h *hostState) {
+	p.forEachHost(ctx, targets, throttle, func(h *hostState) {
 		defer p.hostBusy(h.name, rt)()
 		o := p.runOnHost(ctx, t, rt, h)
 		mu <- struct{}{}
@@ -151,6 +156,23 @@ func (p *playRun) runOnce(t *playbook.Task, hosts []*hostState) (bool, error) {
 		return true, nil
 	}
 	return p.boolKeyword(t, "run_once", func(a *playbook.Task) any { return a.RunOnce }, p.play.RunOnce, p.taskVars(hosts[0], t, nil))
+}
+
+// throttle reads t's throttle keyword, templated with the first host's
+// variables as run_once is (0: no limit).
+func (p *playRun) throttle(t *playbook.Task, hosts []*hostState) (int, error) {
+	if t.Throttle == nil || len(hosts) == 0 {
+		return 0, nil
+	}
+	v, err := p.r.opts.Templates.Render(fmt.Sprint(t.Throttle), p.taskVars(hosts[0], t, nil))
+	if err != nil {
+		return 0, fmt.Errorf("throttle: %w", err)
+	}
+	n, ok := module.ToInt(v)
+	if !ok {
+		return 0, fmt.Errorf("throttle must be an integer, not %v", v)
+	}
+	return n, nil
 }
 
 // failAll fails t on every host with err: a keyword read once for all

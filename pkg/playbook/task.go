@@ -88,7 +88,10 @@ var taskKeywords = map[string]taskKeyword{
 	"vars":             func(d *taskDecode, _, v *yaml.Node) { d.t.Vars = d.l.varsMap(d.file, v) },
 	"any_errors_fatal": boolTaskKeyword(func(t *Task) *any { return &t.AnyErrorsFatal }),
 	"throttle": func(d *taskDecode, _, v *yaml.Node) {
-		if i, ok := module.ToInt(d.l.value(d.file, v)); ok {
+		val := d.l.value(d.file, v)
+		if s, ok := val.(string); ok && module.IsTemplated(s) {
+			d.t.Throttle = s
+		} else if i, ok := module.ToInt(val); ok {
 			d.t.Throttle = i
 		} else {
 			d.l.errs.at(d.file, v, "", "throttle must be an integer")

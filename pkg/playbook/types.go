@@ -151,7 +151,7 @@ type Task struct {
 	NoLog          any
 	Vars           map[string]any
 	AnyErrorsFatal any
-	Throttle       int
+	Throttle       any // an int, or a template giving one
 	Timeout        any
 	// Async is the async keyword (seconds, 0 or nil: run synchronously)
 	// and Poll the poll keyword (seconds between checks, nil: 15, 0: fire
