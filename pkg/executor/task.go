@@ -495,11 +495,16 @@ func (p *playRun) runItem(ctx context.Context, t *playbook.Task, rt report.Task,
 	noLog = noLog || nlErr != nil
 	// The label also tells includes of different items apart; under
 	// no_log, report.Censor keeps it out of the output.
+	// Ansible renders the label, "{{ item }}" by default, so an item
+	// holding a template shows rendered.
 	label = template.Unmark(item)
-	if t.LoopControl.Label != "" {
-		if s, err := p.r.opts.Templates.Render(t.LoopControl.Label, ivars); err == nil {
-			label = s
-		}
+	src := t.LoopControl.Label
+	if src == "" {
+		lv, _ := ivars["ansible_loop_var"].(string)
+		src = "{{ " + lv + " }}"
+	}
+	if s, err := p.r.opts.Templates.Render(src, ivars); err == nil {
+		label = s
 	}
 	ok, err := p.conditionsHold(t, ivars)
 	switch {
