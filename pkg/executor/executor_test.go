@@ -99,6 +99,7 @@ var cases = []playCase{
 	{name: "template_language", playbook: "32_template_language.yml"},
 	{name: "module_results", playbook: "31_module_results.yml"},
 	{name: "value_types", playbook: "36_value_types.yml"},
+	{name: "varnames_order", playbook: "37_varnames.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.

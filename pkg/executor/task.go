@@ -755,7 +755,7 @@ func (p *playRun) applyFacts(t *playbook.Task, o *outcome, hosts []*hostState) {
 				// set_fact's cacheable: a fact too, as in Ansible.
 				target.setModuleFacts(f)
 			}
-			target.setFacts(factLayer(t), storedFacts(t, f))
+			target.setFacts(factLayer(t), storedFacts(t, f), t.ArgOrder...)
 		}
 	}
 }

@@ -107,6 +107,7 @@ func (p *playRun) taskVars(h *hostState, t *playbook.Task, extra map[string]any)
 		}
 	}
 	p.addMagic(m, h, t)
+	m[template.VarOrderKey] = template.VarOrder(h.definitionOrder)
 	return m
 }
 

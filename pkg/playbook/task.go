@@ -313,6 +313,7 @@ func (l *Loader) parseAction(ctx *taskCtx, t *Task, k, v, argsNode *yaml.Node) {
 	} else {
 		raw = l.value(file, v)
 	}
+	t.ArgOrder = argOrder(v)
 	canon := module.Canonical(name)
 	t.Action = canon
 	switch {
@@ -705,4 +706,27 @@ func (l *Loader) checkNodeTemplates(file string, n *yaml.Node) {
 // the playbook.
 var rawParamActions = map[string]bool{
 	"add_host": true, "group_by": true, "set_fact": true, "include_vars": true, "meta": true,
+}
+
+// argOrder is the argument names of a task's module node in the order
+// written: a mapping's keys, or the keys of free-form key=value words.
+func argOrder(n *yaml.Node) []string {
+	var out []string
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			out = append(out, n.Content[i].Value)
+		}
+	case yaml.ScalarNode:
+		words, _, err := splitArgSpans(n.Value)
+		if err != nil {
+			return nil
+		}
+		for _, w := range words {
+			if k, _, ok := strings.Cut(w, "="); ok {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
 }

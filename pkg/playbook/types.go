@@ -112,6 +112,10 @@ type Task struct {
 	// read (free-form text that is not key=value): the loader warned, and
 	// the task fails with it when it runs, as in Ansible.
 	ArgsError string
+	// ArgOrder is the module's argument names in the order written (a
+	// mapping's keys, or the key=value words of free-form text): set_fact
+	// defines its variables in that order.
+	ArgOrder []string
 	// RawArgs are the arguments as written when the module is a template
 	// (action: "{{ m }} x=1"): the executor reads them with the module's
 	// spec once the name is rendered. Args then holds only args:.
