@@ -135,12 +135,12 @@ var causes = map[string]string{
 	"dict_transformations": "runs a Python module shipped in the target's library/ (convert_snake_case)",
 	"until":                "runs a Python module shipped in the target's library/ (shell_no_failed)",
 	// tend differences not fixed yet.
-	"template":        "asserts on Python's type names of rendered values (data_not_converted | type_debug == 'NativeJinjaUnsafeText'); the tasks before it (imports, delimiters, line statements, output encodings, newline sequences...) pass",
-	"service":         "intermittent (passes on most runs): right after state=stopped, the next task sometimes still finds the test service's process in /proc; tend starts that task within milliseconds of systemctl's return, ansible-playbook a second later",
-	"copy":            "copy with remote_src from $HOME/.ssh/authorized_keys: Ansible's path arguments expand environment variables on the host (os.path.expandvars), tend's expand only ~",
-	"loops":           "issue 64169's with_dict case: set_fact \"{{ item.key }}={{ hostvars[inventory_hostname][item.value] }}\" of a list holding 'foo{{ version_64169 }}' (version_64169 a role variable). Ansible's hostvars renders a host's variables with that host's variables alone, so the role variable is unknown there and the text stays as written; with_dict's items are data (wrapped as a lookup's results, as tend now does too), so the fact keeps that text. tend renders values reached through hostvars with the task's variables and gets 'foo1.0'. With that one task left out, tend runs the rest of the target to failed=0",
-	"file":            "file in check mode: a missing owner or group gives Ansible's warning (failed to look up user ...); tend's plan does not look them up",
-	"unarchive":       "ansible-playbook fails too (downloads from the internet); tend stops at an assertion on a missing binary's message",
+	"template":  "asserts on Python's type names of rendered values (data_not_converted | type_debug == 'NativeJinjaUnsafeText'); the tasks before it (imports, delimiters, line statements, output encodings, newline sequences...) pass",
+	"service":   "intermittent (passes on most runs): right after state=stopped, the next task sometimes still finds the test service's process in /proc; tend starts that task within milliseconds of systemctl's return, ansible-playbook a second later",
+	"copy":      "copy with remote_src from $HOME/.ssh/authorized_keys: Ansible's path arguments expand environment variables on the host (os.path.expandvars), tend's expand only ~",
+	"loops":     "issue 64169's with_dict case: set_fact \"{{ item.key }}={{ hostvars[inventory_hostname][item.value] }}\" of a list holding 'foo{{ version_64169 }}' (version_64169 a role variable). Ansible's hostvars renders a host's variables with that host's variables alone, so the role variable is unknown there and the text stays as written; with_dict's items are data (wrapped as a lookup's results, as tend now does too), so the fact keeps that text. tend renders values reached through hostvars with the task's variables and gets 'foo1.0'. With that one task left out, tend runs the rest of the target to failed=0",
+	"file":      "file in check mode: a missing owner or group gives Ansible's warning (failed to look up user ...); tend's plan does not look them up",
+	"unarchive": "ansible-playbook fails too (downloads from the internet); tend stops at an assertion on a missing binary's message",
 }
 
 // engineResult is one engine's run of one target.
