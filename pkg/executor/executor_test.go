@@ -100,6 +100,7 @@ var cases = []playCase{
 	{name: "module_results", playbook: "31_module_results.yml"},
 	{name: "value_types", playbook: "36_value_types.yml"},
 	{name: "varnames_order", playbook: "37_varnames.yml"},
+	{name: "hostvars_scope", playbook: "38_hostvars_scope.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.

@@ -205,8 +205,9 @@ func (h *hostState) plainFacts() map[string]bool {
 // inventory vars, facts, include_vars, set_fact and registered vars, and
 // the host's own magic variables (groupNames gives its group_names, called
 // only when the entry is rebuilt: a change of the host's groups reloads
-// its inventory, which bumps its version).
-func (h *hostState) hostvars(extra map[string]any, groupNames func(string) []any) map[string]any {
+// its inventory, which bumps its version). scope makes the entry render
+// its templates with the host's own variables (template.HostScope).
+func (h *hostState) hostvars(extra map[string]any, groupNames func(string) []any, scope func(map[string]any) map[string]any) map[string]any {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.snapVersion == h.version && h.snapshot != nil {
@@ -217,6 +218,7 @@ func (h *hostState) hostvars(extra map[string]any, groupNames func(string) []any
 	short, _, _ := strings.Cut(h.name, ".")
 	m["inventory_hostname_short"] = short
 	m["group_names"] = groupNames(h.name)
+	m = scope(m)
 	h.snapshot, h.snapVersion = m, h.version
 	return m
 }

@@ -313,7 +313,7 @@ func (p *playRun) hostvars() map[string]any {
 	// Rebuild the outer map; entries of unchanged hosts are reused.
 	next := make(map[string]any, len(p.invHosts))
 	for _, name := range p.invHosts {
-		next[name] = p.r.host(name).hostvars(p.r.opts.ExtraVars, p.hostGroupNames)
+		next[name] = p.r.host(name).hostvars(p.r.opts.ExtraVars, p.hostGroupNames, p.r.opts.Templates.HostScope)
 	}
 	p.hvCache, p.hvChanges = next, changes
 	return next

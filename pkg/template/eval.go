@@ -336,6 +336,8 @@ func (s *state) deepResolveC(v any, depth int) (any, bool, error) {
 	case Unsafe:
 		s.tainted = true
 		return string(x), true, nil
+	case Held:
+		return string(x), true, nil
 	case int, float64, bool, nil:
 		return v, false, nil
 	case []any:

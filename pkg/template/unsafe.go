@@ -28,6 +28,8 @@ func MarkUnsafe(v any) any {
 	switch x := v.(type) {
 	case string:
 		return Unsafe(x)
+	case Held:
+		return Unsafe(x)
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
@@ -190,6 +192,8 @@ func sealNested(v any) (any, bool) {
 func Unmark(v any) any {
 	switch x := v.(type) {
 	case Unsafe:
+		return string(x)
+	case Held:
 		return string(x)
 	case map[string]any:
 		out := make(map[string]any, len(x))

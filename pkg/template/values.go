@@ -72,6 +72,8 @@ func normalize(v any) any {
 		return normalize(x())
 	case Unsafe:
 		return string(x)
+	case Held:
+		return string(x)
 	case int8:
 		return int(x)
 	case int16:
@@ -533,6 +535,8 @@ func toBool(v any) bool {
 // later step might mutate.
 func deepCopy(v any) any {
 	switch x := v.(type) {
+	case Held:
+		return string(x)
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
