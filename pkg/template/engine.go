@@ -472,14 +472,12 @@ func (e *Engine) Truthy(cond any, vars map[string]any) (bool, error) {
 				v = r
 			}
 		} else {
+			// A string value is true unless empty, whatever it says:
+			// Ansible evaluates "{% if flag %}", so flag: "false" (an INI
+			// inventory's value) is true there too.
 			v, err = e.eval(s, vars, true, false)
 			if err != nil {
 				return false, fmt.Errorf("evaluating condition %q: %w", s, err)
-			}
-		}
-		if str, ok := v.(string); ok {
-			if b, ok := boolWord(str); ok {
-				return b, nil
 			}
 		}
 		return truthy(v)

@@ -357,7 +357,7 @@ func TestTruthy(t *testing.T) {
 		{"nope is not defined", true},
 		{[]any{"a == 1", "t"}, true},
 		{[]any{"a == 1", "f"}, false},
-		{"'false'", false},
+		{"'false'", true}, // {% if 'false' %}: a non-empty string
 		{"'yes'", true},
 		{"b", true},
 	}

@@ -162,7 +162,7 @@ func builtinFilters() map[string]filterFunc {
 		"default":              filterDefault,
 		"d":                    filterDefault,
 		"mandatory":            filterMandatory,
-		"bool":                 func(_ *state, in any, _ []any, _ map[string]any) (any, error) { return toBool(in), nil },
+		"bool":                 filterBool,
 		"int":                  filterInt,
 		"float":                filterFloat,
 		"string":               func(_ *state, in any, _ []any, _ map[string]any) (any, error) { return toStr(in), nil },
@@ -1347,4 +1347,12 @@ func filterAnyAll(isAny bool) filterFunc {
 		}
 		return !isAny, nil
 	}
+}
+
+// filterBool is Ansible's bool filter; None passes through, as in Ansible.
+func filterBool(_ *state, in any, _ []any, _ map[string]any) (any, error) {
+	if in == nil {
+		return nil, nil
+	}
+	return toBool(in), nil
 }
