@@ -338,7 +338,7 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 
 // conditionSkipped is the result of a task (or item) whose when: is false.
 func conditionSkipped(t *playbook.Task) *outcome {
-	return &outcome{status: report.Skipped, result: module.Result{"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": condString(t)}}
+	return &outcome{status: report.Skipped, result: module.Result{"changed": false, "skipped": true, "skip_reason": "Conditional result was False"}}
 }
 
 // runSingle runs a task without a loop.
