@@ -101,6 +101,7 @@ var cases = []playCase{
 	{name: "value_types", playbook: "36_value_types.yml"},
 	{name: "varnames_order", playbook: "37_varnames.yml"},
 	{name: "hostvars_scope", playbook: "38_hostvars_scope.yml"},
+	{name: "file_results", playbook: "39_file_results.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.

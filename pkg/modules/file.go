@@ -147,7 +147,79 @@ func (*File) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 	if err := t.addResultDiff(ctx, plan, state); err != nil {
 		return nil, err
 	}
+	t.ansibleShape(plan, state, sts[0], sts[len(sts)-1])
 	return plan, nil
+}
+
+// ansibleShape gives the results the file module's shape in Ansible: the
+// path under dest for link, hard and touch, and the attributes of what is
+// at the path afterwards as AnsibleModule.add_path_info reads them (a
+// link's own, state link), or none when nothing is there. A changed plan
+// reads them once applied; in check mode they are the current ones.
+func (t *fileTask) ansibleShape(plan *module.Plan, state string, lst, fst *RemoteStat) {
+	key := "path"
+	switch state {
+	case "link", "hard", "touch":
+		key = "dest"
+	}
+	shape := func(r module.Result, lst, fst *RemoteStat) module.Result {
+		if r == nil || r["failed"] == true {
+			return r
+		}
+		// Only state=absent reports a state of its own; any other comes
+		// from what is at the path (none in check mode before creation).
+		delete(r, "state")
+		if state == "absent" {
+			r["state"] = "absent"
+		}
+		if p, ok := r["path"]; ok && key == "dest" {
+			delete(r, "path")
+			r["dest"] = p
+		}
+		for _, k := range []string{"uid", "gid", "owner", "group", "mode", "size"} {
+			delete(r, k)
+		}
+		return addPathInfo(r, lst, fst)
+	}
+	plan.Result = shape(plan.Result, lst, fst)
+	if plan.Apply == nil {
+		return
+	}
+	apply := plan.Apply
+	plan.Apply = func(ctx context.Context) (module.Result, error) {
+		r, err := apply(ctx)
+		if err != nil || r == nil {
+			return r, err
+		}
+		sts, err := statEach(ctx, t.h, []string{t.path, t.path}, []statOptions{{}, {Follow: true}})
+		if err != nil {
+			return nil, err
+		}
+		return shape(r, sts[0], sts[1]), nil
+	}
+}
+
+// addPathInfo is AnsibleModule.add_path_info: when the path exists
+// (following links), the owner, mode and size of the path itself (lstat)
+// and what it is: link, directory, hard (several names) or file.
+func addPathInfo(r module.Result, lst, fst *RemoteStat) module.Result {
+	if !fst.Exists || !lst.Exists {
+		return r
+	}
+	r["uid"], r["gid"], r["owner"], r["group"] = lst.UID, lst.GID, lst.Owner, lst.Group
+	r["mode"] = formatMode(lst.Mode)
+	r["size"] = lst.Size
+	switch {
+	case lst.Type == "link":
+		r["state"] = "link"
+	case fst.Type == "directory":
+		r["state"] = "directory"
+	case fst.Nlink > 1:
+		r["state"] = "hard"
+	default:
+		r["state"] = "file"
+	}
+	return r
 }
 
 func (t *fileTask) statePlan(ctx context.Context, state string) (*module.Plan, error) {
@@ -603,12 +675,13 @@ func attrOnlyPlan(ctx context.Context, h *module.Host, result module.Result, st 
 		return module.Unchanged(result), nil
 	}
 	cmd := a.Command(st.Path, false)
-	p := &module.Plan{Changed: true, Result: result, Diff: []module.Diff{attrDiff(result["path"].(string), a.Before, a.After)}}
+	path, _ := result["path"].(string)
+	p := &module.Plan{Changed: true, Result: result, Diff: []module.Diff{attrDiff(path, a.Before, a.After)}}
 	p.Apply = func(ctx context.Context) (module.Result, error) {
 		if err := runOK(ctx, h, cmd, "set attributes of "+st.Path); err != nil {
 			return nil, err
 		}
-		return finalFileResult(ctx, h, result["path"].(string), result, "")
+		return finalFileResult(ctx, h, path, result, "")
 	}
 	return p, nil
 }
