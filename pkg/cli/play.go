@@ -330,7 +330,7 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 		Facts: facts.Gather,
 		Forks: o.forks, Check: o.check, Diff: execDiff, ForceHandlers: o.forceHandlers, Limit: o.limit, Tags: o.tags, SkipTags: o.skipTags,
 		StartAtTask: o.startAtTask, ExtraVars: extra, DefaultVars: cliVars, Verbosity: o.verbosity, BecomePassword: becomePass, Version: Version,
-		Vault: kr, Steps: steps, Input: input,
+		Vault: kr, Steps: steps, Input: input, Prompt: varPrompter(stdin, stderr),
 	})
 	o.plan.done(total)
 	if err := rep.Close(); err != nil && runErr == nil {

@@ -76,6 +76,9 @@ type Options struct {
 	// (vars_files, src: of copy and template, include_vars), so a saved
 	// plan can be bound to it. It is called from many goroutines.
 	Input func(path string)
+	// Prompt asks the user for a vars_prompt variable and returns the
+	// answer, ok false when nobody can answer (no terminal). nil: never.
+	Prompt func(ctx context.Context, p playbook.VarPrompt) (answer string, ok bool, err error)
 }
 
 // Summary is the outcome of a run.

@@ -102,6 +102,7 @@ var cases = []playCase{
 	{name: "varnames_order", playbook: "37_varnames.yml"},
 	{name: "hostvars_scope", playbook: "38_hostvars_scope.yml"},
 	{name: "file_results", playbook: "39_file_results.yml"},
+	{name: "vars_prompt", playbook: "40_vars_prompt.yml", extra: map[string]any{"from_extra": "given"}},
 }
 
 // run executes a case with one fork, so output order is deterministic.

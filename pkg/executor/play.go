@@ -46,6 +46,9 @@ type playRun struct {
 
 // runPlay runs one play; stop says the playbook ends with it.
 func (r *runner) runPlay(ctx context.Context, play *playbook.Play) (stop bool, err error) {
+	if play, err = r.promptVars(ctx, play); err != nil {
+		return true, err
+	}
 	pattern := play.Hosts
 	if module.IsTemplated(pattern) {
 		v, err := r.opts.Templates.RenderString(pattern, vars.Merge(play.Vars, r.opts.ExtraVars))

@@ -172,13 +172,11 @@ type playKeyword func(d *playDecode, k, v *yaml.Node)
 
 // playKeywords is every keyword a play accepts and how each is decoded.
 var playKeywords = map[string]playKeyword{
-	"name":       func(d *playDecode, _, v *yaml.Node) { d.p.Name = d.l.str(d.file, v) },
-	"hosts":      func(d *playDecode, _, v *yaml.Node) { d.p.Hosts = d.l.hosts(d.file, v) },
-	"vars":       func(d *playDecode, _, v *yaml.Node) { d.p.Vars = d.l.varsMap(d.file, v) },
-	"vars_files": (*playDecode).varsFiles,
-	"vars_prompt": func(d *playDecode, k, _ *yaml.Node) {
-		d.l.errs.at(d.file, k, "pass values with -e/--extra-vars instead", "vars_prompt is not supported by tend")
-	},
+	"name":          func(d *playDecode, _, v *yaml.Node) { d.p.Name = d.l.str(d.file, v) },
+	"hosts":         func(d *playDecode, _, v *yaml.Node) { d.p.Hosts = d.l.hosts(d.file, v) },
+	"vars":          func(d *playDecode, _, v *yaml.Node) { d.p.Vars = d.l.varsMap(d.file, v) },
+	"vars_files":    (*playDecode).varsFiles,
+	"vars_prompt":   (*playDecode).varsPrompt,
 	"roles":         func(d *playDecode, _, v *yaml.Node) { d.roles = v },
 	"pre_tasks":     func(d *playDecode, _, v *yaml.Node) { d.pre = v },
 	"tasks":         func(d *playDecode, _, v *yaml.Node) { d.tasks = v },

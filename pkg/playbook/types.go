@@ -38,6 +38,7 @@ type Play struct {
 	Hosts             string // host pattern; a YAML list is joined with ","
 	Dir               string // playbook_dir
 	Vars              map[string]any
+	VarsPrompt        []VarPrompt
 	VarsFiles         []any // strings, or lists of strings (first found)
 	GatherFacts       any
 	GatherSubset      []string
