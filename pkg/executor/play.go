@@ -42,6 +42,8 @@ type playRun struct {
 	stopRun  bool
 	endBatch bool
 	groupsOf map[string][]any
+	// rolesRun are the hosts each role block (roleRunKey) ran on.
+	rolesRun map[string]map[string]bool
 }
 
 // runPlay runs one play; stop says the playbook ends with it.

@@ -57,6 +57,13 @@ func (p *playRun) stopped() bool {
 // runBlock runs a block's tasks, then its rescue for the hosts that failed
 // in it, then its always for every host that entered it.
 func (p *playRun) runBlock(ctx context.Context, b *playbook.Task, hosts []*hostState) {
+	key := roleRunKey(b)
+	if key != "" {
+		if hosts = p.roleNotRun(key, hosts); len(hosts) == 0 {
+			return
+		}
+		defer p.roleRan(key, hosts)
+	}
 	p.walkLinear(ctx, b.Block, hosts)
 	var failed []*hostState
 	for _, h := range hosts {
