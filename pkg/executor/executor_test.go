@@ -104,6 +104,7 @@ var cases = []playCase{
 	{name: "file_results", playbook: "39_file_results.yml"},
 	{name: "vars_prompt", playbook: "40_vars_prompt.yml", extra: map[string]any{"from_extra": "given"}},
 	{name: "role_dedup", playbook: "41_role_dedup.yml"},
+	{name: "handler_order", playbook: "42_handler_order.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.
