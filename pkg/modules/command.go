@@ -132,9 +132,9 @@ func (m *Command) Plan(ctx context.Context, h *module.Host, a module.Args) (*mod
 		out := string(res.Stdout)
 		switch {
 		case strings.Contains(out, "creates-exists"):
-			return module.Unchanged(module.Result{"cmd": display, "rc": 0, "stdout": fmt.Sprintf("skipped, since %s exists", creates), "stdout_lines": []string{fmt.Sprintf("skipped, since %s exists", creates)}, "stderr": "", "msg": "Did not run command since '" + creates + "' exists"}), nil
+			return module.Unchanged(notRun(display, fmt.Sprintf("skipped, since %s exists", creates), "Did not run command since '"+creates+"' exists")), nil
 		case strings.Contains(out, "removes-missing"):
-			return module.Unchanged(module.Result{"cmd": display, "rc": 0, "stdout": fmt.Sprintf("skipped, since %s does not exist", removes), "stdout_lines": []string{fmt.Sprintf("skipped, since %s does not exist", removes)}, "stderr": "", "msg": "Did not run command since '" + removes + "' does not exist"}), nil
+			return module.Unchanged(notRun(display, fmt.Sprintf("skipped, since %s does not exist", removes), "Did not run command since '"+removes+"' does not exist")), nil
 		}
 		// creates/removes decided that the command runs: check mode can
 		// say "changed" with confidence, with Ansible's words (a run
@@ -261,3 +261,10 @@ func globWord(p string) string {
 // splitShellWords splits a command line into words like a shell, without
 // any expansion (see shell.Split).
 func splitShellWords(s string) ([]string, error) { return shell.Split(s) }
+
+// notRun is the result of a command that creates or removes kept from
+// running, as Ansible's command module gives it (no times).
+func notRun(cmd any, stdout, msg string) module.Result {
+	return module.Result{"cmd": cmd, "rc": 0, "stdout": stdout, "stdout_lines": []string{stdout}, "stderr": "", "stderr_lines": []string{},
+		"start": nil, "end": nil, "delta": nil, "msg": msg}
+}
