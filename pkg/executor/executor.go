@@ -76,6 +76,15 @@ type Options struct {
 	// (vars_files, src: of copy and template, include_vars), so a saved
 	// plan can be bound to it. It is called from many goroutines.
 	Input func(path string)
+	// Custom finds the modules the content ships (library/ directories,
+	// *custommodule.Library) for a module name tend has no module for;
+	// nil: such a task fails as a module that does not exist.
+	Custom CustomModules
+}
+
+// CustomModules finds a module the content ships by its name.
+type CustomModules interface {
+	Lookup(name string) (module.Module, bool)
 }
 
 // Summary is the outcome of a run.
