@@ -115,7 +115,7 @@ func readFrom(toks []string, nested bool) (pyImport, bool) {
 }
 
 // logicalLine is one logical line's tokens: names, numbers and operator
-// characters; strings appear as the token "''".
+// characters; strings appear as the token "”".
 type logicalLine struct {
 	toks     []string
 	indented bool
@@ -202,7 +202,7 @@ func (lx *pyLexer) step() {
 }
 
 // name reads an identifier, keyword or number, or a string with a prefix
-// (r"", b'', f"""...""").
+// (r"", b”, f"""...""").
 func (lx *pyLexer) name() {
 	j := lx.i
 	for j < len(lx.s) {
