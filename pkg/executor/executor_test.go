@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tend-dev/tend/pkg/connection"
+	"github.com/tend-dev/tend/pkg/custommodule"
 	"github.com/tend-dev/tend/pkg/executor"
 	"github.com/tend-dev/tend/pkg/inventory"
 	"github.com/tend-dev/tend/pkg/modules"
@@ -98,6 +99,7 @@ var cases = []playCase{
 	{name: "lookup_loops", playbook: "31_lookup_loops.yml"},
 	{name: "template_language", playbook: "32_template_language.yml"},
 	{name: "module_results", playbook: "31_module_results.yml"},
+	{name: "custom_modules", playbook: "36_custom_modules.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.
@@ -133,6 +135,7 @@ func runIn(t *testing.T, c playCase, scratch string) (string, *executor.Summary)
 	sum, err := executor.RunPlaybooks(context.Background(), pbs, executor.Options{
 		Inventory: inv, Registry: reg, Loader: loader, Connector: localConnector{}, Reporter: rep,
 		Forks: 1, Check: c.check, Tags: c.tags, SkipTags: c.skipTags, ExtraVars: withScratch(c.extra, scratch),
+		Custom: &custommodule.Library{Find: loader.FindModule, ModuleUtils: loader.ModuleUtilsDirs, CollectionRoots: loader.CollectionRoots, Version: "2.14.0"},
 	})
 	if err != nil {
 		t.Fatalf("run: %v", err)
