@@ -14,6 +14,11 @@ type payloadFile struct {
 	data []byte
 }
 
+// msgError is an error whose text is Ansible's message, as it words it.
+type msgError string
+
+func (e msgError) Error() string { return string(e) }
+
 // depEntry is an import waiting to be located (ModuleUtilsProcessEntry).
 type depEntry struct {
 	parts     []string
@@ -58,7 +63,7 @@ func (f *depFinder) findDeps(fqn string, src []byte) ([]payloadFile, error) {
 			if e.optional {
 				continue
 			}
-			return nil, fmt.Errorf("Could not find imported module support code for %s.  Looked for (%s)", fqn, strings.Join(candidateNames(e), ", "))
+			return nil, msgError(fmt.Sprintf("Could not find imported module support code for %s.  Looked for (%s)", fqn, strings.Join(candidateNames(e), ", ")))
 		}
 		fkey := strings.Join(found, ".")
 		if _, done := f.files[fkey]; done {

@@ -223,7 +223,7 @@ func (m *Module) moduleArgs(h *module.Host, args module.Args, o module.RunOption
 func jsonArgs(v any) ([]byte, error) {
 	s, err := pyfmt.JSON(v, pyfmt.JSONOptions{ItemSep: ", ", KeySep: ": ", KeepOrder: true, EnsureASCII: true})
 	if err != nil {
-		return nil, fmt.Errorf("Unable to pass options to module, they must be JSON serializable: %w", err)
+		return nil, msgError(fmt.Sprintf("Unable to pass options to module, they must be JSON serializable: %v", err))
 	}
 	return []byte(s), nil
 }
