@@ -75,6 +75,9 @@ func (l *Library) coreModuleUtils(ctx context.Context) (string, error) {
 	l.once.Do(func() {
 		if l.CoreModuleUtils != "" {
 			l.core = l.CoreModuleUtils
+			if !isCoreModuleUtils(l.core) {
+				l.coreErr = fmt.Errorf("%s holds no basic.py", l.core)
+			}
 			return
 		}
 		l.core, l.coreErr = FindCoreModuleUtils(ctx)
