@@ -46,7 +46,7 @@ func library(t *testing.T, files map[string]string) *Library {
 
 func TestRunScript(t *testing.T) {
 	lib := library(t, map[string]string{
-		"env_sh": "#!/bin/sh\n# WANT_JSON\necho \"{\\\"changed\\\": true, \\\"env\\\": \\\"$TEND_TEST_ENV\\\", \\\"args\\\": $(cat \"$1\")}\"\n",
+		"env_sh":   "#!/bin/sh\n# WANT_JSON\necho \"{\\\"changed\\\": true, \\\"env\\\": \\\"$TEND_TEST_ENV\\\", \\\"args\\\": $(cat \"$1\")}\"\n",
 		"jsonargs": "#!/bin/sh\ncat <<'X'\n{\"changed\": false, \"got\": <<INCLUDE_ANSIBLE_MODULE_JSON_ARGS>>}\nX\n",
 		"noline":   "echo hi\n",
 	})
