@@ -518,6 +518,18 @@ func pythonToolTargets() string {
 	return strings.Join(names, ", ")
 }
 
+// pythonModuleTargets lists the targets whose library/ Python modules
+// keep python3 on tend's twin.
+func pythonModuleTargets() string {
+	var names []string
+	for _, tg := range targets {
+		if tg.pythonModules {
+			names = append(names, tg.name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
 func renderDoc(all map[string]*record) string {
 	var b strings.Builder
 	b.WriteString(`# ansible-core 2.14's integration targets under tend
@@ -529,7 +541,8 @@ output_dir set), with ansible-playbook 2.14 on one fresh Debian 12 testbed host 
 twin (python3 taken away: tend needs none). Targets whose own tasks run Python on the host
 (` + "`{{ ansible_python.executable }} script.py`" + ` in a command, a test service written in Python)
 keep python3 on tend's twin: ` + pythonToolTargets() + `; tend does not use it, its python facts
-describe it as Ansible's do. Regenerate with
+describe it as Ansible's do. Targets that ship Python modules in their library/ keep it too, since
+tend runs those modules with it as Ansible does: ` + pythonModuleTargets() + `. Regenerate with
 ` + "`TEND_TARGETS=all go test ./integration/targets -run TestTargets -parallel 2 -timeout 3h`" + `.
 
 Columns: **failed** is the recap's failed (+ unreachable) count; "-" means no recap (the run was
