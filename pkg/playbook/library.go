@@ -80,6 +80,34 @@ func (l *Loader) FindModule(name string) (string, bool) {
 	return custommodule.Find(dirs, name)
 }
 
+// customModuleName returns the name under which FindModule finds the
+// custom module a task names (name as written, canon without a known
+// collection prefix), or "": a collection's module by its full name, a
+// library/ module by its short name, then, inside a collection's role or
+// a play with collections:, a module of those collections.
+func (l *Loader) customModuleName(ctx *taskCtx, name, canon string) string {
+	if _, _, fq := splitFQCN(name); fq && name != canon {
+		if _, ok := l.FindModule(name); ok {
+			return name
+		}
+	}
+	if _, ok := l.FindModule(canon); ok {
+		return canon
+	}
+	if _, _, fq := splitFQCN(canon); fq {
+		return ""
+	}
+	for _, c := range ctx.collectionList() {
+		if c == "ansible.builtin" || c == "ansible.legacy" {
+			continue
+		}
+		if _, ok := l.FindModule(c + "." + canon); ok {
+			return c + "." + canon
+		}
+	}
+	return ""
+}
+
 // ModuleUtilsDirs returns the module_utils directories of the playbooks
 // and roles loaded so far, then the configured ones (ModuleUtilsPath).
 func (l *Loader) ModuleUtilsDirs() []string {

@@ -40,6 +40,11 @@ func TestCustomModules(t *testing.T) {
   roles: [r]
   tasks:
     - in_role: c=3
+- hosts: all
+  collections: [ns.c]
+  tasks:
+    - coll_mod:
+    - community.general.near_playbook:
 `,
 	}
 	for name, content := range files {
@@ -81,6 +86,9 @@ func TestCustomModules(t *testing.T) {
 	roleTasks := pb.Plays[1].PlayRoles[0].Tasks
 	if got := roleTasks[0].Args; !reflect.DeepEqual(got, map[string]any{"a": "1", "b": "x y"}) {
 		t.Errorf("in_role args: %v", got)
+	}
+	if got := []string{pb.Plays[2].Tasks[0].Action, pb.Plays[2].Tasks[1].Action}; !reflect.DeepEqual(got, []string{"ns.c.coll_mod", "near_playbook"}) {
+		t.Errorf("actions: %v", got)
 	}
 	mu := l.ModuleUtilsDirs()
 	if len(mu) == 0 || !strings.HasSuffix(mu[0], filepath.Join("roles", "r", "module_utils")) {

@@ -322,8 +322,8 @@ func (l *Loader) parseAction(ctx *taskCtx, t *Task, k, v, argsNode *yaml.Node) {
 	default:
 		mod, ok := l.Registry.Lookup(name)
 		if !ok {
-			if _, custom := l.FindModule(canon); custom {
-				t.Args = CustomModuleArgs(raw)
+			if custom := l.customModuleName(ctx, name, canon); custom != "" {
+				t.Action, t.Args = custom, CustomModuleArgs(raw)
 			} else if l.unknownModule(file, k, t, name, raw); t.Action == "" {
 				return
 			}
