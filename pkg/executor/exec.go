@@ -394,7 +394,14 @@ func (p *playRun) runRunner(ctx context.Context, r module.Runner, mh *module.Hos
 		}
 	}
 	res, err := r.Run(ctx, mh, args, module.RunOptions{Check: c.check, NoLog: c.noLog, Verbosity: p.r.opts.Verbosity})
-	return executeOutcome(res, nil, err, c.diff, c.delegated)
+	o := executeOutcome(res, nil, err, c.diff, c.delegated)
+	if c.diff && o.result != nil {
+		// The module's own diff, in Ansible's shape, is shown as such.
+		if d := module.DiffsOf(o.result["diff"]); len(d) > 0 {
+			o.result[displayDiffKey] = d
+		}
+	}
+	return o
 }
 
 // withAttempts puts the attempt number in the result of a task with

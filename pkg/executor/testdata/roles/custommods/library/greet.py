@@ -26,7 +26,10 @@ def main():
     if changed and not module.check_mode:
         with open(p['path'], 'w') as f:
             f.write(text)
-    module.exit_json(changed=changed, text=text.strip(), check=module.check_mode, ansible_facts=dict(greeted=p['name']))
+    result = dict(changed=changed, text=text.strip(), check=module.check_mode, ansible_facts=dict(greeted=p['name']))
+    if module._diff:
+        result['diff'] = dict(before=old or '', after=text, before_header=p['path'], after_header=p['path'])
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':
