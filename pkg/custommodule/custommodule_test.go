@@ -276,3 +276,17 @@ except ImportError:
 		t.Fatalf("got %v", err)
 	}
 }
+
+// FuzzScanImports: any text, however broken, is scanned without a panic
+// or a hang.
+func FuzzScanImports(f *testing.F) {
+	for _, s := range []string{"import a.b as c, d\n", "from . import (x,\n y)\n", "'''unterminated", "r'\\", "from", "import", "x = [\n", "\\\n\\", "from .. import", "if x: from a import b; import c"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		for _, imp := range scanImports(src) {
+			_ = submodules("ansible.modules.x", []byte("from "+imp.Module+" import y\n"), imp.Nested)
+		}
+		_ = submodules("a.b", src, true)
+	})
+}

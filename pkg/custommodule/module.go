@@ -131,7 +131,12 @@ func (m *Module) Run(ctx context.Context, h *module.Host, args module.Args, o mo
 	if err != nil {
 		return nil, err
 	}
-	defer removeTmp(ctx, h, tmp)
+	cleaned := false
+	defer func() {
+		if !cleaned {
+			removeTmp(ctx, h, tmp)
+		}
+	}()
 	margs := m.moduleArgs(h, args, o, tmp)
 	var prep *prepared
 	var failure module.Result
@@ -143,10 +148,13 @@ func (m *Module) Run(ctx context.Context, h *module.Host, args module.Args, o mo
 	if err != nil || failure != nil {
 		return failure, err
 	}
-	r, err := h.RunWith(ctx, connection.Command{Cmd: prep.cmd})
+	// The temporary directory goes in the same round trip, as with
+	// Ansible's rm -rf after the module.
+	r, err := h.RunWith(ctx, connection.Command{Cmd: prep.cmd + "; __rc=$?; rm -rf -- " + shell.Quote(tmp) + " >/dev/null 2>&1; exit $__rc"})
 	if err != nil {
 		return nil, fmt.Errorf("run module %s: %w", m.name, err)
 	}
+	cleaned = true
 	res, warnings := ParseOutput(string(r.Stdout), string(r.Stderr), r.ExitCode, prep.interpreter)
 	// As in Ansible, the arguments the module saw are not kept (they are
 	// shown only at -vvv there).
