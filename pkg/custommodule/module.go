@@ -57,9 +57,13 @@ func (l *Library) Lookup(name string) (module.Module, bool) {
 	if !ok {
 		return nil, false
 	}
-	short := name
-	if i := strings.LastIndexByte(short, '.'); i >= 0 {
-		short = short[i+1:]
+	// The module's Python name is its file's (want_json.sh, ns.c.foo and
+	// foo all name a file; its base name without extension is what
+	// Python can import).
+	base := filepath.Base(path)
+	short := strings.TrimSuffix(base, filepath.Ext(base))
+	if short == "" {
+		short = base
 	}
 	fqn := "ansible.modules." + short
 	if m := collectionModuleRE.FindStringSubmatch(filepath.ToSlash(path)); m != nil {
