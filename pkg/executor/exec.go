@@ -47,7 +47,9 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 	}
 	mod, ok := p.r.opts.Registry.Lookup(t.Action)
 	if !ok {
-		return unknownModule(t)
+		if mod, t, ok = p.customModule(t); !ok {
+			return unknownModule(t)
+		}
 	}
 	retries, delay := p.untilSettings(t, vars)
 	var o *outcome
@@ -174,6 +176,16 @@ func (p *playRun) resolveAction(t *playbook.Task, vars map[string]any) (*playboo
 	name = strings.TrimSpace(name)
 	mod, ok := p.r.opts.Registry.Lookup(name)
 	if !ok {
+		if p.r.opts.Custom != nil {
+			if _, found := p.r.opts.Custom.Lookup(name); found {
+				rt := *t
+				rt.Action, rt.Args, rt.RawArgs = name, playbook.CustomModuleArgs(t.RawArgs), nil
+				for k, v := range t.Args {
+					rt.Args[k] = v
+				}
+				return &rt, nil
+			}
+		}
 		return nil, &outcome{status: report.Failed, result: module.Failed("The module %s was not found in configured module paths", name)}
 	}
 	args, err := playbook.ModuleArgs(t.RawArgs, mod.Spec())
@@ -186,6 +198,30 @@ func (p *playRun) resolveAction(t *playbook.Task, vars map[string]any) (*playboo
 	rt := *t
 	rt.Action, rt.Args, rt.RawArgs = module.Canonical(name), args, nil
 	return &rt, nil
+}
+
+// customModule finds the module a task names among those the content
+// ships (library/ directories). A task whose module was found only now
+// (its role's library/ was loaded after it was read) had its key=value
+// text kept whole: it is read again as the module's arguments.
+func (p *playRun) customModule(t *playbook.Task) (module.Module, *playbook.Task, bool) {
+	if p.r.opts.Custom == nil {
+		return nil, t, false
+	}
+	name := t.Action
+	if t.UnknownModule != "" {
+		name = t.UnknownModule
+	}
+	mod, ok := p.r.opts.Custom.Lookup(name)
+	if !ok {
+		return nil, t, false
+	}
+	if raw, only := t.Args["_raw_params"].(string); only && len(t.Args) == 1 && t.UnknownModule != "" {
+		rt := *t
+		rt.Args = playbook.CustomModuleArgs(raw)
+		t = &rt
+	}
+	return mod, t, true
 }
 
 // unknownModule is the failure of a task naming a module tend does not
@@ -325,8 +361,13 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, rt report.Tas
 	if !noLog {
 		mh.Warn = func(msg string) { warnings = append(warnings, msg) }
 	}
-	res, plan, err := module.ExecuteGated(ctx, mod, mh, args, check, gate)
-	o := executeOutcome(res, plan, err, diff, delegated)
+	var o *outcome
+	if r, ok := mod.(module.Runner); ok {
+		o = p.runRunner(ctx, r, mh, args, runnerCall{check: check, diff: diff, noLog: noLog, delegated: delegated, gate: gate})
+	} else {
+		res, plan, err := module.ExecuteGated(ctx, mod, mh, args, check, gate)
+		o = executeOutcome(res, plan, err, diff, delegated)
+	}
 	if len(warnings) > 0 && o.result != nil {
 		if prev, ok := o.result["warnings"].([]any); ok {
 			warnings = append(prev, warnings...)
@@ -334,6 +375,33 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, rt report.Tas
 		o.result["warnings"] = warnings
 	}
 	return p.applyConditions(t, withAttempts(t, o, attempt), vars)
+}
+
+// runnerCall is how a module.Runner is called for a task.
+type runnerCall struct {
+	check, diff, noLog bool
+	delegated          string
+	gate               func(*module.Plan) error
+}
+
+// runRunner runs a module that cannot plan (a custom module) once, with
+// the task's check mode: its plan, for a saved plan's gate, is
+// unpredictable.
+func (p *playRun) runRunner(ctx context.Context, r module.Runner, mh *module.Host, args module.Args, c runnerCall) *outcome {
+	if c.gate != nil {
+		if err := c.gate(&module.Plan{Changed: true, Unpredictable: true}); err != nil {
+			return &outcome{status: report.Failed, result: module.Failed("%v", err)}
+		}
+	}
+	res, err := r.Run(ctx, mh, args, module.RunOptions{Check: c.check, NoLog: c.noLog, Verbosity: p.r.opts.Verbosity})
+	o := executeOutcome(res, nil, err, c.diff, c.delegated)
+	if c.diff && o.result != nil {
+		// The module's own diff, in Ansible's shape, is shown as such.
+		if d := module.DiffsOf(o.result["diff"]); len(d) > 0 {
+			o.result[displayDiffKey] = d
+		}
+	}
+	return o
 }
 
 // withAttempts puts the attempt number in the result of a task with

@@ -79,6 +79,15 @@ type Options struct {
 	// Prompt asks the user for a vars_prompt variable and returns the
 	// answer, ok false when nobody can answer (no terminal). nil: never.
 	Prompt func(ctx context.Context, p playbook.VarPrompt) (answer string, ok bool, err error)
+	// Custom finds the modules the content ships (library/ directories,
+	// *custommodule.Library) for a module name tend has no module for;
+	// nil: such a task fails as a module that does not exist.
+	Custom CustomModules
+}
+
+// CustomModules finds a module the content ships by its name.
+type CustomModules interface {
+	Lookup(name string) (module.Module, bool)
 }
 
 // Summary is the outcome of a run.

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tend-dev/tend/pkg/connection"
+	"github.com/tend-dev/tend/pkg/custommodule"
 	"github.com/tend-dev/tend/pkg/executor"
 	"github.com/tend-dev/tend/pkg/inventory"
 	"github.com/tend-dev/tend/pkg/modules"
@@ -105,6 +106,7 @@ var cases = []playCase{
 	{name: "vars_prompt", playbook: "40_vars_prompt.yml", extra: map[string]any{"from_extra": "given"}},
 	{name: "role_dedup", playbook: "41_role_dedup.yml"},
 	{name: "handler_order", playbook: "42_handler_order.yml"},
+	{name: "custom_modules", playbook: "36_custom_modules.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.
@@ -140,6 +142,7 @@ func runIn(t *testing.T, c playCase, scratch string) (string, *executor.Summary)
 	sum, err := executor.RunPlaybooks(context.Background(), pbs, executor.Options{
 		Inventory: inv, Registry: reg, Loader: loader, Connector: localConnector{}, Reporter: rep,
 		Forks: 1, Check: c.check, Tags: c.tags, SkipTags: c.skipTags, ExtraVars: withScratch(c.extra, scratch),
+		Custom: &custommodule.Library{Find: loader.FindModule, ModuleUtils: loader.ModuleUtilsDirs, CollectionRoots: loader.CollectionRoots, Version: "2.14.0"},
 	})
 	if err != nil {
 		t.Fatalf("run: %v", err)

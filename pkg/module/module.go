@@ -200,3 +200,23 @@ func Lines(s string) []string {
 // them out itself, before any module code runs; the meta module's
 // argument spec offers the same list.
 var MetaActions = []string{"flush_handlers", "end_play", "end_host", "end_batch", "noop", "clear_facts", "clear_host_errors", "refresh_inventory", "reset_connection"}
+
+// Runner is a module that cannot say what it would change without
+// running: a custom module shipped by the content (package custommodule),
+// a program written for Ansible. The engine calls Run instead of Plan and
+// Apply, once, with the task's check mode, which the module handles
+// itself (Ansible's _ansible_check_mode). Its Plan, for callers that need
+// one (async jobs, saved plans), is unpredictable and runs it in Apply.
+type Runner interface {
+	Module
+	Run(ctx context.Context, h *Host, args Args, opts RunOptions) (Result, error)
+}
+
+// RunOptions are what a Runner is told of the task beyond its arguments.
+type RunOptions struct {
+	Check     bool
+	NoLog     bool
+	Verbosity int
+	// Version is the Ansible version the module is told (_ansible_version).
+	Version string
+}

@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/tend-dev/tend/pkg/custommodule"
 	"github.com/tend-dev/tend/pkg/module"
 	"github.com/tend-dev/tend/pkg/odict"
 	"github.com/tend-dev/tend/pkg/vars"
@@ -41,7 +42,15 @@ type Loader struct {
 	// Read, if set, is told every file the loader reads and every role
 	// directory it loads a role from (saved plans are bound to them).
 	Read func(path string)
+	// LibraryPath are the configured directories of custom modules,
+	// searched after the playbooks' and roles' library/ (NewLoader sets
+	// them from ANSIBLE_LIBRARY or ansible.cfg, as Ansible searches them).
+	LibraryPath []string
+	// ModuleUtilsPath are the configured module_utils directories,
+	// searched after the playbooks' and roles' module_utils/.
+	ModuleUtilsPath []string
 
+	plugins   pluginDirs
 	errs      errorList
 	warns     errorList
 	curPlay   *Play // the play being loaded: import_role adds its role there
@@ -58,7 +67,9 @@ type SyntaxChecker interface {
 
 // NewLoader returns a loader using reg to validate module names and args.
 func NewLoader(reg *module.Registry, rolesPath []string) *Loader {
-	return &Loader{Registry: reg, RolesPath: rolesPath, CollectionsPath: DefaultCollectionsPaths(), roleCache: map[string]*Role{}, loading: map[string]bool{}}
+	return &Loader{Registry: reg, RolesPath: rolesPath, CollectionsPath: DefaultCollectionsPaths(),
+		LibraryPath: custommodule.ExpandConfigured(DefaultLibraryPaths()), ModuleUtilsPath: DefaultModuleUtilsPaths(),
+		roleCache: map[string]*Role{}, loading: map[string]bool{}}
 }
 
 // LoadPlaybook loads and validates a playbook file, with import_playbook
@@ -104,6 +115,7 @@ func (l *Loader) loadPlays(file string, seen map[string]bool) []*Play {
 	}
 	seen[abs] = true
 	defer delete(seen, abs)
+	l.addPlayDir(filepath.Dir(abs))
 	before := len(l.errs.errs)
 	doc := l.readYAML(file)
 	if doc == nil && len(l.errs.errs) > before {

@@ -326,7 +326,9 @@ func (l *Loader) parseAction(ctx *taskCtx, t *Task, k, v, argsNode *yaml.Node) {
 	default:
 		mod, ok := l.Registry.Lookup(name)
 		if !ok {
-			if l.unknownModule(file, k, t, name, raw); t.Action == "" {
+			if custom := l.customModuleName(ctx, name, canon); custom != "" {
+				t.Action, t.Args = custom, CustomModuleArgs(raw)
+			} else if l.unknownModule(file, k, t, name, raw); t.Action == "" {
 				return
 			}
 		} else {
@@ -403,6 +405,32 @@ func (l *Loader) unknownModule(file string, k *yaml.Node, t *Task, name string, 
 	default:
 		t.Args = map[string]any{}
 	}
+}
+
+// CustomModuleArgs reads the arguments of a custom module (found in a
+// library/ directory) as Ansible's parse_kv does for a module that takes
+// no free-form text: key=value words, and the other words, if any, in
+// _raw_params.
+func CustomModuleArgs(raw any) map[string]any {
+	switch x := raw.(type) {
+	case map[string]any:
+		return x
+	case string:
+		if module.IsTemplated(x) && !strings.Contains(x, "=") {
+			return map[string]any{"_args_template": x}
+		}
+		kv, free, err := ParseKV(x, true, isIdent)
+		if err != nil {
+			return map[string]any{"_raw_params": x}
+		}
+		if free != "" {
+			kv["_raw_params"] = free
+		}
+		return kv
+	case nil:
+		return map[string]any{}
+	}
+	return map[string]any{"_raw_params": fmt.Sprint(raw)}
 }
 
 // splitAction splits "action: module args" text into the module and its
