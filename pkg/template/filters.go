@@ -163,6 +163,7 @@ func builtinFilters() map[string]filterFunc {
 		"d":                    filterDefault,
 		"mandatory":            filterMandatory,
 		"bool":                 filterBool,
+		"json_query":           filterJSONQuery,
 		"int":                  filterInt,
 		"float":                filterFloat,
 		"string":               func(_ *state, in any, _ []any, _ map[string]any) (any, error) { return toStr(in), nil },
