@@ -106,6 +106,8 @@ var cases = []playCase{
 	{name: "vars_prompt", playbook: "40_vars_prompt.yml", extra: map[string]any{"from_extra": "given"}},
 	{name: "role_dedup", playbook: "41_role_dedup.yml"},
 	{name: "handler_order", playbook: "42_handler_order.yml"},
+	{name: "import_keywords", playbook: "43_import_keywords.yml"},
+	{name: "import_keywords_tags", playbook: "43_import_keywords.yml", tags: []string{"imp"}},
 	{name: "custom_modules", playbook: "36_custom_modules.yml"},
 }
 

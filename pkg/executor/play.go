@@ -212,6 +212,19 @@ func (p *playRun) gather(ctx context.Context, hosts []*hostState) {
 		defer p.hostBusy(h.name, task)()
 		hv := p.taskVars(h, &playbook.Task{}, nil)
 		noLog := p.playNoLog(hv)
+		if len(p.play.ImportWhen) > 0 {
+			// A play from a conditional import_playbook gathers only
+			// where its conditions hold, as Ansible's does.
+			ok, err := p.allTrue(p.play.ImportWhen, hv)
+			if err != nil {
+				p.markFailed(h, task, nil, module.Result{"failed": true, "msg": fmt.Sprintf("The conditional check failed: %v", err)}, noLog)
+				return
+			}
+			if !ok {
+				p.report(h, task, report.HostResult{Host: h.name, Task: task, Status: report.Skipped, Result: module.Result{"changed": false, "skipped": true, "skip_reason": "Conditional result was False"}})
+				return
+			}
+		}
 		hv, err := p.withConnKeywords(&playbook.Task{}, hv)
 		var conn connection.Connection
 		if err == nil {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -137,11 +138,57 @@ func (l *Loader) loadPlays(file string, seen map[string]bool) []*Play {
 			continue
 		}
 		if imp := mapGet(pn, "import_playbook"); imp != nil {
-			plays = append(plays, l.importPlaybook(file, imp, seen)...)
+			plays = append(plays, l.importPlaybookEntry(file, pn, imp, seen)...)
 			continue
 		}
 		if p := l.loadPlay(file, pn); p != nil {
 			plays = append(plays, p)
+		}
+	}
+	return plays
+}
+
+// importPlaybookEntry loads the plays of an import_playbook entry and
+// applies its keywords as Ansible does: its vars override each play's,
+// its tags are added to each play's, and its when is prepended to the
+// conditions of each play's pre_tasks, roles, tasks and post_tasks (and
+// guards fact gathering).
+func (l *Loader) importPlaybookEntry(file string, pn, imp *yaml.Node, seen map[string]bool) []*Play {
+	var impVars map[string]any
+	var when []any
+	var tags []string
+	for i := 0; i+1 < len(pn.Content); i += 2 {
+		k, v := pn.Content[i], pn.Content[i+1]
+		switch k.Value {
+		case "import_playbook", "name":
+		case "vars":
+			impVars = l.varsMap(file, v)
+		case "when":
+			when = l.conds(file, v)
+			l.checkConds(file, v, when)
+		case "tags":
+			tags = l.strList(file, v)
+		default:
+			l.errs.at(file, k, "import_playbook takes vars, when, tags and name", "%s is not a valid attribute for an import_playbook", k.Value)
+		}
+	}
+	plays := l.importPlaybook(file, imp, seen)
+	for _, p := range plays {
+		if len(impVars) > 0 {
+			p.Vars = vars.Merge(p.Vars, impVars)
+		}
+		for _, t := range tags {
+			if !slices.Contains(p.Tags, t) {
+				p.Tags = append(p.Tags, t)
+			}
+		}
+		if len(when) > 0 {
+			p.ImportWhen = append(slices.Clone(when), p.ImportWhen...)
+			for _, sec := range [][]*Task{p.PreTasks, p.Roles, p.Tasks, p.PostTasks} {
+				for _, t := range sec {
+					t.When = append(slices.Clone(when), t.When...)
+				}
+			}
 		}
 	}
 	return plays

@@ -73,6 +73,9 @@ type Play struct {
 	PostTasks []*Task
 	// Handlers holds the play's handlers followed by its roles' handlers.
 	Handlers []*Task
+	// ImportWhen are the conditions of the import_playbook entries that
+	// brought the play in (they guard fact gathering too).
+	ImportWhen []any
 	// RoleList are the roles used in the play (for their defaults/vars).
 	RoleList []*Role
 	// PlayRoles are the roles of roles: and of import_role tasks, in order:
