@@ -311,8 +311,12 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, rt report.Tas
 	}
 	var dial func(context.Context) (connection.Connection, error)
 	if !spec.Controller {
-		if dial, failure = p.connect(ctx, t, h, mh, delegated, vars); failure != nil {
+		var envKey string
+		if dial, envKey, failure = p.connect(ctx, t, h, mh, delegated, vars); failure != nil {
 			return failure
+		}
+		if args, failure = p.expandPaths(ctx, spec, mh, envKey, args); failure != nil {
+			return p.applyConditions(t, withAttempts(t, failure, attempt), vars)
 		}
 	}
 	if async > 0 {
@@ -486,8 +490,9 @@ func (p *playRun) checkDiffModes(t *playbook.Task, vars map[string]any) (check, 
 
 // connect gives a module that runs on a host its connection (to the
 // delegate when delegated), become and environment. dial gets the
-// connection again (a new one once it dropped), for async jobs.
-func (p *playRun) connect(ctx context.Context, t *playbook.Task, h *hostState, mh *module.Host, delegated string, vars map[string]any) (dial func(context.Context) (connection.Connection, error), failure *outcome) {
+// connection again (a new one once it dropped), for async jobs; envKey
+// names the environment the module's commands run in (hostEnvKey).
+func (p *playRun) connect(ctx context.Context, t *playbook.Task, h *hostState, mh *module.Host, delegated string, vars map[string]any) (dial func(context.Context) (connection.Connection, error), envKey string, failure *outcome) {
 	connHost, connVars := h.name, vars
 	if delegated != "" {
 		connHost = delegated
@@ -495,25 +500,25 @@ func (p *playRun) connect(ctx context.Context, t *playbook.Task, h *hostState, m
 	}
 	connVars, err := p.withConnKeywords(t, connVars)
 	if err != nil {
-		return nil, &outcome{status: report.Failed, result: module.Failed("%s", err)}
+		return nil, "", &outcome{status: report.Failed, result: module.Failed("%s", err)}
 	}
 	dial = func(ctx context.Context) (connection.Connection, error) {
 		return p.r.opts.Connector.Get(ctx, connHost, connVars)
 	}
 	conn, err := dial(ctx)
 	if err != nil {
-		return nil, &outcome{status: report.Unreachable, result: module.Result{"unreachable": true, "changed": false, "msg": err.Error()}}
+		return nil, "", &outcome{status: report.Unreachable, result: module.Result{"unreachable": true, "changed": false, "msg": err.Error()}}
 	}
 	mh.Conn = conn
 	mh.Become, err = p.become(t, connVars)
 	if err != nil {
-		return nil, keywordFailure(t, err)
+		return nil, "", keywordFailure(t, err)
 	}
 	mh.Env, err = p.environment(t, vars)
 	if err != nil {
-		return nil, p.templateFailure(t, "environment", err)
+		return nil, "", p.templateFailure(t, "environment", err)
 	}
-	return dial, nil
+	return dial, hostEnvKey(connHost, connVars, mh), nil
 }
 
 // executeOutcome turns what module.Execute returned into the task's

@@ -98,6 +98,7 @@ var cases = []playCase{
 	{name: "lookup_loops", playbook: "31_lookup_loops.yml"},
 	{name: "template_language", playbook: "32_template_language.yml"},
 	{name: "module_results", playbook: "31_module_results.yml"},
+	{name: "path_env", playbook: "36_path_env.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.

@@ -72,7 +72,16 @@ type Arg struct {
 	// user, group, package, sysctl key or time zone): such a value, or
 	// list element, is refused, since the tool would read it as an option.
 	NotOption bool
-	Doc       string
+	// Expand marks a path on the host that Ansible's module expands with
+	// os.path.expandvars (type 'path' in its argument spec, or expanded
+	// by the module's code, as find's paths): the engine replaces $VAR
+	// and ${VAR} with the host environment's values before Plan (see
+	// ExpandPaths). Controller-side paths (template's src) are not marked.
+	Expand bool
+	// ExpandIf names a bool argument that must be true for Expand to
+	// apply: copy's src names a host file only with remote_src.
+	ExpandIf string
+	Doc      string
 }
 
 // Spec describes a module: its arguments, capabilities and documentation,

@@ -21,9 +21,9 @@ var _ module.Module = (*Command)(nil)
 func commandArgs(useShell bool) []module.Arg {
 	args := []module.Arg{
 		{Name: "cmd", Aliases: []string{"_raw_params"}, Type: module.String, Doc: "The command line to run (also given as free-form text)."},
-		{Name: "chdir", Type: module.Path, Doc: "Change into this directory before running."},
-		{Name: "creates", Type: module.Path, Doc: "A path (glob allowed); when it exists the command is not run."},
-		{Name: "removes", Type: module.Path, Doc: "A path (glob allowed); when it does not exist the command is not run."},
+		{Name: "chdir", Type: module.Path, Expand: true, Doc: "Change into this directory before running."},
+		{Name: "creates", Type: module.Path, Expand: true, Doc: "A path (glob allowed); when it exists the command is not run."},
+		{Name: "removes", Type: module.Path, Expand: true, Doc: "A path (glob allowed); when it does not exist the command is not run."},
 		{Name: "stdin", Type: module.String, Doc: "Text fed to the command's standard input."},
 		{Name: "stdin_add_newline", Type: module.Bool, Default: true, Doc: "Append a newline to stdin."},
 		{Name: "strip_empty_ends", Type: module.Bool, Default: true, Doc: "Strip trailing empty lines from stdout and stderr."},

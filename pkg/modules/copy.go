@@ -28,7 +28,7 @@ var _ module.Module = (*Copy)(nil)
 // writeArgs are the arguments copy and template share.
 func writeArgs() []module.Arg {
 	return []module.Arg{
-		{Name: "dest", Type: module.Path, Required: true, Doc: "Where to put the file. A path ending in / (or an existing directory) receives the file under its source name."},
+		{Name: "dest", Type: module.Path, Expand: true, Required: true, Doc: "Where to put the file. A path ending in / (or an existing directory) receives the file under its source name."},
 		{Name: "backup", Type: module.Bool, Default: false, Doc: "Keep a copy of the replaced file named FILE.PID.YYYY-MM-DD@HH:MM:SS~."},
 		{Name: "force", Aliases: []string{"thirsty"}, Type: module.Bool, Default: true, Doc: "Replace a destination whose content differs. false only creates missing files."},
 		{Name: "validate", Type: module.String, Doc: "Command run on the new file before it replaces dest; %s is its path. A non-zero exit fails the task and leaves dest alone."},
@@ -46,7 +46,7 @@ differs; it is written atomically (temporary file in the same directory, owner a
 then renamed). A src directory is copied recursively: "dir/" copies its content, "dir" the
 directory itself.`,
 	Args: append(append([]module.Arg{
-		{Name: "src", Type: module.Path, Doc: "Controller path of the file or directory to copy (relative: role files/, then the playbook directory). With remote_src, a path on the host."},
+		{Name: "src", Type: module.Path, Expand: true, ExpandIf: "remote_src", Doc: "Controller path of the file or directory to copy (relative: role files/, then the playbook directory). With remote_src, a path on the host."},
 		{Name: "content", Type: module.String, Content: true, NoLog: false, Doc: "The file's content, instead of src."},
 		{Name: "remote_src", Type: module.Bool, Default: false, Doc: "src is a file on the host (directories are not supported yet)."},
 		{Name: "directory_mode", Type: module.Raw, Doc: "Mode of directories created by a recursive copy (default: umask-based)."},

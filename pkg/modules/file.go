@@ -27,9 +27,9 @@ file or updates times; absent removes recursively. Without state the path keeps 
 type (file when it does not exist). A converged path costs one round trip (two with
 recurse).`,
 	Args: append([]module.Arg{
-		{Name: "path", Aliases: []string{"dest", "name"}, Type: module.Path, Required: true, Doc: "Path to the file being managed."},
+		{Name: "path", Aliases: []string{"dest", "name"}, Type: module.Path, Expand: true, Required: true, Doc: "Path to the file being managed."},
 		{Name: "state", Type: module.String, Choices: []string{"absent", "directory", "file", "hard", "link", "touch"}, Doc: "What path should be. Default: its current state, or file when it does not exist."},
-		{Name: "src", Type: module.Path, Doc: "Target of the link for state=link and state=hard (relative link targets are kept as given)."},
+		{Name: "src", Type: module.Path, Expand: true, Doc: "Target of the link for state=link and state=hard (relative link targets are kept as given)."},
 		{Name: "recurse", Type: module.Bool, Default: false, Doc: "With state=directory, apply owner, group and mode to everything below path."},
 		{Name: "_diff_peek", Type: module.Bool, Doc: "Internal to Ansible's action plugins: only report whether path looks binary (appears_binary); nothing changes."},
 		{Name: "force", Type: module.Bool, Default: false, Doc: "For links: replace an existing file or directory at path, or create a link to a missing src."},
