@@ -25,10 +25,12 @@ type Copy struct{}
 
 var _ module.Module = (*Copy)(nil)
 
-// writeArgs are the arguments copy and template share.
-func writeArgs() []module.Arg {
+// writeArgs are the arguments copy and template share. destRequired
+// false leaves a missing dest to the module, which fails the way
+// Ansible's copy action does.
+func writeArgs(destRequired bool) []module.Arg {
 	return []module.Arg{
-		{Name: "dest", Type: module.Path, Expand: true, Required: true, Doc: "Where to put the file. A path ending in / (or an existing directory) receives the file under its source name."},
+		{Name: "dest", Type: module.Path, Expand: true, Required: destRequired, Doc: "Where to put the file (required). A path ending in / (or an existing directory) receives the file under its source name."},
 		{Name: "backup", Type: module.Bool, Default: false, Doc: "Keep a copy of the replaced file named FILE.PID.YYYY-MM-DD@HH:MM:SS~."},
 		{Name: "force", Aliases: []string{"thirsty"}, Type: module.Bool, Default: true, Doc: "Replace a destination whose content differs. false only creates missing files."},
 		{Name: "validate", Type: module.String, Doc: "Command run on the new file before it replaces dest; %s is its path. A non-zero exit fails the task and leaves dest alone."},
@@ -53,9 +55,12 @@ directory itself.`,
 		{Name: "checksum", Type: module.String, Doc: "Expected SHA-1 of src; the task fails when the file to copy does not match."},
 		{Name: "local_follow", Type: module.Bool, Default: true, Doc: "Follow symbolic links in src on the controller (always done)."},
 		{Name: "decrypt", Type: module.Bool, Default: true, Doc: "Decrypt vault-encrypted source files (every file of a directory src too) with the run's vault password, as Ansible does; false copies them as they are. Not for content or remote_src."},
-	}, writeArgs()...), fileAttrArgs()...),
+	}, writeArgs(false)...), fileAttrArgs()...),
+	// Ansible's copy action reports a missing src and content, both, or
+	// a missing dest when the task runs, with its own messages (Plan).
 	MutuallyExclusive: [][]string{{"content", "src"}},
 	RequiredOneOf:     [][]string{{"content", "src"}},
+	GroupsAtRun:       true,
 	Check:             module.CheckFull,
 	Diff:              true,
 	Examples: `- name: Copy a file from the role's files/ directory
@@ -101,6 +106,16 @@ type writeItem struct {
 // Plan implements module.Module.
 func (*Copy) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
 	dest := args.String("dest")
+	// Ansible's copy action checks these itself: an empty src or dest
+	// counts as missing.
+	switch {
+	case args.String("src") == "" && !args.Has("content"):
+		return module.Unchanged(module.Failed("src (or content) is required")), nil
+	case dest == "":
+		return module.Unchanged(module.Failed("dest is required")), nil
+	case args.String("src") != "" && args.Has("content"):
+		return module.Unchanged(module.Failed("src and content are mutually exclusive")), nil
+	}
 	if args.Has("content") {
 		if strings.HasSuffix(dest, "/") {
 			return module.Unchanged(module.Failed("can not use content with a dir as dest")), nil
