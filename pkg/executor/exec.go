@@ -407,10 +407,15 @@ func (p *playRun) moduleArgs(t *playbook.Task, spec *module.Spec, vars map[strin
 		// result, with "changed", that changed_when and failed_when see.
 		res := module.Failed("%v (task %q at %s)", err, t.DisplayName(), t.Pos)
 		var ae *module.ArgError
-		if errors.As(err, &ae) && spec.ActionPlugin && len(ae.Unknown) > 0 {
+		switch {
+		case errors.As(err, &ae) && spec.ActionPlugin && len(ae.Unknown) > 0:
 			// Ansible's action plugin words it so; the warning before the
 			// run named the file and line.
 			res = module.Failed("Invalid options for %s: %s", t.Action, strings.Join(ae.Unknown, ","))
+		case ae != nil && ae.Ansible != "":
+			// Ansible's module's own words, which content may compare
+			// with; the warning before the run named the file and line.
+			res = module.Failed("%s", ae.Ansible)
 		}
 		res["changed"] = false
 		return nil, p.applyConditions(t, &outcome{status: report.Failed, result: res}, vars)

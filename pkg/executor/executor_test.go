@@ -99,6 +99,8 @@ var cases = []playCase{
 	{name: "template_language", playbook: "32_template_language.yml"},
 	{name: "module_results", playbook: "31_module_results.yml"},
 	{name: "path_env", playbook: "36_path_env.yml"},
+	{name: "file_owner_lookup", playbook: "37_file_owner_lookup.yml"},
+	{name: "file_recurse_follow", playbook: "38_file_recurse_follow.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.

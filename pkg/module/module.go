@@ -44,6 +44,11 @@ type Plan struct {
 	// daemon_reload. It returns nil when it succeeded; a Result it returns
 	// (a failure) is reported instead of the plan's.
 	Housekeeping func(ctx context.Context) (Result, error)
+	// CheckWarnings are warnings reported only in check mode, where the
+	// plan is not applied: Ansible's file module warns there about an
+	// owner or group the host does not have yet ("Create user up to this
+	// point in real play"), as an earlier task of a real run may create it.
+	CheckWarnings []string
 	// Unpredictable marks a plan whose outcome cannot be known without
 	// running it (command or shell without creates/removes). In check mode
 	// the engine reports such a task as skipped.
