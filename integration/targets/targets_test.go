@@ -130,7 +130,6 @@ var ciSubset = []string{"add_host", "failed_when", "getent"}
 // does not, for the targets where that is still so.
 var causes = map[string]string{
 	// Python modules: tend runs none.
-	"ping":                 "asserts on the traceback a Python module prints (module_stdout of ping data=boom)",
 	"shell":                "runs a Python module shipped in the target's library/ (test_shell)",
 	"dict_transformations": "runs a Python module shipped in the target's library/ (convert_snake_case)",
 	"until":                "runs a Python module shipped in the target's library/ (shell_no_failed)",

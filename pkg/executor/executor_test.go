@@ -101,6 +101,7 @@ var cases = []playCase{
 	{name: "path_env", playbook: "36_path_env.yml"},
 	{name: "file_owner_lookup", playbook: "37_file_owner_lookup.yml"},
 	{name: "file_recurse_follow", playbook: "38_file_recurse_follow.yml"},
+	{name: "ping_crash", playbook: "39_ping_crash.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.
