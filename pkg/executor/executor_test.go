@@ -102,6 +102,7 @@ var cases = []playCase{
 	{name: "file_owner_lookup", playbook: "37_file_owner_lookup.yml"},
 	{name: "file_recurse_follow", playbook: "38_file_recurse_follow.yml"},
 	{name: "ping_crash", playbook: "39_ping_crash.yml"},
+	{name: "assert_empty", playbook: "40_assert_empty.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/tend-dev/tend/pkg/connection"
@@ -53,7 +52,7 @@ directory itself.`,
 		{Name: "remote_src", Type: module.Bool, Default: false, Doc: "src is a file on the host (directories are not supported yet)."},
 		{Name: "directory_mode", Type: module.Raw, Doc: "Mode of directories created by a recursive copy (default: umask-based)."},
 		{Name: "checksum", Type: module.String, Doc: "Expected SHA-1 of src; the task fails when the file to copy does not match."},
-		{Name: "local_follow", Type: module.Bool, Default: true, Doc: "Follow symbolic links in src on the controller (always done)."},
+		{Name: "local_follow", Type: module.Bool, Default: true, Doc: "Follow symbolic links in a src directory on the controller: a link to a file is copied as the file, to a directory as its tree. Links that cannot be followed (dangling, loops, back up the copied tree) and, with false, every link are created as links on the host."},
 		{Name: "decrypt", Type: module.Bool, Default: true, Doc: "Decrypt vault-encrypted source files (every file of a directory src too) with the run's vault password, as Ansible does; false copies them as they are. Not for content or remote_src."},
 	}, writeArgs(false)...), fileAttrArgs()...),
 	// Ansible's copy action reports a missing src and content, both, or
@@ -375,42 +374,30 @@ func planDirCopy(ctx context.Context, h *module.Host, args module.Args, src, loc
 		root = path.Join(root, filepath.Base(local))
 	}
 	type entry struct {
-		rel   string
-		dir   bool
-		data  []byte
-		perm  uint32
-		local string
+		copySource
+		data []byte
 	}
-	var entries []entry
-	err := filepath.WalkDir(local, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(local, p)
-		fi, err := os.Stat(p)
-		if err != nil {
-			return err
-		}
-		if fi.IsDir() {
-			entries = append(entries, entry{rel: filepath.ToSlash(rel), dir: true})
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if args.Bool("decrypt") && vault.IsEncrypted(data) {
-			if data, err = decryptControllerFile(h, p, data); err != nil {
-				return err
-			}
-		}
-		entries = append(entries, entry{rel: filepath.ToSlash(rel), data: data, perm: uint32(fi.Mode().Perm()), local: p})
-		return nil
-	})
+	srcs, err := walkCopySource(local, args.Bool("local_follow"))
 	if err != nil {
 		return module.Unchanged(module.Failed("Could not read directory '%s': %v", local, err)), nil
 	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].rel < entries[j].rel })
+	entries := make([]entry, 0, len(srcs))
+	for _, cs := range srcs {
+		e := entry{copySource: cs}
+		if !cs.dir && !cs.isLink {
+			data, err := os.ReadFile(cs.local)
+			if err != nil {
+				return module.Unchanged(module.Failed("Could not read directory '%s': %v", local, err)), nil
+			}
+			if args.Bool("decrypt") && vault.IsEncrypted(data) {
+				if data, err = decryptControllerFile(h, cs.local, data); err != nil {
+					return module.Unchanged(module.Failed("Could not read directory '%s': %v", local, err)), nil
+				}
+			}
+			e.data = data
+		}
+		entries = append(entries, e)
+	}
 	paths := make([]string, len(entries))
 	for i, e := range entries {
 		paths[i] = path.Join(root, e.rel)
@@ -447,6 +434,17 @@ func planDirCopy(ctx context.Context, h *module.Host, args module.Args, src, loc
 			}
 			diffs = append(diffs, attrDiff(p, map[string]any{"state": "absent"}, map[string]any{"state": "directory"}))
 			steps = append(steps, func(ctx context.Context) error { return runOK(ctx, h, cmd, "create directory "+p) })
+			continue
+		}
+		if e.isLink {
+			step, diff, fail := linkCopyStep(h, args, p, e.link, st)
+			if fail != "" {
+				return module.Unchanged(module.Failed("%s", fail)), nil
+			}
+			if step != nil {
+				diffs = append(diffs, diff)
+				steps = append(steps, step)
+			}
 			continue
 		}
 		if st.Exists && !args.Bool("force") {
