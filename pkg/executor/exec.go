@@ -302,8 +302,8 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, rt report.Tas
 	// Controller actions (set_fact, include_vars, debug) are delegated too:
 	// the delegate is where delegate_facts puts their facts.
 	delegated := ""
-	if t.DelegateTo != "" {
-		d, err := p.renderString(t.DelegateTo, vars)
+	if to := delegateTo(t); to != "" {
+		d, err := p.renderString(to, vars)
 		if err != nil {
 			return p.templateFailure(t, "delegate_to", err)
 		}

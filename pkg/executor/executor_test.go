@@ -103,6 +103,7 @@ var cases = []playCase{
 	{name: "file_recurse_follow", playbook: "38_file_recurse_follow.yml"},
 	{name: "ping_crash", playbook: "39_ping_crash.yml"},
 	{name: "assert_empty", playbook: "40_assert_empty.yml"},
+	{name: "block_delegate_to", playbook: "41_block_delegate.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.
