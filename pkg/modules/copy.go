@@ -414,30 +414,15 @@ func planDirCopy(ctx context.Context, h *module.Host, args module.Args, src, loc
 	var diffs []module.Diff
 	for i, e := range entries {
 		st, p := sts[i], paths[i]
-		if e.dir {
-			if st.IsDir() {
-				continue
+		if e.dir || e.isLink {
+			var step func(context.Context) error
+			var diff module.Diff
+			var fail string
+			if e.dir {
+				step, diff, fail = dirCopyStep(h, args, p, dirMode, st)
+			} else {
+				step, diff, fail = linkCopyStep(h, args, p, e.link, st)
 			}
-			if st.Exists {
-				return module.Unchanged(module.Failed("%s exists and is not a directory", p)), nil
-			}
-			m, err := dirMode.Apply(0o777&^st.Umask, true, st.Umask)
-			if err != nil {
-				return module.Unchanged(module.Failed("%v", err)), nil
-			}
-			cmd := "mkdir -p -- " + shell.Quote(p)
-			if dirMode.IsSet() {
-				cmd += " && chmod -- " + fmt.Sprintf("%04o", m) + " " + shell.Quote(p)
-			}
-			if a := attrCommand(p, args.String("owner"), args.String("group"), 0, false, false, false); a != "" {
-				cmd += " && " + a
-			}
-			diffs = append(diffs, attrDiff(p, map[string]any{"state": "absent"}, map[string]any{"state": "directory"}))
-			steps = append(steps, func(ctx context.Context) error { return runOK(ctx, h, cmd, "create directory "+p) })
-			continue
-		}
-		if e.isLink {
-			step, diff, fail := linkCopyStep(h, args, p, e.link, st)
 			if fail != "" {
 				return module.Unchanged(module.Failed("%s", fail)), nil
 			}
@@ -484,4 +469,29 @@ func planDirCopy(ctx context.Context, h *module.Host, args module.Args, src, loc
 		}
 		return result, nil
 	}}, nil
+}
+
+// dirCopyStep plans a directory of a directory copy at p (inspected as
+// st): nothing when it is there, else a step creating it with
+// directory_mode, owner and group.
+func dirCopyStep(h *module.Host, args module.Args, p string, dirMode Mode, st *RemoteStat) (func(context.Context) error, module.Diff, string) {
+	if st.IsDir() {
+		return nil, module.Diff{}, ""
+	}
+	if st.Exists {
+		return nil, module.Diff{}, fmt.Sprintf("%s exists and is not a directory", p)
+	}
+	m, err := dirMode.Apply(0o777&^st.Umask, true, st.Umask)
+	if err != nil {
+		return nil, module.Diff{}, err.Error()
+	}
+	cmd := "mkdir -p -- " + shell.Quote(p)
+	if dirMode.IsSet() {
+		cmd += " && chmod -- " + fmt.Sprintf("%04o", m) + " " + shell.Quote(p)
+	}
+	if a := attrCommand(p, args.String("owner"), args.String("group"), 0, false, false, false); a != "" {
+		cmd += " && " + a
+	}
+	diff := attrDiff(p, map[string]any{"state": "absent"}, map[string]any{"state": "directory"})
+	return func(ctx context.Context) error { return runOK(ctx, h, cmd, "create directory "+p) }, diff, ""
 }
