@@ -508,7 +508,14 @@ func (p *playRun) connect(ctx context.Context, t *playbook.Task, h *hostState, m
 		return nil, "", &outcome{status: report.Failed, result: module.Failed("%s", err)}
 	}
 	dial = func(ctx context.Context) (connection.Connection, error) {
-		return p.r.opts.Connector.Get(ctx, connHost, connVars)
+		c, err := p.r.opts.Connector.Get(ctx, connHost, connVars)
+		if l, ok := c.(connection.Local); ok && l.Dir == "" && p.r.pb != nil {
+			// Ansible runs a local connection's commands in the
+			// playbook's directory: relative paths of local tasks are
+			// found there.
+			c = connection.Local{Dir: p.r.pb.Dir}
+		}
+		return c, err
 	}
 	conn, err := dial(ctx)
 	if err != nil {

@@ -104,6 +104,7 @@ var cases = []playCase{
 	{name: "ping_crash", playbook: "39_ping_crash.yml"},
 	{name: "assert_empty", playbook: "40_assert_empty.yml"},
 	{name: "block_delegate_to", playbook: "41_block_delegate.yml"},
+	{name: "local_cwd", playbook: "42_local_cwd.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.
