@@ -105,6 +105,7 @@ var cases = []playCase{
 	{name: "assert_empty", playbook: "40_assert_empty.yml"},
 	{name: "block_delegate_to", playbook: "41_block_delegate.yml"},
 	{name: "local_cwd", playbook: "42_local_cwd.yml"},
+	{name: "copy_remote_dir", playbook: "43_copy_remote_dir.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.

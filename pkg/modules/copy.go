@@ -49,10 +49,10 @@ directory itself.`,
 	Args: append(append([]module.Arg{
 		{Name: "src", Type: module.Path, Expand: true, ExpandIf: "remote_src", Doc: "Controller path of the file or directory to copy (relative: role files/, then the playbook directory). With remote_src, a path on the host."},
 		{Name: "content", Type: module.String, Content: true, NoLog: false, Doc: "The file's content, instead of src."},
-		{Name: "remote_src", Type: module.Bool, Default: false, Doc: "src is a file on the host (directories are not supported yet)."},
+		{Name: "remote_src", Type: module.Bool, Default: false, Doc: "src is a file or directory on the host. A directory is copied as Ansible's copy module copies it: \"src/\" into dest, \"src\" to dest/src; files that differ or are missing are copied (with their modes), nothing is removed, local_follow false keeps symbolic links as links."},
 		{Name: "directory_mode", Type: module.Raw, Doc: "Mode of directories created by a recursive copy (default: umask-based)."},
 		{Name: "checksum", Type: module.String, Doc: "Expected SHA-1 of src; the task fails when the file to copy does not match."},
-		{Name: "local_follow", Type: module.Bool, Default: true, Doc: "Follow symbolic links in a src directory on the controller: a link to a file is copied as the file, to a directory as its tree. Links that cannot be followed (dangling, loops, back up the copied tree) and, with false, every link are created as links on the host."},
+		{Name: "local_follow", Type: module.Bool, Doc: "Follow symbolic links in a src directory on the controller (default true): a link to a file is copied as the file, to a directory as its tree. Links that cannot be followed (dangling, loops, back up the copied tree) and, with false, every link are created as links on the host. With remote_src, only local_follow: true follows them (Ansible's copy module's default keeps them as links)."},
 		{Name: "decrypt", Type: module.Bool, Default: true, Doc: "Decrypt vault-encrypted source files (every file of a directory src too) with the run's vault password, as Ansible does; false copies them as they are. Not for content or remote_src."},
 	}, writeArgs(false)...), fileAttrArgs()...),
 	// Ansible's copy action reports a missing src and content, both, or
@@ -295,7 +295,10 @@ func finalFileResult(ctx context.Context, h *module.Host, p string, base module.
 // planRemoteCopy copies a file that is already on the host.
 func planRemoteCopy(ctx context.Context, h *module.Host, args module.Args, src string) (*module.Plan, error) {
 	dest := args.String("dest")
-	if strings.HasSuffix(dest, "/") {
+	// A dest ending in "/" is a directory, created when missing, as
+	// Ansible's copy module does.
+	intoDir := strings.HasSuffix(dest, "/")
+	if intoDir {
 		dest = path.Join(dest, path.Base(src))
 	}
 	sts, err := statMany(ctx, h, []string{src, dest, path.Join(dest, path.Base(src))}, statOptions{Follow: true, Checksum: true})
@@ -307,7 +310,7 @@ func planRemoteCopy(ctx context.Context, h *module.Host, args module.Args, src s
 	case !sst.Exists:
 		return module.Unchanged(module.Failed("Source %s not found", src)), nil
 	case sst.IsDir():
-		return module.Unchanged(module.Failed("remote_src with a source directory is not supported by tend yet")), nil
+		return planRemoteDirCopy(ctx, h, args, src, args.String("dest"))
 	case !sst.Readable || sst.SHA1 == "":
 		return module.Unchanged(module.Failed("Source %s not readable", src)), nil
 	}
@@ -351,6 +354,9 @@ func planRemoteCopy(ctx context.Context, h *module.Host, args module.Args, src s
 			}
 			owner, group := keepOwnership(st, args.String("owner"), args.String("group"))
 			cmd := connection.WriteScript{Dst: dest, Mode: fs.FileMode(m & 0o777), Owner: owner, Group: group, From: src, Sweep: true}.String()
+			if intoDir && !st.Exists {
+				cmd = "mkdir -p -- " + shellDir(dest) + " && " + cmd
+			}
 			if m&0o7000 != 0 {
 				cmd += " && chmod -- " + fmt.Sprintf("%04o", m) + " " + shell.Quote(dest)
 			}
@@ -377,7 +383,8 @@ func planDirCopy(ctx context.Context, h *module.Host, args module.Args, src, loc
 		copySource
 		data []byte
 	}
-	srcs, err := walkCopySource(local, args.Bool("local_follow"))
+	// Ansible's copy action follows links unless told not to.
+	srcs, err := walkCopySource(local, !args.Has("local_follow") || args.Bool("local_follow"))
 	if err != nil {
 		return module.Unchanged(module.Failed("Could not read directory '%s': %v", local, err)), nil
 	}
