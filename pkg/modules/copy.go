@@ -398,7 +398,7 @@ func planDirCopy(ctx context.Context, h *module.Host, args module.Args, src, loc
 			}
 			if args.Bool("decrypt") && vault.IsEncrypted(data) {
 				if data, err = decryptControllerFile(h, cs.local, data); err != nil {
-					return module.Unchanged(module.Failed("Could not read directory '%s': %v", local, err)), nil
+					return module.Unchanged(module.Failed("%v", err)), nil
 				}
 			}
 			e.data = data
