@@ -388,8 +388,11 @@ func planDirCopy(ctx context.Context, h *module.Host, args module.Args, src, loc
 	if err != nil {
 		return module.Unchanged(module.Failed("Could not read directory '%s': %v", local, err)), nil
 	}
-	entries := make([]entry, 0, len(srcs))
-	for _, cs := range srcs {
+	entries := make([]entry, len(srcs))
+	// Files are read in Ansible's order (os.walk: a directory's files
+	// before its subdirectories'), so the first one that fails is its.
+	for _, i := range walkOrder(srcs) {
+		cs := srcs[i]
 		e := entry{copySource: cs}
 		if !cs.dir && !cs.isLink {
 			data, err := os.ReadFile(cs.local)
@@ -403,7 +406,7 @@ func planDirCopy(ctx context.Context, h *module.Host, args module.Args, src, loc
 			}
 			e.data = data
 		}
-		entries = append(entries, e)
+		entries[i] = e
 	}
 	paths := make([]string, len(entries))
 	for i, e := range entries {

@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strings"
 	"syscall"
 
 	"github.com/tend-dev/tend/pkg/module"
@@ -165,4 +166,35 @@ func linkCopyStep(h *module.Host, args module.Args, p, target string, st *Remote
 	}
 	diff := attrDiff(p, map[string]any{"state": stateOf(st)}, map[string]any{"state": "link", "src": target})
 	return func(ctx context.Context) error { return runOK(ctx, h, cmd, "link "+p+" to "+target) }, diff, ""
+}
+
+// walkOrder returns the indexes of srcs in os.walk's top-down order: the
+// entries of a directory before those of its subdirectories, names in
+// order at each level.
+func walkOrder(srcs []copySource) []int {
+	idx := make([]int, len(srcs))
+	for i := range idx {
+		idx[i] = i
+	}
+	dirs := func(rel string) []string {
+		d := path.Dir(rel)
+		if d == "." {
+			return nil
+		}
+		return strings.Split(d, "/")
+	}
+	sort.SliceStable(idx, func(x, y int) bool {
+		a, b := srcs[idx[x]].rel, srcs[idx[y]].rel
+		da, db := dirs(a), dirs(b)
+		for i := 0; i < len(da) && i < len(db); i++ {
+			if da[i] != db[i] {
+				return da[i] < db[i]
+			}
+		}
+		if len(da) != len(db) {
+			return len(da) < len(db)
+		}
+		return path.Base(a) < path.Base(b)
+	})
+	return idx
 }

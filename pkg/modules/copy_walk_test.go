@@ -80,3 +80,19 @@ func TestWalkCopySource(t *testing.T) {
 		t.Errorf("local_follow=true (-want +got):\n%s", d)
 	}
 }
+
+func TestWalkOrder(t *testing.T) {
+	var srcs []copySource
+	for _, r := range []string{".", "a", "a/z", "a/b/c", "b", "folder/nested", "readme.txt", "vault-file"} {
+		srcs = append(srcs, copySource{rel: r})
+	}
+	var got []string
+	for _, i := range walkOrder(srcs) {
+		got = append(got, srcs[i].rel)
+	}
+	// os.walk: a directory's entries, then each subdirectory's in turn.
+	want := []string{".", "a", "b", "readme.txt", "vault-file", "a/z", "a/b/c", "folder/nested"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}
