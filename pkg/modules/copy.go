@@ -311,7 +311,12 @@ func planRemoteCopy(ctx context.Context, h *module.Host, args module.Args, src s
 		return module.Unchanged(module.Failed("Source %s not found", src)), nil
 	case sst.IsDir():
 		return planRemoteDirCopy(ctx, h, args, src, args.String("dest"))
-	case !sst.Readable || sst.SHA1 == "":
+	case !sst.Readable:
+		return module.Unchanged(module.Failed("Source %s not readable", src)), nil
+	case !sst.IsReg():
+		// A device, fifo or socket, as Ansible's copy module words it.
+		return module.Unchanged(module.Failed("Cannot copy invalid source '%s': not a file", src)), nil
+	case sst.SHA1 == "":
 		return module.Unchanged(module.Failed("Source %s not readable", src)), nil
 	}
 	if st.IsDir() {
