@@ -136,7 +136,6 @@ var causes = map[string]string{
 	// tend differences not fixed yet.
 	"template":        "asserts on Python's type names of rendered values (data_not_converted | type_debug == 'NativeJinjaUnsafeText'); the tasks before it (imports, delimiters, line statements, output encodings, newline sequences...) pass",
 	"service":         "intermittent (passes on most runs): right after state=stopped, the next task sometimes still finds the test service's process in /proc; tend starts that task within milliseconds of systemctl's return, ansible-playbook a second later",
-	"copy":            "recursive copy with local_follow=False: Ansible copies the symbolic links of a controller directory as links; tend always follows them (and stops at the target's link loop, files/subdir/subdir1/invalid)",
 	"loops":           "issue 64169's with_dict case: set_fact \"{{ item.key }}={{ hostvars[inventory_hostname][item.value] }}\" of a list holding 'foo{{ version_64169 }}' (version_64169 a role variable) keeps that text unrendered under Ansible, while the same task with loop: gives 'foo1.0' (as tend does for both); how Ansible keeps it is not found yet. With that one task left out, tend runs the rest of the target to failed=0",
 	"lookup_varnames": "lookup('varnames') lists names in the order Ansible's variables were defined (qz_1, qz_2, qa_1 set in that order); tend's variables are maps, so it sorts them",
 	"unarchive":       "ansible-playbook fails too (downloads from the internet); tend stops at an assertion on a missing binary's message",
