@@ -73,11 +73,13 @@ func hostEnvKey(connHost string, connVars map[string]any, mh *module.Host) strin
 }
 
 // expandPaths expands $VAR in the task's host path arguments with the
-// environment of the host's module commands, as Ansible's modules do.
+// environment of the host's module commands, as Ansible's modules do, and
+// gives the module that environment (mh.Environ, read once per key).
 func (p *playRun) expandPaths(ctx context.Context, spec *module.Spec, mh *module.Host, envKey string, args module.Args) (module.Args, *outcome) {
-	out, err := spec.ExpandPaths(args, func() (map[string]string, error) {
+	mh.Environ = func(ctx context.Context) (map[string]string, error) {
 		return p.r.hostEnvs.get(ctx, envKey, mh)
-	})
+	}
+	out, err := spec.ExpandPaths(args, func() (map[string]string, error) { return mh.Environ(ctx) })
 	if err != nil {
 		return nil, executeOutcome(nil, nil, err, false, "")
 	}

@@ -85,6 +85,19 @@ type Host struct {
 	Vault Decrypter
 	// Jobs are the run's async jobs, for async_status; nil outside a run.
 	Jobs AsyncJobs
+	// Environ returns the environment the module's commands run in on
+	// the host, read once per run by the engine (what $VAR in a path or
+	// a command's word expands to); nil: Environment reads it.
+	Environ func(ctx context.Context) (map[string]string, error)
+}
+
+// Environment returns the environment h's commands run in: h.Environ's,
+// else read from the host with HostEnv.
+func (h *Host) Environment(ctx context.Context) (map[string]string, error) {
+	if h.Environ != nil {
+		return h.Environ(ctx)
+	}
+	return HostEnv(ctx, h)
 }
 
 // AsyncJobs are the jobs of tasks run with async, as async_status sees

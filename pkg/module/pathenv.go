@@ -178,3 +178,21 @@ func ParseEnv(out []byte) map[string]string {
 	}
 	return env
 }
+
+// ExpandUser replaces a leading "~" or "~/" of s with env's HOME, as
+// Python's os.path.expanduser does when HOME is set ("~user" is left as
+// written: looking users up is not done here).
+func ExpandUser(s string, env map[string]string) string {
+	if s != "~" && !strings.HasPrefix(s, "~/") {
+		return s
+	}
+	home, ok := env["HOME"]
+	if !ok {
+		return s
+	}
+	home = strings.TrimRight(home, "/")
+	if out := home + s[1:]; out != "" {
+		return out
+	}
+	return "/"
+}

@@ -168,3 +168,29 @@ func TestParseEnv(t *testing.T) {
 		t.Errorf("(-want +got)\n%s", d)
 	}
 }
+
+// TestExpandUser checks the cases against Python's os.path.expanduser
+// with HOME set (users are not looked up: ~user stays).
+func TestExpandUser(t *testing.T) {
+	tests := []struct {
+		in, home, want string
+	}{
+		{"~", "/home/u", "/home/u"},
+		{"~/x", "/home/u", "/home/u/x"},
+		{"~/x", "/home/u/", "/home/u/x"},
+		{"~", "/", "/"},
+		{"~/x", "/", "/x"},
+		{"~x", "/home/u", "~x"},
+		{"a~", "/home/u", "a~"},
+		{"/~", "/home/u", "/~"},
+		{"", "/home/u", ""},
+	}
+	for _, tt := range tests {
+		if got := ExpandUser(tt.in, map[string]string{"HOME": tt.home}); got != tt.want {
+			t.Errorf("ExpandUser(%q) with HOME=%q = %q, want %q", tt.in, tt.home, got, tt.want)
+		}
+	}
+	if got := ExpandUser("~/x", map[string]string{}); got != "~/x" {
+		t.Errorf("without HOME: %q", got)
+	}
+}
