@@ -133,15 +133,12 @@ var ciSubset = []string{"add_host", "failed_when", "getent"}
 // causes are why tend ends a target with failures where ansible-playbook
 // does not, for the targets where that is still so.
 var causes = map[string]string{
-	// Python modules: tend runs none.
-	"ping":  "asserts on the traceback a Python module prints (module_stdout of ping data=boom)",
+	// Python plugins that run on the controller: tend runs none.
 	"shell": "runs an action plugin written in Python shipped in the target's action_plugins/ (test_shell): tend runs custom modules (library/), not controller-side Python plugins",
 	"until": "runs an action plugin written in Python shipped in the target's action_plugins/ (shell_no_failed): tend runs custom modules (library/), not controller-side Python plugins",
 	// tend differences not fixed yet.
 	"template":  "asserts on Python's type names of rendered values (data_not_converted | type_debug == 'NativeJinjaUnsafeText'); the tasks before it (imports, delimiters, line statements, output encodings, newline sequences...) pass",
 	"service":   "intermittent (passes on most runs): right after state=stopped, the next task sometimes still finds the test service's process in /proc; tend starts that task within milliseconds of systemctl's return, ansible-playbook a second later",
-	"copy":      "copy with remote_src from $HOME/.ssh/authorized_keys: Ansible's path arguments expand environment variables on the host (os.path.expandvars), tend's expand only ~",
-	"file":      "file in check mode: a missing owner or group gives Ansible's warning (failed to look up user ...); tend's plan does not look them up",
 	"unarchive": "ansible-playbook fails too (downloads from the internet); tend stops at an assertion on a missing binary's message",
 }
 

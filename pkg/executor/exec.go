@@ -338,8 +338,8 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, rt report.Tas
 	// Controller actions (set_fact, include_vars, debug) are delegated too:
 	// the delegate is where delegate_facts puts their facts.
 	delegated := ""
-	if t.DelegateTo != "" {
-		d, err := p.renderString(t.DelegateTo, vars)
+	if to := delegateTo(t); to != "" {
+		d, err := p.renderString(to, vars)
 		if err != nil {
 			return p.templateFailure(t, "delegate_to", err)
 		}
@@ -347,8 +347,12 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, rt report.Tas
 	}
 	var dial func(context.Context) (connection.Connection, error)
 	if !spec.Controller {
-		if dial, failure = p.connect(ctx, t, h, mh, delegated, vars); failure != nil {
+		var envKey string
+		if dial, envKey, failure = p.connect(ctx, t, h, mh, delegated, vars); failure != nil {
 			return failure
+		}
+		if args, failure = p.expandPaths(ctx, spec, mh, envKey, args); failure != nil {
+			return p.applyConditions(t, withAttempts(t, failure, attempt), vars)
 		}
 	}
 	if async > 0 {
@@ -471,10 +475,15 @@ func (p *playRun) moduleArgs(t *playbook.Task, spec *module.Spec, vars map[strin
 		// result, with "changed", that changed_when and failed_when see.
 		res := module.Failed("%v (task %q at %s)", err, t.DisplayName(), t.Pos)
 		var ae *module.ArgError
-		if errors.As(err, &ae) && spec.ActionPlugin && len(ae.Unknown) > 0 {
+		switch {
+		case errors.As(err, &ae) && spec.ActionPlugin && len(ae.Unknown) > 0:
 			// Ansible's action plugin words it so; the warning before the
 			// run named the file and line.
 			res = module.Failed("Invalid options for %s: %s", t.Action, strings.Join(ae.Unknown, ","))
+		case ae != nil && ae.Ansible != "":
+			// Ansible's module's own words, which content may compare
+			// with; the warning before the run named the file and line.
+			res = module.Failed("%s", ae.Ansible)
 		}
 		res["changed"] = false
 		return nil, p.applyConditions(t, &outcome{status: report.Failed, result: res}, vars)
@@ -554,8 +563,9 @@ func (p *playRun) checkDiffModes(t *playbook.Task, vars map[string]any) (check, 
 
 // connect gives a module that runs on a host its connection (to the
 // delegate when delegated), become and environment. dial gets the
-// connection again (a new one once it dropped), for async jobs.
-func (p *playRun) connect(ctx context.Context, t *playbook.Task, h *hostState, mh *module.Host, delegated string, vars map[string]any) (dial func(context.Context) (connection.Connection, error), failure *outcome) {
+// connection again (a new one once it dropped), for async jobs; envKey
+// names the environment the module's commands run in (hostEnvKey).
+func (p *playRun) connect(ctx context.Context, t *playbook.Task, h *hostState, mh *module.Host, delegated string, vars map[string]any) (dial func(context.Context) (connection.Connection, error), envKey string, failure *outcome) {
 	connHost, connVars := h.name, vars
 	if delegated != "" {
 		connHost = delegated
@@ -563,25 +573,32 @@ func (p *playRun) connect(ctx context.Context, t *playbook.Task, h *hostState, m
 	}
 	connVars, err := p.withConnKeywords(t, connVars)
 	if err != nil {
-		return nil, &outcome{status: report.Failed, result: module.Failed("%s", err)}
+		return nil, "", &outcome{status: report.Failed, result: module.Failed("%s", err)}
 	}
 	dial = func(ctx context.Context) (connection.Connection, error) {
-		return p.r.opts.Connector.Get(ctx, connHost, connVars)
+		c, err := p.r.opts.Connector.Get(ctx, connHost, connVars)
+		if l, ok := c.(connection.Local); ok && l.Dir == "" && p.r.pb != nil {
+			// Ansible runs a local connection's commands in the
+			// playbook's directory: relative paths of local tasks are
+			// found there.
+			c = connection.Local{Dir: p.r.pb.Dir}
+		}
+		return c, err
 	}
 	conn, err := dial(ctx)
 	if err != nil {
-		return nil, &outcome{status: report.Unreachable, result: module.Result{"unreachable": true, "changed": false, "msg": err.Error()}}
+		return nil, "", &outcome{status: report.Unreachable, result: module.Result{"unreachable": true, "changed": false, "msg": err.Error()}}
 	}
 	mh.Conn = conn
 	mh.Become, err = p.become(t, connVars)
 	if err != nil {
-		return nil, keywordFailure(t, err)
+		return nil, "", keywordFailure(t, err)
 	}
 	mh.Env, err = p.environment(t, vars)
 	if err != nil {
-		return nil, p.templateFailure(t, "environment", err)
+		return nil, "", p.templateFailure(t, "environment", err)
 	}
-	return dial, nil
+	return dial, hostEnvKey(connHost, connVars, mh), nil
 }
 
 // executeOutcome turns what module.Execute returned into the task's

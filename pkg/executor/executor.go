@@ -146,6 +146,7 @@ type runner struct {
 	changes    atomic.Int64 // variable changes of any host (hostvars cache)
 	startMu    sync.Mutex
 	jobs       *jobTable // async jobs
+	hostEnvs   hostEnvs  // environments $VAR in path arguments expands with
 }
 
 // Run executes every play of pb.

@@ -109,6 +109,14 @@ var cases = []playCase{
 	{name: "import_keywords", playbook: "43_import_keywords.yml"},
 	{name: "import_keywords_tags", playbook: "43_import_keywords.yml", tags: []string{"imp"}},
 	{name: "custom_modules", playbook: "36_custom_modules.yml"},
+	{name: "path_env", playbook: "36_path_env.yml"},
+	{name: "file_owner_lookup", playbook: "37_file_owner_lookup.yml"},
+	{name: "file_recurse_follow", playbook: "38_file_recurse_follow.yml"},
+	{name: "ping_crash", playbook: "39_ping_crash.yml"},
+	{name: "assert_empty", playbook: "40_assert_empty.yml"},
+	{name: "block_delegate_to", playbook: "41_block_delegate.yml"},
+	{name: "local_cwd", playbook: "42_local_cwd.yml"},
+	{name: "copy_remote_dir", playbook: "43_copy_remote_dir.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.

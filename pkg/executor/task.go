@@ -741,7 +741,7 @@ func (p *playRun) applyFacts(t *playbook.Task, o *outcome, hosts []*hostState) {
 			continue
 		}
 		targets := hosts
-		if o.delegateFacts && t.DelegateTo != "" {
+		if o.delegateFacts && delegateTo(t) != "" {
 			if d, ok := res["_ansible_delegated_vars"].(string); ok {
 				targets = []*hostState{p.r.host(d)}
 			}

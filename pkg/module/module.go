@@ -44,6 +44,11 @@ type Plan struct {
 	// daemon_reload. It returns nil when it succeeded; a Result it returns
 	// (a failure) is reported instead of the plan's.
 	Housekeeping func(ctx context.Context) (Result, error)
+	// CheckWarnings are warnings reported only in check mode, where the
+	// plan is not applied: Ansible's file module warns there about an
+	// owner or group the host does not have yet ("Create user up to this
+	// point in real play"), as an earlier task of a real run may create it.
+	CheckWarnings []string
 	// Unpredictable marks a plan whose outcome cannot be known without
 	// running it (command or shell without creates/removes). In check mode
 	// the engine reports such a task as skipped.
@@ -80,6 +85,19 @@ type Host struct {
 	Vault Decrypter
 	// Jobs are the run's async jobs, for async_status; nil outside a run.
 	Jobs AsyncJobs
+	// Environ returns the environment the module's commands run in on
+	// the host, read once per run by the engine (what $VAR in a path or
+	// a command's word expands to); nil: Environment reads it.
+	Environ func(ctx context.Context) (map[string]string, error)
+}
+
+// Environment returns the environment h's commands run in: h.Environ's,
+// else read from the host with HostEnv.
+func (h *Host) Environment(ctx context.Context) (map[string]string, error) {
+	if h.Environ != nil {
+		return h.Environ(ctx)
+	}
+	return HostEnv(ctx, h)
 }
 
 // AsyncJobs are the jobs of tasks run with async, as async_status sees

@@ -410,8 +410,11 @@ func TestBadArguments(t *testing.T) {
 		raw  map[string]any
 		want string
 	}{
-		{"copy", map[string]any{"dest": dir + "/x"}, "one of these arguments is required: content, src"},
-		{"copy", map[string]any{"content": "a", "src": "b", "dest": dir + "/x"}, "mutually exclusive"},
+		// Ansible's copy action's own messages, which the copy target asserts.
+		{"copy", map[string]any{"dest": dir + "/x"}, "src (or content) is required"},
+		{"copy", map[string]any{"src": "", "dest": dir + "/x"}, "src (or content) is required"},
+		{"copy", map[string]any{"src": "foo.txt"}, "dest is required"},
+		{"copy", map[string]any{"content": "a", "src": "b", "dest": dir + "/x"}, "src and content are mutually exclusive"},
 		{"copy", map[string]any{"content": "a", "dest": dir + "/x", "mode": "0999"}, "octal or symbolic"},
 		{"copy", map[string]any{"content": "a", "dest": dir + "/x", "validate": "true"}, "validate must contain %s"},
 		{"copy", map[string]any{"content": "a", "dest": dir + "/"}, "can not use content with a dir as dest"},

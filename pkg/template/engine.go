@@ -678,6 +678,7 @@ func parse(src string, cond bool, cfg *config.Config, cs csGetter) (c *compiled,
 			c, err = nil, &SyntaxError{Msg: fmt.Sprint(r), Src: src}
 		}
 	}()
+	src = normalizeTagSpaces(src, cfg)
 	toks := rewriteStarArgs(rewriteInOperand(rewriteKeywords(rewriteFQCN(lexAll(src, cfg)), src)))
 	if err := checkNesting(toks, src); err != nil {
 		return nil, err
