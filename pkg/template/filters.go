@@ -247,6 +247,11 @@ func builtinFilters() map[string]filterFunc {
 	for k, v := range pathFilters() {
 		f[k] = v
 	}
+	for _, more := range []map[string]filterFunc{mathFilters(), miscFilters(), ipFilters()} {
+		for k, v := range more {
+			f[k] = v
+		}
+	}
 	return f
 }
 
