@@ -86,6 +86,9 @@ func (s *state) ansibleTyped(c *compiled, v any) any {
 			return lv
 		}
 		return x
+	case pyStrer:
+		// A datetime is its text, as Jinja2 prints it.
+		return x.PyStr()
 	case int, *big.Int, float64:
 		if c.bareVar != "" && isNumberOrBool(s.vars[c.bareVar]) {
 			return v

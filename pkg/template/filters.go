@@ -76,7 +76,9 @@ func (s *state) applyDefault(f *nodes.FilterCall, v any) (any, error) {
 }
 
 func (s *state) applyFilter(name string, v any, args []any, kw map[string]any) (any, error) {
-	name = strings.TrimPrefix(strings.TrimPrefix(name, "ansible.builtin."), "ansible.utils.")
+	for _, c := range []string{"ansible.builtin.", "ansible.utils.", "ansible.netcommon."} {
+		name = strings.TrimPrefix(name, c)
+	}
 	fn, ok := s.e.filters[name]
 	if !ok {
 		return nil, fmt.Errorf("no filter named '%s'", name)

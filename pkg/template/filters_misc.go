@@ -18,6 +18,7 @@ func miscFilters() map[string]filterFunc {
 		"win_splitdrive": filterWinSplitdrive,
 		"vault":          filterVault,
 		"unvault":        filterUnvault,
+		"to_datetime":    filterToDatetime,
 	}
 }
 
