@@ -30,6 +30,7 @@ func ipFilters() map[string]filterFunc {
 // pyTypeName is Python's repr of a value's type, as the ip filters'
 // type checks print it.
 func ipTypeErr(v any, filter string) error {
+	//lint:ignore ST1005 Ansible's own message, word for word
 	return fmt.Errorf("Unrecognized type <%s> for %s filter <value>", pyClass(v), filter)
 }
 
@@ -126,6 +127,7 @@ func filterNthhost(_ *state, in any, args []any, kw map[string]any) (any, error)
 	if i < 0 {
 		idx.Add(idx, n.size())
 		if idx.Sign() < 0 {
+			//lint:ignore ST1005 Ansible's own message, word for word
 			return nil, errors.New("index out range for address range size!")
 		}
 	}
@@ -144,28 +146,38 @@ func filterIPMath(_ *state, in any, args []any, kw map[string]any) (any, error) 
 		n.v6 = err == nil && n.ip != nil && !isIPv4Text(s)
 	}
 	if err != nil {
+		//lint:ignore ST1005 Ansible's own message, word for word
 		return nil, fmt.Errorf("You must pass a valid IP address; %s is invalid", s)
 	}
-	amount := arg(args, kw, 0, "amount", nil)
-	if str, isStr := amount.(string); isStr {
-		if a, ok := pyInt(str); ok {
-			amount = a
-		}
-	}
-	a, ok := amount.(int)
-	if !ok {
-		if b, isBool := amount.(bool); isBool {
-			a, ok = map[bool]int{false: 0, true: 1}[b], true
-		}
-	}
-	if !ok {
-		return nil, fmt.Errorf("You must pass an integer for arithmetic; %s is not a valid integer", toStr(amount))
+	a, err := argspecInt(arg(args, kw, 0, "amount", nil), "amount")
+	if err != nil {
+		return nil, err
 	}
 	x := new(big.Int).Add(n.ip, big.NewInt(int64(a)))
 	if !n.valid(x) {
+		//lint:ignore ST1005 Ansible's own message, word for word
 		return nil, errors.New("result outside valid IP address boundary!")
 	}
 	return n.addr(x), nil
+}
+
+// argspecInt is the collection's argument spec reading an int argument:
+// an int, or a string of one.
+func argspecInt(v any, name string) (int, error) {
+	switch x := v.(type) {
+	case int:
+		return x, nil
+	case bool:
+		if x {
+			return 1, nil
+		}
+		return 0, nil
+	case string:
+		if n, ok := pyInt(x); ok {
+			return n, nil
+		}
+	}
+	return 0, fmt.Errorf(`["argument '%s' is of type %s and we were unable to convert to int: %s cannot be converted to an int"]`, name, pyClass(v), pyClass(v))
 }
 
 func containsSlash(s string) bool {
@@ -220,6 +232,7 @@ func filterIPSubnet(_ *state, in any, args []any, kw map[string]any) (any, error
 			return ipSupernet(v, q, 0)
 		}
 		if q < v.plen {
+			//lint:ignore ST1005 Ansible's own message, word for word
 			return nil, fmt.Errorf("Requested subnet size of %d is invalid", q)
 		}
 		return pow2(q - v.plen).String(), nil
@@ -264,6 +277,7 @@ func ipSupernet(v ipNet, q, i int) (any, error) {
 func ipSubnetPosition(v ipNet, query string) (any, error) {
 	qn, ok := ipNetworkOf(query)
 	if !ok {
+		//lint:ignore ST1005 Ansible's own message, word for word
 		return nil, fmt.Errorf("You must pass a valid subnet or IP address; %s is invalid", query)
 	}
 	w := v.width()
@@ -337,9 +351,9 @@ func nthUsable(dir int) filterFunc {
 		if !ok {
 			return false, nil
 		}
-		off, isInt := arg(args, kw, 0, "offset", nil).(int)
-		if !isInt {
-			return nil, errors.New("Must pass in an integer")
+		off, err := argspecInt(arg(args, kw, 0, "offset", nil), "offset")
+		if err != nil {
+			return nil, err
 		}
 		if n.sizeIs(1) {
 			return nil, nil
@@ -482,6 +496,7 @@ func cidrSpan(nets []ipNet) (any, error) {
 		}
 	}
 	if lo.v6 != hi.v6 {
+		//lint:ignore ST1005 Ansible's own message, word for word
 		return nil, errors.New("cidr_merge: error in netaddr:\nIP sequence cannot contain both IPv4 and IPv6!")
 	}
 	ipnum := hi.last()

@@ -315,6 +315,7 @@ func ipFirstLast(v ipNet) (*big.Int, *big.Int) {
 func usableQuery(f func(v ipNet) any) func(q ipQuery) (any, error) {
 	return func(q ipQuery) (any, error) {
 		if q.vtype == "address" {
+			//lint:ignore ST1005 Ansible's own message, word for word
 			return nil, errors.New("Not a network address")
 		}
 		if q.v.sizeIs(1) {
@@ -354,6 +355,7 @@ func ipRangeUsable(v ipNet) any {
 
 func ipPeerQuery(q ipQuery) (any, error) {
 	if q.vtype == "address" {
+		//lint:ignore ST1005 Ansible's own message, word for word
 		return nil, errors.New("Not a network address")
 	}
 	v := q.v
@@ -362,11 +364,14 @@ func ipPeerQuery(q ipQuery) (any, error) {
 	case v.sizeIs(2):
 		return v.addr(new(big.Int).Xor(v.ip, big.NewInt(1))), nil
 	case v.sizeIs(4) && low == 0:
+		//lint:ignore ST1005 Ansible's own message, word for word
 		return nil, errors.New("Network address of /30 has no peer")
 	case v.sizeIs(4) && low == 3:
+		//lint:ignore ST1005 Ansible's own message, word for word
 		return nil, errors.New("Broadcast address of /30 has no peer")
 	case v.sizeIs(4):
 		return v.addr(new(big.Int).Xor(v.ip, big.NewInt(3))), nil
 	}
+	//lint:ignore ST1005 Ansible's own message, word for word
 	return nil, errors.New("Not a point-to-point network")
 }

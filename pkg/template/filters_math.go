@@ -293,6 +293,7 @@ func filterPermutations(s *state, in any, args []any, kw map[string]any) (any, e
 	if rv := arg(args, kw, 0, "r", nil); rv != nil {
 		ri, ok := rv.(int)
 		if !ok {
+			//lint:ignore ST1005 Ansible's own message, word for word
 			return nil, fmt.Errorf("Expected int as r")
 		}
 		if ri < 0 {
@@ -359,21 +360,25 @@ func filterRekeyOnMember(_ *state, in any, args []any, kw map[string]any) (any, 
 	} else if l, ok := in.([]any); ok {
 		items = l
 	} else {
+		//lint:ignore ST1005 Ansible's own message, word for word
 		return nil, fmt.Errorf("Type is not a valid list, set, or dict")
 	}
 	out := odict.New(len(items))
 	for _, item := range items {
 		m, ok := odict.AsMap(item)
 		if !ok {
+			//lint:ignore ST1005 Ansible's own message, word for word
 			return nil, fmt.Errorf("List item is not a valid dict")
 		}
 		v, ok := m[toStr(key)]
 		if !ok {
+			//lint:ignore ST1005 Ansible's own message, word for word
 			return nil, fmt.Errorf("Key %s was not found", toStr(key))
 		}
 		k := toStr(v)
 		if prev, seen := out.Get(k); seen && prev != nil {
 			if dup == "error" {
+				//lint:ignore ST1005 Ansible's own message, word for word
 				return nil, fmt.Errorf("Key %s is not unique, cannot correctly turn into dict", k)
 			}
 		}

@@ -118,10 +118,12 @@ func pyClass(v any) string { return fmt.Sprintf("<class '%s'>", typeName(v)) }
 func filterVault(_ *state, in any, args []any, kw map[string]any) (any, error) {
 	secret := arg(args, kw, 0, "secret", nil)
 	if _, ok := secret.(string); !ok {
+		//lint:ignore ST1005 Ansible's own message, word for word
 		return nil, fmt.Errorf("Secret passed is required to be a string, instead we got: %s", pyClass(secret))
 	}
 	data, ok := in.(string)
 	if !ok {
+		//lint:ignore ST1005 Ansible's own message, word for word
 		return nil, fmt.Errorf("Can only vault strings, instead we got: %s", pyClass(in))
 	}
 	id := argStr(args, kw, 2, "vaultid", "filter_default")
@@ -133,6 +135,7 @@ func filterVault(_ *state, in any, args []any, kw map[string]any) (any, error) {
 		out, err = vault.Encrypt([]byte(data), []byte(secret.(string)), id)
 	}
 	if err != nil {
+		//lint:ignore ST1005 Ansible's own message, word for word
 		return nil, fmt.Errorf("Unable to encrypt: %w", err)
 	}
 	return string(out), nil
@@ -143,10 +146,12 @@ func filterVault(_ *state, in any, args []any, kw map[string]any) (any, error) {
 func filterUnvault(_ *state, in any, args []any, kw map[string]any) (any, error) {
 	secret := arg(args, kw, 0, "secret", nil)
 	if _, ok := secret.(string); !ok {
+		//lint:ignore ST1005 Ansible's own message, word for word
 		return nil, fmt.Errorf("Secret passed is required to be as string, instead we got: %s", pyClass(secret))
 	}
 	text, ok := in.(string)
 	if !ok {
+		//lint:ignore ST1005 Ansible's own message, word for word
 		return nil, fmt.Errorf("Vault should be in the form of a string, instead we got: %s", pyClass(in))
 	}
 	if !vault.IsEncrypted([]byte(text)) {
@@ -154,9 +159,11 @@ func filterUnvault(_ *state, in any, args []any, kw map[string]any) (any, error)
 	}
 	out, err := vault.Decrypt([]byte(text), []byte(secret.(string)))
 	if errors.Is(err, vault.ErrWrongPassword) {
+		//lint:ignore ST1005 Ansible's own message, word for word
 		return nil, fmt.Errorf("Unable to decrypt: Decryption failed (no vault secrets were found that could decrypt)")
 	}
 	if err != nil {
+		//lint:ignore ST1005 Ansible's own message, word for word
 		return nil, fmt.Errorf("Unable to decrypt: %w", err)
 	}
 	return strings.ToValidUTF8(string(out), "\uFFFD"), nil
