@@ -233,10 +233,13 @@ func readIP(value any, version int) (ipQuery, bool) {
 	if isDigits(s) {
 		x, _ := new(big.Int).SetString(s, 10)
 		n, ok := ipFromInt(x, 32, version)
-		if ok && n.v6 {
+		if !ok {
+			return ipQuery{}, false
+		}
+		if n.v6 {
 			n.plen = 128
 		}
-		return ipQuery{v: n, vtype: "address", value: n.String()}, ok
+		return ipQuery{v: n, vtype: "address", value: n.String()}, true
 	}
 	if n, err := parseIPNetwork(s); err == nil {
 		vtype := "address"
@@ -255,7 +258,10 @@ func readIP(value any, version int) (ipQuery, bool) {
 		return ipQuery{}, false
 	}
 	n, ok := ipFromInt(big.NewInt(int64(ai)), pi, 0)
-	return ipQuery{v: n, vtype: "network", value: n.String()}, ok
+	if !ok {
+		return ipQuery{}, false
+	}
+	return ipQuery{v: n, vtype: "network", value: n.String()}, true
 }
 
 // ipaddrFalsy is Python's truth of a query's result, which ipaddr on a
@@ -340,4 +346,34 @@ func ipIndexQuery(q ipQuery, query string, alias string) (any, error) {
 		return false, nil
 	}
 	return v.addr(idx.Add(idx, v.network())) + "/" + strconv.Itoa(v.plen), nil
+}
+
+// inetAton is C's inet_aton, which netaddr.IPAddress reads IPv4 text
+// with: one to four numbers (decimal, 0x hex or 0 octal), the last one
+// filling the remaining bytes ("10.1" is 10.0.0.1).
+func inetAton(s string) (*big.Int, bool) {
+	parts := strings.Split(s, ".")
+	if len(parts) > 4 {
+		return nil, false
+	}
+	v := new(big.Int)
+	for i, p := range parts {
+		n, err := strconv.ParseUint(p, 0, 32)
+		if err != nil || strings.Contains(p, "_") {
+			return nil, false
+		}
+		if i < len(parts)-1 {
+			if n > 255 {
+				return nil, false
+			}
+			v.Lsh(v, 8).Or(v, big.NewInt(int64(n)))
+			continue
+		}
+		bits := uint(8 * (4 - i))
+		if n >= 1<<bits {
+			return nil, false
+		}
+		v.Lsh(v, bits).Or(v, new(big.Int).SetUint64(n))
+	}
+	return v, true
 }

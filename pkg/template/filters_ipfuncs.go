@@ -142,8 +142,13 @@ func filterIPMath(_ *state, in any, args []any, kw map[string]any) (any, error) 
 	if containsSlash(s) {
 		n, err = parseIPNetwork(s)
 	} else {
-		n.ip, err = parseStrictOrDotted(s)
-		n.v6 = err == nil && n.ip != nil && !isIPv4Text(s)
+		if x, ok := inetAton(s); ok {
+			n.ip = x
+		} else if x, ok := parseIPStrict(s, true); ok {
+			n.ip, n.v6 = x, true
+		} else {
+			err = fmt.Errorf("invalid IP address %s", s)
+		}
 	}
 	if err != nil {
 		//lint:ignore ST1005 Ansible's own message, word for word
@@ -187,22 +192,6 @@ func containsSlash(s string) bool {
 		}
 	}
 	return false
-}
-
-func isIPv4Text(s string) bool {
-	_, ok := parseIPStrict(s, false)
-	return ok
-}
-
-// parseStrictOrDotted reads a whole address (a dotted quad or IPv6).
-func parseStrictOrDotted(s string) (*big.Int, error) {
-	if x, ok := parseIPStrict(s, false); ok {
-		return x, nil
-	}
-	if x, ok := parseIPStrict(s, true); ok {
-		return x, nil
-	}
-	return nil, fmt.Errorf("invalid IP address %s", s)
 }
 
 // filterIPSubnet is ipsubnet(value, query=”, index=None): the number
@@ -280,9 +269,16 @@ func ipSubnetPosition(v ipNet, query string) (any, error) {
 		//lint:ignore ST1005 Ansible's own message, word for word
 		return nil, fmt.Errorf("You must pass a valid subnet or IP address; %s is invalid", query)
 	}
+	// As the collection, whatever the versions: the value's width.
 	w := v.width()
-	shift := uint(max(w-qn.plen, 0))
-	if qn.v6 == v.v6 && new(big.Int).Rsh(v.ip, shift).Cmp(new(big.Int).Rsh(qn.ip, shift)) == 0 && v.plen >= qn.plen {
+	if w < qn.plen {
+		return nil, errors.New("negative shift count")
+	}
+	shift := uint(w - qn.plen)
+	if new(big.Int).Rsh(v.ip, shift).Cmp(new(big.Int).Rsh(qn.ip, shift)) == 0 {
+		if v.plen < qn.plen {
+			return nil, errors.New("unsupported operand type(s) for <<: 'float' and 'int'")
+		}
 		m := pow2(v.plen - qn.plen)
 		m.Sub(m, big.NewInt(1)).Lsh(m, uint(w-v.plen))
 		m.And(m, v.ip).Rsh(m, uint(w-v.plen))
@@ -358,7 +354,7 @@ func nthUsable(dir int) filterFunc {
 		if n.sizeIs(1) {
 			return nil, nil
 		}
-		return ipNthUsable(n, dir*off), nil
+		return ipNthUsable(n, dir*off)
 	}
 }
 

@@ -30,7 +30,7 @@ func init() {
 		"bool":             plain(func(ipQuery) any { return true }),
 		"broadcast":        plain(ipBroadcastQuery),
 		"cidr":             plain(func(q ipQuery) any { return q.v.String() }),
-		"cidr_lookup":      plain(func(ipQuery) any { return false }),
+		"cidr_lookup":      func(ipQuery) (any, error) { return nil, errors.New("'iplist'") },
 		"first_usable":     usableQuery(ipFirstUsable),
 		"last_usable":      usableQuery(ipLastUsable),
 		"next_usable":      usableQuery(ipNextUsable),
@@ -44,9 +44,9 @@ func init() {
 		"ip/prefix":        plain(ipPrefixQuery(" ", false)),
 		"ip_netmask":       plain(ipPrefixQuery(" ", true)),
 		"ipv4":             plain(ipV4Query),
-		"v4":               plain(ipV4Query),
+		"v4":               missingArg("_ipv4_query"),
 		"ipv6":             plain(ipV6Query),
-		"v6":               plain(ipV6Query),
+		"v6":               missingArg("_ipv6_query"),
 		"link-local":       plain(ipLinkLocalQuery),
 		"lo":               plain(ipLoopbackQuery),
 		"loopback":         plain(ipLoopbackQuery),
@@ -70,6 +70,23 @@ func init() {
 		"version":          plain(func(q ipQuery) any { return q.v.version() }),
 		"wrap":             plain(ipWrapQuery),
 	}
+}
+
+// missingArg is the collection's v4 and v6 queries, which fail: their
+// functions are called without the value argument.
+func missingArg(fn string) func(ipQuery) (any, error) {
+	return func(ipQuery) (any, error) {
+		return nil, fmt.Errorf("%s() missing 1 required positional argument: 'value'", fn)
+	}
+}
+
+// ipGuess prints an address as netaddr.IPAddress(int) does, guessing
+// the version from the value: IPv4 up to 2^32-1.
+func ipGuess(x *big.Int) (string, error) {
+	if x.Sign() < 0 || x.BitLen() > 128 {
+		return "", fmt.Errorf("failed to detect a valid IP address from %s", x.String())
+	}
+	return ipString(x.BitLen() > 32, x), nil
 }
 
 // bigOrInt is x as an int when it fits.
@@ -164,7 +181,9 @@ func ipV4Query(q ipQuery) any {
 	case v.ip.BitLen() <= 32:
 		x = v.ip
 	case v.ip.BitLen() <= 48:
-		x = new(big.Int).Sub(v.ip, big.NewInt(0xffff00000000))
+		if x = new(big.Int).Sub(v.ip, big.NewInt(0xffff00000000)); x.Sign() < 0 {
+			return false
+		}
 	default:
 		return false
 	}
@@ -312,7 +331,7 @@ func ipFirstLast(v ipNet) (*big.Int, *big.Int) {
 }
 
 // usableQuery wraps the queries that need a network.
-func usableQuery(f func(v ipNet) any) func(q ipQuery) (any, error) {
+func usableQuery(f func(v ipNet) (any, error)) func(q ipQuery) (any, error) {
 	return func(q ipQuery) (any, error) {
 		if q.vtype == "address" {
 			//lint:ignore ST1005 Ansible's own message, word for word
@@ -321,36 +340,41 @@ func usableQuery(f func(v ipNet) any) func(q ipQuery) (any, error) {
 		if q.v.sizeIs(1) {
 			return nil, nil
 		}
-		return f(q.v), nil
+		return f(q.v)
 	}
 }
 
-func ipFirstUsable(v ipNet) any {
+func ipFirstUsable(v ipNet) (any, error) {
 	first, _ := ipFirstLast(v)
-	return v.addr(first)
+	return ipGuess(first)
 }
 
-func ipLastUsable(v ipNet) any {
+func ipLastUsable(v ipNet) (any, error) {
 	_, last := ipFirstLast(v)
-	return v.addr(last)
+	return ipGuess(last)
 }
 
 // ipNthUsable is the address off addresses from v's, when usable.
-func ipNthUsable(v ipNet, off int) any {
+func ipNthUsable(v ipNet, off int) (any, error) {
 	first, last := ipFirstLast(v)
 	x := new(big.Int).Add(v.ip, big.NewInt(int64(off)))
-	if x.Cmp(first) >= 0 && x.Cmp(last) <= 0 {
-		return v.addr(x)
+	if _, err := ipGuess(x); err != nil {
+		return nil, err
 	}
-	return nil
+	if x.Cmp(first) >= 0 && x.Cmp(last) <= 0 {
+		return ipGuess(x)
+	}
+	return nil, nil
 }
 
-func ipNextUsable(v ipNet) any     { return ipNthUsable(v, 1) }
-func ipPreviousUsable(v ipNet) any { return ipNthUsable(v, -1) }
+func ipNextUsable(v ipNet) (any, error)     { return ipNthUsable(v, 1) }
+func ipPreviousUsable(v ipNet) (any, error) { return ipNthUsable(v, -1) }
 
-func ipRangeUsable(v ipNet) any {
+func ipRangeUsable(v ipNet) (any, error) {
 	first, last := ipFirstLast(v)
-	return v.addr(first) + "-" + v.addr(last)
+	a, _ := ipGuess(first)
+	b, _ := ipGuess(last)
+	return a + "-" + b, nil
 }
 
 func ipPeerQuery(q ipQuery) (any, error) {
@@ -362,7 +386,7 @@ func ipPeerQuery(q ipQuery) (any, error) {
 	low := new(big.Int).And(v.ip, big.NewInt(3)).Int64()
 	switch {
 	case v.sizeIs(2):
-		return v.addr(new(big.Int).Xor(v.ip, big.NewInt(1))), nil
+		return ipGuess(new(big.Int).Xor(v.ip, big.NewInt(1)))
 	case v.sizeIs(4) && low == 0:
 		//lint:ignore ST1005 Ansible's own message, word for word
 		return nil, errors.New("Network address of /30 has no peer")
@@ -370,7 +394,7 @@ func ipPeerQuery(q ipQuery) (any, error) {
 		//lint:ignore ST1005 Ansible's own message, word for word
 		return nil, errors.New("Broadcast address of /30 has no peer")
 	case v.sizeIs(4):
-		return v.addr(new(big.Int).Xor(v.ip, big.NewInt(3))), nil
+		return ipGuess(new(big.Int).Xor(v.ip, big.NewInt(3)))
 	}
 	//lint:ignore ST1005 Ansible's own message, word for word
 	return nil, errors.New("Not a point-to-point network")

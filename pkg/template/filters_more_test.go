@@ -56,6 +56,11 @@ func TestMoreFiltersErrors(t *testing.T) {
 		{"{{ '10.0.0.0/24' | ipsubnet('192.168.0.0/16') }}", "10.0.0.0/24 is not in the subnet 192.168.0.0/16"},
 		{"{{ ['x'] | cidr_merge }}", "cidr_merge: error in netaddr:\ninvalid IPNetwork x"},
 		{"{{ ['10.0.0.1', '::1'] | cidr_merge('span') }}", "IP sequence cannot contain both IPv4 and IPv6!"},
+		// The collection's own failures, which tend reproduces.
+		{"{{ '10.0.0.1' | ipaddr('v4') }}", "_ipv4_query() missing 1 required positional argument: 'value'"},
+		{"{{ '10.0.0.1' | ipaddr('cidr_lookup') }}", "'iplist'"},
+		{"{{ '0.0.0.0/0' | ipaddr('previous_usable') }}", "failed to detect a valid IP address from -1"},
+		{"{{ '::/0' | ipsubnet('10.0.0.0/8') }}", "unsupported operand type(s) for <<: 'float' and 'int'"},
 	}
 	e := New(Options{})
 	for _, c := range cases {
