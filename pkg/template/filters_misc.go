@@ -130,6 +130,10 @@ func filterVault(_ *state, in any, args []any, kw map[string]any) (any, error) {
 	var out []byte
 	var err error
 	if salt := arg(args, kw, 1, "salt", nil); salt != nil {
+		if toStr(salt) == "" {
+			//lint:ignore ST1005 Ansible's own message, word for word
+			return nil, errors.New("Unable to encrypt: Empty or invalid salt passed to encrypt()")
+		}
 		out, err = vault.EncryptWithSalt([]byte(data), []byte(secret.(string)), id, []byte(toStr(salt)))
 	} else {
 		out, err = vault.Encrypt([]byte(data), []byte(secret.(string)), id)

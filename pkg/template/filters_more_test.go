@@ -41,6 +41,7 @@ func TestMoreFiltersErrors(t *testing.T) {
 		{"{{ [{'a': 1}] | rekey_on_member('b') }}", "Key b was not found"},
 		{"{{ 'x' | rekey_on_member('a') }}", "Type is not a valid list, set, or dict"},
 		{"{{ 1 | vault('pw') }}", "Can only vault strings, instead we got: <class 'int'>"},
+		{"{{ 'x' | vault('pw', salt='') }}", "Unable to encrypt: Empty or invalid salt passed to encrypt()"},
 		{"{{ 'x' | vault('pw') | unvault('bad') }}", "Unable to decrypt: Decryption failed (no vault secrets were found that could decrypt)"},
 		{"{{ '2024-02-30' | to_datetime('%Y-%m-%d') }}", "day is out of range for month"},
 		{"{{ '2024-01-02 00:00:00x' | to_datetime }}", "unconverted data remains: x"},
