@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tend-dev/tend/pkg/odict"
 )
 
 // pyDatetime is a Python naive datetime.datetime, as to_datetime returns
@@ -90,6 +92,32 @@ func (td pyTimedelta) PyRepr() string {
 
 // pyStrer is a value with its own Python str().
 type pyStrer interface{ PyStr() string }
+
+// holdsPyObject reports whether a list or dict holds a datetime or
+// timedelta (at any depth up to maxDepth).
+func holdsPyObject(v any, depth int) bool {
+	if depth > maxDepth {
+		return false
+	}
+	switch x := v.(type) {
+	case pyDatetime, pyTimedelta:
+		return true
+	case []any:
+		for _, e := range x {
+			if holdsPyObject(e, depth+1) {
+				return true
+			}
+		}
+	case map[string]any, *odict.Dict:
+		_, m, _ := odict.As(x)
+		for _, e := range m {
+			if holdsPyObject(e, depth+1) {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // timeAttr is a datetime's or timedelta's attribute.
 func timeAttr(v any, name string) (any, bool) {
