@@ -86,6 +86,14 @@ func (s *state) ansibleTyped(c *compiled, v any) any {
 			return lv
 		}
 		return x
+	case pyStrer:
+		// A datetime is its text, as Jinja2 prints it.
+		return x.PyStr()
+	case []any, map[string]any, *odict.Dict:
+		// A container holding one is its repr, which is no literal.
+		if holdsPyObject(v, 0) {
+			return toStr(v)
+		}
 	case int, *big.Int, float64:
 		if c.bareVar != "" && isNumberOrBool(s.vars[c.bareVar]) {
 			return v

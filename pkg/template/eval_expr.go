@@ -236,6 +236,10 @@ func (s *state) getAttr(baseNode nodes.Node, base any, attr string) (any, error)
 		if v, ok := b.attr(attr); ok {
 			return v, nil
 		}
+	case pyDatetime, pyTimedelta:
+		if v, ok := timeAttr(b, attr); ok {
+			return v, nil
+		}
 	}
 	return &undefined{name: exprName(baseNode) + "." + attr,
 		hint: fmt.Sprintf("'%s object' has no attribute '%s'", typeName(base), attr)}, nil
@@ -483,6 +487,9 @@ func (s *state) evalBinary(n *nodes.BinaryExpression) (any, error) {
 
 // arith implements Python's arithmetic operators.
 func arith(op string, left, right any) (any, error) {
+	if v, ok := timeArith(op, left, right); ok {
+		return v, nil
+	}
 	if v, handled, err := sequenceArith(op, left, right); handled {
 		return v, err
 	}

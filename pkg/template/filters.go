@@ -76,7 +76,9 @@ func (s *state) applyDefault(f *nodes.FilterCall, v any) (any, error) {
 }
 
 func (s *state) applyFilter(name string, v any, args []any, kw map[string]any) (any, error) {
-	name = strings.TrimPrefix(strings.TrimPrefix(name, "ansible.builtin."), "ansible.utils.")
+	for _, c := range []string{"ansible.builtin.", "ansible.utils.", "ansible.netcommon."} {
+		name = strings.TrimPrefix(name, c)
+	}
 	fn, ok := s.e.filters[name]
 	if !ok {
 		return nil, fmt.Errorf("no filter named '%s'", name)
@@ -246,6 +248,11 @@ func builtinFilters() map[string]filterFunc {
 	}
 	for k, v := range pathFilters() {
 		f[k] = v
+	}
+	for _, more := range []map[string]filterFunc{mathFilters(), miscFilters(), ipFilters()} {
+		for k, v := range more {
+			f[k] = v
+		}
 	}
 	return f
 }

@@ -66,7 +66,7 @@ func truncate(s string, n int) string {
 // typed slices) to the small set the evaluator works on. It is shallow.
 func normalize(v any) any {
 	switch x := v.(type) {
-	case nil, string, int, *big.Int, float64, bool, []any, map[string]any, *odict.Dict:
+	case nil, string, int, *big.Int, float64, bool, []any, map[string]any, *odict.Dict, pyDatetime, pyTimedelta:
 		return v
 	case Lazy:
 		return normalize(x())
@@ -216,8 +216,13 @@ func truthy(v any) (bool, error) {
 
 // typeName returns the Python type name Ansible prints (type_debug).
 func typeName(v any) string {
-	if _, ok := v.(*undefined); ok {
+	switch v.(type) {
+	case *undefined:
 		return "AnsibleUndefined"
+	case pyDatetime:
+		return "datetime"
+	case pyTimedelta:
+		return "timedelta"
 	}
 	return pyfmt.TypeName(v)
 }
@@ -241,6 +246,8 @@ func toStr(v any) string {
 		return x.String()
 	case float64:
 		return formatFloat(x)
+	case pyStrer:
+		return x.PyStr()
 	}
 	var b strings.Builder
 	writeRepr(&b, v)
@@ -336,6 +343,9 @@ func equal(a, b any) bool {
 
 // compare implements Python ordering for numbers, strings and lists.
 func compare(a, b any) (int, error) {
+	if c, ok := timeCompare(a, b); ok {
+		return c, nil
+	}
 	if c, ok := compareBig(a, b); ok {
 		return c, nil
 	}
