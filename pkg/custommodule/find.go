@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/tend-dev/tend/pkg/vars"
 )
 
 // ignoredExts are the file name endings Ansible's module loader skips
@@ -109,7 +111,7 @@ func CollectionModule(roots []string, fqcn string) (path, fqn string, ok bool) {
 		return "", "", false
 	}
 	for _, p := range parts {
-		if !isIdent(p) {
+		if !vars.ValidName(p) {
 			return "", "", false
 		}
 	}
@@ -120,16 +122,4 @@ func CollectionModule(roots []string, fqcn string) (path, fqn string, ok bool) {
 		}
 	}
 	return "", "", false
-}
-
-func isIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, r := range s {
-		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return true
 }

@@ -79,23 +79,5 @@ func (e *Engine) renderInScope(v any, vars map[string]any) any {
 
 // hold turns the plain strings in v into Held, copying containers.
 func hold(v any) any {
-	switch x := v.(type) {
-	case string:
-		return Held(x)
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = hold(e)
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = hold(e)
-		}
-		return out
-	case *odict.Dict:
-		return x.MapValues(hold)
-	}
-	return v
+	return mapStrings(v, func(s string) any { return Held(s) })
 }
