@@ -137,7 +137,6 @@ var causes = map[string]string{
 	"shell": "runs an action plugin written in Python shipped in the target's action_plugins/ (test_shell): tend runs custom modules (library/), not controller-side Python plugins",
 	"until": "runs an action plugin written in Python shipped in the target's action_plugins/ (shell_no_failed): tend runs custom modules (library/), not controller-side Python plugins",
 	// tend differences not fixed yet.
-	"template":      "asserts on Python's type names of rendered values (data_not_converted | type_debug == 'NativeJinjaUnsafeText'); the tasks before it (imports, delimiters, line statements, output encodings, newline sequences...) pass",
 	"service":       "intermittent (passes on most runs): right after state=stopped, the next task sometimes still finds the test service's process in /proc; tend starts that task within milliseconds of systemctl's return, ansible-playbook a second later",
 	"service_facts": "intermittent under load (passed 3 of 3 runs alone): right after state=stopped, service_facts expects the test unit already dropped from systemctl list-units (state inactive); tend reads it within milliseconds of the stop, when systemd may still list it (state stopped); ansible-playbook reads it a second later",
 	"unarchive":     "ansible-playbook fails too (downloads from the internet); tend stops at an assertion on a missing binary's message",
