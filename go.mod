@@ -7,6 +7,7 @@ require (
 	github.com/dlclark/regexp2/v2 v2.13.3
 	github.com/gofrs/flock v0.13.2
 	github.com/google/go-cmp v0.7.0
+	github.com/jmespath/go-jmespath v0.4.0
 	github.com/kevinburke/ssh_config v1.6.0
 	github.com/klauspost/compress v1.20.3
 	github.com/lib/pq v1.12.3

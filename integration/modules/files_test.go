@@ -18,6 +18,7 @@ type fileTemplar struct{ e *template.Engine }
 func (t fileTemplar) Render(s string) (string, error)    { return t.e.RenderString(s, nil) }
 func (t fileTemplar) Eval(expr string) (any, error)      { return t.e.Render("{{ "+expr+" }}", nil) }
 func (t fileTemplar) Condition(expr string) (any, error) { return t.e.EvalCondition(expr, nil) }
+func (t fileTemplar) Value(expr string) (any, error)     { return t.e.EvalValue(expr, nil) }
 func (t fileTemplar) RenderWith(s string, extra map[string]any) (string, error) {
 	return t.e.RenderString(s, extra)
 }

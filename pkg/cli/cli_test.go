@@ -159,7 +159,7 @@ func TestInventoryAndDoc(t *testing.T) {
 		t.Fatalf("host: exit %d\n%s", code, out)
 	}
 	code, out, _ = runCLI(t, "doc", "copy")
-	if code != 0 || !strings.Contains(out, "> COPY") || !strings.Contains(out, "= dest") {
+	if code != 0 || !strings.Contains(out, "> COPY") || !strings.Contains(out, "- dest") {
 		t.Fatalf("doc copy: exit %d\n%s", code, out)
 	}
 	code, _, errOut := runCLI(t, "doc", "nosuch")

@@ -94,6 +94,13 @@ func printDoc(w io.Writer, s *module.Spec) {
 			if a.NoLog {
 				meta = append(meta, "secret: never printed")
 			}
+			if a.Expand {
+				e := "$VAR and ${VAR} expanded with the host's environment"
+				if a.ExpandIf != "" {
+					e += " (with " + a.ExpandIf + ")"
+				}
+				meta = append(meta, e)
+			}
 			if len(meta) > 0 {
 				fmt.Fprintf(w, "        %s\n", strings.Join(meta, "; "))
 			}

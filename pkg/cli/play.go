@@ -16,6 +16,7 @@ import (
 
 	"github.com/tend-dev/tend/pkg/connection"
 	"github.com/tend-dev/tend/pkg/connection/ssh"
+	"github.com/tend-dev/tend/pkg/custommodule"
 	"github.com/tend-dev/tend/pkg/executor"
 	"github.com/tend-dev/tend/pkg/facts"
 	"github.com/tend-dev/tend/pkg/inventory"
@@ -330,7 +331,7 @@ func runPlay(ctx context.Context, o playOptions, paths []string, stdin io.Reader
 		Facts: facts.Gather,
 		Forks: o.forks, Check: o.check, Diff: execDiff, ForceHandlers: o.forceHandlers, Limit: o.limit, Tags: o.tags, SkipTags: o.skipTags,
 		StartAtTask: o.startAtTask, ExtraVars: extra, DefaultVars: cliVars, Verbosity: o.verbosity, BecomePassword: becomePass, Version: Version,
-		Vault: kr, Steps: steps, Input: input,
+		Vault: kr, Steps: steps, Input: input, Prompt: varPrompter(stdin, stderr), Custom: customModules(loader),
 	})
 	o.plan.done(total)
 	if err := rep.Close(); err != nil && runErr == nil {
@@ -699,4 +700,15 @@ func hideExtraVars(args []string) []string {
 		}
 	}
 	return out
+}
+
+// customModules finds the modules the content ships (library/ directories
+// of the playbooks and roles, ANSIBLE_LIBRARY) as the loader sees them.
+func customModules(loader *playbook.Loader) *custommodule.Library {
+	return &custommodule.Library{
+		Find: loader.FindModule, ModuleUtils: loader.ModuleUtilsDirs, CollectionRoots: loader.CollectionRoots,
+		// The Ansible version whose language tend speaks, as modules are
+		// told it (_ansible_version).
+		Version: "2.14.0",
+	}
 }

@@ -20,7 +20,12 @@ import (
 
 // Local runs commands on the controller itself (ansible_connection=local,
 // localhost, delegate_to: localhost). It is safe for concurrent use.
-type Local struct{}
+type Local struct {
+	// Dir, when set, is the working directory of its commands and what
+	// relative paths of Put and Get are relative to: Ansible runs local
+	// commands in the playbook's directory. Empty: tend's own.
+	Dir string
+}
 
 var _ Connection = Local{}
 
@@ -77,7 +82,7 @@ func BecomeWrap(b *Become, line string) string {
 const SudoPrompt = "[tend-become-password]"
 
 // Run implements Connection.
-func (Local) Run(ctx context.Context, c Command) (Result, error) {
+func (l Local) Run(ctx context.Context, c Command) (Result, error) {
 	if err := c.Check(); err != nil {
 		return Result{}, fmt.Errorf("run %q: %w", c.Cmd, err)
 	}
@@ -87,9 +92,10 @@ func (Local) Run(ctx context.Context, c Command) (Result, error) {
 		defer cancel()
 	}
 	if c.Become != nil && c.Become.Password != "" && c.Become.Method != "su" {
-		return runSudoPassword(ctx, c)
+		return runSudoPassword(ctx, c, l.Dir)
 	}
 	cmd := shellCommand(ctx, BuildCommand(c))
+	cmd.Dir = l.Dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.Stdin = c.Stdin
@@ -126,12 +132,13 @@ func finishLocal(ctx context.Context, c Command, err error, stdout, stderr []byt
 // through without asking never reads it; the command's own standard input
 // is connected only after a marker line shows escalation succeeded. A
 // second prompt means the password was wrong.
-func runSudoPassword(ctx context.Context, c Command) (Result, error) {
+func runSudoPassword(ctx context.Context, c Command, dir string) (Result, error) {
 	mark := fmt.Sprintf("tend-become-ok-%d", time.Now().UnixNano())
 	inner := c
 	inner.Become = nil
 	line := BecomeWrap(c.Become, "echo "+mark+"; "+BuildCommand(inner))
 	cmd := shellCommand(ctx, line)
+	cmd.Dir = dir
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return Result{}, err
@@ -241,6 +248,7 @@ func (e *becomeStderr) Write(p []byte) (int, error) {
 // temporary file is checked against the digest of what was sent before it
 // replaces dst.
 func (l Local) Put(ctx context.Context, src io.Reader, dst string, opts PutOptions) error {
+	dst = l.path(dst)
 	mode := opts.Mode
 	if mode == 0 {
 		mode = 0o644
@@ -352,6 +360,7 @@ func sweepLocal(dir string) {
 
 // Get implements Connection.
 func (l Local) Get(ctx context.Context, src string, w io.Writer, opts GetOptions) error {
+	src = l.path(src)
 	if opts.Become != nil {
 		var stderr bytes.Buffer
 		res, err := l.Run(ctx, Command{Cmd: "cat " + shell.Quote(src), Become: opts.Become})
@@ -376,3 +385,11 @@ func (l Local) Get(ctx context.Context, src string, w io.Writer, opts GetOptions
 
 // Close implements Connection.
 func (Local) Close() error { return nil }
+
+// path resolves a relative path against Dir.
+func (l Local) path(p string) string {
+	if l.Dir != "" && p != "" && !filepath.IsAbs(p) {
+		return filepath.Join(l.Dir, p)
+	}
+	return p
+}

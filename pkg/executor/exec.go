@@ -47,7 +47,9 @@ func (p *playRun) execute(ctx context.Context, t *playbook.Task, rt report.Task,
 	}
 	mod, ok := p.r.opts.Registry.Lookup(t.Action)
 	if !ok {
-		return unknownModule(t)
+		if mod, t, ok = p.customModule(t); !ok {
+			return unknownModule(t)
+		}
 	}
 	retries, delay := p.untilSettings(t, vars)
 	var o *outcome
@@ -174,6 +176,16 @@ func (p *playRun) resolveAction(t *playbook.Task, vars map[string]any) (*playboo
 	name = strings.TrimSpace(name)
 	mod, ok := p.r.opts.Registry.Lookup(name)
 	if !ok {
+		if p.r.opts.Custom != nil {
+			if _, found := p.r.opts.Custom.Lookup(name); found {
+				rt := *t
+				rt.Action, rt.Args, rt.RawArgs = name, playbook.CustomModuleArgs(t.RawArgs), nil
+				for k, v := range t.Args {
+					rt.Args[k] = v
+				}
+				return &rt, nil
+			}
+		}
 		return nil, &outcome{status: report.Failed, result: module.Failed("The module %s was not found in configured module paths", name)}
 	}
 	args, err := playbook.ModuleArgs(t.RawArgs, mod.Spec())
@@ -186,6 +198,30 @@ func (p *playRun) resolveAction(t *playbook.Task, vars map[string]any) (*playboo
 	rt := *t
 	rt.Action, rt.Args, rt.RawArgs = module.Canonical(name), args, nil
 	return &rt, nil
+}
+
+// customModule finds the module a task names among those the content
+// ships (library/ directories). A task whose module was found only now
+// (its role's library/ was loaded after it was read) had its key=value
+// text kept whole: it is read again as the module's arguments.
+func (p *playRun) customModule(t *playbook.Task) (module.Module, *playbook.Task, bool) {
+	if p.r.opts.Custom == nil {
+		return nil, t, false
+	}
+	name := t.Action
+	if t.UnknownModule != "" {
+		name = t.UnknownModule
+	}
+	mod, ok := p.r.opts.Custom.Lookup(name)
+	if !ok {
+		return nil, t, false
+	}
+	if raw, only := t.Args["_raw_params"].(string); only && len(t.Args) == 1 && t.UnknownModule != "" {
+		rt := *t
+		rt.Args = playbook.CustomModuleArgs(raw)
+		t = &rt
+	}
+	return mod, t, true
 }
 
 // unknownModule is the failure of a task naming a module tend does not
@@ -302,8 +338,8 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, rt report.Tas
 	// Controller actions (set_fact, include_vars, debug) are delegated too:
 	// the delegate is where delegate_facts puts their facts.
 	delegated := ""
-	if t.DelegateTo != "" {
-		d, err := p.renderString(t.DelegateTo, vars)
+	if to := delegateTo(t); to != "" {
+		d, err := p.renderString(to, vars)
 		if err != nil {
 			return p.templateFailure(t, "delegate_to", err)
 		}
@@ -311,8 +347,12 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, rt report.Tas
 	}
 	var dial func(context.Context) (connection.Connection, error)
 	if !spec.Controller {
-		if dial, failure = p.connect(ctx, t, h, mh, delegated, vars); failure != nil {
+		var envKey string
+		if dial, envKey, failure = p.connect(ctx, t, h, mh, delegated, vars); failure != nil {
 			return failure
+		}
+		if args, failure = p.expandPaths(ctx, spec, mh, envKey, args); failure != nil {
+			return p.applyConditions(t, withAttempts(t, failure, attempt), vars)
 		}
 	}
 	if async > 0 {
@@ -325,8 +365,13 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, rt report.Tas
 	if !noLog {
 		mh.Warn = func(msg string) { warnings = append(warnings, msg) }
 	}
-	res, plan, err := module.ExecuteGated(ctx, mod, mh, args, check, gate)
-	o := executeOutcome(res, plan, err, diff, delegated)
+	var o *outcome
+	if r, ok := mod.(module.Runner); ok {
+		o = p.runRunner(ctx, r, mh, args, runnerCall{check: check, diff: diff, noLog: noLog, delegated: delegated, gate: gate})
+	} else {
+		res, plan, err := module.ExecuteGated(ctx, mod, mh, args, check, gate)
+		o = executeOutcome(res, plan, err, diff, delegated)
+	}
 	if len(warnings) > 0 && o.result != nil {
 		if prev, ok := o.result["warnings"].([]any); ok {
 			warnings = append(prev, warnings...)
@@ -334,6 +379,33 @@ func (p *playRun) runModule(ctx context.Context, t *playbook.Task, rt report.Tas
 		o.result["warnings"] = warnings
 	}
 	return p.applyConditions(t, withAttempts(t, o, attempt), vars)
+}
+
+// runnerCall is how a module.Runner is called for a task.
+type runnerCall struct {
+	check, diff, noLog bool
+	delegated          string
+	gate               func(*module.Plan) error
+}
+
+// runRunner runs a module that cannot plan (a custom module) once, with
+// the task's check mode: its plan, for a saved plan's gate, is
+// unpredictable.
+func (p *playRun) runRunner(ctx context.Context, r module.Runner, mh *module.Host, args module.Args, c runnerCall) *outcome {
+	if c.gate != nil {
+		if err := c.gate(&module.Plan{Changed: true, Unpredictable: true}); err != nil {
+			return &outcome{status: report.Failed, result: module.Failed("%v", err)}
+		}
+	}
+	res, err := r.Run(ctx, mh, args, module.RunOptions{Check: c.check, NoLog: c.noLog, Verbosity: p.r.opts.Verbosity})
+	o := executeOutcome(res, nil, err, c.diff, c.delegated)
+	if c.diff && o.result != nil {
+		// The module's own diff, in Ansible's shape, is shown as such.
+		if d := module.DiffsOf(o.result["diff"]); len(d) > 0 {
+			o.result[displayDiffKey] = d
+		}
+	}
+	return o
 }
 
 // withAttempts puts the attempt number in the result of a task with
@@ -403,10 +475,15 @@ func (p *playRun) moduleArgs(t *playbook.Task, spec *module.Spec, vars map[strin
 		// result, with "changed", that changed_when and failed_when see.
 		res := module.Failed("%v (task %q at %s)", err, t.DisplayName(), t.Pos)
 		var ae *module.ArgError
-		if errors.As(err, &ae) && spec.ActionPlugin && len(ae.Unknown) > 0 {
+		switch {
+		case errors.As(err, &ae) && spec.ActionPlugin && len(ae.Unknown) > 0:
 			// Ansible's action plugin words it so; the warning before the
 			// run named the file and line.
 			res = module.Failed("Invalid options for %s: %s", t.Action, strings.Join(ae.Unknown, ","))
+		case ae != nil && ae.Ansible != "":
+			// Ansible's module's own words, which content may compare
+			// with; the warning before the run named the file and line.
+			res = module.Failed("%s", ae.Ansible)
 		}
 		res["changed"] = false
 		return nil, p.applyConditions(t, &outcome{status: report.Failed, result: res}, vars)
@@ -486,8 +563,9 @@ func (p *playRun) checkDiffModes(t *playbook.Task, vars map[string]any) (check, 
 
 // connect gives a module that runs on a host its connection (to the
 // delegate when delegated), become and environment. dial gets the
-// connection again (a new one once it dropped), for async jobs.
-func (p *playRun) connect(ctx context.Context, t *playbook.Task, h *hostState, mh *module.Host, delegated string, vars map[string]any) (dial func(context.Context) (connection.Connection, error), failure *outcome) {
+// connection again (a new one once it dropped), for async jobs; envKey
+// names the environment the module's commands run in (hostEnvKey).
+func (p *playRun) connect(ctx context.Context, t *playbook.Task, h *hostState, mh *module.Host, delegated string, vars map[string]any) (dial func(context.Context) (connection.Connection, error), envKey string, failure *outcome) {
 	connHost, connVars := h.name, vars
 	if delegated != "" {
 		connHost = delegated
@@ -495,25 +573,32 @@ func (p *playRun) connect(ctx context.Context, t *playbook.Task, h *hostState, m
 	}
 	connVars, err := p.withConnKeywords(t, connVars)
 	if err != nil {
-		return nil, &outcome{status: report.Failed, result: module.Failed("%s", err)}
+		return nil, "", &outcome{status: report.Failed, result: module.Failed("%s", err)}
 	}
 	dial = func(ctx context.Context) (connection.Connection, error) {
-		return p.r.opts.Connector.Get(ctx, connHost, connVars)
+		c, err := p.r.opts.Connector.Get(ctx, connHost, connVars)
+		if l, ok := c.(connection.Local); ok && l.Dir == "" && p.r.pb != nil {
+			// Ansible runs a local connection's commands in the
+			// playbook's directory: relative paths of local tasks are
+			// found there.
+			c = connection.Local{Dir: p.r.pb.Dir}
+		}
+		return c, err
 	}
 	conn, err := dial(ctx)
 	if err != nil {
-		return nil, &outcome{status: report.Unreachable, result: module.Result{"unreachable": true, "changed": false, "msg": err.Error()}}
+		return nil, "", &outcome{status: report.Unreachable, result: module.Result{"unreachable": true, "changed": false, "msg": err.Error()}}
 	}
 	mh.Conn = conn
 	mh.Become, err = p.become(t, connVars)
 	if err != nil {
-		return nil, keywordFailure(t, err)
+		return nil, "", keywordFailure(t, err)
 	}
 	mh.Env, err = p.environment(t, vars)
 	if err != nil {
-		return nil, p.templateFailure(t, "environment", err)
+		return nil, "", p.templateFailure(t, "environment", err)
 	}
-	return dial, nil
+	return dial, hostEnvKey(connHost, connVars, mh), nil
 }
 
 // executeOutcome turns what module.Execute returned into the task's
@@ -901,6 +986,7 @@ type templar struct {
 
 func (t *templar) Render(s string) (string, error) { return t.e.RenderString(s, t.vars) }
 func (t *templar) Eval(expr string) (any, error)   { return t.e.Eval(expr, t.vars) }
+func (t *templar) Value(expr string) (any, error)  { return t.e.EvalValue(expr, t.vars) }
 func (t *templar) Condition(expr string) (any, error) {
 	return t.e.EvalCondition(expr, t.vars)
 }

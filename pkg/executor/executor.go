@@ -76,6 +76,18 @@ type Options struct {
 	// (vars_files, src: of copy and template, include_vars), so a saved
 	// plan can be bound to it. It is called from many goroutines.
 	Input func(path string)
+	// Prompt asks the user for a vars_prompt variable and returns the
+	// answer, ok false when nobody can answer (no terminal). nil: never.
+	Prompt func(ctx context.Context, p playbook.VarPrompt) (answer string, ok bool, err error)
+	// Custom finds the modules the content ships (library/ directories,
+	// *custommodule.Library) for a module name tend has no module for;
+	// nil: such a task fails as a module that does not exist.
+	Custom CustomModules
+}
+
+// CustomModules finds a module the content ships by its name.
+type CustomModules interface {
+	Lookup(name string) (module.Module, bool)
 }
 
 // Summary is the outcome of a run.
@@ -134,6 +146,7 @@ type runner struct {
 	changes    atomic.Int64 // variable changes of any host (hostvars cache)
 	startMu    sync.Mutex
 	jobs       *jobTable // async jobs
+	hostEnvs   hostEnvs  // environments $VAR in path arguments expands with
 }
 
 // Run executes every play of pb.

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tend-dev/tend/pkg/connection"
+	"github.com/tend-dev/tend/pkg/custommodule"
 	"github.com/tend-dev/tend/pkg/executor"
 	"github.com/tend-dev/tend/pkg/inventory"
 	"github.com/tend-dev/tend/pkg/modules"
@@ -98,6 +99,24 @@ var cases = []playCase{
 	{name: "lookup_loops", playbook: "31_lookup_loops.yml"},
 	{name: "template_language", playbook: "32_template_language.yml"},
 	{name: "module_results", playbook: "31_module_results.yml"},
+	{name: "value_types", playbook: "36_value_types.yml"},
+	{name: "varnames_order", playbook: "37_varnames.yml"},
+	{name: "hostvars_scope", playbook: "38_hostvars_scope.yml"},
+	{name: "file_results", playbook: "39_file_results.yml"},
+	{name: "vars_prompt", playbook: "40_vars_prompt.yml", extra: map[string]any{"from_extra": "given"}},
+	{name: "role_dedup", playbook: "41_role_dedup.yml"},
+	{name: "handler_order", playbook: "42_handler_order.yml"},
+	{name: "import_keywords", playbook: "43_import_keywords.yml"},
+	{name: "import_keywords_tags", playbook: "43_import_keywords.yml", tags: []string{"imp"}},
+	{name: "custom_modules", playbook: "36_custom_modules.yml"},
+	{name: "path_env", playbook: "36_path_env.yml"},
+	{name: "file_owner_lookup", playbook: "37_file_owner_lookup.yml"},
+	{name: "file_recurse_follow", playbook: "38_file_recurse_follow.yml"},
+	{name: "ping_crash", playbook: "39_ping_crash.yml"},
+	{name: "assert_empty", playbook: "40_assert_empty.yml"},
+	{name: "block_delegate_to", playbook: "41_block_delegate.yml"},
+	{name: "local_cwd", playbook: "42_local_cwd.yml"},
+	{name: "copy_remote_dir", playbook: "43_copy_remote_dir.yml"},
 }
 
 // run executes a case with one fork, so output order is deterministic.
@@ -133,6 +152,7 @@ func runIn(t *testing.T, c playCase, scratch string) (string, *executor.Summary)
 	sum, err := executor.RunPlaybooks(context.Background(), pbs, executor.Options{
 		Inventory: inv, Registry: reg, Loader: loader, Connector: localConnector{}, Reporter: rep,
 		Forks: 1, Check: c.check, Tags: c.tags, SkipTags: c.skipTags, ExtraVars: withScratch(c.extra, scratch),
+		Custom: &custommodule.Library{Find: loader.FindModule, ModuleUtils: loader.ModuleUtilsDirs, CollectionRoots: loader.CollectionRoots, Version: "2.14.0"},
 	})
 	if err != nil {
 		t.Fatalf("run: %v", err)

@@ -1,6 +1,9 @@
 package executor
 
 import (
+	"cmp"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +25,9 @@ type hostState struct {
 	plain       map[string]bool
 	includeVars map[string]any // include_vars (precedence 18)
 	factVars    map[string]any // set_fact and register (precedence 19)
+	// defined numbers the variables the run defined (set_fact, register,
+	// include_vars, facts) in the order it first defined them.
+	defined     map[string]int
 	version     int            // bumped on every change, for hostvars caching
 	snapshot    map[string]any // hostvars entry for version snapVersion
 	snapVersion int
@@ -59,9 +65,14 @@ func (h *hostState) active() bool {
 	return !h.failed && !h.unreachable && !h.ended
 }
 
-func (h *hostState) setFacts(layer string, m map[string]any) {
+// setFacts adds m to a variable layer; order lists its names in the
+// order they were written (names it lacks come after, sorted).
+func (h *hostState) setFacts(layer string, m map[string]any, order ...string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if layer != "facts" {
+		h.noteDefined(m, order)
+	}
 	// Copy on write: readers hold the old maps without locking.
 	var dst *map[string]any
 	switch layer {
@@ -79,6 +90,59 @@ func (h *hostState) setFacts(layer string, m map[string]any) {
 	*dst = next
 	h.version++
 	h.changes.Add(1)
+}
+
+// noteDefined numbers the names of m not defined before, in order's
+// order then sorted. Called with h.mu held; copy on write.
+func (h *hostState) noteDefined(m map[string]any, order []string) {
+	var fresh []string
+	for k := range m {
+		if _, ok := h.defined[k]; !ok {
+			fresh = append(fresh, k)
+		}
+	}
+	if len(fresh) == 0 {
+		return
+	}
+	rank := func(k string) int {
+		if i := slices.Index(order, k); i >= 0 {
+			return i
+		}
+		return len(order)
+	}
+	slices.SortFunc(fresh, func(a, b string) int {
+		return cmp.Or(cmp.Compare(rank(a), rank(b)), strings.Compare(a, b))
+	})
+	next := make(map[string]int, len(h.defined)+len(fresh))
+	maps.Copy(next, h.defined)
+	for _, k := range fresh {
+		next[k] = len(next)
+	}
+	h.defined = next
+}
+
+// definitionOrder orders variable names as Ansible's variables list them:
+// those from playbooks and inventory first (sorted: their files' order is
+// not kept), then those the run defined, in the order it defined them.
+func (h *hostState) definitionOrder(names []string) []string {
+	h.mu.Lock()
+	defined := h.defined
+	h.mu.Unlock()
+	out := slices.Clone(names)
+	slices.SortStableFunc(out, func(a, b string) int {
+		ia, oka := defined[a]
+		ib, okb := defined[b]
+		switch {
+		case !oka && !okb:
+			return strings.Compare(a, b)
+		case !oka:
+			return -1
+		case !okb:
+			return 1
+		}
+		return cmp.Compare(ia, ib)
+	})
+	return out
 }
 
 // setModuleFacts stores the ansible_facts a module returned, as Ansible
@@ -141,8 +205,9 @@ func (h *hostState) plainFacts() map[string]bool {
 // inventory vars, facts, include_vars, set_fact and registered vars, and
 // the host's own magic variables (groupNames gives its group_names, called
 // only when the entry is rebuilt: a change of the host's groups reloads
-// its inventory, which bumps its version).
-func (h *hostState) hostvars(extra map[string]any, groupNames func(string) []any) map[string]any {
+// its inventory, which bumps its version). scope makes the entry render
+// its templates with the host's own variables (template.HostScope).
+func (h *hostState) hostvars(extra map[string]any, groupNames func(string) []any, scope func(map[string]any) map[string]any) map[string]any {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.snapVersion == h.version && h.snapshot != nil {
@@ -153,6 +218,7 @@ func (h *hostState) hostvars(extra map[string]any, groupNames func(string) []any
 	short, _, _ := strings.Cut(h.name, ".")
 	m["inventory_hostname_short"] = short
 	m["group_names"] = groupNames(h.name)
+	m = scope(m)
 	h.snapshot, h.snapVersion = m, h.version
 	return m
 }

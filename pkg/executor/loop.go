@@ -9,10 +9,30 @@ import (
 	"github.com/tend-dev/tend/pkg/module"
 	"github.com/tend-dev/tend/pkg/playbook"
 	"github.com/tend-dev/tend/pkg/report"
+	"github.com/tend-dev/tend/pkg/template"
 )
 
-// loopItems renders a task's loop (loop: or with_*) into its items.
+// loopItems renders a task's loop (loop: or with_*) into its items. The
+// items of with_<lookup> are host data, as Ansible wraps a lookup's
+// results: never templated again, and what a template makes of them is
+// marked too.
 func (p *playRun) loopItems(t *playbook.Task, vars map[string]any) ([]any, error) {
+	if t.LoopKind == "loop" {
+		raw, err := p.renderLoop(t.Loop, vars)
+		if err != nil {
+			return nil, err
+		}
+		return loopList(raw)
+	}
+	items, err := p.lookupItems(t, vars)
+	if err != nil {
+		return nil, err
+	}
+	return template.MarkUnsafe(items).([]any), nil
+}
+
+// lookupItems runs the lookup of a with_<lookup> loop.
+func (p *playRun) lookupItems(t *playbook.Task, vars map[string]any) ([]any, error) {
 	if t.LoopKind == "first_found" {
 		return p.firstFound(t, vars)
 	}
@@ -22,9 +42,6 @@ func (p *playRun) loopItems(t *playbook.Task, vars map[string]any) ([]any, error
 	}
 	if t.LoopKind == "fileglob" {
 		return p.fileglob(raw), nil
-	}
-	if t.LoopKind == "loop" {
-		return loopList(raw)
 	}
 	out, err := p.r.opts.Templates.LoopLookup(t.LoopKind, raw, vars)
 	if err != nil {

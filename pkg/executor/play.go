@@ -42,10 +42,15 @@ type playRun struct {
 	stopRun  bool
 	endBatch bool
 	groupsOf map[string][]any
+	// rolesRun are the hosts each role block (roleRunKey) ran on.
+	rolesRun map[string]map[string]bool
 }
 
 // runPlay runs one play; stop says the playbook ends with it.
 func (r *runner) runPlay(ctx context.Context, play *playbook.Play) (stop bool, err error) {
+	if play, err = r.promptVars(ctx, play); err != nil {
+		return true, err
+	}
 	pattern := play.Hosts
 	if module.IsTemplated(pattern) {
 		v, err := r.opts.Templates.RenderString(pattern, vars.Merge(play.Vars, r.opts.ExtraVars))
@@ -91,7 +96,11 @@ func (r *runner) runPlay(ctx context.Context, play *playbook.Play) (stop bool, e
 			live = append(live, n)
 		}
 	}
-	bs, err := batches(live, play.Serial)
+	serial, err := p.serial()
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", play.Pos, err)
+	}
+	bs, err := batches(live, serial)
 	if err != nil {
 		return false, fmt.Errorf("%s: %w", play.Pos, err)
 	}
@@ -203,6 +212,19 @@ func (p *playRun) gather(ctx context.Context, hosts []*hostState) {
 		defer p.hostBusy(h.name, task)()
 		hv := p.taskVars(h, &playbook.Task{}, nil)
 		noLog := p.playNoLog(hv)
+		if len(p.play.ImportWhen) > 0 {
+			// A play from a conditional import_playbook gathers only
+			// where its conditions hold, as Ansible's does.
+			ok, err := p.allTrue(p.play.ImportWhen, hv)
+			if err != nil {
+				p.markFailed(h, task, nil, module.Result{"failed": true, "msg": fmt.Sprintf("The conditional check failed: %v", err)}, noLog)
+				return
+			}
+			if !ok {
+				p.report(h, task, report.HostResult{Host: h.name, Task: task, Status: report.Skipped, Result: module.Result{"changed": false, "skipped": true, "skip_reason": "Conditional result was False"}})
+				return
+			}
+		}
 		hv, err := p.withConnKeywords(&playbook.Task{}, hv)
 		var conn connection.Connection
 		if err == nil {
@@ -309,7 +331,7 @@ func (p *playRun) hostvars() map[string]any {
 	// Rebuild the outer map; entries of unchanged hosts are reused.
 	next := make(map[string]any, len(p.invHosts))
 	for _, name := range p.invHosts {
-		next[name] = p.r.host(name).hostvars(p.r.opts.ExtraVars, p.hostGroupNames)
+		next[name] = p.r.host(name).hostvars(p.r.opts.ExtraVars, p.hostGroupNames, p.r.opts.Templates.HostScope)
 	}
 	p.hvCache, p.hvChanges = next, changes
 	return next
@@ -398,4 +420,24 @@ func (p *playRun) computeActive() []any {
 		}
 	}
 	return out
+}
+
+// serial renders the play's serial keyword, a template or a list of them
+// giving numbers or percentages, with the play's variables (as Ansible
+// does when it splits the play into batches).
+func (p *playRun) serial() ([]any, error) {
+	out := make([]any, len(p.play.Serial))
+	for i, s := range p.play.Serial {
+		str, ok := s.(string)
+		if !ok {
+			out[i] = s
+			continue
+		}
+		v, err := p.r.opts.Templates.Render(str, vars.Merge(p.play.Vars, p.r.opts.ExtraVars))
+		if err != nil {
+			return nil, fmt.Errorf("serial: %w", err)
+		}
+		out[i] = v
+	}
+	return out, nil
 }

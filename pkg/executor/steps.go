@@ -59,6 +59,9 @@ func (p *playRun) skippedStep(t *playbook.Task, h *hostState, vars map[string]an
 	}
 	if !isInclude(t) {
 		mod, ok := p.r.opts.Registry.Lookup(t.Action)
+		if !ok && p.r.opts.Custom != nil {
+			mod, ok = p.r.opts.Custom.Lookup(t.Action)
+		}
 		if !ok || mod.Spec().Controller {
 			return conditionSkipped(t)
 		}

@@ -52,9 +52,14 @@ func (p *playRun) runTask(ctx context.Context, t *playbook.Task, hosts []*hostSt
 	if once {
 		targets = hosts[:1]
 	}
+	throttle, err := p.throttle(t, hosts)
+	if err != nil {
+		p.failAll(t, rt, hosts, err)
+		return
+	}
 	outcomes := make(map[*hostState]*outcome, len(targets))
 	var mu = make(chan struct{}, 1)
-	p.forEachHost(ctx, targets, t.Throttle, func(h *hostState) {
+	p.forEachHost(ctx, targets, throttle, func(h *hostState) {
 		defer p.hostBusy(h.name, rt)()
 		o := p.runOnHost(ctx, t, rt, h)
 		mu <- struct{}{}
@@ -151,6 +156,23 @@ func (p *playRun) runOnce(t *playbook.Task, hosts []*hostState) (bool, error) {
 		return true, nil
 	}
 	return p.boolKeyword(t, "run_once", func(a *playbook.Task) any { return a.RunOnce }, p.play.RunOnce, p.taskVars(hosts[0], t, nil))
+}
+
+// throttle reads t's throttle keyword, templated with the first host's
+// variables as run_once is (0: no limit).
+func (p *playRun) throttle(t *playbook.Task, hosts []*hostState) (int, error) {
+	if t.Throttle == nil || len(hosts) == 0 {
+		return 0, nil
+	}
+	v, err := p.r.opts.Templates.Render(fmt.Sprint(t.Throttle), p.taskVars(hosts[0], t, nil))
+	if err != nil {
+		return 0, fmt.Errorf("throttle: %w", err)
+	}
+	n, ok := module.ToInt(v)
+	if !ok {
+		return 0, fmt.Errorf("throttle must be an integer, not %v", v)
+	}
+	return n, nil
 }
 
 // failAll fails t on every host with err: a keyword read once for all
@@ -316,7 +338,7 @@ func (p *playRun) runOnHost(ctx context.Context, t *playbook.Task, rt report.Tas
 
 // conditionSkipped is the result of a task (or item) whose when: is false.
 func conditionSkipped(t *playbook.Task) *outcome {
-	return &outcome{status: report.Skipped, result: module.Result{"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": condString(t)}}
+	return &outcome{status: report.Skipped, result: module.Result{"changed": false, "skipped": true, "skip_reason": "Conditional result was False"}}
 }
 
 // runSingle runs a task without a loop.
@@ -473,11 +495,16 @@ func (p *playRun) runItem(ctx context.Context, t *playbook.Task, rt report.Task,
 	noLog = noLog || nlErr != nil
 	// The label also tells includes of different items apart; under
 	// no_log, report.Censor keeps it out of the output.
+	// Ansible renders the label, "{{ item }}" by default, so an item
+	// holding a template shows rendered.
 	label = template.Unmark(item)
-	if t.LoopControl.Label != "" {
-		if s, err := p.r.opts.Templates.Render(t.LoopControl.Label, ivars); err == nil {
-			label = s
-		}
+	src := t.LoopControl.Label
+	if src == "" {
+		lv, _ := ivars["ansible_loop_var"].(string)
+		src = "{{ " + lv + " }}"
+	}
+	if s, err := p.r.opts.Templates.Render(src, ivars); err == nil {
+		label = s
 	}
 	ok, err := p.conditionsHold(t, ivars)
 	switch {
@@ -714,7 +741,7 @@ func (p *playRun) applyFacts(t *playbook.Task, o *outcome, hosts []*hostState) {
 			continue
 		}
 		targets := hosts
-		if o.delegateFacts && t.DelegateTo != "" {
+		if o.delegateFacts && delegateTo(t) != "" {
 			if d, ok := res["_ansible_delegated_vars"].(string); ok {
 				targets = []*hostState{p.r.host(d)}
 			}
@@ -728,7 +755,7 @@ func (p *playRun) applyFacts(t *playbook.Task, o *outcome, hosts []*hostState) {
 				// set_fact's cacheable: a fact too, as in Ansible.
 				target.setModuleFacts(f)
 			}
-			target.setFacts(factLayer(t), storedFacts(t, f))
+			target.setFacts(factLayer(t), storedFacts(t, f), t.ArgOrder...)
 		}
 	}
 }

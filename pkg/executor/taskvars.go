@@ -30,6 +30,17 @@ func chain(t *playbook.Task) []*playbook.Task {
 	return out
 }
 
+// delegateTo is the task's delegate_to, or else the innermost enclosing
+// block's: a block's delegate_to applies to its tasks, as in Ansible.
+func delegateTo(t *playbook.Task) string {
+	for _, a := range chain(t) {
+		if a.DelegateTo != "" {
+			return a.DelegateTo
+		}
+	}
+	return ""
+}
+
 // roleOf returns the innermost role block around t and its role.
 func roleOf(t *playbook.Task) *playbook.Role {
 	if t.Role != nil {
@@ -107,6 +118,7 @@ func (p *playRun) taskVars(h *hostState, t *playbook.Task, extra map[string]any)
 		}
 	}
 	p.addMagic(m, h, t)
+	m[template.VarOrderKey] = template.VarOrder(h.definitionOrder)
 	return m
 }
 

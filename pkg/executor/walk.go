@@ -10,6 +10,7 @@ import (
 	"github.com/tend-dev/tend/pkg/module"
 	"github.com/tend-dev/tend/pkg/playbook"
 	"github.com/tend-dev/tend/pkg/report"
+	"github.com/tend-dev/tend/pkg/vars"
 )
 
 // walk runs tasks on hosts. In the linear strategy every task runs on all
@@ -57,6 +58,13 @@ func (p *playRun) stopped() bool {
 // runBlock runs a block's tasks, then its rescue for the hosts that failed
 // in it, then its always for every host that entered it.
 func (p *playRun) runBlock(ctx context.Context, b *playbook.Task, hosts []*hostState) {
+	key := roleRunKey(b)
+	if key != "" {
+		if hosts = p.roleNotRun(key, hosts); len(hosts) == 0 {
+			return
+		}
+		defer p.roleRan(key, hosts)
+	}
 	p.walkLinear(ctx, b.Block, hosts)
 	var failed []*hostState
 	for _, h := range hosts {
@@ -270,37 +278,32 @@ func (p *playRun) forEachHost(ctx context.Context, hosts []*hostState, throttle 
 	wg.Wait()
 }
 
-// flushHandlers runs notified handlers in definition order, repeating
-// while handlers notify further handlers. With force_handlers, hosts that
-// failed run theirs too (not unreachable ones), as in Ansible.
+// flushHandlers runs notified handlers in one pass in definition order,
+// as Ansible does: a handler notified by another runs in the same flush
+// when it comes later in the list, at the next flush when it comes
+// earlier. With force_handlers, hosts that failed run theirs too (not
+// unreachable ones), as in Ansible.
 func (p *playRun) flushHandlers(ctx context.Context, hosts []*hostState) {
 	force := p.forceHandlers()
-	for round := 0; round < 100; round++ {
-		ran := false
-		for _, hd := range p.play.Handlers {
-			key := handlerKey(hd)
-			var targets []*hostState
-			for _, h := range p.handlerHosts(hosts, force) {
-				h.mu.Lock()
-				if h.notified[key] {
-					delete(h.notified, key)
-					targets = append(targets, h)
-				}
-				h.mu.Unlock()
+	for _, hd := range p.play.Handlers {
+		key := handlerKey(hd)
+		var targets []*hostState
+		for _, h := range p.handlerHosts(hosts, force) {
+			h.mu.Lock()
+			if h.notified[key] {
+				delete(h.notified, key)
+				targets = append(targets, h)
 			}
-			if len(targets) == 0 {
-				continue
-			}
-			ran = true
-			if hd.IsBlock() {
-				p.walkLinear(ctx, hd.Block, targets)
-				continue
-			}
-			p.runTask(ctx, hd, targets)
+			h.mu.Unlock()
 		}
-		if !ran {
-			return
+		if len(targets) == 0 {
+			continue
 		}
+		if hd.IsBlock() {
+			p.walkLinear(ctx, hd.Block, targets)
+			continue
+		}
+		p.runTask(ctx, hd, targets)
 	}
 }
 
@@ -346,7 +349,7 @@ func (p *playRun) notify(h *hostState, t *playbook.Task, names []string, vars ma
 		}
 		found := false
 		for _, hd := range p.play.Handlers {
-			if handlerMatches(hd, n) {
+			if handlerMatches(hd, n, p.handlerName) {
 				found = true
 				h.mu.Lock()
 				h.notified[handlerKey(hd)] = true
@@ -363,8 +366,8 @@ func (p *playRun) notify(h *hostState, t *playbook.Task, names []string, vars ma
 // that is a block also answers to the names (and listen topics) of the
 // tasks in it, which is how Ansible matches handler blocks; tend then runs
 // the whole block, so its rescue and always apply.
-func handlerMatches(hd *playbook.Task, name string) bool {
-	if handlerNamed(hd, name) {
+func handlerMatches(hd *playbook.Task, name string, nameOf func(*playbook.Task) string) bool {
+	if handlerNamed(hd, name, nameOf) {
 		return true
 	}
 	if !hd.IsBlock() {
@@ -372,7 +375,7 @@ func handlerMatches(hd *playbook.Task, name string) bool {
 	}
 	for _, list := range [][]*playbook.Task{hd.Block, hd.Rescue, hd.Always} {
 		for _, t := range list {
-			if handlerMatches(t, name) {
+			if handlerMatches(t, name, nameOf) {
 				return true
 			}
 		}
@@ -380,11 +383,12 @@ func handlerMatches(hd *playbook.Task, name string) bool {
 	return false
 }
 
-func handlerNamed(hd *playbook.Task, name string) bool {
-	if hd.Name == name {
+func handlerNamed(hd *playbook.Task, name string, nameOf func(*playbook.Task) string) bool {
+	hdName := nameOf(hd)
+	if hdName == name {
 		return true
 	}
-	if r := roleOf(hd); r != nil && r.Name+" : "+hd.Name == name {
+	if r := roleOf(hd); r != nil && r.Name+" : "+hdName == name {
 		return true
 	}
 	for _, l := range hd.Listen {
@@ -392,5 +396,18 @@ func handlerNamed(hd *playbook.Task, name string) bool {
 			return true
 		}
 	}
-	return strings.TrimSpace(hd.Name) == strings.TrimSpace(name) && name != ""
+	return strings.TrimSpace(hdName) == strings.TrimSpace(name) && name != ""
+}
+
+// handlerName is a handler's name as notify matches it: templated with
+// the play's variables and the handler's own, as Ansible templates it.
+func (p *playRun) handlerName(hd *playbook.Task) string {
+	if !module.IsTemplated(hd.Name) {
+		return hd.Name
+	}
+	v := vars.Merge(p.play.Vars, hd.Vars, p.r.opts.ExtraVars)
+	if s, err := p.r.opts.Templates.RenderString(hd.Name, v); err == nil {
+		return s
+	}
+	return hd.Name
 }

@@ -40,6 +40,11 @@ func ExecuteGated(ctx context.Context, m Module, h *Host, args Args, check bool,
 			return nil, plan, err
 		}
 	}
+	if check && h.Warn != nil {
+		for _, w := range plan.CheckWarnings {
+			h.Warn(w)
+		}
+	}
 	if plan.Housekeeping != nil && !check {
 		res, err := plan.Housekeeping(ctx)
 		if err != nil {

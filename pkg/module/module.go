@@ -44,6 +44,11 @@ type Plan struct {
 	// daemon_reload. It returns nil when it succeeded; a Result it returns
 	// (a failure) is reported instead of the plan's.
 	Housekeeping func(ctx context.Context) (Result, error)
+	// CheckWarnings are warnings reported only in check mode, where the
+	// plan is not applied: Ansible's file module warns there about an
+	// owner or group the host does not have yet ("Create user up to this
+	// point in real play"), as an earlier task of a real run may create it.
+	CheckWarnings []string
 	// Unpredictable marks a plan whose outcome cannot be known without
 	// running it (command or shell without creates/removes). In check mode
 	// the engine reports such a task as skipped.
@@ -80,6 +85,19 @@ type Host struct {
 	Vault Decrypter
 	// Jobs are the run's async jobs, for async_status; nil outside a run.
 	Jobs AsyncJobs
+	// Environ returns the environment the module's commands run in on
+	// the host, read once per run by the engine (what $VAR in a path or
+	// a command's word expands to); nil: Environment reads it.
+	Environ func(ctx context.Context) (map[string]string, error)
+}
+
+// Environment returns the environment h's commands run in: h.Environ's,
+// else read from the host with HostEnv.
+func (h *Host) Environment(ctx context.Context) (map[string]string, error) {
+	if h.Environ != nil {
+		return h.Environ(ctx)
+	}
+	return HostEnv(ctx, h)
 }
 
 // AsyncJobs are the jobs of tasks run with async, as async_status sees
@@ -108,6 +126,10 @@ type Templater interface {
 	// Condition evaluates an expression as Ansible evaluates conditions
 	// (when, assert's that): Python's escapes in string literals apply.
 	Condition(expr string) (any, error)
+	// Value evaluates a bare expression to the value Ansible gives
+	// "{{ expr }}" (debug's var): numbers become text, text reading as a
+	// list, dict or boolean becomes one.
+	Value(expr string) (any, error)
 	// RenderWith renders the template file content s with extra variables
 	// layered on top (template module: template_host, template_path...).
 	RenderWith(s string, extra map[string]any) (string, error)
@@ -196,3 +218,23 @@ func Lines(s string) []string {
 // them out itself, before any module code runs; the meta module's
 // argument spec offers the same list.
 var MetaActions = []string{"flush_handlers", "end_play", "end_host", "end_batch", "noop", "clear_facts", "clear_host_errors", "refresh_inventory", "reset_connection"}
+
+// Runner is a module that cannot say what it would change without
+// running: a custom module shipped by the content (package custommodule),
+// a program written for Ansible. The engine calls Run instead of Plan and
+// Apply, once, with the task's check mode, which the module handles
+// itself (Ansible's _ansible_check_mode). Its Plan, for callers that need
+// one (async jobs, saved plans), is unpredictable and runs it in Apply.
+type Runner interface {
+	Module
+	Run(ctx context.Context, h *Host, args Args, opts RunOptions) (Result, error)
+}
+
+// RunOptions are what a Runner is told of the task beyond its arguments.
+type RunOptions struct {
+	Check     bool
+	NoLog     bool
+	Verbosity int
+	// Version is the Ansible version the module is told (_ansible_version).
+	Version string
+}

@@ -72,7 +72,16 @@ type Arg struct {
 	// user, group, package, sysctl key or time zone): such a value, or
 	// list element, is refused, since the tool would read it as an option.
 	NotOption bool
-	Doc       string
+	// Expand marks a path on the host that Ansible's module expands with
+	// os.path.expandvars (type 'path' in its argument spec, or expanded
+	// by the module's code, as find's paths): the engine replaces $VAR
+	// and ${VAR} with the host environment's values before Plan (see
+	// ExpandPaths). Controller-side paths (template's src) are not marked.
+	Expand bool
+	// ExpandIf names a bool argument that must be true for Expand to
+	// apply: copy's src names a host file only with remote_src.
+	ExpandIf string
+	Doc      string
 }
 
 // Spec describes a module: its arguments, capabilities and documentation,
@@ -181,7 +190,14 @@ type ArgError struct {
 	Msg    string
 	// Unknown are the arguments the module does not take, in name order.
 	Unknown []string
+	// Ansible, when set, is the message Ansible's module fails with for
+	// these arguments (its first validation error, worded as Ansible
+	// words it), which content may test: "missing required arguments:
+	// path".
+	Ansible string
 }
+
+const mutuallyExclusiveMsg = "arguments are mutually exclusive: "
 
 func (e *ArgError) Error() string { return fmt.Sprintf("module %s: %s", e.Module, e.Msg) }
 
@@ -232,23 +248,43 @@ func (s *Spec) Validate(raw map[string]any, static bool) (Args, error) {
 		}
 		out[a.Name] = v
 	}
+	var missing []string
 	for _, a := range s.Args {
 		if _, given := out[a.Name]; given && out[a.Name] != nil {
 			continue
 		}
 		if a.Required {
 			errs = append(errs, fmt.Sprintf("missing required argument %q", a.Name))
+			missing = append(missing, a.Name)
 			continue
 		}
 		if a.Default != nil {
 			out[a.Name] = a.Default
 		}
 	}
-	errs = append(errs, s.checkGroups(raw, static)...)
+	groupErrs := s.checkGroups(raw, static)
+	errs = append(errs, groupErrs...)
 	if len(errs) > 0 {
-		return out, &ArgError{Module: s.Name, Msg: strings.Join(errs, "; "), Unknown: unknown}
+		e := &ArgError{Module: s.Name, Msg: strings.Join(errs, "; "), Unknown: unknown}
+		// Ansible's argument spec validation checks unknown arguments
+		// and mutually exclusive ones before required ones, and a
+		// module fails with its first error.
+		if len(unknown) == 0 && len(missing) > 0 && !hasPrefixed(groupErrs, mutuallyExclusiveMsg) {
+			sort.Strings(missing)
+			e.Ansible = "missing required arguments: " + strings.Join(missing, ", ")
+		}
+		return out, e
 	}
 	return out, nil
+}
+
+func hasPrefixed(l []string, prefix string) bool {
+	for _, s := range l {
+		if strings.HasPrefix(s, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // unsupported is the message for an unknown argument k, with the closest
@@ -339,7 +375,7 @@ func (s *Spec) checkGroups(raw map[string]any, static bool) []string {
 	}
 	for _, group := range s.MutuallyExclusive {
 		if set, _, _ := split(group); len(set) > 1 {
-			errs = append(errs, fmt.Sprintf("arguments are mutually exclusive: %s", strings.Join(set, ", ")))
+			errs = append(errs, fmt.Sprintf(mutuallyExclusiveMsg+"%s", strings.Join(set, ", ")))
 		}
 	}
 	for _, group := range s.RequiredTogether {

@@ -2,6 +2,7 @@ package module
 
 import (
 	"context"
+	"errors"
 	"github.com/tend-dev/tend/pkg/odict"
 	"strings"
 	"testing"
@@ -237,5 +238,36 @@ func TestCoerce(t *testing.T) {
 				t.Errorf("Coerce(%v) (-want +got):\n%s", tc.v, d)
 			}
 		})
+	}
+}
+
+// TestArgErrorAnsible checks the message a module fails with as Ansible's
+// would: its first validation error, unknown and mutually exclusive
+// arguments before missing ones.
+func TestArgErrorAnsible(t *testing.T) {
+	spec := &Spec{Name: "t", Args: []Arg{
+		{Name: "path", Type: Path, Required: true},
+		{Name: "src", Type: Path, Required: true},
+		{Name: "a", Type: String},
+		{Name: "b", Type: String},
+	}, MutuallyExclusive: [][]string{{"a", "b"}}}
+	tests := []struct {
+		raw  map[string]any
+		want string
+	}{
+		{map[string]any{}, "missing required arguments: path, src"},
+		{map[string]any{"src": "x"}, "missing required arguments: path"},
+		{map[string]any{"bogus": 1}, ""},
+		{map[string]any{"a": "1", "b": "2"}, ""},
+	}
+	for _, tt := range tests {
+		_, err := spec.Validate(tt.raw, false)
+		var ae *ArgError
+		if !errors.As(err, &ae) {
+			t.Fatalf("%v: error %v", tt.raw, err)
+		}
+		if ae.Ansible != tt.want {
+			t.Errorf("%v: Ansible message %q, want %q", tt.raw, ae.Ansible, tt.want)
+		}
 	}
 }

@@ -28,8 +28,8 @@ func (*Alternatives) Spec() *module.Spec {
 			"read in one round trip.",
 		Args: []module.Arg{
 			{Name: "name", Required: true, Type: module.String, NotOption: true, Doc: "The generic name, e.g. `editor`."},
-			{Name: "path", Required: true, Type: module.Path, NotOption: true, Doc: "The alternative's target."},
-			{Name: "link", Type: module.Path, NotOption: true, Doc: "The generic link (e.g. /usr/bin/editor); needed to install unless the group exists."},
+			{Name: "path", Required: true, Type: module.Path, Expand: true, NotOption: true, Doc: "The alternative's target."},
+			{Name: "link", Type: module.Path, Expand: true, NotOption: true, Doc: "The generic link (e.g. /usr/bin/editor); needed to install unless the group exists."},
 			{Name: "priority", Type: module.Int, Doc: "Priority; default: the installed one, or 50."},
 			{Name: "state", Type: module.String, Default: "selected", Choices: []string{"present", "selected", "absent", "auto"}, Doc: "present: installed; selected: installed and chosen; auto: installed, group in auto mode; absent: removed."},
 			{Name: "subcommands", Aliases: []string{"slaves"}, Type: module.List, Elements: module.Dict, Doc: "Follower links: list of {name, path, link}."},

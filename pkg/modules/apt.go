@@ -54,7 +54,7 @@ func (Apt) Spec() *module.Spec {
 				Doc: "Package names, optionally `name=version` or `name=version*`."},
 			{Name: "state", Type: module.String, Default: "present", Choices: []string{"present", "installed", "latest", "absent", "removed"},
 				Doc: "`present` installs missing packages, `latest` also upgrades them, `absent` removes them."},
-			{Name: "deb", Type: module.String, Doc: "URL or path of a .deb file to install."},
+			{Name: "deb", Type: module.String, Expand: true, Doc: "URL or path of a .deb file to install."},
 			{Name: "update_cache", Aliases: []string{"update-cache"}, Type: module.Bool, Default: false,
 				Doc: "Run `apt-get update` first (see the description for when)."},
 			{Name: "cache_valid_time", Type: module.Int, Default: 0,

@@ -34,8 +34,8 @@ func (*AptKey) Spec() *module.Spec {
 		Args: []module.Arg{
 			{Name: "id", Type: module.String, Doc: "The key id (8, 16 or more hexadecimal digits, optional 0x); read from the key when not given."},
 			{Name: "data", Type: module.String, Doc: "The key itself (armored or binary)."},
-			{Name: "file", Type: module.Path, Doc: "A key file on the host."},
-			{Name: "keyring", Type: module.Path, Doc: "The keyring to change (e.g. /etc/apt/trusted.gpg.d/NAME.gpg) instead of apt's default."},
+			{Name: "file", Type: module.Path, Expand: true, Doc: "A key file on the host."},
+			{Name: "keyring", Type: module.Path, Expand: true, Doc: "The keyring to change (e.g. /etc/apt/trusted.gpg.d/NAME.gpg) instead of apt's default."},
 			{Name: "url", Type: module.String, Doc: "Where to download the key."},
 			{Name: "keyserver", Type: module.String, Doc: "A keyserver to receive the key id from (the host's gpg fetches it)."},
 			{Name: "state", Type: module.String, Default: "present", Choices: []string{"absent", "present"}, Doc: "Whether the key is trusted."},

@@ -80,12 +80,18 @@ func (*Assert) Plan(ctx context.Context, h *module.Host, a module.Args) (*module
 	return module.Unchanged(res), nil
 }
 
-// truthy evaluates a condition with the task's templar.
+// truthy evaluates a condition with the task's templar. An empty
+// condition (null or "") holds, as in Ansible's evaluate_conditional.
 func truthy(h *module.Host, c any) (bool, error) {
 	switch x := c.(type) {
+	case nil:
+		return true, nil
 	case bool:
 		return x, nil
 	case string:
+		if x == "" {
+			return true, nil
+		}
 		v, err := h.Templar.Condition(x)
 		if err != nil {
 			return false, err

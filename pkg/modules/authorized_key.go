@@ -31,7 +31,7 @@ func (AuthorizedKey) Spec() *module.Spec {
 		Args: []module.Arg{
 			{Name: "user", Required: true, Type: module.String, NotOption: true, Doc: "Account whose file is managed."},
 			{Name: "key", Required: true, Type: module.String, Doc: "Public key(s), one per line, or a URL."},
-			{Name: "path", Type: module.Path, Doc: "File to manage; default ~USER/.ssh/authorized_keys."},
+			{Name: "path", Type: module.Path, Expand: true, Doc: "File to manage; default ~USER/.ssh/authorized_keys."},
 			{Name: "manage_dir", Type: module.Bool, Default: true, Doc: "Create the key file's directory (0700, owned by the user)."},
 			{Name: "state", Type: module.String, Default: "present", Choices: []string{"present", "absent"}, Doc: "Whether the keys are in the file."},
 			{Name: "key_options", Type: module.String, Doc: "Options prepended to each key (`no-port-forwarding,from=\"10.0.0.1\"`)."},

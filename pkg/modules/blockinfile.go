@@ -25,7 +25,7 @@ last line matching insertafter (EOF by default) or before the last line matching
 insertbefore (or BOF). state=absent removes the block and its markers. The file is
 edited on the controller and written back atomically only when it changes.`,
 	Args: append([]module.Arg{
-		{Name: "path", Aliases: []string{"dest", "destfile", "name"}, Type: module.Path, Required: true, Doc: "The file to modify."},
+		{Name: "path", Aliases: []string{"dest", "destfile", "name"}, Type: module.Path, Expand: true, Required: true, Doc: "The file to modify."},
 		{Name: "state", Type: module.String, Default: "present", Choices: []string{"present", "absent"}, Doc: "Whether the block should be there or not."},
 		{Name: "marker", Type: module.String, Default: "# {mark} ANSIBLE MANAGED BLOCK", Doc: "The marker line template; {mark} is replaced by marker_begin or marker_end. Use a distinct marker per block in the same file."},
 		{Name: "block", Aliases: []string{"content"}, Type: module.String, Content: true, Default: "", Doc: "The text to insert between the markers. An empty block removes the block, like state=absent."},

@@ -21,9 +21,9 @@ var _ module.Module = (*Command)(nil)
 func commandArgs(useShell bool) []module.Arg {
 	args := []module.Arg{
 		{Name: "cmd", Aliases: []string{"_raw_params"}, Type: module.String, Doc: "The command line to run (also given as free-form text)."},
-		{Name: "chdir", Type: module.Path, Doc: "Change into this directory before running."},
-		{Name: "creates", Type: module.Path, Doc: "A path (glob allowed); when it exists the command is not run."},
-		{Name: "removes", Type: module.Path, Doc: "A path (glob allowed); when it does not exist the command is not run."},
+		{Name: "chdir", Type: module.Path, Expand: true, Doc: "Change into this directory before running."},
+		{Name: "creates", Type: module.Path, Expand: true, Doc: "A path (glob allowed); when it exists the command is not run."},
+		{Name: "removes", Type: module.Path, Expand: true, Doc: "A path (glob allowed); when it does not exist the command is not run."},
 		{Name: "stdin", Type: module.String, Doc: "Text fed to the command's standard input."},
 		{Name: "stdin_add_newline", Type: module.Bool, Default: true, Doc: "Append a newline to stdin."},
 		{Name: "strip_empty_ends", Type: module.Bool, Default: true, Doc: "Strip trailing empty lines from stdout and stderr."},
@@ -34,7 +34,7 @@ func commandArgs(useShell bool) []module.Arg {
 	} else {
 		args = append(args,
 			module.Arg{Name: "argv", Type: module.List, Elements: module.String, Doc: "The command as a list of words; nothing is split or interpreted."},
-			module.Arg{Name: "expand_argument_vars", Type: module.Bool, Default: true, Doc: "Accepted for compatibility; variables in arguments are never expanded by tend's command module."},
+			module.Arg{Name: "expand_argument_vars", Type: module.Bool, Default: true, Doc: "Expand $VAR, ${VAR} and a leading ~ in each word of the command with the host's environment, as Ansible's command module does (Python's os.path.expandvars and expanduser: unknown variables and ~user stay as written, nothing else is interpreted); false passes the words as written."},
 			module.Arg{Name: "executable", Type: module.Path, Doc: "Ignored with a warning, as in Ansible since 2.4 (use shell to choose the shell)."},
 		)
 	}
@@ -96,7 +96,7 @@ func (m *Command) Plan(ctx context.Context, h *module.Host, a module.Args) (*mod
 	if exe := a.String("executable"); !m.useShell && exe != "" && h.Warn != nil {
 		h.Warn("As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '" + exe + "'.")
 	}
-	line, err := m.commandLine(a)
+	line, err := m.commandLine(ctx, h, a)
 	if err != nil {
 		return module.Unchanged(commandFailed(err.Error())), nil
 	}
@@ -132,9 +132,9 @@ func (m *Command) Plan(ctx context.Context, h *module.Host, a module.Args) (*mod
 		out := string(res.Stdout)
 		switch {
 		case strings.Contains(out, "creates-exists"):
-			return module.Unchanged(module.Result{"cmd": display, "rc": 0, "stdout": fmt.Sprintf("skipped, since %s exists", creates), "stdout_lines": []string{fmt.Sprintf("skipped, since %s exists", creates)}, "stderr": "", "msg": "Did not run command since '" + creates + "' exists"}), nil
+			return module.Unchanged(notRun(display, fmt.Sprintf("skipped, since %s exists", creates), "Did not run command since '"+creates+"' exists")), nil
 		case strings.Contains(out, "removes-missing"):
-			return module.Unchanged(module.Result{"cmd": display, "rc": 0, "stdout": fmt.Sprintf("skipped, since %s does not exist", removes), "stdout_lines": []string{fmt.Sprintf("skipped, since %s does not exist", removes)}, "stderr": "", "msg": "Did not run command since '" + removes + "' does not exist"}), nil
+			return module.Unchanged(notRun(display, fmt.Sprintf("skipped, since %s does not exist", removes), "Did not run command since '"+removes+"' does not exist")), nil
 		}
 		// creates/removes decided that the command runs: check mode can
 		// say "changed" with confidence, with Ansible's words (a run
@@ -215,7 +215,7 @@ func formatDelta(d time.Duration) string {
 }
 
 // commandLine builds the /bin/sh line for the task.
-func (m *Command) commandLine(a module.Args) (string, error) {
+func (m *Command) commandLine(ctx context.Context, h *module.Host, a module.Args) (string, error) {
 	if m.useShell {
 		cmd := a.String("cmd")
 		if strings.TrimSpace(cmd) == "" {
@@ -242,7 +242,40 @@ func (m *Command) commandLine(a module.Args) (string, error) {
 	if len(words) == 0 {
 		return "", fmt.Errorf("no command given")
 	}
+	if a.Bool("expand_argument_vars") {
+		var err error
+		if words, err = expandWords(ctx, h, words); err != nil {
+			return "", err
+		}
+	}
 	return shell.Join(words...), nil
+}
+
+// expandWords expands each word as Ansible's run_command does for the
+// command module (os.path.expanduser(os.path.expandvars(word))), with
+// the environment of the host's commands, read only when a word holds a
+// "$" or starts with "~". The words stay single arguments: nothing in a
+// value is split, globbed or run.
+func expandWords(ctx context.Context, h *module.Host, words []string) ([]string, error) {
+	need := false
+	for _, w := range words {
+		if strings.Contains(w, "$") || strings.HasPrefix(w, "~") {
+			need = true
+			break
+		}
+	}
+	if !need || h.Conn == nil {
+		return words, nil
+	}
+	env, err := h.Environment(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(words))
+	for i, w := range words {
+		out[i] = module.ExpandUser(module.ExpandVars(w, env), env)
+	}
+	return out, nil
 }
 
 // globWord quotes a path but leaves glob characters active.
@@ -261,3 +294,10 @@ func globWord(p string) string {
 // splitShellWords splits a command line into words like a shell, without
 // any expansion (see shell.Split).
 func splitShellWords(s string) ([]string, error) { return shell.Split(s) }
+
+// notRun is the result of a command that creates or removes kept from
+// running, as Ansible's command module gives it (no times).
+func notRun(cmd any, stdout, msg string) module.Result {
+	return module.Result{"cmd": cmd, "rc": 0, "stdout": stdout, "stdout_lines": []string{stdout}, "stderr": "", "stderr_lines": []string{},
+		"start": nil, "end": nil, "delta": nil, "msg": msg}
+}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/tend-dev/tend/pkg/connection"
@@ -25,10 +24,12 @@ type Copy struct{}
 
 var _ module.Module = (*Copy)(nil)
 
-// writeArgs are the arguments copy and template share.
-func writeArgs() []module.Arg {
+// writeArgs are the arguments copy and template share. destRequired
+// false leaves a missing dest to the module, which fails the way
+// Ansible's copy action does.
+func writeArgs(destRequired bool) []module.Arg {
 	return []module.Arg{
-		{Name: "dest", Type: module.Path, Required: true, Doc: "Where to put the file. A path ending in / (or an existing directory) receives the file under its source name."},
+		{Name: "dest", Type: module.Path, Expand: true, Required: destRequired, Doc: "Where to put the file (required). A path ending in / (or an existing directory) receives the file under its source name."},
 		{Name: "backup", Type: module.Bool, Default: false, Doc: "Keep a copy of the replaced file named FILE.PID.YYYY-MM-DD@HH:MM:SS~."},
 		{Name: "force", Aliases: []string{"thirsty"}, Type: module.Bool, Default: true, Doc: "Replace a destination whose content differs. false only creates missing files."},
 		{Name: "validate", Type: module.String, Doc: "Command run on the new file before it replaces dest; %s is its path. A non-zero exit fails the task and leaves dest alone."},
@@ -46,16 +47,19 @@ differs; it is written atomically (temporary file in the same directory, owner a
 then renamed). A src directory is copied recursively: "dir/" copies its content, "dir" the
 directory itself.`,
 	Args: append(append([]module.Arg{
-		{Name: "src", Type: module.Path, Doc: "Controller path of the file or directory to copy (relative: role files/, then the playbook directory). With remote_src, a path on the host."},
+		{Name: "src", Type: module.Path, Expand: true, ExpandIf: "remote_src", Doc: "Controller path of the file or directory to copy (relative: role files/, then the playbook directory). With remote_src, a path on the host."},
 		{Name: "content", Type: module.String, Content: true, NoLog: false, Doc: "The file's content, instead of src."},
-		{Name: "remote_src", Type: module.Bool, Default: false, Doc: "src is a file on the host (directories are not supported yet)."},
+		{Name: "remote_src", Type: module.Bool, Default: false, Doc: "src is a file or directory on the host. A directory is copied as Ansible's copy module copies it: \"src/\" into dest, \"src\" to dest/src; files that differ or are missing are copied (with their modes), nothing is removed, local_follow false keeps symbolic links as links."},
 		{Name: "directory_mode", Type: module.Raw, Doc: "Mode of directories created by a recursive copy (default: umask-based)."},
 		{Name: "checksum", Type: module.String, Doc: "Expected SHA-1 of src; the task fails when the file to copy does not match."},
-		{Name: "local_follow", Type: module.Bool, Default: true, Doc: "Follow symbolic links in src on the controller (always done)."},
+		{Name: "local_follow", Type: module.Bool, Doc: "Follow symbolic links in a src directory on the controller (default true): a link to a file is copied as the file, to a directory as its tree. Links that cannot be followed (dangling, loops, back up the copied tree) and, with false, every link are created as links on the host. With remote_src, only local_follow: true follows them (Ansible's copy module's default keeps them as links)."},
 		{Name: "decrypt", Type: module.Bool, Default: true, Doc: "Decrypt vault-encrypted source files (every file of a directory src too) with the run's vault password, as Ansible does; false copies them as they are. Not for content or remote_src."},
-	}, writeArgs()...), fileAttrArgs()...),
+	}, writeArgs(false)...), fileAttrArgs()...),
+	// Ansible's copy action reports a missing src and content, both, or
+	// a missing dest when the task runs, with its own messages (Plan).
 	MutuallyExclusive: [][]string{{"content", "src"}},
 	RequiredOneOf:     [][]string{{"content", "src"}},
+	GroupsAtRun:       true,
 	Check:             module.CheckFull,
 	Diff:              true,
 	Examples: `- name: Copy a file from the role's files/ directory
@@ -101,6 +105,16 @@ type writeItem struct {
 // Plan implements module.Module.
 func (*Copy) Plan(ctx context.Context, h *module.Host, args module.Args) (*module.Plan, error) {
 	dest := args.String("dest")
+	// Ansible's copy action checks these itself: an empty src or dest
+	// counts as missing.
+	switch {
+	case args.String("src") == "" && !args.Has("content"):
+		return module.Unchanged(module.Failed("src (or content) is required")), nil
+	case dest == "":
+		return module.Unchanged(module.Failed("dest is required")), nil
+	case args.String("src") != "" && args.Has("content"):
+		return module.Unchanged(module.Failed("src and content are mutually exclusive")), nil
+	}
 	if args.Has("content") {
 		if strings.HasSuffix(dest, "/") {
 			return module.Unchanged(module.Failed("can not use content with a dir as dest")), nil
@@ -281,7 +295,10 @@ func finalFileResult(ctx context.Context, h *module.Host, p string, base module.
 // planRemoteCopy copies a file that is already on the host.
 func planRemoteCopy(ctx context.Context, h *module.Host, args module.Args, src string) (*module.Plan, error) {
 	dest := args.String("dest")
-	if strings.HasSuffix(dest, "/") {
+	// A dest ending in "/" is a directory, created when missing, as
+	// Ansible's copy module does.
+	intoDir := strings.HasSuffix(dest, "/")
+	if intoDir {
 		dest = path.Join(dest, path.Base(src))
 	}
 	sts, err := statMany(ctx, h, []string{src, dest, path.Join(dest, path.Base(src))}, statOptions{Follow: true, Checksum: true})
@@ -293,8 +310,13 @@ func planRemoteCopy(ctx context.Context, h *module.Host, args module.Args, src s
 	case !sst.Exists:
 		return module.Unchanged(module.Failed("Source %s not found", src)), nil
 	case sst.IsDir():
-		return module.Unchanged(module.Failed("remote_src with a source directory is not supported by tend yet")), nil
-	case !sst.Readable || sst.SHA1 == "":
+		return planRemoteDirCopy(ctx, h, args, src, args.String("dest"))
+	case !sst.Readable:
+		return module.Unchanged(module.Failed("Source %s not readable", src)), nil
+	case !sst.IsReg():
+		// A device, fifo or socket, as Ansible's copy module words it.
+		return module.Unchanged(module.Failed("Cannot copy invalid source '%s': not a file", src)), nil
+	case sst.SHA1 == "":
 		return module.Unchanged(module.Failed("Source %s not readable", src)), nil
 	}
 	if st.IsDir() {
@@ -337,6 +359,9 @@ func planRemoteCopy(ctx context.Context, h *module.Host, args module.Args, src s
 			}
 			owner, group := keepOwnership(st, args.String("owner"), args.String("group"))
 			cmd := connection.WriteScript{Dst: dest, Mode: fs.FileMode(m & 0o777), Owner: owner, Group: group, From: src, Sweep: true}.String()
+			if intoDir && !st.Exists {
+				cmd = "mkdir -p -- " + shellDir(dest) + " && " + cmd
+			}
 			if m&0o7000 != 0 {
 				cmd += " && chmod -- " + fmt.Sprintf("%04o", m) + " " + shell.Quote(dest)
 			}
@@ -360,42 +385,34 @@ func planDirCopy(ctx context.Context, h *module.Host, args module.Args, src, loc
 		root = path.Join(root, filepath.Base(local))
 	}
 	type entry struct {
-		rel   string
-		dir   bool
-		data  []byte
-		perm  uint32
-		local string
+		copySource
+		data []byte
 	}
-	var entries []entry
-	err := filepath.WalkDir(local, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(local, p)
-		fi, err := os.Stat(p)
-		if err != nil {
-			return err
-		}
-		if fi.IsDir() {
-			entries = append(entries, entry{rel: filepath.ToSlash(rel), dir: true})
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		if args.Bool("decrypt") && vault.IsEncrypted(data) {
-			if data, err = decryptControllerFile(h, p, data); err != nil {
-				return err
-			}
-		}
-		entries = append(entries, entry{rel: filepath.ToSlash(rel), data: data, perm: uint32(fi.Mode().Perm()), local: p})
-		return nil
-	})
+	// Ansible's copy action follows links unless told not to.
+	srcs, err := walkCopySource(local, !args.Has("local_follow") || args.Bool("local_follow"))
 	if err != nil {
 		return module.Unchanged(module.Failed("Could not read directory '%s': %v", local, err)), nil
 	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].rel < entries[j].rel })
+	entries := make([]entry, len(srcs))
+	// Files are read in Ansible's order (os.walk: a directory's files
+	// before its subdirectories'), so the first one that fails is its.
+	for _, i := range walkOrder(srcs) {
+		cs := srcs[i]
+		e := entry{copySource: cs}
+		if !cs.dir && !cs.isLink {
+			data, err := os.ReadFile(cs.local)
+			if err != nil {
+				return module.Unchanged(module.Failed("Could not read directory '%s': %v", local, err)), nil
+			}
+			if args.Bool("decrypt") && vault.IsEncrypted(data) {
+				if data, err = decryptControllerFile(h, cs.local, data); err != nil {
+					return module.Unchanged(module.Failed("%v", err)), nil
+				}
+			}
+			e.data = data
+		}
+		entries[i] = e
+	}
 	paths := make([]string, len(entries))
 	for i, e := range entries {
 		paths[i] = path.Join(root, e.rel)
@@ -412,26 +429,22 @@ func planDirCopy(ctx context.Context, h *module.Host, args module.Args, src, loc
 	var diffs []module.Diff
 	for i, e := range entries {
 		st, p := sts[i], paths[i]
-		if e.dir {
-			if st.IsDir() {
-				continue
+		if e.dir || e.isLink {
+			var step func(context.Context) error
+			var diff module.Diff
+			var fail string
+			if e.dir {
+				step, diff, fail = dirCopyStep(h, args, p, dirMode, st)
+			} else {
+				step, diff, fail = linkCopyStep(h, args, p, e.link, st)
 			}
-			if st.Exists {
-				return module.Unchanged(module.Failed("%s exists and is not a directory", p)), nil
+			if fail != "" {
+				return module.Unchanged(module.Failed("%s", fail)), nil
 			}
-			m, err := dirMode.Apply(0o777&^st.Umask, true, st.Umask)
-			if err != nil {
-				return module.Unchanged(module.Failed("%v", err)), nil
+			if step != nil {
+				diffs = append(diffs, diff)
+				steps = append(steps, step)
 			}
-			cmd := "mkdir -p -- " + shell.Quote(p)
-			if dirMode.IsSet() {
-				cmd += " && chmod -- " + fmt.Sprintf("%04o", m) + " " + shell.Quote(p)
-			}
-			if a := attrCommand(p, args.String("owner"), args.String("group"), 0, false, false, false); a != "" {
-				cmd += " && " + a
-			}
-			diffs = append(diffs, attrDiff(p, map[string]any{"state": "absent"}, map[string]any{"state": "directory"}))
-			steps = append(steps, func(ctx context.Context) error { return runOK(ctx, h, cmd, "create directory "+p) })
 			continue
 		}
 		if st.Exists && !args.Bool("force") {
@@ -471,4 +484,29 @@ func planDirCopy(ctx context.Context, h *module.Host, args module.Args, src, loc
 		}
 		return result, nil
 	}}, nil
+}
+
+// dirCopyStep plans a directory of a directory copy at p (inspected as
+// st): nothing when it is there, else a step creating it with
+// directory_mode, owner and group.
+func dirCopyStep(h *module.Host, args module.Args, p string, dirMode Mode, st *RemoteStat) (func(context.Context) error, module.Diff, string) {
+	if st.IsDir() {
+		return nil, module.Diff{}, ""
+	}
+	if st.Exists {
+		return nil, module.Diff{}, fmt.Sprintf("%s exists and is not a directory", p)
+	}
+	m, err := dirMode.Apply(0o777&^st.Umask, true, st.Umask)
+	if err != nil {
+		return nil, module.Diff{}, err.Error()
+	}
+	cmd := "mkdir -p -- " + shell.Quote(p)
+	if dirMode.IsSet() {
+		cmd += " && chmod -- " + fmt.Sprintf("%04o", m) + " " + shell.Quote(p)
+	}
+	if a := attrCommand(p, args.String("owner"), args.String("group"), 0, false, false, false); a != "" {
+		cmd += " && " + a
+	}
+	diff := attrDiff(p, map[string]any{"state": "absent"}, map[string]any{"state": "directory"})
+	return func(ctx context.Context) error { return runOK(ctx, h, cmd, "create directory "+p) }, diff, ""
 }

@@ -40,6 +40,18 @@ func TestCopyDecrypt(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(dest, "raw")); netFailed(r) || !vault.IsEncrypted(b) {
 		t.Errorf("decrypt false: %v %q", r, b)
 	}
+	// Without a password: Ansible's message, which the copy target
+	// compares with, for a file and for a directory holding one.
+	for _, nopw := range []module.Decrypter{nil, vault.NewKeyring()} {
+		h.Vault = nopw
+		for _, c := range []struct{ src, file string }{{"s.conf", "s.conf"}, {"dir", "dir/d.conf"}} {
+			r, _ = netRun(t, h, &Copy{}, map[string]any{"src": c.src, "dest": dest + "/nopw/"}, false)
+			want := "A vault password or secret must be specified to decrypt " + filepath.Join(src, "files", c.file)
+			if !netFailed(r) || r["msg"] != want {
+				t.Errorf("%s without a password (%T): %v, want msg %q", c.src, nopw, r, want)
+			}
+		}
+	}
 }
 
 // TestCopyResultKeys: a copy that writes reports md5sum beside checksum,

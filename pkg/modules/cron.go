@@ -33,7 +33,7 @@ func (Cron) Spec() *module.Spec {
 			{Name: "job", Aliases: []string{"value"}, Type: module.String, Doc: "Command to run, or the variable's value with env."},
 			{Name: "state", Type: module.String, Default: "present", Choices: []string{"present", "absent"}, Doc: "Whether the job exists."},
 			{Name: "user", Type: module.String, NotOption: true, Doc: "Whose crontab (crontab -u); with cron_file, the user column (default root)."},
-			{Name: "cron_file", Type: module.String, Doc: "Manage this file (relative names are under /etc/cron.d) instead of a crontab."},
+			{Name: "cron_file", Type: module.String, Expand: true, Doc: "Manage this file (relative names are under /etc/cron.d) instead of a crontab."},
 			{Name: "minute", Type: module.String, Default: "*", Doc: "Minute field."},
 			{Name: "hour", Type: module.String, Default: "*", Doc: "Hour field."},
 			{Name: "day", Aliases: []string{"dom"}, Type: module.String, Default: "*", Doc: "Day of month field."},

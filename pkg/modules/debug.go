@@ -44,7 +44,7 @@ func (*Debug) Plan(ctx context.Context, h *module.Host, a module.Args) (*module.
 	r := module.Result{"_ansible_verbose_always": true}
 	if a.Has("var") {
 		expr := a.String("var")
-		v, err := h.Templar.Eval(expr)
+		v, err := h.Templar.Value(expr)
 		if err != nil {
 			// Only an undefined variable is shown; any other error (a
 			// filter's) fails the task, as in Ansible.

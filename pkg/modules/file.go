@@ -27,13 +27,13 @@ file or updates times; absent removes recursively. Without state the path keeps 
 type (file when it does not exist). A converged path costs one round trip (two with
 recurse).`,
 	Args: append([]module.Arg{
-		{Name: "path", Aliases: []string{"dest", "name"}, Type: module.Path, Required: true, Doc: "Path to the file being managed."},
+		{Name: "path", Aliases: []string{"dest", "name"}, Type: module.Path, Expand: true, Required: true, Doc: "Path to the file being managed."},
 		{Name: "state", Type: module.String, Choices: []string{"absent", "directory", "file", "hard", "link", "touch"}, Doc: "What path should be. Default: its current state, or file when it does not exist."},
-		{Name: "src", Type: module.Path, Doc: "Target of the link for state=link and state=hard (relative link targets are kept as given)."},
+		{Name: "src", Type: module.Path, Expand: true, Doc: "Target of the link for state=link and state=hard (relative link targets are kept as given)."},
 		{Name: "recurse", Type: module.Bool, Default: false, Doc: "With state=directory, apply owner, group and mode to everything below path."},
 		{Name: "_diff_peek", Type: module.Bool, Doc: "Internal to Ansible's action plugins: only report whether path looks binary (appears_binary); nothing changes."},
 		{Name: "force", Type: module.Bool, Default: false, Doc: "For links: replace an existing file or directory at path, or create a link to a missing src."},
-		{Name: "follow", Type: module.Bool, Default: true, Doc: "When path is a symbolic link, set attributes of its target."},
+		{Name: "follow", Type: module.Bool, Default: true, Doc: "When path is a symbolic link, set attributes of its target; with recurse, also of what the links in the tree point to (and the trees below linked directories), as Ansible does."},
 		{Name: "access_time", Type: module.String, Doc: "preserve (default, except touch: now), now, or a time in access_time_format (states file and touch)."},
 		{Name: "access_time_format", Type: module.String, Default: "%Y%m%d%H%M.%S", Doc: "Python strptime format of access_time (directives %Y %y %m %d %H %M %S), read in the host's time zone."},
 		{Name: "modification_time", Type: module.String, Doc: "preserve (default, except touch: now), now, or a time in modification_time_format (states file and touch)."},
@@ -140,6 +140,10 @@ func (*File) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 	if fst := sts[len(sts)-1]; args.Bool("follow") && t.lst.Type == "link" && fst.Exists {
 		t.target = fst
 	}
+	owners, err := t.lookupOwners(ctx, state)
+	if err != nil {
+		return nil, err
+	}
 	plan, err := t.statePlan(ctx, state)
 	if err != nil || plan == nil {
 		return plan, err
@@ -147,7 +151,79 @@ func (*File) Plan(ctx context.Context, h *module.Host, args module.Args) (*modul
 	if err := t.addResultDiff(ctx, plan, state); err != nil {
 		return nil, err
 	}
-	return plan, nil
+	t.ansibleShape(plan, state, sts[0], sts[len(sts)-1])
+	return t.withOwnerLookup(plan, owners), nil
+}
+
+// ansibleShape gives the results the file module's shape in Ansible: the
+// path under dest for link, hard and touch, and the attributes of what is
+// at the path afterwards as AnsibleModule.add_path_info reads them (a
+// link's own, state link), or none when nothing is there. A changed plan
+// reads them once applied; in check mode they are the current ones.
+func (t *fileTask) ansibleShape(plan *module.Plan, state string, lst, fst *RemoteStat) {
+	key := "path"
+	switch state {
+	case "link", "hard", "touch":
+		key = "dest"
+	}
+	shape := func(r module.Result, lst, fst *RemoteStat) module.Result {
+		if r == nil || r["failed"] == true {
+			return r
+		}
+		// Only state=absent reports a state of its own; any other comes
+		// from what is at the path (none in check mode before creation).
+		delete(r, "state")
+		if state == "absent" {
+			r["state"] = "absent"
+		}
+		if p, ok := r["path"]; ok && key == "dest" {
+			delete(r, "path")
+			r["dest"] = p
+		}
+		for _, k := range []string{"uid", "gid", "owner", "group", "mode", "size"} {
+			delete(r, k)
+		}
+		return addPathInfo(r, lst, fst)
+	}
+	plan.Result = shape(plan.Result, lst, fst)
+	if plan.Apply == nil {
+		return
+	}
+	apply := plan.Apply
+	plan.Apply = func(ctx context.Context) (module.Result, error) {
+		r, err := apply(ctx)
+		if err != nil || r == nil {
+			return r, err
+		}
+		sts, err := statEach(ctx, t.h, []string{t.path, t.path}, []statOptions{{}, {Follow: true}})
+		if err != nil {
+			return nil, err
+		}
+		return shape(r, sts[0], sts[1]), nil
+	}
+}
+
+// addPathInfo is AnsibleModule.add_path_info: when the path exists
+// (following links), the owner, mode and size of the path itself (lstat)
+// and what it is: link, directory, hard (several names) or file.
+func addPathInfo(r module.Result, lst, fst *RemoteStat) module.Result {
+	if !fst.Exists || !lst.Exists {
+		return r
+	}
+	r["uid"], r["gid"], r["owner"], r["group"] = lst.UID, lst.GID, lst.Owner, lst.Group
+	r["mode"] = formatMode(lst.Mode)
+	r["size"] = lst.Size
+	switch {
+	case lst.Type == "link":
+		r["state"] = "link"
+	case fst.Type == "directory":
+		r["state"] = "directory"
+	case fst.Nlink > 1:
+		r["state"] = "hard"
+	default:
+		r["state"] = "file"
+	}
+	return r
 }
 
 func (t *fileTask) statePlan(ctx context.Context, state string) (*module.Plan, error) {
@@ -371,9 +447,13 @@ func (t *fileTask) absent() *module.Plan {
 		t.result["state"] = "absent"
 		return module.Unchanged(t.result)
 	}
-	return changedPlan(t.result, "absent", []module.Diff{t.stateDiff(t.prev, "absent")}, func(ctx context.Context) error {
+	plan := changedPlan(t.result, "absent", []module.Diff{t.stateDiff(t.prev, "absent")}, func(ctx context.Context) error {
 		return runOK(ctx, t.h, "rm -rf -- "+shell.Quote(t.lst.Path), "remove "+t.lst.Path)
 	})
+	// In check mode the path is still there, and Ansible's result
+	// describes it (add_path_info).
+	plan.Result = fileResult(module.Result{"path": t.lst.Path}, t.lst)
+	return plan
 }
 
 func (t *fileTask) file(ctx context.Context) (*module.Plan, error) {
@@ -391,7 +471,7 @@ func (t *fileTask) directory(ctx context.Context) (*module.Plan, error) {
 	}
 	if t.target.Exists {
 		if t.args.Bool("recurse") {
-			return recursePlan(ctx, t.h, t.result, t.target, t.owner, t.group, t.mode)
+			return recursePlan(ctx, t.h, t.result, t.target, t.owner, t.group, t.mode, t.args.Bool("follow"))
 		}
 		return attrOnlyPlan(ctx, t.h, t.result, t.target, t.attrsPlan)
 	}
@@ -403,9 +483,13 @@ func (t *fileTask) directory(ctx context.Context) (*module.Plan, error) {
 	if a := attrCommand(t.lst.Path, t.owner, t.group, m, t.mode.IsSet(), false, t.args.Bool("recurse")); a != "" {
 		cmd += " && " + a
 	}
-	return changedPlan(t.result, "directory", []module.Diff{t.stateDiff("absent", "directory")}, func(ctx context.Context) error {
+	plan := changedPlan(t.result, "directory", []module.Diff{t.stateDiff("absent", "directory")}, func(ctx context.Context) error {
 		return runOK(ctx, t.h, cmd, "create directory "+t.lst.Path)
-	}), nil
+	})
+	// In check mode nothing is there to describe: Ansible's result has
+	// the path alone.
+	plan.Result = module.Result{"path": t.lst.Path}
+	return plan, nil
 }
 
 // touch creates the file or, unless both times are preserved, updates
@@ -445,6 +529,10 @@ func (t *fileTask) touch() (*module.Plan, error) {
 		}
 	}
 	plan := changedPlan(t.result, "", diffs, nil)
+	if !target.Exists {
+		// Ansible's execute_touch in check mode: dest and changed only.
+		plan.Result = module.Result{"dest": target.Path}
+	}
 	plan.Apply = func(ctx context.Context) (module.Result, error) {
 		if err := runOK(ctx, t.h, cmd, "touch "+target.Path); err != nil {
 			return nil, err
@@ -545,7 +633,13 @@ func (t *fileTask) hard(ctx context.Context) (*module.Plan, error) {
 		return attrOnlyPlan(ctx, t.h, t.result, lst, t.attrsPlan)
 	}
 	if !sst.Exists {
-		return module.Unchanged(fileFail(t.result, fmt.Sprintf("src does not exist: %s", src))), nil
+		// Ansible's result names dest and src, and describes dest when
+		// it exists.
+		r := module.Result{"dest": lst.Path, "src": src}
+		if lst.Exists {
+			r = fileResult(r, lst)
+		}
+		return module.Unchanged(fileFail(r, "src does not exist")), nil
 	}
 	if lst.Exists && lst.Inode == sst.Inode && lst.Dev == sst.Dev {
 		return attrOnlyPlan(ctx, t.h, t.result, lst, t.attrsPlan)
@@ -603,12 +697,13 @@ func attrOnlyPlan(ctx context.Context, h *module.Host, result module.Result, st 
 		return module.Unchanged(result), nil
 	}
 	cmd := a.Command(st.Path, false)
-	p := &module.Plan{Changed: true, Result: result, Diff: []module.Diff{attrDiff(result["path"].(string), a.Before, a.After)}}
+	path, _ := result["path"].(string)
+	p := &module.Plan{Changed: true, Result: result, Diff: []module.Diff{attrDiff(path, a.Before, a.After)}}
 	p.Apply = func(ctx context.Context) (module.Result, error) {
 		if err := runOK(ctx, h, cmd, "set attributes of "+st.Path); err != nil {
 			return nil, err
 		}
-		return finalFileResult(ctx, h, result["path"].(string), result, "")
+		return finalFileResult(ctx, h, path, result, "")
 	}
 	return p, nil
 }
@@ -632,15 +727,22 @@ func attrOnlyLink(ctx context.Context, h *module.Host, result module.Result, st 
 // trip (find prints the first entry that differs) and fixes it with
 // chown -R / chmod -R. Symbolic modes are resolved per entry by chmod
 // itself, whose rules match Ansible's except for X on mixed trees.
-func recursePlan(ctx context.Context, h *module.Host, result module.Result, st *RemoteStat, owner, group string, mode Mode) (*module.Plan, error) {
+//
+// With follow (the file module's default), Ansible's
+// recursive_set_attributes also sets the attributes of what each
+// symbolic link in the tree points to, and of the tree below a linked
+// directory: find -L walks those, and links themselves keep getting
+// their owner (chown -h).
+func recursePlan(ctx context.Context, h *module.Host, result module.Result, st *RemoteStat, owner, group string, mode Mode, follow bool) (*module.Plan, error) {
 	fileResult(result, st)
-	var conds []string
+	var ownConds []string
 	if owner != "" {
-		conds = append(conds, "! -user "+shell.Quote(owner))
+		ownConds = append(ownConds, "! -user "+shell.Quote(owner))
 	}
 	if group != "" {
-		conds = append(conds, "! -group "+shell.Quote(group))
+		ownConds = append(ownConds, "! -group "+shell.Quote(group))
 	}
+	conds := ownConds
 	modeArg := ""
 	if mode.IsSet() {
 		if mode.IsSymbolic() {
@@ -654,10 +756,24 @@ func recursePlan(ctx context.Context, h *module.Host, result module.Result, st *
 	if len(conds) == 0 {
 		return module.Unchanged(result), nil
 	}
-	check := "find " + shell.Path(st.Path) + " \\( " + strings.Join(conds, " -o ") + " \\) -print -quit 2>/dev/null"
+	path := shell.Path(st.Path)
+	// walks are the find commands that list what gets the attributes:
+	// the tree, and with follow the tree seen through its links.
+	walks := []string{"find " + path}
+	if follow {
+		walks = append(walks, "find -L "+path)
+	}
+	firstOf := func(conds []string) string {
+		var cmds []string
+		for _, w := range walks {
+			cmds = append(cmds, w+" \\( "+strings.Join(conds, " -o ")+" \\) -print -quit 2>/dev/null")
+		}
+		return strings.Join(cmds, "; ")
+	}
+	check := firstOf(conds)
 	if mode.IsSymbolic() {
 		// Symbolic modes: let chmod report whether it would change anything.
-		check = "find " + shell.Path(st.Path) + " ! -type l -print0 | xargs -0 -r stat -c '%a %F' | head -c 1048576"
+		check = walks[len(walks)-1] + " ! -type l -print0 | xargs -0 -r stat -L -c '%a %F' | head -c 1048576"
 	}
 	res, err := h.Run(ctx, check)
 	if err != nil {
@@ -678,15 +794,8 @@ func recursePlan(ctx context.Context, h *module.Host, result module.Result, st *
 				break
 			}
 		}
-		if !changed && (owner != "" || group != "") {
-			var oc []string
-			if owner != "" {
-				oc = append(oc, "! -user "+shell.Quote(owner))
-			}
-			if group != "" {
-				oc = append(oc, "! -group "+shell.Quote(group))
-			}
-			r2, err := h.Run(ctx, "find "+shell.Path(st.Path)+" \\( "+strings.Join(oc, " -o ")+" \\) -print -quit")
+		if !changed && len(ownConds) > 0 {
+			r2, err := h.Run(ctx, firstOf(ownConds))
 			if err != nil {
 				return nil, fmt.Errorf("check %s recursively: %w", st.Path, err)
 			}
@@ -701,9 +810,20 @@ func recursePlan(ctx context.Context, h *module.Host, result module.Result, st *
 	var cmds []string
 	if c := attrCommand(st.Path, owner, group, 0, false, true, true); c != "" {
 		cmds = append(cmds, c)
+		if follow {
+			og := owner
+			if group != "" {
+				og += ":" + group
+			}
+			cmds = append(cmds, "find -L "+path+" ! -type l -exec chown -- "+shell.Quote(og)+" {} +")
+		}
 	}
 	if modeArg != "" {
-		cmds = append(cmds, "chmod -R -- "+shell.Quote(modeArg)+" "+shell.Quote(st.Path))
+		if follow {
+			cmds = append(cmds, "find -L "+path+" ! -type l -exec chmod -- "+shell.Quote(modeArg)+" {} +")
+		} else {
+			cmds = append(cmds, "chmod -R -- "+shell.Quote(modeArg)+" "+shell.Quote(st.Path))
+		}
 	}
 	cmd := strings.Join(cmds, " && ")
 	p := &module.Plan{Changed: true, Result: result}

@@ -24,6 +24,7 @@ type testTemplar struct {
 func (t testTemplar) Render(s string) (string, error)    { return t.e.RenderString(s, t.vars) }
 func (t testTemplar) Eval(expr string) (any, error)      { return t.e.Render("{{ "+expr+" }}", t.vars) }
 func (t testTemplar) Condition(expr string) (any, error) { return t.e.EvalCondition(expr, t.vars) }
+func (t testTemplar) Value(expr string) (any, error)     { return t.e.EvalValue(expr, t.vars) }
 func (t testTemplar) RenderWith(s string, extra map[string]any) (string, error) {
 	v := map[string]any{}
 	for k, x := range t.vars {
@@ -409,8 +410,11 @@ func TestBadArguments(t *testing.T) {
 		raw  map[string]any
 		want string
 	}{
-		{"copy", map[string]any{"dest": dir + "/x"}, "one of these arguments is required: content, src"},
-		{"copy", map[string]any{"content": "a", "src": "b", "dest": dir + "/x"}, "mutually exclusive"},
+		// Ansible's copy action's own messages, which the copy target asserts.
+		{"copy", map[string]any{"dest": dir + "/x"}, "src (or content) is required"},
+		{"copy", map[string]any{"src": "", "dest": dir + "/x"}, "src (or content) is required"},
+		{"copy", map[string]any{"src": "foo.txt"}, "dest is required"},
+		{"copy", map[string]any{"content": "a", "src": "b", "dest": dir + "/x"}, "src and content are mutually exclusive"},
 		{"copy", map[string]any{"content": "a", "dest": dir + "/x", "mode": "0999"}, "octal or symbolic"},
 		{"copy", map[string]any{"content": "a", "dest": dir + "/x", "validate": "true"}, "validate must contain %s"},
 		{"copy", map[string]any{"content": "a", "dest": dir + "/"}, "can not use content with a dir as dest"},

@@ -31,7 +31,7 @@ searched in their whole content with read_whole_file; their content is read in o
 round trip and matched on the controller). Returns files (stat-like dictionaries), matched
 and examined.`,
 	Args: []module.Arg{
-		{Name: "paths", Aliases: []string{"name", "path"}, Type: module.List, Elements: module.String, Required: true, Doc: "Directories to search."},
+		{Name: "paths", Aliases: []string{"name", "path"}, Type: module.List, Expand: true, Elements: module.String, Required: true, Doc: "Directories to search."},
 		{Name: "patterns", Aliases: []string{"pattern"}, Type: module.List, Elements: module.String, Doc: "Base-name globs (or regexps with use_regex); any may match. Default: everything."},
 		{Name: "excludes", Aliases: []string{"exclude"}, Type: module.List, Elements: module.String, Doc: "Base-name globs (or regexps) to leave out."},
 		{Name: "contains", Type: module.String, Doc: "Python regular expression a line of regular files must match from its start (Python's re.match, as in Ansible), or with read_whole_file that the whole content must contain."},

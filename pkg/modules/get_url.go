@@ -35,7 +35,7 @@ var _ module.Module = (*GetURL)(nil)
 func (GetURL) Spec() *module.Spec {
 	args := []module.Arg{
 		{Name: "url", Type: module.String, Required: true, Doc: "http://, https:// or file:// (a controller path) URL to download."},
-		{Name: "dest", Type: module.Path, Required: true, Doc: "File to write on the host, or an existing directory: the file name then comes from Content-Disposition or the URL, and the file is downloaded on every run (as in Ansible) but only replaced when its content differs."},
+		{Name: "dest", Type: module.Path, Expand: true, Required: true, Doc: "File to write on the host, or an existing directory: the file name then comes from Content-Disposition or the URL, and the file is downloaded on every run (as in Ansible) but only replaced when its content differs."},
 		{Name: "checksum", Type: module.String, Default: "",
 			Doc: "ALGORITHM:HEX (md5, sha1, sha224, sha256, sha384, sha512), or ALGORITHM:URL of a checksum file (lines of \"HEX  name\", the line naming the downloaded file is used). An existing dest with this checksum is not downloaded again; a download with another checksum fails before anything is written."},
 		{Name: "force", Type: module.Bool, Default: false, Doc: "Download even when dest exists, replacing it when the content differs. Without force and without checksum an existing dest is left alone."},
@@ -48,7 +48,7 @@ func (GetURL) Spec() *module.Spec {
 		{Name: "validate_certs", Type: module.Bool, Default: true, Doc: "Check the server's TLS certificate."},
 		{Name: "use_proxy", Type: module.Bool, Default: true, Doc: "Use the controller's http_proxy/https_proxy/no_proxy environment."},
 		{Name: "http_agent", Type: module.String, Default: "tend-get_url", Doc: "User-Agent header."},
-		{Name: "tmp_dest", Type: module.Path, Doc: "Accepted for compatibility and ignored: the download is staged on the controller."},
+		{Name: "tmp_dest", Type: module.Path, Expand: true, Doc: "Accepted for compatibility and ignored: the download is staged on the controller."},
 	}
 	args = append(args, httpExtraArgs()...)
 	return &module.Spec{

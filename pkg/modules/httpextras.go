@@ -35,8 +35,8 @@ func httpExtraArgs() []module.Arg {
 		{Name: "unredirected_headers", Type: module.List, Elements: module.String, Doc: "Headers sent with the first request only, never to a redirect's target."},
 		{Name: "use_netrc", Type: module.Bool, Default: true, Doc: "Without url_username, take Basic credentials for the URL's host from the " +
 			"CONTROLLER's netrc file ($NETRC, else ~/.netrc), since the download runs there (Ansible reads the target's)."},
-		{Name: "client_cert", Type: module.Path, Doc: "PEM client certificate (may include the key) read from the host, for TLS client authentication."},
-		{Name: "client_key", Type: module.Path, Doc: "PEM private key for client_cert, read from the host."},
+		{Name: "client_cert", Type: module.Path, Expand: true, Doc: "PEM client certificate (may include the key) read from the host, for TLS client authentication."},
+		{Name: "client_key", Type: module.Path, Expand: true, Doc: "PEM private key for client_cert, read from the host."},
 		{Name: "ciphers", Type: module.List, Elements: module.String, Doc: "TLS 1.2 cipher suites, by OpenSSL name (ECDHE-RSA-AES128-GCM-SHA256) or " +
 			"IANA name, ':'-separated lists and !NAME exclusions included, as Ansible's set_ciphers (TLS 1.3 suites are always on, as with " +
 			"OpenSSL). OpenSSL keywords (HIGH, DEFAULT, ECDHE+AESGCM...) are not supported: each one is skipped with a warning."},

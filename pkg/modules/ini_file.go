@@ -35,7 +35,7 @@ option names are compared case-insensitively, changed lines keep their indentati
 options are indented with a tab. Repeated keys are multi-valued options: manage them with
 values (and exclusive). Without gcfg, matching is exact and case-sensitive as in Ansible.`,
 	Args: append([]module.Arg{
-		{Name: "path", Aliases: []string{"dest"}, Type: module.Path, Required: true, Doc: "The INI file; created if missing unless create=false."},
+		{Name: "path", Aliases: []string{"dest"}, Type: module.Path, Expand: true, Required: true, Doc: "The INI file; created if missing unless create=false."},
 		{Name: "section", Type: module.String, Doc: "Section name, without brackets. Empty or null: options before the first section."},
 		{Name: "option", Aliases: []string{"key"}, Type: module.String, Doc: "Option name. Without it, state=present ensures the section exists and state=absent removes the whole section."},
 		{Name: "value", Type: module.String, Doc: "The option's value."},

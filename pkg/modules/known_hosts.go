@@ -36,7 +36,7 @@ func (*KnownHosts) Spec() *module.Spec {
 		Args: []module.Arg{
 			{Name: "name", Aliases: []string{"host"}, Required: true, Type: module.String, Doc: "The host to add or remove (`[host]:port` for another port); one name, not a list."},
 			{Name: "key", Type: module.String, Doc: "The key line, as ssh-keyscan prints it (`host ssh-ed25519 AAAA...`); required for state=present."},
-			{Name: "path", Type: module.Path, Default: "~/.ssh/known_hosts", Doc: "The known_hosts file."},
+			{Name: "path", Type: module.Path, Expand: true, Default: "~/.ssh/known_hosts", Doc: "The known_hosts file."},
 			{Name: "hash_host", Type: module.Bool, Default: false, Doc: "Hash the host name in the written entry."},
 			{Name: "state", Type: module.String, Default: "present", Choices: []string{"present", "absent"}, Doc: "Whether the key (or, without key, the host) is in the file."},
 		},

@@ -29,7 +29,7 @@ Ansible): lookarounds, backreferences, (?P<name>...) groups and inline flags wor
 "$" matches before the line's newline. In line with backrefs=true, \1 and \g<name> insert
 groups.`,
 	Args: append([]module.Arg{
-		{Name: "path", Aliases: []string{"dest", "destfile", "name"}, Type: module.Path, Required: true, Doc: "The file to modify."},
+		{Name: "path", Aliases: []string{"dest", "destfile", "name"}, Type: module.Path, Expand: true, Required: true, Doc: "The file to modify."},
 		{Name: "regexp", Aliases: []string{"regex"}, Type: module.String, Doc: "Regular expression looked for in every line. With state=present the last matching line (or the first, with firstmatch) is replaced; with state=absent all matching lines are removed."},
 		{Name: "search_string", Type: module.String, Doc: "Fixed string looked for in every line; the literal counterpart of regexp."},
 		{Name: "state", Type: module.String, Default: "present", Choices: []string{"present", "absent"}, Doc: "Whether the line should be there or not."},

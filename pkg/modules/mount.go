@@ -30,8 +30,8 @@ func (Mount) Spec() *module.Spec {
 			"remove the mount point directory), `absent_from_fstab` (remove the entry only), " +
 			"`remounted` (always remount), `ephemeral` (mount without touching fstab).",
 		Args: []module.Arg{
-			{Name: "path", Aliases: []string{"name"}, Required: true, Type: module.Path, Doc: "Mount point."},
-			{Name: "src", Type: module.String, Doc: "Device, `server:/export` or other source. Required for mounted, present and ephemeral."},
+			{Name: "path", Aliases: []string{"name"}, Required: true, Type: module.Path, Expand: true, Doc: "Mount point."},
+			{Name: "src", Type: module.String, Expand: true, Doc: "Device, `server:/export` or other source. Required for mounted, present and ephemeral."},
 			{Name: "fstype", Type: module.String, Doc: "File system type (ext4, nfs, nfs4, fuse.sshfs, tmpfs...). Required for mounted, present and ephemeral."},
 			{Name: "opts", Type: module.String, Doc: "Mount options; default `defaults`."},
 			{Name: "dump", Type: module.String, Default: "0", Doc: "fstab dump field."},

@@ -18,7 +18,7 @@ var _ module.Module = (*OpensshKeypair)(nil)
 // Spec implements module.Module.
 func (*OpensshKeypair) Spec() *module.Spec {
 	args := []module.Arg{
-		{Name: "path", Required: true, Type: module.Path, Doc: "The private key file; the public key is PATH.pub."},
+		{Name: "path", Required: true, Type: module.Path, Expand: true, Doc: "The private key file; the public key is PATH.pub."},
 		{Name: "type", Type: module.String, Default: "rsa", Choices: []string{"rsa", "dsa", "rsa1", "ecdsa", "ed25519"}, Doc: "Key algorithm."},
 		{Name: "size", Type: module.Int, Doc: "Bits: RSA at least 1024 (default 4096), DSA 1024, ECDSA 256, 384 or 521; ignored for ed25519."},
 		{Name: "comment", Type: module.String, Doc: "The public key's comment; changed in place (`ssh-keygen -c`) without a new key."},

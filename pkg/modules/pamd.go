@@ -42,7 +42,7 @@ func (*Pamd) Spec() *module.Spec {
 			{Name: "module_arguments", Type: module.List, Elements: module.String, Doc: "Arguments of the updated or inserted rule, or those to add or remove (args_present, args_absent)."},
 			{Name: "state", Type: module.String, Default: "updated", Choices: []string{"absent", "after", "args_absent", "args_present", "before", "updated"},
 				Doc: "updated: change the matching rules to the new_* values and arguments; before/after: insert the new rule next to each match; args_present/args_absent: add or remove arguments; absent: remove the matching rules."},
-			{Name: "path", Type: module.Path, Default: "/etc/pam.d", Doc: "The directory of the service files."},
+			{Name: "path", Type: module.Path, Expand: true, Default: "/etc/pam.d", Doc: "The directory of the service files."},
 			{Name: "backup", Type: module.Bool, Default: false, Doc: "Keep a timestamped copy of the file before changing it."},
 		},
 		Check: module.CheckFull,

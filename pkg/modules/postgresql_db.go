@@ -29,7 +29,7 @@ func (PostgresqlDB) Spec() *module.Spec {
 		{Name: "lc_ctype", Type: module.String, Doc: "LC_CTYPE of a new database; like encoding, never changed."},
 		{Name: "template", Type: module.String, Doc: "Template the database is created from (template1 by default on the server; use template0 with a non-default encoding)."},
 		{Name: "conn_limit", Type: module.String, Doc: "Connection limit (-1: unlimited); changed when it differs."},
-		{Name: "tablespace", Type: module.String, Doc: "Default tablespace of a new database."},
+		{Name: "tablespace", Type: module.String, Expand: true, Doc: "Default tablespace of a new database."},
 		{Name: "force", Type: module.Bool, Default: false, Doc: "With state=absent, terminate the database's connections first (DROP DATABASE ... WITH (FORCE), PostgreSQL 13+)."},
 		{Name: "maintenance_db", Type: module.String, Default: "postgres", Doc: "Database psql connects to while creating or dropping."},
 	}

@@ -14,7 +14,7 @@ import (
 // pgDumpArgs are postgresql_db's target, target_opts and dump_extra_args.
 func pgDumpArgs() []module.Arg {
 	return []module.Arg{
-		{Name: "target", Type: module.Path, Default: "", Doc: "With state=dump or restore, the file on the target to dump to or restore " +
+		{Name: "target", Type: module.Path, Expand: true, Default: "", Doc: "With state=dump or restore, the file on the target to dump to or restore " +
 			"from; its extension picks the format as in Ansible: .sql plain (psql to restore), .tar, .pgc (custom) and .dir (directory) with " +
 			"pg_restore, .gz (pigz or gzip), .bz2 and .xz compressed plain SQL. Default: NAME.sql in the login directory. With state=rename, the new name."},
 		{Name: "target_opts", Type: module.String, Default: "", Doc: "More arguments for pg_dump, or for pg_restore or psql, as shell text (as in Ansible)."},

@@ -23,7 +23,7 @@ func (PostgresqlQuery) Spec() *module.Spec {
 	args := []module.Arg{
 		{Name: "db", Aliases: []string{"login_db"}, Type: module.String, Default: "postgres", Doc: "Database to run the query in."},
 		{Name: "query", Type: module.String, Doc: "SQL to run: one statement, or several separated by semicolons. Not with path_to_script."},
-		{Name: "path_to_script", Type: module.Path, Doc: "Path ON THE TARGET of an SQL script to run instead of query (deprecated in Ansible for postgresql_script); " +
+		{Name: "path_to_script", Type: module.Path, Expand: true, Doc: "Path ON THE TARGET of an SQL script to run instead of query (deprecated in Ansible for postgresql_script); " +
 			"the placeholders and results are those of query."},
 		{Name: "as_single_query", Type: module.Bool, Default: true, Doc: "With path_to_script, Ansible runs the file as one query (true) or splits it at every " +
 			"semicolon (false, which breaks function bodies). tend always splits scripts with its SQL-aware splitter (quotes, dollar quoting and comments kept " +

@@ -26,7 +26,7 @@ edited on the controller and written back atomically only when it changes.
 Regular expressions are Python's, lookarounds and backreferences included; in replace,
 \1, \g<1> and \g<name> insert groups and "$" is literal, as in Python's re.sub.`,
 	Args: append([]module.Arg{
-		{Name: "path", Aliases: []string{"dest", "destfile", "name"}, Type: module.Path, Required: true, Doc: "The file to modify."},
+		{Name: "path", Aliases: []string{"dest", "destfile", "name"}, Type: module.Path, Expand: true, Required: true, Doc: "The file to modify."},
 		{Name: "regexp", Type: module.String, Required: true, Doc: "The regular expression to look for."},
 		{Name: "replace", Type: module.String, Content: true, Default: "", Doc: "The replacement; empty removes the matches."},
 		{Name: "after", Type: module.String, Doc: "Only replace after the first match of this expression."},

@@ -35,7 +35,7 @@ func (*Setup) Spec() *module.Spec {
 			{Name: "filter", Type: module.List, Elements: module.String, Default: []any{},
 				Doc: "Shell-style patterns; only facts whose name (with or without ansible_) matches one are returned."},
 			{Name: "gather_timeout", Type: module.Int, Default: 10, Doc: "Seconds the gathering may take."},
-			{Name: "fact_path", Type: module.Path, Default: facts.DefaultFactPath, Doc: "Directory of local facts (*.fact), returned as ansible_local."},
+			{Name: "fact_path", Type: module.Path, Expand: true, Default: facts.DefaultFactPath, Doc: "Directory of local facts (*.fact), returned as ansible_local."},
 		},
 		Check: module.CheckFull,
 		Examples: `- setup:

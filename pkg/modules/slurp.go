@@ -20,7 +20,7 @@ var slurpSpec = &module.Spec{
 	Short:       "Slurps a file from remote nodes",
 	Description: "Reads a file on the host (with the task's become) and returns its content base64-encoded in content, with encoding: base64 and source. Never changes anything.",
 	Args: []module.Arg{
-		{Name: "src", Aliases: []string{"path"}, Type: module.Path, Required: true, Doc: "The file to read; must exist and be readable."},
+		{Name: "src", Aliases: []string{"path"}, Type: module.Path, Expand: true, Required: true, Doc: "The file to read; must exist and be readable."},
 	},
 	Check: module.CheckFull,
 	Examples: `- slurp:

@@ -22,7 +22,7 @@ access rights for the connecting (or become) user, link target and SHA-1 checksu
 Ansible's result shape (stat.exists, stat.isdir, stat.mode "0644", stat.pw_name...). One
 round trip; never changes anything.`,
 	Args: []module.Arg{
-		{Name: "path", Aliases: []string{"dest", "name"}, Type: module.Path, Required: true, Doc: "The path to inspect."},
+		{Name: "path", Aliases: []string{"dest", "name"}, Type: module.Path, Expand: true, Required: true, Doc: "The path to inspect."},
 		{Name: "follow", Type: module.Bool, Default: false, Doc: "Follow a symbolic link at path."},
 		{Name: "get_checksum", Type: module.Bool, Default: true, Doc: "Compute the checksum of a regular, readable file."},
 		{Name: "checksum_algorithm", Aliases: []string{"checksum", "checksum_algo"}, Type: module.String, Default: "sha1", Choices: []string{"md5", "sha1", "sha224", "sha256", "sha384", "sha512"}, Doc: "Algorithm of the checksum; computed on the host with the coreutils *sum command."},

@@ -28,7 +28,7 @@ func (Sysctl) Spec() *module.Spec {
 			{Name: "name", Aliases: []string{"key"}, Required: true, Type: module.String, NotOption: true, Doc: "Parameter, e.g. `net.ipv4.ip_forward`."},
 			{Name: "value", Aliases: []string{"val"}, Type: module.String, Doc: "Desired value (booleans become 1/0). Required for state=present."},
 			{Name: "state", Type: module.String, Default: "present", Choices: []string{"present", "absent"}, Doc: "Whether the entry is in the file."},
-			{Name: "sysctl_file", Type: module.Path, Default: "/etc/sysctl.conf", Doc: "File holding the entry."},
+			{Name: "sysctl_file", Type: module.Path, Expand: true, Default: "/etc/sysctl.conf", Doc: "File holding the entry."},
 			{Name: "reload", Type: module.Bool, Default: true, Doc: "Run `sysctl -p FILE` after a change."},
 			{Name: "sysctl_set", Type: module.Bool, Default: false, Doc: "Set the live value with `sysctl -w` when it differs."},
 			{Name: "ignoreerrors", Type: module.Bool, Default: false, Doc: "Ignore unknown keys when reloading (`sysctl -e`)."},

@@ -22,7 +22,7 @@ Every run creates a new one, so the task always reports changed; in check mode n
 created and path is not returned.`,
 	Args: []module.Arg{
 		{Name: "state", Type: module.String, Default: "file", Choices: []string{"file", "directory"}, Doc: "Whether to create a file or a directory."},
-		{Name: "path", Type: module.Path, Doc: "Directory to create it in; default the host's TMPDIR or /tmp."},
+		{Name: "path", Type: module.Path, Expand: true, Doc: "Directory to create it in; default the host's TMPDIR or /tmp."},
 		{Name: "prefix", Type: module.String, Default: "ansible.", Doc: "Name prefix."},
 		{Name: "suffix", Type: module.String, Default: "", Doc: "Name suffix."},
 	},

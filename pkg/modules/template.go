@@ -49,7 +49,7 @@ comment_start_string and their _end_string) and the same options on that first l
 		{Name: "comment_start_string", Type: module.String, Doc: "A Jinja2 delimiter other than the default, for this file."},
 		{Name: "comment_end_string", Type: module.String, Doc: "A Jinja2 delimiter other than the default, for this file."},
 		{Name: "output_encoding", Type: module.String, Default: "utf-8", Doc: "Encoding of the written file (IANA and WHATWG names: utf-8, windows-1252, iso-8859-1, utf-16...); the template file itself is read as utf-8."},
-	}, writeArgs()...), fileAttrArgs()...),
+	}, writeArgs(true)...), fileAttrArgs()...),
 	Check: module.CheckFull,
 	Diff:  true,
 	Examples: `- name: Render the nginx site

@@ -33,11 +33,11 @@ var _ module.Module = (*Unarchive)(nil)
 // Spec implements module.Module.
 func (Unarchive) Spec() *module.Spec {
 	args := []module.Arg{
-		{Name: "src", Type: module.String, Required: true,
+		{Name: "src", Type: module.String, Expand: true, ExpandIf: "remote_src", Required: true,
 			Doc: "The archive: a controller file (role files/, playbook dir), a file on the host with remote_src: yes, or an http(s):// URL (downloaded on the controller)."},
-		{Name: "dest", Type: module.Path, Required: true, Doc: "Existing directory on the host to unpack into."},
+		{Name: "dest", Type: module.Path, Expand: true, Required: true, Doc: "Existing directory on the host to unpack into."},
 		{Name: "remote_src", Type: module.Bool, Default: false, Doc: "src is a path on the host (fetched to the controller to be read)."},
-		{Name: "creates", Type: module.Path, Doc: "When this path exists on the host, nothing is done."},
+		{Name: "creates", Type: module.Path, Expand: true, Doc: "When this path exists on the host, nothing is done."},
 		{Name: "list_files", Type: module.Bool, Default: false, Doc: "Return the archive's member names as files."},
 		{Name: "exclude", Type: module.List, Elements: module.String, Doc: "Member names or shell patterns (path.Match) not to unpack."},
 		{Name: "extra_opts", Type: module.List, Elements: module.String, Doc: "Extra arguments for tar -x on the host (each quoted)."},

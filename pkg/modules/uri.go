@@ -66,28 +66,28 @@ the same: a request may change the remote side).`,
 			{Name: "validate_certs", Type: module.Bool, Default: true, Doc: "Check the server's TLS certificate."},
 			{Name: "http_agent", Type: module.String, Doc: "User-Agent header, unless headers set one (default tend-uri)."},
 			{Name: "use_proxy", Type: module.Bool, Default: true, Doc: "Use the proxy the host's environment names (http_proxy...); false ignores it (curl noproxy)."},
-			{Name: "ca_path", Type: module.Path, Doc: "CA certificate bundle on the host used to check the server (curl cacert)."},
+			{Name: "ca_path", Type: module.Path, Expand: true, Doc: "CA certificate bundle on the host used to check the server (curl cacert)."},
 			{Name: "url_username", Aliases: []string{"user"}, Type: module.String, Doc: "User for Basic authentication."},
 			{Name: "url_password", Aliases: []string{"password"}, Type: module.String, NoLog: true, Doc: "Password for Basic authentication."},
 			{Name: "force_basic_auth", Type: module.Bool, Default: false, Doc: "Accepted for compatibility: credentials are always sent preemptively."},
-			{Name: "creates", Type: module.Path, Doc: "Skip the request when this path exists on the host."},
-			{Name: "removes", Type: module.Path, Doc: "Skip the request when this path does not exist on the host."},
-			{Name: "dest", Type: module.Path, Doc: "Write the response body to this file on the host (atomically, with owner, group and mode), " +
+			{Name: "creates", Type: module.Path, Expand: true, Doc: "Skip the request when this path exists on the host."},
+			{Name: "removes", Type: module.Path, Expand: true, Doc: "Skip the request when this path does not exist on the host."},
+			{Name: "dest", Type: module.Path, Expand: true, Doc: "Write the response body to this file on the host (atomically, with owner, group and mode), " +
 				"or into this directory under the name Content-Disposition or the URL's last path segment gives (else index.html). " +
 				"Written only when the status is in status_code and is not 304; when the file exists the request carries " +
 				"If-Modified-Since with its modification time, so an unchanged remote file gives 304 (list 304 in status_code). changed " +
 				"when the content or the attributes change (Ansible 2.14 reports changed on every 2xx write). The result has path."},
-			{Name: "src", Type: module.Path, Doc: "Send this file as the body: a controller file (role files/, then the playbook directory), " +
+			{Name: "src", Type: module.Path, Expand: true, ExpandIf: "remote_src", Doc: "Send this file as the body: a controller file (role files/, then the playbook directory), " +
 				"or with remote_src a file on the host. Not with body."},
 			{Name: "remote_src", Type: module.Bool, Default: false, Doc: "src is a path on the host."},
 			{Name: "force", Type: module.Bool, Default: false, Doc: "Accepted for compatibility: Ansible 2.14's uri documents it (\"do not get a cached copy\") " +
 				"but does not pass it to its HTTP client, so an existing dest still sends If-Modified-Since; tend does the same."},
-			{Name: "unix_socket", Type: module.Path, Doc: "Connect to this Unix domain socket on the host instead of the URL's host and port (curl --unix-socket; needs curl on the host)."},
+			{Name: "unix_socket", Type: module.Path, Expand: true, Doc: "Connect to this Unix domain socket on the host instead of the URL's host and port (curl --unix-socket; needs curl on the host)."},
 			{Name: "decompress", Type: module.Bool, Default: true, Doc: "Decompress a response sent with Content-Encoding: gzip, as Ansible does " +
 				"(no Accept-Encoding is added: send one in headers to ask for compression). false keeps the body as sent."},
 			{Name: "ciphers", Type: module.List, Elements: module.String, Doc: "OpenSSL cipher names or strings for TLS 1.2 and below, joined with ':' (curl --ciphers)."},
-			{Name: "client_cert", Type: module.Path, Doc: "PEM client certificate (may include the key) on the host, for TLS client authentication (curl --cert)."},
-			{Name: "client_key", Type: module.Path, Doc: "PEM private key on the host for client_cert (curl --key)."},
+			{Name: "client_cert", Type: module.Path, Expand: true, Doc: "PEM client certificate (may include the key) on the host, for TLS client authentication (curl --cert)."},
+			{Name: "client_key", Type: module.Path, Expand: true, Doc: "PEM private key on the host for client_cert (curl --key)."},
 			{Name: "unredirected_headers", Type: module.List, Elements: module.String, Doc: "Headers sent with the first request only, never to a redirect's target."},
 			{Name: "use_gssapi", Type: module.Bool, Default: false, Doc: "Authenticate with GSSAPI/Kerberos SPNEGO (curl --negotiate, with the host's Kerberos " +
 				"credential cache; needs a curl built with GSS-API, as Debian's is). url_username/url_password do not obtain a ticket here: " +

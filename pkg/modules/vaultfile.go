@@ -1,6 +1,7 @@
 package modules
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -29,10 +30,16 @@ func vaultEncryptedFile(local string) (bool, error) {
 // controller file, as Ansible's get_real_file(decrypt=True) does for the
 // src of copy, script and unarchive.
 func decryptControllerFile(h *module.Host, local string, data []byte) ([]byte, error) {
+	// Ansible's words, which content compares with; the run was started
+	// without --vault-password-file or --ask-vault-pass.
+	noSecret := noVaultSecret(local)
 	if h.Vault == nil {
-		return nil, fmt.Errorf("%s is vault-encrypted: a vault password or secret must be specified to decrypt it", local)
+		return nil, noSecret
 	}
 	plain, err := h.Vault.Decrypt(local, data)
+	if errors.Is(err, vault.ErrNoSecret) {
+		return nil, noSecret
+	}
 	if err != nil {
 		return nil, fmt.Errorf("decrypting %s: %w", local, err)
 	}
@@ -73,4 +80,12 @@ func plainControllerFile(h *module.Host, local string, decrypt bool) (string, fu
 		return "", noop, err
 	}
 	return tmp.Name(), cleanup, nil
+}
+
+// noVaultSecret is the failure to decrypt a controller file without a
+// vault password, worded as Ansible words it (a sentence, capitalised).
+type noVaultSecret string
+
+func (p noVaultSecret) Error() string {
+	return "A vault password or secret must be specified to decrypt " + string(p)
 }

@@ -42,7 +42,7 @@ Check mode runs the wait (it changes nothing), as Ansible does.`,
 		Args: []module.Arg{
 			{Name: "host", Type: module.String, Default: "127.0.0.1", Doc: "Host to connect to, as seen from the managed host."},
 			{Name: "port", Type: module.Int, Doc: "TCP port to wait for."},
-			{Name: "path", Type: module.Path, Doc: "File to wait for."},
+			{Name: "path", Type: module.Path, Expand: true, Doc: "File to wait for."},
 			{Name: "state", Type: module.String, Default: "started", Choices: []string{"started", "stopped", "present", "absent", "drained"},
 				Doc: "started/present: open port or existing file; stopped/absent: closed port or missing file; drained: no active connections on port."},
 			{Name: "timeout", Type: module.Int, Default: 300, Doc: "Seconds to wait in all, counting delay."},

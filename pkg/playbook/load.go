@@ -5,12 +5,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/tend-dev/tend/pkg/custommodule"
 	"github.com/tend-dev/tend/pkg/module"
 	"github.com/tend-dev/tend/pkg/odict"
 	"github.com/tend-dev/tend/pkg/vars"
@@ -41,7 +43,15 @@ type Loader struct {
 	// Read, if set, is told every file the loader reads and every role
 	// directory it loads a role from (saved plans are bound to them).
 	Read func(path string)
+	// LibraryPath are the configured directories of custom modules,
+	// searched after the playbooks' and roles' library/ (NewLoader sets
+	// them from ANSIBLE_LIBRARY or ansible.cfg, as Ansible searches them).
+	LibraryPath []string
+	// ModuleUtilsPath are the configured module_utils directories,
+	// searched after the playbooks' and roles' module_utils/.
+	ModuleUtilsPath []string
 
+	plugins   pluginDirs
 	errs      errorList
 	warns     errorList
 	curPlay   *Play // the play being loaded: import_role adds its role there
@@ -58,7 +68,9 @@ type SyntaxChecker interface {
 
 // NewLoader returns a loader using reg to validate module names and args.
 func NewLoader(reg *module.Registry, rolesPath []string) *Loader {
-	return &Loader{Registry: reg, RolesPath: rolesPath, CollectionsPath: DefaultCollectionsPaths(), roleCache: map[string]*Role{}, loading: map[string]bool{}}
+	return &Loader{Registry: reg, RolesPath: rolesPath, CollectionsPath: DefaultCollectionsPaths(),
+		LibraryPath: custommodule.ExpandConfigured(DefaultLibraryPaths()), ModuleUtilsPath: DefaultModuleUtilsPaths(),
+		roleCache: map[string]*Role{}, loading: map[string]bool{}}
 }
 
 // LoadPlaybook loads and validates a playbook file, with import_playbook
@@ -104,6 +116,7 @@ func (l *Loader) loadPlays(file string, seen map[string]bool) []*Play {
 	}
 	seen[abs] = true
 	defer delete(seen, abs)
+	l.addPlayDir(filepath.Dir(abs))
 	before := len(l.errs.errs)
 	doc := l.readYAML(file)
 	if doc == nil && len(l.errs.errs) > before {
@@ -125,11 +138,57 @@ func (l *Loader) loadPlays(file string, seen map[string]bool) []*Play {
 			continue
 		}
 		if imp := mapGet(pn, "import_playbook"); imp != nil {
-			plays = append(plays, l.importPlaybook(file, imp, seen)...)
+			plays = append(plays, l.importPlaybookEntry(file, pn, imp, seen)...)
 			continue
 		}
 		if p := l.loadPlay(file, pn); p != nil {
 			plays = append(plays, p)
+		}
+	}
+	return plays
+}
+
+// importPlaybookEntry loads the plays of an import_playbook entry and
+// applies its keywords as Ansible does: its vars override each play's,
+// its tags are added to each play's, and its when is prepended to the
+// conditions of each play's pre_tasks, roles, tasks and post_tasks (and
+// guards fact gathering).
+func (l *Loader) importPlaybookEntry(file string, pn, imp *yaml.Node, seen map[string]bool) []*Play {
+	var impVars map[string]any
+	var when []any
+	var tags []string
+	for i := 0; i+1 < len(pn.Content); i += 2 {
+		k, v := pn.Content[i], pn.Content[i+1]
+		switch k.Value {
+		case "import_playbook", "name":
+		case "vars":
+			impVars = l.varsMap(file, v)
+		case "when":
+			when = l.conds(file, v)
+			l.checkConds(file, v, when)
+		case "tags":
+			tags = l.strList(file, v)
+		default:
+			l.errs.at(file, k, "import_playbook takes vars, when, tags and name", "%s is not a valid attribute for an import_playbook", k.Value)
+		}
+	}
+	plays := l.importPlaybook(file, imp, seen)
+	for _, p := range plays {
+		if len(impVars) > 0 {
+			p.Vars = vars.Merge(p.Vars, impVars)
+		}
+		for _, t := range tags {
+			if !slices.Contains(p.Tags, t) {
+				p.Tags = append(p.Tags, t)
+			}
+		}
+		if len(when) > 0 {
+			p.ImportWhen = append(slices.Clone(when), p.ImportWhen...)
+			for _, sec := range [][]*Task{p.PreTasks, p.Roles, p.Tasks, p.PostTasks} {
+				for _, t := range sec {
+					t.When = append(slices.Clone(when), t.When...)
+				}
+			}
 		}
 	}
 	return plays
@@ -172,13 +231,11 @@ type playKeyword func(d *playDecode, k, v *yaml.Node)
 
 // playKeywords is every keyword a play accepts and how each is decoded.
 var playKeywords = map[string]playKeyword{
-	"name":       func(d *playDecode, _, v *yaml.Node) { d.p.Name = d.l.str(d.file, v) },
-	"hosts":      func(d *playDecode, _, v *yaml.Node) { d.p.Hosts = d.l.hosts(d.file, v) },
-	"vars":       func(d *playDecode, _, v *yaml.Node) { d.p.Vars = d.l.varsMap(d.file, v) },
-	"vars_files": (*playDecode).varsFiles,
-	"vars_prompt": func(d *playDecode, k, _ *yaml.Node) {
-		d.l.errs.at(d.file, k, "pass values with -e/--extra-vars instead", "vars_prompt is not supported by tend")
-	},
+	"name":          func(d *playDecode, _, v *yaml.Node) { d.p.Name = d.l.str(d.file, v) },
+	"hosts":         func(d *playDecode, _, v *yaml.Node) { d.p.Hosts = d.l.hosts(d.file, v) },
+	"vars":          func(d *playDecode, _, v *yaml.Node) { d.p.Vars = d.l.varsMap(d.file, v) },
+	"vars_files":    (*playDecode).varsFiles,
+	"vars_prompt":   (*playDecode).varsPrompt,
 	"roles":         func(d *playDecode, _, v *yaml.Node) { d.roles = v },
 	"pre_tasks":     func(d *playDecode, _, v *yaml.Node) { d.pre = v },
 	"tasks":         func(d *playDecode, _, v *yaml.Node) { d.tasks = v },

@@ -120,6 +120,11 @@ func (l *Loader) loadRole(ctx *taskCtx, at *yaml.Node, name string, opts roleOpt
 	if l.Read != nil {
 		l.Read(dir)
 	}
+	if coll == "" {
+		// A legacy role's library/ and module_utils/ serve the whole
+		// run from now on, as in Ansible.
+		l.addPluginDirs(dir)
+	}
 	for _, part := range []struct {
 		sub, from string
 		dst       *map[string]any

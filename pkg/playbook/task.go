@@ -88,7 +88,10 @@ var taskKeywords = map[string]taskKeyword{
 	"vars":             func(d *taskDecode, _, v *yaml.Node) { d.t.Vars = d.l.varsMap(d.file, v) },
 	"any_errors_fatal": boolTaskKeyword(func(t *Task) *any { return &t.AnyErrorsFatal }),
 	"throttle": func(d *taskDecode, _, v *yaml.Node) {
-		if i, ok := module.ToInt(d.l.value(d.file, v)); ok {
+		val := d.l.value(d.file, v)
+		if s, ok := val.(string); ok && module.IsTemplated(s) {
+			d.t.Throttle = s
+		} else if i, ok := module.ToInt(val); ok {
 			d.t.Throttle = i
 		} else {
 			d.l.errs.at(d.file, v, "", "throttle must be an integer")
@@ -310,6 +313,7 @@ func (l *Loader) parseAction(ctx *taskCtx, t *Task, k, v, argsNode *yaml.Node) {
 	} else {
 		raw = l.value(file, v)
 	}
+	t.ArgOrder = argOrder(v)
 	canon := module.Canonical(name)
 	t.Action = canon
 	switch {
@@ -322,7 +326,9 @@ func (l *Loader) parseAction(ctx *taskCtx, t *Task, k, v, argsNode *yaml.Node) {
 	default:
 		mod, ok := l.Registry.Lookup(name)
 		if !ok {
-			if l.unknownModule(file, k, t, name, raw); t.Action == "" {
+			if custom := l.customModuleName(ctx, name, canon); custom != "" {
+				t.Action, t.Args = custom, CustomModuleArgs(raw)
+			} else if l.unknownModule(file, k, t, name, raw); t.Action == "" {
 				return
 			}
 		} else {
@@ -399,6 +405,32 @@ func (l *Loader) unknownModule(file string, k *yaml.Node, t *Task, name string, 
 	default:
 		t.Args = map[string]any{}
 	}
+}
+
+// CustomModuleArgs reads the arguments of a custom module (found in a
+// library/ directory) as Ansible's parse_kv does for a module that takes
+// no free-form text: key=value words, and the other words, if any, in
+// _raw_params.
+func CustomModuleArgs(raw any) map[string]any {
+	switch x := raw.(type) {
+	case map[string]any:
+		return x
+	case string:
+		if module.IsTemplated(x) && !strings.Contains(x, "=") {
+			return map[string]any{"_args_template": x}
+		}
+		kv, free, err := ParseKV(x, true, isIdent)
+		if err != nil {
+			return map[string]any{"_raw_params": x}
+		}
+		if free != "" {
+			kv["_raw_params"] = free
+		}
+		return kv
+	case nil:
+		return map[string]any{}
+	}
+	return map[string]any{"_raw_params": fmt.Sprint(raw)}
 }
 
 // splitAction splits "action: module args" text into the module and its
@@ -702,4 +734,27 @@ func (l *Loader) checkNodeTemplates(file string, n *yaml.Node) {
 // the playbook.
 var rawParamActions = map[string]bool{
 	"add_host": true, "group_by": true, "set_fact": true, "include_vars": true, "meta": true,
+}
+
+// argOrder is the argument names of a task's module node in the order
+// written: a mapping's keys, or the keys of free-form key=value words.
+func argOrder(n *yaml.Node) []string {
+	var out []string
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			out = append(out, n.Content[i].Value)
+		}
+	case yaml.ScalarNode:
+		words, _, err := splitArgSpans(n.Value)
+		if err != nil {
+			return nil
+		}
+		for _, w := range words {
+			if k, _, ok := strings.Cut(w, "="); ok {
+				out = append(out, k)
+			}
+		}
+	}
+	return out
 }

@@ -38,6 +38,7 @@ type Play struct {
 	Hosts             string // host pattern; a YAML list is joined with ","
 	Dir               string // playbook_dir
 	Vars              map[string]any
+	VarsPrompt        []VarPrompt
 	VarsFiles         []any // strings, or lists of strings (first found)
 	GatherFacts       any
 	GatherSubset      []string
@@ -72,6 +73,9 @@ type Play struct {
 	PostTasks []*Task
 	// Handlers holds the play's handlers followed by its roles' handlers.
 	Handlers []*Task
+	// ImportWhen are the conditions of the import_playbook entries that
+	// brought the play in (they guard fact gathering too).
+	ImportWhen []any
 	// RoleList are the roles used in the play (for their defaults/vars).
 	RoleList []*Role
 	// PlayRoles are the roles of roles: and of import_role tasks, in order:
@@ -112,6 +116,10 @@ type Task struct {
 	// read (free-form text that is not key=value): the loader warned, and
 	// the task fails with it when it runs, as in Ansible.
 	ArgsError string
+	// ArgOrder is the module's argument names in the order written (a
+	// mapping's keys, or the key=value words of free-form text): set_fact
+	// defines its variables in that order.
+	ArgOrder []string
 	// RawArgs are the arguments as written when the module is a template
 	// (action: "{{ m }} x=1"): the executor reads them with the module's
 	// spec once the name is rendered. Args then holds only args:.
@@ -151,7 +159,7 @@ type Task struct {
 	NoLog          any
 	Vars           map[string]any
 	AnyErrorsFatal any
-	Throttle       int
+	Throttle       any // an int, or a template giving one
 	Timeout        any
 	// Async is the async keyword (seconds, 0 or nil: run synchronously)
 	// and Poll the poll keyword (seconds between checks, nil: 15, 0: fire

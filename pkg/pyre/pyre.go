@@ -35,6 +35,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dlclark/regexp2/v2"
+	"github.com/dlclark/regexp2/v2/syntax"
 )
 
 // Flags are Python's re flags that callers pass outside the pattern.
@@ -149,11 +150,27 @@ func compile(expr string, flags Flags) (*regexp2.Regexp, error) {
 
 // cleanErr drops regexp2's repetition of the pattern from its message.
 func cleanErr(err error) error {
+	var se *syntax.Error
+	if errors.As(err, &se) {
+		if py, ok := pythonErrors[se.Code]; ok {
+			return errors.New(py)
+		}
+	}
 	msg := err.Error()
 	if i := strings.Index(msg, ": "); i >= 0 && strings.HasPrefix(msg, "error parsing regexp") {
 		msg = msg[i+2:]
 	}
 	return errors.New(msg)
+}
+
+// pythonErrors are Python's re messages for the syntax errors patterns
+// commonly have (content matches on them, as ansible-core's tests do).
+var pythonErrors = map[syntax.ErrorCode]string{
+	syntax.ErrMissingRepeatArgument: "nothing to repeat",
+	syntax.ErrInvalidRepeatOp:       "multiple repeat",
+	syntax.ErrMissingParen:          "missing ), unterminated subpattern",
+	syntax.ErrUnexpectedParen:       "unbalanced parenthesis",
+	syntax.ErrUnterminatedBracket:   "unterminated character set",
 }
 
 // String returns the pattern as written.

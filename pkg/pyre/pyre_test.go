@@ -165,3 +165,25 @@ func TestCatastrophicPatternTimesOut(t *testing.T) {
 		t.Fatalf("err = %v, want a timeout naming the pattern", err)
 	}
 }
+
+// TestSyntaxErrorsAsPython: a broken pattern's error says what Python's re
+// says, which content matches on ("'nothing to repeat' in result.msg").
+func TestSyntaxErrorsAsPython(t *testing.T) {
+	for pattern, want := range map[string]string{
+		"*":    "nothing to repeat",
+		"a(b":  "missing ), unterminated subpattern",
+		"a)":   "unbalanced parenthesis",
+		"[ab":  "unterminated character set",
+		"a**":  "multiple repeat",
+		"(?P<": "",
+	} {
+		_, err := Compile(pattern, 0)
+		if err == nil {
+			t.Errorf("Compile(%q) succeeded", pattern)
+			continue
+		}
+		if want != "" && !strings.Contains(err.Error(), want) {
+			t.Errorf("Compile(%q) error %q does not say %q", pattern, err, want)
+		}
+	}
+}

@@ -59,7 +59,10 @@ type shared struct {
 	mu    sync.RWMutex
 	cache map[string]*compiled
 	cfg   *config.Config
-	cs    csGetter
+	// literalCfg parses text as a Python literal (pyLiteral): delimiters
+	// no text has, so "}}" in the text is text.
+	literalCfg *config.Config
+	cs         csGetter
 }
 
 // compiled is a parsed template.
@@ -70,8 +73,12 @@ type compiled struct {
 	// around it: Render then returns the expression's native value.
 	single *nodes.Output
 	// bareVar is the name when the template is exactly "{{ name }}":
-	// Ansible returns such a variable's None as it is.
+	// Ansible returns such a variable's None, number or boolean as it is.
 	bareVar string
+	// keepsText is set when single ends in a filter whose text Ansible
+	// keeps as text (its NativeJinjaText: to_json, string...), or is the
+	// template lookup with convert_data=False.
+	keepsText bool
 }
 
 // bareVarRe is Ansible's Templar.SINGLE_VAR.
@@ -85,9 +92,10 @@ func New(opts Options) *Engine {
 	cfg.TrimBlocks = true
 	cfg.KeepTrailingNewline = false
 	e := &Engine{
-		opts:      opts,
-		search:    append([]string(nil), opts.SearchPath...),
-		shared:    &shared{cache: map[string]*compiled{}, cfg: cfg, cs: newControlStructures()},
+		opts:   opts,
+		search: append([]string(nil), opts.SearchPath...),
+		shared: &shared{cache: map[string]*compiled{}, cfg: cfg, cs: newControlStructures(),
+			literalCfg: (&Delims{VariableStart: "\x00{", VariableEnd: "}\x00", BlockStart: "\x00%", BlockEnd: "%\x00", CommentStart: "\x00#", CommentEnd: "#\x00"}).config(cfg)},
 		workLimit: maxWork,
 	}
 	e.filters = builtinFilters()
@@ -362,17 +370,24 @@ func (e *Engine) renderFile(parent *state, path, src string, vars map[string]any
 // Eval evaluates a bare Jinja2 expression such as
 // "x is defined and x | int > 2" and returns its native value.
 func (e *Engine) Eval(expr string, vars map[string]any) (any, error) {
-	return e.eval(expr, vars, false)
+	return e.eval(expr, vars, false, false)
 }
 
 // EvalCondition is Eval with the string-escape rules of conditions
 // (Ansible evaluates them as {% if %}: '\n' is a newline).
 func (e *Engine) EvalCondition(expr string, vars map[string]any) (any, error) {
-	return e.eval(expr, vars, true)
+	return e.eval(expr, vars, true, false)
 }
 
-// eval evaluates expr; cond selects condition string-escape rules.
-func (e *Engine) eval(expr string, vars map[string]any, cond bool) (any, error) {
+// EvalValue evaluates a bare expression to the value Render gives
+// "{{ expr }}": typed as Ansible types a template's value (debug's var).
+func (e *Engine) EvalValue(expr string, vars map[string]any) (any, error) {
+	return e.eval(expr, vars, false, true)
+}
+
+// eval evaluates expr; cond selects condition string-escape rules, typed
+// Ansible's typing of a template's value (see ansibleTyped).
+func (e *Engine) eval(expr string, vars map[string]any, cond, typed bool) (any, error) {
 	src := "{{ " + expr + " }}"
 	if cond {
 		src = condPrefix + src
@@ -385,7 +400,12 @@ func (e *Engine) eval(expr string, vars map[string]any, cond bool) (any, error) 
 		return nil, &SyntaxError{Msg: "not a single expression", Line: 1, Src: expr}
 	}
 	st := e.newState(vars, expr)
-	v, err := st.run(c, true)
+	var v any
+	if typed {
+		v, err = st.run(c, true)
+	} else {
+		v, err = st.runTemplate(c, true)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -445,21 +465,19 @@ func (e *Engine) Truthy(cond any, vars map[string]any) (bool, error) {
 				if strings.TrimSpace(str) == "" {
 					return false, nil
 				}
-				r, err := e.eval(str, vars, true)
+				r, err := e.eval(str, vars, true, false)
 				if err != nil {
 					return false, fmt.Errorf("evaluating condition %q: %w", str, err)
 				}
 				v = r
 			}
 		} else {
-			v, err = e.eval(s, vars, true)
+			// A string value is true unless empty, whatever it says:
+			// Ansible evaluates "{% if flag %}", so flag: "false" (an INI
+			// inventory's value) is true there too.
+			v, err = e.eval(s, vars, true, false)
 			if err != nil {
 				return false, fmt.Errorf("evaluating condition %q: %w", s, err)
-			}
-		}
-		if str, ok := v.(string); ok {
-			if b, ok := boolWord(str); ok {
-				return b, nil
 			}
 		}
 		return truthy(v)
@@ -538,6 +556,9 @@ func (e *Engine) compile(src string) (*compiled, error) {
 	}
 	if m := bareVarRe.FindStringSubmatch(parsed); m != nil && e.delims == nil {
 		c.bareVar = m[1]
+	}
+	if c.single != nil {
+		c.keepsText = keepsText(c.single.Expression)
 	}
 	sh.mu.Lock()
 	if len(sh.cache) >= maxCached {
@@ -657,6 +678,7 @@ func parse(src string, cond bool, cfg *config.Config, cs csGetter) (c *compiled,
 			c, err = nil, &SyntaxError{Msg: fmt.Sprint(r), Src: src}
 		}
 	}()
+	src = normalizeTagSpaces(src, cfg)
 	toks := rewriteStarArgs(rewriteInOperand(rewriteKeywords(rewriteFQCN(lexAll(src, cfg)), src)))
 	if err := checkNesting(toks, src); err != nil {
 		return nil, err

@@ -32,7 +32,7 @@ func TestRenderCore(t *testing.T) {
 	runCases(t, []renderCase{
 		{"plain string unchanged", "no template here", "no template here"},
 		{"native int", "{{ a }}", 1},
-		{"native int with spaces", "  {{ a }}\n", 1},
+		{"int with text around is text", "  {{ a }}\n", "  1\n"},
 		{"string keeps surrounding whitespace", " {{ b }} ", " x "},
 		{"native list", "{{ l }}", []any{1, 2, 3}},
 		{"native map", "{{ m.n }}", map[string]any{"z": 1}},
@@ -123,7 +123,7 @@ func TestLazyVariables(t *testing.T) {
 	runCases(t, []renderCase{
 		{"lazy string", "{{ lazy }}", "X"},
 		{"lazy chain", "{{ lazy2 }}", "X-2"},
-		{"lazy native", "{{ lazynative }}", 3},
+		{"lazy number is text", "{{ lazynative }}", "3"},
 		{"lazy list elements", "{{ lazylist }}", []any{1, "x"}},
 		{"lazy list element access", "{{ lazylist[1] | upper }}", "X"},
 		{"lazy map value", "{{ lazymap.x }}", "hello world"},
@@ -357,7 +357,7 @@ func TestTruthy(t *testing.T) {
 		{"nope is not defined", true},
 		{[]any{"a == 1", "t"}, true},
 		{[]any{"a == 1", "f"}, false},
-		{"'false'", false},
+		{"'false'", true}, // {% if 'false' %}: a non-empty string
 		{"'yes'", true},
 		{"b", true},
 	}

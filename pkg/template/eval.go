@@ -8,6 +8,7 @@ package template
 import (
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 
 	"github.com/nikolalohinski/gonja/v2/nodes"
@@ -56,21 +57,88 @@ func (e *Engine) newState(vars map[string]any, src string) *state {
 	return &state{e: e, vars: vars, src: src}
 }
 
-// run executes a compiled template. With native set and a single-expression
-// template, the expression's value is returned instead of text; with native
-// set, text joined from several parts that is a Python literal list, dict
-// or boolean becomes that value, as in Ansible (pyLiteral).
+// run executes a compiled template. Without native the result is text.
+// With native it has the type Ansible 2.14's default templating
+// (jinja2_native off) gives it (see ansibleTyped).
 func (s *state) run(c *compiled, native bool) (any, error) {
 	v, err := s.runTemplate(c, native)
-	// Only text joined from several parts: the value of a single
-	// expression may come from to_json and the other filters whose text
-	// Ansible keeps (NativeJinjaText), which tend does not track.
-	if str, ok := v.(string); ok && native && err == nil && c.single == nil {
-		if lv, ok := s.e.pyLiteral(str); ok {
-			return lv, nil
+	if err != nil || !native {
+		return v, err
+	}
+	return s.ansibleTyped(c, v), nil
+}
+
+// ansibleTyped gives a template's value the type Ansible's Templar gives
+// it: the text of the value (ansible_eval_concat's to_text), which becomes
+// a list, dict or boolean again when it reads as a Python literal one, so
+// "{{ 1 + 2 }}" and "{{ port }}" of a port rendered from a template are
+// the string "3" and "8080", and JSON text a command printed is a dict.
+// Two exceptions keep a value: "{{ name }}" of a variable holding a number
+// or boolean (Templar's SINGLE_VAR shortcut), and a value made by a filter
+// whose text Ansible keeps (NativeJinjaText: to_json, string...).
+func (s *state) ansibleTyped(c *compiled, v any) any {
+	switch x := v.(type) {
+	case string:
+		if c.keepsText && len(c.root.Nodes) == 1 {
+			return x
+		}
+		if lv, ok := s.e.pyLiteral(x); ok {
+			return lv
+		}
+		return x
+	case pyStrer:
+		// A datetime is its text, as Jinja2 prints it.
+		return x.PyStr()
+	case []any, map[string]any, *odict.Dict:
+		// A container holding one is its repr, which is no literal.
+		if holdsPyObject(v, 0) {
+			return toStr(v)
+		}
+	case int, *big.Int, float64:
+		if c.bareVar != "" && isNumberOrBool(s.vars[c.bareVar]) {
+			return v
+		}
+		return toStr(v)
+	}
+	return v
+}
+
+// isNumberOrBool reports whether a variable's raw value is one of the
+// types Templar returns untemplated (NON_TEMPLATED_TYPES).
+func isNumberOrBool(raw any) bool {
+	switch normalize(raw).(type) {
+	case int, *big.Int, float64, bool:
+		return true
+	}
+	return false
+}
+
+// keepsText reports whether an expression's value is text Ansible keeps
+// as text (NativeJinjaText): the result of one of its STRING_TYPE_FILTERS
+// applied last, or of the template lookup with convert_data=False.
+func keepsText(x nodes.Expression) bool {
+	switch n := x.(type) {
+	case *nodes.FilteredExpression:
+		if len(n.Filters) == 0 {
+			return false
+		}
+		switch strings.TrimPrefix(n.Filters[len(n.Filters)-1].Name, "ansible.builtin.") {
+		case "string", "to_json", "to_nice_json", "to_yaml", "to_nice_yaml", "ppretty", "json":
+			return true
+		}
+	case *nodes.Call:
+		name, ok := n.Func.(*nodes.Name)
+		if !ok || (name.Name.Val != "lookup" && name.Name.Val != "query" && name.Name.Val != "q") || len(n.Args) == 0 {
+			return false
+		}
+		if term, ok := n.Args[0].(*nodes.String); !ok || strings.TrimPrefix(term.Val, "ansible.builtin.") != "template" {
+			return false
+		}
+		if b, ok := n.Kwargs["convert_data"].(*nodes.Bool); ok && !b.Val {
+			return true
 		}
 	}
-	return v, err
+	return false
 }
 
 // runTemplate is run without the conversion of a native result.
@@ -90,14 +158,16 @@ func (s *state) runTemplate(c *compiled, native bool) (v any, err error) {
 				v = ""
 			}
 		}
-		if _, isStr := v.(string); !isStr || len(c.root.Nodes) == 1 {
+		if len(c.root.Nodes) == 1 {
 			return v, nil
 		}
-		// A string keeps the whitespace around the expression.
+		// Text around the expression: the value is printed into it.
 		var b strings.Builder
 		for _, n := range c.root.Nodes {
 			if n == nodes.Node(c.single) {
-				b.WriteString(v.(string))
+				if v != nil {
+					b.WriteString(toStr(v))
+				}
 			} else if err := s.renderNode(&b, n); err != nil {
 				return nil, err
 			}
@@ -273,6 +343,8 @@ func (s *state) deepResolveC(v any, depth int) (any, bool, error) {
 		return r, true, nil
 	case Unsafe:
 		s.tainted = true
+		return string(x), true, nil
+	case Held:
 		return string(x), true, nil
 	case int, float64, bool, nil:
 		return v, false, nil

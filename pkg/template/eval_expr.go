@@ -164,16 +164,54 @@ func (s *state) evalUnary(n *nodes.UnaryExpression) (any, error) {
 
 // evalFiltered is x | f | g.
 func (s *state) evalFiltered(n *nodes.FilteredExpression) (any, error) {
-	v, err := s.eval(n.Expression)
-	if err != nil {
-		return nil, err
+	filters := n.Filters
+	var v any
+	if name, ok := s.nativeTextType(n); ok {
+		v, filters = name, filters[1:]
+	} else {
+		var err error
+		if v, err = s.eval(n.Expression); err != nil {
+			return nil, err
+		}
 	}
-	for _, f := range n.Filters {
+	for _, f := range filters {
+		var err error
 		if v, err = s.applyFilterCall(f, v); err != nil {
 			return nil, err
 		}
 	}
 	return v, nil
+}
+
+// nativeTextType is type_debug of a variable whose value is text Ansible
+// keeps as text (a template ending in to_json, string..., or the template
+// lookup with convert_data=False: see keepsText): Ansible's class for it,
+// NativeJinjaText, or NativeJinjaUnsafeText when it came from host data
+// or a lookup. ok is false for any other expression.
+func (s *state) nativeTextType(n *nodes.FilteredExpression) (string, bool) {
+	name, isName := n.Expression.(*nodes.Name)
+	if !isName || len(n.Filters) == 0 || strings.TrimPrefix(n.Filters[0].Name, "ansible.builtin.") != "type_debug" {
+		return "", false
+	}
+	if _, local := s.lookupLocal(name.Name.Val); local {
+		return "", false
+	}
+	raw, ok := s.vars[name.Name.Val].(string)
+	if !ok || !IsTemplate(raw) {
+		return "", false
+	}
+	c, err := s.e.WithDelims(Delims{}).compile(raw)
+	if err != nil || c.single == nil || !c.keepsText || len(c.root.Nodes) != 1 {
+		return "", false
+	}
+	sub := s.e.newState(s.vars, raw)
+	if _, err := sub.run(c, true); err != nil {
+		return "", false
+	}
+	if sub.tainted {
+		return "NativeJinjaUnsafeText", true
+	}
+	return "NativeJinjaText", true
 }
 
 // evalList evaluates the elements of a list or tuple literal.
@@ -234,6 +272,10 @@ func (s *state) getAttr(baseNode nodes.Node, base any, attr string) (any, error)
 		return &undefined{name: exprName(baseNode) + "." + attr, hint: fmt.Sprintf("'dict object' has no attribute '%s'", attr)}, nil
 	case *loopInfo:
 		if v, ok := b.attr(attr); ok {
+			return v, nil
+		}
+	case pyDatetime, pyTimedelta:
+		if v, ok := timeAttr(b, attr); ok {
 			return v, nil
 		}
 	}
@@ -483,6 +525,9 @@ func (s *state) evalBinary(n *nodes.BinaryExpression) (any, error) {
 
 // arith implements Python's arithmetic operators.
 func arith(op string, left, right any) (any, error) {
+	if v, ok := timeArith(op, left, right); ok {
+		return v, nil
+	}
 	if v, handled, err := sequenceArith(op, left, right); handled {
 		return v, err
 	}

@@ -76,7 +76,9 @@ func (s *state) applyDefault(f *nodes.FilterCall, v any) (any, error) {
 }
 
 func (s *state) applyFilter(name string, v any, args []any, kw map[string]any) (any, error) {
-	name = strings.TrimPrefix(strings.TrimPrefix(name, "ansible.builtin."), "ansible.utils.")
+	for _, c := range []string{"ansible.builtin.", "ansible.utils.", "ansible.netcommon."} {
+		name = strings.TrimPrefix(name, c)
+	}
 	fn, ok := s.e.filters[name]
 	if !ok {
 		return nil, fmt.Errorf("no filter named '%s'", name)
@@ -162,7 +164,8 @@ func builtinFilters() map[string]filterFunc {
 		"default":              filterDefault,
 		"d":                    filterDefault,
 		"mandatory":            filterMandatory,
-		"bool":                 func(_ *state, in any, _ []any, _ map[string]any) (any, error) { return toBool(in), nil },
+		"bool":                 filterBool,
+		"json_query":           filterJSONQuery,
 		"int":                  filterInt,
 		"float":                filterFloat,
 		"string":               func(_ *state, in any, _ []any, _ map[string]any) (any, error) { return toStr(in), nil },
@@ -245,6 +248,11 @@ func builtinFilters() map[string]filterFunc {
 	}
 	for k, v := range pathFilters() {
 		f[k] = v
+	}
+	for _, more := range []map[string]filterFunc{mathFilters(), miscFilters(), ipFilters()} {
+		for k, v := range more {
+			f[k] = v
+		}
 	}
 	return f
 }
@@ -1347,4 +1355,12 @@ func filterAnyAll(isAny bool) filterFunc {
 		}
 		return !isAny, nil
 	}
+}
+
+// filterBool is Ansible's bool filter; None passes through, as in Ansible.
+func filterBool(_ *state, in any, _ []any, _ map[string]any) (any, error) {
+	if in == nil {
+		return nil, nil
+	}
+	return toBool(in), nil
 }

@@ -266,3 +266,22 @@ func TestFromYAMLAliasBomb(t *testing.T) {
 		t.Fatalf("from_yaml with aliases: %v, %v", got, err)
 	}
 }
+
+// TestJSONQueryLegacyLiterals: backtick literals that are not JSON become
+// JSON strings, as Python's jmespath reads them; JSON ones, quoted strings
+// and escaped backticks are kept.
+func TestJSONQueryLegacyLiterals(t *testing.T) {
+	for in, want := range map[string]string{
+		"[?name==`s2`]":      "[?name==`\"s2\"`]",
+		"[?port==`80`]":      "[?port==`80`]",
+		"[?n==`\"x\"`]":      "[?n==`\"x\"`]",
+		"[?n=='`raw`']":      "[?n=='`raw`']",
+		"[?n==`a\\`b`]":      "[?n==`\"a\\`b\"`]",
+		"[?ok==`true`].x":    "[?ok==`true`].x",
+		"[?n==`unterminated": "[?n==`unterminated",
+	} {
+		if got := legacyLiterals(in); got != want {
+			t.Errorf("legacyLiterals(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

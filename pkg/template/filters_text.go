@@ -207,6 +207,9 @@ func pyJSON(v any, indent int, ensureASCII, keepOrder bool, itemSep, keySep stri
 	return pyfmt.JSON(v, pyfmt.JSONOptions{
 		Indent: indent, ItemSep: itemSep, KeySep: keySep, EnsureASCII: ensureASCII, KeepOrder: keepOrder,
 		Other: func(v any) (any, error) {
+			if d, ok := v.(pyDatetime); ok {
+				return d.isoformat(), nil
+			}
 			n := normalize(v)
 			if fmt.Sprintf("%T", n) == fmt.Sprintf("%T", v) {
 				//lint:ignore ST1005 Python's json.dumps message, word for word

@@ -22,11 +22,13 @@ func (e *Engine) pyLiteral(out string) (any, bool) {
 	case "False":
 		return false, true
 	}
+	// Text holding template markup stays text: a list or dict made of it
+	// would be templated again when read.
 	if !strings.HasPrefix(out, "{") && !strings.HasPrefix(out, "[") || len(out) > maxLiteral ||
-		strings.Contains(out, "}}") || strings.Contains(out, "{%") || strings.Contains(out, "{#") {
+		strings.Contains(out, "{{") || strings.Contains(out, "{%") || strings.Contains(out, "{#") || strings.Contains(out, "\x00") {
 		return nil, false
 	}
-	c, err := parse("{{ "+out+" }}", false, e.shared.cfg, e.shared.cs)
+	c, err := parse("\x00{ "+out+" }\x00", false, e.shared.literalCfg, e.shared.cs)
 	if err != nil || c.single == nil || len(c.root.Nodes) != 1 || c.single.Condition != nil {
 		return nil, false
 	}

@@ -164,16 +164,28 @@ func randomPassword(n int, alphabet []rune) (string, error) {
 	return b.String(), nil
 }
 
+// VarOrderKey is the variable under which the caller may put a VarOrder
+// (a name no template can write).
+const VarOrderKey = "\x00varorder"
+
+// VarOrder orders variable names as they were defined.
+type VarOrder func(names []string) []string
+
 // lookupVarnames lists the names of the variables matching each term, a
 // regular expression searched anywhere in the name (Python's re.search, as
-// Ansible's varnames lookup). Names come out sorted within
-// each term (Ansible's follow the order variables were defined in).
+// Ansible's varnames lookup). Within each term names come in the order the
+// variables were defined when the variables carry a VarOrder, else sorted.
 func (s *state) lookupVarnames(terms []any, _ map[string]any) ([]any, error) {
 	names := make([]string, 0, len(s.vars))
 	for k := range s.vars {
-		names = append(names, k)
+		if k != VarOrderKey {
+			names = append(names, k)
+		}
 	}
 	sort.Strings(names)
+	if order, ok := s.vars[VarOrderKey].(VarOrder); ok {
+		names = order(names)
+	}
 	out := []any{}
 	for _, t := range pyFlatten(terms) {
 		if _, ok := normalize(t).(string); !ok {

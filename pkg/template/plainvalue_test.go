@@ -30,7 +30,7 @@ func TestTypedValues(t *testing.T) {
 		src  string
 		want any
 	}{
-		{"{{ r.diff | length }}", 2},
+		{"{{ r.diff | length }}", "2"},
 		{"{{ r.diff[0].before_header }} {{ r.diff[0].lines + 1 }}", "a (content) 3"},
 		{"{{ r.diff[1].before_header is defined }}", false},
 		{"{{ r.diff | map(attribute='before') | list }}", []any{"x\n", ""}},

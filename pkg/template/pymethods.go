@@ -15,6 +15,9 @@ import (
 // callMethod implements the Python str/list/dict methods templates use.
 func callMethod(base any, name string, args []any, kw map[string]any) (any, error) {
 	a := methodArgs{args: args, kw: kw}
+	if v, handled, err := timeMethod(base, name, args); handled {
+		return v, err
+	}
 	switch b := base.(type) {
 	case string:
 		if m, ok := strMethods[name]; ok {

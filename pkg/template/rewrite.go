@@ -274,6 +274,9 @@ func rewriteKeywords(toks []*tokens.Token, src string) []*tokens.Token {
 // under their short names.
 var fqcnCollections = map[string]bool{"builtin": true, "utils": true, "netcommon": true}
 
+// communityGeneral are the community.general filters tend has.
+var communityGeneral = map[string]bool{"json_query": true}
+
 // rewriteFQCN drops the "ansible.builtin." (and ansible.utils.,
 // ansible.netcommon.) prefix of filter and test names: gonja's parser
 // does not accept dotted ones, and they name the same plugins. Only code
@@ -281,6 +284,12 @@ var fqcnCollections = map[string]bool{"builtin": true, "utils": true, "netcommon
 func rewriteFQCN(toks []*tokens.Token) []*tokens.Token {
 	out := toks[:0:0]
 	for i := 0; i < len(toks); i++ {
+		if i+4 < len(toks) && toks[i].Type == tokens.Name && toks[i].Val == "community" &&
+			toks[i+1].Type == tokens.Dot && toks[i+2].Type == tokens.Name && toks[i+2].Val == "general" &&
+			toks[i+3].Type == tokens.Dot && toks[i+4].Type == tokens.Name && communityGeneral[toks[i+4].Val] {
+			i += 3
+			continue
+		}
 		if i+4 < len(toks) && toks[i].Type == tokens.Name && toks[i].Val == "ansible" &&
 			toks[i+1].Type == tokens.Dot && toks[i+2].Type == tokens.Name && fqcnCollections[toks[i+2].Val] &&
 			toks[i+3].Type == tokens.Dot && toks[i+4].Type == tokens.Name {

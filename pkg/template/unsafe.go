@@ -25,27 +25,35 @@ func (u Unsafe) PyRepr() string { return pyfmt.Quote(string(u)) }
 // is marked, not only those holding markup, so that text pieced together
 // from several of them is still known to be host data.
 func MarkUnsafe(v any) any {
+	return mapStrings(v, func(s string) any { return Unsafe(s) })
+}
+
+// mapStrings returns v with f applied to every string (and Held) in it,
+// keys aside; containers are copied, Unsafe strings left as they are.
+func mapStrings(v any, f func(string) any) any {
 	switch x := v.(type) {
 	case string:
-		return Unsafe(x)
+		return f(x)
+	case Held:
+		return f(string(x))
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			out[k] = MarkUnsafe(e)
+			out[k] = mapStrings(e, f)
 		}
 		return out
 	case *odict.Dict:
-		return x.MapValues(MarkUnsafe)
+		return x.MapValues(func(e any) any { return mapStrings(e, f) })
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = MarkUnsafe(e)
+			out[i] = mapStrings(e, f)
 		}
 		return out
 	case []string:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = Unsafe(e)
+			out[i] = f(e)
 		}
 		return out
 	case nil, bool, int, float64, Unsafe:
@@ -53,7 +61,7 @@ func MarkUnsafe(v any) any {
 	}
 	// Named map types such as a module's Result hold host data too.
 	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Map && rv.Type().ConvertibleTo(mapType) {
-		return MarkUnsafe(rv.Convert(mapType).Interface())
+		return mapStrings(rv.Convert(mapType).Interface(), f)
 	}
 	return v
 }
@@ -190,6 +198,8 @@ func sealNested(v any) (any, bool) {
 func Unmark(v any) any {
 	switch x := v.(type) {
 	case Unsafe:
+		return string(x)
+	case Held:
 		return string(x)
 	case map[string]any:
 		out := make(map[string]any, len(x))

@@ -71,7 +71,7 @@ func TestRenderMarked(t *testing.T) {
 		{"host value", "{{ u }}", Unsafe("{{ secret }}")},
 		{"derived string", "{{ 'x' ~ (lines | join(',')) }}", Unsafe("x{{ secret }},plain")},
 		{"nested", "{{ {'a': [u, 'lit']} }}", map[string]any{"a": []any{Unsafe("{{ secret }}"), Unsafe("lit")}}},
-		{"number from host data", "{{ u | length }}", 12},
+		{"number from host data", "{{ u | length }}", Unsafe("12")},
 		{"controller value", "{{ safe }}", "LEAKED"},
 		{"lookup", "{{ lookup('items', 'a') }}", Unsafe("a")},
 		{"lookup allow_unsafe", "{{ lookup('items', 'a', allow_unsafe=True) }}", "a"},

@@ -66,11 +66,13 @@ func truncate(s string, n int) string {
 // typed slices) to the small set the evaluator works on. It is shallow.
 func normalize(v any) any {
 	switch x := v.(type) {
-	case nil, string, int, *big.Int, float64, bool, []any, map[string]any, *odict.Dict:
+	case nil, string, int, *big.Int, float64, bool, []any, map[string]any, *odict.Dict, pyDatetime, pyTimedelta:
 		return v
 	case Lazy:
 		return normalize(x())
 	case Unsafe:
+		return string(x)
+	case Held:
 		return string(x)
 	case int8:
 		return int(x)
@@ -214,8 +216,13 @@ func truthy(v any) (bool, error) {
 
 // typeName returns the Python type name Ansible prints (type_debug).
 func typeName(v any) string {
-	if _, ok := v.(*undefined); ok {
+	switch v.(type) {
+	case *undefined:
 		return "AnsibleUndefined"
+	case pyDatetime:
+		return "datetime"
+	case pyTimedelta:
+		return "timedelta"
 	}
 	return pyfmt.TypeName(v)
 }
@@ -239,6 +246,8 @@ func toStr(v any) string {
 		return x.String()
 	case float64:
 		return formatFloat(x)
+	case pyStrer:
+		return x.PyStr()
 	}
 	var b strings.Builder
 	writeRepr(&b, v)
@@ -334,6 +343,9 @@ func equal(a, b any) bool {
 
 // compare implements Python ordering for numbers, strings and lists.
 func compare(a, b any) (int, error) {
+	if c, ok := timeCompare(a, b); ok {
+		return c, nil
+	}
 	if c, ok := compareBig(a, b); ok {
 		return c, nil
 	}
@@ -533,6 +545,8 @@ func toBool(v any) bool {
 // later step might mutate.
 func deepCopy(v any) any {
 	switch x := v.(type) {
+	case Held:
+		return string(x)
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
