@@ -5,11 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -376,7 +377,7 @@ func (m *Module) prepareScript(ctx context.Context, h *module.Host, src []byte, 
 // each value as Python's str() prints it, shell-quoted.
 func oldStyleArgs(margs map[string]any) []byte {
 	var b strings.Builder
-	for _, k := range sortedKeys(margs) {
+	for _, k := range slices.Sorted(maps.Keys(margs)) {
 		b.WriteString(k + "=" + shell.Quote(pyfmt.Str(margs[k])) + " ")
 	}
 	return []byte(b.String())
@@ -483,20 +484,19 @@ func discoverPython(ctx context.Context, h *module.Host) (string, error) {
 	return path, nil
 }
 
-// varString reads a host variable as a string, rendered if it is a
-// template.
+// varString reads a host variable as a string, evaluated as templates
+// read it: a template in it is rendered, host data (Unsafe) never is.
 func (m *Module) varString(h *module.Host, name string) string {
 	v, ok := h.Vars[name]
 	if !ok || v == nil {
 		return ""
 	}
-	s := strings.TrimSpace(fmt.Sprint(v))
-	if h.Templar != nil && strings.Contains(s, "{") {
-		if r, err := h.Templar.Render(s); err == nil {
-			s = strings.TrimSpace(r)
+	if h.Templar != nil {
+		if v, _ = h.Templar.Eval(name); v == nil {
+			return ""
 		}
 	}
-	return s
+	return strings.TrimSpace(fmt.Sprint(v))
 }
 
 // asString reads a string, or a string marked as host data.
@@ -506,13 +506,4 @@ func asString(v any) (string, bool) {
 		return "", false
 	}
 	return rv.String(), true
-}
-
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
