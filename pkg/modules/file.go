@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"strings"
 
@@ -537,8 +538,8 @@ func (t *fileTask) touch() (*module.Plan, error) {
 		if err := runOK(ctx, t.h, cmd, "touch "+target.Path); err != nil {
 			return nil, err
 		}
-		// As Ansible, the result has the touched file's attributes.
-		return finalFileResult(ctx, t.h, target.Path, t.result, "")
+		// The touched file's attributes are added by ansibleShape.
+		return maps.Clone(t.result), nil
 	}
 	return plan, nil
 }
@@ -677,11 +678,7 @@ func changedPlan(result module.Result, state string, diffs []module.Diff, do fun
 		if err := do(ctx); err != nil {
 			return nil, err
 		}
-		r := module.Result{}
-		for k, v := range result {
-			r[k] = v
-		}
-		return r, nil
+		return maps.Clone(result), nil
 	}
 	return p
 }
@@ -703,7 +700,8 @@ func attrOnlyPlan(ctx context.Context, h *module.Host, result module.Result, st 
 		if err := runOK(ctx, h, cmd, "set attributes of "+st.Path); err != nil {
 			return nil, err
 		}
-		return finalFileResult(ctx, h, path, result, "")
+		// The attributes afterwards are added by ansibleShape.
+		return maps.Clone(result), nil
 	}
 	return p, nil
 }
@@ -831,7 +829,7 @@ func recursePlan(ctx context.Context, h *module.Host, result module.Result, st *
 		if err := runOK(ctx, h, cmd, "set attributes recursively on "+st.Path); err != nil {
 			return nil, err
 		}
-		return finalFileResult(ctx, h, st.Path, result, "")
+		return maps.Clone(result), nil
 	}
 	return p, nil
 }
