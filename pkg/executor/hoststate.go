@@ -26,7 +26,7 @@ type hostState struct {
 	includeVars map[string]any // include_vars (precedence 18)
 	factVars    map[string]any // set_fact and register (precedence 19)
 	// defined numbers the variables the run defined (set_fact, register,
-	// include_vars, facts) in the order it first defined them.
+	// include_vars; not gathered facts) in the order it first defined them.
 	defined     map[string]int
 	version     int            // bumped on every change, for hostvars caching
 	snapshot    map[string]any // hostvars entry for version snapVersion

@@ -53,7 +53,7 @@ func (r *runner) runPlay(ctx context.Context, play *playbook.Play) (stop bool, e
 	}
 	pattern := play.Hosts
 	if module.IsTemplated(pattern) {
-		v, err := r.opts.Templates.RenderString(pattern, vars.Merge(play.Vars, r.opts.ExtraVars))
+		v, err := r.opts.Templates.RenderString(pattern, r.playVars(play))
 		if err != nil {
 			return false, fmt.Errorf("%s: play hosts: %w", play.Pos, err)
 		}
@@ -179,7 +179,7 @@ func (p *playRun) gatherFacts() (bool, error) {
 	if p.play.GatherFacts == nil {
 		return true, nil
 	}
-	return p.boolKeyword(&playbook.Task{}, "gather_facts", func(*playbook.Task) any { return nil }, p.play.GatherFacts, vars.Merge(p.play.Vars, p.r.opts.ExtraVars))
+	return p.boolKeyword(&playbook.Task{}, "gather_facts", func(*playbook.Task) any { return nil }, p.play.GatherFacts, p.r.playVars(p.play))
 }
 
 // failGather fails the batch's hosts on a gather_facts that is not a
@@ -422,18 +422,26 @@ func (p *playRun) computeActive() []any {
 	return out
 }
 
+// playVars are the variables a play keyword read before any host sees
+// (hosts, serial, gather_facts, vars_prompt's defaults, handler names):
+// the play's vars, then more, then the extra vars.
+func (r *runner) playVars(play *playbook.Play, more ...map[string]any) map[string]any {
+	return vars.Merge(append(append([]map[string]any{play.Vars}, more...), r.opts.ExtraVars)...)
+}
+
 // serial renders the play's serial keyword, a template or a list of them
 // giving numbers or percentages, with the play's variables (as Ansible
 // does when it splits the play into batches).
 func (p *playRun) serial() ([]any, error) {
 	out := make([]any, len(p.play.Serial))
+	pv := p.r.playVars(p.play)
 	for i, s := range p.play.Serial {
 		str, ok := s.(string)
 		if !ok {
 			out[i] = s
 			continue
 		}
-		v, err := p.r.opts.Templates.Render(str, vars.Merge(p.play.Vars, p.r.opts.ExtraVars))
+		v, err := p.r.opts.Templates.Render(str, pv)
 		if err != nil {
 			return nil, fmt.Errorf("serial: %w", err)
 		}

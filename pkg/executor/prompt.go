@@ -8,7 +8,6 @@ import (
 
 	"github.com/tend-dev/tend/pkg/playbook"
 	"github.com/tend-dev/tend/pkg/template"
-	"github.com/tend-dev/tend/pkg/vars"
 )
 
 // promptVars asks for the play's vars_prompt variables, as Ansible does
@@ -28,7 +27,7 @@ func (r *runner) promptVars(ctx context.Context, play *playbook.Play) (*playbook
 		}
 		if s, ok := vp.Default.(string); ok && template.IsTemplate(s) {
 			// Ansible templates a default with the play's variables.
-			d, err := r.opts.Templates.Render(s, vars.Merge(play.Vars, r.opts.ExtraVars))
+			d, err := r.opts.Templates.Render(s, r.playVars(play))
 			if err != nil {
 				return nil, fmt.Errorf("%s: vars_prompt %s: default: %w", play.Pos, vp.Name, err)
 			}

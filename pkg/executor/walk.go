@@ -10,7 +10,6 @@ import (
 	"github.com/tend-dev/tend/pkg/module"
 	"github.com/tend-dev/tend/pkg/playbook"
 	"github.com/tend-dev/tend/pkg/report"
-	"github.com/tend-dev/tend/pkg/vars"
 )
 
 // walk runs tasks on hosts. In the linear strategy every task runs on all
@@ -405,7 +404,7 @@ func (p *playRun) handlerName(hd *playbook.Task) string {
 	if !module.IsTemplated(hd.Name) {
 		return hd.Name
 	}
-	v := vars.Merge(p.play.Vars, hd.Vars, p.r.opts.ExtraVars)
+	v := p.r.playVars(p.play, hd.Vars)
 	if s, err := p.r.opts.Templates.RenderString(hd.Name, v); err == nil {
 		return s
 	}
