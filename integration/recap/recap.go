@@ -5,18 +5,12 @@ package recap
 import (
 	"regexp"
 	"strconv"
+
+	"github.com/tend-dev/tend/pkg/report"
 )
 
-// Counts are one host's counters.
-type Counts struct {
-	OK          int `json:"ok"`
-	Changed     int `json:"changed"`
-	Unreachable int `json:"unreachable"`
-	Failed      int `json:"failed"`
-	Skipped     int `json:"skipped"`
-	Rescued     int `json:"rescued"`
-	Ignored     int `json:"ignored"`
-}
+// Counts are one host's counters, as tend's JSON report has them.
+type Counts = report.StatsReport
 
 // Host is one host's line of the recap.
 type Host struct {
@@ -34,7 +28,7 @@ func Parse(out string) []Host {
 		for i := range n {
 			n[i], _ = strconv.Atoi(m[i+2])
 		}
-		hosts = append(hosts, Host{Name: m[1], Counts: Counts{n[0], n[1], n[2], n[3], n[4], n[5], n[6]}})
+		hosts = append(hosts, Host{Name: m[1], Counts: Counts{OK: n[0], Changed: n[1], Unreachable: n[2], Failed: n[3], Skipped: n[4], Rescued: n[5], Ignored: n[6]}})
 	}
 	return hosts
 }
